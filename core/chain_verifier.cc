@@ -1,0 +1,53 @@
+#include "core/chain_verifier.h"
+
+#include "core/event.h"
+
+namespace custos::core {
+
+Status ChainVerifier::Fail(std::string reason) {
+  failed_ = true;
+  return Corruption("line " + std::to_string(line_no_) + ": " + reason);
+}
+
+Status ChainVerifier::Feed(std::string_view line) {
+  ++line_no_;
+  if (failed_) return Fail("verification already failed on an earlier line");
+  if (line.empty()) return Fail("empty line");
+  Result<LineFields> parsed = VerifyLine(line);
+  if (!parsed.ok()) return Fail(parsed.error().message);
+  const LineFields& f = *parsed;
+
+  if (summary_.checked == 0) {
+    if (f.tenant_seq == 1 && f.prev_hash != kZeroHash) {
+      return Fail("the tenant's first event (tenant_seq 1) must have prev_hash of 64 zeros");
+    }
+    if (expected_anchor_ && f.prev_hash != *expected_anchor_) {
+      return Fail("prev_hash " + std::string(f.prev_hash) + " is not the expected anchor " +
+                  *expected_anchor_);
+    }
+    summary_.tenant = std::string(f.tenant);
+    summary_.first_tenant_seq = f.tenant_seq;
+    summary_.anchor = std::string(f.prev_hash);
+  } else {
+    if (f.tenant != summary_.tenant) {
+      return Fail("tenant '" + std::string(f.tenant) + "' differs from the stream's tenant '" +
+                  summary_.tenant + "'");
+    }
+    if (f.tenant_seq != summary_.last_tenant_seq + 1) {
+      return Fail("tenant_seq " + std::to_string(f.tenant_seq) + " follows " +
+                  std::to_string(summary_.last_tenant_seq) + " (expected " +
+                  std::to_string(summary_.last_tenant_seq + 1) +
+                  "): an event is missing or out of order");
+    }
+    if (f.prev_hash != summary_.head_hash) {
+      return Fail("prev_hash does not match the hash of the previous event (tenant_seq " +
+                  std::to_string(summary_.last_tenant_seq) + ")");
+    }
+  }
+  summary_.last_tenant_seq = f.tenant_seq;
+  summary_.head_hash = std::string(f.hash);
+  ++summary_.checked;
+  return OkStatus();
+}
+
+}  // namespace custos::core

@@ -1,0 +1,52 @@
+// ChainVerifier: checks one tenant's stream of stored event lines, in order, as exported —
+// each line's framing, canonical form and hash, tenant_seq continuity, and the chain of
+// prev_hash links from its anchor. Used offline by `custos verify` and by the server's audit
+// verification.
+//
+// Anchors: a stream that starts at tenant_seq 1 must start from the zero hash. A stream that
+// starts later (after a retention purge, or a range export) starts from the anchor the
+// caller gives, or, without one, from its first line's prev_hash, which the summary reports
+// so that it can be compared with the purge's `audit.retention_purged` event.
+//
+// Thread-safety: one verifier per thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace custos::core {
+
+struct ChainSummary {
+  uint64_t checked = 0;
+  std::string tenant;
+  uint64_t first_tenant_seq = 0;
+  uint64_t last_tenant_seq = 0;
+  std::string anchor;     // prev_hash of the first event
+  std::string head_hash;  // hash of the last event
+};
+
+class ChainVerifier {
+ public:
+  explicit ChainVerifier(std::optional<std::string> anchor = std::nullopt)
+      : expected_anchor_(std::move(anchor)) {}
+
+  // Checks the next line. The error (kCorruption) starts with "line N: " (1-based, counting
+  // every line fed). After an error the verifier stays failed.
+  [[nodiscard]] Status Feed(std::string_view line);
+
+  [[nodiscard]] const ChainSummary& summary() const { return summary_; }
+
+ private:
+  Status Fail(std::string reason);
+
+  std::optional<std::string> expected_anchor_;
+  ChainSummary summary_;
+  uint64_t line_no_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace custos::core

@@ -1,0 +1,90 @@
+// EventLog: the port of the durable, hash-chained event log — the source of truth.
+//
+// Append assigns each event its id, seq, tenant_seq, time, prev_hash and hash, writes the
+// events, their index keys and the request's side writes in one atomic batch, fsyncs it, and
+// only then returns. Concurrent appends are gathered into one batch and one fsync (group
+// commit); each caller gets its own result. A request whose expected_tenant_seq is stale
+// fails with kConflict and writes nothing; the others in its group are unaffected.
+//
+// AppendAsync is the same without blocking the caller (for I/O threads, which must never
+// wait for an fsync): `done` runs once with the result — on the caller's thread before
+// AppendAsync returns if the request is invalid, otherwise on the log's commit thread after
+// the fsync. It must be quick and must not block (post the result elsewhere).
+//
+// Event time is the server's clock, never decreasing within a tenant.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/ids.h"
+#include "core/kv_store.h"
+#include "core/result.h"
+#include "core/time.h"
+
+namespace custos::core {
+
+struct AppendRequest {
+  TenantId tenant;
+  std::vector<EventDraft> events;  // at least one; appended contiguously, in order
+  // The tenant's tenant_seq this request was decided on (0 for a tenant with no events).
+  std::optional<TenantSeq> expected_tenant_seq;
+  // Written in the same atomic batch as the events (credential hashes, for instance).
+  KvBatch side_writes;
+};
+
+struct AppendedEvent {
+  EventId id;
+  Seq seq;
+  TenantSeq tenant_seq;
+  Time time;
+  std::string hash;
+  std::string line;  // the stored canonical line
+};
+
+struct StoredEvent {
+  Seq seq;
+  TenantId tenant;
+  TenantSeq tenant_seq;
+  std::string line;
+};
+
+// The last event of a tenant's chain.
+struct TenantHead {
+  TenantSeq tenant_seq;
+  std::string hash;
+  Time time;
+};
+
+using AppendResult = Result<std::vector<AppendedEvent>>;
+using AppendCallback = std::function<void(AppendResult)>;
+
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+
+  [[nodiscard]] virtual AppendResult Append(AppendRequest request) = 0;
+  virtual void AppendAsync(AppendRequest request, AppendCallback done) = 0;
+
+  // Up to `limit` events with seq >= from, in seq order (purged events are skipped).
+  [[nodiscard]] virtual Result<std::vector<StoredEvent>> Read(Seq from, size_t limit) const = 0;
+  // Up to `limit` events of one tenant with tenant_seq >= from, in order.
+  [[nodiscard]] virtual Result<std::vector<StoredEvent>> ReadTenant(const TenantId& tenant,
+                                                                    TenantSeq from,
+                                                                    size_t limit) const = 0;
+  // The tenant's chain head, or nullopt for a tenant with no events.
+  [[nodiscard]] virtual std::optional<TenantHead> Head(const TenantId& tenant) const = 0;
+  // The highest seq appended so far (0 when empty).
+  [[nodiscard]] virtual Seq LastSeq() const = 0;
+  // Waits until LastSeq() > after or `timeout` passes; returns LastSeq().
+  [[nodiscard]] virtual Seq WaitForAppend(Seq after, std::chrono::milliseconds timeout) const = 0;
+};
+
+}  // namespace custos::core

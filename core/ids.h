@@ -1,0 +1,30 @@
+// The identifier types of Custos and the rules for the ones chosen by clients.
+//
+// Server-made ids carry a prefix (API.md): usr_, rol_, grp_, cli_, inv_, bnd_, env_, prj_,
+// fld_, res_, evt_. The tenant id is chosen at creation and must match
+// ^[a-z0-9][a-z0-9-]{1,62}$.
+#pragma once
+
+#include <string_view>
+
+#include "core/result.h"
+#include "core/strong_id.h"
+
+namespace custos::core {
+
+using TenantId = StringId<struct TenantIdTag>;
+using EventId = StringId<struct EventIdTag>;
+
+// Position of an event in the node's log: strictly increasing, gaps after retention.
+using Seq = Counter<struct SeqTag>;
+// Position of an event in its tenant's stream: 1, 2, 3, … contiguous from the anchor.
+using TenantSeq = Counter<struct TenantSeqTag>;
+
+[[nodiscard]] bool IsValidTenantId(std::string_view id);
+// The tenant id, or kInvalidArgument naming the rule it breaks.
+[[nodiscard]] Result<TenantId> ParseTenantId(std::string_view id);
+
+// An event type: ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$ (EVENTS.md).
+[[nodiscard]] bool IsValidEventType(std::string_view type);
+
+}  // namespace custos::core

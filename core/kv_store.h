@@ -1,0 +1,82 @@
+// KvStore: the narrow key-value port through which projections persist what they derive
+// from the log (current state, audit indexes, credentials) together with their checkpoints.
+//
+// A KvBatch is a plain list of writes, applied atomically by KvStore::Write or, as the
+// `side_writes` of an append, in the same atomic batch as the events (EventLog::Append).
+// A consumer of the log writes its data and SetCheckpoint(name, seq) in one batch, so after
+// a crash its data and its position agree.
+//
+// Thread-safety: KvStore implementations are safe to call from any thread. A KvBatch
+// belongs to one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/ids.h"
+#include "core/result.h"
+
+namespace custos::core {
+
+// Independent key spaces. Checkpoints live in a space of their own (kCheckpoint).
+enum class Space : uint8_t {
+  kState,        // current-state projection
+  kCredentials,  // credential hashes: outside the state digest, kept across rebuilds
+  kIndex,        // audit indexes
+  kCheckpoint,   // consumer name → last applied seq (use SetCheckpoint/GetCheckpoint)
+};
+
+struct KvWrite {
+  enum class Op : uint8_t { kPut, kDelete, kDeleteRange };
+  Op op = Op::kPut;
+  Space space = Space::kState;
+  std::string key;
+  std::string value;  // the value of a put; the exclusive end key of a range delete
+};
+
+class KvBatch {
+ public:
+  void Put(Space space, std::string_view key, std::string_view value);
+  void Delete(Space space, std::string_view key);
+  // Deletes every key in [begin, end).
+  void DeleteRange(Space space, std::string_view begin, std::string_view end);
+  void SetCheckpoint(std::string_view consumer, Seq seq);
+
+  [[nodiscard]] const std::vector<KvWrite>& writes() const { return writes_; }
+  [[nodiscard]] bool empty() const { return writes_.empty(); }
+  void Clear() { writes_.clear(); }
+
+ private:
+  std::vector<KvWrite> writes_;
+};
+
+// Encoding of a checkpoint value: 8 bytes, big-endian.
+[[nodiscard]] std::string EncodeCheckpoint(Seq seq);
+[[nodiscard]] std::optional<Seq> DecodeCheckpoint(std::string_view value);
+
+enum class Durability : uint8_t {
+  kSync,    // fsynced before Write returns
+  kNoSync,  // in the OS's hands; a crash may lose it (fine for data rebuilt from the log)
+};
+
+class KvStore {
+ public:
+  virtual ~KvStore() = default;
+
+  [[nodiscard]] virtual Status Write(const KvBatch& batch, Durability durability) = 0;
+  [[nodiscard]] virtual Result<std::optional<std::string>> Get(Space space,
+                                                               std::string_view key) const = 0;
+  // Calls `fn` for each key starting with `prefix`, in key order, until it returns false.
+  [[nodiscard]] virtual Status Scan(
+      Space space, std::string_view prefix,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
+  // The seq a consumer last recorded, or nullopt if it never did.
+  [[nodiscard]] virtual Result<std::optional<Seq>> GetCheckpoint(std::string_view consumer)
+      const = 0;
+};
+
+}  // namespace custos::core

@@ -1,0 +1,51 @@
+# Shared by ops/run, ops/test and .ci/run: install the Debian packages the project needs
+# (only those missing; `apt-get update` at most once), then configure and build Release.
+# Source it; it changes nothing unless something is missing or out of date.
+
+# Every package the build, the tests and the tools need, from Debian 12's archive.
+CUSTOS_PACKAGES=(
+  g++ cmake ninja-build pkg-config
+  libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
+  librocksdb-dev rocksdb-tools
+  librdkafka-dev kcat
+  libsimdjson-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev libsodium-dev
+)
+
+custos_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+custos_missing_packages() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
+
+# custos_ensure_packages [extra packages…]
+custos_ensure_packages() {
+  local missing
+  missing=$(custos_missing_packages "${CUSTOS_PACKAGES[@]}" "$@")
+  [ -z "$missing" ] && return 0
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      echo "ops: these Debian packages are missing and this is not root (no sudo):" $missing >&2
+      return 1
+    fi
+  fi
+  custos_log "installing Debian packages:" $missing
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  # shellcheck disable=SC2086
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+}
+
+# Configures (once) and builds the Release preset into build/.
+custos_build_release() {
+  if [ ! -f build/build.ninja ]; then
+    custos_log "configuring (cmake --preset release)"
+    cmake --preset release >/dev/null
+  fi
+  custos_log "building (cmake --build --preset release)"
+  cmake --build --preset release
+}

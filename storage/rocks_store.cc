@@ -1,0 +1,600 @@
+#include "storage/rocks_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <thread>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "core/event_id.h"
+#include "core/hex.h"
+#include "storage/internal/keys.h"
+#include "storage/internal/rocks_status.h"
+#include "storage/internal/tenant_prefix.h"
+
+namespace custos::storage {
+namespace {
+
+using core::Error;
+using core::Result;
+using core::Status;
+using internal::FromRocks;
+
+enum Cf : size_t {
+  kDefaultCf,
+  kEventsCf,
+  kGroupsCf,
+  kCheckpointCf,
+  kStateCf,
+  kCredentialsCf,
+  kIndexCf,
+  kCfCount,
+};
+constexpr const char* kCfNames[kCfCount] = {"default", "events",      "groups", "checkpoints",
+                                             "state",   "credentials", "index"};
+
+size_t CfOf(core::Space space) {
+  switch (space) {
+    case core::Space::kState:
+      return kStateCf;
+    case core::Space::kCredentials:
+      return kCredentialsCf;
+    case core::Space::kIndex:
+      return kIndexCf;
+    case core::Space::kCheckpoint:
+      return kCheckpointCf;
+  }
+  return kStateCf;
+}
+
+// A group may hold this many events; a single request is never split.
+constexpr size_t kMaxGroupEvents = 16384;
+
+// A validated request waiting for the commit thread.
+struct Pending {
+  core::AppendRequest request;
+  std::vector<core::RenderedDraft> rendered;
+  core::AppendCallback done;
+};
+
+rocksdb::ColumnFamilyOptions EventsCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.block_size = 16 * 1024;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.write_buffer_size = 64 << 20;
+  cf.memtable_insert_with_hint_prefix_extractor =
+      std::make_shared<internal::TenantPrefixTransform>();
+  const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
+  auto has = [&](rocksdb::CompressionType t) {
+    return std::find(supported.begin(), supported.end(), t) != supported.end();
+  };
+  cf.compression = has(rocksdb::kLZ4Compression) ? rocksdb::kLZ4Compression
+                   : has(rocksdb::kSnappyCompression) ? rocksdb::kSnappyCompression
+                                                      : rocksdb::kNoCompression;
+  if (has(rocksdb::kZSTD)) cf.bottommost_compression = rocksdb::kZSTD;
+  return cf;
+}
+
+rocksdb::ColumnFamilyOptions SmallCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.write_buffer_size = 16 << 20;
+  return cf;
+}
+
+}  // namespace
+
+std::string StorePathForDataDir(const std::string& data_dir) {
+  return data_dir + (data_dir.empty() || data_dir.back() == '/' ? "db" : "/db");
+}
+
+struct RocksStore::Impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  const core::Clock* clock = nullptr;
+  bool read_only = false;
+
+  // Requests waiting for the commit thread.
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::vector<Pending> queue;
+  bool committer_idle = false;  // waiting on queue_cv
+  bool stopping = false;
+  std::thread committer;
+
+  // Touched only by the commit thread.
+  core::EventIdGenerator ids;
+  bool needs_resume = false;
+
+  // Committed heads, read by anyone.
+  mutable std::shared_mutex heads_mu;
+  std::unordered_map<std::string, core::TenantHead> heads;
+
+  std::atomic<uint64_t> last_seq{0};
+  std::atomic<uint64_t> groups_committed{0};
+  std::atomic<uint64_t> events_committed{0};
+  mutable std::mutex seq_mu;
+  mutable std::condition_variable seq_cv;
+
+  ~Impl() {
+    if (committer.joinable()) {
+      {
+        std::lock_guard lock(queue_mu);
+        stopping = true;
+      }
+      queue_cv.notify_one();
+      committer.join();  // commits what was queued before returning
+    }
+    if (db) {
+      for (rocksdb::ColumnFamilyHandle* h : cfs) {
+        if (h != nullptr) (void)db->DestroyColumnFamilyHandle(h);
+      }
+      (void)db->Close();
+    }
+  }
+
+  rocksdb::ColumnFamilyHandle* cf(size_t i) const { return cfs[i]; }
+
+  // Reads every tenant's chain head (its last event) and the last seq back from the data.
+  Status LoadHeads() {
+    std::unordered_map<std::string, core::TenantHead> loaded;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf(kEventsCf)));
+    it->SeekToFirst();
+    while (it->Valid()) {
+      std::string_view tenant;
+      uint64_t first_seq = 0;
+      if (!internal::SplitEventKey(std::string_view(it->key().data(), it->key().size()), tenant,
+                                   first_seq)) {
+        return core::Corruption("bad events key in the store");
+      }
+      const std::string end = internal::TenantEnd(tenant);
+      it->SeekForPrev(end);  // the tenant's last event
+      if (!it->Valid()) break;
+      std::string_view line(it->value().data(), it->value().size());
+      Result<core::LineFields> f = core::ParseLineFields(line);
+      if (!f.ok()) {
+        return core::Corruption("last event of tenant " + std::string(tenant) + ": " +
+                                f.error().message);
+      }
+      loaded.emplace(std::string(f->tenant),
+                     core::TenantHead{core::TenantSeq(f->tenant_seq), std::string(f->hash), f->time});
+      it->Seek(end);  // the next tenant
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "loading tenant heads");
+
+    uint64_t seq = 0;
+    std::unique_ptr<rocksdb::Iterator> groups(
+        db->NewIterator(rocksdb::ReadOptions(), cf(kGroupsCf)));
+    groups->SeekToLast();
+    if (groups->Valid()) {
+      std::vector<internal::GroupEntry> entries;
+      if (!internal::DecodeGroup(
+              std::string_view(groups->value().data(), groups->value().size()), entries)) {
+        return core::Corruption("bad group record in the store");
+      }
+      seq = internal::GetBE64(std::string_view(groups->key().data(), groups->key().size())) +
+            entries.size() - 1;
+    }
+    if (!groups->status().ok()) return FromRocks(groups->status(), "loading the last seq");
+    {
+      std::unique_lock lock(heads_mu);
+      heads = std::move(loaded);
+    }
+    last_seq.store(seq);
+    return core::OkStatus();
+  }
+
+  core::TenantHead CommittedHead(const std::string& tenant) const {
+    std::shared_lock lock(heads_mu);
+    auto it = heads.find(tenant);
+    if (it != heads.end()) return it->second;
+    return core::TenantHead{core::TenantSeq(0), std::string(core::kZeroHash), core::Time{}};
+  }
+
+  void AddKvWrites(rocksdb::WriteBatch& batch, const core::KvBatch& writes) const {
+    for (const core::KvWrite& w : writes.writes()) {
+      rocksdb::ColumnFamilyHandle* h = cf(CfOf(w.space));
+      switch (w.op) {
+        case core::KvWrite::Op::kPut:
+          batch.Put(h, w.key, w.value);
+          break;
+        case core::KvWrite::Op::kDelete:
+          batch.Delete(h, w.key);
+          break;
+        case core::KvWrite::Op::kDeleteRange:
+          batch.DeleteRange(h, w.key, w.value);
+          break;
+      }
+    }
+  }
+
+  // The commit thread: takes every queued request, commits them as one group, answers each.
+  void CommitLoop() {
+    std::vector<Pending> group;
+    std::vector<core::AppendResult> results;
+    while (true) {
+      {
+        std::unique_lock lock(queue_mu);
+        committer_idle = true;
+        queue_cv.wait(lock, [&] { return !queue.empty() || stopping; });
+        committer_idle = false;
+        if (queue.empty()) return;  // stopping, and nothing left to commit
+        size_t events = 0;
+        size_t take = 0;
+        while (take < queue.size() &&
+               (take == 0 || events + queue[take].rendered.size() <= kMaxGroupEvents)) {
+          events += queue[take].rendered.size();
+          ++take;
+        }
+        if (take == queue.size()) {
+          group.swap(queue);
+        } else {
+          group.assign(std::make_move_iterator(queue.begin()),
+                       std::make_move_iterator(queue.begin() + static_cast<ptrdiff_t>(take)));
+          queue.erase(queue.begin(), queue.begin() + static_cast<ptrdiff_t>(take));
+        }
+      }
+      results.clear();
+      results.resize(group.size(), core::AppendResult(core::Internal("not committed")));
+      CommitGroup(group, results);
+      for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
+      group.clear();
+    }
+  }
+
+  // Assigns positions to every request of the group, writes them in one synced batch, and
+  // publishes the new heads. Sets each request's result.
+  void CommitGroup(std::vector<Pending>& group, std::vector<core::AppendResult>& results) {
+    if (needs_resume) {
+      rocksdb::Status s = db->Resume();
+      Status loaded = s.ok() ? LoadHeads() : Status(FromRocks(s, "resuming the store"));
+      if (!loaded.ok()) {
+        for (core::AppendResult& r : results) r = loaded.error();
+        return;
+      }
+      needs_resume = false;
+    }
+
+    rocksdb::WriteBatch batch;
+    std::unordered_map<std::string_view, core::TenantHead> pending;
+    std::string group_record;
+    const uint64_t first_seq = last_seq.load();
+    uint64_t seq = first_seq;
+    const core::Time now = clock->Now();
+    bool any = false;
+
+    for (size_t g = 0; g < group.size(); ++g) {
+      Pending& w = group[g];
+      const std::string& tenant = w.request.tenant.value();
+      auto pit = pending.find(tenant);
+      core::TenantHead head = pit != pending.end() ? pit->second : CommittedHead(tenant);
+      const auto& expected = w.request.expected_tenant_seq;
+      if (expected && *expected != head.tenant_seq) {
+        results[g] = core::Conflict("tenant " + tenant + " is at tenant_seq " +
+                                   std::to_string(head.tenant_seq.value()) +
+                                   ", the request expected " +
+                                   std::to_string(expected->value()));
+        continue;
+      }
+      const core::Time time = std::max(now, head.time);
+      std::vector<core::AppendedEvent> out;
+      out.reserve(w.rendered.size());
+      for (const core::RenderedDraft& r : w.rendered) {
+        ++seq;
+        const core::TenantSeq tenant_seq = head.tenant_seq.Next();
+        core::EventId id = ids.Next(now);
+        core::AssembledLine line = core::AssembleLine(
+            r, core::EventPosition{id.value(), seq, tenant, tenant_seq.value(), time, head.hash});
+        batch.Put(cf(kEventsCf), internal::EventKey(tenant, tenant_seq.value()), line.line);
+        internal::AppendGroupEntry(group_record, tenant, tenant_seq.value());
+        head = core::TenantHead{tenant_seq, line.hash, time};
+        out.push_back(core::AppendedEvent{std::move(id), core::Seq(seq), tenant_seq, time,
+                                          std::move(line.hash), std::move(line.line)});
+      }
+      AddKvWrites(batch, w.request.side_writes);
+      pending[tenant] = head;
+      results[g] = std::move(out);
+      any = true;
+    }
+    if (!any) return;
+
+    batch.Put(cf(kGroupsCf), internal::SeqKey(first_seq + 1), group_record);
+
+    rocksdb::WriteOptions options;
+    options.sync = true;
+    rocksdb::Status s = db->Write(options, &batch);
+    if (!s.ok()) {
+      needs_resume = true;
+      const Error error = FromRocks(s, "appending to the event log");
+      for (core::AppendResult& r : results) {
+        if (r.ok()) r = error;
+      }
+      return;
+    }
+    {
+      std::unique_lock lock(heads_mu);
+      for (auto& [tenant, head] : pending) heads[std::string(tenant)] = std::move(head);
+    }
+    groups_committed.fetch_add(1, std::memory_order_relaxed);
+    events_committed.fetch_add(seq - first_seq, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(seq_mu);
+      last_seq.store(seq);
+    }
+    seq_cv.notify_all();
+  }
+};
+
+RocksStore::RocksStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RocksStore::~RocksStore() = default;
+
+Result<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& options) {
+  if (options.path.empty()) return core::InvalidArgument("the store needs a path");
+  if (!options.read_only && options.clock == nullptr) {
+    return core::InvalidArgument("a writable store needs a clock");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->clock = options.clock;
+  impl->read_only = options.read_only;
+
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = !options.read_only;
+  db_options.create_missing_column_families = !options.read_only;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.keep_log_file_num = 3;
+  db_options.max_log_file_size = 8 << 20;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // Reusing WAL files means a synced append rewrites blocks already allocated, so fdatasync
+  // need not also flush the file's size.
+  db_options.recycle_log_file_num = 4;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (size_t i = 0; i < kCfCount; ++i) {
+    descriptors.emplace_back(kCfNames[i],
+                             i == kEventsCf ? EventsCfOptions(cache) : SmallCfOptions(cache));
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (options.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &impl->cfs, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_options, options.path, descriptors, &impl->cfs, &raw);
+  }
+  if (!s.ok()) return FromRocks(s, "opening the store at " + options.path);
+  impl->db.reset(raw);
+  CUSTOS_RETURN_IF_ERROR(impl->LoadHeads());
+  if (!options.read_only) {
+    Impl* p = impl.get();
+    impl->committer = std::thread([p] { p->CommitLoop(); });
+  }
+  return std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
+}
+
+void RocksStore::AppendAsync(core::AppendRequest request, core::AppendCallback done) {
+  if (impl_->read_only) return done(core::Unavailable("the store is open read-only"));
+  if (!core::IsValidTenantId(request.tenant.value())) {
+    return done(core::InvalidField(
+        "tenant", "'" + request.tenant.value().substr(0, 80) + "' is not a valid tenant id"));
+  }
+  if (request.events.empty()) return done(core::InvalidField("events", "must not be empty"));
+
+  Pending pending;
+  pending.rendered.reserve(request.events.size());
+  for (size_t i = 0; i < request.events.size(); ++i) {
+    Status valid = core::ValidateDraft(request.events[i]);
+    if (!valid.ok()) {
+      Error e = std::move(valid).error();
+      const std::string where = "events[" + std::to_string(i) + "].";
+      for (core::FieldError& f : e.fields) f.field.insert(0, where);
+      e.message.insert(0, where);
+      return done(std::move(e));
+    }
+    pending.rendered.push_back(core::RenderDraft(request.events[i]));
+  }
+  request.events.clear();  // rendered; the commit thread needs only the rest
+  pending.request = std::move(request);
+  pending.done = std::move(done);
+
+  bool wake = false;
+  bool closing = false;
+  {
+    std::lock_guard lock(impl_->queue_mu);
+    closing = impl_->stopping;
+    if (!closing) {
+      impl_->queue.push_back(std::move(pending));
+      wake = impl_->committer_idle;
+    }
+  }
+  if (closing) return pending.done(core::Unavailable("the store is closing"));
+  if (wake) impl_->queue_cv.notify_one();
+}
+
+core::AppendResult RocksStore::Append(core::AppendRequest request) {
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<core::AppendResult> result;
+  } waiter;
+  AppendAsync(std::move(request), [&waiter](core::AppendResult r) {
+    std::lock_guard lock(waiter.mu);
+    waiter.result = std::move(r);
+    waiter.cv.notify_one();
+  });
+  std::unique_lock lock(waiter.mu);
+  waiter.cv.wait(lock, [&] { return waiter.result.has_value(); });
+  return std::move(*waiter.result);
+}
+
+Result<std::vector<core::StoredEvent>> RocksStore::Read(core::Seq from, size_t limit) const {
+  std::vector<core::StoredEvent> out;
+  if (limit == 0) return out;
+  rocksdb::ReadOptions ro;
+  const rocksdb::Snapshot* snapshot = impl_->db->GetSnapshot();
+  ro.snapshot = snapshot;
+  struct Wanted {
+    uint64_t seq;
+    std::string key;
+  };
+  std::vector<Wanted> wanted;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(kGroupsCf)));
+    std::vector<internal::GroupEntry> entries;
+    // The group holding `from` starts at or before it.
+    it->SeekForPrev(internal::SeqKey(from.value()));
+    if (!it->Valid()) it->SeekToFirst();
+    for (; it->Valid() && wanted.size() < limit; it->Next()) {
+      const uint64_t first = internal::GetBE64(std::string_view(it->key().data(), 8));
+      if (!internal::DecodeGroup(std::string_view(it->value().data(), it->value().size()),
+                                 entries)) {
+        impl_->db->ReleaseSnapshot(snapshot);
+        return core::Corruption("bad group record at seq " + std::to_string(first));
+      }
+      for (size_t i = 0; i < entries.size() && wanted.size() < limit; ++i) {
+        if (first + i < from.value()) continue;
+        wanted.push_back(
+            Wanted{first + i, internal::EventKey(entries[i].tenant, entries[i].tenant_seq)});
+      }
+    }
+    if (!it->status().ok()) {
+      impl_->db->ReleaseSnapshot(snapshot);
+      return FromRocks(it->status(), "reading the log");
+    }
+  }
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(wanted.size());
+  for (const Wanted& w : wanted) slices.emplace_back(w.key);
+  std::vector<rocksdb::PinnableSlice> values(wanted.size());
+  std::vector<rocksdb::Status> statuses(wanted.size());
+  impl_->db->MultiGet(ro, impl_->cf(kEventsCf), wanted.size(), slices.data(), values.data(),
+                      statuses.data());
+  impl_->db->ReleaseSnapshot(snapshot);
+  out.reserve(wanted.size());
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;  // purged by retention
+    if (!statuses[i].ok()) return FromRocks(statuses[i], "reading the log");
+    std::string_view tenant;
+    uint64_t tenant_seq = 0;
+    (void)internal::SplitEventKey(wanted[i].key, tenant, tenant_seq);
+    out.push_back(core::StoredEvent{core::Seq(wanted[i].seq), core::TenantId(std::string(tenant)),
+                                    core::TenantSeq(tenant_seq), values[i].ToString()});
+  }
+  return out;
+}
+
+Result<std::vector<core::StoredEvent>> RocksStore::ReadTenant(const core::TenantId& tenant,
+                                                              core::TenantSeq from,
+                                                              size_t limit) const {
+  std::vector<core::StoredEvent> out;
+  const std::string prefix = internal::TenantPrefix(tenant.value());
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kEventsCf)));
+  for (it->Seek(internal::EventKey(tenant.value(), from.value()));
+       it->Valid() && out.size() < limit; it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (!key.starts_with(prefix) || key.size() != prefix.size() + 8) break;
+    std::string line(it->value().data(), it->value().size());
+    Result<core::LineFields> fields = core::ParseLineFields(line);
+    if (!fields.ok()) {
+      return core::Corruption("stored event " + tenant.value() + "/" +
+                              std::to_string(internal::GetBE64(key.substr(prefix.size()))) +
+                              ": " + fields.error().message);
+    }
+    out.push_back(core::StoredEvent{core::Seq(fields->seq), tenant,
+                                    core::TenantSeq(fields->tenant_seq), std::move(line)});
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading tenant " + tenant.value());
+  return out;
+}
+
+std::optional<core::TenantHead> RocksStore::Head(const core::TenantId& tenant) const {
+  std::shared_lock lock(impl_->heads_mu);
+  auto it = impl_->heads.find(tenant.value());
+  if (it == impl_->heads.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<core::TenantId> RocksStore::Tenants() const {
+  std::vector<core::TenantId> out;
+  {
+    std::shared_lock lock(impl_->heads_mu);
+    out.reserve(impl_->heads.size());
+    for (const auto& [tenant, head] : impl_->heads) out.emplace_back(tenant);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+RocksStore::Stats RocksStore::stats() const {
+  return Stats{impl_->groups_committed.load(), impl_->events_committed.load()};
+}
+
+core::Seq RocksStore::LastSeq() const { return core::Seq(impl_->last_seq.load()); }
+
+core::Seq RocksStore::WaitForAppend(core::Seq after, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->seq_mu);
+  impl_->seq_cv.wait_for(lock, timeout, [&] { return impl_->last_seq.load() > after.value(); });
+  return core::Seq(impl_->last_seq.load());
+}
+
+Status RocksStore::Write(const core::KvBatch& batch, core::Durability durability) {
+  if (impl_->read_only) return core::Unavailable("the store is open read-only");
+  rocksdb::WriteBatch wb;
+  impl_->AddKvWrites(wb, batch);
+  rocksdb::WriteOptions options;
+  options.sync = durability == core::Durability::kSync;
+  rocksdb::Status s = impl_->db->Write(options, &wb);
+  if (!s.ok()) return FromRocks(s, "writing to the store");
+  return core::OkStatus();
+}
+
+Result<std::optional<std::string>> RocksStore::Get(core::Space space, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(CfOf(space)), key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "reading from the store");
+  return std::optional<std::string>(std::move(value));
+}
+
+Status RocksStore::Scan(core::Space space, std::string_view prefix,
+                        const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(CfOf(space))));
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (!key.starts_with(prefix)) break;
+    if (!fn(key, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scanning the store");
+  return core::OkStatus();
+}
+
+Result<std::optional<core::Seq>> RocksStore::GetCheckpoint(std::string_view consumer) const {
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                          Get(core::Space::kCheckpoint, consumer));
+  if (!value) return std::optional<core::Seq>();
+  std::optional<core::Seq> seq = core::DecodeCheckpoint(*value);
+  if (!seq) return core::Corruption("bad checkpoint for " + std::string(consumer));
+  return seq;
+}
+
+}  // namespace custos::storage

@@ -1,0 +1,81 @@
+// RocksStore: the RocksDB adapter. One database per data directory; it implements the
+// EventLog port (the hash-chained log with group commit) and the KvStore port (projection
+// state, credentials, indexes and consumer checkpoints) over the same database, so that an
+// append and its side writes, or a projection's data and its checkpoint, commit atomically.
+//
+// Group commit: Append and AppendAsync validate and render their events on the caller's
+// thread and queue them; one commit thread takes every queued request, assigns positions,
+// hashes, writes one WriteBatch with sync, publishes the new heads, and answers each request.
+// While it writes, the next group queues behind it.
+//
+// After a failed write (disk full) the store answers kUnavailable; each later Append first
+// tries to resume the database and reloads its heads, so writes come back once space does.
+//
+// Thread-safety: all methods may be called from any thread. Destroy only when no call is in
+// flight; destruction commits what is queued and answers every callback first. RocksDB types stay out of this header.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/event_log.h"
+#include "core/kv_store.h"
+#include "core/result.h"
+
+namespace custos::storage {
+
+struct StoreOptions {
+  std::string path;                    // the RocksDB directory; created if missing
+  const core::Clock* clock = nullptr;  // required unless read_only
+  bool read_only = false;              // another process may hold the database open
+  size_t block_cache_bytes = size_t{128} << 20;
+};
+
+// Where a data directory keeps its database.
+[[nodiscard]] std::string StorePathForDataDir(const std::string& data_dir);
+
+class RocksStore final : public core::EventLog, public core::KvStore {
+ public:
+  [[nodiscard]] static core::Result<std::unique_ptr<RocksStore>> Open(const StoreOptions& options);
+  ~RocksStore() override;
+  RocksStore(const RocksStore&) = delete;
+  RocksStore& operator=(const RocksStore&) = delete;
+
+  // core::EventLog
+  core::AppendResult Append(core::AppendRequest request) override;
+  void AppendAsync(core::AppendRequest request, core::AppendCallback done) override;
+  core::Result<std::vector<core::StoredEvent>> Read(core::Seq from, size_t limit) const override;
+  core::Result<std::vector<core::StoredEvent>> ReadTenant(const core::TenantId& tenant,
+                                                          core::TenantSeq from,
+                                                          size_t limit) const override;
+  std::optional<core::TenantHead> Head(const core::TenantId& tenant) const override;
+  core::Seq LastSeq() const override;
+  core::Seq WaitForAppend(core::Seq after, std::chrono::milliseconds timeout) const override;
+
+  // core::KvStore
+  core::Status Write(const core::KvBatch& batch, core::Durability durability) override;
+  core::Result<std::optional<std::string>> Get(core::Space space,
+                                               std::string_view key) const override;
+  core::Status Scan(core::Space space, std::string_view prefix,
+                    const std::function<bool(std::string_view, std::string_view)>& fn)
+      const override;
+  core::Result<std::optional<core::Seq>> GetCheckpoint(std::string_view consumer) const override;
+
+  // Every tenant that has events, in id order.
+  [[nodiscard]] std::vector<core::TenantId> Tenants() const;
+
+  // Counters since open: synced append batches (one fsync each) and the events in them.
+  struct Stats {
+    uint64_t groups = 0;
+    uint64_t events = 0;
+  };
+  [[nodiscard]] Stats stats() const;
+
+ private:
+  struct Impl;
+  explicit RocksStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace custos::storage

@@ -1,0 +1,113 @@
+#include "core/event.h"
+
+#include <gtest/gtest.h>
+
+#include "core/json_canonical.h"
+#include "core/sha256.h"
+
+namespace custos::core {
+namespace {
+
+constexpr std::string_view kId = "evt_0192f1c2a3b47c3d8e9f0a1b2c3d4e5f";
+
+EventDraft SampleDraft() {
+  EventDraft d;
+  d.type = "user.updated";
+  d.actor = Actor{"user", "usr_1", "Ada \"The\" Lovelace", "203.0.113.7", "curl/8.0"};
+  d.target = Target{"user", "usr_2", "Grace Hopper"};
+  d.data = "{\"department\":\"Engineering\"}";
+  d.changes = "{\"department\":{\"from\":\"Sales\",\"to\":\"Engineering\"}}";
+  d.request_id = "req-1";
+  return d;
+}
+
+EventPosition SamplePosition() {
+  return EventPosition{kId, 1042, "acme", 77, FromUnixMillis(1795521600123), kZeroHash};
+}
+
+TEST(EventTest, AssemblesTheCanonicalLineInEnvelopeOrder) {
+  const AssembledLine a = AssembleLine(RenderDraft(SampleDraft()), SamplePosition());
+  const std::string body =
+      "{\"id\":\"evt_0192f1c2a3b47c3d8e9f0a1b2c3d4e5f\",\"seq\":1042,\"tenant\":\"acme\","
+      "\"tenant_seq\":77,\"type\":\"user.updated\",\"time\":\"2026-11-24T12:00:00.123Z\","
+      "\"actor\":{\"type\":\"user\",\"id\":\"usr_1\",\"name\":\"Ada \\\"The\\\" Lovelace\","
+      "\"ip\":\"203.0.113.7\",\"user_agent\":\"curl/8.0\"},"
+      "\"target\":{\"type\":\"user\",\"id\":\"usr_2\",\"name\":\"Grace Hopper\"},"
+      "\"data\":{\"department\":\"Engineering\"},"
+      "\"changes\":{\"department\":{\"from\":\"Sales\",\"to\":\"Engineering\"}},"
+      "\"request_id\":\"req-1\",\"schema\":1,\"prev_hash\":\"" +
+      std::string(kZeroHash) + "\"}";
+  const std::string hash = Sha256Hex(std::string(kZeroHash) + "\n" + body);
+  EXPECT_EQ(a.hash, hash);
+  EXPECT_EQ(a.line, body.substr(0, body.size() - 1) + ",\"hash\":\"" + hash + "\"}");
+  EXPECT_TRUE(IsCanonicalJsonObject(a.line));
+}
+
+TEST(EventTest, LeavesOutAbsentOptionalMembers) {
+  EventDraft d = SampleDraft();
+  d.target.reset();
+  d.changes.clear();
+  d.actor = Actor{"system", "retention", "", "", ""};
+  const AssembledLine a = AssembleLine(RenderDraft(d), SamplePosition());
+  EXPECT_EQ(a.line.find("\"target\""), std::string::npos);
+  EXPECT_EQ(a.line.find("\"changes\""), std::string::npos);
+  EXPECT_NE(a.line.find("\"actor\":{\"type\":\"system\",\"id\":\"retention\"},\"data\""),
+            std::string::npos);
+  EXPECT_TRUE(VerifyLine(a.line).ok());
+}
+
+TEST(EventTest, ParsesTheFramingBack) {
+  const AssembledLine a = AssembleLine(RenderDraft(SampleDraft()), SamplePosition());
+  Result<LineFields> f = VerifyLine(a.line);
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->id, kId);
+  EXPECT_EQ(f->seq, 1042u);
+  EXPECT_EQ(f->tenant, "acme");
+  EXPECT_EQ(f->tenant_seq, 77u);
+  EXPECT_EQ(f->type, "user.updated");
+  EXPECT_EQ(f->time, FromUnixMillis(1795521600123));
+  EXPECT_EQ(f->schema, 1u);
+  EXPECT_EQ(f->prev_hash, kZeroHash);
+  EXPECT_EQ(f->hash, a.hash);
+}
+
+TEST(EventTest, EveryFlippedByteFailsVerification) {
+  const std::string line = AssembleLine(RenderDraft(SampleDraft()), SamplePosition()).line;
+  for (size_t i = 0; i < line.size(); ++i) {
+    std::string bad = line;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    EXPECT_FALSE(VerifyLine(bad).ok()) << "byte " << i << " of " << line;
+  }
+}
+
+TEST(EventTest, ValidateDraftNamesTheField) {
+  auto field_of = [](const EventDraft& d) {
+    Status s = ValidateDraft(d);
+    return s.ok() ? std::string("ok") : s.error().fields.at(0).field;
+  };
+  EXPECT_EQ(field_of(SampleDraft()), "ok");
+  EventDraft d = SampleDraft();
+  d.type = "User.Updated";
+  EXPECT_EQ(field_of(d), "type");
+  d = SampleDraft();
+  d.actor.type = "robot";
+  EXPECT_EQ(field_of(d), "actor.type");
+  d = SampleDraft();
+  d.actor.id.clear();
+  EXPECT_EQ(field_of(d), "actor.id");
+  d = SampleDraft();
+  d.target->id.clear();
+  EXPECT_EQ(field_of(d), "target.id");
+  d = SampleDraft();
+  d.data = "{\"a\": 1}";
+  EXPECT_EQ(field_of(d), "data");
+  d = SampleDraft();
+  d.data = "[1]";
+  EXPECT_EQ(field_of(d), "data");
+  d = SampleDraft();
+  d.changes = "{";
+  EXPECT_EQ(field_of(d), "changes");
+}
+
+}  // namespace
+}  // namespace custos::core

@@ -1,0 +1,101 @@
+#include <gtest/gtest.h>
+
+#include "core/json_canonical.h"
+#include "core/json_writer.h"
+
+namespace custos::core {
+namespace {
+
+TEST(JsonWriterTest, EscapesOnlyQuoteBackslashAndControlCharacters) {
+  std::string out;
+  AppendJsonString(out, "a\"b\\c/d\n\t\x01\x1f\x7f é 😀");
+  EXPECT_EQ(out, "\"a\\\"b\\\\c/d\\n\\t\\u0001\\u001f\x7f é 😀\"");
+}
+
+TEST(JsonWriterTest, ReplacesInvalidUtf8) {
+  std::string out;
+  AppendJsonString(out, std::string("ok\xff\xc3(x\xed\xa0\x80", 9));
+  EXPECT_EQ(out, "\"ok\xEF\xBF\xBD\xEF\xBF\xBD(x\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  EXPECT_TRUE(IsValidUtf8(out));
+}
+
+TEST(JsonWriterTest, WritesCompactObjectsAndArrays) {
+  JsonWriter w;
+  w.BeginObject()
+      .Key("a")
+      .Int(-1)
+      .Key("b")
+      .BeginArray()
+      .UInt(2)
+      .Bool(true)
+      .Null()
+      .String("x")
+      .EndArray()
+      .Key("c")
+      .Raw("{\"d\":1}")
+      .Key("e")
+      .BeginObject()
+      .EndObject()
+      .EndObject();
+  EXPECT_EQ(w.str(), "{\"a\":-1,\"b\":[2,true,null,\"x\"],\"c\":{\"d\":1},\"e\":{}}");
+  EXPECT_TRUE(IsCanonicalJson(w.str()));
+}
+
+TEST(JsonCanonicalTest, RemovesWhitespaceAndNormalizesEscapes) {
+  EXPECT_EQ(*CanonicalizeJson(" { \"a\" : [ 1 , 2.5e3 , -0 ] ,\n\"b\":\"\\u0041\\/\\u00e9\" } "),
+            "{\"a\":[1,2.5e3,-0],\"b\":\"A/é\"}");
+  EXPECT_EQ(*CanonicalizeJson("\"\\ud83d\\ude00\""), "\"😀\"");
+  EXPECT_EQ(*CanonicalizeJson("\"\\u0007\\b\""), "\"\\u0007\\b\"");
+  EXPECT_EQ(*CanonicalizeJson("true"), "true");
+}
+
+TEST(JsonCanonicalTest, RejectsInvalidJsonNamingTheByte) {
+  struct Case {
+    const char* text;
+    const char* reason;
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {"{\"a\":1,}", "expected a string key"},
+           {"{\"a\":1 \"b\":2}", "expected ',' or '}'"},
+           {"[01]", "expected ',' or ']'"},
+           {"1.", "expected a digit after '.'"},
+           {"-", "expected a value"},
+           {"\"a", "unterminated string"},
+           {"\"\\x\"", "invalid escape"},
+           {"\"\\ud83d\"", "lone high surrogate"},
+           {"\"\\ude00\"", "lone low surrogate"},
+           {"{\"a\":1,\"a\":2}", "duplicate key"},
+           {"[1] 2", "unexpected data"},
+           {"nul", "invalid literal"},
+           {"\"tab\there\"", "unescaped control character"},
+           {"\"\xff\"", "not valid UTF-8"},
+           {"", "unexpected end of input"},
+       }) {
+    Result<std::string> r = CanonicalizeJson(c.text);
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_NE(r.error().message.find(c.reason), std::string::npos)
+        << c.text << " -> " << r.error().message;
+    EXPECT_NE(r.error().message.find("at byte "), std::string::npos);
+  }
+  EXPECT_EQ(CanonicalizeJson("{\"a\":1,}").error().message,
+            "invalid JSON at byte 7: expected a string key");
+}
+
+TEST(JsonCanonicalTest, LimitsNesting) {
+  std::string deep(kMaxJsonDepth, '[');
+  deep += std::string(kMaxJsonDepth, ']');
+  EXPECT_TRUE(CanonicalizeJson(deep).ok());
+  std::string deeper(kMaxJsonDepth + 1, '[');
+  deeper += std::string(kMaxJsonDepth + 1, ']');
+  EXPECT_FALSE(CanonicalizeJson(deeper).ok());
+}
+
+TEST(JsonCanonicalTest, CanonicalTextIsItsOwnCanonicalForm) {
+  EXPECT_TRUE(IsCanonicalJsonObject("{\"a\":{\"b\":[1,\"\\n\"]}}"));
+  EXPECT_FALSE(IsCanonicalJsonObject("{\"a\": 1}"));
+  EXPECT_FALSE(IsCanonicalJsonObject("{\"a\":\"\\u0041\"}"));
+  EXPECT_FALSE(IsCanonicalJsonObject("[1]"));
+}
+
+}  // namespace
+}  // namespace custos::core

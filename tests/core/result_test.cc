@@ -1,0 +1,52 @@
+#include "core/result.h"
+
+#include <gtest/gtest.h>
+
+namespace custos::core {
+namespace {
+
+Result<int> Half(int v) {
+  if (v % 2 != 0) return InvalidField("v", "must be even");
+  return v / 2;
+}
+
+Result<int> Quarter(int v) {
+  CUSTOS_ASSIGN_OR_RETURN(int half, Half(v));
+  CUSTOS_ASSIGN_OR_RETURN(int quarter, Half(half));
+  return quarter;
+}
+
+Status CheckPositive(int v) {
+  if (v <= 0) return Conflict("not positive");
+  return OkStatus();
+}
+
+Status CheckBoth(int v) {
+  CUSTOS_RETURN_IF_ERROR(CheckPositive(v));
+  CUSTOS_RETURN_IF_ERROR(Half(v));
+  return OkStatus();
+}
+
+TEST(ResultTest, AssignOrReturnPassesValuesAndErrorsThrough) {
+  EXPECT_EQ(*Quarter(8), 2);
+  Result<int> odd = Quarter(6);
+  ASSERT_FALSE(odd.ok());
+  EXPECT_EQ(odd.error().code, Errc::kInvalidArgument);
+  ASSERT_EQ(odd.error().fields.size(), 1u);
+  EXPECT_EQ(odd.error().fields[0].field, "v");
+}
+
+TEST(ResultTest, ReturnIfErrorStopsAtTheFirstFailure) {
+  EXPECT_TRUE(CheckBoth(4).ok());
+  EXPECT_EQ(CheckBoth(-2).error().code, Errc::kConflict);
+  EXPECT_EQ(CheckBoth(3).error().code, Errc::kInvalidArgument);
+}
+
+TEST(ResultTest, ErrorToStringNamesCodeAndFields) {
+  EXPECT_EQ(InvalidField("email", "is required").ToString(),
+            "invalid_argument: email: is required; email: is required");
+  EXPECT_EQ(NotFound("no user usr_1").ToString(), "not_found: no user usr_1");
+}
+
+}  // namespace
+}  // namespace custos::core

@@ -1,0 +1,86 @@
+#include <gtest/gtest.h>
+
+#include "core/clock.h"
+#include "storage/rocks_store.h"
+#include "tests/support/test_support.h"
+
+namespace custos::storage {
+namespace {
+
+using core::Space;
+
+class KvStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StoreOptions options;
+    options.path = dir_.File("db");
+    options.clock = &clock_;
+    auto opened = RocksStore::Open(options);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    store_ = std::move(opened).value();
+  }
+
+  std::vector<std::string> Keys(Space space, std::string_view prefix) {
+    std::vector<std::string> keys;
+    EXPECT_TRUE(store_
+                    ->Scan(space, prefix,
+                           [&](std::string_view k, std::string_view) {
+                             keys.emplace_back(k);
+                             return true;
+                           })
+                    .ok());
+    return keys;
+  }
+
+  testing::TempDir dir_;
+  core::FakeClock clock_{core::FromUnixMillis(0)};
+  std::unique_ptr<RocksStore> store_;
+};
+
+TEST_F(KvStoreTest, ABatchAndItsCheckpointCommitTogether) {
+  core::KvBatch batch;
+  batch.Put(Space::kState, "user/1", "ada");
+  batch.Put(Space::kState, "user/2", "grace");
+  batch.SetCheckpoint("state", core::Seq(17));
+  ASSERT_TRUE(store_->Write(batch, core::Durability::kSync).ok());
+  EXPECT_EQ(store_->Get(Space::kState, "user/1")->value_or(""), "ada");
+  EXPECT_EQ(*store_->GetCheckpoint("state"), core::Seq(17));
+  EXPECT_FALSE(store_->GetCheckpoint("relay")->has_value());
+}
+
+TEST_F(KvStoreTest, SpacesAreIndependent) {
+  core::KvBatch batch;
+  batch.Put(Space::kState, "k", "state");
+  batch.Put(Space::kCredentials, "k", "cred");
+  ASSERT_TRUE(store_->Write(batch, core::Durability::kNoSync).ok());
+  EXPECT_EQ(store_->Get(Space::kState, "k")->value_or(""), "state");
+  EXPECT_EQ(store_->Get(Space::kCredentials, "k")->value_or(""), "cred");
+  EXPECT_FALSE(store_->Get(Space::kIndex, "k")->has_value());
+}
+
+TEST_F(KvStoreTest, ScanStopsAtThePrefixOrWhenAsked) {
+  core::KvBatch batch;
+  for (const char* k : {"a/1", "a/2", "a/3", "b/1"}) batch.Put(Space::kIndex, k, "v");
+  ASSERT_TRUE(store_->Write(batch, core::Durability::kNoSync).ok());
+  EXPECT_EQ(Keys(Space::kIndex, "a/"), (std::vector<std::string>{"a/1", "a/2", "a/3"}));
+  int seen = 0;
+  ASSERT_TRUE(store_
+                  ->Scan(Space::kIndex, "",
+                         [&](std::string_view, std::string_view) { return ++seen < 2; })
+                  .ok());
+  EXPECT_EQ(seen, 2);
+}
+
+TEST_F(KvStoreTest, DeleteAndDeleteRange) {
+  core::KvBatch batch;
+  for (const char* k : {"a/1", "a/2", "a/3", "a/4"}) batch.Put(Space::kIndex, k, "v");
+  ASSERT_TRUE(store_->Write(batch, core::Durability::kNoSync).ok());
+  core::KvBatch del;
+  del.DeleteRange(Space::kIndex, "a/1", "a/3");
+  del.Delete(Space::kIndex, "a/4");
+  ASSERT_TRUE(store_->Write(del, core::Durability::kSync).ok());
+  EXPECT_EQ(Keys(Space::kIndex, "a/"), (std::vector<std::string>{"a/3"}));
+}
+
+}  // namespace
+}  // namespace custos::storage

@@ -1,0 +1,136 @@
+#include "tools/bench/bench_util.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <regex>
+
+#include "core/json_writer.h"
+
+namespace custos::tools::bench {
+
+double Latencies::Percentile(double p) {
+  if (micros.empty()) return 0;
+  if (!sorted_) {
+    std::sort(micros.begin(), micros.end());
+    sorted_ = true;
+  }
+  const auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(micros.size())));
+  return micros[std::min(micros.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+std::string FormatResult(const BenchResult& r) {
+  auto round2 = [](double v) { return std::round(v * 100) / 100; };
+  auto number = [&](core::JsonWriter& w, const char* key, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2f", round2(v));
+    w.Key(key).Raw(buf);
+  };
+  const double ops_per_s = r.seconds > 0 ? static_cast<double>(r.ops) / r.seconds : 0;
+  core::JsonWriter w;
+  w.BeginObject().Key("workload").String(r.workload).Key("ops").UInt(r.ops);
+  number(w, "seconds", r.seconds);
+  number(w, "ops_per_s", ops_per_s);
+  number(w, "p50_us", r.p50_us);
+  number(w, "p99_us", r.p99_us);
+  w.Key("peer").String(r.peer);
+  number(w, "peer_ops_per_s", r.peer_ops_per_s);
+  if (r.peer_ops_per_s > 0) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f", ops_per_s / r.peer_ops_per_s);
+    w.Key("ratio").Raw(buf);
+  } else {
+    w.Key("ratio").Null();
+  }
+  w.Key("params").Raw(r.params_json);
+  std::string out = w.Take();
+  if (!r.extra_json.empty()) {
+    out += ',';
+    out += r.extra_json;
+  }
+  out += '}';
+  return out;
+}
+
+core::Result<ScratchDir> ScratchDir::Create(const std::string& parent, const std::string& name) {
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  std::string pattern = parent + "/custos-bench-" + name + "-XXXXXX";
+  std::vector<char> buf(pattern.begin(), pattern.end());
+  buf.push_back('\0');
+  if (mkdtemp(buf.data()) == nullptr) {
+    return core::Unavailable("cannot create a scratch directory under " + parent + ": " +
+                             std::strerror(errno));
+  }
+  return ScratchDir(std::string(buf.data()));
+}
+
+ScratchDir::ScratchDir(ScratchDir&& other) noexcept : path_(std::move(other.path_)) {
+  other.path_.clear();
+}
+
+ScratchDir::~ScratchDir() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+core::Result<std::string> RunAndCapture(const std::vector<std::string>& argv) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return core::Internal("pipe failed");
+  const pid_t pid = fork();
+  if (pid < 0) return core::Internal("fork failed");
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) out.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return core::Unavailable(argv[0] + " failed (" +
+                             (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                                                : std::string("killed")) +
+                             "): " + out.substr(0, 2000));
+  }
+  return out;
+}
+
+core::Result<double> RunDbBenchFillseq(const std::string& scratch_parent, uint64_t num) {
+  CUSTOS_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Create(scratch_parent, "db_bench"));
+  core::Result<std::string> out = RunAndCapture(
+      {"db_bench", "--benchmarks=fillseq", "--sync=1", "--batch_size=100", "--value_size=400",
+       "--compression_type=none", "--db=" + dir.path() + "/db", "--num=" + std::to_string(num)});
+  if (!out.ok()) {
+    return core::Unavailable("the db_bench peer (Debian package rocksdb-tools) did not run: " +
+                             out.error().message);
+  }
+  static const std::regex kOps(R"(fillseq\s*:\s*[0-9.]+ micros/op ([0-9.]+) ops/sec)");
+  std::smatch m;
+  if (!std::regex_search(*out, m, kOps)) {
+    return core::Internal("cannot find fillseq's ops/sec in db_bench's output: " +
+                          out->substr(0, 2000));
+  }
+  return std::stod(m[1].str());
+}
+
+}  // namespace custos::tools::bench

@@ -1,0 +1,67 @@
+// Shared pieces of the bench workloads: latency statistics, scratch directories on the disk
+// under test, running a peer program, and the one JSON line each workload prints
+// (BENCHMARKS.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace custos::tools::bench {
+
+struct BenchOptions {
+  bool quick = false;
+  std::string dir;  // parent of the scratch directories (ours and the peer's)
+  uint64_t threads = 64;
+};
+
+struct Latencies {
+  std::vector<uint32_t> micros;  // one per operation
+  [[nodiscard]] double Percentile(double p);  // sorts on first use
+ private:
+  bool sorted_ = false;
+};
+
+struct BenchResult {
+  std::string workload;
+  uint64_t ops = 0;
+  double seconds = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+  std::string peer;
+  double peer_ops_per_s = 0;
+  std::string params_json = "{}";  // canonical JSON object
+  std::string extra_json;          // extra members ("name":value,...) or empty
+};
+
+// One line: {"workload","ops","seconds","ops_per_s","p50_us","p99_us","peer",
+// "peer_ops_per_s","ratio","params",…}.
+[[nodiscard]] std::string FormatResult(const BenchResult& r);
+
+// A fresh directory under `parent`, removed by the destructor.
+class ScratchDir {
+ public:
+  [[nodiscard]] static core::Result<ScratchDir> Create(const std::string& parent,
+                                                       const std::string& name);
+  ScratchDir(ScratchDir&& other) noexcept;
+  ScratchDir& operator=(ScratchDir&&) = delete;
+  ~ScratchDir();
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  explicit ScratchDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+// Runs `argv` (no shell), returns its standard output and error together; an error if it
+// cannot start or exits non-zero.
+[[nodiscard]] core::Result<std::string> RunAndCapture(const std::vector<std::string>& argv);
+
+// The db_bench peer: fillseq, sync, batches of 100 values of 400 bytes, no compression.
+// Returns its ops/s.
+[[nodiscard]] core::Result<double> RunDbBenchFillseq(const std::string& scratch_parent,
+                                                     uint64_t num);
+
+}  // namespace custos::tools::bench

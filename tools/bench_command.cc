@@ -1,0 +1,72 @@
+// custos bench WORKLOAD… [--quick]: runs benchmark workloads, each against its peer in the
+// same run, and prints one JSON line per workload on stdout (progress on stderr).
+#include <cstdio>
+#include <filesystem>
+
+#include "tools/bench/append_workload.h"
+#include "tools/commands.h"
+
+namespace custos::tools {
+namespace {
+
+struct Workload {
+  const char* name;
+  core::Result<bench::BenchResult> (*run)(const bench::BenchOptions&);
+};
+
+constexpr Workload kWorkloads[] = {
+    {"append", &bench::RunAppendWorkload},
+};
+
+}  // namespace
+
+int RunBench(const Args& args) {
+  Flags flags;
+  std::string names;
+  for (const Workload& w : kWorkloads) names += std::string(names.empty() ? "" : "|") + w.name;
+  if (auto exit = ParseCommandFlags(
+          "bench", "(" + names + "|all)… [--quick] [--threads N] [--dir DIR]", args,
+          {{"quick", false, "", "small sizes: each workload finishes in seconds"},
+           {"threads", true, "64", "concurrent clients (ours and the peer's)"},
+           {"dir", true, "", "where scratch data goes (default: the system temp dir)"}},
+          flags)) {
+    return *exit;
+  }
+  if (flags.positional().empty()) {
+    return ReportError("bench", core::InvalidArgument("name a workload: " + names + " or all"));
+  }
+  bench::BenchOptions options;
+  options.quick = flags.IsSet("quick");
+  core::Result<uint64_t> threads = flags.GetUInt("threads", 1, 4096);
+  if (!threads.ok()) return ReportError("bench", threads.error());
+  options.threads = *threads;
+  options.dir = flags.Get("dir").value_or(std::filesystem::temp_directory_path().string());
+
+  std::vector<const Workload*> selected;
+  for (const std::string& name : flags.positional()) {
+    bool found = false;
+    for (const Workload& w : kWorkloads) {
+      if (name == "all" || name == w.name) {
+        selected.push_back(&w);
+        found = true;
+      }
+    }
+    if (!found) {
+      return ReportError("bench", core::InvalidArgument("unknown workload '" + name +
+                                                        "'; known: " + names + ", all"));
+    }
+  }
+  int exit = kExitOk;
+  for (const Workload* w : selected) {
+    core::Result<bench::BenchResult> r = w->run(options);
+    if (!r.ok()) {
+      exit = ReportError("bench", r.error());
+      continue;
+    }
+    std::printf("%s\n", bench::FormatResult(*r).c_str());
+    std::fflush(stdout);
+  }
+  return exit;
+}
+
+}  // namespace custos::tools
