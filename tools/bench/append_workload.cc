@@ -63,6 +63,21 @@ uint32_t MicrosSince(Clock::time_point t0) {
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
 }
 
+// Merges the per-appender latencies and reads the group-commit counters since `before`.
+Run FinishRun(const storage::RocksStore& store, const storage::RocksStore::Stats& before,
+              Clock::time_point start, const std::vector<std::vector<uint32_t>*>& parts) {
+  Run run;
+  run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  for (const std::vector<uint32_t>* p : parts) {
+    run.latencies.micros.insert(run.latencies.micros.end(), p->begin(), p->end());
+  }
+  run.ops = run.latencies.micros.size();
+  const storage::RocksStore::Stats after = store.stats();
+  run.events_per_fsync = static_cast<double>(after.events - before.events) /
+                         static_cast<double>(std::max<uint64_t>(1, after.groups - before.groups));
+  return run;
+}
+
 // `appenders` concurrent appenders, each issuing its next append when the previous one is
 // acknowledged, driven through AppendAsync as the HTTP server's I/O threads drive the log.
 core::Result<Run> RunAsync(storage::RocksStore& store, const Workload& w) {
@@ -102,17 +117,10 @@ core::Result<Run> RunAsync(storage::RocksStore& store, const Workload& w) {
     std::unique_lock lock(mu);
     cv.wait(lock, [&] { return finished == w.appenders; });
   }
-  Run run;
-  run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (failed) return core::Unavailable("the append workload failed");
-  for (Appender& a : appenders) {
-    run.latencies.micros.insert(run.latencies.micros.end(), a.micros.begin(), a.micros.end());
-  }
-  run.ops = run.latencies.micros.size();
-  const storage::RocksStore::Stats after = store.stats();
-  run.events_per_fsync = static_cast<double>(after.events - before.events) /
-                         static_cast<double>(std::max<uint64_t>(1, after.groups - before.groups));
-  return run;
+  std::vector<std::vector<uint32_t>*> parts;
+  for (Appender& a : appenders) parts.push_back(&a.micros);
+  return FinishRun(store, before, start, parts);
 }
 
 // `appenders` OS threads, each blocking in Append until its fsync.
@@ -138,17 +146,10 @@ core::Result<Run> RunThreads(storage::RocksStore& store, const Workload& w) {
     });
   }
   for (std::thread& t : threads) t.join();
-  Run run;
-  run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (failed) return core::Unavailable("the append workload failed");
-  for (Latencies& l : per_thread) {
-    run.latencies.micros.insert(run.latencies.micros.end(), l.micros.begin(), l.micros.end());
-  }
-  run.ops = run.latencies.micros.size();
-  const storage::RocksStore::Stats after = store.stats();
-  run.events_per_fsync = static_cast<double>(after.events - before.events) /
-                         static_cast<double>(std::max<uint64_t>(1, after.groups - before.groups));
-  return run;
+  std::vector<std::vector<uint32_t>*> parts;
+  for (Latencies& l : per_thread) parts.push_back(&l.micros);
+  return FinishRun(store, before, start, parts);
 }
 
 }  // namespace
