@@ -1,0 +1,125 @@
+// AccessEvaluator: the access decision of ACCESS.md over a tenant's current state.
+//
+//   check(subject, action, target): the subject must exist and be active; an admin-kind
+//   user may do anything in its tenant; otherwise the effective level is the maximum level
+//   of the permissions that match the target, over the subject's own bindings and those of
+//   its groups, whose role is active and whose scope is the target node or an ancestor with
+//   no `inherit: false` node between them (the node itself included) — unless the binding is
+//   on that node. Allowed iff that level reaches the action's.
+//
+// Also Who(node) for access reviews, EffectiveGrants(subject), and CanBind — the escalation
+// rule: a caller may bind a role at a scope only if it holds, at that scope, every permission
+// of the role (included roles expanded) at least at its level.
+//
+// Thread-safety: reads the state it was given; the caller holds the state's read lock.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/iam/model.h"
+#include "core/iam/state.h"
+#include "core/result.h"
+#include "core/time.h"
+
+namespace custos::core::iam {
+
+// What is being accessed: a node (for scope and inheritance), the type asked for, its app,
+// and the resource id ("" when asking about any resource of that type at the node, e.g. to
+// create one).
+struct AccessTarget {
+  std::string node_id = std::string(kRootNode);
+  std::string type;
+  std::string app;
+  std::string resource_id;
+
+  // The node itself.
+  [[nodiscard]] static AccessTarget ForNode(const Node& node);
+  // An IAM type (iam.user, …) at the tenant root, app "iam".
+  [[nodiscard]] static AccessTarget ForIam(std::string_view iam_type);
+  // A new node of `type` under `parent` (creating needs edit on the type at the parent).
+  [[nodiscard]] static AccessTarget ForChild(const Node& parent, std::string_view type,
+                                             std::string_view app);
+};
+
+struct GrantDetail {
+  std::string binding_id;
+  std::optional<std::string> via_group;
+  std::string role_id;
+  std::string scope;
+  Permission permission;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("binding_id", s.binding_id);
+    v("via_group", s.via_group);
+    v("role_id", s.role_id);
+    v("scope", s.scope);
+    v("permission", s.permission);
+  }
+};
+
+struct CheckResult {
+  bool allowed = false;
+  Level level = Level::kNone;
+  Level required_level = Level::kNone;
+  std::vector<GrantDetail> grants;  // every grant that matched the target
+  std::string reason;               // why, in words ("admin user", "user is suspended", …)
+};
+
+struct WhoEntry {
+  Subject subject;
+  Level level = Level::kNone;
+};
+
+// True if the principal may act at all: a user active (a lock that has run out counts as
+// active), an API client active, a group existing.
+[[nodiscard]] bool IsActiveSubject(const TenantState& state, const Subject& subject, Time now);
+// A user's status as of `now`: locked turns active once locked_until has passed.
+[[nodiscard]] UserStatus EffectiveStatus(const User& user, Time now);
+
+class AccessEvaluator {
+ public:
+  AccessEvaluator(const TenantState& state, Time now) : state_(state), now_(now) {}
+
+  // kInvalidArgument for an unknown action; kNotFound for an unknown subject or node.
+  [[nodiscard]] Result<CheckResult> Check(const Subject& subject, std::string_view action,
+                                          const AccessTarget& target) const;
+  // The effective level alone (no error: unknown or inactive subjects get none).
+  [[nodiscard]] Level LevelOf(const Subject& subject, const AccessTarget& target) const;
+
+  // Every active user and API client with access to the node, with its level.
+  [[nodiscard]] std::vector<WhoEntry> Who(const Node& node) const;
+
+  // Every permission the subject holds, with where it comes from.
+  [[nodiscard]] std::vector<GrantDetail> EffectiveGrants(const Subject& subject) const;
+
+  // The escalation rule. On false, *why names the first permission the caller lacks.
+  [[nodiscard]] bool CanBind(const Subject& caller, const Role& role, std::string_view scope,
+                             std::string* why) const;
+
+ private:
+  struct Chain {
+    std::vector<const Node*> nodes;  // the target node up to the root
+    size_t reach = 0;                // bindings at nodes[0..reach] reach the target
+  };
+  [[nodiscard]] std::optional<Chain> ChainOf(std::string_view node_id) const;
+  // Calls fn(binding, via_group) for the subject's bindings with active roles, and those of
+  // its groups.
+  template <class Fn>
+  void ForEachBinding(const Subject& subject, Fn&& fn) const;
+  Level Evaluate(const Subject& subject, const AccessTarget& target,
+                 std::vector<GrantDetail>* grants) const;
+
+  const TenantState& state_;
+  Time now_;
+};
+
+// Whether permission p matches the target's app, type and resource.
+[[nodiscard]] bool PermissionMatches(const Permission& p, const AccessTarget& target);
+// Whether holding q covers holding p (app, type and resource at least as wide, level at
+// least as high).
+[[nodiscard]] bool PermissionCovers(const Permission& q, const Permission& p);
+
+}  // namespace custos::core::iam

@@ -1,0 +1,265 @@
+// Identity commands: the intents the admin API and the auth flows express. Decide (decide.h)
+// turns one command and the tenant's current state into events, or a precise error.
+//
+// Secrets never travel in commands: a password the user chose arrives as its argon2id hash
+// (made by the caller, off the tenant's lock) and its length for the policy check; the
+// server-made secrets (temporary passwords, client secrets, invitation tokens) are made by
+// Decide and leave only in the Decision.
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/iam/model.h"
+#include "core/json_value.h"
+#include "core/time.h"
+
+namespace custos::core::iam {
+
+// ---- tenants (root only, but for name and settings) ----
+struct CreateTenant {
+  std::string id;
+  std::string name;
+  Plan plan = Plan::kFree;
+  std::optional<int> retention_days;
+  std::vector<std::string> environments = {"Production", "Development"};
+};
+struct TenantSettingsPatch {
+  std::optional<int> lockout_threshold;
+  std::optional<int> lockout_minutes;
+  std::optional<int> password_min_length;
+  std::optional<int> temp_password_ttl_hours;
+  std::optional<int> invite_ttl_days;
+  std::optional<int> token_ttl_seconds;
+};
+struct UpdateTenant {
+  std::optional<std::string> name;
+  std::optional<Plan> plan;
+  std::optional<int> retention_days;
+  std::optional<TenantSettingsPatch> settings;
+};
+struct SetLegalHold {
+  bool enabled = false;
+  std::string reason;
+};
+
+// ---- users ----
+struct CreateUser {
+  std::string email;
+  std::string first_name;
+  std::string last_name;
+  std::string phone;
+  std::string address;
+  std::string department;
+  std::map<std::string, std::string> external_ids;
+  std::map<std::string, std::string> tags;
+  std::map<std::string, JsonValue> properties;
+  UserKind kind = UserKind::kUser;
+  std::vector<Grant> bindings;
+  std::vector<std::string> group_ids;
+};
+// A merge patch: absent fields stay; an empty string clears an optional field.
+struct UpdateUser {
+  std::string user_id;
+  std::optional<std::string> email;
+  std::optional<std::string> first_name;
+  std::optional<std::string> last_name;
+  std::optional<std::string> phone;
+  std::optional<std::string> address;
+  std::optional<std::string> department;
+  std::optional<std::map<std::string, std::string>> external_ids;
+  std::optional<std::map<std::string, JsonValue>> properties;  // merged; null removes a key
+  std::optional<UserKind> kind;
+};
+enum class UserAction : uint8_t { kActivate, kDeactivate, kSuspend, kUnlock, kDelete };
+struct ChangeUserStatus {
+  std::string user_id;
+  UserAction action = UserAction::kActivate;
+  std::string reason;
+};
+struct ResetPassword {
+  std::string user_id;
+};
+struct SetUserTag {
+  std::string user_id;
+  std::string key;
+  std::string value;
+};
+struct RemoveUserTag {
+  std::string user_id;
+  std::string key;
+};
+struct ChangePassword {
+  std::string user_id;
+  std::string password_hash;  // argon2id, made by the caller
+  size_t password_length = 0;
+};
+struct RecordLogin {
+  std::optional<std::string> user_id;  // absent when no user has the email
+  std::string email;
+  bool succeeded = false;
+  std::string reason;  // on failure: "bad_password", "locked", …
+};
+struct RecordUserExport {
+  uint64_t count = 0;
+};
+struct DefineProperty {
+  std::string key;
+  PropertyType type = PropertyType::kString;
+  std::string description;
+};
+struct RemoveProperty {
+  std::string key;
+};
+
+// ---- roles, groups, bindings ----
+struct CreateRole {
+  std::string name;
+  std::string description;
+  std::vector<Permission> permissions;
+  std::vector<std::string> includes;
+};
+struct UpdateRole {
+  std::string role_id;
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<std::vector<Permission>> permissions;
+  std::optional<std::vector<std::string>> includes;
+};
+struct ChangeRoleStatus {
+  std::string role_id;
+  bool active = true;
+};
+struct DeleteRole {
+  std::string role_id;
+};
+struct CreateGroup {
+  std::string name;
+  std::string description;
+  GroupType type = GroupType::kConfigured;  // configured or app
+  std::string scope = std::string(kRootNode);  // an app group's project
+};
+struct UpdateGroup {
+  std::string group_id;
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+};
+struct DeleteGroup {
+  std::string group_id;
+};
+struct AddGroupMembers {
+  std::string group_id;
+  std::vector<Subject> members;
+};
+struct RemoveGroupMember {
+  std::string group_id;
+  std::string member_id;
+};
+struct CreateBinding {
+  Subject subject;
+  std::string role_id;
+  std::string scope = std::string(kRootNode);
+};
+struct DeleteBinding {
+  std::string binding_id;
+};
+
+// ---- API clients ----
+struct CreateClient {
+  std::string name;
+  std::string description;
+  std::string label;
+  std::vector<Grant> bindings;
+};
+struct UpdateClient {
+  std::string client_id;
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<std::string> label;
+};
+struct ChangeClientStatus {
+  std::string client_id;
+  bool active = true;
+};
+struct DeleteClient {
+  std::string client_id;
+};
+struct CreateClientSecret {
+  std::string client_id;
+};
+struct RevokeClientSecret {
+  std::string client_id;
+  std::string key_id;
+};
+struct RecordTokenIssued {
+  std::string client_id;
+  std::string key_id;
+  std::string jti;
+  Time expires_at;
+};
+struct RevokeToken {
+  Subject subject;
+  std::string jti;
+  Time expires_at;
+  bool logout = false;  // auth.logout rather than auth.token_revoked
+};
+
+// ---- invitations ----
+struct CreateInvitation {
+  std::string email;
+  std::vector<Grant> bindings;
+  std::vector<std::string> group_ids;
+  std::optional<int> expires_in_days;
+};
+struct ResendInvitation {
+  std::string invitation_id;
+};
+struct RevokeInvitation {
+  std::string invitation_id;
+};
+struct AcceptInvitation {
+  std::string invitation_id;
+  std::string first_name;
+  std::string last_name;
+  std::string password_hash;  // argon2id, made by the caller
+  size_t password_length = 0;
+};
+struct ExpireInvitation {
+  std::string invitation_id;
+};
+
+// ---- the resource tree ----
+struct CreateNode {
+  std::string kind;  // environment | project | folder | resource
+  std::string name;
+  std::string parent_id;  // an environment for a project; any node for folders and resources
+  std::string type;       // a resource's type (workflow, connection, …)
+  std::string app;
+  bool inherit = true;
+};
+struct UpdateNode {
+  std::string node_id;
+  std::optional<std::string> name;
+  std::optional<std::string> app;
+  std::optional<bool> inherit;
+};
+struct DeleteNode {
+  std::string node_id;
+};
+
+using Command =
+    std::variant<CreateTenant, UpdateTenant, SetLegalHold, CreateUser, UpdateUser,
+                 ChangeUserStatus, ResetPassword, SetUserTag, RemoveUserTag, ChangePassword,
+                 RecordLogin, RecordUserExport, DefineProperty, RemoveProperty, CreateRole,
+                 UpdateRole, ChangeRoleStatus, DeleteRole, CreateGroup, UpdateGroup, DeleteGroup,
+                 AddGroupMembers, RemoveGroupMember, CreateBinding, DeleteBinding, CreateClient,
+                 UpdateClient, ChangeClientStatus, DeleteClient, CreateClientSecret,
+                 RevokeClientSecret, RecordTokenIssued, RevokeToken, CreateInvitation,
+                 ResendInvitation, RevokeInvitation, AcceptInvitation, ExpireInvitation,
+                 CreateNode, UpdateNode, DeleteNode>;
+
+}  // namespace custos::core::iam

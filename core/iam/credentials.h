@@ -1,0 +1,45 @@
+// The credential store's layout (core::Space::kCredentials). Hashes only; never a clear
+// secret. Written in the same batch as the events that create or revoke them, left out of
+// the state digest, kept across a rebuild.
+//
+//   <tenant> \0 pw \0 <user_id>                  → PasswordCredential (JSON)
+//   <tenant> \0 cs \0 <client_id> \0 <key_id>    → SHA-256 hex of the client secret
+//   <tenant> \0 inv \0 <invitation_id>           → SHA-256 hex of the invitation token
+//   tok \0 <SHA-256 hex of an invitation token>  → <tenant> \0 <invitation_id>
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/time.h"
+
+namespace custos::core::iam {
+
+struct PasswordCredential {
+  std::string kind;  // "temporary" (SHA-256 hex of a server-made password) or "argon2id"
+  std::string hash;
+  Time set_at;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("kind", s.kind);
+    v("hash", s.hash);
+    v("set_at", s.set_at);
+  }
+};
+
+inline constexpr std::string_view kTemporaryPassword = "temporary";
+inline constexpr std::string_view kArgon2id = "argon2id";
+
+[[nodiscard]] std::string PasswordKey(std::string_view tenant, std::string_view user_id);
+[[nodiscard]] std::string ClientSecretKey(std::string_view tenant, std::string_view client_id,
+                                          std::string_view key_id);
+// Every secret of one client: the keys with this prefix.
+[[nodiscard]] std::string ClientSecretPrefix(std::string_view tenant, std::string_view client_id);
+[[nodiscard]] std::string InvitationHashKey(std::string_view tenant,
+                                            std::string_view invitation_id);
+[[nodiscard]] std::string InvitationTokenKey(std::string_view token_hash);
+[[nodiscard]] std::string InvitationTokenValue(std::string_view tenant,
+                                               std::string_view invitation_id);
+
+}  // namespace custos::core::iam

@@ -1,0 +1,438 @@
+// The identity events (EVENTS.md catalog): their types and the payload each carries as its
+// `data`. Decide functions build them (MakeEvent); TenantState::Apply reads them back from
+// `data` — the same code path for a live command, a replay after a rebuild, and a follower.
+// No payload holds a secret.
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/event.h"
+#include "core/fields.h"
+#include "core/iam/model.h"
+
+namespace custos::core::iam {
+
+// An event as decided: its type, target, data and changes; the log adds the rest.
+struct DomainEvent {
+  std::string type;
+  std::optional<Target> target;
+  std::string data = "{}";
+  std::string changes;  // canonical JSON object or empty
+};
+
+template <Reflected P>
+[[nodiscard]] DomainEvent MakeEvent(std::string_view type, const P& payload,
+                                    std::optional<Target> target, std::string changes = {}) {
+  return DomainEvent{std::string(type), std::move(target), ToJson(payload), std::move(changes)};
+}
+
+// Payloads. Field names are the event's `data` members.
+
+struct TenantCreatedData {
+  std::string id;
+  std::string name;
+  Plan plan = Plan::kFree;
+  int retention_days = 30;
+  TenantSettings settings;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("id", s.id);
+    v("name", s.name);
+    v("plan", s.plan);
+    v("retention_days", s.retention_days);
+    v("settings", s.settings);
+  }
+};
+
+struct TenantUpdatedData {
+  std::string name;
+  TenantSettings settings;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("name", s.name);
+    v("settings", s.settings);
+  }
+};
+
+struct TenantPlanChangedData {
+  Plan plan = Plan::kFree;
+  int retention_days = 30;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("plan", s.plan);
+    v("retention_days", s.retention_days);
+  }
+};
+
+struct TenantLegalHoldData {
+  bool enabled = false;
+  std::string reason;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("enabled", s.enabled);
+    v("reason", s.reason);
+  }
+};
+
+struct UserCreatedData {
+  std::string user_id;
+  UserProfile profile;
+  std::map<std::string, std::string> tags;
+  std::optional<Time> temp_password_expires_at;  // absent: the user chose a password
+  bool must_change_password = true;
+  std::optional<std::string> invitation_id;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("user_id", s.user_id);
+    v("profile", s.profile);
+    v("tags", s.tags);
+    v("temp_password_expires_at", s.temp_password_expires_at);
+    v("must_change_password", s.must_change_password);
+    v("invitation_id", s.invitation_id);
+  }
+};
+
+struct UserUpdatedData {
+  std::string user_id;
+  UserProfile profile;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("user_id", s.user_id);
+    v("profile", s.profile);
+  }
+};
+
+// user.activated, user.deactivated, user.suspended, user.unlocked, user.deleted,
+// user.password_changed
+struct UserRefData {
+  std::string user_id;
+  std::string reason;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("user_id", s.user_id);
+    v("reason", s.reason);
+  }
+};
+
+struct UserLockedData {
+  std::string user_id;
+  std::optional<Time> locked_until;  // absent: until an admin unlocks
+  std::string reason;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("user_id", s.user_id);
+    v("locked_until", s.locked_until);
+    v("reason", s.reason);
+  }
+};
+
+struct UserPasswordResetData {
+  std::string user_id;
+  Time temp_password_expires_at;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("user_id", s.user_id);
+    v("temp_password_expires_at", s.temp_password_expires_at);
+  }
+};
+
+struct UserTagData {
+  std::string user_id;
+  std::string key;
+  std::optional<std::string> value;  // absent on removal
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("user_id", s.user_id);
+    v("key", s.key);
+    v("value", s.value);
+  }
+};
+
+struct UserExportedData {
+  uint64_t count = 0;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("count", s.count);
+  }
+};
+
+struct PropertyData {
+  std::string key;
+  PropertyType type = PropertyType::kString;
+  std::string description;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("key", s.key);
+    v("type", s.type);
+    v("description", s.description);
+  }
+};
+
+struct RoleData {
+  std::string role_id;
+  std::string name;
+  std::string description;
+  std::vector<Permission> permissions;
+  std::vector<std::string> includes;
+  bool built_in = false;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("role_id", s.role_id);
+    v("name", s.name);
+    v("description", s.description);
+    v("permissions", s.permissions);
+    v("includes", s.includes);
+    v("built_in", s.built_in);
+  }
+};
+
+// role.activated, role.deactivated, role.deleted
+struct RoleRefData {
+  std::string role_id;
+  std::string name;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("role_id", s.role_id);
+    v("name", s.name);
+  }
+};
+
+struct GroupData {
+  std::string group_id;
+  std::string name;
+  std::string description;
+  GroupType type = GroupType::kConfigured;
+  std::string scope = std::string(kRootNode);
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("group_id", s.group_id);
+    v("name", s.name);
+    v("description", s.description);
+    v("type", s.type);
+    v("scope", s.scope);
+  }
+};
+
+struct GroupRefData {
+  std::string group_id;
+  std::string name;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("group_id", s.group_id);
+    v("name", s.name);
+  }
+};
+
+struct GroupMemberData {
+  std::string group_id;
+  Subject member;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("group_id", s.group_id);
+    v("member", s.member);
+  }
+};
+
+struct BindingData {
+  std::string binding_id;
+  Subject subject;
+  std::string role_id;
+  std::string scope = std::string(kRootNode);
+  bool system = false;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("binding_id", s.binding_id);
+    v("subject", s.subject);
+    v("role_id", s.role_id);
+    v("scope", s.scope);
+    v("system", s.system);
+  }
+};
+
+struct ApiClientData {
+  std::string client_id;
+  std::string name;
+  std::string description;
+  std::string label;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("client_id", s.client_id);
+    v("name", s.name);
+    v("description", s.description);
+    v("label", s.label);
+  }
+};
+
+// api_client.activated, .deactivated, .deleted
+struct ApiClientRefData {
+  std::string client_id;
+  std::string name;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("client_id", s.client_id);
+    v("name", s.name);
+  }
+};
+
+// api_client.secret_created, .secret_revoked
+struct ApiClientSecretData {
+  std::string client_id;
+  std::string key_id;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("client_id", s.client_id);
+    v("key_id", s.key_id);
+  }
+};
+
+struct InvitationData {
+  std::string invitation_id;
+  std::string email;
+  std::vector<Grant> bindings;
+  std::vector<std::string> group_ids;
+  Time expires_at;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("invitation_id", s.invitation_id);
+    v("email", s.email);
+    v("bindings", s.bindings);
+    v("group_ids", s.group_ids);
+    v("expires_at", s.expires_at);
+  }
+};
+
+// invitation.resent (with expires_at), .revoked, .expired, .accepted (with user_id)
+struct InvitationRefData {
+  std::string invitation_id;
+  std::optional<Time> expires_at;
+  std::optional<std::string> user_id;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("invitation_id", s.invitation_id);
+    v("expires_at", s.expires_at);
+    v("user_id", s.user_id);
+  }
+};
+
+// environment|project|folder|resource .created and .updated
+struct NodeData {
+  std::string node_id;
+  std::string type;
+  std::string name;
+  std::string parent_id;
+  std::string app;
+  bool inherit = true;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("node_id", s.node_id);
+    v("type", s.type);
+    v("name", s.name);
+    v("parent_id", s.parent_id);
+    v("app", s.app);
+    v("inherit", s.inherit);
+  }
+};
+
+struct NodeRefData {
+  std::string node_id;
+  std::string name;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("node_id", s.node_id);
+    v("name", s.name);
+  }
+};
+
+struct LoginData {
+  std::optional<std::string> user_id;
+  std::string email;
+  std::string reason;  // on failure
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("user_id", s.user_id);
+    v("email", s.email);
+    v("reason", s.reason);
+  }
+};
+
+// auth.token_issued, auth.token_revoked, auth.logout
+struct TokenData {
+  Subject subject;
+  std::string jti;
+  Time expires_at;
+  std::optional<std::string> key_id;  // the client secret used
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("subject", s.subject);
+    v("jti", s.jti);
+    v("expires_at", s.expires_at);
+    v("key_id", s.key_id);
+  }
+};
+
+// Event types, for building and for dispatch.
+namespace event_type {
+inline constexpr std::string_view kTenantCreated = "tenant.created";
+inline constexpr std::string_view kTenantUpdated = "tenant.updated";
+inline constexpr std::string_view kTenantPlanChanged = "tenant.plan_changed";
+inline constexpr std::string_view kTenantLegalHoldChanged = "tenant.legal_hold_changed";
+inline constexpr std::string_view kUserCreated = "user.created";
+inline constexpr std::string_view kUserUpdated = "user.updated";
+inline constexpr std::string_view kUserActivated = "user.activated";
+inline constexpr std::string_view kUserDeactivated = "user.deactivated";
+inline constexpr std::string_view kUserSuspended = "user.suspended";
+inline constexpr std::string_view kUserLocked = "user.locked";
+inline constexpr std::string_view kUserUnlocked = "user.unlocked";
+inline constexpr std::string_view kUserDeleted = "user.deleted";
+inline constexpr std::string_view kUserPasswordReset = "user.password_reset";
+inline constexpr std::string_view kUserPasswordChanged = "user.password_changed";
+inline constexpr std::string_view kUserTagSet = "user.tag_set";
+inline constexpr std::string_view kUserTagRemoved = "user.tag_removed";
+inline constexpr std::string_view kUserExported = "user.exported";
+inline constexpr std::string_view kPropertyDefined = "property.defined";
+inline constexpr std::string_view kPropertyRemoved = "property.removed";
+inline constexpr std::string_view kRoleCreated = "role.created";
+inline constexpr std::string_view kRoleUpdated = "role.updated";
+inline constexpr std::string_view kRoleActivated = "role.activated";
+inline constexpr std::string_view kRoleDeactivated = "role.deactivated";
+inline constexpr std::string_view kRoleDeleted = "role.deleted";
+inline constexpr std::string_view kGroupCreated = "group.created";
+inline constexpr std::string_view kGroupUpdated = "group.updated";
+inline constexpr std::string_view kGroupDeleted = "group.deleted";
+inline constexpr std::string_view kGroupMemberAdded = "group.member_added";
+inline constexpr std::string_view kGroupMemberRemoved = "group.member_removed";
+inline constexpr std::string_view kBindingCreated = "binding.created";
+inline constexpr std::string_view kBindingDeleted = "binding.deleted";
+inline constexpr std::string_view kApiClientCreated = "api_client.created";
+inline constexpr std::string_view kApiClientUpdated = "api_client.updated";
+inline constexpr std::string_view kApiClientActivated = "api_client.activated";
+inline constexpr std::string_view kApiClientDeactivated = "api_client.deactivated";
+inline constexpr std::string_view kApiClientDeleted = "api_client.deleted";
+inline constexpr std::string_view kApiClientSecretCreated = "api_client.secret_created";
+inline constexpr std::string_view kApiClientSecretRevoked = "api_client.secret_revoked";
+inline constexpr std::string_view kInvitationCreated = "invitation.created";
+inline constexpr std::string_view kInvitationResent = "invitation.resent";
+inline constexpr std::string_view kInvitationRevoked = "invitation.revoked";
+inline constexpr std::string_view kInvitationAccepted = "invitation.accepted";
+inline constexpr std::string_view kInvitationExpired = "invitation.expired";
+inline constexpr std::string_view kAuthLoginSucceeded = "auth.login_succeeded";
+inline constexpr std::string_view kAuthLoginFailed = "auth.login_failed";
+inline constexpr std::string_view kAuthLogout = "auth.logout";
+inline constexpr std::string_view kAuthTokenIssued = "auth.token_issued";
+inline constexpr std::string_view kAuthTokenRevoked = "auth.token_revoked";
+}  // namespace event_type
+
+// "<kind>.created" etc. for a node kind (environment, project, folder, resource).
+[[nodiscard]] std::string NodeEventType(std::string_view kind, std::string_view verb);
+
+// True for types of the IAM catalog (first segment tenant, user, role, group, binding,
+// api_client, invitation, environment, project, folder, resource, property, auth, audit):
+// what applications may not report through ingest.
+[[nodiscard]] bool IsCatalogType(std::string_view type);
+
+}  // namespace custos::core::iam

@@ -1,0 +1,147 @@
+// Decider: the implementation of Decide, one method per command, spread over
+// decide_*.cc by area. Private to core/iam.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/iam/access.h"
+#include "core/iam/decide.h"
+
+namespace custos::core::iam::internal {
+
+class Decider {
+ public:
+  Decider(const TenantState& state, CommandContext& ctx) : s_(state), ctx_(ctx) {}
+
+  Result<Decision> operator()(const CreateTenant& c);
+  Result<Decision> operator()(const UpdateTenant& c);
+  Result<Decision> operator()(const SetLegalHold& c);
+  Result<Decision> operator()(const CreateUser& c);
+  Result<Decision> operator()(const UpdateUser& c);
+  Result<Decision> operator()(const ChangeUserStatus& c);
+  Result<Decision> operator()(const ResetPassword& c);
+  Result<Decision> operator()(const SetUserTag& c);
+  Result<Decision> operator()(const RemoveUserTag& c);
+  Result<Decision> operator()(const ChangePassword& c);
+  Result<Decision> operator()(const RecordLogin& c);
+  Result<Decision> operator()(const RecordUserExport& c);
+  Result<Decision> operator()(const DefineProperty& c);
+  Result<Decision> operator()(const RemoveProperty& c);
+  Result<Decision> operator()(const CreateRole& c);
+  Result<Decision> operator()(const UpdateRole& c);
+  Result<Decision> operator()(const ChangeRoleStatus& c);
+  Result<Decision> operator()(const DeleteRole& c);
+  Result<Decision> operator()(const CreateGroup& c);
+  Result<Decision> operator()(const UpdateGroup& c);
+  Result<Decision> operator()(const DeleteGroup& c);
+  Result<Decision> operator()(const AddGroupMembers& c);
+  Result<Decision> operator()(const RemoveGroupMember& c);
+  Result<Decision> operator()(const CreateBinding& c);
+  Result<Decision> operator()(const DeleteBinding& c);
+  Result<Decision> operator()(const CreateClient& c);
+  Result<Decision> operator()(const UpdateClient& c);
+  Result<Decision> operator()(const ChangeClientStatus& c);
+  Result<Decision> operator()(const DeleteClient& c);
+  Result<Decision> operator()(const CreateClientSecret& c);
+  Result<Decision> operator()(const RevokeClientSecret& c);
+  Result<Decision> operator()(const RecordTokenIssued& c);
+  Result<Decision> operator()(const RevokeToken& c);
+  Result<Decision> operator()(const CreateInvitation& c);
+  Result<Decision> operator()(const ResendInvitation& c);
+  Result<Decision> operator()(const RevokeInvitation& c);
+  Result<Decision> operator()(const AcceptInvitation& c);
+  Result<Decision> operator()(const ExpireInvitation& c);
+  Result<Decision> operator()(const CreateNode& c);
+  Result<Decision> operator()(const UpdateNode& c);
+  Result<Decision> operator()(const DeleteNode& c);
+
+ private:
+  template <Reflected P>
+  void Emit(std::string_view type, const P& payload, std::optional<Target> target,
+            std::string changes = {}) {
+    d_.events.push_back(MakeEvent(type, payload, std::move(target), std::move(changes)));
+  }
+  Result<Decision> Done() { return std::move(d_); }
+
+  [[nodiscard]] Status CheckIfMatch(int64_t version) const;
+  [[nodiscard]] bool IsRoot() const { return !ctx_.caller.has_value(); }
+
+  // Checks the grants a command asks for: roles and scopes exist, and the caller may bind
+  // each (escalation rule). `field` names the list ("bindings").
+  [[nodiscard]] Status CheckGrants(const std::vector<Grant>& grants, const std::string& field);
+  [[nodiscard]] Status CheckGroupIds(const std::vector<std::string>& ids,
+                                     const std::string& field) const;
+  [[nodiscard]] Status CheckProperties(const std::map<std::string, JsonValue>& properties,
+                                       const std::string& field) const;
+  [[nodiscard]] Status CheckPermissions(const std::vector<Permission>& permissions) const;
+  [[nodiscard]] Status CheckIncludes(const std::string& role_id,
+                                     const std::vector<std::string>& includes) const;
+  // A group name must not be in use by any group (nor by one made in this decision).
+  [[nodiscard]] Status CheckGroupNameFree(const std::string& name, std::string_view except_id,
+                                          const std::string& field);
+
+  void EmitBinding(const Subject& subject, const std::string& role_id, const std::string& scope,
+                   bool system);
+  void EmitBindingDeleted(const Binding& b);
+  // The four system groups of an environment or project (or the tenant's five), bound to the
+  // built-in roles at the node.
+  [[nodiscard]] Status EmitSystemGroups(const std::string& node_id, const std::string& name);
+  // Removes a subject's bindings and group memberships (as events).
+  void EmitSubjectRemoval(const Subject& subject);
+  void EmitGroupDeletion(const Group& g);
+  // A new temporary password for the user: its hash to the credential store, the clear
+  // value to the mailer's notification and to the caller (returned).
+  std::string IssueTemporaryPassword(const std::string& user_id, const std::string& email,
+                                     const std::string& name, Time expires_at);
+  [[nodiscard]] Target RoleTarget(const Role& r) const { return Target{"role", r.id, r.name}; }
+  [[nodiscard]] Target GroupTarget(const Group& g) const { return Target{"group", g.id, g.name}; }
+  [[nodiscard]] Target ClientTarget(const ApiClient& c) const {
+    return Target{"api_client", c.id, c.name};
+  }
+  [[nodiscard]] std::string SubjectName(const Subject& s) const;
+
+  const TenantState& s_;
+  CommandContext& ctx_;
+  Decision d_;
+  std::set<std::string> new_group_names_;           // lowercased, made in this decision
+  std::map<std::string, std::string> new_builtins_;  // role name → id, made in this decision
+};
+
+// Field checks shared by the decide files.
+[[nodiscard]] Status RequireText(const std::string& value, const std::string& field,
+                                 size_t max_length);
+[[nodiscard]] Status LimitText(const std::string& value, const std::string& field,
+                               size_t max_length);
+
+// Collects {"field":{"from":…,"to":…}} for the fields that differ.
+class ChangeSet {
+ public:
+  template <class T>
+  void Add(std::string_view field, const T& from, const T& to) {
+    if (from == to) return;
+    w_.Key(field).BeginObject().Key("from");
+    WriteValue(w_, from);
+    w_.Key("to");
+    WriteValue(w_, to);
+    w_.EndObject();
+    empty_ = false;
+  }
+  [[nodiscard]] bool empty() const { return empty_; }
+  [[nodiscard]] std::string Take() {
+    if (empty_) return {};
+    w_.EndObject();
+    return w_.Take();
+  }
+
+ private:
+  JsonWriter w_ = [] {
+    JsonWriter w;
+    w.BeginObject();
+    return w;
+  }();
+  bool empty_ = true;
+};
+
+}  // namespace custos::core::iam::internal

@@ -1,0 +1,19 @@
+// The one ordered ladder of access levels (ACCESS.md) and the actions that need them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace custos::core::iam {
+
+enum class Level : uint8_t { kNone = 0, kView = 1, kOperate = 2, kEdit = 3, kManage = 4, kAdmin = 5 };
+
+[[nodiscard]] std::string_view ToString(Level level);
+[[nodiscard]] bool FromString(std::string_view text, Level& out);
+
+// read, list → view; execute → operate; create, update → edit; delete → manage;
+// administer → admin. nullopt for an unknown action.
+[[nodiscard]] std::optional<Level> RequiredLevel(std::string_view action);
+
+}  // namespace custos::core::iam

@@ -1,0 +1,389 @@
+// The identity model: what a tenant holds (ACCESS.md, API.md). Plain reflected structs (see
+// core/fields.h): the same field lists write event data, projection records and API bodies.
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/iam/level.h"
+#include "core/json_value.h"
+#include "core/time.h"
+
+namespace custos::core::iam {
+
+#define CUSTOS_ENUM_STRINGS(E)                          \
+  [[nodiscard]] std::string_view ToString(E value);     \
+  [[nodiscard]] bool FromString(std::string_view text, E& out)
+
+enum class Plan : uint8_t { kFree, kPro, kEnterprise };
+CUSTOS_ENUM_STRINGS(Plan);
+enum class UserStatus : uint8_t { kActive, kSuspended, kLocked, kDeactivated, kDeleted };
+CUSTOS_ENUM_STRINGS(UserStatus);
+enum class UserKind : uint8_t { kUser, kAdmin };
+CUSTOS_ENUM_STRINGS(UserKind);
+enum class ActiveStatus : uint8_t { kActive, kInactive };  // roles and API clients
+CUSTOS_ENUM_STRINGS(ActiveStatus);
+enum class GroupType : uint8_t { kSystem, kConfigured, kApp };
+CUSTOS_ENUM_STRINGS(GroupType);
+enum class SubjectType : uint8_t { kUser, kGroup, kApiClient };
+CUSTOS_ENUM_STRINGS(SubjectType);
+enum class InvitationStatus : uint8_t { kPending, kAccepted, kExpired, kRevoked };
+CUSTOS_ENUM_STRINGS(InvitationStatus);
+enum class PropertyType : uint8_t { kString, kNumber, kBoolean };
+CUSTOS_ENUM_STRINGS(PropertyType);
+
+#undef CUSTOS_ENUM_STRINGS
+
+// The id of the tenant's root node.
+inline constexpr std::string_view kRootNode = "root";
+
+// Retention windows by plan (EVENTS.md): free 30, pro 90, enterprise 365 by default and
+// settable from 365 to 3650.
+[[nodiscard]] int DefaultRetentionDays(Plan plan);
+
+struct TenantSettings {
+  int lockout_threshold = 5;      // consecutive failures that lock an account
+  int lockout_minutes = 15;       // 0: until an admin unlocks
+  int password_min_length = 12;
+  int temp_password_ttl_hours = 72;
+  int invite_ttl_days = 7;
+  int token_ttl_seconds = 900;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("lockout_threshold", s.lockout_threshold);
+    v("lockout_minutes", s.lockout_minutes);
+    v("password_min_length", s.password_min_length);
+    v("temp_password_ttl_hours", s.temp_password_ttl_hours);
+    v("invite_ttl_days", s.invite_ttl_days);
+    v("token_ttl_seconds", s.token_ttl_seconds);
+  }
+  friend bool operator==(const TenantSettings&, const TenantSettings&) = default;
+};
+
+struct Tenant {
+  std::string id;
+  std::string name;
+  Plan plan = Plan::kFree;
+  int retention_days = 30;
+  TenantSettings settings;
+  bool legal_hold = false;
+  std::string legal_hold_reason;
+  Time created_at;
+  Time updated_at;
+  int64_t version = 1;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("id", s.id);
+    v("name", s.name);
+    v("plan", s.plan);
+    v("retention_days", s.retention_days);
+    v("settings", s.settings);
+    v("legal_hold", s.legal_hold);
+    v("legal_hold_reason", s.legal_hold_reason);
+    v("created_at", s.created_at);
+    v("updated_at", s.updated_at);
+    v("version", s.version);
+  }
+};
+
+struct Permission {
+  std::string app = "*";
+  std::string resource_type;
+  std::string resource = "*";
+  Level level = Level::kNone;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("app", s.app);
+    v("resource_type", s.resource_type);
+    v("resource", s.resource);
+    v("level", s.level);
+  }
+  friend bool operator==(const Permission&, const Permission&) = default;
+};
+
+struct Subject {
+  SubjectType type = SubjectType::kUser;
+  std::string id;
+
+  // "user:usr_…", a map key.
+  [[nodiscard]] std::string Key() const;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("type", s.type);
+    v("id", s.id);
+  }
+  friend auto operator<=>(const Subject&, const Subject&) = default;
+};
+
+// A role at a scope, as requested when creating users, clients and invitations.
+struct Grant {
+  std::string role_id;
+  std::string scope = std::string(kRootNode);
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("role_id", s.role_id);
+    v("scope", s.scope);
+  }
+  friend bool operator==(const Grant&, const Grant&) = default;
+};
+
+// The profile fields of a user that PATCH can change.
+struct UserProfile {
+  std::string email;
+  std::string first_name;
+  std::string last_name;
+  std::string phone;
+  std::string address;
+  std::string department;
+  std::map<std::string, std::string> external_ids;
+  std::map<std::string, JsonValue> properties;
+  UserKind kind = UserKind::kUser;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("email", s.email);
+    v("first_name", s.first_name);
+    v("last_name", s.last_name);
+    v("phone", s.phone);
+    v("address", s.address);
+    v("department", s.department);
+    v("external_ids", s.external_ids);
+    v("properties", s.properties);
+    v("kind", s.kind);
+  }
+  friend bool operator==(const UserProfile&, const UserProfile&) = default;
+};
+
+struct User {
+  std::string id;
+  UserProfile profile;
+  std::map<std::string, std::string> tags;
+  UserStatus status = UserStatus::kActive;
+  bool must_change_password = true;
+  std::optional<Time> temp_password_expires_at;
+  std::optional<Time> last_active_at;
+  int failed_logins = 0;             // consecutive
+  std::optional<Time> locked_until;  // while locked; absent: until an admin unlocks
+  Time created_at;
+  Time updated_at;
+  int64_t version = 1;
+
+  [[nodiscard]] std::string DisplayName() const;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("id", s.id);
+    v("profile", s.profile);
+    v("tags", s.tags);
+    v("status", s.status);
+    v("must_change_password", s.must_change_password);
+    v("temp_password_expires_at", s.temp_password_expires_at);
+    v("last_active_at", s.last_active_at);
+    v("failed_logins", s.failed_logins);
+    v("locked_until", s.locked_until);
+    v("created_at", s.created_at);
+    v("updated_at", s.updated_at);
+    v("version", s.version);
+  }
+};
+
+struct Role {
+  std::string id;
+  std::string name;
+  std::string description;
+  std::vector<Permission> permissions;
+  std::vector<std::string> includes;
+  ActiveStatus status = ActiveStatus::kActive;
+  bool built_in = false;
+  Time created_at;
+  Time updated_at;
+  int64_t version = 1;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("id", s.id);
+    v("name", s.name);
+    v("description", s.description);
+    v("permissions", s.permissions);
+    v("includes", s.includes);
+    v("status", s.status);
+    v("built_in", s.built_in);
+    v("created_at", s.created_at);
+    v("updated_at", s.updated_at);
+    v("version", s.version);
+  }
+};
+
+struct Group {
+  std::string id;
+  std::string name;
+  std::string description;
+  GroupType type = GroupType::kConfigured;
+  std::string scope = std::string(kRootNode);  // the node a system or app group belongs to
+  std::vector<Subject> members;                // kept sorted
+  Time created_at;
+  Time updated_at;
+  int64_t version = 1;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("id", s.id);
+    v("name", s.name);
+    v("description", s.description);
+    v("type", s.type);
+    v("scope", s.scope);
+    v("members", s.members);
+    v("created_at", s.created_at);
+    v("updated_at", s.updated_at);
+    v("version", s.version);
+  }
+};
+
+struct Binding {
+  std::string id;
+  Subject subject;
+  std::string role_id;
+  std::string scope = std::string(kRootNode);
+  bool system = false;  // made with a system group; goes with it
+  Time created_at;
+  int64_t version = 1;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("id", s.id);
+    v("subject", s.subject);
+    v("role_id", s.role_id);
+    v("scope", s.scope);
+    v("system", s.system);
+    v("created_at", s.created_at);
+    v("version", s.version);
+  }
+};
+
+struct ClientSecret {
+  std::string key_id;
+  Time created_at;
+  std::optional<Time> last_used_at;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("key_id", s.key_id);
+    v("created_at", s.created_at);
+    v("last_used_at", s.last_used_at);
+  }
+};
+
+struct ApiClient {
+  std::string id;  // also the OAuth client_id
+  std::string name;
+  std::string description;
+  std::string label;
+  ActiveStatus status = ActiveStatus::kActive;
+  std::vector<ClientSecret> secrets;
+  std::optional<Time> last_used_at;
+  Time created_at;
+  Time updated_at;
+  int64_t version = 1;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("id", s.id);
+    v("name", s.name);
+    v("description", s.description);
+    v("label", s.label);
+    v("status", s.status);
+    v("secrets", s.secrets);
+    v("last_used_at", s.last_used_at);
+    v("created_at", s.created_at);
+    v("updated_at", s.updated_at);
+    v("version", s.version);
+  }
+};
+
+struct Invitation {
+  std::string id;
+  std::string email;
+  std::vector<Grant> bindings;
+  std::vector<std::string> group_ids;
+  InvitationStatus status = InvitationStatus::kPending;
+  Time expires_at;
+  std::optional<std::string> user_id;  // once accepted
+  int sends = 1;
+  Time created_at;
+  Time updated_at;
+  int64_t version = 1;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("id", s.id);
+    v("email", s.email);
+    v("bindings", s.bindings);
+    v("group_ids", s.group_ids);
+    v("status", s.status);
+    v("expires_at", s.expires_at);
+    v("user_id", s.user_id);
+    v("sends", s.sends);
+    v("created_at", s.created_at);
+    v("updated_at", s.updated_at);
+    v("version", s.version);
+  }
+};
+
+// A node of the resource tree: environment, project, folder, or a typed resource.
+struct Node {
+  std::string id;
+  std::string type;  // environment | project | folder | the resource's own type
+  std::string name;
+  std::string parent_id;
+  std::string app;  // empty: none
+  bool inherit = true;
+  Time created_at;
+  Time updated_at;
+  int64_t version = 1;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("id", s.id);
+    v("type", s.type);
+    v("name", s.name);
+    v("parent_id", s.parent_id);
+    v("app", s.app);
+    v("inherit", s.inherit);
+    v("created_at", s.created_at);
+    v("updated_at", s.updated_at);
+    v("version", s.version);
+  }
+};
+
+struct PropertyDefinition {
+  std::string key;
+  PropertyType type = PropertyType::kString;
+  std::string description;
+  Time created_at;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("key", s.key);
+    v("type", s.type);
+    v("description", s.description);
+    v("created_at", s.created_at);
+  }
+};
+
+// "environment", "project", "folder" or "resource", from a node id's prefix.
+[[nodiscard]] std::string_view NodeKind(std::string_view node_id);
+
+// ASCII lowercase, for case-insensitive uniqueness of emails and names.
+[[nodiscard]] std::string Lower(std::string_view s);
+
+}  // namespace custos::core::iam

@@ -1,0 +1,167 @@
+// TenantState: the current identity state of one tenant — users, roles, groups, bindings,
+// API clients, invitations, the resource tree, property definitions, revoked tokens — with
+// the indexes checks need (email, names, bindings by subject and role, group membership,
+// tree children). It changes only by Apply(event), which is the same for a live command and
+// for a replay, and it remembers which records changed so that the projection can persist
+// exactly those (TakeDirty).
+//
+// Records: every entity is one record, its key relative to the tenant ("u/usr_…", "r/…",
+// "g/…", "b/…", "c/…", "i/…", "n/…", "p/<key>", "x/<jti>", "t" for the tenant) and its
+// value the entity's canonical JSON. ForEachRecord lists them in key order (the digest);
+// LoadRecord rebuilds the state from them.
+//
+// Thread-safety: none; the owner guards it (one writer, or readers under a shared lock).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/iam/model.h"
+#include "core/json_value.h"
+#include "core/result.h"
+#include "core/time.h"
+
+namespace custos::core::iam {
+
+class TenantState {
+ public:
+  explicit TenantState(std::string tenant_id);
+
+  [[nodiscard]] const std::string& tenant_id() const { return tenant_id_; }
+  // False until tenant.created has been applied.
+  [[nodiscard]] bool exists() const { return exists_; }
+  [[nodiscard]] const Tenant& tenant() const { return tenant_; }
+
+  [[nodiscard]] const User* FindUser(std::string_view id) const;
+  // Not deleted users only; case-insensitive.
+  [[nodiscard]] const User* FindUserByEmail(std::string_view email) const;
+  [[nodiscard]] const Role* FindRole(std::string_view id) const;
+  [[nodiscard]] const Role* FindRoleByName(std::string_view name) const;
+  [[nodiscard]] const Group* FindGroup(std::string_view id) const;
+  [[nodiscard]] const Group* FindGroupByName(std::string_view name) const;
+  [[nodiscard]] const Binding* FindBinding(std::string_view id) const;
+  [[nodiscard]] const ApiClient* FindClient(std::string_view id) const;
+  [[nodiscard]] const ApiClient* FindClientByName(std::string_view name) const;
+  [[nodiscard]] const Invitation* FindInvitation(std::string_view id) const;
+  // Includes the root node ("root", type "tenant").
+  [[nodiscard]] const Node* FindNode(std::string_view id) const;
+  [[nodiscard]] const Node* FindProjectByName(std::string_view name) const;
+  [[nodiscard]] const PropertyDefinition* FindProperty(std::string_view key) const;
+  // The token's expiry if it was revoked (and has not expired as of the last event).
+  [[nodiscard]] std::optional<Time> RevokedTokenExpiry(std::string_view jti) const;
+
+  [[nodiscard]] const std::unordered_map<std::string, User>& users() const { return users_; }
+  [[nodiscard]] const std::unordered_map<std::string, Role>& roles() const { return roles_; }
+  [[nodiscard]] const std::unordered_map<std::string, Group>& groups() const { return groups_; }
+  [[nodiscard]] const std::unordered_map<std::string, Binding>& bindings() const {
+    return bindings_;
+  }
+  [[nodiscard]] const std::unordered_map<std::string, ApiClient>& clients() const {
+    return clients_;
+  }
+  [[nodiscard]] const std::unordered_map<std::string, Invitation>& invitations() const {
+    return invitations_;
+  }
+  [[nodiscard]] const std::unordered_map<std::string, Node>& nodes() const { return nodes_; }
+  [[nodiscard]] const std::map<std::string, PropertyDefinition>& properties() const {
+    return properties_;
+  }
+
+  // Binding ids of a subject (its own, not its groups'), of a role, at a scope.
+  [[nodiscard]] const std::set<std::string>& BindingsOf(const Subject& subject) const;
+  [[nodiscard]] const std::set<std::string>& BindingsOfRole(std::string_view role_id) const;
+  [[nodiscard]] const std::set<std::string>& BindingsAt(std::string_view scope) const;
+  // Group ids the subject is a direct member of.
+  [[nodiscard]] const std::set<std::string>& GroupsOf(const Subject& subject) const;
+  [[nodiscard]] const std::set<std::string>& ChildrenOf(std::string_view node_id) const;
+  // Groups whose scope is the node (system and app groups of an environment or project).
+  [[nodiscard]] const std::set<std::string>& GroupsScopedTo(std::string_view node_id) const;
+
+  // A role's permissions with those of its included roles (transitively; an inactive included
+  // role contributes nothing). Kept current by Apply; empty for an unknown role.
+  [[nodiscard]] const std::vector<Permission>& ExpandedPermissions(std::string_view role_id) const;
+
+  // Applies one event of this tenant. kCorruption if it does not fit the state (an event
+  // for an unknown entity, a malformed payload): the log and the state disagree.
+  [[nodiscard]] Status Apply(std::string_view type, const JsonValue& data, Time time);
+  [[nodiscard]] Status Apply(std::string_view type, std::string_view data_json, Time time);
+
+  // Records changed since the last call: key → new value, or nullopt when removed.
+  [[nodiscard]] std::map<std::string, std::optional<std::string>> TakeDirty();
+
+  // Every record, in key order.
+  void ForEachRecord(const std::function<void(const std::string& key,
+                                              const std::string& value)>& fn) const;
+  // Restores one record written by ForEachRecord/TakeDirty; call FinishLoad after the last.
+  [[nodiscard]] Status LoadRecord(std::string_view key, std::string_view value);
+  [[nodiscard]] Status FinishLoad();
+
+ private:
+  template <class Payload>
+  Status Read(const JsonValue& data, std::string_view type, Payload& out);
+  void Touch(std::string key) { dirty_.insert(std::move(key)); }
+
+  void IndexBinding(const Binding& b);
+  void UnindexBinding(const Binding& b);
+  void IndexGroup(const Group& g);
+  void UnindexGroup(const Group& g);
+  void IndexNode(const Node& n);
+  void UnindexNode(const Node& n);
+  void PruneRevokedTokens(Time now);
+  void UnindexInclude(const std::string& role_id, const std::string& included);
+  [[nodiscard]] std::vector<Permission> Expand(const std::string& role_id) const;
+  void RecomputeExpansions(const std::string& role_id);
+
+  Status ApplyTenant(std::string_view type, const JsonValue& data, Time time);
+  Status ApplyUser(std::string_view type, const JsonValue& data, Time time);
+  Status ApplyRole(std::string_view type, const JsonValue& data, Time time);
+  Status ApplyGroup(std::string_view type, const JsonValue& data, Time time);
+  Status ApplyBinding(std::string_view type, const JsonValue& data, Time time);
+  Status ApplyClient(std::string_view type, const JsonValue& data, Time time);
+  Status ApplyInvitation(std::string_view type, const JsonValue& data, Time time);
+  Status ApplyNode(std::string_view type, const JsonValue& data, Time time);
+  Status ApplyProperty(std::string_view type, const JsonValue& data, Time time);
+  Status ApplyAuth(std::string_view type, const JsonValue& data, Time time);
+
+  std::string tenant_id_;
+  bool exists_ = false;
+  Tenant tenant_;
+  Node root_;
+
+  std::unordered_map<std::string, User> users_;
+  std::unordered_map<std::string, std::string> email_index_;  // lower email → user id
+  std::unordered_map<std::string, Role> roles_;
+  std::unordered_map<std::string, std::string> role_names_;
+  std::unordered_map<std::string, Group> groups_;
+  std::unordered_map<std::string, std::string> group_names_;
+  std::unordered_map<std::string, Binding> bindings_;
+  std::unordered_map<std::string, std::set<std::string>> bindings_by_subject_;
+  std::unordered_map<std::string, std::set<std::string>> bindings_by_role_;
+  std::unordered_map<std::string, std::set<std::string>> bindings_by_scope_;
+  std::unordered_map<std::string, std::set<std::string>> member_of_;  // subject key → groups
+  std::unordered_map<std::string, std::set<std::string>> groups_by_scope_;
+  std::unordered_map<std::string, ApiClient> clients_;
+  std::unordered_map<std::string, std::string> client_names_;
+  std::unordered_map<std::string, Invitation> invitations_;
+  std::unordered_map<std::string, Node> nodes_;
+  std::unordered_map<std::string, std::set<std::string>> children_;
+  std::unordered_map<std::string, std::string> project_names_;
+  std::map<std::string, PropertyDefinition> properties_;
+  std::map<std::string, Time> revoked_tokens_;  // jti → expiry
+  std::unordered_map<std::string, std::set<std::string>> included_by_;  // role → includers
+  std::unordered_map<std::string, std::vector<Permission>> expanded_;   // derived, not stored
+
+  std::set<std::string> dirty_;
+};
+
+// SHA-256 (hex) over the tenant's records in key order: "key\nvalue\n" each. Two states
+// are the same iff their digests are (credentials are not part of the state).
+[[nodiscard]] std::string StateDigest(const TenantState& state);
+
+}  // namespace custos::core::iam
