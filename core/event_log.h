@@ -38,6 +38,9 @@ struct AppendRequest {
   std::optional<TenantSeq> expected_tenant_seq;
   // Written in the same atomic batch as the events (credential hashes, for instance).
   KvBatch side_writes;
+  // If set, this consumer's checkpoint is set to the request's last seq in the same batch
+  // (a projection whose side writes are its data).
+  std::string checkpoint;
 };
 
 struct AppendedEvent {

@@ -309,6 +309,9 @@ struct RocksStore::Impl {
                                           std::move(line.hash), std::move(line.line)});
       }
       AddKvWrites(batch, w.request.side_writes);
+      if (!w.request.checkpoint.empty()) {
+        batch.Put(cf(kCheckpointCf), w.request.checkpoint, core::EncodeCheckpoint(core::Seq(seq)));
+      }
       pending[tenant] = head;
       results[g] = std::move(out);
       any = true;

@@ -1,0 +1,380 @@
+#include "projections/identity_service.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "core/iam/events.h"
+#include "core/json_value.h"
+#include "core/sha256.h"
+
+namespace custos::projections {
+namespace {
+
+using core::Result;
+using core::Status;
+
+constexpr size_t kReplayPage = 4096;
+
+// The state space key: tenant \0 record key.
+std::string_view TenantOfStateKey(std::string_view key) { return key.substr(0, key.find('\0')); }
+
+void AddRecords(core::KvBatch& batch, std::string_view tenant,
+                const std::map<std::string, std::optional<std::string>>& dirty) {
+  for (const auto& [key, value] : dirty) {
+    if (value) {
+      batch.Put(core::Space::kState, StateKey(tenant, key), *value);
+    } else {
+      batch.Delete(core::Space::kState, StateKey(tenant, key));
+    }
+  }
+}
+
+// Feeds one stored event to a state, if it is an identity event.
+Status ApplyStored(core::iam::TenantState& state, const core::StoredEvent& e) {
+  Result<core::LineFields> f = core::ParseLineFields(e.line);
+  if (!f.ok()) return f.error();
+  if (!core::iam::IsCatalogType(f->type) || f->type.starts_with("audit.")) return core::OkStatus();
+  Result<core::JsonValue> line = core::ParseJson(e.line);
+  if (!line.ok()) return core::Corruption("event " + std::to_string(e.seq.value()) + ": " +
+                                          line.error().message);
+  const core::JsonValue* data = line->Find("data");
+  if (data == nullptr) return core::Corruption("event without data");
+  Status s = state.Apply(f->type, *data, f->time);
+  if (!s.ok()) {
+    return core::Corruption("replaying seq " + std::to_string(e.seq.value()) + ": " +
+                            s.error().message);
+  }
+  return core::OkStatus();
+}
+
+// Runs a log callback's continuation, but never inside the caller's call to AppendAsync
+// (the log answers some refusals inline, while the caller still holds the tenant's lock).
+template <class Result>
+class Deferred {
+ public:
+  explicit Deferred(std::function<void(Result)> done) : done_(std::move(done)) {}
+
+  // From the log's callback.
+  void Answer(Result r) {
+    if (std::this_thread::get_id() == caller_ && !returned_) {
+      stashed_.emplace(std::move(r));
+      return;
+    }
+    done_(std::move(r));
+  }
+  // From the caller, after AppendAsync returned and the lock is released.
+  void AfterSubmit() {
+    returned_ = true;
+    if (stashed_) done_(std::move(*stashed_));
+  }
+
+ private:
+  std::function<void(Result)> done_;
+  std::thread::id caller_ = std::this_thread::get_id();
+  bool returned_ = false;  // only touched on the caller's thread
+  std::optional<Result> stashed_;
+};
+
+}  // namespace
+
+std::string StateKey(std::string_view tenant, std::string_view record_key) {
+  std::string key(tenant);
+  key.push_back('\0');
+  key.append(record_key);
+  return key;
+}
+
+Result<std::unique_ptr<IdentityService>> IdentityService::Open(core::EventLog& log,
+                                                               core::KvStore& kv,
+                                                               const core::Clock& clock,
+                                                               core::Random& random,
+                                                               core::iam::Notifier* notifier) {
+  std::unique_ptr<IdentityService> service(new IdentityService(log, kv, clock, random, notifier));
+  // Load every tenant's records: one scan of the state space.
+  std::shared_ptr<TenantSlot> slot;
+  Status failed;
+  Status scan = kv.Scan(core::Space::kState, "", [&](std::string_view key, std::string_view value) {
+    const std::string_view tenant = TenantOfStateKey(key);
+    if (slot == nullptr || slot->state.tenant_id() != tenant) {
+      slot = std::make_shared<TenantSlot>(std::string(tenant));
+      service->slots_.emplace(std::string(tenant), slot);
+    }
+    failed = slot->state.LoadRecord(key.substr(tenant.size() + 1), value);
+    return failed.ok();
+  });
+  CUSTOS_RETURN_IF_ERROR(scan);
+  CUSTOS_RETURN_IF_ERROR(failed);
+  for (auto& [tenant, s] : service->slots_) {
+    CUSTOS_RETURN_IF_ERROR(s->state.FinishLoad());
+    std::optional<core::TenantHead> head = log.Head(core::TenantId(tenant));
+    s->next_tenant_seq = head ? head->tenant_seq.value() : 0;
+  }
+  return service;
+}
+
+std::shared_ptr<IdentityService::TenantSlot> IdentityService::FindSlot(
+    const core::TenantId& tenant) const {
+  std::shared_lock lock(slots_mu_);
+  auto it = slots_.find(tenant.value());
+  return it == slots_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<IdentityService::TenantSlot> IdentityService::GetOrCreateSlot(
+    const core::TenantId& tenant) {
+  if (std::shared_ptr<TenantSlot> slot = FindSlot(tenant)) return slot;
+  std::unique_lock lock(slots_mu_);
+  auto [it, inserted] = slots_.try_emplace(tenant.value());
+  if (inserted) {
+    it->second = std::make_shared<TenantSlot>(tenant.value());
+    std::optional<core::TenantHead> head = log_.Head(tenant);
+    it->second->next_tenant_seq = head ? head->tenant_seq.value() : 0;
+  }
+  return it->second;
+}
+
+Status IdentityService::LoadSlot(TenantSlot& slot) {
+  core::iam::TenantState fresh(slot.state.tenant_id());
+  Status failed;
+  CUSTOS_RETURN_IF_ERROR(kv_.Scan(core::Space::kState, StateKey(fresh.tenant_id(), ""),
+                                  [&](std::string_view key, std::string_view value) {
+                                    failed = fresh.LoadRecord(
+                                        key.substr(fresh.tenant_id().size() + 1), value);
+                                    return failed.ok();
+                                  }));
+  CUSTOS_RETURN_IF_ERROR(failed);
+  CUSTOS_RETURN_IF_ERROR(fresh.FinishLoad());
+  slot.state = std::move(fresh);
+  std::optional<core::TenantHead> head = log_.Head(core::TenantId(slot.state.tenant_id()));
+  slot.next_tenant_seq = head ? head->tenant_seq.value() : 0;
+  return core::OkStatus();
+}
+
+Status IdentityService::Recover(TenantSlot& slot) {
+  if (!slot.poisoned.load()) return core::OkStatus();
+  if (slot.in_flight.load() != 0) {
+    return core::Unavailable("an earlier write of tenant " + slot.state.tenant_id() +
+                             " failed; retry shortly");
+  }
+  CUSTOS_RETURN_IF_ERROR(LoadSlot(slot));
+  slot.poisoned.store(false);
+  return core::OkStatus();
+}
+
+void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done) {
+  Result<core::TenantId> tenant = core::ParseTenantId(request.tenant.value());
+  if (!tenant.ok()) return done(tenant.error());
+  std::shared_ptr<TenantSlot> slot = GetOrCreateSlot(*tenant);
+  std::unique_lock lock(slot->mu);
+  if (Status s = Recover(*slot); !s.ok()) {
+    lock.unlock();
+    return done(std::move(s).error());
+  }
+  core::iam::CommandContext ctx;
+  ctx.actor = request.actor;
+  ctx.caller = request.caller;
+  ctx.now = clock_.Now();
+  ctx.random = &random_;
+  ctx.if_match = request.if_match;
+  Result<core::iam::Decision> decided = core::iam::Decide(slot->state, request.command, ctx);
+  if (!decided.ok()) {
+    lock.unlock();
+    return done(std::move(decided).error());
+  }
+  auto decision = std::make_shared<core::iam::Decision>(std::move(decided).value());
+  if (decision->events.empty()) {
+    lock.unlock();
+    return done(ExecuteResult{std::move(*decision), {}});
+  }
+  // Apply at once, so that the next command of the tenant is decided on this one's effects.
+  for (const core::iam::DomainEvent& e : decision->events) {
+    Status applied = slot->state.Apply(e.type, e.data, ctx.now);
+    if (!applied.ok()) {
+      // Decide made an event Apply refuses: a bug. Put the state back as stored.
+      slot->poisoned.store(true);
+      (void)Recover(*slot);
+      lock.unlock();
+      return done(core::Internal("decided event does not apply: " + applied.error().message));
+    }
+  }
+  core::AppendRequest append;
+  append.tenant = *tenant;
+  append.expected_tenant_seq = core::TenantSeq(slot->next_tenant_seq);
+  append.checkpoint = std::string(kStateCheckpoint);
+  append.events.reserve(decision->events.size());
+  for (core::iam::DomainEvent& e : decision->events) {
+    append.events.push_back(core::EventDraft{std::move(e.type), request.actor, std::move(e.target),
+                                             std::move(e.data), std::move(e.changes),
+                                             request.request_id});
+  }
+  AddRecords(append.side_writes, tenant->value(), slot->state.TakeDirty());
+  for (const core::KvWrite& w : decision->credentials.writes()) {
+    if (w.op == core::KvWrite::Op::kPut) {
+      append.side_writes.Put(w.space, w.key, w.value);
+    } else if (w.op == core::KvWrite::Op::kDelete) {
+      append.side_writes.Delete(w.space, w.key);
+    } else {
+      append.side_writes.DeleteRange(w.space, w.key, w.value);
+    }
+  }
+  slot->next_tenant_seq += append.events.size();
+  slot->in_flight.fetch_add(1);
+  core::iam::Notifier* notifier = notifier_;
+  auto deferred = std::make_shared<Deferred<Result<ExecuteResult>>>(std::move(done));
+  // Submitted under the tenant's lock, so that the log sees the tenant's appends in the
+  // order they were decided.
+  log_.AppendAsync(std::move(append), [slot, decision, notifier, deferred](core::AppendResult r) {
+    if (!r.ok()) {
+      slot->poisoned.store(true);
+      slot->in_flight.fetch_sub(1);
+      core::Error e = std::move(r).error();
+      if (e.code == core::Errc::kConflict) {
+        e = core::Unavailable("an earlier write of this tenant failed: " + e.message);
+      }
+      return deferred->Answer(std::move(e));
+    }
+    slot->in_flight.fetch_sub(1);
+    if (notifier != nullptr) {
+      for (const core::iam::Notification& n : decision->notifications) notifier->Publish(n);
+    }
+    deferred->Answer(ExecuteResult{std::move(*decision), std::move(r).value()});
+  });
+  lock.unlock();
+  deferred->AfterSubmit();
+}
+
+Result<ExecuteResult> IdentityService::Execute(ExecuteRequest request) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Result<ExecuteResult>> result;
+  ExecuteAsync(std::move(request), [&](Result<ExecuteResult> r) {
+    std::lock_guard lock(mu);
+    result = std::move(r);
+    cv.notify_one();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return result.has_value(); });
+  return std::move(*result);
+}
+
+void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
+                                        std::vector<core::EventDraft> events,
+                                        core::AppendCallback done) {
+  std::shared_ptr<TenantSlot> slot = FindSlot(tenant);
+  if (slot == nullptr) return done(core::NotFound("no tenant " + tenant.value()));
+  std::unique_lock lock(slot->mu);
+  if (!slot->state.exists()) {
+    lock.unlock();
+    return done(core::NotFound("no tenant " + tenant.value()));
+  }
+  if (Status s = Recover(*slot); !s.ok()) {
+    lock.unlock();
+    return done(std::move(s).error());
+  }
+  if (events.empty()) {
+    lock.unlock();
+    return done(core::InvalidField("events", "must not be empty"));
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    const std::string where = "events[" + std::to_string(i) + "].";
+    Status valid = core::ValidateDraft(events[i]);
+    if (valid.ok() && core::iam::IsCatalogType(events[i].type)) {
+      valid = core::InvalidField("type", "'" + events[i].type +
+                                             "' belongs to the identity catalog; applications "
+                                             "may not report it");
+    }
+    if (!valid.ok()) {
+      lock.unlock();
+      core::Error e = std::move(valid).error();
+      for (core::FieldError& f : e.fields) f.field.insert(0, where);
+      e.message.insert(0, where);
+      return done(std::move(e));
+    }
+  }
+  core::AppendRequest append;
+  append.tenant = tenant;
+  append.expected_tenant_seq = core::TenantSeq(slot->next_tenant_seq);
+  append.events = std::move(events);
+  slot->next_tenant_seq += append.events.size();
+  slot->in_flight.fetch_add(1);
+  // Any failure (even one answered before queueing, like a closing store) poisons the slot:
+  // the next call reloads next_tenant_seq from the log.
+  auto deferred = std::make_shared<Deferred<core::AppendResult>>(std::move(done));
+  log_.AppendAsync(std::move(append), [slot, deferred](core::AppendResult r) {
+    if (!r.ok()) slot->poisoned.store(true);
+    slot->in_flight.fetch_sub(1);
+    deferred->Answer(std::move(r));
+  });
+  lock.unlock();
+  deferred->AfterSubmit();
+}
+
+std::vector<core::TenantId> IdentityService::Tenants() const {
+  std::vector<core::TenantId> out;
+  std::shared_lock lock(slots_mu_);
+  for (const auto& [tenant, slot] : slots_) {
+    std::shared_lock slot_lock(slot->mu);
+    if (slot->state.exists()) out.emplace_back(tenant);
+  }
+  return out;
+}
+
+std::string IdentityService::Digest() const {
+  core::Sha256 hasher;
+  std::shared_lock lock(slots_mu_);
+  for (const auto& [tenant, slot] : slots_) {  // std::map: tenant order = key order
+    std::shared_lock slot_lock(slot->mu);
+    slot->state.ForEachRecord([&](const std::string& key, const std::string& value) {
+      hasher.Update(StateKey(tenant, key));
+      hasher.Update("\n");
+      hasher.Update(value);
+      hasher.Update("\n");
+    });
+  }
+  return core::DigestHex(hasher.Finish());
+}
+
+Result<std::string> IdentityService::StoredDigest(const core::KvStore& kv) {
+  core::Sha256 hasher;
+  CUSTOS_RETURN_IF_ERROR(
+      kv.Scan(core::Space::kState, "", [&](std::string_view key, std::string_view value) {
+        hasher.Update(key);
+        hasher.Update("\n");
+        hasher.Update(value);
+        hasher.Update("\n");
+        return true;
+      }));
+  return core::DigestHex(hasher.Finish());
+}
+
+Status IdentityService::RebuildState(const core::EventLog& log, core::KvStore& kv) {
+  core::KvBatch clear;
+  clear.DeleteRange(core::Space::kState, std::string(1, '\0'), std::string(2, '\xff'));
+  clear.DeleteRange(core::Space::kState, "", std::string(1, '\0'));
+  CUSTOS_RETURN_IF_ERROR(kv.Write(clear, core::Durability::kSync));
+  std::map<std::string, core::iam::TenantState> states;
+  core::Seq next(1);
+  core::Seq last(0);
+  while (true) {
+    CUSTOS_ASSIGN_OR_RETURN(std::vector<core::StoredEvent> page, log.Read(next, kReplayPage));
+    if (page.empty()) break;
+    for (const core::StoredEvent& e : page) {
+      auto it = states.find(e.tenant.value());
+      if (it == states.end()) {
+        it = states.emplace(e.tenant.value(), core::iam::TenantState(e.tenant.value())).first;
+      }
+      CUSTOS_RETURN_IF_ERROR(ApplyStored(it->second, e));
+    }
+    last = page.back().seq;
+    next = last.Next();
+    core::KvBatch batch;
+    for (auto& [tenant, state] : states) AddRecords(batch, tenant, state.TakeDirty());
+    batch.SetCheckpoint(kStateCheckpoint, last);
+    CUSTOS_RETURN_IF_ERROR(kv.Write(batch, core::Durability::kNoSync));
+  }
+  core::KvBatch done;
+  done.SetCheckpoint(kStateCheckpoint, last);
+  return kv.Write(done, core::Durability::kSync);
+}
+
+}  // namespace custos::projections

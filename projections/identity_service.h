@@ -1,0 +1,136 @@
+// IdentityService: the identity state of every tenant, kept current with the log, and the
+// one way commands and events reach the log.
+//
+// Commands: ExecuteAsync decides a command against the tenant's current state (commands of
+// one tenant are serialized by the tenant's lock), applies its events to the state at once,
+// and appends them — with the changed state records and the credential writes as side
+// writes of the same atomic batch, and the tenant's expected tenant_seq — without waiting:
+// the next command of the tenant is decided on the state that includes the previous one, so
+// many commands of one tenant share one fsync. The callback runs once the batch is durable;
+// only then is the command acknowledged and its notifications published. Reads may see a
+// command's effects up to one fsync before it is acknowledged. If an append fails, every
+// later in-flight append of that tenant fails too (its expected tenant_seq no longer
+// matches), and the tenant's state is reloaded from the store before the next command.
+//
+// Application events (AppendEventsAsync) go through the same per-tenant order, so that the
+// expected tenant_seq stays exact.
+//
+// State on disk (core::Space::kState): "<tenant>\0<record key>" → the record's JSON, written
+// with the events that change it; checkpoint "state". Open loads it; it does not replay the
+// log. RebuildState drops it and replays the log; Digest equals before and after.
+//
+// Thread-safety: all methods may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/event_log.h"
+#include "core/iam/commands.h"
+#include "core/iam/decide.h"
+#include "core/iam/notifier.h"
+#include "core/iam/state.h"
+#include "core/kv_store.h"
+#include "core/random.h"
+
+namespace custos::projections {
+
+struct ExecuteRequest {
+  core::TenantId tenant;
+  core::iam::Command command;
+  core::Actor actor;
+  std::optional<core::iam::Subject> caller;  // none: root (or the system)
+  std::string request_id;
+  std::optional<int64_t> if_match;
+};
+
+struct ExecuteResult {
+  core::iam::Decision decision;  // id, the one-time secret, notifications
+  std::vector<core::AppendedEvent> events;
+};
+
+using ExecuteCallback = std::function<void(core::Result<ExecuteResult>)>;
+
+inline constexpr std::string_view kStateCheckpoint = "state";
+
+class IdentityService {
+ public:
+  [[nodiscard]] static core::Result<std::unique_ptr<IdentityService>> Open(
+      core::EventLog& log, core::KvStore& kv, const core::Clock& clock, core::Random& random,
+      core::iam::Notifier* notifier);
+
+  void ExecuteAsync(ExecuteRequest request, ExecuteCallback done);
+  [[nodiscard]] core::Result<ExecuteResult> Execute(ExecuteRequest request);
+
+  // Appends events that do not change identity state (application events) in the tenant's
+  // order. kNotFound for an unknown tenant.
+  void AppendEventsAsync(const core::TenantId& tenant, std::vector<core::EventDraft> events,
+                         core::AppendCallback done);
+
+  // Runs fn(const TenantState&) under the tenant's read lock; kNotFound if no such tenant.
+  template <class Fn>
+  auto Read(const core::TenantId& tenant, Fn&& fn) const
+      -> core::Result<std::invoke_result_t<Fn, const core::iam::TenantState&>>;
+
+  [[nodiscard]] std::vector<core::TenantId> Tenants() const;
+  [[nodiscard]] const core::Clock& clock() const { return clock_; }
+
+  // SHA-256 over every tenant's records in key order; equal to StoredDigest of the store.
+  [[nodiscard]] std::string Digest() const;
+
+  // Drops the stored state and replays the whole log into it.
+  [[nodiscard]] static core::Status RebuildState(const core::EventLog& log, core::KvStore& kv);
+  // The digest of the state as stored.
+  [[nodiscard]] static core::Result<std::string> StoredDigest(const core::KvStore& kv);
+
+ private:
+  struct TenantSlot {
+    explicit TenantSlot(std::string tenant) : state(std::move(tenant)) {}
+    mutable std::shared_mutex mu;
+    core::iam::TenantState state;
+    uint64_t next_tenant_seq = 0;  // the tenant_seq the next append expects, speculative
+    std::atomic<int> in_flight{0};
+    std::atomic<bool> poisoned{false};
+  };
+
+  IdentityService(core::EventLog& log, core::KvStore& kv, const core::Clock& clock,
+                  core::Random& random, core::iam::Notifier* notifier)
+      : log_(log), kv_(kv), clock_(clock), random_(random), notifier_(notifier) {}
+
+  [[nodiscard]] std::shared_ptr<TenantSlot> FindSlot(const core::TenantId& tenant) const;
+  [[nodiscard]] std::shared_ptr<TenantSlot> GetOrCreateSlot(const core::TenantId& tenant);
+  // With the slot's lock held: reloads a poisoned slot once nothing is in flight.
+  [[nodiscard]] core::Status Recover(TenantSlot& slot);
+  [[nodiscard]] core::Status LoadSlot(TenantSlot& slot);
+
+  core::EventLog& log_;
+  core::KvStore& kv_;
+  const core::Clock& clock_;
+  core::Random& random_;
+  core::iam::Notifier* notifier_;
+
+  mutable std::shared_mutex slots_mu_;
+  std::map<std::string, std::shared_ptr<TenantSlot>> slots_;
+};
+
+template <class Fn>
+auto IdentityService::Read(const core::TenantId& tenant, Fn&& fn) const
+    -> core::Result<std::invoke_result_t<Fn, const core::iam::TenantState&>> {
+  std::shared_ptr<TenantSlot> slot = FindSlot(tenant);
+  if (slot == nullptr) return core::NotFound("no tenant " + tenant.value());
+  std::shared_lock lock(slot->mu);
+  if (!slot->state.exists()) return core::NotFound("no tenant " + tenant.value());
+  return fn(static_cast<const core::iam::TenantState&>(slot->state));
+}
+
+// The state space key of a tenant's record.
+[[nodiscard]] std::string StateKey(std::string_view tenant, std::string_view record_key);
+
+}  // namespace custos::projections
