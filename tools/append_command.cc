@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "core/clock.h"
+#include "core/iam/events.h"
 #include "core/json_canonical.h"
 #include "storage/rocks_store.h"
 #include "tools/commands.h"
@@ -40,6 +41,12 @@ int RunAppend(const Args& args) {
   if (!data.ok()) return ReportError("append", core::InvalidArgument("--data: " + data.error().message));
   if (data->front() != '{') {
     return ReportError("append", core::InvalidArgument("--data must be a JSON object"));
+  }
+  if (core::iam::IsCatalogType(*type)) {
+    return ReportError("append", core::InvalidArgument(
+                                     "--type " + *type +
+                                     " belongs to the identity catalog: only the server's "
+                                     "commands make those events"));
   }
   core::Result<uint64_t> count = flags.GetUInt("count", 1, 100000);
   if (!count.ok()) return ReportError("append", count.error());

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "tools/bench/access_check_workload.h"
 #include "tools/bench/append_workload.h"
 #include "tools/commands.h"
 
@@ -16,6 +17,7 @@ struct Workload {
 
 constexpr Workload kWorkloads[] = {
     {"append", &bench::RunAppendWorkload},
+    {"access-check", &bench::RunAccessCheckWorkload},
 };
 
 }  // namespace

@@ -87,44 +87,40 @@ std::optional<AccessEvaluator::Chain> AccessEvaluator::ChainOf(std::string_view 
   return chain;
 }
 
-template <class Fn>
-void AccessEvaluator::ForEachBinding(const Subject& subject, Fn&& fn) const {
-  auto visit = [&](const Subject& holder, const std::string* via_group) {
-    for (const std::string& id : state_.BindingsOf(holder)) {
-      const Binding* b = state_.FindBinding(id);
-      if (b == nullptr) continue;
-      const Role* role = state_.FindRole(b->role_id);
-      if (role == nullptr || role->status != ActiveStatus::kActive) continue;
-      fn(*b, via_group);
-    }
-  };
-  visit(subject, nullptr);
-  if (subject.type == SubjectType::kGroup) return;
-  for (const std::string& group_id : state_.GroupsOf(subject)) {
-    visit(Subject{SubjectType::kGroup, group_id}, &group_id);
-  }
+GrantDetail GrantRef::Detail() const {
+  return GrantDetail{binding->id,
+                     via_group != nullptr ? std::optional<std::string>(via_group->id)
+                                          : std::nullopt,
+                     binding->role_id, binding->scope, *permission};
+}
+
+std::vector<GrantDetail> CheckResult::Details() const {
+  std::vector<GrantDetail> out;
+  out.reserve(grants.size());
+  for (const GrantRef& g : grants) out.push_back(g.Detail());
+  return out;
 }
 
 Level AccessEvaluator::Evaluate(const Subject& subject, const AccessTarget& target,
-                                std::vector<GrantDetail>* grants) const {
+                                std::vector<GrantRef>* grants) const {
   std::optional<Chain> chain = ChainOf(target.node_id);
   if (!chain) return Level::kNone;
+  const std::shared_ptr<const SubjectGrants> held = state_.GrantsOf(subject);
   Level level = Level::kNone;
-  ForEachBinding(subject, [&](const Binding& b, const std::string* via_group) {
-    // Does the binding's scope reach the target?
-    size_t at = 0;
-    while (at < chain->nodes.size() && chain->nodes[at]->id != b.scope) ++at;
-    if (at > chain->reach) return;
-    for (const Permission& p : state_.ExpandedPermissions(b.role_id)) {
-      if (!PermissionMatches(p, target)) continue;
-      level = std::max(level, p.level);
-      if (grants != nullptr) {
-        grants->push_back(GrantDetail{b.id, via_group ? std::optional<std::string>(*via_group)
-                                                      : std::nullopt,
-                                      b.role_id, b.scope, p});
+  // The scopes that reach the target: the chain up to the first inherit: false.
+  for (size_t i = 0; i <= chain->reach && i < chain->nodes.size(); ++i) {
+    const std::string& scope = chain->nodes[i]->id;
+    for (const auto& [at, entries] : held->by_scope) {
+      if (at != scope) continue;
+      for (const SubjectGrant& g : entries) {
+        for (const Permission& p : *g.permissions) {
+          if (!PermissionMatches(p, target)) continue;
+          level = std::max(level, p.level);
+          if (grants != nullptr) grants->push_back(GrantRef{g.binding, g.via_group, &p});
+        }
       }
     }
-  });
+  }
   return level;
 }
 
@@ -152,8 +148,14 @@ Result<CheckResult> AccessEvaluator::Check(const Subject& subject, std::string_v
     return NotFound("no group " + subject.id);
   }
   if (!IsActiveSubject(state_, subject, now_)) {
-    result.reason = std::string(ToString(subject.type)) + " is not active";
-    if (user != nullptr) result.reason = "user is " + std::string(ToString(EffectiveStatus(*user, now_)));
+    static constexpr std::string_view kUserReasons[] = {
+        "user is active", "user is suspended", "user is locked", "user is deactivated",
+        "user is deleted"};
+    result.reason = user != nullptr
+                        ? kUserReasons[static_cast<size_t>(EffectiveStatus(*user, now_))]
+                        : std::string_view(subject.type == SubjectType::kApiClient
+                                               ? "api_client is not active"
+                                               : "group is not active");
     return result;
   }
   if (user != nullptr && user->profile.kind == UserKind::kAdmin) {
@@ -226,13 +228,13 @@ std::vector<WhoEntry> AccessEvaluator::Who(const Node& node) const {
 
 std::vector<GrantDetail> AccessEvaluator::EffectiveGrants(const Subject& subject) const {
   std::vector<GrantDetail> out;
-  ForEachBinding(subject, [&](const Binding& b, const std::string* via_group) {
-    for (const Permission& p : state_.ExpandedPermissions(b.role_id)) {
-      out.push_back(GrantDetail{
-          b.id, via_group ? std::optional<std::string>(*via_group) : std::nullopt, b.role_id,
-          b.scope, p});
+  for (const auto& [scope, entries] : state_.GrantsOf(subject)->by_scope) {
+    for (const SubjectGrant& g : entries) {
+      for (const Permission& p : *g.permissions) {
+        out.push_back(GrantRef{g.binding, g.via_group, &p}.Detail());
+      }
     }
-  });
+  }
   return out;
 }
 
@@ -253,12 +255,15 @@ bool AccessEvaluator::CanBind(const Subject& caller, const Role& role, std::stri
   }
   // What the caller holds at the scope.
   std::vector<const Permission*> held;
-  ForEachBinding(caller, [&](const Binding& b, const std::string*) {
-    size_t at = 0;
-    while (at < chain->nodes.size() && chain->nodes[at]->id != b.scope) ++at;
-    if (at > chain->reach) return;
-    for (const Permission& p : state_.ExpandedPermissions(b.role_id)) held.push_back(&p);
-  });
+  const std::shared_ptr<const SubjectGrants> grants = state_.GrantsOf(caller);
+  for (size_t i = 0; i <= chain->reach && i < chain->nodes.size(); ++i) {
+    for (const auto& [at, entries] : grants->by_scope) {
+      if (at != chain->nodes[i]->id) continue;
+      for (const SubjectGrant& g : entries) {
+        for (const Permission& p : *g.permissions) held.push_back(&p);
+      }
+    }
+  }
   for (const Permission& p : state_.ExpandedPermissions(role.id)) {
     const bool covered = std::any_of(held.begin(), held.end(),
                                      [&](const Permission* q) { return PermissionCovers(*q, p); });

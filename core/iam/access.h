@@ -60,12 +60,24 @@ struct GrantDetail {
   }
 };
 
+// A grant that matched, by reference into the state: valid while the state's read lock is
+// held. Detail() copies it out.
+struct GrantRef {
+  const Binding* binding = nullptr;
+  const Group* via_group = nullptr;
+  const Permission* permission = nullptr;
+
+  [[nodiscard]] GrantDetail Detail() const;
+};
+
 struct CheckResult {
   bool allowed = false;
   Level level = Level::kNone;
   Level required_level = Level::kNone;
-  std::vector<GrantDetail> grants;  // every grant that matched the target
-  std::string reason;               // why, in words ("admin user", "user is suspended", …)
+  std::vector<GrantRef> grants;  // every grant that matched the target
+  std::string_view reason;       // why, in words ("admin user", "user is suspended", …)
+
+  [[nodiscard]] std::vector<GrantDetail> Details() const;
 };
 
 struct WhoEntry {
@@ -105,12 +117,8 @@ class AccessEvaluator {
     size_t reach = 0;                // bindings at nodes[0..reach] reach the target
   };
   [[nodiscard]] std::optional<Chain> ChainOf(std::string_view node_id) const;
-  // Calls fn(binding, via_group) for the subject's bindings with active roles, and those of
-  // its groups.
-  template <class Fn>
-  void ForEachBinding(const Subject& subject, Fn&& fn) const;
   Level Evaluate(const Subject& subject, const AccessTarget& target,
-                 std::vector<GrantDetail>* grants) const;
+                 std::vector<GrantRef>* grants) const;
 
   const TenantState& state_;
   Time now_;

@@ -17,14 +17,14 @@ const std::set<std::string>& EmptySet() {
 }
 
 template <class Map>
-const std::set<std::string>& SetIn(const Map& map, const std::string& key) {
+const std::set<std::string>& SetIn(const Map& map, std::string_view key) {
   auto it = map.find(key);
   return it == map.end() ? EmptySet() : it->second;
 }
 
-template <class Map, class K>
-auto* FindIn(Map& map, const K& key) {
-  auto it = map.find(std::string(key));
+template <class Map>
+auto* FindIn(Map& map, std::string_view key) {
+  auto it = map.find(key);
   return it == map.end() ? nullptr : &it->second;
 }
 
@@ -59,9 +59,61 @@ std::string RecordKey(char prefix, std::string_view id) {
 
 }  // namespace
 
-TenantState::TenantState(std::string tenant_id) : tenant_id_(std::move(tenant_id)) {
+struct TenantState::GrantsCache {
+  std::mutex mu;
+  uint64_t generation = 0;
+  std::unordered_map<std::string, std::shared_ptr<const SubjectGrants>> by_subject;
+};
+
+TenantState::TenantState(std::string tenant_id)
+    : tenant_id_(std::move(tenant_id)), grants_cache_(std::make_unique<GrantsCache>()) {
   root_.id = std::string(kRootNode);
   root_.type = "tenant";
+}
+
+TenantState::~TenantState() = default;
+TenantState::TenantState(TenantState&&) noexcept = default;
+TenantState& TenantState::operator=(TenantState&&) noexcept = default;
+
+std::shared_ptr<const SubjectGrants> TenantState::GrantsOf(const Subject& subject) const {
+  const std::string key = subject.Key();
+  {
+    std::lock_guard lock(grants_cache_->mu);
+    if (grants_cache_->generation != generation_) {
+      grants_cache_->by_subject.clear();
+      grants_cache_->generation = generation_;
+    }
+    auto it = grants_cache_->by_subject.find(key);
+    if (it != grants_cache_->by_subject.end()) return it->second;
+  }
+  auto grants = std::make_shared<SubjectGrants>();
+  std::map<std::string_view, std::vector<SubjectGrant>> by_scope;
+  auto collect = [&](const Subject& holder, const Group* via) {
+    for (const std::string& id : BindingsOf(holder)) {
+      const Binding* b = FindBinding(id);
+      if (b == nullptr) continue;
+      const Role* role = FindRole(b->role_id);
+      if (role == nullptr || role->status != ActiveStatus::kActive) continue;
+      auto expanded = expanded_.find(b->role_id);
+      if (expanded == expanded_.end() || expanded->second.empty()) continue;
+      by_scope[b->scope].push_back(SubjectGrant{b, via, &expanded->second});
+    }
+  };
+  collect(subject, nullptr);
+  if (subject.type != SubjectType::kGroup) {
+    for (const std::string& group_id : GroupsOf(subject)) {
+      const Group* g = FindGroup(group_id);
+      if (g != nullptr) collect(Subject{SubjectType::kGroup, group_id}, g);
+    }
+  }
+  grants->by_scope.assign(std::make_move_iterator(by_scope.begin()),
+                          std::make_move_iterator(by_scope.end()));
+  std::lock_guard lock(grants_cache_->mu);
+  if (grants_cache_->generation == generation_) {
+    if (grants_cache_->by_subject.size() > 100'000) grants_cache_->by_subject.clear();
+    grants_cache_->by_subject[key] = grants;
+  }
+  return grants;
 }
 
 const User* TenantState::FindUser(std::string_view id) const { return FindIn(users_, id); }
@@ -125,19 +177,19 @@ const std::set<std::string>& TenantState::BindingsOf(const Subject& subject) con
   return SetIn(bindings_by_subject_, subject.Key());
 }
 const std::set<std::string>& TenantState::BindingsOfRole(std::string_view role_id) const {
-  return SetIn(bindings_by_role_, std::string(role_id));
+  return SetIn(bindings_by_role_, role_id);
 }
 const std::set<std::string>& TenantState::BindingsAt(std::string_view scope) const {
-  return SetIn(bindings_by_scope_, std::string(scope));
+  return SetIn(bindings_by_scope_, scope);
 }
 const std::set<std::string>& TenantState::GroupsOf(const Subject& subject) const {
   return SetIn(member_of_, subject.Key());
 }
 const std::set<std::string>& TenantState::ChildrenOf(std::string_view node_id) const {
-  return SetIn(children_, std::string(node_id));
+  return SetIn(children_, node_id);
 }
 const std::set<std::string>& TenantState::GroupsScopedTo(std::string_view node_id) const {
-  return SetIn(groups_by_scope_, std::string(node_id));
+  return SetIn(groups_by_scope_, node_id);
 }
 
 void TenantState::IndexBinding(const Binding& b) {
@@ -200,7 +252,7 @@ void TenantState::UnindexInclude(const std::string& role_id, const std::string& 
 
 const std::vector<Permission>& TenantState::ExpandedPermissions(std::string_view role_id) const {
   static const std::vector<Permission> empty;
-  auto it = expanded_.find(std::string(role_id));
+  auto it = expanded_.find(role_id);
   return it == expanded_.end() ? empty : it->second;
 }
 
@@ -246,6 +298,7 @@ void TenantState::RecomputeExpansions(const std::string& role_id) {
 }
 
 Status TenantState::FinishLoad() {
+  ++generation_;
   expanded_.clear();
   for (const auto& [id, role] : roles_) expanded_[id] = Expand(id);
   dirty_.clear();
@@ -284,6 +337,11 @@ Status TenantState::Apply(std::string_view type, const JsonValue& data, Time tim
   if (!IsCatalogType(type) || domain == "audit") return OkStatus();
   if (!exists_ && type != et::kTenantCreated) {
     return Corruption(std::string(type) + " before tenant.created");
+  }
+  // What a subject is granted may have changed: its cached grants are recomputed.
+  if (domain == "role" || domain == "binding" || type == et::kGroupMemberAdded ||
+      type == et::kGroupMemberRemoved || type == et::kGroupDeleted) {
+    ++generation_;
   }
   if (domain == "tenant") return ApplyTenant(type, data, time);
   if (domain == "user") return ApplyUser(type, data, time);

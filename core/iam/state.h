@@ -15,6 +15,8 @@
 
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -29,9 +31,33 @@
 
 namespace custos::core::iam {
 
+// Hash maps keyed by std::string that look up by std::string_view without allocating.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+template <class V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+// One binding that reaches a subject, directly or through a group, with its role's expanded
+// permissions (active roles only).
+struct SubjectGrant {
+  const Binding* binding = nullptr;
+  const Group* via_group = nullptr;
+  const std::vector<Permission>* permissions = nullptr;
+};
+
+// A subject's grants, grouped by the scope they are bound at.
+struct SubjectGrants {
+  std::vector<std::pair<std::string_view, std::vector<SubjectGrant>>> by_scope;
+};
+
 class TenantState {
  public:
   explicit TenantState(std::string tenant_id);
+  ~TenantState();
+  TenantState(TenantState&&) noexcept;
+  TenantState& operator=(TenantState&&) noexcept;
 
   [[nodiscard]] const std::string& tenant_id() const { return tenant_id_; }
   // False until tenant.created has been applied.
@@ -56,20 +82,20 @@ class TenantState {
   // The token's expiry if it was revoked (and has not expired as of the last event).
   [[nodiscard]] std::optional<Time> RevokedTokenExpiry(std::string_view jti) const;
 
-  [[nodiscard]] const std::unordered_map<std::string, User>& users() const { return users_; }
-  [[nodiscard]] const std::unordered_map<std::string, Role>& roles() const { return roles_; }
-  [[nodiscard]] const std::unordered_map<std::string, Group>& groups() const { return groups_; }
-  [[nodiscard]] const std::unordered_map<std::string, Binding>& bindings() const {
+  [[nodiscard]] const StringMap<User>& users() const { return users_; }
+  [[nodiscard]] const StringMap<Role>& roles() const { return roles_; }
+  [[nodiscard]] const StringMap<Group>& groups() const { return groups_; }
+  [[nodiscard]] const StringMap<Binding>& bindings() const {
     return bindings_;
   }
-  [[nodiscard]] const std::unordered_map<std::string, ApiClient>& clients() const {
+  [[nodiscard]] const StringMap<ApiClient>& clients() const {
     return clients_;
   }
-  [[nodiscard]] const std::unordered_map<std::string, Invitation>& invitations() const {
+  [[nodiscard]] const StringMap<Invitation>& invitations() const {
     return invitations_;
   }
-  [[nodiscard]] const std::unordered_map<std::string, Node>& nodes() const { return nodes_; }
-  [[nodiscard]] const std::map<std::string, PropertyDefinition>& properties() const {
+  [[nodiscard]] const StringMap<Node>& nodes() const { return nodes_; }
+  [[nodiscard]] const std::map<std::string, PropertyDefinition, std::less<>>& properties() const {
     return properties_;
   }
 
@@ -86,6 +112,11 @@ class TenantState {
   // A role's permissions with those of its included roles (transitively; an inactive included
   // role contributes nothing). Kept current by Apply; empty for an unknown role.
   [[nodiscard]] const std::vector<Permission>& ExpandedPermissions(std::string_view role_id) const;
+
+  // The subject's own bindings and its groups' (active roles only), computed once per change
+  // of bindings, groups or roles and shared by concurrent readers. Valid while the state is
+  // not written (the caller holds the read lock).
+  [[nodiscard]] std::shared_ptr<const SubjectGrants> GrantsOf(const Subject& subject) const;
 
   // Applies one event of this tenant. kCorruption if it does not fit the state (an event
   // for an unknown entity, a malformed payload): the log and the state disagree.
@@ -134,30 +165,35 @@ class TenantState {
   Tenant tenant_;
   Node root_;
 
-  std::unordered_map<std::string, User> users_;
-  std::unordered_map<std::string, std::string> email_index_;  // lower email → user id
-  std::unordered_map<std::string, Role> roles_;
-  std::unordered_map<std::string, std::string> role_names_;
-  std::unordered_map<std::string, Group> groups_;
-  std::unordered_map<std::string, std::string> group_names_;
-  std::unordered_map<std::string, Binding> bindings_;
-  std::unordered_map<std::string, std::set<std::string>> bindings_by_subject_;
-  std::unordered_map<std::string, std::set<std::string>> bindings_by_role_;
-  std::unordered_map<std::string, std::set<std::string>> bindings_by_scope_;
-  std::unordered_map<std::string, std::set<std::string>> member_of_;  // subject key → groups
-  std::unordered_map<std::string, std::set<std::string>> groups_by_scope_;
-  std::unordered_map<std::string, ApiClient> clients_;
-  std::unordered_map<std::string, std::string> client_names_;
-  std::unordered_map<std::string, Invitation> invitations_;
-  std::unordered_map<std::string, Node> nodes_;
-  std::unordered_map<std::string, std::set<std::string>> children_;
-  std::unordered_map<std::string, std::string> project_names_;
-  std::map<std::string, PropertyDefinition> properties_;
-  std::map<std::string, Time> revoked_tokens_;  // jti → expiry
-  std::unordered_map<std::string, std::set<std::string>> included_by_;  // role → includers
-  std::unordered_map<std::string, std::vector<Permission>> expanded_;   // derived, not stored
+  StringMap<User> users_;
+  StringMap<std::string> email_index_;  // lower email → user id
+  StringMap<Role> roles_;
+  StringMap<std::string> role_names_;
+  StringMap<Group> groups_;
+  StringMap<std::string> group_names_;
+  StringMap<Binding> bindings_;
+  StringMap<std::set<std::string>> bindings_by_subject_;
+  StringMap<std::set<std::string>> bindings_by_role_;
+  StringMap<std::set<std::string>> bindings_by_scope_;
+  StringMap<std::set<std::string>> member_of_;  // subject key → groups
+  StringMap<std::set<std::string>> groups_by_scope_;
+  StringMap<ApiClient> clients_;
+  StringMap<std::string> client_names_;
+  StringMap<Invitation> invitations_;
+  StringMap<Node> nodes_;
+  StringMap<std::set<std::string>> children_;
+  StringMap<std::string> project_names_;
+  std::map<std::string, PropertyDefinition, std::less<>> properties_;
+  std::map<std::string, Time, std::less<>> revoked_tokens_;  // jti → expiry
+  StringMap<std::set<std::string>> included_by_;  // role → includers
+  StringMap<std::vector<Permission>> expanded_;   // derived, not stored
 
   std::set<std::string> dirty_;
+
+  // Derived, for readers: bumped by every change that can alter a subject's grants.
+  uint64_t generation_ = 0;
+  struct GrantsCache;
+  std::unique_ptr<GrantsCache> grants_cache_;
 };
 
 // SHA-256 (hex) over the tenant's records in key order: "key\nvalue\n" each. Two states

@@ -121,6 +121,8 @@ TEST_F(CliTest, UsageErrorsExitWithTwoAndAMessage) {
             "--data: invalid JSON at byte 1"},
            {{"append", "--data-dir", "d", "--tenant", "Acme", "--type", "x.y"}, "tenant"},
            {{"nope"}, "unknown command 'nope'"},
+           {{"append", "--data-dir", "d", "--tenant", "acme", "--type", "user.created"},
+            "belongs to the identity catalog"},
        }) {
     std::vector<std::string> argv = {kCustos};
     argv.insert(argv.end(), c.args.begin(), c.args.end());

@@ -211,10 +211,11 @@ TEST_F(AccessTest, Seed003ContextSpecificRoles) {
   RunTable({{"web", "update", "a", true, Level::kEdit}, {"web", "read", "b", false, Level::kNone}},
            t);
   CheckResult r = Check(User("web"), "update", At(tpl_a));
-  ASSERT_EQ(r.grants.size(), 1u);
-  EXPECT_EQ(r.grants[0].scope, space_a);
-  EXPECT_EQ(r.grants[0].role_id, dev_role);
-  EXPECT_FALSE(r.grants[0].via_group.has_value());
+  const std::vector<GrantDetail> grants = r.Details();
+  ASSERT_EQ(grants.size(), 1u);
+  EXPECT_EQ(grants[0].scope, space_a);
+  EXPECT_EQ(grants[0].role_id, dev_role);
+  EXPECT_FALSE(grants[0].via_group.has_value());
 }
 
 // 004: folders pass access down; an item with inherit: false overrides; the

@@ -220,5 +220,20 @@ TEST(DecideClientTest, SecretsAreShownOnceAndRotate) {
   EXPECT_EQ(f.state().FindClientByName("ERP Export"), nullptr);
 }
 
+TEST(DecideClientTest, UpdateKeepsNamesUnique) {
+  IamFixture f;
+  f.CreateTenant();
+  const std::string a = f.Must(CreateClient{"A", "", "", {}}).id;
+  f.Must(CreateClient{"B", "", "", {}});
+  Decision d = f.Must(UpdateClient{a, {}, std::string("Exports to ERP"), std::string("ERP")});
+  EXPECT_EQ(Types(d), std::vector<std::string>{"api_client.updated"});
+  EXPECT_EQ(d.events[0].changes,
+            "{\"description\":{\"from\":\"\",\"to\":\"Exports to ERP\"},"
+            "\"label\":{\"from\":\"\",\"to\":\"ERP\"}}");
+  EXPECT_EQ(f.Run(UpdateClient{a, std::string("b"), {}, {}}).error().code, Errc::kConflict);
+  EXPECT_EQ(FieldOf(f.Run(UpdateClient{a, std::string(""), {}, {}})), "name");
+  EXPECT_EQ(f.Run(UpdateClient{"cli_nope", {}, {}, {}}).error().code, Errc::kNotFound);
+}
+
 }  // namespace
 }  // namespace custos::core::iam

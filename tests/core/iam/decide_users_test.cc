@@ -238,6 +238,14 @@ TEST(DecideUserTest, LockoutMinutesZeroLocksUntilAnAdminUnlocks) {
             std::vector<std::string>{"user.unlocked"});
 }
 
+TEST(DecideUserTest, ExportsAreRecorded) {
+  IamFixture f;
+  f.CreateTenant();
+  Decision d = f.Must(RecordUserExport{42});
+  EXPECT_EQ(Types(d), std::vector<std::string>{"user.exported"});
+  EXPECT_EQ(d.events[0].data, "{\"count\":42}");
+}
+
 TEST(DecideUserTest, PropertiesAreDefinedOnce) {
   IamFixture f;
   f.CreateTenant();

@@ -1,0 +1,196 @@
+#include "tools/bench/access_check_workload.h"
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+#include "core/clock.h"
+#include "core/iam/access.h"
+#include "core/iam/decide.h"
+#include "core/json_writer.h"
+
+namespace custos::tools::bench {
+namespace {
+
+namespace iam = core::iam;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kGroups = 50;
+constexpr int kRolesPerGroup = 10;
+constexpr int kLeaves = 1000;
+
+// A tenant driven in-process: decide, then apply.
+class LocalTenant {
+ public:
+  LocalTenant() : state_("bench"), clock_(core::FromUnixMillis(1795521600000)) {}
+
+  core::Result<std::string> Run(const iam::Command& command) {
+    iam::CommandContext ctx;
+    ctx.actor = core::Actor{"root", "root", "", "", ""};
+    ctx.now = clock_.Now();
+    ctx.random = &random_;
+    CUSTOS_ASSIGN_OR_RETURN(iam::Decision d, iam::Decide(state_, command, ctx));
+    for (const iam::DomainEvent& e : d.events) {
+      CUSTOS_RETURN_IF_ERROR(state_.Apply(e.type, e.data, ctx.now));
+    }
+    return d.id;
+  }
+  const iam::TenantState& state() const { return state_; }
+  core::Time now() const { return clock_.Now(); }
+
+ private:
+  iam::TenantState state_;
+  core::FakeClock clock_;
+  core::CryptoRandom random_;
+};
+
+}  // namespace
+
+core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
+  const uint64_t checks = options.quick ? 200'000 : 2'000'000;
+  LocalTenant t;
+  CUSTOS_RETURN_IF_ERROR(t.Run(iam::CreateTenant{"bench", "Bench", iam::Plan::kEnterprise, {},
+                                                 {"Production"}}));
+  std::string env;
+  for (const auto& [id, n] : t.state().nodes()) env = id;
+  // root → environment → project → folder → folder → folder → resources: depth 6.
+  std::vector<std::string> path = {"root", env};
+  CUSTOS_ASSIGN_OR_RETURN(std::string project,
+                          t.Run(iam::CreateNode{"project", "Main", env, "", "", true}));
+  path.push_back(project);
+  std::string parent = project;
+  for (int depth = 0; depth < 3; ++depth) {
+    CUSTOS_ASSIGN_OR_RETURN(parent, t.Run(iam::CreateNode{"folder", "F" + std::to_string(depth),
+                                                          parent, "", "", depth != 1}));
+    path.push_back(parent);
+  }
+  const char* kTypes[] = {"workflow", "connection", "dashboard", "table"};
+  std::vector<std::string> leaves;
+  for (int i = 0; i < kLeaves; ++i) {
+    CUSTOS_ASSIGN_OR_RETURN(std::string leaf,
+                            t.Run(iam::CreateNode{"resource", "R" + std::to_string(i), parent,
+                                                  kTypes[i % 4], i % 3 ? "" : "foundation",
+                                                  true}));
+    leaves.push_back(leaf);
+  }
+  std::mt19937 rng(7);
+  const iam::Level kLevels[] = {iam::Level::kView, iam::Level::kOperate, iam::Level::kEdit};
+  // 500 roles of three permissions each, bound to 50 groups at scopes along the path.
+  std::vector<std::string> groups;
+  for (int g = 0; g < kGroups; ++g) {
+    CUSTOS_ASSIGN_OR_RETURN(std::string group,
+                            t.Run(iam::CreateGroup{"G" + std::to_string(g), "",
+                                                   iam::GroupType::kConfigured, "root"}));
+    groups.push_back(group);
+    for (int r = 0; r < kRolesPerGroup; ++r) {
+      std::vector<iam::Permission> perms;
+      for (int p = 0; p < 3; ++p) {
+        perms.push_back(iam::Permission{p == 2 ? "foundation" : "*", kTypes[rng() % 4],
+                                        rng() % 10 ? "*" : leaves[rng() % leaves.size()],
+                                        kLevels[rng() % 3]});
+      }
+      CUSTOS_ASSIGN_OR_RETURN(
+          std::string role,
+          t.Run(iam::CreateRole{"R" + std::to_string(g) + "-" + std::to_string(r), "", perms, {}}));
+      iam::CreateBinding binding;
+      binding.subject = iam::Subject{iam::SubjectType::kGroup, group};
+      binding.role_id = role;
+      binding.scope = path[rng() % path.size()];
+      CUSTOS_RETURN_IF_ERROR(t.Run(binding));
+    }
+  }
+  iam::CreateUser user;
+  user.email = "subject@example.com";
+  user.first_name = "Sub";
+  user.last_name = "Ject";
+  user.group_ids = groups;
+  CUSTOS_ASSIGN_OR_RETURN(std::string user_id, t.Run(user));
+  const iam::Subject subject{iam::SubjectType::kUser, user_id};
+
+  std::vector<iam::AccessTarget> targets;
+  for (const std::string& leaf : leaves) {
+    targets.push_back(iam::AccessTarget::ForNode(*t.state().FindNode(leaf)));
+  }
+  const char* kActions[] = {"read", "execute", "update", "delete"};
+  Latencies lat;
+  lat.micros.reserve(checks);
+  std::vector<uint32_t> nanos;
+  nanos.reserve(checks);
+  uint64_t allowed = 0;
+  const iam::AccessEvaluator evaluator(t.state(), t.now());
+  std::fprintf(stderr, "access-check: %llu checks, subject in %d groups x %d roles, depth %zu\n",
+               static_cast<unsigned long long>(checks), kGroups, kRolesPerGroup, path.size());
+  const auto start = Clock::now();
+  for (uint64_t i = 0; i < checks; ++i) {
+    const iam::AccessTarget& target = targets[i % targets.size()];
+    const auto t0 = Clock::now();
+    core::Result<iam::CheckResult> r = evaluator.Check(subject, kActions[i % 4], target);
+    const auto t1 = Clock::now();
+    if (!r.ok()) return r.error();
+    allowed += r->allowed;
+    nanos.push_back(static_cast<uint32_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  // The same right after a change of grants (a binding made or removed for another user): the
+  // subject's grants are computed afresh, the worst case. (Other writes keep them cached.)
+  iam::CreateUser other;
+  other.email = "other@example.com";
+  other.first_name = "Oth";
+  other.last_name = "Er";
+  CUSTOS_ASSIGN_OR_RETURN(std::string other_id, t.Run(other));
+  std::vector<uint32_t> cold;
+  std::string other_binding;
+  for (int i = 0; i < (options.quick ? 500 : 5000); ++i) {
+    if (i % 2 == 0) {
+      iam::CreateBinding grant;
+      grant.subject = iam::Subject{iam::SubjectType::kUser, other_id};
+      grant.role_id = t.state().FindRoleByName("Viewer")->id;
+      CUSTOS_ASSIGN_OR_RETURN(other_binding, t.Run(grant));
+    } else {
+      CUSTOS_RETURN_IF_ERROR(t.Run(iam::DeleteBinding{other_binding}));
+    }
+    const iam::AccessEvaluator fresh(t.state(), t.now());
+    const auto t0 = Clock::now();
+    core::Result<iam::CheckResult> r = fresh.Check(subject, kActions[i % 4], targets[i % targets.size()]);
+    const auto t1 = Clock::now();
+    if (!r.ok()) return r.error();
+    cold.push_back(static_cast<uint32_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
+  }
+  std::sort(cold.begin(), cold.end());
+  std::sort(nanos.begin(), nanos.end());
+  auto pct = [&](double p) {
+    return nanos[std::min(nanos.size() - 1, static_cast<size_t>(p / 100.0 * nanos.size()))] /
+           1000.0;
+  };
+  BenchResult result;
+  result.workload = "access-check";
+  result.ops = checks;
+  result.seconds = seconds;
+  result.p50_us = pct(50);
+  result.p99_us = pct(99);
+  result.peer = "target: in-process p99 <= 20 us (no peer program)";
+  core::JsonWriter params;
+  params.BeginObject()
+      .Key("groups")
+      .Int(kGroups)
+      .Key("roles_per_group")
+      .Int(kRolesPerGroup)
+      .Key("tree_depth")
+      .UInt(path.size())
+      .Key("resources")
+      .Int(kLeaves)
+      .EndObject();
+  result.params_json = params.Take();
+  char extra[192];
+  std::snprintf(extra, sizeof extra,
+                "\"allowed_fraction\":%.3f,\"p999_us\":%.2f,\"after_grant_change_p50_us\":%.2f,"
+                "\"after_grant_change_p99_us\":%.2f",
+                static_cast<double>(allowed) / static_cast<double>(checks), pct(99.9),
+                cold[cold.size() / 2] / 1000.0, cold[cold.size() * 99 / 100] / 1000.0);
+  result.extra_json = extra;
+  return result;
+}
+
+}  // namespace custos::tools::bench
