@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <string>
 
+#include "core/base64.h"
+
 namespace custos::core {
 
 class Random {
@@ -22,6 +24,5 @@ class CryptoRandom final : public Random {
 
 // `n` random bytes as base64url without padding (RFC 4648 §5).
 [[nodiscard]] std::string RandomToken(Random& random, size_t n);
-[[nodiscard]] std::string Base64UrlEncode(std::string_view bytes);
 
 }  // namespace custos::core

@@ -319,6 +319,15 @@ std::vector<core::TenantId> IdentityService::Tenants() const {
   return out;
 }
 
+std::optional<core::TenantId> IdentityService::TenantOfClient(std::string_view client_id) const {
+  std::shared_lock lock(slots_mu_);
+  for (const auto& [tenant, slot] : slots_) {
+    std::shared_lock slot_lock(slot->mu);
+    if (slot->state.FindClient(client_id) != nullptr) return core::TenantId(tenant);
+  }
+  return std::nullopt;
+}
+
 std::string IdentityService::Digest() const {
   core::Sha256 hasher;
   std::shared_lock lock(slots_mu_);

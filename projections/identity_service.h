@@ -80,6 +80,8 @@ class IdentityService {
       -> core::Result<std::invoke_result_t<Fn, const core::iam::TenantState&>>;
 
   [[nodiscard]] std::vector<core::TenantId> Tenants() const;
+  // The tenant an API client id belongs to.
+  [[nodiscard]] std::optional<core::TenantId> TenantOfClient(std::string_view client_id) const;
   [[nodiscard]] const core::Clock& clock() const { return clock_; }
 
   // SHA-256 over every tenant's records in key order; equal to StoredDigest of the store.

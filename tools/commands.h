@@ -17,6 +17,7 @@ int RunDump(const Args& args);
 int RunAppend(const Args& args);
 int RunDevKafka(const Args& args);
 int RunBench(const Args& args);
+int RunServe(const Args& args);
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;

@@ -18,6 +18,7 @@ constexpr const char* kUsage =
     "usage: custos <command> [flags]\n"
     "\n"
     "commands:\n"
+    "  serve               run the HTTP server over a data dir\n"
     "  verify FILE.jsonl   verify an exported tenant stream offline (hashes, chain, tenant_seq)\n"
     "  dump                write a tenant's stored events as JSONL from a data dir\n"
     "  append              append application events to a data dir's log\n"
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   const Args args(argv + 2, argv + argc);
+  if (command == "serve") return RunServe(args);
   if (command == "verify") return RunVerify(args);
   if (command == "dump") return RunDump(args);
   if (command == "append") return RunAppend(args);

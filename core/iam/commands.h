@@ -104,6 +104,13 @@ struct RecordLogin {
   bool succeeded = false;
   std::string reason;  // on failure: "bad_password", "locked", …
 };
+// Many users at once (CSV import). All or nothing: any invalid row fails the whole import;
+// best effort: the valid rows are created and the others reported by row.
+struct ImportUsers {
+  std::vector<CreateUser> users;
+  std::vector<size_t> lines;  // the source line of each user, for reports
+  bool all_or_nothing = true;
+};
 struct RecordUserExport {
   uint64_t count = 0;
 };
@@ -254,7 +261,7 @@ struct DeleteNode {
 using Command =
     std::variant<CreateTenant, UpdateTenant, SetLegalHold, CreateUser, UpdateUser,
                  ChangeUserStatus, ResetPassword, SetUserTag, RemoveUserTag, ChangePassword,
-                 RecordLogin, RecordUserExport, DefineProperty, RemoveProperty, CreateRole,
+                 RecordLogin, ImportUsers, RecordUserExport, DefineProperty, RemoveProperty, CreateRole,
                  UpdateRole, ChangeRoleStatus, DeleteRole, CreateGroup, UpdateGroup, DeleteGroup,
                  AddGroupMembers, RemoveGroupMember, CreateBinding, DeleteBinding, CreateClient,
                  UpdateClient, ChangeClientStatus, DeleteClient, CreateClientSecret,

@@ -54,6 +54,9 @@ struct Decision {
   std::string id;                     // the entity created or changed
   std::optional<std::string> secret;  // shown once: temporary password, client secret, token
   std::optional<std::string> key_id;  // of a new client secret
+  // Rows an import left out: (source line, why).
+  std::vector<std::pair<size_t, std::string>> rejected;
+  size_t created = 0;  // users an import made
 };
 
 [[nodiscard]] Result<Decision> Decide(const TenantState& state, const Command& command,

@@ -298,6 +298,47 @@ Result<Decision> Decider::operator()(const RecordLogin& c) {
   return Done();
 }
 
+Result<Decision> Decider::operator()(const ImportUsers& c) {
+  constexpr size_t kMaxRows = 50'000;
+  if (c.users.empty()) return InvalidField("rows", "the import has no rows");
+  if (c.users.size() > kMaxRows) {
+    return InvalidField("rows", "at most " + std::to_string(kMaxRows) + " rows per import");
+  }
+  Decision all;
+  std::set<std::string> emails;
+  std::vector<FieldError> failures;
+  for (size_t i = 0; i < c.users.size(); ++i) {
+    const size_t line = i < c.lines.size() ? c.lines[i] : i + 2;
+    Decider row(s_, ctx_);
+    Result<Decision> one = row(c.users[i]);
+    std::string why;
+    if (!one.ok()) {
+      why = one.error().message;
+    } else if (!emails.insert(Lower(c.users[i].email)).second) {
+      why = "email " + c.users[i].email + " appears twice in the import";
+    }
+    if (!why.empty()) {
+      all.rejected.emplace_back(line, why);
+      failures.push_back(FieldError{"line " + std::to_string(line), why});
+      continue;
+    }
+    Decision d = std::move(one).value();
+    for (DomainEvent& e : d.events) all.events.push_back(std::move(e));
+    for (const KvWrite& w : d.credentials.writes()) {
+      all.credentials.Put(w.space, w.key, w.value);
+    }
+    for (Notification& n : d.notifications) all.notifications.push_back(std::move(n));
+    ++all.created;
+  }
+  if (c.all_or_nothing && !failures.empty()) {
+    return Error{Errc::kInvalidArgument,
+                 std::to_string(failures.size()) + " of " + std::to_string(c.users.size()) +
+                     " rows are invalid; nothing was imported",
+                 std::move(failures)};
+  }
+  return all;
+}
+
 Result<Decision> Decider::operator()(const RecordUserExport& c) {
   Emit(et::kUserExported, UserExportedData{c.count}, std::nullopt);
   return Done();

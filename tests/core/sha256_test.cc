@@ -33,3 +33,26 @@ TEST(HexTest, RoundTrip) {
 
 }  // namespace
 }  // namespace custos::core
+
+#include "core/base64.h"
+
+namespace custos::core {
+namespace {
+
+TEST(Base64Test, UrlRoundTripAndStrictness) {
+  for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar", "\xff\xfe\x00\x01"}) {
+    EXPECT_EQ(Base64UrlDecode(Base64UrlEncode(s)), s);
+  }
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+  EXPECT_FALSE(Base64UrlDecode("a").has_value());
+  EXPECT_FALSE(Base64UrlDecode("ab=").has_value());
+  EXPECT_FALSE(Base64UrlDecode("ab+/").has_value());
+  EXPECT_FALSE(Base64UrlDecode("Zm9=").has_value());
+  EXPECT_EQ(Base64Decode("Zm9vYmFy"), "foobar");
+  EXPECT_EQ(Base64Decode("Zm9vYg=="), "foob");
+  EXPECT_EQ(Base64Decode("YTpi"), "a:b");
+  EXPECT_FALSE(Base64Decode("Zm9vYg=").has_value());
+}
+
+}  // namespace
+}  // namespace custos::core

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "core/clock.h"
 #include "core/iam/access.h"
 #include "core/iam/decide.h"
@@ -60,7 +62,7 @@ core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
   path.push_back(project);
   std::string parent = project;
   for (int depth = 0; depth < 3; ++depth) {
-    CUSTOS_ASSIGN_OR_RETURN(parent, t.Run(iam::CreateNode{"folder", "F" + std::to_string(depth),
+    CUSTOS_ASSIGN_OR_RETURN(parent, t.Run(iam::CreateNode{"folder", fmt::format("F{}", depth),
                                                           parent, "", "", depth != 1}));
     path.push_back(parent);
   }
@@ -68,7 +70,7 @@ core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
   std::vector<std::string> leaves;
   for (int i = 0; i < kLeaves; ++i) {
     CUSTOS_ASSIGN_OR_RETURN(std::string leaf,
-                            t.Run(iam::CreateNode{"resource", "R" + std::to_string(i), parent,
+                            t.Run(iam::CreateNode{"resource", fmt::format("R{}", i), parent,
                                                   kTypes[i % 4], i % 3 ? "" : "foundation",
                                                   true}));
     leaves.push_back(leaf);
@@ -79,7 +81,7 @@ core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
   std::vector<std::string> groups;
   for (int g = 0; g < kGroups; ++g) {
     CUSTOS_ASSIGN_OR_RETURN(std::string group,
-                            t.Run(iam::CreateGroup{"G" + std::to_string(g), "",
+                            t.Run(iam::CreateGroup{fmt::format("G{}", g), "",
                                                    iam::GroupType::kConfigured, "root"}));
     groups.push_back(group);
     for (int r = 0; r < kRolesPerGroup; ++r) {
@@ -91,7 +93,7 @@ core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
       }
       CUSTOS_ASSIGN_OR_RETURN(
           std::string role,
-          t.Run(iam::CreateRole{"R" + std::to_string(g) + "-" + std::to_string(r), "", perms, {}}));
+          t.Run(iam::CreateRole{fmt::format("R{}-{}", g, r), "", perms, {}}));
       iam::CreateBinding binding;
       binding.subject = iam::Subject{iam::SubjectType::kGroup, group};
       binding.role_id = role;

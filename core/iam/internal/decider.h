@@ -26,6 +26,7 @@ class Decider {
   Result<Decision> operator()(const RemoveUserTag& c);
   Result<Decision> operator()(const ChangePassword& c);
   Result<Decision> operator()(const RecordLogin& c);
+  Result<Decision> operator()(const ImportUsers& c);
   Result<Decision> operator()(const RecordUserExport& c);
   Result<Decision> operator()(const DefineProperty& c);
   Result<Decision> operator()(const RemoveProperty& c);

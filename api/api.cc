@@ -1,0 +1,542 @@
+#include "api/api.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "api/internal/call.h"
+#include "core/base64.h"
+#include "core/fields.h"
+#include "core/hex.h"
+#include "core/iam/credentials.h"
+#include "core/sha256.h"
+
+namespace custos::api {
+namespace internal {
+
+// ---- small pieces ----
+
+std::string RootRevokedKey(std::string_view jti) {
+  std::string key = "!root-revoked";
+  key.push_back('\0');
+  key += jti;
+  return key;
+}
+
+std::optional<core::iam::Subject> Principal::Subject() const {
+  switch (kind) {
+    case Kind::kRoot:
+      return std::nullopt;
+    case Kind::kApiClient:
+      return core::iam::Subject{core::iam::SubjectType::kApiClient, id};
+    case Kind::kUser:
+      return core::iam::Subject{core::iam::SubjectType::kUser, id};
+  }
+  return std::nullopt;
+}
+
+BlockingPool::BlockingPool(int threads) {
+  for (int i = 0; i < std::max(1, threads); ++i) {
+    threads_.emplace_back([this] {
+      while (true) {
+        std::function<void()> job;
+        {
+          std::unique_lock lock(mu_);
+          cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+          if (jobs_.empty()) return;
+          job = std::move(jobs_.front());
+          jobs_.pop_front();
+        }
+        job();
+      }
+    });
+  }
+}
+
+BlockingPool::~BlockingPool() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+void BlockingPool::Submit(std::function<void()> job) {
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+std::shared_ptr<const TokenClaims> TokenCache::Find(const std::string& token, core::Time now) {
+  Shard& shard = shards_[std::hash<std::string>{}(token) % kShards];
+  std::lock_guard lock(shard.mu);
+  auto it = shard.tokens.find(token);
+  if (it == shard.tokens.end()) return nullptr;
+  if (it->second->exp <= now) {
+    shard.tokens.erase(it);
+    return nullptr;
+  }
+  return it->second;
+}
+
+void TokenCache::Put(const std::string& token, std::shared_ptr<const TokenClaims> claims) {
+  Shard& shard = shards_[std::hash<std::string>{}(token) % kShards];
+  std::lock_guard lock(shard.mu);
+  if (shard.tokens.size() >= kMaxPerShard) shard.tokens.clear();
+  shard.tokens[token] = std::move(claims);
+}
+
+int RateLimiter::Take(const std::string& key) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  if (buckets_.size() > 100'000) buckets_.clear();
+  auto [it, inserted] = buckets_.try_emplace(key, Bucket{burst_, now});
+  Bucket& b = it->second;
+  if (!inserted) {
+    const double elapsed = std::chrono::duration<double>(now - b.at).count();
+    b.tokens = std::min(burst_, b.tokens + elapsed * rate_);
+    b.at = now;
+  }
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return 0;
+  }
+  return std::max(1, static_cast<int>((1 - b.tokens) / rate_ + 0.999));
+}
+
+std::string Call::Param(std::string_view name) const {
+  for (const auto& [k, v] : params) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+core::Actor Call::Actor() const {
+  core::Actor a;
+  if (!principal) {
+    a.type = "system";
+    a.id = "anonymous";
+  } else {
+    switch (principal->kind) {
+      case Principal::Kind::kRoot:
+        a.type = "root";
+        break;
+      case Principal::Kind::kApiClient:
+        a.type = "api_client";
+        break;
+      case Principal::Kind::kUser:
+        a.type = "user";
+        break;
+    }
+    a.id = principal->id;
+  }
+  a.ip = req.remote_ip;
+  if (std::optional<std::string_view> ua = req.Header("user-agent")) {
+    a.user_agent = std::string(ua->substr(0, 256));
+  }
+  return a;
+}
+
+core::Result<std::optional<int64_t>> Call::IfMatch() const {
+  std::optional<std::string_view> h = req.Header("if-match");
+  if (!h) return std::optional<int64_t>();
+  std::string_view v = *h;
+  if (v.starts_with("W/")) v.remove_prefix(2);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  int64_t version = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
+  if (ec != std::errc() || ptr != v.data() + v.size() || version < 1) {
+    return core::InvalidArgument("If-Match must be an ETag this server gave, such as \"3\"");
+  }
+  return std::optional<int64_t>(version);
+}
+
+void Call::Reply(HttpResponse response) {
+  if (answered_.exchange(true)) return;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  services_.deps.metrics.ObserveRequest(route != nullptr ? route->pattern : "unmatched",
+                                        req.method, response.status, seconds);
+  respond_(std::move(response));
+}
+
+HttpResponse JsonResponse(int status, std::string body, std::optional<int64_t> version,
+                          std::string location) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  if (version) r.Header("ETag", "\"" + std::to_string(*version) + "\"");
+  if (!location.empty()) r.Header("Location", std::move(location));
+  return r;
+}
+
+core::Result<Page> ReadPage(const HttpRequest& req) {
+  Page page;
+  if (std::optional<std::string_view> limit = req.Query("limit")) {
+    size_t v = 0;
+    auto [ptr, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), v);
+    if (ec != std::errc() || ptr != limit->data() + limit->size() || v < 1 || v > 1000) {
+      return core::InvalidField("limit", "must be an integer from 1 to 1000");
+    }
+    page.limit = v;
+  }
+  if (std::optional<std::string_view> cursor = req.Query("cursor"); cursor && !cursor->empty()) {
+    std::optional<std::string> key = core::Base64UrlDecode(*cursor);
+    if (!key || key->size() < 2 || (*key)[0] != 'c') {
+      return core::InvalidField("cursor", "is not a cursor this server gave");
+    }
+    page.after = key->substr(1);
+  }
+  return page;
+}
+
+std::string EncodeCursor(std::string_view key) {
+  std::string raw = "c";
+  raw += key;
+  return core::Base64UrlEncode(raw);
+}
+
+std::string SortKey(std::string value, std::string_view id, bool descending) {
+  for (char& c : value) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  if (descending) {
+    // Invert byte by byte; a terminator keeps "ab" after "abc" when inverted.
+    for (char& c : value) c = static_cast<char>(0xff - static_cast<unsigned char>(c));
+    value.push_back('\xff');
+  } else {
+    value.push_back('\0');
+  }
+  value += id;
+  return value;
+}
+
+core::Status Authorize(const CallPtr& call, const core::iam::TenantState& state,
+                       std::string_view action, const core::iam::AccessTarget& target) {
+  if (call->IsRoot()) return core::OkStatus();
+  const std::optional<core::iam::Subject> subject = call->principal->Subject();
+  const std::optional<core::iam::Level> needed = core::iam::RequiredLevel(action);
+  const core::iam::AccessEvaluator evaluator(state, call->services().clock().Now());
+  if (!needed || evaluator.LevelOf(*subject, target) < *needed) {
+    return core::Error{core::Errc::kPermissionDenied,
+                       "needs " + std::string(action) + " on " + target.type +
+                           (target.node_id == core::iam::kRootNode ? "" : " at " + target.node_id),
+                       {}};
+  }
+  return core::OkStatus();
+}
+
+void ReadTenant(const CallPtr& call,
+                const std::function<core::Result<HttpResponse>(const core::iam::TenantState&)>& fn) {
+  core::Result<core::Result<HttpResponse>> r = call->services().identity().Read(
+      call->Tenant(), [&](const core::iam::TenantState& s) { return fn(s); });
+  if (!r.ok()) return call->Fail(r.error());
+  if (!r->ok()) return call->Fail(r->error());
+  call->Reply(std::move(*r).value());
+}
+
+// ---- idempotency ----
+
+namespace {
+
+struct IdempotentRecord {
+  std::string request_hash;
+  int status = 0;
+  std::string body;
+  std::string location;
+  int64_t version = 0;
+  core::Time created_at;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("request_hash", s.request_hash);
+    v("status", s.status);
+    v("body", s.body);
+    v("location", s.location);
+    v("version", s.version);
+    v("created_at", s.created_at);
+  }
+};
+
+std::string IdempotencyKey(const CallPtr& call, std::string_view key) {
+  std::string k = "idem";
+  k.push_back('\0');
+  k += call->Param("tenant");
+  k.push_back('\0');
+  k += call->principal ? call->principal->id : "";
+  k.push_back('\0');
+  k += key;
+  return k;
+}
+
+std::optional<int64_t> EtagVersion(const HttpResponse& r) {
+  for (const auto& [name, value] : r.headers) {
+    if (name == "ETag" && value.size() > 2) return std::stoll(value.substr(1, value.size() - 2));
+  }
+  return std::nullopt;
+}
+
+std::string LocationOf(const HttpResponse& r) {
+  for (const auto& [name, value] : r.headers) {
+    if (name == "Location") return value;
+  }
+  return "";
+}
+
+}  // namespace
+
+void Execute(const CallPtr& call, core::iam::Command command, Render render) {
+  ExecuteFor(call, call->Tenant(), std::move(command), std::move(render));
+}
+
+void ExecuteFor(const CallPtr& call, const core::TenantId& tenant, core::iam::Command command,
+                Render render) {
+  Services& s = call->services();
+  core::Result<std::optional<int64_t>> if_match = call->IfMatch();
+  if (!if_match.ok()) return call->Fail(if_match.error());
+  std::string idem_key;
+  std::string request_hash;
+  if (std::optional<std::string_view> key = call->req.Header("idempotency-key");
+      key && call->req.method == "POST") {
+    if (key->empty() || key->size() > 255) {
+      return call->Fail(core::InvalidArgument("Idempotency-Key must be 1 to 255 characters"));
+    }
+    idem_key = IdempotencyKey(call, *key);
+    request_hash = core::Sha256Hex(call->req.method + " " + call->req.path + "\n" + call->req.body);
+    core::Result<std::optional<std::string>> stored = s.deps.kv.Get(core::Space::kIndex, idem_key);
+    if (!stored.ok()) return call->Fail(stored.error());
+    if (*stored) {
+      IdempotentRecord rec;
+      if (core::FromJson(**stored, rec).ok() &&
+          s.clock().Now() - rec.created_at < std::chrono::hours(24)) {
+        if (rec.request_hash != request_hash) {
+          return call->Fail(core::InvalidField(
+              "Idempotency-Key", "was used with a different request in the last 24 hours"));
+        }
+        HttpResponse replay = JsonResponse(rec.status, rec.body,
+                                           rec.version > 0 ? std::optional<int64_t>(rec.version)
+                                                           : std::nullopt,
+                                           rec.location);
+        replay.Header("Idempotent-Replayed", "true");
+        return call->Reply(std::move(replay));
+      }
+    }
+  }
+  projections::ExecuteRequest er;
+  er.tenant = tenant;
+  er.command = std::move(command);
+  er.actor = call->Actor();
+  er.caller = call->principal ? call->principal->Subject() : std::nullopt;
+  er.request_id = call->req.request_id;
+  er.if_match = *if_match;
+  s.identity().ExecuteAsync(std::move(er), [call, tenant, render = std::move(render), idem_key,
+                                            request_hash](core::Result<projections::ExecuteResult> r) {
+    auto finish = [call, tenant, render, idem_key, request_hash,
+                   r = std::make_shared<core::Result<projections::ExecuteResult>>(std::move(r))] {
+      if (!r->ok()) return call->Fail(r->error());
+      Services& s = call->services();
+      core::Result<HttpResponse> response = s.identity().Read(
+          tenant, [&](const core::iam::TenantState& state) { return render(state, **r); });
+      if (!response.ok()) return call->Fail(response.error());
+      if (!idem_key.empty() && response->status < 300) {
+        // The stored answer never keeps a one-time secret: the replay carries null.
+        projections::ExecuteResult without_secret{(*r)->decision, {}};
+        without_secret.decision.secret.reset();
+        core::Result<HttpResponse> stored = s.identity().Read(
+            tenant,
+            [&](const core::iam::TenantState& state) { return render(state, without_secret); });
+        if (stored.ok()) {
+          IdempotentRecord rec{request_hash, stored->status, stored->body, LocationOf(*stored),
+                               EtagVersion(*stored).value_or(0), s.clock().Now()};
+          core::KvBatch batch;
+          batch.Put(core::Space::kIndex, idem_key, core::ToJson(rec));
+          (void)s.deps.kv.Write(batch, core::Durability::kSync);
+        }
+      }
+      call->Reply(std::move(*response));
+    };
+    if (call->req.dispatch) {
+      call->req.dispatch(std::move(finish));
+    } else {
+      finish();
+    }
+  });
+}
+
+}  // namespace internal
+
+// ---- the Api ----
+
+using internal::Call;
+using internal::CallPtr;
+using internal::Principal;
+
+struct Api::Impl {
+  internal::Services services;
+  internal::RouteTable table;
+
+  Impl(ApiDeps deps, ApiOptions options) : services(std::move(deps), options) {}
+
+  // The principal of a bearer token, checked against current state.
+  core::Result<Principal> Authenticate(const HttpRequest& req) {
+    std::optional<std::string_view> header = req.Header("authorization");
+    if (!header || header->size() < 7 ||
+        !std::equal(header->begin(), header->begin() + 7, "bearer ", [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
+      return core::Error{core::Errc::kUnauthenticated, "a Bearer token is required", {}};
+    }
+    std::string token(header->substr(7));
+    while (!token.empty() && token.back() == ' ') token.pop_back();
+    const core::Time now = services.clock().Now();
+    std::shared_ptr<const TokenClaims> claims = services.token_cache.Find(token, now);
+    if (claims == nullptr) {
+      core::Result<TokenClaims> verified = services.deps.tokens.Verify(token, now);
+      if (!verified.ok()) return verified.error();
+      claims = std::make_shared<const TokenClaims>(std::move(verified).value());
+      services.token_cache.Put(token, claims);
+    }
+    Principal p;
+    p.id = claims->sub;
+    p.jti = claims->jti;
+    p.exp = claims->exp;
+    p.tenant = claims->tenant;
+    const core::Error revoked{core::Errc::kUnauthenticated, "the token was revoked", {}};
+    if (claims->typ == "root") {
+      if (claims->sub != services.root_client_id) {
+        return core::Error{core::Errc::kUnauthenticated, "unknown root client", {}};
+      }
+      p.kind = Principal::Kind::kRoot;
+      core::Result<std::optional<std::string>> r =
+          services.deps.kv.Get(core::Space::kCredentials, internal::RootRevokedKey(p.jti));
+      if (r.ok() && r->has_value()) return revoked;
+      return p;
+    }
+    p.kind = claims->typ == "user" ? Principal::Kind::kUser : Principal::Kind::kApiClient;
+    core::Result<core::Status> live = services.identity().Read(
+        core::TenantId(p.tenant), [&](const core::iam::TenantState& state) -> core::Status {
+          if (state.RevokedTokenExpiry(p.jti)) return revoked;
+          if (!core::iam::IsActiveSubject(state, *p.Subject(), now)) {
+            return core::Error{core::Errc::kUnauthenticated,
+                               "the token's principal is not active", {}};
+          }
+          return core::OkStatus();
+        });
+    if (!live.ok()) return core::Error{core::Errc::kUnauthenticated, "unknown tenant", {}};
+    CUSTOS_RETURN_IF_ERROR(*live);
+    return p;
+  }
+
+  void Dispatch(const CallPtr& call) {
+    const RouteSpec& spec = *call->route;
+    if (spec.access != Access::kPublic) {
+      core::Result<Principal> p = Authenticate(call->req);
+      if (!p.ok()) return call->Reply(Unauthorized(p.error().message));
+      call->principal = std::move(p).value();
+      const std::string tenant = call->Param("tenant");
+      const bool tenant_route = spec.pattern.find("{tenant}") != std::string::npos;
+      if (!call->IsRoot() && tenant_route && tenant != call->principal->tenant) {
+        return call->Fail(core::NotFound("no tenant " + tenant));
+      }
+      if (spec.access == Access::kRoot && !call->IsRoot()) {
+        return call->Fail(
+            core::Error{core::Errc::kPermissionDenied, "only the root client may do this", {}});
+      }
+      if (!call->IsRoot() && tenant_route) {
+        const std::string_view action = spec.action;
+        core::Result<core::Status> allowed = services.identity().Read(
+            core::TenantId(tenant), [&](const core::iam::TenantState& state) -> core::Status {
+              if (call->principal->kind == Principal::Kind::kUser &&
+                  spec.access != Access::kAuthenticated) {
+                const core::iam::User* u = state.FindUser(call->principal->id);
+                if (u != nullptr && u->must_change_password) {
+                  return core::Error{core::Errc::kPermissionDenied,
+                                     "change the temporary password first (POST …/auth/password)",
+                                     {}};
+                }
+              }
+              if (spec.access != Access::kIam) return core::OkStatus();
+              return internal::Authorize(call, state, action,
+                                         core::iam::AccessTarget::ForIam(spec.iam_type));
+            });
+        if (!allowed.ok()) return call->Fail(allowed.error());
+        if (!allowed->ok()) return call->Fail(allowed->error());
+      }
+    }
+    table.handlers[static_cast<size_t>(call->route - table.router.routes().data())](call);
+  }
+};
+
+Api::Api(ApiDeps deps, ApiOptions options)
+    : impl_(std::make_unique<Impl>(std::move(deps), options)) {
+  internal::Services& s = impl_->services;
+  core::Result<std::optional<std::string>> root =
+      s.deps.kv.Get(core::Space::kCredentials, "!root-client");
+  if (root.ok() && root->has_value()) {
+    core::Result<core::JsonValue> v = core::ParseJson(**root);
+    if (v.ok()) {
+      if (const core::JsonValue* id = v->Find("client_id")) s.root_client_id = id->text();
+      if (const core::JsonValue* h = v->Find("hash")) s.root_secret_hash = h->text();
+    }
+  }
+  internal::AddServiceRoutes(impl_->table, s);
+  internal::AddAuthRoutes(impl_->table, s);
+  internal::AddTenantRoutes(impl_->table, s);
+  internal::AddUserRoutes(impl_->table, s);
+  internal::AddRoleRoutes(impl_->table, s);
+  internal::AddGroupRoutes(impl_->table, s);
+  internal::AddClientRoutes(impl_->table, s);
+  internal::AddInvitationRoutes(impl_->table, s);
+  internal::AddTreeRoutes(impl_->table, s);
+}
+
+Api::~Api() = default;
+
+const std::vector<RouteSpec>& Api::routes() const { return impl_->table.router.routes(); }
+
+size_t Api::BodyLimit(std::string_view method, std::string_view target) const {
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (method == "POST" && path.ends_with("/users:import")) {
+    return impl_->services.options.import_body_limit;
+  }
+  return impl_->services.options.body_limit;
+}
+
+void Api::Handle(HttpRequest request, Responder respond) {
+  auto call = std::make_shared<Call>(std::move(request), std::move(respond), impl_->services);
+  Router::Match m = impl_->table.router.Find(call->req.method, call->req.path);
+  if (m.route < 0) {
+    return call->Reply(m.method_mismatch ? Problem(405, "method not allowed on this path")
+                                         : Problem(404, "no such route: " + call->req.path));
+  }
+  call->route = &impl_->table.router.routes()[static_cast<size_t>(m.route)];
+  call->params = std::move(m.params);
+  impl_->Dispatch(call);
+}
+
+core::Result<RootClient> Api::EnsureRootClient(core::KvStore& kv, core::Random& random,
+                                               const core::Clock& clock) {
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                          kv.Get(core::Space::kCredentials, "!root-client"));
+  if (existing) {
+    CUSTOS_ASSIGN_OR_RETURN(core::JsonValue v, core::ParseJson(*existing));
+    const core::JsonValue* id = v.Find("client_id");
+    if (id == nullptr) return core::Corruption("bad root client record");
+    return RootClient{id->text(), ""};
+  }
+  unsigned char raw[12];
+  random.Fill(raw, sizeof raw);
+  std::string id = "cli_root_";
+  core::AppendHex(id, raw, sizeof raw);
+  std::string secret = core::RandomToken(random, 32);
+  core::JsonWriter w;
+  w.BeginObject().Key("client_id").String(id).Key("hash").String(core::Sha256Hex(secret));
+  w.Key("created_at").String(core::FormatTime(clock.Now())).EndObject();
+  core::KvBatch batch;
+  batch.Put(core::Space::kCredentials, "!root-client", w.str());
+  CUSTOS_RETURN_IF_ERROR(kv.Write(batch, core::Durability::kSync));
+  return RootClient{std::move(id), std::move(secret)};
+}
+
+}  // namespace custos::api

@@ -1,0 +1,77 @@
+// Api: the HTTP routes of Custos (API.md) over the identity service — authentication
+// (OAuth 2.0 client credentials, user login, JWTs), authorization against current state,
+// and every identity route. HttpServer calls Handle; Handle never blocks: writes answer
+// after their fsync, password hashing runs on a small pool of its own.
+//
+// Thread-safety: Handle may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/http.h"
+#include "api/jwt.h"
+#include "api/metrics.h"
+#include "api/router.h"
+#include "core/clock.h"
+#include "core/event_log.h"
+#include "core/iam/password.h"
+#include "core/kv_store.h"
+#include "core/random.h"
+#include "projections/identity_service.h"
+
+namespace custos::api {
+
+struct ApiOptions {
+  size_t body_limit = size_t{1} << 20;
+  size_t import_body_limit = size_t{64} << 20;
+  std::chrono::seconds root_token_ttl{900};
+  double auth_rate_per_second = 20;  // /oauth/token and logins, per source address
+  double auth_burst = 40;
+  int hashing_threads = 2;
+};
+
+struct ApiDeps {
+  projections::IdentityService& identity;
+  core::KvStore& kv;
+  core::EventLog& log;
+  const core::Clock& clock;
+  core::Random& random;
+  const core::iam::PasswordHasher& hasher;
+  const TokenSigner& tokens;
+  Metrics& metrics;
+  std::function<Metrics::Gauges()> gauges;
+  std::function<std::string()> readiness;  // "" when ready, else the reason
+};
+
+// The root client: made at first start, can do anything.
+struct RootClient {
+  std::string client_id;
+  std::string client_secret;  // only when just made
+};
+
+class Api {
+ public:
+  Api(ApiDeps deps, ApiOptions options);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  void Handle(HttpRequest request, Responder respond);
+  [[nodiscard]] const std::vector<RouteSpec>& routes() const;
+  [[nodiscard]] size_t BodyLimit(std::string_view method, std::string_view target) const;
+
+  // Loads the root client, or makes it (its secret's hash goes to the credential store).
+  [[nodiscard]] static core::Result<RootClient> EnsureRootClient(core::KvStore& kv,
+                                                                 core::Random& random,
+                                                                 const core::Clock& clock);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace custos::api

@@ -1,0 +1,57 @@
+// The HTTP request and response as the routes see them: plain values, no Beast types (the
+// server in internal/ translates). Handlers answer through a Responder, possibly later and
+// from another thread (after an fsync); the server puts the answer back in order.
+//
+// Thread-safety: plain values; a Responder may be called once, from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace custos::api {
+
+struct HttpRequest {
+  std::string method;  // GET, POST, …
+  std::string target;  // as sent: path and query
+  std::string path;    // decoded path without the query
+  std::vector<std::pair<std::string, std::string>> query;    // decoded, in order
+  std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
+  std::string body;
+  std::string remote_ip;
+  std::string request_id;  // X-Request-Id as sent, or one made up by the server
+  // Runs work on the connection's own executor (set by the server; inline when empty), so
+  // that answers computed after an fsync are not computed on the log's commit thread.
+  std::function<void(std::function<void()>)> dispatch;
+
+  // The first header / query parameter with that name.
+  [[nodiscard]] std::optional<std::string_view> Header(std::string_view lower_name) const;
+  [[nodiscard]] std::optional<std::string_view> Query(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  HttpResponse& Header(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+};
+
+using Responder = std::function<void(HttpResponse)>;
+
+// Percent-decoding of a path or query component ('+' is a space in queries). False on a
+// malformed escape.
+[[nodiscard]] bool PercentDecode(std::string_view in, bool plus_is_space, std::string& out);
+// Splits "a=1&b=2" into decoded pairs; false on a malformed escape.
+[[nodiscard]] bool ParseQuery(std::string_view query,
+                              std::vector<std::pair<std::string, std::string>>& out);
+
+}  // namespace custos::api

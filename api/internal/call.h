@@ -1,0 +1,230 @@
+// What the route files share: the call being answered, the principal, the services, the
+// route table, and helpers to run commands and answer. Private to api/.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/api.h"
+#include "api/problem.h"
+#include "core/iam/access.h"
+#include "core/json_writer.h"
+
+namespace custos::api::internal {
+
+struct Principal {
+  enum class Kind { kRoot, kApiClient, kUser };
+  Kind kind = Kind::kRoot;
+  std::string tenant;  // empty for root
+  std::string id;
+  std::string jti;
+  core::Time exp;
+
+  // The IAM subject; none for root.
+  [[nodiscard]] std::optional<core::iam::Subject> Subject() const;
+};
+
+// A few threads for blocking work (argon2id hashing), off the I/O threads.
+class BlockingPool {
+ public:
+  explicit BlockingPool(int threads);
+  ~BlockingPool();
+  void Submit(std::function<void()> job);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// Verified tokens by their text, until they expire: a signature is checked once.
+class TokenCache {
+ public:
+  [[nodiscard]] std::shared_ptr<const TokenClaims> Find(const std::string& token,
+                                                        core::Time now);
+  void Put(const std::string& token, std::shared_ptr<const TokenClaims> claims);
+
+ private:
+  static constexpr size_t kShards = 16;
+  static constexpr size_t kMaxPerShard = 8192;
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, std::shared_ptr<const TokenClaims>> tokens;
+  };
+  Shard shards_[kShards];
+};
+
+// Token buckets per source address (429 when empty).
+class RateLimiter {
+ public:
+  RateLimiter(double per_second, double burst) : rate_(per_second), burst_(burst) {}
+  // 0 if allowed, else the seconds to wait.
+  [[nodiscard]] int Take(const std::string& key);
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point at;
+  };
+  double rate_;
+  double burst_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+struct Services {
+  ApiDeps deps;
+  ApiOptions options;
+  BlockingPool pool;
+  TokenCache token_cache;
+  RateLimiter auth_limiter;
+  std::string root_client_id;
+  std::string root_secret_hash;
+
+  Services(ApiDeps d, ApiOptions o)
+      : deps(std::move(d)),
+        options(o),
+        pool(o.hashing_threads),
+        auth_limiter(o.auth_rate_per_second, o.auth_burst) {}
+  projections::IdentityService& identity() { return deps.identity; }
+  const core::Clock& clock() { return deps.clock; }
+};
+
+class Call {
+ public:
+  Call(HttpRequest r, Responder respond, Services& services)
+      : req(std::move(r)), services_(services), respond_(std::move(respond)) {}
+
+  HttpRequest req;
+  PathParams params;
+  std::optional<Principal> principal;
+  const RouteSpec* route = nullptr;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+  [[nodiscard]] Services& services() { return services_; }
+  [[nodiscard]] std::string Param(std::string_view name) const;
+  [[nodiscard]] core::TenantId Tenant() const { return core::TenantId(Param("tenant")); }
+  [[nodiscard]] core::Actor Actor() const;
+  [[nodiscard]] bool IsRoot() const {
+    return principal && principal->kind == Principal::Kind::kRoot;
+  }
+
+  // If-Match as a version; an error for a malformed header.
+  [[nodiscard]] core::Result<std::optional<int64_t>> IfMatch() const;
+
+  void Reply(HttpResponse response);
+  void Fail(const core::Error& error) { Reply(Problem(error)); }
+  void Json(int status, std::string body) {
+    HttpResponse r;
+    r.status = status;
+    r.body = std::move(body);
+    Reply(std::move(r));
+  }
+
+ private:
+  Services& services_;
+  Responder respond_;
+  std::atomic<bool> answered_{false};
+};
+
+using CallPtr = std::shared_ptr<Call>;
+using RouteHandler = std::function<void(const CallPtr&)>;
+
+struct RouteTable {
+  Router router;
+  std::vector<RouteHandler> handlers;
+  void Add(RouteSpec spec, RouteHandler handler) {
+    router.Add(std::move(spec));
+    handlers.push_back(std::move(handler));
+  }
+};
+
+// Renders the answer to a successful command, under the tenant's read lock.
+using Render = std::function<HttpResponse(const core::iam::TenantState& state,
+                                          const projections::ExecuteResult& result)>;
+
+// Runs `command` for the call's tenant as its principal (with If-Match and
+// Idempotency-Key), then answers with `render`, or with the error.
+void Execute(const CallPtr& call, core::iam::Command command, Render render);
+// The same for an explicit tenant (routes without {tenant}).
+void ExecuteFor(const CallPtr& call, const core::TenantId& tenant, core::iam::Command command,
+                Render render);
+
+// A GET: runs fn(state) under the tenant's read lock and answers with its result.
+void ReadTenant(const CallPtr& call,
+                const std::function<core::Result<HttpResponse>(const core::iam::TenantState&)>& fn);
+
+// Checks `action` on `target` for the call's principal (root may do anything).
+[[nodiscard]] core::Status Authorize(const CallPtr& call, const core::iam::TenantState& state,
+                                     std::string_view action,
+                                     const core::iam::AccessTarget& target);
+
+// An HTTP response with a JSON body, an ETag of `version`, and optionally a Location.
+[[nodiscard]] HttpResponse JsonResponse(int status, std::string body,
+                                        std::optional<int64_t> version = std::nullopt,
+                                        std::string location = {});
+
+// Pagination: ?limit= (1..1000, default 50) and ?cursor= (opaque).
+struct Page {
+  size_t limit = 50;
+  std::optional<std::string> after;  // the sort key of the last item already returned
+};
+[[nodiscard]] core::Result<Page> ReadPage(const HttpRequest& req);
+[[nodiscard]] std::string EncodeCursor(std::string_view key);
+
+// Writes {"items":[…],"next_cursor":…} for items sorted by key (ascending), from after the
+// page's cursor. `write` appends one item.
+template <class T>
+std::string PageJson(const std::vector<std::pair<std::string, const T*>>& sorted,
+                     const Page& page,
+                     const std::function<void(core::JsonWriter&, const T&)>& write) {
+  size_t begin = 0;
+  if (page.after) {
+    begin = static_cast<size_t>(
+        std::upper_bound(sorted.begin(), sorted.end(), *page.after,
+                         [](const std::string& key, const auto& item) { return key < item.first; }) -
+        sorted.begin());
+  }
+  core::JsonWriter w;
+  w.BeginObject().Key("items").BeginArray();
+  size_t end = std::min(sorted.size(), begin + page.limit);
+  for (size_t i = begin; i < end; ++i) write(w, *sorted[i].second);
+  w.EndArray().Key("next_cursor");
+  if (end < sorted.size() && end > begin) {
+    w.String(EncodeCursor(sorted[end - 1].first));
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  return w.Take();
+}
+
+// A sort key that orders as the value does, then by id: text fields lowercased, times as
+// RFC 3339; `descending` inverts the order of the value part.
+[[nodiscard]] std::string SortKey(std::string value, std::string_view id, bool descending);
+
+// Where a revoked root token is remembered (credential store) until it expires.
+[[nodiscard]] std::string RootRevokedKey(std::string_view jti);
+
+void AddServiceRoutes(RouteTable& t, Services& s);
+void AddAuthRoutes(RouteTable& t, Services& s);
+void AddTenantRoutes(RouteTable& t, Services& s);
+void AddUserRoutes(RouteTable& t, Services& s);
+void AddRoleRoutes(RouteTable& t, Services& s);
+void AddGroupRoutes(RouteTable& t, Services& s);
+void AddClientRoutes(RouteTable& t, Services& s);
+void AddInvitationRoutes(RouteTable& t, Services& s);
+void AddTreeRoutes(RouteTable& t, Services& s);
+
+}  // namespace custos::api::internal

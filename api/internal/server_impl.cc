@@ -1,0 +1,390 @@
+// The Beast side of HttpServer. The only file of api/ that includes Beast and Asio.
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "api/server.h"
+
+namespace custos::api {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+std::string MakeRequestId() {
+  static std::atomic<uint64_t> counter{0};
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(++counter));
+  return buf;
+}
+
+// An X-Request-Id the client sent, if it is reasonable to echo.
+bool UsableRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::string ProblemBody(int status, std::string_view title, std::string_view detail) {
+  std::string body = "{\"type\":\"about:blank\",\"title\":\"";
+  body += title;
+  body += "\",\"status\":";
+  body += std::to_string(status);
+  body += ",\"detail\":\"";
+  body += detail;
+  body += "\"}";
+  return body;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const ServerOptions& options, const Handler& handler,
+          std::shared_ptr<std::atomic<bool>> stopping, std::function<void(Session*)> on_close)
+      : stream_(std::move(socket)),
+        options_(options),
+        handler_(handler),
+        stopping_(std::move(stopping)),
+        on_close_(std::move(on_close)) {}
+
+  ~Session() { on_close_(this); }
+
+  void Run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+  }
+
+  // Posted at Stop: close at once if idle, otherwise after the answers in flight.
+  void Shutdown() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->closing_ = true;
+      if (self->slots_.empty() && self->waiting_for_request_) self->Close();
+    });
+  }
+
+ private:
+  struct Slot {
+    std::optional<http::response<http::string_body>> response;
+  };
+
+  void DoRead() {
+    if (closing_ || stopping_->load()) {
+      closing_ = true;
+      if (slots_.empty()) Close();
+      return;
+    }
+    if (slots_.size() >= options_.max_pipelined) {
+      reading_paused_ = true;
+      return;
+    }
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(options_.header_limit));
+    parser_->body_limit(options_.body_limit("", ""));
+    // Until the first byte of a request, the idle timeout; then the read timeout.
+    stream_.expires_after(buffer_.size() == 0 ? options_.idle_timeout : options_.read_timeout);
+    waiting_for_request_ = buffer_.size() == 0;
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->OnHeader(ec);
+                            });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    waiting_for_request_ = false;
+    if (ec) return OnReadError(ec);
+    stream_.expires_after(options_.read_timeout);
+    const auto& header = parser_->get();
+    const size_t limit = options_.body_limit(
+        std::string_view(header.method_string().data(), header.method_string().size()),
+        std::string_view(header.target().data(), header.target().size()));
+    parser_->body_limit(limit);
+    if (parser_->content_length() && *parser_->content_length() > limit) {
+      return RespondAndClose(http::status::payload_too_large, "Payload Too Large",
+                             "the body is larger than " + std::to_string(limit) + " bytes");
+    }
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnRead(ec);
+                     });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::operation_aborted || ec == beast::error::timeout ||
+        ec == net::error::connection_reset) {
+      closing_ = true;
+      if (slots_.empty()) Close();
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      return RespondAndClose(http::status::request_header_fields_too_large,
+                             "Request Header Fields Too Large",
+                             "the headers are larger than " +
+                                 std::to_string(options_.header_limit) + " bytes");
+    }
+    if (ec == http::error::body_limit) {
+      return RespondAndClose(http::status::payload_too_large, "Payload Too Large",
+                             "the body is larger than allowed");
+    }
+    RespondAndClose(http::status::bad_request, "Bad Request",
+                    "malformed HTTP request: " + ec.message());
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    http::request<http::string_body> req = parser_->release();
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    const size_t q = r.target.find('?');
+    if (!PercentDecode(std::string_view(r.target).substr(0, q), false, r.path) ||
+        (q != std::string::npos &&
+         !ParseQuery(std::string_view(r.target).substr(q + 1), r.query))) {
+      return RespondAndClose(http::status::bad_request, "Bad Request",
+                             "malformed percent-encoding in the request target");
+    }
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    r.body = std::move(req.body());
+    beast::error_code ignored;
+    const auto endpoint = stream_.socket().remote_endpoint(ignored);
+    r.remote_ip = ignored ? "" : endpoint.address().to_string();
+    const std::optional<std::string_view> sent = r.Header("x-request-id");
+    r.request_id = sent && UsableRequestId(*sent) ? std::string(*sent) : MakeRequestId();
+    const bool keep_alive = req.keep_alive();
+    const unsigned version = req.version();
+    r.dispatch = [executor = stream_.get_executor()](std::function<void()> work) {
+      net::post(executor, std::move(work));
+    };
+
+    slots_.emplace_back();
+    Slot* slot = &slots_.back();
+    const std::string request_id = r.request_id;
+    auto self = shared_from_this();
+    Responder respond = [self, slot, keep_alive, version,
+                         request_id](HttpResponse response) mutable {
+      net::post(self->stream_.get_executor(),
+                [self, slot, keep_alive, version, request_id,
+                 response = std::move(response)]() mutable {
+                  self->Fill(*slot, std::move(response), keep_alive, version, request_id);
+                });
+    };
+    if (!keep_alive) closing_after_ = true;
+    try {
+      handler_(std::move(r), std::move(respond));
+    } catch (const std::exception& e) {
+      HttpResponse failure;
+      failure.status = 500;
+      failure.content_type = "application/problem+json";
+      failure.body = ProblemBody(500, "Internal Server Error", "the request failed");
+      Fill(*slot, std::move(failure), keep_alive, version, request_id);
+    }
+    if (!closing_after_) DoRead();
+  }
+
+  void Fill(Slot& slot, HttpResponse response, bool keep_alive, unsigned version,
+            const std::string& request_id) {
+    http::response<http::string_body> res{static_cast<http::status>(response.status), version};
+    res.set(http::field::server, "custos");
+    res.set(http::field::content_type, response.content_type);
+    res.set("X-Request-Id", request_id);
+    for (auto& [name, value] : response.headers) res.set(name, value);
+    res.body() = std::move(response.body);
+    res.keep_alive(keep_alive && !closing_ && !stopping_->load());
+    res.prepare_payload();
+    slot.response = std::move(res);
+    DoWrite();
+  }
+
+  void RespondAndClose(http::status status, std::string_view title, const std::string& detail) {
+    slots_.emplace_back();
+    closing_after_ = true;
+    HttpResponse r;
+    r.status = static_cast<int>(status);
+    r.content_type = "application/problem+json";
+    r.body = ProblemBody(r.status, title, detail);
+    Fill(slots_.back(), std::move(r), false, 11, MakeRequestId());
+  }
+
+  void DoWrite() {
+    if (writing_ || slots_.empty() || !slots_.front().response) return;
+    writing_ = true;
+    stream_.expires_after(options_.read_timeout);
+    http::async_write(stream_, *slots_.front().response,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        self->OnWrite(ec);
+                      });
+  }
+
+  void OnWrite(beast::error_code ec) {
+    writing_ = false;
+    const bool keep_alive = slots_.front().response->keep_alive();
+    slots_.pop_front();
+    if (ec || !keep_alive) return Close();
+    if (!slots_.empty()) return DoWrite();
+    if (closing_ || closing_after_) return Close();
+    if (reading_paused_) {
+      reading_paused_ = false;
+      DoRead();
+    }
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  const ServerOptions& options_;
+  const Handler& handler_;
+  std::shared_ptr<std::atomic<bool>> stopping_;
+  std::function<void(Session*)> on_close_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::deque<Slot> slots_;  // answers in request order (deque: stable addresses at the ends)
+  bool writing_ = false;
+  bool reading_paused_ = false;
+  bool waiting_for_request_ = false;
+  bool closing_ = false;        // stop reading; close once answered
+  bool closing_after_ = false;  // the client asked to close after this request
+  bool closed_ = false;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  Handler handler;
+  net::io_context ioc;
+  // Keeps the threads running while handlers work elsewhere (an fsync) with no I/O pending.
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  std::shared_ptr<std::atomic<bool>> stopping = std::make_shared<std::atomic<bool>>(false);
+  uint16_t port = 0;
+  bool stopped = false;
+
+  std::mutex sessions_mu;
+  std::condition_variable sessions_cv;
+  std::map<Session*, std::weak_ptr<Session>> sessions;
+
+  void Accept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+      if (ec) {
+        if (ec == net::error::operation_aborted || stopping->load()) return;
+        return Accept();  // e.g. too many open files: keep serving the others
+      }
+      auto session = std::make_shared<Session>(std::move(s), options, handler, stopping,
+                                               [this](Session* gone) { Unregister(gone); });
+      {
+        std::lock_guard lock(sessions_mu);
+        sessions[session.get()] = session;
+      }
+      session->Run();
+      Accept();
+    });
+  }
+
+  void Unregister(Session* gone) {
+    std::lock_guard lock(sessions_mu);
+    sessions.erase(gone);
+    if (sessions.empty()) sessions_cv.notify_all();
+  }
+};
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+core::Result<std::unique_ptr<HttpServer>> HttpServer::Bind(ServerOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  beast::error_code ec;
+  const auto address = net::ip::make_address(impl->options.host, ec);
+  if (ec) {
+    return core::InvalidArgument("--listen: '" + impl->options.host + "' is not an IP address");
+  }
+  const tcp::endpoint endpoint(address, impl->options.port);
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (ec) {
+    return core::Unavailable("cannot bind " + impl->options.host + ":" +
+                             std::to_string(impl->options.port) + ": " + ec.message());
+  }
+  impl->port = impl->acceptor.local_endpoint().port();
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+core::Status HttpServer::Serve(Handler handler) {
+  impl_->handler = std::move(handler);
+  beast::error_code ec;
+  impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return core::Unavailable("cannot listen: " + ec.message());
+  impl_->work.emplace(impl_->ioc.get_executor());
+  impl_->Accept();
+  const int threads = std::max(1, impl_->options.threads);
+  for (int i = 0; i < threads; ++i) {
+    impl_->threads.emplace_back([p = impl_.get()] { p->ioc.run(); });
+  }
+  return core::OkStatus();
+}
+
+core::Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options,
+                                                            Handler handler) {
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<HttpServer> server, Bind(std::move(options)));
+  CUSTOS_RETURN_IF_ERROR(server->Serve(std::move(handler)));
+  return server;
+}
+
+uint16_t HttpServer::port() const { return impl_->port; }
+
+void HttpServer::SetBodyLimit(std::function<size_t(std::string_view, std::string_view)> limit) {
+  impl_->options.body_limit = std::move(limit);
+}
+
+void HttpServer::Stop() {
+  if (impl_ == nullptr || impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->stopping->store(true);
+  net::post(impl_->acceptor.get_executor(), [p = impl_.get()] {
+    beast::error_code ec;
+    p->acceptor.close(ec);
+  });
+  {
+    std::unique_lock lock(impl_->sessions_mu);
+    for (auto& [raw, weak] : impl_->sessions) {
+      if (std::shared_ptr<Session> s = weak.lock()) s->Shutdown();
+    }
+    // In-flight requests finish and are written; idle connections close.
+    impl_->sessions_cv.wait_for(lock, impl_->options.stop_grace,
+                                [&] { return impl_->sessions.empty(); });
+  }
+  impl_->work.reset();
+  impl_->ioc.stop();
+  for (std::thread& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace custos::api

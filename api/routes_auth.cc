@@ -1,0 +1,434 @@
+// Authentication: OAuth 2.0 client credentials (RFC 6749 §4.4), introspection (RFC 7662),
+// revocation (RFC 7009); user login, /me, password change, logout.
+#include <charconv>
+
+#include "api/internal/call.h"
+#include "api/internal/views.h"
+#include "api/json_body.h"
+#include "core/base64.h"
+#include "core/hex.h"
+#include "core/iam/credentials.h"
+#include "core/iam/password.h"
+#include "core/json_writer.h"
+#include "core/sha256.h"
+
+namespace custos::api::internal {
+namespace {
+
+namespace iam = core::iam;
+
+HttpResponse OAuthError(int status, std::string_view error, std::string_view description) {
+  core::JsonWriter w;
+  w.BeginObject().Key("error").String(error).Key("error_description").String(description);
+  w.EndObject();
+  HttpResponse r = JsonResponse(status, w.Take());
+  r.Header("Cache-Control", "no-store");
+  if (status == 401) r.Header("WWW-Authenticate", "Basic realm=\"custos\"");
+  return r;
+}
+
+std::string NewJti(core::Random& random) {
+  unsigned char raw[16];
+  random.Fill(raw, sizeof raw);
+  std::string jti;
+  core::AppendHex(jti, raw, sizeof raw);
+  return jti;
+}
+
+HttpResponse TokenResponse(const std::string& token, int64_t expires_in,
+                           std::optional<bool> must_change) {
+  core::JsonWriter w;
+  w.BeginObject().Key("access_token").String(token).Key("token_type").String("Bearer");
+  w.Key("expires_in").Int(expires_in);
+  if (must_change) w.Key("must_change_password").Bool(*must_change);
+  w.EndObject();
+  HttpResponse r = JsonResponse(200, w.Take());
+  r.Header("Cache-Control", "no-store").Header("Pragma", "no-cache");
+  return r;
+}
+
+// A form body (application/x-www-form-urlencoded); nullopt if malformed.
+std::optional<std::vector<std::pair<std::string, std::string>>> FormBody(const HttpRequest& req) {
+  std::optional<std::string_view> type = req.Header("content-type");
+  if (!type || !type->starts_with("application/x-www-form-urlencoded")) return std::nullopt;
+  std::vector<std::pair<std::string, std::string>> form;
+  if (!ParseQuery(req.body, form)) return std::nullopt;
+  return form;
+}
+
+std::optional<std::string> FormField(const std::vector<std::pair<std::string, std::string>>& form,
+                                     std::string_view name) {
+  for (const auto& [k, v] : form) {
+    if (k == name) return v;
+  }
+  return std::nullopt;
+}
+
+// Counts characters, not bytes, for the password policy.
+size_t CodePoints(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+bool RateLimited(const CallPtr& call) {
+  const int wait = call->services().auth_limiter.Take(call->req.remote_ip);
+  if (wait == 0) return false;
+  HttpResponse r = Problem(429, "too many attempts from this address; retry later");
+  r.Header("Retry-After", std::to_string(wait));
+  call->Reply(std::move(r));
+  return true;
+}
+
+struct LoginBody {
+  std::string email;
+  std::string password;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("email", s.email);
+    v("password", s.password);
+  }
+};
+
+struct PasswordBody {
+  std::string current_password;
+  std::string new_password;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("current_password", s.current_password);
+    v("new_password", s.new_password);
+  }
+};
+
+// What a login needs from the state, copied out under the lock.
+struct LoginView {
+  std::optional<std::string> user_id;
+  iam::UserStatus status = iam::UserStatus::kActive;
+  bool must_change_password = false;
+  std::optional<core::Time> temp_expires;
+  int token_ttl = 900;
+};
+
+// A hash to check against when the email is unknown, so that both cost the same.
+const std::string& DummyHash(const iam::PasswordHasher& hasher) {
+  static const std::string hash = hasher.Hash("not a password of anyone").value();
+  return hash;
+}
+
+void Introspect(const CallPtr& call) {
+  Services& s = call->services();
+  auto form = FormBody(call->req);
+  if (!form) return call->Reply(OAuthError(400, "invalid_request", "a form body is required"));
+  std::optional<std::string> token = FormField(*form, "token");
+  if (!token) return call->Reply(OAuthError(400, "invalid_request", "token is required"));
+  const core::Time now = s.clock().Now();
+  core::Result<TokenClaims> claims = s.deps.tokens.Verify(*token, now);
+  const HttpResponse inactive = JsonResponse(200, "{\"active\":false}");
+  if (!claims.ok()) return call->Reply(inactive);
+  if (!call->IsRoot() && claims->tenant != call->principal->tenant) return call->Reply(inactive);
+  bool active = true;
+  if (claims->typ == "root") {
+    core::Result<std::optional<std::string>> r =
+        s.deps.kv.Get(core::Space::kCredentials, RootRevokedKey(claims->jti));
+    active = r.ok() && !r->has_value();
+  } else {
+    const iam::Subject subject{claims->typ == "user" ? iam::SubjectType::kUser
+                                                     : iam::SubjectType::kApiClient,
+                               claims->sub};
+    core::Result<bool> live = s.identity().Read(
+        core::TenantId(claims->tenant), [&](const iam::TenantState& state) {
+          return !state.RevokedTokenExpiry(claims->jti) &&
+                 iam::IsActiveSubject(state, subject, now);
+        });
+    active = live.ok() && *live;
+  }
+  if (!active) return call->Reply(inactive);
+  core::JsonWriter w;
+  w.BeginObject().Key("active").Bool(true).Key("iss").String(claims->iss);
+  w.Key("sub").String(claims->sub);
+  if (claims->typ != "user") w.Key("client_id").String(claims->sub);
+  if (!claims->tenant.empty()) w.Key("tenant").String(claims->tenant);
+  w.Key("token_type").String("Bearer").Key("typ").String(claims->typ);
+  w.Key("iat").Int(core::ToUnixMillis(claims->iat) / 1000);
+  w.Key("exp").Int(core::ToUnixMillis(claims->exp) / 1000);
+  w.Key("jti").String(claims->jti).EndObject();
+  call->Json(200, w.Take());
+}
+
+void Revoke(const CallPtr& call) {
+  Services& s = call->services();
+  auto form = FormBody(call->req);
+  if (!form) return call->Reply(OAuthError(400, "invalid_request", "a form body is required"));
+  std::optional<std::string> token = FormField(*form, "token");
+  if (!token) return call->Reply(OAuthError(400, "invalid_request", "token is required"));
+  // RFC 7009: an invalid or foreign token is answered 200 all the same.
+  core::Result<TokenClaims> claims = s.deps.tokens.Verify(*token, s.clock().Now());
+  if (!claims.ok() || (!call->IsRoot() && claims->tenant != call->principal->tenant)) {
+    return call->Json(200, "{}");
+  }
+  if (claims->typ == "root") {
+    core::KvBatch batch;
+    batch.Put(core::Space::kCredentials, RootRevokedKey(claims->jti),
+              core::FormatTime(claims->exp));
+    core::Status w = s.deps.kv.Write(batch, core::Durability::kSync);
+    if (!w.ok()) return call->Fail(w.error());
+    return call->Json(200, "{}");
+  }
+  const iam::Subject subject{
+      claims->typ == "user" ? iam::SubjectType::kUser : iam::SubjectType::kApiClient,
+      claims->sub};
+  ExecuteFor(call, core::TenantId(claims->tenant),
+             iam::RevokeToken{subject, claims->jti, claims->exp, false},
+             [](const iam::TenantState&, const projections::ExecuteResult&) {
+               return JsonResponse(200, "{}");
+             });
+}
+
+void IssueClientToken(const CallPtr& call) {
+  Services& s = call->services();
+  if (RateLimited(call)) return;
+  auto form = FormBody(call->req);
+  if (!form) {
+    return call->Reply(OAuthError(400, "invalid_request",
+                                  "the body must be application/x-www-form-urlencoded"));
+  }
+  if (FormField(*form, "grant_type") != "client_credentials") {
+    return call->Reply(
+        OAuthError(400, "unsupported_grant_type", "only client_credentials is supported"));
+  }
+  std::optional<std::string> id = FormField(*form, "client_id");
+  std::optional<std::string> secret = FormField(*form, "client_secret");
+  if (std::optional<std::string_view> auth = call->req.Header("authorization");
+      auth && auth->size() > 6 && (auth->starts_with("Basic ") || auth->starts_with("basic "))) {
+    if (id || secret) {
+      return call->Reply(
+          OAuthError(400, "invalid_request", "use one way to send client credentials"));
+    }
+    std::optional<std::string> decoded = core::Base64Decode(auth->substr(6));
+    const size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    std::string user;
+    std::string pass;
+    if (colon == std::string::npos || !PercentDecode(decoded->substr(0, colon), true, user) ||
+        !PercentDecode(decoded->substr(colon + 1), true, pass)) {
+      return call->Reply(OAuthError(401, "invalid_client", "malformed Basic credentials"));
+    }
+    id = std::move(user);
+    secret = std::move(pass);
+  }
+  if (!id || !secret || id->empty() || secret->empty()) {
+    return call->Reply(OAuthError(401, "invalid_client", "client credentials are required"));
+  }
+  const core::Time now = s.clock().Now();
+  const HttpResponse refused = OAuthError(401, "invalid_client", "unknown client or bad secret");
+  if (!s.root_client_id.empty() && *id == s.root_client_id) {
+    if (!iam::ConstantTimeEquals(core::Sha256Hex(*secret), s.root_secret_hash)) {
+      return call->Reply(refused);
+    }
+    TokenClaims c{"", *id, "", "root", NewJti(s.deps.random), "", false, now,
+                  now + s.options.root_token_ttl};
+    return call->Reply(TokenResponse(s.deps.tokens.Sign(c), s.options.root_token_ttl.count(),
+                                     std::nullopt));
+  }
+  std::optional<core::TenantId> tenant = s.identity().TenantOfClient(*id);
+  if (!tenant) return call->Reply(refused);
+  struct ClientView {
+    bool active = false;
+    int ttl = 900;
+  };
+  core::Result<ClientView> view =
+      s.identity().Read(*tenant, [&](const iam::TenantState& state) {
+        const iam::ApiClient* c = state.FindClient(*id);
+        return ClientView{c != nullptr && c->status == iam::ActiveStatus::kActive,
+                          state.tenant().settings.token_ttl_seconds};
+      });
+  if (!view.ok() || !view->active) return call->Reply(refused);
+  // Every secret version of the client; any that matches (constant-time per candidate).
+  const std::string hash = core::Sha256Hex(*secret);
+  const std::string prefix = iam::ClientSecretPrefix(tenant->value(), *id);
+  std::string key_id;
+  core::Status scanned = s.deps.kv.Scan(
+      core::Space::kCredentials, prefix, [&](std::string_view key, std::string_view value) {
+        if (iam::ConstantTimeEquals(hash, value)) key_id = std::string(key.substr(prefix.size()));
+        return true;
+      });
+  if (!scanned.ok()) return call->Fail(scanned.error());
+  if (key_id.empty()) return call->Reply(refused);
+  call->principal = Principal{Principal::Kind::kApiClient, tenant->value(), *id, "", now};
+  TokenClaims c{"", *id, tenant->value(), "api_client", NewJti(s.deps.random), key_id, false,
+                now, now + std::chrono::seconds(view->ttl)};
+  const std::string token = s.deps.tokens.Sign(c);
+  const int64_t ttl = view->ttl;
+  ExecuteFor(call, *tenant, iam::RecordTokenIssued{*id, key_id, c.jti, c.exp},
+             [token, ttl](const iam::TenantState&, const projections::ExecuteResult&) {
+               return TokenResponse(token, ttl, std::nullopt);
+             });
+}
+
+void Login(const CallPtr& call) {
+  Services& s = call->services();
+  if (RateLimited(call)) return;
+  LoginBody body;
+  if (core::Status st = ReadBody(call->req.body, body); !st.ok()) return call->Fail(st.error());
+  const core::Time now = s.clock().Now();
+  core::Result<LoginView> view = s.identity().Read(call->Tenant(), [&](const iam::TenantState& st) {
+    LoginView v;
+    v.token_ttl = st.tenant().settings.token_ttl_seconds;
+    if (const iam::User* u = st.FindUserByEmail(body.email)) {
+      v.user_id = u->id;
+      v.status = iam::EffectiveStatus(*u, now);
+      v.must_change_password = u->must_change_password;
+      v.temp_expires = u->temp_password_expires_at;
+    }
+    return v;
+  });
+  if (!view.ok()) return call->Fail(view.error());
+  std::optional<iam::PasswordCredential> credential;
+  if (view->user_id) {
+    core::Result<std::optional<std::string>> stored = s.deps.kv.Get(
+        core::Space::kCredentials, iam::PasswordKey(call->Param("tenant"), *view->user_id));
+    if (!stored.ok()) return call->Fail(stored.error());
+    if (*stored) {
+      iam::PasswordCredential c;
+      if (core::FromJson(**stored, c).ok()) credential = std::move(c);
+    }
+  }
+  // The password check (argon2id) runs on the hashing pool.
+  s.pool.Submit([call, body = std::move(body), view = std::move(view).value(),
+                 credential = std::move(credential), now] {
+    Services& s = call->services();
+    const bool matched =
+        credential ? iam::CheckPassword(*credential, body.password, s.deps.hasher)
+                   : (s.deps.hasher.Verify(DummyHash(s.deps.hasher), body.password), false);
+    std::string reason;
+    if (!view.user_id) {
+      reason = "unknown_email";
+    } else if (!matched) {
+      reason = "bad_password";
+    } else if (view.status != iam::UserStatus::kActive) {
+      reason = "user_" + std::string(iam::ToString(view.status));
+    } else if (credential->kind == iam::kTemporaryPassword && view.temp_expires &&
+               *view.temp_expires <= now) {
+      reason = "temporary_password_expired";
+    }
+    const bool ok = reason.empty();
+    call->principal = Principal{Principal::Kind::kUser, call->Param("tenant"),
+                                view.user_id.value_or("anonymous"), "", now};
+    if (!view.user_id) call->principal.reset();
+    iam::RecordLogin record{view.user_id, body.email, ok, reason};
+    if (!ok) {
+      return Execute(call, record, [reason](const iam::TenantState&,
+                                            const projections::ExecuteResult&) {
+        return Unauthorized(reason == "temporary_password_expired"
+                                ? "the temporary password has expired; ask for a reset"
+                                : "the email or password is wrong, or the account is not active");
+      });
+    }
+    TokenClaims c{"", *view.user_id, call->Param("tenant"), "user", NewJti(s.deps.random), "",
+                  view.must_change_password, now, now + std::chrono::seconds(view.token_ttl)};
+    const std::string token = s.deps.tokens.Sign(c);
+    const int64_t ttl = view.token_ttl;
+    const bool must_change = view.must_change_password;
+    Execute(call, record, [token, ttl, must_change](const iam::TenantState&,
+                                                    const projections::ExecuteResult&) {
+      return TokenResponse(token, ttl, must_change);
+    });
+  });
+}
+
+void Me(const CallPtr& call) {
+  if (call->IsRoot()) {
+    return call->Json(200, Object([&](core::JsonWriter& w) {
+                        w.BeginObject().Key("type").String("root").Key("id").String(
+                            call->principal->id);
+                        w.EndObject();
+                      }));
+  }
+  ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
+    const iam::Subject subject = *call->principal->Subject();
+    const iam::AccessEvaluator evaluator(state, call->services().clock().Now());
+    core::JsonWriter w;
+    w.BeginObject().Key("type").String(iam::ToString(subject.type));
+    w.Key("principal");
+    if (subject.type == iam::SubjectType::kUser) {
+      const iam::User* u = state.FindUser(subject.id);
+      if (u == nullptr) return core::NotFound("no user " + subject.id);
+      WriteUser(w, state, *u, true);
+    } else {
+      const iam::ApiClient* c = state.FindClient(subject.id);
+      if (c == nullptr) return core::NotFound("no API client " + subject.id);
+      WriteClient(w, state, *c);
+    }
+    w.Key("grants").BeginArray();
+    for (const iam::GrantDetail& g : evaluator.EffectiveGrants(subject)) WriteGrant(w, g);
+    w.EndArray().EndObject();
+    return JsonResponse(200, w.Take());
+  });
+}
+
+void ChangeOwnPassword(const CallPtr& call) {
+  Services& s = call->services();
+  if (call->principal->kind != Principal::Kind::kUser) {
+    return call->Fail(core::Error{core::Errc::kPermissionDenied, "only users have passwords", {}});
+  }
+  PasswordBody body;
+  if (core::Status st = ReadBody(call->req.body, body); !st.ok()) return call->Fail(st.error());
+  core::Result<std::optional<std::string>> stored = s.deps.kv.Get(
+      core::Space::kCredentials, iam::PasswordKey(call->Param("tenant"), call->principal->id));
+  if (!stored.ok()) return call->Fail(stored.error());
+  iam::PasswordCredential credential;
+  if (!*stored || !core::FromJson(**stored, credential).ok()) {
+    return call->Fail(core::Internal("no password credential"));
+  }
+  s.pool.Submit([call, body = std::move(body), credential] {
+    Services& s = call->services();
+    if (!iam::CheckPassword(credential, body.current_password, s.deps.hasher)) {
+      return call->Fail(core::InvalidField("current_password", "is not the current password"));
+    }
+    if (body.new_password == body.current_password) {
+      return call->Fail(core::InvalidField("new_password", "must differ from the current one"));
+    }
+    core::Result<std::string> hash = s.deps.hasher.Hash(body.new_password);
+    if (!hash.ok()) return call->Fail(hash.error());
+    Execute(call, iam::ChangePassword{call->principal->id, *hash, CodePoints(body.new_password)},
+            [call](const iam::TenantState& state, const projections::ExecuteResult&) {
+              const iam::User* u = state.FindUser(call->principal->id);
+              return JsonResponse(200, Object([&](core::JsonWriter& w) {
+                                    WriteUser(w, state, *u, true);
+                                  }),
+                                  u->version);
+            });
+  });
+}
+
+void Logout(const CallPtr& call) {
+  Services& s = call->services();
+  if (call->IsRoot()) {
+    core::KvBatch batch;
+    batch.Put(core::Space::kCredentials, RootRevokedKey(call->principal->jti),
+              core::FormatTime(call->principal->exp));
+    core::Status w = s.deps.kv.Write(batch, core::Durability::kSync);
+    if (!w.ok()) return call->Fail(w.error());
+    return call->Json(200, "{\"revoked\":true}");
+  }
+  Execute(call,
+          iam::RevokeToken{*call->principal->Subject(), call->principal->jti,
+                           call->principal->exp, true},
+          [](const iam::TenantState&, const projections::ExecuteResult&) {
+            return JsonResponse(200, "{\"revoked\":true}");
+          });
+}
+
+}  // namespace
+
+void AddAuthRoutes(RouteTable& t, Services&) {
+  t.Add({"POST", "/oauth/token", Access::kPublic, "", ""}, IssueClientToken);
+  t.Add({"POST", "/oauth/introspect", Access::kAuthenticated, "", ""}, Introspect);
+  t.Add({"POST", "/oauth/revoke", Access::kAuthenticated, "", ""}, Revoke);
+  t.Add({"POST", "/v1/tenants/{tenant}/auth/login", Access::kPublic, "", ""}, Login);
+  t.Add({"GET", "/v1/tenants/{tenant}/me", Access::kAuthenticated, "", ""}, Me);
+  t.Add({"POST", "/v1/tenants/{tenant}/auth/password", Access::kAuthenticated, "", ""},
+        ChangeOwnPassword);
+  t.Add({"POST", "/v1/tenants/{tenant}/auth/logout", Access::kAuthenticated, "", ""}, Logout);
+}
+
+}  // namespace custos::api::internal

@@ -1,0 +1,367 @@
+// API clients with their secret versions, and invitations (accept included).
+#include <algorithm>
+
+#include "api/internal/call.h"
+#include "api/internal/patch.h"
+#include "api/internal/views.h"
+#include "api/json_body.h"
+#include "core/iam/credentials.h"
+#include "core/iam/password.h"
+#include "core/sha256.h"
+
+namespace custos::api::internal {
+namespace {
+
+namespace iam = core::iam;
+
+struct CreateClientBody {
+  std::string name;
+  std::optional<std::string> description;
+  std::optional<std::string> label;
+  std::optional<std::vector<iam::Grant>> bindings;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("name", s.name);
+    v("description", s.description);
+    v("label", s.label);
+    v("bindings", s.bindings);
+  }
+};
+
+struct CreateInvitationBody {
+  std::string email;
+  std::optional<std::vector<iam::Grant>> bindings;
+  std::optional<std::vector<std::string>> group_ids;
+  std::optional<int> expires_in_days;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("email", s.email);
+    v("bindings", s.bindings);
+    v("group_ids", s.group_ids);
+    v("expires_in_days", s.expires_in_days);
+  }
+};
+
+struct AcceptBody {
+  std::string token;
+  std::string first_name;
+  std::string last_name;
+  std::string password;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("token", s.token);
+    v("first_name", s.first_name);
+    v("last_name", s.last_name);
+    v("password", s.password);
+  }
+};
+
+HttpResponse NoContent() {
+  HttpResponse r;
+  r.status = 204;
+  return r;
+}
+
+// Appends "name": secret-or-null to a JSON object text.
+std::string WithSecret(std::string body, std::string_view name,
+                       const std::optional<std::string>& secret) {
+  body.pop_back();
+  core::JsonWriter w;
+  w.BeginObject().Key(name);
+  if (secret) {
+    w.String(*secret);
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  body += ',';
+  body += std::string_view(w.str()).substr(1);
+  return body;
+}
+
+core::Status MayBind(const CallPtr& call, bool bindings, bool groups) {
+  if (call->IsRoot() || (!bindings && !groups)) return core::OkStatus();
+  core::Result<core::Status> r = call->services().identity().Read(
+      call->Tenant(), [&](const iam::TenantState& state) -> core::Status {
+        if (bindings) {
+          CUSTOS_RETURN_IF_ERROR(
+              Authorize(call, state, "administer", iam::AccessTarget::ForIam("iam.binding")));
+        }
+        if (groups) {
+          CUSTOS_RETURN_IF_ERROR(
+              Authorize(call, state, "update", iam::AccessTarget::ForIam("iam.group")));
+        }
+        return core::OkStatus();
+      });
+  if (!r.ok()) return r.error();
+  return *r;
+}
+
+Render ClientAnswer(int status, bool with_secret) {
+  return [status, with_secret](const iam::TenantState& state,
+                               const projections::ExecuteResult& result) {
+    const iam::ApiClient* c = state.FindClient(result.decision.id);
+    if (c == nullptr) return Problem(core::NotFound("no API client " + result.decision.id));
+    std::string body = Object([&](core::JsonWriter& w) { WriteClient(w, state, *c); });
+    if (with_secret) body = WithSecret(std::move(body), "client_secret", result.decision.secret);
+    return JsonResponse(status, std::move(body), c->version,
+                        status == 201 ? "/v1/tenants/" + state.tenant_id() + "/api-clients/" + c->id
+                                      : "");
+  };
+}
+
+void CreateClientRoute(const CallPtr& call) {
+  CreateClientBody b;
+  if (core::Status s = ReadBody(call->req.body, b); !s.ok()) return call->Fail(s.error());
+  if (core::Status s = MayBind(call, b.bindings && !b.bindings->empty(), false); !s.ok()) {
+    return call->Fail(s.error());
+  }
+  Execute(call,
+          iam::CreateClient{b.name, b.description.value_or(""), b.label.value_or(""),
+                            b.bindings.value_or(std::vector<iam::Grant>{})},
+          ClientAnswer(201, true));
+}
+
+void ListClients(const CallPtr& call) {
+  ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
+    CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
+    const std::string needle = iam::Lower(call->req.Query("q").value_or(""));
+    const std::optional<std::string_view> status = call->req.Query("status");
+    std::string sort(call->req.Query("sort").value_or("name"));
+    const bool descending = !sort.empty() && sort[0] == '-';
+    if (descending) sort.erase(0, 1);
+    if (sort != "name" && sort != "status" && sort != "created_at") {
+      return core::InvalidField("sort", "must be name, status or created_at ('-' descending)");
+    }
+    std::vector<std::pair<std::string, const iam::ApiClient*>> sorted;
+    for (const auto& [id, c] : state.clients()) {
+      if (status && iam::ToString(c.status) != *status) continue;
+      if (!needle.empty() && iam::Lower(c.name).find(needle) == std::string::npos) continue;
+      std::string value = sort == "name"     ? c.name
+                          : sort == "status" ? std::string(iam::ToString(c.status))
+                                             : core::FormatTime(c.created_at);
+      sorted.emplace_back(SortKey(std::move(value), id, descending), &c);
+    }
+    std::sort(sorted.begin(), sorted.end());
+    return JsonResponse(200, PageJson<iam::ApiClient>(sorted, page, [&](core::JsonWriter& w,
+                                                                        const iam::ApiClient& c) {
+                          WriteClient(w, state, c);
+                        }));
+  });
+}
+
+void GetClient(const CallPtr& call) {
+  ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
+    const iam::ApiClient* c = state.FindClient(call->Param("id"));
+    if (c == nullptr) return core::NotFound("no API client " + call->Param("id"));
+    return JsonResponse(200, Object([&](core::JsonWriter& w) { WriteClient(w, state, *c); }),
+                        c->version);
+  });
+}
+
+void PatchClient(const CallPtr& call) {
+  core::Result<Patch> patch = Patch::Parse(call->req.body, {"name", "description", "label"});
+  if (!patch.ok()) return call->Fail(patch.error());
+  iam::UpdateClient u;
+  u.client_id = call->Param("id");
+  core::Status s = patch->Get("name", u.name);
+  if (s.ok()) s = patch->Get("description", u.description);
+  if (s.ok()) s = patch->Get("label", u.label);
+  if (!s.ok()) return call->Fail(s.error());
+  Execute(call, std::move(u), ClientAnswer(200, false));
+}
+
+RouteHandler ClientStatus(bool active) {
+  return [active](const CallPtr& call) {
+    Execute(call, iam::ChangeClientStatus{call->Param("id"), active}, ClientAnswer(200, false));
+  };
+}
+
+void DeleteClientRoute(const CallPtr& call) {
+  Execute(call, iam::DeleteClient{call->Param("id")},
+          [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
+}
+
+void CreateSecret(const CallPtr& call) {
+  Execute(call, iam::CreateClientSecret{call->Param("id")},
+          [](const iam::TenantState& state, const projections::ExecuteResult& result) {
+            core::JsonWriter w;
+            w.BeginObject().Key("client_id").String(result.decision.id);
+            w.Key("key_id").String(result.decision.key_id.value_or(""));
+            w.Key("client_secret");
+            if (result.decision.secret) {
+              w.String(*result.decision.secret);
+            } else {
+              w.Null();
+            }
+            w.EndObject();
+            return JsonResponse(201, w.Take(), std::nullopt,
+                                "/v1/tenants/" + state.tenant_id() + "/api-clients/" +
+                                    result.decision.id);
+          });
+}
+
+void RevokeSecret(const CallPtr& call) {
+  Execute(call, iam::RevokeClientSecret{call->Param("id"), call->Param("key_id")},
+          [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
+}
+
+// ---- invitations ----
+
+Render InvitationAnswer(int status, bool with_token) {
+  return [status, with_token](const iam::TenantState& state,
+                              const projections::ExecuteResult& result) {
+    const iam::Invitation* i = state.FindInvitation(result.decision.id);
+    if (i == nullptr) return Problem(core::NotFound("no invitation " + result.decision.id));
+    std::string body = Object([&](core::JsonWriter& w) { WriteInvitation(w, *i); });
+    if (with_token) body = WithSecret(std::move(body), "token", result.decision.secret);
+    return JsonResponse(status, std::move(body), i->version,
+                        status == 201 ? "/v1/tenants/" + state.tenant_id() + "/invitations/" + i->id
+                                      : "");
+  };
+}
+
+void CreateInvitationRoute(const CallPtr& call) {
+  CreateInvitationBody b;
+  if (core::Status s = ReadBody(call->req.body, b); !s.ok()) return call->Fail(s.error());
+  if (core::Status s = MayBind(call, b.bindings && !b.bindings->empty(),
+                               b.group_ids && !b.group_ids->empty());
+      !s.ok()) {
+    return call->Fail(s.error());
+  }
+  Execute(call,
+          iam::CreateInvitation{b.email, b.bindings.value_or(std::vector<iam::Grant>{}),
+                                b.group_ids.value_or(std::vector<std::string>{}),
+                                b.expires_in_days},
+          InvitationAnswer(201, true));
+}
+
+void ListInvitations(const CallPtr& call) {
+  ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
+    CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
+    std::optional<iam::InvitationStatus> status;
+    if (std::optional<std::string_view> s = call->req.Query("status")) {
+      iam::InvitationStatus st;
+      if (!iam::FromString(*s, st)) {
+        return core::InvalidField("status", "must be pending, accepted, expired or revoked");
+      }
+      status = st;
+    }
+    const core::Time now = call->services().clock().Now();
+    std::vector<std::pair<std::string, const iam::Invitation*>> sorted;
+    for (const auto& [id, inv] : state.invitations()) {
+      // A pending invitation past its expiry is listed as expired, as it behaves.
+      iam::InvitationStatus shown = inv.status;
+      if (shown == iam::InvitationStatus::kPending && inv.expires_at <= now) {
+        shown = iam::InvitationStatus::kExpired;
+      }
+      if (status && shown != *status) continue;
+      sorted.emplace_back(SortKey(core::FormatTime(inv.created_at), id, true), &inv);
+    }
+    std::sort(sorted.begin(), sorted.end());
+    return JsonResponse(200, PageJson<iam::Invitation>(sorted, page, [&](core::JsonWriter& w,
+                                                                         const iam::Invitation& i) {
+                          iam::Invitation shown = i;
+                          if (shown.status == iam::InvitationStatus::kPending &&
+                              shown.expires_at <= now) {
+                            shown.status = iam::InvitationStatus::kExpired;
+                          }
+                          WriteInvitation(w, shown);
+                        }));
+  });
+}
+
+void GetInvitation(const CallPtr& call) {
+  ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
+    const iam::Invitation* i = state.FindInvitation(call->Param("id"));
+    if (i == nullptr) return core::NotFound("no invitation " + call->Param("id"));
+    iam::Invitation shown = *i;
+    if (shown.status == iam::InvitationStatus::kPending &&
+        shown.expires_at <= call->services().clock().Now()) {
+      shown.status = iam::InvitationStatus::kExpired;
+    }
+    return JsonResponse(200, Object([&](core::JsonWriter& w) { WriteInvitation(w, shown); }),
+                        i->version);
+  });
+}
+
+void Accept(const CallPtr& call) {
+  Services& s = call->services();
+  const int wait = s.auth_limiter.Take(call->req.remote_ip);
+  if (wait != 0) {
+    HttpResponse r = Problem(429, "too many attempts from this address; retry later");
+    r.Header("Retry-After", std::to_string(wait));
+    return call->Reply(std::move(r));
+  }
+  AcceptBody b;
+  if (core::Status st = ReadBody(call->req.body, b); !st.ok()) return call->Fail(st.error());
+  const core::Error gone{core::Errc::kGone, "the invitation is no longer valid", {}};
+  const std::string hash = core::Sha256Hex(b.token);
+  core::Result<std::optional<std::string>> where =
+      s.deps.kv.Get(core::Space::kCredentials, iam::InvitationTokenKey(hash));
+  if (!where.ok()) return call->Fail(where.error());
+  if (!*where) return call->Fail(gone);
+  const size_t nul = (*where)->find('\0');
+  if (nul == std::string::npos) return call->Fail(gone);
+  const std::string tenant = (*where)->substr(0, nul);
+  const std::string invitation = (*where)->substr(nul + 1);
+  // Only the invitation's current token works (a resend replaces it).
+  core::Result<std::optional<std::string>> current =
+      s.deps.kv.Get(core::Space::kCredentials, iam::InvitationHashKey(tenant, invitation));
+  if (!current.ok()) return call->Fail(current.error());
+  if (!*current || !iam::ConstantTimeEquals(**current, hash)) return call->Fail(gone);
+  s.pool.Submit([call, b = std::move(b), tenant, invitation] {
+    Services& s = call->services();
+    core::Result<std::string> password_hash = s.deps.hasher.Hash(b.password);
+    if (!password_hash.ok()) return call->Fail(password_hash.error());
+    size_t length = 0;
+    for (char c : b.password) length += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    ExecuteFor(call, core::TenantId(tenant),
+               iam::AcceptInvitation{invitation, b.first_name, b.last_name, *password_hash, length},
+               [tenant](const iam::TenantState&, const projections::ExecuteResult& result) {
+                 core::JsonWriter w;
+                 w.BeginObject().Key("tenant").String(tenant).Key("user_id").String(
+                     result.decision.id);
+                 w.EndObject();
+                 return JsonResponse(200, w.Take());
+               });
+  });
+}
+
+}  // namespace
+
+void AddClientRoutes(RouteTable& t, Services&) {
+  const std::string clients = "/v1/tenants/{tenant}/api-clients";
+  t.Add({"POST", clients, Access::kIam, "iam.api_client", "create"}, CreateClientRoute);
+  t.Add({"GET", clients, Access::kIam, "iam.api_client", "list"}, ListClients);
+  t.Add({"GET", clients + "/{id}", Access::kIam, "iam.api_client", "read"}, GetClient);
+  t.Add({"PATCH", clients + "/{id}", Access::kIam, "iam.api_client", "update"}, PatchClient);
+  t.Add({"DELETE", clients + "/{id}", Access::kIam, "iam.api_client", "delete"},
+        DeleteClientRoute);
+  t.Add({"POST", clients + "/{id}/activate", Access::kIam, "iam.api_client", "update"},
+        ClientStatus(true));
+  t.Add({"POST", clients + "/{id}/deactivate", Access::kIam, "iam.api_client", "update"},
+        ClientStatus(false));
+  t.Add({"POST", clients + "/{id}/secrets", Access::kIam, "iam.api_client", "update"},
+        CreateSecret);
+  t.Add({"DELETE", clients + "/{id}/secrets/{key_id}", Access::kIam, "iam.api_client", "update"},
+        RevokeSecret);
+}
+
+void AddInvitationRoutes(RouteTable& t, Services&) {
+  const std::string invitations = "/v1/tenants/{tenant}/invitations";
+  t.Add({"POST", "/v1/invitations/accept", Access::kPublic, "", ""}, Accept);
+  t.Add({"POST", invitations, Access::kIam, "iam.invitation", "create"}, CreateInvitationRoute);
+  t.Add({"GET", invitations, Access::kIam, "iam.invitation", "list"}, ListInvitations);
+  t.Add({"GET", invitations + "/{id}", Access::kIam, "iam.invitation", "read"}, GetInvitation);
+  t.Add({"POST", invitations + "/{id}/resend", Access::kIam, "iam.invitation", "update"},
+        [](const CallPtr& call) {
+          Execute(call, iam::ResendInvitation{call->Param("id")}, InvitationAnswer(200, true));
+        });
+  t.Add({"POST", invitations + "/{id}/revoke", Access::kIam, "iam.invitation", "update"},
+        [](const CallPtr& call) {
+          Execute(call, iam::RevokeInvitation{call->Param("id")}, InvitationAnswer(200, false));
+        });
+}
+
+}  // namespace custos::api::internal

@@ -1,0 +1,59 @@
+// Service routes: health, readiness, metrics, and the published keys and discovery document.
+#include "api/internal/call.h"
+
+namespace custos::api::internal {
+
+void AddServiceRoutes(RouteTable& t, Services& s) {
+  t.Add({"GET", "/healthz", Access::kPublic, "", ""},
+        [](const CallPtr& call) { call->Json(200, "{\"status\":\"ok\"}"); });
+
+  t.Add({"GET", "/readyz", Access::kPublic, "", ""}, [&s](const CallPtr& call) {
+    const std::string reason = s.deps.readiness ? s.deps.readiness() : "";
+    core::JsonWriter w;
+    w.BeginObject().Key("status").String(reason.empty() ? "ready" : "unavailable");
+    if (!reason.empty()) w.Key("reason").String(reason);
+    w.Key("kafka").String("off");
+    w.EndObject();
+    call->Json(reason.empty() ? 200 : 503, w.Take());
+  });
+
+  t.Add({"GET", "/metrics", Access::kPublic, "", ""}, [&s](const CallPtr& call) {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = s.deps.metrics.Render(s.deps.gauges ? s.deps.gauges() : Metrics::Gauges{});
+    call->Reply(std::move(r));
+  });
+
+  t.Add({"GET", "/.well-known/jwks.json", Access::kPublic, "", ""}, [&s](const CallPtr& call) {
+    HttpResponse r = JsonResponse(200, s.deps.tokens.JwksJson());
+    r.Header("Cache-Control", "public, max-age=300");
+    call->Reply(std::move(r));
+  });
+
+  t.Add({"GET", "/.well-known/openid-configuration", Access::kPublic, "", ""},
+        [&s](const CallPtr& call) {
+          const std::string& iss = s.deps.tokens.issuer();
+          core::JsonWriter w;
+          w.BeginObject();
+          w.Key("issuer").String(iss);
+          w.Key("token_endpoint").String(iss + "/oauth/token");
+          w.Key("jwks_uri").String(iss + "/.well-known/jwks.json");
+          w.Key("introspection_endpoint").String(iss + "/oauth/introspect");
+          w.Key("revocation_endpoint").String(iss + "/oauth/revoke");
+          w.Key("grant_types_supported").BeginArray().String("client_credentials").EndArray();
+          w.Key("token_endpoint_auth_methods_supported")
+              .BeginArray()
+              .String("client_secret_basic")
+              .String("client_secret_post")
+              .EndArray();
+          w.Key("token_endpoint_auth_signing_alg_values_supported")
+              .BeginArray()
+              .String("EdDSA")
+              .EndArray();
+          w.Key("response_types_supported").BeginArray().String("token").EndArray();
+          w.EndObject();
+          call->Json(200, w.Take());
+        });
+}
+
+}  // namespace custos::api::internal

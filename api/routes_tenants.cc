@@ -1,0 +1,204 @@
+// Tenants (root), their settings and legal hold, and user property definitions.
+#include "api/internal/call.h"
+#include "api/internal/patch.h"
+#include "api/internal/views.h"
+#include "api/json_body.h"
+
+namespace custos::api::internal {
+namespace {
+
+namespace iam = core::iam;
+
+struct CreateTenantBody {
+  std::string id;
+  std::string name;
+  std::optional<iam::Plan> plan;
+  std::optional<int> retention_days;
+  std::optional<std::vector<std::string>> environments;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("id", s.id);
+    v("name", s.name);
+    v("plan", s.plan);
+    v("retention_days", s.retention_days);
+    v("environments", s.environments);
+  }
+};
+
+struct LegalHoldBody {
+  bool enabled = false;
+  std::optional<std::string> reason;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("enabled", s.enabled);
+    v("reason", s.reason);
+  }
+};
+
+struct PropertyBody {
+  std::string key;
+  iam::PropertyType type = iam::PropertyType::kString;
+  std::optional<std::string> description;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("key", s.key);
+    v("type", s.type);
+    v("description", s.description);
+  }
+};
+
+HttpResponse TenantResponse(const iam::TenantState& state, int status) {
+  const iam::Tenant& t = state.tenant();
+  return JsonResponse(status, Object([&](core::JsonWriter& w) { WriteTenant(w, t); }), t.version,
+                      status == 201 ? "/v1/tenants/" + t.id : "");
+}
+
+void CreateTenantRoute(const CallPtr& call) {
+  CreateTenantBody body;
+  if (core::Status s = ReadBody(call->req.body, body); !s.ok()) return call->Fail(s.error());
+  core::Result<core::TenantId> id = core::ParseTenantId(body.id);
+  if (!id.ok()) {
+    return call->Fail(core::InvalidField("id", "must match ^[a-z0-9][a-z0-9-]{1,62}$"));
+  }
+  iam::CreateTenant c;
+  c.id = body.id;
+  c.name = body.name;
+  c.plan = body.plan.value_or(iam::Plan::kFree);
+  c.retention_days = body.retention_days;
+  if (body.environments) c.environments = *body.environments;
+  ExecuteFor(call, *id, c, [](const iam::TenantState& state, const projections::ExecuteResult&) {
+    return TenantResponse(state, 201);
+  });
+}
+
+void ListTenants(const CallPtr& call) {
+  core::Result<Page> page = ReadPage(call->req);
+  if (!page.ok()) return call->Fail(page.error());
+  std::vector<iam::Tenant> tenants;
+  for (const core::TenantId& id : call->services().identity().Tenants()) {
+    core::Result<iam::Tenant> t = call->services().identity().Read(
+        id, [](const iam::TenantState& s) { return s.tenant(); });
+    if (t.ok()) tenants.push_back(std::move(t).value());
+  }
+  std::vector<std::pair<std::string, const iam::Tenant*>> sorted;
+  for (const iam::Tenant& t : tenants) sorted.emplace_back(t.id, &t);
+  std::sort(sorted.begin(), sorted.end());
+  call->Json(200, PageJson<iam::Tenant>(sorted, *page, [](core::JsonWriter& w,
+                                                          const iam::Tenant& t) {
+    WriteTenant(w, t);
+  }));
+}
+
+void GetTenant(const CallPtr& call) {
+  ReadTenant(call, [](const iam::TenantState& state) -> core::Result<HttpResponse> {
+    return TenantResponse(state, 200);
+  });
+}
+
+void PatchTenant(const CallPtr& call) {
+  core::Result<Patch> patch = Patch::Parse(call->req.body, {"name", "plan", "retention_days", "settings"});
+  if (!patch.ok()) return call->Fail(patch.error());
+  iam::UpdateTenant u;
+  core::Status s = patch->Get("name", u.name);
+  if (s.ok()) s = patch->Get("plan", u.plan);
+  if (s.ok()) s = patch->Get("retention_days", u.retention_days);
+  if (s.ok() && patch->Has("settings")) {
+    const core::JsonValue* settings = patch->value().Find("settings");
+    if (!settings->is_object()) {
+      s = core::InvalidField("settings", "must be an object");
+    } else {
+      for (const auto& [key, value] : settings->members()) {
+        static constexpr std::string_view kKnown[] = {
+            "lockout_threshold",       "lockout_minutes", "password_min_length",
+            "temp_password_ttl_hours", "invite_ttl_days", "token_ttl_seconds"};
+        if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
+          s = core::InvalidField("settings." + key, "is not a known setting");
+          break;
+        }
+      }
+      iam::TenantSettingsPatch p;
+      auto read = [&](const char* name, std::optional<int>& out) {
+        if (!s.ok()) return;
+        if (const core::JsonValue* v = settings->Find(name)) {
+          int value = 0;
+          s = core::ReadValue(*v, value, std::string("settings.") + name);
+          out = value;
+        }
+      };
+      read("lockout_threshold", p.lockout_threshold);
+      read("lockout_minutes", p.lockout_minutes);
+      read("password_min_length", p.password_min_length);
+      read("temp_password_ttl_hours", p.temp_password_ttl_hours);
+      read("invite_ttl_days", p.invite_ttl_days);
+      read("token_ttl_seconds", p.token_ttl_seconds);
+      u.settings = p;
+    }
+  }
+  if (!s.ok()) return call->Fail(s.error());
+  Execute(call, u, [](const iam::TenantState& state, const projections::ExecuteResult&) {
+    return TenantResponse(state, 200);
+  });
+}
+
+void SetLegalHoldRoute(const CallPtr& call) {
+  LegalHoldBody body;
+  if (core::Status s = ReadBody(call->req.body, body); !s.ok()) return call->Fail(s.error());
+  Execute(call, iam::SetLegalHold{body.enabled, body.reason.value_or("")},
+          [](const iam::TenantState& state, const projections::ExecuteResult&) {
+            return TenantResponse(state, 200);
+          });
+}
+
+void DefinePropertyRoute(const CallPtr& call) {
+  PropertyBody body;
+  if (core::Status s = ReadBody(call->req.body, body); !s.ok()) return call->Fail(s.error());
+  const std::string key = body.key;
+  Execute(call, iam::DefineProperty{body.key, body.type, body.description.value_or("")},
+          [key, call](const iam::TenantState& state, const projections::ExecuteResult&) {
+            return JsonResponse(201, Object([&](core::JsonWriter& w) {
+                                  WriteProperty(w, *state.FindProperty(key));
+                                }),
+                                std::nullopt,
+                                "/v1/tenants/" + call->Param("tenant") +
+                                    "/property-definitions/" + key);
+          });
+}
+
+void ListProperties(const CallPtr& call) {
+  ReadTenant(call, [](const iam::TenantState& state) -> core::Result<HttpResponse> {
+    core::JsonWriter w;
+    w.BeginObject().Key("items").BeginArray();
+    for (const auto& [key, p] : state.properties()) WriteProperty(w, p);
+    w.EndArray().Key("next_cursor").Null().EndObject();
+    return JsonResponse(200, w.Take());
+  });
+}
+
+void RemovePropertyRoute(const CallPtr& call) {
+  Execute(call, iam::RemoveProperty{call->Param("key")},
+          [](const iam::TenantState&, const projections::ExecuteResult&) {
+            HttpResponse r;
+            r.status = 204;
+            return r;
+          });
+}
+
+}  // namespace
+
+void AddTenantRoutes(RouteTable& t, Services&) {
+  t.Add({"POST", "/v1/tenants", Access::kRoot, "", ""}, CreateTenantRoute);
+  t.Add({"GET", "/v1/tenants", Access::kRoot, "", ""}, ListTenants);
+  t.Add({"GET", "/v1/tenants/{tenant}", Access::kIam, "iam.settings", "read"}, GetTenant);
+  t.Add({"PATCH", "/v1/tenants/{tenant}", Access::kIam, "iam.settings", "administer"}, PatchTenant);
+  t.Add({"POST", "/v1/tenants/{tenant}/legal-hold", Access::kRoot, "", ""}, SetLegalHoldRoute);
+  t.Add({"POST", "/v1/tenants/{tenant}/property-definitions", Access::kIam, "iam.settings",
+         "administer"},
+        DefinePropertyRoute);
+  t.Add({"GET", "/v1/tenants/{tenant}/property-definitions", Access::kIam, "iam.user", "read"},
+        ListProperties);
+  t.Add({"DELETE", "/v1/tenants/{tenant}/property-definitions/{key}", Access::kIam,
+         "iam.settings", "administer"},
+        RemovePropertyRoute);
+}
+
+}  // namespace custos::api::internal

@@ -1,0 +1,199 @@
+// The resource tree: environments, projects, folders and typed resources. Creating a node
+// needs edit on its type at its parent; changing it edit, deleting it manage, at its parent;
+// reading it view on the node. Lists show what the caller may read.
+#include <algorithm>
+
+#include "api/internal/call.h"
+#include "api/internal/patch.h"
+#include "api/internal/views.h"
+#include "api/json_body.h"
+
+namespace custos::api::internal {
+namespace {
+
+namespace iam = core::iam;
+
+struct NodeBody {
+  std::string name;
+  std::optional<std::string> environment_id;  // projects
+  std::optional<std::string> parent_id;       // folders and resources
+  std::optional<std::string> type;            // resources
+  std::optional<std::string> app;
+  std::optional<bool> inherit;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("name", s.name);
+    v("environment_id", s.environment_id);
+    v("parent_id", s.parent_id);
+    v("type", s.type);
+    v("app", s.app);
+    v("inherit", s.inherit);
+  }
+};
+
+std::string Collection(std::string_view kind) { return std::string(kind) + "s"; }
+
+Render NodeAnswer(int status, std::string kind) {
+  return [status, kind](const iam::TenantState& state, const projections::ExecuteResult& result) {
+    const iam::Node* n = state.FindNode(result.decision.id);
+    if (n == nullptr) return Problem(core::NotFound("no node " + result.decision.id));
+    return JsonResponse(status, Object([&](core::JsonWriter& w) { WriteNode(w, *n); }),
+                        n->version,
+                        status == 201 ? "/v1/tenants/" + state.tenant_id() + "/" +
+                                            Collection(kind) + "/" + n->id
+                                      : "");
+  };
+}
+
+// Checks `action` on a node's type at its parent.
+core::Status AtParent(const CallPtr& call, const iam::TenantState& state, const iam::Node& parent,
+                      std::string_view type, std::string_view app, std::string_view action) {
+  return Authorize(call, state, action, iam::AccessTarget::ForChild(parent, type, app));
+}
+
+RouteHandler CreateRoute(std::string kind) {
+  return [kind](const CallPtr& call) {
+    NodeBody b;
+    if (core::Status s = ReadBody(call->req.body, b); !s.ok()) return call->Fail(s.error());
+    iam::CreateNode c;
+    c.kind = kind;
+    c.name = b.name;
+    c.app = b.app.value_or("");
+    c.inherit = b.inherit.value_or(true);
+    if (kind == "environment") {
+      c.parent_id = std::string(iam::kRootNode);
+    } else if (kind == "project") {
+      if (!b.environment_id) return call->Fail(core::InvalidField("environment_id", "is required"));
+      c.parent_id = *b.environment_id;
+    } else {
+      if (!b.parent_id) return call->Fail(core::InvalidField("parent_id", "is required"));
+      c.parent_id = *b.parent_id;
+    }
+    if (kind == "resource") {
+      if (!b.type) return call->Fail(core::InvalidField("type", "is required"));
+      c.type = *b.type;
+    }
+    const std::string type = kind == "resource" ? c.type : kind;
+    core::Result<core::Status> allowed = call->services().identity().Read(
+        call->Tenant(), [&](const iam::TenantState& state) -> core::Status {
+          const iam::Node* parent = state.FindNode(c.parent_id);
+          if (parent == nullptr) {
+            return core::InvalidField(kind == "project" ? "environment_id" : "parent_id",
+                                      "no node " + c.parent_id);
+          }
+          return AtParent(call, state, *parent, type, c.app, "create");
+        });
+    if (!allowed.ok()) return call->Fail(allowed.error());
+    if (!allowed->ok()) return call->Fail(allowed->error());
+    Execute(call, std::move(c), NodeAnswer(201, kind));
+  };
+}
+
+RouteHandler ListRoute(std::string kind) {
+  return [kind](const CallPtr& call) {
+    ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
+      CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
+      const std::optional<std::string_view> parent =
+          call->req.Query(kind == "project" ? "environment_id" : "parent_id");
+      const std::optional<std::string_view> type = call->req.Query("type");
+      const iam::AccessEvaluator evaluator(state, call->services().clock().Now());
+      std::vector<std::pair<std::string, const iam::Node*>> sorted;
+      for (const auto& [id, n] : state.nodes()) {
+        if (iam::NodeKind(id) != kind) continue;
+        if (parent && n.parent_id != *parent) continue;
+        if (type && n.type != *type) continue;
+        if (!call->IsRoot() &&
+            evaluator.LevelOf(*call->principal->Subject(), iam::AccessTarget::ForNode(n)) <
+                iam::Level::kView) {
+          continue;
+        }
+        sorted.emplace_back(SortKey(n.name, id, false), &n);
+      }
+      std::sort(sorted.begin(), sorted.end());
+      return JsonResponse(200, PageJson<iam::Node>(sorted, page, [](core::JsonWriter& w,
+                                                                    const iam::Node& n) {
+                            WriteNode(w, n);
+                          }));
+    });
+  };
+}
+
+// kind: the collection's kind, or "" for /nodes/{id} (any node).
+RouteHandler GetRoute(std::string kind) {
+  return [kind](const CallPtr& call) {
+    ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
+      const std::string id = call->Param("id");
+      const iam::Node* n = state.FindNode(id);
+      if (n == nullptr || (!kind.empty() && iam::NodeKind(id) != kind)) {
+        return core::NotFound("no " + (kind.empty() ? std::string("node") : kind) + " " + id);
+      }
+      CUSTOS_RETURN_IF_ERROR(Authorize(call, state, "read",
+                                       id == iam::kRootNode
+                                           ? iam::AccessTarget{n->id, n->type, n->app, n->id}
+                                           : iam::AccessTarget::ForNode(*n)));
+      return JsonResponse(200, Object([&](core::JsonWriter& w) { WriteNode(w, *n); }), n->version);
+    });
+  };
+}
+
+// Checks `action` (update/delete) on the node's type at its parent; kNotFound if no such node.
+core::Status AuthorizeChange(const CallPtr& call, const std::string& kind, std::string_view action) {
+  core::Result<core::Status> r = call->services().identity().Read(
+      call->Tenant(), [&](const iam::TenantState& state) -> core::Status {
+        const std::string id = call->Param("id");
+        const iam::Node* n = state.FindNode(id);
+        if (n == nullptr || id == iam::kRootNode || iam::NodeKind(id) != kind) {
+          return core::NotFound("no " + kind + " " + id);
+        }
+        const iam::Node* parent = state.FindNode(n->parent_id);
+        if (parent == nullptr) return core::NotFound("no parent of " + id);
+        return AtParent(call, state, *parent, n->type, n->app, action);
+      });
+  if (!r.ok()) return r.error();
+  return *r;
+}
+
+RouteHandler PatchRoute(std::string kind) {
+  return [kind](const CallPtr& call) {
+    core::Result<Patch> patch = Patch::Parse(call->req.body, {"name", "app", "inherit"});
+    if (!patch.ok()) return call->Fail(patch.error());
+    iam::UpdateNode u;
+    u.node_id = call->Param("id");
+    core::Status s = patch->Get("name", u.name);
+    if (s.ok()) s = patch->Get("app", u.app);
+    if (s.ok()) s = patch->Get("inherit", u.inherit);
+    if (s.ok()) s = AuthorizeChange(call, kind, "update");
+    if (!s.ok()) return call->Fail(s.error());
+    Execute(call, std::move(u), NodeAnswer(200, kind));
+  };
+}
+
+RouteHandler DeleteRoute(std::string kind) {
+  return [kind](const CallPtr& call) {
+    if (core::Status s = AuthorizeChange(call, kind, "delete"); !s.ok()) {
+      return call->Fail(s.error());
+    }
+    Execute(call, iam::DeleteNode{call->Param("id")},
+            [](const iam::TenantState&, const projections::ExecuteResult&) {
+              HttpResponse r;
+              r.status = 204;
+              return r;
+            });
+  };
+}
+
+}  // namespace
+
+void AddTreeRoutes(RouteTable& t, Services&) {
+  for (const std::string kind : {"environment", "project", "folder", "resource"}) {
+    const std::string base = "/v1/tenants/{tenant}/" + Collection(kind);
+    t.Add({"POST", base, Access::kHandler, "", ""}, CreateRoute(kind));
+    t.Add({"GET", base, Access::kHandler, "", ""}, ListRoute(kind));
+    t.Add({"GET", base + "/{id}", Access::kHandler, "", ""}, GetRoute(kind));
+    t.Add({"PATCH", base + "/{id}", Access::kHandler, "", ""}, PatchRoute(kind));
+    t.Add({"DELETE", base + "/{id}", Access::kHandler, "", ""}, DeleteRoute(kind));
+  }
+  t.Add({"GET", "/v1/tenants/{tenant}/nodes/{id}", Access::kHandler, "", ""}, GetRoute(""));
+}
+
+}  // namespace custos::api::internal

@@ -1,0 +1,516 @@
+// Users: create, list with filters and sorting, read, merge-patch, status actions, password
+// reset, tags, delete, CSV import and export, effective access.
+#include <algorithm>
+
+#include "api/internal/call.h"
+#include "api/internal/csv.h"
+#include "api/internal/patch.h"
+#include "api/internal/views.h"
+#include "api/json_body.h"
+
+namespace custos::api::internal {
+namespace {
+
+namespace iam = core::iam;
+
+struct CreateUserBody {
+  std::string email;
+  std::string first_name;
+  std::string last_name;
+  std::optional<std::string> phone;
+  std::optional<std::string> address;
+  std::optional<std::string> department;
+  std::optional<std::map<std::string, std::string>> external_ids;
+  std::optional<std::map<std::string, std::string>> tags;
+  std::optional<std::map<std::string, core::JsonValue>> properties;
+  std::optional<iam::UserKind> kind;
+  std::optional<std::vector<iam::Grant>> bindings;
+  std::optional<std::vector<std::string>> group_ids;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("email", s.email);
+    v("first_name", s.first_name);
+    v("last_name", s.last_name);
+    v("phone", s.phone);
+    v("address", s.address);
+    v("department", s.department);
+    v("external_ids", s.external_ids);
+    v("tags", s.tags);
+    v("properties", s.properties);
+    v("kind", s.kind);
+    v("bindings", s.bindings);
+    v("group_ids", s.group_ids);
+  }
+};
+
+struct TagBody {
+  std::string value;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("value", s.value);
+  }
+};
+
+HttpResponse NoContent() {
+  HttpResponse r;
+  r.status = 204;
+  r.content_type = "application/json";
+  return r;
+}
+
+// The user as answered, with the one-time temporary password when there is one.
+Render UserAnswer(int status, bool with_password) {
+  return [status, with_password](const iam::TenantState& state,
+                                 const projections::ExecuteResult& result) -> HttpResponse {
+    const iam::User* u = state.FindUser(result.decision.id);
+    if (u == nullptr) return Problem(core::NotFound("no user " + result.decision.id));
+    core::JsonWriter w;
+    WriteUser(w, state, *u, true);
+    std::string body = w.Take();
+    if (with_password) {
+      body.pop_back();
+      body += ",\"temporary_password\":";
+      core::JsonWriter secret;
+      if (result.decision.secret) {
+        secret.String(*result.decision.secret);
+      } else {
+        secret.Null();
+      }
+      body += secret.str();
+      body += '}';
+    }
+    return JsonResponse(status, std::move(body), u->version,
+                        status == 201 ? "/v1/tenants/" + state.tenant_id() + "/users/" + u->id
+                                      : "");
+  };
+}
+
+// Extra grants a create asks for: bindings need admin on iam.binding (and then the escalation
+// rule), memberships update on iam.group.
+core::Status AuthorizeExtras(const CallPtr& call, bool bindings, bool groups) {
+  if (call->IsRoot() || (!bindings && !groups)) return core::OkStatus();
+  core::Result<core::Status> r = call->services().identity().Read(
+      call->Tenant(), [&](const iam::TenantState& state) -> core::Status {
+        if (bindings) {
+          CUSTOS_RETURN_IF_ERROR(
+              Authorize(call, state, "administer", iam::AccessTarget::ForIam("iam.binding")));
+        }
+        if (groups) {
+          CUSTOS_RETURN_IF_ERROR(
+              Authorize(call, state, "update", iam::AccessTarget::ForIam("iam.group")));
+        }
+        return core::OkStatus();
+      });
+  if (!r.ok()) return r.error();
+  return *r;
+}
+
+void CreateUserRoute(const CallPtr& call) {
+  CreateUserBody b;
+  if (core::Status s = ReadBody(call->req.body, b); !s.ok()) return call->Fail(s.error());
+  const bool bindings = b.bindings && !b.bindings->empty();
+  const bool groups = b.group_ids && !b.group_ids->empty();
+  if (core::Status s = AuthorizeExtras(call, bindings, groups); !s.ok()) {
+    return call->Fail(s.error());
+  }
+  iam::CreateUser c;
+  c.email = b.email;
+  c.first_name = b.first_name;
+  c.last_name = b.last_name;
+  c.phone = b.phone.value_or("");
+  c.address = b.address.value_or("");
+  c.department = b.department.value_or("");
+  c.external_ids = b.external_ids.value_or(std::map<std::string, std::string>{});
+  c.tags = b.tags.value_or(std::map<std::string, std::string>{});
+  c.properties = b.properties.value_or(std::map<std::string, core::JsonValue>{});
+  c.kind = b.kind.value_or(iam::UserKind::kUser);
+  c.bindings = b.bindings.value_or(std::vector<iam::Grant>{});
+  c.group_ids = b.group_ids.value_or(std::vector<std::string>{});
+  Execute(call, std::move(c), UserAnswer(201, true));
+}
+
+// Users sorted and filtered as ?q=&status=&department=&role_id=&group_id=&tag=K:V&sort=.
+core::Result<HttpResponse> ListUsers(const CallPtr& call, const iam::TenantState& state) {
+  CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
+  const HttpRequest& q = call->req;
+  std::optional<iam::UserStatus> status;
+  if (std::optional<std::string_view> v = q.Query("status")) {
+    iam::UserStatus st;
+    if (!iam::FromString(*v, st)) {
+      return core::InvalidField("status",
+                                "must be active, suspended, locked, deactivated or deleted");
+    }
+    status = st;
+  }
+  std::string sort = std::string(q.Query("sort").value_or("created_at"));
+  const bool descending = !sort.empty() && sort[0] == '-';
+  if (descending) sort.erase(0, 1);
+  static constexpr std::string_view kSorts[] = {"first_name", "last_name", "email",
+                                                "department", "status",    "created_at",
+                                                "last_active_at"};
+  if (std::find(std::begin(kSorts), std::end(kSorts), sort) == std::end(kSorts)) {
+    return core::InvalidField("sort",
+                              "must be first_name, last_name, email, department, status, "
+                              "created_at or last_active_at, with '-' for descending");
+  }
+  const std::string needle = iam::Lower(q.Query("q").value_or(""));
+  const std::optional<std::string_view> department = q.Query("department");
+  const std::optional<std::string_view> role_id = q.Query("role_id");
+  const std::optional<std::string_view> group_id = q.Query("group_id");
+  std::optional<std::pair<std::string, std::string>> tag;
+  if (std::optional<std::string_view> t = q.Query("tag")) {
+    const size_t colon = t->find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      return core::InvalidField("tag", "must be Key:Value");
+    }
+    tag.emplace(std::string(t->substr(0, colon)), std::string(t->substr(colon + 1)));
+  }
+  std::set<std::string> role_holders;
+  if (role_id) {
+    for (const std::string& id : RoleHolders(state, std::string(*role_id), iam::SubjectType::kUser)) {
+      role_holders.insert(id);
+    }
+  }
+  std::vector<std::pair<std::string, const iam::User*>> sorted;
+  for (const auto& [id, u] : state.users()) {
+    if (status ? u.status != *status : u.status == iam::UserStatus::kDeleted) continue;
+    if (department && iam::Lower(u.profile.department) != iam::Lower(*department)) continue;
+    if (role_id && role_holders.count(id) == 0) continue;
+    if (group_id &&
+        state.GroupsOf(iam::Subject{iam::SubjectType::kUser, id}).count(std::string(*group_id)) ==
+            0) {
+      continue;
+    }
+    if (tag) {
+      auto it = u.tags.find(tag->first);
+      if (it == u.tags.end() || it->second != tag->second) continue;
+    }
+    if (!needle.empty()) {
+      const std::string hay = iam::Lower(u.profile.first_name + " " + u.profile.last_name + " " +
+                                         u.profile.email);
+      if (hay.find(needle) == std::string::npos) continue;
+    }
+    std::string value;
+    if (sort == "first_name") value = u.profile.first_name;
+    if (sort == "last_name") value = u.profile.last_name;
+    if (sort == "email") value = u.profile.email;
+    if (sort == "department") value = u.profile.department;
+    if (sort == "status") value = std::string(iam::ToString(u.status));
+    if (sort == "created_at") value = core::FormatTime(u.created_at);
+    if (sort == "last_active_at") {
+      value = u.last_active_at ? core::FormatTime(*u.last_active_at) : "";
+    }
+    sorted.emplace_back(SortKey(std::move(value), id, descending), &u);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  return JsonResponse(200, PageJson<iam::User>(sorted, page, [&](core::JsonWriter& w,
+                                                                 const iam::User& u) {
+                        WriteUser(w, state, u, false);
+                      }));
+}
+
+void GetUser(const CallPtr& call) {
+  ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
+    const iam::User* u = state.FindUser(call->Param("id"));
+    if (u == nullptr) return core::NotFound("no user " + call->Param("id"));
+    return JsonResponse(200, Object([&](core::JsonWriter& w) { WriteUser(w, state, *u, true); }),
+                        u->version);
+  });
+}
+
+void PatchUser(const CallPtr& call) {
+  core::Result<Patch> patch =
+      Patch::Parse(call->req.body, {"email", "first_name", "last_name", "phone", "address",
+                                    "department", "external_ids", "properties", "kind"});
+  if (!patch.ok()) return call->Fail(patch.error());
+  iam::UpdateUser u;
+  u.user_id = call->Param("id");
+  core::Status s = patch->Get("email", u.email);
+  if (s.ok()) s = patch->Get("first_name", u.first_name);
+  if (s.ok()) s = patch->Get("last_name", u.last_name);
+  if (s.ok()) s = patch->Get("phone", u.phone);
+  if (s.ok()) s = patch->Get("address", u.address);
+  if (s.ok()) s = patch->Get("department", u.department);
+  if (s.ok()) s = patch->Get("external_ids", u.external_ids);
+  if (s.ok()) s = patch->Get("kind", u.kind);
+  if (s.ok() && patch->Has("properties")) {
+    const core::JsonValue* p = patch->value().Find("properties");
+    if (!p->is_object()) {
+      s = core::InvalidField("properties", "must be an object");
+    } else {
+      std::map<std::string, core::JsonValue> props;
+      for (const auto& [k, v] : p->members()) props[k] = v;
+      u.properties = std::move(props);
+    }
+  }
+  if (!s.ok()) return call->Fail(s.error());
+  Execute(call, std::move(u), UserAnswer(200, false));
+}
+
+RouteHandler StatusAction(iam::UserAction action) {
+  return [action](const CallPtr& call) {
+    Execute(call, iam::ChangeUserStatus{call->Param("id"), action, ""}, UserAnswer(200, false));
+  };
+}
+
+void ResetPasswordRoute(const CallPtr& call) {
+  Execute(call, iam::ResetPassword{call->Param("id")}, UserAnswer(200, true));
+}
+
+void DeleteUser(const CallPtr& call) {
+  Execute(call, iam::ChangeUserStatus{call->Param("id"), iam::UserAction::kDelete, ""},
+          [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
+}
+
+void PutTag(const CallPtr& call) {
+  TagBody body;
+  if (core::Status s = ReadBody(call->req.body, body); !s.ok()) return call->Fail(s.error());
+  Execute(call, iam::SetUserTag{call->Param("id"), call->Param("key"), body.value},
+          UserAnswer(200, false));
+}
+
+void DeleteTag(const CallPtr& call) {
+  Execute(call, iam::RemoveUserTag{call->Param("id"), call->Param("key")},
+          [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
+}
+
+void UserAccess(const CallPtr& call) {
+  ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
+    const iam::User* u = state.FindUser(call->Param("id"));
+    if (u == nullptr) return core::NotFound("no user " + call->Param("id"));
+    const iam::AccessEvaluator evaluator(state, call->services().clock().Now());
+    core::JsonWriter w;
+    w.BeginObject().Key("user_id").String(u->id);
+    w.Key("kind").String(iam::ToString(u->profile.kind));
+    w.Key("active").Bool(iam::IsActiveSubject(state, {iam::SubjectType::kUser, u->id},
+                                              call->services().clock().Now()));
+    w.Key("grants").BeginArray();
+    for (const iam::GrantDetail& g : evaluator.EffectiveGrants({iam::SubjectType::kUser, u->id})) {
+      WriteGrant(w, g);
+    }
+    w.EndArray().EndObject();
+    return JsonResponse(200, w.Take());
+  });
+}
+
+std::vector<std::string> SplitList(std::string_view cell) {
+  std::vector<std::string> out;
+  while (!cell.empty()) {
+    const size_t semi = cell.find(';');
+    std::string_view part = cell.substr(0, semi);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    if (!part.empty()) out.emplace_back(part);
+    if (semi == std::string_view::npos) break;
+    cell.remove_prefix(semi + 1);
+  }
+  return out;
+}
+
+void ImportUsersRoute(const CallPtr& call) {
+  const std::string mode(call->req.Query("mode").value_or("all_or_nothing"));
+  if (mode != "all_or_nothing" && mode != "best_effort") {
+    return call->Fail(core::InvalidField("mode", "must be all_or_nothing or best_effort"));
+  }
+  core::Result<std::vector<CsvRow>> rows = ParseCsv(call->req.body);
+  if (!rows.ok()) return call->Fail(rows.error());
+  if (rows->empty()) return call->Fail(core::InvalidArgument("the CSV has no header row"));
+  static constexpr std::string_view kColumns[] = {"email",      "first_name", "last_name",
+                                                  "phone",      "department", "roles",
+                                                  "groups",     "tags"};
+  std::map<std::string, size_t> column;
+  for (size_t i = 0; i < rows->front().fields.size(); ++i) {
+    const std::string name = iam::Lower(rows->front().fields[i]);
+    if (std::find(std::begin(kColumns), std::end(kColumns), name) == std::end(kColumns)) {
+      return call->Fail(core::InvalidArgument("unknown CSV column '" + name + "'"));
+    }
+    column[name] = i;
+  }
+  for (const char* required : {"email", "first_name", "last_name"}) {
+    if (column.count(required) == 0) {
+      return call->Fail(core::InvalidArgument(std::string("the CSV needs a column ") + required));
+    }
+  }
+  const bool has_roles = column.count("roles") != 0;
+  const bool has_groups = column.count("groups") != 0;
+  if (core::Status s = AuthorizeExtras(call, has_roles, has_groups); !s.ok()) {
+    return call->Fail(s.error());
+  }
+  // Role and group names become ids under the read lock; rows that name unknown ones are
+  // rejected like any invalid row.
+  iam::ImportUsers import;
+  import.all_or_nothing = mode == "all_or_nothing";
+  std::vector<std::pair<size_t, std::string>> bad_rows;
+  core::Result<bool> built = call->services().identity().Read(
+      call->Tenant(), [&](const iam::TenantState& state) {
+        for (size_t r = 1; r < rows->size(); ++r) {
+          const CsvRow& row = (*rows)[r];
+          auto cell = [&](const char* name) -> std::string {
+            auto it = column.find(name);
+            return it != column.end() && it->second < row.fields.size() ? row.fields[it->second]
+                                                                        : "";
+          };
+          iam::CreateUser c;
+          c.email = cell("email");
+          c.first_name = cell("first_name");
+          c.last_name = cell("last_name");
+          c.phone = cell("phone");
+          c.department = cell("department");
+          std::string problem;
+          for (const std::string& name : SplitList(cell("roles"))) {
+            const iam::Role* role = state.FindRoleByName(name);
+            if (role == nullptr) {
+              problem = "no role named '" + name + "'";
+              break;
+            }
+            c.bindings.push_back(iam::Grant{role->id, std::string(iam::kRootNode)});
+          }
+          for (const std::string& name : SplitList(cell("groups"))) {
+            const iam::Group* group = state.FindGroupByName(name);
+            if (group == nullptr) {
+              problem = "no group named '" + name + "'";
+              break;
+            }
+            c.group_ids.push_back(group->id);
+          }
+          for (const std::string& pair : SplitList(cell("tags"))) {
+            const size_t eq = pair.find('=');
+            if (eq == std::string::npos || eq == 0) {
+              problem = "tags must be Key=Value, separated by ';'";
+              break;
+            }
+            c.tags[pair.substr(0, eq)] = pair.substr(eq + 1);
+          }
+          if (!problem.empty()) {
+            bad_rows.emplace_back(row.line, problem);
+            continue;
+          }
+          import.users.push_back(std::move(c));
+          import.lines.push_back(row.line);
+        }
+        return true;
+      });
+  if (!built.ok()) return call->Fail(built.error());
+  auto answer = [bad_rows](const projections::ExecuteResult& result) {
+    std::vector<std::pair<size_t, std::string>> failed = bad_rows;
+    failed.insert(failed.end(), result.decision.rejected.begin(), result.decision.rejected.end());
+    std::sort(failed.begin(), failed.end());
+    core::JsonWriter w;
+    w.BeginObject().Key("created").UInt(result.decision.created).Key("failed").BeginArray();
+    for (const auto& [line, error] : failed) {
+      w.BeginObject().Key("line").UInt(line).Key("error").String(error).EndObject();
+    }
+    w.EndArray().EndObject();
+    return JsonResponse(200, w.Take());
+  };
+  if (import.all_or_nothing && !bad_rows.empty()) {
+    std::vector<core::FieldError> fields;
+    for (const auto& [line, error] : bad_rows) {
+      fields.push_back(core::FieldError{"line " + std::to_string(line), error});
+    }
+    return call->Fail(core::Error{core::Errc::kInvalidArgument,
+                                  std::to_string(bad_rows.size()) +
+                                      " rows are invalid; nothing was imported",
+                                  std::move(fields)});
+  }
+  if (import.users.empty()) {
+    projections::ExecuteResult none;
+    return call->Reply(answer(none));
+  }
+  Execute(call, std::move(import),
+          [answer](const iam::TenantState&, const projections::ExecuteResult& result) {
+            return answer(result);
+          });
+}
+
+void ExportUsers(const CallPtr& call) {
+  core::Result<uint64_t> count =
+      call->services().identity().Read(call->Tenant(), [](const iam::TenantState& state) {
+        uint64_t n = 0;
+        for (const auto& [id, u] : state.users()) n += u.status != iam::UserStatus::kDeleted;
+        return n;
+      });
+  if (!count.ok()) return call->Fail(count.error());
+  Execute(call, iam::RecordUserExport{*count},
+          [](const iam::TenantState& state, const projections::ExecuteResult&) {
+            std::vector<std::pair<std::string, const iam::User*>> users;
+            for (const auto& [id, u] : state.users()) {
+              if (u.status != iam::UserStatus::kDeleted) {
+                users.emplace_back(core::FormatTime(u.created_at) + id, &u);
+              }
+            }
+            std::sort(users.begin(), users.end());
+            std::string csv =
+                "id,email,first_name,last_name,phone,department,kind,status,roles,groups,tags,"
+                "created_at,last_active_at\r\n";
+            for (const auto& [key, u] : users) {
+              const iam::Subject subject{iam::SubjectType::kUser, u->id};
+              std::string roles;
+              for (const std::string& b : state.BindingsOf(subject)) {
+                const iam::Binding* binding = state.FindBinding(b);
+                const iam::Role* role = binding ? state.FindRole(binding->role_id) : nullptr;
+                if (role == nullptr) continue;
+                if (!roles.empty()) roles += ';';
+                roles += role->name;
+              }
+              std::string groups;
+              for (const std::string& g : state.GroupsOf(subject)) {
+                const iam::Group* group = state.FindGroup(g);
+                if (group == nullptr) continue;
+                if (!groups.empty()) groups += ';';
+                groups += group->name;
+              }
+              std::string tags;
+              for (const auto& [k, v] : u->tags) {
+                if (!tags.empty()) tags += ';';
+                tags += k + "=" + v;
+              }
+              const std::string fields[] = {
+                  u->id, u->profile.email, u->profile.first_name, u->profile.last_name,
+                  u->profile.phone, u->profile.department, std::string(iam::ToString(u->profile.kind)),
+                  std::string(iam::ToString(u->status)), roles, groups, tags,
+                  core::FormatTime(u->created_at),
+                  u->last_active_at ? core::FormatTime(*u->last_active_at) : ""};
+              for (size_t i = 0; i < std::size(fields); ++i) {
+                if (i > 0) csv += ',';
+                AppendCsvField(csv, fields[i]);
+              }
+              csv += "\r\n";
+            }
+            HttpResponse r;
+            r.content_type = "text/csv; charset=utf-8";
+            r.body = std::move(csv);
+            r.Header("Content-Disposition", "attachment; filename=\"users.csv\"");
+            return r;
+          });
+}
+
+}  // namespace
+
+void AddUserRoutes(RouteTable& t, Services&) {
+  const std::string base = "/v1/tenants/{tenant}/users";
+  t.Add({"POST", base, Access::kIam, "iam.user", "create"}, CreateUserRoute);
+  t.Add({"GET", base, Access::kIam, "iam.user", "list"}, [](const CallPtr& call) {
+    ReadTenant(call, [&](const iam::TenantState& s) { return ListUsers(call, s); });
+  });
+  t.Add({"POST", base + ":import", Access::kIam, "iam.user", "create"}, ImportUsersRoute);
+  t.Add({"GET", base + ":export", Access::kIam, "iam.user", "read"}, ExportUsers);
+  t.Add({"GET", base + "/{id}", Access::kIam, "iam.user", "read"}, GetUser);
+  t.Add({"PATCH", base + "/{id}", Access::kIam, "iam.user", "update"}, PatchUser);
+  t.Add({"DELETE", base + "/{id}", Access::kIam, "iam.user", "delete"}, DeleteUser);
+  t.Add({"POST", base + "/{id}/activate", Access::kIam, "iam.user", "update"},
+        StatusAction(iam::UserAction::kActivate));
+  t.Add({"POST", base + "/{id}/deactivate", Access::kIam, "iam.user", "update"},
+        StatusAction(iam::UserAction::kDeactivate));
+  t.Add({"POST", base + "/{id}/suspend", Access::kIam, "iam.user", "update"},
+        StatusAction(iam::UserAction::kSuspend));
+  t.Add({"POST", base + "/{id}/unlock", Access::kIam, "iam.user", "update"},
+        StatusAction(iam::UserAction::kUnlock));
+  t.Add({"POST", base + "/{id}/reset-password", Access::kIam, "iam.user", "update"},
+        ResetPasswordRoute);
+  t.Add({"PUT", base + "/{id}/tags/{key}", Access::kIam, "iam.user", "update"}, PutTag);
+  t.Add({"DELETE", base + "/{id}/tags/{key}", Access::kIam, "iam.user", "update"}, DeleteTag);
+  t.Add({"GET", base + "/{id}/access", Access::kIam, "iam.user", "read"}, UserAccess);
+}
+
+}  // namespace custos::api::internal

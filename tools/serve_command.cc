@@ -1,0 +1,195 @@
+// custos serve: the HTTP server over a data dir. Opens the store, loads the identity state
+// (no replay), makes the root client on first start (its secret to
+// <data-dir>/root-client.json, mode 0600), then listens — only once all of that is done —
+// and writes the bound address to <data-dir>/listen.addr. SIGINT/SIGTERM stop it gracefully.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "api/api.h"
+#include "api/server.h"
+#include "core/json_writer.h"
+#include "projections/identity_service.h"
+#include "storage/kafka_dev_cluster.h"
+#include "storage/rocks_store.h"
+#include "storage/sodium_password_hasher.h"
+#include "tools/commands.h"
+
+namespace custos::tools {
+namespace {
+
+bool json_logs = false;
+
+void Log(const char* level, const std::string& message) {
+  const std::string now = core::FormatTime(core::SystemClock().Now());
+  if (json_logs) {
+    core::JsonWriter w;
+    w.BeginObject().Key("time").String(now).Key("level").String(level).Key("msg").String(message);
+    w.EndObject();
+    std::fprintf(stderr, "%s\n", w.str().c_str());
+  } else {
+    std::fprintf(stderr, "%s %s %s\n", now.c_str(), level, message.c_str());
+  }
+}
+
+// Writes `content` to `path` with mode 0600, atomically.
+core::Status WritePrivateFile(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return core::Unavailable("cannot write " + tmp);
+  const bool ok = ::write(fd, content.data(), content.size()) ==
+                      static_cast<ssize_t>(content.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return core::Unavailable("cannot write " + path);
+  }
+  return core::OkStatus();
+}
+
+core::Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return core::InvalidArgument("--listen must be HOST:PORT, got '" + listen + "'");
+  }
+  const std::string port_text = listen.substr(colon + 1);
+  char* end = nullptr;
+  const long port = std::strtol(port_text.c_str(), &end, 10);
+  if (port_text.empty() || *end != '\0' || port < 0 || port > 65535) {
+    return core::InvalidArgument("--listen: bad port '" + port_text + "'");
+  }
+  return std::make_pair(listen.substr(0, colon), static_cast<uint16_t>(port));
+}
+
+}  // namespace
+
+int RunServe(const Args& args) {
+  Flags flags;
+  if (auto exit = ParseCommandFlags(
+          "serve", "[--listen HOST:PORT] --data-dir DIR [--kafka off|embedded|HOST:PORT,…]",
+          args,
+          {{"listen", true, "127.0.0.1:8080", "address to listen on (port 0: any free port)"},
+           {"data-dir", true, "", "where the store, keys and root credentials live"},
+           {"kafka", true, "off", "off, embedded (a dev cluster in-process), or brokers"},
+           {"workers", true, "2", "HTTP worker threads"},
+           {"issuer", true, "", "the tokens' issuer URL (default http://LISTEN)"},
+           {"body-limit", true, "1048576", "largest request body in bytes (CSV import: 64 MiB)"},
+           {"log-format", true, "text", "text or json (JSON lines)"}},
+          flags)) {
+    return *exit;
+  }
+  json_logs = flags.Get("log-format") == "json";
+  core::Result<std::string> data_dir = flags.Require("data-dir");
+  if (!data_dir.ok()) return ReportError("serve", data_dir.error());
+  auto listen = ParseListen(*flags.Get("listen"));
+  if (!listen.ok()) return ReportError("serve", listen.error());
+  core::Result<uint64_t> workers = flags.GetUInt("workers", 1, 256);
+  if (!workers.ok()) return ReportError("serve", workers.error());
+  core::Result<uint64_t> body_limit = flags.GetUInt("body-limit", 1024, uint64_t{1} << 30);
+  if (!body_limit.ok()) return ReportError("serve", body_limit.error());
+  const std::string kafka = *flags.Get("kafka");
+
+  // Signals go to sigwait only: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::error_code ec;
+  std::filesystem::create_directories(*data_dir, ec);
+  ::chmod(data_dir->c_str(), 0700);
+
+  core::SystemClock clock;
+  core::CryptoRandom random;
+  storage::StoreOptions store_options;
+  store_options.path = storage::StorePathForDataDir(*data_dir);
+  store_options.clock = &clock;
+  auto store = storage::RocksStore::Open(store_options);
+  if (!store.ok()) return ReportError("serve", store.error());
+  auto identity = projections::IdentityService::Open(**store, **store, clock, random, nullptr);
+  if (!identity.ok()) return ReportError("serve", identity.error());
+
+  auto root = api::Api::EnsureRootClient(**store, random, clock);
+  if (!root.ok()) return ReportError("serve", root.error());
+  const std::string root_file = *data_dir + "/root-client.json";
+  if (!root->client_secret.empty()) {
+    core::JsonWriter w;
+    w.BeginObject().Key("client_id").String(root->client_id);
+    w.Key("client_secret").String(root->client_secret).EndObject();
+    if (core::Status s = WritePrivateFile(root_file, w.str() + "\n"); !s.ok()) {
+      return ReportError("serve", s.error());
+    }
+    Log("info", "first start: the root client's credentials are in " + root_file +
+                    " (mode 0600); keep them safe");
+  }
+
+  std::unique_ptr<storage::KafkaDevCluster> cluster;
+  if (kafka == "embedded") {
+    auto started = storage::KafkaDevCluster::Start({});
+    if (!started.ok()) return ReportError("serve", started.error());
+    cluster = std::move(started).value();
+    Log("info", "embedded Kafka dev cluster at " + cluster->bootstrap_servers());
+  } else if (kafka != "off") {
+    Log("info", "Kafka brokers " + kafka + " noted; the relay to Kafka is not built yet");
+  }
+
+  api::ServerOptions server_options;
+  server_options.host = listen->first;
+  server_options.port = listen->second;
+  server_options.threads = static_cast<int>(*workers);
+  auto server = api::HttpServer::Bind(server_options);
+  if (!server.ok()) return ReportError("serve", server.error());
+  const std::string address = listen->first + ":" + std::to_string((*server)->port());
+
+  const std::string issuer = flags.Get("issuer").value_or("http://" + address);
+  auto signer = api::TokenSigner::LoadOrCreate(*data_dir + "/keys/jwt-ed25519.pem", issuer);
+  if (!signer.ok()) return ReportError("serve", signer.error());
+  storage::SodiumPasswordHasher hasher;
+  api::Metrics metrics;
+  storage::RocksStore& store_ref = **store;
+  api::ApiOptions api_options;
+  api_options.body_limit = *body_limit;
+  api::Api api(api::ApiDeps{**identity, **store, **store, clock, random, hasher, **signer, metrics,
+                            [&store_ref] {
+                              api::Metrics::Gauges g;
+                              const storage::RocksStore::Stats stats = store_ref.stats();
+                              g.events_appended = static_cast<double>(stats.events);
+                              g.append_groups = static_cast<double>(stats.groups);
+                              g.ready = 1;
+                              return g;
+                            },
+                            [] { return std::string(); }},
+               api_options);
+  // Body limits come from the routes, so they are set once the Api exists.
+  (*server)->SetBodyLimit([&api](std::string_view method, std::string_view target) {
+    return api.BodyLimit(method, target);
+  });
+  // Only now, with the store open, the state loaded and the keys ready, does it listen.
+  if (core::Status s = (*server)->Serve([&api](api::HttpRequest req, api::Responder respond) {
+        api.Handle(std::move(req), std::move(respond));
+      });
+      !s.ok()) {
+    return ReportError("serve", s.error());
+  }
+  if (core::Status s = WritePrivateFile(*data_dir + "/listen.addr", address + "\n"); !s.ok()) {
+    return ReportError("serve", s.error());
+  }
+  Log("info", "listening on " + address + " (data dir " + *data_dir + ", root client " +
+                  root->client_id + ")");
+
+  int received = 0;
+  sigwait(&signals, &received);
+  Log("info", std::string(received == SIGINT ? "SIGINT" : "SIGTERM") +
+                  ": stopping; finishing requests in flight");
+  (*server)->Stop();
+  Log("info", "stopped");
+  return kExitOk;
+}
+
+}  // namespace custos::tools
