@@ -15,6 +15,15 @@ namespace internal {
 
 // ---- small pieces ----
 
+std::vector<core::iam::Grant> ToGrants(const std::optional<std::vector<GrantBody>>& in) {
+  std::vector<core::iam::Grant> out;
+  if (!in) return out;
+  for (const GrantBody& g : *in) {
+    out.push_back(core::iam::Grant{g.role_id, g.scope.value_or(std::string(core::iam::kRootNode))});
+  }
+  return out;
+}
+
 std::string RootRevokedKey(std::string_view jti) {
   std::string key = "!root-revoked";
   key.push_back('\0');

@@ -18,7 +18,7 @@ struct CreateClientBody {
   std::string name;
   std::optional<std::string> description;
   std::optional<std::string> label;
-  std::optional<std::vector<iam::Grant>> bindings;
+  std::optional<std::vector<GrantBody>> bindings;
   template <class S, class V>
   static void Fields(S& s, V& v) {
     v("name", s.name);
@@ -30,7 +30,7 @@ struct CreateClientBody {
 
 struct CreateInvitationBody {
   std::string email;
-  std::optional<std::vector<iam::Grant>> bindings;
+  std::optional<std::vector<GrantBody>> bindings;
   std::optional<std::vector<std::string>> group_ids;
   std::optional<int> expires_in_days;
   template <class S, class V>
@@ -118,7 +118,7 @@ void CreateClientRoute(const CallPtr& call) {
   }
   Execute(call,
           iam::CreateClient{b.name, b.description.value_or(""), b.label.value_or(""),
-                            b.bindings.value_or(std::vector<iam::Grant>{})},
+                            ToGrants(b.bindings)},
           ClientAnswer(201, true));
 }
 
@@ -230,7 +230,7 @@ void CreateInvitationRoute(const CallPtr& call) {
     return call->Fail(s.error());
   }
   Execute(call,
-          iam::CreateInvitation{b.email, b.bindings.value_or(std::vector<iam::Grant>{}),
+          iam::CreateInvitation{b.email, ToGrants(b.bindings),
                                 b.group_ids.value_or(std::vector<std::string>{}),
                                 b.expires_in_days},
           InvitationAnswer(201, true));

@@ -24,7 +24,7 @@ struct CreateUserBody {
   std::optional<std::map<std::string, std::string>> tags;
   std::optional<std::map<std::string, core::JsonValue>> properties;
   std::optional<iam::UserKind> kind;
-  std::optional<std::vector<iam::Grant>> bindings;
+  std::optional<std::vector<GrantBody>> bindings;
   std::optional<std::vector<std::string>> group_ids;
   template <class S, class V>
   static void Fields(S& s, V& v) {
@@ -124,7 +124,7 @@ void CreateUserRoute(const CallPtr& call) {
   c.tags = b.tags.value_or(std::map<std::string, std::string>{});
   c.properties = b.properties.value_or(std::map<std::string, core::JsonValue>{});
   c.kind = b.kind.value_or(iam::UserKind::kUser);
-  c.bindings = b.bindings.value_or(std::vector<iam::Grant>{});
+  c.bindings = ToGrants(b.bindings);
   c.group_ids = b.group_ids.value_or(std::vector<std::string>{});
   Execute(call, std::move(c), UserAnswer(201, true));
 }

@@ -217,6 +217,18 @@ std::string PageJson(const std::vector<std::pair<std::string, const T*>>& sorted
 // Where a revoked root token is remembered (credential store) until it expires.
 [[nodiscard]] std::string RootRevokedKey(std::string_view jti);
 
+// A role at a scope as a request sends it: the scope defaults to the root.
+struct GrantBody {
+  std::string role_id;
+  std::optional<std::string> scope;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("role_id", s.role_id);
+    v("scope", s.scope);
+  }
+};
+[[nodiscard]] std::vector<core::iam::Grant> ToGrants(const std::optional<std::vector<GrantBody>>& in);
+
 void AddServiceRoutes(RouteTable& t, Services& s);
 void AddAuthRoutes(RouteTable& t, Services& s);
 void AddTenantRoutes(RouteTable& t, Services& s);

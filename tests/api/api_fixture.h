@@ -1,0 +1,184 @@
+// A real server on 127.0.0.1 (port 0) over a fresh data dir, with a fake clock, for the API
+// tests; a real HTTP client talks to it.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "api/api.h"
+#include "api/server.h"
+#include "core/clock.h"
+#include "core/json_value.h"
+#include "projections/identity_service.h"
+#include "storage/rocks_store.h"
+#include "storage/sodium_password_hasher.h"
+#include "tests/support/http_client.h"
+#include "tests/support/test_support.h"
+
+namespace custos::testing {
+
+// A parsed JSON answer, read by dotted paths ("items.0.id").
+class J {
+ public:
+  explicit J(const std::string& text) {
+    core::Result<core::JsonValue> v = core::ParseJson(text);
+    if (v.ok()) v_ = std::move(v).value();
+  }
+  [[nodiscard]] const core::JsonValue* At(const std::string& path) const {
+    const core::JsonValue* cur = &v_;
+    size_t start = 0;
+    while (cur != nullptr && start <= path.size()) {
+      const size_t dot = path.find('.', start);
+      const std::string part = path.substr(start, dot - start);
+      if (cur->is_array()) {
+        const size_t i = std::stoul(part);
+        cur = i < cur->items().size() ? &cur->items()[i] : nullptr;
+      } else {
+        cur = cur->Find(part);
+      }
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    return cur;
+  }
+  [[nodiscard]] std::string S(const std::string& path) const {
+    const core::JsonValue* v = At(path);
+    return v == nullptr ? "<missing>" : v->is_null() ? "<null>" : v->text();
+  }
+  [[nodiscard]] size_t Size(const std::string& path) const {
+    const core::JsonValue* v = At(path);
+    return v == nullptr ? 0 : v->is_array() ? v->items().size() : v->members().size();
+  }
+  [[nodiscard]] bool B(const std::string& path) const {
+    const core::JsonValue* v = At(path);
+    return v != nullptr && v->is_bool() && v->bool_value();
+  }
+
+ private:
+  core::JsonValue v_;
+};
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start(); }
+  void TearDown() override { Stop(); }
+
+  void Start() {
+    storage::StoreOptions options;
+    options.path = dir_.File("db");
+    options.clock = &clock_;
+    auto store = storage::RocksStore::Open(options);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    store_ = std::move(store).value();
+    auto identity =
+        projections::IdentityService::Open(*store_, *store_, clock_, random_, nullptr);
+    ASSERT_TRUE(identity.ok());
+    identity_ = std::move(identity).value();
+    auto root = api::Api::EnsureRootClient(*store_, random_, clock_);
+    ASSERT_TRUE(root.ok());
+    if (!root->client_secret.empty()) root_ = *root;
+    auto server = api::HttpServer::Bind(api::ServerOptions{"127.0.0.1", 0, 2});
+    ASSERT_TRUE(server.ok());
+    server_ = std::move(server).value();
+    issuer_ = "http://127.0.0.1:" + std::to_string(server_->port());
+    auto signer = api::TokenSigner::LoadOrCreate(dir_.File("keys/jwt.pem"), issuer_);
+    ASSERT_TRUE(signer.ok());
+    signer_ = std::move(signer).value();
+    api::ApiOptions api_options;
+    api_options.auth_rate_per_second = 1000;
+    api_options.auth_burst = 1000;
+    api_options.body_limit = 64 * 1024;
+    api_ = std::make_unique<api::Api>(
+        api::ApiDeps{*identity_, *store_, *store_, clock_, random_, hasher_, *signer_, metrics_,
+                     nullptr, nullptr},
+        api_options);
+    server_->SetBodyLimit([this](std::string_view m, std::string_view t) {
+      return api_->BodyLimit(m, t);
+    });
+    ASSERT_TRUE(server_
+                    ->Serve([this](api::HttpRequest r, api::Responder respond) {
+                      api_->Handle(std::move(r), std::move(respond));
+                    })
+                    .ok());
+    client_ = std::make_unique<HttpClient>(server_->port());
+  }
+
+  void Stop() {
+    if (server_) server_->Stop();
+    server_.reset();
+    api_.reset();
+    signer_.reset();
+    identity_.reset();
+    store_.reset();
+  }
+
+  // A token by client credentials ("" on failure).
+  std::string Token(const std::string& id, const std::string& secret) {
+    HttpReply r = client_->Send("POST", "/oauth/token",
+                                {{"Content-Type", "application/x-www-form-urlencoded"}},
+                                "grant_type=client_credentials&client_id=" + id +
+                                    "&client_secret=" + secret);
+    return r.status == 200 ? J(r.body).S("access_token") : "";
+  }
+  std::string RootToken() { return Token(root_.client_id, root_.client_secret); }
+
+  // Makes tenant `id` as root.
+  void CreateTenant(const std::string& id) {
+    HttpReply r = client_->Json("POST", "/v1/tenants", RootToken(),
+                                "{\"id\":\"" + id + "\",\"name\":\"" + id + "\"}");
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+
+  // A role id by name in a tenant, read by root.
+  std::string RoleId(const std::string& tenant, const std::string& name) {
+    HttpReply r = client_->Json("GET", "/v1/tenants/" + tenant + "/roles?limit=1000", RootToken());
+    J j(r.body);
+    for (size_t i = 0; i < j.Size("items"); ++i) {
+      if (j.S("items." + std::to_string(i) + ".name") == name) {
+        return j.S("items." + std::to_string(i) + ".id");
+      }
+    }
+    return "";
+  }
+  std::string GroupId(const std::string& tenant, const std::string& name) {
+    HttpReply r =
+        client_->Json("GET", "/v1/tenants/" + tenant + "/groups?limit=1000", RootToken());
+    J j(r.body);
+    for (size_t i = 0; i < j.Size("items"); ++i) {
+      if (j.S("items." + std::to_string(i) + ".name") == name) {
+        return j.S("items." + std::to_string(i) + ".id");
+      }
+    }
+    return "";
+  }
+
+  // An API client with a binding to `role_id` at the root; returns {id, secret}.
+  std::pair<std::string, std::string> Client(const std::string& tenant, const std::string& name,
+                                             const std::string& role_id) {
+    std::string body = "{\"name\":\"" + name + "\"";
+    if (!role_id.empty()) body += ",\"bindings\":[{\"role_id\":\"" + role_id + "\"}]";
+    body += "}";
+    HttpReply r = client_->Json("POST", "/v1/tenants/" + tenant + "/api-clients", RootToken(), body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    J j(r.body);
+    return {j.S("client_id"), j.S("client_secret")};
+  }
+
+  TempDir dir_;
+  core::FakeClock clock_{core::FromUnixMillis(1795521600000)};
+  core::CryptoRandom random_;
+  storage::SodiumPasswordHasher hasher_{storage::SodiumPasswordHasher::Minimal()};
+  api::Metrics metrics_;
+  std::unique_ptr<storage::RocksStore> store_;
+  std::unique_ptr<projections::IdentityService> identity_;
+  std::unique_ptr<api::TokenSigner> signer_;
+  std::unique_ptr<api::Api> api_;
+  std::unique_ptr<api::HttpServer> server_;
+  std::unique_ptr<HttpClient> client_;
+  api::RootClient root_;
+  std::string issuer_;
+};
+
+}  // namespace custos::testing

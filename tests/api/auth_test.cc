@@ -1,0 +1,256 @@
+// Tokens, logins and who may call what, over real HTTP.
+#include <gtest/gtest.h>
+
+#include "core/base64.h"
+#include "tests/api/api_fixture.h"
+
+namespace custos::testing {
+namespace {
+
+TEST_F(ApiTest, ServiceRoutesAnswer) {
+  EXPECT_EQ(client_->Send("GET", "/healthz").body, "{\"status\":\"ok\"}");
+  EXPECT_EQ(client_->Send("GET", "/readyz").status, 200);
+  HttpReply jwks = client_->Send("GET", "/.well-known/jwks.json");
+  EXPECT_EQ(J(jwks.body).S("keys.0.kty"), "OKP");
+  EXPECT_EQ(J(jwks.body).S("keys.0.kid"), signer_->kid());
+  HttpReply discovery = client_->Send("GET", "/.well-known/openid-configuration");
+  EXPECT_EQ(J(discovery.body).S("token_endpoint"), issuer_ + "/oauth/token");
+  EXPECT_EQ(J(discovery.body).S("jwks_uri"), issuer_ + "/.well-known/jwks.json");
+  HttpReply metrics = client_->Send("GET", "/metrics");
+  EXPECT_NE(metrics.body.find("# TYPE custos_http_requests_total counter"), std::string::npos);
+  EXPECT_NE(metrics.body.find("# TYPE custos_http_request_duration_seconds histogram"),
+            std::string::npos);
+  EXPECT_FALSE(client_->Send("GET", "/healthz").Header("x-request-id").empty());
+  EXPECT_EQ(client_->Send("GET", "/healthz", {{"X-Request-Id", "trace-42"}}).Header("x-request-id"),
+            "trace-42");
+  EXPECT_EQ(client_->Send("GET", "/nowhere").status, 404);
+  EXPECT_EQ(client_->Send("DELETE", "/healthz").status, 405);
+}
+
+TEST_F(ApiTest, ClientCredentialsFollowRfc6749) {
+  // HTTP Basic uses standard base64 with padding.
+  std::string raw = root_.client_id + ":" + root_.client_secret;
+  static const char* kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string b64;
+  for (size_t i = 0; i < raw.size(); i += 3) {
+    uint32_t v = static_cast<unsigned char>(raw[i]) << 16;
+    if (i + 1 < raw.size()) v |= static_cast<unsigned char>(raw[i + 1]) << 8;
+    if (i + 2 < raw.size()) v |= static_cast<unsigned char>(raw[i + 2]);
+    b64 += kB64[v >> 18];
+    b64 += kB64[(v >> 12) & 63];
+    b64 += i + 1 < raw.size() ? kB64[(v >> 6) & 63] : '=';
+    b64 += i + 2 < raw.size() ? kB64[v & 63] : '=';
+  }
+  HttpReply ok = client_->Send("POST", "/oauth/token",
+                               {{"Authorization", "Basic " + b64},
+                                {"Content-Type", "application/x-www-form-urlencoded"}},
+                               "grant_type=client_credentials");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(J(ok.body).S("token_type"), "Bearer");
+  EXPECT_EQ(ok.Header("cache-control"), "no-store");
+  HttpReply bad = client_->Send("POST", "/oauth/token",
+                                {{"Content-Type", "application/x-www-form-urlencoded"}},
+                                "grant_type=client_credentials&client_id=" + root_.client_id +
+                                    "&client_secret=wrong");
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_EQ(J(bad.body).S("error"), "invalid_client");
+  HttpReply grant = client_->Send("POST", "/oauth/token",
+                                  {{"Content-Type", "application/x-www-form-urlencoded"}},
+                                  "grant_type=password");
+  EXPECT_EQ(J(grant.body).S("error"), "unsupported_grant_type");
+  EXPECT_EQ(client_->Send("POST", "/oauth/token", {}, "{}").status, 400);
+}
+
+TEST_F(ApiTest, ForgedExpiredAndUnsignedTokensAre401) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  const std::string users = "/v1/tenants/acme/users";
+  EXPECT_EQ(client_->Json("GET", users, token).status, 200);
+  EXPECT_EQ(client_->Json("GET", users, "").status, 401);
+  EXPECT_EQ(client_->Json("GET", users, "").Header("www-authenticate"), "Bearer");
+  // A flipped signature byte.
+  std::string forged = token;
+  forged[forged.size() - 5] = forged[forged.size() - 5] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(client_->Json("GET", users, forged).status, 401);
+  // alg: none, the same claims, no signature.
+  const size_t dot = token.find('.');
+  const std::string payload = token.substr(dot + 1, token.rfind('.') - dot - 1);
+  const std::string none = core::Base64UrlEncode("{\"alg\":\"none\",\"typ\":\"JWT\"}") + "." +
+                           payload + ".";
+  EXPECT_EQ(client_->Json("GET", users, none).status, 401);
+  // HS256 with the public key as the secret: refused by the allow-list.
+  const std::string hs = core::Base64UrlEncode("{\"alg\":\"HS256\",\"kid\":\"" + signer_->kid() +
+                                               "\"}") +
+                         "." + payload + "." + core::Base64UrlEncode("xxxxxxxx");
+  EXPECT_EQ(client_->Json("GET", users, hs).status, 401);
+  // A wrong kid.
+  const std::string kid = core::Base64UrlEncode("{\"alg\":\"EdDSA\",\"kid\":\"other\"}") + "." +
+                          payload + "." + token.substr(token.rfind('.') + 1);
+  EXPECT_EQ(client_->Json("GET", users, kid).status, 401);
+  // Expired: the clock moves past exp (900 s).
+  clock_.Advance(std::chrono::seconds(901));
+  HttpReply expired = client_->Json("GET", users, token);
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_NE(J(expired.body).S("detail").find("expired"), std::string::npos);
+}
+
+TEST_F(ApiTest, ApiClientTokenCallDeactivate401AndSecretRotation) {
+  CreateTenant("acme");
+  auto [id, secret] = Client("acme", "erp", RoleId("acme", "Tenant Admin"));
+  const std::string token = Token(id, secret);
+  ASSERT_FALSE(token.empty());
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", token).status, 200);
+  // A second secret during a rotation: both work, then the first is revoked.
+  HttpReply second = client_->Json("POST", "/v1/tenants/acme/api-clients/" + id + "/secrets",
+                                   RootToken());
+  ASSERT_EQ(second.status, 201) << second.body;
+  const std::string secret2 = J(second.body).S("client_secret");
+  EXPECT_FALSE(Token(id, secret2).empty());
+  HttpReply detail = client_->Json("GET", "/v1/tenants/acme/api-clients/" + id, RootToken());
+  ASSERT_EQ(J(detail.body).Size("secrets"), 2u);
+  EXPECT_EQ(detail.body.find(secret), std::string::npos);
+  const std::string first_key = J(detail.body).S("secrets.0.key_id") == J(second.body).S("key_id")
+                                    ? J(detail.body).S("secrets.1.key_id")
+                                    : J(detail.body).S("secrets.0.key_id");
+  EXPECT_EQ(client_->Json("DELETE", "/v1/tenants/acme/api-clients/" + id + "/secrets/" + first_key,
+                          RootToken())
+                .status,
+            204);
+  EXPECT_TRUE(Token(id, secret).empty());
+  EXPECT_FALSE(Token(id, secret2).empty());
+  // Tokens already issued keep working until the client is deactivated.
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", token).status, 200);
+  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/api-clients/" + id + "/deactivate", RootToken())
+                .status,
+            200);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", token).status, 401);
+  EXPECT_TRUE(Token(id, secret2).empty());
+}
+
+TEST_F(ApiTest, TemporaryPasswordFirstLoginForcedChangeAndLockout) {
+  CreateTenant("acme");
+  HttpReply created = client_->Json("POST", "/v1/tenants/acme/users", RootToken(),
+                                    "{\"email\":\"ada@example.com\",\"first_name\":\"Ada\","
+                                    "\"last_name\":\"Lovelace\",\"group_ids\":[\"" +
+                                        GroupId("acme", "Tenant Admin") + "\"]}");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string temp = J(created.body).S("temporary_password");
+  auto login = [&](const std::string& password) {
+    return client_->Json("POST", "/v1/tenants/acme/auth/login", "",
+                         "{\"email\":\"ada@example.com\",\"password\":\"" + password + "\"}");
+  };
+  HttpReply first = login(temp);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_TRUE(J(first.body).B("must_change_password"));
+  const std::string token = J(first.body).S("access_token");
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", token).status, 403);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/me", token).status, 200);
+  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/auth/password", token,
+                          "{\"current_password\":\"" + temp + "\",\"new_password\":\"short\"}")
+                .status,
+            422);
+  HttpReply changed =
+      client_->Json("POST", "/v1/tenants/acme/auth/password", token,
+                    "{\"current_password\":\"" + temp +
+                        "\",\"new_password\":\"correct horse battery staple\"}");
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", token).status, 200);
+  EXPECT_EQ(login(temp).status, 401);  // the temporary password is gone
+  // Lockout: five failures lock the account, even for the right password, for 15 minutes.
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(login("wrong password!").status, 401);
+  EXPECT_EQ(login("wrong password!").status, 401);
+  EXPECT_EQ(login("correct horse battery staple").status, 401);
+  HttpReply user = client_->Json("GET", "/v1/tenants/acme/users/" + J(created.body).S("id"),
+                                 RootToken());
+  EXPECT_EQ(J(user.body).S("status"), "locked");
+  clock_.Advance(std::chrono::minutes(16));
+  EXPECT_EQ(login("correct horse battery staple").status, 200);
+  // Logout revokes the token at once.
+  const std::string again = J(login("correct horse battery staple").body).S("access_token");
+  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/auth/logout", again).status, 200);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/me", again).status, 401);
+}
+
+TEST_F(ApiTest, SuspensionAndRoleDeactivationTakeEffectOnTheNextRequest) {
+  CreateTenant("acme");
+  const std::string role_body =
+      "{\"name\":\"User Reader\",\"permissions\":[{\"resource_type\":\"iam.user\",\"level\":"
+      "\"view\"}]}";
+  HttpReply role = client_->Json("POST", "/v1/tenants/acme/roles", RootToken(), role_body);
+  ASSERT_EQ(role.status, 201) << role.body;
+  auto [id, secret] = Client("acme", "reader", J(role.body).S("id"));
+  const std::string token = Token(id, secret);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", token).status, 200);
+  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/users", token,
+                          "{\"email\":\"a@b.co\",\"first_name\":\"a\",\"last_name\":\"b\"}")
+                .status,
+            403);
+  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/roles/" + J(role.body).S("id") + "/deactivate",
+                          RootToken())
+                .status,
+            200);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", token).status, 403);
+}
+
+TEST_F(ApiTest, AnotherTenantsTokenSeesNothingAndChangesNothing) {
+  CreateTenant("acme");
+  CreateTenant("globex");
+  auto [id, secret] = Client("globex", "intruder", RoleId("globex", "Tenant Admin"));
+  const std::string intruder = Token(id, secret);
+  HttpReply user = client_->Json("POST", "/v1/tenants/acme/users", RootToken(),
+                                 "{\"email\":\"a@b.co\",\"first_name\":\"a\",\"last_name\":\"b\"}");
+  const std::string user_id = J(user.body).S("id");
+  const size_t before = store_->LastSeq().value();
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/v1/tenants/acme"},
+           {"PATCH", "/v1/tenants/acme"},
+           {"GET", "/v1/tenants/acme/users"},
+           {"GET", "/v1/tenants/acme/users/" + user_id},
+           {"DELETE", "/v1/tenants/acme/users/" + user_id},
+           {"POST", "/v1/tenants/acme/users/" + user_id + "/suspend"},
+           {"GET", "/v1/tenants/acme/roles"},
+           {"POST", "/v1/tenants/acme/groups"},
+           {"POST", "/v1/tenants/acme/bindings"},
+           {"GET", "/v1/tenants/acme/api-clients"},
+           {"POST", "/v1/tenants/acme/invitations"},
+           {"POST", "/v1/tenants/acme/projects"},
+           {"POST", "/v1/tenants/acme/access/check"},
+           {"GET", "/v1/tenants/acme/me"},
+       }) {
+    HttpReply r = client_->Json(method, path, intruder, "{}");
+    EXPECT_TRUE(r.status == 404 || r.status == 403) << method << " " << path << ": " << r.status;
+  }
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users/" + user_id, RootToken()).status, 200);
+  EXPECT_EQ(store_->LastSeq().value(), before);
+  EXPECT_EQ(client_->Json("POST", "/v1/tenants", intruder, "{\"id\":\"x1\",\"name\":\"x\"}").status,
+            403);
+}
+
+TEST_F(ApiTest, BindingsCannotGrantWhatTheCallerLacks) {
+  CreateTenant("acme");
+  HttpReply binder_role = client_->Json(
+      "POST", "/v1/tenants/acme/roles", RootToken(),
+      "{\"name\":\"Binder\",\"permissions\":[{\"resource_type\":\"iam.binding\",\"level\":"
+      "\"admin\"},{\"resource_type\":\"iam.user\",\"level\":\"edit\"}]}");
+  HttpReply viewer_role = client_->Json(
+      "POST", "/v1/tenants/acme/roles", RootToken(),
+      "{\"name\":\"User Viewer\",\"permissions\":[{\"resource_type\":\"iam.user\",\"level\":"
+      "\"view\"}]}");
+  auto [id, secret] = Client("acme", "binder", J(binder_role.body).S("id"));
+  const std::string token = Token(id, secret);
+  HttpReply target = client_->Json("POST", "/v1/tenants/acme/users", token,
+                                   "{\"email\":\"t@b.co\",\"first_name\":\"t\",\"last_name\":\"b\"}");
+  ASSERT_EQ(target.status, 201) << target.body;
+  const std::string subject = "{\"type\":\"user\",\"id\":\"" + J(target.body).S("id") + "\"}";
+  HttpReply ok = client_->Json("POST", "/v1/tenants/acme/bindings", token,
+                               "{\"subject\":" + subject + ",\"role_id\":\"" +
+                                   J(viewer_role.body).S("id") + "\"}");
+  EXPECT_EQ(ok.status, 201) << ok.body;
+  HttpReply denied = client_->Json("POST", "/v1/tenants/acme/bindings", token,
+                                   "{\"subject\":" + subject + ",\"role_id\":\"" +
+                                       RoleId("acme", "Tenant Admin") + "\"}");
+  EXPECT_EQ(denied.status, 403) << denied.body;
+}
+
+}  // namespace
+}  // namespace custos::testing

@@ -1,0 +1,266 @@
+// The routes' contract over real HTTP: bad input, lists, versions, idempotency, CSV,
+// invitations, the tree and access checks, and hostile HTTP.
+#include <gtest/gtest.h>
+
+#include "tests/api/api_fixture.h"
+
+namespace custos::testing {
+namespace {
+
+std::string UserBody(const std::string& first, const std::string& last,
+                     const std::string& department = "") {
+  std::string email = first + "." + last + "@example.com";
+  for (char& c : email) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return "{\"email\":\"" + email + "\",\"first_name\":\"" + first + "\",\"last_name\":\"" + last +
+         "\",\"department\":\"" + department + "\"}";
+}
+
+TEST_F(ApiTest, BadInputGetsA4xxAndTheServerKeepsServing) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  const std::string users = "/v1/tenants/acme/users";
+  HttpReply malformed = client_->Json("POST", users, token, "{\"email\": \"a@b.co\",}");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_NE(J(malformed.body).S("detail").find("at byte 19"), std::string::npos) << malformed.body;
+  EXPECT_EQ(malformed.Header("content-type"), "application/problem+json");
+  HttpReply wrong_type = client_->Json("POST", users, token,
+                                       "{\"email\":\"a@b.co\",\"first_name\":1,\"last_name\":\"x\"}");
+  EXPECT_EQ(wrong_type.status, 422);
+  EXPECT_EQ(J(wrong_type.body).S("errors.0.field"), "first_name");
+  HttpReply unknown = client_->Json("POST", users, token,
+                                    "{\"email\":\"a@b.co\",\"first_name\":\"a\",\"last_name\":\"x\","
+                                    "\"is_admin\":true}");
+  EXPECT_EQ(unknown.status, 422);
+  EXPECT_EQ(J(unknown.body).S("errors.0.field"), "is_admin");
+  HttpReply missing = client_->Json("POST", users, token, "{\"email\":\"a@b.co\"}");
+  EXPECT_EQ(missing.status, 422);
+  EXPECT_EQ(J(missing.body).S("errors.0.field"), "first_name");
+  const std::string deep = std::string(10000, '[') + std::string(10000, ']');
+  EXPECT_EQ(client_->Json("POST", users, token, deep).status, 400);
+  EXPECT_EQ(client_->Json("POST", users, token, "{\"email\":\"\xff\xfe\"}").status, 400);
+  EXPECT_EQ(client_->Json("POST", users, token, std::string(70 * 1024, ' ')).status, 413);
+  EXPECT_EQ(client_->Json("GET", users + "?limit=0", token).status, 422);
+  EXPECT_EQ(client_->Json("GET", users + "?sort=shoe_size", token).status, 422);
+  EXPECT_EQ(client_->Json("GET", users + "?cursor=%%%", token).status, 400);
+  EXPECT_EQ(client_->Send("GET", "/healthz").status, 200);
+}
+
+TEST_F(ApiTest, UsersFilterSortAndPageWithoutGapsOrDuplicates) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  const std::vector<std::pair<std::string, std::string>> people = {
+      {"Grace", "Hopper"}, {"Ada", "Lovelace"}, {"Alan", "Turing"},   {"Edsger", "Dijkstra"},
+      {"Barbara", "Liskov"}, {"Donald", "Knuth"}, {"Frances", "Allen"}};
+  for (size_t i = 0; i < people.size(); ++i) {
+    ASSERT_EQ(client_->Json("POST", "/v1/tenants/acme/users", token,
+                            UserBody(people[i].first, people[i].second, i % 2 ? "Research" : "Sales"))
+                  .status,
+              201);
+  }
+  std::vector<std::string> seen;
+  std::string cursor;
+  do {
+    HttpReply page = client_->Json("GET", "/v1/tenants/acme/users?sort=first_name&limit=3" +
+                                              (cursor.empty() ? "" : "&cursor=" + cursor),
+                                   token);
+    ASSERT_EQ(page.status, 200) << page.body;
+    J j(page.body);
+    for (size_t i = 0; i < j.Size("items"); ++i) {
+      seen.push_back(j.S("items." + std::to_string(i) + ".first_name"));
+    }
+    cursor = j.S("next_cursor") == "<null>" ? "" : j.S("next_cursor");
+  } while (!cursor.empty());
+  EXPECT_EQ(seen, (std::vector<std::string>{"Ada", "Alan", "Barbara", "Donald", "Edsger",
+                                            "Frances", "Grace"}));
+  HttpReply desc = client_->Json("GET", "/v1/tenants/acme/users?sort=-last_name&limit=2", token);
+  EXPECT_EQ(J(desc.body).S("items.0.last_name"), "Turing");
+  EXPECT_EQ(J(desc.body).S("items.1.last_name"), "Lovelace");
+  HttpReply research =
+      client_->Json("GET", "/v1/tenants/acme/users?department=Research&sort=email", token);
+  EXPECT_EQ(J(research.body).Size("items"), 3u);
+  HttpReply q = client_->Json("GET", "/v1/tenants/acme/users?q=lov", token);
+  EXPECT_EQ(J(q.body).Size("items"), 1u);  // matches names and emails: Lovelace
+}
+
+TEST_F(ApiTest, ETagsAndIfMatch) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  HttpReply created = client_->Json("POST", "/v1/tenants/acme/users", token, UserBody("Ada", "L"));
+  const std::string path = "/v1/tenants/acme/users/" + J(created.body).S("id");
+  EXPECT_EQ(created.Header("etag"), "\"1\"");
+  EXPECT_EQ(created.Header("location"), path);
+  EXPECT_EQ(client_->Json("PATCH", path, token, "{\"department\":\"R&D\"}", {{"If-Match", "\"7\""}})
+                .status,
+            412);
+  HttpReply patched =
+      client_->Json("PATCH", path, token, "{\"department\":\"R&D\"}", {{"If-Match", "\"1\""}});
+  EXPECT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(patched.Header("etag"), "\"2\"");
+  EXPECT_EQ(J(patched.body).S("department"), "R&D");
+  EXPECT_EQ(client_->Json("PATCH", path, token, "{\"phone\":null}").status, 200);
+  EXPECT_EQ(client_->Json("PATCH", path, token, "{}", {{"If-Match", "abc"}}).status, 400);
+}
+
+TEST_F(ApiTest, IdempotencyKeyReplaysWithoutTheSecret) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  const auto key = std::vector<std::pair<std::string, std::string>>{{"Idempotency-Key", "k-1"}};
+  HttpReply first = client_->Json("POST", "/v1/tenants/acme/users", token, UserBody("Ada", "L"), key);
+  ASSERT_EQ(first.status, 201);
+  EXPECT_NE(J(first.body).S("temporary_password"), "<null>");
+  const uint64_t seq = store_->LastSeq().value();
+  HttpReply again = client_->Json("POST", "/v1/tenants/acme/users", token, UserBody("Ada", "L"), key);
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.Header("idempotent-replayed"), "true");
+  EXPECT_EQ(J(again.body).S("id"), J(first.body).S("id"));
+  EXPECT_EQ(J(again.body).S("temporary_password"), "<null>");
+  EXPECT_EQ(store_->LastSeq().value(), seq);
+  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/users", token, UserBody("Bob", "L"), key).status,
+            422);
+}
+
+TEST_F(ApiTest, CsvImportAllOrNothingBestEffortAndExport) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  const std::string csv =
+      "email,first_name,last_name,department,roles,groups,tags\r\n"
+      "ada@example.com,Ada,Lovelace,Research,Viewer,Production User,Region=EU\r\n"
+      "bad-email,Bad,Row,,,,\r\n"
+      "\"grace@example.com\",Grace,\"Hopper, Rear Admiral\",Navy,,,Region=US;Team=COBOL\r\n";
+  const auto as_csv = std::vector<std::pair<std::string, std::string>>{{"Content-Type", "text/csv"}};
+  HttpReply all = client_->Json("POST", "/v1/tenants/acme/users:import", token, csv, as_csv);
+  EXPECT_EQ(all.status, 422) << all.body;
+  EXPECT_EQ(J(all.body).S("errors.0.field"), "line 3");
+  EXPECT_EQ(J(client_->Json("GET", "/v1/tenants/acme/users", token).body).Size("items"), 0u);
+  HttpReply best = client_->Json("POST", "/v1/tenants/acme/users:import?mode=best_effort", token,
+                                 csv, as_csv);
+  ASSERT_EQ(best.status, 200) << best.body;
+  EXPECT_EQ(J(best.body).S("created"), "2");
+  EXPECT_EQ(J(best.body).S("failed.0.line"), "3");
+  HttpReply exported = client_->Json("GET", "/v1/tenants/acme/users:export", token);
+  ASSERT_EQ(exported.status, 200);
+  EXPECT_EQ(exported.Header("content-type"), "text/csv; charset=utf-8");
+  EXPECT_EQ(exported.body.rfind("id,email,first_name,last_name,", 0), 0u);
+  EXPECT_NE(exported.body.find("\"Hopper, Rear Admiral\""), std::string::npos);
+  EXPECT_NE(exported.body.find("Region=US;Team=COBOL"), std::string::npos);
+  EXPECT_NE(exported.body.find(",Viewer,Production User,"), std::string::npos) << exported.body;
+}
+
+TEST_F(ApiTest, InvitationsAcceptedRevokedAndExpired) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  auto invite = [&](const std::string& email) {
+    return client_->Json("POST", "/v1/tenants/acme/invitations", token,
+                         "{\"email\":\"" + email + "\",\"group_ids\":[\"" +
+                             GroupId("acme", "Development User") + "\"]}");
+  };
+  HttpReply a = invite("dev@example.com");
+  ASSERT_EQ(a.status, 201) << a.body;
+  EXPECT_EQ(J(a.body).S("status"), "pending");
+  auto accept = [&](const std::string& tok) {
+    return client_->Json("POST", "/v1/invitations/accept", "",
+                         "{\"token\":\"" + tok +
+                             "\",\"first_name\":\"Dee\",\"last_name\":\"Veloper\",\"password\":"
+                             "\"correct horse battery staple\"}");
+  };
+  HttpReply accepted = accept(J(a.body).S("token"));
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  EXPECT_EQ(J(accepted.body).S("tenant"), "acme");
+  EXPECT_EQ(accept(J(a.body).S("token")).status, 410);
+  HttpReply login = client_->Json("POST", "/v1/tenants/acme/auth/login", "",
+                                  "{\"email\":\"dev@example.com\",\"password\":\"correct horse "
+                                  "battery staple\"}");
+  EXPECT_EQ(login.status, 200);
+  EXPECT_FALSE(J(login.body).B("must_change_password"));
+
+  HttpReply b = invite("revoked@example.com");
+  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/invitations/" + J(b.body).S("id") + "/revoke",
+                          token)
+                .status,
+            200);
+  EXPECT_EQ(accept(J(b.body).S("token")).status, 410);
+
+  HttpReply c = invite("late@example.com");
+  clock_.Advance(std::chrono::hours(24 * 8));
+  EXPECT_EQ(accept(J(c.body).S("token")).status, 410);
+  HttpReply listed =
+      client_->Json("GET", "/v1/tenants/acme/invitations?status=expired", RootToken());
+  EXPECT_EQ(J(listed.body).Size("items"), 1u);
+  // Resending makes a new token that works.
+  HttpReply resent = client_->Json(
+      "POST", "/v1/tenants/acme/invitations/" + J(c.body).S("id") + "/resend", RootToken());
+  ASSERT_EQ(resent.status, 200) << resent.body;
+  EXPECT_EQ(accept(J(c.body).S("token")).status, 410);
+  EXPECT_EQ(accept(J(resent.body).S("token")).status, 200);
+  EXPECT_EQ(accept("not-a-token").status, 410);
+}
+
+TEST_F(ApiTest, ProjectsGetSystemGroupsAndChecksExplainThemselves) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  HttpReply envs = client_->Json("GET", "/v1/tenants/acme/environments", token);
+  ASSERT_EQ(J(envs.body).Size("items"), 2u);
+  const std::string prod = J(envs.body).S("items.1.name") == "Production"
+                               ? J(envs.body).S("items.1.id")
+                               : J(envs.body).S("items.0.id");
+  HttpReply project = client_->Json("POST", "/v1/tenants/acme/projects", token,
+                                    "{\"name\":\"Acme Integration\",\"environment_id\":\"" + prod +
+                                        "\"}");
+  ASSERT_EQ(project.status, 201) << project.body;
+  HttpReply wf = client_->Json("POST", "/v1/tenants/acme/resources", token,
+                               "{\"type\":\"workflow\",\"name\":\"Sync\",\"parent_id\":\"" +
+                                   J(project.body).S("id") + "\"}");
+  ASSERT_EQ(wf.status, 201) << wf.body;
+  HttpReply system = client_->Json("GET", "/v1/tenants/acme/groups?type=system&limit=100", token);
+  EXPECT_NE(system.body.find("Acme Integration Operator"), std::string::npos);
+  HttpReply user = client_->Json("POST", "/v1/tenants/acme/users", token,
+                                 "{\"email\":\"op@example.com\",\"first_name\":\"O\","
+                                 "\"last_name\":\"P\",\"group_ids\":[\"" +
+                                     GroupId("acme", "Acme Integration Operator") + "\"]}");
+  const std::string subject = "{\"type\":\"user\",\"id\":\"" + J(user.body).S("id") + "\"}";
+  auto check = [&](const std::string& action) {
+    return client_->Json("POST", "/v1/tenants/acme/access/check", token,
+                         "{\"subject\":" + subject + ",\"action\":\"" + action +
+                             "\",\"resource_id\":\"" + J(wf.body).S("id") + "\"}");
+  };
+  HttpReply run = check("execute");
+  ASSERT_EQ(run.status, 200) << run.body;
+  EXPECT_TRUE(J(run.body).B("allowed"));
+  EXPECT_EQ(J(run.body).S("level"), "operate");
+  EXPECT_EQ(J(run.body).S("grants.0.via_group"), GroupId("acme", "Acme Integration Operator"));
+  HttpReply edit = check("update");
+  EXPECT_FALSE(J(edit.body).B("allowed"));
+  EXPECT_EQ(J(edit.body).S("required_level"), "edit");
+  HttpReply who = client_->Json("GET", "/v1/tenants/acme/access/who?resource_id=" +
+                                           J(wf.body).S("id"),
+                                token);
+  EXPECT_EQ(J(who.body).S("items.0.level"), "operate");
+  HttpReply batch = client_->Json(
+      "POST", "/v1/tenants/acme/access/check:batch", token,
+      "{\"checks\":[{\"subject\":" + subject + ",\"action\":\"read\",\"resource_id\":\"" +
+          J(wf.body).S("id") + "\"},{\"subject\":" + subject +
+          ",\"action\":\"delete\",\"resource_id\":\"" + J(wf.body).S("id") + "\"}]}");
+  EXPECT_TRUE(J(batch.body).B("results.0.allowed"));
+  EXPECT_FALSE(J(batch.body).B("results.1.allowed"));
+}
+
+TEST_F(ApiTest, HostileHttpIsAnsweredOrClosed) {
+  EXPECT_EQ(client_->Raw("GARBAGE\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  const std::string huge = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                           std::string(32 * 1024, 'a') + "\r\n\r\n";
+  EXPECT_EQ(client_->Raw(huge).rfind("HTTP/1.1 431", 0), 0u);
+  // Two pipelined requests: two answers, in order.
+  const std::string two =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: one\r\n\r\n"
+      "GET /readyz HTTP/1.1\r\nHost: x\r\nX-Request-Id: two\r\nConnection: close\r\n\r\n";
+  const std::string raw = client_->Raw(two);
+  size_t used = 0;
+  HttpReply first = HttpClient::Parse(raw, &used);
+  HttpReply second = HttpClient::Parse(raw.substr(used));
+  EXPECT_EQ(first.Header("x-request-id"), "one");
+  EXPECT_EQ(second.Header("x-request-id"), "two");
+  EXPECT_EQ(client_->Send("GET", "/healthz").status, 200);
+}
+
+}  // namespace
+}  // namespace custos::testing
