@@ -49,3 +49,18 @@ custos_build_release() {
   custos_log "building (cmake --build --preset release)"
   cmake --build --preset release
 }
+
+# Lints api/openapi.yaml with Redocly's CLI (npm registry, pinned), installed under build/.
+REDOCLY_VERSION=2.77.0
+custos_lint_openapi() {
+  if ! command -v npm >/dev/null 2>&1; then custos_ensure_packages nodejs npm; fi
+  local prefix=build/node
+  if [ ! -x "$prefix/node_modules/.bin/redocly" ] ||
+     ! grep -q "\"version\": \"$REDOCLY_VERSION\"" "$prefix/node_modules/@redocly/cli/package.json" 2>/dev/null; then
+    custos_log "installing @redocly/cli@$REDOCLY_VERSION (npm) into $prefix"
+    npm install --silent --no-audit --no-fund --prefix "$prefix" "@redocly/cli@$REDOCLY_VERSION" >/dev/null
+  fi
+  custos_log "linting api/openapi.yaml (redocly lint, recommended rules)"
+  REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+    "$prefix/node_modules/.bin/redocly" lint --format=summary api/openapi.yaml
+}
