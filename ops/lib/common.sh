@@ -12,6 +12,7 @@ CUSTOS_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libsodium-dev
   python3 python3-requests python3-jwt python3-cryptography
+  prometheus
 )
 
 custos_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -27,6 +27,16 @@ TEST_F(ApiTest, ServiceRoutesAnswer) {
   EXPECT_EQ(client_->Send("DELETE", "/healthz").status, 405);
 }
 
+TEST_F(ApiTest, MetricsPassPromtool) {
+  CreateTenant("acme");
+  (void)client_->Json("GET", "/v1/tenants/acme/users", RootToken());
+  (void)client_->Json("GET", "/v1/tenants/acme/users/nope", RootToken());
+  const std::string file = dir_.File("metrics.txt");
+  WriteFile(file, client_->Send("GET", "/metrics").body);
+  CommandResult r = RunCommand({"sh", "-c", "promtool check metrics < " + file});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
 TEST_F(ApiTest, ClientCredentialsFollowRfc6749) {
   // HTTP Basic uses standard base64 with padding.
   std::string raw = root_.client_id + ":" + root_.client_secret;
