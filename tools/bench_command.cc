@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "tools/bench/access_check_workload.h"
+#include "tools/bench/admin_http_workload.h"
 #include "tools/bench/append_workload.h"
 #include "tools/commands.h"
 
@@ -18,6 +19,7 @@ struct Workload {
 constexpr Workload kWorkloads[] = {
     {"append", &bench::RunAppendWorkload},
     {"access-check", &bench::RunAccessCheckWorkload},
+    {"admin-http", &bench::RunAdminHttpWorkload},
 };
 
 }  // namespace
@@ -30,7 +32,8 @@ int RunBench(const Args& args) {
           "bench", "(" + names + "|all)… [--quick] [--threads N] [--dir DIR]", args,
           {{"quick", false, "", "small sizes: each workload finishes in seconds"},
            {"threads", true, "64", "concurrent clients (ours and the peer's)"},
-           {"dir", true, "", "where scratch data goes (default: the system temp dir)"}},
+           {"dir", true, "", "where scratch data goes (default: the system temp dir)"},
+           {"no-peer", false, "", "skip the peer (for profiling; ratio is null)"}},
           flags)) {
     return *exit;
   }
@@ -39,6 +42,7 @@ int RunBench(const Args& args) {
   }
   bench::BenchOptions options;
   options.quick = flags.IsSet("quick");
+  options.no_peer = flags.IsSet("no-peer");
   core::Result<uint64_t> threads = flags.GetUInt("threads", 1, 4096);
   if (!threads.ok()) return ReportError("bench", threads.error());
   options.threads = *threads;

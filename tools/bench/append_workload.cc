@@ -194,7 +194,10 @@ core::Result<BenchResult> RunAppendWorkload(const BenchOptions& options) {
                  threads_run.events_per_fsync);
   }
   std::fprintf(stderr, "append: running the db_bench peer\n");
-  CUSTOS_ASSIGN_OR_RETURN(double peer, RunDbBenchFillseq(options.dir, w.events));
+  double peer = 0;
+  if (!options.no_peer) {
+    CUSTOS_ASSIGN_OR_RETURN(peer, RunDbBenchFillseq(options.dir, w.events));
+  }
 
   BenchResult result;
   result.workload = "append";

@@ -15,6 +15,7 @@ struct BenchOptions {
   bool quick = false;
   std::string dir;  // parent of the scratch directories (ours and the peer's)
   uint64_t threads = 64;
+  bool no_peer = false;  // skip the peer (profiling); ratio is then null
 };
 
 struct Latencies {
