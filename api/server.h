@@ -52,6 +52,8 @@ class HttpServer {
   [[nodiscard]] uint16_t port() const;
   // Replaces ServerOptions::body_limit; call before Serve.
   void SetBodyLimit(std::function<size_t(std::string_view, std::string_view)> limit);
+  // True once Stop has begun.
+  [[nodiscard]] bool stopping() const;
   // Stops accepting, lets in-flight requests finish and be written, closes idle
   // connections, then returns once the threads are done (or the grace period is over).
   void Stop();

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
+#include <set>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -53,20 +54,38 @@ std::string ProblemBody(int status, std::string_view title, std::string_view det
   return body;
 }
 
+// Who is connected, shared by the server and its sessions (a session may outlive the
+// server while a handler still holds its Responder).
+struct Registry {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<const void*> open;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const ServerOptions& options, const Handler& handler,
-          std::shared_ptr<std::atomic<bool>> stopping, std::function<void(Session*)> on_close)
-      : stream_(std::move(socket)),
+  Session(std::shared_ptr<net::io_context> ioc, tcp::socket socket, const ServerOptions& options,
+          const Handler& handler, std::shared_ptr<std::atomic<bool>> stopping,
+          std::shared_ptr<Registry> registry)
+      : ioc_(std::move(ioc)),
+        stream_(std::move(socket)),
         options_(options),
         handler_(handler),
         stopping_(std::move(stopping)),
-        on_close_(std::move(on_close)) {}
+        registry_(std::move(registry)) {
+    std::lock_guard lock(registry_->mu);
+    registry_->open.insert(this);
+  }
 
-  ~Session() { on_close_(this); }
+  ~Session() { Forget(); }
 
   void Run() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+  }
+
+  // Posted at the end of Stop's grace period: close whatever is left.
+  void ForceClose() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
   }
 
   // Posted at Stop: close at once if idle, otherwise after the answers in flight.
@@ -171,8 +190,9 @@ class Session : public std::enable_shared_from_this<Session> {
     r.request_id = sent && UsableRequestId(*sent) ? std::string(*sent) : MakeRequestId();
     const bool keep_alive = req.keep_alive();
     const unsigned version = req.version();
-    r.dispatch = [executor = stream_.get_executor()](std::function<void()> work) {
-      net::post(executor, std::move(work));
+    // Holds the session (and with it the io_context) for as long as the request lives.
+    r.dispatch = [self = shared_from_this()](std::function<void()> work) {
+      net::post(self->stream_.get_executor(), std::move(work));
     };
 
     slots_.emplace_back();
@@ -253,13 +273,22 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.close();
+    Forget();
   }
 
+  // Leaves the registry: the server's Stop waits for it to be empty.
+  void Forget() {
+    std::lock_guard lock(registry_->mu);
+    if (registry_->open.erase(this) != 0 && registry_->open.empty()) registry_->cv.notify_all();
+  }
+
+  // Declared first so that it is destroyed last: the socket needs its io_context.
+  std::shared_ptr<net::io_context> ioc_;
   beast::tcp_stream stream_;
   const ServerOptions& options_;
   const Handler& handler_;
   std::shared_ptr<std::atomic<bool>> stopping_;
-  std::function<void(Session*)> on_close_;
+  std::shared_ptr<Registry> registry_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::deque<Slot> slots_;  // answers in request order (deque: stable addresses at the ends)
@@ -276,40 +305,38 @@ class Session : public std::enable_shared_from_this<Session> {
 struct HttpServer::Impl {
   ServerOptions options;
   Handler handler;
-  net::io_context ioc;
+  // Shared with the sessions, which may outlive the server while a handler holds a Responder.
+  std::shared_ptr<net::io_context> ioc = std::make_shared<net::io_context>();
   // Keeps the threads running while handlers work elsewhere (an fsync) with no I/O pending.
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
-  tcp::acceptor acceptor{ioc};
+  tcp::acceptor acceptor{*ioc};
   std::vector<std::thread> threads;
   std::shared_ptr<std::atomic<bool>> stopping = std::make_shared<std::atomic<bool>>(false);
   uint16_t port = 0;
   bool stopped = false;
 
+  std::shared_ptr<Registry> registry = std::make_shared<Registry>();
   std::mutex sessions_mu;
-  std::condition_variable sessions_cv;
-  std::map<Session*, std::weak_ptr<Session>> sessions;
+  std::vector<std::weak_ptr<Session>> sessions;  // for Stop to reach them
 
   void Accept() {
-    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+    acceptor.async_accept(net::make_strand(*ioc), [this](beast::error_code ec, tcp::socket s) {
       if (ec) {
         if (ec == net::error::operation_aborted || stopping->load()) return;
         return Accept();  // e.g. too many open files: keep serving the others
       }
-      auto session = std::make_shared<Session>(std::move(s), options, handler, stopping,
-                                               [this](Session* gone) { Unregister(gone); });
+      auto session =
+          std::make_shared<Session>(ioc, std::move(s), options, handler, stopping, registry);
       {
         std::lock_guard lock(sessions_mu);
-        sessions[session.get()] = session;
+        if (sessions.size() > 1024) {
+          std::erase_if(sessions, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+        }
+        sessions.push_back(session);
       }
       session->Run();
       Accept();
     });
-  }
-
-  void Unregister(Session* gone) {
-    std::lock_guard lock(sessions_mu);
-    sessions.erase(gone);
-    if (sessions.empty()) sessions_cv.notify_all();
   }
 };
 
@@ -342,11 +369,11 @@ core::Status HttpServer::Serve(Handler handler) {
   beast::error_code ec;
   impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) return core::Unavailable("cannot listen: " + ec.message());
-  impl_->work.emplace(impl_->ioc.get_executor());
+  impl_->work.emplace(impl_->ioc->get_executor());
   impl_->Accept();
   const int threads = std::max(1, impl_->options.threads);
   for (int i = 0; i < threads; ++i) {
-    impl_->threads.emplace_back([p = impl_.get()] { p->ioc.run(); });
+    impl_->threads.emplace_back([p = impl_.get()] { p->ioc->run(); });
   }
   return core::OkStatus();
 }
@@ -359,6 +386,8 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions option
 }
 
 uint16_t HttpServer::port() const { return impl_->port; }
+
+bool HttpServer::stopping() const { return impl_->stopping->load(); }
 
 void HttpServer::SetBodyLimit(std::function<size_t(std::string_view, std::string_view)> limit) {
   impl_->options.body_limit = std::move(limit);
@@ -373,16 +402,27 @@ void HttpServer::Stop() {
     p->acceptor.close(ec);
   });
   {
-    std::unique_lock lock(impl_->sessions_mu);
-    for (auto& [raw, weak] : impl_->sessions) {
+    std::lock_guard lock(impl_->sessions_mu);
+    for (const std::weak_ptr<Session>& weak : impl_->sessions) {
       if (std::shared_ptr<Session> s = weak.lock()) s->Shutdown();
     }
+  }
+  {
     // In-flight requests finish and are written; idle connections close.
-    impl_->sessions_cv.wait_for(lock, impl_->options.stop_grace,
-                                [&] { return impl_->sessions.empty(); });
+    std::unique_lock lock(impl_->registry->mu);
+    impl_->registry->cv.wait_for(lock, impl_->options.stop_grace,
+                                 [&] { return impl_->registry->open.empty(); });
+  }
+  {
+    // Past the grace period (or all closed already): close what is left, then let the
+    // threads drain every pending handler, so that no session dies inside the io_context's
+    // destruction.
+    std::lock_guard lock(impl_->sessions_mu);
+    for (const std::weak_ptr<Session>& weak : impl_->sessions) {
+      if (std::shared_ptr<Session> s = weak.lock()) s->ForceClose();
+    }
   }
   impl_->work.reset();
-  impl_->ioc.stop();
   for (std::thread& t : impl_->threads) t.join();
   impl_->threads.clear();
 }
