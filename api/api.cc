@@ -166,8 +166,7 @@ void Call::Reply(HttpResponse response) {
   if (answered_.exchange(true)) return;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  services_.deps.metrics.ObserveRequest(route != nullptr ? route->pattern : "unmatched",
-                                        req.method, response.status, seconds);
+  services_.deps.metrics.ObserveRequest(metrics_id, response.status, seconds);
   respond_(std::move(response));
 }
 
@@ -384,6 +383,8 @@ using internal::Principal;
 struct Api::Impl {
   internal::Services services;
   internal::RouteTable table;
+  std::vector<size_t> metric_ids;  // by route index
+  size_t unmatched_metric = 0;
 
   Impl(ApiDeps deps, ApiOptions options) : services(std::move(deps), options) {}
 
@@ -498,6 +499,10 @@ Api::Api(ApiDeps deps, ApiOptions options)
   internal::AddClientRoutes(impl_->table, s);
   internal::AddInvitationRoutes(impl_->table, s);
   internal::AddTreeRoutes(impl_->table, s);
+  for (const RouteSpec& r : impl_->table.router.routes()) {
+    impl_->metric_ids.push_back(s.deps.metrics.RegisterRoute(r.pattern, r.method));
+  }
+  impl_->unmatched_metric = s.deps.metrics.RegisterRoute("unmatched", "any");
 }
 
 Api::~Api() = default;
@@ -515,6 +520,8 @@ size_t Api::BodyLimit(std::string_view method, std::string_view target) const {
 void Api::Handle(HttpRequest request, Responder respond) {
   auto call = std::make_shared<Call>(std::move(request), std::move(respond), impl_->services);
   Router::Match m = impl_->table.router.Find(call->req.method, call->req.path);
+  call->metrics_id = m.route < 0 ? impl_->unmatched_metric
+                                 : impl_->metric_ids[static_cast<size_t>(m.route)];
   if (m.route < 0) {
     return call->Reply(m.method_mismatch ? Problem(405, "method not allowed on this path")
                                          : Problem(404, "no such route: " + call->req.path));

@@ -38,23 +38,28 @@ const std::vector<double>& Metrics::Bounds() {
   return bounds;
 }
 
-void Metrics::ObserveRequest(std::string_view route, std::string_view method, int status,
-                             double seconds) {
-  const std::string route_labels =
-      "route=\"" + Escape(route) + "\",method=\"" + Escape(method) + "\"";
-  const std::string labels = route_labels + ",status=\"" + std::to_string(status) + "\"";
+size_t Metrics::RegisterRoute(std::string_view route, std::string_view method) {
+  auto r = std::make_unique<Route>();
+  r->labels = "route=\"" + Escape(route) + "\",method=\"" + Escape(method) + "\"";
   std::lock_guard lock(mu_);
-  ++requests_[labels];
-  Histogram& h = durations_[route_labels];
-  if (h.buckets.empty()) h.buckets.assign(Bounds().size(), 0);
-  for (size_t i = 0; i < Bounds().size(); ++i) {
-    if (seconds <= Bounds()[i]) {
-      ++h.buckets[i];
-      break;
-    }
+  routes_.push_back(std::move(r));
+  return routes_.size() - 1;
+}
+
+void Metrics::ObserveRequest(size_t route_id, int status, double seconds) {
+  Route* r = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    if (route_id >= routes_.size()) return;
+    r = routes_[route_id].get();
   }
-  ++h.count;
-  h.sum += seconds;
+  size_t bucket = 0;
+  while (bucket < kBuckets && seconds > Bounds()[bucket]) ++bucket;
+  std::lock_guard lock(r->mu);
+  ++r->by_status[status];
+  if (bucket < kBuckets) ++r->buckets[bucket];
+  ++r->count;
+  r->sum += seconds;
 }
 
 std::string Metrics::Render(const Gauges& g) const {
@@ -62,23 +67,29 @@ std::string Metrics::Render(const Gauges& g) const {
   out += "# HELP custos_http_requests_total HTTP requests answered, by route and status.\n";
   out += "# TYPE custos_http_requests_total counter\n";
   std::lock_guard lock(mu_);
-  for (const auto& [labels, count] : requests_) {
-    out += "custos_http_requests_total{" + labels + "} " + std::to_string(count) + "\n";
+  for (const auto& r : routes_) {
+    std::lock_guard route_lock(r->mu);
+    for (const auto& [status, count] : r->by_status) {
+      out += "custos_http_requests_total{" + r->labels + ",status=\"" + std::to_string(status) +
+             "\"} " + std::to_string(count) + "\n";
+    }
   }
   out += "# HELP custos_http_request_duration_seconds Time from request read to answer.\n";
   out += "# TYPE custos_http_request_duration_seconds histogram\n";
-  for (const auto& [labels, h] : durations_) {
+  for (const auto& r : routes_) {
+    std::lock_guard route_lock(r->mu);
+    if (r->count == 0) continue;
     uint64_t cumulative = 0;
-    for (size_t i = 0; i < Bounds().size(); ++i) {
-      cumulative += h.buckets[i];
-      out += "custos_http_request_duration_seconds_bucket{" + labels + ",le=\"" +
+    for (size_t i = 0; i < kBuckets; ++i) {
+      cumulative += r->buckets[i];
+      out += "custos_http_request_duration_seconds_bucket{" + r->labels + ",le=\"" +
              Number(Bounds()[i]) + "\"} " + std::to_string(cumulative) + "\n";
     }
-    out += "custos_http_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} " +
-           std::to_string(h.count) + "\n";
-    out += "custos_http_request_duration_seconds_sum{" + labels + "} " + Number(h.sum) + "\n";
-    out += "custos_http_request_duration_seconds_count{" + labels + "} " +
-           std::to_string(h.count) + "\n";
+    out += "custos_http_request_duration_seconds_bucket{" + r->labels + ",le=\"+Inf\"} " +
+           std::to_string(r->count) + "\n";
+    out += "custos_http_request_duration_seconds_sum{" + r->labels + "} " + Number(r->sum) + "\n";
+    out += "custos_http_request_duration_seconds_count{" + r->labels + "} " +
+           std::to_string(r->count) + "\n";
   }
   auto gauge = [&](const char* name, const char* help, const char* type, double v) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +

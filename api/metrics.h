@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -16,8 +17,9 @@ class Metrics {
  public:
   Metrics();
 
-  void ObserveRequest(std::string_view route, std::string_view method, int status,
-                      double seconds);
+  // Registers a route's labels once; ObserveRequest then counts by the returned id.
+  size_t RegisterRoute(std::string_view route, std::string_view method);
+  void ObserveRequest(size_t route_id, int status, double seconds);
   void CountNotificationFailed() { notifications_failed_.fetch_add(1); }
 
   // Gauges read at scrape time (log position, projection lag, …), set by the owner.
@@ -31,16 +33,21 @@ class Metrics {
   [[nodiscard]] std::string Render(const Gauges& gauges) const;
 
  private:
-  struct Histogram {
-    std::vector<uint64_t> buckets;  // cumulative on render
+  static constexpr size_t kBuckets = 16;
+  // One route's counters: answers by status class and exact status, and the latency
+  // histogram; a mutex of its own keeps routes from contending.
+  struct Route {
+    std::string labels;  // route="…",method="…"
+    std::mutex mu;
+    std::map<int, uint64_t> by_status;
+    uint64_t buckets[kBuckets] = {};
     uint64_t count = 0;
     double sum = 0;
   };
   static const std::vector<double>& Bounds();
 
-  mutable std::mutex mu_;
-  std::map<std::string, uint64_t> requests_;  // label string → count
-  std::map<std::string, Histogram> durations_;
+  mutable std::mutex mu_;  // guards routes_ (the vector, not the routes)
+  std::vector<std::unique_ptr<Route>> routes_;
   std::atomic<uint64_t> notifications_failed_{0};
 };
 

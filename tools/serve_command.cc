@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "api/api.h"
 #include "api/server.h"
@@ -76,7 +77,8 @@ int RunServe(const Args& args) {
           {{"listen", true, "127.0.0.1:8080", "address to listen on (port 0: any free port)"},
            {"data-dir", true, "", "where the store, keys and root credentials live"},
            {"kafka", true, "off", "off, embedded (a dev cluster in-process), or brokers"},
-           {"workers", true, "2", "HTTP worker threads"},
+           {"workers", true, "", "HTTP I/O threads (default: cores - 1, at least 1; the log's "
+                                 "commit thread has the other core)"},
            {"issuer", true, "", "the tokens' issuer URL (default http://LISTEN)"},
            {"body-limit", true, "1048576", "largest request body in bytes (CSV import: 64 MiB)"},
            {"log-format", true, "text", "text or json (JSON lines)"}},
@@ -88,7 +90,10 @@ int RunServe(const Args& args) {
   if (!data_dir.ok()) return ReportError("serve", data_dir.error());
   auto listen = ParseListen(*flags.Get("listen"));
   if (!listen.ok()) return ReportError("serve", listen.error());
-  core::Result<uint64_t> workers = flags.GetUInt("workers", 1, 256);
+  core::Result<uint64_t> workers =
+      flags.Get("workers") ? flags.GetUInt("workers", 1, 256)
+                           : core::Result<uint64_t>(std::max<uint64_t>(
+                                 1, std::thread::hardware_concurrency() - 1));
   if (!workers.ok()) return ReportError("serve", workers.error());
   core::Result<uint64_t> body_limit = flags.GetUInt("body-limit", 1024, uint64_t{1} << 30);
   if (!body_limit.ok()) return ReportError("serve", body_limit.error());

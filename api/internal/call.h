@@ -110,6 +110,7 @@ class Call {
   PathParams params;
   std::optional<Principal> principal;
   const RouteSpec* route = nullptr;
+  size_t metrics_id = 0;  // the route's id in Metrics (unmatched requests: the last)
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
 
   [[nodiscard]] Services& services() { return services_; }

@@ -201,6 +201,12 @@ class Session : public std::enable_shared_from_this<Session> {
     auto self = shared_from_this();
     Responder respond = [self, slot, keep_alive, version,
                          request_id](HttpResponse response) mutable {
+      // Already on the connection's strand (a synchronous answer, or work dispatched back
+      // to it): answer in place rather than queueing another hop.
+      if (self->stream_.get_executor().target<net::strand<net::io_context::executor_type>>()
+              ->running_in_this_thread()) {
+        return self->Fill(*slot, std::move(response), keep_alive, version, request_id);
+      }
       net::post(self->stream_.get_executor(),
                 [self, slot, keep_alive, version, request_id,
                  response = std::move(response)]() mutable {

@@ -1,6 +1,7 @@
 #include "tools/bench/admin_http_workload.h"
 
 #include <cstdio>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -84,7 +85,8 @@ core::Result<BenchResult> RunAdminHttpWorkload(const BenchOptions& options) {
     storage::SodiumPasswordHasher hasher;
     api::Metrics metrics;
     CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<api::HttpServer> server,
-                            api::HttpServer::Bind(api::ServerOptions{"127.0.0.1", 0, 2}));
+                            api::HttpServer::Bind(api::ServerOptions{
+                                "127.0.0.1", 0, static_cast<int>(std::max(1u, std::thread::hardware_concurrency() - 1))}));
     const std::string issuer = "http://127.0.0.1:" + std::to_string(server->port());
     CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<api::TokenSigner> signer,
                             api::TokenSigner::LoadOrCreate(dir.path() + "/jwt.pem", issuer));
