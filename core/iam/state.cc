@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/fields.h"
+#include "core/json_writer.h"
 #include "core/iam/events.h"
 #include "core/sha256.h"
 
@@ -55,6 +56,45 @@ std::string RecordKey(char prefix, std::string_view id) {
   key += '/';
   key += id;
   return key;
+}
+
+// A membership is a record of its own ("m/<group>/<type>:<id>"), so that adding one member
+// to a large group writes a few bytes, not the whole member list.
+std::string MemberKey(std::string_view group_id, const Subject& member) {
+  std::string key = "m/";
+  key += group_id;
+  key += '/';
+  key += member.Key();
+  return key;
+}
+
+bool ParseMemberKey(std::string_view key, std::string_view& group_id, Subject& member) {
+  if (!key.starts_with("m/")) return false;
+  key.remove_prefix(2);
+  const size_t slash = key.find('/');
+  if (slash == std::string_view::npos) return false;
+  group_id = key.substr(0, slash);
+  const std::string_view subject = key.substr(slash + 1);
+  const size_t colon = subject.find(':');
+  if (colon == std::string_view::npos) return false;
+  member.id = std::string(subject.substr(colon + 1));
+  return FromString(subject.substr(0, colon), member.type);
+}
+
+// A group's record: everything but its members (those have records of their own).
+std::string GroupRecord(const Group& g) {
+  JsonWriter w(256);
+  w.BeginObject();
+  w.Key("id").String(g.id).Key("name").String(g.name).Key("description").String(g.description);
+  w.Key("type").String(ToString(g.type)).Key("scope").String(g.scope);
+  w.Key("members").BeginArray().EndArray();
+  w.Key("created_at");
+  WriteValue(w, g.created_at);
+  w.Key("updated_at");
+  WriteValue(w, g.updated_at);
+  w.Key("version").Int(g.version);
+  w.EndObject();
+  return w.Take();
 }
 
 }  // namespace
@@ -553,6 +593,7 @@ Status TenantState::ApplyGroup(std::string_view type, const JsonValue& data, Tim
   if (g == nullptr) return Unknown(type, "group", id != nullptr ? id->text() : "");
   Touch(RecordKey('g', g->id));
   if (type == et::kGroupDeleted) {
+    for (const Subject& m : g->members) Touch(MemberKey(g->id, m));
     UnindexGroup(*g);
     groups_.erase(g->id);
     return OkStatus();
@@ -569,6 +610,7 @@ Status TenantState::ApplyGroup(std::string_view type, const JsonValue& data, Tim
     CUSTOS_RETURN_IF_ERROR(Read(data, type, d));
     auto at = std::lower_bound(g->members.begin(), g->members.end(), d.member);
     const bool present = at != g->members.end() && *at == d.member;
+    Touch(MemberKey(g->id, d.member));
     if (type == et::kGroupMemberAdded) {
       if (present) return Corruption("member added twice to " + g->id);
       g->members.insert(at, d.member);
@@ -811,8 +853,18 @@ std::map<std::string, std::optional<std::string>> TenantState::TakeDirty() {
         if (const Role* r = FindRole(id)) value = ToJson(*r);
         break;
       case 'g':
-        if (const Group* g = FindGroup(id)) value = ToJson(*g);
+        if (const Group* g = FindGroup(id)) value = GroupRecord(*g);
         break;
+      case 'm': {
+        std::string_view group_id;
+        Subject member;
+        if (!ParseMemberKey(key, group_id, member)) break;
+        const Group* g = FindGroup(group_id);
+        if (g != nullptr && std::binary_search(g->members.begin(), g->members.end(), member)) {
+          value = "{}";
+        }
+        break;
+      }
       case 'b':
         if (const Binding* b = FindBinding(id)) value = ToJson(*b);
         break;
@@ -848,7 +900,10 @@ void TenantState::ForEachRecord(
   if (exists_) records.emplace("t", ToJson(tenant_));
   for (const auto& [id, u] : users_) records.emplace(RecordKey('u', id), ToJson(u));
   for (const auto& [id, r] : roles_) records.emplace(RecordKey('r', id), ToJson(r));
-  for (const auto& [id, g] : groups_) records.emplace(RecordKey('g', id), ToJson(g));
+  for (const auto& [id, g] : groups_) {
+    records.emplace(RecordKey('g', id), GroupRecord(g));
+    for (const Subject& m : g.members) records.emplace(MemberKey(id, m), "{}");
+  }
   for (const auto& [id, b] : bindings_) records.emplace(RecordKey('b', id), ToJson(b));
   for (const auto& [id, c] : clients_) records.emplace(RecordKey('c', id), ToJson(c));
   for (const auto& [id, i] : invitations_) records.emplace(RecordKey('i', id), ToJson(i));
@@ -895,6 +950,19 @@ Status TenantState::LoadRecord(std::string_view key, std::string_view value) {
       CUSTOS_RETURN_IF_ERROR(load(g));
       IndexGroup(g);
       groups_[g.id] = std::move(g);
+      return OkStatus();
+    }
+    case 'm': {
+      std::string_view group_id;
+      Subject member;
+      Group* g = nullptr;
+      if (ParseMemberKey(key, group_id, member)) g = FindIn(groups_, group_id);
+      if (g == nullptr) {
+        return Corruption("membership record " + tenant_id_ + "/" + std::string(key) +
+                          " without its group");
+      }
+      g->members.insert(std::lower_bound(g->members.begin(), g->members.end(), member), member);
+      member_of_[member.Key()].insert(g->id);
       return OkStatus();
     }
     case 'b': {

@@ -7,7 +7,8 @@
 //
 // Records: every entity is one record, its key relative to the tenant ("u/usr_…", "r/…",
 // "g/…", "b/…", "c/…", "i/…", "n/…", "p/<key>", "x/<jti>", "t" for the tenant) and its
-// value the entity's canonical JSON. ForEachRecord lists them in key order (the digest);
+// value the entity's canonical JSON; a group's members are records of their own
+// ("m/<group>/<type>:<id>"), so a membership change writes a few bytes. ForEachRecord lists them in key order (the digest);
 // LoadRecord rebuilds the state from them.
 //
 // Thread-safety: none; the owner guards it (one writer, or readers under a shared lock).
