@@ -170,6 +170,30 @@ void Call::Reply(HttpResponse response) {
   respond_(std::move(response));
 }
 
+HttpResponse NoContent() {
+  HttpResponse r;
+  r.status = 204;
+  return r;
+}
+
+core::Status AuthorizeGrants(const CallPtr& call, bool bindings, bool groups) {
+  if (call->IsRoot() || (!bindings && !groups)) return core::OkStatus();
+  core::Result<core::Status> r = call->services().identity().Read(
+      call->Tenant(), [&](const core::iam::TenantState& state) -> core::Status {
+        if (bindings) {
+          CUSTOS_RETURN_IF_ERROR(
+              Authorize(call, state, "administer", core::iam::AccessTarget::ForIam("iam.binding")));
+        }
+        if (groups) {
+          CUSTOS_RETURN_IF_ERROR(
+              Authorize(call, state, "update", core::iam::AccessTarget::ForIam("iam.group")));
+        }
+        return core::OkStatus();
+      });
+  if (!r.ok()) return r.error();
+  return *r;
+}
+
 HttpResponse JsonResponse(int status, std::string body, std::optional<int64_t> version,
                           std::string location) {
   HttpResponse r;
@@ -236,8 +260,9 @@ core::Status Authorize(const CallPtr& call, const core::iam::TenantState& state,
   return core::OkStatus();
 }
 
-void ReadTenant(const CallPtr& call,
-                const std::function<core::Result<HttpResponse>(const core::iam::TenantState&)>& fn) {
+void ReadTenant(
+    const CallPtr& call,
+    const std::function<core::Result<HttpResponse>(const core::iam::TenantState&)>& fn) {
   core::Result<core::Result<HttpResponse>> r = call->services().identity().Read(
       call->Tenant(), [&](const core::iam::TenantState& s) { return fn(s); });
   if (!r.ok()) return call->Fail(r.error());
@@ -322,10 +347,9 @@ void ExecuteFor(const CallPtr& call, const core::TenantId& tenant, core::iam::Co
           return call->Fail(core::InvalidField(
               "Idempotency-Key", "was used with a different request in the last 24 hours"));
         }
-        HttpResponse replay = JsonResponse(rec.status, rec.body,
-                                           rec.version > 0 ? std::optional<int64_t>(rec.version)
-                                                           : std::nullopt,
-                                           rec.location);
+        HttpResponse replay = JsonResponse(
+            rec.status, rec.body,
+            rec.version > 0 ? std::optional<int64_t>(rec.version) : std::nullopt, rec.location);
         replay.Header("Idempotent-Replayed", "true");
         return call->Reply(std::move(replay));
       }
@@ -339,7 +363,8 @@ void ExecuteFor(const CallPtr& call, const core::TenantId& tenant, core::iam::Co
   er.request_id = call->req.request_id;
   er.if_match = *if_match;
   s.identity().ExecuteAsync(std::move(er), [call, tenant, render = std::move(render), idem_key,
-                                            request_hash](core::Result<projections::ExecuteResult> r) {
+                                            request_hash](
+                                               core::Result<projections::ExecuteResult> r) {
     auto finish = [call, tenant, render, idem_key, request_hash,
                    r = std::make_shared<core::Result<projections::ExecuteResult>>(std::move(r))] {
       if (!r->ok()) return call->Fail(r->error());
@@ -355,8 +380,12 @@ void ExecuteFor(const CallPtr& call, const core::TenantId& tenant, core::iam::Co
             tenant,
             [&](const core::iam::TenantState& state) { return render(state, without_secret); });
         if (stored.ok()) {
-          IdempotentRecord rec{request_hash, stored->status, stored->body, LocationOf(*stored),
-                               EtagVersion(*stored).value_or(0), s.clock().Now()};
+          IdempotentRecord rec{request_hash,
+                               stored->status,
+                               stored->body,
+                               LocationOf(*stored),
+                               EtagVersion(*stored).value_or(0),
+                               s.clock().Now()};
           core::KvBatch batch;
           batch.Put(core::Space::kIndex, idem_key, core::ToJson(rec));
           (void)s.deps.kv.Write(batch, core::Durability::kSync);
@@ -428,8 +457,8 @@ struct Api::Impl {
         core::TenantId(p.tenant), [&](const core::iam::TenantState& state) -> core::Status {
           if (state.RevokedTokenExpiry(p.jti)) return revoked;
           if (!core::iam::IsActiveSubject(state, *p.Subject(), now)) {
-            return core::Error{core::Errc::kUnauthenticated,
-                               "the token's principal is not active", {}};
+            return core::Error{
+                core::Errc::kUnauthenticated, "the token's principal is not active", {}};
           }
           return core::OkStatus();
         });
@@ -520,8 +549,8 @@ size_t Api::BodyLimit(std::string_view method, std::string_view target) const {
 void Api::Handle(HttpRequest request, Responder respond) {
   auto call = std::make_shared<Call>(std::move(request), std::move(respond), impl_->services);
   Router::Match m = impl_->table.router.Find(call->req.method, call->req.path);
-  call->metrics_id = m.route < 0 ? impl_->unmatched_metric
-                                 : impl_->metric_ids[static_cast<size_t>(m.route)];
+  call->metrics_id =
+      m.route < 0 ? impl_->unmatched_metric : impl_->metric_ids[static_cast<size_t>(m.route)];
   if (m.route < 0) {
     return call->Reply(m.method_mismatch ? Problem(405, "method not allowed on this path")
                                          : Problem(404, "no such route: " + call->req.path));

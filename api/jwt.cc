@@ -57,8 +57,8 @@ core::Result<std::unique_ptr<TokenSigner>> TokenSigner::LoadOrCreate(const std::
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     FILE* out = fd < 0 ? nullptr : fdopen(fd, "w");
     if (out == nullptr) return core::Unavailable("cannot write the signing key " + tmp);
-    const bool written = PEM_write_PrivateKey(out, key->pkey, nullptr, nullptr, 0, nullptr,
-                                              nullptr) == 1;
+    const bool written =
+        PEM_write_PrivateKey(out, key->pkey, nullptr, nullptr, 0, nullptr, nullptr) == 1;
     const bool synced = std::fflush(out) == 0 && ::fsync(fileno(out)) == 0;
     std::fclose(out);
     if (!written || !synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -72,14 +72,13 @@ core::Result<std::unique_ptr<TokenSigner>> TokenSigner::LoadOrCreate(const std::
   }
   const std::string public_raw(reinterpret_cast<char*>(raw), raw_len);
   const std::string kid = core::Sha256Hex(public_raw).substr(0, 16);
-  return std::unique_ptr<TokenSigner>(new TokenSigner(
-      std::move(key), kid, core::Base64UrlEncode(public_raw), std::move(issuer)));
+  return std::unique_ptr<TokenSigner>(
+      new TokenSigner(std::move(key), kid, core::Base64UrlEncode(public_raw), std::move(issuer)));
 }
 
 std::string TokenSigner::Sign(const TokenClaims& c) const {
   core::JsonWriter header;
-  header.BeginObject().Key("alg").String("EdDSA").Key("typ").String("JWT").Key("kid").String(
-      kid_);
+  header.BeginObject().Key("alg").String("EdDSA").Key("typ").String("JWT").Key("kid").String(kid_);
   header.EndObject();
   core::JsonWriter payload;
   payload.BeginObject();

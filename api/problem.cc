@@ -93,8 +93,8 @@ int HttpStatus(const core::Error& error) {
 HttpResponse Problem(const core::Error& error) {
   const int status = HttpStatus(error);
   // Internal details stay in the server's log, not in the answer.
-  HttpResponse r = Build(status, status >= 500 && status != 503 ? "the request failed" : error.message,
-                         error.fields);
+  HttpResponse r = Build(
+      status, status >= 500 && status != 503 ? "the request failed" : error.message, error.fields);
   if (status == 401) r.Header("WWW-Authenticate", "Bearer");
   return r;
 }

@@ -132,11 +132,11 @@ void Introspect(const CallPtr& call) {
         s.deps.kv.Get(core::Space::kCredentials, RootRevokedKey(claims->jti));
     active = r.ok() && !r->has_value();
   } else {
-    const iam::Subject subject{claims->typ == "user" ? iam::SubjectType::kUser
-                                                     : iam::SubjectType::kApiClient,
-                               claims->sub};
-    core::Result<bool> live = s.identity().Read(
-        core::TenantId(claims->tenant), [&](const iam::TenantState& state) {
+    const iam::Subject subject{
+        claims->typ == "user" ? iam::SubjectType::kUser : iam::SubjectType::kApiClient,
+        claims->sub};
+    core::Result<bool> live =
+        s.identity().Read(core::TenantId(claims->tenant), [&](const iam::TenantState& state) {
           return !state.RevokedTokenExpiry(claims->jti) &&
                  iam::IsActiveSubject(state, subject, now);
         });
@@ -175,8 +175,7 @@ void Revoke(const CallPtr& call) {
     return call->Json(200, "{}");
   }
   const iam::Subject subject{
-      claims->typ == "user" ? iam::SubjectType::kUser : iam::SubjectType::kApiClient,
-      claims->sub};
+      claims->typ == "user" ? iam::SubjectType::kUser : iam::SubjectType::kApiClient, claims->sub};
   ExecuteFor(call, core::TenantId(claims->tenant),
              iam::RevokeToken{subject, claims->jti, claims->exp, false},
              [](const iam::TenantState&, const projections::ExecuteResult&) {
@@ -189,8 +188,8 @@ void IssueClientToken(const CallPtr& call) {
   if (RateLimited(call)) return;
   auto form = FormBody(call->req);
   if (!form) {
-    return call->Reply(OAuthError(400, "invalid_request",
-                                  "the body must be application/x-www-form-urlencoded"));
+    return call->Reply(
+        OAuthError(400, "invalid_request", "the body must be application/x-www-form-urlencoded"));
   }
   if (FormField(*form, "grant_type") != "client_credentials") {
     return call->Reply(
@@ -224,10 +223,10 @@ void IssueClientToken(const CallPtr& call) {
     if (!iam::ConstantTimeEquals(core::Sha256Hex(*secret), s.root_secret_hash)) {
       return call->Reply(refused);
     }
-    TokenClaims c{"", *id, "", "root", NewJti(s.deps.random), "", false, now,
-                  now + s.options.root_token_ttl};
-    return call->Reply(TokenResponse(s.deps.tokens.Sign(c), s.options.root_token_ttl.count(),
-                                     std::nullopt));
+    TokenClaims c{
+        "", *id, "", "root", NewJti(s.deps.random), "", false, now, now + s.options.root_token_ttl};
+    return call->Reply(
+        TokenResponse(s.deps.tokens.Sign(c), s.options.root_token_ttl.count(), std::nullopt));
   }
   std::optional<core::TenantId> tenant = s.identity().TenantOfClient(*id);
   if (!tenant) return call->Reply(refused);
@@ -235,27 +234,34 @@ void IssueClientToken(const CallPtr& call) {
     bool active = false;
     int ttl = 900;
   };
-  core::Result<ClientView> view =
-      s.identity().Read(*tenant, [&](const iam::TenantState& state) {
-        const iam::ApiClient* c = state.FindClient(*id);
-        return ClientView{c != nullptr && c->status == iam::ActiveStatus::kActive,
-                          state.tenant().settings.token_ttl_seconds};
-      });
+  core::Result<ClientView> view = s.identity().Read(*tenant, [&](const iam::TenantState& state) {
+    const iam::ApiClient* c = state.FindClient(*id);
+    return ClientView{c != nullptr && c->status == iam::ActiveStatus::kActive,
+                      state.tenant().settings.token_ttl_seconds};
+  });
   if (!view.ok() || !view->active) return call->Reply(refused);
   // Every secret version of the client; any that matches (constant-time per candidate).
   const std::string hash = core::Sha256Hex(*secret);
   const std::string prefix = iam::ClientSecretPrefix(tenant->value(), *id);
   std::string key_id;
-  core::Status scanned = s.deps.kv.Scan(
-      core::Space::kCredentials, prefix, [&](std::string_view key, std::string_view value) {
-        if (iam::ConstantTimeEquals(hash, value)) key_id = std::string(key.substr(prefix.size()));
-        return true;
-      });
+  core::Status scanned = s.deps.kv.Scan(core::Space::kCredentials, prefix,
+                                        [&](std::string_view key, std::string_view value) {
+                                          if (iam::ConstantTimeEquals(hash, value))
+                                            key_id = std::string(key.substr(prefix.size()));
+                                          return true;
+                                        });
   if (!scanned.ok()) return call->Fail(scanned.error());
   if (key_id.empty()) return call->Reply(refused);
   call->principal = Principal{Principal::Kind::kApiClient, tenant->value(), *id, "", now};
-  TokenClaims c{"", *id, tenant->value(), "api_client", NewJti(s.deps.random), key_id, false,
-                now, now + std::chrono::seconds(view->ttl)};
+  TokenClaims c{"",
+                *id,
+                tenant->value(),
+                "api_client",
+                NewJti(s.deps.random),
+                key_id,
+                false,
+                now,
+                now + std::chrono::seconds(view->ttl)};
   const std::string token = s.deps.tokens.Sign(c);
   const int64_t ttl = view->ttl;
   ExecuteFor(call, *tenant, iam::RecordTokenIssued{*id, key_id, c.jti, c.exp},
@@ -316,32 +322,40 @@ void Login(const CallPtr& call) {
     if (!view.user_id) call->principal.reset();
     iam::RecordLogin record{view.user_id, body.email, ok, reason};
     if (!ok) {
-      return Execute(call, record, [reason](const iam::TenantState&,
-                                            const projections::ExecuteResult&) {
-        return Unauthorized(reason == "temporary_password_expired"
-                                ? "the temporary password has expired; ask for a reset"
-                                : "the email or password is wrong, or the account is not active");
-      });
+      return Execute(call, record,
+                     [reason](const iam::TenantState&, const projections::ExecuteResult&) {
+                       return Unauthorized(
+                           reason == "temporary_password_expired"
+                               ? "the temporary password has expired; ask for a reset"
+                               : "the email or password is wrong, or the account is not active");
+                     });
     }
-    TokenClaims c{"", *view.user_id, call->Param("tenant"), "user", NewJti(s.deps.random), "",
-                  view.must_change_password, now, now + std::chrono::seconds(view.token_ttl)};
+    TokenClaims c{"",
+                  *view.user_id,
+                  call->Param("tenant"),
+                  "user",
+                  NewJti(s.deps.random),
+                  "",
+                  view.must_change_password,
+                  now,
+                  now + std::chrono::seconds(view.token_ttl)};
     const std::string token = s.deps.tokens.Sign(c);
     const int64_t ttl = view.token_ttl;
     const bool must_change = view.must_change_password;
-    Execute(call, record, [token, ttl, must_change](const iam::TenantState&,
-                                                    const projections::ExecuteResult&) {
-      return TokenResponse(token, ttl, must_change);
-    });
+    Execute(call, record,
+            [token, ttl, must_change](const iam::TenantState&, const projections::ExecuteResult&) {
+              return TokenResponse(token, ttl, must_change);
+            });
   });
 }
 
 void Me(const CallPtr& call) {
   if (call->IsRoot()) {
-    return call->Json(200, Object([&](core::JsonWriter& w) {
-                        w.BeginObject().Key("type").String("root").Key("id").String(
-                            call->principal->id);
-                        w.EndObject();
-                      }));
+    return call->Json(
+        200, Object([&](core::JsonWriter& w) {
+          w.BeginObject().Key("type").String("root").Key("id").String(call->principal->id);
+          w.EndObject();
+        }));
   }
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     const iam::Subject subject = *call->principal->Subject();
@@ -392,10 +406,9 @@ void ChangeOwnPassword(const CallPtr& call) {
     Execute(call, iam::ChangePassword{call->principal->id, *hash, CodePoints(body.new_password)},
             [call](const iam::TenantState& state, const projections::ExecuteResult&) {
               const iam::User* u = state.FindUser(call->principal->id);
-              return JsonResponse(200, Object([&](core::JsonWriter& w) {
-                                    WriteUser(w, state, *u, true);
-                                  }),
-                                  u->version);
+              return JsonResponse(
+                  200, Object([&](core::JsonWriter& w) { WriteUser(w, state, *u, true); }),
+                  u->version);
             });
   });
 }
@@ -411,8 +424,8 @@ void Logout(const CallPtr& call) {
     return call->Json(200, "{\"revoked\":true}");
   }
   Execute(call,
-          iam::RevokeToken{*call->principal->Subject(), call->principal->jti,
-                           call->principal->exp, true},
+          iam::RevokeToken{*call->principal->Subject(), call->principal->jti, call->principal->exp,
+                           true},
           [](const iam::TenantState&, const projections::ExecuteResult&) {
             return JsonResponse(200, "{\"revoked\":true}");
           });

@@ -56,12 +56,6 @@ struct AcceptBody {
   }
 };
 
-HttpResponse NoContent() {
-  HttpResponse r;
-  r.status = 204;
-  return r;
-}
-
 // Appends "name": secret-or-null to a JSON object text.
 std::string WithSecret(std::string body, std::string_view name,
                        const std::optional<std::string>& secret) {
@@ -79,24 +73,6 @@ std::string WithSecret(std::string body, std::string_view name,
   return body;
 }
 
-core::Status MayBind(const CallPtr& call, bool bindings, bool groups) {
-  if (call->IsRoot() || (!bindings && !groups)) return core::OkStatus();
-  core::Result<core::Status> r = call->services().identity().Read(
-      call->Tenant(), [&](const iam::TenantState& state) -> core::Status {
-        if (bindings) {
-          CUSTOS_RETURN_IF_ERROR(
-              Authorize(call, state, "administer", iam::AccessTarget::ForIam("iam.binding")));
-        }
-        if (groups) {
-          CUSTOS_RETURN_IF_ERROR(
-              Authorize(call, state, "update", iam::AccessTarget::ForIam("iam.group")));
-        }
-        return core::OkStatus();
-      });
-  if (!r.ok()) return r.error();
-  return *r;
-}
-
 Render ClientAnswer(int status, bool with_secret) {
   return [status, with_secret](const iam::TenantState& state,
                                const projections::ExecuteResult& result) {
@@ -104,16 +80,16 @@ Render ClientAnswer(int status, bool with_secret) {
     if (c == nullptr) return Problem(core::NotFound("no API client " + result.decision.id));
     std::string body = Object([&](core::JsonWriter& w) { WriteClient(w, state, *c); });
     if (with_secret) body = WithSecret(std::move(body), "client_secret", result.decision.secret);
-    return JsonResponse(status, std::move(body), c->version,
-                        status == 201 ? "/v1/tenants/" + state.tenant_id() + "/api-clients/" + c->id
-                                      : "");
+    return JsonResponse(
+        status, std::move(body), c->version,
+        status == 201 ? "/v1/tenants/" + state.tenant_id() + "/api-clients/" + c->id : "");
   };
 }
 
 void CreateClientRoute(const CallPtr& call) {
   CreateClientBody b;
   if (core::Status s = ReadBody(call->req.body, b); !s.ok()) return call->Fail(s.error());
-  if (core::Status s = MayBind(call, b.bindings && !b.bindings->empty(), false); !s.ok()) {
+  if (core::Status s = AuthorizeGrants(call, b.bindings && !b.bindings->empty(), false); !s.ok()) {
     return call->Fail(s.error());
   }
   Execute(call,
@@ -143,10 +119,10 @@ void ListClients(const CallPtr& call) {
       sorted.emplace_back(SortKey(std::move(value), id, descending), &c);
     }
     std::sort(sorted.begin(), sorted.end());
-    return JsonResponse(200, PageJson<iam::ApiClient>(sorted, page, [&](core::JsonWriter& w,
-                                                                        const iam::ApiClient& c) {
-                          WriteClient(w, state, c);
-                        }));
+    return JsonResponse(200, PageJson<iam::ApiClient>(
+                                 sorted, page, [&](core::JsonWriter& w, const iam::ApiClient& c) {
+                                   WriteClient(w, state, c);
+                                 }));
   });
 }
 
@@ -195,9 +171,9 @@ void CreateSecret(const CallPtr& call) {
               w.Null();
             }
             w.EndObject();
-            return JsonResponse(201, w.Take(), std::nullopt,
-                                "/v1/tenants/" + state.tenant_id() + "/api-clients/" +
-                                    result.decision.id);
+            return JsonResponse(
+                201, w.Take(), std::nullopt,
+                "/v1/tenants/" + state.tenant_id() + "/api-clients/" + result.decision.id);
           });
 }
 
@@ -215,25 +191,25 @@ Render InvitationAnswer(int status, bool with_token) {
     if (i == nullptr) return Problem(core::NotFound("no invitation " + result.decision.id));
     std::string body = Object([&](core::JsonWriter& w) { WriteInvitation(w, *i); });
     if (with_token) body = WithSecret(std::move(body), "token", result.decision.secret);
-    return JsonResponse(status, std::move(body), i->version,
-                        status == 201 ? "/v1/tenants/" + state.tenant_id() + "/invitations/" + i->id
-                                      : "");
+    return JsonResponse(
+        status, std::move(body), i->version,
+        status == 201 ? "/v1/tenants/" + state.tenant_id() + "/invitations/" + i->id : "");
   };
 }
 
 void CreateInvitationRoute(const CallPtr& call) {
   CreateInvitationBody b;
   if (core::Status s = ReadBody(call->req.body, b); !s.ok()) return call->Fail(s.error());
-  if (core::Status s = MayBind(call, b.bindings && !b.bindings->empty(),
-                               b.group_ids && !b.group_ids->empty());
+  if (core::Status s = AuthorizeGrants(call, b.bindings && !b.bindings->empty(),
+                                       b.group_ids && !b.group_ids->empty());
       !s.ok()) {
     return call->Fail(s.error());
   }
-  Execute(call,
-          iam::CreateInvitation{b.email, ToGrants(b.bindings),
-                                b.group_ids.value_or(std::vector<std::string>{}),
-                                b.expires_in_days},
-          InvitationAnswer(201, true));
+  Execute(
+      call,
+      iam::CreateInvitation{b.email, ToGrants(b.bindings),
+                            b.group_ids.value_or(std::vector<std::string>{}), b.expires_in_days},
+      InvitationAnswer(201, true));
 }
 
 void ListInvitations(const CallPtr& call) {
@@ -259,15 +235,15 @@ void ListInvitations(const CallPtr& call) {
       sorted.emplace_back(SortKey(core::FormatTime(inv.created_at), id, true), &inv);
     }
     std::sort(sorted.begin(), sorted.end());
-    return JsonResponse(200, PageJson<iam::Invitation>(sorted, page, [&](core::JsonWriter& w,
-                                                                         const iam::Invitation& i) {
-                          iam::Invitation shown = i;
-                          if (shown.status == iam::InvitationStatus::kPending &&
-                              shown.expires_at <= now) {
-                            shown.status = iam::InvitationStatus::kExpired;
-                          }
-                          WriteInvitation(w, shown);
-                        }));
+    return JsonResponse(
+        200,
+        PageJson<iam::Invitation>(sorted, page, [&](core::JsonWriter& w, const iam::Invitation& i) {
+          iam::Invitation shown = i;
+          if (shown.status == iam::InvitationStatus::kPending && shown.expires_at <= now) {
+            shown.status = iam::InvitationStatus::kExpired;
+          }
+          WriteInvitation(w, shown);
+        }));
   });
 }
 
@@ -316,15 +292,15 @@ void Accept(const CallPtr& call) {
     if (!password_hash.ok()) return call->Fail(password_hash.error());
     size_t length = 0;
     for (char c : b.password) length += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    ExecuteFor(call, core::TenantId(tenant),
-               iam::AcceptInvitation{invitation, b.first_name, b.last_name, *password_hash, length},
-               [tenant](const iam::TenantState&, const projections::ExecuteResult& result) {
-                 core::JsonWriter w;
-                 w.BeginObject().Key("tenant").String(tenant).Key("user_id").String(
-                     result.decision.id);
-                 w.EndObject();
-                 return JsonResponse(200, w.Take());
-               });
+    ExecuteFor(
+        call, core::TenantId(tenant),
+        iam::AcceptInvitation{invitation, b.first_name, b.last_name, *password_hash, length},
+        [tenant](const iam::TenantState&, const projections::ExecuteResult& result) {
+          core::JsonWriter w;
+          w.BeginObject().Key("tenant").String(tenant).Key("user_id").String(result.decision.id);
+          w.EndObject();
+          return JsonResponse(200, w.Take());
+        });
   });
 }
 
@@ -336,8 +312,7 @@ void AddClientRoutes(RouteTable& t, Services&) {
   t.Add({"GET", clients, Access::kIam, "iam.api_client", "list"}, ListClients);
   t.Add({"GET", clients + "/{id}", Access::kIam, "iam.api_client", "read"}, GetClient);
   t.Add({"PATCH", clients + "/{id}", Access::kIam, "iam.api_client", "update"}, PatchClient);
-  t.Add({"DELETE", clients + "/{id}", Access::kIam, "iam.api_client", "delete"},
-        DeleteClientRoute);
+  t.Add({"DELETE", clients + "/{id}", Access::kIam, "iam.api_client", "delete"}, DeleteClientRoute);
   t.Add({"POST", clients + "/{id}/activate", Access::kIam, "iam.api_client", "update"},
         ClientStatus(true));
   t.Add({"POST", clients + "/{id}/deactivate", Access::kIam, "iam.api_client", "update"},

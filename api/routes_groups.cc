@@ -84,10 +84,10 @@ void ListGroups(const CallPtr& call) {
       sorted.emplace_back(SortKey(g.name, id, false), &g);
     }
     std::sort(sorted.begin(), sorted.end());
-    return JsonResponse(200, PageJson<iam::Group>(sorted, page, [&](core::JsonWriter& w,
-                                                                    const iam::Group& g) {
-                          WriteGroup(w, state, g, false);
-                        }));
+    return JsonResponse(
+        200, PageJson<iam::Group>(sorted, page, [&](core::JsonWriter& w, const iam::Group& g) {
+          WriteGroup(w, state, g, false);
+        }));
   });
 }
 
@@ -113,11 +113,7 @@ void PatchGroup(const CallPtr& call) {
 
 void DeleteGroupRoute(const CallPtr& call) {
   Execute(call, iam::DeleteGroup{call->Param("id")},
-          [](const iam::TenantState&, const projections::ExecuteResult&) {
-            HttpResponse r;
-            r.status = 204;
-            return r;
-          });
+          [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
 }
 
 HttpResponse MembersAnswer(const iam::TenantState& state, const std::string& group_id) {
@@ -152,11 +148,7 @@ void AddMembers(const CallPtr& call) {
 
 void RemoveMember(const CallPtr& call) {
   Execute(call, iam::RemoveGroupMember{call->Param("id"), call->Param("member_id")},
-          [](const iam::TenantState&, const projections::ExecuteResult&) {
-            HttpResponse r;
-            r.status = 204;
-            return r;
-          });
+          [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
 }
 
 void ListMembers(const CallPtr& call) {

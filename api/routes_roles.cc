@@ -85,16 +85,10 @@ Render RoleAnswer(int status) {
   return [status](const iam::TenantState& state, const projections::ExecuteResult& result) {
     const iam::Role* r = state.FindRole(result.decision.id);
     if (r == nullptr) return Problem(core::NotFound("no role " + result.decision.id));
-    return JsonResponse(status, Object([&](core::JsonWriter& w) { WriteRole(w, state, *r, true); }),
-                        r->version,
-                        status == 201 ? "/v1/tenants/" + state.tenant_id() + "/roles/" + r->id : "");
+    return JsonResponse(
+        status, Object([&](core::JsonWriter& w) { WriteRole(w, state, *r, true); }), r->version,
+        status == 201 ? "/v1/tenants/" + state.tenant_id() + "/roles/" + r->id : "");
   };
-}
-
-HttpResponse NoContent() {
-  HttpResponse r;
-  r.status = 204;
-  return r;
 }
 
 void CreateRoleRoute(const CallPtr& call) {
@@ -116,10 +110,10 @@ void ListRoles(const CallPtr& call) {
       sorted.emplace_back(SortKey(r.name, id, false), &r);
     }
     std::sort(sorted.begin(), sorted.end());
-    return JsonResponse(200, PageJson<iam::Role>(sorted, page, [&](core::JsonWriter& w,
-                                                                   const iam::Role& r) {
-                          WriteRole(w, state, r, false);
-                        }));
+    return JsonResponse(
+        200, PageJson<iam::Role>(sorted, page, [&](core::JsonWriter& w, const iam::Role& r) {
+          WriteRole(w, state, r, false);
+        }));
   });
 }
 
@@ -166,9 +160,9 @@ void CreateBindingRoute(const CallPtr& call) {
           [](const iam::TenantState& state, const projections::ExecuteResult& result) {
             const iam::Binding* binding = state.FindBinding(result.decision.id);
             if (binding == nullptr) return Problem(core::NotFound("no binding"));
-            return JsonResponse(201, Object([&](core::JsonWriter& w) { WriteBinding(w, *binding); }),
-                                binding->version,
-                                "/v1/tenants/" + state.tenant_id() + "/bindings/" + binding->id);
+            return JsonResponse(
+                201, Object([&](core::JsonWriter& w) { WriteBinding(w, *binding); }),
+                binding->version, "/v1/tenants/" + state.tenant_id() + "/bindings/" + binding->id);
           });
 }
 
@@ -189,10 +183,10 @@ void ListBindings(const CallPtr& call) {
       sorted.emplace_back(id, &b);
     }
     std::sort(sorted.begin(), sorted.end());
-    return JsonResponse(200, PageJson<iam::Binding>(sorted, page, [](core::JsonWriter& w,
-                                                                     const iam::Binding& b) {
-                          WriteBinding(w, b);
-                        }));
+    return JsonResponse(
+        200, PageJson<iam::Binding>(sorted, page, [](core::JsonWriter& w, const iam::Binding& b) {
+          WriteBinding(w, b);
+        }));
   });
 }
 
@@ -248,7 +242,8 @@ void CheckBatch(const CallPtr& call) {
       core::Result<std::string> one = CheckOne(call, state, body.checks[i], evaluator);
       if (!one.ok()) {
         core::Error e = std::move(one).error();
-        for (core::FieldError& f : e.fields) f.field = "checks[" + std::to_string(i) + "]." + f.field;
+        for (core::FieldError& f : e.fields)
+          f.field = "checks[" + std::to_string(i) + "]." + f.field;
         if (e.fields.empty() && e.code == core::Errc::kInvalidArgument) {
           e.fields.push_back({"checks[" + std::to_string(i) + "]", e.message});
         }
@@ -272,7 +267,8 @@ void Who(const CallPtr& call) {
     core::JsonWriter w;
     w.BeginObject().Key("resource_id").String(id).Key("items").BeginArray();
     for (const iam::WhoEntry& e : evaluator.Who(*node)) {
-      w.BeginObject().Key("subject").BeginObject().Key("type").String(iam::ToString(e.subject.type));
+      w.BeginObject().Key("subject").BeginObject().Key("type").String(
+          iam::ToString(e.subject.type));
       w.Key("id").String(e.subject.id).EndObject();
       w.Key("level").String(iam::ToString(e.level)).EndObject();
     }

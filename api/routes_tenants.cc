@@ -76,17 +76,17 @@ void ListTenants(const CallPtr& call) {
   if (!page.ok()) return call->Fail(page.error());
   std::vector<iam::Tenant> tenants;
   for (const core::TenantId& id : call->services().identity().Tenants()) {
-    core::Result<iam::Tenant> t = call->services().identity().Read(
-        id, [](const iam::TenantState& s) { return s.tenant(); });
+    core::Result<iam::Tenant> t =
+        call->services().identity().Read(id, [](const iam::TenantState& s) { return s.tenant(); });
     if (t.ok()) tenants.push_back(std::move(t).value());
   }
   std::vector<std::pair<std::string, const iam::Tenant*>> sorted;
   for (const iam::Tenant& t : tenants) sorted.emplace_back(t.id, &t);
   std::sort(sorted.begin(), sorted.end());
-  call->Json(200, PageJson<iam::Tenant>(sorted, *page, [](core::JsonWriter& w,
-                                                          const iam::Tenant& t) {
-    WriteTenant(w, t);
-  }));
+  call->Json(200,
+             PageJson<iam::Tenant>(sorted, *page, [](core::JsonWriter& w, const iam::Tenant& t) {
+               WriteTenant(w, t);
+             }));
 }
 
 void GetTenant(const CallPtr& call) {
@@ -96,7 +96,8 @@ void GetTenant(const CallPtr& call) {
 }
 
 void PatchTenant(const CallPtr& call) {
-  core::Result<Patch> patch = Patch::Parse(call->req.body, {"name", "plan", "retention_days", "settings"});
+  core::Result<Patch> patch =
+      Patch::Parse(call->req.body, {"name", "plan", "retention_days", "settings"});
   if (!patch.ok()) return call->Fail(patch.error());
   iam::UpdateTenant u;
   core::Status s = patch->Get("name", u.name);
@@ -153,15 +154,13 @@ void DefinePropertyRoute(const CallPtr& call) {
   PropertyBody body;
   if (core::Status s = ReadBody(call->req.body, body); !s.ok()) return call->Fail(s.error());
   const std::string key = body.key;
-  Execute(call, iam::DefineProperty{body.key, body.type, body.description.value_or("")},
-          [key, call](const iam::TenantState& state, const projections::ExecuteResult&) {
-            return JsonResponse(201, Object([&](core::JsonWriter& w) {
-                                  WriteProperty(w, *state.FindProperty(key));
-                                }),
-                                std::nullopt,
-                                "/v1/tenants/" + call->Param("tenant") +
-                                    "/property-definitions/" + key);
-          });
+  Execute(
+      call, iam::DefineProperty{body.key, body.type, body.description.value_or("")},
+      [key, call](const iam::TenantState& state, const projections::ExecuteResult&) {
+        return JsonResponse(
+            201, Object([&](core::JsonWriter& w) { WriteProperty(w, *state.FindProperty(key)); }),
+            std::nullopt, "/v1/tenants/" + call->Param("tenant") + "/property-definitions/" + key);
+      });
 }
 
 void ListProperties(const CallPtr& call) {
@@ -176,11 +175,7 @@ void ListProperties(const CallPtr& call) {
 
 void RemovePropertyRoute(const CallPtr& call) {
   Execute(call, iam::RemoveProperty{call->Param("key")},
-          [](const iam::TenantState&, const projections::ExecuteResult&) {
-            HttpResponse r;
-            r.status = 204;
-            return r;
-          });
+          [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
 }
 
 }  // namespace
@@ -196,8 +191,8 @@ void AddTenantRoutes(RouteTable& t, Services&) {
         DefinePropertyRoute);
   t.Add({"GET", "/v1/tenants/{tenant}/property-definitions", Access::kIam, "iam.user", "read"},
         ListProperties);
-  t.Add({"DELETE", "/v1/tenants/{tenant}/property-definitions/{key}", Access::kIam,
-         "iam.settings", "administer"},
+  t.Add({"DELETE", "/v1/tenants/{tenant}/property-definitions/{key}", Access::kIam, "iam.settings",
+         "administer"},
         RemovePropertyRoute);
 }
 

@@ -37,11 +37,10 @@ Render NodeAnswer(int status, std::string kind) {
   return [status, kind](const iam::TenantState& state, const projections::ExecuteResult& result) {
     const iam::Node* n = state.FindNode(result.decision.id);
     if (n == nullptr) return Problem(core::NotFound("no node " + result.decision.id));
-    return JsonResponse(status, Object([&](core::JsonWriter& w) { WriteNode(w, *n); }),
-                        n->version,
-                        status == 201 ? "/v1/tenants/" + state.tenant_id() + "/" +
-                                            Collection(kind) + "/" + n->id
-                                      : "");
+    return JsonResponse(
+        status, Object([&](core::JsonWriter& w) { WriteNode(w, *n); }), n->version,
+        status == 201 ? "/v1/tenants/" + state.tenant_id() + "/" + Collection(kind) + "/" + n->id
+                      : "");
   };
 }
 
@@ -110,10 +109,9 @@ RouteHandler ListRoute(std::string kind) {
         sorted.emplace_back(SortKey(n.name, id, false), &n);
       }
       std::sort(sorted.begin(), sorted.end());
-      return JsonResponse(200, PageJson<iam::Node>(sorted, page, [](core::JsonWriter& w,
-                                                                    const iam::Node& n) {
-                            WriteNode(w, n);
-                          }));
+      return JsonResponse(
+          200, PageJson<iam::Node>(
+                   sorted, page, [](core::JsonWriter& w, const iam::Node& n) { WriteNode(w, n); }));
     });
   };
 }
@@ -137,7 +135,8 @@ RouteHandler GetRoute(std::string kind) {
 }
 
 // Checks `action` (update/delete) on the node's type at its parent; kNotFound if no such node.
-core::Status AuthorizeChange(const CallPtr& call, const std::string& kind, std::string_view action) {
+core::Status AuthorizeChange(const CallPtr& call, const std::string& kind,
+                             std::string_view action) {
   core::Result<core::Status> r = call->services().identity().Read(
       call->Tenant(), [&](const iam::TenantState& state) -> core::Status {
         const std::string id = call->Param("id");
@@ -174,11 +173,7 @@ RouteHandler DeleteRoute(std::string kind) {
       return call->Fail(s.error());
     }
     Execute(call, iam::DeleteNode{call->Param("id")},
-            [](const iam::TenantState&, const projections::ExecuteResult&) {
-              HttpResponse r;
-              r.status = 204;
-              return r;
-            });
+            [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
   };
 }
 

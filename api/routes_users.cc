@@ -51,13 +51,6 @@ struct TagBody {
   }
 };
 
-HttpResponse NoContent() {
-  HttpResponse r;
-  r.status = 204;
-  r.content_type = "application/json";
-  return r;
-}
-
 // The user as answered, with the one-time temporary password when there is one.
 Render UserAnswer(int status, bool with_password) {
   return [status, with_password](const iam::TenantState& state,
@@ -79,30 +72,10 @@ Render UserAnswer(int status, bool with_password) {
       body += secret.str();
       body += '}';
     }
-    return JsonResponse(status, std::move(body), u->version,
-                        status == 201 ? "/v1/tenants/" + state.tenant_id() + "/users/" + u->id
-                                      : "");
+    return JsonResponse(
+        status, std::move(body), u->version,
+        status == 201 ? "/v1/tenants/" + state.tenant_id() + "/users/" + u->id : "");
   };
-}
-
-// Extra grants a create asks for: bindings need admin on iam.binding (and then the escalation
-// rule), memberships update on iam.group.
-core::Status AuthorizeExtras(const CallPtr& call, bool bindings, bool groups) {
-  if (call->IsRoot() || (!bindings && !groups)) return core::OkStatus();
-  core::Result<core::Status> r = call->services().identity().Read(
-      call->Tenant(), [&](const iam::TenantState& state) -> core::Status {
-        if (bindings) {
-          CUSTOS_RETURN_IF_ERROR(
-              Authorize(call, state, "administer", iam::AccessTarget::ForIam("iam.binding")));
-        }
-        if (groups) {
-          CUSTOS_RETURN_IF_ERROR(
-              Authorize(call, state, "update", iam::AccessTarget::ForIam("iam.group")));
-        }
-        return core::OkStatus();
-      });
-  if (!r.ok()) return r.error();
-  return *r;
 }
 
 void CreateUserRoute(const CallPtr& call) {
@@ -110,7 +83,7 @@ void CreateUserRoute(const CallPtr& call) {
   if (core::Status s = ReadBody(call->req.body, b); !s.ok()) return call->Fail(s.error());
   const bool bindings = b.bindings && !b.bindings->empty();
   const bool groups = b.group_ids && !b.group_ids->empty();
-  if (core::Status s = AuthorizeExtras(call, bindings, groups); !s.ok()) {
+  if (core::Status s = AuthorizeGrants(call, bindings, groups); !s.ok()) {
     return call->Fail(s.error());
   }
   iam::CreateUser c;
@@ -145,9 +118,8 @@ core::Result<HttpResponse> ListUsers(const CallPtr& call, const iam::TenantState
   std::string sort = std::string(q.Query("sort").value_or("created_at"));
   const bool descending = !sort.empty() && sort[0] == '-';
   if (descending) sort.erase(0, 1);
-  static constexpr std::string_view kSorts[] = {"first_name", "last_name", "email",
-                                                "department", "status",    "created_at",
-                                                "last_active_at"};
+  static constexpr std::string_view kSorts[] = {
+      "first_name", "last_name", "email", "department", "status", "created_at", "last_active_at"};
   if (std::find(std::begin(kSorts), std::end(kSorts), sort) == std::end(kSorts)) {
     return core::InvalidField("sort",
                               "must be first_name, last_name, email, department, status, "
@@ -167,7 +139,8 @@ core::Result<HttpResponse> ListUsers(const CallPtr& call, const iam::TenantState
   }
   std::set<std::string> role_holders;
   if (role_id) {
-    for (const std::string& id : RoleHolders(state, std::string(*role_id), iam::SubjectType::kUser)) {
+    for (const std::string& id :
+         RoleHolders(state, std::string(*role_id), iam::SubjectType::kUser)) {
       role_holders.insert(id);
     }
   }
@@ -186,8 +159,8 @@ core::Result<HttpResponse> ListUsers(const CallPtr& call, const iam::TenantState
       if (it == u.tags.end() || it->second != tag->second) continue;
     }
     if (!needle.empty()) {
-      const std::string hay = iam::Lower(u.profile.first_name + " " + u.profile.last_name + " " +
-                                         u.profile.email);
+      const std::string hay =
+          iam::Lower(u.profile.first_name + " " + u.profile.last_name + " " + u.profile.email);
       if (hay.find(needle) == std::string::npos) continue;
     }
     std::string value;
@@ -203,10 +176,10 @@ core::Result<HttpResponse> ListUsers(const CallPtr& call, const iam::TenantState
     sorted.emplace_back(SortKey(std::move(value), id, descending), &u);
   }
   std::sort(sorted.begin(), sorted.end());
-  return JsonResponse(200, PageJson<iam::User>(sorted, page, [&](core::JsonWriter& w,
-                                                                 const iam::User& u) {
-                        WriteUser(w, state, u, false);
-                      }));
+  return JsonResponse(
+      200, PageJson<iam::User>(sorted, page, [&](core::JsonWriter& w, const iam::User& u) {
+        WriteUser(w, state, u, false);
+      }));
 }
 
 void GetUser(const CallPtr& call) {
@@ -315,9 +288,8 @@ void ImportUsersRoute(const CallPtr& call) {
   core::Result<std::vector<CsvRow>> rows = ParseCsv(call->req.body);
   if (!rows.ok()) return call->Fail(rows.error());
   if (rows->empty()) return call->Fail(core::InvalidArgument("the CSV has no header row"));
-  static constexpr std::string_view kColumns[] = {"email",      "first_name", "last_name",
-                                                  "phone",      "department", "roles",
-                                                  "groups",     "tags"};
+  static constexpr std::string_view kColumns[] = {"email",      "first_name", "last_name", "phone",
+                                                  "department", "roles",      "groups",    "tags"};
   std::map<std::string, size_t> column;
   for (size_t i = 0; i < rows->front().fields.size(); ++i) {
     const std::string name = iam::Lower(rows->front().fields[i]);
@@ -333,7 +305,7 @@ void ImportUsersRoute(const CallPtr& call) {
   }
   const bool has_roles = column.count("roles") != 0;
   const bool has_groups = column.count("groups") != 0;
-  if (core::Status s = AuthorizeExtras(call, has_roles, has_groups); !s.ok()) {
+  if (core::Status s = AuthorizeGrants(call, has_roles, has_groups); !s.ok()) {
     return call->Fail(s.error());
   }
   // Role and group names become ids under the read lock; rows that name unknown ones are
@@ -341,8 +313,8 @@ void ImportUsersRoute(const CallPtr& call) {
   iam::ImportUsers import;
   import.all_or_nothing = mode == "all_or_nothing";
   std::vector<std::pair<size_t, std::string>> bad_rows;
-  core::Result<bool> built = call->services().identity().Read(
-      call->Tenant(), [&](const iam::TenantState& state) {
+  core::Result<bool> built =
+      call->services().identity().Read(call->Tenant(), [&](const iam::TenantState& state) {
         for (size_t r = 1; r < rows->size(); ++r) {
           const CsvRow& row = (*rows)[r];
           auto cell = [&](const char* name) -> std::string {
@@ -408,10 +380,10 @@ void ImportUsersRoute(const CallPtr& call) {
     for (const auto& [line, error] : bad_rows) {
       fields.push_back(core::FieldError{"line " + std::to_string(line), error});
     }
-    return call->Fail(core::Error{core::Errc::kInvalidArgument,
-                                  std::to_string(bad_rows.size()) +
-                                      " rows are invalid; nothing was imported",
-                                  std::move(fields)});
+    return call->Fail(
+        core::Error{core::Errc::kInvalidArgument,
+                    std::to_string(bad_rows.size()) + " rows are invalid; nothing was imported",
+                    std::move(fields)});
   }
   if (import.users.empty()) {
     projections::ExecuteResult none;
@@ -466,9 +438,17 @@ void ExportUsers(const CallPtr& call) {
                 tags += k + "=" + v;
               }
               const std::string fields[] = {
-                  u->id, u->profile.email, u->profile.first_name, u->profile.last_name,
-                  u->profile.phone, u->profile.department, std::string(iam::ToString(u->profile.kind)),
-                  std::string(iam::ToString(u->status)), roles, groups, tags,
+                  u->id,
+                  u->profile.email,
+                  u->profile.first_name,
+                  u->profile.last_name,
+                  u->profile.phone,
+                  u->profile.department,
+                  std::string(iam::ToString(u->profile.kind)),
+                  std::string(iam::ToString(u->status)),
+                  roles,
+                  groups,
+                  tags,
                   core::FormatTime(u->created_at),
                   u->last_active_at ? core::FormatTime(*u->last_active_at) : ""};
               for (size_t i = 0; i < std::size(fields); ++i) {

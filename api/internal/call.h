@@ -51,8 +51,7 @@ class BlockingPool {
 // Verified tokens by their text, until they expire: a signature is checked once.
 class TokenCache {
  public:
-  [[nodiscard]] std::shared_ptr<const TokenClaims> Find(const std::string& token,
-                                                        core::Time now);
+  [[nodiscard]] std::shared_ptr<const TokenClaims> Find(const std::string& token, core::Time now);
   void Put(const std::string& token, std::shared_ptr<const TokenClaims> claims);
 
  private:
@@ -171,6 +170,13 @@ void ReadTenant(const CallPtr& call,
                                      std::string_view action,
                                      const core::iam::AccessTarget& target);
 
+// 204 No Content.
+[[nodiscard]] HttpResponse NoContent();
+
+// What a request that grants asks of its caller beyond the route: bindings need admin on
+// iam.binding (and then the escalation rule, in Decide), memberships update on iam.group.
+[[nodiscard]] core::Status AuthorizeGrants(const CallPtr& call, bool bindings, bool groups);
+
 // An HTTP response with a JSON body, an ETag of `version`, and optionally a Location.
 [[nodiscard]] HttpResponse JsonResponse(int status, std::string body,
                                         std::optional<int64_t> version = std::nullopt,
@@ -187,15 +193,15 @@ struct Page {
 // Writes {"items":[…],"next_cursor":…} for items sorted by key (ascending), from after the
 // page's cursor. `write` appends one item.
 template <class T>
-std::string PageJson(const std::vector<std::pair<std::string, const T*>>& sorted,
-                     const Page& page,
+std::string PageJson(const std::vector<std::pair<std::string, const T*>>& sorted, const Page& page,
                      const std::function<void(core::JsonWriter&, const T&)>& write) {
   size_t begin = 0;
   if (page.after) {
-    begin = static_cast<size_t>(
-        std::upper_bound(sorted.begin(), sorted.end(), *page.after,
-                         [](const std::string& key, const auto& item) { return key < item.first; }) -
-        sorted.begin());
+    begin = static_cast<size_t>(std::upper_bound(sorted.begin(), sorted.end(), *page.after,
+                                                 [](const std::string& key, const auto& item) {
+                                                   return key < item.first;
+                                                 }) -
+                                sorted.begin());
   }
   core::JsonWriter w;
   w.BeginObject().Key("items").BeginArray();
@@ -228,7 +234,8 @@ struct GrantBody {
     v("scope", s.scope);
   }
 };
-[[nodiscard]] std::vector<core::iam::Grant> ToGrants(const std::optional<std::vector<GrantBody>>& in);
+[[nodiscard]] std::vector<core::iam::Grant> ToGrants(
+    const std::optional<std::vector<GrantBody>>& in);
 
 void AddServiceRoutes(RouteTable& t, Services& s);
 void AddAuthRoutes(RouteTable& t, Services& s);
