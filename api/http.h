@@ -16,9 +16,9 @@
 namespace custos::api {
 
 struct HttpRequest {
-  std::string method;  // GET, POST, …
-  std::string target;  // as sent: path and query
-  std::string path;    // decoded path without the query
+  std::string method;                                        // GET, POST, …
+  std::string target;                                        // as sent: path and query
+  std::string path;                                          // decoded path without the query
   std::vector<std::pair<std::string, std::string>> query;    // decoded, in order
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
   std::string body;

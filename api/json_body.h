@@ -69,8 +69,8 @@ struct NestedChecker {
       if (!member->is_array()) return;
       for (size_t i = 0; i < member->items().size() && status.ok(); ++i) {
         if (member->items()[i].is_object()) {
-          status = RejectUnknownMembers<typename F::value_type>(
-              member->items()[i], at + "[" + std::to_string(i) + "]");
+          status = RejectUnknownMembers<typename F::value_type>(member->items()[i],
+                                                                at + "[" + std::to_string(i) + "]");
         }
       }
     }

@@ -22,7 +22,7 @@ struct TokenClaims {
   std::string tenant;  // empty for root
   std::string typ;     // "api_client" | "user" | "root"
   std::string jti;
-  std::string key_id;  // the client secret used (api_client)
+  std::string key_id;                 // the client secret used (api_client)
   bool must_change_password = false;  // users
   core::Time iat;
   core::Time exp;
@@ -49,8 +49,7 @@ class TokenSigner {
 
  private:
   struct Key;
-  TokenSigner(std::unique_ptr<Key> key, std::string kid, std::string public_x,
-              std::string issuer);
+  TokenSigner(std::unique_ptr<Key> key, std::string kid, std::string public_x, std::string issuer);
   std::unique_ptr<Key> key_;
   std::string kid_;
   std::string public_x_;  // base64url of the raw public key

@@ -88,8 +88,7 @@ RenderedDraft RenderDraft(const EventDraft& d) {
   if (!d.actor.user_agent.empty()) w.Key("user_agent").String(d.actor.user_agent);
   w.EndObject();
   if (d.target) {
-    w.Key("target").BeginObject().Key("type").String(d.target->type).Key("id").String(
-        d.target->id);
+    w.Key("target").BeginObject().Key("type").String(d.target->type).Key("id").String(d.target->id);
     if (!d.target->name.empty()) w.Key("name").String(d.target->name);
     w.EndObject();
   }

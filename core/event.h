@@ -60,8 +60,8 @@ struct EventDraft {
 
 // The parts of a line that do not depend on the event's position in the log.
 struct RenderedDraft {
-  std::string type;        // copied for the log's bookkeeping
-  std::string middle;      // ,"actor":{…}…,"request_id":"…","schema":1,"prev_hash":"
+  std::string type;    // copied for the log's bookkeeping
+  std::string middle;  // ,"actor":{…}…,"request_id":"…","schema":1,"prev_hash":"
 };
 
 // Precondition: ValidateDraft(draft).ok().

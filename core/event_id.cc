@@ -25,7 +25,7 @@ EventId EventIdGenerator::Next(Time now) {
     counter_ = rng_() & ((kCounterLimit >> 1) - 1);
   }
   ms = last_ms_;
-  const uint64_t rand_a = counter_ >> 30;                // 12 bits
+  const uint64_t rand_a = counter_ >> 30;                    // 12 bits
   const uint64_t counter_low = counter_ & ((1u << 30) - 1);  // 30 bits
   const uint64_t hi = (static_cast<uint64_t>(ms) << 16) | (uint64_t{7} << 12) | rand_a;
   const uint64_t lo = (uint64_t{0b10} << 62) | (counter_low << 32) | (rng_() & 0xffffffffu);

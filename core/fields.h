@@ -54,7 +54,9 @@ struct IsStringMap<std::map<std::string, T>> : std::true_type {};
 }  // namespace fields_internal
 
 template <class T>
-concept Reflected = requires(T& t, fields_internal::AnyVisitor& v) { T::Fields(t, v); };
+concept Reflected = requires(T& t, fields_internal::AnyVisitor& v) {
+  T::Fields(t, v);
+};
 
 template <class T>
 void WriteValue(JsonWriter& w, const T& value);

@@ -75,8 +75,8 @@ class KvStore {
       Space space, std::string_view prefix,
       const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
   // The seq a consumer last recorded, or nullopt if it never did.
-  [[nodiscard]] virtual Result<std::optional<Seq>> GetCheckpoint(std::string_view consumer)
-      const = 0;
+  [[nodiscard]] virtual Result<std::optional<Seq>> GetCheckpoint(
+      std::string_view consumer) const = 0;
 };
 
 }  // namespace custos::core

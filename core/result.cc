@@ -46,17 +46,14 @@ Error InvalidArgument(std::string message) {
 }
 Error InvalidField(std::string field, std::string message) {
   std::string summary = field + ": " + message;
-  return Error{Errc::kInvalidArgument, std::move(summary),
+  return Error{Errc::kInvalidArgument,
+               std::move(summary),
                {FieldError{std::move(field), std::move(message)}}};
 }
 Error NotFound(std::string message) { return Error{Errc::kNotFound, std::move(message), {}}; }
 Error Conflict(std::string message) { return Error{Errc::kConflict, std::move(message), {}}; }
-Error Unavailable(std::string message) {
-  return Error{Errc::kUnavailable, std::move(message), {}};
-}
-Error Corruption(std::string message) {
-  return Error{Errc::kCorruption, std::move(message), {}};
-}
+Error Unavailable(std::string message) { return Error{Errc::kUnavailable, std::move(message), {}}; }
+Error Corruption(std::string message) { return Error{Errc::kCorruption, std::move(message), {}}; }
 Error Internal(std::string message) { return Error{Errc::kInternal, std::move(message), {}}; }
 
 }  // namespace custos::core

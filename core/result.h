@@ -63,12 +63,12 @@ class [[nodiscard]] Result {
  public:
   static_assert(!std::is_same_v<std::remove_cv_t<T>, Error>);
 
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
   template <class U>
-    requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::decay_t<U>, Error> &&
-             !std::is_same_v<std::decay_t<U>, Result>)
-  Result(U&& value) : v_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, Error> &&
+           !std::is_same_v<std::decay_t<U>, Result>) Result(U&& value)
+      : v_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT
 
   [[nodiscard]] bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -134,12 +134,12 @@ class [[nodiscard]] Status {
 #define CUSTOS_CONCAT_(a, b) CUSTOS_CONCAT_INNER_(a, b)
 
 // Returns the Error of a failed Status or Result from the enclosing function.
-#define CUSTOS_RETURN_IF_ERROR(expr)                      \
-  do {                                                    \
-    auto&& custos_status_ = (expr);                       \
-    if (!custos_status_.ok()) {                           \
-      return std::move(custos_status_).error();           \
-    }                                                     \
+#define CUSTOS_RETURN_IF_ERROR(expr)            \
+  do {                                          \
+    auto&& custos_status_ = (expr);             \
+    if (!custos_status_.ok()) {                 \
+      return std::move(custos_status_).error(); \
+    }                                           \
   } while (false)
 
 // `CUSTOS_ASSIGN_OR_RETURN(auto x, F());` declares x from F()'s value or returns its Error.

@@ -143,8 +143,7 @@ Result<Time> ParseTime(std::string_view s) {
   }
   if (pos != s.size()) return bad();
   const int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  const int64_t total =
-      ((days * 24 + h) * 60 + mi - offset_min) * 60000 + sec * 1000 + ms;
+  const int64_t total = ((days * 24 + h) * 60 + mi - offset_min) * 60000 + sec * 1000 + ms;
   return FromUnixMillis(total);
 }
 

@@ -14,9 +14,7 @@ namespace custos::core {
 using Time = std::chrono::sys_time<std::chrono::milliseconds>;
 
 [[nodiscard]] inline int64_t ToUnixMillis(Time t) { return t.time_since_epoch().count(); }
-[[nodiscard]] inline Time FromUnixMillis(int64_t ms) {
-  return Time(std::chrono::milliseconds(ms));
-}
+[[nodiscard]] inline Time FromUnixMillis(int64_t ms) { return Time(std::chrono::milliseconds(ms)); }
 
 // Always 24 characters for years 0000–9999.
 [[nodiscard]] std::string FormatTime(Time t);

@@ -36,8 +36,8 @@ Status ApplyStored(core::iam::TenantState& state, const core::StoredEvent& e) {
   if (!f.ok()) return f.error();
   if (!core::iam::IsCatalogType(f->type) || f->type.starts_with("audit.")) return core::OkStatus();
   Result<core::JsonValue> line = core::ParseJson(e.line);
-  if (!line.ok()) return core::Corruption("event " + std::to_string(e.seq.value()) + ": " +
-                                          line.error().message);
+  if (!line.ok())
+    return core::Corruption("event " + std::to_string(e.seq.value()) + ": " + line.error().message);
   const core::JsonValue* data = line->Find("data");
   if (data == nullptr) return core::Corruption("event without data");
   Status s = state.Apply(f->type, *data, f->time);

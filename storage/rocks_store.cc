@@ -10,9 +10,9 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <thread>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "core/event_id.h"
@@ -40,7 +40,7 @@ enum Cf : size_t {
   kCfCount,
 };
 constexpr const char* kCfNames[kCfCount] = {"default", "events",      "groups", "checkpoints",
-                                             "state",   "credentials", "index"};
+                                            "state",   "credentials", "index"};
 
 size_t CfOf(core::Space space) {
   switch (space) {
@@ -82,7 +82,7 @@ rocksdb::ColumnFamilyOptions EventsCfOptions(const std::shared_ptr<rocksdb::Cach
   auto has = [&](rocksdb::CompressionType t) {
     return std::find(supported.begin(), supported.end(), t) != supported.end();
   };
-  cf.compression = has(rocksdb::kLZ4Compression) ? rocksdb::kLZ4Compression
+  cf.compression = has(rocksdb::kLZ4Compression)      ? rocksdb::kLZ4Compression
                    : has(rocksdb::kSnappyCompression) ? rocksdb::kSnappyCompression
                                                       : rocksdb::kNoCompression;
   if (has(rocksdb::kZSTD)) cf.bottommost_compression = rocksdb::kZSTD;
@@ -173,8 +173,8 @@ struct RocksStore::Impl {
         return core::Corruption("last event of tenant " + std::string(tenant) + ": " +
                                 f.error().message);
       }
-      loaded.emplace(std::string(f->tenant),
-                     core::TenantHead{core::TenantSeq(f->tenant_seq), std::string(f->hash), f->time});
+      loaded.emplace(std::string(f->tenant), core::TenantHead{core::TenantSeq(f->tenant_seq),
+                                                              std::string(f->hash), f->time});
       it->Seek(end);  // the next tenant
     }
     if (!it->status().ok()) return FromRocks(it->status(), "loading tenant heads");
@@ -185,8 +185,8 @@ struct RocksStore::Impl {
     groups->SeekToLast();
     if (groups->Valid()) {
       std::vector<internal::GroupEntry> entries;
-      if (!internal::DecodeGroup(
-              std::string_view(groups->value().data(), groups->value().size()), entries)) {
+      if (!internal::DecodeGroup(std::string_view(groups->value().data(), groups->value().size()),
+                                 entries)) {
         return core::Corruption("bad group record in the store");
       }
       seq = internal::GetBE64(std::string_view(groups->key().data(), groups->key().size())) +
@@ -288,9 +288,8 @@ struct RocksStore::Impl {
       const auto& expected = w.request.expected_tenant_seq;
       if (expected && *expected != head.tenant_seq) {
         results[g] = core::Conflict("tenant " + tenant + " is at tenant_seq " +
-                                   std::to_string(head.tenant_seq.value()) +
-                                   ", the request expected " +
-                                   std::to_string(expected->value()));
+                                    std::to_string(head.tenant_seq.value()) +
+                                    ", the request expected " + std::to_string(expected->value()));
         continue;
       }
       const core::Time time = std::max(now, head.time);
@@ -518,8 +517,8 @@ Result<std::vector<core::StoredEvent>> RocksStore::ReadTenant(const core::Tenant
     Result<core::LineFields> fields = core::ParseLineFields(line);
     if (!fields.ok()) {
       return core::Corruption("stored event " + tenant.value() + "/" +
-                              std::to_string(internal::GetBE64(key.substr(prefix.size()))) +
-                              ": " + fields.error().message);
+                              std::to_string(internal::GetBE64(key.substr(prefix.size()))) + ": " +
+                              fields.error().message);
     }
     out.push_back(core::StoredEvent{core::Seq(fields->seq), tenant,
                                     core::TenantSeq(fields->tenant_seq), std::move(line)});
@@ -571,8 +570,7 @@ Status RocksStore::Write(const core::KvBatch& batch, core::Durability durability
 
 Result<std::optional<std::string>> RocksStore::Get(core::Space space, std::string_view key) const {
   std::string value;
-  rocksdb::Status s =
-      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(CfOf(space)), key, &value);
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(CfOf(space)), key, &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s, "reading from the store");
   return std::optional<std::string>(std::move(value));

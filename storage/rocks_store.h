@@ -12,7 +12,8 @@
 // tries to resume the database and reloads its heads, so writes come back once space does.
 //
 // Thread-safety: all methods may be called from any thread. Destroy only when no call is in
-// flight; destruction commits what is queued and answers every callback first. RocksDB types stay out of this header.
+// flight; destruction commits what is queued and answers every callback first. RocksDB types stay
+// out of this header.
 #pragma once
 
 #include <memory>
@@ -57,9 +58,9 @@ class RocksStore final : public core::EventLog, public core::KvStore {
   core::Status Write(const core::KvBatch& batch, core::Durability durability) override;
   core::Result<std::optional<std::string>> Get(core::Space space,
                                                std::string_view key) const override;
-  core::Status Scan(core::Space space, std::string_view prefix,
-                    const std::function<bool(std::string_view, std::string_view)>& fn)
-      const override;
+  core::Status Scan(
+      core::Space space, std::string_view prefix,
+      const std::function<bool(std::string_view, std::string_view)>& fn) const override;
   core::Result<std::optional<core::Seq>> GetCheckpoint(std::string_view consumer) const override;
 
   // Every tenant that has events, in id order.

@@ -27,8 +27,8 @@ SodiumPasswordHasher::SodiumPasswordHasher(Limits limits) : limits_(limits) { In
 
 core::Result<std::string> SodiumPasswordHasher::Hash(std::string_view password) const {
   char out[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str_alg(out, password.data(), password.size(), limits_.ops,
-                            limits_.mem_bytes, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(), limits_.ops, limits_.mem_bytes,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return core::Unavailable("argon2id hashing failed (out of memory?)");
   }
   return std::string(out);

@@ -38,15 +38,16 @@ int RunAppend(const Args& args) {
   core::Result<std::string> type = flags.Require("type");
   if (!type.ok()) return ReportError("append", type.error());
   core::Result<std::string> data = core::CanonicalizeJson(*flags.Get("data"));
-  if (!data.ok()) return ReportError("append", core::InvalidArgument("--data: " + data.error().message));
+  if (!data.ok())
+    return ReportError("append", core::InvalidArgument("--data: " + data.error().message));
   if (data->front() != '{') {
     return ReportError("append", core::InvalidArgument("--data must be a JSON object"));
   }
   if (core::iam::IsCatalogType(*type)) {
-    return ReportError("append", core::InvalidArgument(
-                                     "--type " + *type +
-                                     " belongs to the identity catalog: only the server's "
-                                     "commands make those events"));
+    return ReportError("append",
+                       core::InvalidArgument("--type " + *type +
+                                             " belongs to the identity catalog: only the server's "
+                                             "commands make those events"));
   }
   core::Result<uint64_t> count = flags.GetUInt("count", 1, 100000);
   if (!count.ok()) return ReportError("append", count.error());

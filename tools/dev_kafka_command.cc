@@ -46,7 +46,8 @@ int RunDevKafka(const Args& args) {
                (*cluster)->bootstrap_servers().c_str(), (*cluster)->bootstrap_servers().c_str());
   int received = 0;
   sigwait(&signals, &received);
-  std::fprintf(stderr, "custos dev-kafka: %s, stopping\n", received == SIGINT ? "SIGINT" : "SIGTERM");
+  std::fprintf(stderr, "custos dev-kafka: %s, stopping\n",
+               received == SIGINT ? "SIGINT" : "SIGTERM");
   return kExitOk;
 }
 

@@ -11,12 +11,12 @@ namespace custos::tools {
 
 int RunDump(const Args& args) {
   Flags flags;
-  if (auto exit = ParseCommandFlags(
-          "dump", "--data-dir DIR --tenant TENANT [--from-tenant-seq N]", args,
-          {{"data-dir", true, "", "the server's data directory"},
-           {"tenant", true, "", "the tenant whose events to write"},
-           {"from-tenant-seq", true, "1", "the first tenant_seq to write"}},
-          flags)) {
+  if (auto exit =
+          ParseCommandFlags("dump", "--data-dir DIR --tenant TENANT [--from-tenant-seq N]", args,
+                            {{"data-dir", true, "", "the server's data directory"},
+                             {"tenant", true, "", "the tenant whose events to write"},
+                             {"from-tenant-seq", true, "1", "the first tenant_seq to write"}},
+                            flags)) {
     return *exit;
   }
   core::Result<std::string> data_dir = flags.Require("data-dir");

@@ -75,9 +75,8 @@ core::Result<uint64_t> Flags::GetUInt(const std::string& name, uint64_t min, uin
   uint64_t v = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || ptr != text.data() + text.size() || v < min || v > max) {
-    return core::InvalidArgument("--" + name + " must be an integer from " +
-                                 std::to_string(min) + " to " + std::to_string(max) +
-                                 ", got '" + text + "'");
+    return core::InvalidArgument("--" + name + " must be an integer from " + std::to_string(min) +
+                                 " to " + std::to_string(max) + ", got '" + text + "'");
   }
   return v;
 }

@@ -43,9 +43,9 @@ core::Status WritePrivateFile(const std::string& path, const std::string& conten
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) return core::Unavailable("cannot write " + tmp);
-  const bool ok = ::write(fd, content.data(), content.size()) ==
-                      static_cast<ssize_t>(content.size()) &&
-                  ::fsync(fd) == 0;
+  const bool ok =
+      ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+      ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
     return core::Unavailable("cannot write " + path);
@@ -72,13 +72,13 @@ core::Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& li
 int RunServe(const Args& args) {
   Flags flags;
   if (auto exit = ParseCommandFlags(
-          "serve", "[--listen HOST:PORT] --data-dir DIR [--kafka off|embedded|HOST:PORT,…]",
-          args,
+          "serve", "[--listen HOST:PORT] --data-dir DIR [--kafka off|embedded|HOST:PORT,…]", args,
           {{"listen", true, "127.0.0.1:8080", "address to listen on (port 0: any free port)"},
            {"data-dir", true, "", "where the store, keys and root credentials live"},
            {"kafka", true, "off", "off, embedded (a dev cluster in-process), or brokers"},
-           {"workers", true, "", "HTTP I/O threads (default: cores - 1, at least 1; the log's "
-                                 "commit thread has the other core)"},
+           {"workers", true, "",
+            "HTTP I/O threads (default: cores - 1, at least 1; the log's "
+            "commit thread has the other core)"},
            {"issuer", true, "", "the tokens' issuer URL (default http://LISTEN)"},
            {"body-limit", true, "1048576", "largest request body in bytes (CSV import: 64 MiB)"},
            {"log-format", true, "text", "text or json (JSON lines)"}},
@@ -91,9 +91,9 @@ int RunServe(const Args& args) {
   auto listen = ParseListen(*flags.Get("listen"));
   if (!listen.ok()) return ReportError("serve", listen.error());
   core::Result<uint64_t> workers =
-      flags.Get("workers") ? flags.GetUInt("workers", 1, 256)
-                           : core::Result<uint64_t>(std::max<uint64_t>(
-                                 1, std::thread::hardware_concurrency() - 1));
+      flags.Get("workers")
+          ? flags.GetUInt("workers", 1, 256)
+          : core::Result<uint64_t>(std::max<uint64_t>(1, std::thread::hardware_concurrency() - 1));
   if (!workers.ok()) return ReportError("serve", workers.error());
   core::Result<uint64_t> body_limit = flags.GetUInt("body-limit", 1024, uint64_t{1} << 30);
   if (!body_limit.ok()) return ReportError("serve", body_limit.error());

@@ -23,8 +23,7 @@ int RunVerify(const Args& args) {
   }
   std::optional<std::string> anchor = flags.Get("anchor");
   if (anchor && (anchor->size() != 64 || !core::IsLowerHex(*anchor))) {
-    return ReportError("verify",
-                       core::InvalidArgument("--anchor must be 64 lowercase hex digits"));
+    return ReportError("verify", core::InvalidArgument("--anchor must be 64 lowercase hex digits"));
   }
   const std::string& path = flags.positional()[0];
   std::ifstream file;

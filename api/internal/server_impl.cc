@@ -10,9 +10,9 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
-#include <set>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "api/server.h"
@@ -117,10 +117,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // Until the first byte of a request, the idle timeout; then the read timeout.
     stream_.expires_after(buffer_.size() == 0 ? options_.idle_timeout : options_.read_timeout);
     waiting_for_request_ = buffer_.size() == 0;
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -136,10 +135,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return RespondAndClose(http::status::payload_too_large, "Payload Too Large",
                              "the body is larger than " + std::to_string(limit) + " bytes");
     }
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnReadError(beast::error_code ec) {
@@ -151,10 +149,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec == http::error::header_limit) {
-      return RespondAndClose(http::status::request_header_fields_too_large,
-                             "Request Header Fields Too Large",
-                             "the headers are larger than " +
-                                 std::to_string(options_.header_limit) + " bytes");
+      return RespondAndClose(
+          http::status::request_header_fields_too_large, "Request Header Fields Too Large",
+          "the headers are larger than " + std::to_string(options_.header_limit) + " bytes");
     }
     if (ec == http::error::body_limit) {
       return RespondAndClose(http::status::payload_too_large, "Payload Too Large",
@@ -203,15 +200,15 @@ class Session : public std::enable_shared_from_this<Session> {
                          request_id](HttpResponse response) mutable {
       // Already on the connection's strand (a synchronous answer, or work dispatched back
       // to it): answer in place rather than queueing another hop.
-      if (self->stream_.get_executor().target<net::strand<net::io_context::executor_type>>()
+      if (self->stream_.get_executor()
+              .target<net::strand<net::io_context::executor_type>>()
               ->running_in_this_thread()) {
         return self->Fill(*slot, std::move(response), keep_alive, version, request_id);
       }
-      net::post(self->stream_.get_executor(),
-                [self, slot, keep_alive, version, request_id,
-                 response = std::move(response)]() mutable {
-                  self->Fill(*slot, std::move(response), keep_alive, version, request_id);
-                });
+      net::post(self->stream_.get_executor(), [self, slot, keep_alive, version, request_id,
+                                               response = std::move(response)]() mutable {
+        self->Fill(*slot, std::move(response), keep_alive, version, request_id);
+      });
     };
     if (!keep_alive) closing_after_ = true;
     try {
@@ -254,10 +251,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (writing_ || slots_.empty() || !slots_.front().response) return;
     writing_ = true;
     stream_.expires_after(options_.read_timeout);
-    http::async_write(stream_, *slots_.front().response,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        self->OnWrite(ec);
-                      });
+    http::async_write(
+        stream_, *slots_.front().response,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(beast::error_code ec) {

@@ -39,10 +39,10 @@ bool PermissionMatches(const Permission& p, const AccessTarget& t) {
 bool PermissionCovers(const Permission& q, const Permission& p) {
   if (q.level < p.level) return false;
   if (q.app != "*" && q.app != p.app) return false;
-  const bool type_ok = q.resource_type == p.resource_type ||
-                       (q.resource_type == "*" && p.resource_type != "iam.*" &&
-                        !IsIamType(p.resource_type)) ||
-                       (q.resource_type == "iam.*" && IsIamType(p.resource_type));
+  const bool type_ok =
+      q.resource_type == p.resource_type ||
+      (q.resource_type == "*" && p.resource_type != "iam.*" && !IsIamType(p.resource_type)) ||
+      (q.resource_type == "iam.*" && IsIamType(p.resource_type));
   if (!type_ok) return false;
   return q.resource == "*" || q.resource == p.resource;
 }
@@ -88,10 +88,9 @@ std::optional<AccessEvaluator::Chain> AccessEvaluator::ChainOf(std::string_view 
 }
 
 GrantDetail GrantRef::Detail() const {
-  return GrantDetail{binding->id,
-                     via_group != nullptr ? std::optional<std::string>(via_group->id)
-                                          : std::nullopt,
-                     binding->role_id, binding->scope, *permission};
+  return GrantDetail{
+      binding->id, via_group != nullptr ? std::optional<std::string>(via_group->id) : std::nullopt,
+      binding->role_id, binding->scope, *permission};
 }
 
 std::vector<GrantDetail> CheckResult::Details() const {
@@ -136,8 +135,7 @@ Result<CheckResult> AccessEvaluator::Check(const Subject& subject, std::string_v
   }
   CheckResult result;
   result.required_level = *required;
-  const User* user =
-      subject.type == SubjectType::kUser ? state_.FindUser(subject.id) : nullptr;
+  const User* user = subject.type == SubjectType::kUser ? state_.FindUser(subject.id) : nullptr;
   if (subject.type == SubjectType::kUser && user == nullptr) {
     return NotFound("no user " + subject.id);
   }
@@ -148,14 +146,14 @@ Result<CheckResult> AccessEvaluator::Check(const Subject& subject, std::string_v
     return NotFound("no group " + subject.id);
   }
   if (!IsActiveSubject(state_, subject, now_)) {
-    static constexpr std::string_view kUserReasons[] = {
-        "user is active", "user is suspended", "user is locked", "user is deactivated",
-        "user is deleted"};
-    result.reason = user != nullptr
-                        ? kUserReasons[static_cast<size_t>(EffectiveStatus(*user, now_))]
-                        : std::string_view(subject.type == SubjectType::kApiClient
-                                               ? "api_client is not active"
-                                               : "group is not active");
+    static constexpr std::string_view kUserReasons[] = {"user is active", "user is suspended",
+                                                        "user is locked", "user is deactivated",
+                                                        "user is deleted"};
+    result.reason =
+        user != nullptr
+            ? kUserReasons[static_cast<size_t>(EffectiveStatus(*user, now_))]
+            : std::string_view(subject.type == SubjectType::kApiClient ? "api_client is not active"
+                                                                       : "group is not active");
     return result;
   }
   if (user != nullptr && user->profile.kind == UserKind::kAdmin) {
@@ -269,8 +267,8 @@ bool AccessEvaluator::CanBind(const Subject& caller, const Role& role, std::stri
                                      [&](const Permission* q) { return PermissionCovers(*q, p); });
     if (!covered) {
       if (why != nullptr) {
-        *why = "the caller does not hold " + std::string(ToString(p.level)) + " on " + p.app +
-               "/" + p.resource_type + "/" + p.resource + " at " + std::string(scope);
+        *why = "the caller does not hold " + std::string(ToString(p.level)) + " on " + p.app + "/" +
+               p.resource_type + "/" + p.resource + " at " + std::string(scope);
       }
       return false;
     }

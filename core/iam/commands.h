@@ -147,7 +147,7 @@ struct DeleteRole {
 struct CreateGroup {
   std::string name;
   std::string description;
-  GroupType type = GroupType::kConfigured;  // configured or app
+  GroupType type = GroupType::kConfigured;     // configured or app
   std::string scope = std::string(kRootNode);  // an app group's project
 };
 struct UpdateGroup {
@@ -259,14 +259,14 @@ struct DeleteNode {
 };
 
 using Command =
-    std::variant<CreateTenant, UpdateTenant, SetLegalHold, CreateUser, UpdateUser,
-                 ChangeUserStatus, ResetPassword, SetUserTag, RemoveUserTag, ChangePassword,
-                 RecordLogin, ImportUsers, RecordUserExport, DefineProperty, RemoveProperty, CreateRole,
-                 UpdateRole, ChangeRoleStatus, DeleteRole, CreateGroup, UpdateGroup, DeleteGroup,
+    std::variant<CreateTenant, UpdateTenant, SetLegalHold, CreateUser, UpdateUser, ChangeUserStatus,
+                 ResetPassword, SetUserTag, RemoveUserTag, ChangePassword, RecordLogin, ImportUsers,
+                 RecordUserExport, DefineProperty, RemoveProperty, CreateRole, UpdateRole,
+                 ChangeRoleStatus, DeleteRole, CreateGroup, UpdateGroup, DeleteGroup,
                  AddGroupMembers, RemoveGroupMember, CreateBinding, DeleteBinding, CreateClient,
                  UpdateClient, ChangeClientStatus, DeleteClient, CreateClientSecret,
                  RevokeClientSecret, RecordTokenIssued, RevokeToken, CreateInvitation,
-                 ResendInvitation, RevokeInvitation, AcceptInvitation, ExpireInvitation,
-                 CreateNode, UpdateNode, DeleteNode>;
+                 ResendInvitation, RevokeInvitation, AcceptInvitation, ExpireInvitation, CreateNode,
+                 UpdateNode, DeleteNode>;
 
 }  // namespace custos::core::iam

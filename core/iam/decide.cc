@@ -34,7 +34,8 @@ Target UserTarget(const User& user) { return Target{"user", user.id, user.Displa
 bool IsValidEmail(std::string_view email) {
   if (email.size() < 3 || email.size() > 254) return false;
   const size_t at = email.find('@');
-  if (at == std::string_view::npos || at == 0 || at > 64 || email.find('@', at + 1) != std::string_view::npos) {
+  if (at == std::string_view::npos || at == 0 || at > 64 ||
+      email.find('@', at + 1) != std::string_view::npos) {
     return false;
   }
   const std::string_view domain = email.substr(at + 1);
@@ -121,8 +122,7 @@ Status Decider::CheckGrants(const std::vector<Grant>& grants, const std::string&
   return OkStatus();
 }
 
-Status Decider::CheckGroupIds(const std::vector<std::string>& ids,
-                              const std::string& field) const {
+Status Decider::CheckGroupIds(const std::vector<std::string>& ids, const std::string& field) const {
   for (size_t i = 0; i < ids.size(); ++i) {
     if (s_.FindGroup(ids[i]) == nullptr) {
       return InvalidField(field + "[" + std::to_string(i) + "]", "no group " + ids[i]);
@@ -152,7 +152,8 @@ Status Decider::CheckGroupNameFree(const std::string& name, std::string_view exc
   const std::string lower = Lower(name);
   const Group* existing = s_.FindGroupByName(name);
   if ((existing != nullptr && existing->id != except_id) || new_group_names_.count(lower) != 0) {
-    return Error{Errc::kConflict, "a group named '" + name + "' already exists",
+    return Error{Errc::kConflict,
+                 "a group named '" + name + "' already exists",
                  {FieldError{field, "is already used by a group"}}};
   }
   return OkStatus();
@@ -198,8 +199,8 @@ Status Decider::EmitSystemGroups(const std::string& node_id, const std::string& 
   if (node_id == kRootNode) {
     auto it = new_builtins_.find("Tenant Admin");
     const Role* r = s_.FindRoleByName("Tenant Admin");
-    groups.emplace_back("Tenant Admin", it != new_builtins_.end() ? it->second
-                                                                  : (r != nullptr ? r->id : ""));
+    groups.emplace_back("Tenant Admin",
+                        it != new_builtins_.end() ? it->second : (r != nullptr ? r->id : ""));
   }
   for (const auto& [group_name, role_id] : groups) {
     CUSTOS_RETURN_IF_ERROR(CheckGroupNameFree(group_name, "", "name"));
@@ -208,8 +209,8 @@ Status Decider::EmitSystemGroups(const std::string& node_id, const std::string& 
     GroupData g{NewId("grp_", ctx_), group_name, "", GroupType::kSystem, node_id};
     new_group_names_.insert(Lower(group_name));
     Emit(et::kGroupCreated, g, Target{"group", g.group_id, group_name});
-    BindingData b{NewId("bnd_", ctx_), Subject{SubjectType::kGroup, g.group_id}, role_id,
-                  node_id, true};
+    BindingData b{NewId("bnd_", ctx_), Subject{SubjectType::kGroup, g.group_id}, role_id, node_id,
+                  true};
     Emit(et::kBindingCreated, b, Target{"binding", b.binding_id, group_name});
   }
   return OkStatus();
@@ -236,9 +237,9 @@ void Decider::EmitGroupDeletion(const Group& g) {
 std::string Decider::IssueTemporaryPassword(const std::string& user_id, const std::string& email,
                                             const std::string& name, Time expires_at) {
   std::string password = RandomToken(*ctx_.random, 24);  // 32 base64url characters
-  d_.credentials.Put(Space::kCredentials, PasswordKey(s_.tenant_id(), user_id),
-                     ToJson(PasswordCredential{std::string(kTemporaryPassword),
-                                               Sha256Hex(password), ctx_.now}));
+  d_.credentials.Put(
+      Space::kCredentials, PasswordKey(s_.tenant_id(), user_id),
+      ToJson(PasswordCredential{std::string(kTemporaryPassword), Sha256Hex(password), ctx_.now}));
   d_.notifications.push_back(Notification{"user.temporary_password", s_.tenant_id(), email, name,
                                           user_id, password, expires_at});
   return password;
@@ -256,16 +257,15 @@ Status CheckRetention(Plan plan, std::optional<int> days) {
     }
   } else if (*days != DefaultRetentionDays(plan)) {
     return InvalidField("retention_days", "is " + std::to_string(DefaultRetentionDays(plan)) +
-                                              " on the " + std::string(ToString(plan)) +
-                                              " plan");
+                                              " on the " + std::string(ToString(plan)) + " plan");
   }
   return OkStatus();
 }
 
 Status CheckRange(const std::optional<int>& v, const char* field, int min, int max) {
   if (v && (*v < min || *v > max)) {
-    return InvalidField(std::string("settings.") + field, "must be from " + std::to_string(min) +
-                                                              " to " + std::to_string(max));
+    return InvalidField(std::string("settings.") + field,
+                        "must be from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return OkStatus();
 }
@@ -290,8 +290,8 @@ Result<Decision> Decider::operator()(const CreateTenant& c) {
       return InvalidField(field, "'Tenant' is reserved for the tenant's own groups");
     }
   }
-  TenantCreatedData t{c.id, c.name, c.plan,
-                      c.retention_days.value_or(DefaultRetentionDays(c.plan)), TenantSettings{}};
+  TenantCreatedData t{c.id, c.name, c.plan, c.retention_days.value_or(DefaultRetentionDays(c.plan)),
+                      TenantSettings{}};
   Emit(et::kTenantCreated, t, Target{"tenant", c.id, c.name});
   struct BuiltIn {
     const char* name;
@@ -308,8 +308,12 @@ Result<Decision> Decider::operator()(const CreateTenant& c) {
        "Administers users, groups, roles, clients and settings; no access to resources"},
   };
   for (const BuiltIn& b : kBuiltIns) {
-    RoleData r{NewId("rol_", ctx_), b.name, b.description,
-               {Permission{"*", b.type, "*", b.level}}, {}, true};
+    RoleData r{NewId("rol_", ctx_),
+               b.name,
+               b.description,
+               {Permission{"*", b.type, "*", b.level}},
+               {},
+               true};
     new_builtins_[b.name] = r.role_id;
     Emit(et::kRoleCreated, r, Target{"role", r.role_id, r.name});
   }
@@ -426,7 +430,8 @@ Result<Decision> Decider::operator()(const CreateNode& c) {
       return InvalidField("environment_id", "no environment " + c.parent_id);
     }
     if (s_.FindProjectByName(c.name) != nullptr) {
-      return Error{Errc::kConflict, "a project named '" + c.name + "' already exists",
+      return Error{Errc::kConflict,
+                   "a project named '" + c.name + "' already exists",
                    {FieldError{"name", "is already used by a project"}}};
     }
     n.node_id = NewId("prj_", ctx_);
@@ -465,7 +470,11 @@ Result<Decision> Decider::operator()(const UpdateNode& c) {
   const Node* n = s_.FindNode(c.node_id);
   if (n == nullptr || n->id == kRootNode) return NotFound("no node " + c.node_id);
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(n->version));
-  NodeData u{n->id, n->type, c.name.value_or(n->name), n->parent_id, c.app.value_or(n->app),
+  NodeData u{n->id,
+             n->type,
+             c.name.value_or(n->name),
+             n->parent_id,
+             c.app.value_or(n->app),
              c.inherit.value_or(n->inherit)};
   CUSTOS_RETURN_IF_ERROR(RequireText(u.name, "name", 200));
   CUSTOS_RETURN_IF_ERROR(LimitText(u.app, "app", 64));
@@ -474,7 +483,8 @@ Result<Decision> Decider::operator()(const UpdateNode& c) {
   if (renamed && n->type == "project") {
     const Node* other = s_.FindProjectByName(u.name);
     if (other != nullptr && other->id != n->id) {
-      return Error{Errc::kConflict, "a project named '" + u.name + "' already exists",
+      return Error{Errc::kConflict,
+                   "a project named '" + u.name + "' already exists",
                    {FieldError{"name", "is already used by a project"}}};
     }
   }

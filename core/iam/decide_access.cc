@@ -82,7 +82,8 @@ Result<Decision> Decider::operator()(const CreateRole& c) {
   CUSTOS_RETURN_IF_ERROR(RequireText(c.name, "name", 200));
   CUSTOS_RETURN_IF_ERROR(LimitText(c.description, "description", 1000));
   if (s_.FindRoleByName(c.name) != nullptr) {
-    return Error{Errc::kConflict, "a role named '" + c.name + "' already exists",
+    return Error{Errc::kConflict,
+                 "a role named '" + c.name + "' already exists",
                  {FieldError{"name", "is already used by a role"}}};
   }
   CUSTOS_RETURN_IF_ERROR(CheckPermissions(c.permissions));
@@ -108,7 +109,8 @@ Result<Decision> Decider::operator()(const UpdateRole& c) {
   CUSTOS_RETURN_IF_ERROR(RequireText(u.name, "name", 200));
   CUSTOS_RETURN_IF_ERROR(LimitText(u.description, "description", 1000));
   if (const Role* other = s_.FindRoleByName(u.name); other != nullptr && other->id != r->id) {
-    return Error{Errc::kConflict, "a role named '" + u.name + "' already exists",
+    return Error{Errc::kConflict,
+                 "a role named '" + u.name + "' already exists",
                  {FieldError{"name", "is already used by a role"}}};
   }
   CUSTOS_RETURN_IF_ERROR(CheckPermissions(u.permissions));
@@ -152,8 +154,8 @@ Result<Decision> Decider::operator()(const DeleteRole& c) {
     if (std::find(other.includes.begin(), other.includes.end(), r->id) == other.includes.end()) {
       continue;
     }
-    RoleData u{other.id, other.name, other.description, other.permissions, other.includes,
-               other.built_in};
+    RoleData u{other.id,          other.name,     other.description,
+               other.permissions, other.includes, other.built_in};
     u.includes.erase(std::remove(u.includes.begin(), u.includes.end(), r->id), u.includes.end());
     ChangeSet changes;
     changes.Add("includes", other.includes, u.includes);
@@ -190,7 +192,8 @@ Result<Decision> Decider::operator()(const CreateGroup& c) {
 Result<Decision> Decider::operator()(const UpdateGroup& c) {
   const Group* g = s_.FindGroup(c.group_id);
   if (g == nullptr) return NotFound("no group " + c.group_id);
-  if (g->type == GroupType::kSystem) return Conflict("system group " + g->name + " cannot be edited");
+  if (g->type == GroupType::kSystem)
+    return Conflict("system group " + g->name + " cannot be edited");
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(g->version));
   GroupData u{g->id, c.name.value_or(g->name), c.description.value_or(g->description), g->type,
               g->scope};
@@ -313,7 +316,8 @@ Result<Decision> Decider::operator()(const CreateClient& c) {
   CUSTOS_RETURN_IF_ERROR(LimitText(c.description, "description", 1000));
   CUSTOS_RETURN_IF_ERROR(LimitText(c.label, "label", 200));
   if (s_.FindClientByName(c.name) != nullptr) {
-    return Error{Errc::kConflict, "an API client named '" + c.name + "' already exists",
+    return Error{Errc::kConflict,
+                 "an API client named '" + c.name + "' already exists",
                  {FieldError{"name", "is already used by an API client"}}};
   }
   CUSTOS_RETURN_IF_ERROR(CheckGrants(c.bindings, "bindings"));
@@ -346,7 +350,8 @@ Result<Decision> Decider::operator()(const UpdateClient& c) {
   CUSTOS_RETURN_IF_ERROR(LimitText(u.label, "label", 200));
   if (const ApiClient* other = s_.FindClientByName(u.name);
       other != nullptr && other->id != client->id) {
-    return Error{Errc::kConflict, "an API client named '" + u.name + "' already exists",
+    return Error{Errc::kConflict,
+                 "an API client named '" + u.name + "' already exists",
                  {FieldError{"name", "is already used by an API client"}}};
   }
   ChangeSet changes;
@@ -392,12 +397,11 @@ Result<Decision> Decider::operator()(const CreateClientSecret& c) {
   if (client == nullptr) return NotFound("no API client " + c.client_id);
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(client->version));
   if (client->secrets.size() >= kMaxSecretsPerClient) {
-    return Conflict("API client " + client->id + " has " +
-                    std::to_string(kMaxSecretsPerClient) + " secrets; revoke one first");
+    return Conflict("API client " + client->id + " has " + std::to_string(kMaxSecretsPerClient) +
+                    " secrets; revoke one first");
   }
   const std::string key_id = NewId("key_", ctx_);
-  Emit(et::kApiClientSecretCreated, ApiClientSecretData{client->id, key_id},
-       ClientTarget(*client));
+  Emit(et::kApiClientSecretCreated, ApiClientSecretData{client->id, key_id}, ClientTarget(*client));
   std::string secret = RandomToken(*ctx_.random, 32);
   d_.credentials.Put(Space::kCredentials, ClientSecretKey(s_.tenant_id(), client->id, key_id),
                      Sha256Hex(secret));
@@ -416,8 +420,7 @@ Result<Decision> Decider::operator()(const RevokeClientSecret& c) {
   if (!known) return NotFound("API client " + client->id + " has no secret " + c.key_id);
   Emit(et::kApiClientSecretRevoked, ApiClientSecretData{client->id, c.key_id},
        ClientTarget(*client));
-  d_.credentials.Delete(Space::kCredentials,
-                        ClientSecretKey(s_.tenant_id(), client->id, c.key_id));
+  d_.credentials.Delete(Space::kCredentials, ClientSecretKey(s_.tenant_id(), client->id, c.key_id));
   d_.id = client->id;
   return Done();
 }

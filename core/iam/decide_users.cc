@@ -36,8 +36,8 @@ bool IsValidPropertyKey(std::string_view key) {
   if (key.empty() || key.size() > 64) return false;
   if (!((key[0] >= 'a' && key[0] <= 'z') || (key[0] >= 'A' && key[0] <= 'Z'))) return false;
   return std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 
@@ -56,7 +56,8 @@ Result<Decision> Decider::operator()(const CreateUser& c) {
     if (value.is_null()) return InvalidField("properties." + key, "must not be null");
   }
   if (s_.FindUserByEmail(c.email) != nullptr) {
-    return Error{Errc::kConflict, "a user with email " + c.email + " already exists",
+    return Error{Errc::kConflict,
+                 "a user with email " + c.email + " already exists",
                  {FieldError{"email", "is already used"}}};
   }
   if (c.kind == UserKind::kAdmin && !IsRoot()) {
@@ -65,7 +66,8 @@ Result<Decision> Decider::operator()(const CreateUser& c) {
     const Role* tenant_admin = s_.FindRoleByName("Tenant Admin");
     if (tenant_admin == nullptr ||
         !AccessEvaluator(s_, ctx_.now).CanBind(*ctx_.caller, *tenant_admin, kRootNode, &why)) {
-      return Error{Errc::kPermissionDenied, "may not create an admin user: " + why,
+      return Error{Errc::kPermissionDenied,
+                   "may not create an admin user: " + why,
                    {FieldError{"kind", why}}};
     }
   }
@@ -73,8 +75,7 @@ Result<Decision> Decider::operator()(const CreateUser& c) {
   CUSTOS_RETURN_IF_ERROR(CheckGroupIds(c.group_ids, "group_ids"));
 
   const std::string id = NewId("usr_", ctx_);
-  const Time expires =
-      ctx_.now + std::chrono::hours(s_.tenant().settings.temp_password_ttl_hours);
+  const Time expires = ctx_.now + std::chrono::hours(s_.tenant().settings.temp_password_ttl_hours);
   UserCreatedData data{id, profile, c.tags, expires, true, std::nullopt};
   const std::string name = c.first_name + " " + c.last_name;
   Emit(et::kUserCreated, data, Target{"user", id, name});
@@ -117,7 +118,8 @@ Result<Decision> Decider::operator()(const UpdateUser& c) {
   }
   CUSTOS_RETURN_IF_ERROR(CheckProfile(p));
   if (Lower(p.email) != Lower(u->profile.email) && s_.FindUserByEmail(p.email) != nullptr) {
-    return Error{Errc::kConflict, "a user with email " + p.email + " already exists",
+    return Error{Errc::kConflict,
+                 "a user with email " + p.email + " already exists",
                  {FieldError{"email", "is already used"}}};
   }
   if (p.kind == UserKind::kAdmin && u->profile.kind != UserKind::kAdmin && !IsRoot()) {
@@ -125,8 +127,8 @@ Result<Decision> Decider::operator()(const UpdateUser& c) {
     const Role* tenant_admin = s_.FindRoleByName("Tenant Admin");
     if (tenant_admin == nullptr ||
         !AccessEvaluator(s_, ctx_.now).CanBind(*ctx_.caller, *tenant_admin, kRootNode, &why)) {
-      return Error{Errc::kPermissionDenied, "may not make an admin user: " + why,
-                   {FieldError{"kind", why}}};
+      return Error{
+          Errc::kPermissionDenied, "may not make an admin user: " + why, {FieldError{"kind", why}}};
     }
   }
   ChangeSet changes;
@@ -205,8 +207,7 @@ Result<Decision> Decider::operator()(const ResetPassword& c) {
   if (u == nullptr) return NotFound("no user " + c.user_id);
   if (u->status == UserStatus::kDeleted) return Conflict("user " + c.user_id + " is deleted");
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(u->version));
-  const Time expires =
-      ctx_.now + std::chrono::hours(s_.tenant().settings.temp_password_ttl_hours);
+  const Time expires = ctx_.now + std::chrono::hours(s_.tenant().settings.temp_password_ttl_hours);
   Emit(et::kUserPasswordReset, UserPasswordResetData{u->id, expires}, UserTarget(*u));
   d_.id = u->id;
   d_.secret = IssueTemporaryPassword(u->id, u->profile.email, u->DisplayName(), expires);
@@ -259,8 +260,7 @@ Result<Decision> Decider::operator()(const ChangePassword& c) {
   if (c.password_hash.empty()) return Internal("ChangePassword without a hash");
   Emit(et::kUserPasswordChanged, UserRefData{u->id, ""}, UserTarget(*u));
   d_.credentials.Put(Space::kCredentials, PasswordKey(s_.tenant_id(), u->id),
-                     ToJson(PasswordCredential{std::string(kArgon2id), c.password_hash,
-                                               ctx_.now}));
+                     ToJson(PasswordCredential{std::string(kArgon2id), c.password_hash, ctx_.now}));
   d_.id = u->id;
   return Done();
 }
@@ -287,7 +287,8 @@ Result<Decision> Decider::operator()(const RecordLogin& c) {
   if (EffectiveStatus(*u, ctx_.now) == UserStatus::kActive &&
       u->failed_logins + 1 >= settings.lockout_threshold) {
     std::optional<Time> until;
-    if (settings.lockout_minutes > 0) until = ctx_.now + std::chrono::minutes(settings.lockout_minutes);
+    if (settings.lockout_minutes > 0)
+      until = ctx_.now + std::chrono::minutes(settings.lockout_minutes);
     ChangeSet changes;
     changes.Add("status", u->status, UserStatus::kLocked);
     Emit(et::kUserLocked,
@@ -394,13 +395,15 @@ Result<Decision> Decider::operator()(const CreateInvitation& c) {
     return InvalidField("expires_in_days", "must be from 1 to 365");
   }
   if (s_.FindUserByEmail(c.email) != nullptr) {
-    return Error{Errc::kConflict, "a user with email " + c.email + " already exists",
+    return Error{Errc::kConflict,
+                 "a user with email " + c.email + " already exists",
                  {FieldError{"email", "is already used"}}};
   }
   for (const auto& [id, inv] : s_.invitations()) {
     if (inv.status == InvitationStatus::kPending && inv.expires_at > ctx_.now &&
         Lower(inv.email) == Lower(c.email)) {
-      return Error{Errc::kConflict, "invitation " + id + " to " + c.email + " is pending",
+      return Error{Errc::kConflict,
+                   "invitation " + id + " to " + c.email + " is pending",
                    {FieldError{"email", "has a pending invitation"}}};
     }
   }
@@ -408,8 +411,8 @@ Result<Decision> Decider::operator()(const CreateInvitation& c) {
   CUSTOS_RETURN_IF_ERROR(CheckGroupIds(c.group_ids, "group_ids"));
   const std::string id = NewId("inv_", ctx_);
   const Time expires =
-      ctx_.now + std::chrono::hours(24 * c.expires_in_days.value_or(
-                                             s_.tenant().settings.invite_ttl_days));
+      ctx_.now +
+      std::chrono::hours(24 * c.expires_in_days.value_or(s_.tenant().settings.invite_ttl_days));
   Emit(et::kInvitationCreated, InvitationData{id, c.email, c.bindings, c.group_ids, expires},
        Target{"invitation", id, c.email});
   std::string token = RandomToken(*ctx_.random, 32);
@@ -434,8 +437,7 @@ Result<Decision> Decider::operator()(const ResendInvitation& c) {
   if (s_.FindUserByEmail(inv->email) != nullptr) {
     return Conflict("a user with email " + inv->email + " already exists");
   }
-  const Time expires =
-      ctx_.now + std::chrono::hours(24 * s_.tenant().settings.invite_ttl_days);
+  const Time expires = ctx_.now + std::chrono::hours(24 * s_.tenant().settings.invite_ttl_days);
   Emit(et::kInvitationResent, InvitationRefData{inv->id, expires, std::nullopt},
        Target{"invitation", inv->id, inv->email});
   std::string token = RandomToken(*ctx_.random, 32);
@@ -505,8 +507,7 @@ Result<Decision> Decider::operator()(const AcceptInvitation& c) {
   Emit(et::kInvitationAccepted, InvitationRefData{inv->id, std::nullopt, id},
        Target{"invitation", inv->id, inv->email});
   d_.credentials.Put(Space::kCredentials, PasswordKey(s_.tenant_id(), id),
-                     ToJson(PasswordCredential{std::string(kArgon2id), c.password_hash,
-                                               ctx_.now}));
+                     ToJson(PasswordCredential{std::string(kArgon2id), c.password_hash, ctx_.now}));
   d_.credentials.Delete(Space::kCredentials, InvitationHashKey(s_.tenant_id(), inv->id));
   d_.id = id;
   return Done();

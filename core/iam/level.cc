@@ -6,8 +6,8 @@
 namespace custos::core::iam {
 namespace {
 
-constexpr std::array<std::string_view, 6> kLevelNames = {"none",   "view",   "operate",
-                                                         "edit",   "manage", "admin"};
+constexpr std::array<std::string_view, 6> kLevelNames = {"none", "view",   "operate",
+                                                         "edit", "manage", "admin"};
 
 }  // namespace
 

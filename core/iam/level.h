@@ -7,7 +7,14 @@
 
 namespace custos::core::iam {
 
-enum class Level : uint8_t { kNone = 0, kView = 1, kOperate = 2, kEdit = 3, kManage = 4, kAdmin = 5 };
+enum class Level : uint8_t {
+  kNone = 0,
+  kView = 1,
+  kOperate = 2,
+  kEdit = 3,
+  kManage = 4,
+  kAdmin = 5
+};
 
 [[nodiscard]] std::string_view ToString(Level level);
 [[nodiscard]] bool FromString(std::string_view text, Level& out);

@@ -23,14 +23,14 @@ constexpr std::array<std::string_view, 2> kUserKinds = {"user", "admin"};
 constexpr std::array<std::string_view, 2> kActiveStatuses = {"active", "inactive"};
 constexpr std::array<std::string_view, 3> kGroupTypes = {"system", "configured", "app"};
 constexpr std::array<std::string_view, 3> kSubjectTypes = {"user", "group", "api_client"};
-constexpr std::array<std::string_view, 4> kInvitationStatuses = {"pending", "accepted",
-                                                                 "expired", "revoked"};
+constexpr std::array<std::string_view, 4> kInvitationStatuses = {"pending", "accepted", "expired",
+                                                                 "revoked"};
 constexpr std::array<std::string_view, 3> kPropertyTypes = {"string", "number", "boolean"};
 
 }  // namespace
 
-#define CUSTOS_ENUM_STRINGS_IMPL(E, names)                                               \
-  std::string_view ToString(E value) { return names[static_cast<size_t>(value)]; }       \
+#define CUSTOS_ENUM_STRINGS_IMPL(E, names)                                         \
+  std::string_view ToString(E value) { return names[static_cast<size_t>(value)]; } \
   bool FromString(std::string_view text, E& out) { return ParseName(names, text, out); }
 
 CUSTOS_ENUM_STRINGS_IMPL(Plan, kPlans)

@@ -17,8 +17,8 @@
 
 namespace custos::core::iam {
 
-#define CUSTOS_ENUM_STRINGS(E)                          \
-  [[nodiscard]] std::string_view ToString(E value);     \
+#define CUSTOS_ENUM_STRINGS(E)                      \
+  [[nodiscard]] std::string_view ToString(E value); \
   [[nodiscard]] bool FromString(std::string_view text, E& out)
 
 enum class Plan : uint8_t { kFree, kPro, kEnterprise };
@@ -48,8 +48,8 @@ inline constexpr std::string_view kRootNode = "root";
 [[nodiscard]] int DefaultRetentionDays(Plan plan);
 
 struct TenantSettings {
-  int lockout_threshold = 5;      // consecutive failures that lock an account
-  int lockout_minutes = 15;       // 0: until an admin unlocks
+  int lockout_threshold = 5;  // consecutive failures that lock an account
+  int lockout_minutes = 15;   // 0: until an admin unlocks
   int password_min_length = 12;
   int temp_password_ttl_hours = 72;
   int invite_ttl_days = 7;

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "core/fields.h"
-#include "core/json_writer.h"
 #include "core/iam/events.h"
+#include "core/json_writer.h"
 #include "core/sha256.h"
 
 namespace custos::core::iam {
@@ -177,13 +177,9 @@ const Group* TenantState::FindGroupByName(std::string_view name) const {
   return id == nullptr ? nullptr : FindGroup(*id);
 }
 
-const Binding* TenantState::FindBinding(std::string_view id) const {
-  return FindIn(bindings_, id);
-}
+const Binding* TenantState::FindBinding(std::string_view id) const { return FindIn(bindings_, id); }
 
-const ApiClient* TenantState::FindClient(std::string_view id) const {
-  return FindIn(clients_, id);
-}
+const ApiClient* TenantState::FindClient(std::string_view id) const { return FindIn(clients_, id); }
 
 const ApiClient* TenantState::FindClientByName(std::string_view name) const {
   const std::string* id = FindIn(client_names_, Lower(name));

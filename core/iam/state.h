@@ -8,8 +8,8 @@
 // Records: every entity is one record, its key relative to the tenant ("u/usr_…", "r/…",
 // "g/…", "b/…", "c/…", "i/…", "n/…", "p/<key>", "x/<jti>", "t" for the tenant) and its
 // value the entity's canonical JSON; a group's members are records of their own
-// ("m/<group>/<type>:<id>"), so a membership change writes a few bytes. ForEachRecord lists them in key order (the digest);
-// LoadRecord rebuilds the state from them.
+// ("m/<group>/<type>:<id>"), so a membership change writes a few bytes. ForEachRecord lists them in
+// key order (the digest); LoadRecord rebuilds the state from them.
 //
 // Thread-safety: none; the owner guards it (one writer, or readers under a shared lock).
 #pragma once
@@ -86,15 +86,9 @@ class TenantState {
   [[nodiscard]] const StringMap<User>& users() const { return users_; }
   [[nodiscard]] const StringMap<Role>& roles() const { return roles_; }
   [[nodiscard]] const StringMap<Group>& groups() const { return groups_; }
-  [[nodiscard]] const StringMap<Binding>& bindings() const {
-    return bindings_;
-  }
-  [[nodiscard]] const StringMap<ApiClient>& clients() const {
-    return clients_;
-  }
-  [[nodiscard]] const StringMap<Invitation>& invitations() const {
-    return invitations_;
-  }
+  [[nodiscard]] const StringMap<Binding>& bindings() const { return bindings_; }
+  [[nodiscard]] const StringMap<ApiClient>& clients() const { return clients_; }
+  [[nodiscard]] const StringMap<Invitation>& invitations() const { return invitations_; }
   [[nodiscard]] const StringMap<Node>& nodes() const { return nodes_; }
   [[nodiscard]] const std::map<std::string, PropertyDefinition, std::less<>>& properties() const {
     return properties_;
@@ -128,8 +122,8 @@ class TenantState {
   [[nodiscard]] std::map<std::string, std::optional<std::string>> TakeDirty();
 
   // Every record, in key order.
-  void ForEachRecord(const std::function<void(const std::string& key,
-                                              const std::string& value)>& fn) const;
+  void ForEachRecord(
+      const std::function<void(const std::string& key, const std::string& value)>& fn) const;
   // Restores one record written by ForEachRecord/TakeDirty; call FinishLoad after the last.
   [[nodiscard]] Status LoadRecord(std::string_view key, std::string_view value);
   [[nodiscard]] Status FinishLoad();
@@ -186,8 +180,8 @@ class TenantState {
   StringMap<std::string> project_names_;
   std::map<std::string, PropertyDefinition, std::less<>> properties_;
   std::map<std::string, Time, std::less<>> revoked_tokens_;  // jti → expiry
-  StringMap<std::set<std::string>> included_by_;  // role → includers
-  StringMap<std::vector<Permission>> expanded_;   // derived, not stored
+  StringMap<std::set<std::string>> included_by_;             // role → includers
+  StringMap<std::vector<Permission>> expanded_;              // derived, not stored
 
   std::set<std::string> dirty_;
 

@@ -14,9 +14,8 @@ namespace custos::storage::internal {
 // kCorruption for damaged data, kInternal otherwise.
 inline core::Error FromRocks(const rocksdb::Status& s, std::string_view what) {
   std::string message = std::string(what) + ": " + s.ToString();
-  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() ||
-      s.IsShutdownInProgress() || s.IsIncomplete() || s.IsAborted() ||
-      s.subcode() == rocksdb::Status::kNoSpace) {
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() || s.IsShutdownInProgress() ||
+      s.IsIncomplete() || s.IsAborted() || s.subcode() == rocksdb::Status::kNoSpace) {
     return core::Unavailable(std::move(message));
   }
   if (s.IsCorruption()) return core::Corruption(std::move(message));

@@ -72,8 +72,7 @@ class ApiTest : public ::testing::Test {
     auto store = storage::RocksStore::Open(options);
     ASSERT_TRUE(store.ok()) << store.error().message;
     store_ = std::move(store).value();
-    auto identity =
-        projections::IdentityService::Open(*store_, *store_, clock_, random_, nullptr);
+    auto identity = projections::IdentityService::Open(*store_, *store_, clock_, random_, nullptr);
     ASSERT_TRUE(identity.ok());
     identity_ = std::move(identity).value();
     auto root = api::Api::EnsureRootClient(*store_, random_, clock_);
@@ -90,13 +89,11 @@ class ApiTest : public ::testing::Test {
     api_options.auth_rate_per_second = 1000;
     api_options.auth_burst = 1000;
     api_options.body_limit = 64 * 1024;
-    api_ = std::make_unique<api::Api>(
-        api::ApiDeps{*identity_, *store_, *store_, clock_, random_, hasher_, *signer_, metrics_,
-                     nullptr, nullptr},
-        api_options);
-    server_->SetBodyLimit([this](std::string_view m, std::string_view t) {
-      return api_->BodyLimit(m, t);
-    });
+    api_ = std::make_unique<api::Api>(api::ApiDeps{*identity_, *store_, *store_, clock_, random_,
+                                                   hasher_, *signer_, metrics_, nullptr, nullptr},
+                                      api_options);
+    server_->SetBodyLimit(
+        [this](std::string_view m, std::string_view t) { return api_->BodyLimit(m, t); });
     ASSERT_TRUE(server_
                     ->Serve([this](api::HttpRequest r, api::Responder respond) {
                       api_->Handle(std::move(r), std::move(respond));
@@ -116,10 +113,9 @@ class ApiTest : public ::testing::Test {
 
   // A token by client credentials ("" on failure).
   std::string Token(const std::string& id, const std::string& secret) {
-    HttpReply r = client_->Send("POST", "/oauth/token",
-                                {{"Content-Type", "application/x-www-form-urlencoded"}},
-                                "grant_type=client_credentials&client_id=" + id +
-                                    "&client_secret=" + secret);
+    HttpReply r = client_->Send(
+        "POST", "/oauth/token", {{"Content-Type", "application/x-www-form-urlencoded"}},
+        "grant_type=client_credentials&client_id=" + id + "&client_secret=" + secret);
     return r.status == 200 ? J(r.body).S("access_token") : "";
   }
   std::string RootToken() { return Token(root_.client_id, root_.client_secret); }
@@ -143,8 +139,7 @@ class ApiTest : public ::testing::Test {
     return "";
   }
   std::string GroupId(const std::string& tenant, const std::string& name) {
-    HttpReply r =
-        client_->Json("GET", "/v1/tenants/" + tenant + "/groups?limit=1000", RootToken());
+    HttpReply r = client_->Json("GET", "/v1/tenants/" + tenant + "/groups?limit=1000", RootToken());
     J j(r.body);
     for (size_t i = 0; i < j.Size("items"); ++i) {
       if (j.S("items." + std::to_string(i) + ".name") == name) {
@@ -160,7 +155,8 @@ class ApiTest : public ::testing::Test {
     std::string body = "{\"name\":\"" + name + "\"";
     if (!role_id.empty()) body += ",\"bindings\":[{\"role_id\":\"" + role_id + "\"}]";
     body += "}";
-    HttpReply r = client_->Json("POST", "/v1/tenants/" + tenant + "/api-clients", RootToken(), body);
+    HttpReply r =
+        client_->Json("POST", "/v1/tenants/" + tenant + "/api-clients", RootToken(), body);
     EXPECT_EQ(r.status, 201) << r.body;
     J j(r.body);
     return {j.S("client_id"), j.S("client_secret")};

@@ -51,22 +51,21 @@ TEST_F(ApiTest, ClientCredentialsFollowRfc6749) {
     b64 += i + 1 < raw.size() ? kB64[(v >> 6) & 63] : '=';
     b64 += i + 2 < raw.size() ? kB64[v & 63] : '=';
   }
-  HttpReply ok = client_->Send("POST", "/oauth/token",
-                               {{"Authorization", "Basic " + b64},
-                                {"Content-Type", "application/x-www-form-urlencoded"}},
-                               "grant_type=client_credentials");
+  HttpReply ok = client_->Send(
+      "POST", "/oauth/token",
+      {{"Authorization", "Basic " + b64}, {"Content-Type", "application/x-www-form-urlencoded"}},
+      "grant_type=client_credentials");
   EXPECT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(J(ok.body).S("token_type"), "Bearer");
   EXPECT_EQ(ok.Header("cache-control"), "no-store");
-  HttpReply bad = client_->Send("POST", "/oauth/token",
-                                {{"Content-Type", "application/x-www-form-urlencoded"}},
-                                "grant_type=client_credentials&client_id=" + root_.client_id +
-                                    "&client_secret=wrong");
+  HttpReply bad = client_->Send(
+      "POST", "/oauth/token", {{"Content-Type", "application/x-www-form-urlencoded"}},
+      "grant_type=client_credentials&client_id=" + root_.client_id + "&client_secret=wrong");
   EXPECT_EQ(bad.status, 401);
   EXPECT_EQ(J(bad.body).S("error"), "invalid_client");
-  HttpReply grant = client_->Send("POST", "/oauth/token",
-                                  {{"Content-Type", "application/x-www-form-urlencoded"}},
-                                  "grant_type=password");
+  HttpReply grant =
+      client_->Send("POST", "/oauth/token", {{"Content-Type", "application/x-www-form-urlencoded"}},
+                    "grant_type=password");
   EXPECT_EQ(J(grant.body).S("error"), "unsupported_grant_type");
   EXPECT_EQ(client_->Send("POST", "/oauth/token", {}, "{}").status, 400);
 }
@@ -85,13 +84,13 @@ TEST_F(ApiTest, ForgedExpiredAndUnsignedTokensAre401) {
   // alg: none, the same claims, no signature.
   const size_t dot = token.find('.');
   const std::string payload = token.substr(dot + 1, token.rfind('.') - dot - 1);
-  const std::string none = core::Base64UrlEncode("{\"alg\":\"none\",\"typ\":\"JWT\"}") + "." +
-                           payload + ".";
+  const std::string none =
+      core::Base64UrlEncode("{\"alg\":\"none\",\"typ\":\"JWT\"}") + "." + payload + ".";
   EXPECT_EQ(client_->Json("GET", users, none).status, 401);
   // HS256 with the public key as the secret: refused by the allow-list.
-  const std::string hs = core::Base64UrlEncode("{\"alg\":\"HS256\",\"kid\":\"" + signer_->kid() +
-                                               "\"}") +
-                         "." + payload + "." + core::Base64UrlEncode("xxxxxxxx");
+  const std::string hs =
+      core::Base64UrlEncode("{\"alg\":\"HS256\",\"kid\":\"" + signer_->kid() + "\"}") + "." +
+      payload + "." + core::Base64UrlEncode("xxxxxxxx");
   EXPECT_EQ(client_->Json("GET", users, hs).status, 401);
   // A wrong kid.
   const std::string kid = core::Base64UrlEncode("{\"alg\":\"EdDSA\",\"kid\":\"other\"}") + "." +
@@ -111,8 +110,8 @@ TEST_F(ApiTest, ApiClientTokenCallDeactivate401AndSecretRotation) {
   ASSERT_FALSE(token.empty());
   EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", token).status, 200);
   // A second secret during a rotation: both work, then the first is revoked.
-  HttpReply second = client_->Json("POST", "/v1/tenants/acme/api-clients/" + id + "/secrets",
-                                   RootToken());
+  HttpReply second =
+      client_->Json("POST", "/v1/tenants/acme/api-clients/" + id + "/secrets", RootToken());
   ASSERT_EQ(second.status, 201) << second.body;
   const std::string secret2 = J(second.body).S("client_secret");
   EXPECT_FALSE(Token(id, secret2).empty());
@@ -122,8 +121,9 @@ TEST_F(ApiTest, ApiClientTokenCallDeactivate401AndSecretRotation) {
   const std::string first_key = J(detail.body).S("secrets.0.key_id") == J(second.body).S("key_id")
                                     ? J(detail.body).S("secrets.1.key_id")
                                     : J(detail.body).S("secrets.0.key_id");
-  EXPECT_EQ(client_->Json("DELETE", "/v1/tenants/acme/api-clients/" + id + "/secrets/" + first_key,
-                          RootToken())
+  EXPECT_EQ(client_
+                ->Json("DELETE", "/v1/tenants/acme/api-clients/" + id + "/secrets/" + first_key,
+                       RootToken())
                 .status,
             204);
   EXPECT_TRUE(Token(id, secret).empty());
@@ -155,14 +155,14 @@ TEST_F(ApiTest, TemporaryPasswordFirstLoginForcedChangeAndLockout) {
   const std::string token = J(first.body).S("access_token");
   EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", token).status, 403);
   EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/me", token).status, 200);
-  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/auth/password", token,
-                          "{\"current_password\":\"" + temp + "\",\"new_password\":\"short\"}")
+  EXPECT_EQ(client_
+                ->Json("POST", "/v1/tenants/acme/auth/password", token,
+                       "{\"current_password\":\"" + temp + "\",\"new_password\":\"short\"}")
                 .status,
             422);
-  HttpReply changed =
-      client_->Json("POST", "/v1/tenants/acme/auth/password", token,
-                    "{\"current_password\":\"" + temp +
-                        "\",\"new_password\":\"correct horse battery staple\"}");
+  HttpReply changed = client_->Json(
+      "POST", "/v1/tenants/acme/auth/password", token,
+      "{\"current_password\":\"" + temp + "\",\"new_password\":\"correct horse battery staple\"}");
   ASSERT_EQ(changed.status, 200) << changed.body;
   EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", token).status, 200);
   EXPECT_EQ(login(temp).status, 401);  // the temporary password is gone
@@ -170,8 +170,8 @@ TEST_F(ApiTest, TemporaryPasswordFirstLoginForcedChangeAndLockout) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(login("wrong password!").status, 401);
   EXPECT_EQ(login("wrong password!").status, 401);
   EXPECT_EQ(login("correct horse battery staple").status, 401);
-  HttpReply user = client_->Json("GET", "/v1/tenants/acme/users/" + J(created.body).S("id"),
-                                 RootToken());
+  HttpReply user =
+      client_->Json("GET", "/v1/tenants/acme/users/" + J(created.body).S("id"), RootToken());
   EXPECT_EQ(J(user.body).S("status"), "locked");
   clock_.Advance(std::chrono::minutes(16));
   EXPECT_EQ(login("correct horse battery staple").status, 200);
@@ -191,12 +191,14 @@ TEST_F(ApiTest, SuspensionAndRoleDeactivationTakeEffectOnTheNextRequest) {
   auto [id, secret] = Client("acme", "reader", J(role.body).S("id"));
   const std::string token = Token(id, secret);
   EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", token).status, 200);
-  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/users", token,
-                          "{\"email\":\"a@b.co\",\"first_name\":\"a\",\"last_name\":\"b\"}")
+  EXPECT_EQ(client_
+                ->Json("POST", "/v1/tenants/acme/users", token,
+                       "{\"email\":\"a@b.co\",\"first_name\":\"a\",\"last_name\":\"b\"}")
                 .status,
             403);
-  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/roles/" + J(role.body).S("id") + "/deactivate",
-                          RootToken())
+  EXPECT_EQ(client_
+                ->Json("POST", "/v1/tenants/acme/roles/" + J(role.body).S("id") + "/deactivate",
+                       RootToken())
                 .status,
             200);
   EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", token).status, 403);
@@ -250,17 +252,18 @@ TEST_F(ApiTest, BindingsCannotGrantWhatTheCallerLacks) {
       "\"view\"}]}");
   auto [id, secret] = Client("acme", "binder", J(binder_role.body).S("id"));
   const std::string token = Token(id, secret);
-  HttpReply target = client_->Json("POST", "/v1/tenants/acme/users", token,
-                                   "{\"email\":\"t@b.co\",\"first_name\":\"t\",\"last_name\":\"b\"}");
+  HttpReply target =
+      client_->Json("POST", "/v1/tenants/acme/users", token,
+                    "{\"email\":\"t@b.co\",\"first_name\":\"t\",\"last_name\":\"b\"}");
   ASSERT_EQ(target.status, 201) << target.body;
   const std::string subject = "{\"type\":\"user\",\"id\":\"" + J(target.body).S("id") + "\"}";
-  HttpReply ok = client_->Json("POST", "/v1/tenants/acme/bindings", token,
-                               "{\"subject\":" + subject + ",\"role_id\":\"" +
-                                   J(viewer_role.body).S("id") + "\"}");
+  HttpReply ok = client_->Json(
+      "POST", "/v1/tenants/acme/bindings", token,
+      "{\"subject\":" + subject + ",\"role_id\":\"" + J(viewer_role.body).S("id") + "\"}");
   EXPECT_EQ(ok.status, 201) << ok.body;
-  HttpReply denied = client_->Json("POST", "/v1/tenants/acme/bindings", token,
-                                   "{\"subject\":" + subject + ",\"role_id\":\"" +
-                                       RoleId("acme", "Tenant Admin") + "\"}");
+  HttpReply denied = client_->Json(
+      "POST", "/v1/tenants/acme/bindings", token,
+      "{\"subject\":" + subject + ",\"role_id\":\"" + RoleId("acme", "Tenant Admin") + "\"}");
   EXPECT_EQ(denied.status, 403) << denied.body;
 }
 

@@ -23,13 +23,14 @@ TEST_F(ApiTest, BadInputGetsA4xxAndTheServerKeepsServing) {
   EXPECT_EQ(malformed.status, 400);
   EXPECT_NE(J(malformed.body).S("detail").find("at byte 19"), std::string::npos) << malformed.body;
   EXPECT_EQ(malformed.Header("content-type"), "application/problem+json");
-  HttpReply wrong_type = client_->Json("POST", users, token,
-                                       "{\"email\":\"a@b.co\",\"first_name\":1,\"last_name\":\"x\"}");
+  HttpReply wrong_type = client_->Json(
+      "POST", users, token, "{\"email\":\"a@b.co\",\"first_name\":1,\"last_name\":\"x\"}");
   EXPECT_EQ(wrong_type.status, 422);
   EXPECT_EQ(J(wrong_type.body).S("errors.0.field"), "first_name");
-  HttpReply unknown = client_->Json("POST", users, token,
-                                    "{\"email\":\"a@b.co\",\"first_name\":\"a\",\"last_name\":\"x\","
-                                    "\"is_admin\":true}");
+  HttpReply unknown =
+      client_->Json("POST", users, token,
+                    "{\"email\":\"a@b.co\",\"first_name\":\"a\",\"last_name\":\"x\","
+                    "\"is_admin\":true}");
   EXPECT_EQ(unknown.status, 422);
   EXPECT_EQ(J(unknown.body).S("errors.0.field"), "is_admin");
   HttpReply missing = client_->Json("POST", users, token, "{\"email\":\"a@b.co\"}");
@@ -49,19 +50,21 @@ TEST_F(ApiTest, UsersFilterSortAndPageWithoutGapsOrDuplicates) {
   CreateTenant("acme");
   const std::string token = RootToken();
   const std::vector<std::pair<std::string, std::string>> people = {
-      {"Grace", "Hopper"}, {"Ada", "Lovelace"}, {"Alan", "Turing"},   {"Edsger", "Dijkstra"},
+      {"Grace", "Hopper"},   {"Ada", "Lovelace"}, {"Alan", "Turing"},  {"Edsger", "Dijkstra"},
       {"Barbara", "Liskov"}, {"Donald", "Knuth"}, {"Frances", "Allen"}};
   for (size_t i = 0; i < people.size(); ++i) {
-    ASSERT_EQ(client_->Json("POST", "/v1/tenants/acme/users", token,
-                            UserBody(people[i].first, people[i].second, i % 2 ? "Research" : "Sales"))
+    ASSERT_EQ(client_
+                  ->Json("POST", "/v1/tenants/acme/users", token,
+                         UserBody(people[i].first, people[i].second, i % 2 ? "Research" : "Sales"))
                   .status,
               201);
   }
   std::vector<std::string> seen;
   std::string cursor;
   do {
-    HttpReply page = client_->Json("GET", "/v1/tenants/acme/users?sort=first_name&limit=3" +
-                                              (cursor.empty() ? "" : "&cursor=" + cursor),
+    HttpReply page = client_->Json("GET",
+                                   "/v1/tenants/acme/users?sort=first_name&limit=3" +
+                                       (cursor.empty() ? "" : "&cursor=" + cursor),
                                    token);
     ASSERT_EQ(page.status, 200) << page.body;
     J j(page.body);
@@ -70,8 +73,8 @@ TEST_F(ApiTest, UsersFilterSortAndPageWithoutGapsOrDuplicates) {
     }
     cursor = j.S("next_cursor") == "<null>" ? "" : j.S("next_cursor");
   } while (!cursor.empty());
-  EXPECT_EQ(seen, (std::vector<std::string>{"Ada", "Alan", "Barbara", "Donald", "Edsger",
-                                            "Frances", "Grace"}));
+  EXPECT_EQ(seen, (std::vector<std::string>{"Ada", "Alan", "Barbara", "Donald", "Edsger", "Frances",
+                                            "Grace"}));
   HttpReply desc = client_->Json("GET", "/v1/tenants/acme/users?sort=-last_name&limit=2", token);
   EXPECT_EQ(J(desc.body).S("items.0.last_name"), "Turing");
   EXPECT_EQ(J(desc.body).S("items.1.last_name"), "Lovelace");
@@ -105,18 +108,21 @@ TEST_F(ApiTest, IdempotencyKeyReplaysWithoutTheSecret) {
   CreateTenant("acme");
   const std::string token = RootToken();
   const auto key = std::vector<std::pair<std::string, std::string>>{{"Idempotency-Key", "k-1"}};
-  HttpReply first = client_->Json("POST", "/v1/tenants/acme/users", token, UserBody("Ada", "L"), key);
+  HttpReply first =
+      client_->Json("POST", "/v1/tenants/acme/users", token, UserBody("Ada", "L"), key);
   ASSERT_EQ(first.status, 201);
   EXPECT_NE(J(first.body).S("temporary_password"), "<null>");
   const uint64_t seq = store_->LastSeq().value();
-  HttpReply again = client_->Json("POST", "/v1/tenants/acme/users", token, UserBody("Ada", "L"), key);
+  HttpReply again =
+      client_->Json("POST", "/v1/tenants/acme/users", token, UserBody("Ada", "L"), key);
   EXPECT_EQ(again.status, 201);
   EXPECT_EQ(again.Header("idempotent-replayed"), "true");
   EXPECT_EQ(J(again.body).S("id"), J(first.body).S("id"));
   EXPECT_EQ(J(again.body).S("temporary_password"), "<null>");
   EXPECT_EQ(store_->LastSeq().value(), seq);
-  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/users", token, UserBody("Bob", "L"), key).status,
-            422);
+  EXPECT_EQ(
+      client_->Json("POST", "/v1/tenants/acme/users", token, UserBody("Bob", "L"), key).status,
+      422);
 }
 
 TEST_F(ApiTest, CsvImportAllOrNothingBestEffortAndExport) {
@@ -127,13 +133,14 @@ TEST_F(ApiTest, CsvImportAllOrNothingBestEffortAndExport) {
       "ada@example.com,Ada,Lovelace,Research,Viewer,Production User,Region=EU\r\n"
       "bad-email,Bad,Row,,,,\r\n"
       "\"grace@example.com\",Grace,\"Hopper, Rear Admiral\",Navy,,,Region=US;Team=COBOL\r\n";
-  const auto as_csv = std::vector<std::pair<std::string, std::string>>{{"Content-Type", "text/csv"}};
+  const auto as_csv =
+      std::vector<std::pair<std::string, std::string>>{{"Content-Type", "text/csv"}};
   HttpReply all = client_->Json("POST", "/v1/tenants/acme/users:import", token, csv, as_csv);
   EXPECT_EQ(all.status, 422) << all.body;
   EXPECT_EQ(J(all.body).S("errors.0.field"), "line 3");
   EXPECT_EQ(J(client_->Json("GET", "/v1/tenants/acme/users", token).body).Size("items"), 0u);
-  HttpReply best = client_->Json("POST", "/v1/tenants/acme/users:import?mode=best_effort", token,
-                                 csv, as_csv);
+  HttpReply best =
+      client_->Json("POST", "/v1/tenants/acme/users:import?mode=best_effort", token, csv, as_csv);
   ASSERT_EQ(best.status, 200) << best.body;
   EXPECT_EQ(J(best.body).S("created"), "2");
   EXPECT_EQ(J(best.body).S("failed.0.line"), "3");
@@ -174,10 +181,10 @@ TEST_F(ApiTest, InvitationsAcceptedRevokedAndExpired) {
   EXPECT_FALSE(J(login.body).B("must_change_password"));
 
   HttpReply b = invite("revoked@example.com");
-  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/invitations/" + J(b.body).S("id") + "/revoke",
-                          token)
-                .status,
-            200);
+  EXPECT_EQ(
+      client_->Json("POST", "/v1/tenants/acme/invitations/" + J(b.body).S("id") + "/revoke", token)
+          .status,
+      200);
   EXPECT_EQ(accept(J(b.body).S("token")).status, 410);
 
   HttpReply c = invite("late@example.com");
@@ -203,9 +210,9 @@ TEST_F(ApiTest, ProjectsGetSystemGroupsAndChecksExplainThemselves) {
   const std::string prod = J(envs.body).S("items.1.name") == "Production"
                                ? J(envs.body).S("items.1.id")
                                : J(envs.body).S("items.0.id");
-  HttpReply project = client_->Json("POST", "/v1/tenants/acme/projects", token,
-                                    "{\"name\":\"Acme Integration\",\"environment_id\":\"" + prod +
-                                        "\"}");
+  HttpReply project =
+      client_->Json("POST", "/v1/tenants/acme/projects", token,
+                    "{\"name\":\"Acme Integration\",\"environment_id\":\"" + prod + "\"}");
   ASSERT_EQ(project.status, 201) << project.body;
   HttpReply wf = client_->Json("POST", "/v1/tenants/acme/resources", token,
                                "{\"type\":\"workflow\",\"name\":\"Sync\",\"parent_id\":\"" +
@@ -231,9 +238,8 @@ TEST_F(ApiTest, ProjectsGetSystemGroupsAndChecksExplainThemselves) {
   HttpReply edit = check("update");
   EXPECT_FALSE(J(edit.body).B("allowed"));
   EXPECT_EQ(J(edit.body).S("required_level"), "edit");
-  HttpReply who = client_->Json("GET", "/v1/tenants/acme/access/who?resource_id=" +
-                                           J(wf.body).S("id"),
-                                token);
+  HttpReply who =
+      client_->Json("GET", "/v1/tenants/acme/access/who?resource_id=" + J(wf.body).S("id"), token);
   EXPECT_EQ(J(who.body).S("items.0.level"), "operate");
   HttpReply batch = client_->Json(
       "POST", "/v1/tenants/acme/access/check:batch", token,
@@ -246,8 +252,8 @@ TEST_F(ApiTest, ProjectsGetSystemGroupsAndChecksExplainThemselves) {
 
 TEST_F(ApiTest, HostileHttpIsAnsweredOrClosed) {
   EXPECT_EQ(client_->Raw("GARBAGE\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
-  const std::string huge = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
-                           std::string(32 * 1024, 'a') + "\r\n\r\n";
+  const std::string huge =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(32 * 1024, 'a') + "\r\n\r\n";
   EXPECT_EQ(client_->Raw(huge).rfind("HTTP/1.1 431", 0), 0u);
   // Two pipelined requests: two answers, in order.
   const std::string two =

@@ -70,7 +70,8 @@ TEST(HttpServerTest, PipelinedAnswersGoOutInRequestOrder) {
   std::string reply;
   std::thread caller([&] {
     reply = client.Raw(
-        "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: "
+        "close\r\n\r\n");
   });
   handler.WaitFor(2);
   handler.Answer(1, "second");  // the later request answers first

@@ -123,9 +123,8 @@ TEST(ChainVerifierTest, CatchesARewrittenEventWithARecomputedHash) {
   d.type = "workflow.executed";
   d.actor = Actor{"api_client", "cli_1", "", "", ""};
   d.data = "{\"n\":999}";
-  lines[1] = AssembleLine(RenderDraft(d),
-                          EventPosition{second->id, second->seq, "acme", 2, second->time,
-                                        first->hash})
+  lines[1] = AssembleLine(RenderDraft(d), EventPosition{second->id, second->seq, "acme", 2,
+                                                        second->time, first->hash})
                  .line;
   EXPECT_EQ(FirstFailure(lines).rfind("line 3: prev_hash does not match", 0), 0u);
 }

@@ -28,11 +28,11 @@ TEST(EventIdTest, MonotonicWithinAMillisecondAndWhenTheClockStepsBack) {
 }
 
 TEST(EventIdTest, RejectsMalformedIds) {
-  EXPECT_FALSE(IsValidEventId("evt_0192f1c2a3b47c3d8e9f0a1b2c3d4e5"));    // short
-  EXPECT_FALSE(IsValidEventId("usr_0192f1c2a3b47c3d8e9f0a1b2c3d4e5f"));   // prefix
-  EXPECT_FALSE(IsValidEventId("evt_0192f1c2a3b44c3d8e9f0a1b2c3d4e5f"));   // version 4
-  EXPECT_FALSE(IsValidEventId("evt_0192f1c2a3b47c3d0e9f0a1b2c3d4e5f"));   // variant
-  EXPECT_FALSE(IsValidEventId("evt_0192F1C2A3B47C3D8E9F0A1B2C3D4E5F"));   // uppercase
+  EXPECT_FALSE(IsValidEventId("evt_0192f1c2a3b47c3d8e9f0a1b2c3d4e5"));   // short
+  EXPECT_FALSE(IsValidEventId("usr_0192f1c2a3b47c3d8e9f0a1b2c3d4e5f"));  // prefix
+  EXPECT_FALSE(IsValidEventId("evt_0192f1c2a3b44c3d8e9f0a1b2c3d4e5f"));  // version 4
+  EXPECT_FALSE(IsValidEventId("evt_0192f1c2a3b47c3d0e9f0a1b2c3d4e5f"));  // variant
+  EXPECT_FALSE(IsValidEventId("evt_0192F1C2A3B47C3D8E9F0A1B2C3D4E5F"));  // uppercase
   EXPECT_TRUE(IsValidEventId("evt_0192f1c2a3b47c3d8e9f0a1b2c3d4e5f"));
 }
 

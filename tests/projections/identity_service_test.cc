@@ -51,8 +51,7 @@ class IdentityServiceTest : public ::testing::Test {
     ExecuteRequest r;
     r.tenant = core::TenantId(tenant);
     r.command = std::move(command);
-    r.actor = caller ? core::Actor{std::string(iam::ToString(caller->type)), caller->id, "", "",
-                                   ""}
+    r.actor = caller ? core::Actor{std::string(iam::ToString(caller->type)), caller->id, "", "", ""}
                      : kRootActor;
     r.caller = caller;
     r.request_id = "req-" + std::to_string(++requests_);
@@ -99,8 +98,7 @@ TEST_F(IdentityServiceTest, CommandsAppendEventsStateAndCredentialsTogether) {
     return s.FindUser(id) != nullptr;
   }));
   EXPECT_TRUE(store_->Get(core::Space::kState, StateKey("acme", "u/" + id))->has_value());
-  EXPECT_TRUE(
-      store_->Get(core::Space::kCredentials, iam::PasswordKey("acme", id))->has_value());
+  EXPECT_TRUE(store_->Get(core::Space::kCredentials, iam::PasswordKey("acme", id))->has_value());
   EXPECT_EQ(**store_->GetCheckpoint(kStateCheckpoint), created.events[0].seq);
   EXPECT_EQ(service_->Digest(), *IdentityService::StoredDigest(*store_));
   // Errors write nothing.
@@ -148,9 +146,9 @@ TEST_F(IdentityServiceTest, ApplicationEventsShareTheTenantsOrder) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 100; ++i) {
         if (t % 2 == 0) {
-          core::Result<ExecuteResult> r =
-              Run("acme", iam::CreateRole{"role-" + std::to_string(t) + "-" + std::to_string(i),
-                                          "", {}, {}});
+          core::Result<ExecuteResult> r = Run(
+              "acme",
+              iam::CreateRole{"role-" + std::to_string(t) + "-" + std::to_string(i), "", {}, {}});
           if (!r.ok()) ++failures;
         } else {
           std::mutex mu;
@@ -205,8 +203,8 @@ TEST_F(IdentityServiceTest, ManyCommandsOfOneTenantShareFsyncs) {
     ++pending;
     ExecuteRequest r;
     r.tenant = core::TenantId("acme");
-    r.command = iam::CreateGroup{"group-" + std::to_string(i), "", iam::GroupType::kConfigured,
-                                 "root"};
+    r.command =
+        iam::CreateGroup{"group-" + std::to_string(i), "", iam::GroupType::kConfigured, "root"};
     r.actor = kRootActor;
     service_->ExecuteAsync(std::move(r), [&](core::Result<ExecuteResult> res) {
       if (!res.ok()) ++failures;
@@ -237,12 +235,18 @@ TEST_F(IdentityServiceTest, RandomCommandsKeepLiveStoredRebuiltAndRestartedState
   auto ids = [&](const std::string& tenant, char kind) {
     return *service_->Read(core::TenantId(tenant), [&](const iam::TenantState& s) {
       std::vector<std::string> out;
-      if (kind == 'u') for (const auto& [id, u] : s.users()) out.push_back(id);
-      if (kind == 'r') for (const auto& [id, r] : s.roles()) out.push_back(id);
-      if (kind == 'g') for (const auto& [id, g] : s.groups()) out.push_back(id);
-      if (kind == 'b') for (const auto& [id, b] : s.bindings()) out.push_back(id);
-      if (kind == 'c') for (const auto& [id, c] : s.clients()) out.push_back(id);
-      if (kind == 'i') for (const auto& [id, i] : s.invitations()) out.push_back(id);
+      if (kind == 'u')
+        for (const auto& [id, u] : s.users()) out.push_back(id);
+      if (kind == 'r')
+        for (const auto& [id, r] : s.roles()) out.push_back(id);
+      if (kind == 'g')
+        for (const auto& [id, g] : s.groups()) out.push_back(id);
+      if (kind == 'b')
+        for (const auto& [id, b] : s.bindings()) out.push_back(id);
+      if (kind == 'c')
+        for (const auto& [id, c] : s.clients()) out.push_back(id);
+      if (kind == 'i')
+        for (const auto& [id, i] : s.invitations()) out.push_back(id);
       if (kind == 'n') {
         for (const auto& [id, n] : s.nodes()) out.push_back(id);
         out.push_back("root");
@@ -275,13 +279,15 @@ TEST_F(IdentityServiceTest, RandomCommandsKeepLiveStoredRebuiltAndRestartedState
         cmd = iam::ChangeUserStatus{pick(ids(t, 'u')), static_cast<iam::UserAction>(rng() % 5), ""};
         break;
       case 3:
-        cmd = iam::CreateRole{name, "", {iam::Permission{"*", "workflow", "*", iam::Level::kEdit}},
-                              rng() % 3 ? std::vector<std::string>{} :
-                                          std::vector<std::string>{pick(ids(t, 'r'))}};
+        cmd = iam::CreateRole{
+            name,
+            "",
+            {iam::Permission{"*", "workflow", "*", iam::Level::kEdit}},
+            rng() % 3 ? std::vector<std::string>{} : std::vector<std::string>{pick(ids(t, 'r'))}};
         break;
       case 4:
-        cmd = iam::UpdateRole{pick(ids(t, 'r')), {}, name, {},
-                              std::vector<std::string>{pick(ids(t, 'r'))}};
+        cmd = iam::UpdateRole{
+            pick(ids(t, 'r')), {}, name, {}, std::vector<std::string>{pick(ids(t, 'r'))}};
         break;
       case 5:
         cmd = iam::DeleteRole{pick(ids(t, 'r'))};
@@ -293,8 +299,8 @@ TEST_F(IdentityServiceTest, RandomCommandsKeepLiveStoredRebuiltAndRestartedState
         cmd = iam::AddGroupMembers{pick(ids(t, 'g')), {{SubjectType::kUser, pick(ids(t, 'u'))}}};
         break;
       case 8:
-        cmd = iam::CreateBinding{{SubjectType::kGroup, pick(ids(t, 'g'))}, pick(ids(t, 'r')),
-                                 pick(ids(t, 'n'))};
+        cmd = iam::CreateBinding{
+            {SubjectType::kGroup, pick(ids(t, 'g'))}, pick(ids(t, 'r')), pick(ids(t, 'n'))};
         break;
       case 9:
         cmd = iam::DeleteBinding{pick(ids(t, 'b'))};
@@ -306,8 +312,8 @@ TEST_F(IdentityServiceTest, RandomCommandsKeepLiveStoredRebuiltAndRestartedState
         cmd = iam::CreateClientSecret{pick(ids(t, 'c'))};
         break;
       case 12:
-        cmd = iam::CreateNode{rng() % 2 ? "project" : "folder", name, pick(ids(t, 'n')), "", "",
-                              true};
+        cmd = iam::CreateNode{
+            rng() % 2 ? "project" : "folder", name, pick(ids(t, 'n')), "", "", true};
         break;
       case 13:
         cmd = iam::DeleteNode{pick(ids(t, 'n'))};
@@ -346,10 +352,10 @@ TEST_F(IdentityServiceTest, NoClearSecretReachesTheStoreOrTheLog) {
     ExecuteResult u = Must("acme", c);
     secrets.push_back(*u.decision.secret);
     secrets.push_back(*Must("acme", iam::ResetPassword{u.decision.id}).decision.secret);
-    ExecuteResult client = Must("acme", iam::CreateClient{"client-" + std::to_string(i), "", "", {}});
+    ExecuteResult client =
+        Must("acme", iam::CreateClient{"client-" + std::to_string(i), "", "", {}});
     secrets.push_back(*client.decision.secret);
-    secrets.push_back(
-        *Must("acme", iam::CreateClientSecret{client.decision.id}).decision.secret);
+    secrets.push_back(*Must("acme", iam::CreateClientSecret{client.decision.id}).decision.secret);
     ExecuteResult inv =
         Must("acme", iam::CreateInvitation{"inv" + std::to_string(i) + "@example.com", {}, {}, {}});
     secrets.push_back(*inv.decision.secret);
@@ -362,13 +368,16 @@ TEST_F(IdentityServiceTest, NoClearSecretReachesTheStoreOrTheLog) {
   }
   for (core::Space space : {core::Space::kState, core::Space::kCredentials, core::Space::kIndex,
                             core::Space::kCheckpoint}) {
-    ASSERT_TRUE(store_->Scan(space, "", [&](std::string_view k, std::string_view v) {
-      for (const std::string& s : secrets) {
-        EXPECT_EQ(k.find(s), std::string_view::npos);
-        EXPECT_EQ(v.find(s), std::string_view::npos);
-      }
-      return true;
-    }).ok());
+    ASSERT_TRUE(store_
+                    ->Scan(space, "",
+                           [&](std::string_view k, std::string_view v) {
+                             for (const std::string& s : secrets) {
+                               EXPECT_EQ(k.find(s), std::string_view::npos);
+                               EXPECT_EQ(v.find(s), std::string_view::npos);
+                             }
+                             return true;
+                           })
+                    .ok());
   }
   // Raw: every byte of every file of the data dir, after the store is closed.
   Close();
@@ -395,11 +404,11 @@ class FailingLog final : public core::EventLog {
   void AppendAsync(core::AppendRequest r, core::AppendCallback done) override {
     if (fail_next.exchange(0) != 0) {
       // As a full disk would: the write fails, and the rest of the queue is decided later.
-      return inner_.AppendAsync(core::AppendRequest{r.tenant, r.events, core::TenantSeq(UINT64_MAX),
-                                                    {}, ""},
-                                [done = std::move(done)](core::AppendResult) {
-                                  done(core::Unavailable("injected: no space left on device"));
-                                });
+      return inner_.AppendAsync(
+          core::AppendRequest{r.tenant, r.events, core::TenantSeq(UINT64_MAX), {}, ""},
+          [done = std::move(done)](core::AppendResult) {
+            done(core::Unavailable("injected: no space left on device"));
+          });
     }
     inner_.AppendAsync(std::move(r), std::move(done));
   }

@@ -52,9 +52,8 @@ int main(int argc, char** argv) {
         }
         for (const core::AppendedEvent& e : *appended) {
           core::Result<core::LineFields> f = core::ParseLineFields(e.line);
-          std::string line = std::string(f->tenant) + " " +
-                             std::to_string(e.tenant_seq.value()) + " " +
-                             std::to_string(e.seq.value()) + " " + e.hash + "\n";
+          std::string line = std::string(f->tenant) + " " + std::to_string(e.tenant_seq.value()) +
+                             " " + std::to_string(e.seq.value()) + " " + e.hash + "\n";
           if (write(STDOUT_FILENO, line.data(), line.size()) < 0) std::_Exit(1);
         }
       }

@@ -74,15 +74,15 @@ TEST(CrashTest, EveryAcknowledgedAppendSurvivesSigkill) {
       auto events =
           (*store)->ReadTenant(core::TenantId(a.tenant), core::TenantSeq(a.tenant_seq), 1);
       ASSERT_TRUE(events.ok());
-      ASSERT_EQ(events->size(), 1u) << "round " << round << ": lost " << a.tenant << "/"
-                                    << a.tenant_seq;
+      ASSERT_EQ(events->size(), 1u)
+          << "round " << round << ": lost " << a.tenant << "/" << a.tenant_seq;
       const core::StoredEvent& e = (*events)[0];
       ASSERT_EQ(e.tenant_seq.value(), a.tenant_seq);
       ASSERT_EQ(e.seq.value(), a.seq);
       core::Result<core::LineFields> f = core::ParseLineFields(e.line);
       ASSERT_TRUE(f.ok());
-      ASSERT_EQ(f->hash, a.hash) << "round " << round << ": " << a.tenant << "/"
-                                 << a.tenant_seq << " changed";
+      ASSERT_EQ(f->hash, a.hash) << "round " << round << ": " << a.tenant << "/" << a.tenant_seq
+                                 << " changed";
     }
 
     // The whole log: seq contiguous from 1, each tenant contiguous and chain-valid, heads
@@ -95,8 +95,7 @@ TEST(CrashTest, EveryAcknowledgedAppendSurvivesSigkill) {
     for (uint64_t i = 0; i < last; ++i) {
       const core::StoredEvent& e = (*all)[i];
       ASSERT_EQ(e.seq.value(), i + 1);
-      auto [it, inserted] =
-          chains.try_emplace(e.tenant.value(), std::string(core::kZeroHash));
+      auto [it, inserted] = chains.try_emplace(e.tenant.value(), std::string(core::kZeroHash));
       core::Status s = it->second.Feed(e.line);
       ASSERT_TRUE(s.ok()) << "round " << round << ", " << e.tenant.value() << ": "
                           << s.error().message;

@@ -232,8 +232,7 @@ TEST_F(EventLogTest, ReadOnlyOpenSeesWhatTheWriterCommitted) {
   ASSERT_TRUE(reader.ok()) << reader.error().message;
   EXPECT_EQ((*reader)->Head(TenantId("acme"))->tenant_seq, TenantSeq(2));
   EXPECT_EQ((*reader)->ReadTenant(TenantId("acme"), TenantSeq(1), 10)->size(), 2u);
-  EXPECT_EQ((*reader)->Append(Request("acme", {Draft()})).error().code,
-            core::Errc::kUnavailable);
+  EXPECT_EQ((*reader)->Append(Request("acme", {Draft()})).error().code, core::Errc::kUnavailable);
 }
 
 // 8 threads × 10,000 single-event appends over 50 tenants: seq and every tenant_seq come out
@@ -249,9 +248,8 @@ TEST_F(EventLogTest, ConcurrentAppendersGetContiguousPositionsAndIntactChains) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         const std::string tenant = "tenant-" + std::to_string((t * 7 + i) % kTenants);
-        auto r = store_->Append(Request(
-            tenant, {Draft("{\"thread\":" + std::to_string(t) + ",\"i\":" + std::to_string(i) +
-                           "}")}));
+        auto r = store_->Append(Request(tenant, {Draft("{\"thread\":" + std::to_string(t) +
+                                                       ",\"i\":" + std::to_string(i) + "}")}));
         if (!r.ok()) ++failures;
       }
     });

@@ -64,10 +64,10 @@ TEST_F(KvStoreTest, ScanStopsAtThePrefixOrWhenAsked) {
   ASSERT_TRUE(store_->Write(batch, core::Durability::kNoSync).ok());
   EXPECT_EQ(Keys(Space::kIndex, "a/"), (std::vector<std::string>{"a/1", "a/2", "a/3"}));
   int seen = 0;
-  ASSERT_TRUE(store_
-                  ->Scan(Space::kIndex, "",
-                         [&](std::string_view, std::string_view) { return ++seen < 2; })
-                  .ok());
+  ASSERT_TRUE(
+      store_
+          ->Scan(Space::kIndex, "", [&](std::string_view, std::string_view) { return ++seen < 2; })
+          .ok());
   EXPECT_EQ(seen, 2);
 }
 

@@ -22,12 +22,12 @@ TEST(SodiumPasswordHasherTest, HashesWithArgon2idAndVerifies) {
 
 TEST(SodiumPasswordHasherTest, CheckPasswordHandlesBothKinds) {
   const SodiumPasswordHasher hasher(SodiumPasswordHasher::Minimal());
-  const core::iam::PasswordCredential temp{std::string(core::iam::kTemporaryPassword),
-                                           core::Sha256Hex("Tmp-0123456789abcdef"), {}};
+  const core::iam::PasswordCredential temp{
+      std::string(core::iam::kTemporaryPassword), core::Sha256Hex("Tmp-0123456789abcdef"), {}};
   EXPECT_TRUE(core::iam::CheckPassword(temp, "Tmp-0123456789abcdef", hasher));
   EXPECT_FALSE(core::iam::CheckPassword(temp, "Tmp-0123456789abcdeF", hasher));
-  const core::iam::PasswordCredential chosen{std::string(core::iam::kArgon2id),
-                                             *hasher.Hash("my own password"), {}};
+  const core::iam::PasswordCredential chosen{
+      std::string(core::iam::kArgon2id), *hasher.Hash("my own password"), {}};
   EXPECT_TRUE(core::iam::CheckPassword(chosen, "my own password", hasher));
   EXPECT_FALSE(core::iam::CheckPassword(chosen, "Tmp-0123456789abcdef", hasher));
   EXPECT_FALSE(core::iam::CheckPassword({"other", "", {}}, "", hasher));

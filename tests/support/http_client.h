@@ -10,7 +10,7 @@
 namespace custos::testing {
 
 struct HttpReply {
-  int status = 0;  // 0: no answer (connection closed or timed out)
+  int status = 0;                              // 0: no answer (connection closed or timed out)
   std::map<std::string, std::string> headers;  // names lowercased
   std::string body;
   [[nodiscard]] std::string Header(const std::string& lower_name) const {

@@ -73,7 +73,10 @@ class IamFixture {
   }
 
   // The standard tenant: Production and Development.
-  void CreateTenant() { Must(core::iam::CreateTenant{state_.tenant_id(), "Acme", {}, {}, {"Production", "Development"}}); }
+  void CreateTenant() {
+    Must(
+        core::iam::CreateTenant{state_.tenant_id(), "Acme", {}, {}, {"Production", "Development"}});
+  }
 
   std::string RoleId(std::string_view name) {
     const core::iam::Role* r = state_.FindRoleByName(name);

@@ -15,10 +15,10 @@ class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (int i = 0; i < 4; ++i) {
-      CommandResult r = RunCommand({kCustos, "append", "--data-dir", dir_.path(), "--tenant",
-                                    "acme", "--type", "workflow.executed", "--data",
-                                    "{ \"run\": " + std::to_string(i) + ", \"ok\": true }",
-                                    "--count", "3"});
+      CommandResult r =
+          RunCommand({kCustos, "append", "--data-dir", dir_.path(), "--tenant", "acme", "--type",
+                      "workflow.executed", "--data",
+                      "{ \"run\": " + std::to_string(i) + ", \"ok\": true }", "--count", "3"});
       ASSERT_EQ(r.exit_code, 0) << r.err;
       ASSERT_EQ(SplitLines(r.out).size(), 3u);
     }
@@ -50,8 +50,8 @@ TEST_F(CliTest, DumpedStreamVerifies) {
 }
 
 TEST_F(CliTest, DumpCanStartFromATenantSeqAndVerifyTakesTheAnchor) {
-  CommandResult dump = RunCommand({kCustos, "dump", "--data-dir", dir_.path(), "--tenant",
-                                   "acme", "--from-tenant-seq", "5"});
+  CommandResult dump = RunCommand(
+      {kCustos, "dump", "--data-dir", dir_.path(), "--tenant", "acme", "--from-tenant-seq", "5"});
   ASSERT_EQ(dump.exit_code, 0);
   std::vector<std::string> tail = SplitLines(dump.out);
   ASSERT_EQ(tail.size(), 8u);
@@ -101,8 +101,7 @@ TEST_F(CliTest, ATruncatedStartIsCaughtWhenTheAnchorIsGiven) {
   std::vector<std::string> lines(lines_.begin() + 1, lines_.end());
   const std::string file = dir_.File("cut.jsonl");
   WriteFile(file, JoinLines(lines));
-  CommandResult r =
-      RunCommand({kCustos, "verify", "--anchor", std::string(64, '0'), file});
+  CommandResult r = RunCommand({kCustos, "verify", "--anchor", std::string(64, '0'), file});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("line 1: prev_hash"), std::string::npos) << r.err;
 }
@@ -142,13 +141,12 @@ TEST_F(CliTest, FailuresExitWithOne) {
   EXPECT_NE(unknown.err.find("tenant nobody has no events"), std::string::npos);
   WriteFile(dir_.File("empty.jsonl"), "");
   EXPECT_EQ(RunCommand({kCustos, "verify", dir_.File("empty.jsonl")}).exit_code, 1);
-  CommandResult bad_type = RunCommand({kCustos, "append", "--data-dir", dir_.path(), "--tenant",
-                                       "acme", "--type", "NotAType"});
+  CommandResult bad_type = RunCommand(
+      {kCustos, "append", "--data-dir", dir_.path(), "--tenant", "acme", "--type", "NotAType"});
   EXPECT_EQ(bad_type.exit_code, 2);
   EXPECT_NE(bad_type.err.find("events[0].type"), std::string::npos) << bad_type.err;
   // Nothing was appended by the failed command.
-  CommandResult dump =
-      RunCommand({kCustos, "dump", "--data-dir", dir_.path(), "--tenant", "acme"});
+  CommandResult dump = RunCommand({kCustos, "dump", "--data-dir", dir_.path(), "--tenant", "acme"});
   EXPECT_EQ(SplitLines(dump.out).size(), 12u);
 }
 

@@ -51,8 +51,8 @@ class LocalTenant {
 core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
   const uint64_t checks = options.quick ? 200'000 : 2'000'000;
   LocalTenant t;
-  CUSTOS_RETURN_IF_ERROR(t.Run(iam::CreateTenant{"bench", "Bench", iam::Plan::kEnterprise, {},
-                                                 {"Production"}}));
+  CUSTOS_RETURN_IF_ERROR(
+      t.Run(iam::CreateTenant{"bench", "Bench", iam::Plan::kEnterprise, {}, {"Production"}}));
   std::string env;
   for (const auto& [id, n] : t.state().nodes()) env = id;
   // root → environment → project → folder → folder → folder → resources: depth 6.
@@ -71,8 +71,7 @@ core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
   for (int i = 0; i < kLeaves; ++i) {
     CUSTOS_ASSIGN_OR_RETURN(std::string leaf,
                             t.Run(iam::CreateNode{"resource", fmt::format("R{}", i), parent,
-                                                  kTypes[i % 4], i % 3 ? "" : "foundation",
-                                                  true}));
+                                                  kTypes[i % 4], i % 3 ? "" : "foundation", true}));
     leaves.push_back(leaf);
   }
   std::mt19937 rng(7);
@@ -80,9 +79,9 @@ core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
   // 500 roles of three permissions each, bound to 50 groups at scopes along the path.
   std::vector<std::string> groups;
   for (int g = 0; g < kGroups; ++g) {
-    CUSTOS_ASSIGN_OR_RETURN(std::string group,
-                            t.Run(iam::CreateGroup{fmt::format("G{}", g), "",
-                                                   iam::GroupType::kConfigured, "root"}));
+    CUSTOS_ASSIGN_OR_RETURN(
+        std::string group,
+        t.Run(iam::CreateGroup{fmt::format("G{}", g), "", iam::GroupType::kConfigured, "root"}));
     groups.push_back(group);
     for (int r = 0; r < kRolesPerGroup; ++r) {
       std::vector<iam::Permission> perms;
@@ -91,9 +90,8 @@ core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
                                         rng() % 10 ? "*" : leaves[rng() % leaves.size()],
                                         kLevels[rng() % 3]});
       }
-      CUSTOS_ASSIGN_OR_RETURN(
-          std::string role,
-          t.Run(iam::CreateRole{fmt::format("R{}-{}", g, r), "", perms, {}}));
+      CUSTOS_ASSIGN_OR_RETURN(std::string role,
+                              t.Run(iam::CreateRole{fmt::format("R{}-{}", g, r), "", perms, {}}));
       iam::CreateBinding binding;
       binding.subject = iam::Subject{iam::SubjectType::kGroup, group};
       binding.role_id = role;
@@ -154,7 +152,8 @@ core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
     }
     const iam::AccessEvaluator fresh(t.state(), t.now());
     const auto t0 = Clock::now();
-    core::Result<iam::CheckResult> r = fresh.Check(subject, kActions[i % 4], targets[i % targets.size()]);
+    core::Result<iam::CheckResult> r =
+        fresh.Check(subject, kActions[i % 4], targets[i % targets.size()]);
     const auto t1 = Clock::now();
     if (!r.ok()) return r.error();
     cold.push_back(static_cast<uint32_t>(

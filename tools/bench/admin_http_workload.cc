@@ -24,8 +24,8 @@ std::string Request(const std::string& method, const std::string& path, const st
   std::string r = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
                   token + "\r\n";
   if (!body.empty() || method != "DELETE") {
-    r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\n";
+    r +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   r += "\r\n" + body;
   return r;
@@ -59,7 +59,8 @@ core::Result<BenchResult> RunAdminHttpWorkload(const BenchOptions& options) {
       r.actor = core::Actor{"root", "root", "", "", ""};
       return identity->Execute(std::move(r));
     };
-    CUSTOS_RETURN_IF_ERROR(run(iam::CreateTenant{"bench", "Bench", iam::Plan::kEnterprise, {}, {"Production"}}));
+    CUSTOS_RETURN_IF_ERROR(
+        run(iam::CreateTenant{"bench", "Bench", iam::Plan::kEnterprise, {}, {"Production"}}));
     std::vector<std::string> users;
     for (int i = 0; i < connections; ++i) {
       iam::CreateUser u;
@@ -73,7 +74,8 @@ core::Result<BenchResult> RunAdminHttpWorkload(const BenchOptions& options) {
                             run(iam::CreateGroup{"Team", "", iam::GroupType::kConfigured, "root"}));
     CUSTOS_ASSIGN_OR_RETURN(
         projections::ExecuteResult role,
-        run(iam::CreateRole{"User Reader", "", {iam::Permission{"*", "iam.user", "*", iam::Level::kView}}, {}}));
+        run(iam::CreateRole{
+            "User Reader", "", {iam::Permission{"*", "iam.user", "*", iam::Level::kView}}, {}}));
     std::string tenant_admin;
     (void)identity->Read(core::TenantId("bench"), [&](const iam::TenantState& s) {
       tenant_admin = s.FindRoleByName("Tenant Admin")->id;
@@ -84,9 +86,11 @@ core::Result<BenchResult> RunAdminHttpWorkload(const BenchOptions& options) {
 
     storage::SodiumPasswordHasher hasher;
     api::Metrics metrics;
-    CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<api::HttpServer> server,
-                            api::HttpServer::Bind(api::ServerOptions{
-                                "127.0.0.1", 0, static_cast<int>(std::max(1u, std::thread::hardware_concurrency() - 1))}));
+    CUSTOS_ASSIGN_OR_RETURN(
+        std::unique_ptr<api::HttpServer> server,
+        api::HttpServer::Bind(api::ServerOptions{
+            "127.0.0.1", 0,
+            static_cast<int>(std::max(1u, std::thread::hardware_concurrency() - 1))}));
     const std::string issuer = "http://127.0.0.1:" + std::to_string(server->port());
     CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<api::TokenSigner> signer,
                             api::TokenSigner::LoadOrCreate(dir.path() + "/jwt.pem", issuer));
@@ -98,9 +102,9 @@ core::Result<BenchResult> RunAdminHttpWorkload(const BenchOptions& options) {
     }));
     // The console's token: an API client bound to Tenant Admin, as an admin console would be.
     const core::Time now = clock.Now();
-    const std::string token = signer->Sign(api::TokenClaims{
-        "", client.decision.id, "bench", "api_client", "bench-jti", *client.decision.key_id, false,
-        now, now + std::chrono::hours(1)});
+    const std::string token = signer->Sign(
+        api::TokenClaims{"", client.decision.id, "bench", "api_client", "bench-jti",
+                         *client.decision.key_id, false, now, now + std::chrono::hours(1)});
 
     std::vector<std::string> binding_of(static_cast<size_t>(connections));
     const std::string base = "/v1/tenants/bench";
@@ -116,8 +120,8 @@ core::Result<BenchResult> RunAdminHttpWorkload(const BenchOptions& options) {
                          fmt::format("{{\"value\":\"EU-{}\"}}", n));
         case 1:
           return Request("POST", base + "/bindings", token,
-                         "{\"subject\":{\"type\":\"user\",\"id\":\"" + user +
-                             "\"},\"role_id\":\"" + role.decision.id + "\"}");
+                         "{\"subject\":{\"type\":\"user\",\"id\":\"" + user + "\"},\"role_id\":\"" +
+                             role.decision.id + "\"}");
         case 2:
           return Request("DELETE", base + "/bindings/" + binding_of[static_cast<size_t>(conn)],
                          token, "");
@@ -148,27 +152,31 @@ core::Result<BenchResult> RunAdminHttpWorkload(const BenchOptions& options) {
                        static_cast<double>(std::max<uint64_t>(1, after.groups - before.groups));
     server->Stop();
     if (load.failed > 0) {
-      return core::Internal(fmt::format("{} requests failed; the first: {}", load.failed,
-                                        load.first_failure));
+      return core::Internal(
+          fmt::format("{} requests failed; the first: {}", load.failed, load.first_failure));
     }
   }
   result.ops = load.ok;
   result.seconds = load.seconds;
   result.p50_us = load.latencies.Percentile(50);
   result.p99_us = load.latencies.Percentile(99);
-  std::fprintf(stderr, "admin-http: ours %.0f req/s, %.1f events per fsync; running the PostgreSQL peer\n",
+  std::fprintf(stderr,
+               "admin-http: ours %.0f req/s, %.1f events per fsync; running the PostgreSQL peer\n",
                static_cast<double>(load.ok) / load.seconds, events_per_fsync);
   if (!options.no_peer) {
     CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<PostgresPeer> pg, PostgresPeer::Start(options.dir));
     CUSTOS_ASSIGN_OR_RETURN(result.peer_ops_per_s,
                             pg->InsertTps(connections, options.quick ? 5 : 15));
   }
-  result.peer = fmt::format("PostgreSQL 15 pgbench INSERT, {} clients, synchronous_commit=on",
-                            connections);
+  result.peer =
+      fmt::format("PostgreSQL 15 pgbench INSERT, {} clients, synchronous_commit=on", connections);
   core::JsonWriter params;
   params.BeginObject().Key("connections").Int(connections).Key("requests").UInt(requests);
-  params.Key("mix").String("tag set, binding create, binding delete, member add, member remove, "
-                           "user update").EndObject();
+  params.Key("mix")
+      .String(
+          "tag set, binding create, binding delete, member add, member remove, "
+          "user update")
+      .EndObject();
   result.params_json = params.Take();
   result.extra_json = fmt::format("\"events_per_fsync\":{:.1f}", events_per_fsync);
   return result;

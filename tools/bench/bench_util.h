@@ -19,7 +19,7 @@ struct BenchOptions {
 };
 
 struct Latencies {
-  std::vector<uint32_t> micros;  // one per operation
+  std::vector<uint32_t> micros;               // one per operation
   [[nodiscard]] double Percentile(double p);  // sorts on first use
  private:
   bool sorted_ = false;

@@ -124,7 +124,8 @@ core::Result<HttpLoadResult> RunHttpLoad(const HttpLoadOptions& o) {
         if (status >= 200 && status < 300) {
           ++result.ok;
         } else {
-          if (result.failed++ == 0) result.first_failure = c.in.substr(0, std::min(len, size_t{600}));
+          if (result.failed++ == 0)
+            result.first_failure = c.in.substr(0, std::min(len, size_t{600}));
         }
         c.in.erase(0, len);
         c.busy = false;

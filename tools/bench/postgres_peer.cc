@@ -30,7 +30,8 @@ core::Result<std::unique_ptr<PostgresPeer>> PostgresPeer::Start(const std::strin
   std::random_device rd;
   const int port = 20000 + static_cast<int>(rd() % 20000);
   std::unique_ptr<PostgresPeer> peer(new PostgresPeer(dir, port));
-  CUSTOS_RETURN_IF_ERROR(peer->AsPostgres(kBin + "initdb -D " + dir + "/data -A trust -U postgres"));
+  CUSTOS_RETURN_IF_ERROR(
+      peer->AsPostgres(kBin + "initdb -D " + dir + "/data -A trust -U postgres"));
   CUSTOS_RETURN_IF_ERROR(peer->AsPostgres(
       kBin + "pg_ctl -D " + dir + "/data -w -l " + dir + "/log start -o \"-p " +
       std::to_string(port) + " -k " + dir +
@@ -65,10 +66,9 @@ core::Result<double> PostgresPeer::InsertTps(int clients, int seconds) {
   }
   CUSTOS_RETURN_IF_ERROR(RunAndCapture({"chown", "postgres:postgres", script}));
   CUSTOS_ASSIGN_OR_RETURN(
-      std::string out,
-      AsPostgres(kBin + "pgbench -n -c " + std::to_string(clients) + " -j 2 -T " +
-                 std::to_string(seconds) + " -f " + script + " -h " + dir_ + " -p " +
-                 std::to_string(port_) + " -U postgres postgres"));
+      std::string out, AsPostgres(kBin + "pgbench -n -c " + std::to_string(clients) + " -j 2 -T " +
+                                  std::to_string(seconds) + " -f " + script + " -h " + dir_ +
+                                  " -p " + std::to_string(port_) + " -U postgres postgres"));
   const size_t at = out.find("tps = ");
   if (at == std::string::npos) return core::Internal("no tps in pgbench's output: " + out);
   return std::strtod(out.c_str() + at + 6, nullptr);

@@ -106,7 +106,7 @@ class Decider {
   const TenantState& s_;
   CommandContext& ctx_;
   Decision d_;
-  std::set<std::string> new_group_names_;           // lowercased, made in this decision
+  std::set<std::string> new_group_names_;            // lowercased, made in this decision
   std::map<std::string, std::string> new_builtins_;  // role name → id, made in this decision
 };
 

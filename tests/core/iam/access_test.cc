@@ -29,8 +29,7 @@ class AccessTest : public ::testing::Test {
     return Subject{SubjectType::kUser, u == nullptr ? "" : u->id};
   }
   std::string Node(const std::string& kind, const std::string& name, const std::string& parent,
-                   const std::string& type = "", const std::string& app = "",
-                   bool inherit = true) {
+                   const std::string& type = "", const std::string& app = "", bool inherit = true) {
     return f_.Must(CreateNode{kind, name, parent, type, app, inherit}).id;
   }
   std::string Role(const std::string& name, std::vector<Permission> perms,
@@ -47,8 +46,8 @@ class AccessTest : public ::testing::Test {
     for (const Case& c : cases) {
       ASSERT_TRUE(targets.count(c.where)) << c.where;
       CheckResult r = Check(User(c.who), c.action, targets.at(c.where));
-      EXPECT_EQ(r.allowed, c.allowed) << c.who << " " << c.action << " " << c.where << ": "
-                                      << r.reason;
+      EXPECT_EQ(r.allowed, c.allowed)
+          << c.who << " " << c.action << " " << c.where << ": " << r.reason;
       EXPECT_EQ(r.level, c.level) << c.who << " " << c.action << " " << c.where;
     }
   }
@@ -75,26 +74,29 @@ TEST_F(AccessTest, Seed001SystemGroups) {
   f_.NewUser("tam", {}, {f_.GroupId("Tenant Admin")});
   f_.NewUser("mia", {}, {f_.GroupId("Acme Integration Manager")});
   f_.NewUser("nob");
-  const std::map<std::string, AccessTarget> t = {
-      {"wf", At(wf)}, {"wf_other", At(wf_other)}, {"wf_dev", At(wf_dev)},
-      {"acme", At(acme)}, {"users", AccessTarget::ForIam("iam.user")}};
-  RunTable({
-               {"pat", "update", "wf", true, Level::kEdit},        // Designer wins over User
-               {"pat", "read", "wf_other", true, Level::kView},    // Production User
-               {"pat", "update", "wf_other", false, Level::kView},
-               {"pat", "read", "wf_dev", false, Level::kNone},
-               {"oli", "execute", "wf", true, Level::kOperate},    // any Production project
-               {"oli", "execute", "wf_other", true, Level::kOperate},
-               {"oli", "update", "wf", false, Level::kOperate},
-               {"oli", "execute", "wf_dev", false, Level::kNone},
-               {"tam", "create", "users", true, Level::kAdmin},    // manages users
-               {"tam", "read", "wf", false, Level::kNone},         // not the workflows
-               {"mia", "delete", "wf", true, Level::kManage},
-               {"mia", "delete", "wf_other", false, Level::kNone},
-               {"nob", "read", "wf", false, Level::kNone},         // no groups, no access
-               {"pat", "create", "users", false, Level::kNone},
-           },
-           t);
+  const std::map<std::string, AccessTarget> t = {{"wf", At(wf)},
+                                                 {"wf_other", At(wf_other)},
+                                                 {"wf_dev", At(wf_dev)},
+                                                 {"acme", At(acme)},
+                                                 {"users", AccessTarget::ForIam("iam.user")}};
+  RunTable(
+      {
+          {"pat", "update", "wf", true, Level::kEdit},      // Designer wins over User
+          {"pat", "read", "wf_other", true, Level::kView},  // Production User
+          {"pat", "update", "wf_other", false, Level::kView},
+          {"pat", "read", "wf_dev", false, Level::kNone},
+          {"oli", "execute", "wf", true, Level::kOperate},  // any Production project
+          {"oli", "execute", "wf_other", true, Level::kOperate},
+          {"oli", "update", "wf", false, Level::kOperate},
+          {"oli", "execute", "wf_dev", false, Level::kNone},
+          {"tam", "create", "users", true, Level::kAdmin},  // manages users
+          {"tam", "read", "wf", false, Level::kNone},       // not the workflows
+          {"mia", "delete", "wf", true, Level::kManage},
+          {"mia", "delete", "wf_other", false, Level::kNone},
+          {"nob", "read", "wf", false, Level::kNone},  // no groups, no access
+          {"pat", "create", "users", false, Level::kNone},
+      },
+      t);
 }
 
 // 000: roles of app + resource type + one named resource + Read/Write/All; admin users;
@@ -126,23 +128,25 @@ TEST_F(AccessTest, Seed000AppResourceRoles) {
                                                  {"plain", At(plain_wf)},
                                                  {"table", At(table)},
                                                  {"roles", AccessTarget::ForIam("iam.role")}};
-  RunTable({
-               {"rea", "read", "export", true, Level::kView},
-               {"rea", "update", "export", false, Level::kView},
-               {"rea", "read", "other", false, Level::kNone},   // one named resource only
-               {"wri", "update", "table", true, Level::kEdit},
-               {"wri", "delete", "table", false, Level::kEdit},
-               {"wri", "read", "export", true, Level::kView},   // roles add up
-               {"all", "delete", "other", true, Level::kManage},
-               {"all", "read", "plain", false, Level::kNone},   // a named app needs that app
-               {"all", "read", "table", false, Level::kNone},
-               {"adm", "administer", "roles", true, Level::kAdmin},
-               {"adm", "delete", "plain", true, Level::kAdmin},
-               {"non", "read", "plain", false, Level::kNone},
-           },
-           t);
+  RunTable(
+      {
+          {"rea", "read", "export", true, Level::kView},
+          {"rea", "update", "export", false, Level::kView},
+          {"rea", "read", "other", false, Level::kNone},  // one named resource only
+          {"wri", "update", "table", true, Level::kEdit},
+          {"wri", "delete", "table", false, Level::kEdit},
+          {"wri", "read", "export", true, Level::kView},  // roles add up
+          {"all", "delete", "other", true, Level::kManage},
+          {"all", "read", "plain", false, Level::kNone},  // a named app needs that app
+          {"all", "read", "table", false, Level::kNone},
+          {"adm", "administer", "roles", true, Level::kAdmin},
+          {"adm", "delete", "plain", true, Level::kAdmin},
+          {"non", "read", "plain", false, Level::kNone},
+      },
+      t);
   // An API client with two roles gets both; deactivating one takes it away at once.
-  Decision client = f_.Must(CreateClient{"etl", "", "", {{read_export, "root"}, {write_tables, "root"}}});
+  Decision client =
+      f_.Must(CreateClient{"etl", "", "", {{read_export, "root"}, {write_tables, "root"}}});
   const Subject cli{SubjectType::kApiClient, client.id};
   EXPECT_TRUE(Check(cli, "update", At(table)).allowed);
   EXPECT_TRUE(Check(cli, "read", At(export_wf)).allowed);
@@ -160,8 +164,9 @@ TEST_F(AccessTest, Seed002GroupRolesPerEntityType) {
   const std::string prj = Node("project", "Commerce", f_.NodeIdByName("Production"));
   const std::string product = Node("resource", "Sku 1", prj, "product");
   const std::string order = Node("resource", "Order 1", prj, "order");
-  const std::string editor = Role("OE Editor Rights", {Permission{"*", "product", "*", Level::kEdit},
-                                                       Permission{"*", "order", "*", Level::kView}});
+  const std::string editor = Role(
+      "OE Editor Rights",
+      {Permission{"*", "product", "*", Level::kEdit}, Permission{"*", "order", "*", Level::kView}});
   const std::string manager =
       Role("OE Manager Rights", {Permission{"*", "product", "*", Level::kManage}});
   const std::string admin =
@@ -180,18 +185,19 @@ TEST_F(AccessTest, Seed002GroupRolesPerEntityType) {
   f_.NewUser("adm", {}, {g_admin});
   const std::map<std::string, AccessTarget> t = {
       {"product", At(product)}, {"order", At(order)}, {"users", AccessTarget::ForIam("iam.user")}};
-  RunTable({
-               {"edi", "update", "product", true, Level::kEdit},
-               {"edi", "delete", "product", false, Level::kEdit},
-               {"edi", "read", "order", true, Level::kView},
-               {"edi", "update", "order", false, Level::kView},
-               {"man", "delete", "product", true, Level::kManage},
-               {"man", "update", "order", false, Level::kView},
-               {"adm", "administer", "product", true, Level::kAdmin},
-               {"adm", "create", "users", true, Level::kAdmin},
-               {"adm", "read", "order", false, Level::kNone},   // none selected
-           },
-           t);
+  RunTable(
+      {
+          {"edi", "update", "product", true, Level::kEdit},
+          {"edi", "delete", "product", false, Level::kEdit},
+          {"edi", "read", "order", true, Level::kView},
+          {"edi", "update", "order", false, Level::kView},
+          {"man", "delete", "product", true, Level::kManage},
+          {"man", "update", "order", false, Level::kView},
+          {"adm", "administer", "product", true, Level::kAdmin},
+          {"adm", "create", "users", true, Level::kAdmin},
+          {"adm", "read", "order", false, Level::kNone},  // none selected
+      },
+      t);
   // Leaving the group takes the access away.
   f_.Must(RemoveGroupMember{g_edit, User("edi").id});
   EXPECT_FALSE(Check(User("edi"), "read", At(product)).allowed);
@@ -205,7 +211,8 @@ TEST_F(AccessTest, Seed003ContextSpecificRoles) {
   const std::string space_b = Node("project", "Space B", prod);
   const std::string tpl_a = Node("resource", "Home", space_a, "template");
   const std::string tpl_b = Node("resource", "Home", space_b, "template");
-  const std::string dev_role = Role("Web Developer", {Permission{"*", "template", "*", Level::kEdit}});
+  const std::string dev_role =
+      Role("Web Developer", {Permission{"*", "template", "*", Level::kEdit}});
   f_.NewUser("web", {{dev_role, space_a}});
   const std::map<std::string, AccessTarget> t = {{"a", At(tpl_a)}, {"b", At(tpl_b)}};
   RunTable({{"web", "update", "a", true, Level::kEdit}, {"web", "read", "b", false, Level::kNone}},
@@ -234,27 +241,28 @@ TEST_F(AccessTest, Seed004FolderInheritanceAndOverrides) {
   f_.NewUser("non");
   f_.NewUser("pay", {{viewer, secret}});  // bound on the item itself
   const std::map<std::string, AccessTarget> t = {{"flow", At(flow)}, {"secret", At(secret)}};
-  RunTable({
-               // Owner / Editor / Viewer / None × view, edit, execute on the flow.
-               {"own", "read", "flow", true, Level::kManage},
-               {"own", "update", "flow", true, Level::kManage},
-               {"own", "execute", "flow", true, Level::kManage},
-               {"edi", "read", "flow", true, Level::kEdit},
-               {"edi", "update", "flow", true, Level::kEdit},
-               {"edi", "execute", "flow", true, Level::kEdit},
-               {"vie", "read", "flow", true, Level::kView},
-               {"vie", "update", "flow", false, Level::kView},
-               {"vie", "execute", "flow", false, Level::kView},
-               {"non", "read", "flow", false, Level::kNone},
-               {"non", "update", "flow", false, Level::kNone},
-               {"non", "execute", "flow", false, Level::kNone},
-               // The override: folder grants stop at the item; its own binding applies.
-               {"own", "read", "secret", false, Level::kNone},
-               {"edi", "read", "secret", false, Level::kNone},
-               {"pay", "read", "secret", true, Level::kView},
-               {"pay", "read", "flow", false, Level::kNone},
-           },
-           t);
+  RunTable(
+      {
+          // Owner / Editor / Viewer / None × view, edit, execute on the flow.
+          {"own", "read", "flow", true, Level::kManage},
+          {"own", "update", "flow", true, Level::kManage},
+          {"own", "execute", "flow", true, Level::kManage},
+          {"edi", "read", "flow", true, Level::kEdit},
+          {"edi", "update", "flow", true, Level::kEdit},
+          {"edi", "execute", "flow", true, Level::kEdit},
+          {"vie", "read", "flow", true, Level::kView},
+          {"vie", "update", "flow", false, Level::kView},
+          {"vie", "execute", "flow", false, Level::kView},
+          {"non", "read", "flow", false, Level::kNone},
+          {"non", "update", "flow", false, Level::kNone},
+          {"non", "execute", "flow", false, Level::kNone},
+          // The override: folder grants stop at the item; its own binding applies.
+          {"own", "read", "secret", false, Level::kNone},
+          {"edi", "read", "secret", false, Level::kNone},
+          {"pay", "read", "secret", true, Level::kView},
+          {"pay", "read", "flow", false, Level::kNone},
+      },
+      t);
   // A composite role: Flow Lead includes Designer and adds delete on flows.
   const std::string lead =
       Role("Flow Lead", {Permission{"*", "flow", "*", Level::kManage}}, {editor});
@@ -286,8 +294,8 @@ TEST_F(AccessTest, WhoListsEverySubjectWithItsLevel) {
 }
 
 TEST_F(AccessTest, EffectiveGrantsAndErrors) {
-  const std::string u = f_.NewUser("ggg", {{f_.RoleId("Viewer"), "root"}},
-                                   {f_.GroupId("Production Designer")});
+  const std::string u =
+      f_.NewUser("ggg", {{f_.RoleId("Viewer"), "root"}}, {f_.GroupId("Production Designer")});
   std::vector<GrantDetail> grants =
       AccessEvaluator(f_.state(), f_.clock().Now()).EffectiveGrants(Subject{SubjectType::kUser, u});
   ASSERT_EQ(grants.size(), 2u);
@@ -300,11 +308,11 @@ TEST_F(AccessTest, EffectiveGrantsAndErrors) {
                 .fields[0]
                 .field,
             "action");
-  EXPECT_EQ(ev.Check(Subject{SubjectType::kUser, "usr_nope"}, "read",
-                     AccessTarget::ForIam("iam.user"))
-                .error()
-                .code,
-            Errc::kNotFound);
+  EXPECT_EQ(
+      ev.Check(Subject{SubjectType::kUser, "usr_nope"}, "read", AccessTarget::ForIam("iam.user"))
+          .error()
+          .code,
+      Errc::kNotFound);
 }
 
 }  // namespace

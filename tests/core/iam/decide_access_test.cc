@@ -72,8 +72,7 @@ TEST(DecideRoleTest, BuiltInRolesCannotBeEditedOrDeleted) {
   IamFixture f;
   f.CreateTenant();
   const std::string viewer = f.RoleId("Viewer");
-  EXPECT_EQ(f.Run(UpdateRole{viewer, std::string("x"), {}, {}, {}}).error().code,
-            Errc::kConflict);
+  EXPECT_EQ(f.Run(UpdateRole{viewer, std::string("x"), {}, {}, {}}).error().code, Errc::kConflict);
   EXPECT_EQ(f.Run(DeleteRole{viewer}).error().code, Errc::kConflict);
   EXPECT_EQ(f.Run(ChangeRoleStatus{viewer, false}).error().code, Errc::kConflict);
 }
@@ -103,9 +102,9 @@ TEST(DecideGroupTest, MembersComeAndGo) {
   const std::string g = f.GroupId("Production Operator");
   const std::string ada = f.NewUser("ada");
   const std::string client = f.Must(CreateClient{"erp", "", "", {}}).id;
-  Decision add = f.Must(AddGroupMembers{g, {{SubjectType::kUser, ada},
-                                            {SubjectType::kApiClient, client},
-                                            {SubjectType::kUser, ada}}});
+  Decision add = f.Must(AddGroupMembers{
+      g,
+      {{SubjectType::kUser, ada}, {SubjectType::kApiClient, client}, {SubjectType::kUser, ada}}});
   EXPECT_EQ(Types(add), (std::vector<std::string>{"group.member_added", "group.member_added"}));
   EXPECT_TRUE(Types(f.Must(AddGroupMembers{g, {{SubjectType::kUser, ada}}})).empty());
   EXPECT_EQ(FieldOf(f.Run(AddGroupMembers{g, {{SubjectType::kGroup, g}}})), "members[0].type");
@@ -154,7 +153,8 @@ TEST(DecideBindingTest, NoEscalation) {
   f.CreateTenant();
   // A binder: admin on iam.binding, edit on iam.user, nothing else.
   const std::string binder_role =
-      f.Must(CreateRole{"Binder", "",
+      f.Must(CreateRole{"Binder",
+                        "",
                         {Perm("iam.binding", Level::kAdmin), Perm("iam.user", Level::kEdit)},
                         {}})
           .id;
@@ -163,9 +163,8 @@ TEST(DecideBindingTest, NoEscalation) {
   const std::string user_viewer =
       f.Must(CreateRole{"User Viewer", "", {Perm("iam.user", Level::kView)}, {}}).id;
   const Subject caller{SubjectType::kUser, binder};
-  EXPECT_TRUE(f.Run(CreateBinding{{SubjectType::kUser, target}, user_viewer, "root"},
-                    f.As(caller))
-                  .ok());
+  EXPECT_TRUE(
+      f.Run(CreateBinding{{SubjectType::kUser, target}, user_viewer, "root"}, f.As(caller)).ok());
   auto denied = f.Run(CreateBinding{{SubjectType::kUser, target}, f.RoleId("Tenant Admin"), "root"},
                       f.As(caller));
   ASSERT_FALSE(denied.ok());

@@ -30,8 +30,9 @@ TEST(DecideTenantTest, CreatingATenantMakesBuiltInRolesSystemGroupsAndEnvironmen
     EXPECT_TRUE(r->built_in);
   }
   EXPECT_EQ(f.state().FindRoleByName("Tenant Admin")->permissions[0].resource_type, "iam.*");
-  for (const char* name : {"Tenant User", "Tenant Operator", "Tenant Designer", "Tenant Manager",
-                           "Tenant Admin", "Production User", "Production Manager", "UAT Designer"}) {
+  for (const char* name :
+       {"Tenant User", "Tenant Operator", "Tenant Designer", "Tenant Manager", "Tenant Admin",
+        "Production User", "Production Manager", "UAT Designer"}) {
     const Group* g = f.state().FindGroupByName(name);
     ASSERT_NE(g, nullptr) << name;
     EXPECT_EQ(g->type, GroupType::kSystem);
@@ -130,12 +131,10 @@ TEST(DecideTreeTest, ProjectsGetFourSystemGroupsAndUniqueNames) {
   }
   EXPECT_EQ(f.Run(CreateNode{"project", "acme integration", prod, "", "", true}).error().code,
             Errc::kConflict);
-  EXPECT_EQ(FieldOf(f.Run(CreateNode{"project", "Other", "root", "", "", true})),
-            "environment_id");
+  EXPECT_EQ(FieldOf(f.Run(CreateNode{"project", "Other", "root", "", "", true})), "environment_id");
   // A configured group already named like a would-be system group blocks the project.
   f.Must(CreateGroup{"Beta User", "", GroupType::kConfigured, "root"});
-  EXPECT_EQ(f.Run(CreateNode{"project", "Beta", prod, "", "", true}).error().code,
-            Errc::kConflict);
+  EXPECT_EQ(f.Run(CreateNode{"project", "Beta", prod, "", "", true}).error().code, Errc::kConflict);
 }
 
 TEST(DecideTreeTest, FoldersAndResourcesNestUnderProjects) {

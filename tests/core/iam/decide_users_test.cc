@@ -44,8 +44,8 @@ TEST(DecideUserTest, CreateUserIssuesATemporaryPasswordOnce) {
   c.bindings = {Grant{viewer, "root"}};
   c.group_ids = {group};
   Decision d = f.Must(c);
-  EXPECT_EQ(Types(d), (std::vector<std::string>{"user.created", "binding.created",
-                                                "group.member_added"}));
+  EXPECT_EQ(Types(d),
+            (std::vector<std::string>{"user.created", "binding.created", "group.member_added"}));
   ASSERT_TRUE(d.secret.has_value());
   EXPECT_GE(d.secret->size(), 16u);
   EXPECT_TRUE(NoEventHolds(d, *d.secret));
@@ -141,8 +141,8 @@ TEST(DecideUserTest, UpdateUserMergesAndRecordsChanges) {
 TEST(DecideUserTest, StatusTransitions) {
   IamFixture f;
   f.CreateTenant();
-  const std::string id = f.NewUser("ada", {{f.RoleId("Viewer"), "root"}},
-                                   {f.GroupId("Tenant User")});
+  const std::string id =
+      f.NewUser("ada", {{f.RoleId("Viewer"), "root"}}, {f.GroupId("Tenant User")});
   auto status = [&] { return f.state().FindUser(id)->status; };
   EXPECT_EQ(Types(f.Must(ChangeUserStatus{id, UserAction::kSuspend, "review"})),
             std::vector<std::string>{"user.suspended"});
@@ -155,13 +155,12 @@ TEST(DecideUserTest, StatusTransitions) {
   EXPECT_EQ(f.Run(ChangeUserStatus{id, UserAction::kSuspend, ""}).error().code, Errc::kConflict);
   EXPECT_EQ(f.Run(ChangeUserStatus{id, UserAction::kUnlock, ""}).error().code, Errc::kConflict);
   Decision del = f.Must(ChangeUserStatus{id, UserAction::kDelete, ""});
-  EXPECT_EQ(Types(del), (std::vector<std::string>{"binding.deleted", "group.member_removed",
-                                                  "user.deleted"}));
+  EXPECT_EQ(Types(del),
+            (std::vector<std::string>{"binding.deleted", "group.member_removed", "user.deleted"}));
   EXPECT_EQ(status(), UserStatus::kDeleted);
   EXPECT_EQ(f.state().FindUserByEmail("ada@example.com"), nullptr);  // the email is free again
   EXPECT_EQ(f.Run(ChangeUserStatus{id, UserAction::kDelete, ""}).error().code, Errc::kNotFound);
-  EXPECT_EQ(f.Run(ChangeUserStatus{id, UserAction::kActivate, ""}).error().code,
-            Errc::kConflict);
+  EXPECT_EQ(f.Run(ChangeUserStatus{id, UserAction::kActivate, ""}).error().code, Errc::kConflict);
   f.NewUser("ada");  // the same email again
 }
 

@@ -26,8 +26,8 @@ void Populate(IamFixture& f) {
   c.group_ids = {f.GroupId("P Operator")};
   const std::string ada = f.Must(c).id;
   const std::string role =
-      f.Must(CreateRole{"R", "", {Permission{"*", "workflow", "*", Level::kEdit}},
-                        {f.RoleId("Viewer")}})
+      f.Must(CreateRole{
+                 "R", "", {Permission{"*", "workflow", "*", Level::kEdit}}, {f.RoleId("Viewer")}})
           .id;
   const std::string client = f.Must(CreateClient{"erp", "", "", {{role, "root"}}}).id;
   f.Must(CreateInvitation{"dev@example.com", {}, {}, {}});
@@ -78,10 +78,9 @@ TEST(TenantStateTest, ApplyRefusesEventsThatDoNotFit) {
   EXPECT_TRUE(s.Apply("workflow.executed", "{}", FromUnixMillis(0)).ok());  // not identity
   IamFixture f;
   f.CreateTenant();
-  EXPECT_EQ(f.state().Apply("user.updated", "{\"user_id\":\"usr_x\"}", FromUnixMillis(0))
-                .error()
-                .code,
-            Errc::kCorruption);
+  EXPECT_EQ(
+      f.state().Apply("user.updated", "{\"user_id\":\"usr_x\"}", FromUnixMillis(0)).error().code,
+      Errc::kCorruption);
   EXPECT_EQ(f.state().Apply("role.created", "{\"role_id\":1}", FromUnixMillis(0)).error().code,
             Errc::kCorruption);
 }
