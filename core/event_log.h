@@ -82,6 +82,10 @@ class EventLog {
   [[nodiscard]] virtual Result<std::vector<StoredEvent>> ReadTenant(const TenantId& tenant,
                                                                     TenantSeq from,
                                                                     size_t limit) const = 0;
+  // The stored lines of the given tenant_seqs, in the same order (nullopt where purged or
+  // not yet written).
+  [[nodiscard]] virtual Result<std::vector<std::optional<std::string>>> GetTenantEvents(
+      const TenantId& tenant, const std::vector<TenantSeq>& tenant_seqs) const = 0;
   // The tenant's chain head, or nullopt for a tenant with no events.
   [[nodiscard]] virtual std::optional<TenantHead> Head(const TenantId& tenant) const = 0;
   // The highest seq appended so far (0 when empty).

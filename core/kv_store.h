@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,6 +64,21 @@ enum class Durability : uint8_t {
   kNoSync,  // in the OS's hands; a crash may lose it (fine for data rebuilt from the log)
 };
 
+// An ordered cursor over one space (a consistent view as of its creation).
+class KvIterator {
+ public:
+  virtual ~KvIterator() = default;
+  virtual void Seek(std::string_view key) = 0;         // first key >= key
+  virtual void SeekForPrev(std::string_view key) = 0;  // last key <= key
+  virtual void Next() = 0;
+  virtual void Prev() = 0;
+  [[nodiscard]] virtual bool Valid() const = 0;
+  [[nodiscard]] virtual std::string_view key() const = 0;
+  [[nodiscard]] virtual std::string_view value() const = 0;
+  // The first error met, if any (Valid() is false then).
+  [[nodiscard]] virtual Status status() const = 0;
+};
+
 class KvStore {
  public:
   virtual ~KvStore() = default;
@@ -74,6 +90,7 @@ class KvStore {
   [[nodiscard]] virtual Status Scan(
       Space space, std::string_view prefix,
       const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
+  [[nodiscard]] virtual std::unique_ptr<KvIterator> NewIterator(Space space) const = 0;
   // The seq a consumer last recorded, or nullopt if it never did.
   [[nodiscard]] virtual Result<std::optional<Seq>> GetCheckpoint(
       std::string_view consumer) const = 0;

@@ -527,6 +527,27 @@ Result<std::vector<core::StoredEvent>> RocksStore::ReadTenant(const core::Tenant
   return out;
 }
 
+core::Result<std::vector<std::optional<std::string>>> RocksStore::GetTenantEvents(
+    const core::TenantId& tenant, const std::vector<core::TenantSeq>& tenant_seqs) const {
+  std::vector<std::string> keys;
+  keys.reserve(tenant_seqs.size());
+  for (core::TenantSeq s : tenant_seqs) keys.push_back(internal::EventKey(tenant.value(), s.value()));
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  impl_->db->MultiGet(rocksdb::ReadOptions(), impl_->cf(kEventsCf), keys.size(), slices.data(),
+                      values.data(), statuses.data());
+  std::vector<std::optional<std::string>> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].ok()) {
+      out[i] = values[i].ToString();
+    } else if (!statuses[i].IsNotFound()) {
+      return FromRocks(statuses[i], "reading events of " + tenant.value());
+    }
+  }
+  return out;
+}
+
 std::optional<core::TenantHead> RocksStore::Head(const core::TenantId& tenant) const {
   std::shared_lock lock(impl_->heads_mu);
   auto it = impl_->heads.find(tenant.value());
@@ -587,6 +608,40 @@ Status RocksStore::Scan(core::Space space, std::string_view prefix,
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scanning the store");
   return core::OkStatus();
+}
+
+namespace {
+
+class RocksKvIterator final : public core::KvIterator {
+ public:
+  explicit RocksKvIterator(rocksdb::Iterator* it) : it_(it) {}
+  void Seek(std::string_view key) override { it_->Seek(rocksdb::Slice(key.data(), key.size())); }
+  void SeekForPrev(std::string_view key) override {
+    it_->SeekForPrev(rocksdb::Slice(key.data(), key.size()));
+  }
+  void Next() override { it_->Next(); }
+  void Prev() override { it_->Prev(); }
+  bool Valid() const override { return it_->Valid(); }
+  std::string_view key() const override {
+    return std::string_view(it_->key().data(), it_->key().size());
+  }
+  std::string_view value() const override {
+    return std::string_view(it_->value().data(), it_->value().size());
+  }
+  Status status() const override {
+    if (it_->status().ok()) return core::OkStatus();
+    return FromRocks(it_->status(), "iterating the store");
+  }
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace
+
+std::unique_ptr<core::KvIterator> RocksStore::NewIterator(core::Space space) const {
+  return std::make_unique<RocksKvIterator>(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(CfOf(space))));
 }
 
 Result<std::optional<core::Seq>> RocksStore::GetCheckpoint(std::string_view consumer) const {

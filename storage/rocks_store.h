@@ -50,6 +50,8 @@ class RocksStore final : public core::EventLog, public core::KvStore {
   core::Result<std::vector<core::StoredEvent>> ReadTenant(const core::TenantId& tenant,
                                                           core::TenantSeq from,
                                                           size_t limit) const override;
+  core::Result<std::vector<std::optional<std::string>>> GetTenantEvents(
+      const core::TenantId& tenant, const std::vector<core::TenantSeq>& tenant_seqs) const override;
   std::optional<core::TenantHead> Head(const core::TenantId& tenant) const override;
   core::Seq LastSeq() const override;
   core::Seq WaitForAppend(core::Seq after, std::chrono::milliseconds timeout) const override;
@@ -62,6 +64,7 @@ class RocksStore final : public core::EventLog, public core::KvStore {
       core::Space space, std::string_view prefix,
       const std::function<bool(std::string_view, std::string_view)>& fn) const override;
   core::Result<std::optional<core::Seq>> GetCheckpoint(std::string_view consumer) const override;
+  std::unique_ptr<core::KvIterator> NewIterator(core::Space space) const override;
 
   // Every tenant that has events, in id order.
   [[nodiscard]] std::vector<core::TenantId> Tenants() const;

@@ -420,6 +420,10 @@ class FailingLog final : public core::EventLog {
                                                           size_t l) const override {
     return inner_.ReadTenant(t, f, l);
   }
+  core::Result<std::vector<std::optional<std::string>>> GetTenantEvents(
+      const core::TenantId& t, const std::vector<core::TenantSeq>& s) const override {
+    return inner_.GetTenantEvents(t, s);
+  }
   std::optional<core::TenantHead> Head(const core::TenantId& t) const override {
     return inner_.Head(t);
   }

@@ -109,6 +109,21 @@ TEST_F(EventLogTest, AppendThenReadReturnsTheStoredLines) {
   EXPECT_FALSE(store_->Head(TenantId("other")).has_value());
 }
 
+TEST_F(EventLogTest, GetTenantEventsFetchesByTenantSeqInTheOrderAsked) {
+  auto appended = store_->Append(
+      Request("acme", {Draft("{\"n\":1}"), Draft("{\"n\":2}"), Draft("{\"n\":3}")}));
+  ASSERT_TRUE(appended.ok());
+  auto got = store_->GetTenantEvents(TenantId("acme"), {TenantSeq(3), TenantSeq(9), TenantSeq(1)});
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 3u);
+  EXPECT_EQ((*got)[0].value_or(""), (*appended)[2].line);
+  EXPECT_FALSE((*got)[1].has_value());
+  EXPECT_EQ((*got)[2].value_or(""), (*appended)[0].line);
+  auto other = store_->GetTenantEvents(TenantId("other"), {TenantSeq(1)});
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE((*other)[0].has_value());
+}
+
 TEST_F(EventLogTest, TenantsHaveTheirOwnStreamsAndChains) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(store_->Append(Request("acme", {Draft()})).ok());

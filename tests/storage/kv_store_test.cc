@@ -82,5 +82,28 @@ TEST_F(KvStoreTest, DeleteAndDeleteRange) {
   EXPECT_EQ(Keys(Space::kIndex, "a/"), (std::vector<std::string>{"a/3"}));
 }
 
+TEST_F(KvStoreTest, IteratorSeeksBothWays) {
+  core::KvBatch batch;
+  for (const char* k : {"a/1", "a/3", "a/5", "b/1"}) batch.Put(Space::kIndex, k, k);
+  ASSERT_TRUE(store_->Write(batch, core::Durability::kNoSync).ok());
+  std::unique_ptr<core::KvIterator> it = store_->NewIterator(Space::kIndex);
+  it->Seek("a/2");
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "a/3");
+  EXPECT_EQ(it->value(), "a/3");
+  it->Next();
+  EXPECT_EQ(it->key(), "a/5");
+  it->SeekForPrev("a/4");
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "a/3");
+  it->Prev();
+  EXPECT_EQ(it->key(), "a/1");
+  it->Prev();
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().ok());
+  it->Seek("c");
+  EXPECT_FALSE(it->Valid());
+}
+
 }  // namespace
 }  // namespace custos::storage
