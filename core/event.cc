@@ -54,6 +54,30 @@ bool ReadPlainString(std::string_view s, size_t& pos, std::string_view& out) {
   return true;
 }
 
+// Skips a JSON string whose opening quote is at pos; pos ends after its closing quote.
+bool SkipString(std::string_view s, size_t& pos) {
+  if (pos >= s.size() || s[pos] != '"') return false;
+  for (++pos; pos < s.size(); ++pos) {
+    if (s[pos] == '\\') {
+      ++pos;
+    } else if (s[pos] == '"') {
+      ++pos;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Ids and types of actors and targets are stored without escapes, so that indexes and
+// parsers can take them as they are.
+bool IsPlainText(std::string_view v, size_t max) {
+  if (v.empty() || v.size() > max) return false;
+  for (char c : v) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Status ValidateDraft(const EventDraft& d) {
@@ -67,9 +91,16 @@ Status ValidateDraft(const EventDraft& d) {
     return InvalidField("actor.type", "must be one of user, api_client, root, system");
   }
   if (d.actor.id.empty()) return InvalidField("actor.id", "is required");
+  constexpr std::string_view kPlain = "must be 1 to 256 bytes without quotes, backslashes or "
+                                      "control characters";
+  if (!IsPlainText(d.actor.id, 256)) return InvalidField("actor.id", std::string(kPlain));
   if (d.target) {
     if (d.target->type.empty()) return InvalidField("target.type", "is required");
     if (d.target->id.empty()) return InvalidField("target.id", "is required");
+    if (!IsPlainText(d.target->type, 256)) {
+      return InvalidField("target.type", std::string(kPlain));
+    }
+    if (!IsPlainText(d.target->id, 256)) return InvalidField("target.id", std::string(kPlain));
   }
   if (!IsCanonicalJsonObject(d.data)) {
     return InvalidField("data", "must be a JSON object in canonical form");
@@ -198,6 +229,34 @@ Result<LineFields> ParseLineFields(std::string_view s) {
   }
   f.body_prefix = s.substr(0, hash_at);
   return f;
+}
+
+Result<LineParties> ParseLineParties(std::string_view s) {
+  auto bad = [](std::string what) { return Corruption("not a canonical event line: " + what); };
+  LineParties p;
+  constexpr std::string_view kActor = ",\"actor\":{\"type\":\"";
+  size_t pos = s.find(kActor);
+  if (pos == std::string_view::npos) return bad("no \"actor\"");
+  pos += kActor.size();
+  if (!ReadPlainString(s, pos, p.actor_type) || !Expect(s, pos, "\",\"id\":\"") ||
+      !ReadPlainString(s, pos, p.actor_id)) {
+    return bad("\"actor\" must start with its type and id");
+  }
+  ++pos;  // the id's closing quote
+  while (pos < s.size() && s[pos] == ',') {  // name, ip, user_agent
+    ++pos;
+    if (!SkipString(s, pos) || !Expect(s, pos, ":") || !SkipString(s, pos)) {
+      return bad("\"actor\"");
+    }
+  }
+  if (!Expect(s, pos, "}")) return bad("\"actor\" is not closed");
+  if (Expect(s, pos, ",\"target\":{\"type\":\"")) {
+    if (!ReadPlainString(s, pos, p.target_type) || !Expect(s, pos, "\",\"id\":\"") ||
+        !ReadPlainString(s, pos, p.target_id)) {
+      return bad("\"target\" must start with its type and id");
+    }
+  }
+  return p;
 }
 
 Result<LineFields> VerifyLine(std::string_view line) {

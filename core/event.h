@@ -105,6 +105,16 @@ struct LineFields {
 // the framing only: VerifyLine also checks the whole line and its hash.
 [[nodiscard]] Result<LineFields> ParseLineFields(std::string_view line);
 
+// Who acted and on what, as a stored line names them (ids and types are written without
+// escapes: ValidateDraft sees to it). Views into the line.
+struct LineParties {
+  std::string_view actor_type;
+  std::string_view actor_id;
+  std::string_view target_type;  // empty when the event has no target
+  std::string_view target_id;
+};
+[[nodiscard]] Result<LineParties> ParseLineParties(std::string_view line);
+
 // The framing, canonical JSON of the whole line, and `hash` equal to the hash of the body
 // under the line's own prev_hash.
 [[nodiscard]] Result<LineFields> VerifyLine(std::string_view line);

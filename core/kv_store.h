@@ -27,7 +27,8 @@ namespace custos::core {
 enum class Space : uint8_t {
   kState,        // current-state projection
   kCredentials,  // credential hashes: outside the state digest, kept across rebuilds
-  kIndex,        // audit indexes
+  kIndex,        // lookups of the API (idempotency keys)
+  kAudit,        // the audit trail's indexes: every key is tenant \0 … BE64(tenant_seq)
   kCheckpoint,   // consumer name → last applied seq (use SetCheckpoint/GetCheckpoint)
 };
 

@@ -37,10 +37,11 @@ enum Cf : size_t {
   kStateCf,
   kCredentialsCf,
   kIndexCf,
+  kAuditCf,
   kCfCount,
 };
 constexpr const char* kCfNames[kCfCount] = {"default", "events",      "groups", "checkpoints",
-                                            "state",   "credentials", "index"};
+                                            "state",   "credentials", "index",  "audit"};
 
 size_t CfOf(core::Space space) {
   switch (space) {
@@ -50,6 +51,8 @@ size_t CfOf(core::Space space) {
       return kCredentialsCf;
     case core::Space::kIndex:
       return kIndexCf;
+    case core::Space::kAudit:
+      return kAuditCf;
     case core::Space::kCheckpoint:
       return kCheckpointCf;
   }

@@ -107,6 +107,35 @@ TEST(EventTest, ValidateDraftNamesTheField) {
   d = SampleDraft();
   d.changes = "{";
   EXPECT_EQ(field_of(d), "changes");
+  d = SampleDraft();
+  d.actor.id = "usr\"1";
+  EXPECT_EQ(field_of(d), "actor.id");
+  d = SampleDraft();
+  d.target->id = std::string(257, 'x');
+  EXPECT_EQ(field_of(d), "target.id");
+  d = SampleDraft();
+  d.target->type = "a\nb";
+  EXPECT_EQ(field_of(d), "target.type");
+}
+
+TEST(EventTest, ParsesWhoActedAndOnWhat) {
+  const AssembledLine a = AssembleLine(RenderDraft(SampleDraft()), SamplePosition());
+  Result<LineParties> p = ParseLineParties(a.line);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->actor_type, "user");
+  EXPECT_EQ(p->actor_id, "usr_1");
+  EXPECT_EQ(p->target_type, "user");
+  EXPECT_EQ(p->target_id, "usr_2");
+
+  EventDraft d = SampleDraft();
+  d.target.reset();
+  d.actor.name = "Eve, \"}\\ \"target\":{\"type\":\"x\",\"id\":\"y\"}";
+  const AssembledLine b = AssembleLine(RenderDraft(d), SamplePosition());
+  p = ParseLineParties(b.line);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->actor_id, "usr_1");
+  EXPECT_TRUE(p->target_id.empty());
+  EXPECT_FALSE(ParseLineParties("{\"id\":1}").ok());
 }
 
 }  // namespace

@@ -366,7 +366,7 @@ TEST_F(IdentityServiceTest, NoClearSecretReachesTheStoreOrTheLog) {
   for (const core::StoredEvent& e : *lines) {
     for (const std::string& s : secrets) ASSERT_EQ(e.line.find(s), std::string::npos) << e.line;
   }
-  for (core::Space space : {core::Space::kState, core::Space::kCredentials, core::Space::kIndex,
+  for (core::Space space : {core::Space::kState, core::Space::kCredentials, core::Space::kIndex, core::Space::kAudit,
                             core::Space::kCheckpoint}) {
     ASSERT_TRUE(store_
                     ->Scan(space, "",

@@ -1,0 +1,385 @@
+#include "projections/audit_index.h"
+
+#include <algorithm>
+
+#include "core/event.h"
+#include "core/ids.h"
+
+namespace custos::projections {
+namespace {
+
+constexpr char kActorKind = 'a';
+constexpr char kTypeKind = 'y';
+constexpr char kPrefixKind = 'p';
+constexpr char kTargetKind = 'g';
+constexpr char kEventKind = 'e';
+constexpr char kTimeKind = 't';
+
+// Events indexed per batch written.
+constexpr size_t kIndexBatch = 4096;
+
+void PutBE64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+
+uint64_t GetBE64(std::string_view p) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+// tenant \0 kind value \0: the prefix of one sorted run.
+std::string RunPrefix(std::string_view tenant, char kind, std::string_view value) {
+  std::string key;
+  key.reserve(tenant.size() + value.size() + 3);
+  key.append(tenant).push_back('\0');
+  key.push_back(kind);
+  key.append(value).push_back('\0');
+  return key;
+}
+
+std::string TimePrefix(std::string_view tenant) {
+  std::string key(tenant);
+  key.push_back('\0');
+  key.push_back(kTimeKind);
+  return key;
+}
+
+// A value usable inside a key: no \0 (it separates the parts).
+bool Keyable(std::string_view v) { return !v.empty() && v.find('\0') == std::string_view::npos; }
+
+// A cursor over one run of tenant_seqs (one actor, one type, …), in the query's direction.
+class Posting {
+ public:
+  Posting(std::unique_ptr<core::KvIterator> it, std::string prefix, bool descending)
+      : it_(std::move(it)), prefix_(std::move(prefix)), descending_(descending) {}
+
+  // Ascending: the first tenant_seq >= x; descending: the last <= x; nullopt when none. The
+  // x of successive calls move in the query's direction.
+  std::optional<uint64_t> SeekTo(uint64_t x) {
+    if (positioned_) {
+      if (!current_) return std::nullopt;  // exhausted in this direction
+      if (descending_ ? *current_ <= x : *current_ >= x) return current_;
+      if (x == (descending_ ? *current_ - 1 : *current_ + 1)) {
+        descending_ ? it_->Prev() : it_->Next();
+        return Read();
+      }
+    }
+    positioned_ = true;
+    std::string key = prefix_;
+    PutBE64(key, x);
+    descending_ ? it_->SeekForPrev(key) : it_->Seek(key);
+    return Read();
+  }
+
+  [[nodiscard]] core::Status status() const { return it_->status(); }
+
+ private:
+  std::optional<uint64_t> Read() {
+    current_.reset();
+    if (it_->Valid()) {
+      std::string_view key = it_->key();
+      if (key.size() == prefix_.size() + 8 && key.starts_with(prefix_)) {
+        current_ = GetBE64(key.substr(prefix_.size()));
+      }
+    }
+    return current_;
+  }
+
+  std::unique_ptr<core::KvIterator> it_;
+  std::string prefix_;
+  bool descending_;
+  bool positioned_ = false;
+  std::optional<uint64_t> current_;
+};
+
+// Any of several runs (the values of one filter).
+class Union {
+ public:
+  explicit Union(bool descending) : descending_(descending) {}
+  void Add(Posting run) { runs_.push_back(std::move(run)); }
+
+  std::optional<uint64_t> SeekTo(uint64_t x) {
+    std::optional<uint64_t> best;
+    for (Posting& run : runs_) {
+      std::optional<uint64_t> v = run.SeekTo(x);
+      if (v && (!best || (descending_ ? *v > *best : *v < *best))) best = v;
+    }
+    return best;
+  }
+
+  [[nodiscard]] core::Status status() const {
+    for (const Posting& run : runs_) CUSTOS_RETURN_IF_ERROR(run.status());
+    return core::OkStatus();
+  }
+
+ private:
+  bool descending_;
+  std::vector<Posting> runs_;
+};
+
+}  // namespace
+
+core::Status ValidateAuditActions(const std::vector<std::string>& actions) {
+  for (const std::string& a : actions) {
+    const bool prefix = a.ends_with(".*");
+    const std::string_view type = prefix ? std::string_view(a).substr(0, a.size() - 2) : a;
+    // A prefix may be a single segment ("user"): check it as if it had one more.
+    const bool valid =
+        prefix ? core::IsValidEventType(std::string(type) + ".x") : core::IsValidEventType(type);
+    if (!valid) {
+      return core::InvalidField("action", "'" + a.substr(0, 80) +
+                                              "' is neither an event type nor a prefix ending in .*");
+    }
+  }
+  return core::OkStatus();
+}
+
+core::Result<std::unique_ptr<AuditIndex>> AuditIndex::Open(const core::EventLog& log,
+                                                           core::KvStore& kv) {
+  std::unique_ptr<AuditIndex> index(new AuditIndex(log, kv));
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Seq> checkpoint, kv.GetCheckpoint(kAuditCheckpoint));
+  index->indexed_.store(checkpoint ? checkpoint->value() : 0);
+  AuditIndex* self = index.get();
+  index->thread_ = std::thread([self] { self->Run(); });
+  return index;
+}
+
+AuditIndex::~AuditIndex() {
+  {
+    std::lock_guard lock(mu_);
+    stop_.store(true);
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void AuditIndex::Run() {
+  while (!stop_.load()) {
+    core::Result<uint64_t> n = IndexMore(kIndexBatch);
+    if (!n.ok()) {
+      std::unique_lock lock(mu_);
+      error_ = n.error().message;
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stop_.load(); });
+      continue;
+    }
+    if (*n == 0) (void)log_.WaitForAppend(core::Seq(indexed_.load()), std::chrono::milliseconds(50));
+  }
+}
+
+core::Result<uint64_t> AuditIndex::IndexMore(size_t max) {
+  std::lock_guard index_lock(index_mu_);
+  const uint64_t from = indexed_.load();
+  // Captured first: every event up to here is readable now, or purged.
+  const uint64_t last = log_.LastSeq().value();
+  if (last <= from) return uint64_t{0};
+  CUSTOS_ASSIGN_OR_RETURN(std::vector<core::StoredEvent> events,
+                          log_.Read(core::Seq(from + 1), max));
+  uint64_t upto = events.size() < max ? last : 0;
+  core::KvBatch batch;
+  for (const core::StoredEvent& e : events) {
+    CUSTOS_RETURN_IF_ERROR(IndexLine(e.line, batch));
+    upto = std::max(upto, e.seq.value());
+  }
+  batch.SetCheckpoint(kAuditCheckpoint, core::Seq(upto));
+  CUSTOS_RETURN_IF_ERROR(kv_.Write(batch, core::Durability::kNoSync));
+  {
+    std::lock_guard lock(mu_);
+    indexed_.store(upto);
+    error_.clear();
+  }
+  cv_.notify_all();
+  return static_cast<uint64_t>(events.size());
+}
+
+core::Status AuditIndex::IndexLine(std::string_view line, core::KvBatch& batch) {
+  CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(line));
+  CUSTOS_ASSIGN_OR_RETURN(core::LineParties p, core::ParseLineParties(line));
+  auto put = [&](char kind, std::string_view value) {
+    if (!Keyable(value)) return;
+    std::string key = RunPrefix(f.tenant, kind, value);
+    PutBE64(key, f.tenant_seq);
+    batch.Put(core::Space::kAudit, key, "");
+  };
+  put(kActorKind, p.actor_id);
+  put(kTypeKind, f.type);
+  for (size_t dot = f.type.find('.'); dot != std::string_view::npos;
+       dot = f.type.find('.', dot + 1)) {
+    put(kPrefixKind, f.type.substr(0, dot));
+  }
+  if (!p.target_id.empty()) put(kTargetKind, p.target_id);
+  put(kEventKind, f.id);
+  std::string time_key = TimePrefix(f.tenant);
+  PutBE64(time_key, static_cast<uint64_t>(std::max<int64_t>(0, core::ToUnixMillis(f.time))));
+  PutBE64(time_key, f.tenant_seq);
+  batch.Put(core::Space::kAudit, time_key, "");
+  return core::OkStatus();
+}
+
+core::Status AuditIndex::WaitFor(core::Seq seq, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  if (cv_.wait_for(lock, timeout,
+                   [&] { return indexed_.load() >= seq.value() || stop_.load(); }) &&
+      indexed_.load() >= seq.value()) {
+    return core::OkStatus();
+  }
+  return core::Unavailable("the audit index is behind the log (indexed " +
+                           std::to_string(indexed_.load()) + " of " +
+                           std::to_string(seq.value()) + ")" +
+                           (error_.empty() ? std::string() : ": " + error_));
+}
+
+core::Status AuditIndex::CatchUp(std::chrono::milliseconds timeout) const {
+  return WaitFor(log_.LastSeq(), timeout);
+}
+
+core::Result<std::optional<uint64_t>> AuditIndex::FirstSeqAtOrAfter(const core::TenantId& tenant,
+                                                                    core::Time t) const {
+  const std::string prefix = TimePrefix(tenant.value());
+  std::string key = prefix;
+  PutBE64(key, static_cast<uint64_t>(std::max<int64_t>(0, core::ToUnixMillis(t))));
+  std::unique_ptr<core::KvIterator> it = kv_.NewIterator(core::Space::kAudit);
+  it->Seek(key);
+  CUSTOS_RETURN_IF_ERROR(it->status());
+  if (!it->Valid() || it->key().size() != prefix.size() + 16 || !it->key().starts_with(prefix)) {
+    return std::optional<uint64_t>();
+  }
+  return std::optional<uint64_t>(GetBE64(it->key().substr(prefix.size() + 8)));
+}
+
+core::Result<std::optional<uint64_t>> AuditIndex::FindEvent(const core::TenantId& tenant,
+                                                            std::string_view event_id) const {
+  if (!Keyable(event_id)) return std::optional<uint64_t>();
+  const std::string prefix = RunPrefix(tenant.value(), kEventKind, event_id);
+  std::unique_ptr<core::KvIterator> it = kv_.NewIterator(core::Space::kAudit);
+  it->Seek(prefix);
+  CUSTOS_RETURN_IF_ERROR(it->status());
+  if (!it->Valid() || it->key().size() != prefix.size() + 8 || !it->key().starts_with(prefix)) {
+    return std::optional<uint64_t>();
+  }
+  return std::optional<uint64_t>(GetBE64(it->key().substr(prefix.size())));
+}
+
+core::Status AuditIndex::ForEachMatch(const AuditQuery& q,
+                                      const std::function<bool(uint64_t)>& fn) const {
+  CUSTOS_RETURN_IF_ERROR(ValidateAuditActions(q.actions));
+  const std::optional<core::TenantHead> head = log_.Head(q.tenant);
+  if (!head) return core::OkStatus();
+
+  // The tenant_seq range [lo, hi] the bounds allow.
+  uint64_t lo = std::max<uint64_t>(1, q.min_tenant_seq);
+  uint64_t hi = head->tenant_seq.value();
+  if (q.max_tenant_seq) hi = std::min(hi, *q.max_tenant_seq);
+  for (const std::optional<core::Time>& bound : {q.from, q.not_before}) {
+    if (!bound) continue;
+    CUSTOS_ASSIGN_OR_RETURN(std::optional<uint64_t> first, FirstSeqAtOrAfter(q.tenant, *bound));
+    if (!first) return core::OkStatus();
+    lo = std::max(lo, *first);
+  }
+  if (q.to) {
+    CUSTOS_ASSIGN_OR_RETURN(std::optional<uint64_t> first, FirstSeqAtOrAfter(q.tenant, *q.to));
+    if (first) {
+      if (*first == 0) return core::OkStatus();
+      hi = std::min(hi, *first - 1);
+    }
+  }
+  if (q.after) {
+    if (q.descending) {
+      if (*q.after == 0) return core::OkStatus();
+      hi = std::min(hi, *q.after - 1);
+    } else {
+      lo = std::max(lo, *q.after + 1);
+    }
+  }
+  if (lo > hi) return core::OkStatus();
+
+  std::vector<Union> filters;
+  auto add_filter = [&](const std::vector<std::string>& values, auto&& prefix_of) {
+    if (values.empty()) return;
+    Union u(q.descending);
+    for (const std::string& v : values) {
+      u.Add(Posting(kv_.NewIterator(core::Space::kAudit), prefix_of(v), q.descending));
+    }
+    filters.push_back(std::move(u));
+  };
+  const std::string& tenant = q.tenant.value();
+  add_filter(q.actors, [&](const std::string& v) { return RunPrefix(tenant, kActorKind, v); });
+  add_filter(q.targets, [&](const std::string& v) { return RunPrefix(tenant, kTargetKind, v); });
+  add_filter(q.actions, [&](const std::string& v) {
+    return v.ends_with(".*") ? RunPrefix(tenant, kPrefixKind, std::string_view(v).substr(0, v.size() - 2))
+                             : RunPrefix(tenant, kTypeKind, v);
+  });
+
+  uint64_t candidate = q.descending ? hi : lo;
+  auto in_range = [&](uint64_t v) { return v >= lo && v <= hi; };
+  while (in_range(candidate)) {
+    // Leapfrog: every filter must land on the candidate; one that lands further moves it.
+    bool agreed = true;
+    for (Union& f : filters) {
+      std::optional<uint64_t> v = f.SeekTo(candidate);
+      if (!v || !in_range(*v)) {
+        for (const Union& g : filters) CUSTOS_RETURN_IF_ERROR(g.status());
+        return core::OkStatus();
+      }
+      if (*v != candidate) {
+        candidate = *v;
+        agreed = false;
+        break;
+      }
+    }
+    if (!agreed) continue;
+    if (!fn(candidate)) break;
+    if (q.descending) {
+      if (candidate == 0) break;
+      --candidate;
+    } else {
+      ++candidate;
+    }
+  }
+  for (const Union& f : filters) CUSTOS_RETURN_IF_ERROR(f.status());
+  return core::OkStatus();
+}
+
+core::Result<AuditPage> AuditIndex::Query(const AuditQuery& q) const {
+  std::vector<core::TenantSeq> seqs;
+  const size_t limit = std::max<size_t>(1, q.limit);
+  bool more = false;
+  CUSTOS_RETURN_IF_ERROR(ForEachMatch(q, [&](uint64_t tenant_seq) {
+    if (seqs.size() == limit) {
+      more = true;
+      return false;
+    }
+    seqs.emplace_back(tenant_seq);
+    return true;
+  }));
+  AuditPage page;
+  if (seqs.empty()) return page;
+  CUSTOS_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> lines,
+                          log_.GetTenantEvents(q.tenant, seqs));
+  page.lines.reserve(lines.size());
+  for (std::optional<std::string>& line : lines) {
+    if (line) page.lines.push_back(std::move(*line));  // else purged meanwhile
+  }
+  if (more) page.next = seqs.back().value();
+  return page;
+}
+
+core::Result<uint64_t> AuditIndex::Rebuild() {
+  uint64_t total = 0;
+  {
+    std::lock_guard index_lock(index_mu_);
+    core::KvBatch drop;
+    drop.DeleteRange(core::Space::kAudit, std::string_view(), std::string(1, '\xff'));
+    drop.SetCheckpoint(kAuditCheckpoint, core::Seq(0));
+    CUSTOS_RETURN_IF_ERROR(kv_.Write(drop, core::Durability::kNoSync));
+    indexed_.store(0);
+  }
+  while (true) {
+    CUSTOS_ASSIGN_OR_RETURN(uint64_t n, IndexMore(kIndexBatch));
+    if (n == 0 && indexed_.load() >= log_.LastSeq().value()) break;
+    total += n;
+  }
+  return total;
+}
+
+}  // namespace custos::projections

@@ -1,0 +1,114 @@
+// AuditIndex: the audit trail's indexes — per tenant by actor, by exact type, by type
+// prefix ("user" for user.*), by target, by time and by event id — kept in RocksDB (space
+// kAudit) by a consumer of the log with its own checkpoint ("audit"), so that the writers'
+// fsync path does not carry them. A query first waits until the index holds everything
+// appended before it started (read-your-writes), then walks only the entries of its filters:
+// one sorted run per filter value, a union within a filter and a leapfrog intersection
+// across filters, so its cost follows the matches, not the tenant's size.
+//
+// Keys (values are empty; every key starts with the tenant and ends with BE64(tenant_seq),
+// which lets retention drop a tenant's entries below its purge floor without reading them):
+//   tenant \0 'a' actor_id \0 seq     tenant \0 'y' type \0 seq     tenant \0 'p' prefix \0 seq
+//   tenant \0 'g' target_id \0 seq    tenant \0 'e' event_id \0 seq
+//   tenant \0 't' BE64(time ms) seq
+// tenant_seq orders a tenant's events by time too (time never decreases within a tenant), so
+// a date range is a tenant_seq range found with the 't' entries.
+//
+// Thread-safety: every method may be called from any thread; one indexing thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/event_log.h"
+#include "core/kv_store.h"
+#include "core/result.h"
+#include "core/time.h"
+
+namespace custos::projections {
+
+struct AuditQuery {
+  core::TenantId tenant;
+  std::vector<std::string> actors;   // any of these actor ids
+  std::vector<std::string> actions;  // any of these types, or "prefix.*"
+  std::vector<std::string> targets;  // any of these target ids
+  std::optional<core::Time> from;    // inclusive
+  std::optional<core::Time> to;      // exclusive
+  std::optional<core::Time> not_before;  // the retention cutoff: older events are invisible
+  uint64_t min_tenant_seq = 1;           // the first tenant_seq kept (after a purge)
+  std::optional<uint64_t> max_tenant_seq;  // the last tenant_seq wanted (default: the head)
+  bool descending = true;
+  size_t limit = 50;
+  std::optional<uint64_t> after;  // the cursor: the last tenant_seq already returned
+};
+
+struct AuditPage {
+  std::vector<std::string> lines;  // stored lines, in order
+  std::optional<uint64_t> next;    // the tenant_seq to continue after, if there may be more
+};
+
+inline constexpr std::string_view kAuditCheckpoint = "audit";
+
+// Checks a query's action filters: exact types, or a prefix followed by ".*".
+[[nodiscard]] core::Status ValidateAuditActions(const std::vector<std::string>& actions);
+
+class AuditIndex {
+ public:
+  // Opens the index and starts indexing from its checkpoint.
+  [[nodiscard]] static core::Result<std::unique_ptr<AuditIndex>> Open(const core::EventLog& log,
+                                                                      core::KvStore& kv);
+  ~AuditIndex();
+  AuditIndex(const AuditIndex&) = delete;
+  AuditIndex& operator=(const AuditIndex&) = delete;
+
+  // Waits until every event up to `seq` is indexed; kUnavailable past the timeout.
+  [[nodiscard]] core::Status WaitFor(core::Seq seq, std::chrono::milliseconds timeout) const;
+  // Waits until everything appended so far is indexed.
+  [[nodiscard]] core::Status CatchUp(std::chrono::milliseconds timeout) const;
+  [[nodiscard]] core::Seq indexed() const { return core::Seq(indexed_.load()); }
+
+  // A page of the tenant's events matching the query (after CatchUp).
+  [[nodiscard]] core::Result<AuditPage> Query(const AuditQuery& query) const;
+  // The matching tenant_seqs of a query, in its order, calling fn for each until it returns
+  // false (export walks a whole range this way in constant memory).
+  [[nodiscard]] core::Status ForEachMatch(const AuditQuery& query,
+                                          const std::function<bool(uint64_t)>& fn) const;
+  // The tenant_seq of an event of the tenant by its id (nullopt if unknown).
+  [[nodiscard]] core::Result<std::optional<uint64_t>> FindEvent(const core::TenantId& tenant,
+                                                                std::string_view event_id) const;
+  // The first tenant_seq whose time is at or after `t` (nullopt when none).
+  [[nodiscard]] core::Result<std::optional<uint64_t>> FirstSeqAtOrAfter(
+      const core::TenantId& tenant, core::Time t) const;
+
+  // Drops the index and indexes the whole log again, synchronously; the indexing thread
+  // pauses meanwhile. Returns the number of events indexed.
+  [[nodiscard]] core::Result<uint64_t> Rebuild();
+
+  // Adds the index entries of one stored line to `batch`.
+  [[nodiscard]] static core::Status IndexLine(std::string_view line, core::KvBatch& batch);
+
+ private:
+  AuditIndex(const core::EventLog& log, core::KvStore& kv) : log_(log), kv_(kv) {}
+  void Run();
+  // Indexes what follows `indexed_` (at most `max` events); the number indexed.
+  core::Result<uint64_t> IndexMore(size_t max);
+
+  const core::EventLog& log_;
+  core::KvStore& kv_;
+  std::atomic<uint64_t> indexed_{0};
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::mutex index_mu_;  // one indexer at a time (the thread, or Rebuild)
+  std::string error_;    // the indexing thread's last failure, under mu_
+  std::thread thread_;
+};
+
+}  // namespace custos::projections
