@@ -323,38 +323,71 @@ void Execute(const CallPtr& call, core::iam::Command command, Render render) {
   ExecuteFor(call, call->Tenant(), std::move(command), std::move(render));
 }
 
+bool ReplayIdempotent(const CallPtr& call, Idempotency& idem) {
+  Services& s = call->services();
+  std::optional<std::string_view> key = call->req.Header("idempotency-key");
+  if (!key || call->req.method != "POST") return false;
+  if (key->empty() || key->size() > 255) {
+    call->Fail(core::InvalidArgument("Idempotency-Key must be 1 to 255 characters"));
+    return true;
+  }
+  idem.key = IdempotencyKey(call, *key);
+  idem.request_hash =
+      core::Sha256Hex(call->req.method + " " + call->req.path + "\n" + call->req.body);
+  core::Result<std::optional<std::string>> stored = s.deps.kv.Get(core::Space::kIndex, idem.key);
+  if (!stored.ok()) {
+    call->Fail(stored.error());
+    return true;
+  }
+  if (!*stored) return false;
+  IdempotentRecord rec;
+  if (!core::FromJson(**stored, rec).ok() ||
+      s.clock().Now() - rec.created_at >= std::chrono::hours(24)) {
+    return false;
+  }
+  if (rec.request_hash != idem.request_hash) {
+    call->Fail(core::InvalidField("Idempotency-Key",
+                                  "was used with a different request in the last 24 hours"));
+    return true;
+  }
+  HttpResponse replay = JsonResponse(
+      rec.status, rec.body, rec.version > 0 ? std::optional<int64_t>(rec.version) : std::nullopt,
+      rec.location);
+  replay.Header("Idempotent-Replayed", "true");
+  call->Reply(std::move(replay));
+  return true;
+}
+
+void RememberIdempotent(const CallPtr& call, const Idempotency& idem,
+                        const HttpResponse& response) {
+  if (idem.key.empty() || response.status >= 300) return;
+  Services& s = call->services();
+  IdempotentRecord rec{idem.request_hash,
+                       response.status,
+                       response.body,
+                       LocationOf(response),
+                       EtagVersion(response).value_or(0),
+                       s.clock().Now()};
+  core::KvBatch batch;
+  batch.Put(core::Space::kIndex, idem.key, core::ToJson(rec));
+  (void)s.deps.kv.Write(batch, core::Durability::kSync);
+}
+
+void OnCallStrand(const CallPtr& call, std::function<void()> work) {
+  if (call->req.dispatch) {
+    call->req.dispatch(std::move(work));
+  } else {
+    work();
+  }
+}
+
 void ExecuteFor(const CallPtr& call, const core::TenantId& tenant, core::iam::Command command,
                 Render render) {
   Services& s = call->services();
   core::Result<std::optional<int64_t>> if_match = call->IfMatch();
   if (!if_match.ok()) return call->Fail(if_match.error());
-  std::string idem_key;
-  std::string request_hash;
-  if (std::optional<std::string_view> key = call->req.Header("idempotency-key");
-      key && call->req.method == "POST") {
-    if (key->empty() || key->size() > 255) {
-      return call->Fail(core::InvalidArgument("Idempotency-Key must be 1 to 255 characters"));
-    }
-    idem_key = IdempotencyKey(call, *key);
-    request_hash = core::Sha256Hex(call->req.method + " " + call->req.path + "\n" + call->req.body);
-    core::Result<std::optional<std::string>> stored = s.deps.kv.Get(core::Space::kIndex, idem_key);
-    if (!stored.ok()) return call->Fail(stored.error());
-    if (*stored) {
-      IdempotentRecord rec;
-      if (core::FromJson(**stored, rec).ok() &&
-          s.clock().Now() - rec.created_at < std::chrono::hours(24)) {
-        if (rec.request_hash != request_hash) {
-          return call->Fail(core::InvalidField(
-              "Idempotency-Key", "was used with a different request in the last 24 hours"));
-        }
-        HttpResponse replay = JsonResponse(
-            rec.status, rec.body,
-            rec.version > 0 ? std::optional<int64_t>(rec.version) : std::nullopt, rec.location);
-        replay.Header("Idempotent-Replayed", "true");
-        return call->Reply(std::move(replay));
-      }
-    }
-  }
+  Idempotency idem;
+  if (ReplayIdempotent(call, idem)) return;
   projections::ExecuteRequest er;
   er.tenant = tenant;
   er.command = std::move(command);
@@ -362,42 +395,27 @@ void ExecuteFor(const CallPtr& call, const core::TenantId& tenant, core::iam::Co
   er.caller = call->principal ? call->principal->Subject() : std::nullopt;
   er.request_id = call->req.request_id;
   er.if_match = *if_match;
-  s.identity().ExecuteAsync(std::move(er), [call, tenant, render = std::move(render), idem_key,
-                                            request_hash](
-                                               core::Result<projections::ExecuteResult> r) {
-    auto finish = [call, tenant, render, idem_key, request_hash,
-                   r = std::make_shared<core::Result<projections::ExecuteResult>>(std::move(r))] {
-      if (!r->ok()) return call->Fail(r->error());
-      Services& s = call->services();
-      core::Result<HttpResponse> response = s.identity().Read(
-          tenant, [&](const core::iam::TenantState& state) { return render(state, **r); });
-      if (!response.ok()) return call->Fail(response.error());
-      if (!idem_key.empty() && response->status < 300) {
-        // The stored answer never keeps a one-time secret: the replay carries null.
-        projections::ExecuteResult without_secret{(*r)->decision, {}};
-        without_secret.decision.secret.reset();
-        core::Result<HttpResponse> stored = s.identity().Read(
-            tenant,
-            [&](const core::iam::TenantState& state) { return render(state, without_secret); });
-        if (stored.ok()) {
-          IdempotentRecord rec{request_hash,
-                               stored->status,
-                               stored->body,
-                               LocationOf(*stored),
-                               EtagVersion(*stored).value_or(0),
-                               s.clock().Now()};
-          core::KvBatch batch;
-          batch.Put(core::Space::kIndex, idem_key, core::ToJson(rec));
-          (void)s.deps.kv.Write(batch, core::Durability::kSync);
-        }
-      }
-      call->Reply(std::move(*response));
-    };
-    if (call->req.dispatch) {
-      call->req.dispatch(std::move(finish));
-    } else {
-      finish();
-    }
+  s.identity().ExecuteAsync(std::move(er), [call, tenant, render = std::move(render),
+                                            idem](core::Result<projections::ExecuteResult> r) {
+    OnCallStrand(
+        call, [call, tenant, render, idem,
+               r = std::make_shared<core::Result<projections::ExecuteResult>>(std::move(r))] {
+          if (!r->ok()) return call->Fail(r->error());
+          Services& s = call->services();
+          core::Result<HttpResponse> response = s.identity().Read(
+              tenant, [&](const core::iam::TenantState& state) { return render(state, **r); });
+          if (!response.ok()) return call->Fail(response.error());
+          if (!idem.key.empty() && response->status < 300) {
+            // The stored answer never keeps a one-time secret: the replay carries null.
+            projections::ExecuteResult without_secret{(*r)->decision, {}};
+            without_secret.decision.secret.reset();
+            core::Result<HttpResponse> stored = s.identity().Read(
+                tenant,
+                [&](const core::iam::TenantState& state) { return render(state, without_secret); });
+            if (stored.ok()) RememberIdempotent(call, idem, *stored);
+          }
+          call->Reply(std::move(*response));
+        });
   });
 }
 
@@ -528,6 +546,7 @@ Api::Api(ApiDeps deps, ApiOptions options)
   internal::AddClientRoutes(impl_->table, s);
   internal::AddInvitationRoutes(impl_->table, s);
   internal::AddTreeRoutes(impl_->table, s);
+  internal::AddAuditRoutes(impl_->table, s);
   for (const RouteSpec& r : impl_->table.router.routes()) {
     impl_->metric_ids.push_back(s.deps.metrics.RegisterRoute(r.pattern, r.method));
   }

@@ -21,6 +21,7 @@
 #include "core/iam/password.h"
 #include "core/kv_store.h"
 #include "core/random.h"
+#include "projections/audit_index.h"
 #include "projections/identity_service.h"
 
 namespace custos::api {
@@ -38,6 +39,7 @@ struct ApiDeps {
   projections::IdentityService& identity;
   core::KvStore& kv;
   core::EventLog& log;
+  projections::AuditIndex& audit;
   const core::Clock& clock;
   core::Random& random;
   const core::iam::PasswordHasher& hasher;

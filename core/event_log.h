@@ -86,6 +86,10 @@ class EventLog {
   // not yet written).
   [[nodiscard]] virtual Result<std::vector<std::optional<std::string>>> GetTenantEvents(
       const TenantId& tenant, const std::vector<TenantSeq>& tenant_seqs) const = 0;
+  // The tenant's first stored tenant_seq (1, or past the last retention purge), or nullopt
+  // for a tenant with no events.
+  [[nodiscard]] virtual Result<std::optional<TenantSeq>> FirstTenantSeq(
+      const TenantId& tenant) const = 0;
   // The tenant's chain head, or nullopt for a tenant with no events.
   [[nodiscard]] virtual std::optional<TenantHead> Head(const TenantId& tenant) const = 0;
   // The highest seq appended so far (0 when empty).

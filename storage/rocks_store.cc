@@ -534,7 +534,8 @@ core::Result<std::vector<std::optional<std::string>>> RocksStore::GetTenantEvent
     const core::TenantId& tenant, const std::vector<core::TenantSeq>& tenant_seqs) const {
   std::vector<std::string> keys;
   keys.reserve(tenant_seqs.size());
-  for (core::TenantSeq s : tenant_seqs) keys.push_back(internal::EventKey(tenant.value(), s.value()));
+  for (core::TenantSeq s : tenant_seqs)
+    keys.push_back(internal::EventKey(tenant.value(), s.value()));
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
@@ -549,6 +550,22 @@ core::Result<std::vector<std::optional<std::string>>> RocksStore::GetTenantEvent
     }
   }
   return out;
+}
+
+core::Result<std::optional<core::TenantSeq>> RocksStore::FirstTenantSeq(
+    const core::TenantId& tenant) const {
+  const std::string prefix = internal::TenantPrefix(tenant.value());
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kEventsCf)));
+  it->Seek(prefix);
+  if (!it->status().ok()) return FromRocks(it->status(), "reading tenant " + tenant.value());
+  if (!it->Valid()) return std::optional<core::TenantSeq>();
+  std::string_view key(it->key().data(), it->key().size());
+  if (!key.starts_with(prefix) || key.size() != prefix.size() + 8) {
+    return std::optional<core::TenantSeq>();
+  }
+  return std::optional<core::TenantSeq>(
+      core::TenantSeq(internal::GetBE64(key.substr(prefix.size()))));
 }
 
 std::optional<core::TenantHead> RocksStore::Head(const core::TenantId& tenant) const {

@@ -52,6 +52,8 @@ class RocksStore final : public core::EventLog, public core::KvStore {
                                                           size_t limit) const override;
   core::Result<std::vector<std::optional<std::string>>> GetTenantEvents(
       const core::TenantId& tenant, const std::vector<core::TenantSeq>& tenant_seqs) const override;
+  core::Result<std::optional<core::TenantSeq>> FirstTenantSeq(
+      const core::TenantId& tenant) const override;
   std::optional<core::TenantHead> Head(const core::TenantId& tenant) const override;
   core::Seq LastSeq() const override;
   core::Seq WaitForAppend(core::Seq after, std::chrono::milliseconds timeout) const override;

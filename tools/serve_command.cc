@@ -119,6 +119,8 @@ int RunServe(const Args& args) {
   if (!store.ok()) return ReportError("serve", store.error());
   auto identity = projections::IdentityService::Open(**store, **store, clock, random, nullptr);
   if (!identity.ok()) return ReportError("serve", identity.error());
+  auto audit = projections::AuditIndex::Open(**store, **store);
+  if (!audit.ok()) return ReportError("serve", audit.error());
 
   auto root = api::Api::EnsureRootClient(**store, random, clock);
   if (!root.ok()) return ReportError("serve", root.error());
@@ -160,17 +162,18 @@ int RunServe(const Args& args) {
   storage::RocksStore& store_ref = **store;
   api::ApiOptions api_options;
   api_options.body_limit = *body_limit;
-  api::Api api(api::ApiDeps{**identity, **store, **store, clock, random, hasher, **signer, metrics,
-                            [&store_ref] {
-                              api::Metrics::Gauges g;
-                              const storage::RocksStore::Stats stats = store_ref.stats();
-                              g.events_appended = static_cast<double>(stats.events);
-                              g.append_groups = static_cast<double>(stats.groups);
-                              g.ready = 1;
-                              return g;
-                            },
-                            [] { return std::string(); }},
-               api_options);
+  api::Api api(
+      api::ApiDeps{**identity, **store, **store, **audit, clock, random, hasher, **signer, metrics,
+                   [&store_ref] {
+                     api::Metrics::Gauges g;
+                     const storage::RocksStore::Stats stats = store_ref.stats();
+                     g.events_appended = static_cast<double>(stats.events);
+                     g.append_groups = static_cast<double>(stats.groups);
+                     g.ready = 1;
+                     return g;
+                   },
+                   [] { return std::string(); }},
+      api_options);
   // Body limits come from the routes, so they are set once the Api exists.
   (*server)->SetBodyLimit([&api](std::string_view method, std::string_view target) {
     return api.BodyLimit(method, target);

@@ -161,6 +161,18 @@ void Execute(const CallPtr& call, core::iam::Command command, Render render);
 void ExecuteFor(const CallPtr& call, const core::TenantId& tenant, core::iam::Command command,
                 Render render);
 
+// Idempotency-Key (POST only): the stored key and the request's hash, empty when none.
+struct Idempotency {
+  std::string key;
+  std::string request_hash;
+};
+// True when the call is answered already: a replay of the first answer, or a bad key.
+[[nodiscard]] bool ReplayIdempotent(const CallPtr& call, Idempotency& idem);
+// Keeps a successful answer for replays of the same key (24 h).
+void RememberIdempotent(const CallPtr& call, const Idempotency& idem, const HttpResponse& response);
+// Runs work on the call's connection (after an fsync, off the log's commit thread).
+void OnCallStrand(const CallPtr& call, std::function<void()> work);
+
 // A GET: runs fn(state) under the tenant's read lock and answers with its result.
 void ReadTenant(const CallPtr& call,
                 const std::function<core::Result<HttpResponse>(const core::iam::TenantState&)>& fn);
@@ -246,5 +258,6 @@ void AddGroupRoutes(RouteTable& t, Services& s);
 void AddClientRoutes(RouteTable& t, Services& s);
 void AddInvitationRoutes(RouteTable& t, Services& s);
 void AddTreeRoutes(RouteTable& t, Services& s);
+void AddAuditRoutes(RouteTable& t, Services& s);
 
 }  // namespace custos::api::internal

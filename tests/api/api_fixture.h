@@ -75,6 +75,9 @@ class ApiTest : public ::testing::Test {
     auto identity = projections::IdentityService::Open(*store_, *store_, clock_, random_, nullptr);
     ASSERT_TRUE(identity.ok());
     identity_ = std::move(identity).value();
+    auto audit = projections::AuditIndex::Open(*store_, *store_);
+    ASSERT_TRUE(audit.ok());
+    audit_ = std::move(audit).value();
     auto root = api::Api::EnsureRootClient(*store_, random_, clock_);
     ASSERT_TRUE(root.ok());
     if (!root->client_secret.empty()) root_ = *root;
@@ -89,9 +92,10 @@ class ApiTest : public ::testing::Test {
     api_options.auth_rate_per_second = 1000;
     api_options.auth_burst = 1000;
     api_options.body_limit = 64 * 1024;
-    api_ = std::make_unique<api::Api>(api::ApiDeps{*identity_, *store_, *store_, clock_, random_,
-                                                   hasher_, *signer_, metrics_, nullptr, nullptr},
-                                      api_options);
+    api_ = std::make_unique<api::Api>(
+        api::ApiDeps{*identity_, *store_, *store_, *audit_, clock_, random_, hasher_, *signer_,
+                     metrics_, nullptr, nullptr},
+        api_options);
     server_->SetBodyLimit(
         [this](std::string_view m, std::string_view t) { return api_->BodyLimit(m, t); });
     ASSERT_TRUE(server_
@@ -108,6 +112,7 @@ class ApiTest : public ::testing::Test {
     api_.reset();
     signer_.reset();
     identity_.reset();
+    audit_.reset();
     store_.reset();
   }
 
@@ -169,6 +174,7 @@ class ApiTest : public ::testing::Test {
   api::Metrics metrics_;
   std::unique_ptr<storage::RocksStore> store_;
   std::unique_ptr<projections::IdentityService> identity_;
+  std::unique_ptr<projections::AuditIndex> audit_;
   std::unique_ptr<api::TokenSigner> signer_;
   std::unique_ptr<api::Api> api_;
   std::unique_ptr<api::HttpServer> server_;

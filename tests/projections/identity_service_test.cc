@@ -366,8 +366,8 @@ TEST_F(IdentityServiceTest, NoClearSecretReachesTheStoreOrTheLog) {
   for (const core::StoredEvent& e : *lines) {
     for (const std::string& s : secrets) ASSERT_EQ(e.line.find(s), std::string::npos) << e.line;
   }
-  for (core::Space space : {core::Space::kState, core::Space::kCredentials, core::Space::kIndex, core::Space::kAudit,
-                            core::Space::kCheckpoint}) {
+  for (core::Space space : {core::Space::kState, core::Space::kCredentials, core::Space::kIndex,
+                            core::Space::kAudit, core::Space::kCheckpoint}) {
     ASSERT_TRUE(store_
                     ->Scan(space, "",
                            [&](std::string_view k, std::string_view v) {
@@ -423,6 +423,10 @@ class FailingLog final : public core::EventLog {
   core::Result<std::vector<std::optional<std::string>>> GetTenantEvents(
       const core::TenantId& t, const std::vector<core::TenantSeq>& s) const override {
     return inner_.GetTenantEvents(t, s);
+  }
+  core::Result<std::optional<core::TenantSeq>> FirstTenantSeq(
+      const core::TenantId& t) const override {
+    return inner_.FirstTenantSeq(t);
   }
   std::optional<core::TenantHead> Head(const core::TenantId& t) const override {
     return inner_.Head(t);

@@ -110,8 +110,8 @@ TEST_F(EventLogTest, AppendThenReadReturnsTheStoredLines) {
 }
 
 TEST_F(EventLogTest, GetTenantEventsFetchesByTenantSeqInTheOrderAsked) {
-  auto appended = store_->Append(
-      Request("acme", {Draft("{\"n\":1}"), Draft("{\"n\":2}"), Draft("{\"n\":3}")}));
+  auto appended =
+      store_->Append(Request("acme", {Draft("{\"n\":1}"), Draft("{\"n\":2}"), Draft("{\"n\":3}")}));
   ASSERT_TRUE(appended.ok());
   auto got = store_->GetTenantEvents(TenantId("acme"), {TenantSeq(3), TenantSeq(9), TenantSeq(1)});
   ASSERT_TRUE(got.ok());
@@ -119,6 +119,8 @@ TEST_F(EventLogTest, GetTenantEventsFetchesByTenantSeqInTheOrderAsked) {
   EXPECT_EQ((*got)[0].value_or(""), (*appended)[2].line);
   EXPECT_FALSE((*got)[1].has_value());
   EXPECT_EQ((*got)[2].value_or(""), (*appended)[0].line);
+  EXPECT_EQ(store_->FirstTenantSeq(TenantId("acme"))->value_or(TenantSeq(0)), TenantSeq(1));
+  EXPECT_FALSE(store_->FirstTenantSeq(TenantId("other"))->has_value());
   auto other = store_->GetTenantEvents(TenantId("other"), {TenantSeq(1)});
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE((*other)[0].has_value());

@@ -52,6 +52,8 @@ core::Result<BenchResult> RunAdminHttpWorkload(const BenchOptions& options) {
     CUSTOS_ASSIGN_OR_RETURN(
         std::unique_ptr<projections::IdentityService> identity,
         projections::IdentityService::Open(*store, *store, clock, random, nullptr));
+    CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<projections::AuditIndex> audit,
+                            projections::AuditIndex::Open(*store, *store));
     auto run = [&](iam::Command c) -> core::Result<projections::ExecuteResult> {
       projections::ExecuteRequest r;
       r.tenant = core::TenantId("bench");
@@ -94,8 +96,8 @@ core::Result<BenchResult> RunAdminHttpWorkload(const BenchOptions& options) {
     const std::string issuer = "http://127.0.0.1:" + std::to_string(server->port());
     CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<api::TokenSigner> signer,
                             api::TokenSigner::LoadOrCreate(dir.path() + "/jwt.pem", issuer));
-    api::Api api(api::ApiDeps{*identity, *store, *store, clock, random, hasher, *signer, metrics,
-                              nullptr, nullptr},
+    api::Api api(api::ApiDeps{*identity, *store, *store, *audit, clock, random, hasher, *signer,
+                              metrics, nullptr, nullptr},
                  api::ApiOptions{});
     CUSTOS_RETURN_IF_ERROR(server->Serve([&api](api::HttpRequest r, api::Responder respond) {
       api.Handle(std::move(r), std::move(respond));

@@ -1,0 +1,289 @@
+// The audit routes over real HTTP: ingest (single, batch, reported actors), queries and
+// their filters, events by id, retention visibility, verification, permissions.
+#include <gtest/gtest.h>
+
+#include "core/event.h"
+#include "tests/api/api_fixture.h"
+
+namespace custos::testing {
+namespace {
+
+class AuditApiTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    ApiTest::SetUp();
+    CreateTenant("acme");
+    root_token_ = RootToken();
+  }
+
+  // A role on iam.audit at `level`, and an API client bound to it; returns its token.
+  std::string AuditClient(const std::string& name, const std::string& level) {
+    HttpReply role = client_->Json("POST", "/v1/tenants/acme/roles", root_token_,
+                                   "{\"name\":\"" + name +
+                                       " role\",\"permissions\":[{\"resource_type\":\"iam.audit\","
+                                       "\"level\":\"" +
+                                       level + "\"}]}");
+    EXPECT_EQ(role.status, 201) << role.body;
+    auto [id, secret] = Client("acme", name, J(role.body).S("id"));
+    return Token(id, secret);
+  }
+
+  HttpReply Ingest(const std::string& token, const std::string& body) {
+    return client_->Json("POST", base_ + "/events", token, body);
+  }
+
+  // The events of a query, as JSON objects.
+  std::vector<std::string> Types(const std::string& query) {
+    HttpReply r = client_->Json("GET", base_ + "/events" + query, root_token_);
+    EXPECT_EQ(r.status, 200) << r.body;
+    J j(r.body);
+    std::vector<std::string> out;
+    for (size_t i = 0; i < j.Size("items"); ++i)
+      out.push_back(j.S("items." + std::to_string(i) + ".type"));
+    return out;
+  }
+
+  const std::string base_ = "/v1/tenants/acme/audit";
+  std::string root_token_;
+};
+
+TEST_F(AuditApiTest, IngestedEventsAreStoredAsSentAndFoundById) {
+  const std::string token = AuditClient("reporter", "edit");
+  HttpReply r = Ingest(token,
+                       "{\"type\":\"workflow.executed\",\"target\":{\"type\":\"workflow\","
+                       "\"id\":\"wf_1\",\"name\":\"Nightly\"},\"data\":{\"duration_ms\":1200,"
+                       "\"ok\":true},\"occurred_at\":\"2026-11-24T11:59:00Z\"}");
+  ASSERT_EQ(r.status, 201) << r.body;
+  J created(r.body);
+  const std::string id = created.S("id");
+  EXPECT_EQ(r.Header("location"), base_ + "/events/" + id);
+  EXPECT_EQ(created.S("tenant_seq"), std::to_string(std::stoul(created.S("tenant_seq"))));
+
+  HttpReply got = client_->Json("GET", base_ + "/events/" + id, root_token_);
+  ASSERT_EQ(got.status, 200) << got.body;
+  ASSERT_TRUE(core::VerifyLine(got.body).ok()) << got.body;  // the stored line, byte for byte
+  J e(got.body);
+  EXPECT_EQ(e.S("type"), "workflow.executed");
+  EXPECT_EQ(e.S("actor.type"), "api_client");
+  EXPECT_EQ(e.S("target.id"), "wf_1");
+  EXPECT_EQ(e.S("data.duration_ms"), "1200");
+  EXPECT_EQ(e.S("data.occurred_at"), "2026-11-24T11:59:00.000Z");
+  EXPECT_EQ(e.S("time"), "2026-11-24T12:00:00.000Z");  // the server's, not the client's
+  EXPECT_EQ(e.At("data.reported_by"), nullptr);
+  EXPECT_EQ(e.S("hash"), created.S("hash"));
+
+  EXPECT_EQ(client_->Json("GET", base_ + "/events/evt_0000", root_token_).status, 404);
+  CreateTenant("other");
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/other/audit/events/" + id, root_token_).status, 404);
+}
+
+TEST_F(AuditApiTest, ReportingAnotherActorRecordsTheCaller) {
+  const std::string token = AuditClient("gateway", "edit");
+  HttpReply r = Ingest(token,
+                       "{\"type\":\"connector.changed\",\"actor\":{\"type\":\"user\","
+                       "\"id\":\"ext_42\",\"name\":\"Linus\"}}");
+  ASSERT_EQ(r.status, 201) << r.body;
+  J e(client_->Json("GET", base_ + "/events/" + J(r.body).S("id"), root_token_).body);
+  EXPECT_EQ(e.S("actor.id"), "ext_42");
+  EXPECT_EQ(e.S("actor.name"), "Linus");
+  EXPECT_EQ(e.S("data.reported_by.type"), "api_client");
+  EXPECT_NE(e.S("data.reported_by.id"), "<missing>");
+  // The reported actor is queryable by its id.
+  EXPECT_EQ(Types("?actor=ext_42"), std::vector<std::string>{"connector.changed"});
+}
+
+TEST_F(AuditApiTest, IngestRefusesCatalogTypesAndBadFieldsAndWritesNothing) {
+  const std::string token = AuditClient("reporter", "edit");
+  const size_t before = Types("?limit=1000").size();
+  struct Case {
+    const char* body;
+    int status;
+    const char* field;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"{\"type\":\"user.created\"}", 422, "type"},
+           {"{\"type\":\"audit.exported\"}", 422, "type"},
+           {"{\"type\":\"Workflow.Run\"}", 422, "type"},
+           {"{\"type\":\"workflow\"}", 422, "type"},
+           {"{\"type\":\"workflow.run\",\"data\":[1]}", 422, "data"},
+           {"{\"type\":\"workflow.run\",\"data\":{\"reported_by\":\"me\"}}", 422,
+            "data.reported_by"},
+           {"{\"type\":\"workflow.run\",\"occurred_at\":\"yesterday\"}", 422, "occurred_at"},
+           {"{\"type\":\"workflow.run\",\"actor\":{\"type\":\"root\",\"id\":\"x\"}}", 422,
+            "actor.type"},
+           {"{\"type\":\"workflow.run\",\"target\":{\"type\":\"wf\",\"id\":\"a\\\"b\"}}", 422,
+            "target.id"},
+           {"{\"type\":\"workflow.run\",\"colour\":\"red\"}", 422, "colour"},
+           {"{\"type\":\"workflow.run\",}", 400, ""},
+       }) {
+    HttpReply r = Ingest(token, c.body);
+    EXPECT_EQ(r.status, c.status) << c.body << " → " << r.body;
+    if (c.field[0] != '\0') {
+      EXPECT_EQ(J(r.body).S("errors.0.field"), c.field) << r.body;
+    }
+  }
+  HttpReply batch =
+      client_->Json("POST", base_ + "/events:batch", token,
+                    "{\"events\":[{\"type\":\"workflow.run\"},{\"type\":\"user.deleted\"}]}");
+  EXPECT_EQ(batch.status, 422);
+  EXPECT_EQ(J(batch.body).S("errors.0.field"), "events[1].type");
+  EXPECT_EQ(Types("?limit=1000").size(), before);
+}
+
+TEST_F(AuditApiTest, ABatchOfAThousandIsOneAppend) {
+  const std::string token = AuditClient("bulk", "edit");
+  std::string body = "{\"events\":[";
+  for (int i = 0; i < 1000; ++i) {
+    if (i > 0) body += ',';
+    body += "{\"type\":\"engine.restarted\",\"data\":{\"n\":" + std::to_string(i) + "}}";
+  }
+  body += "]}";
+  const uint64_t groups = store_->stats().groups;
+  HttpReply r = client_->Json("POST", base_ + "/events:batch", token, body, {});
+  ASSERT_EQ(r.status, 201) << r.body.substr(0, 300);
+  EXPECT_EQ(store_->stats().groups, groups + 1);  // one batch, one fsync
+  J j(r.body);
+  ASSERT_EQ(j.Size("events"), 1000u);
+  EXPECT_EQ(std::stoull(j.S("events.999.tenant_seq")),
+            std::stoull(j.S("events.0.tenant_seq")) + 999);
+  EXPECT_EQ(Types("?action=engine.restarted&limit=1000").size(), 1000u);
+
+  std::string too_many = "{\"events\":[";
+  for (int i = 0; i < 1001; ++i) too_many += std::string(i ? "," : "") + "{\"type\":\"a.b\"}";
+  too_many += "]}";
+  HttpReply over = client_->Json("POST", base_ + "/events:batch", token, too_many);
+  EXPECT_EQ(over.status, 422);
+  EXPECT_EQ(J(over.body).S("errors.0.field"), "events");
+}
+
+TEST_F(AuditApiTest, QueriesFilterOrderAndPage) {
+  const std::string token = AuditClient("reporter", "edit");
+  // IAM events from the set-up, then application events a minute apart (tokens live 15 min).
+  for (int i = 0; i < 6; ++i) {
+    clock_.Advance(std::chrono::minutes(1));
+    const std::string type = i % 2 ? "workflow.step.failed" : "workflow.executed";
+    ASSERT_EQ(
+        Ingest(token, "{\"type\":\"" + type + "\",\"actor\":{\"type\":\"user\",\"id\":\"u" +
+                          std::to_string(i % 3) + "\"},\"target\":{\"type\":\"wf\",\"id\":\"w" +
+                          std::to_string(i) + "\"}}")
+            .status,
+        201);
+  }
+  EXPECT_EQ(Types("?action=workflow.*&order=asc"),
+            (std::vector<std::string>{"workflow.executed", "workflow.step.failed",
+                                      "workflow.executed", "workflow.step.failed",
+                                      "workflow.executed", "workflow.step.failed"}));
+  EXPECT_EQ(Types("?action=workflow.step.*").size(), 3u);
+  EXPECT_EQ(Types("?actor=u0,u1&action=workflow.executed").size(), 2u);  // i = 0, 4
+  EXPECT_EQ(Types("?actor=u0&actor=u2").size(), 4u);
+  EXPECT_EQ(Types("?target=w1,w2,w9").size(), 2u);
+  EXPECT_EQ(Types("?action=role.*,group.*").size(), Types("?action=role.created,group.created,"
+                                                          "role.updated,group.member_added")
+                                                        .size());
+  // Events at +1 … +6 min: from +2 (inclusive) to +4 (exclusive) → +2, +3.
+  const std::string from = core::FormatTime(core::FromUnixMillis(1795521600000 + 2 * 60000));
+  const std::string to = core::FormatTime(core::FromUnixMillis(1795521600000 + 4 * 60000));
+  EXPECT_EQ(Types("?action=workflow.*&from=" + from + "&to=" + to).size(), 2u);
+
+  // desc by default; pages of 2 with the cursor, no duplicates nor gaps.
+  std::vector<std::string> ids;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    HttpReply r = client_->Json(
+        "GET",
+        base_ + "/events?action=workflow.*&limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor),
+        root_token_);
+    ASSERT_EQ(r.status, 200) << r.body;
+    J j(r.body);
+    for (size_t i = 0; i < j.Size("items"); ++i)
+      ids.push_back(j.S("items." + std::to_string(i) + ".target.id"));
+    cursor = j.S("next_cursor");
+    if (cursor == "<null>") break;
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"w5", "w4", "w3", "w2", "w1", "w0"}));
+
+  for (const char* bad : {"?order=up", "?from=yesterday", "?action=*", "?actor=a,,b", "?cursor=zzz",
+                          "?limit=0", "?limit=1001"}) {
+    HttpReply r = client_->Json("GET", base_ + "/events" + bad, root_token_);
+    EXPECT_TRUE(r.status == 400 || r.status == 422) << bad << " → " << r.status << r.body;
+  }
+  // A cursor of one order is refused by the other.
+  HttpReply asc = client_->Json("GET", base_ + "/events?order=asc&limit=1", root_token_);
+  const std::string asc_cursor = J(asc.body).S("next_cursor");
+  EXPECT_EQ(
+      client_->Json("GET", base_ + "/events?order=desc&cursor=" + asc_cursor, root_token_).status,
+      422);
+}
+
+TEST_F(AuditApiTest, EventsPastTheRetentionWindowAreInvisibleBeforeAnyPurge) {
+  std::string token = AuditClient("reporter", "edit");
+  HttpReply old = Ingest(token, "{\"type\":\"engine.restarted\"}");
+  ASSERT_EQ(old.status, 201);
+  const std::string old_id = J(old.body).S("id");
+  clock_.Advance(std::chrono::hours(24 * 31));  // free plan: 30 days
+  root_token_ = RootToken();                    // the old tokens expired
+  token = AuditClient("reporter again", "edit");
+  ASSERT_EQ(Ingest(token, "{\"type\":\"engine.stopped\"}").status, 201);
+  EXPECT_EQ(Types("?action=engine.*"), std::vector<std::string>{"engine.stopped"});
+  EXPECT_EQ(client_->Json("GET", base_ + "/events/" + old_id, root_token_).status, 404);
+  // Pro keeps 90 days: the event was never purged, so it is visible again.
+  ASSERT_EQ(client_->Json("PATCH", "/v1/tenants/acme", root_token_, "{\"plan\":\"pro\"}").status,
+            200);
+  EXPECT_EQ(Types("?action=engine.*"),
+            (std::vector<std::string>{"engine.stopped", "engine.restarted"}));
+  EXPECT_EQ(client_->Json("GET", base_ + "/events/" + old_id, root_token_).status, 200);
+}
+
+TEST_F(AuditApiTest, VerifyChecksTheWholeChainOrARange) {
+  const std::string token = AuditClient("reporter", "edit");
+  for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(Ingest(token, "{\"type\":\"engine.restarted\"}").status, 201);
+  HttpReply all = client_->Json("GET", base_ + "/verify", root_token_);
+  ASSERT_EQ(all.status, 200) << all.body;
+  J j(all.body);
+  EXPECT_TRUE(j.B("ok")) << all.body;
+  EXPECT_EQ(j.S("first_tenant_seq"), "1");
+  EXPECT_EQ(j.S("checked"), j.S("last_tenant_seq"));
+  EXPECT_EQ(j.S("head_hash"), store_->Head(core::TenantId("acme"))->hash);
+
+  HttpReply range =
+      client_->Json("GET", base_ + "/verify?from_tenant_seq=5&to_tenant_seq=9", root_token_);
+  J k(range.body);
+  EXPECT_TRUE(k.B("ok")) << range.body;
+  EXPECT_EQ(k.S("checked"), "5");
+  EXPECT_EQ(k.S("first_tenant_seq"), "5");
+  EXPECT_EQ(k.S("last_tenant_seq"), "9");
+  EXPECT_EQ(client_->Json("GET", base_ + "/verify?from_tenant_seq=0", root_token_).status, 422);
+  EXPECT_EQ(
+      client_->Json("GET", base_ + "/verify?from_tenant_seq=9&to_tenant_seq=5", root_token_).status,
+      422);
+}
+
+TEST_F(AuditApiTest, ReadingNeedsViewAndIngestingNeedsEdit) {
+  const std::string viewer = AuditClient("viewer", "view");
+  const std::string editor = AuditClient("editor", "edit");
+  auto [nobody_id, nobody_secret] = Client("acme", "nobody", "");
+  const std::string nobody = Token(nobody_id, nobody_secret);
+  EXPECT_EQ(client_->Json("GET", base_ + "/events", viewer).status, 200);
+  EXPECT_EQ(client_->Json("GET", base_ + "/verify", viewer).status, 200);
+  EXPECT_EQ(Ingest(viewer, "{\"type\":\"a.b\"}").status, 403);
+  EXPECT_EQ(Ingest(editor, "{\"type\":\"a.b\"}").status, 201);
+  EXPECT_EQ(client_->Json("GET", base_ + "/events", nobody).status, 403);
+  EXPECT_EQ(Ingest(nobody, "{\"type\":\"a.b\"}").status, 403);
+  EXPECT_EQ(client_->Json("GET", base_ + "/events", "").status, 401);
+}
+
+TEST_F(AuditApiTest, IngestHonoursIdempotencyKeys) {
+  const std::string token = AuditClient("reporter", "edit");
+  const std::vector<std::pair<std::string, std::string>> key = {{"Idempotency-Key", "k-1"}};
+  HttpReply first = client_->Json("POST", base_ + "/events", token, "{\"type\":\"a.b\"}", key);
+  HttpReply again = client_->Json("POST", base_ + "/events", token, "{\"type\":\"a.b\"}", key);
+  ASSERT_EQ(first.status, 201);
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(again.Header("idempotent-replayed"), "true");
+  EXPECT_EQ(Types("?action=a.b").size(), 1u);
+}
+
+}  // namespace
+}  // namespace custos::testing
