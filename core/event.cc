@@ -4,6 +4,7 @@
 
 #include "core/event_id.h"
 #include "core/hex.h"
+#include "core/internal/json_scan.h"
 #include "core/json_canonical.h"
 #include "core/json_writer.h"
 #include "core/sha256.h"
@@ -54,20 +55,6 @@ bool ReadPlainString(std::string_view s, size_t& pos, std::string_view& out) {
   return true;
 }
 
-// Skips a JSON string whose opening quote is at pos; pos ends after its closing quote.
-bool SkipString(std::string_view s, size_t& pos) {
-  if (pos >= s.size() || s[pos] != '"') return false;
-  for (++pos; pos < s.size(); ++pos) {
-    if (s[pos] == '\\') {
-      ++pos;
-    } else if (s[pos] == '"') {
-      ++pos;
-      return true;
-    }
-  }
-  return false;
-}
-
 // Ids and types of actors and targets are stored without escapes, so that indexes and
 // parsers can take them as they are.
 bool IsPlainText(std::string_view v, size_t max) {
@@ -91,8 +78,9 @@ Status ValidateDraft(const EventDraft& d) {
     return InvalidField("actor.type", "must be one of user, api_client, root, system");
   }
   if (d.actor.id.empty()) return InvalidField("actor.id", "is required");
-  constexpr std::string_view kPlain = "must be 1 to 256 bytes without quotes, backslashes or "
-                                      "control characters";
+  constexpr std::string_view kPlain =
+      "must be 1 to 256 bytes without quotes, backslashes or "
+      "control characters";
   if (!IsPlainText(d.actor.id, 256)) return InvalidField("actor.id", std::string(kPlain));
   if (d.target) {
     if (d.target->type.empty()) return InvalidField("target.type", "is required");
@@ -242,10 +230,11 @@ Result<LineParties> ParseLineParties(std::string_view s) {
       !ReadPlainString(s, pos, p.actor_id)) {
     return bad("\"actor\" must start with its type and id");
   }
-  ++pos;  // the id's closing quote
+  ++pos;                                     // the id's closing quote
   while (pos < s.size() && s[pos] == ',') {  // name, ip, user_agent
     ++pos;
-    if (!SkipString(s, pos) || !Expect(s, pos, ":") || !SkipString(s, pos)) {
+    if (!internal::SkipJsonString(s, pos) || !Expect(s, pos, ":") ||
+        !internal::SkipJsonString(s, pos)) {
       return bad("\"actor\"");
     }
   }

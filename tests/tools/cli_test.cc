@@ -2,8 +2,11 @@
 // and catch tampering with the line named.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 
+#include "core/checkpoint.h"
+#include "core/event.h"
 #include "tests/support/test_support.h"
 
 namespace custos::testing {
@@ -148,6 +151,187 @@ TEST_F(CliTest, FailuresExitWithOne) {
   // Nothing was appended by the failed command.
   CommandResult dump = RunCommand({kCustos, "dump", "--data-dir", dir_.path(), "--tenant", "acme"});
   EXPECT_EQ(SplitLines(dump.out).size(), 12u);
+}
+
+// Exports that end with a signed checkpoint ({"checkpoint":…}), signed here as the server
+// signs them, and `verify --key` with the published JWK(S).
+class CliCheckpointTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    auto signer = core::CheckpointSigner::LoadOrCreate(keys_.File("checkpoint.pem"));
+    ASSERT_TRUE(signer.ok()) << signer.error().ToString();
+    signer_ = std::move(signer).value();
+    jwks_ = keys_.File("audit-keys.json");
+    WriteFile(jwks_, signer_->JwksJson());
+  }
+
+  // The checkpoint `signer` makes of the head of `lines`.
+  static std::string CheckpointOf(const std::vector<std::string>& lines,
+                                  const core::CheckpointSigner& signer) {
+    core::Result<core::LineFields> head = core::ParseLineFields(lines.back());
+    EXPECT_TRUE(head.ok());
+    return core::CheckpointLine(signer.Sign(std::string(head->tenant), head->tenant_seq,
+                                            std::string(head->hash), "2026-11-24T12:00:00.000Z"));
+  }
+
+  // What someone who can write the store could do: change line `changed` (0-based) with
+  // `edit`, then re-link and re-hash it and every line after it, exactly as the log's
+  // AssembleLine hashes (ChainHash over the body), so that the chain is consistent again.
+  static std::vector<std::string> Rewrite(std::vector<std::string> lines, size_t changed,
+                                          const std::function<void(std::string&)>& edit) {
+    edit(lines[changed]);
+    std::string prev;
+    for (size_t i = changed; i < lines.size(); ++i) {
+      core::Result<core::LineFields> f = core::ParseLineFields(lines[i]);
+      EXPECT_TRUE(f.ok()) << f.error().ToString();
+      std::string body(f->body_prefix);
+      if (i == changed) {
+        prev = std::string(f->prev_hash);
+      } else {
+        body.replace(body.size() - 65, 64, prev);  // the prev_hash value before the last quote
+      }
+      body += '}';
+      const std::string hash = core::ChainHash(prev, body);
+      body.pop_back();
+      lines[i] = body + ",\"hash\":\"" + hash + "\"}";
+      prev = hash;
+    }
+    return lines;
+  }
+
+  CommandResult VerifyWithKey(const std::vector<std::string>& lines, const std::string& key) {
+    const std::string file = dir_.File("export.jsonl");
+    WriteFile(file, JoinLines(lines));
+    return RunCommand({kCustos, "verify", "--key", key, file});
+  }
+
+  TempDir keys_;
+  std::unique_ptr<core::CheckpointSigner> signer_;
+  std::string jwks_;
+};
+
+TEST_F(CliCheckpointTest, ASignedExportVerifiesWithTheKey) {
+  std::vector<std::string> lines = lines_;
+  lines.push_back(CheckpointOf(lines_, *signer_));
+  CommandResult r = VerifyWithKey(lines, jwks_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("ok: 12 events of tenant acme, tenant_seq 1..12", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find(", checkpoint signed by kid " + signer_->kid() + "\n"), std::string::npos)
+      << r.out;
+  // A single JWK works as well as the JWKS.
+  const std::string jwk = keys_.File("one.jwk");
+  WriteFile(jwk, signer_->PublicJwk());
+  EXPECT_EQ(VerifyWithKey(lines, jwk).exit_code, 0);
+  // Without --key the checkpoint is checked against the events but its signature is not.
+  CommandResult unkeyed = Verify(lines);
+  EXPECT_EQ(unkeyed.exit_code, 0) << unkeyed.err;
+  EXPECT_NE(unkeyed.out.find(", checkpoint not verified (no --key)\n"), std::string::npos)
+      << unkeyed.out;
+}
+
+TEST_F(CliCheckpointTest, ARewrittenHistoryFailsAtTheCheckpoint) {
+  std::vector<std::string> forged = Rewrite(lines_, 4, [](std::string& line) {
+    const size_t at = line.find("\"ok\":true");
+    ASSERT_NE(at, std::string::npos);
+    line.replace(at, 9, "\"ok\":false");
+  });
+  ASSERT_NE(forged[4], lines_[4]);
+  ASSERT_NE(forged.back(), lines_.back());
+  // The recomputed chain is consistent: the hashes alone cannot tell.
+  ASSERT_EQ(Verify(forged).exit_code, 0);
+  forged.push_back(CheckpointOf(lines_, *signer_));  // the original, genuine checkpoint
+  CommandResult r = VerifyWithKey(forged, jwks_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(": line 13: checkpoint hash "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("does not match the hash of the last event (tenant_seq 12)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(Verify(forged).exit_code, 1);  // the mismatch needs no key
+}
+
+TEST_F(CliCheckpointTest, ACheckpointForgedWithAnotherKeyFails) {
+  std::vector<std::string> forged = Rewrite(
+      lines_, 4, [](std::string& line) { line.replace(line.find("\"run\":1"), 7, "\"run\":7"); });
+  TempDir other_dir;
+  auto other = core::CheckpointSigner::LoadOrCreate(other_dir.File("forger.pem"));
+  ASSERT_TRUE(other.ok());
+  forged.push_back(CheckpointOf(forged, **other));
+  CommandResult r = VerifyWithKey(forged, jwks_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(
+      r.err.find(": line 13: checkpoint signature rejected: unknown kid '" + (*other)->kid() + "'"),
+      std::string::npos)
+      << r.err;
+  // Claiming the real kid does not help.
+  core::Result<core::Checkpoint> cp = core::ParseCheckpointLine(forged.back());
+  ASSERT_TRUE(cp.ok());
+  cp->kid = signer_->kid();
+  forged.back() = core::CheckpointLine(*cp);
+  r = VerifyWithKey(forged, jwks_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(": line 13: checkpoint signature rejected: bad signature"),
+            std::string::npos)
+      << r.err;
+  // Without the key nothing can tell: which is what --key is for.
+  EXPECT_EQ(Verify(forged).exit_code, 0);
+}
+
+TEST_F(CliCheckpointTest, KeyWithoutACheckpointFails) {
+  CommandResult r = VerifyWithKey(lines_, jwks_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(": no checkpoint to verify with --key"), std::string::npos) << r.err;
+}
+
+TEST_F(CliCheckpointTest, ACheckpointMustBeLastAndMatchTheStream) {
+  const std::string checkpoint = CheckpointOf(lines_, *signer_);
+  std::vector<std::string> middle = lines_;
+  middle.insert(middle.begin() + 6, checkpoint);
+  CommandResult r = VerifyWithKey(middle, jwks_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(": line 8: nothing may follow the checkpoint (line 7)"), std::string::npos)
+      << r.err;
+
+  std::vector<std::string> early = lines_;
+  early.push_back(CheckpointOf({lines_.begin(), lines_.end() - 1}, *signer_));
+  r = VerifyWithKey(early, jwks_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(": line 13: checkpoint is at tenant_seq 11 but the last event is at "
+                       "tenant_seq 12"),
+            std::string::npos)
+      << r.err;
+
+  core::Result<core::LineFields> head = core::ParseLineFields(lines_.back());
+  std::vector<std::string> other_tenant = lines_;
+  other_tenant.push_back(core::CheckpointLine(
+      signer_->Sign("globex", 12, std::string(head->hash), "2026-11-24T12:00:00.000Z")));
+  r = VerifyWithKey(other_tenant, jwks_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(": line 13: checkpoint tenant 'globex' differs from the stream's tenant "
+                       "'acme'"),
+            std::string::npos)
+      << r.err;
+
+  std::vector<std::string> malformed = lines_;
+  malformed.push_back("{\"checkpoint\":{\"tenant\":\"acme\"}}");
+  r = Verify(malformed);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(": line 13: not a checkpoint line: "), std::string::npos) << r.err;
+}
+
+TEST_F(CliCheckpointTest, ABadKeyFileIsReported) {
+  std::vector<std::string> lines = lines_;
+  lines.push_back(CheckpointOf(lines_, *signer_));
+  CommandResult missing = VerifyWithKey(lines, keys_.File("missing.json"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("cannot open --key"), std::string::npos) << missing.err;
+  const std::string rsa = keys_.File("rsa.json");
+  WriteFile(rsa, "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}");
+  CommandResult unusable = VerifyWithKey(lines, rsa);
+  EXPECT_EQ(unusable.exit_code, 2);
+  EXPECT_NE(unusable.err.find("no Ed25519 (OKP) signature key"), std::string::npos) << unusable.err;
+  CommandResult no_value = RunCommand({kCustos, "verify", dir_.File("export.jsonl"), "--key"});
+  EXPECT_EQ(no_value.exit_code, 2) << no_value.err;
 }
 
 TEST_F(CliTest, FlagsHaveEnvironmentTwins) {

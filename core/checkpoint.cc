@@ -1,0 +1,367 @@
+#include "core/checkpoint.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+#include "core/base64.h"
+#include "core/hex.h"
+#include "core/ids.h"
+#include "core/json_value.h"
+#include "core/json_writer.h"
+#include "core/sha256.h"
+
+namespace custos::core {
+namespace {
+
+constexpr std::string_view kLinePrefix = "{\"checkpoint\":";
+constexpr size_t kPublicKeyBytes = 32;
+constexpr size_t kSignatureBytes = 64;
+constexpr size_t kKidChars = 16;
+
+Error Unauthenticated(std::string message) {
+  return Error{Errc::kUnauthenticated, std::move(message), {}};
+}
+
+// The decimal text of a JSON number that is an unsigned integer (no sign, fraction, exponent
+// or leading zero), as uint64; nullopt otherwise or on overflow.
+std::optional<uint64_t> ParseUInt(std::string_view text) {
+  if (text.empty() || text.size() > 20 || (text.size() > 1 && text[0] == '0')) {
+    return std::nullopt;
+  }
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - digit) / 10) return std::nullopt;
+    v = v * 10 + digit;
+  }
+  return v;
+}
+
+// EVP_PKEY with an owner, so that every early return frees it.
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+
+bool VerifyEd25519(std::string_view public_raw, std::string_view message,
+                   std::string_view signature) {
+  Pkey pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
+                                        reinterpret_cast<const unsigned char*>(public_raw.data()),
+                                        public_raw.size()));
+  MdCtx ctx(EVP_MD_CTX_new());
+  if (pkey == nullptr || ctx == nullptr) return false;
+  return EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) == 1 &&
+         EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                          signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
+                          message.size()) == 1;
+}
+
+// Writes the PEM of `pkey` to `path` durably: a 0600 temporary file, fsynced, renamed over
+// `path`, and the directory fsynced so that the rename itself survives a crash. A key that
+// vanished after checkpoints were published under its kid would make them unverifiable.
+Status WriteKeyFile(EVP_PKEY* pkey, const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(path).parent_path();
+  std::error_code ec;
+  if (!dir.empty()) fs::create_directories(dir, ec);
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A leftover tmp file from an earlier crash keeps its old mode; make sure it is 0600.
+  if (fd >= 0 && ::fchmod(fd, 0600) != 0) {
+    ::close(fd);
+    return Unavailable("cannot write the checkpoint key " + tmp + ": " + std::strerror(errno));
+  }
+  FILE* out = fd < 0 ? nullptr : fdopen(fd, "w");
+  if (out == nullptr) {
+    if (fd >= 0) ::close(fd);
+    return Unavailable("cannot write the checkpoint key " + tmp);
+  }
+  const bool written = PEM_write_PrivateKey(out, pkey, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+  const bool synced = std::fflush(out) == 0 && ::fsync(fileno(out)) == 0;
+  const bool closed = std::fclose(out) == 0;
+  if (!written || !synced || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Unavailable("cannot write the checkpoint key " + path);
+  }
+  const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    const bool dir_synced = ::fsync(dir_fd) == 0;
+    ::close(dir_fd);
+    if (!dir_synced) return Unavailable("cannot sync the directory of " + path);
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+std::string CheckpointKid(std::string_view public_raw) {
+  const Sha256Digest digest = Sha256Of(public_raw);
+  return Base64UrlEncode(
+             std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()))
+      .substr(0, kKidChars);
+}
+
+std::string CheckpointSigningInput(const Checkpoint& c) {
+  std::string out;
+  out.reserve(c.tenant.size() + c.hash.size() + c.time.size() + 24);
+  out += c.tenant;
+  out += '\n';
+  out += std::to_string(c.tenant_seq);
+  out += '\n';
+  out += c.hash;
+  out += '\n';
+  out += c.time;
+  return out;
+}
+
+std::string CheckpointJson(const Checkpoint& c) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("tenant").String(c.tenant);
+  w.Key("tenant_seq").UInt(c.tenant_seq);
+  w.Key("hash").String(c.hash);
+  w.Key("time").String(c.time);
+  w.Key("kid").String(c.kid);
+  w.Key("signature").String(c.signature);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string CheckpointLine(const Checkpoint& c) {
+  std::string line(kLinePrefix);
+  line += CheckpointJson(c);
+  line += '}';
+  return line;
+}
+
+bool IsCheckpointLine(std::string_view line) { return line.starts_with(kLinePrefix); }
+
+Result<Checkpoint> ParseCheckpointLine(std::string_view line) {
+  auto bad = [](std::string what) { return InvalidArgument("not a checkpoint line: " + what); };
+  if (!IsCheckpointLine(line)) return bad("it must start with {\"checkpoint\":");
+  Result<JsonValue> doc = ParseJson(line);
+  if (!doc.ok()) return bad(doc.error().message);
+  if (!doc->is_object() || doc->members().size() != 1) {
+    return bad("\"checkpoint\" must be its only member");
+  }
+  const JsonValue& body = doc->members()[0].second;
+  if (!body.is_object()) return bad("\"checkpoint\" must be an object");
+
+  Checkpoint c;
+  // Bit per member seen; ParseJson has already refused duplicate keys.
+  unsigned seen = 0;
+  for (const auto& [key, value] : body.members()) {
+    if (key == "tenant_seq") {
+      std::optional<uint64_t> seq = value.is_number() ? ParseUInt(value.text()) : std::nullopt;
+      if (!seq) return bad("\"tenant_seq\" must be an unsigned integer");
+      c.tenant_seq = *seq;
+      seen |= 1u << 0;
+      continue;
+    }
+    if (!value.is_string()) return bad("\"" + key + "\" must be a string");
+    const std::string& text = value.text();
+    if (key == "tenant") {
+      if (!IsValidTenantId(text)) return bad("\"tenant\" is not a tenant id");
+      c.tenant = text;
+      seen |= 1u << 1;
+    } else if (key == "hash") {
+      if (text.size() != 64 || !IsLowerHex(text)) {
+        return bad("\"hash\" must be 64 lowercase hex digits");
+      }
+      c.hash = text;
+      seen |= 1u << 2;
+    } else if (key == "time") {
+      Result<Time> t = ParseTime(text);
+      if (!t.ok() || FormatTime(*t) != text) {
+        return bad("\"time\" must be RFC 3339 UTC with milliseconds (2026-01-02T03:04:05.678Z)");
+      }
+      c.time = text;
+      seen |= 1u << 3;
+    } else if (key == "kid") {
+      if (text.empty()) return bad("\"kid\" must not be empty");
+      c.kid = text;
+      seen |= 1u << 4;
+    } else if (key == "signature") {
+      std::optional<std::string> sig = Base64UrlDecode(text);
+      if (!sig || sig->size() != kSignatureBytes) {
+        return bad("\"signature\" must be base64url of 64 bytes");
+      }
+      c.signature = text;
+      seen |= 1u << 5;
+    } else {
+      return bad("unknown member \"" + key + "\"");
+    }
+  }
+  if (seen != 0x3f) {
+    return bad(
+        "\"tenant\", \"tenant_seq\", \"hash\", \"time\", \"kid\" and \"signature\" are "
+        "all required");
+  }
+  return c;
+}
+
+// --- CheckpointKeys ---------------------------------------------------------------------
+
+Result<CheckpointKeys> CheckpointKeys::FromJson(std::string_view json) {
+  auto bad = [](std::string what) { return InvalidArgument("checkpoint keys: " + what); };
+  Result<JsonValue> doc = ParseJson(json);
+  if (!doc.ok()) return bad(doc.error().message);
+  if (!doc->is_object()) return bad("expected a JWK or a JWKS object");
+  std::vector<const JsonValue*> jwks;
+  if (const JsonValue* keys = doc->Find("keys")) {
+    if (!keys->is_array()) return bad("\"keys\" must be an array");
+    for (const JsonValue& k : keys->items()) jwks.push_back(&k);
+  } else {
+    jwks.push_back(&*doc);
+  }
+  auto text = [](const JsonValue& jwk, std::string_view name) -> std::optional<std::string> {
+    const JsonValue* v = jwk.Find(name);
+    if (v == nullptr || !v->is_string()) return std::nullopt;
+    return v->text();
+  };
+  CheckpointKeys out;
+  for (size_t i = 0; i < jwks.size(); ++i) {
+    const JsonValue& jwk = *jwks[i];
+    // Another kind of key (an RSA or EC key published alongside, say) is not an error: a JWKS
+    // may carry keys for other purposes, and only Ed25519 signature keys can sign checkpoints.
+    if (!jwk.is_object() || text(jwk, "kty") != "OKP" || text(jwk, "crv") != "Ed25519") continue;
+    const std::optional<std::string> alg = text(jwk, "alg");
+    const std::optional<std::string> use = text(jwk, "use");
+    if ((alg && *alg != "EdDSA") || (use && *use != "sig")) continue;
+    const std::optional<std::string> x = text(jwk, "x");
+    const std::optional<std::string> raw = x ? Base64UrlDecode(*x) : std::nullopt;
+    if (!raw || raw->size() != kPublicKeyBytes) {
+      return bad("key " + std::to_string(i) + ": \"x\" must be base64url of 32 bytes");
+    }
+    std::optional<std::string> kid = text(jwk, "kid");
+    if (!kid || kid->empty()) kid = CheckpointKid(*raw);
+    out.keys_.push_back(PublicKey{std::move(*kid), std::move(*raw)});
+  }
+  if (out.keys_.empty()) return bad("no Ed25519 (OKP) signature key");
+  return out;
+}
+
+Status CheckpointKeys::Verify(const Checkpoint& c) const {
+  const PublicKey* key = nullptr;
+  for (const PublicKey& k : keys_) {
+    if (k.kid == c.kid) {
+      key = &k;
+      break;
+    }
+  }
+  if (key == nullptr) return Unauthenticated("unknown kid '" + c.kid + "'");
+  const std::optional<std::string> sig = Base64UrlDecode(c.signature);
+  if (!sig || sig->size() != kSignatureBytes ||
+      !VerifyEd25519(key->raw, CheckpointSigningInput(c), *sig)) {
+    return Unauthenticated("bad signature");
+  }
+  return OkStatus();
+}
+
+// --- CheckpointSigner -------------------------------------------------------------------
+
+struct CheckpointSigner::Key {
+  Pkey pkey;
+};
+
+CheckpointSigner::CheckpointSigner(std::unique_ptr<Key> key, std::string public_raw)
+    : key_(std::move(key)), public_raw_(std::move(public_raw)), kid_(CheckpointKid(public_raw_)) {}
+
+CheckpointSigner::~CheckpointSigner() = default;
+
+Result<std::unique_ptr<CheckpointSigner>> CheckpointSigner::LoadOrCreate(
+    const std::string& pem_path) {
+  auto key = std::make_unique<Key>();
+  if (FILE* in = std::fopen(pem_path.c_str(), "r")) {
+    key->pkey.reset(PEM_read_PrivateKey(in, nullptr, nullptr, nullptr));
+    std::fclose(in);
+    if (key->pkey == nullptr || EVP_PKEY_get_id(key->pkey.get()) != EVP_PKEY_ED25519) {
+      return Corruption("the checkpoint key " + pem_path + " is not an Ed25519 private key");
+    }
+  } else if (errno != ENOENT) {
+    // Only a missing file means "first start". Replacing a key that exists but cannot be read
+    // (permissions, I/O) would orphan every checkpoint signed with it.
+    return Unavailable("cannot read the checkpoint key " + pem_path + ": " + std::strerror(errno));
+  } else {
+    key->pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+    if (key->pkey == nullptr) return Internal("cannot make an Ed25519 key");
+    CUSTOS_RETURN_IF_ERROR(WriteKeyFile(key->pkey.get(), pem_path));
+  }
+  unsigned char raw[kPublicKeyBytes];
+  size_t raw_len = sizeof raw;
+  if (EVP_PKEY_get_raw_public_key(key->pkey.get(), raw, &raw_len) != 1 ||
+      raw_len != kPublicKeyBytes) {
+    return Internal("cannot read the checkpoint public key");
+  }
+  return std::unique_ptr<CheckpointSigner>(
+      new CheckpointSigner(std::move(key), std::string(reinterpret_cast<char*>(raw), raw_len)));
+}
+
+Checkpoint CheckpointSigner::Sign(std::string tenant, uint64_t tenant_seq, std::string hash,
+                                  std::string time) const {
+  Checkpoint c;
+  c.tenant = std::move(tenant);
+  c.tenant_seq = tenant_seq;
+  c.hash = std::move(hash);
+  c.time = std::move(time);
+  c.kid = kid_;
+  const std::string input = CheckpointSigningInput(c);
+  unsigned char sig[kSignatureBytes];
+  size_t sig_len = sizeof sig;
+  MdCtx ctx(EVP_MD_CTX_new());
+  // Ed25519 signing with a valid key cannot fail short of memory exhaustion; an empty
+  // signature then fails every verification rather than passing as something else.
+  const bool signed_ok =
+      ctx != nullptr &&
+      EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_->pkey.get()) == 1 &&
+      EVP_DigestSign(ctx.get(), sig, &sig_len, reinterpret_cast<const unsigned char*>(input.data()),
+                     input.size()) == 1;
+  if (signed_ok) {
+    c.signature = Base64UrlEncode(std::string_view(reinterpret_cast<char*>(sig), sig_len));
+  }
+  return c;
+}
+
+Checkpoint CheckpointSigner::Sign(std::string tenant, uint64_t tenant_seq, std::string hash,
+                                  Time time) const {
+  return Sign(std::move(tenant), tenant_seq, std::move(hash), FormatTime(time));
+}
+
+std::string CheckpointSigner::PublicJwk() const {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("kty").String("OKP").Key("crv").String("Ed25519").Key("x").String(
+      Base64UrlEncode(public_raw_));
+  w.Key("kid").String(kid_).Key("alg").String("EdDSA").Key("use").String("sig");
+  w.EndObject();
+  return w.Take();
+}
+
+std::string CheckpointSigner::JwksJson() const {
+  JsonWriter w;
+  w.BeginObject().Key("keys").BeginArray().Raw(PublicJwk()).EndArray().EndObject();
+  return w.Take();
+}
+
+CheckpointKeys CheckpointSigner::Keys() const {
+  CheckpointKeys keys;
+  keys.keys_.push_back(CheckpointKeys::PublicKey{kid_, public_raw_});
+  return keys;
+}
+
+}  // namespace custos::core

@@ -1,0 +1,129 @@
+// Signed checkpoints of a tenant's chain head (docs/events.md "Hash chain").
+//
+// A hash chain alone proves only that a stream is consistent with itself: whoever can write
+// the history can also recompute every hash after a change. A checkpoint closes that gap:
+// the server signs {tenant, tenant_seq, hash, time} of the chain head with an Ed25519 key
+// that never leaves its data dir, and an offline verifier holding the published public key
+// can tell a rewritten history from the original.
+//
+//   signing input = tenant + "\n" + tenant_seq (decimal) + "\n" + hash + "\n" + time
+//   signature     = base64url (no padding) of the 64-byte Ed25519 signature of those bytes
+//   kid           = the first 16 characters of base64url(SHA-256(raw 32-byte public key))
+//   JSON          = {"tenant":…,"tenant_seq":N,"hash":…,"time":…,"kid":…,"signature":…}
+//   export line   = {"checkpoint":<JSON>}  (the last line of a JSONL export)
+//
+// `time` is FormatTime's RFC 3339 UTC with milliseconds. The public keys are published as
+// JWKs {"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"alg":"EdDSA","use":"sig"} in a JWKS
+// {"keys":[…]} at /.well-known/custos-audit-keys.
+//
+// Thread-safety: Checkpoint and CheckpointKeys are plain values; CheckpointSigner's const
+// methods may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+
+namespace custos::core {
+
+struct Checkpoint {
+  std::string tenant;
+  uint64_t tenant_seq = 0;
+  std::string hash;  // 64 lowercase hex: the hash of the event at tenant_seq
+  std::string time;  // RFC 3339 UTC with milliseconds (FormatTime)
+  std::string kid;
+  std::string signature;  // base64url, no padding
+
+  friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
+};
+
+// The bytes that are signed: tenant "\n" tenant_seq "\n" hash "\n" time.
+[[nodiscard]] std::string CheckpointSigningInput(const Checkpoint& checkpoint);
+
+// Compact JSON in the member order above.
+[[nodiscard]] std::string CheckpointJson(const Checkpoint& checkpoint);
+// {"checkpoint":<CheckpointJson>}, the line that ends a JSONL export.
+[[nodiscard]] std::string CheckpointLine(const Checkpoint& checkpoint);
+
+// True if `line` starts with {"checkpoint": — how a reader tells the checkpoint line from
+// an event line (which always starts with {"id":) before parsing either.
+[[nodiscard]] bool IsCheckpointLine(std::string_view line);
+
+// Parses a checkpoint line strictly: exactly the one member "checkpoint", holding exactly
+// the six members (any order, no others) with a valid tenant id, an unsigned integer
+// tenant_seq, 64 lowercase hex digits of hash, a time in FormatTime's form, a non-empty kid
+// and a signature that is base64url of 64 bytes. kInvalidArgument naming what is wrong.
+// The signature itself is not checked here (CheckpointKeys::Verify does).
+[[nodiscard]] Result<Checkpoint> ParseCheckpointLine(std::string_view line);
+
+// The verification side: the public keys a verifier trusts, by kid.
+class CheckpointKeys {
+ public:
+  // Accepts one JWK object or a JWKS {"keys":[…]}. Keys that are not OKP/Ed25519, or that
+  // say they are for another "alg" or "use", are skipped; a JWK without a "kid" gets the
+  // kid derived from its key as above. kInvalidArgument if the JSON is malformed, an
+  // Ed25519 key's "x" is not base64url of 32 bytes, or no usable key is left.
+  [[nodiscard]] static Result<CheckpointKeys> FromJson(std::string_view json);
+
+  // OkStatus if the checkpoint is signed by one of the keys. kUnauthenticated otherwise, the
+  // message naming the reason: "unknown kid 'K'" or "bad signature".
+  [[nodiscard]] Status Verify(const Checkpoint& checkpoint) const;
+
+  [[nodiscard]] size_t size() const { return keys_.size(); }
+
+ private:
+  friend class CheckpointSigner;
+  struct PublicKey {
+    std::string kid;
+    std::string raw;  // the 32-byte Ed25519 public key
+  };
+  std::vector<PublicKey> keys_;
+};
+
+// The signing side: the server's checkpoint key.
+class CheckpointSigner {
+ public:
+  // Loads the PKCS#8 PEM private key at `pem_path`, or, if there is no such file, makes a new
+  // Ed25519 key and writes it there (mode 0600, written to a temporary file, fsynced and
+  // renamed into place, so a crash never leaves a half-written key). kCorruption if the file
+  // is not an Ed25519 private key; kUnavailable if it cannot be read or written.
+  [[nodiscard]] static Result<std::unique_ptr<CheckpointSigner>> LoadOrCreate(
+      const std::string& pem_path);
+  ~CheckpointSigner();
+  CheckpointSigner(const CheckpointSigner&) = delete;
+  CheckpointSigner& operator=(const CheckpointSigner&) = delete;
+
+  // base64url(SHA-256(raw public key)), first 16 characters: stable for the key's life and
+  // needing no registry, so a verifier can recompute it from the published "x".
+  [[nodiscard]] const std::string& kid() const { return kid_; }
+
+  [[nodiscard]] Checkpoint Sign(std::string tenant, uint64_t tenant_seq, std::string hash,
+                                std::string time) const;
+  [[nodiscard]] Checkpoint Sign(std::string tenant, uint64_t tenant_seq, std::string hash,
+                                Time time) const;
+
+  // {"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"alg":"EdDSA","use":"sig"}
+  [[nodiscard]] std::string PublicJwk() const;
+  // {"keys":[PublicJwk()]}: the body of /.well-known/custos-audit-keys.
+  [[nodiscard]] std::string JwksJson() const;
+  // This signer's public key, for checking its own checkpoints.
+  [[nodiscard]] CheckpointKeys Keys() const;
+
+ private:
+  struct Key;
+  CheckpointSigner(std::unique_ptr<Key> key, std::string public_raw);
+
+  std::unique_ptr<Key> key_;
+  std::string public_raw_;  // 32 bytes
+  std::string kid_;
+};
+
+// The kid of a raw 32-byte Ed25519 public key (see CheckpointSigner::kid).
+[[nodiscard]] std::string CheckpointKid(std::string_view public_raw);
+
+}  // namespace custos::core
