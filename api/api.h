@@ -21,8 +21,10 @@
 #include "core/iam/password.h"
 #include "core/kv_store.h"
 #include "core/random.h"
+#include "projections/audit_checkpoints.h"
 #include "projections/audit_index.h"
 #include "projections/identity_service.h"
+#include "projections/retention.h"
 
 namespace custos::api {
 
@@ -40,6 +42,8 @@ struct ApiDeps {
   core::KvStore& kv;
   core::EventLog& log;
   projections::AuditIndex& audit;
+  projections::AuditCheckpoints& checkpoints;
+  projections::Retention& retention;
   const core::Clock& clock;
   core::Random& random;
   const core::iam::PasswordHasher& hasher;

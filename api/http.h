@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,11 +34,26 @@ struct HttpRequest {
   [[nodiscard]] std::optional<std::string_view> Query(std::string_view name) const;
 };
 
+// A body made piece by piece while it is sent (exports): the server asks for the next piece
+// only once the previous one is written, so memory stays bounded whatever the total size,
+// and sends each piece as one chunk (Transfer-Encoding: chunked). Called on the connection's
+// strand, one call at a time.
+class BodyStream {
+ public:
+  enum class Step : uint8_t { kMore, kEnd, kFailed };
+  virtual ~BodyStream() = default;
+  // Appends the next piece (about `hint` bytes) to `out`. kEnd: `out` holds the last piece
+  // (maybe empty). kFailed: the body cannot be completed; the server cuts the connection
+  // without the final chunk, so the client sees a truncated body, never a complete one.
+  virtual Step Next(std::string& out, size_t hint) = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::shared_ptr<BodyStream> stream;  // when set, the body (`body` is ignored)
 
   HttpResponse& Header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

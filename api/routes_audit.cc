@@ -4,10 +4,14 @@
 
 #include "api/internal/call.h"
 #include "api/json_body.h"
+#include "core/audit_formats.h"
 #include "core/chain_verifier.h"
+#include "core/checkpoint.h"
 #include "core/event.h"
 #include "core/iam/events.h"
+#include "projections/audit_checkpoints.h"
 #include "projections/audit_index.h"
+#include "projections/retention.h"
 
 namespace custos::api::internal {
 namespace {
@@ -397,6 +401,283 @@ void Verify(const CallPtr& call) {
   });
 }
 
+// ---- export ----
+
+enum class ExportFormat : uint8_t { kJsonl, kCsv, kOcsf };
+
+// The body of an export: pages of the index in ascending order, rendered as they are sent.
+// Holds one page (≤ 1000 events) at a time. A JSONL export ends with the signed checkpoint of
+// its last event, so `custos verify --key` can tell a rewritten history from the real one.
+class ExportStream final : public BodyStream {
+ public:
+  ExportStream(Services& services, projections::AuditQuery query, ExportFormat format)
+      : services_(services), query_(std::move(query)), format_(format) {
+    query_.descending = false;
+    query_.limit = kPage;
+  }
+
+  Step Next(std::string& out, size_t hint) override {
+    if (!header_done_) {
+      header_done_ = true;
+      if (format_ == ExportFormat::kCsv) out += core::AuditCsvHeader();
+    }
+    while (out.size() < hint) {
+      if (pos_ == lines_.size()) {
+        if (done_) return Finish(out);
+        if (core::Status s = Fetch(); !s.ok()) return Fail(s.error());
+        continue;
+      }
+      const std::string& line = lines_[pos_++];
+      if (core::Status s = Render(line, out); !s.ok()) return Fail(s.error());
+    }
+    return Step::kMore;
+  }
+
+ private:
+  static constexpr size_t kPage = 1000;
+
+  core::Status Fetch() {
+    CUSTOS_ASSIGN_OR_RETURN(projections::AuditPage page, services_.deps.audit.Query(query_));
+    lines_ = std::move(page.lines);
+    pos_ = 0;
+    if (page.next) {
+      query_.after = *page.next;
+    } else {
+      done_ = true;
+    }
+    return core::OkStatus();
+  }
+
+  core::Status Render(const std::string& line, std::string& out) {
+    CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(line));
+    last_tenant_seq_ = f.tenant_seq;
+    last_hash_ = std::string(f.hash);
+    switch (format_) {
+      case ExportFormat::kJsonl:
+        out += line;
+        out += '\n';
+        break;
+      case ExportFormat::kCsv: {
+        CUSTOS_ASSIGN_OR_RETURN(std::string row, core::AuditCsvRow(line));
+        out += row;
+        break;
+      }
+      case ExportFormat::kOcsf: {
+        CUSTOS_ASSIGN_OR_RETURN(std::string record, core::AuditOcsfRecord(line, kVersion));
+        out += record;
+        out += '\n';
+        break;
+      }
+    }
+    return core::OkStatus();
+  }
+
+  Step Finish(std::string& out) {
+    if (format_ == ExportFormat::kJsonl && last_tenant_seq_ != 0) {
+      core::Result<core::Checkpoint> c =
+          services_.deps.checkpoints.Sign(query_.tenant, last_tenant_seq_, last_hash_);
+      if (!c.ok()) return Fail(c.error());
+      out += core::CheckpointLine(*c);
+      out += '\n';
+    }
+    return Step::kEnd;
+  }
+
+  Step Fail(const core::Error& e) {
+    std::fprintf(stderr, "custos: audit export of %s failed: %s\n", query_.tenant.value().c_str(),
+                 e.message.c_str());
+    return Step::kFailed;
+  }
+
+  static constexpr std::string_view kVersion = "0.1.0";
+  Services& services_;
+  projections::AuditQuery query_;
+  ExportFormat format_;
+  bool header_done_ = false;
+  bool done_ = false;
+  std::vector<std::string> lines_;
+  size_t pos_ = 0;
+  uint64_t last_tenant_seq_ = 0;
+  std::string last_hash_;
+};
+
+// The audit.exported record: who exported what, in which format, up to which tenant_seq.
+core::EventDraft ExportedEvent(const CallPtr& call, const projections::AuditQuery& q,
+                               std::string_view format, uint64_t to_tenant_seq) {
+  core::JsonWriter w;
+  w.BeginObject().Key("format").String(format);
+  auto list = [&](std::string_view name, const std::vector<std::string>& values) {
+    if (values.empty()) return;
+    w.Key(name).BeginArray();
+    for (const std::string& v : values) w.String(v);
+    w.EndArray();
+  };
+  list("actor", q.actors);
+  list("action", q.actions);
+  if (q.from) w.Key("from").String(core::FormatTime(*q.from));
+  if (q.to) w.Key("to").String(core::FormatTime(*q.to));
+  w.Key("to_tenant_seq").UInt(to_tenant_seq).EndObject();
+  core::EventDraft d;
+  d.type = "audit.exported";
+  d.actor = call->Actor();
+  d.data = w.Take();
+  d.request_id = call->req.request_id;
+  return d;
+}
+
+void Export(const CallPtr& call) {
+  const std::string format(call->req.Query("format").value_or("jsonl"));
+  ExportFormat f = ExportFormat::kJsonl;
+  std::string content_type = "application/x-ndjson";
+  if (format == "csv") {
+    f = ExportFormat::kCsv;
+    content_type = "text/csv; charset=utf-8; header=present";
+  } else if (format == "ocsf") {
+    f = ExportFormat::kOcsf;
+  } else if (format != "jsonl") {
+    return call->Fail(core::InvalidField("format", "must be jsonl, csv or ocsf"));
+  }
+  for (std::string_view unsupported : {"target", "order", "limit", "cursor"}) {
+    if (call->req.Query(unsupported)) {
+      return call->Fail(
+          core::InvalidField(std::string(unsupported), "is not a parameter of exports"));
+    }
+  }
+  core::Result<projections::AuditQuery> q = ReadQuery(call, false);
+  if (!q.ok()) return call->Fail(q.error());
+  Services& s = call->services();
+  if (core::Status st = s.deps.audit.CatchUp(kCatchUpTimeout); !st.ok()) {
+    return call->Fail(st.error());
+  }
+  // The export ends at the head as of now: its own audit.exported record comes after it.
+  const std::optional<core::TenantHead> head = s.deps.log.Head(call->Tenant());
+  const uint64_t to_tenant_seq = head ? head->tenant_seq.value() : 0;
+  q->max_tenant_seq = to_tenant_seq;
+  std::vector<core::EventDraft> drafts;
+  drafts.push_back(ExportedEvent(call, *q, format, to_tenant_seq));
+  auto query = std::make_shared<projections::AuditQuery>(std::move(q).value());
+  s.identity().AppendEventsAsync(
+      call->Tenant(), std::move(drafts),
+      [call, query, f, format, content_type](core::AppendResult r) {
+        // Durable before the first byte: an export nobody recorded never starts.
+        if (!r.ok()) return call->Fail(r.error());
+        OnCallStrand(call, [call, query, f, format, content_type] {
+          HttpResponse response;
+          response.content_type = content_type;
+          response.stream = std::make_shared<ExportStream>(call->services(), *query, f);
+          const std::string ext = format == "csv" ? "csv" : "jsonl";
+          response.Header("Content-Disposition",
+                          "attachment; filename=\"" + call->Param("tenant") + "-audit" +
+                              (format == "ocsf" ? "-ocsf." : ".") + ext + "\"");
+          response.Header("Cache-Control", "no-store");
+          call->Reply(std::move(response));
+        });
+      },
+      projections::IdentityService::Origin::kAudit);
+}
+
+// ---- checkpoints ----
+
+void ListCheckpoints(const CallPtr& call) {
+  core::Result<std::optional<uint64_t>> limit = UIntParam(call->req, "limit");
+  if (!limit.ok()) return call->Fail(limit.error());
+  if (*limit && **limit > 1000) {
+    return call->Fail(core::InvalidField("limit", "must be at most 1000"));
+  }
+  core::Result<std::vector<core::Checkpoint>> list =
+      call->services().deps.checkpoints.List(call->Tenant(), limit->value_or(50));
+  if (!list.ok()) return call->Fail(list.error());
+  std::string body = "{\"items\":[";
+  for (size_t i = 0; i < list->size(); ++i) {
+    if (i > 0) body += ',';
+    body += core::CheckpointJson((*list)[i]);
+  }
+  body += "]}";
+  call->Json(200, std::move(body));
+}
+
+// ---- retention ----
+
+void GetRetention(const CallPtr& call) {
+  Services& s = call->services();
+  core::Result<Visible> visible = VisibleOf(call);
+  if (!visible.ok()) return call->Fail(visible.error());
+  if (core::Status st = s.deps.audit.CatchUp(kCatchUpTimeout); !st.ok()) {
+    return call->Fail(st.error());
+  }
+  core::Result<std::optional<uint64_t>> oldest =
+      s.deps.audit.FirstSeqAtOrAfter(call->Tenant(), visible->cutoff);
+  if (!oldest.ok()) return call->Fail(oldest.error());
+  std::optional<std::string> oldest_time;
+  if (*oldest) {
+    const uint64_t seq = std::max(**oldest, visible->first_tenant_seq);
+    core::Result<std::vector<std::optional<std::string>>> line =
+        s.deps.log.GetTenantEvents(call->Tenant(), {core::TenantSeq(seq)});
+    if (!line.ok()) return call->Fail(line.error());
+    if ((*line)[0]) {
+      core::Result<core::LineFields> f = core::ParseLineFields(*(*line)[0]);
+      if (!f.ok()) return call->Fail(f.error());
+      oldest_time = core::FormatTime(f->time);
+    }
+  }
+  ReadTenant(call, [&](const iam::TenantState& st) -> core::Result<HttpResponse> {
+    core::JsonWriter w;
+    w.BeginObject().Key("plan").String(iam::ToString(st.tenant().plan));
+    w.Key("retention_days").Int(st.tenant().retention_days);
+    w.Key("cutoff").String(core::FormatTime(visible->cutoff));
+    w.Key("legal_hold").Bool(st.tenant().legal_hold).Key("oldest_event_time");
+    if (oldest_time) {
+      w.String(*oldest_time);
+    } else {
+      w.Null();
+    }
+    w.EndObject();
+    return JsonResponse(200, w.Take());
+  });
+}
+
+struct RetentionRunBody {
+  std::optional<std::string> as_of;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("as_of", s.as_of);
+  }
+};
+
+void RunRetention(const CallPtr& call) {
+  RetentionRunBody body;
+  if (!call->req.body.empty()) {
+    if (core::Status s = ReadBody(call->req.body, body); !s.ok()) return call->Fail(s.error());
+  }
+  const core::Time now = call->services().clock().Now();
+  core::Time as_of = now;
+  if (body.as_of) {
+    core::Result<core::Time> t = core::ParseTime(*body.as_of);
+    if (!t.ok()) {
+      return call->Fail(core::InvalidField("as_of", "must be an RFC 3339 time"));
+    }
+    if (*t < now) return call->Fail(core::InvalidField("as_of", "must not be before now"));
+    as_of = *t;
+  }
+  // A purge waits for the index and an fsync: off the I/O threads.
+  call->services().pool.Submit([call, as_of] {
+    core::Result<projections::PurgeOutcome> o =
+        call->services().deps.retention.Purge(call->Tenant(), as_of);
+    if (!o.ok()) return call->Fail(o.error());
+    core::JsonWriter w;
+    w.BeginObject().Key("purged").UInt(o->purged);
+    if (o->legal_hold) w.Key("legal_hold").Bool(true);
+    w.Key("cutoff").String(core::FormatTime(o->cutoff));
+    if (o->purged > 0) {
+      w.Key("first_tenant_seq").UInt(o->first_tenant_seq);
+      w.Key("last_tenant_seq").UInt(o->last_tenant_seq);
+      w.Key("anchor").String(o->anchor);
+    }
+    w.EndObject();
+    call->Json(200, w.Take());
+  });
+}
+
 }  // namespace
 
 void AddAuditRoutes(RouteTable& t, Services&) {
@@ -406,6 +687,10 @@ void AddAuditRoutes(RouteTable& t, Services&) {
   t.Add({"POST", base + "/events", Access::kIam, "iam.audit", "create"}, IngestOne);
   t.Add({"POST", base + "/events:batch", Access::kIam, "iam.audit", "create"}, IngestBatch);
   t.Add({"GET", base + "/verify", Access::kIam, "iam.audit", "read"}, Verify);
+  t.Add({"GET", base + "/export", Access::kIam, "iam.audit", "read"}, Export);
+  t.Add({"GET", base + "/checkpoints", Access::kIam, "iam.audit", "list"}, ListCheckpoints);
+  t.Add({"GET", base + "/retention", Access::kIam, "iam.audit", "read"}, GetRetention);
+  t.Add({"POST", base + "/retention/run", Access::kRoot, "", ""}, RunRetention);
 }
 
 }  // namespace custos::api::internal

@@ -30,6 +30,14 @@ void AddServiceRoutes(RouteTable& t, Services& s) {
     call->Reply(std::move(r));
   });
 
+  // The keys that verify signed audit checkpoints (EVENTS.md "Signed checkpoints").
+  t.Add({"GET", "/.well-known/custos-audit-keys", Access::kPublic, "", ""},
+        [&s](const CallPtr& call) {
+          HttpResponse r = JsonResponse(200, s.deps.checkpoints.signer().JwksJson());
+          r.Header("Cache-Control", "public, max-age=300");
+          call->Reply(std::move(r));
+        });
+
   t.Add({"GET", "/.well-known/openid-configuration", Access::kPublic, "", ""},
         [&s](const CallPtr& call) {
           const std::string& iss = s.deps.tokens.issuer();

@@ -90,6 +90,10 @@ class EventLog {
   // for a tenant with no events.
   [[nodiscard]] virtual Result<std::optional<TenantSeq>> FirstTenantSeq(
       const TenantId& tenant) const = 0;
+  // Retention: removes the tenant's events below `below` (one range delete, synced). Never
+  // the chain head: `below` must not pass it (kInvalidArgument). Derived data keyed by
+  // tenant_seq below the new first event (space kAudit) is dropped lazily by compaction.
+  [[nodiscard]] virtual Status PurgeTenant(const TenantId& tenant, TenantSeq below) = 0;
   // The tenant's chain head, or nullopt for a tenant with no events.
   [[nodiscard]] virtual std::optional<TenantHead> Head(const TenantId& tenant) const = 0;
   // The highest seq appended so far (0 when empty).

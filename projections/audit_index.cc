@@ -128,8 +128,8 @@ core::Status ValidateAuditActions(const std::vector<std::string>& actions) {
     const bool valid =
         prefix ? core::IsValidEventType(std::string(type) + ".x") : core::IsValidEventType(type);
     if (!valid) {
-      return core::InvalidField("action", "'" + a.substr(0, 80) +
-                                              "' is neither an event type nor a prefix ending in .*");
+      return core::InvalidField(
+          "action", "'" + a.substr(0, 80) + "' is neither an event type nor a prefix ending in .*");
     }
   }
   return core::OkStatus();
@@ -163,7 +163,8 @@ void AuditIndex::Run() {
       cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stop_.load(); });
       continue;
     }
-    if (*n == 0) (void)log_.WaitForAppend(core::Seq(indexed_.load()), std::chrono::milliseconds(50));
+    if (*n == 0)
+      (void)log_.WaitForAppend(core::Seq(indexed_.load()), std::chrono::milliseconds(50));
   }
 }
 
@@ -218,15 +219,13 @@ core::Status AuditIndex::IndexLine(std::string_view line, core::KvBatch& batch) 
 
 core::Status AuditIndex::WaitFor(core::Seq seq, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mu_);
-  if (cv_.wait_for(lock, timeout,
-                   [&] { return indexed_.load() >= seq.value() || stop_.load(); }) &&
+  if (cv_.wait_for(lock, timeout, [&] { return indexed_.load() >= seq.value() || stop_.load(); }) &&
       indexed_.load() >= seq.value()) {
     return core::OkStatus();
   }
   return core::Unavailable("the audit index is behind the log (indexed " +
-                           std::to_string(indexed_.load()) + " of " +
-                           std::to_string(seq.value()) + ")" +
-                           (error_.empty() ? std::string() : ": " + error_));
+                           std::to_string(indexed_.load()) + " of " + std::to_string(seq.value()) +
+                           ")" + (error_.empty() ? std::string() : ": " + error_));
 }
 
 core::Status AuditIndex::CatchUp(std::chrono::milliseconds timeout) const {
@@ -306,8 +305,9 @@ core::Status AuditIndex::ForEachMatch(const AuditQuery& q,
   add_filter(q.actors, [&](const std::string& v) { return RunPrefix(tenant, kActorKind, v); });
   add_filter(q.targets, [&](const std::string& v) { return RunPrefix(tenant, kTargetKind, v); });
   add_filter(q.actions, [&](const std::string& v) {
-    return v.ends_with(".*") ? RunPrefix(tenant, kPrefixKind, std::string_view(v).substr(0, v.size() - 2))
-                             : RunPrefix(tenant, kTypeKind, v);
+    return v.ends_with(".*")
+               ? RunPrefix(tenant, kPrefixKind, std::string_view(v).substr(0, v.size() - 2))
+               : RunPrefix(tenant, kTypeKind, v);
   });
 
   uint64_t candidate = q.descending ? hi : lo;

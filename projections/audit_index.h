@@ -36,13 +36,13 @@ namespace custos::projections {
 
 struct AuditQuery {
   core::TenantId tenant;
-  std::vector<std::string> actors;   // any of these actor ids
-  std::vector<std::string> actions;  // any of these types, or "prefix.*"
-  std::vector<std::string> targets;  // any of these target ids
-  std::optional<core::Time> from;    // inclusive
-  std::optional<core::Time> to;      // exclusive
-  std::optional<core::Time> not_before;  // the retention cutoff: older events are invisible
-  uint64_t min_tenant_seq = 1;           // the first tenant_seq kept (after a purge)
+  std::vector<std::string> actors;         // any of these actor ids
+  std::vector<std::string> actions;        // any of these types, or "prefix.*"
+  std::vector<std::string> targets;        // any of these target ids
+  std::optional<core::Time> from;          // inclusive
+  std::optional<core::Time> to;            // exclusive
+  std::optional<core::Time> not_before;    // the retention cutoff: older events are invisible
+  uint64_t min_tenant_seq = 1;             // the first tenant_seq kept (after a purge)
   std::optional<uint64_t> max_tenant_seq;  // the last tenant_seq wanted (default: the head)
   bool descending = true;
   size_t limit = 50;

@@ -30,6 +30,30 @@ void AddRecords(core::KvBatch& batch, std::string_view tenant,
   }
 }
 
+// Retention snapshots (space kIndex): "snapshot\0" tenant "\0" record key → the record, and
+// "snapshot-at\0" tenant → BE64(the tenant_seq the snapshot is the state after).
+std::string SnapshotPrefix(std::string_view tenant) {
+  std::string k("snapshot\0", 9);
+  k += tenant;
+  k += '\0';
+  return k;
+}
+std::string SnapshotAtKey(std::string_view tenant) {
+  std::string k("snapshot-at\0", 12);
+  k += tenant;
+  return k;
+}
+std::string BE64(uint64_t v) {
+  std::string out;
+  for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>(v >> shift);
+  return out;
+}
+uint64_t FromBE64(std::string_view s) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = v << 8 | static_cast<unsigned char>(s[i]);
+  return v;
+}
+
 // Feeds one stored event to a state, if it is an identity event.
 Status ApplyStored(core::iam::TenantState& state, const core::StoredEvent& e) {
   Result<core::LineFields> f = core::ParseLineFields(e.line);
@@ -259,7 +283,7 @@ Result<ExecuteResult> IdentityService::Execute(ExecuteRequest request) {
 
 void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
                                         std::vector<core::EventDraft> events,
-                                        core::AppendCallback done) {
+                                        core::AppendCallback done, Origin origin) {
   std::shared_ptr<TenantSlot> slot = FindSlot(tenant);
   if (slot == nullptr) return done(core::NotFound("no tenant " + tenant.value()));
   std::unique_lock lock(slot->mu);
@@ -278,7 +302,11 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
   for (size_t i = 0; i < events.size(); ++i) {
     const std::string where = "events[" + std::to_string(i) + "].";
     Status valid = core::ValidateDraft(events[i]);
-    if (valid.ok() && core::iam::IsCatalogType(events[i].type)) {
+    const bool audit_record = std::string_view(events[i].type).starts_with("audit.");
+    if (valid.ok() && origin != Origin::kApplication && !audit_record) {
+      valid = core::InvalidField("type", "the audit trail records only audit.* events");
+    } else if (valid.ok() && origin == Origin::kApplication &&
+               core::iam::IsCatalogType(events[i].type)) {
       valid = core::InvalidField("type", "'" + events[i].type +
                                              "' belongs to the identity catalog; applications "
                                              "may not report it");
@@ -292,6 +320,21 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
     }
   }
   core::AppendRequest append;
+  if (origin == Origin::kRetention) {
+    // Holding the lock keeps new appends out; those in flight only finish (their callbacks
+    // never take this lock before counting down), so the stored state becomes the state.
+    while (slot->in_flight.load() != 0) std::this_thread::yield();
+    if (Status s = Recover(*slot); !s.ok()) {
+      lock.unlock();
+      return done(std::move(s).error());
+    }
+    if (Status s =
+            AddSnapshot(append.side_writes, tenant.value(), slot->next_tenant_seq + events.size());
+        !s.ok()) {
+      lock.unlock();
+      return done(std::move(s).error());
+    }
+  }
   append.tenant = tenant;
   append.expected_tenant_seq = core::TenantSeq(slot->next_tenant_seq);
   append.events = std::move(events);
@@ -356,18 +399,62 @@ Result<std::string> IdentityService::StoredDigest(const core::KvStore& kv) {
   return core::DigestHex(hasher.Finish());
 }
 
+Status IdentityService::AddSnapshot(core::KvBatch& batch, const std::string& tenant,
+                                    uint64_t at_tenant_seq) const {
+  const std::string prefix = SnapshotPrefix(tenant);
+  std::string end = prefix;
+  end.back() = '\1';
+  batch.DeleteRange(core::Space::kIndex, prefix, end);
+  CUSTOS_RETURN_IF_ERROR(kv_.Scan(
+      core::Space::kState, StateKey(tenant, ""), [&](std::string_view key, std::string_view value) {
+        batch.Put(core::Space::kIndex, prefix + std::string(key.substr(tenant.size() + 1)), value);
+        return true;
+      }));
+  batch.Put(core::Space::kIndex, SnapshotAtKey(tenant), BE64(at_tenant_seq));
+  return core::OkStatus();
+}
+
 Status IdentityService::RebuildState(const core::EventLog& log, core::KvStore& kv) {
+  // Tenants purged by retention start from their snapshot.
+  std::map<std::string, uint64_t> snapshot_at;
+  CUSTOS_RETURN_IF_ERROR(kv.Scan(core::Space::kIndex, std::string("snapshot-at\0", 12),
+                                 [&](std::string_view key, std::string_view value) {
+                                   snapshot_at.emplace(std::string(key.substr(12)),
+                                                       FromBE64(value));
+                                   return true;
+                                 }));
   core::KvBatch clear;
   clear.DeleteRange(core::Space::kState, std::string(1, '\0'), std::string(2, '\xff'));
   clear.DeleteRange(core::Space::kState, "", std::string(1, '\0'));
   CUSTOS_RETURN_IF_ERROR(kv.Write(clear, core::Durability::kSync));
   std::map<std::string, core::iam::TenantState> states;
+  for (const auto& [tenant, at] : snapshot_at) {
+    core::iam::TenantState state(tenant);
+    core::KvBatch copy;
+    Status failed;
+    const std::string prefix = SnapshotPrefix(tenant);
+    CUSTOS_RETURN_IF_ERROR(
+        kv.Scan(core::Space::kIndex, prefix, [&](std::string_view key, std::string_view value) {
+          const std::string_view record = key.substr(prefix.size());
+          copy.Put(core::Space::kState, StateKey(tenant, record), value);
+          failed = state.LoadRecord(record, value);
+          return failed.ok();
+        }));
+    CUSTOS_RETURN_IF_ERROR(failed);
+    CUSTOS_RETURN_IF_ERROR(state.FinishLoad());
+    CUSTOS_RETURN_IF_ERROR(kv.Write(copy, core::Durability::kNoSync));
+    states.emplace(tenant, std::move(state));
+  }
   core::Seq next(1);
   core::Seq last(0);
   while (true) {
     CUSTOS_ASSIGN_OR_RETURN(std::vector<core::StoredEvent> page, log.Read(next, kReplayPage));
     if (page.empty()) break;
     for (const core::StoredEvent& e : page) {
+      if (auto at = snapshot_at.find(e.tenant.value());
+          at != snapshot_at.end() && e.tenant_seq.value() <= at->second) {
+        continue;  // in the snapshot already
+      }
       auto it = states.find(e.tenant.value());
       if (it == states.end()) {
         it = states.emplace(e.tenant.value(), core::iam::TenantState(e.tenant.value())).first;

@@ -69,10 +69,17 @@ class IdentityService {
   void ExecuteAsync(ExecuteRequest request, ExecuteCallback done);
   [[nodiscard]] core::Result<ExecuteResult> Execute(ExecuteRequest request);
 
-  // Appends events that do not change identity state (application events) in the tenant's
-  // order. kNotFound for an unknown tenant.
+  // Who may append which types through AppendEventsAsync: applications anything outside the
+  // identity catalog; the audit trail itself only its own `audit.*` records (exports).
+  // kRetention (an `audit.retention_purged` record) first waits for the tenant's appends in
+  // flight, then writes, in the record's own batch, a snapshot of the tenant's state as of
+  // the record: what a rebuild starts from once the events before it are purged.
+  enum class Origin : uint8_t { kApplication, kAudit, kRetention };
+
+  // Appends events that do not change identity state (application events, audit records) in
+  // the tenant's order. kNotFound for an unknown tenant.
   void AppendEventsAsync(const core::TenantId& tenant, std::vector<core::EventDraft> events,
-                         core::AppendCallback done);
+                         core::AppendCallback done, Origin origin = Origin::kApplication);
 
   // Runs fn(const TenantState&) under the tenant's read lock; kNotFound if no such tenant.
   template <class Fn>
@@ -87,7 +94,8 @@ class IdentityService {
   // SHA-256 over every tenant's records in key order; equal to StoredDigest of the store.
   [[nodiscard]] std::string Digest() const;
 
-  // Drops the stored state and replays the whole log into it.
+  // Drops the stored state and replays the log into it: each tenant from its latest
+  // retention snapshot, if it has one, then the events after it.
   [[nodiscard]] static core::Status RebuildState(const core::EventLog& log, core::KvStore& kv);
   // The digest of the state as stored.
   [[nodiscard]] static core::Result<std::string> StoredDigest(const core::KvStore& kv);
@@ -111,6 +119,9 @@ class IdentityService {
   // With the slot's lock held: reloads a poisoned slot once nothing is in flight.
   [[nodiscard]] core::Status Recover(TenantSlot& slot);
   [[nodiscard]] core::Status LoadSlot(TenantSlot& slot);
+  // Adds to `batch` a copy of the tenant's stored state as the state after `at_tenant_seq`.
+  [[nodiscard]] core::Status AddSnapshot(core::KvBatch& batch, const std::string& tenant,
+                                         uint64_t at_tenant_seq) const;
 
   core::EventLog& log_;
   core::KvStore& kv_;

@@ -1,6 +1,7 @@
 #include "storage/rocks_store.h"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -92,6 +93,47 @@ rocksdb::ColumnFamilyOptions EventsCfOptions(const std::shared_ptr<rocksdb::Cach
   return cf;
 }
 
+// Each tenant's first stored tenant_seq, below which its derived data is dead.
+class TenantFloors {
+ public:
+  void Set(const std::string& tenant, uint64_t floor) {
+    std::unique_lock lock(mu_);
+    uint64_t& f = floors_[tenant];
+    f = std::max(f, floor);
+  }
+  [[nodiscard]] uint64_t Get(std::string_view tenant) const {
+    std::shared_lock lock(mu_);
+    auto it = floors_.find(std::string(tenant));
+    return it == floors_.end() ? 0 : it->second;
+  }
+
+ private:
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, uint64_t> floors_;
+};
+
+// Drops audit-index keys (tenant \0 … BE64(tenant_seq)) below their tenant's floor as
+// compaction meets them: a purge costs one range delete of events, and the index's entries,
+// spread over many key ranges, go without any write at all. Queries never see them meanwhile:
+// they are bounded by the tenant's first stored event.
+class BelowFloorFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit BelowFloorFilter(std::shared_ptr<const TenantFloors> floors)
+      : floors_(std::move(floors)) {}
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice&, std::string*,
+              bool*) const override {
+    const std::string_view k(key.data(), key.size());
+    const size_t nul = k.find('\0');
+    if (nul == std::string_view::npos || k.size() < nul + 1 + 8) return false;
+    const uint64_t floor = floors_->Get(k.substr(0, nul));
+    return floor != 0 && internal::GetBE64(k.substr(k.size() - 8)) < floor;
+  }
+  const char* Name() const override { return "custos.BelowFloorFilter"; }
+
+ private:
+  std::shared_ptr<const TenantFloors> floors_;
+};
+
 rocksdb::ColumnFamilyOptions SmallCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions cf;
   rocksdb::BlockBasedTableOptions table;
@@ -129,6 +171,8 @@ struct RocksStore::Impl {
   // Committed heads, read by anyone.
   mutable std::shared_mutex heads_mu;
   std::unordered_map<std::string, core::TenantHead> heads;
+  std::shared_ptr<TenantFloors> floors = std::make_shared<TenantFloors>();
+  std::unique_ptr<BelowFloorFilter> audit_filter;
 
   std::atomic<uint64_t> last_seq{0};
   std::atomic<uint64_t> groups_committed{0};
@@ -373,10 +417,12 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& options
   db_options.recycle_log_file_num = 4;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  impl->audit_filter = std::make_unique<BelowFloorFilter>(impl->floors);
   for (size_t i = 0; i < kCfCount; ++i) {
     descriptors.emplace_back(kCfNames[i],
                              i == kEventsCf ? EventsCfOptions(cache) : SmallCfOptions(cache));
   }
+  descriptors[kAuditCf].options.compaction_filter = impl->audit_filter.get();
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   if (options.read_only) {
@@ -387,11 +433,46 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& options
   if (!s.ok()) return FromRocks(s, "opening the store at " + options.path);
   impl->db.reset(raw);
   CUSTOS_RETURN_IF_ERROR(impl->LoadHeads());
-  if (!options.read_only) {
-    Impl* p = impl.get();
-    impl->committer = std::thread([p] { p->CommitLoop(); });
+  auto store = std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
+  for (const core::TenantId& tenant : store->Tenants()) {
+    CUSTOS_ASSIGN_OR_RETURN(std::optional<core::TenantSeq> first, store->FirstTenantSeq(tenant));
+    if (first && first->value() > 1) store->impl_->floors->Set(tenant.value(), first->value());
   }
-  return std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
+  if (!options.read_only) {
+    Impl* p = store->impl_.get();
+    p->committer = std::thread([p] { p->CommitLoop(); });
+  }
+  return store;
+}
+
+core::Status RocksStore::PurgeTenant(const core::TenantId& tenant, core::TenantSeq below) {
+  if (impl_->read_only) return core::Unavailable("the store is open read-only");
+  const std::optional<core::TenantHead> head = Head(tenant);
+  if (!head || below.value() > head->tenant_seq.value()) {
+    return core::InvalidArgument("a purge of tenant " + tenant.value() +
+                                 " must stop below its chain head");
+  }
+  // The range starts at the bare tenant id (below all its keys, above any other tenant's):
+  // a key without \0 is outside the memtable insert hint's domain. RocksDB shares one hint
+  // per prefix between a memtable's point and range-deletion lists, so a tombstone inside the
+  // domain would be linked through a point entry's hint and corrupt the list.
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(impl_->cf(kEventsCf), tenant.value(),
+                    internal::EventKey(tenant.value(), below.value()));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = impl_->db->Write(wo, &batch);
+  if (!s.ok()) return FromRocks(s, "purging tenant " + tenant.value());
+  impl_->floors->Set(tenant.value(), below.value());
+  return core::OkStatus();
+}
+
+core::Status RocksStore::CompactSpace(core::Space space) {
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  rocksdb::Status s = impl_->db->CompactRange(options, impl_->cf(CfOf(space)), nullptr, nullptr);
+  if (!s.ok()) return FromRocks(s, "compacting");
+  return core::OkStatus();
 }
 
 void RocksStore::AppendAsync(core::AppendRequest request, core::AppendCallback done) {

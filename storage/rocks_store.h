@@ -54,6 +54,7 @@ class RocksStore final : public core::EventLog, public core::KvStore {
       const core::TenantId& tenant, const std::vector<core::TenantSeq>& tenant_seqs) const override;
   core::Result<std::optional<core::TenantSeq>> FirstTenantSeq(
       const core::TenantId& tenant) const override;
+  core::Status PurgeTenant(const core::TenantId& tenant, core::TenantSeq below) override;
   std::optional<core::TenantHead> Head(const core::TenantId& tenant) const override;
   core::Seq LastSeq() const override;
   core::Seq WaitForAppend(core::Seq after, std::chrono::milliseconds timeout) const override;
@@ -67,6 +68,10 @@ class RocksStore final : public core::EventLog, public core::KvStore {
       const std::function<bool(std::string_view, std::string_view)>& fn) const override;
   core::Result<std::optional<core::Seq>> GetCheckpoint(std::string_view consumer) const override;
   std::unique_ptr<core::KvIterator> NewIterator(core::Space space) const override;
+
+  // Compacts a space's whole key range now (otherwise RocksDB does it when it sees fit):
+  // for operators after a large purge, and for tests of what compaction drops.
+  [[nodiscard]] core::Status CompactSpace(core::Space space);
 
   // Every tenant that has events, in id order.
   [[nodiscard]] std::vector<core::TenantId> Tenants() const;

@@ -81,6 +81,11 @@ int RunServe(const Args& args) {
             "commit thread has the other core)"},
            {"issuer", true, "", "the tokens' issuer URL (default http://LISTEN)"},
            {"body-limit", true, "1048576", "largest request body in bytes (CSV import: 64 MiB)"},
+           {"block-cache-mb", true, "128", "RocksDB block cache, MiB"},
+           {"retention-interval", true, "3600",
+            "seconds between background retention purges of every tenant"},
+           {"checkpoint-interval", true, "60",
+            "seconds between signed checkpoints of the tenants' chain heads (when they moved)"},
            {"log-format", true, "text", "text or json (JSON lines)"}},
           flags)) {
     return *exit;
@@ -97,6 +102,12 @@ int RunServe(const Args& args) {
   if (!workers.ok()) return ReportError("serve", workers.error());
   core::Result<uint64_t> body_limit = flags.GetUInt("body-limit", 1024, uint64_t{1} << 30);
   if (!body_limit.ok()) return ReportError("serve", body_limit.error());
+  core::Result<uint64_t> checkpoint_interval = flags.GetUInt("checkpoint-interval", 1, 86400);
+  if (!checkpoint_interval.ok()) return ReportError("serve", checkpoint_interval.error());
+  core::Result<uint64_t> block_cache_mb = flags.GetUInt("block-cache-mb", 1, 1 << 20);
+  if (!block_cache_mb.ok()) return ReportError("serve", block_cache_mb.error());
+  core::Result<uint64_t> retention_interval = flags.GetUInt("retention-interval", 1, 604800);
+  if (!retention_interval.ok()) return ReportError("serve", retention_interval.error());
   const std::string kafka = *flags.Get("kafka");
 
   // Signals go to sigwait only: block them before any thread starts.
@@ -115,12 +126,21 @@ int RunServe(const Args& args) {
   storage::StoreOptions store_options;
   store_options.path = storage::StorePathForDataDir(*data_dir);
   store_options.clock = &clock;
+  store_options.block_cache_bytes = static_cast<size_t>(*block_cache_mb) << 20;
   auto store = storage::RocksStore::Open(store_options);
   if (!store.ok()) return ReportError("serve", store.error());
   auto identity = projections::IdentityService::Open(**store, **store, clock, random, nullptr);
   if (!identity.ok()) return ReportError("serve", identity.error());
   auto audit = projections::AuditIndex::Open(**store, **store);
   if (!audit.ok()) return ReportError("serve", audit.error());
+  auto audit_key = core::CheckpointSigner::LoadOrCreate(*data_dir + "/keys/audit-ed25519.pem");
+  if (!audit_key.ok()) return ReportError("serve", audit_key.error());
+  projections::AuditCheckpoints checkpoints(**store, **store, clock, **audit_key);
+  projections::IdentityService& identity_ref = **identity;
+  checkpoints.Start(std::chrono::seconds(*checkpoint_interval),
+                    [&identity_ref] { return identity_ref.Tenants(); });
+  projections::Retention retention(**identity, **store, **store, **audit, clock);
+  retention.Start(std::chrono::seconds(*retention_interval));
 
   auto root = api::Api::EnsureRootClient(**store, random, clock);
   if (!root.ok()) return ReportError("serve", root.error());
@@ -162,18 +182,18 @@ int RunServe(const Args& args) {
   storage::RocksStore& store_ref = **store;
   api::ApiOptions api_options;
   api_options.body_limit = *body_limit;
-  api::Api api(
-      api::ApiDeps{**identity, **store, **store, **audit, clock, random, hasher, **signer, metrics,
-                   [&store_ref] {
-                     api::Metrics::Gauges g;
-                     const storage::RocksStore::Stats stats = store_ref.stats();
-                     g.events_appended = static_cast<double>(stats.events);
-                     g.append_groups = static_cast<double>(stats.groups);
-                     g.ready = 1;
-                     return g;
-                   },
-                   [] { return std::string(); }},
-      api_options);
+  api::Api api(api::ApiDeps{**identity, **store, **store, **audit, checkpoints, retention, clock,
+                            random, hasher, **signer, metrics,
+                            [&store_ref] {
+                              api::Metrics::Gauges g;
+                              const storage::RocksStore::Stats stats = store_ref.stats();
+                              g.events_appended = static_cast<double>(stats.events);
+                              g.append_groups = static_cast<double>(stats.groups);
+                              g.ready = 1;
+                              return g;
+                            },
+                            [] { return std::string(); }},
+               api_options);
   // Body limits come from the routes, so they are set once the Api exists.
   (*server)->SetBodyLimit([&api](std::string_view method, std::string_view target) {
     return api.BodyLimit(method, target);
@@ -196,6 +216,8 @@ int RunServe(const Args& args) {
   Log("info", std::string(received == SIGINT ? "SIGINT" : "SIGTERM") +
                   ": stopping; finishing requests in flight");
   (*server)->Stop();
+  checkpoints.Stop();
+  retention.Stop();
   Log("info", "stopped");
   return kExitOk;
 }

@@ -99,6 +99,10 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   struct Slot {
     std::optional<http::response<http::string_body>> response;
+    // A streamed answer: `response` holds its head (chunked, empty body), these the rest.
+    std::shared_ptr<BodyStream> stream;
+    std::optional<http::response<http::empty_body>> head;
+    std::optional<http::response_serializer<http::empty_body>> head_writer;
   };
 
   void DoRead() {
@@ -230,9 +234,17 @@ class Session : public std::enable_shared_from_this<Session> {
     res.set(http::field::content_type, response.content_type);
     res.set("X-Request-Id", request_id);
     for (auto& [name, value] : response.headers) res.set(name, value);
-    res.body() = std::move(response.body);
     res.keep_alive(keep_alive && !closing_ && !stopping_->load());
-    res.prepare_payload();
+    if (response.stream) {
+      slot.stream = std::move(response.stream);
+      slot.head.emplace(res.result(), version);
+      for (const auto& field : res) slot.head->set(field.name_string(), field.value());
+      slot.head->keep_alive(res.keep_alive());
+      slot.head->chunked(true);
+    } else {
+      res.body() = std::move(response.body);
+      res.prepare_payload();
+    }
     slot.response = std::move(res);
     DoWrite();
   }
@@ -251,9 +263,54 @@ class Session : public std::enable_shared_from_this<Session> {
     if (writing_ || slots_.empty() || !slots_.front().response) return;
     writing_ = true;
     stream_.expires_after(options_.read_timeout);
+    Slot& slot = slots_.front();
+    if (slot.stream) {
+      slot.head_writer.emplace(*slot.head);
+      http::async_write_header(stream_, *slot.head_writer,
+                               [self = shared_from_this()](beast::error_code ec, size_t) {
+                                 if (ec) return self->OnWrite(ec);
+                                 self->WriteNextChunk();
+                               });
+      return;
+    }
     http::async_write(
-        stream_, *slots_.front().response,
+        stream_, *slot.response,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
+  }
+
+  // One piece of a streamed body per write: the next is made only once this one is sent, so a
+  // slow reader holds one piece in memory, not the export. A reader that takes nothing for
+  // the read timeout is cut off.
+  void WriteNextChunk() {
+    Slot& slot = slots_.front();
+    chunk_.clear();
+    BodyStream::Step step = BodyStream::Step::kMore;
+    while (chunk_.empty() && step == BodyStream::Step::kMore) {
+      step = slot.stream->Next(chunk_, kChunkBytes);
+    }
+    if (step == BodyStream::Step::kFailed) {
+      return OnWrite(net::error::make_error_code(net::error::connection_aborted));
+    }
+    stream_.expires_after(options_.read_timeout);
+    auto self = shared_from_this();
+    if (step == BodyStream::Step::kEnd) {
+      // The last piece, then the last-chunk marker.
+      if (chunk_.empty()) {
+        return net::async_write(stream_, http::make_chunk_last(),
+                                [self](beast::error_code ec, size_t) { self->OnWrite(ec); });
+      }
+      return net::async_write(
+          stream_, http::make_chunk(net::buffer(chunk_)), [self](beast::error_code ec, size_t) {
+            if (ec) return self->OnWrite(ec);
+            net::async_write(self->stream_, http::make_chunk_last(),
+                             [self](beast::error_code ec2, size_t) { self->OnWrite(ec2); });
+          });
+    }
+    net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
+                     [self](beast::error_code ec, size_t) {
+                       if (ec) return self->OnWrite(ec);
+                       self->WriteNextChunk();
+                     });
   }
 
   void OnWrite(beast::error_code ec) {
@@ -294,6 +351,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::deque<Slot> slots_;  // answers in request order (deque: stable addresses at the ends)
+  static constexpr size_t kChunkBytes = 64 * 1024;
+  std::string chunk_;  // the piece of a streamed body being written
   bool writing_ = false;
   bool reading_paused_ = false;
   bool waiting_for_request_ = false;

@@ -78,6 +78,13 @@ class ApiTest : public ::testing::Test {
     auto audit = projections::AuditIndex::Open(*store_, *store_);
     ASSERT_TRUE(audit.ok());
     audit_ = std::move(audit).value();
+    auto audit_key = core::CheckpointSigner::LoadOrCreate(dir_.File("keys/audit.pem"));
+    ASSERT_TRUE(audit_key.ok()) << audit_key.error().message;
+    audit_key_ = std::move(audit_key).value();
+    checkpoints_ =
+        std::make_unique<projections::AuditCheckpoints>(*store_, *store_, clock_, *audit_key_);
+    retention_ =
+        std::make_unique<projections::Retention>(*identity_, *store_, *store_, *audit_, clock_);
     auto root = api::Api::EnsureRootClient(*store_, random_, clock_);
     ASSERT_TRUE(root.ok());
     if (!root->client_secret.empty()) root_ = *root;
@@ -93,8 +100,8 @@ class ApiTest : public ::testing::Test {
     api_options.auth_burst = 1000;
     api_options.body_limit = 64 * 1024;
     api_ = std::make_unique<api::Api>(
-        api::ApiDeps{*identity_, *store_, *store_, *audit_, clock_, random_, hasher_, *signer_,
-                     metrics_, nullptr, nullptr},
+        api::ApiDeps{*identity_, *store_, *store_, *audit_, *checkpoints_, *retention_, clock_,
+                     random_, hasher_, *signer_, metrics_, nullptr, nullptr},
         api_options);
     server_->SetBodyLimit(
         [this](std::string_view m, std::string_view t) { return api_->BodyLimit(m, t); });
@@ -112,6 +119,8 @@ class ApiTest : public ::testing::Test {
     api_.reset();
     signer_.reset();
     identity_.reset();
+    retention_.reset();
+    checkpoints_.reset();
     audit_.reset();
     store_.reset();
   }
@@ -175,6 +184,9 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<storage::RocksStore> store_;
   std::unique_ptr<projections::IdentityService> identity_;
   std::unique_ptr<projections::AuditIndex> audit_;
+  std::unique_ptr<core::CheckpointSigner> audit_key_;
+  std::unique_ptr<projections::AuditCheckpoints> checkpoints_;
+  std::unique_ptr<projections::Retention> retention_;
   std::unique_ptr<api::TokenSigner> signer_;
   std::unique_ptr<api::Api> api_;
   std::unique_ptr<api::HttpServer> server_;

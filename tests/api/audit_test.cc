@@ -2,6 +2,9 @@
 // their filters, events by id, retention visibility, verification, permissions.
 #include <gtest/gtest.h>
 
+#include "api/internal/csv.h"
+#include "core/chain_verifier.h"
+#include "core/checkpoint.h"
 #include "core/event.h"
 #include "tests/api/api_fixture.h"
 
@@ -283,6 +286,169 @@ TEST_F(AuditApiTest, IngestHonoursIdempotencyKeys) {
   EXPECT_EQ(again.body, first.body);
   EXPECT_EQ(again.Header("idempotent-replayed"), "true");
   EXPECT_EQ(Types("?action=a.b").size(), 1u);
+}
+
+// The lines of a body (without the final empty one).
+std::vector<std::string> Lines(const std::string& body) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < body.size()) {
+    const size_t nl = std::min(body.find('\n', start), body.size());
+    out.push_back(body.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+TEST_F(AuditApiTest, JsonlExportIsTheStoredChainWithASignedCheckpointAndIsRecorded) {
+  const std::string token = AuditClient("reporter", "edit");
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_EQ(
+        Ingest(token, "{\"type\":\"engine.restarted\",\"data\":{\"n\":" + std::to_string(i) + "}}")
+            .status,
+        201);
+  }
+  const std::string head_before = store_->Head(core::TenantId("acme"))->hash;
+  HttpReply r = client_->Json("GET", base_ + "/export?format=jsonl", root_token_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Header("transfer-encoding"), "chunked");
+  EXPECT_EQ(r.Header("content-type"), "application/x-ndjson");
+  std::vector<std::string> lines = Lines(r.body);
+  ASSERT_GE(lines.size(), 32u);
+  // Every event of the tenant from tenant_seq 1, as stored, then the checkpoint.
+  core::ChainVerifier verifier;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    ASSERT_TRUE(verifier.Feed(lines[i]).ok()) << lines[i];
+  }
+  EXPECT_EQ(verifier.summary().first_tenant_seq, 1u);
+  EXPECT_EQ(verifier.summary().head_hash, head_before);
+  ASSERT_TRUE(core::IsCheckpointLine(lines.back())) << lines.back();
+  core::Result<core::Checkpoint> checkpoint = core::ParseCheckpointLine(lines.back());
+  ASSERT_TRUE(checkpoint.ok());
+  EXPECT_EQ(checkpoint->tenant, "acme");
+  EXPECT_EQ(checkpoint->tenant_seq, verifier.summary().last_tenant_seq);
+  EXPECT_EQ(checkpoint->hash, head_before);
+
+  // The checkpoint verifies with the published key, and is listed.
+  HttpReply keys = client_->Json("GET", "/.well-known/custos-audit-keys", "");
+  ASSERT_EQ(keys.status, 200);
+  core::Result<core::CheckpointKeys> jwks = core::CheckpointKeys::FromJson(keys.body);
+  ASSERT_TRUE(jwks.ok()) << keys.body;
+  EXPECT_TRUE(jwks->Verify(*checkpoint).ok());
+  core::Checkpoint forged = *checkpoint;
+  forged.tenant_seq += 1;
+  EXPECT_FALSE(jwks->Verify(forged).ok());
+  HttpReply listed = client_->Json("GET", base_ + "/checkpoints?limit=5", root_token_);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(J(listed.body).S("items.0.signature"), checkpoint->signature);
+
+  // The export was recorded, durable before the first byte, with the range it covered.
+  HttpReply recorded = client_->Json("GET", base_ + "/events?action=audit.exported", root_token_);
+  J rec(recorded.body);
+  ASSERT_EQ(rec.Size("items"), 1u) << recorded.body;
+  EXPECT_EQ(rec.S("items.0.actor.type"), "root");
+  EXPECT_EQ(rec.S("items.0.data.format"), "jsonl");
+  EXPECT_EQ(rec.S("items.0.data.to_tenant_seq"), std::to_string(checkpoint->tenant_seq));
+
+  // One flipped byte anywhere is caught.
+  std::string flipped = lines[10];
+  flipped[flipped.find("engine") + 1] ^= 0x01;
+  core::ChainVerifier again;
+  core::Status st = core::OkStatus();
+  for (size_t i = 0; i + 1 < lines.size() && st.ok(); ++i)
+    st = again.Feed(i == 10 ? flipped : lines[i]);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("line 11"), std::string::npos) << st.error().message;
+}
+
+TEST_F(AuditApiTest, CsvAndOcsfExportsCarryTheSameEvents) {
+  const std::string token = AuditClient("reporter", "edit");
+  ASSERT_EQ(Ingest(token,
+                   "{\"type\":\"workflow.executed\",\"target\":{\"type\":\"workflow\","
+                   "\"id\":\"wf_1\",\"name\":\"Nightly, \\\"big\\\"\\nrun\"},"
+                   "\"data\":{\"rows\":3}}")
+                .status,
+            201);
+  HttpReply json = client_->Json("GET", base_ + "/events?order=asc&limit=1000", root_token_);
+  J events(json.body);
+  const size_t n = events.Size("items");
+  ASSERT_GT(n, 1u);
+
+  HttpReply csv = client_->Json("GET", base_ + "/export?format=csv", root_token_);
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  EXPECT_EQ(csv.Header("content-type").substr(0, 8), "text/csv");
+  core::Result<std::vector<api::internal::CsvRow>> rows = api::internal::ParseCsv(csv.body);
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  ASSERT_EQ(rows->size(), n + 1);
+  EXPECT_EQ((*rows)[0].fields,
+            (std::vector<std::string>{"id", "seq", "tenant_seq", "time", "type", "actor_type",
+                                      "actor_id", "actor_name", "target_type", "target_id",
+                                      "target_name", "request_id", "data"}));
+  for (size_t i = 0; i < n; ++i) {
+    const std::vector<std::string>& f = (*rows)[i + 1].fields;
+    const std::string e = "items." + std::to_string(i) + ".";
+    ASSERT_EQ(f.size(), 13u);
+    EXPECT_EQ(f[0], events.S(e + "id"));
+    EXPECT_EQ(f[2], events.S(e + "tenant_seq"));
+    EXPECT_EQ(f[3], events.S(e + "time"));
+    EXPECT_EQ(f[4], events.S(e + "type"));
+    EXPECT_EQ(f[6], events.S(e + "actor.id"));
+    if (events.At(e + "target") != nullptr) {
+      EXPECT_EQ(f[10], events.S(e + "target.name"));
+    }
+    EXPECT_TRUE(core::ParseJson(f[12]).ok()) << f[12];
+  }
+  EXPECT_EQ(rows->back().fields[10], "Nightly, \"big\"\nrun");
+  EXPECT_EQ(rows->back().fields[12], "{\"rows\":3}");
+
+  HttpReply ocsf = client_->Json("GET", base_ + "/export?format=ocsf", root_token_);
+  ASSERT_EQ(ocsf.status, 200) << ocsf.body;
+  std::vector<std::string> records = Lines(ocsf.body);
+  ASSERT_EQ(records.size(), n + 1);  // the CSV export's audit.exported came in between
+  for (const std::string& rec : records) {
+    J o(rec);
+    EXPECT_NE(o.S("class_uid"), "<missing>") << rec;
+    EXPECT_NE(o.S("metadata.uid"), "<missing>") << rec;
+  }
+  EXPECT_EQ(J(records.back()).S("class_uid"), "6003");
+
+  EXPECT_EQ(client_->Json("GET", base_ + "/export?format=xml", root_token_).status, 422);
+  EXPECT_EQ(client_->Json("GET", base_ + "/export?limit=3", root_token_).status, 422);
+}
+
+TEST_F(AuditApiTest, ExportsFilterAndHideWhatIsPastTheWindow) {
+  std::string token = AuditClient("reporter", "edit");
+  ASSERT_EQ(Ingest(token, "{\"type\":\"engine.restarted\"}").status, 201);
+  clock_.Advance(std::chrono::hours(24 * 31));
+  root_token_ = RootToken();
+  token = AuditClient("reporter again", "edit");
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Ingest(token, "{\"type\":\"engine.stopped\"}").status, 201);
+  HttpReply r = client_->Json("GET", base_ + "/export?action=engine.*", root_token_);
+  ASSERT_EQ(r.status, 200);
+  std::vector<std::string> lines = Lines(r.body);
+  ASSERT_EQ(lines.size(), 4u);  // three events and the checkpoint of the last
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(J(lines[i]).S("type"), "engine.stopped");
+  EXPECT_EQ(core::ParseCheckpointLine(lines[3])->hash, J(lines[2]).S("hash"));
+
+  const std::string viewer = AuditClient("viewer", "view");
+  auto [nobody_id, nobody_secret] = Client("acme", "nobody", "");
+  EXPECT_EQ(client_->Json("GET", base_ + "/export", viewer).status, 200);
+  EXPECT_EQ(client_->Json("GET", base_ + "/export", Token(nobody_id, nobody_secret)).status, 403);
+}
+
+TEST_F(AuditApiTest, MovedHeadsAreSignedOnTheirInterval) {
+  const std::string token = AuditClient("reporter", "edit");
+  ASSERT_TRUE(checkpoints_->SignMovedHeads({core::TenantId("acme")}).ok());
+  ASSERT_TRUE(checkpoints_->SignMovedHeads({core::TenantId("acme")}).ok());  // not moved
+  ASSERT_EQ(Ingest(token, "{\"type\":\"a.b\"}").status, 201);
+  ASSERT_TRUE(checkpoints_->SignMovedHeads({core::TenantId("acme")}).ok());
+  HttpReply listed = client_->Json("GET", base_ + "/checkpoints", root_token_);
+  J j(listed.body);
+  ASSERT_EQ(j.Size("items"), 2u) << listed.body;
+  const core::TenantHead head = *store_->Head(core::TenantId("acme"));
+  EXPECT_EQ(j.S("items.0.tenant_seq"), std::to_string(head.tenant_seq.value()));
+  EXPECT_EQ(j.S("items.0.hash"), head.hash);
+  EXPECT_LT(std::stoull(j.S("items.1.tenant_seq")), head.tenant_seq.value());
 }
 
 }  // namespace

@@ -19,10 +19,11 @@ import requests
 
 
 class Server:
-    def __init__(self, binary):
+    def __init__(self, binary, extra_args=()):
         self.dir = tempfile.mkdtemp(prefix="custos-e2e-")
         self.proc = subprocess.Popen(
-            [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.dir, "--kafka", "off"],
+            [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.dir, "--kafka", "off"]
+            + list(extra_args),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.base = None
         deadline = time.monotonic() + 30
@@ -116,8 +117,8 @@ def find(items, **match):
     raise AssertionError("no item with %s in %s" % (match, [i.get("name") for i in items]))
 
 
-def run(scenario):
-    server = Server(sys.argv[1])
+def run(scenario, extra_args=()):
+    server = Server(sys.argv[1], extra_args)
     try:
         scenario(server)
     finally:

@@ -428,6 +428,9 @@ class FailingLog final : public core::EventLog {
       const core::TenantId& t) const override {
     return inner_.FirstTenantSeq(t);
   }
+  core::Status PurgeTenant(const core::TenantId& t, core::TenantSeq below) override {
+    return inner_.PurgeTenant(t, below);
+  }
   std::optional<core::TenantHead> Head(const core::TenantId& t) const override {
     return inner_.Head(t);
   }

@@ -109,6 +109,54 @@ TEST_F(EventLogTest, AppendThenReadReturnsTheStoredLines) {
   EXPECT_FALSE(store_->Head(TenantId("other")).has_value());
 }
 
+TEST_F(EventLogTest, APurgeDropsATenantsOldEventsAndCompactionTheirIndexEntries) {
+  std::vector<EventDraft> drafts(10, Draft());
+  ASSERT_TRUE(store_->Append(Request("acme", drafts)).ok());
+  ASSERT_TRUE(store_->Append(Request("acmf", {Draft()})).ok());  // a neighbouring key range
+  // Audit-space keys end with BE64(tenant_seq); those below the floor go at compaction.
+  auto index_key = [](const std::string& tenant, uint64_t tenant_seq) {
+    std::string k = tenant + std::string(1, '\0') + "a" + "x" + std::string(1, '\0');
+    for (int shift = 56; shift >= 0; shift -= 8) k += static_cast<char>(tenant_seq >> shift);
+    return k;
+  };
+  core::KvBatch index;
+  for (uint64_t s : {3, 6, 9}) index.Put(core::Space::kAudit, index_key("acme", s), "");
+  index.Put(core::Space::kAudit, index_key("acmf", 1), "");
+  ASSERT_TRUE(store_->Write(index, core::Durability::kSync).ok());
+
+  EXPECT_EQ(store_->PurgeTenant(TenantId("acme"), TenantSeq(11)).error().code,
+            core::Errc::kInvalidArgument);  // never the head
+  ASSERT_TRUE(store_->PurgeTenant(TenantId("acme"), TenantSeq(6)).ok());
+  EXPECT_EQ(*store_->FirstTenantSeq(TenantId("acme")), TenantSeq(6));
+  EXPECT_EQ(store_->ReadTenant(TenantId("acme"), TenantSeq(1), 100)->size(), 5u);
+  EXPECT_EQ(store_->Read(Seq(1), 100)->size(), 6u);  // seq 1..5 skipped
+  EXPECT_EQ(*store_->FirstTenantSeq(TenantId("acmf")), TenantSeq(1));
+
+  ASSERT_TRUE(store_->CompactSpace(core::Space::kAudit).ok());
+  EXPECT_FALSE(store_->Get(core::Space::kAudit, index_key("acme", 3))->has_value());
+  EXPECT_TRUE(store_->Get(core::Space::kAudit, index_key("acme", 6))->has_value());
+  EXPECT_TRUE(store_->Get(core::Space::kAudit, index_key("acmf", 1))->has_value());
+
+  // Reopened: the head, the floor and the chain from the purge's anchor are all kept.
+  const std::string sixth = *(*store_->GetTenantEvents(TenantId("acme"), {TenantSeq(6)}))[0];
+  const std::string anchor(core::ParseLineFields(sixth)->prev_hash);
+  Open();
+  EXPECT_EQ(store_->Head(TenantId("acme"))->tenant_seq, TenantSeq(10));
+  EXPECT_EQ(*store_->FirstTenantSeq(TenantId("acme")), TenantSeq(6));
+  ASSERT_TRUE(store_->Append(Request("acme", {Draft()})).ok());
+  core::ChainVerifier verifier{std::string(anchor)};
+  auto kept = store_->ReadTenant(TenantId("acme"), TenantSeq(1), 100);
+  ASSERT_TRUE(kept.ok());
+  for (const core::StoredEvent& e : *kept) {
+    core::Status fed = verifier.Feed(e.line);
+    ASSERT_TRUE(fed.ok()) << fed.error().message;
+  }
+  EXPECT_EQ(verifier.summary().last_tenant_seq, 11u);
+  ASSERT_TRUE(store_->Write(index, core::Durability::kSync).ok());
+  ASSERT_TRUE(store_->CompactSpace(core::Space::kAudit).ok());
+  EXPECT_FALSE(store_->Get(core::Space::kAudit, index_key("acme", 3))->has_value());
+}
+
 TEST_F(EventLogTest, GetTenantEventsFetchesByTenantSeqInTheOrderAsked) {
   auto appended =
       store_->Append(Request("acme", {Draft("{\"n\":1}"), Draft("{\"n\":2}"), Draft("{\"n\":3}")}));

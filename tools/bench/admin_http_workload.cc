@@ -96,8 +96,12 @@ core::Result<BenchResult> RunAdminHttpWorkload(const BenchOptions& options) {
     const std::string issuer = "http://127.0.0.1:" + std::to_string(server->port());
     CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<api::TokenSigner> signer,
                             api::TokenSigner::LoadOrCreate(dir.path() + "/jwt.pem", issuer));
-    api::Api api(api::ApiDeps{*identity, *store, *store, *audit, clock, random, hasher, *signer,
-                              metrics, nullptr, nullptr},
+    CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<core::CheckpointSigner> audit_key,
+                            core::CheckpointSigner::LoadOrCreate(dir.path() + "/audit.pem"));
+    projections::AuditCheckpoints checkpoints(*store, *store, clock, *audit_key);
+    projections::Retention retention(*identity, *store, *store, *audit, clock);
+    api::Api api(api::ApiDeps{*identity, *store, *store, *audit, checkpoints, retention, clock,
+                              random, hasher, *signer, metrics, nullptr, nullptr},
                  api::ApiOptions{});
     CUSTOS_RETURN_IF_ERROR(server->Serve([&api](api::HttpRequest r, api::Responder respond) {
       api.Handle(std::move(r), std::move(respond));

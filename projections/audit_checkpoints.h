@@ -1,0 +1,61 @@
+// AuditCheckpoints: signed chain heads (EVENTS.md "Signed checkpoints"). A hash chain can be
+// recomputed by whoever can write the disk; a head signed with a key the server keeps cannot.
+// The server signs each tenant's head every interval when it moved, and the last event of
+// every export. Signed checkpoints are kept in space kAudit under
+// `tenant \0 'k' BE64(tenant_seq)` (newest per tenant_seq), listed newest first.
+//
+// Thread-safety: every method may be called from any thread; Start runs one thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/checkpoint.h"
+#include "core/clock.h"
+#include "core/event_log.h"
+#include "core/kv_store.h"
+#include "core/result.h"
+#include "projections/internal/periodic.h"
+
+namespace custos::projections {
+
+class AuditCheckpoints {
+ public:
+  AuditCheckpoints(const core::EventLog& log, core::KvStore& kv, const core::Clock& clock,
+                   const core::CheckpointSigner& signer);
+  ~AuditCheckpoints();
+  AuditCheckpoints(const AuditCheckpoints&) = delete;
+  AuditCheckpoints& operator=(const AuditCheckpoints&) = delete;
+
+  // Signs (tenant, tenant_seq, hash) at the clock's time and keeps it.
+  [[nodiscard]] core::Result<core::Checkpoint> Sign(const core::TenantId& tenant,
+                                                    uint64_t tenant_seq, const std::string& hash);
+  // Signs the head of each tenant whose head moved since its last signature here.
+  [[nodiscard]] core::Status SignMovedHeads(const std::vector<core::TenantId>& tenants);
+  // The tenant's checkpoints, newest first.
+  [[nodiscard]] core::Result<std::vector<core::Checkpoint>> List(const core::TenantId& tenant,
+                                                                 size_t limit) const;
+
+  // Signs moved heads every `interval` on a thread of its own until Stop (or destruction).
+  void Start(std::chrono::milliseconds interval,
+             std::function<std::vector<core::TenantId>()> tenants);
+  void Stop();
+
+  [[nodiscard]] const core::CheckpointSigner& signer() const { return signer_; }
+
+ private:
+  const core::EventLog& log_;
+  core::KvStore& kv_;
+  const core::Clock& clock_;
+  const core::CheckpointSigner& signer_;
+  std::mutex mu_;
+  std::unordered_map<std::string, uint64_t> signed_;  // tenant → last tenant_seq signed
+  internal::Periodic periodic_;
+};
+
+}  // namespace custos::projections

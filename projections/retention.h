@@ -1,0 +1,82 @@
+// Retention (EVENTS.md "Retention"): a tenant's events older than its plan's window leave the
+// log. Queries and exports hide them from the moment they pass the window (the API bounds
+// every read by the cutoff); the purge reclaims the space later, in the background or on
+// request.
+//
+// A purge of tenant T as of time A, with cutoff C = A − retention_days:
+//   1. nothing under legal hold;
+//   2. the events to purge are tenant_seq first..last, the ones with time < C (found through
+//      the audit index's time keys), never past the Kafka relay's delivery cursor;
+//   3. `audit.retention_purged` {cutoff, count, first_tenant_seq, last_tenant_seq, anchor} is
+//      appended — with a snapshot of T's state in the same batch — before anything is
+//      deleted: the anchor (hash of event `last`) is where an export of what remains picks
+//      up the chain, and the snapshot is where a rebuild of T's state starts;
+//   4. one range delete of T's events [first, last]; the audit index's entries below the new
+//      first event are dropped by compaction. Writers never wait on either.
+// A crash between 3 and 4 leaves the events in place; the next purge records and deletes
+// them again.
+//
+// Thread-safety: every method may be called from any thread; Start runs one thread.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/event_log.h"
+#include "core/kv_store.h"
+#include "core/result.h"
+#include "projections/audit_index.h"
+#include "projections/identity_service.h"
+#include "projections/internal/periodic.h"
+
+namespace custos::projections {
+
+// The Kafka relay's checkpoint: a purge never removes what it has not delivered.
+inline constexpr std::string_view kRelayCheckpoint = "kafka";
+
+struct PurgeOutcome {
+  core::Time cutoff;
+  bool legal_hold = false;
+  uint64_t purged = 0;
+  uint64_t first_tenant_seq = 0;  // of the purged range, when purged > 0
+  uint64_t last_tenant_seq = 0;
+  std::string anchor;  // hash of the last purged event
+};
+
+class Retention {
+ public:
+  Retention(IdentityService& identity, core::EventLog& log, const core::KvStore& kv,
+            const AuditIndex& audit, const core::Clock& clock)
+      : identity_(identity), log_(log), kv_(kv), audit_(audit), clock_(clock) {}
+  ~Retention();
+  Retention(const Retention&) = delete;
+  Retention& operator=(const Retention&) = delete;
+
+  // Purges what is past the tenant's window as of `as_of`.
+  [[nodiscard]] core::Result<PurgeOutcome> Purge(const core::TenantId& tenant, core::Time as_of);
+  // Purges every tenant as of now; returns the number of events purged.
+  [[nodiscard]] core::Result<uint64_t> PurgeAll();
+
+  // Runs PurgeAll every `interval` on a thread of its own until Stop (or destruction).
+  void Start(std::chrono::milliseconds interval);
+  void Stop();
+
+ private:
+  // The last tenant_seq in [first, last] whose seq is at most `seq`, if any.
+  [[nodiscard]] core::Result<std::optional<uint64_t>> LastDeliveredUpTo(
+      const core::TenantId& tenant, uint64_t first, uint64_t last, uint64_t seq) const;
+
+  IdentityService& identity_;
+  core::EventLog& log_;
+  const core::KvStore& kv_;
+  const AuditIndex& audit_;
+  const core::Clock& clock_;
+  std::mutex purge_mu_;  // one purge at a time
+  internal::Periodic periodic_;
+};
+
+}  // namespace custos::projections

@@ -1,0 +1,215 @@
+// Retention over real HTTP with a fake clock: windows by plan, purges (on request and by the
+// background job), legal hold, the relay's cursor, the chain across a purge, and the state
+// that survives it (and a rebuild after it).
+#include <gtest/gtest.h>
+
+#include "core/chain_verifier.h"
+#include "core/checkpoint.h"
+#include "projections/identity_service.h"
+#include "projections/retention.h"
+#include "tests/api/api_fixture.h"
+
+namespace custos::testing {
+namespace {
+
+class RetentionTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    ApiTest::SetUp();
+    CreateTenant("acme");
+    root_token_ = RootToken();
+  }
+
+  // A fresh root token (the fake clock outruns them) and an ingesting client's token.
+  std::string Reporter() {
+    root_token_ = RootToken();
+    HttpReply role = client_->Json("POST", "/v1/tenants/acme/roles", root_token_,
+                                   "{\"name\":\"reporter " + std::to_string(++clients_) +
+                                       "\",\"permissions\":[{\"resource_type\":\"iam.audit\","
+                                       "\"level\":\"edit\"}]}");
+    EXPECT_EQ(role.status, 201) << role.body;
+    auto [id, secret] =
+        Client("acme", "reporter " + std::to_string(clients_), J(role.body).S("id"));
+    return Token(id, secret);
+  }
+
+  void IngestN(const std::string& token, int n, const std::string& type) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(
+          client_->Json("POST", base_ + "/events", token, "{\"type\":\"" + type + "\"}").status,
+          201);
+    }
+  }
+
+  HttpReply Run(const std::string& as_of) {
+    return client_->Json("POST", base_ + "/retention/run", root_token_,
+                         as_of.empty() ? "{}" : "{\"as_of\":\"" + as_of + "\"}");
+  }
+
+  std::string In(std::chrono::hours h) { return core::FormatTime(clock_.Now() + h); }
+
+  uint64_t HeadSeq() { return store_->Head(core::TenantId("acme"))->tenant_seq.value(); }
+
+  const std::string base_ = "/v1/tenants/acme/audit";
+  std::string root_token_;
+  int clients_ = 0;
+};
+
+constexpr std::chrono::hours kDay{24};
+
+TEST_F(RetentionTest, APurgeRemovesWhatIsPastTheWindowAndTheChainGoesOnFromItsAnchor) {
+  IngestN(Reporter(), 10, "engine.restarted");
+  const uint64_t old_head = HeadSeq();
+  const std::string old_head_hash = store_->Head(core::TenantId("acme"))->hash;
+  clock_.Advance(kDay * 20);
+  IngestN(Reporter(), 5, "engine.stopped");
+  const uint64_t kept_from = old_head + 1;
+  const std::string digest = *projections::IdentityService::StoredDigest(*store_);
+
+  // As of 11 days on, the first events are 31 days old: past the free plan's 30.
+  HttpReply r = Run(In(kDay * 11));
+  ASSERT_EQ(r.status, 200) << r.body;
+  J out(r.body);
+  EXPECT_EQ(out.S("purged"), std::to_string(old_head));
+  EXPECT_EQ(out.S("first_tenant_seq"), "1");
+  EXPECT_EQ(out.S("last_tenant_seq"), std::to_string(old_head));
+  EXPECT_EQ(out.S("anchor"), old_head_hash);
+  EXPECT_EQ(*store_->FirstTenantSeq(core::TenantId("acme")), core::TenantSeq(kept_from));
+
+  // The purge is recorded with its anchor; what remains verifies from it, on the server and
+  // offline from an export.
+  HttpReply recorded =
+      client_->Json("GET", base_ + "/events?action=audit.retention_purged", root_token_);
+  J rec(recorded.body);
+  ASSERT_EQ(rec.Size("items"), 1u) << recorded.body;
+  EXPECT_EQ(rec.S("items.0.data.anchor"), old_head_hash);
+  EXPECT_EQ(rec.S("items.0.data.count"), std::to_string(old_head));
+  EXPECT_EQ(rec.S("items.0.actor.type"), "system");
+  HttpReply verify = client_->Json("GET", base_ + "/verify", root_token_);
+  EXPECT_TRUE(J(verify.body).B("ok")) << verify.body;
+  EXPECT_EQ(J(verify.body).S("first_tenant_seq"), std::to_string(kept_from));
+  HttpReply exported = client_->Json("GET", base_ + "/export", root_token_);
+  ASSERT_EQ(exported.status, 200);
+  core::ChainVerifier anchored(old_head_hash);
+  size_t lines = 0;
+  for (size_t start = 0; start < exported.body.size();) {
+    const size_t nl = exported.body.find('\n', start);
+    const std::string line = exported.body.substr(start, nl - start);
+    start = nl + 1;
+    if (core::IsCheckpointLine(line)) break;
+    ASSERT_TRUE(anchored.Feed(line).ok()) << line;
+    ++lines;
+  }
+  EXPECT_EQ(anchored.summary().first_tenant_seq, kept_from);
+  EXPECT_GE(lines, 6u);
+  core::ChainVerifier wrong_anchor(std::string(64, '0'));
+  EXPECT_FALSE(wrong_anchor.Feed(exported.body.substr(0, exported.body.find('\n'))).ok());
+
+  // The state built by the purged events is all still there, and a rebuild from what is
+  // left of the log (the snapshot taken with the purge, then the events after it) is equal.
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/roles", root_token_).status, 200);
+  EXPECT_EQ(J(client_->Json("GET", "/v1/tenants/acme/api-clients", root_token_).body).Size("items"),
+            2u);
+  EXPECT_EQ(*projections::IdentityService::StoredDigest(*store_), digest);
+  ASSERT_TRUE(projections::IdentityService::RebuildState(*store_, *store_).ok());
+  EXPECT_EQ(*projections::IdentityService::StoredDigest(*store_), digest);
+
+  // Nothing more to purge; a second run purges 0 and records nothing.
+  HttpReply again = Run(In(kDay * 11));
+  EXPECT_EQ(J(again.body).S("purged"), "0") << again.body;
+}
+
+TEST_F(RetentionTest, WindowsFollowThePlanAndLegalHoldStopsPurging) {
+  IngestN(Reporter(), 3, "engine.restarted");
+  clock_.Advance(kDay * 40);
+  root_token_ = RootToken();
+  // Pro keeps 90 days: nothing to purge yet.
+  ASSERT_EQ(client_->Json("PATCH", "/v1/tenants/acme", root_token_, "{\"plan\":\"pro\"}").status,
+            200);
+  HttpReply info = client_->Json("GET", base_ + "/retention", root_token_);
+  ASSERT_EQ(info.status, 200) << info.body;
+  J i(info.body);
+  EXPECT_EQ(i.S("plan"), "pro");
+  EXPECT_EQ(i.S("retention_days"), "90");
+  ASSERT_NE(i.At("legal_hold"), nullptr);
+  EXPECT_FALSE(i.B("legal_hold"));
+  EXPECT_EQ(i.S("oldest_event_time"), "2026-11-24T12:00:00.000Z");
+  EXPECT_EQ(J(Run("").body).S("purged"), "0");
+
+  // Back to free: the events are 40 days old. Under legal hold, nothing goes.
+  ASSERT_EQ(client_->Json("PATCH", "/v1/tenants/acme", root_token_, "{\"plan\":\"free\"}").status,
+            200);
+  ASSERT_EQ(client_
+                ->Json("POST", "/v1/tenants/acme/legal-hold", root_token_,
+                       "{\"enabled\":true,\"reason\":\"litigation\"}")
+                .status,
+            200);
+  HttpReply held = Run("");
+  ASSERT_EQ(held.status, 200) << held.body;
+  EXPECT_EQ(J(held.body).S("purged"), "0");
+  EXPECT_TRUE(J(held.body).B("legal_hold"));
+  EXPECT_EQ(*store_->FirstTenantSeq(core::TenantId("acme")), core::TenantSeq(1));
+  // Hidden from reads all the same: the window decides visibility, not the purge.
+  EXPECT_EQ(
+      J(client_->Json("GET", base_ + "/events?action=engine.*", root_token_).body).Size("items"),
+      0u);
+
+  ASSERT_EQ(client_->Json("POST", "/v1/tenants/acme/legal-hold", root_token_, "{\"enabled\":false}")
+                .status,
+            200);
+  HttpReply purged = Run("");
+  EXPECT_NE(J(purged.body).S("purged"), "0") << purged.body;
+  EXPECT_GT((*store_->FirstTenantSeq(core::TenantId("acme")))->value(), 1u);
+
+  // Enterprise windows are settable from 365 days.
+  ASSERT_EQ(client_
+                ->Json("PATCH", "/v1/tenants/acme", root_token_,
+                       "{\"plan\":\"enterprise\",\"retention_days\":730}")
+                .status,
+            200);
+  EXPECT_EQ(J(client_->Json("GET", base_ + "/retention", root_token_).body).S("retention_days"),
+            "730");
+}
+
+TEST_F(RetentionTest, APurgeNeverPassesTheRelaysCursor) {
+  IngestN(Reporter(), 5, "engine.restarted");
+  const uint64_t head = HeadSeq();
+  // The relay has delivered up to the global seq of tenant_seq head − 3.
+  auto lines = store_->GetTenantEvents(core::TenantId("acme"), {core::TenantSeq(head - 3)});
+  const uint64_t seq = core::ParseLineFields(*(*lines)[0])->seq;
+  core::KvBatch b;
+  b.SetCheckpoint(projections::kRelayCheckpoint, core::Seq(seq));
+  ASSERT_TRUE(store_->Write(b, core::Durability::kSync).ok());
+  clock_.Advance(kDay * 31);
+  root_token_ = RootToken();
+  HttpReply r = Run("");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(J(r.body).S("last_tenant_seq"), std::to_string(head - 3));
+  EXPECT_EQ(*store_->FirstTenantSeq(core::TenantId("acme")), core::TenantSeq(head - 2));
+}
+
+TEST_F(RetentionTest, TheBackgroundJobPurgesEveryTenant) {
+  CreateTenant("other");
+  IngestN(Reporter(), 2, "engine.restarted");
+  clock_.Advance(kDay * 31);
+  core::Result<uint64_t> purged = retention_->PurgeAll();
+  ASSERT_TRUE(purged.ok()) << purged.error().message;
+  EXPECT_GT(*purged, 2u);
+  EXPECT_GT((*store_->FirstTenantSeq(core::TenantId("other")))->value(), 1u);
+}
+
+TEST_F(RetentionTest, OnlyRootRunsAPurgeAndNotIntoThePast) {
+  HttpReply past = Run(core::FormatTime(clock_.Now() - kDay));
+  EXPECT_EQ(past.status, 422);
+  EXPECT_EQ(J(past.body).S("errors.0.field"), "as_of");
+  EXPECT_EQ(Run("yesterday").status, 422);
+  const std::string reporter = Reporter();
+  EXPECT_EQ(client_->Json("POST", base_ + "/retention/run", reporter, "{}").status, 403);
+  EXPECT_EQ(client_->Json("GET", base_ + "/retention", reporter).status, 200);
+  auto [nobody_id, nobody_secret] = Client("acme", "nobody", "");
+  EXPECT_EQ(client_->Json("GET", base_ + "/retention", Token(nobody_id, nobody_secret)).status,
+            403);
+}
+
+}  // namespace
+}  // namespace custos::testing
