@@ -406,12 +406,23 @@ void Verify(const CallPtr& call) {
 enum class ExportFormat : uint8_t { kJsonl, kCsv, kOcsf };
 
 // The body of an export: pages of the index in ascending order, rendered as they are sent.
-// Holds one page (≤ 1000 events) at a time. A JSONL export ends with the signed checkpoint of
-// its last event, so `custos verify --key` can tell a rewritten history from the real one.
+// Holds one page (≤ 1000 events) at a time, and a retention lease on the tenant so that no
+// purge opens a hole in it. An export without actor or action filters is one stretch of the
+// chain, which it verifies as it goes: it never signs what does not verify. At the end it
+// signs the tenant's head as of its start (every format); a JSONL export then ends with the
+// signed checkpoint of its own last event, so that `custos verify --key` can tell a
+// rewritten history from the real one.
 class ExportStream final : public BodyStream {
  public:
-  ExportStream(Services& services, projections::AuditQuery query, ExportFormat format)
-      : services_(services), query_(std::move(query)), format_(format) {
+  ExportStream(Services& services, projections::AuditQuery query, ExportFormat format,
+               std::optional<core::TenantHead> head,
+               std::shared_ptr<projections::Retention::Lease> lease)
+      : services_(services),
+        query_(std::move(query)),
+        format_(format),
+        head_(std::move(head)),
+        lease_(std::move(lease)),
+        contiguous_(query_.actors.empty() && query_.actions.empty() && query_.targets.empty()) {
     query_.descending = false;
     query_.limit = kPage;
   }
@@ -449,6 +460,7 @@ class ExportStream final : public BodyStream {
   }
 
   core::Status Render(const std::string& line, std::string& out) {
+    if (contiguous_) CUSTOS_RETURN_IF_ERROR(verifier_.Feed(line));
     CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(line));
     last_tenant_seq_ = f.tenant_seq;
     last_hash_ = std::string(f.hash);
@@ -473,12 +485,25 @@ class ExportStream final : public BodyStream {
   }
 
   Step Finish(std::string& out) {
-    if (format_ == ExportFormat::kJsonl && last_tenant_seq_ != 0) {
-      core::Result<core::Checkpoint> c =
-          services_.deps.checkpoints.Sign(query_.tenant, last_tenant_seq_, last_hash_);
+    std::optional<core::Checkpoint> head;
+    if (head_) {
+      core::Result<core::Checkpoint> c = services_.deps.checkpoints.Sign(
+          query_.tenant, head_->tenant_seq.value(), head_->hash);
       if (!c.ok()) return Fail(c.error());
-      out += core::CheckpointLine(*c);
-      out += '\n';
+      head = *c;
+    }
+    if (format_ == ExportFormat::kJsonl) {
+      std::optional<core::Checkpoint> own = head;
+      if (last_tenant_seq_ != 0 && (!head || last_tenant_seq_ != head->tenant_seq)) {
+        core::Result<core::Checkpoint> c =
+            services_.deps.checkpoints.Sign(query_.tenant, last_tenant_seq_, last_hash_);
+        if (!c.ok()) return Fail(c.error());
+        own = *c;
+      }
+      if (own) {
+        out += core::CheckpointLine(*own);
+        out += '\n';
+      }
     }
     return Step::kEnd;
   }
@@ -493,6 +518,10 @@ class ExportStream final : public BodyStream {
   Services& services_;
   projections::AuditQuery query_;
   ExportFormat format_;
+  std::optional<core::TenantHead> head_;
+  std::shared_ptr<projections::Retention::Lease> lease_;
+  bool contiguous_;
+  core::ChainVerifier verifier_;
   bool header_done_ = false;
   bool done_ = false;
   std::vector<std::string> lines_;
@@ -543,14 +572,17 @@ void Export(const CallPtr& call) {
           core::InvalidField(std::string(unsupported), "is not a parameter of exports"));
     }
   }
+  Services& s = call->services();
+  // Held before the range is read: no purge of the tenant until the export is over.
+  std::shared_ptr<projections::Retention::Lease> lease = s.deps.retention.Hold(call->Tenant());
   core::Result<projections::AuditQuery> q = ReadQuery(call, false);
   if (!q.ok()) return call->Fail(q.error());
-  Services& s = call->services();
+  // The export ends at the head as of now (its own audit.exported record comes after it);
+  // the index is then brought up to at least that head.
+  const std::optional<core::TenantHead> head = s.deps.log.Head(call->Tenant());
   if (core::Status st = s.deps.audit.CatchUp(kCatchUpTimeout); !st.ok()) {
     return call->Fail(st.error());
   }
-  // The export ends at the head as of now: its own audit.exported record comes after it.
-  const std::optional<core::TenantHead> head = s.deps.log.Head(call->Tenant());
   const uint64_t to_tenant_seq = head ? head->tenant_seq.value() : 0;
   q->max_tenant_seq = to_tenant_seq;
   std::vector<core::EventDraft> drafts;
@@ -558,13 +590,14 @@ void Export(const CallPtr& call) {
   auto query = std::make_shared<projections::AuditQuery>(std::move(q).value());
   s.identity().AppendEventsAsync(
       call->Tenant(), std::move(drafts),
-      [call, query, f, format, content_type](core::AppendResult r) {
+      [call, query, f, format, content_type, head, lease](core::AppendResult r) {
         // Durable before the first byte: an export nobody recorded never starts.
         if (!r.ok()) return call->Fail(r.error());
-        OnCallStrand(call, [call, query, f, format, content_type] {
+        OnCallStrand(call, [call, query, f, format, content_type, head, lease] {
           HttpResponse response;
           response.content_type = content_type;
-          response.stream = std::make_shared<ExportStream>(call->services(), *query, f);
+          response.stream =
+              std::make_shared<ExportStream>(call->services(), *query, f, head, lease);
           const std::string ext = format == "csv" ? "csv" : "jsonl";
           response.Header("Content-Disposition",
                           "attachment; filename=\"" + call->Param("tenant") + "-audit" +

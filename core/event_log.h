@@ -94,6 +94,8 @@ class EventLog {
   // the chain head: `below` must not pass it (kInvalidArgument). Derived data keyed by
   // tenant_seq below the new first event (space kAudit) is dropped lazily by compaction.
   [[nodiscard]] virtual Status PurgeTenant(const TenantId& tenant, TenantSeq below) = 0;
+  // Every tenant that has events, in id order.
+  [[nodiscard]] virtual std::vector<TenantId> Tenants() const = 0;
   // The tenant's chain head, or nullopt for a tenant with no events.
   [[nodiscard]] virtual std::optional<TenantHead> Head(const TenantId& tenant) const = 0;
   // The highest seq appended so far (0 when empty).

@@ -1,15 +1,20 @@
 #include "projections/audit_checkpoints.h"
 
+#include <cstdio>
+
+#include "core/chain_verifier.h"
 #include "core/json_value.h"
 #include "core/time.h"
 
 namespace custos::projections {
 namespace {
 
+// Space kIndex, beside the API's lookups: not in the audit index's space, which a rebuild
+// drops and compaction trims below the purge floor — checkpoints outlive both.
 std::string Prefix(const core::TenantId& tenant) {
-  std::string key = tenant.value();
+  std::string key("checkpoint\0", 11);
+  key += tenant.value();
   key += '\0';
-  key += 'k';
   return key;
 }
 
@@ -33,13 +38,61 @@ core::Result<core::Checkpoint> AuditCheckpoints::Sign(const core::TenantId& tena
   core::Checkpoint c =
       signer_.Sign(tenant.value(), tenant_seq, hash, core::FormatTime(clock_.Now()));
   core::KvBatch batch;
-  batch.Put(core::Space::kAudit, Key(tenant, tenant_seq), core::CheckpointJson(c));
+  batch.Put(core::Space::kIndex, Key(tenant, tenant_seq), core::CheckpointJson(c));
   // Synced: a checkpoint handed out in an export must still be listed after a crash.
   CUSTOS_RETURN_IF_ERROR(kv_.Write(batch, core::Durability::kSync));
   std::lock_guard lock(mu_);
   uint64_t& last = signed_[tenant.value()];
   last = std::max(last, tenant_seq);
   return c;
+}
+
+core::Status AuditCheckpoints::VerifyUpTo(const core::TenantId& tenant,
+                                          const core::TenantHead& head) {
+  // From the last head verified (this run, else the last signed), the chain must lead to
+  // this head: a history rewritten on disk is never signed.
+  std::optional<std::pair<uint64_t, std::string>> from;
+  {
+    std::lock_guard lock(mu_);
+    auto it = verified_.find(tenant.value());
+    if (it != verified_.end()) from = it->second;
+  }
+  if (!from) {
+    CUSTOS_ASSIGN_OR_RETURN(std::vector<core::Checkpoint> last, List(tenant, 1));
+    if (!last.empty()) from = std::make_pair(last[0].tenant_seq, last[0].hash);
+  }
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<core::TenantSeq> first, log_.FirstTenantSeq(tenant));
+  const uint64_t first_kept = first ? first->value() : 1;
+  std::optional<std::string> anchor;
+  uint64_t next = first_kept;
+  if (from && from->first + 1 >= first_kept) {
+    next = from->first + 1;
+    anchor = from->second;
+  } else if (first_kept == 1) {
+    anchor = std::string(core::kZeroHash);
+  }  // else: past a purge with nothing signed since; the stream's own anchor is taken
+  if (next > head.tenant_seq.value() + 1) {
+    return core::Corruption("tenant " + tenant.value() + "'s head went back below a signed one");
+  }
+  core::ChainVerifier verifier(anchor);
+  while (next <= head.tenant_seq.value()) {
+    CUSTOS_ASSIGN_OR_RETURN(std::vector<core::StoredEvent> page,
+                            log_.ReadTenant(tenant, core::TenantSeq(next), 4096));
+    if (page.empty()) break;
+    for (const core::StoredEvent& e : page) {
+      if (e.tenant_seq.value() > head.tenant_seq.value()) break;
+      CUSTOS_RETURN_IF_ERROR(verifier.Feed(e.line));
+      next = e.tenant_seq.value() + 1;
+    }
+  }
+  if (verifier.summary().checked > 0 &&
+      (verifier.summary().last_tenant_seq != head.tenant_seq.value() ||
+       verifier.summary().head_hash != head.hash)) {
+    return core::Corruption("tenant " + tenant.value() + "'s chain does not lead to its head");
+  }
+  std::lock_guard lock(mu_);
+  verified_[tenant.value()] = {head.tenant_seq.value(), head.hash};
+  return core::OkStatus();
 }
 
 core::Status AuditCheckpoints::SignMovedHeads(const std::vector<core::TenantId>& tenants) {
@@ -51,6 +104,11 @@ core::Status AuditCheckpoints::SignMovedHeads(const std::vector<core::TenantId>&
       auto it = signed_.find(tenant.value());
       if (it != signed_.end() && it->second >= head->tenant_seq.value()) continue;
     }
+    if (core::Status s = VerifyUpTo(tenant, *head); !s.ok()) {
+      std::fprintf(stderr, "custos: not signing the head of tenant %s: %s\n",
+                   tenant.value().c_str(), s.error().message.c_str());
+      continue;
+    }
     core::Result<core::Checkpoint> signed_head = Sign(tenant, head->tenant_seq.value(), head->hash);
     if (!signed_head.ok()) return signed_head.error();
   }
@@ -61,7 +119,7 @@ core::Result<std::vector<core::Checkpoint>> AuditCheckpoints::List(const core::T
                                                                    size_t limit) const {
   std::vector<core::Checkpoint> out;
   const std::string prefix = Prefix(tenant);
-  std::unique_ptr<core::KvIterator> it = kv_.NewIterator(core::Space::kAudit);
+  std::unique_ptr<core::KvIterator> it = kv_.NewIterator(core::Space::kIndex);
   it->SeekForPrev(prefix + std::string(8, '\xff'));
   for (; it->Valid() && out.size() < limit && it->key().starts_with(prefix); it->Prev()) {
     CUSTOS_ASSIGN_OR_RETURN(

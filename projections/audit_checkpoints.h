@@ -1,8 +1,8 @@
 // AuditCheckpoints: signed chain heads (EVENTS.md "Signed checkpoints"). A hash chain can be
 // recomputed by whoever can write the disk; a head signed with a key the server keeps cannot.
 // The server signs each tenant's head every interval when it moved, and the last event of
-// every export. Signed checkpoints are kept in space kAudit under
-// `tenant \0 'k' BE64(tenant_seq)` (newest per tenant_seq), listed newest first.
+// every export. Signed checkpoints are kept in space kIndex under
+// `"checkpoint\0" tenant \0 BE64(tenant_seq)` (newest per tenant_seq), listed newest first.
 //
 // Thread-safety: every method may be called from any thread; Start runs one thread.
 #pragma once
@@ -35,7 +35,9 @@ class AuditCheckpoints {
   // Signs (tenant, tenant_seq, hash) at the clock's time and keeps it.
   [[nodiscard]] core::Result<core::Checkpoint> Sign(const core::TenantId& tenant,
                                                     uint64_t tenant_seq, const std::string& hash);
-  // Signs the head of each tenant whose head moved since its last signature here.
+  // Signs the head of each tenant whose head moved since its last signature here, once the
+  // chain from the last verified (or signed) head leads to it; a tenant whose chain does not
+  // is reported on stderr and left unsigned.
   [[nodiscard]] core::Status SignMovedHeads(const std::vector<core::TenantId>& tenants);
   // The tenant's checkpoints, newest first.
   [[nodiscard]] core::Result<std::vector<core::Checkpoint>> List(const core::TenantId& tenant,
@@ -54,7 +56,12 @@ class AuditCheckpoints {
   const core::Clock& clock_;
   const core::CheckpointSigner& signer_;
   std::mutex mu_;
+  // Verifies the chain of stored lines from the last verified head up to `head`.
+  [[nodiscard]] core::Status VerifyUpTo(const core::TenantId& tenant,
+                                        const core::TenantHead& head);
+
   std::unordered_map<std::string, uint64_t> signed_;  // tenant → last tenant_seq signed
+  std::unordered_map<std::string, std::pair<uint64_t, std::string>> verified_;
   internal::Periodic periodic_;
 };
 

@@ -140,6 +140,23 @@ core::Result<std::unique_ptr<AuditIndex>> AuditIndex::Open(const core::EventLog&
   std::unique_ptr<AuditIndex> index(new AuditIndex(log, kv));
   CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Seq> checkpoint, kv.GetCheckpoint(kAuditCheckpoint));
   index->indexed_.store(checkpoint ? checkpoint->value() : 0);
+  // Heads first, then everything up to at least them: each tenant is indexed up to its head.
+  std::vector<std::pair<std::string, uint64_t>> heads;
+  for (const core::TenantId& t : log.Tenants()) {
+    if (std::optional<core::TenantHead> h = log.Head(t)) {
+      heads.emplace_back(t.value(), h->tenant_seq.value());
+    }
+  }
+  while (index->indexed_.load() < log.LastSeq().value()) {
+    CUSTOS_RETURN_IF_ERROR(index->IndexMore(kIndexBatch));
+  }
+  {
+    std::unique_lock lock(index->heads_mu_);
+    for (const auto& [tenant, seq] : heads) {
+      uint64_t& h = index->indexed_heads_[tenant];
+      h = std::max(h, seq);
+    }
+  }
   AuditIndex* self = index.get();
   index->thread_ = std::thread([self] { self->Run(); });
   return index;
@@ -185,6 +202,13 @@ core::Result<uint64_t> AuditIndex::IndexMore(size_t max) {
   batch.SetCheckpoint(kAuditCheckpoint, core::Seq(upto));
   CUSTOS_RETURN_IF_ERROR(kv_.Write(batch, core::Durability::kNoSync));
   {
+    std::unique_lock lock(heads_mu_);
+    for (const core::StoredEvent& e : events) {
+      uint64_t& h = indexed_heads_[e.tenant.value()];
+      h = std::max(h, e.tenant_seq.value());
+    }
+  }
+  {
     std::lock_guard lock(mu_);
     indexed_.store(upto);
     error_.clear();
@@ -228,6 +252,12 @@ core::Status AuditIndex::WaitFor(core::Seq seq, std::chrono::milliseconds timeou
                            ")" + (error_.empty() ? std::string() : ": " + error_));
 }
 
+uint64_t AuditIndex::IndexedTenantSeq(const core::TenantId& tenant) const {
+  std::shared_lock lock(heads_mu_);
+  auto it = indexed_heads_.find(tenant.value());
+  return it == indexed_heads_.end() ? 0 : it->second;
+}
+
 core::Status AuditIndex::CatchUp(std::chrono::milliseconds timeout) const {
   return WaitFor(log_.LastSeq(), timeout);
 }
@@ -267,7 +297,7 @@ core::Status AuditIndex::ForEachMatch(const AuditQuery& q,
 
   // The tenant_seq range [lo, hi] the bounds allow.
   uint64_t lo = std::max<uint64_t>(1, q.min_tenant_seq);
-  uint64_t hi = head->tenant_seq.value();
+  uint64_t hi = std::min(head->tenant_seq.value(), IndexedTenantSeq(q.tenant));
   if (q.max_tenant_seq) hi = std::min(hi, *q.max_tenant_seq);
   for (const std::optional<core::Time>& bound : {q.from, q.not_before}) {
     if (!bound) continue;
@@ -373,6 +403,8 @@ core::Result<uint64_t> AuditIndex::Rebuild() {
     drop.SetCheckpoint(kAuditCheckpoint, core::Seq(0));
     CUSTOS_RETURN_IF_ERROR(kv_.Write(drop, core::Durability::kNoSync));
     indexed_.store(0);
+    std::unique_lock lock(heads_mu_);
+    indexed_heads_.clear();
   }
   while (true) {
     CUSTOS_ASSIGN_OR_RETURN(uint64_t n, IndexMore(kIndexBatch));

@@ -24,7 +24,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <shared_mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/event_log.h"
@@ -61,7 +63,8 @@ inline constexpr std::string_view kAuditCheckpoint = "audit";
 
 class AuditIndex {
  public:
-  // Opens the index and starts indexing from its checkpoint.
+  // Opens the index, indexes what the log holds beyond its checkpoint (a crash loses at most
+  // the last unsynced batches), then keeps indexing on its own thread.
   [[nodiscard]] static core::Result<std::unique_ptr<AuditIndex>> Open(const core::EventLog& log,
                                                                       core::KvStore& kv);
   ~AuditIndex();
@@ -73,6 +76,8 @@ class AuditIndex {
   // Waits until everything appended so far is indexed.
   [[nodiscard]] core::Status CatchUp(std::chrono::milliseconds timeout) const;
   [[nodiscard]] core::Seq indexed() const { return core::Seq(indexed_.load()); }
+  // The tenant's last tenant_seq indexed (0 if none).
+  [[nodiscard]] uint64_t IndexedTenantSeq(const core::TenantId& tenant) const;
 
   // A page of the tenant's events matching the query (after CatchUp).
   [[nodiscard]] core::Result<AuditPage> Query(const AuditQuery& query) const;
@@ -108,6 +113,10 @@ class AuditIndex {
   mutable std::condition_variable cv_;
   std::mutex index_mu_;  // one indexer at a time (the thread, or Rebuild)
   std::string error_;    // the indexing thread's last failure, under mu_
+  // Per tenant, the last tenant_seq indexed: queries never look past it, so a page never
+  // skips an event appended but not yet indexed (it comes in a later page instead).
+  mutable std::shared_mutex heads_mu_;
+  std::unordered_map<std::string, uint64_t> indexed_heads_;
   std::thread thread_;
 };
 

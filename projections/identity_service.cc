@@ -283,7 +283,8 @@ Result<ExecuteResult> IdentityService::Execute(ExecuteRequest request) {
 
 void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
                                         std::vector<core::EventDraft> events,
-                                        core::AppendCallback done, Origin origin) {
+                                        core::AppendCallback done, Origin origin,
+                                        const Precondition& precondition) {
   std::shared_ptr<TenantSlot> slot = FindSlot(tenant);
   if (slot == nullptr) return done(core::NotFound("no tenant " + tenant.value()));
   std::unique_lock lock(slot->mu);
@@ -298,6 +299,12 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
   if (events.empty()) {
     lock.unlock();
     return done(core::InvalidField("events", "must not be empty"));
+  }
+  if (precondition) {
+    if (Status s = precondition(slot->state); !s.ok()) {
+      lock.unlock();
+      return done(std::move(s).error());
+    }
   }
   for (size_t i = 0; i < events.size(); ++i) {
     const std::string where = "events[" + std::to_string(i) + "].";

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -76,10 +77,14 @@ class IdentityService {
   // the record: what a rebuild starts from once the events before it are purged.
   enum class Origin : uint8_t { kApplication, kAudit, kRetention };
 
+  // What must hold of the tenant's state, checked under its lock, for an append to go ahead.
+  using Precondition = std::function<core::Status(const core::iam::TenantState&)>;
+
   // Appends events that do not change identity state (application events, audit records) in
   // the tenant's order. kNotFound for an unknown tenant.
   void AppendEventsAsync(const core::TenantId& tenant, std::vector<core::EventDraft> events,
-                         core::AppendCallback done, Origin origin = Origin::kApplication);
+                         core::AppendCallback done, Origin origin = Origin::kApplication,
+                         const Precondition& precondition = nullptr);
 
   // Runs fn(const TenantState&) under the tenant's read lock; kNotFound if no such tenant.
   template <class Fn>

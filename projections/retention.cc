@@ -21,6 +21,18 @@ struct Policy {
 
 Retention::~Retention() { Stop(); }
 
+std::unique_ptr<Retention::Lease> Retention::Hold(const core::TenantId& tenant) {
+  std::unique_lock lock(holds_mu_);
+  holds_cv_.wait(lock, [&] { return purging_ != tenant.value(); });
+  ++holds_[tenant.value()];
+  return std::make_unique<Lease>(*this, tenant.value());
+}
+
+Retention::Lease::~Lease() {
+  std::lock_guard lock(r_->holds_mu_);
+  if (--r_->holds_[tenant_] == 0) r_->holds_.erase(tenant_);
+}
+
 core::Result<std::optional<uint64_t>> Retention::LastDeliveredUpTo(const core::TenantId& tenant,
                                                                    uint64_t first, uint64_t last,
                                                                    uint64_t seq) const {
@@ -59,20 +71,44 @@ core::Result<PurgeOutcome> Retention::Purge(const core::TenantId& tenant, core::
     out.legal_hold = true;
     return out;
   }
+  // The head first, then the index up to it: every event up to the head is in the time index,
+  // so none appended meanwhile can be mistaken for an old one.
+  const std::optional<core::TenantHead> head = log_.Head(tenant);
   CUSTOS_RETURN_IF_ERROR(audit_.CatchUp(kCatchUpTimeout));
   CUSTOS_ASSIGN_OR_RETURN(std::optional<core::TenantSeq> first, log_.FirstTenantSeq(tenant));
-  const std::optional<core::TenantHead> head = log_.Head(tenant);
   if (!first || !head) return out;
   CUSTOS_ASSIGN_OR_RETURN(std::optional<uint64_t> kept,
                           audit_.FirstSeqAtOrAfter(tenant, out.cutoff));
-  uint64_t last = kept ? *kept - 1 : head->tenant_seq.value();
+  uint64_t last = kept ? std::min(*kept - 1, head->tenant_seq.value()) : head->tenant_seq.value();
   CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Seq> relay, kv_.GetCheckpoint(kRelayCheckpoint));
+  if (relay_ && !relay) return out;  // the relay has delivered nothing yet
   if (relay && last >= first->value()) {
     CUSTOS_ASSIGN_OR_RETURN(std::optional<uint64_t> delivered,
                             LastDeliveredUpTo(tenant, first->value(), last, relay->value()));
     last = delivered ? *delivered : 0;
   }
   if (last < first->value()) return out;
+
+  // No reader may see the stream with a hole: refuse while one holds the tenant, and make new
+  // ones wait until the purge is over.
+  {
+    std::lock_guard lock(holds_mu_);
+    if (holds_.count(tenant.value()) != 0) {
+      return core::Unavailable("an export of tenant " + tenant.value() +
+                               " is running; the purge runs again at its next interval");
+    }
+    purging_ = tenant.value();
+  }
+  struct EndPurge {
+    Retention* r;
+    ~EndPurge() {
+      {
+        std::lock_guard lock(r->holds_mu_);
+        r->purging_.clear();
+      }
+      r->holds_cv_.notify_all();
+    }
+  } end_purge{this};
 
   CUSTOS_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> last_line,
                           log_.GetTenantEvents(tenant, {core::TenantSeq(last)}));
@@ -98,7 +134,16 @@ core::Result<PurgeOutcome> Retention::Purge(const core::TenantId& tenant, core::
   identity_.AppendEventsAsync(
       tenant, std::move(drafts),
       [&appended](core::AppendResult r) { appended.set_value(std::move(r)); },
-      IdentityService::Origin::kRetention);
+      IdentityService::Origin::kRetention, [&policy](const core::iam::TenantState& st) {
+        // A legal hold or a longer window committed since the policy was read wins.
+        if (st.tenant().legal_hold || st.tenant().retention_days > policy.retention_days) {
+          return core::Status(core::Error{core::Errc::kConflict,
+                                          "the tenant's retention changed during the purge; "
+                                          "run it again",
+                                          {}});
+        }
+        return core::OkStatus();
+      });
   core::AppendResult result = appended.get_future().get();
   if (!result.ok()) return result.error();
   CUSTOS_RETURN_IF_ERROR(log_.PurgeTenant(tenant, core::TenantSeq(last + 1)));
@@ -108,10 +153,18 @@ core::Result<PurgeOutcome> Retention::Purge(const core::TenantId& tenant, core::
 core::Result<uint64_t> Retention::PurgeAll() {
   uint64_t total = 0;
   const core::Time now = clock_.Now();
+  std::optional<core::Error> first_error;
+  // One tenant that cannot be purged now does not hold back the others.
   for (const core::TenantId& tenant : identity_.Tenants()) {
-    CUSTOS_ASSIGN_OR_RETURN(PurgeOutcome o, Purge(tenant, now));
-    total += o.purged;
+    core::Result<PurgeOutcome> o = Purge(tenant, now);
+    if (o.ok()) {
+      total += o->purged;
+    } else if (!first_error) {
+      first_error = core::Error{o.error().code,
+                                "tenant " + tenant.value() + ": " + o.error().message, {}};
+    }
   }
+  if (first_error) return *first_error;
   return total;
 }
 

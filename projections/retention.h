@@ -20,6 +20,10 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -49,9 +53,11 @@ struct PurgeOutcome {
 
 class Retention {
  public:
+  // `relay`: a Kafka relay delivers the log, and a purge waits for its cursor (with the relay
+  // on and no cursor yet, nothing is purged).
   Retention(IdentityService& identity, core::EventLog& log, const core::KvStore& kv,
-            const AuditIndex& audit, const core::Clock& clock)
-      : identity_(identity), log_(log), kv_(kv), audit_(audit), clock_(clock) {}
+            const AuditIndex& audit, const core::Clock& clock, bool relay = false)
+      : identity_(identity), log_(log), kv_(kv), audit_(audit), clock_(clock), relay_(relay) {}
   ~Retention();
   Retention(const Retention&) = delete;
   Retention& operator=(const Retention&) = delete;
@@ -60,6 +66,22 @@ class Retention {
   [[nodiscard]] core::Result<PurgeOutcome> Purge(const core::TenantId& tenant, core::Time as_of);
   // Purges every tenant as of now; returns the number of events purged.
   [[nodiscard]] core::Result<uint64_t> PurgeAll();
+
+  // A reader that must see a tenant's stream without holes (an export) holds it: a purge of
+  // the tenant refuses to start meanwhile (kUnavailable, retried at the next interval), and
+  // Hold waits for a purge in progress to end.
+  class Lease {
+   public:
+    Lease(Retention& r, std::string tenant) : r_(&r), tenant_(std::move(tenant)) {}
+    ~Lease();
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+
+   private:
+    Retention* r_;
+    std::string tenant_;
+  };
+  [[nodiscard]] std::unique_ptr<Lease> Hold(const core::TenantId& tenant);
 
   // Runs PurgeAll every `interval` on a thread of its own until Stop (or destruction).
   void Start(std::chrono::milliseconds interval);
@@ -75,7 +97,12 @@ class Retention {
   const core::KvStore& kv_;
   const AuditIndex& audit_;
   const core::Clock& clock_;
+  const bool relay_;
   std::mutex purge_mu_;  // one purge at a time
+  std::mutex holds_mu_;
+  std::condition_variable holds_cv_;
+  std::unordered_map<std::string, int> holds_;  // tenant → readers holding it
+  std::string purging_;                         // the tenant being purged, if any
   internal::Periodic periodic_;
 };
 

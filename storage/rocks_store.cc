@@ -532,7 +532,20 @@ core::AppendResult RocksStore::Append(core::AppendRequest request) {
 
 Result<std::vector<core::StoredEvent>> RocksStore::Read(core::Seq from, size_t limit) const {
   std::vector<core::StoredEvent> out;
-  if (limit == 0) return out;
+  uint64_t next = from.value();
+  // Purged events do not count toward `limit`: a short (or empty) page means the end of the
+  // log, which is what every consumer relies on. Entries below their tenant's floor are
+  // skipped without a lookup; one purged while this reads is skipped after it.
+  while (out.size() < limit) {
+    CUSTOS_ASSIGN_OR_RETURN(uint64_t scanned_to, ReadSome(next, limit - out.size(), out));
+    if (scanned_to < next) break;  // the end of the log
+    next = scanned_to + 1;
+  }
+  return out;
+}
+
+Result<uint64_t> RocksStore::ReadSome(uint64_t from, size_t want,
+                                      std::vector<core::StoredEvent>& out) const {
   rocksdb::ReadOptions ro;
   const rocksdb::Snapshot* snapshot = impl_->db->GetSnapshot();
   ro.snapshot = snapshot;
@@ -541,21 +554,24 @@ Result<std::vector<core::StoredEvent>> RocksStore::Read(core::Seq from, size_t l
     std::string key;
   };
   std::vector<Wanted> wanted;
+  uint64_t scanned_to = from - 1;
   {
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(kGroupsCf)));
     std::vector<internal::GroupEntry> entries;
     // The group holding `from` starts at or before it.
-    it->SeekForPrev(internal::SeqKey(from.value()));
+    it->SeekForPrev(internal::SeqKey(from));
     if (!it->Valid()) it->SeekToFirst();
-    for (; it->Valid() && wanted.size() < limit; it->Next()) {
+    for (; it->Valid() && wanted.size() < want; it->Next()) {
       const uint64_t first = internal::GetBE64(std::string_view(it->key().data(), 8));
       if (!internal::DecodeGroup(std::string_view(it->value().data(), it->value().size()),
                                  entries)) {
         impl_->db->ReleaseSnapshot(snapshot);
         return core::Corruption("bad group record at seq " + std::to_string(first));
       }
-      for (size_t i = 0; i < entries.size() && wanted.size() < limit; ++i) {
-        if (first + i < from.value()) continue;
+      for (size_t i = 0; i < entries.size() && wanted.size() < want; ++i) {
+        if (first + i < from) continue;
+        scanned_to = first + i;
+        if (entries[i].tenant_seq < impl_->floors->Get(entries[i].tenant)) continue;
         wanted.push_back(
             Wanted{first + i, internal::EventKey(entries[i].tenant, entries[i].tenant_seq)});
       }
@@ -573,9 +589,9 @@ Result<std::vector<core::StoredEvent>> RocksStore::Read(core::Seq from, size_t l
   impl_->db->MultiGet(ro, impl_->cf(kEventsCf), wanted.size(), slices.data(), values.data(),
                       statuses.data());
   impl_->db->ReleaseSnapshot(snapshot);
-  out.reserve(wanted.size());
+  out.reserve(out.size() + wanted.size());
   for (size_t i = 0; i < wanted.size(); ++i) {
-    if (statuses[i].IsNotFound()) continue;  // purged by retention
+    if (statuses[i].IsNotFound()) continue;  // purged by retention meanwhile
     if (!statuses[i].ok()) return FromRocks(statuses[i], "reading the log");
     std::string_view tenant;
     uint64_t tenant_seq = 0;
@@ -583,7 +599,7 @@ Result<std::vector<core::StoredEvent>> RocksStore::Read(core::Seq from, size_t l
     out.push_back(core::StoredEvent{core::Seq(wanted[i].seq), core::TenantId(std::string(tenant)),
                                     core::TenantSeq(tenant_seq), values[i].ToString()});
   }
-  return out;
+  return scanned_to;
 }
 
 Result<std::vector<core::StoredEvent>> RocksStore::ReadTenant(const core::TenantId& tenant,

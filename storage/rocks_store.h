@@ -73,8 +73,7 @@ class RocksStore final : public core::EventLog, public core::KvStore {
   // for operators after a large purge, and for tests of what compaction drops.
   [[nodiscard]] core::Status CompactSpace(core::Space space);
 
-  // Every tenant that has events, in id order.
-  [[nodiscard]] std::vector<core::TenantId> Tenants() const;
+  std::vector<core::TenantId> Tenants() const override;
 
   // Counters since open: synced append batches (one fsync each) and the events in them.
   struct Stats {
@@ -86,6 +85,10 @@ class RocksStore final : public core::EventLog, public core::KvStore {
  private:
   struct Impl;
   explicit RocksStore(std::unique_ptr<Impl> impl);
+  // Reads up to `want` stored events from seq `from` on, appending them to `out`; returns the
+  // last seq it looked at (from − 1 at the end of the log).
+  [[nodiscard]] core::Result<uint64_t> ReadSome(uint64_t from, size_t want,
+                                                std::vector<core::StoredEvent>& out) const;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -103,6 +103,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<BodyStream> stream;
     std::optional<http::response<http::empty_body>> head;
     std::optional<http::response_serializer<http::empty_body>> head_writer;
+    bool raw = false;  // HTTP/1.0: pieces as they are, no chunk framing
   };
 
   void DoRead() {
@@ -111,7 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (slots_.empty()) Close();
       return;
     }
-    if (slots_.size() >= options_.max_pipelined) {
+    if (slots_.size() >= options_.max_pipelined || streaming_) {
       reading_paused_ = true;
       return;
     }
@@ -145,6 +146,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnReadError(beast::error_code ec) {
+    if (ec == net::error::operation_aborted && streaming_ && !closed_) {
+      // Cancelled for a streamed answer (DoWrite): read again once it is sent.
+      reading_paused_ = true;
+      return;
+    }
     if (ec == http::error::end_of_stream || ec == net::error::eof ||
         ec == net::error::operation_aborted || ec == beast::error::timeout ||
         ec == net::error::connection_reset) {
@@ -239,8 +245,15 @@ class Session : public std::enable_shared_from_this<Session> {
       slot.stream = std::move(response.stream);
       slot.head.emplace(res.result(), version);
       for (const auto& field : res) slot.head->set(field.name_string(), field.value());
-      slot.head->keep_alive(res.keep_alive());
-      slot.head->chunked(true);
+      if (version >= 11) {
+        slot.head->keep_alive(res.keep_alive());
+        slot.head->chunked(true);
+      } else {
+        // HTTP/1.0 has no chunks: the body runs to the end of the connection.
+        slot.raw = true;
+        slot.head->keep_alive(false);
+        res.keep_alive(false);
+      }
     } else {
       res.body() = std::move(response.body);
       res.prepare_payload();
@@ -265,11 +278,34 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(options_.read_timeout);
     Slot& slot = slots_.front();
     if (slot.stream) {
+      streaming_ = true;
+      // A read waiting for the next request would time out (and close the socket) during a
+      // long stream: it is cancelled if nothing of a request has arrived, and started again
+      // once the stream is sent.
+      if (waiting_for_request_ && buffer_.size() == 0) {
+        beast::error_code ignored;
+        stream_.socket().cancel(ignored);
+      }
+      // The first piece before the head: a body that fails at once is still answered 500.
+      chunk_.clear();
+      step_ = NextPiece(slot);
+      if (step_ == BodyStream::Step::kFailed) {
+        streaming_ = false;
+        slot.stream.reset();
+        slot.response->result(http::status::internal_server_error);
+        slot.response->set(http::field::content_type, "application/problem+json");
+        slot.response->body() = ProblemBody(500, "Internal Server Error", "the body failed");
+        slot.response->keep_alive(false);
+        slot.response->prepare_payload();
+        return http::async_write(
+            stream_, *slot.response,
+            [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
+      }
       slot.head_writer.emplace(*slot.head);
       http::async_write_header(stream_, *slot.head_writer,
                                [self = shared_from_this()](beast::error_code ec, size_t) {
                                  if (ec) return self->OnWrite(ec);
-                                 self->WriteNextChunk();
+                                 self->WritePiece();
                                });
       return;
     }
@@ -278,43 +314,50 @@ class Session : public std::enable_shared_from_this<Session> {
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
   }
 
-  // One piece of a streamed body per write: the next is made only once this one is sent, so a
-  // slow reader holds one piece in memory, not the export. A reader that takes nothing for
-  // the read timeout is cut off.
-  void WriteNextChunk() {
-    Slot& slot = slots_.front();
-    chunk_.clear();
+  // The next non-empty piece of a streamed body into chunk_ (or the end, or a failure).
+  BodyStream::Step NextPiece(Slot& slot) {
     BodyStream::Step step = BodyStream::Step::kMore;
     while (chunk_.empty() && step == BodyStream::Step::kMore) {
       step = slot.stream->Next(chunk_, kChunkBytes);
     }
-    if (step == BodyStream::Step::kFailed) {
-      return OnWrite(net::error::make_error_code(net::error::connection_aborted));
-    }
-    stream_.expires_after(options_.read_timeout);
+    return step;
+  }
+
+  // One piece of a streamed body per write (chunk_, made before): the next is made only once
+  // this one is sent, so a slow reader holds one piece in memory, not the export. A reader
+  // that takes nothing for the read timeout is cut off. A failure cuts the connection before
+  // the last chunk, so the client sees a truncated body, never a complete-looking one.
+  void WritePiece() {
+    Slot& slot = slots_.front();
     auto self = shared_from_this();
-    if (step == BodyStream::Step::kEnd) {
-      // The last piece, then the last-chunk marker.
-      if (chunk_.empty()) {
-        return net::async_write(stream_, http::make_chunk_last(),
-                                [self](beast::error_code ec, size_t) { self->OnWrite(ec); });
+    stream_.expires_after(options_.read_timeout);
+    const bool last = step_ == BodyStream::Step::kEnd;
+    auto after = [self, last](beast::error_code ec, size_t) {
+      if (ec) return self->OnWrite(ec);
+      if (last) return self->EndStream();
+      self->chunk_.clear();
+      self->step_ = self->NextPiece(self->slots_.front());
+      if (self->step_ == BodyStream::Step::kFailed) {
+        return self->OnWrite(net::error::make_error_code(net::error::connection_aborted));
       }
-      return net::async_write(
-          stream_, http::make_chunk(net::buffer(chunk_)), [self](beast::error_code ec, size_t) {
-            if (ec) return self->OnWrite(ec);
-            net::async_write(self->stream_, http::make_chunk_last(),
-                             [self](beast::error_code ec2, size_t) { self->OnWrite(ec2); });
-          });
-    }
-    net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
-                     [self](beast::error_code ec, size_t) {
-                       if (ec) return self->OnWrite(ec);
-                       self->WriteNextChunk();
-                     });
+      self->WritePiece();
+    };
+    if (chunk_.empty()) return after({}, 0);
+    if (slot.raw) return net::async_write(stream_, net::buffer(chunk_), std::move(after));
+    net::async_write(stream_, http::make_chunk(net::buffer(chunk_)), std::move(after));
+  }
+
+  void EndStream() {
+    auto self = shared_from_this();
+    if (slots_.front().raw) return OnWrite({});  // not keep-alive: the close ends the body
+    stream_.expires_after(options_.read_timeout);
+    net::async_write(stream_, http::make_chunk_last(),
+                     [self](beast::error_code ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(beast::error_code ec) {
     writing_ = false;
+    streaming_ = false;
     const bool keep_alive = slots_.front().response->keep_alive();
     slots_.pop_front();
     if (ec || !keep_alive) return Close();
@@ -353,6 +396,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::deque<Slot> slots_;  // answers in request order (deque: stable addresses at the ends)
   static constexpr size_t kChunkBytes = 64 * 1024;
   std::string chunk_;  // the piece of a streamed body being written
+  BodyStream::Step step_ = BodyStream::Step::kMore;  // what made chunk_
+  bool streaming_ = false;  // a streamed body is being written
   bool writing_ = false;
   bool reading_paused_ = false;
   bool waiting_for_request_ = false;

@@ -211,5 +211,61 @@ TEST_F(RetentionTest, OnlyRootRunsAPurgeAndNotIntoThePast) {
             403);
 }
 
+TEST_F(RetentionTest, ARebuildAfterALargePurgeReplaysEverythingAfterIt) {
+  // More purged events in a row than a page of the log: reading must step over them.
+  const std::string token = Reporter();
+  std::string batch = "{\"events\":[";
+  for (int i = 0; i < 1000; ++i) batch += std::string(i ? "," : "") + "{\"type\":\"engine.ran\"}";
+  batch += "]}";
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_EQ(client_->Json("POST", base_ + "/events:batch", token, batch).status, 201);
+  }
+  clock_.Advance(kDay * 31);
+  root_token_ = RootToken();
+  HttpReply purged = Run("");
+  ASSERT_GT(std::stoull(J(purged.body).S("purged")), 6000u) << purged.body;
+  // Then state changes of this tenant and a new one.
+  ASSERT_EQ(client_->Json("POST", "/v1/tenants/acme/roles", root_token_,
+                          "{\"name\":\"After the purge\",\"permissions\":[]}")
+                .status,
+            201);
+  CreateTenant("later");
+  const std::string digest = *projections::IdentityService::StoredDigest(*store_);
+  ASSERT_TRUE(projections::IdentityService::RebuildState(*store_, *store_).ok());
+  EXPECT_EQ(*projections::IdentityService::StoredDigest(*store_), digest);
+  ASSERT_TRUE(audit_->Rebuild().ok());
+  EXPECT_EQ(J(client_->Json("GET", base_ + "/events?action=role.created", root_token_).body)
+                .Size("items"),
+            1u);
+  EXPECT_GT(J(client_->Json("GET", "/v1/tenants/later/audit/events", root_token_).body)
+                .Size("items"),
+            0u);
+}
+
+TEST_F(RetentionTest, ARunningExportHoldsOffAPurge) {
+  IngestN(Reporter(), 3, "engine.restarted");
+  clock_.Advance(kDay * 31);
+  root_token_ = RootToken();
+  {
+    auto lease = retention_->Hold(core::TenantId("acme"));
+    HttpReply r = Run("");
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_EQ(*store_->FirstTenantSeq(core::TenantId("acme")), core::TenantSeq(1));
+  }
+  EXPECT_EQ(Run("").status, 200);
+  EXPECT_GT((*store_->FirstTenantSeq(core::TenantId("acme")))->value(), 1u);
+}
+
+TEST_F(RetentionTest, WithARelayNothingUndeliveredIsPurged) {
+  IngestN(Reporter(), 3, "engine.restarted");
+  clock_.Advance(kDay * 31);
+  projections::Retention with_relay(*identity_, *store_, *store_, *audit_, clock_, true);
+  core::Result<projections::PurgeOutcome> none = with_relay.Purge(core::TenantId("acme"),
+                                                                  clock_.Now());
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->purged, 0u);  // the relay has delivered nothing yet
+  EXPECT_EQ(*store_->FirstTenantSeq(core::TenantId("acme")), core::TenantSeq(1));
+}
+
 }  // namespace
 }  // namespace custos::testing

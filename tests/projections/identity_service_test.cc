@@ -428,6 +428,7 @@ class FailingLog final : public core::EventLog {
       const core::TenantId& t) const override {
     return inner_.FirstTenantSeq(t);
   }
+  std::vector<core::TenantId> Tenants() const override { return inner_.Tenants(); }
   core::Status PurgeTenant(const core::TenantId& t, core::TenantSeq below) override {
     return inner_.PurgeTenant(t, below);
   }
