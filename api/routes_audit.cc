@@ -405,13 +405,14 @@ void Verify(const CallPtr& call) {
 
 enum class ExportFormat : uint8_t { kJsonl, kCsv, kOcsf };
 
-// The body of an export: pages of the index in ascending order, rendered as they are sent.
+// The body of an export: pages of events in ascending order, rendered as they are sent.
 // Holds one page (≤ 1000 events) at a time, and a retention lease on the tenant so that no
-// purge opens a hole in it. An export without actor or action filters is one stretch of the
-// chain, which it verifies as it goes: it never signs what does not verify. At the end it
-// signs the tenant's head as of its start (every format); a JSONL export then ends with the
-// signed checkpoint of its own last event, so that `custos verify --key` can tell a
-// rewritten history from the real one.
+// purge opens a hole in it. Without actor or action filters an export is one stretch of the
+// tenant's stream, read straight from the log; with them, through the index. At the end it
+// signs the tenant's head as of its start (every format) once the stored chain verifies up
+// to it — it never signs what does not verify; a JSONL export then ends with the signed
+// checkpoint of its own last event, so that `custos verify --key` can tell a rewritten
+// history from the real one.
 class ExportStream final : public BodyStream {
  public:
   ExportStream(Services& services, projections::AuditQuery query, ExportFormat format,
@@ -428,18 +429,29 @@ class ExportStream final : public BodyStream {
   }
 
   Step Next(std::string& out, size_t hint) override {
-    if (!header_done_) {
-      header_done_ = true;
+    if (!started_) {
+      started_ = true;
       if (format_ == ExportFormat::kCsv) out += core::AuditCsvHeader();
+      if (contiguous_) {
+        core::Result<std::optional<std::pair<uint64_t, uint64_t>>> range =
+            services_.deps.audit.Bounds(query_);
+        if (!range.ok()) return Fail(range.error());
+        if (!*range) {
+          done_ = true;
+        } else {
+          next_ = (*range)->first;
+          last_ = (*range)->second;
+        }
+      }
     }
+    if (contiguous_) return Scan(out, hint);
     while (out.size() < hint) {
       if (pos_ == lines_.size()) {
         if (done_) return Finish(out);
         if (core::Status s = Fetch(); !s.ok()) return Fail(s.error());
         continue;
       }
-      const std::string& line = lines_[pos_++];
-      if (core::Status s = Render(line, out); !s.ok()) return Fail(s.error());
+      if (core::Status s = Render(lines_[pos_++], out); !s.ok()) return Fail(s.error());
     }
     return Step::kMore;
   }
@@ -447,10 +459,40 @@ class ExportStream final : public BodyStream {
  private:
   static constexpr size_t kPage = 1000;
 
+  // One stretch of the stream: straight from the log into the piece, about `hint` bytes.
+  Step Scan(std::string& out, size_t hint) {
+    if (!done_ && next_ <= last_) {
+      core::Status rendered = core::OkStatus();
+      core::Result<uint64_t> scanned = services_.deps.log.ScanTenant(
+          query_.tenant, core::TenantSeq(next_), core::TenantSeq(last_),
+          [&](uint64_t tenant_seq, std::string_view line) {
+            if (tenant_seq != next_) {
+              rendered = core::Corruption("event " + std::to_string(next_) + " is missing");
+              return false;
+            }
+            rendered = Render(line, out);
+            if (!rendered.ok()) return false;
+            ++next_;
+            if (next_ > last_) last_line_.assign(line);
+            return out.size() < hint;
+          });
+      if (!scanned.ok()) return Fail(scanned.error());
+      if (!rendered.ok()) return Fail(rendered.error());
+      if (next_ <= last_ && *scanned < next_ && out.size() < hint) {
+        return Fail(core::Corruption("event " + std::to_string(next_) + " is missing"));
+      }
+      if (next_ <= last_) return Step::kMore;
+    }
+    done_ = true;
+    return Finish(out);
+  }
+
   core::Status Fetch() {
+    pos_ = 0;
+    if (!lines_.empty()) last_line_ = std::move(lines_.back());
+    lines_.clear();
     CUSTOS_ASSIGN_OR_RETURN(projections::AuditPage page, services_.deps.audit.Query(query_));
     lines_ = std::move(page.lines);
-    pos_ = 0;
     if (page.next) {
       query_.after = *page.next;
     } else {
@@ -459,11 +501,7 @@ class ExportStream final : public BodyStream {
     return core::OkStatus();
   }
 
-  core::Status Render(const std::string& line, std::string& out) {
-    if (contiguous_) CUSTOS_RETURN_IF_ERROR(verifier_.Feed(line));
-    CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(line));
-    last_tenant_seq_ = f.tenant_seq;
-    last_hash_ = std::string(f.hash);
+  core::Status Render(std::string_view line, std::string& out) {
     switch (format_) {
       case ExportFormat::kJsonl:
         out += line;
@@ -485,26 +523,26 @@ class ExportStream final : public BodyStream {
   }
 
   Step Finish(std::string& out) {
-    std::optional<core::Checkpoint> head;
-    if (head_) {
-      core::Result<core::Checkpoint> c = services_.deps.checkpoints.Sign(
-          query_.tenant, head_->tenant_seq.value(), head_->hash);
-      if (!c.ok()) return Fail(c.error());
-      head = *c;
-    }
-    if (format_ == ExportFormat::kJsonl) {
-      std::optional<core::Checkpoint> own = head;
-      if (last_tenant_seq_ != 0 && (!head || last_tenant_seq_ != head->tenant_seq)) {
+    if (!head_) return Step::kEnd;  // a tenant without events: nothing to sign
+    projections::AuditCheckpoints& checkpoints = services_.deps.checkpoints;
+    core::Result<core::Checkpoint> head =
+        checkpoints.SignVerified(query_.tenant, head_->tenant_seq.value(), head_->hash, *head_);
+    if (!head.ok()) return Fail(head.error());
+    if (format_ != ExportFormat::kJsonl) return Step::kEnd;
+    core::Checkpoint own = *head;
+    const std::string& last_line = lines_.empty() ? last_line_ : lines_.back();
+    if (!last_line.empty()) {
+      core::Result<core::LineFields> f = core::ParseLineFields(last_line);
+      if (!f.ok()) return Fail(f.error());
+      if (f->tenant_seq != head->tenant_seq) {
         core::Result<core::Checkpoint> c =
-            services_.deps.checkpoints.Sign(query_.tenant, last_tenant_seq_, last_hash_);
+            checkpoints.Sign(query_.tenant, f->tenant_seq, std::string(f->hash));
         if (!c.ok()) return Fail(c.error());
         own = *c;
       }
-      if (own) {
-        out += core::CheckpointLine(*own);
-        out += '\n';
-      }
     }
+    out += core::CheckpointLine(own);
+    out += '\n';
     return Step::kEnd;
   }
 
@@ -521,13 +559,13 @@ class ExportStream final : public BodyStream {
   std::optional<core::TenantHead> head_;
   std::shared_ptr<projections::Retention::Lease> lease_;
   bool contiguous_;
-  core::ChainVerifier verifier_;
-  bool header_done_ = false;
+  bool started_ = false;
   bool done_ = false;
+  uint64_t next_ = 0;  // contiguous: the next tenant_seq to read, up to last_
+  uint64_t last_ = 0;
   std::vector<std::string> lines_;
   size_t pos_ = 0;
-  uint64_t last_tenant_seq_ = 0;
-  std::string last_hash_;
+  std::string last_line_;  // the last line of the pages before lines_
 };
 
 // The audit.exported record: who exported what, in which format, up to which tenant_seq.

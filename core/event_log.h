@@ -82,6 +82,13 @@ class EventLog {
   [[nodiscard]] virtual Result<std::vector<StoredEvent>> ReadTenant(const TenantId& tenant,
                                                                     TenantSeq from,
                                                                     size_t limit) const = 0;
+  // Bulk reading (exports): calls fn(tenant_seq, line) for the tenant's stored events with
+  // tenant_seq in [from, to], in order, without parsing them, until fn returns false; the
+  // line is valid only during the call. Returns the last tenant_seq passed to fn (from − 1
+  // if none).
+  [[nodiscard]] virtual Result<uint64_t> ScanTenant(
+      const TenantId& tenant, TenantSeq from, TenantSeq to,
+      const std::function<bool(uint64_t tenant_seq, std::string_view line)>& fn) const = 0;
   // The stored lines of the given tenant_seqs, in the same order (nullopt where purged or
   // not yet written).
   [[nodiscard]] virtual Result<std::vector<std::optional<std::string>>> GetTenantEvents(

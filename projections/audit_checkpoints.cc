@@ -95,6 +95,14 @@ core::Status AuditCheckpoints::VerifyUpTo(const core::TenantId& tenant,
   return core::OkStatus();
 }
 
+core::Result<core::Checkpoint> AuditCheckpoints::SignVerified(const core::TenantId& tenant,
+                                                              uint64_t tenant_seq,
+                                                              const std::string& hash,
+                                                              const core::TenantHead& head) {
+  CUSTOS_RETURN_IF_ERROR(VerifyUpTo(tenant, head));
+  return Sign(tenant, tenant_seq, hash);
+}
+
 core::Status AuditCheckpoints::SignMovedHeads(const std::vector<core::TenantId>& tenants) {
   for (const core::TenantId& tenant : tenants) {
     const std::optional<core::TenantHead> head = log_.Head(tenant);

@@ -35,6 +35,12 @@ class AuditCheckpoints {
   // Signs (tenant, tenant_seq, hash) at the clock's time and keeps it.
   [[nodiscard]] core::Result<core::Checkpoint> Sign(const core::TenantId& tenant,
                                                     uint64_t tenant_seq, const std::string& hash);
+  // Signs (tenant, tenant_seq, hash) once the stored chain is verified up to `head` (which
+  // holds tenant_seq): kCorruption, and nothing signed, if it does not lead there.
+  [[nodiscard]] core::Result<core::Checkpoint> SignVerified(const core::TenantId& tenant,
+                                                            uint64_t tenant_seq,
+                                                            const std::string& hash,
+                                                            const core::TenantHead& head);
   // Signs the head of each tenant whose head moved since its last signature here, once the
   // chain from the last verified (or signed) head leads to it; a tenant whose chain does not
   // is reported on stderr and left unsigned.

@@ -289,11 +289,11 @@ core::Result<std::optional<uint64_t>> AuditIndex::FindEvent(const core::TenantId
   return std::optional<uint64_t>(GetBE64(it->key().substr(prefix.size())));
 }
 
-core::Status AuditIndex::ForEachMatch(const AuditQuery& q,
-                                      const std::function<bool(uint64_t)>& fn) const {
-  CUSTOS_RETURN_IF_ERROR(ValidateAuditActions(q.actions));
+core::Result<std::optional<std::pair<uint64_t, uint64_t>>> AuditIndex::Bounds(
+    const AuditQuery& q) const {
+  using Range = std::optional<std::pair<uint64_t, uint64_t>>;
   const std::optional<core::TenantHead> head = log_.Head(q.tenant);
-  if (!head) return core::OkStatus();
+  if (!head) return Range();
 
   // The tenant_seq range [lo, hi] the bounds allow.
   uint64_t lo = std::max<uint64_t>(1, q.min_tenant_seq);
@@ -302,25 +302,35 @@ core::Status AuditIndex::ForEachMatch(const AuditQuery& q,
   for (const std::optional<core::Time>& bound : {q.from, q.not_before}) {
     if (!bound) continue;
     CUSTOS_ASSIGN_OR_RETURN(std::optional<uint64_t> first, FirstSeqAtOrAfter(q.tenant, *bound));
-    if (!first) return core::OkStatus();
+    if (!first) return Range();
     lo = std::max(lo, *first);
   }
   if (q.to) {
     CUSTOS_ASSIGN_OR_RETURN(std::optional<uint64_t> first, FirstSeqAtOrAfter(q.tenant, *q.to));
     if (first) {
-      if (*first == 0) return core::OkStatus();
+      if (*first == 0) return Range();
       hi = std::min(hi, *first - 1);
     }
   }
   if (q.after) {
     if (q.descending) {
-      if (*q.after == 0) return core::OkStatus();
+      if (*q.after == 0) return Range();
       hi = std::min(hi, *q.after - 1);
     } else {
       lo = std::max(lo, *q.after + 1);
     }
   }
-  if (lo > hi) return core::OkStatus();
+  if (lo > hi) return Range();
+  return Range(std::make_pair(lo, hi));
+}
+
+core::Status AuditIndex::ForEachMatch(const AuditQuery& q,
+                                      const std::function<bool(uint64_t)>& fn) const {
+  CUSTOS_RETURN_IF_ERROR(ValidateAuditActions(q.actions));
+  CUSTOS_ASSIGN_OR_RETURN(auto range, Bounds(q));
+  if (!range) return core::OkStatus();
+  const uint64_t lo = range->first;
+  const uint64_t hi = range->second;
 
   std::vector<Union> filters;
   auto add_filter = [&](const std::vector<std::string>& values, auto&& prefix_of) {

@@ -27,6 +27,7 @@
 #include <shared_mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/event_log.h"
@@ -85,6 +86,10 @@ class AuditIndex {
   // false (export walks a whole range this way in constant memory).
   [[nodiscard]] core::Status ForEachMatch(const AuditQuery& query,
                                           const std::function<bool(uint64_t)>& fn) const;
+  // The tenant_seq range [lo, hi] a query's bounds allow — retention, purge floor, dates,
+  // cursor, the indexed head — before its filters (nullopt when empty).
+  [[nodiscard]] core::Result<std::optional<std::pair<uint64_t, uint64_t>>> Bounds(
+      const AuditQuery& query) const;
   // The tenant_seq of an event of the tenant by its id (nullopt if unknown).
   [[nodiscard]] core::Result<std::optional<uint64_t>> FindEvent(const core::TenantId& tenant,
                                                                 std::string_view event_id) const;

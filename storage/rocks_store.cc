@@ -423,6 +423,9 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& options
                              i == kEventsCf ? EventsCfOptions(cache) : SmallCfOptions(cache));
   }
   descriptors[kAuditCf].options.compaction_filter = impl->audit_filter.get();
+  descriptors[kAuditCf].options.memtable_insert_with_hint_prefix_extractor =
+      std::make_shared<internal::RunPrefixTransform>();
+  descriptors[kAuditCf].options.write_buffer_size = 64 << 20;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   if (options.read_only) {
@@ -464,6 +467,27 @@ core::Status RocksStore::PurgeTenant(const core::TenantId& tenant, core::TenantS
   rocksdb::Status s = impl_->db->Write(wo, &batch);
   if (!s.ok()) return FromRocks(s, "purging tenant " + tenant.value());
   impl_->floors->Set(tenant.value(), below.value());
+  return core::OkStatus();
+}
+
+core::Status RocksStore::Quiesce(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto busy = [&] {
+    for (const char* property : {"rocksdb.compaction-pending", "rocksdb.num-running-compactions",
+                                 "rocksdb.num-running-flushes", "rocksdb.mem-table-flush-pending"}) {
+      for (rocksdb::ColumnFamilyHandle* cf : impl_->cfs) {
+        uint64_t v = 0;
+        if (impl_->db->GetIntProperty(cf, property, &v) && v != 0) return true;
+      }
+    }
+    return false;
+  };
+  while (busy()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return core::Unavailable("RocksDB's background work did not settle");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   return core::OkStatus();
 }
 
@@ -625,6 +649,30 @@ Result<std::vector<core::StoredEvent>> RocksStore::ReadTenant(const core::Tenant
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading tenant " + tenant.value());
   return out;
+}
+
+Result<uint64_t> RocksStore::ScanTenant(
+    const core::TenantId& tenant, core::TenantSeq from, core::TenantSeq to,
+    const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  rocksdb::ReadOptions ro;
+  // A long sequential read: read ahead, and leave the block cache to point reads.
+  ro.fill_cache = false;
+  ro.readahead_size = 2 << 20;
+  const std::string upper = internal::EventKey(tenant.value(), to.value() + 1);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(kEventsCf)));
+  const size_t prefix_size = tenant.value().size() + 1;
+  uint64_t last = from.value() - 1;
+  for (it->Seek(internal::EventKey(tenant.value(), from.value())); it->Valid(); it->Next()) {
+    if (it->key().size() != prefix_size + 8) break;
+    const uint64_t tenant_seq =
+        internal::GetBE64(std::string_view(it->key().data() + prefix_size, 8));
+    last = tenant_seq;
+    if (!fn(tenant_seq, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading tenant " + tenant.value());
+  return last;
 }
 
 core::Result<std::vector<std::optional<std::string>>> RocksStore::GetTenantEvents(

@@ -50,6 +50,9 @@ class RocksStore final : public core::EventLog, public core::KvStore {
   core::Result<std::vector<core::StoredEvent>> ReadTenant(const core::TenantId& tenant,
                                                           core::TenantSeq from,
                                                           size_t limit) const override;
+  core::Result<uint64_t> ScanTenant(
+      const core::TenantId& tenant, core::TenantSeq from, core::TenantSeq to,
+      const std::function<bool(uint64_t, std::string_view)>& fn) const override;
   core::Result<std::vector<std::optional<std::string>>> GetTenantEvents(
       const core::TenantId& tenant, const std::vector<core::TenantSeq>& tenant_seqs) const override;
   core::Result<std::optional<core::TenantSeq>> FirstTenantSeq(
@@ -72,6 +75,10 @@ class RocksStore final : public core::EventLog, public core::KvStore {
   // Compacts a space's whole key range now (otherwise RocksDB does it when it sees fit):
   // for operators after a large purge, and for tests of what compaction drops.
   [[nodiscard]] core::Status CompactSpace(core::Space space);
+
+  // Waits until RocksDB has no flush or compaction running or pending (benchmarks measure a
+  // settled store, as PostgreSQL's peer is measured after its CHECKPOINT).
+  [[nodiscard]] core::Status Quiesce(std::chrono::milliseconds timeout);
 
   std::vector<core::TenantId> Tenants() const override;
 

@@ -6,6 +6,7 @@
 #include "tools/bench/access_check_workload.h"
 #include "tools/bench/admin_http_workload.h"
 #include "tools/bench/append_workload.h"
+#include "tools/bench/audit_workloads.h"
 #include "tools/commands.h"
 
 namespace custos::tools {
@@ -20,6 +21,11 @@ constexpr Workload kWorkloads[] = {
     {"append", &bench::RunAppendWorkload},
     {"access-check", &bench::RunAccessCheckWorkload},
     {"admin-http", &bench::RunAdminHttpWorkload},
+    {"ingest-http", &bench::RunIngestHttpWorkload},
+    {"ingest-batch", &bench::RunIngestBatchWorkload},
+    {"query", &bench::RunQueryWorkload},
+    {"export", &bench::RunExportWorkload},
+    {"purge", &bench::RunPurgeWorkload},
 };
 
 }  // namespace

@@ -429,6 +429,11 @@ class FailingLog final : public core::EventLog {
     return inner_.FirstTenantSeq(t);
   }
   std::vector<core::TenantId> Tenants() const override { return inner_.Tenants(); }
+  core::Result<uint64_t> ScanTenant(
+      const core::TenantId& t, core::TenantSeq from, core::TenantSeq to,
+      const std::function<bool(uint64_t, std::string_view)>& fn) const override {
+    return inner_.ScanTenant(t, from, to, fn);
+  }
   core::Status PurgeTenant(const core::TenantId& t, core::TenantSeq below) override {
     return inner_.PurgeTenant(t, below);
   }

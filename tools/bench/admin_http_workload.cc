@@ -5,31 +5,15 @@
 
 #include <fmt/format.h>
 
-#include "api/api.h"
-#include "api/server.h"
 #include "core/json_writer.h"
-#include "projections/identity_service.h"
-#include "storage/rocks_store.h"
-#include "storage/sodium_password_hasher.h"
 #include "tools/bench/http_load.h"
+#include "tools/bench/node.h"
 #include "tools/bench/postgres_peer.h"
 
 namespace custos::tools::bench {
 namespace {
 
 namespace iam = core::iam;
-
-std::string Request(const std::string& method, const std::string& path, const std::string& token,
-                    const std::string& body) {
-  std::string r = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
-                  token + "\r\n";
-  if (!body.empty() || method != "DELETE") {
-    r +=
-        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  }
-  r += "\r\n" + body;
-  return r;
-}
 
 }  // namespace
 
@@ -43,24 +27,8 @@ core::Result<BenchResult> RunAdminHttpWorkload(const BenchOptions& options) {
   {
     CUSTOS_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Create(options.dir, "admin-http"));
     core::SystemClock clock;
-    core::CryptoRandom random;
-    storage::StoreOptions store_options;
-    store_options.path = dir.path() + "/db";
-    store_options.clock = &clock;
-    CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::RocksStore> store,
-                            storage::RocksStore::Open(store_options));
-    CUSTOS_ASSIGN_OR_RETURN(
-        std::unique_ptr<projections::IdentityService> identity,
-        projections::IdentityService::Open(*store, *store, clock, random, nullptr));
-    CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<projections::AuditIndex> audit,
-                            projections::AuditIndex::Open(*store, *store));
-    auto run = [&](iam::Command c) -> core::Result<projections::ExecuteResult> {
-      projections::ExecuteRequest r;
-      r.tenant = core::TenantId("bench");
-      r.command = std::move(c);
-      r.actor = core::Actor{"root", "root", "", "", ""};
-      return identity->Execute(std::move(r));
-    };
+    CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<BenchNode> node, BenchNode::Start(dir.path(), clock));
+    auto run = [&](iam::Command c) { return node->Run("bench", std::move(c)); };
     CUSTOS_RETURN_IF_ERROR(
         run(iam::CreateTenant{"bench", "Bench", iam::Plan::kEnterprise, {}, {"Production"}}));
     std::vector<std::string> users;
@@ -79,66 +47,45 @@ core::Result<BenchResult> RunAdminHttpWorkload(const BenchOptions& options) {
         run(iam::CreateRole{
             "User Reader", "", {iam::Permission{"*", "iam.user", "*", iam::Level::kView}}, {}}));
     std::string tenant_admin;
-    (void)identity->Read(core::TenantId("bench"), [&](const iam::TenantState& s) {
+    (void)node->identity().Read(core::TenantId("bench"), [&](const iam::TenantState& s) {
       tenant_admin = s.FindRoleByName("Tenant Admin")->id;
       return 0;
     });
     CUSTOS_ASSIGN_OR_RETURN(projections::ExecuteResult client,
                             run(iam::CreateClient{"console", "", "", {{tenant_admin, "root"}}}));
-
-    storage::SodiumPasswordHasher hasher;
-    api::Metrics metrics;
-    CUSTOS_ASSIGN_OR_RETURN(
-        std::unique_ptr<api::HttpServer> server,
-        api::HttpServer::Bind(api::ServerOptions{
-            "127.0.0.1", 0,
-            static_cast<int>(std::max(1u, std::thread::hardware_concurrency() - 1))}));
-    const std::string issuer = "http://127.0.0.1:" + std::to_string(server->port());
-    CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<api::TokenSigner> signer,
-                            api::TokenSigner::LoadOrCreate(dir.path() + "/jwt.pem", issuer));
-    CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<core::CheckpointSigner> audit_key,
-                            core::CheckpointSigner::LoadOrCreate(dir.path() + "/audit.pem"));
-    projections::AuditCheckpoints checkpoints(*store, *store, clock, *audit_key);
-    projections::Retention retention(*identity, *store, *store, *audit, clock);
-    api::Api api(api::ApiDeps{*identity, *store, *store, *audit, checkpoints, retention, clock,
-                              random, hasher, *signer, metrics, nullptr, nullptr},
-                 api::ApiOptions{});
-    CUSTOS_RETURN_IF_ERROR(server->Serve([&api](api::HttpRequest r, api::Responder respond) {
-      api.Handle(std::move(r), std::move(respond));
-    }));
     // The console's token: an API client bound to Tenant Admin, as an admin console would be.
     const core::Time now = clock.Now();
-    const std::string token = signer->Sign(
+    const std::string token = node->SignToken(
         api::TokenClaims{"", client.decision.id, "bench", "api_client", "bench-jti",
                          *client.decision.key_id, false, now, now + std::chrono::hours(1)});
 
     std::vector<std::string> binding_of(static_cast<size_t>(connections));
     const std::string base = "/v1/tenants/bench";
     HttpLoadOptions lo;
-    lo.port = server->port();
+    lo.port = node->port();
     lo.connections = connections;
     lo.requests = requests;
     lo.make_request = [&](int conn, uint64_t n) {
       const std::string& user = users[static_cast<size_t>(conn)];
       switch (n % 6) {
         case 0:
-          return Request("PUT", base + "/users/" + user + "/tags/Region", token,
+          return HttpRequestText("PUT", base + "/users/" + user + "/tags/Region", token,
                          fmt::format("{{\"value\":\"EU-{}\"}}", n));
         case 1:
-          return Request("POST", base + "/bindings", token,
+          return HttpRequestText("POST", base + "/bindings", token,
                          "{\"subject\":{\"type\":\"user\",\"id\":\"" + user + "\"},\"role_id\":\"" +
                              role.decision.id + "\"}");
         case 2:
-          return Request("DELETE", base + "/bindings/" + binding_of[static_cast<size_t>(conn)],
+          return HttpRequestText("DELETE", base + "/bindings/" + binding_of[static_cast<size_t>(conn)],
                          token, "");
         case 3:
-          return Request("POST", base + "/groups/" + group.decision.id + "/members", token,
+          return HttpRequestText("POST", base + "/groups/" + group.decision.id + "/members", token,
                          "{\"members\":[{\"type\":\"user\",\"id\":\"" + user + "\"}]}");
         case 4:
-          return Request("DELETE", base + "/groups/" + group.decision.id + "/members/" + user,
+          return HttpRequestText("DELETE", base + "/groups/" + group.decision.id + "/members/" + user,
                          token, "");
         default:
-          return Request("PATCH", base + "/users/" + user, token,
+          return HttpRequestText("PATCH", base + "/users/" + user, token,
                          fmt::format("{{\"department\":\"Dept {}\"}}", n));
       }
     };
@@ -151,12 +98,11 @@ core::Result<BenchResult> RunAdminHttpWorkload(const BenchOptions& options) {
     };
     std::fprintf(stderr, "admin-http: %llu requests over %d connections\n",
                  static_cast<unsigned long long>(requests), connections);
-    const storage::RocksStore::Stats before = store->stats();
+    const storage::RocksStore::Stats before = node->store().stats();
     CUSTOS_ASSIGN_OR_RETURN(load, RunHttpLoad(lo));
-    const storage::RocksStore::Stats after = store->stats();
+    const storage::RocksStore::Stats after = node->store().stats();
     events_per_fsync = static_cast<double>(after.events - before.events) /
                        static_cast<double>(std::max<uint64_t>(1, after.groups - before.groups));
-    server->Stop();
     if (load.failed > 0) {
       return core::Internal(
           fmt::format("{} requests failed; the first: {}", load.failed, load.first_failure));
