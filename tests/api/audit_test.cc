@@ -451,5 +451,64 @@ TEST_F(AuditApiTest, MovedHeadsAreSignedOnTheirInterval) {
   EXPECT_LT(std::stoull(j.S("items.1.tenant_seq")), head.tenant_seq.value());
 }
 
+TEST_F(AuditApiTest, PagesNeitherRepeatNorSkipWhileWritesContinue) {
+  const std::string token = AuditClient("reporter", "edit");
+  auto ingest = [&](int n, int from) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(Ingest(token, "{\"type\":\"job.ran\",\"target\":{\"type\":\"job\",\"id\":\"j" +
+                                  std::to_string(from + i) + "\"}}")
+                    .status,
+                201);
+    }
+  };
+  ingest(30, 0);
+  // Descending: what comes in meanwhile lands above the first page; the pages go on below.
+  std::vector<std::string> seen;
+  std::string cursor;
+  int written = 30;
+  for (int page = 0; page < 20; ++page) {
+    HttpReply r = client_->Json("GET",
+                                base_ + "/events?action=job.ran&limit=7" +
+                                    (cursor.empty() ? "" : "&cursor=" + cursor),
+                                root_token_);
+    ASSERT_EQ(r.status, 200) << r.body;
+    J j(r.body);
+    for (size_t i = 0; i < j.Size("items"); ++i) {
+      seen.push_back(j.S("items." + std::to_string(i) + ".target.id"));
+    }
+    cursor = j.S("next_cursor");
+    if (cursor == "<null>") break;
+    ingest(3, written);
+    written += 3;
+  }
+  std::vector<std::string> expected;
+  for (int i = 29; i >= 0; --i) expected.push_back("j" + std::to_string(i));
+  EXPECT_EQ(seen, expected);
+
+  // Ascending: the pages reach what was written while they were read, each once, in order.
+  seen.clear();
+  cursor.clear();
+  for (int page = 0; page < 40; ++page) {
+    HttpReply r = client_->Json("GET",
+                                base_ + "/events?action=job.ran&order=asc&limit=9" +
+                                    (cursor.empty() ? "" : "&cursor=" + cursor),
+                                root_token_);
+    ASSERT_EQ(r.status, 200) << r.body;
+    J j(r.body);
+    for (size_t i = 0; i < j.Size("items"); ++i) {
+      seen.push_back(j.S("items." + std::to_string(i) + ".target.id"));
+    }
+    cursor = j.S("next_cursor");
+    if (cursor == "<null>") break;
+    if (page < 5) {
+      ingest(2, written);
+      written += 2;
+    }
+  }
+  expected.clear();
+  for (int i = 0; i < written; ++i) expected.push_back("j" + std::to_string(i));
+  EXPECT_EQ(seen, expected);
+}
+
 }  // namespace
 }  // namespace custos::testing
