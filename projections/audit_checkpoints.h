@@ -63,8 +63,7 @@ class AuditCheckpoints {
   const core::CheckpointSigner& signer_;
   std::mutex mu_;
   // Verifies the chain of stored lines from the last verified head up to `head`.
-  [[nodiscard]] core::Status VerifyUpTo(const core::TenantId& tenant,
-                                        const core::TenantHead& head);
+  [[nodiscard]] core::Status VerifyUpTo(const core::TenantId& tenant, const core::TenantHead& head);
 
   std::unordered_map<std::string, uint64_t> signed_;  // tenant → last tenant_seq signed
   std::unordered_map<std::string, std::pair<uint64_t, std::string>> verified_;

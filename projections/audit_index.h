@@ -23,8 +23,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <string>
 #include <shared_mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <utility>

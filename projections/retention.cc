@@ -134,7 +134,8 @@ core::Result<PurgeOutcome> Retention::Purge(const core::TenantId& tenant, core::
   identity_.AppendEventsAsync(
       tenant, std::move(drafts),
       [&appended](core::AppendResult r) { appended.set_value(std::move(r)); },
-      IdentityService::Origin::kRetention, [&policy](const core::iam::TenantState& st) {
+      IdentityService::Origin::kRetention,
+      [&policy](const core::iam::TenantState& st) {
         // A legal hold or a longer window committed since the policy was read wins.
         if (st.tenant().legal_hold || st.tenant().retention_days > policy.retention_days) {
           return core::Status(core::Error{core::Errc::kConflict,
@@ -160,8 +161,8 @@ core::Result<uint64_t> Retention::PurgeAll() {
     if (o.ok()) {
       total += o->purged;
     } else if (!first_error) {
-      first_error = core::Error{o.error().code,
-                                "tenant " + tenant.value() + ": " + o.error().message, {}};
+      first_error =
+          core::Error{o.error().code, "tenant " + tenant.value() + ": " + o.error().message, {}};
     }
   }
   if (first_error) return *first_error;

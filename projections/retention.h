@@ -23,11 +23,10 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/clock.h"
 #include "core/event_log.h"

@@ -476,8 +476,9 @@ core::Status RocksStore::PurgeTenant(const core::TenantId& tenant, core::TenantS
 core::Status RocksStore::Quiesce(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto busy = [&] {
-    for (const char* property : {"rocksdb.compaction-pending", "rocksdb.num-running-compactions",
-                                 "rocksdb.num-running-flushes", "rocksdb.mem-table-flush-pending"}) {
+    for (const char* property :
+         {"rocksdb.compaction-pending", "rocksdb.num-running-compactions",
+          "rocksdb.num-running-flushes", "rocksdb.mem-table-flush-pending"}) {
       for (rocksdb::ColumnFamilyHandle* cf : impl_->cfs) {
         uint64_t v = 0;
         if (impl_->db->GetIntProperty(cf, property, &v) && v != 0) return true;

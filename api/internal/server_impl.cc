@@ -395,9 +395,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::deque<Slot> slots_;  // answers in request order (deque: stable addresses at the ends)
   static constexpr size_t kChunkBytes = 256 * 1024;
-  std::string chunk_;  // the piece of a streamed body being written
+  std::string chunk_;                                // the piece of a streamed body being written
   BodyStream::Step step_ = BodyStream::Step::kMore;  // what made chunk_
-  bool streaming_ = false;  // a streamed body is being written
+  bool streaming_ = false;                           // a streamed body is being written
   bool writing_ = false;
   bool reading_paused_ = false;
   bool waiting_for_request_ = false;

@@ -225,8 +225,9 @@ TEST_F(RetentionTest, ARebuildAfterALargePurgeReplaysEverythingAfterIt) {
   HttpReply purged = Run("");
   ASSERT_GT(std::stoull(J(purged.body).S("purged")), 6000u) << purged.body;
   // Then state changes of this tenant and a new one.
-  ASSERT_EQ(client_->Json("POST", "/v1/tenants/acme/roles", root_token_,
-                          "{\"name\":\"After the purge\",\"permissions\":[]}")
+  ASSERT_EQ(client_
+                ->Json("POST", "/v1/tenants/acme/roles", root_token_,
+                       "{\"name\":\"After the purge\",\"permissions\":[]}")
                 .status,
             201);
   CreateTenant("later");
@@ -237,9 +238,9 @@ TEST_F(RetentionTest, ARebuildAfterALargePurgeReplaysEverythingAfterIt) {
   EXPECT_EQ(J(client_->Json("GET", base_ + "/events?action=role.created", root_token_).body)
                 .Size("items"),
             1u);
-  EXPECT_GT(J(client_->Json("GET", "/v1/tenants/later/audit/events", root_token_).body)
-                .Size("items"),
-            0u);
+  EXPECT_GT(
+      J(client_->Json("GET", "/v1/tenants/later/audit/events", root_token_).body).Size("items"),
+      0u);
 }
 
 TEST_F(RetentionTest, ARunningExportHoldsOffAPurge) {
@@ -260,8 +261,8 @@ TEST_F(RetentionTest, WithARelayNothingUndeliveredIsPurged) {
   IngestN(Reporter(), 3, "engine.restarted");
   clock_.Advance(kDay * 31);
   projections::Retention with_relay(*identity_, *store_, *store_, *audit_, clock_, true);
-  core::Result<projections::PurgeOutcome> none = with_relay.Purge(core::TenantId("acme"),
-                                                                  clock_.Now());
+  core::Result<projections::PurgeOutcome> none =
+      with_relay.Purge(core::TenantId("acme"), clock_.Now());
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->purged, 0u);  // the relay has delivered nothing yet
   EXPECT_EQ(*store_->FirstTenantSeq(core::TenantId("acme")), core::TenantSeq(1));

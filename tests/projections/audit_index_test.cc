@@ -20,8 +20,8 @@ using core::TenantId;
 
 const core::Time kStart = core::FromUnixMillis(1795521600000);  // 2026-11-24T12:00:00Z
 
-const std::vector<std::string> kTypes = {"user.created",      "user.updated",
-                                         "group.member_added", "workflow.executed",
+const std::vector<std::string> kTypes = {"user.created",         "user.updated",
+                                         "group.member_added",   "workflow.executed",
                                          "workflow.step.failed", "engine.restarted"};
 
 // What the brute force compares on.
@@ -141,7 +141,7 @@ TEST_F(AuditIndexTest, EveryFilterAloneAndCombinedMatchesABruteForceFilter) {
   };
   const std::vector<std::string> actors = {"usr_0", "usr_1", "usr_2", "usr_5", "nobody"};
   const std::vector<std::string> targets = {"tgt_0", "tgt_3", "tgt_6", "nothing"};
-  const std::vector<std::string> actions = {"user.created", "user.*",       "workflow.*",
+  const std::vector<std::string> actions = {"user.created",    "user.*",           "workflow.*",
                                             "workflow.step.*", "engine.restarted", "none.*"};
   int non_empty = 0;
   for (int round = 0; round < 300; ++round) {

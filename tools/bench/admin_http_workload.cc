@@ -70,23 +70,23 @@ core::Result<BenchResult> RunAdminHttpWorkload(const BenchOptions& options) {
       switch (n % 6) {
         case 0:
           return HttpRequestText("PUT", base + "/users/" + user + "/tags/Region", token,
-                         fmt::format("{{\"value\":\"EU-{}\"}}", n));
+                                 fmt::format("{{\"value\":\"EU-{}\"}}", n));
         case 1:
           return HttpRequestText("POST", base + "/bindings", token,
-                         "{\"subject\":{\"type\":\"user\",\"id\":\"" + user + "\"},\"role_id\":\"" +
-                             role.decision.id + "\"}");
+                                 "{\"subject\":{\"type\":\"user\",\"id\":\"" + user +
+                                     "\"},\"role_id\":\"" + role.decision.id + "\"}");
         case 2:
-          return HttpRequestText("DELETE", base + "/bindings/" + binding_of[static_cast<size_t>(conn)],
-                         token, "");
+          return HttpRequestText(
+              "DELETE", base + "/bindings/" + binding_of[static_cast<size_t>(conn)], token, "");
         case 3:
           return HttpRequestText("POST", base + "/groups/" + group.decision.id + "/members", token,
-                         "{\"members\":[{\"type\":\"user\",\"id\":\"" + user + "\"}]}");
+                                 "{\"members\":[{\"type\":\"user\",\"id\":\"" + user + "\"}]}");
         case 4:
-          return HttpRequestText("DELETE", base + "/groups/" + group.decision.id + "/members/" + user,
-                         token, "");
+          return HttpRequestText(
+              "DELETE", base + "/groups/" + group.decision.id + "/members/" + user, token, "");
         default:
           return HttpRequestText("PATCH", base + "/users/" + user, token,
-                         fmt::format("{{\"department\":\"Dept {}\"}}", n));
+                                 fmt::format("{{\"department\":\"Dept {}\"}}", n));
       }
     };
     lo.on_response = [&](int conn, uint64_t n, int status, std::string_view body) {

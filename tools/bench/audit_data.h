@@ -22,7 +22,7 @@
 namespace custos::tools::bench {
 
 inline constexpr std::array<std::string_view, 8> kAuditTypes = {
-    "workflow.executed",  "workflow.failed",   "workflow.step.started", "workflow.step.failed",
+    "workflow.executed", "workflow.failed",  "workflow.step.started", "workflow.step.failed",
     "connector.changed", "connector.tested", "engine.restarted",      "settings.changed"};
 inline constexpr uint64_t kAuditBlock = 1000;
 

@@ -25,13 +25,14 @@ constexpr int64_t kDataStartMs = 1795521600000;  // 2026-11-24T12:00:00Z
 std::string IngestBody(int conn, uint64_t n) {
   return fmt::format(
       "{{\"type\":\"workflow.executed\",\"actor\":{{\"type\":\"user\",\"id\":\"user-{}\"}},"
-      "\"target\":{{\"type\":\"workflow\",\"id\":\"wf-{}\"}},\"data\":{{\"n\":{},\"note\":\"{}\"}}}}",
+      "\"target\":{{\"type\":\"workflow\",\"id\":\"wf-{}\"}},\"data\":{{\"n\":{},\"note\":\"{}\"}}}"
+      "}",
       conn, n % 20000, n, std::string(200, 'x'));
 }
 
 // Ingest load on `tenant`: `requests` single events over `connections` connections.
-core::Result<HttpLoadResult> IngestLoad(BenchNode& node, const std::string& tenant,
-                                        int connections, uint64_t requests) {
+core::Result<HttpLoadResult> IngestLoad(BenchNode& node, const std::string& tenant, int connections,
+                                        uint64_t requests) {
   const std::string token = node.RootToken();
   const std::string path = "/v1/tenants/" + tenant + "/audit/events";
   HttpLoadOptions lo;
@@ -74,8 +75,7 @@ core::Result<BenchResult> RunIngestHttpWorkload(const BenchOptions& options) {
         node->Run("bench", iam::CreateTenant{"bench", "Bench", iam::Plan::kEnterprise, {}, {}}));
     std::fprintf(stderr, "ingest-http: %llu events over %d connections\n",
                  static_cast<unsigned long long>(requests), connections);
-    CUSTOS_ASSIGN_OR_RETURN(HttpLoadResult load,
-                            IngestLoad(*node, "bench", connections, requests));
+    CUSTOS_ASSIGN_OR_RETURN(HttpLoadResult load, IngestLoad(*node, "bench", connections, requests));
     result.ops = load.ok;
     result.seconds = load.seconds;
     result.p50_us = load.latencies.Percentile(50);
@@ -159,9 +159,10 @@ core::Result<QueryRun> RunQueries(BenchNode& node, const AuditDataSpec& spec, ui
   const std::string base = "/v1/tenants/t0000/audit/events?limit=100";
   const int64_t span_ms = AuditTimeOf(spec, spec.events - 1) - spec.start_ms;
   auto range = [&](uint64_t n) {
-    const int64_t from = spec.start_ms + static_cast<int64_t>((n * 2654435761u) %
-                                                              static_cast<uint64_t>(
-                                                                  std::max<int64_t>(1, span_ms - 3'600'000)));
+    const int64_t from =
+        spec.start_ms +
+        static_cast<int64_t>((n * 2654435761u) %
+                             static_cast<uint64_t>(std::max<int64_t>(1, span_ms - 3'600'000)));
     return "&from=" + core::FormatTime(core::FromUnixMillis(from)) +
            "&to=" + core::FormatTime(core::FromUnixMillis(from + 3'600'000));
   };
@@ -212,8 +213,8 @@ std::vector<std::string> PeerQueries(const AuditDataSpec& spec) {
 
 core::Result<BenchResult> RunQueryWorkload(const BenchOptions& options) {
   // The small size first: the target is a p99 at 10M no worse than 1.5× the one at 100k.
-  std::vector<uint64_t> sizes = options.quick ? std::vector<uint64_t>{100'000}
-                                              : std::vector<uint64_t>{100'000, 10'000'000};
+  std::vector<uint64_t> sizes =
+      options.quick ? std::vector<uint64_t>{100'000} : std::vector<uint64_t>{100'000, 10'000'000};
   const uint64_t each = options.quick ? 500 : 2'000;
   BenchResult result;
   result.workload = "query";
@@ -226,8 +227,7 @@ core::Result<BenchResult> RunQueryWorkload(const BenchOptions& options) {
     {
       CUSTOS_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Create(options.dir, "query"));
       core::FakeClock clock(core::FromUnixMillis(kDataStartMs));
-      CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<BenchNode> node,
-                              BenchNode::Start(dir.path(), clock));
+      CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<BenchNode> node, BenchNode::Start(dir.path(), clock));
       std::fprintf(stderr, "query: loading %llu events over 1000 tenants\n",
                    static_cast<unsigned long long>(size));
       CUSTOS_RETURN_IF_ERROR(node->LoadAudit(spec, clock, iam::Plan::kEnterprise));
@@ -235,8 +235,8 @@ core::Result<BenchResult> RunQueryWorkload(const BenchOptions& options) {
     }
     const double p99 = last.all.Percentile(99);
     std::fprintf(stderr, "query: %llu events: p99 %.0f us (actor %.0f, prefix %.0f, range %.0f)\n",
-                 static_cast<unsigned long long>(size), p99, last.p99_by_actor,
-                 last.p99_by_prefix, last.p99_by_range);
+                 static_cast<unsigned long long>(size), p99, last.p99_by_actor, last.p99_by_prefix,
+                 last.p99_by_range);
     if (small_p99 == 0) small_p99 = p99;
     extra += fmt::format("\"p99_us_{}\":{:.0f},", size, p99);
     if (!options.no_peer && size == sizes.back()) {
@@ -245,8 +245,7 @@ core::Result<BenchResult> RunQueryWorkload(const BenchOptions& options) {
       CUSTOS_RETURN_IF_ERROR(pg->LoadAudit(spec));
       for (const std::string& script : PeerQueries(spec)) {
         CUSTOS_ASSIGN_OR_RETURN(Latencies l, pg->QueryLatencies({script}, 1, each));
-        peer_latencies.micros.insert(peer_latencies.micros.end(), l.micros.begin(),
-                                     l.micros.end());
+        peer_latencies.micros.insert(peer_latencies.micros.end(), l.micros.begin(), l.micros.end());
       }
     }
   }
@@ -329,8 +328,8 @@ core::Result<BenchResult> RunExportWorkload(const BenchOptions& options) {
     result.peer_ops_per_s = static_cast<double>(rows) / pg_seconds;
   }
   result.peer = "PostgreSQL 15 COPY (SELECT … ORDER BY seq) TO STDOUT via psql";
-  result.params_json = fmt::format("{{\"events\":{},\"format\":\"jsonl\",\"block_cache_mb\":8}}",
-                                   events);
+  result.params_json =
+      fmt::format("{{\"events\":{},\"format\":\"jsonl\",\"block_cache_mb\":8}}", events);
   result.extra_json = fmt::format("\"bytes\":{},\"rss_bytes\":{}", bytes, rss_growth);
   return result;
 }
@@ -351,8 +350,7 @@ core::Result<BenchResult> RunPurgeWorkload(const BenchOptions& options) {
     const core::Time now = core::SystemClock().Now();
     const int64_t start_ms = core::ToUnixMillis(now - std::chrono::hours(24 * 40));
     core::FakeClock clock(core::FromUnixMillis(start_ms));
-    CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<BenchNode> node,
-                            BenchNode::Start(dir.path(), clock));
+    CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<BenchNode> node, BenchNode::Start(dir.path(), clock));
     AuditDataSpec spec{events, 1, start_ms, 100};
     std::fprintf(stderr, "purge: loading %llu events 40 days old\n",
                  static_cast<unsigned long long>(events));
@@ -372,8 +370,7 @@ core::Result<BenchResult> RunPurgeWorkload(const BenchOptions& options) {
         node->retention().Purge(core::TenantId("t0000"), clock.Now());
     core::Status compacted = core::OkStatus();
     if (outcome.ok()) compacted = node->store().CompactSpace(core::Space::kAudit);
-    purge_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    purge_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     CUSTOS_ASSIGN_OR_RETURN(during, load.get());
     if (!outcome.ok()) return outcome.error();
     CUSTOS_RETURN_IF_ERROR(compacted);

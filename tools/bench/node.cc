@@ -86,9 +86,8 @@ uint16_t BenchNode::port() const { return parts_->server->port(); }
 
 std::string BenchNode::RootToken() const {
   const core::Time now = parts_->clock->Now();
-  return parts_->signer->Sign(api::TokenClaims{"", parts_->root_client_id, "", "root",
-                                               "bench-root", "", false, now,
-                                               now + std::chrono::hours(1)});
+  return parts_->signer->Sign(api::TokenClaims{"", parts_->root_client_id, "", "root", "bench-root",
+                                               "", false, now, now + std::chrono::hours(1)});
 }
 
 std::string BenchNode::SignToken(const api::TokenClaims& claims) const {
@@ -110,8 +109,9 @@ core::Status BenchNode::LoadAudit(const AuditDataSpec& spec, core::FakeClock& cl
   const int tenants = std::max(1, spec.tenants);
   for (int t = 0; t < tenants; ++t) {
     CUSTOS_RETURN_IF_ERROR(
-        Run(AuditTenantName(t), iam::CreateTenant{AuditTenantName(t), AuditTenantName(t), plan,
-                                                  std::nullopt, {"Production"}}));
+        Run(AuditTenantName(t),
+            iam::CreateTenant{
+                AuditTenantName(t), AuditTenantName(t), plan, std::nullopt, {"Production"}}));
   }
   const uint64_t blocks = (spec.events + kAuditBlock - 1) / kAuditBlock;
   for (uint64_t b = 0; b < blocks; ++b) {
