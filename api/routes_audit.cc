@@ -355,25 +355,8 @@ core::Result<std::string> VerifyRange(Services& s, const core::TenantId& tenant,
     }
   }
   core::ChainVerifier verifier(anchor);
-  core::Status status = core::OkStatus();
-  uint64_t next = lo;
-  while (status.ok() && next <= hi) {
-    CUSTOS_ASSIGN_OR_RETURN(
-        std::vector<core::StoredEvent> events,
-        s.deps.log.ReadTenant(tenant, core::TenantSeq(next),
-                              static_cast<size_t>(std::min<uint64_t>(4096, hi - next + 1))));
-    if (events.empty()) break;
-    for (const core::StoredEvent& e : events) {
-      if (e.tenant_seq.value() > hi) break;
-      status = verifier.Feed(e.line);
-      if (!status.ok()) break;
-      next = e.tenant_seq.value() + 1;
-    }
-  }
-  if (status.ok() && lo <= hi && verifier.summary().last_tenant_seq != hi) {
-    status = core::Corruption("events " + std::to_string(next) + ".." + std::to_string(hi) +
-                              " are missing");
-  }
+  CUSTOS_ASSIGN_OR_RETURN(core::Status status,
+                          core::VerifyStored(s.deps.log, tenant, lo, hi, verifier));
   const core::ChainSummary& sum = verifier.summary();
   core::JsonWriter w;
   w.BeginObject().Key("ok").Bool(status.ok()).Key("checked").UInt(sum.checked);

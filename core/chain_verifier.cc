@@ -50,4 +50,22 @@ Status ChainVerifier::Feed(std::string_view line) {
   return OkStatus();
 }
 
+Result<Status> VerifyStored(const EventLog& log, const TenantId& tenant, uint64_t from, uint64_t to,
+                            ChainVerifier& verifier) {
+  if (from > to) return OkStatus();
+  Status verdict = OkStatus();
+  CUSTOS_RETURN_IF_ERROR(
+      log.ScanTenant(tenant, TenantSeq(from), TenantSeq(to), [&](uint64_t, std::string_view line) {
+        verdict = verifier.Feed(line);
+        return verdict.ok();
+      }));
+  if (verdict.ok() && verifier.summary().last_tenant_seq != to) {
+    const uint64_t next =
+        verifier.summary().checked == 0 ? from : verifier.summary().last_tenant_seq + 1;
+    verdict =
+        Corruption("events " + std::to_string(next) + ".." + std::to_string(to) + " are missing");
+  }
+  return verdict;
+}
+
 }  // namespace custos::core

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/event_log.h"
 #include "core/result.h"
 
 namespace custos::core {
@@ -48,5 +49,12 @@ class ChainVerifier {
   uint64_t line_no_ = 0;
   bool failed_ = false;
 };
+
+// Feeds `verifier` the tenant's stored events with tenant_seq in [from, to], in order,
+// straight from the log, and stops at the first that fails. The Result fails only when the
+// log cannot be read; the Status inside is the verdict, "events A..B are missing" when the
+// stored stream stops short of `to`.
+[[nodiscard]] Result<Status> VerifyStored(const EventLog& log, const TenantId& tenant,
+                                          uint64_t from, uint64_t to, ChainVerifier& verifier);
 
 }  // namespace custos::core

@@ -20,16 +20,14 @@ void KvBatch::SetCheckpoint(std::string_view consumer, Seq seq) {
 }
 
 std::string EncodeCheckpoint(Seq seq) {
-  std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(seq.value() >> (56 - 8 * i));
+  std::string out;
+  PutBE64(out, seq.value());
   return out;
 }
 
 std::optional<Seq> DecodeCheckpoint(std::string_view value) {
   if (value.size() != 8) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : value) v = v << 8 | static_cast<unsigned char>(c);
-  return Seq(v);
+  return Seq(GetBE64(value));
 }
 
 }  // namespace custos::core

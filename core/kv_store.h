@@ -56,6 +56,17 @@ class KvBatch {
   std::vector<KvWrite> writes_;
 };
 
+// Big-endian u64, the encoding of positions in keys (so that they sort as numbers) and of
+// checkpoint values. GetBE64 reads the first 8 bytes of `s` (fewer if it is shorter).
+inline void PutBE64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (56 - 8 * i)));
+}
+inline uint64_t GetBE64(std::string_view s) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = v << 8 | static_cast<unsigned char>(s[i]);
+  return v;
+}
+
 // Encoding of a checkpoint value: 8 bytes, big-endian.
 [[nodiscard]] std::string EncodeCheckpoint(Seq seq);
 [[nodiscard]] std::optional<Seq> DecodeCheckpoint(std::string_view value);

@@ -20,7 +20,7 @@ std::string Prefix(const core::TenantId& tenant) {
 
 std::string Key(const core::TenantId& tenant, uint64_t tenant_seq) {
   std::string key = Prefix(tenant);
-  for (int shift = 56; shift >= 0; shift -= 8) key += static_cast<char>(tenant_seq >> shift);
+  core::PutBE64(key, tenant_seq);
   return key;
 }
 
@@ -75,19 +75,11 @@ core::Status AuditCheckpoints::VerifyUpTo(const core::TenantId& tenant,
     return core::Corruption("tenant " + tenant.value() + "'s head went back below a signed one");
   }
   core::ChainVerifier verifier(anchor);
-  while (next <= head.tenant_seq.value()) {
-    CUSTOS_ASSIGN_OR_RETURN(std::vector<core::StoredEvent> page,
-                            log_.ReadTenant(tenant, core::TenantSeq(next), 4096));
-    if (page.empty()) break;
-    for (const core::StoredEvent& e : page) {
-      if (e.tenant_seq.value() > head.tenant_seq.value()) break;
-      CUSTOS_RETURN_IF_ERROR(verifier.Feed(e.line));
-      next = e.tenant_seq.value() + 1;
-    }
-  }
-  if (verifier.summary().checked > 0 &&
-      (verifier.summary().last_tenant_seq != head.tenant_seq.value() ||
-       verifier.summary().head_hash != head.hash)) {
+  CUSTOS_ASSIGN_OR_RETURN(
+      core::Status verdict,
+      core::VerifyStored(log_, tenant, next, head.tenant_seq.value(), verifier));
+  CUSTOS_RETURN_IF_ERROR(verdict);
+  if (verifier.summary().checked > 0 && verifier.summary().head_hash != head.hash) {
     return core::Corruption("tenant " + tenant.value() + "'s chain does not lead to its head");
   }
   std::lock_guard lock(mu_);

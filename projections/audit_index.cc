@@ -8,6 +8,9 @@
 namespace custos::projections {
 namespace {
 
+using core::GetBE64;
+using core::PutBE64;
+
 constexpr char kActorKind = 'a';
 constexpr char kTypeKind = 'y';
 constexpr char kPrefixKind = 'p';
@@ -17,16 +20,6 @@ constexpr char kTimeKind = 't';
 
 // Events indexed per batch written.
 constexpr size_t kIndexBatch = 4096;
-
-void PutBE64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-
-uint64_t GetBE64(std::string_view p) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
 
 // tenant \0 kind value \0: the prefix of one sorted run.
 std::string RunPrefix(std::string_view tenant, char kind, std::string_view value) {

@@ -1,5 +1,5 @@
 // AuditIndex: the audit trail's indexes — per tenant by actor, by exact type, by type
-// prefix ("user" for user.*), by target, by time and by event id — kept in RocksDB (space
+// prefix ("user" for user.*), by target, by time and by event id — kept in the KV store (space
 // kAudit) by a consumer of the log with its own checkpoint ("audit"), so that the writers'
 // fsync path does not carry them. A query first waits until the index holds everything
 // appended before it started (read-your-writes), then walks only the entries of its filters:

@@ -43,16 +43,6 @@ std::string SnapshotAtKey(std::string_view tenant) {
   k += tenant;
   return k;
 }
-std::string BE64(uint64_t v) {
-  std::string out;
-  for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>(v >> shift);
-  return out;
-}
-uint64_t FromBE64(std::string_view s) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = v << 8 | static_cast<unsigned char>(s[i]);
-  return v;
-}
 
 // Feeds one stored event to a state, if it is an identity event.
 Status ApplyStored(core::iam::TenantState& state, const core::StoredEvent& e) {
@@ -328,19 +318,9 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
   }
   core::AppendRequest append;
   if (origin == Origin::kRetention) {
-    // Holding the lock keeps new appends out; those in flight only finish (their callbacks
-    // never take this lock before counting down), so the stored state becomes the state.
-    while (slot->in_flight.load() != 0) std::this_thread::yield();
-    if (Status s = Recover(*slot); !s.ok()) {
-      lock.unlock();
-      return done(std::move(s).error());
-    }
-    if (Status s =
-            AddSnapshot(append.side_writes, tenant.value(), slot->next_tenant_seq + events.size());
-        !s.ok()) {
-      lock.unlock();
-      return done(std::move(s).error());
-    }
+    // The state in memory is the state after next_tenant_seq, appends in flight included: if
+    // one of those fails, this record (expecting next_tenant_seq) fails with it.
+    AddSnapshot(append.side_writes, slot->state, slot->next_tenant_seq + events.size());
   }
   append.tenant = tenant;
   append.expected_tenant_seq = core::TenantSeq(slot->next_tenant_seq);
@@ -406,19 +386,18 @@ Result<std::string> IdentityService::StoredDigest(const core::KvStore& kv) {
   return core::DigestHex(hasher.Finish());
 }
 
-Status IdentityService::AddSnapshot(core::KvBatch& batch, const std::string& tenant,
-                                    uint64_t at_tenant_seq) const {
-  const std::string prefix = SnapshotPrefix(tenant);
+void IdentityService::AddSnapshot(core::KvBatch& batch, const core::iam::TenantState& state,
+                                  uint64_t at_tenant_seq) {
+  const std::string prefix = SnapshotPrefix(state.tenant_id());
   std::string end = prefix;
   end.back() = '\1';
   batch.DeleteRange(core::Space::kIndex, prefix, end);
-  CUSTOS_RETURN_IF_ERROR(kv_.Scan(
-      core::Space::kState, StateKey(tenant, ""), [&](std::string_view key, std::string_view value) {
-        batch.Put(core::Space::kIndex, prefix + std::string(key.substr(tenant.size() + 1)), value);
-        return true;
-      }));
-  batch.Put(core::Space::kIndex, SnapshotAtKey(tenant), BE64(at_tenant_seq));
-  return core::OkStatus();
+  state.ForEachRecord([&](const std::string& key, const std::string& value) {
+    batch.Put(core::Space::kIndex, prefix + key, value);
+  });
+  std::string at;
+  core::PutBE64(at, at_tenant_seq);
+  batch.Put(core::Space::kIndex, SnapshotAtKey(state.tenant_id()), at);
 }
 
 Status IdentityService::RebuildState(const core::EventLog& log, core::KvStore& kv) {
@@ -427,7 +406,7 @@ Status IdentityService::RebuildState(const core::EventLog& log, core::KvStore& k
   CUSTOS_RETURN_IF_ERROR(kv.Scan(core::Space::kIndex, std::string("snapshot-at\0", 12),
                                  [&](std::string_view key, std::string_view value) {
                                    snapshot_at.emplace(std::string(key.substr(12)),
-                                                       FromBE64(value));
+                                                       core::GetBE64(value));
                                    return true;
                                  }));
   core::KvBatch clear;

@@ -72,9 +72,9 @@ class IdentityService {
 
   // Who may append which types through AppendEventsAsync: applications anything outside the
   // identity catalog; the audit trail itself only its own `audit.*` records (exports).
-  // kRetention (an `audit.retention_purged` record) first waits for the tenant's appends in
-  // flight, then writes, in the record's own batch, a snapshot of the tenant's state as of
-  // the record: what a rebuild starts from once the events before it are purged.
+  // kRetention (an `audit.retention_purged` record) also writes, in the record's own batch, a
+  // snapshot of the tenant's state as of the record: what a rebuild starts from once the
+  // events before it are purged.
   enum class Origin : uint8_t { kApplication, kAudit, kRetention };
 
   // What must hold of the tenant's state, checked under its lock, for an append to go ahead.
@@ -124,9 +124,9 @@ class IdentityService {
   // With the slot's lock held: reloads a poisoned slot once nothing is in flight.
   [[nodiscard]] core::Status Recover(TenantSlot& slot);
   [[nodiscard]] core::Status LoadSlot(TenantSlot& slot);
-  // Adds to `batch` a copy of the tenant's stored state as the state after `at_tenant_seq`.
-  [[nodiscard]] core::Status AddSnapshot(core::KvBatch& batch, const std::string& tenant,
-                                         uint64_t at_tenant_seq) const;
+  // Adds to `batch` the tenant's records as the state after `at_tenant_seq`.
+  static void AddSnapshot(core::KvBatch& batch, const core::iam::TenantState& state,
+                          uint64_t at_tenant_seq);
 
   core::EventLog& log_;
   core::KvStore& kv_;

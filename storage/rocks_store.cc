@@ -104,15 +104,20 @@ class TenantFloors {
     uint64_t& f = floors_[tenant];
     f = std::max(f, floor);
   }
+  // Called per event by Read and per key by compaction: looks up without allocating.
   [[nodiscard]] uint64_t Get(std::string_view tenant) const {
     std::shared_lock lock(mu_);
-    auto it = floors_.find(std::string(tenant));
+    auto it = floors_.find(tenant);
     return it == floors_.end() ? 0 : it->second;
   }
 
  private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, uint64_t> floors_;
+  std::unordered_map<std::string, uint64_t, Hash, std::equal_to<>> floors_;
 };
 
 // Drops audit-index keys (tenant \0 … BE64(tenant_seq)) below their tenant's floor as
@@ -202,7 +207,8 @@ struct RocksStore::Impl {
 
   rocksdb::ColumnFamilyHandle* cf(size_t i) const { return cfs[i]; }
 
-  // Reads every tenant's chain head (its last event) and the last seq back from the data.
+  // Reads every tenant's chain head (its last event), its floor (its first event, past any
+  // purge) and the last seq back from the data.
   Status LoadHeads() {
     std::unordered_map<std::string, core::TenantHead> loaded;
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf(kEventsCf)));
@@ -214,6 +220,7 @@ struct RocksStore::Impl {
                                    first_seq)) {
         return core::Corruption("bad events key in the store");
       }
+      if (first_seq > 1) floors->Set(std::string(tenant), first_seq);
       const std::string end = internal::TenantEnd(tenant);
       it->SeekForPrev(end);  // the tenant's last event
       if (!it->Valid()) break;
@@ -439,16 +446,11 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& options
   if (!s.ok()) return FromRocks(s, "opening the store at " + options.path);
   impl->db.reset(raw);
   CUSTOS_RETURN_IF_ERROR(impl->LoadHeads());
-  auto store = std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
-  for (const core::TenantId& tenant : store->Tenants()) {
-    CUSTOS_ASSIGN_OR_RETURN(std::optional<core::TenantSeq> first, store->FirstTenantSeq(tenant));
-    if (first && first->value() > 1) store->impl_->floors->Set(tenant.value(), first->value());
-  }
   if (!options.read_only) {
-    Impl* p = store->impl_.get();
-    p->committer = std::thread([p] { p->CommitLoop(); });
+    Impl* p = impl.get();
+    impl->committer = std::thread([p] { p->CommitLoop(); });
   }
-  return store;
+  return std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
 }
 
 core::Status RocksStore::PurgeTenant(const core::TenantId& tenant, core::TenantSeq below) {
@@ -634,24 +636,22 @@ Result<std::vector<core::StoredEvent>> RocksStore::ReadTenant(const core::Tenant
                                                               core::TenantSeq from,
                                                               size_t limit) const {
   std::vector<core::StoredEvent> out;
-  const std::string prefix = internal::TenantPrefix(tenant.value());
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kEventsCf)));
-  for (it->Seek(internal::EventKey(tenant.value(), from.value()));
-       it->Valid() && out.size() < limit; it->Next()) {
-    std::string_view key(it->key().data(), it->key().size());
-    if (!key.starts_with(prefix) || key.size() != prefix.size() + 8) break;
-    std::string line(it->value().data(), it->value().size());
-    Result<core::LineFields> fields = core::ParseLineFields(line);
-    if (!fields.ok()) {
-      return core::Corruption("stored event " + tenant.value() + "/" +
-                              std::to_string(internal::GetBE64(key.substr(prefix.size()))) + ": " +
-                              fields.error().message);
-    }
-    out.push_back(core::StoredEvent{core::Seq(fields->seq), tenant,
-                                    core::TenantSeq(fields->tenant_seq), std::move(line)});
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading tenant " + tenant.value());
+  if (limit == 0) return out;
+  Status parsed = core::OkStatus();
+  CUSTOS_RETURN_IF_ERROR(ScanTenant(
+      tenant, from, core::TenantSeq(UINT64_MAX - 1),
+      [&](uint64_t tenant_seq, std::string_view line) {
+        Result<core::LineFields> fields = core::ParseLineFields(line);
+        if (!fields.ok()) {
+          parsed = core::Corruption("stored event " + tenant.value() + "/" +
+                                    std::to_string(tenant_seq) + ": " + fields.error().message);
+          return false;
+        }
+        out.push_back(core::StoredEvent{core::Seq(fields->seq), tenant, core::TenantSeq(tenant_seq),
+                                        std::string(line)});
+        return out.size() < limit;
+      }));
+  CUSTOS_RETURN_IF_ERROR(parsed);
   return out;
 }
 

@@ -17,17 +17,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/kv_store.h"
+
 namespace custos::storage::internal {
 
-inline void PutBE64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (56 - 8 * i)));
-}
-
-inline uint64_t GetBE64(std::string_view s) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = v << 8 | static_cast<unsigned char>(s[i]);
-  return v;
-}
+using core::GetBE64;
+using core::PutBE64;
 
 inline std::string EventKey(std::string_view tenant, uint64_t tenant_seq) {
   std::string k;
