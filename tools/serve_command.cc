@@ -12,14 +12,10 @@
 #include <fstream>
 #include <thread>
 
-#include "api/api.h"
-#include "api/server.h"
 #include "core/json_writer.h"
-#include "projections/identity_service.h"
 #include "storage/kafka_dev_cluster.h"
-#include "storage/rocks_store.h"
-#include "storage/sodium_password_hasher.h"
 #include "tools/commands.h"
+#include "tools/node.h"
 
 namespace custos::tools {
 namespace {
@@ -122,33 +118,26 @@ int RunServe(const Args& args) {
   ::chmod(data_dir->c_str(), 0700);
 
   core::SystemClock clock;
-  core::CryptoRandom random;
-  storage::StoreOptions store_options;
-  store_options.path = storage::StorePathForDataDir(*data_dir);
-  store_options.clock = &clock;
-  store_options.block_cache_bytes = static_cast<size_t>(*block_cache_mb) << 20;
-  auto store = storage::RocksStore::Open(store_options);
-  if (!store.ok()) return ReportError("serve", store.error());
-  auto identity = projections::IdentityService::Open(**store, **store, clock, random, nullptr);
-  if (!identity.ok()) return ReportError("serve", identity.error());
-  auto audit = projections::AuditIndex::Open(**store, **store);
-  if (!audit.ok()) return ReportError("serve", audit.error());
-  auto audit_key = core::CheckpointSigner::LoadOrCreate(*data_dir + "/keys/audit-ed25519.pem");
-  if (!audit_key.ok()) return ReportError("serve", audit_key.error());
-  projections::AuditCheckpoints checkpoints(**store, **store, clock, **audit_key);
-  projections::IdentityService& identity_ref = **identity;
-  checkpoints.Start(std::chrono::seconds(*checkpoint_interval),
-                    [&identity_ref] { return identity_ref.Tenants(); });
-  projections::Retention retention(**identity, **store, **store, **audit, clock);
-  retention.Start(std::chrono::seconds(*retention_interval));
+  NodeOptions node_options;
+  node_options.data_dir = *data_dir;
+  node_options.clock = &clock;
+  node_options.host = listen->first;
+  node_options.port = listen->second;
+  node_options.workers = static_cast<int>(*workers);
+  node_options.issuer = flags.Get("issuer");
+  node_options.body_limit = *body_limit;
+  node_options.block_cache_bytes = static_cast<size_t>(*block_cache_mb) << 20;
+  node_options.checkpoint_interval = std::chrono::seconds(*checkpoint_interval);
+  node_options.retention_interval = std::chrono::seconds(*retention_interval);
+  auto node = Node::Open(node_options);
+  if (!node.ok()) return ReportError("serve", node.error());
 
-  auto root = api::Api::EnsureRootClient(**store, random, clock);
-  if (!root.ok()) return ReportError("serve", root.error());
+  const api::RootClient& root = (*node)->root();
   const std::string root_file = *data_dir + "/root-client.json";
-  if (!root->client_secret.empty()) {
+  if (!root.client_secret.empty()) {
     core::JsonWriter w;
-    w.BeginObject().Key("client_id").String(root->client_id);
-    w.Key("client_secret").String(root->client_secret).EndObject();
+    w.BeginObject().Key("client_id").String(root.client_id);
+    w.Key("client_secret").String(root.client_secret).EndObject();
     if (core::Status s = WritePrivateFile(root_file, w.str() + "\n"); !s.ok()) {
       return ReportError("serve", s.error());
     }
@@ -166,58 +155,20 @@ int RunServe(const Args& args) {
     Log("info", "Kafka brokers " + kafka + " noted; the relay to Kafka is not built yet");
   }
 
-  api::ServerOptions server_options;
-  server_options.host = listen->first;
-  server_options.port = listen->second;
-  server_options.threads = static_cast<int>(*workers);
-  auto server = api::HttpServer::Bind(server_options);
-  if (!server.ok()) return ReportError("serve", server.error());
-  const std::string address = listen->first + ":" + std::to_string((*server)->port());
-
-  const std::string issuer = flags.Get("issuer").value_or("http://" + address);
-  auto signer = api::TokenSigner::LoadOrCreate(*data_dir + "/keys/jwt-ed25519.pem", issuer);
-  if (!signer.ok()) return ReportError("serve", signer.error());
-  storage::SodiumPasswordHasher hasher;
-  api::Metrics metrics;
-  storage::RocksStore& store_ref = **store;
-  api::ApiOptions api_options;
-  api_options.body_limit = *body_limit;
-  api::Api api(api::ApiDeps{**identity, **store, **store, **audit, checkpoints, retention, clock,
-                            random, hasher, **signer, metrics,
-                            [&store_ref] {
-                              api::Metrics::Gauges g;
-                              const storage::RocksStore::Stats stats = store_ref.stats();
-                              g.events_appended = static_cast<double>(stats.events);
-                              g.append_groups = static_cast<double>(stats.groups);
-                              g.ready = 1;
-                              return g;
-                            },
-                            [] { return std::string(); }},
-               api_options);
-  // Body limits come from the routes, so they are set once the Api exists.
-  (*server)->SetBodyLimit([&api](std::string_view method, std::string_view target) {
-    return api.BodyLimit(method, target);
-  });
   // Only now, with the store open, the state loaded and the keys ready, does it listen.
-  if (core::Status s = (*server)->Serve([&api](api::HttpRequest req, api::Responder respond) {
-        api.Handle(std::move(req), std::move(respond));
-      });
-      !s.ok()) {
-    return ReportError("serve", s.error());
-  }
+  if (core::Status s = (*node)->Serve(); !s.ok()) return ReportError("serve", s.error());
+  const std::string address = listen->first + ":" + std::to_string((*node)->port());
   if (core::Status s = WritePrivateFile(*data_dir + "/listen.addr", address + "\n"); !s.ok()) {
     return ReportError("serve", s.error());
   }
   Log("info", "listening on " + address + " (data dir " + *data_dir + ", root client " +
-                  root->client_id + ")");
+                  root.client_id + ")");
 
   int received = 0;
   sigwait(&signals, &received);
   Log("info", std::string(received == SIGINT ? "SIGINT" : "SIGTERM") +
                   ": stopping; finishing requests in flight");
-  (*server)->Stop();
-  checkpoints.Stop();
-  retention.Stop();
+  (*node)->Stop();
   Log("info", "stopped");
   return kExitOk;
 }

@@ -6,92 +6,47 @@
 #include <thread>
 #include <vector>
 
-#include "api/api.h"
-#include "api/server.h"
-#include "core/checkpoint.h"
-#include "core/random.h"
-#include "projections/audit_checkpoints.h"
-#include "storage/sodium_password_hasher.h"
+#include "tools/node.h"
 
 namespace custos::tools::bench {
 
 namespace iam = core::iam;
 
 struct BenchNode::Parts {
-  // Declared in the order they are made; destroyed in reverse, the server first.
   const core::Clock* clock = nullptr;
-  core::CryptoRandom random;
-  std::unique_ptr<storage::RocksStore> store;
-  std::unique_ptr<projections::IdentityService> identity;
-  std::unique_ptr<projections::AuditIndex> audit;
-  std::unique_ptr<core::CheckpointSigner> audit_key;
-  std::unique_ptr<projections::AuditCheckpoints> checkpoints;
-  std::unique_ptr<projections::Retention> retention;
-  storage::SodiumPasswordHasher hasher;
-  api::Metrics metrics;
-  std::unique_ptr<api::TokenSigner> signer;
-  std::string root_client_id;
-  std::unique_ptr<api::Api> api;
-  std::unique_ptr<api::HttpServer> server;
+  std::unique_ptr<Node> node;
 };
 
 BenchNode::BenchNode(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
-BenchNode::~BenchNode() {
-  if (parts_->server) parts_->server->Stop();
-}
+BenchNode::~BenchNode() = default;
 
 core::Result<std::unique_ptr<BenchNode>> BenchNode::Start(const std::string& dir,
                                                           const core::Clock& clock,
                                                           size_t block_cache_bytes) {
   auto p = std::make_unique<Parts>();
   p->clock = &clock;
-  storage::StoreOptions store_options;
-  store_options.path = dir + "/db";
-  store_options.clock = &clock;
-  store_options.block_cache_bytes = block_cache_bytes;
-  CUSTOS_ASSIGN_OR_RETURN(p->store, storage::RocksStore::Open(store_options));
-  CUSTOS_ASSIGN_OR_RETURN(p->identity, projections::IdentityService::Open(
-                                           *p->store, *p->store, clock, p->random, nullptr));
-  CUSTOS_ASSIGN_OR_RETURN(p->audit, projections::AuditIndex::Open(*p->store, *p->store));
-  CUSTOS_ASSIGN_OR_RETURN(p->audit_key, core::CheckpointSigner::LoadOrCreate(dir + "/audit.pem"));
-  p->checkpoints =
-      std::make_unique<projections::AuditCheckpoints>(*p->store, *p->store, clock, *p->audit_key);
-  p->retention = std::make_unique<projections::Retention>(*p->identity, *p->store, *p->store,
-                                                          *p->audit, clock);
-  CUSTOS_ASSIGN_OR_RETURN(
-      p->server, api::HttpServer::Bind(api::ServerOptions{
-                     "127.0.0.1", 0,
-                     static_cast<int>(std::max(1u, std::thread::hardware_concurrency() - 1))}));
-  const std::string issuer = "http://127.0.0.1:" + std::to_string(p->server->port());
-  CUSTOS_ASSIGN_OR_RETURN(p->signer, api::TokenSigner::LoadOrCreate(dir + "/jwt.pem", issuer));
-  CUSTOS_ASSIGN_OR_RETURN(api::RootClient root,
-                          api::Api::EnsureRootClient(*p->store, p->random, clock));
-  p->root_client_id = root.client_id;
-  p->api = std::make_unique<api::Api>(
-      api::ApiDeps{*p->identity, *p->store, *p->store, *p->audit, *p->checkpoints, *p->retention,
-                   clock, p->random, p->hasher, *p->signer, p->metrics, nullptr, nullptr},
-      api::ApiOptions{});
-  api::Api* api = p->api.get();
-  p->server->SetBodyLimit([api](std::string_view method, std::string_view target) {
-    return api->BodyLimit(method, target);
-  });
-  CUSTOS_RETURN_IF_ERROR(p->server->Serve([api](api::HttpRequest r, api::Responder respond) {
-    api->Handle(std::move(r), std::move(respond));
-  }));
+  NodeOptions options;
+  options.data_dir = dir;
+  options.clock = &clock;
+  // The log's commit thread has the other core.
+  options.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() - 1));
+  options.block_cache_bytes = block_cache_bytes;
+  CUSTOS_ASSIGN_OR_RETURN(p->node, Node::Open(options));
+  CUSTOS_RETURN_IF_ERROR(p->node->Serve());
   return std::unique_ptr<BenchNode>(new BenchNode(std::move(p)));
 }
 
-uint16_t BenchNode::port() const { return parts_->server->port(); }
+uint16_t BenchNode::port() const { return parts_->node->port(); }
 
 std::string BenchNode::RootToken() const {
   const core::Time now = parts_->clock->Now();
-  return parts_->signer->Sign(api::TokenClaims{"", parts_->root_client_id, "", "root", "bench-root",
-                                               "", false, now, now + std::chrono::hours(1)});
+  return SignToken(api::TokenClaims{"", parts_->node->root().client_id, "", "root", "bench-root",
+                                    "", false, now, now + std::chrono::hours(1)});
 }
 
 std::string BenchNode::SignToken(const api::TokenClaims& claims) const {
-  return parts_->signer->Sign(claims);
+  return parts_->node->tokens().Sign(claims);
 }
 
 core::Result<projections::ExecuteResult> BenchNode::Run(const std::string& tenant,
@@ -100,7 +55,7 @@ core::Result<projections::ExecuteResult> BenchNode::Run(const std::string& tenan
   r.tenant = core::TenantId(tenant);
   r.command = std::move(command);
   r.actor = core::Actor{"root", "root", "", "", ""};
-  return parts_->identity->Execute(std::move(r));
+  return parts_->node->identity().Execute(std::move(r));
 }
 
 core::Status BenchNode::LoadAudit(const AuditDataSpec& spec, core::FakeClock& clock,
@@ -130,7 +85,7 @@ core::Status BenchNode::LoadAudit(const AuditDataSpec& spec, core::FakeClock& cl
     for (auto& [t, drafts] : by_tenant) {
       auto done = std::make_shared<std::promise<core::AppendResult>>();
       pending.push_back(done->get_future());
-      parts_->identity->AppendEventsAsync(
+      parts_->node->identity().AppendEventsAsync(
           core::TenantId(AuditTenantName(t)), std::move(drafts),
           [done](core::AppendResult r) { done->set_value(std::move(r)); });
     }
@@ -144,19 +99,19 @@ core::Status BenchNode::LoadAudit(const AuditDataSpec& spec, core::FakeClock& cl
                    static_cast<unsigned long long>(spec.events));
     }
   }
-  CUSTOS_RETURN_IF_ERROR(parts_->audit->CatchUp(std::chrono::minutes(30)));
+  CUSTOS_RETURN_IF_ERROR(parts_->node->audit().CatchUp(std::chrono::minutes(30)));
   // Measured on a settled store, as PostgreSQL's peer is after its CHECKPOINT.
-  return parts_->store->Quiesce(std::chrono::minutes(30));
+  return parts_->node->store().Quiesce(std::chrono::minutes(30));
 }
 
 core::Status BenchNode::SignHeads() {
-  return parts_->checkpoints->SignMovedHeads(parts_->identity->Tenants());
+  return parts_->node->checkpoints().SignMovedHeads(parts_->node->identity().Tenants());
 }
 
-storage::RocksStore& BenchNode::store() { return *parts_->store; }
-projections::IdentityService& BenchNode::identity() { return *parts_->identity; }
-projections::AuditIndex& BenchNode::audit() { return *parts_->audit; }
-projections::Retention& BenchNode::retention() { return *parts_->retention; }
+storage::RocksStore& BenchNode::store() { return parts_->node->store(); }
+projections::IdentityService& BenchNode::identity() { return parts_->node->identity(); }
+projections::AuditIndex& BenchNode::audit() { return parts_->node->audit(); }
+projections::Retention& BenchNode::retention() { return parts_->node->retention(); }
 
 std::string HttpRequestText(const std::string& method, const std::string& path,
                             const std::string& token, const std::string& body) {

@@ -1,7 +1,7 @@
-// BenchNode: a whole Custos node in the bench process — store, identity, audit index, signed
-// checkpoints, retention, keys and the HTTP server on 127.0.0.1 (any free port) — wired as
-// `custos serve` wires it, for the HTTP workloads; and the bulk loader of the audit data
-// (audit_data.h) that the query, export and purge workloads share.
+// BenchNode: a whole node (tools/node.h, as `custos serve` runs it) in the bench process,
+// serving on 127.0.0.1 (any free port), with what the workloads need around it: tokens,
+// commands as root, and the bulk loader of the audit data (audit_data.h) that the query,
+// export and purge workloads share.
 //
 // Thread-safety: Start and the destructor from one thread; the rest from any.
 #pragma once

@@ -1,0 +1,68 @@
+// Node: a whole Custos node over a data dir — the store, the identity state, the audit index,
+// signed checkpoints, retention, the keys, the root client, the API and its HTTP server —
+// wired once for `custos serve` and for the bench workloads that measure the same thing.
+// Open makes everything and binds the port; Serve starts answering; Stop (or destruction)
+// stops the server, finishing what is in flight, then the background jobs.
+//
+// Thread-safety: Open, Serve, Stop and the destructor from one thread; accessors from any.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/api.h"
+#include "core/checkpoint.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "projections/audit_checkpoints.h"
+#include "projections/audit_index.h"
+#include "projections/identity_service.h"
+#include "projections/retention.h"
+#include "storage/rocks_store.h"
+
+namespace custos::tools {
+
+struct NodeOptions {
+  std::string data_dir;
+  const core::Clock* clock = nullptr;
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;                  // 0: any free port
+  int workers = 1;                    // HTTP I/O threads
+  std::optional<std::string> issuer;  // default: http://host:port
+  size_t body_limit = size_t{1} << 20;
+  size_t block_cache_bytes = size_t{128} << 20;
+  // The background jobs run only when set.
+  std::optional<std::chrono::seconds> checkpoint_interval;
+  std::optional<std::chrono::seconds> retention_interval;
+};
+
+class Node {
+ public:
+  [[nodiscard]] static core::Result<std::unique_ptr<Node>> Open(const NodeOptions& options);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  [[nodiscard]] core::Status Serve();
+  void Stop();
+
+  [[nodiscard]] uint16_t port() const;
+  // The root client; its secret only when this Open made it.
+  [[nodiscard]] const api::RootClient& root() const;
+  [[nodiscard]] const api::TokenSigner& tokens() const;
+  [[nodiscard]] storage::RocksStore& store();
+  [[nodiscard]] projections::IdentityService& identity();
+  [[nodiscard]] projections::AuditIndex& audit();
+  [[nodiscard]] projections::AuditCheckpoints& checkpoints();
+  [[nodiscard]] projections::Retention& retention();
+
+ private:
+  struct Parts;
+  explicit Node(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace custos::tools
