@@ -51,6 +51,8 @@ struct ApiDeps {
   Metrics& metrics;
   std::function<Metrics::Gauges()> gauges;
   std::function<std::string()> readiness;  // "" when ready, else the reason
+  // The relay's state for /readyz's `kafka` member, a JSON object (null: Kafka off).
+  std::function<std::string()> kafka;
 };
 
 // The root client: made at first start, can do anything.

@@ -102,8 +102,22 @@ std::string Metrics::Render(const Gauges& g) const {
   gauge("custos_projection_lag_events", "Events the identity state has not applied yet.", "gauge",
         g.projection_lag_events);
   gauge("custos_ready", "1 when the server answers correctly.", "gauge", g.ready);
-  gauge("custos_notifications_failed_total", "Notifications that could not be delivered.",
-        "counter", static_cast<double>(notifications_failed_.load()));
+  gauge("custos_kafka_relay_lag_events", "Events appended and not yet delivered to Kafka.",
+        "gauge", g.kafka_lag_events);
+  gauge("custos_kafka_relay_lag_seconds", "Age of the oldest event not yet delivered to Kafka.",
+        "gauge", g.kafka_lag_seconds);
+  gauge("custos_kafka_relay_delivered_total", "Events the relay delivered to Kafka since start.",
+        "counter", g.kafka_delivered);
+  gauge("custos_kafka_relay_resends_total",
+        "Times the relay sent again from its cursor after a failed delivery.", "counter",
+        g.kafka_resends);
+  gauge("custos_kafka_reachable", "1 while a Kafka broker answers (0 with Kafka off).", "gauge",
+        g.kafka_reachable);
+  gauge("custos_notifications_sent_total", "Notifications delivered to Kafka since start.",
+        "counter", g.notifications_sent);
+  gauge("custos_notifications_failed_total",
+        "Notification delivery failures (each retried up to 5 times) and drops.", "counter",
+        g.notifications_failed);
   return out;
 }
 

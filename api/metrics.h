@@ -20,7 +20,6 @@ class Metrics {
   // Registers a route's labels once; ObserveRequest then counts by the returned id.
   size_t RegisterRoute(std::string_view route, std::string_view method);
   void ObserveRequest(size_t route_id, int status, double seconds);
-  void CountNotificationFailed() { notifications_failed_.fetch_add(1); }
 
   // Gauges read at scrape time (log position, projection lag, …), set by the owner.
   struct Gauges {
@@ -28,6 +27,14 @@ class Metrics {
     double append_groups = 0;
     double projection_lag_events = 0;
     double ready = 0;
+    // The Kafka relay and notifier (0 with Kafka off).
+    double kafka_lag_events = 0;
+    double kafka_lag_seconds = 0;
+    double kafka_delivered = 0;
+    double kafka_resends = 0;
+    double kafka_reachable = 0;
+    double notifications_sent = 0;
+    double notifications_failed = 0;
   };
 
   [[nodiscard]] std::string Render(const Gauges& gauges) const;
@@ -48,7 +55,6 @@ class Metrics {
 
   mutable std::mutex mu_;  // guards routes_ (the vector, not the routes)
   std::vector<std::unique_ptr<Route>> routes_;
-  std::atomic<uint64_t> notifications_failed_{0};
 };
 
 }  // namespace custos::api

@@ -12,7 +12,7 @@ void AddServiceRoutes(RouteTable& t, Services& s) {
     core::JsonWriter w;
     w.BeginObject().Key("status").String(reason.empty() ? "ready" : "unavailable");
     if (!reason.empty()) w.Key("reason").String(reason);
-    w.Key("kafka").String("off");
+    w.Key("kafka").Raw(s.deps.kafka ? s.deps.kafka() : "{\"state\":\"off\"}");
     w.EndObject();
     call->Json(reason.empty() ? 200 : 503, w.Take());
   });

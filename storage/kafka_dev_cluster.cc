@@ -63,4 +63,11 @@ core::Status KafkaDevCluster::SetBrokerDown(int broker_id, bool down) {
   return core::OkStatus();
 }
 
+void KafkaDevCluster::FailNextProduces(int count, int error_code) {
+  std::vector<rd_kafka_resp_err_t> errors(static_cast<size_t>(count),
+                                          static_cast<rd_kafka_resp_err_t>(error_code));
+  rd_kafka_mock_push_request_errors_array(impl_->cluster, /*ApiKey Produce*/ 0, errors.size(),
+                                          errors.data());
+}
+
 }  // namespace custos::storage

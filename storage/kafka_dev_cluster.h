@@ -36,6 +36,8 @@ class KafkaDevCluster {
 
   // Fault injection for tests: broker ids are 1..brokers.
   [[nodiscard]] core::Status SetBrokerDown(int broker_id, bool down);
+  // The next `count` produce requests (to any broker) fail with the Kafka error code.
+  void FailNextProduces(int count, int error_code);
 
  private:
   struct Impl;

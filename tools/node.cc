@@ -1,7 +1,11 @@
 #include "tools/node.h"
 
 #include "api/server.h"
+#include <cstdio>
+
+#include "core/json_writer.h"
 #include "core/random.h"
+#include "storage/kafka_producer.h"
 #include "storage/sodium_password_hasher.h"
 
 namespace custos::tools {
@@ -10,8 +14,13 @@ struct Node::Parts {
   // Made in this order and destroyed in reverse: the server goes first.
   const core::Clock* clock = nullptr;
   core::CryptoRandom random;
+  std::unique_ptr<storage::KafkaDevCluster> cluster;
+  std::string brokers;
+  std::unique_ptr<storage::KafkaNotifier> notifier;
+  std::unique_ptr<storage::KafkaPublisher> publisher;
   std::unique_ptr<storage::RocksStore> store;
   std::unique_ptr<projections::IdentityService> identity;
+  std::unique_ptr<projections::Relay> relay;
   std::unique_ptr<projections::AuditIndex> audit;
   std::unique_ptr<core::CheckpointSigner> audit_key;
   std::unique_ptr<projections::AuditCheckpoints> checkpoints;
@@ -37,21 +46,6 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   store_options.clock = &clock;
   store_options.block_cache_bytes = options.block_cache_bytes;
   CUSTOS_ASSIGN_OR_RETURN(p->store, storage::RocksStore::Open(store_options));
-  CUSTOS_ASSIGN_OR_RETURN(p->identity, projections::IdentityService::Open(
-                                           *p->store, *p->store, clock, p->random, nullptr));
-  CUSTOS_ASSIGN_OR_RETURN(p->audit, projections::AuditIndex::Open(*p->store, *p->store));
-  CUSTOS_ASSIGN_OR_RETURN(p->audit_key, core::CheckpointSigner::LoadOrCreate(
-                                            options.data_dir + "/keys/audit-ed25519.pem"));
-  p->checkpoints =
-      std::make_unique<projections::AuditCheckpoints>(*p->store, *p->store, clock, *p->audit_key);
-  p->retention = std::make_unique<projections::Retention>(*p->identity, *p->store, *p->store,
-                                                          *p->audit, clock);
-  if (options.checkpoint_interval) {
-    projections::IdentityService* identity = p->identity.get();
-    p->checkpoints->Start(*options.checkpoint_interval, [identity] { return identity->Tenants(); });
-  }
-  if (options.retention_interval) p->retention->Start(*options.retention_interval);
-  CUSTOS_ASSIGN_OR_RETURN(p->root, api::Api::EnsureRootClient(*p->store, p->random, clock));
 
   api::ServerOptions server_options;
   server_options.host = options.host;
@@ -60,23 +54,93 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   CUSTOS_ASSIGN_OR_RETURN(p->server, api::HttpServer::Bind(server_options));
   const std::string issuer =
       options.issuer.value_or("http://" + options.host + ":" + std::to_string(p->server->port()));
+
+  if (options.kafka == "embedded") {
+    storage::KafkaDevClusterOptions cluster_options;
+    cluster_options.topics = {options.audit_topic, options.ocsf_topic,
+                              options.notifications_topic};
+    CUSTOS_ASSIGN_OR_RETURN(p->cluster, storage::KafkaDevCluster::Start(cluster_options));
+    p->brokers = p->cluster->bootstrap_servers();
+  } else if (options.kafka != "off") {
+    p->brokers = options.kafka;
+  }
+  if (!p->brokers.empty()) {
+    storage::KafkaOptions kafka;
+    kafka.brokers = p->brokers;
+    CUSTOS_ASSIGN_OR_RETURN(p->notifier, storage::KafkaNotifier::Create(
+                                             kafka, options.notifications_topic,
+                                             options.invitation_url.value_or(issuer +
+                                                                             "/accept-invitation")));
+    CUSTOS_ASSIGN_OR_RETURN(p->publisher, storage::KafkaPublisher::Create(kafka));
+  }
+  CUSTOS_ASSIGN_OR_RETURN(p->identity,
+                          projections::IdentityService::Open(*p->store, *p->store, clock,
+                                                             p->random, p->notifier.get()));
+  if (p->publisher) {
+    projections::RelayOptions relay_options;
+    relay_options.audit_topic = options.audit_topic;
+    relay_options.ocsf_topic = options.ocsf_topic;
+    relay_options.product_version = CUSTOS_VERSION;
+    p->relay = std::make_unique<projections::Relay>(*p->store, *p->store, *p->publisher, clock,
+                                                    relay_options);
+    CUSTOS_RETURN_IF_ERROR(p->relay->Start());
+  }
+  CUSTOS_ASSIGN_OR_RETURN(p->audit, projections::AuditIndex::Open(*p->store, *p->store));
+  CUSTOS_ASSIGN_OR_RETURN(p->audit_key, core::CheckpointSigner::LoadOrCreate(
+                                            options.data_dir + "/keys/audit-ed25519.pem"));
+  p->checkpoints =
+      std::make_unique<projections::AuditCheckpoints>(*p->store, *p->store, clock, *p->audit_key);
+  p->retention = std::make_unique<projections::Retention>(*p->identity, *p->store, *p->store,
+                                                          *p->audit, clock, p->relay != nullptr);
+  if (options.checkpoint_interval) {
+    projections::IdentityService* identity = p->identity.get();
+    p->checkpoints->Start(*options.checkpoint_interval, [identity] { return identity->Tenants(); });
+  }
+  if (options.retention_interval) p->retention->Start(*options.retention_interval);
+  CUSTOS_ASSIGN_OR_RETURN(p->root, api::Api::EnsureRootClient(*p->store, p->random, clock));
   CUSTOS_ASSIGN_OR_RETURN(p->signer, api::TokenSigner::LoadOrCreate(
                                          options.data_dir + "/keys/jwt-ed25519.pem", issuer));
   api::ApiOptions api_options;
   api_options.body_limit = options.body_limit;
   storage::RocksStore* store = p->store.get();
+  projections::Relay* relay = p->relay.get();
+  storage::KafkaNotifier* notifier = p->notifier.get();
   p->api = std::make_unique<api::Api>(
       api::ApiDeps{*p->identity, *p->store, *p->store, *p->audit, *p->checkpoints, *p->retention,
                    clock, p->random, p->hasher, *p->signer, p->metrics,
-                   [store] {
+                   [store, relay, notifier] {
                      api::Metrics::Gauges g;
                      const storage::RocksStore::Stats stats = store->stats();
                      g.events_appended = static_cast<double>(stats.events);
                      g.append_groups = static_cast<double>(stats.groups);
                      g.ready = 1;
+                     if (relay != nullptr) {
+                       const projections::RelayStats r = relay->stats();
+                       g.kafka_lag_events = static_cast<double>(r.lag_events);
+                       g.kafka_lag_seconds = r.lag_seconds;
+                       g.kafka_delivered = static_cast<double>(r.delivered);
+                       g.kafka_resends = static_cast<double>(r.resends);
+                       g.kafka_reachable = r.reachable ? 1 : 0;
+                     }
+                     if (notifier != nullptr) {
+                       g.notifications_sent = static_cast<double>(notifier->sent());
+                       g.notifications_failed = static_cast<double>(notifier->failed());
+                     }
                      return g;
                    },
-                   [] { return std::string(); }},
+                   [] { return std::string(); },
+                   [relay]() -> std::string {
+                     if (relay == nullptr) return "{\"state\":\"off\"}";
+                     const projections::RelayStats r = relay->stats();
+                     core::JsonWriter w;
+                     w.BeginObject().Key("state").String(r.reachable ? "up" : "away");
+                     w.Key("lag_events").UInt(r.lag_events);
+                     char seconds[32];
+                     std::snprintf(seconds, sizeof seconds, "%.3f", r.lag_seconds);
+                     w.Key("lag_seconds").Raw(seconds);
+                     w.Key("delivered_seq").UInt(r.cursor).EndObject();
+                     return w.Take();
+                   }},
       api_options);
   // Body limits come from the routes, so they are set once the Api exists.
   api::Api* api = p->api.get();
@@ -97,6 +161,7 @@ void Node::Stop() {
   if (parts_->server) parts_->server->Stop();
   parts_->checkpoints->Stop();
   parts_->retention->Stop();
+  if (parts_->relay) parts_->relay->Stop();
 }
 
 uint16_t Node::port() const { return parts_->server->port(); }
@@ -107,5 +172,8 @@ projections::IdentityService& Node::identity() { return *parts_->identity; }
 projections::AuditIndex& Node::audit() { return *parts_->audit; }
 projections::AuditCheckpoints& Node::checkpoints() { return *parts_->checkpoints; }
 projections::Retention& Node::retention() { return *parts_->retention; }
+projections::Relay* Node::relay() { return parts_->relay.get(); }
+storage::KafkaDevCluster* Node::kafka_cluster() { return parts_->cluster.get(); }
+std::string Node::kafka_brokers() const { return parts_->brokers; }
 
 }  // namespace custos::tools

@@ -1,5 +1,6 @@
 // Node: a whole Custos node over a data dir — the store, the identity state, the audit index,
-// signed checkpoints, retention, the keys, the root client, the API and its HTTP server —
+// signed checkpoints, retention, the Kafka relay and notifier (and an embedded dev cluster
+// for `--kafka embedded`), the keys, the root client, the API and its HTTP server —
 // wired once for `custos serve` and for the bench workloads that measure the same thing.
 // Open makes everything and binds the port; Serve starts answering; Stop (or destruction)
 // stops the server, finishing what is in flight, then the background jobs.
@@ -20,7 +21,9 @@
 #include "projections/audit_checkpoints.h"
 #include "projections/audit_index.h"
 #include "projections/identity_service.h"
+#include "projections/relay.h"
 #include "projections/retention.h"
+#include "storage/kafka_dev_cluster.h"
 #include "storage/rocks_store.h"
 
 namespace custos::tools {
@@ -37,6 +40,12 @@ struct NodeOptions {
   // The background jobs run only when set.
   std::optional<std::chrono::seconds> checkpoint_interval;
   std::optional<std::chrono::seconds> retention_interval;
+  // "off", "embedded" (a dev cluster in this process) or the brokers, HOST:PORT,….
+  std::string kafka = "off";
+  std::string audit_topic = "custos.audit.v1";
+  std::string ocsf_topic = "custos.audit.ocsf.v1";
+  std::string notifications_topic = "custos.notifications.v1";
+  std::optional<std::string> invitation_url;  // default: ISSUER/accept-invitation
 };
 
 class Node {
@@ -58,6 +67,10 @@ class Node {
   [[nodiscard]] projections::AuditIndex& audit();
   [[nodiscard]] projections::AuditCheckpoints& checkpoints();
   [[nodiscard]] projections::Retention& retention();
+  // With Kafka off, null and "".
+  [[nodiscard]] projections::Relay* relay();
+  [[nodiscard]] storage::KafkaDevCluster* kafka_cluster();  // with `embedded` only
+  [[nodiscard]] std::string kafka_brokers() const;
 
  private:
   struct Parts;

@@ -72,6 +72,13 @@ int RunServe(const Args& args) {
           {{"listen", true, "127.0.0.1:8080", "address to listen on (port 0: any free port)"},
            {"data-dir", true, "", "where the store, keys and root credentials live"},
            {"kafka", true, "off", "off, embedded (a dev cluster in-process), or brokers"},
+           {"kafka-audit-topic", true, "custos.audit.v1", "topic of the stored events"},
+           {"kafka-ocsf-topic", true, "custos.audit.ocsf.v1", "topic of the OCSF records"},
+           {"kafka-notifications-topic", true, "custos.notifications.v1",
+            "topic of the mailer's messages (invitation links, temporary passwords)"},
+           {"invitation-url", true, "",
+            "the product's page that accepts invitations; links are URL?token=… "
+            "(default ISSUER/accept-invitation)"},
            {"workers", true, "",
             "HTTP I/O threads (default: cores - 1, at least 1; the log's "
             "commit thread has the other core)"},
@@ -129,6 +136,11 @@ int RunServe(const Args& args) {
   node_options.block_cache_bytes = static_cast<size_t>(*block_cache_mb) << 20;
   node_options.checkpoint_interval = std::chrono::seconds(*checkpoint_interval);
   node_options.retention_interval = std::chrono::seconds(*retention_interval);
+  node_options.kafka = kafka;
+  node_options.audit_topic = *flags.Get("kafka-audit-topic");
+  node_options.ocsf_topic = *flags.Get("kafka-ocsf-topic");
+  node_options.notifications_topic = *flags.Get("kafka-notifications-topic");
+  node_options.invitation_url = flags.Get("invitation-url");
   auto node = Node::Open(node_options);
   if (!node.ok()) return ReportError("serve", node.error());
 
@@ -145,14 +157,17 @@ int RunServe(const Args& args) {
                     " (mode 0600); keep them safe");
   }
 
-  std::unique_ptr<storage::KafkaDevCluster> cluster;
+  const std::string brokers = (*node)->kafka_brokers();
   if (kafka == "embedded") {
-    auto started = storage::KafkaDevCluster::Start({});
-    if (!started.ok()) return ReportError("serve", started.error());
-    cluster = std::move(started).value();
-    Log("info", "embedded Kafka dev cluster at " + cluster->bootstrap_servers());
-  } else if (kafka != "off") {
-    Log("info", "Kafka brokers " + kafka + " noted; the relay to Kafka is not built yet");
+    Log("info", "embedded Kafka dev cluster at " + brokers);
+    if (core::Status s = WritePrivateFile(*data_dir + "/kafka.addr", brokers + "\n"); !s.ok()) {
+      return ReportError("serve", s.error());
+    }
+  }
+  if (!brokers.empty()) {
+    Log("info", "relaying the log to Kafka at " + brokers + " (topics " +
+                    node_options.audit_topic + ", " + node_options.ocsf_topic + ", " +
+                    node_options.notifications_topic + ")");
   }
 
   // Only now, with the store open, the state loaded and the keys ready, does it listen.

@@ -5,6 +5,9 @@
 // Thread-safety: implementations are called from the log's commit thread and must not block.
 #pragma once
 
+#include <string>
+#include <string_view>
+
 #include "core/iam/decide.h"
 
 namespace custos::core::iam {
@@ -14,5 +17,12 @@ class Notifier {
   virtual ~Notifier() = default;
   virtual void Publish(const Notification& notification) = 0;
 };
+
+// The message a mailer reads from custos.notifications.v1 (docs/events.md): one JSON object
+// with `type`, `tenant`, `email`, `name`, `expires_at`, and by type
+// - "user.temporary_password": `user_id`, `temporary_password`;
+// - "invitation.link": `invitation_id`, `token` and `link` (invitation_url?token=TOKEN).
+[[nodiscard]] std::string RenderNotification(const Notification& notification,
+                                             std::string_view invitation_url);
 
 }  // namespace custos::core::iam

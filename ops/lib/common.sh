@@ -11,7 +11,7 @@ CUSTOS_PACKAGES=(
   libsimdjson-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libsodium-dev
-  python3 python3-requests python3-jwt python3-cryptography curl
+  python3 python3-requests python3-jwt python3-cryptography python3-confluent-kafka curl
   prometheus
 )
 

@@ -101,7 +101,7 @@ class ApiTest : public ::testing::Test {
     api_options.body_limit = 64 * 1024;
     api_ = std::make_unique<api::Api>(
         api::ApiDeps{*identity_, *store_, *store_, *audit_, *checkpoints_, *retention_, clock_,
-                     random_, hasher_, *signer_, metrics_, nullptr, nullptr},
+                     random_, hasher_, *signer_, metrics_, nullptr, nullptr, nullptr},
         api_options);
     server_->SetBodyLimit(
         [this](std::string_view m, std::string_view t) { return api_->BodyLimit(m, t); });

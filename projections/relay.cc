@@ -1,0 +1,249 @@
+#include "projections/relay.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <string_view>
+
+#include "core/audit_formats.h"
+#include "core/event.h"
+
+namespace custos::projections {
+
+namespace {
+
+// The consumer name retention reads (retention.h kRelayCheckpoint).
+constexpr std::string_view kCheckpoint = "kafka";
+constexpr size_t kReadBatch = 512;
+constexpr std::chrono::milliseconds kCursorWriteEvery{10};
+constexpr std::chrono::milliseconds kIdleWait{100};
+constexpr std::chrono::milliseconds kFirstBackoff{100};
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
+
+// `schema` header values: the envelope's schema version, and the OCSF version.
+constexpr std::string_view kAuditSchema = "custos.event.1";
+constexpr std::string_view kOcsfSchema = "ocsf.1.3.0";
+
+}  // namespace
+
+Relay::Relay(const core::EventLog& log, core::KvStore& kv, core::Publisher& publisher,
+             const core::Clock& clock, RelayOptions options)
+    : log_(log), kv_(kv), publisher_(publisher), clock_(clock), options_(std::move(options)) {}
+
+Relay::~Relay() { Stop(std::chrono::milliseconds(0)); }
+
+core::Status Relay::Start() {
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Seq> cursor, kv_.GetCheckpoint(kCheckpoint));
+  cursor_ = cursor ? cursor->value() : 0;
+  stop_ = false;
+  thread_ = std::thread([this] { Run(); });
+  return core::OkStatus();
+}
+
+void Relay::Stop(std::chrono::milliseconds drain) {
+  if (!thread_.joinable()) return;
+  drain_ = drain;
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  delivered_cv_.notify_all();
+  thread_.join();
+}
+
+void Relay::StoreCursor(uint64_t cursor) {
+  core::KvBatch batch;
+  batch.SetCheckpoint(kCheckpoint, core::Seq(cursor));
+  // Not synced: a cursor lost to a power cut only sends some events again.
+  core::Status s = kv_.Write(batch, core::Durability::kNoSync);
+  if (!s.ok()) {
+    std::fprintf(stderr, "custos: storing the Kafka cursor: %s\n", s.error().ToString().c_str());
+  }
+}
+
+void Relay::RecordLag(int64_t ms) {
+  const size_t bucket = static_cast<size_t>(std::clamp<int64_t>(ms, 0, kLagBuckets - 1));
+  lag_ms_[bucket].fetch_add(1, std::memory_order_relaxed);
+}
+
+double Relay::LagPercentileMs(double p) const {
+  uint64_t total = 0;
+  for (const auto& b : lag_ms_) total += b.load(std::memory_order_relaxed);
+  if (total == 0) return 0;
+  const auto rank = static_cast<uint64_t>(std::ceil(p * static_cast<double>(total)));
+  uint64_t seen = 0;
+  for (size_t i = 0; i < kLagBuckets; ++i) {
+    seen += lag_ms_[i].load(std::memory_order_relaxed);
+    if (seen >= rank) return static_cast<double>(i);
+  }
+  return static_cast<double>(kLagBuckets - 1);
+}
+
+void Relay::ResetLag() {
+  for (auto& b : lag_ms_) b.store(0, std::memory_order_relaxed);
+}
+
+RelayStats Relay::stats() const {
+  RelayStats s;
+  s.cursor = cursor_.load();
+  const uint64_t last = log_.LastSeq().value();
+  s.lag_events = last > s.cursor ? last - s.cursor : 0;
+  const int64_t oldest = oldest_pending_ms_.load();
+  if (s.lag_events > 0 && oldest > 0) {
+    s.lag_seconds =
+        std::max<double>(0, static_cast<double>(core::ToUnixMillis(clock_.Now()) - oldest) / 1e3);
+  }
+  s.delivered = delivered_.load();
+  s.resends = resends_.load();
+  s.reachable = publisher_.Reachable();
+  return s;
+}
+
+core::Status Relay::WaitDelivered(core::Seq seq, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  if (!delivered_cv_.wait_for(lock, timeout, [&] { return cursor_.load() >= seq.value(); })) {
+    return core::Unavailable("the Kafka relay has delivered up to seq " +
+                                  std::to_string(cursor_.load()) + ", not " +
+                                  std::to_string(seq.value()));
+  }
+  return core::OkStatus();
+}
+
+void Relay::Run() {
+  uint64_t cursor = cursor_.load();
+  uint64_t stored = cursor;
+  uint64_t next = cursor + 1;
+  // Events sent and not yet acknowledged, in seq order; an event's token is its slot.
+  std::deque<Pending> window;
+  uint64_t base_slot = 0;  // the slot of window.front()
+  bool failed = false;
+  std::string failure;
+  std::chrono::milliseconds backoff = kFirstBackoff;
+  auto last_store = std::chrono::steady_clock::now();
+
+  const core::Publisher::DeliveryFn on_delivery = [&](uint64_t token, const core::Status& s) {
+    if (token < base_slot || token - base_slot >= window.size()) return;  // from before a reset
+    Pending& p = window[token - base_slot];
+    if (!s.ok()) {
+      if (!failed) failure = s.error().message;
+      failed = true;
+      return;
+    }
+    if (--p.remaining == 0) RecordLag(core::ToUnixMillis(clock_.Now()) - p.time_ms);
+  };
+
+  // Sends one message, waiting for room in the producer's queue; false when it cannot.
+  auto send = [&](const core::OutgoingMessage& m, uint64_t token) {
+    while (true) {
+      core::Status s = publisher_.Send(m, token);
+      if (s.ok()) return true;
+      if (s.error().code != core::Errc::kUnavailable || stop_) {
+        if (!failed) failure = s.error().message;
+        failed = true;
+        return false;
+      }
+      publisher_.Poll(std::chrono::milliseconds(10), on_delivery);
+      if (failed) return false;
+    }
+  };
+
+  std::string ocsf;
+  std::optional<std::chrono::steady_clock::time_point> stop_by;
+  while (true) {
+    if (stop_ && !stop_by) stop_by = std::chrono::steady_clock::now() + drain_;
+    if (stop_by && (window.empty() || std::chrono::steady_clock::now() >= *stop_by)) break;
+
+    // Send what the log holds beyond what is in flight.
+    bool sent = false;
+    if (!stop_ && !failed && window.size() < options_.max_in_flight) {
+      core::Result<std::vector<core::StoredEvent>> events =
+          log_.Read(core::Seq(next), std::min(kReadBatch, options_.max_in_flight - window.size()));
+      if (!events.ok()) {
+        failure = events.error().message;
+        failed = true;
+      } else {
+        for (const core::StoredEvent& e : *events) {
+          core::Result<core::LineFields> f = core::ParseLineFields(e.line);
+          core::Result<std::string> record =
+              f.ok() ? core::AuditOcsfRecord(e.line, options_.product_version)
+                     : core::Result<std::string>(f.error());
+          if (!record.ok()) {
+            // A line the log cannot read is damage for `custos verify` to name; the relay
+            // stops there rather than skip an event.
+            failure = "seq " + std::to_string(e.seq.value()) + ": " + record.error().message;
+            failed = true;
+            break;
+          }
+          ocsf = std::move(*record);
+          const uint64_t slot = base_slot + window.size();
+          window.push_back(Pending{e.seq.value(), core::ToUnixMillis(f->time), 2});
+          if (window.size() == 1) oldest_pending_ms_ = window.front().time_ms;
+          const core::MessageHeader audit_headers[] = {
+              {"type", f->type}, {"tenant", e.tenant.value()}, {"schema", kAuditSchema}};
+          const core::MessageHeader ocsf_headers[] = {
+              {"type", f->type}, {"tenant", e.tenant.value()}, {"schema", kOcsfSchema}};
+          if (!send({options_.audit_topic, e.tenant.value(), e.line, audit_headers}, slot) ||
+              !send({options_.ocsf_topic, e.tenant.value(), ocsf, ocsf_headers}, slot)) {
+            break;
+          }
+          next = e.seq.value() + 1;
+          sent = true;
+        }
+      }
+    }
+
+    publisher_.Poll(sent || window.empty() ? std::chrono::milliseconds(0)
+                                           : std::chrono::milliseconds(1),
+                    on_delivery);
+
+    // Move the cursor over the events delivered, contiguously.
+    uint64_t popped = 0;
+    while (!window.empty() && window.front().remaining == 0) {
+      cursor = window.front().seq;
+      window.pop_front();
+      ++base_slot;
+      ++popped;
+    }
+    if (popped > 0) {
+      delivered_.fetch_add(popped);
+      backoff = kFirstBackoff;
+      {
+        std::lock_guard lock(mu_);
+        cursor_ = cursor;
+      }
+      delivered_cv_.notify_all();
+      oldest_pending_ms_ = window.empty() ? 0 : window.front().time_ms;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (cursor != stored && (window.empty() || now - last_store >= kCursorWriteEvery)) {
+      StoreCursor(cursor);
+      stored = cursor;
+      last_store = now;
+    }
+
+    if (failed) {
+      std::fprintf(stderr,
+                   "custos: Kafka delivery failed (%s); sending again from seq %llu in %lld ms\n",
+                   failure.c_str(), static_cast<unsigned long long>(cursor + 1),
+                   static_cast<long long>(backoff.count()));
+      publisher_.Reset(on_delivery);
+      base_slot += window.size();
+      window.clear();
+      oldest_pending_ms_ = 0;
+      next = cursor + 1;
+      failed = false;
+      resends_.fetch_add(1);
+      std::unique_lock lock(mu_);
+      delivered_cv_.wait_for(lock, backoff, [this] { return stop_.load(); });
+      backoff = std::min(backoff * 2, kMaxBackoff);
+      continue;
+    }
+    if (!sent && window.empty() && !stop_) {
+      (void)log_.WaitForAppend(core::Seq(next - 1), kIdleWait);
+    }
+  }
+  if (cursor != stored) StoreCursor(cursor);
+}
+
+}  // namespace custos::projections
