@@ -19,8 +19,10 @@ import requests
 
 
 class Server:
-    def __init__(self, binary, extra_args=()):
-        self.dir = tempfile.mkdtemp(prefix="custos-e2e-")
+    def __init__(self, binary, extra_args=(), data_dir=None):
+        # A data dir given by the caller outlives the server (restarts); ours is removed.
+        self.own_dir = data_dir is None
+        self.dir = data_dir or tempfile.mkdtemp(prefix="custos-e2e-")
         self.proc = subprocess.Popen(
             [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.dir, "--kafka", "off"]
             + list(extra_args),
@@ -42,6 +44,7 @@ class Server:
             for line in buffered.decode(errors="replace").splitlines():
                 if " listening on " in line:
                     self.base = "http://" + line.split(" listening on ")[1].split(" ")[0]
+        self.stderr_seen = buffered
         root = json.load(open(os.path.join(self.dir, "root-client.json")))
         self.root_id, self.root_secret = root["client_id"], root["client_secret"]
         mode = os.stat(os.path.join(self.dir, "root-client.json")).st_mode & 0o777
@@ -52,8 +55,14 @@ class Server:
         try:
             code = self.proc.wait(timeout=30)
         finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
+            if self.own_dir:
+                shutil.rmtree(self.dir, ignore_errors=True)
         check(code == 0, "custos serve exited with %s" % code)
+
+    def kill(self):
+        """SIGKILL: no shutdown of any kind; the data dir stays."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
 
     def url(self, path):
         return self.base + path
