@@ -101,19 +101,38 @@ const JsonValue* ObjectMember(const JsonValue* object, std::string_view key) {
 struct StoredEvent {
   LineFields fields;      // framing: id, seq, tenant, tenant_seq, type, time
   std::string time_text;  // `time` as the line has it (ParseLineFields checks the round trip)
-  JsonValue doc;          // the whole line, for actor, target, request_id and data members
+  JsonValue doc;          // the line without data and changes: actor, target, request_id
+  JsonValue data_doc;     // `data`, parsed only when asked for
   const JsonValue* actor = nullptr;
   const JsonValue* target = nullptr;  // nullptr when the event has none
-  const JsonValue* data = nullptr;
+  const JsonValue* data = nullptr;    // nullptr unless asked for
   std::string_view raw_data;     // the bytes of `data` in the line
   std::string_view raw_changes;  // the bytes of `changes`, or empty
   std::string_view request_id;
 };
 
-Status ReadStoredEvent(std::string_view line, StoredEvent& e) {
+// Reads the line's framing and members. `data` (usually the bulk of a line) is parsed only
+// with `parse_data`; the rest is parsed from a copy of the line in which the values of `data`
+// and `changes` are `{}`.
+Status ReadStoredEvent(std::string_view line, StoredEvent& e, bool parse_data) {
   CUSTOS_ASSIGN_OR_RETURN(e.fields, ParseLineFields(line));
   e.time_text = FormatTime(e.fields.time);
-  Result<JsonValue> doc = ParseJson(line);
+  if (!FindRawMembers(line, e.raw_data, e.raw_changes) || e.raw_data.empty() ||
+      e.raw_data.front() != '{') {
+    return Corruption("not a stored event line: \"data\" must be an object");
+  }
+  std::string head;
+  head.reserve(line.size() - e.raw_data.size() - e.raw_changes.size() + 4);
+  size_t at = 0;
+  for (std::string_view skip : {e.raw_data, e.raw_changes}) {
+    if (skip.empty()) continue;
+    const auto from = static_cast<size_t>(skip.data() - line.data());
+    if (from < at) return Corruption("not a stored event line: \"changes\" before \"data\"");
+    head.append(line.substr(at, from - at)).append("{}");
+    at = from + skip.size();
+  }
+  head.append(line.substr(at));
+  Result<JsonValue> doc = ParseJson(head);
   if (!doc.ok()) return Corruption("not a stored event line: " + doc.error().message);
   e.doc = std::move(doc).value();
   e.actor = ObjectMember(&e.doc, "actor");
@@ -125,9 +144,13 @@ Status ReadStoredEvent(std::string_view line, StoredEvent& e) {
     if (!target->is_object()) return Corruption("not a stored event line: \"target\"");
     e.target = target;
   }
-  e.data = ObjectMember(&e.doc, "data");
-  if (e.data == nullptr || !FindRawMembers(line, e.raw_data, e.raw_changes) || e.raw_data.empty()) {
-    return Corruption("not a stored event line: \"data\" must be an object");
+  if (parse_data) {
+    Result<JsonValue> data = ParseJson(e.raw_data);
+    if (!data.ok() || !data->is_object()) {
+      return Corruption("not a stored event line: \"data\" must be an object");
+    }
+    e.data_doc = std::move(data).value();
+    e.data = &e.data_doc;
   }
   e.request_id = StringMember(&e.doc, "request_id");
   return OkStatus();
@@ -433,7 +456,7 @@ std::string_view AuditCsvHeader() { return kCsvHeader; }
 
 Result<std::string> AuditCsvRow(std::string_view line) {
   StoredEvent e;
-  CUSTOS_RETURN_IF_ERROR(ReadStoredEvent(line, e));
+  CUSTOS_RETURN_IF_ERROR(ReadStoredEvent(line, e, /*parse_data=*/false));
   std::string row;
   row.reserve(line.size() + 16);
   auto field = [&row](std::string_view value) {
@@ -465,9 +488,11 @@ OcsfActivity OcsfActivityOf(std::string_view type) {
 }
 
 Result<std::string> AuditOcsfRecord(std::string_view line, std::string_view product_version) {
+  // Only the identity classes read members of `data`; API Activity keeps it verbatim.
+  CUSTOS_ASSIGN_OR_RETURN(LineFields fields, ParseLineFields(line));
+  const OcsfActivity a = OcsfActivityOf(fields.type);
   StoredEvent e;
-  CUSTOS_RETURN_IF_ERROR(ReadStoredEvent(line, e));
-  const OcsfActivity a = OcsfActivityOf(e.fields.type);
+  CUSTOS_RETURN_IF_ERROR(ReadStoredEvent(line, e, a.class_uid != kApiActivity));
   const int category_uid = a.class_uid / 1000;
   const int severity_id = SeverityId(e.fields.type);
   const bool failed = e.fields.type == "auth.login_failed";

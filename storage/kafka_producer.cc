@@ -35,6 +35,8 @@ core::Result<rd_kafka_conf_t*> ProducerConf(const KafkaOptions& o) {
   SetProperty(conf, "message.timeout.ms", "0", error);
   SetProperty(conf, "queue.buffering.max.messages", std::to_string(o.queue_messages), error);
   SetProperty(conf, "queue.buffering.max.kbytes", "1048576", error);
+  // A broker that returns is used again within half a second (the default backs off to 10 s).
+  SetProperty(conf, "reconnect.backoff.max.ms", "500", error);
   SetProperty(conf, "log_level", "3", error);
   for (const auto& [name, value] : o.properties) SetProperty(conf, name, value, error);
   if (!error.empty()) {

@@ -7,6 +7,7 @@
 #include "tools/bench/admin_http_workload.h"
 #include "tools/bench/append_workload.h"
 #include "tools/bench/audit_workloads.h"
+#include "tools/bench/kafka_workload.h"
 #include "tools/commands.h"
 
 namespace custos::tools {
@@ -26,6 +27,7 @@ constexpr Workload kWorkloads[] = {
     {"query", &bench::RunQueryWorkload},
     {"export", &bench::RunExportWorkload},
     {"purge", &bench::RunPurgeWorkload},
+    {"kafka", &bench::RunKafkaWorkload},
 };
 
 }  // namespace

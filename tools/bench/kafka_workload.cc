@@ -1,0 +1,229 @@
+// The `kafka` workload (BENCHMARKS.md): the relay into librdkafka's mock cluster, in three
+// phases over one store and one cluster (the cluster runs in this process):
+// 1. throughput — a backlog of ~400-byte events over 100 tenants, relayed from an empty
+//    cursor to both audit topics, counted by delivery reports; the peer is `kcat -P`
+//    producing as many ~400-byte messages (keyed) into the same cluster;
+// 2. lag — events appended at 20k/s (group commit, as the HTTP server drives the log) while
+//    the relay runs: the delivery lag of each event (delivery report minus the event's time);
+// 3. outage — the same load, every broker down for 10 s (3 s with --quick), then back: the
+//    backlog's drain rate, events delivered per second from the brokers' return until the
+//    relay has caught up.
+#include "tools/bench/kafka_workload.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "core/clock.h"
+#include "projections/relay.h"
+#include "storage/kafka_dev_cluster.h"
+#include "storage/kafka_producer.h"
+#include "storage/rocks_store.h"
+
+namespace custos::tools::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr size_t kTenants = 100;
+
+// A small application event: its stored line (the envelope's framing is most of it) is
+// about 400 bytes.
+core::EventDraft Draft() {
+  core::EventDraft d;
+  d.type = "workflow.executed";
+  d.actor = core::Actor{"user", "usr_7c3d8e9f0a1b", "", "", ""};
+  d.data = "{\"result\":\"ok\"}";
+  d.request_id = "req_1";
+  return d;
+}
+
+size_t LineBytes() {
+  return core::AssembleLine(core::RenderDraft(Draft()),
+                            core::EventPosition{"evt_0192f1c2a3b47c3d8e9f0a1b2c3d4e5f", 1000000,
+                                                "bench-00", 10000, core::FromUnixMillis(0),
+                                                core::kZeroHash})
+      .line.size();
+}
+
+std::string Tenant(uint64_t n) { return fmt::format("bench-{:02}", n % kTenants); }
+
+// Appends `events` in requests of 100 events per tenant (the backlog).
+core::Status AppendBacklog(storage::RocksStore& store, uint64_t events) {
+  const core::EventDraft draft = Draft();
+  for (uint64_t n = 0; n < events; n += 100) {
+    core::AppendRequest r;
+    r.tenant = core::TenantId(Tenant(n / 100));
+    r.events.assign(std::min<uint64_t>(100, events - n), draft);
+    CUSTOS_ASSIGN_OR_RETURN(std::vector<core::AppendedEvent> done, store.Append(std::move(r)));
+  }
+  return core::OkStatus();
+}
+
+// Appends single events at `rate` per second through AppendAsync until `stop`.
+class PacedLoad {
+ public:
+  PacedLoad(storage::RocksStore& store, double rate) : store_(store), rate_(rate) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~PacedLoad() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  [[nodiscard]] bool failed() const { return failed_; }
+
+ private:
+  void Run() {
+    const core::EventDraft draft = Draft();
+    const auto start = Clock::now();
+    const auto interval = std::chrono::duration<double>(1.0 / rate_);
+    for (uint64_t n = 0; !stop_; ++n) {
+      const auto at = start + std::chrono::duration_cast<Clock::duration>(interval * n);
+      if (at > Clock::now()) std::this_thread::sleep_until(at);
+      core::AppendRequest r;
+      r.tenant = core::TenantId(Tenant(n));
+      r.events.push_back(draft);
+      store_.AppendAsync(std::move(r), [this](core::AppendResult result) {
+        if (!result.ok()) failed_ = true;
+      });
+    }
+  }
+  storage::RocksStore& store_;
+  const double rate_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> failed_{false};
+};
+
+// kcat -P of the first `messages` stored lines, keyed by tenant, as the relay sends them;
+// its messages per second.
+core::Result<double> RunKcatPeer(const std::string& dir, const std::string& brokers,
+                                 const storage::RocksStore& store, uint64_t messages) {
+  const std::string file = dir + "/kcat-input.txt";
+  {
+    std::ofstream out(file);
+    uint64_t written = 0;
+    while (written < messages) {
+      CUSTOS_ASSIGN_OR_RETURN(std::vector<core::StoredEvent> events,
+                              store.Read(core::Seq(written + 1), 10000));
+      if (events.empty()) break;
+      for (const core::StoredEvent& e : events) out << e.tenant.value() << '\t' << e.line << '\n';
+      written += events.size();
+    }
+  }
+  const auto start = Clock::now();
+  CUSTOS_ASSIGN_OR_RETURN(std::string output,
+                          RunAndCapture({"kcat", "-P", "-b", brokers, "-t", "bench.kcat", "-K",
+                                         "\t", "-z", "lz4", "-l", file}));
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return static_cast<double>(messages) / seconds;
+}
+
+}  // namespace
+
+core::Result<BenchResult> RunKafkaWorkload(const BenchOptions& options) {
+  const uint64_t backlog = options.quick ? 100'000 : 500'000;
+  const double rate = 20'000;
+  const auto lag_phase = options.quick ? 3s : 10s;
+  const auto outage = options.quick ? 3s : 10s;
+
+  core::SystemClock clock;
+  CUSTOS_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Create(options.dir, "kafka"));
+  storage::KafkaDevClusterOptions cluster_options;
+  cluster_options.topics.push_back("bench.kcat");
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::KafkaDevCluster> cluster,
+                          storage::KafkaDevCluster::Start(cluster_options));
+  storage::StoreOptions store_options;
+  store_options.path = dir.path() + "/db";
+  store_options.clock = &clock;
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::RocksStore> store,
+                          storage::RocksStore::Open(store_options));
+
+  std::fprintf(stderr, "kafka: appending a backlog of %llu events\n",
+               static_cast<unsigned long long>(backlog));
+  CUSTOS_RETURN_IF_ERROR(AppendBacklog(*store, backlog));
+
+  // 1. Throughput: the backlog relayed from an empty cursor.
+  storage::KafkaOptions kafka;
+  kafka.brokers = cluster->bootstrap_servers();
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::KafkaPublisher> publisher,
+                          storage::KafkaPublisher::Create(kafka));
+  projections::RelayOptions relay_options;
+  relay_options.product_version = "bench";
+  projections::Relay relay(*store, *store, *publisher, clock, relay_options);
+  const auto start = Clock::now();
+  CUSTOS_RETURN_IF_ERROR(relay.Start());
+  CUSTOS_RETURN_IF_ERROR(relay.WaitDelivered(store->LastSeq(), 600s));
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::fprintf(stderr, "kafka: relayed %llu events (x2 topics) in %.2f s: %.0f events/s\n",
+               static_cast<unsigned long long>(backlog), seconds,
+               static_cast<double>(backlog) / seconds);
+
+  // 2. Lag at 20k events/s.
+  relay.ResetLag();
+  double lag_p50 = 0;
+  double lag_p99 = 0;
+  double drain = 0;
+  uint64_t drained = 0;
+  double drain_seconds = 0;
+  {
+    PacedLoad load(*store, rate);
+    std::this_thread::sleep_for(lag_phase);  // the phase's length, not a wait on a condition
+    lag_p50 = relay.LagPercentileMs(0.50);
+    lag_p99 = relay.LagPercentileMs(0.99);
+    std::fprintf(stderr, "kafka: lag at %.0f events/s: p50 %.0f ms, p99 %.0f ms\n", rate,
+                 lag_p50, lag_p99);
+
+    // 3. Outage under the same load.
+    CUSTOS_RETURN_IF_ERROR(cluster->SetBrokerDown(1, true));
+    std::this_thread::sleep_for(outage);
+    const projections::RelayStats before = relay.stats();
+    CUSTOS_RETURN_IF_ERROR(cluster->SetBrokerDown(1, false));
+    const auto up = Clock::now();
+    std::fprintf(stderr, "kafka: brokers back after %lld s, backlog %llu events\n",
+                 static_cast<long long>(outage.count()),
+                 static_cast<unsigned long long>(before.lag_events));
+    // Drained: the cursor reaches what was appended by the time the brokers returned (the
+    // load goes on meanwhile, and what it adds is delivered too).
+    const core::Seq at_return = store->LastSeq();
+    CUSTOS_RETURN_IF_ERROR(relay.WaitDelivered(at_return, 600s));
+    drain_seconds = std::chrono::duration<double>(Clock::now() - up).count();
+    drained = relay.stats().delivered - before.delivered;
+    drain = static_cast<double>(drained) / drain_seconds;
+    std::fprintf(stderr, "kafka: drained %llu events in %.2f s: %.0f events/s\n",
+                 static_cast<unsigned long long>(drained), drain_seconds, drain);
+    load.Stop();
+    if (load.failed()) return core::Unavailable("an append of the paced load failed");
+  }
+  relay.Stop();
+
+  BenchResult result;
+  result.workload = "kafka";
+  result.ops = backlog;
+  result.seconds = seconds;
+  result.p50_us = lag_p50 * 1000;
+  result.p99_us = lag_p99 * 1000;
+  if (!options.no_peer) {
+    std::fprintf(stderr, "kafka: running the kcat -P peer\n");
+    CUSTOS_ASSIGN_OR_RETURN(result.peer_ops_per_s,
+                            RunKcatPeer(dir.path(), cluster->bootstrap_servers(), *store, backlog));
+    result.peer = "kcat -P (lz4, keyed)";
+  }
+  result.params_json = fmt::format(
+      "{{\"backlog_events\":{},\"event_bytes\":{},\"lag_rate_per_s\":{},\"outage_s\":{},"
+      "\"topics\":2}}",
+      backlog, LineBytes(), static_cast<uint64_t>(rate), static_cast<long long>(outage.count()));
+  result.extra_json = fmt::format(
+      "\"lag_p99_ms\":{:.0f},\"drain_ops_per_s\":{:.0f},\"drained_events\":{},"
+      "\"drain_seconds\":{:.3f},\"latency_is\":\"delivery lag\"",
+      lag_p99, drain, drained, drain_seconds);
+  return result;
+}
+
+}  // namespace custos::tools::bench
