@@ -1,9 +1,13 @@
 #include "projections/relay.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <deque>
+#include <future>
+#include <memory>
 #include <string_view>
 
 #include "core/audit_formats.h"
@@ -15,7 +19,10 @@ namespace {
 
 // The consumer name retention reads (retention.h kRelayCheckpoint).
 constexpr std::string_view kCheckpoint = "kafka";
-constexpr size_t kReadBatch = 512;
+constexpr size_t kReadBatch = 2048;
+// Pages at least this long are rendered on a thread of their own, overlapping the log reads
+// and the sends; shorter ones (a relay keeping up with live writes) inline.
+constexpr size_t kRenderAsideFrom = 64;
 constexpr std::chrono::milliseconds kCursorWriteEvery{10};
 constexpr std::chrono::milliseconds kIdleWait{100};
 constexpr std::chrono::milliseconds kFirstBackoff{100};
@@ -37,7 +44,10 @@ core::Status Relay::Start() {
   CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Seq> cursor, kv_.GetCheckpoint(kCheckpoint));
   cursor_ = cursor ? cursor->value() : 0;
   stop_ = false;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "custos-relay");
+    Run();
+  });
   return core::OkStatus();
 }
 
@@ -148,48 +158,84 @@ void Relay::Run() {
     }
   };
 
-  std::string ocsf;
+  // Pages read from the log and being rendered: reading the next page and rendering the
+  // OCSF records of this one overlap, and so do sending a page and rendering the next.
+  std::deque<std::unique_ptr<Page>> staged;
+  size_t staged_events = 0;
+  uint64_t read_next = next;
+  auto drop_staged = [&] {
+    for (auto& page : staged) {
+      if (page->rendering.valid()) page->rendering.wait();
+    }
+    staged.clear();
+    staged_events = 0;
+  };
+
   std::optional<std::chrono::steady_clock::time_point> stop_by;
   while (true) {
     if (stop_ && !stop_by) stop_by = std::chrono::steady_clock::now() + drain_;
     if (stop_by && (window.empty() || std::chrono::steady_clock::now() >= *stop_by)) break;
 
-    // Send what the log holds beyond what is in flight.
-    bool sent = false;
-    if (!stop_ && !failed && window.size() < options_.max_in_flight) {
+    // Read ahead what the log holds beyond what is in flight, up to two pages.
+    bool read_more = false;
+    const size_t busy = window.size() + staged_events;
+    if (!stop_ && !failed && staged.size() < 2 && busy < options_.max_in_flight) {
       core::Result<std::vector<core::StoredEvent>> events =
-          log_.Read(core::Seq(next), std::min(kReadBatch, options_.max_in_flight - window.size()));
+          log_.Read(core::Seq(read_next), std::min(kReadBatch, options_.max_in_flight - busy));
       if (!events.ok()) {
         failure = events.error().message;
         failed = true;
-      } else {
-        for (const core::StoredEvent& e : *events) {
-          core::Result<core::LineFields> f = core::ParseLineFields(e.line);
-          core::Result<std::string> record =
-              f.ok() ? core::AuditOcsfRecord(e.line, options_.product_version)
-                     : core::Result<std::string>(f.error());
-          if (!record.ok()) {
-            // A line the log cannot read is damage for `custos verify` to name; the relay
-            // stops there rather than skip an event.
-            failure = "seq " + std::to_string(e.seq.value()) + ": " + record.error().message;
-            failed = true;
-            break;
-          }
-          ocsf = std::move(*record);
-          const uint64_t slot = base_slot + window.size();
-          window.push_back(Pending{e.seq.value(), core::ToUnixMillis(f->time), 2});
-          if (window.size() == 1) oldest_pending_ms_ = window.front().time_ms;
-          const core::MessageHeader audit_headers[] = {
-              {"type", f->type}, {"tenant", e.tenant.value()}, {"schema", kAuditSchema}};
-          const core::MessageHeader ocsf_headers[] = {
-              {"type", f->type}, {"tenant", e.tenant.value()}, {"schema", kOcsfSchema}};
-          if (!send({options_.audit_topic, e.tenant.value(), e.line, audit_headers}, slot) ||
-              !send({options_.ocsf_topic, e.tenant.value(), ocsf, ocsf_headers}, slot)) {
-            break;
-          }
-          next = e.seq.value() + 1;
-          sent = true;
+      } else if (!events->empty()) {
+        auto page = std::make_unique<Page>();
+        page->events = std::move(events).value();
+        read_next = page->events.back().seq.value() + 1;
+        staged_events += page->events.size();
+        Page* raw = page.get();
+        if (raw->events.size() >= kRenderAsideFrom) {
+          raw->rendering = std::async(std::launch::async, [this, raw] {
+            pthread_setname_np(pthread_self(), "custos-render");
+            Render(*raw);
+          });
+        } else {
+          Render(*raw);
         }
+        staged.push_back(std::move(page));
+        read_more = true;
+      }
+    }
+
+    // Send the oldest page once the next one is read (or there is none to read).
+    bool sent = false;
+    if (!failed && !staged.empty() && (staged.size() == 2 || !read_more)) {
+      Page& page = *staged.front();
+      if (page.rendering.valid()) page.rendering.get();
+      for (size_t i = 0; i < page.events.size(); ++i) {
+        const core::StoredEvent& e = page.events[i];
+        const Rendered& r = page.rendered[i];
+        if (!r.error.empty()) {
+          // A line the log cannot read is damage for `custos verify` to name; the relay
+          // stops there rather than skip an event.
+          failure = "seq " + std::to_string(e.seq.value()) + ": " + r.error;
+          failed = true;
+          break;
+        }
+        const uint64_t slot = base_slot + window.size();
+        window.push_back(Pending{e.seq.value(), r.time_ms, 2});
+        if (window.size() == 1) oldest_pending_ms_ = window.front().time_ms;
+        const core::MessageHeader audit_headers[] = {
+            {"type", r.type}, {"tenant", e.tenant.value()}, {"schema", kAuditSchema}};
+        const core::MessageHeader ocsf_headers[] = {
+            {"type", r.type}, {"tenant", e.tenant.value()}, {"schema", kOcsfSchema}};
+        if (!send({options_.audit_topic, e.tenant.value(), e.line, audit_headers}, slot) ||
+            !send({options_.ocsf_topic, e.tenant.value(), r.ocsf, ocsf_headers}, slot)) {
+          break;
+        }
+        next = e.seq.value() + 1;
+        sent = true;
+      }
+      if (!failed) {
+        staged_events -= page.events.size();
+        staged.pop_front();
       }
     }
 
@@ -227,11 +273,13 @@ void Relay::Run() {
                    "custos: Kafka delivery failed (%s); sending again from seq %llu in %lld ms\n",
                    failure.c_str(), static_cast<unsigned long long>(cursor + 1),
                    static_cast<long long>(backoff.count()));
+      drop_staged();
       publisher_.Reset(on_delivery);
       base_slot += window.size();
       window.clear();
       oldest_pending_ms_ = 0;
       next = cursor + 1;
+      read_next = next;
       failed = false;
       resends_.fetch_add(1);
       std::unique_lock lock(mu_);
@@ -239,11 +287,30 @@ void Relay::Run() {
       backoff = std::min(backoff * 2, kMaxBackoff);
       continue;
     }
-    if (!sent && window.empty() && !stop_) {
-      (void)log_.WaitForAppend(core::Seq(next - 1), kIdleWait);
+    if (!sent && window.empty() && staged.empty() && !stop_) {
+      (void)log_.WaitForAppend(core::Seq(read_next - 1), kIdleWait);
     }
   }
+  drop_staged();
   if (cursor != stored) StoreCursor(cursor);
+}
+
+void Relay::Render(Page& page) const {
+  page.rendered.resize(page.events.size());
+  for (size_t i = 0; i < page.events.size(); ++i) {
+    const std::string& line = page.events[i].line;
+    Rendered& r = page.rendered[i];
+    core::Result<core::LineFields> f = core::ParseLineFields(line);
+    core::Result<std::string> record = f.ok() ? core::AuditOcsfRecord(line, options_.product_version)
+                                              : core::Result<std::string>(f.error());
+    if (!record.ok()) {
+      r.error = record.error().message;
+      continue;
+    }
+    r.type = f->type;
+    r.time_ms = core::ToUnixMillis(f->time);
+    r.ocsf = std::move(record).value();
+  }
 }
 
 }  // namespace custos::projections

@@ -19,9 +19,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/event_log.h"
@@ -76,7 +78,21 @@ class Relay {
     int64_t time_ms = 0;
     int remaining = 2;  // messages of this event not yet acknowledged
   };
+  // What the messages of one event need beyond its stored line.
+  struct Rendered {
+    std::string_view type;  // into the line
+    int64_t time_ms = 0;
+    std::string ocsf;
+    std::string error;  // why the line could not be read, if it could not
+  };
+  // A page of the log and its renderings (filled by Render, possibly on another thread).
+  struct Page {
+    std::vector<core::StoredEvent> events;
+    std::vector<Rendered> rendered;
+    std::future<void> rendering;
+  };
   void Run();
+  void Render(Page& page) const;
   void StoreCursor(uint64_t cursor);
   void RecordLag(int64_t ms);
 
