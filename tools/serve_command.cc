@@ -3,6 +3,7 @@
 // <data-dir>/root-client.json, mode 0600), then listens — only once all of that is done —
 // and writes the bound address to <data-dir>/listen.addr. SIGINT/SIGTERM stop it gracefully.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,6 +113,12 @@ int RunServe(const Args& args) {
   core::Result<uint64_t> retention_interval = flags.GetUInt("retention-interval", 1, 604800);
   if (!retention_interval.ok()) return ReportError("serve", retention_interval.error());
   const std::string kafka = *flags.Get("kafka");
+
+  // Every connection is a descriptor: allow as many as the hard limit does.
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   // Signals go to sigwait only: block them before any thread starts.
   sigset_t signals;

@@ -119,16 +119,28 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(options_.header_limit));
     parser_->body_limit(options_.body_limit("", ""));
-    // Until the first byte of a request, the idle timeout; then the read timeout.
-    stream_.expires_after(buffer_.size() == 0 ? options_.idle_timeout : options_.read_timeout);
-    waiting_for_request_ = buffer_.size() == 0;
+    if (buffer_.size() > 0) return ReadHeader();
+    // Until the first byte of a request, the idle timeout; from it on, the read timeout for
+    // the whole request, however slowly its bytes trickle in (slowloris).
+    stream_.expires_after(options_.idle_timeout);
+    waiting_for_request_ = true;
+    stream_.async_read_some(
+        buffer_.prepare(kFirstRead), [self = shared_from_this()](beast::error_code ec, size_t n) {
+          self->waiting_for_request_ = false;
+          if (ec) return self->OnReadError(ec);
+          self->buffer_.commit(n);
+          self->ReadHeader();
+        });
+  }
+
+  void ReadHeader() {
+    stream_.expires_after(options_.read_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
-    waiting_for_request_ = false;
     if (ec) return OnReadError(ec);
     stream_.expires_after(options_.read_timeout);
     const auto& header = parser_->get();
@@ -391,6 +403,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const Handler& handler_;
   std::shared_ptr<std::atomic<bool>> stopping_;
   std::shared_ptr<Registry> registry_;
+  static constexpr size_t kFirstRead = 4096;  // the read that waits for a request to begin
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::deque<Slot> slots_;  // answers in request order (deque: stable addresses at the ends)
