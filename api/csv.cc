@@ -66,7 +66,9 @@ core::Result<std::vector<CsvRow>> ParseCsv(std::string_view text) {
 }
 
 void AppendCsvField(std::string& out, std::string_view field) {
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+  // A leading byte order mark is quoted too: at the start of a file a reader drops it.
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos &&
+      !field.starts_with("\xEF\xBB\xBF")) {
     out += field;
     return;
   }

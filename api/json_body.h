@@ -3,6 +3,7 @@
 // a missing or mistyped field → 422 naming it; an unknown member → 422 naming it.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 

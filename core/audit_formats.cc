@@ -165,7 +165,9 @@ constexpr std::string_view kCsvHeader =
 
 // RFC 4180: quoted only when needed, so that ids and numbers stay plain.
 void AppendCsvField(std::string& out, std::string_view field) {
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+  // A leading byte order mark is quoted too: at the start of a file a reader drops it.
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos &&
+      !field.starts_with("\xEF\xBB\xBF")) {
     out += field;
     return;
   }

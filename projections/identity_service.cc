@@ -361,7 +361,9 @@ std::optional<core::TenantId> IdentityService::TenantOfClient(std::string_view c
 std::string IdentityService::Digest() const {
   core::Sha256 hasher;
   std::shared_lock lock(slots_mu_);
-  for (const auto& [tenant, slot] : slots_) {  // std::map: tenant order = key order
+  for (const auto& entry : slots_) {  // std::map: tenant order = key order
+    const std::string& tenant = entry.first;
+    const auto& slot = entry.second;
     std::shared_lock slot_lock(slot->mu);
     slot->state.ForEachRecord([&](const std::string& key, const std::string& value) {
       hasher.Update(StateKey(tenant, key));
@@ -414,7 +416,8 @@ Status IdentityService::RebuildState(const core::EventLog& log, core::KvStore& k
   clear.DeleteRange(core::Space::kState, "", std::string(1, '\0'));
   CUSTOS_RETURN_IF_ERROR(kv.Write(clear, core::Durability::kSync));
   std::map<std::string, core::iam::TenantState> states;
-  for (const auto& [tenant, at] : snapshot_at) {
+  for (const auto& entry : snapshot_at) {
+    const std::string& tenant = entry.first;  // a plain name: lambdas below capture it
     core::iam::TenantState state(tenant);
     core::KvBatch copy;
     Status failed;

@@ -14,6 +14,7 @@ using Args = std::vector<std::string>;
 
 int RunVerify(const Args& args);
 int RunDump(const Args& args);
+int RunRebuild(const Args& args);
 int RunAppend(const Args& args);
 int RunDevKafka(const Args& args);
 int RunBench(const Args& args);

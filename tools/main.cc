@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "  verify FILE.jsonl   verify an exported tenant stream offline (hashes, chain, tenant_seq)\n"
     "  dump                write a tenant's stored events as JSONL from a data dir\n"
     "  append              append application events to a data dir's log\n"
+    "  rebuild             verify every chain and rebuild the state from the log (server stopped)\n"
     "  dev-kafka           run a Kafka-protocol dev cluster on 127.0.0.1 until SIGINT/SIGTERM\n"
     "  bench WORKLOAD      run a benchmark workload against its peer (see BENCHMARKS)\n"
     "  version             print the version\n"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return RunServe(args);
   if (command == "verify") return RunVerify(args);
   if (command == "dump") return RunDump(args);
+  if (command == "rebuild") return RunRebuild(args);
   if (command == "append") return RunAppend(args);
   if (command == "dev-kafka") return RunDevKafka(args);
   if (command == "bench") return RunBench(args);

@@ -167,6 +167,7 @@ void Node::Stop() {
 uint16_t Node::port() const { return parts_->server->port(); }
 const api::RootClient& Node::root() const { return parts_->root; }
 const api::TokenSigner& Node::tokens() const { return *parts_->signer; }
+api::Api& Node::api() { return *parts_->api; }
 storage::RocksStore& Node::store() { return *parts_->store; }
 projections::IdentityService& Node::identity() { return *parts_->identity; }
 projections::AuditIndex& Node::audit() { return *parts_->audit; }

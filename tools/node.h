@@ -62,6 +62,7 @@ class Node {
   // The root client; its secret only when this Open made it.
   [[nodiscard]] const api::RootClient& root() const;
   [[nodiscard]] const api::TokenSigner& tokens() const;
+  [[nodiscard]] api::Api& api();
   [[nodiscard]] storage::RocksStore& store();
   [[nodiscard]] projections::IdentityService& identity();
   [[nodiscard]] projections::AuditIndex& audit();

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import jwt
@@ -44,11 +45,22 @@ class Server:
             for line in buffered.decode(errors="replace").splitlines():
                 if " listening on " in line:
                     self.base = "http://" + line.split(" listening on ")[1].split(" ")[0]
+        # Keep reading the server's log so that it never blocks on a full pipe; the tail is
+        # kept for diagnostics.
         self.stderr_seen = buffered
+        self.log_thread = threading.Thread(target=self._drain_log, daemon=True)
+        self.log_thread.start()
         root = json.load(open(os.path.join(self.dir, "root-client.json")))
         self.root_id, self.root_secret = root["client_id"], root["client_secret"]
         mode = os.stat(os.path.join(self.dir, "root-client.json")).st_mode & 0o777
         check(mode == 0o600, "root-client.json must be mode 0600, is %o" % mode)
+
+    def _drain_log(self):
+        while True:
+            chunk = os.read(self.proc.stderr.fileno(), 65536)
+            if not chunk:
+                return
+            self.stderr_seen = (self.stderr_seen + chunk)[-65536:]
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
