@@ -11,7 +11,10 @@
 // AppendAsync returns if the request is invalid, otherwise on the log's commit thread after
 // the fsync. It must be quick and must not block (post the result elsewhere).
 //
-// Event time is the server's clock, never decreasing within a tenant.
+// Event time is the server's clock, never decreasing within a tenant. An appender that derives
+// state from the time (the identity service: created_at, expiries) decides it and passes it
+// as `time`, so that replaying the events gives that state again; the log never lets it go
+// below the tenant's last event.
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
@@ -41,6 +44,9 @@ struct AppendRequest {
   // If set, this consumer's checkpoint is set to the request's last seq in the same batch
   // (a projection whose side writes are its data).
   std::string checkpoint;
+  // The events' time as the appender decided it; the log's clock when unset. Raised to the
+  // tenant's last event time if below it.
+  std::optional<Time> time;
 };
 
 struct AppendedEvent {

@@ -123,6 +123,7 @@ Result<std::unique_ptr<IdentityService>> IdentityService::Open(core::EventLog& l
     CUSTOS_RETURN_IF_ERROR(s->state.FinishLoad());
     std::optional<core::TenantHead> head = log.Head(core::TenantId(tenant));
     s->next_tenant_seq = head ? head->tenant_seq.value() : 0;
+    s->last_time = head ? head->time : core::Time{};
   }
   return service;
 }
@@ -143,6 +144,7 @@ std::shared_ptr<IdentityService::TenantSlot> IdentityService::GetOrCreateSlot(
     it->second = std::make_shared<TenantSlot>(tenant.value());
     std::optional<core::TenantHead> head = log_.Head(tenant);
     it->second->next_tenant_seq = head ? head->tenant_seq.value() : 0;
+    it->second->last_time = head ? head->time : core::Time{};
   }
   return it->second;
 }
@@ -161,7 +163,13 @@ Status IdentityService::LoadSlot(TenantSlot& slot) {
   slot.state = std::move(fresh);
   std::optional<core::TenantHead> head = log_.Head(core::TenantId(slot.state.tenant_id()));
   slot.next_tenant_seq = head ? head->tenant_seq.value() : 0;
+  slot.last_time = head ? head->time : core::Time{};
   return core::OkStatus();
+}
+
+core::Time IdentityService::NextTime(TenantSlot& slot) const {
+  slot.last_time = std::max(clock_.Now(), slot.last_time);
+  return slot.last_time;
 }
 
 Status IdentityService::Recover(TenantSlot& slot) {
@@ -187,7 +195,7 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
   core::iam::CommandContext ctx;
   ctx.actor = request.actor;
   ctx.caller = request.caller;
-  ctx.now = clock_.Now();
+  ctx.now = NextTime(*slot);
   ctx.random = &random_;
   ctx.if_match = request.if_match;
   Result<core::iam::Decision> decided = core::iam::Decide(slot->state, request.command, ctx);
@@ -215,6 +223,7 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
   append.tenant = *tenant;
   append.expected_tenant_seq = core::TenantSeq(slot->next_tenant_seq);
   append.checkpoint = std::string(kStateCheckpoint);
+  append.time = ctx.now;
   append.events.reserve(decision->events.size());
   for (core::iam::DomainEvent& e : decision->events) {
     append.events.push_back(core::EventDraft{std::move(e.type), request.actor, std::move(e.target),
@@ -324,6 +333,7 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
   }
   append.tenant = tenant;
   append.expected_tenant_seq = core::TenantSeq(slot->next_tenant_seq);
+  append.time = NextTime(*slot);
   append.events = std::move(events);
   slot->next_tenant_seq += append.events.size();
   slot->in_flight.fetch_add(1);

@@ -111,6 +111,7 @@ class IdentityService {
     mutable std::shared_mutex mu;
     core::iam::TenantState state;
     uint64_t next_tenant_seq = 0;  // the tenant_seq the next append expects, speculative
+    core::Time last_time;          // of the tenant's last decided append (never decreases)
     std::atomic<int> in_flight{0};
     std::atomic<bool> poisoned{false};
   };
@@ -119,6 +120,9 @@ class IdentityService {
                   core::Random& random, core::iam::Notifier* notifier)
       : log_(log), kv_(kv), clock_(clock), random_(random), notifier_(notifier) {}
 
+  // The time of the tenant's next append: the clock, or the last one if the clock is behind
+  // it. State is decided with it and the events carry it, so a replay gives the same state.
+  [[nodiscard]] core::Time NextTime(TenantSlot& slot) const;
   [[nodiscard]] std::shared_ptr<TenantSlot> FindSlot(const core::TenantId& tenant) const;
   [[nodiscard]] std::shared_ptr<TenantSlot> GetOrCreateSlot(const core::TenantId& tenant);
   // With the slot's lock held: reloads a poisoned slot once nothing is in flight.

@@ -349,7 +349,7 @@ struct RocksStore::Impl {
                                     ", the request expected " + std::to_string(expected->value()));
         continue;
       }
-      const core::Time time = std::max(now, head.time);
+      const core::Time time = std::max(w.request.time.value_or(now), head.time);
       std::vector<core::AppendedEvent> out;
       out.reserve(w.rendered.size());
       for (const core::RenderedDraft& r : w.rendered) {

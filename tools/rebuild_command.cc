@@ -2,9 +2,12 @@
 // stored chain, then drops the identity state and replays it from the log (each purged
 // tenant from its retention snapshot), printing the state digest before and after. With
 // --check, exits 1 when a chain fails or the digests differ: the state as the server left it
-// must be exactly what the log says (the crash harness runs it after every SIGKILL).
+// must be exactly what the log says (the crash harness runs it after every SIGKILL). Records
+// that differ are named on stderr.
 #include <chrono>
 #include <cstdio>
+#include <map>
+#include <string>
 
 #include "core/chain_verifier.h"
 #include "core/clock.h"
@@ -57,6 +60,17 @@ int RunRebuild(const Args& args) {
 
   auto before = projections::IdentityService::StoredDigest(s);
   if (!before.ok()) return ReportError("rebuild", before.error());
+  // The records as stored, to name those the rebuild changes.
+  auto records = [&s]() -> core::Result<std::map<std::string, std::string>> {
+    std::map<std::string, std::string> out;
+    CUSTOS_RETURN_IF_ERROR(s.Scan(core::Space::kState, "", [&](std::string_view k, std::string_view v) {
+      out.emplace(k, v);
+      return true;
+    }));
+    return out;
+  };
+  auto stored = records();
+  if (!stored.ok()) return ReportError("rebuild", stored.error());
   const auto start = std::chrono::steady_clock::now();
   if (core::Status r = projections::IdentityService::RebuildState(s, s); !r.ok()) {
     return ReportError("rebuild", r.error());
@@ -65,6 +79,29 @@ int RunRebuild(const Args& args) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   auto after = projections::IdentityService::StoredDigest(s);
   if (!after.ok()) return ReportError("rebuild", after.error());
+  if (*before != *after) {
+    auto rebuilt = records();
+    if (!rebuilt.ok()) return ReportError("rebuild", rebuilt.error());
+    int shown = 0;
+    auto show = [&](const std::string& key, const std::string* was, const std::string* now) {
+      if (++shown > 10) return;
+      std::string printable = key;
+      for (char& c : printable) c = c == '\0' ? '/' : c;
+      std::fprintf(stderr, "rebuild: record %s\n  stored:  %s\n  rebuilt: %s\n", printable.c_str(),
+                   was ? was->c_str() : "(none)", now ? now->c_str() : "(none)");
+    };
+    for (const auto& [key, value] : *stored) {
+      auto it = rebuilt->find(key);
+      if (it == rebuilt->end()) {
+        show(key, &value, nullptr);
+      } else if (it->second != value) {
+        show(key, &value, &it->second);
+      }
+    }
+    for (const auto& [key, value] : *rebuilt) {
+      if (stored->count(key) == 0) show(key, nullptr, &value);
+    }
+  }
 
   std::printf(
       "{\"tenants\":%zu,\"events\":%llu,\"chains_ok\":%s,\"digest_before\":\"%s\","

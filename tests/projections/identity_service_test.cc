@@ -138,6 +138,54 @@ TEST_F(IdentityServiceTest, RestartLoadsTheStateAndRebuildGivesTheSameDigest) {
   EXPECT_EQ(service_->Digest(), after);
 }
 
+// A clock that moves 1 ms each time it is read, as a real one moves between a command's
+// decision and its commit. (The fixture's FakeClock stands still, which once hid that the
+// state took its times from the decision and the events from the commit.)
+class TickingClock final : public core::Clock {
+ public:
+  core::Time Now() const override { return core::FromUnixMillis(1795521600000 + ticks_++); }
+
+ private:
+  mutable std::atomic<int64_t> ticks_{0};
+};
+
+TEST(IdentityServiceTimeTest, ARebuildGivesTheSameStateWhileTheClockMoves) {
+  testing::TempDir dir;
+  TickingClock clock;
+  testing::SeededRandom random;
+  storage::StoreOptions options;
+  options.path = dir.File("db");
+  options.clock = &clock;
+  auto store = storage::RocksStore::Open(options);
+  ASSERT_TRUE(store.ok());
+  auto service = IdentityService::Open(**store, **store, clock, random, nullptr);
+  ASSERT_TRUE(service.ok());
+  auto run = [&](iam::Command command) {
+    ExecuteRequest r;
+    r.tenant = core::TenantId("acme");
+    r.command = std::move(command);
+    r.actor = kRootActor;
+    auto done = (*service)->Execute(std::move(r));
+    EXPECT_TRUE(done.ok()) << done.error().ToString();
+    return done.ok() ? std::move(done).value() : ExecuteResult{};
+  };
+  run(iam::CreateTenant{"acme", "Acme", {}, {}, {"Production"}});
+  const ExecuteResult group = run(iam::CreateGroup{"Ops", "", iam::GroupType::kConfigured, "root"});
+  run(iam::UpdateGroup{group.decision.id, std::string("Operations"), std::nullopt});
+  iam::CreateInvitation invite;
+  invite.email = "grace@example.com";
+  run(invite);
+  // The events carry the time the state was decided with.
+  const std::string created_at = *(*service)->Read(core::TenantId("acme"), [&](const iam::TenantState& s) {
+    return core::FormatTime(s.FindGroup(group.decision.id)->created_at);
+  });
+  EXPECT_NE(group.events[0].line.find("\"time\":\"" + created_at + "\""), std::string::npos)
+      << group.events[0].line << " vs created_at " << created_at;
+  const std::string digest = (*service)->Digest();
+  ASSERT_TRUE(IdentityService::RebuildState(**store, **store).ok());
+  EXPECT_EQ(*IdentityService::StoredDigest(**store), digest);
+}
+
 TEST_F(IdentityServiceTest, ApplicationEventsShareTheTenantsOrder) {
   CreateTenant("acme");
   std::atomic<int> failures{0};
