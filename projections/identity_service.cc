@@ -172,6 +172,16 @@ core::Time IdentityService::NextTime(TenantSlot& slot) const {
   return slot.last_time;
 }
 
+Status IdentityService::SettleForRead(TenantSlot& slot) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (slot.in_flight.load() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();  // the log answers every append of the failed group at once
+  }
+  std::unique_lock lock(slot.mu);
+  // Reloading writes only the slot; the service itself is never a const object.
+  return const_cast<IdentityService*>(this)->Recover(slot);
+}
+
 Status IdentityService::Recover(TenantSlot& slot) {
   if (!slot.poisoned.load()) return core::OkStatus();
   if (slot.in_flight.load() != 0) {

@@ -123,6 +123,10 @@ class IdentityService {
   // The time of the tenant's next append: the clock, or the last one if the clock is behind
   // it. State is decided with it and the events carry it, so a replay gives the same state.
   [[nodiscard]] core::Time NextTime(TenantSlot& slot) const;
+  // After a failed append the state in memory holds effects that never became durable: a
+  // read first waits for the tenant's appends in flight to be answered, then reloads the
+  // state as stored.
+  [[nodiscard]] core::Status SettleForRead(TenantSlot& slot) const;
   [[nodiscard]] std::shared_ptr<TenantSlot> FindSlot(const core::TenantId& tenant) const;
   [[nodiscard]] std::shared_ptr<TenantSlot> GetOrCreateSlot(const core::TenantId& tenant);
   // With the slot's lock held: reloads a poisoned slot once nothing is in flight.
@@ -147,6 +151,7 @@ auto IdentityService::Read(const core::TenantId& tenant, Fn&& fn) const
     -> core::Result<std::invoke_result_t<Fn, const core::iam::TenantState&>> {
   std::shared_ptr<TenantSlot> slot = FindSlot(tenant);
   if (slot == nullptr) return core::NotFound("no tenant " + tenant.value());
+  if (slot->poisoned.load()) CUSTOS_RETURN_IF_ERROR(SettleForRead(*slot));
   std::shared_lock lock(slot->mu);
   if (!slot->state.exists()) return core::NotFound("no tenant " + tenant.value());
   return fn(static_cast<const core::iam::TenantState&>(slot->state));

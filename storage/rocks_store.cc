@@ -5,6 +5,7 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -404,6 +405,19 @@ struct RocksStore::Impl {
 RocksStore::RocksStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RocksStore::~RocksStore() = default;
 
+namespace {
+
+class ManualRecovery final : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status bg_error,
+                            bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+};
+
+}  // namespace
+
 Result<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& options) {
   if (options.path.empty()) return core::InvalidArgument("the store needs a path");
   if (!options.read_only && options.clock == nullptr) {
@@ -425,6 +439,10 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& options
   // Reusing WAL files means a synced append rewrites blocks already allocated, so fdatasync
   // need not also flush the file's size.
   db_options.recycle_log_file_num = 4;
+  // After a write error (a full disk) the commit thread calls DB::Resume() before its next
+  // group, which succeeds once there is room; RocksDB's own recovery would poll for space in
+  // the background and make Resume answer Busy meanwhile.
+  db_options.listeners.push_back(std::make_shared<ManualRecovery>());
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   impl->audit_filter = std::make_unique<BelowFloorFilter>(impl->floors);
