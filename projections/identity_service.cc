@@ -1,5 +1,6 @@
 #include "projections/identity_service.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -44,20 +45,21 @@ std::string SnapshotAtKey(std::string_view tenant) {
   return k;
 }
 
-// Feeds one stored event to a state, if it is an identity event.
-Status ApplyStored(core::iam::TenantState& state, const core::StoredEvent& e) {
-  Result<core::LineFields> f = core::ParseLineFields(e.line);
+// Feeds one stored line to a state, if it is an identity event (application and audit events
+// change no state and are not parsed further).
+Status ApplyStored(core::iam::TenantState& state, std::string_view stored) {
+  Result<core::LineFields> f = core::ParseLineFields(stored);
   if (!f.ok()) return f.error();
   if (!core::iam::IsCatalogType(f->type) || f->type.starts_with("audit.")) return core::OkStatus();
-  Result<core::JsonValue> line = core::ParseJson(e.line);
-  if (!line.ok())
-    return core::Corruption("event " + std::to_string(e.seq.value()) + ": " + line.error().message);
+  Result<core::JsonValue> line = core::ParseJson(stored);
+  if (!line.ok()) {
+    return core::Corruption("event " + std::to_string(f->seq) + ": " + line.error().message);
+  }
   const core::JsonValue* data = line->Find("data");
   if (data == nullptr) return core::Corruption("event without data");
   Status s = state.Apply(f->type, *data, f->time);
   if (!s.ok()) {
-    return core::Corruption("replaying seq " + std::to_string(e.seq.value()) + ": " +
-                            s.error().message);
+    return core::Corruption("replaying seq " + std::to_string(f->seq) + ": " + s.error().message);
   }
   return core::OkStatus();
 }
@@ -435,46 +437,55 @@ Status IdentityService::RebuildState(const core::EventLog& log, core::KvStore& k
   clear.DeleteRange(core::Space::kState, std::string(1, '\0'), std::string(2, '\xff'));
   clear.DeleteRange(core::Space::kState, "", std::string(1, '\0'));
   CUSTOS_RETURN_IF_ERROR(kv.Write(clear, core::Durability::kSync));
-  std::map<std::string, core::iam::TenantState> states;
+  // Tenant by tenant (a state depends on its own tenant's events only), each from its
+  // snapshot if it has one, reading its events in key order: a sequential scan.
+  const core::Seq last = log.LastSeq();
+  std::vector<std::string> tenants;
+  for (const core::TenantId& t : log.Tenants()) tenants.push_back(t.value());
   for (const auto& entry : snapshot_at) {
-    const std::string& tenant = entry.first;  // a plain name: lambdas below capture it
-    core::iam::TenantState state(tenant);
-    core::KvBatch copy;
-    Status failed;
-    const std::string prefix = SnapshotPrefix(tenant);
-    CUSTOS_RETURN_IF_ERROR(
-        kv.Scan(core::Space::kIndex, prefix, [&](std::string_view key, std::string_view value) {
-          const std::string_view record = key.substr(prefix.size());
-          copy.Put(core::Space::kState, StateKey(tenant, record), value);
-          failed = state.LoadRecord(record, value);
-          return failed.ok();
-        }));
-    CUSTOS_RETURN_IF_ERROR(failed);
-    CUSTOS_RETURN_IF_ERROR(state.FinishLoad());
-    CUSTOS_RETURN_IF_ERROR(kv.Write(copy, core::Durability::kNoSync));
-    states.emplace(tenant, std::move(state));
-  }
-  core::Seq next(1);
-  core::Seq last(0);
-  while (true) {
-    CUSTOS_ASSIGN_OR_RETURN(std::vector<core::StoredEvent> page, log.Read(next, kReplayPage));
-    if (page.empty()) break;
-    for (const core::StoredEvent& e : page) {
-      if (auto at = snapshot_at.find(e.tenant.value());
-          at != snapshot_at.end() && e.tenant_seq.value() <= at->second) {
-        continue;  // in the snapshot already
-      }
-      auto it = states.find(e.tenant.value());
-      if (it == states.end()) {
-        it = states.emplace(e.tenant.value(), core::iam::TenantState(e.tenant.value())).first;
-      }
-      CUSTOS_RETURN_IF_ERROR(ApplyStored(it->second, e));
+    if (!std::binary_search(tenants.begin(), tenants.end(), entry.first)) {
+      tenants.insert(std::lower_bound(tenants.begin(), tenants.end(), entry.first), entry.first);
     }
-    last = page.back().seq;
-    next = last.Next();
+  }
+  for (const std::string& tenant : tenants) {
+    core::iam::TenantState state(tenant);
+    uint64_t from = 1;
+    if (auto at = snapshot_at.find(tenant); at != snapshot_at.end()) {
+      core::KvBatch copy;
+      Status failed;
+      const std::string prefix = SnapshotPrefix(tenant);
+      CUSTOS_RETURN_IF_ERROR(
+          kv.Scan(core::Space::kIndex, prefix, [&](std::string_view key, std::string_view value) {
+            const std::string_view record = key.substr(prefix.size());
+            copy.Put(core::Space::kState, StateKey(tenant, record), value);
+            failed = state.LoadRecord(record, value);
+            return failed.ok();
+          }));
+      CUSTOS_RETURN_IF_ERROR(failed);
+      CUSTOS_RETURN_IF_ERROR(state.FinishLoad());
+      CUSTOS_RETURN_IF_ERROR(kv.Write(copy, core::Durability::kNoSync));
+      from = at->second + 1;
+    }
+    const std::optional<core::TenantHead> head = log.Head(core::TenantId(tenant));
+    if (head && head->tenant_seq.value() >= from) {
+      Status failed;
+      size_t applied = 0;
+      Result<uint64_t> scanned =
+          log.ScanTenant(core::TenantId(tenant), core::TenantSeq(from), head->tenant_seq,
+                         [&](uint64_t, std::string_view line) {
+                           failed = ApplyStored(state, line);
+                           if (failed.ok() && ++applied % kReplayPage == 0) {
+                             core::KvBatch batch;
+                             AddRecords(batch, tenant, state.TakeDirty());
+                             failed = kv.Write(batch, core::Durability::kNoSync);
+                           }
+                           return failed.ok();
+                         });
+      if (!scanned.ok()) return scanned.error();
+      CUSTOS_RETURN_IF_ERROR(failed);
+    }
     core::KvBatch batch;
-    for (auto& [tenant, state] : states) AddRecords(batch, tenant, state.TakeDirty());
-    batch.SetCheckpoint(kStateCheckpoint, last);
+    AddRecords(batch, tenant, state.TakeDirty());
     CUSTOS_RETURN_IF_ERROR(kv.Write(batch, core::Durability::kNoSync));
   }
   core::KvBatch done;

@@ -8,6 +8,7 @@
 #include "tools/bench/append_workload.h"
 #include "tools/bench/audit_workloads.h"
 #include "tools/bench/kafka_workload.h"
+#include "tools/bench/scale_workloads.h"
 #include "tools/commands.h"
 
 namespace custos::tools {
@@ -28,6 +29,8 @@ constexpr Workload kWorkloads[] = {
     {"export", &bench::RunExportWorkload},
     {"purge", &bench::RunPurgeWorkload},
     {"kafka", &bench::RunKafkaWorkload},
+    {"rebuild", &bench::RunRebuildWorkload},
+    {"memory", &bench::RunMemoryWorkload},
 };
 
 }  // namespace
