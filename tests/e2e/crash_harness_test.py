@@ -25,8 +25,7 @@ import tempfile
 import threading
 import time
 
-from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING, KafkaError
-from custos_e2e import Server, check
+from custos_e2e import Server, check, read_topic, start_dev_kafka
 import requests
 
 TENANTS = ["c%02d" % i for i in range(16)]
@@ -154,34 +153,8 @@ def check_groups(server, token, acked):
               % (key, user, value, last, later))
 
 
-def read_topic(brokers, topic, at_least, timeout=120):
-    c = Consumer({"bootstrap.servers": brokers, "group.id": "crash-" + topic,
-                  "enable.partition.eof": True, "enable.auto.commit": False})
-    parts = list(c.list_topics(topic, timeout=10).topics[topic].partitions)
-    c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
-    ids, count, at_end = set(), 0, set()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not (count >= at_least and len(at_end) == len(parts)):
-        m = c.poll(0.2)
-        if m is None:
-            continue
-        if m.error():
-            if m.error().code() == KafkaError._PARTITION_EOF:
-                at_end.add(m.partition())
-                continue
-            raise AssertionError(str(m.error()))
-        at_end.discard(m.partition())
-        ids.add(json.loads(m.value())["id"])
-        count += 1
-    c.close()
-    return ids, count
-
-
 def main(binary, rounds):
-    cluster = subprocess.Popen([binary, "dev-kafka", "--partitions", "32"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    brokers = cluster.stdout.readline().strip()
-    check(brokers.startswith("127.0.0.1:"), "dev-kafka printed %r" % brokers)
+    cluster, brokers = start_dev_kafka(binary, "--partitions", "32")
     data_dir = tempfile.mkdtemp(prefix="custos-crash-")
     args = ["--kafka", brokers, "--workers", "2"]
     acked = Acked()
@@ -247,7 +220,8 @@ def main(binary, rounds):
         report = json.loads(rebuilt.stdout)
         check(report["equal"] and report["chains_ok"], report)
 
-        topic_ids, records = read_topic(brokers, "custos.audit.v1", len(log_ids))
+        topic = read_topic(brokers, "custos.audit.v1", len(log_ids))
+        topic_ids, records = {json.loads(r[3])["id"] for r in topic}, len(topic)
         check(topic_ids == log_ids, "topic (deduplicated) %d ids, log %d: missing %d, extra %d"
               % (len(topic_ids), len(log_ids), len(log_ids - topic_ids), len(topic_ids - log_ids)))
         print("%d rounds in %.0f s: %d acknowledged writes, %d events in the log, %d records "

@@ -116,6 +116,43 @@ class Session:
             return r.text
 
 
+def start_dev_kafka(binary, *args):
+    """`custos dev-kafka` in a process of its own; returns (process, bootstrap servers)."""
+    proc = subprocess.Popen([binary, "dev-kafka"] + list(args), stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    brokers = proc.stdout.readline().strip()
+    check(brokers.startswith("127.0.0.1:"), "dev-kafka printed %r" % brokers)
+    return proc, brokers
+
+
+def read_topic(brokers, topic, at_least, timeout=120):
+    """Every record of a topic, all partitions from the beginning, read with Debian's
+    python3-confluent-kafka until at least `at_least` arrived and every partition is at its
+    end: a list of (partition, offset, key, value, headers) in partition and offset order."""
+    from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING, KafkaError
+    c = Consumer({"bootstrap.servers": brokers, "group.id": "e2e-" + topic,
+                  "enable.partition.eof": True, "enable.auto.commit": False})
+    parts = list(c.list_topics(topic, timeout=10).topics[topic].partitions)
+    c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
+    out, at_end = [], set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not (len(out) >= at_least and len(at_end) == len(parts)):
+        m = c.poll(0.2)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == KafkaError._PARTITION_EOF:
+                at_end.add(m.partition())
+                continue
+            raise AssertionError(str(m.error()))
+        at_end.discard(m.partition())
+        out.append((m.partition(), m.offset(), m.key().decode(), m.value().decode(),
+                    {k: v.decode() for k, v in (m.headers() or [])}))
+    c.close()
+    out.sort(key=lambda r: (r[0], r[1]))
+    return out
+
+
 def check(condition, message):
     if not condition:
         raise AssertionError(message)

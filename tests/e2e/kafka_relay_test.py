@@ -11,7 +11,6 @@ python3-confluent-kafka and kcat read the topics as a SIEM and a mailer would:
   appear nowhere on the audit topics.
 """
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -19,47 +18,11 @@ import tempfile
 import threading
 import time
 
-from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING, KafkaError
-from custos_e2e import Server, check
+from custos_e2e import Server, check, read_topic, start_dev_kafka
 import requests
 
 TENANTS = ["t%d" % i for i in range(8)]
 BATCH = 50
-
-
-def start_cluster(binary):
-    proc = subprocess.Popen([binary, "dev-kafka"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline().strip()
-    check(line.startswith("127.0.0.1:"), "dev-kafka printed %r" % line)
-    return proc, line
-
-
-def read_topic(brokers, topic, at_least, timeout=60):
-    """Every record of the topic, all partitions from the beginning, until at least
-    `at_least` and every partition at its end."""
-    c = Consumer({"bootstrap.servers": brokers, "group.id": "e2e-" + topic,
-                  "enable.partition.eof": True, "enable.auto.commit": False})
-    md = c.list_topics(topic, timeout=10)
-    parts = list(md.topics[topic].partitions)
-    c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
-    out, at_end = [], set()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not (len(out) >= at_least and len(at_end) == len(parts)):
-        m = c.poll(0.2)
-        if m is None:
-            continue
-        if m.error():
-            if m.error().code() == KafkaError._PARTITION_EOF:
-                at_end.add(m.partition())
-                continue
-            raise AssertionError(str(m.error()))
-        at_end.discard(m.partition())
-        out.append((m.partition(), m.offset(), m.key().decode(), m.value().decode(),
-                    {k: v.decode() for k, v in (m.headers() or [])}))
-    c.close()
-    out.sort(key=lambda r: (r[0], r[1]))
-    return out
 
 
 def ingest(server, token, acked, stop, errors):
@@ -90,7 +53,7 @@ def kafka_lag(server):
 
 
 def main(binary):
-    cluster, brokers = start_cluster(binary)
+    cluster, brokers = start_dev_kafka(binary)
     data_dir = tempfile.mkdtemp(prefix="custos-kafka-e2e-")
     try:
         args = ["--kafka", brokers]

@@ -50,16 +50,6 @@ core::Result<HttpLoadResult> IngestLoad(BenchNode& node, const std::string& tena
   return load;
 }
 
-// Resident memory of this process (the node is in-process), bytes.
-uint64_t RssBytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  }
-  return 0;
-}
-
 }  // namespace
 
 core::Result<BenchResult> RunIngestHttpWorkload(const BenchOptions& options) {

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "core/json_writer.h"
 
@@ -132,6 +133,16 @@ core::Result<double> RunDbBenchFillseq(const std::string& scratch_parent, uint64
   }
   const size_t start = out->rfind(' ', unit - 1) + 1;
   return std::strtod(out->c_str() + start, nullptr);
+}
+
+uint64_t RssBytes(int pid) {
+  std::ifstream status(pid == 0 ? std::string("/proc/self/status")
+                                : "/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
 }
 
 }  // namespace custos::tools::bench

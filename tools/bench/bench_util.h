@@ -41,6 +41,9 @@ struct BenchResult {
 // "peer_ops_per_s","ratio","params",…}.
 [[nodiscard]] std::string FormatResult(const BenchResult& r);
 
+// Resident memory (VmRSS) of process `pid` (0: this one), bytes.
+[[nodiscard]] uint64_t RssBytes(int pid = 0);
+
 // A fresh directory under `parent`, removed by the destructor.
 class ScratchDir {
  public:

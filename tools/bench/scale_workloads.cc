@@ -1,5 +1,5 @@
-// The `rebuild` and `memory` workloads (BENCHMARKS.md) over one large data dir made by the
-// bulk loader: 100 tenants holding 1M users, 100k groups, 10k roles and 10M application
+// The `rebuild` and `memory` workloads (BENCHMARKS.md) over one large data dir (shared when
+// both run) made by the bulk loader: 100 tenants holding 1M users, 100k groups, 10k roles and 10M application
 // events in all (--quick: 10k, 1k, 100, 100k).
 //
 // The bulk loader goes through the identity service, as the server does, but in bulk: users
@@ -144,26 +144,26 @@ core::Status Load(const std::string& dir, const ScaleSpec& spec) {
   return core::OkStatus();
 }
 
-uint64_t RssBytes(pid_t pid) {
-  std::ifstream status(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  }
-  return 0;
+// The data set of this run, loaded once for both workloads; removed at exit.
+core::Result<const std::string*> LoadedDir(const BenchOptions& options, const ScaleSpec& spec) {
+  static std::optional<ScratchDir> dir;
+  if (dir) return &dir->path();
+  CUSTOS_ASSIGN_OR_RETURN(ScratchDir made, ScratchDir::Create(options.dir, "scale"));
+  std::fprintf(stderr, "scale: loading the data set\n");
+  CUSTOS_RETURN_IF_ERROR(Load(made.path(), spec));
+  dir.emplace(std::move(made));
+  return &dir->path();
 }
 
 }  // namespace
 
 core::Result<BenchResult> RunRebuildWorkload(const BenchOptions& options) {
   const ScaleSpec spec = SpecFor(options);
-  CUSTOS_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Create(options.dir, "rebuild"));
-  std::fprintf(stderr, "rebuild: loading the data set\n");
-  CUSTOS_RETURN_IF_ERROR(Load(dir.path(), spec));
+  CUSTOS_ASSIGN_OR_RETURN(const std::string* dir, LoadedDir(options, spec));
 
   core::SystemClock clock;
   storage::StoreOptions store_options;
-  store_options.path = storage::StorePathForDataDir(dir.path());
+  store_options.path = storage::StorePathForDataDir(*dir);
   store_options.clock = &clock;
   CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::RocksStore> store,
                           storage::RocksStore::Open(store_options));
@@ -200,13 +200,11 @@ core::Result<BenchResult> RunRebuildWorkload(const BenchOptions& options) {
 
 core::Result<BenchResult> RunMemoryWorkload(const BenchOptions& options) {
   const ScaleSpec spec = SpecFor(options);
-  CUSTOS_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Create(options.dir, "memory"));
-  std::fprintf(stderr, "memory: loading the data set\n");
-  CUSTOS_RETURN_IF_ERROR(Load(dir.path(), spec));
+  CUSTOS_ASSIGN_OR_RETURN(const std::string* dir, LoadedDir(options, spec));
 
   // A server of its own on the loaded data dir, as an operator restarts one.
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-  const std::string addr_file = dir.path() + "/listen.addr";
+  const std::string addr_file = *dir + "/listen.addr";
   std::filesystem::remove(addr_file);
   const auto t0 = Clock::now();
   const pid_t pid = fork();
@@ -215,7 +213,7 @@ core::Result<BenchResult> RunMemoryWorkload(const BenchOptions& options) {
     ::dup2(null, 1);
     ::dup2(null, 2);
     ::execl(self.c_str(), self.c_str(), "serve", "--listen", "127.0.0.1:0", "--data-dir",
-            dir.path().c_str(), "--kafka", "off", "--block-cache-mb", "128",
+            dir->c_str(), "--kafka", "off", "--block-cache-mb", "128",
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
