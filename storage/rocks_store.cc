@@ -198,6 +198,16 @@ struct RocksStore::Impl {
       queue_cv.notify_one();
       committer.join();  // commits what was queued before returning
     }
+    if (db && !read_only) {
+      // A clean close leaves no log to replay: the next open is quick (restart to ready).
+      std::vector<rocksdb::ColumnFamilyHandle*> all;
+      for (rocksdb::ColumnFamilyHandle* h : cfs) {
+        if (h != nullptr) all.push_back(h);
+      }
+      rocksdb::FlushOptions flush;
+      flush.allow_write_stall = true;
+      (void)db->Flush(flush, all);
+    }
     if (db) {
       for (rocksdb::ColumnFamilyHandle* h : cfs) {
         if (h != nullptr) (void)db->DestroyColumnFamilyHandle(h);

@@ -10,6 +10,8 @@
 #include "core/iam/access.h"
 #include "core/iam/decide.h"
 #include "core/json_writer.h"
+#include "tools/bench/http_load.h"
+#include "tools/bench/node.h"
 
 namespace custos::tools::bench {
 namespace {
@@ -46,32 +48,40 @@ class LocalTenant {
   core::CryptoRandom random_;
 };
 
-}  // namespace
+// The tree, roles, groups and subject the workload checks: tenant `bench`, root →
+// environment → project → folder ×3 → 1,000 resources (depth 6); 50 groups, each bound to 10
+// roles of three permissions at scopes along the path; one user in every group. `run`
+// carries out a command and returns the id it made; `environment` names the tenant's
+// environment once the tenant exists.
+struct Tree {
+  std::vector<std::string> path;
+  std::vector<std::string> leaves;
+  std::string user_id;
+};
 
-core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
-  const uint64_t checks = options.quick ? 200'000 : 2'000'000;
-  LocalTenant t;
+template <class Run, class Environment>
+core::Result<Tree> BuildTree(Run&& run, Environment&& environment) {
+  Tree tree;
   CUSTOS_RETURN_IF_ERROR(
-      t.Run(iam::CreateTenant{"bench", "Bench", iam::Plan::kEnterprise, {}, {"Production"}}));
-  std::string env;
-  for (const auto& [id, n] : t.state().nodes()) env = id;
-  // root → environment → project → folder → folder → folder → resources: depth 6.
-  std::vector<std::string> path = {"root", env};
+      run(iam::CreateTenant{"bench", "Bench", iam::Plan::kEnterprise, {}, {"Production"}}));
+  const std::string env = environment();
+  std::vector<std::string>& path = tree.path;
+  path = {"root", env};
   CUSTOS_ASSIGN_OR_RETURN(std::string project,
-                          t.Run(iam::CreateNode{"project", "Main", env, "", "", true}));
+                          run(iam::CreateNode{"project", "Main", env, "", "", true}));
   path.push_back(project);
   std::string parent = project;
   for (int depth = 0; depth < 3; ++depth) {
-    CUSTOS_ASSIGN_OR_RETURN(parent, t.Run(iam::CreateNode{"folder", fmt::format("F{}", depth),
-                                                          parent, "", "", depth != 1}));
+    CUSTOS_ASSIGN_OR_RETURN(parent, run(iam::CreateNode{"folder", fmt::format("F{}", depth),
+                                                        parent, "", "", depth != 1}));
     path.push_back(parent);
   }
   const char* kTypes[] = {"workflow", "connection", "dashboard", "table"};
-  std::vector<std::string> leaves;
+  std::vector<std::string>& leaves = tree.leaves;
   for (int i = 0; i < kLeaves; ++i) {
     CUSTOS_ASSIGN_OR_RETURN(std::string leaf,
-                            t.Run(iam::CreateNode{"resource", fmt::format("R{}", i), parent,
-                                                  kTypes[i % 4], i % 3 ? "" : "foundation", true}));
+                            run(iam::CreateNode{"resource", fmt::format("R{}", i), parent,
+                                                kTypes[i % 4], i % 3 ? "" : "foundation", true}));
     leaves.push_back(leaf);
   }
   std::mt19937 rng(7);
@@ -81,7 +91,7 @@ core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
   for (int g = 0; g < kGroups; ++g) {
     CUSTOS_ASSIGN_OR_RETURN(
         std::string group,
-        t.Run(iam::CreateGroup{fmt::format("G{}", g), "", iam::GroupType::kConfigured, "root"}));
+        run(iam::CreateGroup{fmt::format("G{}", g), "", iam::GroupType::kConfigured, "root"}));
     groups.push_back(group);
     for (int r = 0; r < kRolesPerGroup; ++r) {
       std::vector<iam::Permission> perms;
@@ -91,12 +101,12 @@ core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
                                         kLevels[rng() % 3]});
       }
       CUSTOS_ASSIGN_OR_RETURN(std::string role,
-                              t.Run(iam::CreateRole{fmt::format("R{}-{}", g, r), "", perms, {}}));
+                              run(iam::CreateRole{fmt::format("R{}-{}", g, r), "", perms, {}}));
       iam::CreateBinding binding;
       binding.subject = iam::Subject{iam::SubjectType::kGroup, group};
       binding.role_id = role;
       binding.scope = path[rng() % path.size()];
-      CUSTOS_RETURN_IF_ERROR(t.Run(binding));
+      CUSTOS_RETURN_IF_ERROR(run(binding));
     }
   }
   iam::CreateUser user;
@@ -104,8 +114,67 @@ core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
   user.first_name = "Sub";
   user.last_name = "Ject";
   user.group_ids = groups;
-  CUSTOS_ASSIGN_OR_RETURN(std::string user_id, t.Run(user));
-  const iam::Subject subject{iam::SubjectType::kUser, user_id};
+  CUSTOS_ASSIGN_OR_RETURN(tree.user_id, run(user));
+  return tree;
+}
+
+// The same checks over HTTP: a served node with the same tree, POST …/access/check over 64
+// keep-alive connections. Checks per second.
+core::Result<double> RunOverHttp(const BenchOptions& options, uint64_t requests) {
+  CUSTOS_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Create(options.dir, "access-check"));
+  core::SystemClock clock;
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<BenchNode> node, BenchNode::Start(dir.path(), clock));
+  auto run = [&](iam::Command command) -> core::Result<std::string> {
+    CUSTOS_ASSIGN_OR_RETURN(projections::ExecuteResult r, node->Run("bench", std::move(command)));
+    return r.decision.id;
+  };
+  auto environment = [&] {
+    return *node->identity().Read(core::TenantId("bench"), [](const iam::TenantState& s) {
+      std::string env;
+      for (const auto& [id, n] : s.nodes()) {
+        if (id != "root") env = id;
+      }
+      return env;
+    });
+  };
+  CUSTOS_ASSIGN_OR_RETURN(Tree tree, BuildTree(run, environment));
+  const std::string token = node->RootToken();
+  const char* kActions[] = {"read", "execute", "update", "delete"};
+  HttpLoadOptions lo;
+  lo.port = node->port();
+  lo.connections = 64;
+  lo.requests = requests;
+  lo.make_request = [&](int, uint64_t n) {
+    return HttpRequestText(
+        "POST", "/v1/tenants/bench/access/check", token,
+        fmt::format(R"({{"subject":{{"type":"user","id":"{}"}},"action":"{}","resource_id":"{}"}})",
+                    tree.user_id, kActions[n % 4], tree.leaves[n % tree.leaves.size()]));
+  };
+  CUSTOS_ASSIGN_OR_RETURN(HttpLoadResult load, RunHttpLoad(lo));
+  if (load.failed > 0) return core::Internal("access checks over HTTP failed: " + load.first_failure);
+  std::fprintf(stderr, "access-check: over HTTP %.0f checks/s, p50 %.0f us, p99 %.0f us\n",
+               static_cast<double>(load.ok) / load.seconds, load.latencies.Percentile(50),
+               load.latencies.Percentile(99));
+  return static_cast<double>(load.ok) / load.seconds;
+}
+
+}  // namespace
+
+core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
+  const uint64_t checks = options.quick ? 200'000 : 2'000'000;
+  LocalTenant t;
+  auto run = [&](const iam::Command& command) { return t.Run(command); };
+  auto environment = [&] {
+    std::string env;
+    for (const auto& [id, n] : t.state().nodes()) {
+      if (id != "root") env = id;
+    }
+    return env;
+  };
+  CUSTOS_ASSIGN_OR_RETURN(Tree tree, BuildTree(run, environment));
+  const std::vector<std::string>& path = tree.path;
+  const std::vector<std::string>& leaves = tree.leaves;
+  const iam::Subject subject{iam::SubjectType::kUser, tree.user_id};
 
   std::vector<iam::AccessTarget> targets;
   for (const std::string& leaf : leaves) {
@@ -191,6 +260,10 @@ core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
                 static_cast<double>(allowed) / static_cast<double>(checks), pct(99.9),
                 cold[cold.size() / 2] / 1000.0, cold[cold.size() * 99 / 100] / 1000.0);
   result.extra_json = extra;
+  const uint64_t http_checks = options.quick ? 20'000 : 200'000;
+  CUSTOS_ASSIGN_OR_RETURN(double http, RunOverHttp(options, http_checks));
+  result.extra_json += fmt::format(",\"http_ops_per_s\":{:.0f},\"http_checks\":{}", http,
+                                   http_checks);
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -77,6 +78,10 @@ ScratchDir::ScratchDir(ScratchDir&& other) noexcept : path_(std::move(other.path
 
 ScratchDir::~ScratchDir() {
   if (path_.empty()) return;
+  if (const char* keep = std::getenv("CUSTOS_BENCH_KEEP"); keep != nullptr && *keep == '1') {
+    std::fprintf(stderr, "bench: kept %s (CUSTOS_BENCH_KEEP=1)\n", path_.c_str());
+    return;
+  }
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

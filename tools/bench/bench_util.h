@@ -44,7 +44,8 @@ struct BenchResult {
 // Resident memory (VmRSS) of process `pid` (0: this one), bytes.
 [[nodiscard]] uint64_t RssBytes(int pid = 0);
 
-// A fresh directory under `parent`, removed by the destructor.
+// A fresh directory under `parent`, removed by the destructor (kept, and named on stderr,
+// with CUSTOS_BENCH_KEEP=1).
 class ScratchDir {
  public:
   [[nodiscard]] static core::Result<ScratchDir> Create(const std::string& parent,

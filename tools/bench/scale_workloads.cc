@@ -8,9 +8,9 @@
 //
 // rebuild: the state projection dropped and replayed from the log (IdentityService::
 //   RebuildState) — every event read and applied — then the audit index rebuilt beside it.
-// memory: `custos serve` started as its own process on the loaded data dir: time from exec
-//   to ready (listen.addr written, i.e. store open, state loaded, listening), and its RSS
-//   once ready and after a round of reads.
+// memory: `custos serve` started as its own process on the loaded data dir, twice (after the
+//   load, then after a clean stop): time from exec to ready (listen.addr written, i.e. store
+//   open, state loaded, listening) and its RSS once ready.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -202,37 +202,53 @@ core::Result<BenchResult> RunMemoryWorkload(const BenchOptions& options) {
   const ScaleSpec spec = SpecFor(options);
   CUSTOS_ASSIGN_OR_RETURN(const std::string* dir, LoadedDir(options, spec));
 
-  // A server of its own on the loaded data dir, as an operator restarts one.
+  // A server of its own on the loaded data dir, started twice as an operator restarts one:
+  // first after the bulk load, then after a clean stop (the restart the target is about).
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   const std::string addr_file = *dir + "/listen.addr";
-  std::filesystem::remove(addr_file);
-  const auto t0 = Clock::now();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    ::execl(self.c_str(), self.c_str(), "serve", "--listen", "127.0.0.1:0", "--data-dir",
-            dir->c_str(), "--kafka", "off", "--block-cache-mb", "128",
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  if (pid < 0) return core::Internal("fork failed");
-  double ready_ms = -1;
-  while (SecondsSince(t0) < 120) {
-    if (std::filesystem::exists(addr_file) && std::filesystem::file_size(addr_file) > 0) {
-      ready_ms = SecondsSince(t0) * 1000;
-      break;
+  struct Start {
+    double ready_ms = -1;
+    uint64_t rss = 0;
+  };
+  auto start_server = [&]() -> core::Result<Start> {
+    std::filesystem::remove(addr_file);
+    const auto t0 = Clock::now();
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      ::execl(self.c_str(), self.c_str(), "serve", "--listen", "127.0.0.1:0", "--data-dir",
+              dir->c_str(), "--kafka", "off", "--block-cache-mb", "128",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
     }
+    if (pid < 0) return core::Internal("fork failed");
+    Start s;
+    while (SecondsSince(t0) < 300) {
+      if (std::filesystem::exists(addr_file) && std::filesystem::file_size(addr_file) > 0) {
+        s.ready_ms = SecondsSince(t0) * 1000;
+        break;
+      }
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) return core::Internal("custos serve exited");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the poll's interval
+    }
+    s.rss = RssBytes(pid);
+    ::kill(pid, SIGTERM);
     int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) return core::Internal("custos serve exited");
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the poll's interval
-  }
-  const uint64_t rss_ready = RssBytes(pid);
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (ready_ms < 0) return core::Internal("custos serve was not ready within 120 s");
+    ::waitpid(pid, &status, 0);
+    if (s.ready_ms < 0) return core::Internal("custos serve was not ready within 300 s");
+    return s;
+  };
+  CUSTOS_ASSIGN_OR_RETURN(Start first, start_server());
+  std::fprintf(stderr, "memory: first start after the load ready in %.0f ms, RSS %.0f MiB\n",
+               first.ready_ms, static_cast<double>(first.rss) / (1 << 20));
+  CUSTOS_ASSIGN_OR_RETURN(Start restart, start_server());
+  std::fprintf(stderr, "memory: restart ready in %.0f ms, RSS %.0f MiB\n", restart.ready_ms,
+               static_cast<double>(restart.rss) / (1 << 20));
+  const double ready_ms = restart.ready_ms;
+  const uint64_t rss_ready = std::max(first.rss, restart.rss);
 
   BenchResult result;
   result.workload = "memory";
@@ -242,8 +258,9 @@ core::Result<BenchResult> RunMemoryWorkload(const BenchOptions& options) {
       "{{\"events\":{},\"users\":{},\"groups\":{},\"roles\":{},\"tenants\":{}}}", spec.events,
       spec.users, spec.groups, spec.roles, kTenants);
   result.extra_json =
-      fmt::format("\"rss_bytes\":{},\"ready_ms\":{:.0f},\"measured\":\"custos serve, own process\"",
-                  rss_ready, ready_ms);
+      fmt::format("\"rss_bytes\":{},\"ready_ms\":{:.0f},\"first_ready_ms\":{:.0f},"
+                  "\"measured\":\"custos serve, own process; ready_ms after a clean stop\"",
+                  rss_ready, ready_ms, first.ready_ms);
   return result;
 }
 
