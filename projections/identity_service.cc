@@ -1,6 +1,7 @@
 #include "projections/identity_service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -16,9 +17,6 @@ using core::Result;
 using core::Status;
 
 constexpr size_t kReplayPage = 4096;
-
-// The state space key: tenant \0 record key.
-std::string_view TenantOfStateKey(std::string_view key) { return key.substr(0, key.find('\0')); }
 
 void AddRecords(core::KvBatch& batch, std::string_view tenant,
                 const std::map<std::string, std::optional<std::string>>& dirty) {
@@ -107,25 +105,35 @@ Result<std::unique_ptr<IdentityService>> IdentityService::Open(core::EventLog& l
                                                                core::Random& random,
                                                                core::iam::Notifier* notifier) {
   std::unique_ptr<IdentityService> service(new IdentityService(log, kv, clock, random, notifier));
-  // Load every tenant's records: one scan of the state space.
-  std::shared_ptr<TenantSlot> slot;
+  // Every tenant's records, tenants loaded in parallel (one per core at a time): parsing the
+  // records is most of a restart. A tenant has state only if it has events.
+  std::vector<std::shared_ptr<TenantSlot>> slots;
+  for (const core::TenantId& tenant : log.Tenants()) {
+    auto slot = std::make_shared<TenantSlot>(tenant.value());
+    service->slots_.emplace(tenant.value(), slot);
+    slots.push_back(std::move(slot));
+  }
+  std::atomic<size_t> next{0};
+  std::mutex failed_mu;
   Status failed;
-  Status scan = kv.Scan(core::Space::kState, "", [&](std::string_view key, std::string_view value) {
-    const std::string_view tenant = TenantOfStateKey(key);
-    if (slot == nullptr || slot->state.tenant_id() != tenant) {
-      slot = std::make_shared<TenantSlot>(std::string(tenant));
-      service->slots_.emplace(std::string(tenant), slot);
+  auto load = [&] {
+    for (size_t i = next++; i < slots.size(); i = next++) {
+      Status s = service->LoadSlot(*slots[i]);
+      if (!s.ok()) {
+        std::lock_guard lock(failed_mu);
+        if (failed.ok()) failed = std::move(s);
+      }
     }
-    failed = slot->state.LoadRecord(key.substr(tenant.size() + 1), value);
-    return failed.ok();
-  });
-  CUSTOS_RETURN_IF_ERROR(scan);
+  };
+  std::vector<std::thread> loaders;
+  const size_t threads = std::min<size_t>(slots.size(), std::max(1u, std::thread::hardware_concurrency()));
+  for (size_t t = 1; t < threads; ++t) loaders.emplace_back(load);
+  load();
+  for (std::thread& t : loaders) t.join();
   CUSTOS_RETURN_IF_ERROR(failed);
-  for (auto& [tenant, s] : service->slots_) {
-    CUSTOS_RETURN_IF_ERROR(s->state.FinishLoad());
-    std::optional<core::TenantHead> head = log.Head(core::TenantId(tenant));
-    s->next_tenant_seq = head ? head->tenant_seq.value() : 0;
-    s->last_time = head ? head->time : core::Time{};
+  // Tenants whose events made no state (none yet) get their slot when first used.
+  for (auto it = service->slots_.begin(); it != service->slots_.end();) {
+    it = it->second->state.exists() ? std::next(it) : service->slots_.erase(it);
   }
   return service;
 }
