@@ -151,10 +151,16 @@ auto IdentityService::Read(const core::TenantId& tenant, Fn&& fn) const
     -> core::Result<std::invoke_result_t<Fn, const core::iam::TenantState&>> {
   std::shared_ptr<TenantSlot> slot = FindSlot(tenant);
   if (slot == nullptr) return core::NotFound("no tenant " + tenant.value());
-  if (slot->poisoned.load()) CUSTOS_RETURN_IF_ERROR(SettleForRead(*slot));
-  std::shared_lock lock(slot->mu);
-  if (!slot->state.exists()) return core::NotFound("no tenant " + tenant.value());
-  return fn(static_cast<const core::iam::TenantState&>(slot->state));
+  while (true) {
+    {
+      std::shared_lock lock(slot->mu);
+      if (!slot->poisoned.load()) {
+        if (!slot->state.exists()) return core::NotFound("no tenant " + tenant.value());
+        return fn(static_cast<const core::iam::TenantState&>(slot->state));
+      }
+    }
+    CUSTOS_RETURN_IF_ERROR(SettleForRead(*slot));
+  }
 }
 
 // The state space key of a tenant's record.

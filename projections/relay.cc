@@ -9,6 +9,7 @@
 #include <future>
 #include <memory>
 #include <string_view>
+#include <system_error>
 
 #include "core/audit_formats.h"
 #include "core/event.h"
@@ -129,6 +130,7 @@ void Relay::Run() {
   uint64_t base_slot = 0;  // the slot of window.front()
   bool failed = false;
   std::string failure;
+  bool halted = false;  // at an event it cannot read: delivers what is in flight, then waits
   std::chrono::milliseconds backoff = kFirstBackoff;
   auto last_store = std::chrono::steady_clock::now();
 
@@ -179,7 +181,7 @@ void Relay::Run() {
     // Read ahead what the log holds beyond what is in flight, up to two pages.
     bool read_more = false;
     const size_t busy = window.size() + staged_events;
-    if (!stop_ && !failed && staged.size() < 2 && busy < options_.max_in_flight) {
+    if (!stop_ && !failed && !halted && staged.size() < 2 && busy < options_.max_in_flight) {
       core::Result<std::vector<core::StoredEvent>> events =
           log_.Read(core::Seq(read_next), std::min(kReadBatch, options_.max_in_flight - busy));
       if (!events.ok()) {
@@ -191,14 +193,18 @@ void Relay::Run() {
         read_next = page->events.back().seq.value() + 1;
         staged_events += page->events.size();
         Page* raw = page.get();
-        if (raw->events.size() >= kRenderAsideFrom) {
-          raw->rendering = std::async(std::launch::async, [this, raw] {
-            pthread_setname_np(pthread_self(), "custos-render");
-            Render(*raw);
-          });
-        } else {
-          Render(*raw);
+        bool aside = raw->events.size() >= kRenderAsideFrom;
+        if (aside) {
+          try {
+            raw->rendering = std::async(std::launch::async, [this, raw] {
+              pthread_setname_np(pthread_self(), "custos-render");
+              Render(*raw);
+            });
+          } catch (const std::system_error&) {
+            aside = false;  // no thread to be had: render here
+          }
         }
+        if (!aside) Render(*raw);
         staged.push_back(std::move(page));
         read_more = true;
       }
@@ -206,7 +212,7 @@ void Relay::Run() {
 
     // Send the oldest page once the next one is read (or there is none to read).
     bool sent = false;
-    if (!failed && !staged.empty() && (staged.size() == 2 || !read_more)) {
+    if (!failed && !halted && !staged.empty() && (staged.size() == 2 || !read_more)) {
       Page& page = *staged.front();
       if (page.rendering.valid()) page.rendering.get();
       for (size_t i = 0; i < page.events.size(); ++i) {
@@ -214,9 +220,9 @@ void Relay::Run() {
         const Rendered& r = page.rendered[i];
         if (!r.error.empty()) {
           // A line the log cannot read is damage for `custos verify` to name; the relay
-          // stops there rather than skip an event.
+          // stops there rather than skip an event: what is in flight is still delivered.
           failure = "seq " + std::to_string(e.seq.value()) + ": " + r.error;
-          failed = true;
+          halted = true;
           break;
         }
         const uint64_t slot = base_slot + window.size();
@@ -233,7 +239,7 @@ void Relay::Run() {
         next = e.seq.value() + 1;
         sent = true;
       }
-      if (!failed) {
+      if (!failed && !halted) {
         staged_events -= page.events.size();
         staged.pop_front();
       }
@@ -287,6 +293,17 @@ void Relay::Run() {
       backoff = std::min(backoff * 2, kMaxBackoff);
       continue;
     }
+    if (halted && window.empty()) {
+      std::fprintf(stderr, "custos: the Kafka relay stopped at %s; trying again in %lld ms\n",
+                   failure.c_str(), static_cast<long long>(kMaxBackoff.count()));
+      drop_staged();
+      next = cursor + 1;
+      read_next = next;
+      halted = false;
+      std::unique_lock lock(mu_);
+      delivered_cv_.wait_for(lock, kMaxBackoff, [this] { return stop_.load(); });
+      continue;
+    }
     if (!sent && window.empty() && staged.empty() && !stop_) {
       (void)log_.WaitForAppend(core::Seq(read_next - 1), kIdleWait);
     }
@@ -297,7 +314,17 @@ void Relay::Run() {
 
 void Relay::Render(Page& page) const {
   page.rendered.resize(page.events.size());
-  for (size_t i = 0; i < page.events.size(); ++i) {
+  size_t i = 0;
+  try {
+    RenderFrom(page, i);
+  } catch (const std::exception& e) {
+    // Out of memory and the like: this event and the rest wait for the next attempt.
+    for (; i < page.events.size(); ++i) page.rendered[i].error = e.what();
+  }
+}
+
+void Relay::RenderFrom(Page& page, size_t& i) const {
+  for (; i < page.events.size(); ++i) {
     const std::string& line = page.events[i].line;
     Rendered& r = page.rendered[i];
     core::Result<core::LineFields> f = core::ParseLineFields(line);

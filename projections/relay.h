@@ -92,7 +92,9 @@ class Relay {
     std::future<void> rendering;
   };
   void Run();
+  // Fills page.rendered; never throws (an exception marks the rest of the page failed).
   void Render(Page& page) const;
+  void RenderFrom(Page& page, size_t& i) const;
   void StoreCursor(uint64_t cursor);
   void RecordLag(int64_t ms);
 

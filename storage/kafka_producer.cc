@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <thread>
 
 namespace custos::storage {
 
@@ -161,6 +162,7 @@ core::Result<std::unique_ptr<KafkaPublisher>> KafkaPublisher::Create(KafkaOption
 }
 
 core::Status KafkaPublisher::Send(const core::OutgoingMessage& m, uint64_t token) {
+  if (impl_->rk == nullptr) return core::Unavailable("no Kafka producer (making one failed)");
   rd_kafka_topic_t* topic = impl_->Topic(m.topic);
   if (topic == nullptr) return ProduceError(rd_kafka_last_error(), m.topic);
   rd_kafka_headers_t* headers = MakeHeaders(m.headers);
@@ -178,6 +180,11 @@ core::Status KafkaPublisher::Send(const core::OutgoingMessage& m, uint64_t token
 }
 
 void KafkaPublisher::Poll(std::chrono::milliseconds timeout, const DeliveryFn& on_delivery) {
+  if (impl_->rk == nullptr) {
+    // Reset could not make a producer: try again, at this call's pace.
+    std::this_thread::sleep_for(std::max(timeout, std::chrono::milliseconds(100)));
+    if (core::Status s = impl_->Open(); !s.ok()) return;
+  }
   impl_->on_delivery = &on_delivery;
   rd_kafka_poll(impl_->rk, static_cast<int>(timeout.count()));
   impl_->on_delivery = nullptr;
@@ -185,6 +192,10 @@ void KafkaPublisher::Poll(std::chrono::milliseconds timeout, const DeliveryFn& o
 }
 
 void KafkaPublisher::Reset(const DeliveryFn& on_delivery) {
+  if (impl_->rk == nullptr) {
+    (void)impl_->Open();
+    return;
+  }
   impl_->on_delivery = &on_delivery;
   rd_kafka_purge(impl_->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   const auto deadline = Clock::now() + std::chrono::seconds(5);
@@ -192,6 +203,7 @@ void KafkaPublisher::Reset(const DeliveryFn& on_delivery) {
   rd_kafka_poll(impl_->rk, 0);
   impl_->on_delivery = nullptr;
   // A fresh producer: a new idempotence session, whatever state the old one was left in.
+  // If it cannot be made, Send refuses and Poll tries again.
   impl_->Close();
   core::Status s = impl_->Open();
   if (!s.ok()) std::fprintf(stderr, "custos: kafka: %s\n", s.error().ToString().c_str());

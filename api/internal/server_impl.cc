@@ -142,7 +142,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
-    stream_.expires_after(options_.read_timeout);
+    // The body reads on under the deadline set at the request's first byte.
     const auto& header = parser_->get();
     const size_t limit = options_.body_limit(
         std::string_view(header.method_string().data(), header.method_string().size()),
