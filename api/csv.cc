@@ -65,19 +65,4 @@ core::Result<std::vector<CsvRow>> ParseCsv(std::string_view text) {
   return rows;
 }
 
-void AppendCsvField(std::string& out, std::string_view field) {
-  // A leading byte order mark is quoted too: at the start of a file a reader drops it.
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos &&
-      !field.starts_with("\xEF\xBB\xBF")) {
-    out += field;
-    return;
-  }
-  out += '"';
-  for (char c : field) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-}
-
 }  // namespace custos::api::internal

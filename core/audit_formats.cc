@@ -163,21 +163,6 @@ constexpr std::string_view kCsvHeader =
     "id,seq,tenant_seq,time,type,actor_type,actor_id,actor_name,target_type,target_id,"
     "target_name,request_id,data\r\n";
 
-// RFC 4180: quoted only when needed, so that ids and numbers stay plain.
-void AppendCsvField(std::string& out, std::string_view field) {
-  // A leading byte order mark is quoted too: at the start of a file a reader drops it.
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos &&
-      !field.starts_with("\xEF\xBB\xBF")) {
-    out += field;
-    return;
-  }
-  out += '"';
-  for (const char c : field) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-}
 
 // ---------------------------------------------------------------------------------------------
 // OCSF classification
@@ -453,6 +438,21 @@ void WriteClassObjects(JsonWriter& w, const StoredEvent& e, const OcsfActivity& 
 }
 
 }  // namespace
+
+void AppendCsvField(std::string& out, std::string_view field) {
+  // A leading byte order mark is quoted too: at the start of a file a reader drops it.
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos &&
+      !field.starts_with("\xEF\xBB\xBF")) {
+    out += field;
+    return;
+  }
+  out += '"';
+  for (const char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
 
 std::string_view AuditCsvHeader() { return kCsvHeader; }
 

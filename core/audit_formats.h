@@ -35,6 +35,11 @@ inline constexpr std::string_view kOcsfSchemaVersion = "1.3.0";
 // target_name,request_id,data\r\n".
 [[nodiscard]] std::string_view AuditCsvHeader();
 
+// Appends one RFC 4180 field: quoted (quotes doubled) only when it holds `,`, `"`, CR or LF,
+// or begins with a UTF-8 byte order mark (which a reader drops at the start of a file).
+// Shared by every CSV Custos writes (audit exports, user exports).
+void AppendCsvField(std::string& out, std::string_view field);
+
 // One CSV record of the event, CRLF included.
 [[nodiscard]] Result<std::string> AuditCsvRow(std::string_view line);
 

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/audit_formats.h"
 #include "core/result.h"
 
 namespace custos::api::internal {
@@ -19,7 +20,7 @@ struct CsvRow {
 // quote inside an unquoted field. Accepts CRLF and LF line ends; skips empty lines.
 [[nodiscard]] core::Result<std::vector<CsvRow>> ParseCsv(std::string_view text);
 
-// Appends one field, quoted when it holds a comma, quote, CR or LF (quotes doubled).
-void AppendCsvField(std::string& out, std::string_view field);
+// Fields are written by the one CSV writer of core (core/audit_formats.h).
+using core::AppendCsvField;
 
 }  // namespace custos::api::internal

@@ -185,7 +185,9 @@ TEST_F(RelayTest, BrokersDownTenSecondsUnderWriteLoseNothingAndLagReturnsToZero)
   EXPECT_GT(store_->LastSeq().value(), written_while_down_from + 1000) << "writes never waited";
   EXPECT_GT(relay_->stats().lag_events, 1000u);
   for (int b = 1; b <= 3; ++b) ASSERT_TRUE(cluster_->SetBrokerDown(b, false).ok());
-  std::this_thread::sleep_for(500ms);  // more load after the brokers return
+  // More load after the brokers return.
+  const uint64_t at_return = store_->LastSeq().value();
+  EXPECT_TRUE(WaitUntil([&] { return store_->LastSeq().value() >= at_return + 200; }, 30s));
   stop = true;
   writer.join();
 
