@@ -176,22 +176,21 @@ HttpResponse NoContent() {
   return r;
 }
 
-core::Status AuthorizeGrants(const CallPtr& call, bool bindings, bool groups) {
-  if (call->IsRoot() || (!bindings && !groups)) return core::OkStatus();
-  core::Result<core::Status> r = call->services().identity().Read(
-      call->Tenant(), [&](const core::iam::TenantState& state) -> core::Status {
-        if (bindings) {
-          CUSTOS_RETURN_IF_ERROR(
-              Authorize(call, state, "administer", core::iam::AccessTarget::ForIam("iam.binding")));
-        }
-        if (groups) {
-          CUSTOS_RETURN_IF_ERROR(
-              Authorize(call, state, "update", core::iam::AccessTarget::ForIam("iam.group")));
-        }
-        return core::OkStatus();
-      });
-  if (!r.ok()) return r.error();
-  return *r;
+std::string WithCredential(std::string body, std::string_view name,
+                           const core::iam::Decision& decision) {
+  core::JsonWriter w;
+  w.BeginObject().Key(name);
+  if (decision.secret) {
+    w.String(*decision.secret);
+  } else {
+    w.Null();
+  }
+  w.Key("credential_delivery").String(core::iam::ToString(decision.credential_delivery));
+  w.EndObject();
+  body.pop_back();
+  body += ',';
+  body += std::string_view(w.str()).substr(1);
+  return body;
 }
 
 HttpResponse JsonResponse(int status, std::string body, std::optional<int64_t> version,
@@ -248,16 +247,8 @@ std::string SortKey(std::string value, std::string_view id, bool descending) {
 core::Status Authorize(const CallPtr& call, const core::iam::TenantState& state,
                        std::string_view action, const core::iam::AccessTarget& target) {
   if (call->IsRoot()) return core::OkStatus();
-  const std::optional<core::iam::Subject> subject = call->principal->Subject();
-  const std::optional<core::iam::Level> needed = core::iam::RequiredLevel(action);
-  const core::iam::AccessEvaluator evaluator(state, call->services().clock().Now());
-  if (!needed || evaluator.LevelOf(*subject, target) < *needed) {
-    return core::Error{core::Errc::kPermissionDenied,
-                       "needs " + std::string(action) + " on " + target.type +
-                           (target.node_id == core::iam::kRootNode ? "" : " at " + target.node_id),
-                       {}};
-  }
-  return core::OkStatus();
+  return core::iam::Authority(state, call->services().clock().Now(), call->principal->Subject())
+      .Require(action, target);
 }
 
 void ReadTenant(
@@ -318,6 +309,51 @@ std::string LocationOf(const HttpResponse& r) {
 }
 
 }  // namespace
+
+core::Result<Principal> AuthenticateBearer(Services& services, const HttpRequest& req) {
+  std::optional<std::string_view> header = req.Header("authorization");
+  if (!header || header->size() < 7 ||
+      !std::equal(header->begin(), header->begin() + 7, "bearer ", [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == b;
+      })) {
+    return core::Error{core::Errc::kUnauthenticated, "a Bearer token is required", {}};
+  }
+  std::string token(header->substr(7));
+  while (!token.empty() && token.back() == ' ') token.pop_back();
+  const core::Time now = services.clock().Now();
+  std::shared_ptr<const TokenClaims> claims = services.token_cache.Find(token, now);
+  if (claims == nullptr) {
+    core::Result<TokenClaims> verified = services.deps.tokens.Verify(token, now);
+    if (!verified.ok()) return verified.error();
+    claims = std::make_shared<const TokenClaims>(std::move(verified).value());
+    services.token_cache.Put(token, claims);
+  }
+  Principal p;
+  p.id = claims->sub;
+  p.jti = claims->jti;
+  p.exp = claims->exp;
+  p.tenant = claims->tenant;
+  p.session_epoch = claims->session_epoch;
+  const core::Error revoked{core::Errc::kUnauthenticated, "the token was revoked", {}};
+  if (claims->typ == "root") {
+    if (claims->sub != services.root_client_id) {
+      return core::Error{core::Errc::kUnauthenticated, "unknown root client", {}};
+    }
+    p.kind = Principal::Kind::kRoot;
+    core::Result<std::optional<std::string>> r =
+        services.deps.kv.Get(core::Space::kCredentials, RootRevokedKey(p.jti));
+    if (r.ok() && r->has_value()) return revoked;
+    return p;
+  }
+  p.kind = claims->typ == "user" ? Principal::Kind::kUser : Principal::Kind::kApiClient;
+  core::Result<core::Status> live =
+      services.identity().Read(core::TenantId(p.tenant), [&](const core::iam::TenantState& state) {
+        return core::iam::CheckTokenLive(state, *p.Subject(), p.jti, p.session_epoch, now);
+      });
+  if (!live.ok()) return core::Error{core::Errc::kUnauthenticated, "unknown tenant", {}};
+  CUSTOS_RETURN_IF_ERROR(*live);
+  return p;
+}
 
 void Execute(const CallPtr& call, core::iam::Command command, Render render) {
   ExecuteFor(call, call->Tenant(), std::move(command), std::move(render));
@@ -435,60 +471,10 @@ struct Api::Impl {
 
   Impl(ApiDeps deps, ApiOptions options) : services(std::move(deps), options) {}
 
-  // The principal of a bearer token, checked against current state.
-  core::Result<Principal> Authenticate(const HttpRequest& req) {
-    std::optional<std::string_view> header = req.Header("authorization");
-    if (!header || header->size() < 7 ||
-        !std::equal(header->begin(), header->begin() + 7, "bearer ", [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == b;
-        })) {
-      return core::Error{core::Errc::kUnauthenticated, "a Bearer token is required", {}};
-    }
-    std::string token(header->substr(7));
-    while (!token.empty() && token.back() == ' ') token.pop_back();
-    const core::Time now = services.clock().Now();
-    std::shared_ptr<const TokenClaims> claims = services.token_cache.Find(token, now);
-    if (claims == nullptr) {
-      core::Result<TokenClaims> verified = services.deps.tokens.Verify(token, now);
-      if (!verified.ok()) return verified.error();
-      claims = std::make_shared<const TokenClaims>(std::move(verified).value());
-      services.token_cache.Put(token, claims);
-    }
-    Principal p;
-    p.id = claims->sub;
-    p.jti = claims->jti;
-    p.exp = claims->exp;
-    p.tenant = claims->tenant;
-    const core::Error revoked{core::Errc::kUnauthenticated, "the token was revoked", {}};
-    if (claims->typ == "root") {
-      if (claims->sub != services.root_client_id) {
-        return core::Error{core::Errc::kUnauthenticated, "unknown root client", {}};
-      }
-      p.kind = Principal::Kind::kRoot;
-      core::Result<std::optional<std::string>> r =
-          services.deps.kv.Get(core::Space::kCredentials, internal::RootRevokedKey(p.jti));
-      if (r.ok() && r->has_value()) return revoked;
-      return p;
-    }
-    p.kind = claims->typ == "user" ? Principal::Kind::kUser : Principal::Kind::kApiClient;
-    core::Result<core::Status> live = services.identity().Read(
-        core::TenantId(p.tenant), [&](const core::iam::TenantState& state) -> core::Status {
-          if (state.RevokedTokenExpiry(p.jti)) return revoked;
-          if (!core::iam::IsActiveSubject(state, *p.Subject(), now)) {
-            return core::Error{
-                core::Errc::kUnauthenticated, "the token's principal is not active", {}};
-          }
-          return core::OkStatus();
-        });
-    if (!live.ok()) return core::Error{core::Errc::kUnauthenticated, "unknown tenant", {}};
-    CUSTOS_RETURN_IF_ERROR(*live);
-    return p;
-  }
-
   void Dispatch(const CallPtr& call) {
     const RouteSpec& spec = *call->route;
     if (spec.access != Access::kPublic) {
-      core::Result<Principal> p = Authenticate(call->req);
+      core::Result<Principal> p = internal::AuthenticateBearer(services, call->req);
       if (!p.ok()) return call->Reply(Unauthorized(p.error().message));
       call->principal = std::move(p).value();
       const std::string tenant = call->Param("tenant");

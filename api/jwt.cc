@@ -91,6 +91,7 @@ std::string TokenSigner::Sign(const TokenClaims& c) const {
   payload.Key("jti").String(c.jti);
   if (!c.key_id.empty()) payload.Key("key_id").String(c.key_id);
   if (c.must_change_password) payload.Key("must_change_password").Bool(true);
+  if (c.typ != "root") payload.Key("session_epoch").Int(c.session_epoch);
   payload.EndObject();
   std::string token = core::Base64UrlEncode(header.str());
   token += '.';
@@ -155,6 +156,7 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
   c.key_id = text("key_id");
   const core::JsonValue* mcp = p->Find("must_change_password");
   c.must_change_password = mcp != nullptr && mcp->is_bool() && mcp->bool_value();
+  c.session_epoch = seconds("session_epoch").value_or(0);
   const std::optional<int64_t> iat = seconds("iat");
   const std::optional<int64_t> exp = seconds("exp");
   if (c.iss != issuer_) return Refused("wrong issuer");

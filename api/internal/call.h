@@ -17,6 +17,7 @@
 #include "api/api.h"
 #include "api/problem.h"
 #include "core/iam/access.h"
+#include "core/iam/authority.h"
 #include "core/json_writer.h"
 
 namespace custos::api::internal {
@@ -28,6 +29,7 @@ struct Principal {
   std::string id;
   std::string jti;
   core::Time exp;
+  int64_t session_epoch = 0;
 
   // The IAM subject; none for root.
   [[nodiscard]] std::optional<core::iam::Subject> Subject() const;
@@ -154,6 +156,11 @@ struct RouteTable {
 using Render = std::function<HttpResponse(const core::iam::TenantState& state,
                                           const projections::ExecuteResult& result)>;
 
+// The principal of a bearer token (Authorization: Bearer), checked against current state:
+// kUnauthenticated for a bad, expired or revoked token or an ended session.
+[[nodiscard]] core::Result<Principal> AuthenticateBearer(Services& services,
+                                                         const HttpRequest& req);
+
 // Runs `command` for the call's tenant as its principal (with If-Match and
 // Idempotency-Key), then answers with `render`, or with the error.
 void Execute(const CallPtr& call, core::iam::Command command, Render render);
@@ -185,9 +192,10 @@ void ReadTenant(const CallPtr& call,
 // 204 No Content.
 [[nodiscard]] HttpResponse NoContent();
 
-// What a request that grants asks of its caller beyond the route: bindings need admin on
-// iam.binding (and then the escalation rule, in Decide), memberships update on iam.group.
-[[nodiscard]] core::Status AuthorizeGrants(const CallPtr& call, bool bindings, bool groups);
+// Appends to a JSON object text `"<name>"`: the decision's one-time secret, or null when it
+// went by notification alone (or is a replay), and `"credential_delivery"` (ACCESS.md rule 4).
+[[nodiscard]] std::string WithCredential(std::string body, std::string_view name,
+                                         const core::iam::Decision& decision);
 
 // An HTTP response with a JSON body, an ETag of `version`, and optionally a Location.
 [[nodiscard]] HttpResponse JsonResponse(int status, std::string body,

@@ -70,6 +70,34 @@ bool IsActiveSubject(const TenantState& state, const Subject& subject, Time now)
   return false;
 }
 
+int64_t SessionEpoch(const TenantState& state, const Subject& subject) {
+  if (subject.type == SubjectType::kUser) {
+    const User* u = state.FindUser(subject.id);
+    return u != nullptr ? u->session_epoch : 0;
+  }
+  if (subject.type == SubjectType::kApiClient) {
+    const ApiClient* c = state.FindClient(subject.id);
+    return c != nullptr ? c->session_epoch : 0;
+  }
+  return 0;
+}
+
+Status CheckTokenLive(const TenantState& state, const Subject& subject, std::string_view jti,
+                      int64_t session_epoch, Time now) {
+  if (state.RevokedTokenExpiry(jti)) {
+    return Error{Errc::kUnauthenticated, "the token was revoked", {}};
+  }
+  if (!IsActiveSubject(state, subject, now)) {
+    return Error{Errc::kUnauthenticated, "the token's principal is not active", {}};
+  }
+  if (session_epoch != SessionEpoch(state, subject)) {
+    return Error{Errc::kUnauthenticated,
+                 "the token's session has ended (a password change or reset, or a suspension)",
+                 {}};
+  }
+  return OkStatus();
+}
+
 std::optional<AccessEvaluator::Chain> AccessEvaluator::ChainOf(std::string_view node_id) const {
   Chain chain;
   const Node* n = state_.FindNode(node_id);
@@ -112,10 +140,10 @@ Level AccessEvaluator::Evaluate(const Subject& subject, const AccessTarget& targ
     for (const auto& [at, entries] : held->by_scope) {
       if (at != scope) continue;
       for (const SubjectGrant& g : entries) {
-        for (const Permission& p : *g.permissions) {
-          if (!PermissionMatches(p, target)) continue;
-          level = std::max(level, p.level);
-          if (grants != nullptr) grants->push_back(GrantRef{g.binding, g.via_group, &p});
+        for (const Permission* p : *g.permissions) {
+          if (!PermissionMatches(*p, target)) continue;
+          level = std::max(level, p->level);
+          if (grants != nullptr) grants->push_back(GrantRef{g.binding, g.via_group, p});
         }
       }
     }
@@ -200,8 +228,8 @@ std::vector<WhoEntry> AccessEvaluator::Who(const Node& node) const {
       const Role* role = state_.FindRole(b->role_id);
       if (role == nullptr || role->status != ActiveStatus::kActive) continue;
       Level level = Level::kNone;
-      for (const Permission& p : state_.ExpandedPermissions(b->role_id)) {
-        if (PermissionMatches(p, target)) level = std::max(level, p.level);
+      for (const Permission* p : state_.ExpandedPermissions(b->role_id)) {
+        if (PermissionMatches(*p, target)) level = std::max(level, p->level);
       }
       if (level == Level::kNone) continue;
       if (b->subject.type == SubjectType::kGroup) {
@@ -228,52 +256,12 @@ std::vector<GrantDetail> AccessEvaluator::EffectiveGrants(const Subject& subject
   std::vector<GrantDetail> out;
   for (const auto& [scope, entries] : state_.GrantsOf(subject)->by_scope) {
     for (const SubjectGrant& g : entries) {
-      for (const Permission& p : *g.permissions) {
-        out.push_back(GrantRef{g.binding, g.via_group, &p}.Detail());
+      for (const Permission* p : *g.permissions) {
+        out.push_back(GrantRef{g.binding, g.via_group, p}.Detail());
       }
     }
   }
   return out;
-}
-
-bool AccessEvaluator::CanBind(const Subject& caller, const Role& role, std::string_view scope,
-                              std::string* why) const {
-  if (!IsActiveSubject(state_, caller, now_)) {
-    if (why != nullptr) *why = "the caller is not active";
-    return false;
-  }
-  if (caller.type == SubjectType::kUser) {
-    const User* u = state_.FindUser(caller.id);
-    if (u != nullptr && u->profile.kind == UserKind::kAdmin) return true;
-  }
-  std::optional<Chain> chain = ChainOf(scope);
-  if (!chain) {
-    if (why != nullptr) *why = "no node " + std::string(scope);
-    return false;
-  }
-  // What the caller holds at the scope.
-  std::vector<const Permission*> held;
-  const std::shared_ptr<const SubjectGrants> grants = state_.GrantsOf(caller);
-  for (size_t i = 0; i <= chain->reach && i < chain->nodes.size(); ++i) {
-    for (const auto& [at, entries] : grants->by_scope) {
-      if (at != chain->nodes[i]->id) continue;
-      for (const SubjectGrant& g : entries) {
-        for (const Permission& p : *g.permissions) held.push_back(&p);
-      }
-    }
-  }
-  for (const Permission& p : state_.ExpandedPermissions(role.id)) {
-    const bool covered = std::any_of(held.begin(), held.end(),
-                                     [&](const Permission* q) { return PermissionCovers(*q, p); });
-    if (!covered) {
-      if (why != nullptr) {
-        *why = "the caller does not hold " + std::string(ToString(p.level)) + " on " + p.app + "/" +
-               p.resource_type + "/" + p.resource + " at " + std::string(scope);
-      }
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace custos::core::iam

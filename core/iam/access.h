@@ -7,9 +7,8 @@
 //   no `inherit: false` node between them (the node itself included) — unless the binding is
 //   on that node. Allowed iff that level reaches the action's.
 //
-// Also Who(node) for access reviews, EffectiveGrants(subject), and CanBind — the escalation
-// rule: a caller may bind a role at a scope only if it holds, at that scope, every permission
-// of the role (included roles expanded) at least at its level.
+// Also Who(node) for access reviews and EffectiveGrants(subject). Who may give which access
+// (the escalation rules) is Authority's (authority.h), built on this evaluator.
 //
 // Thread-safety: reads the state it was given; the caller holds the state's read lock.
 #pragma once
@@ -91,6 +90,15 @@ struct WhoEntry {
 // A user's status as of `now`: locked turns active once locked_until has passed.
 [[nodiscard]] UserStatus EffectiveStatus(const User& user, Time now);
 
+// The principal's session epoch, which every token it is issued carries (0 if unknown).
+[[nodiscard]] int64_t SessionEpoch(const TenantState& state, const Subject& subject);
+// Whether a token of `subject` still stands: the principal is active, the token (its jti) was
+// not revoked, and it was issued in the principal's current session epoch — a password change
+// or reset, a suspension, deactivation or deletion ends every earlier one (ACCESS.md rule 8).
+// kUnauthenticated saying which.
+[[nodiscard]] Status CheckTokenLive(const TenantState& state, const Subject& subject,
+                                    std::string_view jti, int64_t session_epoch, Time now);
+
 class AccessEvaluator {
  public:
   AccessEvaluator(const TenantState& state, Time now) : state_(state), now_(now) {}
@@ -107,16 +115,14 @@ class AccessEvaluator {
   // Every permission the subject holds, with where it comes from.
   [[nodiscard]] std::vector<GrantDetail> EffectiveGrants(const Subject& subject) const;
 
-  // The escalation rule. On false, *why names the first permission the caller lacks.
-  [[nodiscard]] bool CanBind(const Subject& caller, const Role& role, std::string_view scope,
-                             std::string* why) const;
-
- private:
   struct Chain {
     std::vector<const Node*> nodes;  // the target node up to the root
     size_t reach = 0;                // bindings at nodes[0..reach] reach the target
   };
+  // The node's ancestors, and how far up bindings reach it (inherit: false stops them).
   [[nodiscard]] std::optional<Chain> ChainOf(std::string_view node_id) const;
+
+ private:
   Level Evaluate(const Subject& subject, const AccessTarget& target,
                  std::vector<GrantRef>* grants) const;
 

@@ -253,6 +253,7 @@ struct UpdateNode {
   std::optional<std::string> name;
   std::optional<std::string> app;
   std::optional<bool> inherit;
+  std::optional<std::string> parent_id;  // a move (projects, folders, resources)
 };
 struct DeleteNode {
   std::string node_id;

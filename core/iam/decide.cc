@@ -31,6 +31,18 @@ std::string NewId(std::string_view prefix, CommandContext& ctx) {
 
 Target UserTarget(const User& user) { return Target{"user", user.id, user.DisplayName()}; }
 
+std::string_view ToString(CredentialDelivery delivery) {
+  switch (delivery) {
+    case CredentialDelivery::kResponse:
+      return "response";
+    case CredentialDelivery::kNotification:
+      return "notification";
+    case CredentialDelivery::kNone:
+      break;
+  }
+  return "none";
+}
+
 bool IsValidEmail(std::string_view email) {
   if (email.size() < 3 || email.size() > 254) return false;
   const size_t at = email.find('@');
@@ -110,16 +122,46 @@ Status Decider::CheckGrants(const std::vector<Grant>& grants, const std::string&
     if (s_.FindNode(grants[i].scope) == nullptr) {
       return InvalidField(at + ".scope", "no node " + grants[i].scope);
     }
-    if (!IsRoot()) {
-      std::string why;
-      if (!AccessEvaluator(s_, ctx_.now).CanBind(*ctx_.caller, *role, grants[i].scope, &why)) {
-        return Error{Errc::kPermissionDenied,
-                     "may not bind role " + role->name + " at " + grants[i].scope + ": " + why,
-                     {FieldError{at + ".role_id", why}}};
-      }
-    }
+    CUSTOS_RETURN_IF_ERROR(auth_.CheckBind(*role, grants[i].scope, at + ".role_id"));
   }
   return OkStatus();
+}
+
+Status Decider::RequireGrantRights(bool bindings, bool groups) const {
+  if (bindings) {
+    CUSTOS_RETURN_IF_ERROR(auth_.Require("administer", AccessTarget::ForIam("iam.binding")));
+  }
+  if (groups) CUSTOS_RETURN_IF_ERROR(auth_.Require("update", AccessTarget::ForIam("iam.group")));
+  return OkStatus();
+}
+
+Status Decider::CheckNewMember(const std::vector<std::string>& group_ids, const Subject& member,
+                               const std::vector<Subject>& known_by,
+                               const std::string& field) const {
+  for (size_t i = 0; i < group_ids.size(); ++i) {
+    const std::string at = field + "[" + std::to_string(i) + "]";
+    const Group* g = s_.FindGroup(group_ids[i]);
+    if (g == nullptr) return InvalidField(at, "no group " + group_ids[i]);
+    CUSTOS_RETURN_IF_ERROR(auth_.CheckAddMember(*g, member, known_by, at));
+  }
+  return OkStatus();
+}
+
+Result<CredentialDelivery> Decider::DeliveryFor(bool outranks, std::string_view what) const {
+  if (outranks || !GuardOn(Guard::kCredentialRank)) return CredentialDelivery::kResponse;
+  if (ctx_.notifications) return CredentialDelivery::kNotification;
+  return Error{Errc::kConflict,
+               "the caller does not outrank the " + std::string(what) +
+                   ", so its credential may only go out by notification, and no notification "
+                   "channel is configured (start the server with --kafka)",
+               {}};
+}
+
+std::vector<Subject> Decider::KnownTo(CredentialDelivery delivery) const {
+  if (delivery != CredentialDelivery::kResponse || IsRoot() || !GuardOn(Guard::kKnownCredential)) {
+    return {};
+  }
+  return {*ctx_.caller};
 }
 
 Status Decider::CheckGroupIds(const std::vector<std::string>& ids, const std::string& field) const {
@@ -241,8 +283,24 @@ std::string Decider::IssueTemporaryPassword(const std::string& user_id, const st
       Space::kCredentials, PasswordKey(s_.tenant_id(), user_id),
       ToJson(PasswordCredential{std::string(kTemporaryPassword), Sha256Hex(password), ctx_.now}));
   d_.notifications.push_back(Notification{"user.temporary_password", s_.tenant_id(), email, name,
-                                          user_id, password, expires_at});
+                                          user_id, password, expires_at, ""});
   return password;
+}
+
+void Decider::IssueClientSecret(const std::string& client_id, const std::string& name,
+                                const std::string& key_id, CredentialDelivery delivery) {
+  std::string secret = RandomToken(*ctx_.random, 32);
+  d_.credentials.Put(Space::kCredentials, ClientSecretKey(s_.tenant_id(), client_id, key_id),
+                     Sha256Hex(secret));
+  d_.id = client_id;
+  d_.key_id = key_id;
+  d_.credential_delivery = delivery;
+  if (delivery == CredentialDelivery::kResponse) {
+    d_.secret = std::move(secret);
+  } else {
+    d_.notifications.push_back(Notification{"api_client.secret", s_.tenant_id(), "", name,
+                                            client_id, std::move(secret), ctx_.now, key_id});
+  }
 }
 
 // ---- tenants ----
@@ -458,6 +516,9 @@ Result<Decision> Decider::operator()(const CreateNode& c) {
   } else {
     return InvalidField("kind", "must be environment, project, folder or resource");
   }
+  // Creating needs create (edit) on the new node's type at its parent.
+  CUSTOS_RETURN_IF_ERROR(
+      auth_.Require("create", AccessTarget::ForChild(*s_.FindNode(n.parent_id), n.type, n.app)));
   Emit(NodeEventType(c.kind, "created"), n, Target{n.type, n.node_id, n.name});
   if (c.kind == "environment" || c.kind == "project") {
     CUSTOS_RETURN_IF_ERROR(EmitSystemGroups(n.node_id, n.name));
@@ -473,12 +534,43 @@ Result<Decision> Decider::operator()(const UpdateNode& c) {
   NodeData u{n->id,
              n->type,
              c.name.value_or(n->name),
-             n->parent_id,
+             c.parent_id.value_or(n->parent_id),
              c.app.value_or(n->app),
              c.inherit.value_or(n->inherit)};
   CUSTOS_RETURN_IF_ERROR(RequireText(u.name, "name", 200));
   CUSTOS_RETURN_IF_ERROR(LimitText(u.app, "app", 64));
   const std::string kind(NodeKind(n->id));
+  const Node* parent = s_.FindNode(n->parent_id);
+  if (parent == nullptr) return Internal("node " + n->id + " has no parent");
+  const Node* new_parent = parent;
+  if (u.parent_id != n->parent_id) {
+    new_parent = s_.FindNode(u.parent_id);
+    const bool fits =
+        new_parent != nullptr &&
+        (kind == "project" ? new_parent->type == "environment"
+                           : kind != "environment" &&
+                                 (new_parent->type == "project" || new_parent->type == "folder"));
+    if (!fits) {
+      return InvalidField("parent_id", kind == "environment"
+                                           ? "an environment stays under the tenant"
+                                       : kind == "project" ? "must be an environment"
+                                                           : "must be a project or a folder");
+    }
+    for (const Node* up = new_parent; up != nullptr && up->id != kRootNode;
+         up = s_.FindNode(up->parent_id)) {
+      if (up->id == n->id) return InvalidField("parent_id", "would put the node inside itself");
+    }
+  }
+  // Updating needs update (edit) on its type at its parent; setting or clearing inherit,
+  // changing app or moving also on the node itself (ACCESS.md rule 6), and a move create at
+  // the new parent, as the node will be there.
+  CUSTOS_RETURN_IF_ERROR(auth_.Require("update", AccessTarget::ForChild(*parent, n->type, n->app)));
+  if ((u.inherit != n->inherit || u.app != n->app || u.parent_id != n->parent_id) &&
+      GuardOn(Guard::kNodeItself)) {
+    CUSTOS_RETURN_IF_ERROR(auth_.Require("update", AccessTarget::ForNode(*n)));
+    CUSTOS_RETURN_IF_ERROR(auth_.Require(new_parent == parent ? "update" : "create",
+                                         AccessTarget::ForChild(*new_parent, n->type, u.app)));
+  }
   const bool renamed = u.name != n->name;
   if (renamed && n->type == "project") {
     const Node* other = s_.FindProjectByName(u.name);
@@ -489,6 +581,7 @@ Result<Decision> Decider::operator()(const UpdateNode& c) {
     }
   }
   ChangeSet changes;
+  changes.Add("parent_id", n->parent_id, u.parent_id);
   changes.Add("name", n->name, u.name);
   changes.Add("app", n->app, u.app);
   changes.Add("inherit", n->inherit, u.inherit);
@@ -521,6 +614,13 @@ Result<Decision> Decider::operator()(const DeleteNode& c) {
   const Node* n = s_.FindNode(c.node_id);
   if (n == nullptr || n->id == kRootNode) return NotFound("no node " + c.node_id);
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(n->version));
+  // Deleting needs delete (manage) on its type at its parent and on the node itself (rule 6).
+  const Node* parent = s_.FindNode(n->parent_id);
+  if (parent == nullptr) return Internal("node " + n->id + " has no parent");
+  CUSTOS_RETURN_IF_ERROR(auth_.Require("delete", AccessTarget::ForChild(*parent, n->type, n->app)));
+  if (GuardOn(Guard::kNodeItself)) {
+    CUSTOS_RETURN_IF_ERROR(auth_.Require("delete", AccessTarget::ForNode(*n)));
+  }
   if (!s_.ChildrenOf(n->id).empty()) {
     return Conflict(std::string(NodeKind(n->id)) + " " + n->id + " is not empty");
   }

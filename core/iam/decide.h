@@ -7,8 +7,17 @@
 // Rules enforced here (API.md, ACCESS.md): uniqueness (emails case-insensitively, role,
 // group, client and project names), no cycle of included roles, built-in roles and system
 // groups not editable, system groups and built-in roles made with tenants, environments and
-// projects in the same append, dependent bindings and memberships removed as events, the
-// escalation rule for every binding a non-root caller makes, If-Match versions.
+// projects in the same append, dependent bindings and memberships removed as events,
+// If-Match versions, and for a non-root caller every rule of "No escalation, on every path"
+// (asked of Authority, authority.h): grants, delegation, admin kind, credentials by rank,
+// acting on principals, the tree, bounded roles and token revocation. Also the checks that
+// depend on a command's content rather than its route: binding or grouping on create (admin
+// on iam.binding, update on iam.group), app groups (manage on their project), the tree
+// (create/update/delete on the node's type at its parent).
+//
+// The caller of RecordLogin, RecordTokenIssued and ChangePassword is the principal itself
+// (or none); AcceptInvitation has none (the inviter's authority is re-checked).
+
 //
 // Thread-safety: pure function; the caller holds the tenant's state steady.
 #pragma once
@@ -33,18 +42,27 @@ struct CommandContext {
   Time now;
   Random* random = nullptr;
   std::optional<int64_t> if_match;  // the target entity's expected version
+  // Whether a notification channel (the notifications topic or a mailer) is configured: where
+  // a credential goes when the caller does not outrank its principal (ACCESS.md rule 4).
+  bool notifications = false;
 };
+
+// How a server-made credential left: in the response to the caller (and by mail where there
+// is one), or by the notification channel alone.
+enum class CredentialDelivery : uint8_t { kNone, kResponse, kNotification };
+[[nodiscard]] std::string_view ToString(CredentialDelivery delivery);
 
 // A message for the mailer (the notifications topic): the one place a server-made secret
 // leaves the process after the response that created it.
 struct Notification {
-  std::string type;  // "user.temporary_password" | "invitation.link"
+  std::string type;  // "user.temporary_password" | "invitation.link" | "api_client.secret"
   std::string tenant;
-  std::string email;
+  std::string email;  // empty for an API client's secret (the mailer routes it to the tenant)
   std::string name;
-  std::string subject_id;  // the user or invitation id
-  std::string secret;      // the temporary password or the invitation token
-  Time expires_at;
+  std::string subject_id;  // the user, invitation or API client id
+  std::string secret;      // the temporary password, invitation token or client secret
+  Time expires_at;         // not for client secrets
+  std::string key_id;      // a client secret's
 };
 
 struct Decision {
@@ -53,6 +71,7 @@ struct Decision {
   std::vector<Notification> notifications;
   std::string id;                     // the entity created or changed
   std::optional<std::string> secret;  // shown once: temporary password, client secret, token
+  CredentialDelivery credential_delivery = CredentialDelivery::kNone;
   std::optional<std::string> key_id;  // of a new client secret
   // Rows an import left out: (source line, why).
   std::vector<std::pair<size_t, std::string>> rejected;

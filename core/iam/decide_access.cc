@@ -89,6 +89,12 @@ Result<Decision> Decider::operator()(const CreateRole& c) {
   CUSTOS_RETURN_IF_ERROR(CheckPermissions(c.permissions));
   const std::string id = NewId("rol_", ctx_);
   CUSTOS_RETURN_IF_ERROR(CheckIncludes(id, c.includes));
+  Role role;
+  role.id = id;
+  role.name = c.name;
+  role.permissions = c.permissions;
+  role.includes = c.includes;
+  CUSTOS_RETURN_IF_ERROR(auth_.CheckRoleBounds(role));
   Emit(et::kRoleCreated, RoleData{id, c.name, c.description, c.permissions, c.includes, false},
        Target{"role", id, c.name});
   d_.id = id;
@@ -115,6 +121,12 @@ Result<Decision> Decider::operator()(const UpdateRole& c) {
   }
   CUSTOS_RETURN_IF_ERROR(CheckPermissions(u.permissions));
   CUSTOS_RETURN_IF_ERROR(CheckIncludes(r->id, u.includes));
+  Role changed = *r;
+  changed.permissions = u.permissions;
+  changed.includes = u.includes;
+  CUSTOS_RETURN_IF_ERROR(auth_.CheckRoleBounds(changed));
+  // Rule 1: whoever holds it (or a role including it) gains what it adds, where it is bound.
+  CUSTOS_RETURN_IF_ERROR(auth_.CheckRoleChange(changed));
   ChangeSet changes;
   changes.Add("name", r->name, u.name);
   changes.Add("description", r->description, u.description);
@@ -134,6 +146,9 @@ Result<Decision> Decider::operator()(const ChangeRoleStatus& c) {
   d_.id = r->id;
   const ActiveStatus to = c.active ? ActiveStatus::kActive : ActiveStatus::kInactive;
   if (r->status == to) return Done();
+  Role changed = *r;
+  changed.status = to;
+  CUSTOS_RETURN_IF_ERROR(auth_.CheckRoleChange(changed));  // reactivating grants again
   ChangeSet changes;
   changes.Add("status", r->status, to);
   Emit(c.active ? et::kRoleActivated : et::kRoleDeactivated, RoleRefData{r->id, r->name},
@@ -181,6 +196,10 @@ Result<Decision> Decider::operator()(const CreateGroup& c) {
       return InvalidField("scope", "an app group belongs to a project; no project " + c.scope);
     }
     scope = project->id;
+    // App groups are made by holders of manage on their project.
+    CUSTOS_RETURN_IF_ERROR(auth_.Require("delete", AccessTarget::ForNode(*project)));
+  } else {
+    CUSTOS_RETURN_IF_ERROR(auth_.Require("create", AccessTarget::ForIam("iam.group")));
   }
   CUSTOS_RETURN_IF_ERROR(CheckGroupNameFree(c.name, "", "name"));
   GroupData g{NewId("grp_", ctx_), c.name, c.description, c.type, scope};
@@ -242,9 +261,14 @@ Result<Decision> Decider::operator()(const AddGroupMembers& c) {
       return InvalidField(at + ".type", "must be user or api_client");
     }
   }
-  for (const Subject& m : c.members) {
+  for (size_t i = 0; i < c.members.size(); ++i) {
+    const Subject& m = c.members[i];
     if (std::binary_search(g->members.begin(), g->members.end(), m)) continue;
     if (!added.insert(m).second) continue;
+    static const std::vector<Subject> kNobody;
+    const User* u = m.type == SubjectType::kUser ? s_.FindUser(m.id) : nullptr;
+    CUSTOS_RETURN_IF_ERROR(auth_.CheckAddMember(*g, m, u ? u->credential_known_by : kNobody,
+                                                "members[" + std::to_string(i) + "]"));
     Emit(et::kGroupMemberAdded, GroupMemberData{g->id, m}, GroupTarget(*g));
   }
   d_.id = g->id;
@@ -258,6 +282,7 @@ Result<Decision> Decider::operator()(const RemoveGroupMember& c) {
   auto it = std::find_if(g->members.begin(), g->members.end(),
                          [&](const Subject& m) { return m.id == c.member_id; });
   if (it == g->members.end()) return NotFound(c.member_id + " is not a member of " + g->id);
+  CUSTOS_RETURN_IF_ERROR(auth_.CheckActOn(*it, "remove a group membership of"));
   Emit(et::kGroupMemberRemoved, GroupMemberData{g->id, *it}, GroupTarget(*g));
   d_.id = g->id;
   return Done();
@@ -320,22 +345,21 @@ Result<Decision> Decider::operator()(const CreateClient& c) {
                  "an API client named '" + c.name + "' already exists",
                  {FieldError{"name", "is already used by an API client"}}};
   }
+  CUSTOS_RETURN_IF_ERROR(RequireGrantRights(!c.bindings.empty(), false));
   CUSTOS_RETURN_IF_ERROR(CheckGrants(c.bindings, "bindings"));
   const std::string id = NewId("cli_", ctx_);
+  const Subject subject{SubjectType::kApiClient, id};
+  CUSTOS_ASSIGN_OR_RETURN(
+      const CredentialDelivery delivery,
+      DeliveryFor(auth_.Outranks(subject, auth_.GrantsOfRequest(c.bindings, {})), "new client"));
   Emit(et::kApiClientCreated, ApiClientData{id, c.name, c.description, c.label},
        Target{"api_client", id, c.name});
   const std::string key_id = NewId("key_", ctx_);
-  Emit(et::kApiClientSecretCreated, ApiClientSecretData{id, key_id},
+  Emit(et::kApiClientSecretCreated,
+       ApiClientSecretData{id, key_id, std::string(ToString(delivery))},
        Target{"api_client", id, c.name});
-  for (const Grant& g : c.bindings) {
-    EmitBinding(Subject{SubjectType::kApiClient, id}, g.role_id, g.scope, false);
-  }
-  std::string secret = RandomToken(*ctx_.random, 32);
-  d_.credentials.Put(Space::kCredentials, ClientSecretKey(s_.tenant_id(), id, key_id),
-                     Sha256Hex(secret));
-  d_.id = id;
-  d_.key_id = key_id;
-  d_.secret = std::move(secret);
+  for (const Grant& g : c.bindings) EmitBinding(subject, g.role_id, g.scope, false);
+  IssueClientSecret(id, c.name, key_id, delivery);
   return Done();
 }
 
@@ -371,6 +395,8 @@ Result<Decision> Decider::operator()(const ChangeClientStatus& c) {
   d_.id = client->id;
   const ActiveStatus to = c.active ? ActiveStatus::kActive : ActiveStatus::kInactive;
   if (client->status == to) return Done();
+  CUSTOS_RETURN_IF_ERROR(auth_.CheckActOn(Subject{SubjectType::kApiClient, client->id},
+                                          c.active ? "activate" : "deactivate"));
   ChangeSet changes;
   changes.Add("status", client->status, to);
   Emit(c.active ? et::kApiClientActivated : et::kApiClientDeactivated,
@@ -382,6 +408,7 @@ Result<Decision> Decider::operator()(const DeleteClient& c) {
   const ApiClient* client = s_.FindClient(c.client_id);
   if (client == nullptr) return NotFound("no API client " + c.client_id);
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(client->version));
+  CUSTOS_RETURN_IF_ERROR(auth_.CheckActOn(Subject{SubjectType::kApiClient, client->id}, "delete"));
   EmitSubjectRemoval(Subject{SubjectType::kApiClient, client->id});
   Emit(et::kApiClientDeleted, ApiClientRefData{client->id, client->name}, ClientTarget(*client));
   for (const ClientSecret& s : client->secrets) {
@@ -400,14 +427,15 @@ Result<Decision> Decider::operator()(const CreateClientSecret& c) {
     return Conflict("API client " + client->id + " has " + std::to_string(kMaxSecretsPerClient) +
                     " secrets; revoke one first");
   }
+  // Rule 4: the new secret goes to the caller only if it outranks the client.
+  CUSTOS_ASSIGN_OR_RETURN(
+      const CredentialDelivery delivery,
+      DeliveryFor(auth_.Outranks(Subject{SubjectType::kApiClient, client->id}), "API client"));
   const std::string key_id = NewId("key_", ctx_);
-  Emit(et::kApiClientSecretCreated, ApiClientSecretData{client->id, key_id}, ClientTarget(*client));
-  std::string secret = RandomToken(*ctx_.random, 32);
-  d_.credentials.Put(Space::kCredentials, ClientSecretKey(s_.tenant_id(), client->id, key_id),
-                     Sha256Hex(secret));
-  d_.id = client->id;
-  d_.key_id = key_id;
-  d_.secret = std::move(secret);
+  Emit(et::kApiClientSecretCreated,
+       ApiClientSecretData{client->id, key_id, std::string(ToString(delivery))},
+       ClientTarget(*client));
+  IssueClientSecret(client->id, client->name, key_id, delivery);
   return Done();
 }
 
@@ -418,6 +446,9 @@ Result<Decision> Decider::operator()(const RevokeClientSecret& c) {
   const bool known = std::any_of(client->secrets.begin(), client->secrets.end(),
                                  [&](const ClientSecret& s) { return s.key_id == c.key_id; });
   if (!known) return NotFound("API client " + client->id + " has no secret " + c.key_id);
+  // Cutting a principal off is acting on it (rule 5).
+  CUSTOS_RETURN_IF_ERROR(
+      auth_.CheckActOn(Subject{SubjectType::kApiClient, client->id}, "revoke a secret of"));
   Emit(et::kApiClientSecretRevoked, ApiClientSecretData{client->id, c.key_id},
        ClientTarget(*client));
   d_.credentials.Delete(Space::kCredentials, ClientSecretKey(s_.tenant_id(), client->id, c.key_id));

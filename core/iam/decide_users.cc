@@ -60,26 +60,39 @@ Result<Decision> Decider::operator()(const CreateUser& c) {
                  "a user with email " + c.email + " already exists",
                  {FieldError{"email", "is already used"}}};
   }
-  if (c.kind == UserKind::kAdmin && !IsRoot()) {
-    // An admin user may do anything: only a caller that may bind every role may make one.
-    std::string why;
-    const Role* tenant_admin = s_.FindRoleByName("Tenant Admin");
-    if (tenant_admin == nullptr ||
-        !AccessEvaluator(s_, ctx_.now).CanBind(*ctx_.caller, *tenant_admin, kRootNode, &why)) {
-      return Error{Errc::kPermissionDenied,
-                   "may not create an admin user: " + why,
-                   {FieldError{"kind", why}}};
-    }
+  // An admin-kind user may do anything: only root or an admin-kind user makes one (rule 3).
+  if (c.kind == UserKind::kAdmin && !auth_.IsAdminKind() && GuardOn(Guard::kAdminKind)) {
+    return Error{Errc::kPermissionDenied,
+                 "only root or an admin-kind user may create an admin-kind user",
+                 {FieldError{"kind", "needs a root or admin-kind caller"}}};
   }
+  CUSTOS_RETURN_IF_ERROR(RequireGrantRights(!c.bindings.empty(), !c.group_ids.empty()));
   CUSTOS_RETURN_IF_ERROR(CheckGrants(c.bindings, "bindings"));
   CUSTOS_RETURN_IF_ERROR(CheckGroupIds(c.group_ids, "group_ids"));
 
   const std::string id = NewId("usr_", ctx_);
+  const Subject subject{SubjectType::kUser, id};
+  // Rule 4: the temporary password goes to the caller only if it outranks the new user with
+  // everything it is about to hold; an import delivers every one by notification.
+  const bool outranks = auth_.Outranks(subject, auth_.GrantsOfRequest(c.bindings, c.group_ids),
+                                       c.kind == UserKind::kAdmin);
+  CredentialDelivery delivery = CredentialDelivery::kNotification;
+  if (!import_row_) {
+    CUSTOS_ASSIGN_OR_RETURN(delivery, DeliveryFor(outranks, "new user"));
+  } else if (!outranks && !ctx_.notifications && GuardOn(Guard::kCredentialRank)) {
+    return Error{Errc::kConflict,
+                 "the caller does not outrank this user, whose temporary password may only go "
+                 "out by notification, and no notification channel is configured",
+                 {}};
+  }
+  const std::vector<Subject> known_by = KnownTo(delivery);
+  CUSTOS_RETURN_IF_ERROR(CheckNewMember(c.group_ids, subject, known_by, "group_ids"));
+
   const Time expires = ctx_.now + std::chrono::hours(s_.tenant().settings.temp_password_ttl_hours);
-  UserCreatedData data{id, profile, c.tags, expires, true, std::nullopt};
+  UserCreatedData data{
+      id, profile, c.tags, expires, true, std::nullopt, std::string(ToString(delivery)), known_by};
   const std::string name = c.first_name + " " + c.last_name;
   Emit(et::kUserCreated, data, Target{"user", id, name});
-  const Subject subject{SubjectType::kUser, id};
   d_.id = id;
   for (const Grant& g : c.bindings) EmitBinding(subject, g.role_id, g.scope, false);
   std::set<std::string> seen;
@@ -88,7 +101,9 @@ Result<Decision> Decider::operator()(const CreateUser& c) {
     Emit(et::kGroupMemberAdded, GroupMemberData{gid, subject}, GroupTarget(*s_.FindGroup(gid)));
   }
   d_.id = id;
-  d_.secret = IssueTemporaryPassword(id, c.email, name, expires);
+  std::string password = IssueTemporaryPassword(id, c.email, name, expires);
+  d_.credential_delivery = delivery;
+  if (delivery == CredentialDelivery::kResponse) d_.secret = std::move(password);
   return Done();
 }
 
@@ -122,14 +137,23 @@ Result<Decision> Decider::operator()(const UpdateUser& c) {
                  "a user with email " + p.email + " already exists",
                  {FieldError{"email", "is already used"}}};
   }
-  if (p.kind == UserKind::kAdmin && u->profile.kind != UserKind::kAdmin && !IsRoot()) {
-    std::string why;
-    const Role* tenant_admin = s_.FindRoleByName("Tenant Admin");
-    if (tenant_admin == nullptr ||
-        !AccessEvaluator(s_, ctx_.now).CanBind(*ctx_.caller, *tenant_admin, kRootNode, &why)) {
-      return Error{
-          Errc::kPermissionDenied, "may not make an admin user: " + why, {FieldError{"kind", why}}};
+  const Subject subject{SubjectType::kUser, u->id};
+  if (p.kind != u->profile.kind) {
+    // Rule 3: either way, by root or an admin-kind user; rule 5: one that outranks the user.
+    if (!auth_.IsAdminKind() && GuardOn(Guard::kAdminKind)) {
+      return Error{Errc::kPermissionDenied,
+                   "only root or an admin-kind user may change a user's kind",
+                   {FieldError{"kind", "needs a root or admin-kind caller"}}};
     }
+    CUSTOS_RETURN_IF_ERROR(auth_.CheckActOn(subject, "change the kind of"));
+  }
+  // Rule 4: the address credentials are sent to changes only by a caller that outranks.
+  if (Lower(p.email) != Lower(u->profile.email) && !auth_.Outranks(subject) &&
+      GuardOn(Guard::kEmailRank)) {
+    return Error{Errc::kPermissionDenied,
+                 "may not change the email of user " + u->id +
+                     ": it holds access the caller cannot give, or is the caller itself",
+                 {FieldError{"email", "only a caller that outranks the user may change it"}}};
   }
   ChangeSet changes;
   changes.Add("email", u->profile.email, p.email);
@@ -156,6 +180,10 @@ Result<Decision> Decider::operator()(const ChangeUserStatus& c) {
   if (u->status == UserStatus::kDeleted) return Conflict("user " + c.user_id + " is deleted");
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(u->version));
   CUSTOS_RETURN_IF_ERROR(LimitText(c.reason, "reason", 1000));
+  static constexpr std::string_view kVerbs[] = {"activate", "deactivate", "suspend", "unlock",
+                                                "delete"};
+  CUSTOS_RETURN_IF_ERROR(
+      auth_.CheckActOn(Subject{SubjectType::kUser, u->id}, kVerbs[static_cast<size_t>(c.action)]));
   d_.id = u->id;
   const UserRefData ref{u->id, c.reason};
   const Target target = UserTarget(*u);
@@ -207,10 +235,16 @@ Result<Decision> Decider::operator()(const ResetPassword& c) {
   if (u == nullptr) return NotFound("no user " + c.user_id);
   if (u->status == UserStatus::kDeleted) return Conflict("user " + c.user_id + " is deleted");
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(u->version));
+  CUSTOS_ASSIGN_OR_RETURN(const CredentialDelivery delivery,
+                          DeliveryFor(auth_.Outranks(Subject{SubjectType::kUser, u->id}), "user"));
   const Time expires = ctx_.now + std::chrono::hours(s_.tenant().settings.temp_password_ttl_hours);
-  Emit(et::kUserPasswordReset, UserPasswordResetData{u->id, expires}, UserTarget(*u));
+  Emit(et::kUserPasswordReset,
+       UserPasswordResetData{u->id, expires, std::string(ToString(delivery)), KnownTo(delivery)},
+       UserTarget(*u));
   d_.id = u->id;
-  d_.secret = IssueTemporaryPassword(u->id, u->profile.email, u->DisplayName(), expires);
+  std::string password = IssueTemporaryPassword(u->id, u->profile.email, u->DisplayName(), expires);
+  d_.credential_delivery = delivery;
+  if (delivery == CredentialDelivery::kResponse) d_.secret = std::move(password);
   return Done();
 }
 
@@ -250,6 +284,9 @@ Result<Decision> Decider::operator()(const RemoveUserTag& c) {
 Result<Decision> Decider::operator()(const ChangePassword& c) {
   const User* u = s_.FindUser(c.user_id);
   if (u == nullptr) return NotFound("no user " + c.user_id);
+  if (!IsRoot() && *ctx_.caller != Subject{SubjectType::kUser, u->id}) {
+    return Error{Errc::kPermissionDenied, "a user changes only its own password", {}};
+  }
   if (EffectiveStatus(*u, ctx_.now) != UserStatus::kActive) {
     return Error{Errc::kUnauthenticated, "user " + u->id + " is not active", {}};
   }
@@ -266,6 +303,9 @@ Result<Decision> Decider::operator()(const ChangePassword& c) {
 }
 
 Result<Decision> Decider::operator()(const RecordLogin& c) {
+  if (!IsRoot() && (!c.user_id || *ctx_.caller != Subject{SubjectType::kUser, *c.user_id})) {
+    return Error{Errc::kPermissionDenied, "a login is recorded for its own user only", {}};
+  }
   if (!c.user_id) {
     Emit(et::kAuthLoginFailed, LoginData{std::nullopt, c.email, c.reason}, std::nullopt);
     return Done();
@@ -305,12 +345,18 @@ Result<Decision> Decider::operator()(const ImportUsers& c) {
   if (c.users.size() > kMaxRows) {
     return InvalidField("rows", "at most " + std::to_string(kMaxRows) + " rows per import");
   }
+  const bool any_bindings = std::any_of(c.users.begin(), c.users.end(),
+                                        [](const CreateUser& u) { return !u.bindings.empty(); });
+  const bool any_groups = std::any_of(c.users.begin(), c.users.end(),
+                                      [](const CreateUser& u) { return !u.group_ids.empty(); });
+  CUSTOS_RETURN_IF_ERROR(RequireGrantRights(any_bindings, any_groups));
   Decision all;
   std::set<std::string> emails;
   std::vector<FieldError> failures;
   for (size_t i = 0; i < c.users.size(); ++i) {
     const size_t line = i < c.lines.size() ? c.lines[i] : i + 2;
     Decider row(s_, ctx_);
+    row.import_row_ = true;
     Result<Decision> one = row(c.users[i]);
     std::string why;
     if (!one.ok()) {
@@ -371,6 +417,9 @@ Result<Decision> Decider::operator()(const RemoveProperty& c) {
 Result<Decision> Decider::operator()(const RecordTokenIssued& c) {
   const ApiClient* client = s_.FindClient(c.client_id);
   if (client == nullptr) return NotFound("no API client " + c.client_id);
+  if (!IsRoot() && *ctx_.caller != Subject{SubjectType::kApiClient, client->id}) {
+    return Error{Errc::kPermissionDenied, "a token is recorded for its own client only", {}};
+  }
   Emit(et::kAuthTokenIssued,
        TokenData{Subject{SubjectType::kApiClient, client->id}, c.jti, c.expires_at, c.key_id},
        ClientTarget(*client));
@@ -380,6 +429,13 @@ Result<Decision> Decider::operator()(const RecordTokenIssued& c) {
 
 Result<Decision> Decider::operator()(const RevokeToken& c) {
   CUSTOS_RETURN_IF_ERROR(RequireText(c.jti, "jti", 128));
+  // Rule 8: a token of the caller itself, or of a principal it outranks.
+  if (!IsRoot() && *ctx_.caller != c.subject && !auth_.Outranks(c.subject) &&
+      GuardOn(Guard::kRevokeOwnership)) {
+    return Error{Errc::kPermissionDenied,
+                 "may revoke only its own tokens or those of principals it outranks",
+                 {}};
+  }
   Emit(c.logout ? et::kAuthLogout : et::kAuthTokenRevoked,
        TokenData{c.subject, c.jti, c.expires_at, std::nullopt},
        Target{std::string(ToString(c.subject.type)), c.subject.id, SubjectName(c.subject)});
@@ -407,13 +463,25 @@ Result<Decision> Decider::operator()(const CreateInvitation& c) {
                    {FieldError{"email", "has a pending invitation"}}};
     }
   }
+  CUSTOS_RETURN_IF_ERROR(RequireGrantRights(!c.bindings.empty(), !c.group_ids.empty()));
   CUSTOS_RETURN_IF_ERROR(CheckGrants(c.bindings, "bindings"));
   CUSTOS_RETURN_IF_ERROR(CheckGroupIds(c.group_ids, "group_ids"));
+  // Rule 4: the token is a credential of the user to be; it goes to the caller only if the
+  // caller outranks that user with everything it is invited to.
+  const Subject invitee{SubjectType::kUser, "(invitee)"};
+  CUSTOS_ASSIGN_OR_RETURN(
+      const CredentialDelivery delivery,
+      DeliveryFor(auth_.Outranks(invitee, auth_.GrantsOfRequest(c.bindings, c.group_ids)),
+                  "invited user"));
+  const std::vector<Subject> known_by = KnownTo(delivery);
+  CUSTOS_RETURN_IF_ERROR(CheckNewMember(c.group_ids, invitee, known_by, "group_ids"));
   const std::string id = NewId("inv_", ctx_);
   const Time expires =
       ctx_.now +
       std::chrono::hours(24 * c.expires_in_days.value_or(s_.tenant().settings.invite_ttl_days));
-  Emit(et::kInvitationCreated, InvitationData{id, c.email, c.bindings, c.group_ids, expires},
+  Emit(et::kInvitationCreated,
+       InvitationData{id, c.email, c.bindings, c.group_ids, expires, ctx_.caller,
+                      std::string(ToString(delivery)), known_by},
        Target{"invitation", id, c.email});
   std::string token = RandomToken(*ctx_.random, 32);
   const std::string hash = Sha256Hex(token);
@@ -421,9 +489,10 @@ Result<Decision> Decider::operator()(const CreateInvitation& c) {
   d_.credentials.Put(Space::kCredentials, InvitationTokenKey(hash),
                      InvitationTokenValue(s_.tenant_id(), id));
   d_.notifications.push_back(
-      Notification{"invitation.link", s_.tenant_id(), c.email, "", id, token, expires});
+      Notification{"invitation.link", s_.tenant_id(), c.email, "", id, token, expires, ""});
   d_.id = id;
-  d_.secret = std::move(token);
+  d_.credential_delivery = delivery;
+  if (delivery == CredentialDelivery::kResponse) d_.secret = std::move(token);
   return Done();
 }
 
@@ -437,8 +506,15 @@ Result<Decision> Decider::operator()(const ResendInvitation& c) {
   if (s_.FindUserByEmail(inv->email) != nullptr) {
     return Conflict("a user with email " + inv->email + " already exists");
   }
+  CUSTOS_ASSIGN_OR_RETURN(
+      const CredentialDelivery delivery,
+      DeliveryFor(auth_.Outranks(Subject{SubjectType::kUser, "(invitee)"},
+                                 auth_.GrantsOfRequest(inv->bindings, inv->group_ids)),
+                  "invited user"));
   const Time expires = ctx_.now + std::chrono::hours(24 * s_.tenant().settings.invite_ttl_days);
-  Emit(et::kInvitationResent, InvitationRefData{inv->id, expires, std::nullopt},
+  Emit(et::kInvitationResent,
+       InvitationRefData{inv->id, expires, std::nullopt, std::string(ToString(delivery)),
+                         KnownTo(delivery)},
        Target{"invitation", inv->id, inv->email});
   std::string token = RandomToken(*ctx_.random, 32);
   const std::string hash = Sha256Hex(token);
@@ -447,9 +523,10 @@ Result<Decision> Decider::operator()(const ResendInvitation& c) {
   d_.credentials.Put(Space::kCredentials, InvitationTokenKey(hash),
                      InvitationTokenValue(s_.tenant_id(), inv->id));
   d_.notifications.push_back(
-      Notification{"invitation.link", s_.tenant_id(), inv->email, "", inv->id, token, expires});
+      Notification{"invitation.link", s_.tenant_id(), inv->email, "", inv->id, token, expires, ""});
   d_.id = inv->id;
-  d_.secret = std::move(token);
+  d_.credential_delivery = delivery;
+  if (delivery == CredentialDelivery::kResponse) d_.secret = std::move(token);
   return Done();
 }
 
@@ -484,25 +561,48 @@ Result<Decision> Decider::operator()(const AcceptInvitation& c) {
     return Conflict("a user with email " + inv->email + " already exists");
   }
   const std::string id = NewId("usr_", ctx_);
+  const Subject subject{SubjectType::kUser, id};
+  // What was granted when the invitation was made, as far as it still exists, and only as far
+  // as its inviter may still give it (rule 1: the grants carry the inviter's authority).
+  std::vector<Grant> grants;
+  for (const Grant& g : inv->bindings) {
+    if (s_.FindRole(g.role_id) != nullptr && s_.FindNode(g.scope) != nullptr) grants.push_back(g);
+  }
+  std::vector<const Group*> groups;
+  std::set<std::string> seen;
+  for (const std::string& gid : inv->group_ids) {
+    const Group* g = s_.FindGroup(gid);
+    if (g != nullptr && seen.insert(gid).second) groups.push_back(g);
+  }
+  if (GuardOn(Guard::kInvitationAccept)) {
+    const Authority inviter(s_, ctx_.now, inv->invited_by);
+    Status within = OkStatus();
+    for (const Grant& g : grants) {
+      if (within.ok()) within = inviter.CheckBind(*s_.FindRole(g.role_id), g.scope, "bindings");
+    }
+    for (const Group* g : groups) {
+      if (within.ok()) within = inviter.CheckAddMember(*g, subject, inv->token_known_by, "groups");
+    }
+    if (!within.ok()) {
+      return Error{Errc::kConflict,
+                   "the invitation grants more than its inviter may give now (" +
+                       within.error().message + "); ask for a new invitation",
+                   {}};
+    }
+  }
   UserProfile profile;
   profile.email = inv->email;
   profile.first_name = c.first_name;
   profile.last_name = c.last_name;
   const std::string name = c.first_name + " " + c.last_name;
-  Emit(et::kUserCreated, UserCreatedData{id, profile, {}, std::nullopt, false, inv->id},
+  // Whoever saw the token could have accepted it: the user is known to them.
+  Emit(et::kUserCreated,
+       UserCreatedData{
+           id, profile, {}, std::nullopt, false, inv->id, std::nullopt, inv->token_known_by},
        Target{"user", id, name});
-  const Subject subject{SubjectType::kUser, id};
-  // What was granted when the invitation was made, as far as it still exists.
-  for (const Grant& g : inv->bindings) {
-    if (s_.FindRole(g.role_id) != nullptr && s_.FindNode(g.scope) != nullptr) {
-      EmitBinding(subject, g.role_id, g.scope, false);
-    }
-  }
-  std::set<std::string> seen;
-  for (const std::string& gid : inv->group_ids) {
-    const Group* g = s_.FindGroup(gid);
-    if (g == nullptr || !seen.insert(gid).second) continue;
-    Emit(et::kGroupMemberAdded, GroupMemberData{gid, subject}, GroupTarget(*g));
+  for (const Grant& g : grants) EmitBinding(subject, g.role_id, g.scope, false);
+  for (const Group* g : groups) {
+    Emit(et::kGroupMemberAdded, GroupMemberData{g->id, subject}, GroupTarget(*g));
   }
   Emit(et::kInvitationAccepted, InvitationRefData{inv->id, std::nullopt, id},
        Target{"invitation", inv->id, inv->email});

@@ -86,6 +86,10 @@ struct UserCreatedData {
   std::optional<Time> temp_password_expires_at;  // absent: the user chose a password
   bool must_change_password = true;
   std::optional<std::string> invitation_id;
+  // How the temporary password went out ("response" | "notification"; absent when the user
+  // chose a password), and the tenant principals that saw it or the invitation's token.
+  std::optional<std::string> credential_delivery;
+  std::optional<std::vector<Subject>> credential_known_by;
   template <class S, class V>
   static void Fields(S& s, V& v) {
     v("user_id", s.user_id);
@@ -94,6 +98,8 @@ struct UserCreatedData {
     v("temp_password_expires_at", s.temp_password_expires_at);
     v("must_change_password", s.must_change_password);
     v("invitation_id", s.invitation_id);
+    v("credential_delivery", s.credential_delivery);
+    v("credential_known_by", s.credential_known_by);
   }
 };
 
@@ -134,10 +140,16 @@ struct UserLockedData {
 struct UserPasswordResetData {
   std::string user_id;
   Time temp_password_expires_at;
+  // "response" (shown to the caller, listed in credential_known_by) or "notification" (the
+  // mail alone: nobody else knows the user's credential any more).
+  std::optional<std::string> credential_delivery;
+  std::optional<std::vector<Subject>> credential_known_by;
   template <class S, class V>
   static void Fields(S& s, V& v) {
     v("user_id", s.user_id);
     v("temp_password_expires_at", s.temp_password_expires_at);
+    v("credential_delivery", s.credential_delivery);
+    v("credential_known_by", s.credential_known_by);
   }
 };
 
@@ -283,10 +295,12 @@ struct ApiClientRefData {
 struct ApiClientSecretData {
   std::string client_id;
   std::string key_id;
+  std::optional<std::string> credential_delivery;  // secret_created: response | notification
   template <class S, class V>
   static void Fields(S& s, V& v) {
     v("client_id", s.client_id);
     v("key_id", s.key_id);
+    v("credential_delivery", s.credential_delivery);
   }
 };
 
@@ -296,6 +310,9 @@ struct InvitationData {
   std::vector<Grant> bindings;
   std::vector<std::string> group_ids;
   Time expires_at;
+  std::optional<Subject> invited_by;  // absent: root
+  std::optional<std::string> credential_delivery;
+  std::optional<std::vector<Subject>> token_known_by;
   template <class S, class V>
   static void Fields(S& s, V& v) {
     v("invitation_id", s.invitation_id);
@@ -303,6 +320,9 @@ struct InvitationData {
     v("bindings", s.bindings);
     v("group_ids", s.group_ids);
     v("expires_at", s.expires_at);
+    v("invited_by", s.invited_by);
+    v("credential_delivery", s.credential_delivery);
+    v("token_known_by", s.token_known_by);
   }
 };
 
@@ -311,11 +331,15 @@ struct InvitationRefData {
   std::string invitation_id;
   std::optional<Time> expires_at;
   std::optional<std::string> user_id;
+  std::optional<std::string> credential_delivery;  // resent
+  std::optional<std::vector<Subject>> token_known_by;
   template <class S, class V>
   static void Fields(S& s, V& v) {
     v("invitation_id", s.invitation_id);
     v("expires_at", s.expires_at);
     v("user_id", s.user_id);
+    v("credential_delivery", s.credential_delivery);
+    v("token_known_by", s.token_known_by);
   }
 };
 

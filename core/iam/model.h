@@ -107,7 +107,12 @@ struct Permission {
     v("resource", s.resource);
     v("level", s.level);
   }
-  friend bool operator==(const Permission&, const Permission&) = default;
+  friend auto operator<=>(const Permission&, const Permission&) = default;
+};
+
+// Orders permissions by value through pointers (sets of distinct permissions).
+struct PermissionLess {
+  bool operator()(const Permission* a, const Permission* b) const { return *a < *b; }
 };
 
 struct Subject {
@@ -174,6 +179,13 @@ struct User {
   std::optional<Time> last_active_at;
   int failed_logins = 0;             // consecutive
   std::optional<Time> locked_until;  // while locked; absent: until an admin unlocks
+  // Tokens carry the epoch they were issued in; a password change or reset, a suspension,
+  // deactivation or deletion moves it on, which ends every earlier token (ACCESS.md rule 8).
+  int64_t session_epoch = 0;
+  // Tenant principals that saw a credential of this user (a temporary password in a response,
+  // the token of the invitation it accepted): they may not give it delegated grants (rule 4).
+  // Cleared by a reset delivered by notification alone. Sorted.
+  std::vector<Subject> credential_known_by;
   Time created_at;
   Time updated_at;
   int64_t version = 1;
@@ -191,6 +203,8 @@ struct User {
     v("last_active_at", s.last_active_at);
     v("failed_logins", s.failed_logins);
     v("locked_until", s.locked_until);
+    v("session_epoch", s.session_epoch);
+    v("credential_known_by", s.credential_known_by);
     v("created_at", s.created_at);
     v("updated_at", s.updated_at);
     v("version", s.version);
@@ -291,6 +305,7 @@ struct ApiClient {
   ActiveStatus status = ActiveStatus::kActive;
   std::vector<ClientSecret> secrets;
   std::optional<Time> last_used_at;
+  int64_t session_epoch = 0;  // as a user's: deactivation and deletion end earlier tokens
   Time created_at;
   Time updated_at;
   int64_t version = 1;
@@ -304,6 +319,7 @@ struct ApiClient {
     v("status", s.status);
     v("secrets", s.secrets);
     v("last_used_at", s.last_used_at);
+    v("session_epoch", s.session_epoch);
     v("created_at", s.created_at);
     v("updated_at", s.updated_at);
     v("version", s.version);
@@ -319,6 +335,11 @@ struct Invitation {
   Time expires_at;
   std::optional<std::string> user_id;  // once accepted
   int sends = 1;
+  // Whose authority the invited grants carry (absent: root); accepting re-checks them.
+  std::optional<Subject> invited_by;
+  // Tenant principals that saw the current token in a response (cleared by a resend
+  // delivered by notification alone): the user made from it is known to them. Sorted.
+  std::vector<Subject> token_known_by;
   Time created_at;
   Time updated_at;
   int64_t version = 1;
@@ -333,6 +354,8 @@ struct Invitation {
     v("expires_at", s.expires_at);
     v("user_id", s.user_id);
     v("sends", s.sends);
+    v("invited_by", s.invited_by);
+    v("token_known_by", s.token_known_by);
     v("created_at", s.created_at);
     v("updated_at", s.updated_at);
     v("version", s.version);

@@ -19,6 +19,12 @@ std::string RenderNotification(const Notification& n, std::string_view invitatio
     link += invitation_url.find('?') == std::string_view::npos ? "?token=" : "&token=";
     link += n.secret;
     w.Key("link").String(link);
+  } else if (n.type == "api_client.secret") {
+    w.Key("client_id").String(n.subject_id);
+    w.Key("key_id").String(n.key_id);
+    w.Key("client_secret").String(n.secret);
+    w.EndObject();
+    return w.Take();
   } else {
     w.Key("user_id").String(n.subject_id);
     w.Key("temporary_password").String(n.secret);

@@ -21,7 +21,9 @@ class Notifier {
 // The message a mailer reads from custos.notifications.v1 (docs/events.md): one JSON object
 // with `type`, `tenant`, `email`, `name`, `expires_at`, and by type
 // - "user.temporary_password": `user_id`, `temporary_password`;
-// - "invitation.link": `invitation_id`, `token` and `link` (invitation_url?token=TOKEN).
+// - "invitation.link": `invitation_id`, `token` and `link` (invitation_url?token=TOKEN);
+// - "api_client.secret" (a secret whose rotating caller may not see it): `client_id`,
+//   `key_id`, `client_secret`, no `expires_at`.
 [[nodiscard]] std::string RenderNotification(const Notification& notification,
                                              std::string_view invitation_url);
 

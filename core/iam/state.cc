@@ -44,6 +44,14 @@ Error Unknown(std::string_view type, std::string_view what, std::string_view id)
                     std::string(id));
 }
 
+// Adds `more` to the sorted set `known`.
+void MergeKnown(std::vector<Subject>& known, const std::vector<Subject>& more) {
+  for (const Subject& s : more) {
+    auto at = std::lower_bound(known.begin(), known.end(), s);
+    if (at == known.end() || *at != s) known.insert(at, s);
+  }
+}
+
 template <class Entity>
 void Bump(Entity& e, Time time) {
   ++e.version;
@@ -286,14 +294,15 @@ void TenantState::UnindexInclude(const std::string& role_id, const std::string& 
   if (it->second.empty()) included_by_.erase(it);
 }
 
-const std::vector<Permission>& TenantState::ExpandedPermissions(std::string_view role_id) const {
-  static const std::vector<Permission> empty;
+const PermissionRefs& TenantState::ExpandedPermissions(std::string_view role_id) const {
+  static const PermissionRefs empty;
   auto it = expanded_.find(role_id);
   return it == expanded_.end() ? empty : it->second;
 }
 
-std::vector<Permission> TenantState::Expand(const std::string& role_id) const {
-  std::vector<Permission> out;
+PermissionRefs TenantState::Expand(const std::string& role_id) const {
+  PermissionRefs out;
+  std::set<const Permission*, PermissionLess> distinct;
   std::set<std::string> seen;
   std::vector<const Role*> stack;
   if (const Role* r = FindRole(role_id)) stack.push_back(r);
@@ -301,7 +310,9 @@ std::vector<Permission> TenantState::Expand(const std::string& role_id) const {
   while (!stack.empty()) {
     const Role* r = stack.back();
     stack.pop_back();
-    out.insert(out.end(), r->permissions.begin(), r->permissions.end());
+    for (const Permission& p : r->permissions) {
+      if (distinct.insert(&p).second) out.push_back(&p);
+    }
     for (const std::string& inc : r->includes) {
       const Role* included = FindRole(inc);
       if (included == nullptr || included->status != ActiveStatus::kActive) continue;
@@ -437,6 +448,7 @@ Status TenantState::ApplyUser(std::string_view type, const JsonValue& data, Time
     u.tags = std::move(d.tags);
     u.must_change_password = d.must_change_password;
     u.temp_password_expires_at = d.temp_password_expires_at;
+    if (d.credential_known_by) MergeKnown(u.credential_known_by, *d.credential_known_by);
     u.created_at = time;
     u.updated_at = time;
     email_index_[Lower(u.profile.email)] = u.id;
@@ -463,8 +475,10 @@ Status TenantState::ApplyUser(std::string_view type, const JsonValue& data, Time
     u->locked_until.reset();
   } else if (type == et::kUserDeactivated) {
     u->status = UserStatus::kDeactivated;
+    ++u->session_epoch;
   } else if (type == et::kUserSuspended) {
     u->status = UserStatus::kSuspended;
+    ++u->session_epoch;
   } else if (type == et::kUserLocked) {
     UserLockedData d;
     CUSTOS_RETURN_IF_ERROR(Read(data, type, d));
@@ -472,15 +486,23 @@ Status TenantState::ApplyUser(std::string_view type, const JsonValue& data, Time
     u->locked_until = d.locked_until;
   } else if (type == et::kUserDeleted) {
     u->status = UserStatus::kDeleted;
+    ++u->session_epoch;
     email_index_.erase(Lower(u->profile.email));
   } else if (type == et::kUserPasswordReset) {
     UserPasswordResetData d;
     CUSTOS_RETURN_IF_ERROR(Read(data, type, d));
     u->must_change_password = true;
     u->temp_password_expires_at = d.temp_password_expires_at;
+    ++u->session_epoch;
+    if (d.credential_delivery == "notification") {
+      u->credential_known_by.clear();  // the mail alone has the new password
+    } else if (d.credential_known_by) {
+      MergeKnown(u->credential_known_by, *d.credential_known_by);
+    }
   } else if (type == et::kUserPasswordChanged) {
     u->must_change_password = false;
     u->temp_password_expires_at.reset();
+    ++u->session_epoch;
   } else if (type == et::kUserTagSet || type == et::kUserTagRemoved) {
     UserTagData d;
     CUSTOS_RETURN_IF_ERROR(Read(data, type, d));
@@ -689,6 +711,7 @@ Status TenantState::ApplyClient(std::string_view type, const JsonValue& data, Ti
     c->status = ActiveStatus::kActive;
   } else if (type == et::kApiClientDeactivated) {
     c->status = ActiveStatus::kInactive;
+    ++c->session_epoch;
   } else if (type == et::kApiClientSecretCreated || type == et::kApiClientSecretRevoked) {
     ApiClientSecretData d;
     CUSTOS_RETURN_IF_ERROR(Read(data, type, d));
@@ -721,6 +744,8 @@ Status TenantState::ApplyInvitation(std::string_view type, const JsonValue& data
     inv.bindings = std::move(d.bindings);
     inv.group_ids = std::move(d.group_ids);
     inv.expires_at = d.expires_at;
+    inv.invited_by = d.invited_by;
+    if (d.token_known_by) MergeKnown(inv.token_known_by, *d.token_known_by);
     inv.created_at = time;
     inv.updated_at = time;
     Touch(RecordKey('i', inv.id));
@@ -736,6 +761,11 @@ Status TenantState::ApplyInvitation(std::string_view type, const JsonValue& data
     inv->expires_at = *d.expires_at;
     inv->status = InvitationStatus::kPending;
     ++inv->sends;
+    if (d.credential_delivery == "notification") {
+      inv->token_known_by.clear();
+    } else if (d.token_known_by) {
+      MergeKnown(inv->token_known_by, *d.token_known_by);
+    }
   } else if (type == et::kInvitationRevoked) {
     inv->status = InvitationStatus::kRevoked;
   } else if (type == et::kInvitationExpired) {
@@ -769,7 +799,11 @@ Status TenantState::ApplyNode(std::string_view type, const JsonValue& data, Time
       n = &nodes_.emplace(node.id, std::move(node)).first->second;
     } else {
       if (n == nullptr) return Unknown(type, "node", d.node_id);
+      if (d.parent_id != n->parent_id && FindNode(d.parent_id) == nullptr) {
+        return Unknown(type, "parent", d.parent_id);
+      }
       UnindexNode(*n);
+      n->parent_id = d.parent_id;  // a move
       Bump(*n, time);
     }
     n->name = d.name;

@@ -40,12 +40,17 @@ struct StringHash {
 template <class V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
+// A role's expanded permissions: its own and every active included role's, each distinct
+// permission once, as pointers into the roles' own lists — shared, not copied per role, so
+// memory follows the distinct permissions (ACCESS.md rule 7 bounds them at 1,000 a role).
+using PermissionRefs = std::vector<const Permission*>;
+
 // One binding that reaches a subject, directly or through a group, with its role's expanded
 // permissions (active roles only).
 struct SubjectGrant {
   const Binding* binding = nullptr;
   const Group* via_group = nullptr;
-  const std::vector<Permission>* permissions = nullptr;
+  const PermissionRefs* permissions = nullptr;
 };
 
 // A subject's grants, grouped by the scope they are bound at.
@@ -106,7 +111,7 @@ class TenantState {
 
   // A role's permissions with those of its included roles (transitively; an inactive included
   // role contributes nothing). Kept current by Apply; empty for an unknown role.
-  [[nodiscard]] const std::vector<Permission>& ExpandedPermissions(std::string_view role_id) const;
+  [[nodiscard]] const PermissionRefs& ExpandedPermissions(std::string_view role_id) const;
 
   // The subject's own bindings and its groups' (active roles only), computed once per change
   // of bindings, groups or roles and shared by concurrent readers. Valid while the state is
@@ -141,7 +146,7 @@ class TenantState {
   void UnindexNode(const Node& n);
   void PruneRevokedTokens(Time now);
   void UnindexInclude(const std::string& role_id, const std::string& included);
-  [[nodiscard]] std::vector<Permission> Expand(const std::string& role_id) const;
+  [[nodiscard]] PermissionRefs Expand(const std::string& role_id) const;
   void RecomputeExpansions(const std::string& role_id);
 
   Status ApplyTenant(std::string_view type, const JsonValue& data, Time time);
@@ -181,7 +186,7 @@ class TenantState {
   std::map<std::string, PropertyDefinition, std::less<>> properties_;
   std::map<std::string, Time, std::less<>> revoked_tokens_;  // jti → expiry
   StringMap<std::set<std::string>> included_by_;             // role → includers
-  StringMap<std::vector<Permission>> expanded_;              // derived, not stored
+  StringMap<PermissionRefs> expanded_;                       // derived, not stored
 
   std::set<std::string> dirty_;
 

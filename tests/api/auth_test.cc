@@ -164,7 +164,10 @@ TEST_F(ApiTest, TemporaryPasswordFirstLoginForcedChangeAndLockout) {
       "POST", "/v1/tenants/acme/auth/password", token,
       "{\"current_password\":\"" + temp + "\",\"new_password\":\"correct horse battery staple\"}");
   ASSERT_EQ(changed.status, 200) << changed.body;
-  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", token).status, 200);
+  // The change ends every session of the user, the one that made it included (rule 8).
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/me", token).status, 401);
+  const std::string fresh = J(login("correct horse battery staple").body).S("access_token");
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", fresh).status, 200);
   EXPECT_EQ(login(temp).status, 401);  // the temporary password is gone
   // Lockout: five failures lock the account, even for the right password, for 15 minutes.
   for (int i = 0; i < 4; ++i) EXPECT_EQ(login("wrong password!").status, 401);

@@ -41,6 +41,7 @@ class IamFixture {
     ctx.actor = core::Actor{"root", "root", "", "", ""};
     ctx.now = clock_.Now();
     ctx.random = &random_;
+    ctx.notifications = true;  // as with Kafka on: credentials may go by notification
     return ctx;
   }
   core::iam::CommandContext As(const core::iam::Subject& caller) {

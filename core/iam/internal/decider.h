@@ -7,13 +7,15 @@
 #include <vector>
 
 #include "core/iam/access.h"
+#include "core/iam/authority.h"
 #include "core/iam/decide.h"
 
 namespace custos::core::iam::internal {
 
 class Decider {
  public:
-  Decider(const TenantState& state, CommandContext& ctx) : s_(state), ctx_(ctx) {}
+  Decider(const TenantState& state, CommandContext& ctx)
+      : s_(state), ctx_(ctx), auth_(state, ctx.now, ctx.caller) {}
 
   Result<Decision> operator()(const CreateTenant& c);
   Result<Decision> operator()(const UpdateTenant& c);
@@ -72,6 +74,18 @@ class Decider {
   // Checks the grants a command asks for: roles and scopes exist, and the caller may bind
   // each (escalation rule). `field` names the list ("bindings").
   [[nodiscard]] Status CheckGrants(const std::vector<Grant>& grants, const std::string& field);
+  // Giving bindings or memberships while creating a principal needs what the bindings and
+  // members routes need: admin on iam.binding, update on iam.group.
+  [[nodiscard]] Status RequireGrantRights(bool bindings, bool groups) const;
+  // Rules 1-2 for each group a new principal is put in (`known_by`: who knows its credential).
+  [[nodiscard]] Status CheckNewMember(const std::vector<std::string>& group_ids,
+                                      const Subject& member, const std::vector<Subject>& known_by,
+                                      const std::string& field) const;
+  // Rule 4: how a credential of a principal goes out — in the response when the caller
+  // outranks it, else by notification alone; with no channel, 409.
+  [[nodiscard]] Result<CredentialDelivery> DeliveryFor(bool outranks, std::string_view what) const;
+  // The tenant principals a credential shown in a response becomes known to: the caller.
+  [[nodiscard]] std::vector<Subject> KnownTo(CredentialDelivery delivery) const;
   [[nodiscard]] Status CheckGroupIds(const std::vector<std::string>& ids,
                                      const std::string& field) const;
   [[nodiscard]] Status CheckProperties(const std::map<std::string, JsonValue>& properties,
@@ -96,6 +110,10 @@ class Decider {
   // value to the mailer's notification and to the caller (returned).
   std::string IssueTemporaryPassword(const std::string& user_id, const std::string& email,
                                      const std::string& name, Time expires_at);
+  // A new client secret: its hash to the credential store, the clear value to the caller or
+  // (rule 4) to the notification channel alone.
+  void IssueClientSecret(const std::string& client_id, const std::string& name,
+                         const std::string& key_id, CredentialDelivery delivery);
   [[nodiscard]] Target RoleTarget(const Role& r) const { return Target{"role", r.id, r.name}; }
   [[nodiscard]] Target GroupTarget(const Group& g) const { return Target{"group", g.id, g.name}; }
   [[nodiscard]] Target ClientTarget(const ApiClient& c) const {
@@ -105,7 +123,9 @@ class Decider {
 
   const TenantState& s_;
   CommandContext& ctx_;
+  Authority auth_;
   Decision d_;
+  bool import_row_ = false;  // a row of ImportUsers: its password goes by notification only
   std::set<std::string> new_group_names_;            // lowercased, made in this decision
   std::map<std::string, std::string> new_builtins_;  // role name → id, made in this decision
 };
