@@ -7,6 +7,23 @@
 namespace custos::testing {
 namespace {
 
+// HTTP Basic credentials: standard base64 with padding.
+std::string BasicAuth(const std::string& id, const std::string& secret) {
+  const std::string raw = id + ":" + secret;
+  static const char* kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string b64;
+  for (size_t i = 0; i < raw.size(); i += 3) {
+    uint32_t v = static_cast<unsigned char>(raw[i]) << 16;
+    if (i + 1 < raw.size()) v |= static_cast<unsigned char>(raw[i + 1]) << 8;
+    if (i + 2 < raw.size()) v |= static_cast<unsigned char>(raw[i + 2]);
+    b64 += kB64[v >> 18];
+    b64 += kB64[(v >> 12) & 63];
+    b64 += i + 1 < raw.size() ? kB64[(v >> 6) & 63] : '=';
+    b64 += i + 2 < raw.size() ? kB64[v & 63] : '=';
+  }
+  return "Basic " + b64;
+}
+
 TEST_F(ApiTest, ServiceRoutesAnswer) {
   EXPECT_EQ(client_->Send("GET", "/healthz").body, "{\"status\":\"ok\"}");
   EXPECT_EQ(client_->Send("GET", "/readyz").status, 200);
@@ -38,23 +55,10 @@ TEST_F(ApiTest, MetricsPassPromtool) {
 }
 
 TEST_F(ApiTest, ClientCredentialsFollowRfc6749) {
-  // HTTP Basic uses standard base64 with padding.
-  std::string raw = root_.client_id + ":" + root_.client_secret;
-  static const char* kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string b64;
-  for (size_t i = 0; i < raw.size(); i += 3) {
-    uint32_t v = static_cast<unsigned char>(raw[i]) << 16;
-    if (i + 1 < raw.size()) v |= static_cast<unsigned char>(raw[i + 1]) << 8;
-    if (i + 2 < raw.size()) v |= static_cast<unsigned char>(raw[i + 2]);
-    b64 += kB64[v >> 18];
-    b64 += kB64[(v >> 12) & 63];
-    b64 += i + 1 < raw.size() ? kB64[(v >> 6) & 63] : '=';
-    b64 += i + 2 < raw.size() ? kB64[v & 63] : '=';
-  }
-  HttpReply ok = client_->Send(
-      "POST", "/oauth/token",
-      {{"Authorization", "Basic " + b64}, {"Content-Type", "application/x-www-form-urlencoded"}},
-      "grant_type=client_credentials");
+  HttpReply ok = client_->Send("POST", "/oauth/token",
+                               {{"Authorization", BasicAuth(root_.client_id, root_.client_secret)},
+                                {"Content-Type", "application/x-www-form-urlencoded"}},
+                               "grant_type=client_credentials");
   EXPECT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(J(ok.body).S("token_type"), "Bearer");
   EXPECT_EQ(ok.Header("cache-control"), "no-store");
@@ -271,4 +275,152 @@ TEST_F(ApiTest, BindingsCannotGrantWhatTheCallerLacks) {
 }
 
 }  // namespace
+}  // namespace custos::testing
+
+namespace custos::testing {
+namespace {
+
+// A user made by root, logged in with a chosen password; returns {id, token}.
+std::pair<std::string, std::string> LoggedInUser(HttpClient& client, const std::string& root,
+                                                 const std::string& email,
+                                                 const std::string& extra = "") {
+  HttpReply made = client.Json(
+      "POST", "/v1/tenants/acme/users", root,
+      "{\"email\":\"" + email + "\",\"first_name\":\"A\",\"last_name\":\"B\"" + extra + "}");
+  EXPECT_EQ(made.status, 201) << made.body;
+  const std::string id = J(made.body).S("id");
+  auto login = [&](const std::string& password) {
+    return client.Json("POST", "/v1/tenants/acme/auth/login", "",
+                       "{\"email\":\"" + email + "\",\"password\":\"" + password + "\"}");
+  };
+  const std::string first = J(login(J(made.body).S("temporary_password")).body).S("access_token");
+  EXPECT_EQ(client
+                .Json("POST", "/v1/tenants/acme/auth/password", first,
+                      "{\"current_password\":\"" + J(made.body).S("temporary_password") +
+                          "\",\"new_password\":\"a long chosen passphrase\"}")
+                .status,
+            200);
+  return {id, J(login("a long chosen passphrase").body).S("access_token")};
+}
+
+}  // namespace
+
+TEST_F(ApiTest, ResetsAndSuspensionsEndSessionsForGood) {
+  CreateTenant("acme");
+  const std::string root = RootToken();
+  auto [ada, token] = LoggedInUser(*client_, root, "ada@example.com");
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/me", token).status, 200);
+  // An admin reset ends her session.
+  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/users/" + ada + "/reset-password", root).status,
+            200);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/me", token).status, 401);
+  // A suspension ends an API client's tokens, and reactivating does not bring them back.
+  auto [id, secret] = Client("acme", "bot", RoleId("acme", "Viewer"));
+  const std::string bot = Token(id, secret);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/me", bot).status, 200);
+  EXPECT_EQ(
+      client_->Json("POST", "/v1/tenants/acme/api-clients/" + id + "/deactivate", root).status,
+      200);
+  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/api-clients/" + id + "/activate", root).status,
+            200);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/me", bot).status, 401);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/me", Token(id, secret)).status, 200);
+}
+
+TEST_F(ApiTest, RevocationByOwnershipAndClientAuthentication) {
+  CreateTenant("acme");
+  const std::string root = RootToken();
+  auto [alice, alice_token] =
+      LoggedInUser(*client_, root, "alice@example.com", ",\"kind\":\"admin\"");
+  const std::string editor_role =
+      J(client_
+            ->Json("POST", "/v1/tenants/acme/roles", root,
+                   "{\"name\":\"Editor\",\"permissions\":[{\"resource_type\":\"iam.user\","
+                   "\"level\":\"edit\"}]}")
+            .body)
+          .S("id");
+  auto [id, secret] = Client("acme", "editor", editor_role);
+  const std::string bot = Token(id, secret);
+  const std::string form = "application/x-www-form-urlencoded";
+  auto revoke = [&](const std::string& token, const std::string& as) {
+    return client_->Send("POST", "/oauth/revoke",
+                         {{"Content-Type", form}, {"Authorization", "Bearer " + as}},
+                         "token=" + token);
+  };
+  auto active = [&](const std::string& token) {
+    HttpReply r = client_->Send("POST", "/oauth/introspect",
+                                {{"Content-Type", form}, {"Authorization", "Bearer " + root}},
+                                "token=" + token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return J(r.body).B("active");
+  };
+  // A token of an admin-kind user is not the editor's to end: 200, no effect.
+  EXPECT_EQ(revoke(alice_token, bot).status, 200);
+  EXPECT_TRUE(active(alice_token));
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/me", alice_token).status, 200);
+  // Its own, it may; so may Alice hers, and root anything.
+  const std::string second = Token(id, secret);
+  EXPECT_EQ(revoke(second, bot).status, 200);
+  EXPECT_FALSE(active(second));
+  // Client authentication instead of a bearer token (RFC 7662 §2.1, RFC 7009 §2.1): Basic…
+  const std::string basic = BasicAuth(id, secret);
+  HttpReply intro =
+      client_->Send("POST", "/oauth/introspect", {{"Content-Type", form}, {"Authorization", basic}},
+                    "token=" + bot);
+  ASSERT_EQ(intro.status, 200) << intro.body;
+  EXPECT_TRUE(J(intro.body).B("active"));
+  EXPECT_EQ(client_
+                ->Send("POST", "/oauth/revoke", {{"Content-Type", form}, {"Authorization", basic}},
+                       "token=" + bot)
+                .status,
+            200);
+  EXPECT_FALSE(active(bot));
+  // …or form fields; a wrong secret is invalid_client.
+  EXPECT_EQ(client_
+                ->Send("POST", "/oauth/introspect", {{"Content-Type", form}},
+                       "token=" + alice_token + "&client_id=" + id + "&client_secret=" + secret)
+                .status,
+            200);
+  HttpReply wrong =
+      client_->Send("POST", "/oauth/introspect", {{"Content-Type", form}},
+                    "token=" + alice_token + "&client_id=" + id + "&client_secret=nope");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(J(wrong.body).S("error"), "invalid_client");
+  EXPECT_EQ(client_->Send("POST", "/oauth/introspect", {{"Content-Type", form}}, "token=x").status,
+            401);
+  EXPECT_EQ(revoke(alice_token, alice_token).status, 200);
+  EXPECT_FALSE(active(alice_token));
+}
+
+TEST_F(ApiTest, CredentialsOfHigherPrincipalsNeedANotificationChannel) {
+  // No notifier here (Kafka off): a credential the caller may not see has nowhere to go.
+  CreateTenant("acme");
+  const std::string root = RootToken();
+  HttpReply admin = client_->Json("POST", "/v1/tenants/acme/users", root,
+                                  "{\"email\":\"al@example.com\",\"first_name\":\"Al\","
+                                  "\"last_name\":\"Min\",\"kind\":\"admin\"}");
+  ASSERT_EQ(admin.status, 201);
+  EXPECT_EQ(J(admin.body).S("credential_delivery"), "response");
+  const std::string role =
+      J(client_
+            ->Json("POST", "/v1/tenants/acme/roles", root,
+                   "{\"name\":\"Editor\",\"permissions\":[{\"resource_type\":\"iam.user\","
+                   "\"level\":\"edit\"}]}")
+            .body)
+          .S("id");
+  auto [id, secret] = Client("acme", "editor", role);
+  const std::string editor = Token(id, secret);
+  HttpReply reset = client_->Json(
+      "POST", "/v1/tenants/acme/users/" + J(admin.body).S("id") + "/reset-password", editor);
+  EXPECT_EQ(reset.status, 409) << reset.body;
+  EXPECT_NE(reset.body.find("notification"), std::string::npos);
+  // One it outranks: shown.
+  HttpReply plain = client_->Json("POST", "/v1/tenants/acme/users", editor,
+                                  "{\"email\":\"p@example.com\",\"first_name\":\"P\","
+                                  "\"last_name\":\"Lain\"}");
+  ASSERT_EQ(plain.status, 201) << plain.body;
+  EXPECT_EQ(J(plain.body).S("credential_delivery"), "response");
+  EXPECT_FALSE(J(plain.body).S("temporary_password").empty());
+}
+
 }  // namespace custos::testing
