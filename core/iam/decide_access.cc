@@ -446,9 +446,11 @@ Result<Decision> Decider::operator()(const RevokeClientSecret& c) {
   const bool known = std::any_of(client->secrets.begin(), client->secrets.end(),
                                  [&](const ClientSecret& s) { return s.key_id == c.key_id; });
   if (!known) return NotFound("API client " + client->id + " has no secret " + c.key_id);
-  // Cutting a principal off is acting on it (rule 5).
-  CUSTOS_RETURN_IF_ERROR(
-      auth_.CheckActOn(Subject{SubjectType::kApiClient, client->id}, "revoke a secret of"));
+  // Cutting another principal off is acting on it (rule 5); a client may drop its own.
+  const Subject subject{SubjectType::kApiClient, client->id};
+  if (ctx_.caller != subject) {
+    CUSTOS_RETURN_IF_ERROR(auth_.CheckActOn(subject, "revoke a secret of"));
+  }
   Emit(et::kApiClientSecretRevoked, ApiClientSecretData{client->id, c.key_id},
        ClientTarget(*client));
   d_.credentials.Delete(Space::kCredentials, ClientSecretKey(s_.tenant_id(), client->id, c.key_id));

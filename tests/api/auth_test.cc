@@ -303,6 +303,22 @@ std::pair<std::string, std::string> LoggedInUser(HttpClient& client, const std::
   return {id, J(login("a long chosen passphrase").body).S("access_token")};
 }
 
+// An API client holding only edit on iam.user; returns {id, secret}.
+std::pair<std::string, std::string> UserEditorClient(HttpClient& client, const std::string& root) {
+  const std::string role =
+      J(client
+            .Json("POST", "/v1/tenants/acme/roles", root,
+                  "{\"name\":\"Editor\",\"permissions\":[{\"resource_type\":\"iam.user\","
+                  "\"level\":\"edit\"}]}")
+            .body)
+          .S("id");
+  J made(client
+             .Json("POST", "/v1/tenants/acme/api-clients", root,
+                   "{\"name\":\"editor\",\"bindings\":[{\"role_id\":\"" + role + "\"}]}")
+             .body);
+  return {made.S("client_id"), made.S("client_secret")};
+}
+
 }  // namespace
 
 TEST_F(ApiTest, ResetsAndSuspensionsEndSessionsForGood) {
@@ -332,14 +348,7 @@ TEST_F(ApiTest, RevocationByOwnershipAndClientAuthentication) {
   const std::string root = RootToken();
   auto [alice, alice_token] =
       LoggedInUser(*client_, root, "alice@example.com", ",\"kind\":\"admin\"");
-  const std::string editor_role =
-      J(client_
-            ->Json("POST", "/v1/tenants/acme/roles", root,
-                   "{\"name\":\"Editor\",\"permissions\":[{\"resource_type\":\"iam.user\","
-                   "\"level\":\"edit\"}]}")
-            .body)
-          .S("id");
-  auto [id, secret] = Client("acme", "editor", editor_role);
+  auto [id, secret] = UserEditorClient(*client_, root);
   const std::string bot = Token(id, secret);
   const std::string form = "application/x-www-form-urlencoded";
   auto revoke = [&](const std::string& token, const std::string& as) {
@@ -401,14 +410,7 @@ TEST_F(ApiTest, CredentialsOfHigherPrincipalsNeedANotificationChannel) {
                                   "\"last_name\":\"Min\",\"kind\":\"admin\"}");
   ASSERT_EQ(admin.status, 201);
   EXPECT_EQ(J(admin.body).S("credential_delivery"), "response");
-  const std::string role =
-      J(client_
-            ->Json("POST", "/v1/tenants/acme/roles", root,
-                   "{\"name\":\"Editor\",\"permissions\":[{\"resource_type\":\"iam.user\","
-                   "\"level\":\"edit\"}]}")
-            .body)
-          .S("id");
-  auto [id, secret] = Client("acme", "editor", role);
+  auto [id, secret] = UserEditorClient(*client_, root);
   const std::string editor = Token(id, secret);
   HttpReply reset = client_->Json(
       "POST", "/v1/tenants/acme/users/" + J(admin.body).S("id") + "/reset-password", editor);

@@ -210,7 +210,8 @@ class Tenant:
                 w.users[u["id"]] = {"admin": u["kind"] == "admin", "status": u["status"],
                                     "email": u["email"].lower()}
         for c in self.all("/api-clients"):
-            w.clients[c["id"]] = {"active": c["status"] == "active", "secrets": len(c["secrets"])}
+            w.clients[c["id"]] = {"active": c["status"] == "active", "secrets": len(c["secrets"]),
+                                  "keys": [k["key_id"] for k in c["secrets"]]}
         for i in self.all("/invitations"):
             w.invitations[i["id"]] = {"bindings": i["bindings"], "groups": i["group_ids"]}
         return w
@@ -274,8 +275,9 @@ class Run:
         if not info.get("token"):
             self.moved = True
             if self.authenticate(p) is None:
-                if p[0] == "user":
-                    del self.principals[p]  # its password was reset: it cannot log in
+                # Its password was reset, its secret revoked, it was suspended or deleted: it
+                # leaves the pool (the run adds fresh clients now and then).
+                del self.principals[p]
                 return None
         return info["token"]
 
@@ -411,7 +413,11 @@ class Run:
         if k == 16:
             return ("create_client", "POST", t + "/api-clients", {"name": self.name("Client "), "bindings": self.random_grants(w, 2)}, None)
         if k == 17:
-            return ("secret", "POST", t + "/api-clients/%s/secrets" % self.pick(w.clients), None, None)
+            cid = self.pick(w.clients)
+            if rng.random() < 0.3:
+                key = self.pick(w.clients[cid]["keys"]) if cid in w.clients else "none"
+                return ("revoke_secret", "DELETE", t + "/api-clients/%s/secrets/%s" % (cid, key), None, None)
+            return ("secret", "POST", t + "/api-clients/%s/secrets" % cid, None, None)
         if k == 18:
             cid = self.pick(w.clients)
             if rng.random() < 0.5:
@@ -591,7 +597,9 @@ class Run:
                 return "user %s's email changed by a caller that does not outrank it" % uid
         for cid, c in before.clients.items():
             now = after.clients.get(cid)
-            acted = now is None or now["active"] != c["active"] or now["secrets"] < c["secrets"]
+            # A client may drop its own secrets; anything else done to it needs rank.
+            acted = (now is None or now["active"] != c["active"] or
+                     (now["secrets"] < c["secrets"] and ("api_client", cid) != a))
             if acted and not before.outranks(a, ("api_client", cid), delegated=True):
                 return "client %s deactivated, deleted or cut off by a caller that does not outrank it" % cid
         for gid, g in before.groups.items():
