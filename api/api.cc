@@ -1,5 +1,7 @@
 #include "api/api.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -43,9 +45,11 @@ std::optional<core::iam::Subject> Principal::Subject() const {
   return std::nullopt;
 }
 
-BlockingPool::BlockingPool(int threads) {
+WorkPool::WorkPool(std::string name, int threads, size_t max_queued)
+    : name_(std::move(name)), max_queued_(max_queued) {
   for (int i = 0; i < std::max(1, threads); ++i) {
     threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), ("custos-" + name_).substr(0, 15).c_str());
       while (true) {
         std::function<void()> job;
         {
@@ -61,7 +65,7 @@ BlockingPool::BlockingPool(int threads) {
   }
 }
 
-BlockingPool::~BlockingPool() {
+WorkPool::~WorkPool() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
@@ -70,12 +74,100 @@ BlockingPool::~BlockingPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-void BlockingPool::Submit(std::function<void()> job) {
+bool WorkPool::TrySubmit(std::function<void()> job) {
+  {
+    std::lock_guard lock(mu_);
+    if (jobs_.size() >= max_queued_) return false;
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void WorkPool::Submit(std::function<void()> job) {
   {
     std::lock_guard lock(mu_);
     jobs_.push_back(std::move(job));
   }
   cv_.notify_one();
+}
+
+size_t WorkPool::queued() const {
+  std::lock_guard lock(mu_);
+  return jobs_.size();
+}
+
+void FailedLoginTally::Count(const std::string& tenant, const std::string& ip,
+                             std::string_view email, const std::string& request_id,
+                             const std::string& user_agent, core::Time now) {
+  std::lock_guard lock(mu_);
+  auto key = std::make_pair(tenant, ip);
+  if (windows_.size() >= kMaxWindows && windows_.count(key) == 0) key.second = "(many)";
+  auto [it, opened] = windows_.try_emplace(key);
+  Window& w = it->second;
+  if (opened) {
+    w.tenant = tenant;
+    w.ip = key.second;
+    w.email = std::string(core::TruncateUtf8(email, 254));
+    w.request_id = request_id;
+    w.user_agent = user_agent;
+    w.since = now;
+  }
+  ++w.count;
+}
+
+std::vector<FailedLoginTally::Window> FailedLoginTally::TakeDue(core::Time now, bool all) {
+  std::vector<Window> due;
+  std::lock_guard lock(mu_);
+  for (auto it = windows_.begin(); it != windows_.end();) {
+    if (all || now - it->second.since >= kWindow) {
+      due.push_back(std::move(it->second));
+      it = windows_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return due;
+}
+
+bool Services::RootRevoked(std::string_view jti, core::Time now) {
+  std::lock_guard lock(root_revoked_mu);
+  auto it = root_revoked.find(jti);
+  if (it == root_revoked.end()) return false;
+  if (it->second <= now) {  // expired anyway
+    root_revoked.erase(it);
+    return false;
+  }
+  return true;
+}
+
+core::Status Services::RevokeRoot(const std::string& jti, core::Time exp) {
+  core::KvBatch batch;
+  batch.Put(core::Space::kCredentials, RootRevokedKey(jti), core::FormatTime(exp));
+  CUSTOS_RETURN_IF_ERROR(deps.kv.Write(batch, core::Durability::kSync));
+  std::lock_guard lock(root_revoked_mu);
+  root_revoked[jti] = exp;
+  return core::OkStatus();
+}
+
+WorkPool* Services::PoolFor(Work work) {
+  switch (work) {
+    case Work::kLogin:
+      return &login_pool;
+    case Work::kHeavy:
+      return &heavy_pool;
+    case Work::kStore:
+      return &store_pool;
+    case Work::kInline:
+      break;
+  }
+  return nullptr;
+}
+
+HttpResponse Busy(const WorkPool& pool) {
+  HttpResponse r = Problem(503, "the server is busy with " + pool.name() + " work; retry shortly");
+  r.Header("Retry-After", "1");
+  return r;
 }
 
 std::shared_ptr<const TokenClaims> TokenCache::Find(const std::string& token, core::Time now) {
@@ -283,6 +375,19 @@ struct IdempotentRecord {
   }
 };
 
+constexpr std::chrono::hours kIdempotencyTtl{24};
+
+// The record's entry in the expiry index: "idemx\0" BE64(created ms) "\0" record key, so that
+// a sweep reads the oldest first and stops at the first young one.
+std::string IdempotencyExpiryKey(core::Time created, std::string_view record_key) {
+  std::string k = "idemx";
+  k.push_back('\0');
+  core::PutBE64(k, static_cast<uint64_t>(core::ToUnixMillis(created)));
+  k.push_back('\0');
+  k += record_key;
+  return k;
+}
+
 std::string IdempotencyKey(const CallPtr& call, std::string_view key) {
   std::string k = "idem";
   k.push_back('\0');
@@ -340,9 +445,7 @@ core::Result<Principal> AuthenticateBearer(Services& services, const HttpRequest
       return core::Error{core::Errc::kUnauthenticated, "unknown root client", {}};
     }
     p.kind = Principal::Kind::kRoot;
-    core::Result<std::optional<std::string>> r =
-        services.deps.kv.Get(core::Space::kCredentials, RootRevokedKey(p.jti));
-    if (r.ok() && r->has_value()) return revoked;
+    if (services.RootRevoked(p.jti, now)) return revoked;
     return p;
   }
   p.kind = claims->typ == "user" ? Principal::Kind::kUser : Principal::Kind::kApiClient;
@@ -362,7 +465,10 @@ void Execute(const CallPtr& call, core::iam::Command command, Render render) {
 bool ReplayIdempotent(const CallPtr& call, Idempotency& idem) {
   Services& s = call->services();
   std::optional<std::string_view> key = call->req.Header("idempotency-key");
-  if (!key || call->req.method != "POST") return false;
+  // Credentials are never kept: token and login answers ignore the key.
+  if (!key || call->req.method != "POST" || (call->route && !call->route->idempotent)) {
+    return false;
+  }
   if (key->empty() || key->size() > 255) {
     call->Fail(core::InvalidArgument("Idempotency-Key must be 1 to 255 characters"));
     return true;
@@ -377,8 +483,7 @@ bool ReplayIdempotent(const CallPtr& call, Idempotency& idem) {
   }
   if (!*stored) return false;
   IdempotentRecord rec;
-  if (!core::FromJson(**stored, rec).ok() ||
-      s.clock().Now() - rec.created_at >= std::chrono::hours(24)) {
+  if (!core::FromJson(**stored, rec).ok() || s.clock().Now() - rec.created_at >= kIdempotencyTtl) {
     return false;
   }
   if (rec.request_hash != idem.request_hash) {
@@ -406,7 +511,28 @@ void RememberIdempotent(const CallPtr& call, const Idempotency& idem,
                        s.clock().Now()};
   core::KvBatch batch;
   batch.Put(core::Space::kIndex, idem.key, core::ToJson(rec));
+  batch.Put(core::Space::kIndex, IdempotencyExpiryKey(rec.created_at, idem.key), "");
   (void)s.deps.kv.Write(batch, core::Durability::kSync);
+}
+
+size_t SweepIdempotency(Services& s, core::Time now) {
+  const std::string prefix = IdempotencyExpiryKey(core::Time{}, "").substr(0, 6);
+  const auto horizon = static_cast<uint64_t>(core::ToUnixMillis(now - kIdempotencyTtl));
+  core::KvBatch batch;
+  size_t swept = 0;
+  (void)s.deps.kv.Scan(core::Space::kIndex, prefix,
+                       [&](std::string_view key, std::string_view) {
+                         const std::string_view rest = key.substr(prefix.size());
+                         if (rest.size() < 9 || core::GetBE64(rest) >= horizon || swept >= 10'000) {
+                           return false;  // in time order: the rest is younger
+                         }
+                         batch.Delete(core::Space::kIndex, std::string(key));
+                         batch.Delete(core::Space::kIndex, std::string(rest.substr(9)));
+                         ++swept;
+                         return true;
+                       });
+  if (swept > 0) (void)s.deps.kv.Write(batch, core::Durability::kNoSync);
+  return swept;
 }
 
 void OnCallStrand(const CallPtr& call, std::function<void()> work) {
@@ -417,42 +543,74 @@ void OnCallStrand(const CallPtr& call, std::function<void()> work) {
   }
 }
 
+bool HasIdempotencyKey(const CallPtr& call) {
+  return call->req.method == "POST" && (call->route == nullptr || call->route->idempotent) &&
+         call->req.Header("idempotency-key").has_value();
+}
+
+void WithIdempotency(const CallPtr& call, std::function<void(const Idempotency&)> proceed) {
+  if (!HasIdempotencyKey(call)) return proceed(Idempotency{});
+  auto run = [call, proceed = std::move(proceed)] {
+    Idempotency idem;
+    if (ReplayIdempotent(call, idem)) return;
+    proceed(idem);
+  };
+  WorkPool& store = call->services().store_pool;
+  if (OnPool(call)) return run();  // the route's pool may block already
+  if (!store.TrySubmit(std::move(run))) call->Reply(Busy(store));
+}
+
+void AfterWrite(const CallPtr& call, const Idempotency& idem, std::function<void()> work) {
+  if (!idem.key.empty()) return call->services().store_pool.Submit(std::move(work));
+  if (WorkPool* pool = call->services().PoolFor(call->route ? call->route->work : Work::kInline)) {
+    return pool->Submit(std::move(work));
+  }
+  OnCallStrand(call, std::move(work));
+}
+
+bool OnPool(const CallPtr& call) {
+  return call->route != nullptr && call->route->work != Work::kInline;
+}
+
 void ExecuteFor(const CallPtr& call, const core::TenantId& tenant, core::iam::Command command,
                 Render render) {
-  Services& s = call->services();
   core::Result<std::optional<int64_t>> if_match = call->IfMatch();
   if (!if_match.ok()) return call->Fail(if_match.error());
-  Idempotency idem;
-  if (ReplayIdempotent(call, idem)) return;
-  projections::ExecuteRequest er;
-  er.tenant = tenant;
-  er.command = std::move(command);
-  er.actor = call->Actor();
-  er.caller = call->principal ? call->principal->Subject() : std::nullopt;
-  er.request_id = call->req.request_id;
-  er.if_match = *if_match;
-  s.identity().ExecuteAsync(std::move(er), [call, tenant, render = std::move(render),
-                                            idem](core::Result<projections::ExecuteResult> r) {
-    OnCallStrand(
-        call, [call, tenant, render, idem,
-               r = std::make_shared<core::Result<projections::ExecuteResult>>(std::move(r))] {
-          if (!r->ok()) return call->Fail(r->error());
-          Services& s = call->services();
-          core::Result<HttpResponse> response = s.identity().Read(
-              tenant, [&](const core::iam::TenantState& state) { return render(state, **r); });
-          if (!response.ok()) return call->Fail(response.error());
-          if (!idem.key.empty() && response->status < 300) {
-            // The stored answer never keeps a one-time secret: the replay carries null.
-            projections::ExecuteResult without_secret{(*r)->decision, {}};
-            without_secret.decision.secret.reset();
-            core::Result<HttpResponse> stored = s.identity().Read(
-                tenant,
-                [&](const core::iam::TenantState& state) { return render(state, without_secret); });
-            if (stored.ok()) RememberIdempotent(call, idem, *stored);
-          }
-          call->Reply(std::move(*response));
-        });
-  });
+  auto execute = [call, tenant, command = std::move(command), render = std::move(render),
+                  if_match = *if_match](const Idempotency& idem) {
+    projections::ExecuteRequest er;
+    er.tenant = tenant;
+    er.command = command;
+    er.actor = call->Actor();
+    er.caller = call->principal ? call->principal->Subject() : std::nullopt;
+    er.request_id = call->req.request_id;
+    er.if_match = if_match;
+    call->services().identity().ExecuteAsync(std::move(er), [call, tenant, render,
+                                                             idem](core::Result<projections::ExecuteResult> r) {
+      AfterWrite(call, idem,
+                 [call, tenant, render, idem,
+                  r = std::make_shared<core::Result<projections::ExecuteResult>>(std::move(r))] {
+                   if (!r->ok()) return call->Fail(r->error());
+                   Services& s = call->services();
+                   core::Result<HttpResponse> response = s.identity().Read(
+                       tenant,
+                       [&](const core::iam::TenantState& state) { return render(state, **r); });
+                   if (!response.ok()) return call->Fail(response.error());
+                   if (!idem.key.empty() && response->status < 300) {
+                     // The stored answer never keeps a one-time secret: the replay has null.
+                     projections::ExecuteResult without_secret{(*r)->decision, {}};
+                     without_secret.decision.secret.reset();
+                     core::Result<HttpResponse> stored =
+                         s.identity().Read(tenant, [&](const core::iam::TenantState& state) {
+                           return render(state, without_secret);
+                         });
+                     if (stored.ok()) RememberIdempotent(call, idem, *stored);
+                   }
+                   call->Reply(std::move(*response));
+                 });
+    });
+  };
+  WithIdempotency(call, std::move(execute));
 }
 
 }  // namespace internal
@@ -469,7 +627,56 @@ struct Api::Impl {
   std::vector<size_t> metric_ids;  // by route index
   size_t unmatched_metric = 0;
 
-  Impl(ApiDeps deps, ApiOptions options) : services(std::move(deps), options) {}
+  // Records the failed-login tallies that are due (every one with `all`), waiting for the
+  // appends with `wait`.
+  void FlushLoginTallies(bool all, bool wait = false) {
+    for (internal::FailedLoginTally::Window& w :
+         services.failed_logins.TakeDue(services.clock().Now(), all)) {
+      projections::ExecuteRequest er;
+      er.tenant = core::TenantId(w.tenant);
+      er.command = core::iam::RecordLogin{std::nullopt, w.email, false, "unknown_email", w.count,
+                                          w.since};
+      er.actor = core::Actor{"system", "anonymous", "", w.ip, w.user_agent};
+      er.request_id = w.request_id;
+      if (wait) {
+        (void)services.identity().Execute(std::move(er));
+      } else {
+        services.identity().ExecuteAsync(std::move(er),
+                                         [](core::Result<projections::ExecuteResult>) {});
+      }
+    }
+  }
+
+  Impl(ApiDeps deps, ApiOptions options) : services(std::move(deps), options) {
+    // Housekeeping every 5 s: failed-login tallies that are due; expired idempotency records
+    // every 5 minutes.
+    flusher = std::thread([this] {
+      pthread_setname_np(pthread_self(), "custos-chores");
+      std::unique_lock lock(flush_mu);
+      for (int tick = 1; !flush_cv.wait_for(lock, std::chrono::seconds(5), [this] { return stopping; });
+           ++tick) {
+        lock.unlock();
+        FlushLoginTallies(false);
+        if (tick % 60 == 0) (void)internal::SweepIdempotency(services, services.clock().Now());
+        lock.lock();
+      }
+    });
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard lock(flush_mu);
+      stopping = true;
+    }
+    flush_cv.notify_all();
+    flusher.join();
+    FlushLoginTallies(true);
+  }
+
+  std::mutex flush_mu;
+  std::condition_variable flush_cv;
+  bool stopping = false;
+  std::thread flusher;  // last: it uses the services
 
   void Dispatch(const CallPtr& call) {
     const RouteSpec& spec = *call->route;
@@ -507,7 +714,13 @@ struct Api::Impl {
         if (!allowed->ok()) return call->Fail(allowed->error());
       }
     }
-    table.handlers[static_cast<size_t>(call->route - table.router.routes().data())](call);
+    const internal::RouteHandler& handler =
+        table.handlers[static_cast<size_t>(call->route - table.router.routes().data())];
+    internal::WorkPool* pool = services.PoolFor(spec.work);
+    if (pool == nullptr) return handler(call);
+    if (!pool->TrySubmit([call, &handler] { handler(call); })) {
+      call->Reply(internal::Busy(*pool));
+    }
   }
 };
 
@@ -523,6 +736,17 @@ Api::Api(ApiDeps deps, ApiOptions options)
       if (const core::JsonValue* h = v->Find("hash")) s.root_secret_hash = h->text();
     }
   }
+  // Revoked root tokens that have not expired yet, into memory.
+  const std::string prefix = internal::RootRevokedKey("");
+  const core::Time now = s.clock().Now();
+  (void)s.deps.kv.Scan(core::Space::kCredentials, prefix,
+                       [&](std::string_view key, std::string_view value) {
+                         core::Result<core::Time> exp = core::ParseTime(value);
+                         if (exp.ok() && *exp > now) {
+                           s.root_revoked.emplace(std::string(key.substr(prefix.size())), *exp);
+                         }
+                         return true;
+                       });
   internal::AddServiceRoutes(impl_->table, s);
   internal::AddAuthRoutes(impl_->table, s);
   internal::AddTenantRoutes(impl_->table, s);
@@ -540,6 +764,12 @@ Api::Api(ApiDeps deps, ApiOptions options)
 }
 
 Api::~Api() = default;
+
+void Api::RunChores() {
+  impl_->FlushLoginTallies(true, true);
+  while (internal::SweepIdempotency(impl_->services, impl_->services.clock().Now()) > 0) {
+  }
+}
 
 const std::vector<RouteSpec>& Api::routes() const { return impl_->table.router.routes(); }
 

@@ -34,7 +34,16 @@ struct ApiOptions {
   std::chrono::seconds root_token_ttl{900};
   double auth_rate_per_second = 20;  // /oauth/token and logins, per source address
   double auth_burst = 40;
-  int hashing_threads = 2;
+  double login_rate_per_second = 1.0 / 6;  // logins per (tenant, email): 10 a minute
+  double login_burst = 10;
+  // The pools that keep blocking work off the I/O threads (router.h Work): threads, and how
+  // many jobs may wait before a request is answered 503.
+  int login_threads = 2;
+  size_t login_queue = 64;
+  int heavy_threads = 2;
+  size_t heavy_queue = 32;
+  int store_threads = 2;
+  size_t store_queue = 256;
 };
 
 struct ApiDeps {
@@ -69,6 +78,10 @@ class Api {
   Api& operator=(const Api&) = delete;
 
   void Handle(HttpRequest request, Responder respond);
+  // The housekeeping a background thread does every few seconds, now and in full: every
+  // failed-login tally recorded (they are, a minute after their first failure, and at
+  // destruction), idempotency records past their 24 h deleted. For tests.
+  void RunChores();
   [[nodiscard]] const std::vector<RouteSpec>& routes() const;
   [[nodiscard]] size_t BodyLimit(std::string_view method, std::string_view target) const;
 

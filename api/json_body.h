@@ -1,6 +1,7 @@
-// Request bodies: parsed with simdjson (invalid JSON → 400 naming the byte offset), turned
-// into a core::JsonValue, and read into a reflected request struct (core/fields.h) strictly:
-// a missing or mistyped field → 422 naming it; an unknown member → 422 naming it.
+// Request bodies: parsed by core's strict parser into a core::JsonValue (invalid JSON → 400
+// naming the byte offset; linear in the body; numbers kept exactly as sent), and read into a
+// reflected request struct (core/fields.h) strictly: a missing or mistyped field → 422 naming
+// it; an unknown member → 422 naming it.
 #pragma once
 
 #include <algorithm>
@@ -14,7 +15,8 @@
 namespace custos::api {
 
 // The body as a JSON value; kInvalidArgument (400) with the byte offset on malformed JSON,
-// invalid UTF-8 or nesting deeper than 64.
+// invalid UTF-8, a duplicate key, nesting deeper than 64 or an object of more than 10,000
+// members.
 [[nodiscard]] core::Result<core::JsonValue> ParseBody(std::string_view body);
 
 // Names the first member of `v` (recursively, through objects listed by the struct's

@@ -19,12 +19,29 @@ enum class Access {
   kHandler,        // the handler decides (tree nodes, bindings, settings)
 };
 
+// Where a route's handler runs (API.md: no request's work on the threads that serve
+// sockets). Inline handlers only read memory and hand commands to the identity service;
+// anything that hashes a password, scans or waits for the store, or reads it in bulk runs on a
+// bounded pool of its own, and a full pool is answered 503 with Retry-After.
+enum class Work : uint8_t {
+  kInline,  // on the connection's strand
+  kLogin,   // credential checks and argon2id: logins, tokens, introspection, revocation,
+            // password changes, invitation acceptance (kept apart from the rest)
+  kHeavy,   // chain verification, exports, imports, retention runs, audit queries (they wait
+            // for the index)
+  kStore,   // short blocking store operations: idempotent POSTs (their record is read and
+            // written synchronously)
+};
+
 struct RouteSpec {
   std::string method;
   std::string pattern;
   Access access = Access::kIam;
   std::string iam_type;  // for kIam
   std::string action;    // for kIam
+  Work work = Work::kInline;
+  // Whether Idempotency-Key is honoured (POST): never for answers that are credentials.
+  bool idempotent = true;
 };
 
 using PathParams = std::vector<std::pair<std::string, std::string>>;

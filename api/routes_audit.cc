@@ -276,30 +276,32 @@ void WriteAppended(core::JsonWriter& w, const core::AppendedEvent& e) {
 
 // Appends the drafts and answers 201 with what was appended.
 void Ingest(const CallPtr& call, std::vector<core::EventDraft> drafts, bool batch) {
-  Idempotency idem;
-  if (ReplayIdempotent(call, idem)) return;
-  call->services().identity().AppendEventsAsync(
-      call->Tenant(), std::move(drafts), [call, batch, idem](core::AppendResult r) {
-        OnCallStrand(call,
-                     [call, batch, idem, r = std::make_shared<core::AppendResult>(std::move(r))] {
-                       if (!r->ok()) return call->Fail(r->error());
-                       const std::vector<core::AppendedEvent>& events = **r;
-                       core::JsonWriter w;
-                       std::string location;
-                       if (batch) {
-                         w.BeginObject().Key("events").BeginArray();
-                         for (const core::AppendedEvent& e : events) WriteAppended(w, e);
-                         w.EndArray().EndObject();
-                       } else {
-                         WriteAppended(w, events.front());
-                         location = "/v1/tenants/" + call->Param("tenant") + "/audit/events/" +
-                                    events.front().id.value();
-                       }
-                       HttpResponse response = JsonResponse(201, w.Take(), std::nullopt, location);
-                       RememberIdempotent(call, idem, response);
-                       call->Reply(std::move(response));
-                     });
-      });
+  auto append = [call, batch, drafts = std::make_shared<std::vector<core::EventDraft>>(
+                                  std::move(drafts))](const Idempotency& idem) {
+    call->services().identity().AppendEventsAsync(
+        call->Tenant(), std::move(*drafts), [call, batch, idem](core::AppendResult r) {
+          AfterWrite(call, idem, [call, batch, idem,
+                                  r = std::make_shared<core::AppendResult>(std::move(r))] {
+            if (!r->ok()) return call->Fail(r->error());
+            const std::vector<core::AppendedEvent>& events = **r;
+            core::JsonWriter w;
+            std::string location;
+            if (batch) {
+              w.BeginObject().Key("events").BeginArray();
+              for (const core::AppendedEvent& e : events) WriteAppended(w, e);
+              w.EndArray().EndObject();
+            } else {
+              WriteAppended(w, events.front());
+              location = "/v1/tenants/" + call->Param("tenant") + "/audit/events/" +
+                         events.front().id.value();
+            }
+            HttpResponse response = JsonResponse(201, w.Take(), std::nullopt, location);
+            RememberIdempotent(call, idem, response);
+            call->Reply(std::move(response));
+          });
+        });
+  };
+  WithIdempotency(call, std::move(append));
 }
 
 void IngestOne(const CallPtr& call) {
@@ -376,12 +378,10 @@ void Verify(const CallPtr& call) {
   if (*from && *to && **from > **to) {
     return call->Fail(core::InvalidField("to_tenant_seq", "must not be below from_tenant_seq"));
   }
-  // Hashing a long stream takes a while: off the I/O threads.
-  call->services().pool.Submit([call, from = *from, to = *to] {
-    core::Result<std::string> body = VerifyRange(call->services(), call->Tenant(), from, to);
-    if (!body.ok()) return call->Fail(body.error());
-    call->Json(200, std::move(body).value());
-  });
+  // On the heavy pool: hashing a long stream takes a while.
+  core::Result<std::string> body = VerifyRange(call->services(), call->Tenant(), *from, *to);
+  if (!body.ok()) return call->Fail(body.error());
+  call->Json(200, std::move(body).value());
 }
 
 // ---- export ----
@@ -713,38 +713,41 @@ void RunRetention(const CallPtr& call) {
     if (*t < now) return call->Fail(core::InvalidField("as_of", "must not be before now"));
     as_of = *t;
   }
-  // A purge waits for the index and an fsync: off the I/O threads.
-  call->services().pool.Submit([call, as_of] {
-    core::Result<projections::PurgeOutcome> o =
-        call->services().deps.retention.Purge(call->Tenant(), as_of);
-    if (!o.ok()) return call->Fail(o.error());
-    core::JsonWriter w;
-    w.BeginObject().Key("purged").UInt(o->purged);
-    if (o->legal_hold) w.Key("legal_hold").Bool(true);
-    w.Key("cutoff").String(core::FormatTime(o->cutoff));
-    if (o->purged > 0) {
-      w.Key("first_tenant_seq").UInt(o->first_tenant_seq);
-      w.Key("last_tenant_seq").UInt(o->last_tenant_seq);
-      w.Key("anchor").String(o->anchor);
-    }
-    w.EndObject();
-    call->Json(200, w.Take());
-  });
+  // On the heavy pool: a purge waits for the index and an fsync.
+  core::Result<projections::PurgeOutcome> o =
+      call->services().deps.retention.Purge(call->Tenant(), as_of);
+  if (!o.ok()) return call->Fail(o.error());
+  core::JsonWriter w;
+  w.BeginObject().Key("purged").UInt(o->purged);
+  if (o->legal_hold) w.Key("legal_hold").Bool(true);
+  w.Key("cutoff").String(core::FormatTime(o->cutoff));
+  if (o->purged > 0) {
+    w.Key("first_tenant_seq").UInt(o->first_tenant_seq);
+    w.Key("last_tenant_seq").UInt(o->last_tenant_seq);
+    w.Key("anchor").String(o->anchor);
+  }
+  w.EndObject();
+  call->Json(200, w.Take());
 }
 
 }  // namespace
 
 void AddAuditRoutes(RouteTable& t, Services&) {
   const std::string base = "/v1/tenants/{tenant}/audit";
-  t.Add({"GET", base + "/events", Access::kIam, "iam.audit", "list"}, QueryEvents);
-  t.Add({"GET", base + "/events/{event_id}", Access::kIam, "iam.audit", "read"}, GetEvent);
+  // Queries and reads by id wait for the index; verify, export and purge read or rewrite
+  // long stretches of the store: all on the heavy pool. Exporting needs manage (ACCESS.md).
+  t.Add({"GET", base + "/events", Access::kIam, "iam.audit", "list", Work::kHeavy}, QueryEvents);
+  t.Add({"GET", base + "/events/{event_id}", Access::kIam, "iam.audit", "read", Work::kHeavy},
+        GetEvent);
   t.Add({"POST", base + "/events", Access::kIam, "iam.audit", "create"}, IngestOne);
   t.Add({"POST", base + "/events:batch", Access::kIam, "iam.audit", "create"}, IngestBatch);
-  t.Add({"GET", base + "/verify", Access::kIam, "iam.audit", "read"}, Verify);
-  t.Add({"GET", base + "/export", Access::kIam, "iam.audit", "read"}, Export);
-  t.Add({"GET", base + "/checkpoints", Access::kIam, "iam.audit", "list"}, ListCheckpoints);
-  t.Add({"GET", base + "/retention", Access::kIam, "iam.audit", "read"}, GetRetention);
-  t.Add({"POST", base + "/retention/run", Access::kRoot, "", ""}, RunRetention);
+  t.Add({"GET", base + "/verify", Access::kIam, "iam.audit", "read", Work::kHeavy}, Verify);
+  t.Add({"GET", base + "/export", Access::kIam, "iam.audit", "delete", Work::kHeavy}, Export);
+  t.Add({"GET", base + "/checkpoints", Access::kIam, "iam.audit", "list", Work::kHeavy},
+        ListCheckpoints);
+  t.Add({"GET", base + "/retention", Access::kIam, "iam.audit", "read", Work::kHeavy},
+        GetRetention);
+  t.Add({"POST", base + "/retention/run", Access::kRoot, "", "", Work::kHeavy}, RunRetention);
 }
 
 }  // namespace custos::api::internal

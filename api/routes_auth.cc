@@ -240,9 +240,7 @@ void Introspect(const CallPtr& call) {
   if (!call->IsRoot() && claims->tenant != call->principal->tenant) return call->Reply(inactive);
   bool active = true;
   if (claims->typ == "root") {
-    core::Result<std::optional<std::string>> r =
-        s.deps.kv.Get(core::Space::kCredentials, RootRevokedKey(claims->jti));
-    active = r.ok() && !r->has_value();
+    active = !s.RootRevoked(claims->jti, now);
   } else {
     const iam::Subject subject{
         claims->typ == "user" ? iam::SubjectType::kUser : iam::SubjectType::kApiClient,
@@ -284,11 +282,9 @@ void Revoke(const CallPtr& call) {
   }
   if (claims->typ == "root") {
     if (!call->IsRoot()) return call->Json(200, "{}");
-    core::KvBatch batch;
-    batch.Put(core::Space::kCredentials, RootRevokedKey(claims->jti),
-              core::FormatTime(claims->exp));
-    core::Status w = s.deps.kv.Write(batch, core::Durability::kSync);
-    if (!w.ok()) return call->Fail(w.error());
+    if (core::Status w = s.RevokeRoot(claims->jti, claims->exp); !w.ok()) {
+      return call->Fail(w.error());
+    }
     return call->Json(200, "{}");
   }
   const iam::Subject subject{
@@ -370,11 +366,26 @@ void IssueClientToken(const CallPtr& call) {
              });
 }
 
+// A user login (on the login pool). Limited per source address and per (tenant, email)
+// (429); the same work whatever the email or tenant — one argon2id verification — and an
+// unknown tenant answers like a wrong password; failures for unknown emails are tallied into
+// one event per (tenant, source address) and minute (FailedLoginTally).
 void Login(const CallPtr& call) {
   Services& s = call->services();
   if (RateLimited(call)) return;
   LoginBody body;
   if (core::Status st = ReadBody(call->req.body, body); !st.ok()) return call->Fail(st.error());
+  // What an unauthenticated caller sends is capped before it is used or recorded.
+  if (body.email.size() > 254) return call->Fail(core::InvalidField("email", "is longer than 254 bytes"));
+  if (body.password.size() > 1024) {
+    return call->Fail(core::InvalidField("password", "is longer than 1024 bytes"));
+  }
+  const std::string tenant = call->Param("tenant");
+  if (const int wait = s.login_limiter.Take(tenant + '\0' + iam::Lower(body.email)); wait != 0) {
+    HttpResponse r = Problem(429, "too many attempts for this account; retry later");
+    r.Header("Retry-After", std::to_string(wait));
+    return call->Reply(std::move(r));
+  }
   const core::Time now = s.clock().Now();
   core::Result<LoginView> view = s.identity().Read(call->Tenant(), [&](const iam::TenantState& st) {
     LoginView v;
@@ -388,67 +399,65 @@ void Login(const CallPtr& call) {
     }
     return v;
   });
-  if (!view.ok()) return call->Fail(view.error());
+  const bool tenant_known = view.ok();
+  if (!tenant_known && view.error().code != core::Errc::kNotFound) return call->Fail(view.error());
   std::optional<iam::PasswordCredential> credential;
-  if (view->user_id) {
-    core::Result<std::optional<std::string>> stored = s.deps.kv.Get(
-        core::Space::kCredentials, iam::PasswordKey(call->Param("tenant"), *view->user_id));
+  if (tenant_known && view->user_id) {
+    core::Result<std::optional<std::string>> stored =
+        s.deps.kv.Get(core::Space::kCredentials, iam::PasswordKey(tenant, *view->user_id));
     if (!stored.ok()) return call->Fail(stored.error());
     if (*stored) {
       iam::PasswordCredential c;
       if (core::FromJson(**stored, c).ok()) credential = std::move(c);
     }
   }
-  // The password check (argon2id) runs on the hashing pool.
-  s.pool.Submit([call, body = std::move(body), view = std::move(view).value(),
-                 credential = std::move(credential), now] {
-    Services& s = call->services();
-    const bool matched =
-        credential ? iam::CheckPassword(*credential, body.password, s.deps.hasher)
-                   : (s.deps.hasher.Verify(DummyHash(s.deps.hasher), body.password), false);
-    std::string reason;
-    if (!view.user_id) {
-      reason = "unknown_email";
-    } else if (!matched) {
-      reason = "bad_password";
-    } else if (view.status != iam::UserStatus::kActive) {
-      reason = "user_" + std::string(iam::ToString(view.status));
-    } else if (credential->kind == iam::kTemporaryPassword && view.temp_expires &&
-               *view.temp_expires <= now) {
-      reason = "temporary_password_expired";
-    }
-    const bool ok = reason.empty();
-    call->principal = Principal{Principal::Kind::kUser, call->Param("tenant"),
-                                view.user_id.value_or("anonymous"), "", now};
-    if (!view.user_id) call->principal.reset();
-    iam::RecordLogin record{view.user_id, body.email, ok, reason};
-    if (!ok) {
-      return Execute(call, record,
-                     [reason](const iam::TenantState&, const projections::ExecuteResult&) {
-                       return Unauthorized(
-                           reason == "temporary_password_expired"
-                               ? "the temporary password has expired; ask for a reset"
-                               : "the email or password is wrong, or the account is not active");
-                     });
-    }
-    TokenClaims c{"",
-                  *view.user_id,
-                  call->Param("tenant"),
-                  "user",
-                  NewJti(s.deps.random),
-                  "",
-                  view.must_change_password,
-                  now,
-                  now + std::chrono::seconds(view.token_ttl),
-                  view.session_epoch};
-    const std::string token = s.deps.tokens.Sign(c);
-    const int64_t ttl = view.token_ttl;
-    const bool must_change = view.must_change_password;
-    Execute(call, record,
-            [token, ttl, must_change](const iam::TenantState&, const projections::ExecuteResult&) {
-              return TokenResponse(token, ttl, must_change);
-            });
-  });
+  const bool matched =
+      iam::CheckLoginPassword(credential, body.password, s.deps.hasher, DummyHash(s.deps.hasher));
+  const HttpResponse refused =
+      Unauthorized("the email or password is wrong, or the account is not active");
+  if (!tenant_known) return call->Reply(refused);
+  if (!view->user_id) {
+    s.failed_logins.Count(tenant, call->req.remote_ip, body.email, call->req.request_id,
+                          call->Actor().user_agent, now);
+    return call->Reply(refused);
+  }
+  std::string reason;
+  if (!matched) {
+    reason = "bad_password";
+  } else if (view->status != iam::UserStatus::kActive) {
+    reason = "user_" + std::string(iam::ToString(view->status));
+  } else if (credential->kind == iam::kTemporaryPassword && view->temp_expires &&
+             *view->temp_expires <= now) {
+    reason = "temporary_password_expired";
+  }
+  call->principal = Principal{Principal::Kind::kUser, tenant, *view->user_id, "", now};
+  iam::RecordLogin record{view->user_id, body.email, reason.empty(), reason};
+  if (!reason.empty()) {
+    return Execute(call, record,
+                   [reason](const iam::TenantState&, const projections::ExecuteResult&) {
+                     return Unauthorized(
+                         reason == "temporary_password_expired"
+                             ? "the temporary password has expired; ask for a reset"
+                             : "the email or password is wrong, or the account is not active");
+                   });
+  }
+  TokenClaims c{"",
+                *view->user_id,
+                tenant,
+                "user",
+                NewJti(s.deps.random),
+                "",
+                view->must_change_password,
+                now,
+                now + std::chrono::seconds(view->token_ttl),
+                view->session_epoch};
+  const std::string token = s.deps.tokens.Sign(c);
+  const int64_t ttl = view->token_ttl;
+  const bool must_change = view->must_change_password;
+  Execute(call, record,
+          [token, ttl, must_change](const iam::TenantState&, const projections::ExecuteResult&) {
+            return TokenResponse(token, ttl, must_change);
+          });
 }
 
 void Me(const CallPtr& call) {
@@ -495,34 +504,33 @@ void ChangeOwnPassword(const CallPtr& call) {
   if (!*stored || !core::FromJson(**stored, credential).ok()) {
     return call->Fail(core::Internal("no password credential"));
   }
-  s.pool.Submit([call, body = std::move(body), credential] {
-    Services& s = call->services();
-    if (!iam::CheckPassword(credential, body.current_password, s.deps.hasher)) {
-      return call->Fail(core::InvalidField("current_password", "is not the current password"));
-    }
-    if (body.new_password == body.current_password) {
-      return call->Fail(core::InvalidField("new_password", "must differ from the current one"));
-    }
-    core::Result<std::string> hash = s.deps.hasher.Hash(body.new_password);
-    if (!hash.ok()) return call->Fail(hash.error());
-    Execute(call, iam::ChangePassword{call->principal->id, *hash, CodePoints(body.new_password)},
-            [call](const iam::TenantState& state, const projections::ExecuteResult&) {
-              const iam::User* u = state.FindUser(call->principal->id);
-              return JsonResponse(
-                  200, Object([&](core::JsonWriter& w) { WriteUser(w, state, *u, true); }),
-                  u->version);
-            });
-  });
+  if (body.new_password.size() > 1024) {
+    return call->Fail(core::InvalidField("new_password", "is longer than 1024 bytes"));
+  }
+  // On the login pool: argon2id twice (the check, then the new hash).
+  if (!iam::CheckPassword(credential, body.current_password, s.deps.hasher)) {
+    return call->Fail(core::InvalidField("current_password", "is not the current password"));
+  }
+  if (body.new_password == body.current_password) {
+    return call->Fail(core::InvalidField("new_password", "must differ from the current one"));
+  }
+  core::Result<std::string> hash = s.deps.hasher.Hash(body.new_password);
+  if (!hash.ok()) return call->Fail(hash.error());
+  Execute(call, iam::ChangePassword{call->principal->id, *hash, CodePoints(body.new_password)},
+          [call](const iam::TenantState& state, const projections::ExecuteResult&) {
+            const iam::User* u = state.FindUser(call->principal->id);
+            return JsonResponse(
+                200, Object([&](core::JsonWriter& w) { WriteUser(w, state, *u, true); }),
+                u->version);
+          });
 }
 
 void Logout(const CallPtr& call) {
   Services& s = call->services();
   if (call->IsRoot()) {
-    core::KvBatch batch;
-    batch.Put(core::Space::kCredentials, RootRevokedKey(call->principal->jti),
-              core::FormatTime(call->principal->exp));
-    core::Status w = s.deps.kv.Write(batch, core::Durability::kSync);
-    if (!w.ok()) return call->Fail(w.error());
+    if (core::Status w = s.RevokeRoot(call->principal->jti, call->principal->exp); !w.ok()) {
+      return call->Fail(w.error());
+    }
     return call->Json(200, "{\"revoked\":true}");
   }
   Execute(call,
@@ -536,15 +544,19 @@ void Logout(const CallPtr& call) {
 }  // namespace
 
 void AddAuthRoutes(RouteTable& t, Services&) {
-  t.Add({"POST", "/oauth/token", Access::kPublic, "", ""}, IssueClientToken);
+  t.Add({"POST", "/oauth/token", Access::kPublic, "", "", Work::kLogin, false}, IssueClientToken);
   // Authenticated in the handler: by a bearer token or as a client (Basic or form fields).
-  t.Add({"POST", "/oauth/introspect", Access::kPublic, "", ""}, Introspect);
-  t.Add({"POST", "/oauth/revoke", Access::kPublic, "", ""}, Revoke);
-  t.Add({"POST", "/v1/tenants/{tenant}/auth/login", Access::kPublic, "", ""}, Login);
+  t.Add({"POST", "/oauth/introspect", Access::kPublic, "", "", Work::kLogin}, Introspect);
+  t.Add({"POST", "/oauth/revoke", Access::kPublic, "", "", Work::kLogin}, Revoke);
+  t.Add({"POST", "/v1/tenants/{tenant}/auth/login", Access::kPublic, "", "", Work::kLogin, false},
+        Login);
   t.Add({"GET", "/v1/tenants/{tenant}/me", Access::kAuthenticated, "", ""}, Me);
-  t.Add({"POST", "/v1/tenants/{tenant}/auth/password", Access::kAuthenticated, "", ""},
+  t.Add({"POST", "/v1/tenants/{tenant}/auth/password", Access::kAuthenticated, "", "",
+         Work::kLogin},
         ChangeOwnPassword);
-  t.Add({"POST", "/v1/tenants/{tenant}/auth/logout", Access::kAuthenticated, "", ""}, Logout);
+  t.Add({"POST", "/v1/tenants/{tenant}/auth/logout", Access::kAuthenticated, "", "",
+         Work::kLogin},
+        Logout);
 }
 
 }  // namespace custos::api::internal

@@ -453,8 +453,10 @@ void AddUserRoutes(RouteTable& t, Services&) {
   t.Add({"GET", base, Access::kIam, "iam.user", "list"}, [](const CallPtr& call) {
     ReadTenant(call, [&](const iam::TenantState& s) { return ListUsers(call, s); });
   });
-  t.Add({"POST", base + ":import", Access::kIam, "iam.user", "create"}, ImportUsersRoute);
-  t.Add({"GET", base + ":export", Access::kIam, "iam.user", "read"}, ExportUsers);
+  // A CSV import parses up to 64 MiB and an export renders every user: the heavy pool.
+  t.Add({"POST", base + ":import", Access::kIam, "iam.user", "create", Work::kHeavy},
+        ImportUsersRoute);
+  t.Add({"GET", base + ":export", Access::kIam, "iam.user", "read", Work::kHeavy}, ExportUsers);
   t.Add({"GET", base + "/{id}", Access::kIam, "iam.user", "read"}, GetUser);
   t.Add({"PATCH", base + "/{id}", Access::kIam, "iam.user", "update"}, PatchUser);
   t.Add({"DELETE", base + "/{id}", Access::kIam, "iam.user", "delete"}, DeleteUser);

@@ -439,19 +439,33 @@ void WriteClassObjects(JsonWriter& w, const StoredEvent& e, const OcsfActivity& 
 
 }  // namespace
 
+namespace {
+bool LooksLikeFormula(std::string_view field) {
+  return !field.empty() && std::string_view("=+-@\t\r").find(field.front()) != std::string_view::npos;
+}
+}  // namespace
+
 void AppendCsvField(std::string& out, std::string_view field) {
+  const bool formula = LooksLikeFormula(field);
   // A leading byte order mark is quoted too: at the start of a file a reader drops it.
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos &&
-      !field.starts_with("\xEF\xBB\xBF")) {
+  const bool quote = field.find_first_of(",\"\r\n") != std::string_view::npos ||
+                     field.starts_with("\xEF\xBB\xBF");
+  if (!quote) {
+    if (formula) out += '\'';
     out += field;
     return;
   }
   out += '"';
+  if (formula) out += '\'';
   for (const char c : field) {
     if (c == '"') out += '"';
     out += c;
   }
   out += '"';
+}
+
+std::string CsvSafeValue(std::string_view field) {
+  return LooksLikeFormula(field) ? "'" + std::string(field) : std::string(field);
 }
 
 std::string_view AuditCsvHeader() { return kCsvHeader; }

@@ -36,9 +36,13 @@ inline constexpr std::string_view kOcsfSchemaVersion = "1.3.0";
 [[nodiscard]] std::string_view AuditCsvHeader();
 
 // Appends one RFC 4180 field: quoted (quotes doubled) only when it holds `,`, `"`, CR or LF,
-// or begins with a UTF-8 byte order mark (which a reader drops at the start of a file).
-// Shared by every CSV Custos writes (audit exports, user exports).
+// or begins with a UTF-8 byte order mark (which a reader drops at the start of a file). A
+// field that a spreadsheet would take for a formula — beginning with `=`, `+`, `-`, `@`, TAB
+// or CR — is written with a leading `'` (OWASP CSV injection). The one CSV field writer of
+// Custos (audit exports, user exports).
 void AppendCsvField(std::string& out, std::string_view field);
+// The field a spreadsheet reads back for `field` as AppendCsvField writes it.
+[[nodiscard]] std::string CsvSafeValue(std::string_view field);
 
 // One CSV record of the event, CRLF included.
 [[nodiscard]] Result<std::string> AuditCsvRow(std::string_view line);

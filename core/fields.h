@@ -182,11 +182,15 @@ Status ReadValue(const JsonValue& v, T& out, const std::string& path) {
     }
   } else if constexpr (std::is_integral_v<T>) {
     std::optional<int64_t> i = v.AsInt();
-    if (!i || (std::is_unsigned_v<T> && *i < 0) ||
-        *i > static_cast<int64_t>(std::numeric_limits<T>::max()) ||
-        *i < static_cast<int64_t>(std::numeric_limits<T>::min())) {
-      return WrongType(path, "an integer in range", v);
+    bool in_range = i.has_value();
+    if constexpr (std::is_unsigned_v<T>) {
+      in_range = in_range && *i >= 0 &&
+                 static_cast<uint64_t>(*i) <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+    } else {
+      in_range = in_range && *i <= static_cast<int64_t>(std::numeric_limits<T>::max()) &&
+                 *i >= static_cast<int64_t>(std::numeric_limits<T>::min());
     }
+    if (!in_range) return WrongType(path, "an integer in range", v);
     out = static_cast<T>(*i);
   } else if constexpr (std::is_same_v<T, Time>) {
     if (!v.is_string()) return WrongType(path, "an RFC 3339 time", v);

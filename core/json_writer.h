@@ -19,6 +19,8 @@ void AppendJsonString(std::string& out, std::string_view s);
 
 // True if `s` is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
 [[nodiscard]] bool IsValidUtf8(std::string_view s);
+// At most `max_bytes` of `s`, cut at a UTF-8 character boundary.
+[[nodiscard]] std::string_view TruncateUtf8(std::string_view s, size_t max_bytes);
 
 class JsonWriter {
  public:

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,15 +36,23 @@ struct Principal {
   [[nodiscard]] std::optional<core::iam::Subject> Subject() const;
 };
 
-// A few threads for blocking work (argon2id hashing), off the I/O threads.
-class BlockingPool {
+// A few named threads for one kind of blocking work, off the I/O threads, with a bounded
+// queue: TrySubmit refuses once `max_queued` jobs wait (the caller answers 503). Submit
+// always queues: for the continuation of work already admitted (an answer to render after a
+// write), which must not be refused half-way.
+class WorkPool {
  public:
-  explicit BlockingPool(int threads);
-  ~BlockingPool();
+  WorkPool(std::string name, int threads, size_t max_queued);
+  ~WorkPool();
+  [[nodiscard]] bool TrySubmit(std::function<void()> job);
   void Submit(std::function<void()> job);
+  [[nodiscard]] const std::string& name() const { return name_; }
+  [[nodiscard]] size_t queued() const;
 
  private:
-  std::mutex mu_;
+  std::string name_;
+  size_t max_queued_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
   bool stop_ = false;
@@ -84,22 +93,66 @@ class RateLimiter {
   std::unordered_map<std::string, Bucket> buckets_;
 };
 
+// Failed logins for unknown emails, counted per (tenant, source address) over a minute and
+// recorded as one auth.login_failed event with data.count (API.md Authentication): a flood of
+// them grows a tenant's trail by at most one event a minute per address. A tally not yet
+// recorded is lost if the process stops (it acknowledged nothing).
+class FailedLoginTally {
+ public:
+  static constexpr std::chrono::seconds kWindow{60};
+  struct Window {
+    std::string tenant;
+    std::string ip;
+    std::string email;  // the first one tried, capped
+    std::string request_id;
+    std::string user_agent;
+    uint64_t count = 0;
+    core::Time since;
+  };
+  void Count(const std::string& tenant, const std::string& ip, std::string_view email,
+             const std::string& request_id, const std::string& user_agent, core::Time now);
+  // The windows opened at least kWindow before `now` (all with `all`), taken out.
+  [[nodiscard]] std::vector<Window> TakeDue(core::Time now, bool all);
+
+ private:
+  static constexpr size_t kMaxWindows = 100'000;  // beyond: one window per tenant
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, Window> windows_;
+};
+
 struct Services {
   ApiDeps deps;
   ApiOptions options;
-  BlockingPool pool;
+  // The pools of Work (router.h): logins apart from the rest.
+  WorkPool login_pool;
+  WorkPool heavy_pool;
+  WorkPool store_pool;
   TokenCache token_cache;
-  RateLimiter auth_limiter;
+  RateLimiter auth_limiter;   // /oauth/token, logins, acceptance: per source address
+  RateLimiter login_limiter;  // logins per (tenant, email)
+  FailedLoginTally failed_logins;
   std::string root_client_id;
   std::string root_secret_hash;
+  // Revoked root tokens (jti → expiry), as kept in the credential store: loaded at start and
+  // kept with every revocation, so that a root request never reads the store to check it.
+  std::mutex root_revoked_mu;
+  std::map<std::string, core::Time, std::less<>> root_revoked;
 
   Services(ApiDeps d, ApiOptions o)
       : deps(std::move(d)),
         options(o),
-        pool(o.hashing_threads),
-        auth_limiter(o.auth_rate_per_second, o.auth_burst) {}
+        login_pool("login", o.login_threads, o.login_queue),
+        heavy_pool("heavy", o.heavy_threads, o.heavy_queue),
+        store_pool("store", o.store_threads, o.store_queue),
+        auth_limiter(o.auth_rate_per_second, o.auth_burst),
+        login_limiter(o.login_rate_per_second, o.login_burst) {}
+  // Whether a root token was revoked; and revoking one (durably, then in memory).
+  [[nodiscard]] bool RootRevoked(std::string_view jti, core::Time now);
+  [[nodiscard]] core::Status RevokeRoot(const std::string& jti, core::Time exp);
   projections::IdentityService& identity() { return deps.identity; }
   const core::Clock& clock() { return deps.clock; }
+  // The pool of a kind of work; nullptr for kInline.
+  WorkPool* PoolFor(Work work);
 };
 
 class Call {
@@ -173,12 +226,26 @@ struct Idempotency {
   std::string key;
   std::string request_hash;
 };
-// True when the call is answered already: a replay of the first answer, or a bad key.
+// True when the call is answered already: a replay of the first answer, or a bad key. Reads
+// the store: call it from a pool (WithIdempotency does).
 [[nodiscard]] bool ReplayIdempotent(const CallPtr& call, Idempotency& idem);
-// Keeps a successful answer for replays of the same key (24 h).
+// Keeps a successful answer for replays of the same key (24 h), with a synced write: from a
+// pool (AfterWrite does).
 void RememberIdempotent(const CallPtr& call, const Idempotency& idem, const HttpResponse& response);
+// Deletes idempotency records older than 24 h (at most 10,000 a call, oldest first); how many.
+size_t SweepIdempotency(Services& s, core::Time now);
+// Runs proceed(idem) for the call: at once when it carries no Idempotency-Key (or its route
+// ignores it); else on the store pool, after looking for the first answer (a replay answers
+// and proceed never runs) — 503 when that pool is full.
+void WithIdempotency(const CallPtr& call, std::function<void(const Idempotency&)> proceed);
+// Runs the answer to a write once it is durable: on the store pool when it is to be kept for
+// replays, on the route's pool when it has one, else on the call's connection (never on the
+// log's commit thread).
+void AfterWrite(const CallPtr& call, const Idempotency& idem, std::function<void()> work);
 // Runs work on the call's connection (after an fsync, off the log's commit thread).
 void OnCallStrand(const CallPtr& call, std::function<void()> work);
+// True when the call's handler runs on a pool (its route's Work is not inline).
+[[nodiscard]] bool OnPool(const CallPtr& call);
 
 // A GET: runs fn(state) under the tenant's read lock and answers with its result.
 void ReadTenant(const CallPtr& call,
@@ -191,6 +258,8 @@ void ReadTenant(const CallPtr& call,
 
 // 204 No Content.
 [[nodiscard]] HttpResponse NoContent();
+// 503 with Retry-After: the pool's queue is full.
+[[nodiscard]] HttpResponse Busy(const WorkPool& pool);
 
 // Appends to a JSON object text `"<name>"`: the decision's one-time secret, or null when it
 // went by notification alone (or is a replay), and `"credential_delivery"` (ACCESS.md rule 4).

@@ -103,6 +103,10 @@ struct RecordLogin {
   std::string email;
   bool succeeded = false;
   std::string reason;  // on failure: "bad_password", "locked", …
+  // For unknown emails: the failures from one source address over a minute, and when the
+  // first was.
+  std::optional<uint64_t> count;
+  std::optional<Time> since;
 };
 // Many users at once (CSV import). All or nothing: any invalid row fails the whole import;
 // best effort: the valid rows are created and the others reported by row.

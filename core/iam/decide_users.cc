@@ -307,7 +307,11 @@ Result<Decision> Decider::operator()(const RecordLogin& c) {
     return Error{Errc::kPermissionDenied, "a login is recorded for its own user only", {}};
   }
   if (!c.user_id) {
-    Emit(et::kAuthLoginFailed, LoginData{std::nullopt, c.email, c.reason}, std::nullopt);
+    // Whatever an unauthenticated caller sent is capped before it is recorded.
+    Emit(et::kAuthLoginFailed,
+         LoginData{std::nullopt, std::string(TruncateUtf8(c.email, 254)),
+                   std::string(TruncateUtf8(c.reason, 64)), c.count, c.since},
+         std::nullopt);
     return Done();
   }
   const User* u = s_.FindUser(*c.user_id);

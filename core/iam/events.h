@@ -376,11 +376,17 @@ struct LoginData {
   std::optional<std::string> user_id;
   std::string email;
   std::string reason;  // on failure
+  // Failures for unknown emails from one source address, tallied over a minute (the email is
+  // the first one tried); absent for a single attempt.
+  std::optional<uint64_t> count;
+  std::optional<Time> since;
   template <class S, class V>
   static void Fields(S& s, V& v) {
     v("user_id", s.user_id);
     v("email", s.email);
     v("reason", s.reason);
+    v("count", s.count);
+    v("since", s.since);
   }
 };
 

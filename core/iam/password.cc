@@ -19,4 +19,13 @@ bool CheckPassword(const PasswordCredential& credential, std::string_view passwo
   return false;
 }
 
+bool CheckLoginPassword(const std::optional<PasswordCredential>& credential,
+                        std::string_view password, const PasswordHasher& hasher,
+                        std::string_view dummy_hash) {
+  if (credential && credential->kind == kArgon2id) return hasher.Verify(credential->hash, password);
+  (void)hasher.Verify(dummy_hash, password);
+  return credential && credential->kind == kTemporaryPassword &&
+         ConstantTimeEquals(Sha256Hex(password), credential->hash);
+}
+
 }  // namespace custos::core::iam

@@ -7,6 +7,7 @@
 // Thread-safety: PasswordHasher implementations may be called from any thread.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,14 @@ class PasswordHasher {
 // temporary password, the hasher for an argon2id one.
 [[nodiscard]] bool CheckPassword(const PasswordCredential& credential, std::string_view password,
                                  const PasswordHasher& hasher);
+
+// A login's check, with the same work whatever the account (API.md: no timing tells which
+// accounts exist): exactly one hasher.Verify — of the argon2id credential, or of `dummy_hash`
+// when there is no credential or it is a temporary password (whose SHA-256 comparison comes
+// on top of it).
+[[nodiscard]] bool CheckLoginPassword(const std::optional<PasswordCredential>& credential,
+                                      std::string_view password, const PasswordHasher& hasher,
+                                      std::string_view dummy_hash);
 
 // Constant-time equality of two byte strings (false at once if the lengths differ).
 [[nodiscard]] bool ConstantTimeEquals(std::string_view a, std::string_view b);

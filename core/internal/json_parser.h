@@ -1,7 +1,11 @@
 // JsonParser: a strict RFC 8259 parser (UTF-8, no duplicate keys, at most kMaxJsonDepth
-// levels) that feeds a handler: Null(), Bool(b), Number(text), String(decoded),
-// BeginObject(), Key(decoded), EndObject(), BeginArray(), EndArray(). Strings arrive decoded
-// (escapes resolved, valid UTF-8); numbers as their text. Errors name the byte offset.
+// levels and kMaxJsonMembers members per object) that feeds a handler: Null(), Bool(b),
+// Number(text), String(decoded), BeginObject(), Key(decoded), EndObject(), BeginArray(),
+// EndArray(). Strings arrive decoded (escapes resolved, valid UTF-8); numbers as their text,
+// whatever their size or precision. Errors name the byte offset.
+//
+// Time is linear in the input: each byte is looked at a bounded number of times, and the
+// duplicate-key check is a hash lookup once an object has more than a handful of members.
 // Private to core/.
 #pragma once
 
@@ -9,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "core/json_canonical.h"
@@ -218,11 +223,33 @@ class JsonParser {
     return true;
   }
 
+  // The keys of one object so far: a short list, then a hash set.
+  class KeySet {
+   public:
+    // False if `key` was there already.
+    bool Insert(std::string key) {
+      if (!set_.empty()) return set_.insert(std::move(key)).second;
+      if (std::find(list_.begin(), list_.end(), key) != list_.end()) return false;
+      list_.push_back(std::move(key));
+      if (list_.size() > 16) {
+        set_.reserve(64);
+        for (std::string& k : list_) set_.insert(std::move(k));
+        list_.clear();
+      }
+      return true;
+    }
+    [[nodiscard]] size_t size() const { return list_.size() + set_.size(); }
+
+   private:
+    std::vector<std::string> list_;
+    std::unordered_set<std::string> set_;
+  };
+
   bool Object(int depth) {
     if (depth > kMaxJsonDepth) return SetError("nested too deeply");
     ++pos_;
     h_.BeginObject();
-    std::vector<std::string> keys;
+    KeySet keys;
     SkipSpace();
     if (pos_ < in_.size() && in_[pos_] == '}') {
       ++pos_;
@@ -235,12 +262,15 @@ class JsonParser {
       const size_t key_pos = pos_;
       std::string key;
       if (!String(key)) return false;
-      if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+      h_.Key(key);
+      if (!keys.Insert(std::move(key))) {
         pos_ = key_pos;
         return SetError("duplicate key in object");
       }
-      h_.Key(key);
-      keys.push_back(std::move(key));
+      if (keys.size() > kMaxJsonMembers) {
+        pos_ = key_pos;
+        return SetError("more than 10000 members in one object");
+      }
       SkipSpace();
       if (pos_ >= in_.size() || in_[pos_] != ':') return SetError("expected ':'");
       ++pos_;

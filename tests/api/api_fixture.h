@@ -95,14 +95,10 @@ class ApiTest : public ::testing::Test {
     auto signer = api::TokenSigner::LoadOrCreate(dir_.File("keys/jwt.pem"), issuer_);
     ASSERT_TRUE(signer.ok());
     signer_ = std::move(signer).value();
-    api::ApiOptions api_options;
-    api_options.auth_rate_per_second = 1000;
-    api_options.auth_burst = 1000;
-    api_options.body_limit = 64 * 1024;
     api_ = std::make_unique<api::Api>(
         api::ApiDeps{*identity_, *store_, *store_, *audit_, *checkpoints_, *retention_, clock_,
                      random_, hasher_, *signer_, metrics_, nullptr, nullptr, nullptr},
-        api_options);
+        api_options_);
     server_->SetBodyLimit(
         [this](std::string_view m, std::string_view t) { return api_->BodyLimit(m, t); });
     ASSERT_TRUE(server_
@@ -176,6 +172,16 @@ class ApiTest : public ::testing::Test {
     return {j.S("client_id"), j.S("client_secret")};
   }
 
+  // The API's options; a test may change them, then Stop() and Start() again.
+  api::ApiOptions api_options_ = [] {
+    api::ApiOptions o;
+    o.auth_rate_per_second = 1000;
+    o.auth_burst = 1000;
+    o.login_rate_per_second = 1000;
+    o.login_burst = 1000;
+    o.body_limit = 64 * 1024;
+    return o;
+  }();
   TempDir dir_;
   core::FakeClock clock_{core::FromUnixMillis(1795521600000)};
   core::CryptoRandom random_;

@@ -82,6 +82,18 @@ TEST_F(AuditApiTest, IngestedEventsAreStoredAsSentAndFoundById) {
   EXPECT_EQ(client_->Json("GET", "/v1/tenants/other/audit/events/" + id, root_token_).status, 404);
 }
 
+TEST_F(AuditApiTest, NumbersAreStoredAndChainedAsSent) {
+  // What the client said is what the trail says: no re-printing of numbers, any JSON number.
+  const std::string token = AuditClient("meter", "edit");
+  const std::string data =
+      R"({"amount":1.1,"price":19.99,"exp":1e2,"big":123456789012345678901234567890})";
+  HttpReply r = Ingest(token, "{\"type\":\"invoice.paid\",\"data\":" + data + "}");
+  ASSERT_EQ(r.status, 201) << r.body;
+  HttpReply got = client_->Json("GET", base_ + "/events/" + J(r.body).S("id"), root_token_);
+  ASSERT_EQ(got.status, 200);
+  EXPECT_NE(got.body.find("\"data\":" + data), std::string::npos) << got.body;
+}
+
 TEST_F(AuditApiTest, ReportingAnotherActorRecordsTheCaller) {
   const std::string token = AuditClient("gateway", "edit");
   HttpReply r = Ingest(token,
@@ -432,9 +444,13 @@ TEST_F(AuditApiTest, ExportsFilterAndHideWhatIsPastTheWindow) {
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(J(lines[i]).S("type"), "engine.stopped");
   EXPECT_EQ(core::ParseCheckpointLine(lines[3])->hash, J(lines[2]).S("hash"));
 
+  // Exporting needs manage on iam.audit (ACCESS.md); view reads and queries only.
   const std::string viewer = AuditClient("viewer", "view");
+  const std::string manager = AuditClient("manager", "manage");
   auto [nobody_id, nobody_secret] = Client("acme", "nobody", "");
-  EXPECT_EQ(client_->Json("GET", base_ + "/export", viewer).status, 200);
+  EXPECT_EQ(client_->Json("GET", base_ + "/export", viewer).status, 403);
+  EXPECT_EQ(client_->Json("GET", base_ + "/events", viewer).status, 200);
+  EXPECT_EQ(client_->Json("GET", base_ + "/export", manager).status, 200);
   EXPECT_EQ(client_->Json("GET", base_ + "/export", Token(nobody_id, nobody_secret)).status, 403);
 }
 

@@ -426,3 +426,91 @@ TEST_F(ApiTest, CredentialsOfHigherPrincipalsNeedANotificationChannel) {
 }
 
 }  // namespace custos::testing
+
+namespace custos::testing {
+
+TEST_F(ApiTest, LoginsAreLimitedPerAccountAndUnknownTenantsLookLikeWrongPasswords) {
+  Stop();
+  api_options_.login_burst = 3;
+  api_options_.login_rate_per_second = 0.001;
+  Start();
+  CreateTenant("acme");
+  auto login = [&](const std::string& tenant, const std::string& email) {
+    return client_->Json("POST", "/v1/tenants/" + tenant + "/auth/login", "",
+                         "{\"email\":\"" + email + "\",\"password\":\"not the password\"}");
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(login("acme", "ada@example.com").status, 401);
+  HttpReply limited = login("acme", "ada@example.com");
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_FALSE(limited.Header("retry-after").empty());
+  // Per (tenant, email): another account is not held up.
+  EXPECT_EQ(login("acme", "bob@example.com").status, 401);
+  // A tenant that does not exist answers like a wrong password.
+  HttpReply ghost = login("ghost-tenant", "bob@example.com");
+  EXPECT_EQ(ghost.status, 401) << ghost.body;
+  // What an unauthenticated caller sends is capped.
+  EXPECT_EQ(login("acme", std::string(300, 'a') + "@example.com").status, 422);
+}
+
+TEST_F(ApiTest, FailedLoginsForUnknownEmailsAreTalliedIntoOneEventPerSourceAndMinute) {
+  CreateTenant("acme");
+  for (int i = 0; i < 25; ++i) {
+    EXPECT_EQ(client_
+                  ->Json("POST", "/v1/tenants/acme/auth/login", "",
+                         "{\"email\":\"nobody" + std::to_string(i) +
+                             "@example.com\",\"password\":\"guess\"}")
+                  .status,
+              401);
+  }
+  api_->RunChores();  // records the tally (it would a minute after the first failure)
+  J events(client_->Json("GET", "/v1/tenants/acme/audit/events?action=auth.login_failed",
+                         RootToken())
+               .body);
+  ASSERT_EQ(events.Size("items"), 1u);
+  EXPECT_EQ(events.S("items.0.data.count"), "25");
+  EXPECT_EQ(events.S("items.0.data.email"), "nobody0@example.com");
+  EXPECT_EQ(events.S("items.0.actor.ip"), "127.0.0.1");
+}
+
+TEST_F(ApiTest, TokensAndLoginsIgnoreIdempotencyKeysAndRecordsExpire) {
+  CreateTenant("acme");
+  const auto form = std::vector<std::pair<std::string, std::string>>{
+      {"Content-Type", "application/x-www-form-urlencoded"}, {"Idempotency-Key", "k1"}};
+  const std::string body =
+      "grant_type=client_credentials&client_id=" + root_.client_id + "&client_secret=" +
+      root_.client_secret;
+  HttpReply first = client_->Send("POST", "/oauth/token", form, body);
+  HttpReply second = client_->Send("POST", "/oauth/token", form, body);
+  ASSERT_EQ(first.status, 200);
+  EXPECT_NE(J(first.body).S("access_token"), J(second.body).S("access_token"));
+  EXPECT_TRUE(second.Header("idempotent-replayed").empty());
+  // A user create with a key is kept, without its secret, for 24 hours; then deleted.
+  const std::string root = RootToken();
+  const std::string user = "{\"email\":\"k@example.com\",\"first_name\":\"K\",\"last_name\":\"L\"}";
+  HttpReply made = client_->Json("POST", "/v1/tenants/acme/users", root, user,
+                                 {{"Idempotency-Key", "create-k"}});
+  ASSERT_EQ(made.status, 201);
+  HttpReply replay = client_->Json("POST", "/v1/tenants/acme/users", root, user,
+                                   {{"Idempotency-Key", "create-k"}});
+  EXPECT_EQ(replay.Header("idempotent-replayed"), "true");
+  EXPECT_EQ(replay.body.find(J(made.body).S("temporary_password")), std::string::npos);
+  auto records = [&] {
+    size_t n = 0;
+    EXPECT_TRUE(store_
+                    ->Scan(core::Space::kIndex, "idem",
+                           [&](std::string_view, std::string_view) {
+                             ++n;
+                             return true;
+                           })
+                    .ok());
+    return n;
+  };
+  EXPECT_EQ(records(), 2u);  // the record and its expiry entry
+  api_->RunChores();
+  EXPECT_EQ(records(), 2u);
+  clock_.Advance(std::chrono::hours(25));
+  api_->RunChores();
+  EXPECT_EQ(records(), 0u);
+}
+
+}  // namespace custos::testing

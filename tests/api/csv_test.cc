@@ -32,5 +32,20 @@ TEST(CsvTest, AFieldStartingWithAByteOrderMarkSurvivesARoundTrip) {
   EXPECT_EQ(Fields("\xEF\xBB\xBF" "a,b\n"), (std::vector<std::vector<std::string>>{{"a", "b"}}));
 }
 
+TEST(CsvTest, FormulasAreNeutralizedInEveryWriter) {
+  // OWASP: a cell beginning with =, +, -, @, TAB or CR gets a leading '.
+  for (const std::string formula :
+       {"=HYPERLINK(\"http://x\")", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"}) {
+    std::string written;
+    AppendCsvField(written, formula);
+    written += "\r\n";
+    EXPECT_EQ(Fields(written), (std::vector<std::vector<std::string>>{{"'" + formula}}))
+        << formula;
+  }
+  std::string plain;
+  AppendCsvField(plain, "a=b");
+  EXPECT_EQ(plain, "a=b");
+}
+
 }  // namespace
 }  // namespace custos::api::internal

@@ -177,6 +177,19 @@ TEST(AuditCsvTest, DataIsTheStoredBytes) {
   EXPECT_NE(fields[12].find("1.50"), std::string::npos);
 }
 
+TEST(AuditCsvTest, FormulasAStrangerChoseAreNeutralized) {
+  // A failed login records the request id and the user agent a stranger sent.
+  EventDraft d = Draft("auth.login_failed", std::nullopt, "{}");
+  d.actor = Actor{"system", "anonymous", "+cmd|' /C calc'!A0", "203.0.113.7", "@evil"};
+  d.request_id = "=HYPERLINK(\"http://x\",\"y\")";
+  Result<std::string> row = AuditCsvRow(Line(d));
+  ASSERT_TRUE(row.ok()) << row.error().ToString();
+  const std::vector<std::string> fields = ParseCsvRecord(*row);
+  ASSERT_EQ(fields.size(), 13u);
+  EXPECT_EQ(fields[7], "'+cmd|' /C calc'!A0");
+  EXPECT_EQ(fields[11], "'=HYPERLINK(\"http://x\",\"y\")");
+}
+
 TEST(AuditCsvTest, RefusesWhatIsNotAStoredLine) {
   const std::string line = Line(Draft("user.created", Target{"user", "usr_2", ""}, "{}"));
   for (const std::string& bad :

@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+
+#include "core/fields.h"
 #include "core/json_canonical.h"
+#include "core/json_value.h"
 #include "core/json_writer.h"
 
 namespace custos::core {
@@ -95,6 +99,64 @@ TEST(JsonCanonicalTest, CanonicalTextIsItsOwnCanonicalForm) {
   EXPECT_FALSE(IsCanonicalJsonObject("{\"a\": 1}"));
   EXPECT_FALSE(IsCanonicalJsonObject("{\"a\":\"\\u0041\"}"));
   EXPECT_FALSE(IsCanonicalJsonObject("[1]"));
+}
+
+}  // namespace
+}  // namespace custos::core
+
+namespace custos::core {
+namespace {
+
+TEST(JsonParseTest, ManyDistinctKeysParseInLinearTime) {
+  // The attack of a 1 MiB body of distinct keys: refused at 10,000 members, quickly.
+  std::string many = "{";
+  for (int i = 0; i < 130'000; ++i) {
+    if (i > 0) many += ',';
+    many += "\"k" + std::to_string(i) + "\":1";
+  }
+  many += '}';
+  const auto start = std::chrono::steady_clock::now();
+  Result<JsonValue> v = ParseJson(many);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.error().message.find("10000 members"), std::string::npos) << v.error().message;
+  // 10,000 distinct keys are fine, and a duplicate among them is still found.
+  std::string ten = "{";
+  for (int i = 0; i < 10'000; ++i) ten += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  EXPECT_TRUE(ParseJson(ten + "}").ok());
+  EXPECT_NE(ParseJson(ten + ",\"k9999\":2}").error().message.find("duplicate"), std::string::npos);
+  EXPECT_FALSE(CanonicalizeJson(many).ok());
+  // Not a timing assertion of speed, a bound against the quadratic check (27 s before).
+  EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+TEST(JsonParseTest, NumbersAreKeptAsSent) {
+  const std::string sent =
+      R"({"amount":1.1,"price":19.99,"exp":1e2,"big":123456789012345678901234567890,"neg":-0.0})";
+  Result<JsonValue> v = ParseJson(sent);
+  ASSERT_TRUE(v.ok()) << v.error().ToString();
+  EXPECT_EQ(v->ToJson(), sent);
+  EXPECT_EQ(*CanonicalizeJson(sent), sent);
+  EXPECT_EQ(v->Find("big")->AsInt(), std::nullopt);  // too big for an int64 field, still JSON
+}
+
+struct Counts {
+  uint64_t big = 0;
+  uint32_t small = 0;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("big", s.big);
+    v("small", s.small);
+  }
+};
+
+TEST(FieldsTest, UnsignedFieldsReadBackInRange) {
+  Counts c;
+  ASSERT_TRUE(FromJson("{\"big\":25,\"small\":7}", c).ok());
+  EXPECT_EQ(c.big, 25u);
+  EXPECT_EQ(c.small, 7u);
+  EXPECT_FALSE(FromJson("{\"big\":-1,\"small\":7}", c).ok());
+  EXPECT_FALSE(FromJson("{\"big\":1,\"small\":4294967296}", c).ok());
 }
 
 }  // namespace

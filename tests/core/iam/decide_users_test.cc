@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "core/iam/credentials.h"
+#include "core/iam/password.h"
 #include "core/sha256.h"
 #include "tests/support/iam_fixture.h"
 
@@ -324,6 +325,43 @@ TEST(DecideTokenTest, IssuedAndRevokedTokens) {
                      f.clock().Now() + std::chrono::minutes(1), true});
   EXPECT_FALSE(f.state().RevokedTokenExpiry("jti-1").has_value());
   EXPECT_TRUE(f.state().RevokedTokenExpiry("jti-2").has_value());
+}
+
+// A hasher that counts its work: argon2id stands in for what costs the time.
+class CountingHasher final : public PasswordHasher {
+ public:
+  Result<std::string> Hash(std::string_view password) const override {
+    ++hashes;
+    return "argon:" + std::string(password);
+  }
+  bool Verify(std::string_view encoded, std::string_view password) const override {
+    ++verifies;
+    return encoded == "argon:" + std::string(password);
+  }
+  mutable int hashes = 0;
+  mutable int verifies = 0;
+};
+
+TEST(LoginPasswordTest, EveryLoginDoesTheSameWork) {
+  // Unknown email, temporary password (right or wrong), chosen password (right or wrong):
+  // exactly one argon2id verification each, so no timing tells them apart.
+  const std::string dummy = "argon:dummy";
+  const PasswordCredential temp{std::string(kTemporaryPassword), Sha256Hex("temp-secret"), {}};
+  const PasswordCredential chosen{std::string(kArgon2id), "argon:chosen", {}};
+  struct Case {
+    std::optional<PasswordCredential> credential;
+    std::string password;
+    bool matches;
+  };
+  for (const Case& c : {Case{std::nullopt, "anything", false}, Case{temp, "temp-secret", true},
+                        Case{temp, "wrong", false}, Case{chosen, "chosen", true},
+                        Case{chosen, "wrong", false}}) {
+    CountingHasher hasher;
+    EXPECT_EQ(CheckLoginPassword(c.credential, c.password, hasher, dummy), c.matches)
+        << c.password;
+    EXPECT_EQ(hasher.verifies, 1) << c.password;
+    EXPECT_EQ(hasher.hashes, 0);
+  }
 }
 
 }  // namespace
