@@ -520,17 +520,16 @@ size_t SweepIdempotency(Services& s, core::Time now) {
   const auto horizon = static_cast<uint64_t>(core::ToUnixMillis(now - kIdempotencyTtl));
   core::KvBatch batch;
   size_t swept = 0;
-  (void)s.deps.kv.Scan(core::Space::kIndex, prefix,
-                       [&](std::string_view key, std::string_view) {
-                         const std::string_view rest = key.substr(prefix.size());
-                         if (rest.size() < 9 || core::GetBE64(rest) >= horizon || swept >= 10'000) {
-                           return false;  // in time order: the rest is younger
-                         }
-                         batch.Delete(core::Space::kIndex, std::string(key));
-                         batch.Delete(core::Space::kIndex, std::string(rest.substr(9)));
-                         ++swept;
-                         return true;
-                       });
+  (void)s.deps.kv.Scan(core::Space::kIndex, prefix, [&](std::string_view key, std::string_view) {
+    const std::string_view rest = key.substr(prefix.size());
+    if (rest.size() < 9 || core::GetBE64(rest) >= horizon || swept >= 10'000) {
+      return false;  // in time order: the rest is younger
+    }
+    batch.Delete(core::Space::kIndex, std::string(key));
+    batch.Delete(core::Space::kIndex, std::string(rest.substr(9)));
+    ++swept;
+    return true;
+  });
   if (swept > 0) (void)s.deps.kv.Write(batch, core::Durability::kNoSync);
   return swept;
 }
@@ -585,30 +584,31 @@ void ExecuteFor(const CallPtr& call, const core::TenantId& tenant, core::iam::Co
     er.caller = call->principal ? call->principal->Subject() : std::nullopt;
     er.request_id = call->req.request_id;
     er.if_match = if_match;
-    call->services().identity().ExecuteAsync(std::move(er), [call, tenant, render,
-                                                             idem](core::Result<projections::ExecuteResult> r) {
-      AfterWrite(call, idem,
-                 [call, tenant, render, idem,
-                  r = std::make_shared<core::Result<projections::ExecuteResult>>(std::move(r))] {
-                   if (!r->ok()) return call->Fail(r->error());
-                   Services& s = call->services();
-                   core::Result<HttpResponse> response = s.identity().Read(
-                       tenant,
-                       [&](const core::iam::TenantState& state) { return render(state, **r); });
-                   if (!response.ok()) return call->Fail(response.error());
-                   if (!idem.key.empty() && response->status < 300) {
-                     // The stored answer never keeps a one-time secret: the replay has null.
-                     projections::ExecuteResult without_secret{(*r)->decision, {}};
-                     without_secret.decision.secret.reset();
-                     core::Result<HttpResponse> stored =
-                         s.identity().Read(tenant, [&](const core::iam::TenantState& state) {
-                           return render(state, without_secret);
-                         });
-                     if (stored.ok()) RememberIdempotent(call, idem, *stored);
-                   }
-                   call->Reply(std::move(*response));
-                 });
-    });
+    call->services().identity().ExecuteAsync(
+        std::move(er), [call, tenant, render, idem](core::Result<projections::ExecuteResult> r) {
+          AfterWrite(
+              call, idem,
+              [call, tenant, render, idem,
+               r = std::make_shared<core::Result<projections::ExecuteResult>>(std::move(r))] {
+                if (!r->ok()) return call->Fail(r->error());
+                Services& s = call->services();
+                core::Result<HttpResponse> response = s.identity().Read(
+                    tenant,
+                    [&](const core::iam::TenantState& state) { return render(state, **r); });
+                if (!response.ok()) return call->Fail(response.error());
+                if (!idem.key.empty() && response->status < 300) {
+                  // The stored answer never keeps a one-time secret: the replay has null.
+                  projections::ExecuteResult without_secret{(*r)->decision, {}};
+                  without_secret.decision.secret.reset();
+                  core::Result<HttpResponse> stored =
+                      s.identity().Read(tenant, [&](const core::iam::TenantState& state) {
+                        return render(state, without_secret);
+                      });
+                  if (stored.ok()) RememberIdempotent(call, idem, *stored);
+                }
+                call->Reply(std::move(*response));
+              });
+        });
   };
   WithIdempotency(call, std::move(execute));
 }
@@ -634,8 +634,8 @@ struct Api::Impl {
          services.failed_logins.TakeDue(services.clock().Now(), all)) {
       projections::ExecuteRequest er;
       er.tenant = core::TenantId(w.tenant);
-      er.command = core::iam::RecordLogin{std::nullopt, w.email, false, "unknown_email", w.count,
-                                          w.since};
+      er.command =
+          core::iam::RecordLogin{std::nullopt, w.email, false, "unknown_email", w.count, w.since};
       er.actor = core::Actor{"system", "anonymous", "", w.ip, w.user_agent};
       er.request_id = w.request_id;
       if (wait) {
@@ -653,8 +653,8 @@ struct Api::Impl {
     flusher = std::thread([this] {
       pthread_setname_np(pthread_self(), "custos-chores");
       std::unique_lock lock(flush_mu);
-      for (int tick = 1; !flush_cv.wait_for(lock, std::chrono::seconds(5), [this] { return stopping; });
-           ++tick) {
+      for (int tick = 1;
+           !flush_cv.wait_for(lock, std::chrono::seconds(5), [this] { return stopping; }); ++tick) {
         lock.unlock();
         FlushLoginTallies(false);
         if (tick % 60 == 0) (void)internal::SweepIdempotency(services, services.clock().Now());

@@ -44,6 +44,9 @@ struct ApiOptions {
   size_t heavy_queue = 32;
   int store_threads = 2;
   size_t store_queue = 256;
+  // How long one export may run: a slower reader is cut off (before the last chunk), and the
+  // retention lease it held goes with it.
+  std::chrono::seconds export_max_duration{3600};
 };
 
 struct ApiDeps {

@@ -46,6 +46,12 @@ class BodyStream {
   // (maybe empty). kFailed: the body cannot be completed; the server cuts the connection
   // without the final chunk, so the client sees a truncated body, never a complete one.
   virtual Step Next(std::string& out, size_t hint) = 0;
+  // What the server calls: makes the next piece wherever the stream's work may block (a
+  // stream that reads the store runs Next on a pool), then calls `done` from any thread; the
+  // server writes `out` only after that. By default, Next at once.
+  virtual void NextAsync(std::string& out, size_t hint, std::function<void(Step)> done) {
+    done(Next(out, hint));
+  }
 };
 
 struct HttpResponse {

@@ -96,6 +96,7 @@ HttpResponse Problem(const core::Error& error) {
   HttpResponse r = Build(
       status, status >= 500 && status != 503 ? "the request failed" : error.message, error.fields);
   if (status == 401) r.Header("WWW-Authenticate", "Bearer");
+  if (status == 503) r.Header("Retry-After", "1");  // storage unavailable or recovering
   return r;
 }
 

@@ -276,29 +276,30 @@ void WriteAppended(core::JsonWriter& w, const core::AppendedEvent& e) {
 
 // Appends the drafts and answers 201 with what was appended.
 void Ingest(const CallPtr& call, std::vector<core::EventDraft> drafts, bool batch) {
-  auto append = [call, batch, drafts = std::make_shared<std::vector<core::EventDraft>>(
-                                  std::move(drafts))](const Idempotency& idem) {
+  auto append = [call, batch,
+                 drafts = std::make_shared<std::vector<core::EventDraft>>(std::move(drafts))](
+                    const Idempotency& idem) {
     call->services().identity().AppendEventsAsync(
         call->Tenant(), std::move(*drafts), [call, batch, idem](core::AppendResult r) {
-          AfterWrite(call, idem, [call, batch, idem,
-                                  r = std::make_shared<core::AppendResult>(std::move(r))] {
-            if (!r->ok()) return call->Fail(r->error());
-            const std::vector<core::AppendedEvent>& events = **r;
-            core::JsonWriter w;
-            std::string location;
-            if (batch) {
-              w.BeginObject().Key("events").BeginArray();
-              for (const core::AppendedEvent& e : events) WriteAppended(w, e);
-              w.EndArray().EndObject();
-            } else {
-              WriteAppended(w, events.front());
-              location = "/v1/tenants/" + call->Param("tenant") + "/audit/events/" +
-                         events.front().id.value();
-            }
-            HttpResponse response = JsonResponse(201, w.Take(), std::nullopt, location);
-            RememberIdempotent(call, idem, response);
-            call->Reply(std::move(response));
-          });
+          AfterWrite(call, idem,
+                     [call, batch, idem, r = std::make_shared<core::AppendResult>(std::move(r))] {
+                       if (!r->ok()) return call->Fail(r->error());
+                       const std::vector<core::AppendedEvent>& events = **r;
+                       core::JsonWriter w;
+                       std::string location;
+                       if (batch) {
+                         w.BeginObject().Key("events").BeginArray();
+                         for (const core::AppendedEvent& e : events) WriteAppended(w, e);
+                         w.EndArray().EndObject();
+                       } else {
+                         WriteAppended(w, events.front());
+                         location = "/v1/tenants/" + call->Param("tenant") + "/audit/events/" +
+                                    events.front().id.value();
+                       }
+                       HttpResponse response = JsonResponse(201, w.Take(), std::nullopt, location);
+                       RememberIdempotent(call, idem, response);
+                       call->Reply(std::move(response));
+                     });
         });
   };
   WithIdempotency(call, std::move(append));
@@ -396,7 +397,7 @@ enum class ExportFormat : uint8_t { kJsonl, kCsv, kOcsf };
 // to it — it never signs what does not verify; a JSONL export then ends with the signed
 // checkpoint of its own last event, so that `custos verify --key` can tell a rewritten
 // history from the real one.
-class ExportStream final : public BodyStream {
+class ExportStream final : public BodyStream, public std::enable_shared_from_this<ExportStream> {
  public:
   ExportStream(Services& services, projections::AuditQuery query, ExportFormat format,
                std::optional<core::TenantHead> head,
@@ -406,12 +407,29 @@ class ExportStream final : public BodyStream {
         format_(format),
         head_(std::move(head)),
         lease_(std::move(lease)),
-        contiguous_(query_.actors.empty() && query_.actions.empty() && query_.targets.empty()) {
+        contiguous_(query_.actors.empty() && query_.actions.empty() && query_.targets.empty()),
+        deadline_(std::chrono::steady_clock::now() + services.options.export_max_duration) {
     query_.descending = false;
     query_.limit = kPage;
   }
 
+  // Pieces are read from the store on the heavy pool, never on the connection's thread.
+  void NextAsync(std::string& out, size_t hint, std::function<void(Step)> done) override {
+    services_.heavy_pool.Submit([self = shared_from_this(), &out, hint, done = std::move(done)] {
+      done(self->Next(out, hint));
+    });
+  }
+
   Step Next(std::string& out, size_t hint) override {
+    // A reader may not hold the export (and its retention lease) for ever: past the bound it
+    // is cut off, before the last chunk, so it can never take what it got for the whole.
+    if (std::chrono::steady_clock::now() > deadline_) {
+      return Fail(core::Unavailable("the export ran past its time limit of " +
+                                    std::to_string(std::chrono::duration_cast<std::chrono::minutes>(
+                                                       services_.options.export_max_duration)
+                                                       .count()) +
+                                    " minutes (a reader too slow)"));
+    }
     if (!started_) {
       started_ = true;
       if (format_ == ExportFormat::kCsv) out += core::AuditCsvHeader();
@@ -549,6 +567,7 @@ class ExportStream final : public BodyStream {
   std::vector<std::string> lines_;
   size_t pos_ = 0;
   std::string last_line_;  // the last line of the pages before lines_
+  std::chrono::steady_clock::time_point deadline_;
 };
 
 // The audit.exported record: who exported what, in which format, up to which tenant_seq.
@@ -614,7 +633,7 @@ void Export(const CallPtr& call) {
       [call, query, f, format, content_type, head, lease](core::AppendResult r) {
         // Durable before the first byte: an export nobody recorded never starts.
         if (!r.ok()) return call->Fail(r.error());
-        OnCallStrand(call, [call, query, f, format, content_type, head, lease] {
+        AfterWrite(call, Idempotency{}, [call, query, f, format, content_type, head, lease] {
           HttpResponse response;
           response.content_type = content_type;
           response.stream =

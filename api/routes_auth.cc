@@ -376,7 +376,8 @@ void Login(const CallPtr& call) {
   LoginBody body;
   if (core::Status st = ReadBody(call->req.body, body); !st.ok()) return call->Fail(st.error());
   // What an unauthenticated caller sends is capped before it is used or recorded.
-  if (body.email.size() > 254) return call->Fail(core::InvalidField("email", "is longer than 254 bytes"));
+  if (body.email.size() > 254)
+    return call->Fail(core::InvalidField("email", "is longer than 254 bytes"));
   if (body.password.size() > 1024) {
     return call->Fail(core::InvalidField("password", "is longer than 1024 bytes"));
   }
@@ -433,13 +434,12 @@ void Login(const CallPtr& call) {
   call->principal = Principal{Principal::Kind::kUser, tenant, *view->user_id, "", now};
   iam::RecordLogin record{view->user_id, body.email, reason.empty(), reason};
   if (!reason.empty()) {
-    return Execute(call, record,
-                   [reason](const iam::TenantState&, const projections::ExecuteResult&) {
-                     return Unauthorized(
-                         reason == "temporary_password_expired"
-                             ? "the temporary password has expired; ask for a reset"
-                             : "the email or password is wrong, or the account is not active");
-                   });
+    return Execute(
+        call, record, [reason](const iam::TenantState&, const projections::ExecuteResult&) {
+          return Unauthorized(reason == "temporary_password_expired"
+                                  ? "the temporary password has expired; ask for a reset"
+                                  : "the email or password is wrong, or the account is not active");
+        });
   }
   TokenClaims c{"",
                 *view->user_id,
@@ -519,9 +519,9 @@ void ChangeOwnPassword(const CallPtr& call) {
   Execute(call, iam::ChangePassword{call->principal->id, *hash, CodePoints(body.new_password)},
           [call](const iam::TenantState& state, const projections::ExecuteResult&) {
             const iam::User* u = state.FindUser(call->principal->id);
-            return JsonResponse(
-                200, Object([&](core::JsonWriter& w) { WriteUser(w, state, *u, true); }),
-                u->version);
+            return JsonResponse(200,
+                                Object([&](core::JsonWriter& w) { WriteUser(w, state, *u, true); }),
+                                u->version);
           });
 }
 
@@ -551,11 +551,10 @@ void AddAuthRoutes(RouteTable& t, Services&) {
   t.Add({"POST", "/v1/tenants/{tenant}/auth/login", Access::kPublic, "", "", Work::kLogin, false},
         Login);
   t.Add({"GET", "/v1/tenants/{tenant}/me", Access::kAuthenticated, "", ""}, Me);
-  t.Add({"POST", "/v1/tenants/{tenant}/auth/password", Access::kAuthenticated, "", "",
-         Work::kLogin},
-        ChangeOwnPassword);
-  t.Add({"POST", "/v1/tenants/{tenant}/auth/logout", Access::kAuthenticated, "", "",
-         Work::kLogin},
+  t.Add(
+      {"POST", "/v1/tenants/{tenant}/auth/password", Access::kAuthenticated, "", "", Work::kLogin},
+      ChangeOwnPassword);
+  t.Add({"POST", "/v1/tenants/{tenant}/auth/logout", Access::kAuthenticated, "", "", Work::kLogin},
         Logout);
 }
 

@@ -263,15 +263,15 @@ void Accept(const CallPtr& call) {
   if (!password_hash.ok()) return call->Fail(password_hash.error());
   size_t length = 0;
   for (char c : b.password) length += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  ExecuteFor(call, core::TenantId(tenant),
-             iam::AcceptInvitation{invitation, b.first_name, b.last_name, *password_hash, length},
-             [tenant](const iam::TenantState&, const projections::ExecuteResult& result) {
-               core::JsonWriter w;
-               w.BeginObject().Key("tenant").String(tenant).Key("user_id").String(
-                   result.decision.id);
-               w.EndObject();
-               return JsonResponse(200, w.Take());
-             });
+  ExecuteFor(
+      call, core::TenantId(tenant),
+      iam::AcceptInvitation{invitation, b.first_name, b.last_name, *password_hash, length},
+      [tenant](const iam::TenantState&, const projections::ExecuteResult& result) {
+        core::JsonWriter w;
+        w.BeginObject().Key("tenant").String(tenant).Key("user_id").String(result.decision.id);
+        w.EndObject();
+        return JsonResponse(200, w.Take());
+      });
 }
 
 }  // namespace

@@ -106,8 +106,8 @@ struct StoredEvent {
   const JsonValue* actor = nullptr;
   const JsonValue* target = nullptr;  // nullptr when the event has none
   const JsonValue* data = nullptr;    // nullptr unless asked for
-  std::string_view raw_data;     // the bytes of `data` in the line
-  std::string_view raw_changes;  // the bytes of `changes`, or empty
+  std::string_view raw_data;          // the bytes of `data` in the line
+  std::string_view raw_changes;       // the bytes of `changes`, or empty
   std::string_view request_id;
 };
 
@@ -162,7 +162,6 @@ Status ReadStoredEvent(std::string_view line, StoredEvent& e, bool parse_data) {
 constexpr std::string_view kCsvHeader =
     "id,seq,tenant_seq,time,type,actor_type,actor_id,actor_name,target_type,target_id,"
     "target_name,request_id,data\r\n";
-
 
 // ---------------------------------------------------------------------------------------------
 // OCSF classification
@@ -441,15 +440,16 @@ void WriteClassObjects(JsonWriter& w, const StoredEvent& e, const OcsfActivity& 
 
 namespace {
 bool LooksLikeFormula(std::string_view field) {
-  return !field.empty() && std::string_view("=+-@\t\r").find(field.front()) != std::string_view::npos;
+  return !field.empty() &&
+         std::string_view("=+-@\t\r").find(field.front()) != std::string_view::npos;
 }
 }  // namespace
 
 void AppendCsvField(std::string& out, std::string_view field) {
   const bool formula = LooksLikeFormula(field);
   // A leading byte order mark is quoted too: at the start of a file a reader drops it.
-  const bool quote = field.find_first_of(",\"\r\n") != std::string_view::npos ||
-                     field.starts_with("\xEF\xBB\xBF");
+  const bool quote =
+      field.find_first_of(",\"\r\n") != std::string_view::npos || field.starts_with("\xEF\xBB\xBF");
   if (!quote) {
     if (formula) out += '\'';
     out += field;

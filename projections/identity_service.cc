@@ -1,5 +1,7 @@
 #include "projections/identity_service.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -105,6 +107,20 @@ Result<std::unique_ptr<IdentityService>> IdentityService::Open(core::EventLog& l
                                                                core::Random& random,
                                                                core::iam::Notifier* notifier) {
   std::unique_ptr<IdentityService> service(new IdentityService(log, kv, clock, random, notifier));
+  IdentityService* self = service.get();
+  service->recovery_thread_ = std::thread([self, recovery = service->recovery_] {
+    pthread_setname_np(pthread_self(), "custos-recover");
+    std::unique_lock lock(recovery->mu);
+    while (true) {
+      recovery->cv.wait(lock, [&] { return recovery->stop || !recovery->queue.empty(); });
+      if (recovery->stop) return;
+      std::shared_ptr<TenantSlot> slot = std::move(recovery->queue.front());
+      recovery->queue.pop_front();
+      lock.unlock();
+      self->RecoverSlot(slot);
+      lock.lock();
+    }
+  });
   // Every tenant's records, tenants loaded in parallel (one per core at a time): parsing the
   // records is most of a restart. A tenant has state only if it has events.
   std::vector<std::shared_ptr<TenantSlot>> slots;
@@ -126,7 +142,8 @@ Result<std::unique_ptr<IdentityService>> IdentityService::Open(core::EventLog& l
     }
   };
   std::vector<std::thread> loaders;
-  const size_t threads = std::min<size_t>(slots.size(), std::max(1u, std::thread::hardware_concurrency()));
+  const size_t threads =
+      std::min<size_t>(slots.size(), std::max(1u, std::thread::hardware_concurrency()));
   for (size_t t = 1; t < threads; ++t) loaders.emplace_back(load);
   load();
   for (std::thread& t : loaders) t.join();
@@ -159,8 +176,16 @@ std::shared_ptr<IdentityService::TenantSlot> IdentityService::GetOrCreateSlot(
   return it->second;
 }
 
-Status IdentityService::LoadSlot(TenantSlot& slot) {
-  core::iam::TenantState fresh(slot.state.tenant_id());
+IdentityService::~IdentityService() {
+  {
+    std::lock_guard lock(recovery_->mu);
+    recovery_->stop = true;
+  }
+  recovery_->cv.notify_all();
+  if (recovery_thread_.joinable()) recovery_thread_.join();
+}
+
+Status IdentityService::LoadState(core::iam::TenantState& fresh) const {
   Status failed;
   CUSTOS_RETURN_IF_ERROR(kv_.Scan(core::Space::kState, StateKey(fresh.tenant_id(), ""),
                                   [&](std::string_view key, std::string_view value) {
@@ -169,7 +194,12 @@ Status IdentityService::LoadSlot(TenantSlot& slot) {
                                     return failed.ok();
                                   }));
   CUSTOS_RETURN_IF_ERROR(failed);
-  CUSTOS_RETURN_IF_ERROR(fresh.FinishLoad());
+  return fresh.FinishLoad();
+}
+
+Status IdentityService::LoadSlot(TenantSlot& slot) {
+  core::iam::TenantState fresh(slot.state.tenant_id());
+  CUSTOS_RETURN_IF_ERROR(LoadState(fresh));
   slot.state = std::move(fresh);
   std::optional<core::TenantHead> head = log_.Head(core::TenantId(slot.state.tenant_id()));
   slot.next_tenant_seq = head ? head->tenant_seq.value() : 0;
@@ -182,25 +212,40 @@ core::Time IdentityService::NextTime(TenantSlot& slot) const {
   return slot.last_time;
 }
 
-Status IdentityService::SettleForRead(TenantSlot& slot) const {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (slot.in_flight.load() != 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();  // the log answers every append of the failed group at once
-  }
-  std::unique_lock lock(slot.mu);
-  // Reloading writes only the slot; the service itself is never a const object.
-  return const_cast<IdentityService*>(this)->Recover(slot);
+core::Error IdentityService::Recovering(const TenantSlot& slot) {
+  return core::Unavailable("an earlier write of tenant " + slot.state.tenant_id() +
+                           " failed and its state is being reloaded; retry shortly");
 }
 
-Status IdentityService::Recover(TenantSlot& slot) {
-  if (!slot.poisoned.load()) return core::OkStatus();
-  if (slot.in_flight.load() != 0) {
-    return core::Unavailable("an earlier write of tenant " + slot.state.tenant_id() +
-                             " failed; retry shortly");
+void IdentityService::ScheduleRecovery(Recovery& recovery,
+                                       const std::shared_ptr<TenantSlot>& slot) {
+  if (slot->in_flight.load() != 0 || slot->recovering.exchange(true)) return;
+  {
+    std::lock_guard lock(recovery.mu);
+    if (recovery.stop) return;
+    recovery.queue.push_back(slot);
   }
-  CUSTOS_RETURN_IF_ERROR(LoadSlot(slot));
-  slot.poisoned.store(false);
-  return core::OkStatus();
+  recovery.cv.notify_one();
+}
+
+void IdentityService::RecoverSlot(const std::shared_ptr<TenantSlot>& slot) {
+  // Nothing of the tenant is in flight and nothing new is accepted while it is poisoned, so
+  // the store holds still: read it off the slot's lock, swap under it.
+  core::iam::TenantState fresh(slot->state.tenant_id());
+  Status loaded = LoadState(fresh);
+  std::unique_lock lock(slot->mu);
+  slot->recovering.store(false);
+  if (!loaded.ok() || slot->in_flight.load() != 0) {
+    lock.unlock();
+    // A store that cannot be read yet: try again shortly.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return ScheduleRecovery(*recovery_, slot);
+  }
+  slot->state = std::move(fresh);
+  std::optional<core::TenantHead> head = log_.Head(core::TenantId(slot->state.tenant_id()));
+  slot->next_tenant_seq = head ? head->tenant_seq.value() : 0;
+  slot->last_time = std::max(slot->last_time, head ? head->time : core::Time{});
+  slot->poisoned.store(false);
 }
 
 void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done) {
@@ -208,9 +253,9 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
   if (!tenant.ok()) return done(tenant.error());
   std::shared_ptr<TenantSlot> slot = GetOrCreateSlot(*tenant);
   std::unique_lock lock(slot->mu);
-  if (Status s = Recover(*slot); !s.ok()) {
+  if (slot->poisoned.load()) {
     lock.unlock();
-    return done(std::move(s).error());
+    return done(Recovering(*slot));
   }
   core::iam::CommandContext ctx;
   ctx.actor = request.actor;
@@ -235,8 +280,8 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
     if (!applied.ok()) {
       // Decide made an event Apply refuses: a bug. Put the state back as stored.
       slot->poisoned.store(true);
-      (void)Recover(*slot);
       lock.unlock();
+      ScheduleRecovery(*recovery_, slot);
       return done(core::Internal("decided event does not apply: " + applied.error().message));
     }
   }
@@ -267,17 +312,20 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
   auto deferred = std::make_shared<Deferred<Result<ExecuteResult>>>(std::move(done));
   // Submitted under the tenant's lock, so that the log sees the tenant's appends in the
   // order they were decided.
-  log_.AppendAsync(std::move(append), [slot, decision, notifier, deferred](core::AppendResult r) {
+  log_.AppendAsync(std::move(append), [slot, decision, notifier, deferred,
+                                       recovery = recovery_](core::AppendResult r) {
     if (!r.ok()) {
       slot->poisoned.store(true);
-      slot->in_flight.fetch_sub(1);
+      if (slot->in_flight.fetch_sub(1) == 1) ScheduleRecovery(*recovery, slot);
       core::Error e = std::move(r).error();
       if (e.code == core::Errc::kConflict) {
         e = core::Unavailable("an earlier write of this tenant failed: " + e.message);
       }
       return deferred->Answer(std::move(e));
     }
-    slot->in_flight.fetch_sub(1);
+    if (slot->in_flight.fetch_sub(1) == 1 && slot->poisoned.load()) {
+      ScheduleRecovery(*recovery, slot);
+    }
     if (notifier != nullptr) {
       for (const core::iam::Notification& n : decision->notifications) notifier->Publish(n);
     }
@@ -312,9 +360,9 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
     lock.unlock();
     return done(core::NotFound("no tenant " + tenant.value()));
   }
-  if (Status s = Recover(*slot); !s.ok()) {
+  if (slot->poisoned.load()) {
     lock.unlock();
-    return done(std::move(s).error());
+    return done(Recovering(*slot));
   }
   if (events.empty()) {
     lock.unlock();
@@ -361,9 +409,11 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
   // Any failure (even one answered before queueing, like a closing store) poisons the slot:
   // the next call reloads next_tenant_seq from the log.
   auto deferred = std::make_shared<Deferred<core::AppendResult>>(std::move(done));
-  log_.AppendAsync(std::move(append), [slot, deferred](core::AppendResult r) {
+  log_.AppendAsync(std::move(append), [slot, deferred, recovery = recovery_](core::AppendResult r) {
     if (!r.ok()) slot->poisoned.store(true);
-    slot->in_flight.fetch_sub(1);
+    if (slot->in_flight.fetch_sub(1) == 1 && slot->poisoned.load()) {
+      ScheduleRecovery(*recovery, slot);
+    }
     deferred->Answer(std::move(r));
   });
   lock.unlock();

@@ -10,7 +10,9 @@
 // only then is the command acknowledged and its notifications published. Reads may see a
 // command's effects up to one fsync before it is acknowledged. If an append fails, every
 // later in-flight append of that tenant fails too (its expected tenant_seq no longer
-// matches), and the tenant's state is reloaded from the store before the next command.
+// matches), and the tenant's state is reloaded from the store by the service's recovery
+// thread once the last of them is answered; until then the tenant's reads and commands are
+// answered kUnavailable at once (never a wait on the caller's thread).
 //
 // Application events (AppendEventsAsync) go through the same per-tenant order, so that the
 // expected tenant_seq stays exact.
@@ -23,12 +25,15 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -66,6 +71,9 @@ class IdentityService {
   [[nodiscard]] static core::Result<std::unique_ptr<IdentityService>> Open(
       core::EventLog& log, core::KvStore& kv, const core::Clock& clock, core::Random& random,
       core::iam::Notifier* notifier);
+  ~IdentityService();
+  IdentityService(const IdentityService&) = delete;
+  IdentityService& operator=(const IdentityService&) = delete;
 
   void ExecuteAsync(ExecuteRequest request, ExecuteCallback done);
   [[nodiscard]] core::Result<ExecuteResult> Execute(ExecuteRequest request);
@@ -114,7 +122,21 @@ class IdentityService {
     core::Time last_time;          // of the tenant's last decided append (never decreases)
     std::atomic<int> in_flight{0};
     std::atomic<bool> poisoned{false};
+    std::atomic<bool> recovering{false};  // queued for the recovery thread
   };
+
+  // The recovery thread's queue; callbacks of the log hold it, not the service.
+  struct Recovery {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::shared_ptr<TenantSlot>> queue;
+    bool stop = false;
+  };
+  // Queues a poisoned slot for reloading (once nothing of it is in flight).
+  static void ScheduleRecovery(Recovery& recovery, const std::shared_ptr<TenantSlot>& slot);
+  // The recovery thread's work: reloads a poisoned slot from the store.
+  void RecoverSlot(const std::shared_ptr<TenantSlot>& slot);
+  [[nodiscard]] static core::Error Recovering(const TenantSlot& slot);
 
   IdentityService(core::EventLog& log, core::KvStore& kv, const core::Clock& clock,
                   core::Random& random, core::iam::Notifier* notifier)
@@ -123,15 +145,11 @@ class IdentityService {
   // The time of the tenant's next append: the clock, or the last one if the clock is behind
   // it. State is decided with it and the events carry it, so a replay gives the same state.
   [[nodiscard]] core::Time NextTime(TenantSlot& slot) const;
-  // After a failed append the state in memory holds effects that never became durable: a
-  // read first waits for the tenant's appends in flight to be answered, then reloads the
-  // state as stored.
-  [[nodiscard]] core::Status SettleForRead(TenantSlot& slot) const;
   [[nodiscard]] std::shared_ptr<TenantSlot> FindSlot(const core::TenantId& tenant) const;
   [[nodiscard]] std::shared_ptr<TenantSlot> GetOrCreateSlot(const core::TenantId& tenant);
-  // With the slot's lock held: reloads a poisoned slot once nothing is in flight.
-  [[nodiscard]] core::Status Recover(TenantSlot& slot);
   [[nodiscard]] core::Status LoadSlot(TenantSlot& slot);
+  // The tenant's state as stored.
+  [[nodiscard]] core::Status LoadState(core::iam::TenantState& out) const;
   // Adds to `batch` the tenant's records as the state after `at_tenant_seq`.
   static void AddSnapshot(core::KvBatch& batch, const core::iam::TenantState& state,
                           uint64_t at_tenant_seq);
@@ -144,6 +162,8 @@ class IdentityService {
 
   mutable std::shared_mutex slots_mu_;
   std::map<std::string, std::shared_ptr<TenantSlot>> slots_;
+  std::shared_ptr<Recovery> recovery_ = std::make_shared<Recovery>();
+  std::thread recovery_thread_;
 };
 
 template <class Fn>
@@ -151,16 +171,12 @@ auto IdentityService::Read(const core::TenantId& tenant, Fn&& fn) const
     -> core::Result<std::invoke_result_t<Fn, const core::iam::TenantState&>> {
   std::shared_ptr<TenantSlot> slot = FindSlot(tenant);
   if (slot == nullptr) return core::NotFound("no tenant " + tenant.value());
-  while (true) {
-    {
-      std::shared_lock lock(slot->mu);
-      if (!slot->poisoned.load()) {
-        if (!slot->state.exists()) return core::NotFound("no tenant " + tenant.value());
-        return fn(static_cast<const core::iam::TenantState&>(slot->state));
-      }
-    }
-    CUSTOS_RETURN_IF_ERROR(SettleForRead(*slot));
-  }
+  std::shared_lock lock(slot->mu);
+  // After a failed append the state in memory holds effects that never became durable: it is
+  // not read until the recovery thread has reloaded it.
+  if (slot->poisoned.load()) return Recovering(*slot);
+  if (!slot->state.exists()) return core::NotFound("no tenant " + tenant.value());
+  return fn(static_cast<const core::iam::TenantState&>(slot->state));
 }
 
 // The state space key of a tenant's record.

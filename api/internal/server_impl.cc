@@ -124,13 +124,13 @@ class Session : public std::enable_shared_from_this<Session> {
     // the whole request, however slowly its bytes trickle in (slowloris).
     stream_.expires_after(options_.idle_timeout);
     waiting_for_request_ = true;
-    stream_.async_read_some(
-        buffer_.prepare(kFirstRead), [self = shared_from_this()](beast::error_code ec, size_t n) {
-          self->waiting_for_request_ = false;
-          if (ec) return self->OnReadError(ec);
-          self->buffer_.commit(n);
-          self->ReadHeader();
-        });
+    stream_.async_read_some(buffer_.prepare(kFirstRead),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->waiting_for_request_ = false;
+                              if (ec) return self->OnReadError(ec);
+                              self->buffer_.commit(n);
+                              self->ReadHeader();
+                            });
   }
 
   void ReadHeader() {
@@ -299,40 +299,48 @@ class Session : public std::enable_shared_from_this<Session> {
         stream_.socket().cancel(ignored);
       }
       // The first piece before the head: a body that fails at once is still answered 500.
-      chunk_.clear();
-      step_ = NextPiece(slot);
-      if (step_ == BodyStream::Step::kFailed) {
-        streaming_ = false;
-        slot.stream.reset();
-        slot.response->result(http::status::internal_server_error);
-        slot.response->set(http::field::content_type, "application/problem+json");
-        slot.response->body() = ProblemBody(500, "Internal Server Error", "the body failed");
-        slot.response->keep_alive(false);
-        slot.response->prepare_payload();
-        return http::async_write(
-            stream_, *slot.response,
-            [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
-      }
-      slot.head_writer.emplace(*slot.head);
-      http::async_write_header(stream_, *slot.head_writer,
-                               [self = shared_from_this()](beast::error_code ec, size_t) {
-                                 if (ec) return self->OnWrite(ec);
-                                 self->WritePiece();
-                               });
-      return;
+      return MakePiece([self = shared_from_this()](BodyStream::Step step) {
+        self->step_ = step;
+        Slot& slot = self->slots_.front();
+        if (step == BodyStream::Step::kFailed) {
+          self->streaming_ = false;
+          slot.stream.reset();
+          slot.response->result(http::status::internal_server_error);
+          slot.response->set(http::field::content_type, "application/problem+json");
+          slot.response->body() = ProblemBody(500, "Internal Server Error", "the body failed");
+          slot.response->keep_alive(false);
+          slot.response->prepare_payload();
+          return http::async_write(self->stream_, *slot.response,
+                                   [self](beast::error_code ec, size_t) { self->OnWrite(ec); });
+        }
+        slot.head_writer.emplace(*slot.head);
+        http::async_write_header(self->stream_, *slot.head_writer,
+                                 [self](beast::error_code ec, size_t) {
+                                   if (ec) return self->OnWrite(ec);
+                                   self->WritePiece();
+                                 });
+      });
     }
     http::async_write(
         stream_, *slot.response,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
   }
 
-  // The next non-empty piece of a streamed body into chunk_ (or the end, or a failure).
-  BodyStream::Step NextPiece(Slot& slot) {
-    BodyStream::Step step = BodyStream::Step::kMore;
-    while (chunk_.empty() && step == BodyStream::Step::kMore) {
-      step = slot.stream->Next(chunk_, kChunkBytes);
-    }
-    return step;
+  // The next non-empty piece of a streamed body into chunk_ (or the end, or a failure), made
+  // where the stream makes it (off this strand when it reads the store); `then` runs back on
+  // the strand.
+  void MakePiece(std::function<void(BodyStream::Step)> then) {
+    chunk_.clear();
+    auto self = shared_from_this();
+    slots_.front().stream->NextAsync(
+        chunk_, kChunkBytes, [self, then = std::move(then)](BodyStream::Step step) mutable {
+          net::dispatch(self->stream_.get_executor(), [self, then = std::move(then), step] {
+            if (self->chunk_.empty() && step == BodyStream::Step::kMore) {
+              return self->MakePiece(std::move(then));
+            }
+            then(step);
+          });
+        });
   }
 
   // One piece of a streamed body per write (chunk_, made before): the next is made only once
@@ -347,12 +355,13 @@ class Session : public std::enable_shared_from_this<Session> {
     auto after = [self, last](beast::error_code ec, size_t) {
       if (ec) return self->OnWrite(ec);
       if (last) return self->EndStream();
-      self->chunk_.clear();
-      self->step_ = self->NextPiece(self->slots_.front());
-      if (self->step_ == BodyStream::Step::kFailed) {
-        return self->OnWrite(net::error::make_error_code(net::error::connection_aborted));
-      }
-      self->WritePiece();
+      self->MakePiece([self](BodyStream::Step step) {
+        self->step_ = step;
+        if (step == BodyStream::Step::kFailed) {
+          return self->OnWrite(net::error::make_error_code(net::error::connection_aborted));
+        }
+        self->WritePiece();
+      });
     };
     if (chunk_.empty()) return after({}, 0);
     if (slot.raw) return net::async_write(stream_, net::buffer(chunk_), std::move(after));

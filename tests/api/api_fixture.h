@@ -88,7 +88,7 @@ class ApiTest : public ::testing::Test {
     auto root = api::Api::EnsureRootClient(*store_, random_, clock_);
     ASSERT_TRUE(root.ok());
     if (!root->client_secret.empty()) root_ = *root;
-    auto server = api::HttpServer::Bind(api::ServerOptions{"127.0.0.1", 0, 2});
+    auto server = api::HttpServer::Bind(api::ServerOptions{"127.0.0.1", 0, server_threads_});
     ASSERT_TRUE(server.ok());
     server_ = std::move(server).value();
     issuer_ = "http://127.0.0.1:" + std::to_string(server_->port());
@@ -172,6 +172,7 @@ class ApiTest : public ::testing::Test {
     return {j.S("client_id"), j.S("client_secret")};
   }
 
+  int server_threads_ = 2;  // I/O threads; a test may change it, then Stop() and Start() again
   // The API's options; a test may change them, then Stop() and Start() again.
   api::ApiOptions api_options_ = [] {
     api::ApiOptions o;

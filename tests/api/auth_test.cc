@@ -463,9 +463,9 @@ TEST_F(ApiTest, FailedLoginsForUnknownEmailsAreTalliedIntoOneEventPerSourceAndMi
               401);
   }
   api_->RunChores();  // records the tally (it would a minute after the first failure)
-  J events(client_->Json("GET", "/v1/tenants/acme/audit/events?action=auth.login_failed",
-                         RootToken())
-               .body);
+  J events(
+      client_->Json("GET", "/v1/tenants/acme/audit/events?action=auth.login_failed", RootToken())
+          .body);
   ASSERT_EQ(events.Size("items"), 1u);
   EXPECT_EQ(events.S("items.0.data.count"), "25");
   EXPECT_EQ(events.S("items.0.data.email"), "nobody0@example.com");
@@ -476,9 +476,8 @@ TEST_F(ApiTest, TokensAndLoginsIgnoreIdempotencyKeysAndRecordsExpire) {
   CreateTenant("acme");
   const auto form = std::vector<std::pair<std::string, std::string>>{
       {"Content-Type", "application/x-www-form-urlencoded"}, {"Idempotency-Key", "k1"}};
-  const std::string body =
-      "grant_type=client_credentials&client_id=" + root_.client_id + "&client_secret=" +
-      root_.client_secret;
+  const std::string body = "grant_type=client_credentials&client_id=" + root_.client_id +
+                           "&client_secret=" + root_.client_secret;
   HttpReply first = client_->Send("POST", "/oauth/token", form, body);
   HttpReply second = client_->Send("POST", "/oauth/token", form, body);
   ASSERT_EQ(first.status, 200);

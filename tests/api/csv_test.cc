@@ -22,14 +22,18 @@ TEST(CsvTest, QuotedFieldsAndLineEnds) {
 }
 
 TEST(CsvTest, AFieldStartingWithAByteOrderMarkSurvivesARoundTrip) {
-  const std::string bom_field = "\xEF\xBB\xBF" "b";
+  const std::string bom_field =
+      "\xEF\xBB\xBF"
+      "b";
   std::string written;
   AppendCsvField(written, bom_field);
   written += ",x\r\n";
   EXPECT_EQ(written.front(), '"') << "quoted, so that a reader does not drop it as a BOM";
   EXPECT_EQ(Fields(written), (std::vector<std::vector<std::string>>{{bom_field, "x"}}));
   // A real byte order mark at the start of a file is still dropped.
-  EXPECT_EQ(Fields("\xEF\xBB\xBF" "a,b\n"), (std::vector<std::vector<std::string>>{{"a", "b"}}));
+  EXPECT_EQ(Fields("\xEF\xBB\xBF"
+                   "a,b\n"),
+            (std::vector<std::vector<std::string>>{{"a", "b"}}));
 }
 
 TEST(CsvTest, FormulasAreNeutralizedInEveryWriter) {
@@ -39,8 +43,7 @@ TEST(CsvTest, FormulasAreNeutralizedInEveryWriter) {
     std::string written;
     AppendCsvField(written, formula);
     written += "\r\n";
-    EXPECT_EQ(Fields(written), (std::vector<std::vector<std::string>>{{"'" + formula}}))
-        << formula;
+    EXPECT_EQ(Fields(written), (std::vector<std::vector<std::string>>{{"'" + formula}})) << formula;
   }
   std::string plain;
   AppendCsvField(plain, "a=b");

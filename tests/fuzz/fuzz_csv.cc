@@ -31,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (size_t r = 0; r < rows->size(); ++r) {
     std::vector<std::string> expected;
-    for (const std::string& f : (*rows)[r].fields) expected.push_back(custos::core::CsvSafeValue(f));
+    for (const std::string& f : (*rows)[r].fields)
+      expected.push_back(custos::core::CsvSafeValue(f));
     if (expected != (*reread)[r].fields) {
       std::fprintf(stderr, "csv: row %zu differs after a round trip\n", r);
       std::abort();

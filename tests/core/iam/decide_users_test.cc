@@ -353,12 +353,11 @@ TEST(LoginPasswordTest, EveryLoginDoesTheSameWork) {
     std::string password;
     bool matches;
   };
-  for (const Case& c : {Case{std::nullopt, "anything", false}, Case{temp, "temp-secret", true},
-                        Case{temp, "wrong", false}, Case{chosen, "chosen", true},
-                        Case{chosen, "wrong", false}}) {
+  for (const Case& c :
+       {Case{std::nullopt, "anything", false}, Case{temp, "temp-secret", true},
+        Case{temp, "wrong", false}, Case{chosen, "chosen", true}, Case{chosen, "wrong", false}}) {
     CountingHasher hasher;
-    EXPECT_EQ(CheckLoginPassword(c.credential, c.password, hasher, dummy), c.matches)
-        << c.password;
+    EXPECT_EQ(CheckLoginPassword(c.credential, c.password, hasher, dummy), c.matches) << c.password;
     EXPECT_EQ(hasher.verifies, 1) << c.password;
     EXPECT_EQ(hasher.hashes, 0);
   }

@@ -1,0 +1,160 @@
+// No request's work runs on the threads that serve sockets (api/server.h, API.md): with one
+// I/O thread, chain verifications, an export whose reader never reads, idempotent writes and
+// logins run while other connections keep being answered; a full pool answers 503 with
+// Retry-After instead of queueing without end.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "tests/api/api_fixture.h"
+
+namespace custos::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A connection that sends a request and never reads the answer.
+class DeafReader {
+ public:
+  DeafReader(uint16_t port, const std::string& request) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      (void)::send(fd_, request.data(), request.size(), MSG_NOSIGNAL);
+    }
+  }
+  ~DeafReader() { ::close(fd_); }
+
+ private:
+  int fd_ = -1;
+};
+
+class FairWorkTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    server_threads_ = 1;  // a handler that blocked would hold every connection
+    ApiTest::SetUp();
+  }
+
+  // A trail long enough that verifying and exporting it take a while: `batches` × 200 events
+  // (the fixture's body limit is 64 KiB).
+  void Ingest(const std::string& token, int batches) {
+    std::string batch = "{\"events\":[";
+    for (int i = 0; i < 200; ++i) {
+      batch += std::string(i ? "," : "") + "{\"type\":\"workflow.executed\",\"data\":{\"pad\":\"" +
+               std::string(200, 'x') + "\"}}";
+    }
+    batch += "]}";
+    for (int i = 0; i < batches; ++i) {
+      ASSERT_EQ(client_->Json("POST", "/v1/tenants/acme/audit/events:batch", token, batch).status,
+                201);
+    }
+  }
+
+  // The slowest answer to cheap requests on another connection, asked until `running` is
+  // false (and at least `n` times); `count` says how many.
+  Clock::duration SlowestCheapAnswer(const std::string& token, int n,
+                                     const std::function<bool()>& running, int* count) {
+    Clock::duration slowest{};
+    for (int i = 0; i < n || running(); ++i, ++*count) {
+      const auto start = Clock::now();
+      EXPECT_EQ(client_->Send("GET", "/healthz").status, 200);
+      EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users?limit=5", token).status, 200);
+      slowest = std::max(slowest, Clock::now() - start);
+    }
+    return slowest;
+  }
+};
+
+TEST_F(FairWorkTest, HeavyWorkRunsOffTheConnectionThreads) {
+  CreateTenant("acme");
+  const std::string root = RootToken();
+  Ingest(root, 300);
+  // A reader that asks for the whole trail and takes nothing of it.
+  DeafReader deaf(server_->port(),
+                  "GET /v1/tenants/acme/audit/export HTTP/1.1\r\nHost: x\r\n"
+                  "Authorization: Bearer " +
+                      root + "\r\n\r\n");
+  // Verifications, idempotent writes and logins, many at once.
+  std::atomic<int> busy{0};
+  std::atomic<int> done{0};
+  std::vector<std::thread> load;
+  for (int t = 0; t < 6; ++t) {
+    load.emplace_back([&, t] {
+      HttpClient c(server_->port());
+      for (int i = 0; i < 4; ++i) {
+        const int v = c.Json("GET", "/v1/tenants/acme/audit/verify", root).status;
+        busy += v == 503;
+        EXPECT_TRUE(v == 200 || v == 503) << v;
+        const int w =
+            c.Json("POST", "/v1/tenants/acme/audit/events", root, "{\"type\":\"workflow.started\"}",
+                   {{"Idempotency-Key", "k" + std::to_string(t) + "-" + std::to_string(i)}})
+                .status;
+        EXPECT_TRUE(w == 201 || w == 503) << w;
+        const int l = c.Json("POST", "/v1/tenants/acme/auth/login", "",
+                             "{\"email\":\"nobody@example.com\",\"password\":\"guess\"}")
+                          .status;
+        EXPECT_TRUE(l == 401 || l == 503) << l;
+      }
+      ++done;
+    });
+  }
+  int cheap = 0;
+  const Clock::duration slowest = SlowestCheapAnswer(
+      root, 20, [&] { return done.load() < 6; }, &cheap);
+  for (std::thread& t : load) t.join();
+  EXPECT_EQ(done.load(), 6);
+  // A bound against a blocked I/O thread, not a speed test: each pair of cheap requests
+  // answers within a second while the heavy work runs (a verify alone takes longer).
+  EXPECT_LT(slowest, std::chrono::seconds(1));
+  std::printf("slowest of %d cheap answers under heavy work: %lld ms; %d verifies refused 503\n",
+              cheap,
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count()),
+              busy.load());
+}
+
+TEST_F(FairWorkTest, AFullPoolAnswers503WithRetryAfter) {
+  Stop();
+  api_options_.heavy_threads = 1;
+  api_options_.heavy_queue = 1;
+  Start();
+  CreateTenant("acme");
+  const std::string root = RootToken();
+  Ingest(root, 150);
+  // Many verifications at once on a pool of one thread and one queued job: the rest are 503.
+  std::atomic<int> refused{0};
+  std::atomic<int> with_retry_after{0};
+  std::vector<std::thread> load;
+  for (int t = 0; t < 8; ++t) {
+    load.emplace_back([&] {
+      HttpClient c(server_->port());
+      for (int i = 0; i < 5; ++i) {
+        HttpReply r = c.Json("GET", "/v1/tenants/acme/audit/verify", root);
+        if (r.status == 503) {
+          ++refused;
+          with_retry_after += !r.Header("retry-after").empty();
+        }
+      }
+    });
+  }
+  for (std::thread& t : load) t.join();
+  EXPECT_GT(refused.load(), 0);
+  EXPECT_EQ(with_retry_after.load(), refused.load());
+}
+
+}  // namespace
+}  // namespace custos::testing
