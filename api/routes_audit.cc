@@ -8,6 +8,7 @@
 #include "core/chain_verifier.h"
 #include "core/checkpoint.h"
 #include "core/event.h"
+#include "core/export_receipt.h"
 #include "core/iam/events.h"
 #include "projections/audit_checkpoints.h"
 #include "projections/audit_index.h"
@@ -394,19 +395,21 @@ enum class ExportFormat : uint8_t { kJsonl, kCsv, kOcsf };
 // purge opens a hole in it. Without actor or action filters an export is one stretch of the
 // tenant's stream, read straight from the log; with them, through the index. At the end it
 // signs the tenant's head as of its start (every format) once the stored chain verifies up
-// to it — it never signs what does not verify; a JSONL export then ends with the signed
-// checkpoint of its own last event, so that `custos verify --key` can tell a rewritten
-// history from the real one.
+// to it — it never signs what does not verify; a JSONL export then ends with its signed
+// receipt (core/export_receipt.h): what it holds and where the chain stood, so that
+// `custos verify --key` can tell a rewritten history from the real one, and a cut or
+// filtered export from the whole trail.
 class ExportStream final : public BodyStream, public std::enable_shared_from_this<ExportStream> {
  public:
   ExportStream(Services& services, projections::AuditQuery query, ExportFormat format,
                std::optional<core::TenantHead> head,
-               std::shared_ptr<projections::Retention::Lease> lease)
+               std::shared_ptr<projections::Retention::Lease> lease, core::ExportReceipt receipt)
       : services_(services),
         query_(std::move(query)),
         format_(format),
         head_(std::move(head)),
         lease_(std::move(lease)),
+        receipt_(std::move(receipt)),
         contiguous_(query_.actors.empty() && query_.actions.empty() && query_.targets.empty()),
         deadline_(std::chrono::steady_clock::now() + services.options.export_max_duration) {
     query_.descending = false;
@@ -504,10 +507,19 @@ class ExportStream final : public BodyStream, public std::enable_shared_from_thi
 
   core::Status Render(std::string_view line, std::string& out) {
     switch (format_) {
-      case ExportFormat::kJsonl:
+      case ExportFormat::kJsonl: {
+        // What the receipt will say the export holds.
+        CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(line));
+        if (receipt_.count++ == 0) {
+          receipt_.first_tenant_seq = f.tenant_seq;
+          receipt_.first_prev_hash = std::string(f.prev_hash);
+        }
+        receipt_.last_tenant_seq = f.tenant_seq;
+        receipt_.last_hash = std::string(f.hash);
         out += line;
         out += '\n';
         break;
+      }
       case ExportFormat::kCsv: {
         CUSTOS_ASSIGN_OR_RETURN(std::string row, core::AuditCsvRow(line));
         out += row;
@@ -530,19 +542,17 @@ class ExportStream final : public BodyStream, public std::enable_shared_from_thi
         checkpoints.SignVerified(query_.tenant, head_->tenant_seq.value(), head_->hash, *head_);
     if (!head.ok()) return Fail(head.error());
     if (format_ != ExportFormat::kJsonl) return Step::kEnd;
-    core::Checkpoint own = *head;
-    const std::string& last_line = lines_.empty() ? last_line_ : lines_.back();
-    if (!last_line.empty()) {
-      core::Result<core::LineFields> f = core::ParseLineFields(last_line);
-      if (!f.ok()) return Fail(f.error());
-      if (f->tenant_seq != head->tenant_seq) {
-        core::Result<core::Checkpoint> c =
-            checkpoints.Sign(query_.tenant, f->tenant_seq, std::string(f->hash));
-        if (!c.ok()) return Fail(c.error());
-        own = *c;
-      }
-    }
-    out += core::CheckpointLine(own);
+    // Complete only when it holds every retained event up to the head, unfiltered.
+    receipt_.complete =
+        receipt_.filters.members().empty() &&
+        receipt_.count ==
+            receipt_.head_tenant_seq + 1 -
+                std::min(receipt_.retained_from_tenant_seq, receipt_.head_tenant_seq + 1) &&
+        (receipt_.count == 0 || (receipt_.first_tenant_seq == receipt_.retained_from_tenant_seq &&
+                                 receipt_.last_tenant_seq == receipt_.head_tenant_seq));
+    receipt_.time = core::FormatTime(services_.clock().Now());
+    core::SignReceipt(checkpoints.signer(), receipt_);
+    out += core::ReceiptLine(receipt_);
     out += '\n';
     return Step::kEnd;
   }
@@ -559,6 +569,7 @@ class ExportStream final : public BodyStream, public std::enable_shared_from_thi
   ExportFormat format_;
   std::optional<core::TenantHead> head_;
   std::shared_ptr<projections::Retention::Lease> lease_;
+  core::ExportReceipt receipt_;
   bool contiguous_;
   bool started_ = false;
   bool done_ = false;
@@ -594,6 +605,46 @@ core::EventDraft ExportedEvent(const CallPtr& call, const projections::AuditQuer
   return d;
 }
 
+// What a JSONL export's receipt says before its events are read: the tenant's head when it
+// was made, where what is retained starts and the hash it follows, and the filters.
+core::Result<core::ExportReceipt> ReceiptSkeleton(Services& s, const projections::AuditQuery& q,
+                                                  const std::optional<core::TenantHead>& head) {
+  core::ExportReceipt r;
+  r.tenant = q.tenant.value();
+  r.head_tenant_seq = head ? head->tenant_seq.value() : 0;
+  r.head_hash = head ? head->hash : "";
+  // The first retained event: not purged, not past the retention window.
+  CUSTOS_ASSIGN_OR_RETURN(
+      std::optional<uint64_t> in_window,
+      s.deps.audit.FirstSeqAtOrAfter(q.tenant, q.not_before.value_or(core::Time{})));
+  r.retained_from_tenant_seq =
+      in_window ? std::max(*in_window, q.min_tenant_seq) : r.head_tenant_seq + 1;
+  r.purge_anchor = std::string(core::kZeroHash);
+  if (r.retained_from_tenant_seq > r.head_tenant_seq) {
+    if (head) r.purge_anchor = head->hash;
+  } else if (r.retained_from_tenant_seq > 1) {
+    CUSTOS_ASSIGN_OR_RETURN(
+        std::vector<std::optional<std::string>> first,
+        s.deps.log.GetTenantEvents(q.tenant, {core::TenantSeq(r.retained_from_tenant_seq)}));
+    if (!first[0]) return core::Corruption("the first retained event is not stored");
+    CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(*first[0]));
+    r.purge_anchor = std::string(f.prev_hash);
+  }
+  auto list = [&](const char* name, const std::vector<std::string>& values) {
+    if (values.empty()) return;
+    core::JsonValue a = core::JsonValue::Array();
+    for (const std::string& v : values) a.items().push_back(core::JsonValue::String(v));
+    r.filters.members().emplace_back(name, std::move(a));
+  };
+  list("actor", q.actors);
+  list("action", q.actions);
+  if (q.from)
+    r.filters.members().emplace_back("from", core::JsonValue::String(core::FormatTime(*q.from)));
+  if (q.to)
+    r.filters.members().emplace_back("to", core::JsonValue::String(core::FormatTime(*q.to)));
+  return r;
+}
+
 void Export(const CallPtr& call) {
   const std::string format(call->req.Query("format").value_or("jsonl"));
   ExportFormat f = ExportFormat::kJsonl;
@@ -625,26 +676,31 @@ void Export(const CallPtr& call) {
   }
   const uint64_t to_tenant_seq = head ? head->tenant_seq.value() : 0;
   q->max_tenant_seq = to_tenant_seq;
+  core::Result<core::ExportReceipt> receipt = ReceiptSkeleton(s, *q, head);
+  if (!receipt.ok()) return call->Fail(receipt.error());
   std::vector<core::EventDraft> drafts;
   drafts.push_back(ExportedEvent(call, *q, format, to_tenant_seq));
   auto query = std::make_shared<projections::AuditQuery>(std::move(q).value());
   s.identity().AppendEventsAsync(
       call->Tenant(), std::move(drafts),
-      [call, query, f, format, content_type, head, lease](core::AppendResult r) {
+      [call, query, f, format, content_type, head, lease,
+       receipt = std::make_shared<core::ExportReceipt>(std::move(receipt).value())](
+          core::AppendResult r) {
         // Durable before the first byte: an export nobody recorded never starts.
         if (!r.ok()) return call->Fail(r.error());
-        AfterWrite(call, Idempotency{}, [call, query, f, format, content_type, head, lease] {
-          HttpResponse response;
-          response.content_type = content_type;
-          response.stream =
-              std::make_shared<ExportStream>(call->services(), *query, f, head, lease);
-          const std::string ext = format == "csv" ? "csv" : "jsonl";
-          response.Header("Content-Disposition",
-                          "attachment; filename=\"" + call->Param("tenant") + "-audit" +
-                              (format == "ocsf" ? "-ocsf." : ".") + ext + "\"");
-          response.Header("Cache-Control", "no-store");
-          call->Reply(std::move(response));
-        });
+        AfterWrite(call, Idempotency{},
+                   [call, query, f, format, content_type, head, lease, receipt] {
+                     HttpResponse response;
+                     response.content_type = content_type;
+                     response.stream = std::make_shared<ExportStream>(call->services(), *query, f,
+                                                                      head, lease, *receipt);
+                     const std::string ext = format == "csv" ? "csv" : "jsonl";
+                     response.Header("Content-Disposition",
+                                     "attachment; filename=\"" + call->Param("tenant") + "-audit" +
+                                         (format == "ocsf" ? "-ocsf." : ".") + ext + "\"");
+                     response.Header("Cache-Control", "no-store");
+                     call->Reply(std::move(response));
+                   });
       },
       projections::IdentityService::Origin::kAudit);
 }

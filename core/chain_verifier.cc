@@ -33,13 +33,22 @@ Status ChainVerifier::Feed(std::string_view line) {
       return Fail("tenant '" + std::string(f.tenant) + "' differs from the stream's tenant '" +
                   summary_.tenant + "'");
     }
-    if (f.tenant_seq != summary_.last_tenant_seq + 1) {
+    const bool gap = f.tenant_seq > summary_.last_tenant_seq + 1;
+    if (gap && allow_gaps_) {
+      if (summary_.gaps++ == 0) {
+        summary_.first_gap_line = line_no_;
+        summary_.first_gap =
+            "line " + std::to_string(line_no_) + ": tenant_seq " + std::to_string(f.tenant_seq) +
+            " follows " + std::to_string(summary_.last_tenant_seq) + " (expected " +
+            std::to_string(summary_.last_tenant_seq + 1) + "): an event is missing or out of order";
+      }
+    } else if (f.tenant_seq != summary_.last_tenant_seq + 1) {
       return Fail("tenant_seq " + std::to_string(f.tenant_seq) + " follows " +
                   std::to_string(summary_.last_tenant_seq) + " (expected " +
                   std::to_string(summary_.last_tenant_seq + 1) +
                   "): an event is missing or out of order");
     }
-    if (f.prev_hash != summary_.head_hash) {
+    if (!gap && f.prev_hash != summary_.head_hash) {
       return Fail("prev_hash does not match the hash of the previous event (tenant_seq " +
                   std::to_string(summary_.last_tenant_seq) + ")");
     }

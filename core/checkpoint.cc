@@ -257,17 +257,21 @@ Result<CheckpointKeys> CheckpointKeys::FromJson(std::string_view json) {
 }
 
 Status CheckpointKeys::Verify(const Checkpoint& c) const {
+  return VerifySignature(c.kid, CheckpointSigningInput(c), c.signature);
+}
+
+Status CheckpointKeys::VerifySignature(std::string_view kid, std::string_view input,
+                                       std::string_view signature) const {
   const PublicKey* key = nullptr;
   for (const PublicKey& k : keys_) {
-    if (k.kid == c.kid) {
+    if (k.kid == kid) {
       key = &k;
       break;
     }
   }
-  if (key == nullptr) return Unauthenticated("unknown kid '" + c.kid + "'");
-  const std::optional<std::string> sig = Base64UrlDecode(c.signature);
-  if (!sig || sig->size() != kSignatureBytes ||
-      !VerifyEd25519(key->raw, CheckpointSigningInput(c), *sig)) {
+  if (key == nullptr) return Unauthenticated("unknown kid '" + std::string(kid) + "'");
+  const std::optional<std::string> sig = Base64UrlDecode(signature);
+  if (!sig || sig->size() != kSignatureBytes || !VerifyEd25519(key->raw, input, *sig)) {
     return Unauthenticated("bad signature");
   }
   return OkStatus();
@@ -320,7 +324,11 @@ Checkpoint CheckpointSigner::Sign(std::string tenant, uint64_t tenant_seq, std::
   c.hash = std::move(hash);
   c.time = std::move(time);
   c.kid = kid_;
-  const std::string input = CheckpointSigningInput(c);
+  c.signature = SignBytes(CheckpointSigningInput(c));
+  return c;
+}
+
+std::string CheckpointSigner::SignBytes(std::string_view input) const {
   unsigned char sig[kSignatureBytes];
   size_t sig_len = sizeof sig;
   MdCtx ctx(EVP_MD_CTX_new());
@@ -331,10 +339,8 @@ Checkpoint CheckpointSigner::Sign(std::string tenant, uint64_t tenant_seq, std::
       EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_->pkey.get()) == 1 &&
       EVP_DigestSign(ctx.get(), sig, &sig_len, reinterpret_cast<const unsigned char*>(input.data()),
                      input.size()) == 1;
-  if (signed_ok) {
-    c.signature = Base64UrlEncode(std::string_view(reinterpret_cast<char*>(sig), sig_len));
-  }
-  return c;
+  if (!signed_ok) return "";
+  return Base64UrlEncode(std::string_view(reinterpret_cast<char*>(sig), sig_len));
 }
 
 Checkpoint CheckpointSigner::Sign(std::string tenant, uint64_t tenant_seq, std::string hash,

@@ -73,6 +73,10 @@ class CheckpointKeys {
   // OkStatus if the checkpoint is signed by one of the keys. kUnauthenticated otherwise, the
   // message naming the reason: "unknown kid 'K'" or "bad signature".
   [[nodiscard]] Status Verify(const Checkpoint& checkpoint) const;
+  // The same for any signed bytes (export receipts): `signature` base64url of an Ed25519
+  // signature of `input` by the key `kid`.
+  [[nodiscard]] Status VerifySignature(std::string_view kid, std::string_view input,
+                                       std::string_view signature) const;
 
   [[nodiscard]] size_t size() const { return keys_.size(); }
 
@@ -106,6 +110,8 @@ class CheckpointSigner {
                                 std::string time) const;
   [[nodiscard]] Checkpoint Sign(std::string tenant, uint64_t tenant_seq, std::string hash,
                                 Time time) const;
+  // base64url (no padding) of the Ed25519 signature of `input` (export receipts).
+  [[nodiscard]] std::string SignBytes(std::string_view input) const;
 
   // {"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"alg":"EdDSA","use":"sig"}
   [[nodiscard]] std::string PublicJwk() const;

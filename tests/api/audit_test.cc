@@ -8,6 +8,7 @@
 #include "core/chain_verifier.h"
 #include "core/checkpoint.h"
 #include "core/event.h"
+#include "core/export_receipt.h"
 #include "tests/api/api_fixture.h"
 
 namespace custos::testing {
@@ -329,32 +330,37 @@ TEST_F(AuditApiTest, JsonlExportIsTheStoredChainWithASignedCheckpointAndIsRecord
   EXPECT_EQ(r.Header("content-type"), "application/x-ndjson");
   std::vector<std::string> lines = Lines(r.body);
   ASSERT_GE(lines.size(), 32u);
-  // Every event of the tenant from tenant_seq 1, as stored, then the checkpoint.
+  // Every event of the tenant from tenant_seq 1, as stored, then the signed receipt.
   core::ChainVerifier verifier;
   for (size_t i = 0; i + 1 < lines.size(); ++i) {
     ASSERT_TRUE(verifier.Feed(lines[i]).ok()) << lines[i];
   }
   EXPECT_EQ(verifier.summary().first_tenant_seq, 1u);
   EXPECT_EQ(verifier.summary().head_hash, head_before);
-  ASSERT_TRUE(core::IsCheckpointLine(lines.back())) << lines.back();
-  core::Result<core::Checkpoint> checkpoint = core::ParseCheckpointLine(lines.back());
-  ASSERT_TRUE(checkpoint.ok());
-  EXPECT_EQ(checkpoint->tenant, "acme");
-  EXPECT_EQ(checkpoint->tenant_seq, verifier.summary().last_tenant_seq);
-  EXPECT_EQ(checkpoint->hash, head_before);
+  ASSERT_TRUE(core::IsReceiptLine(lines.back())) << lines.back();
+  core::Result<core::ExportReceipt> receipt = core::ParseReceiptLine(lines.back());
+  ASSERT_TRUE(receipt.ok()) << receipt.error().ToString();
+  EXPECT_EQ(receipt->tenant, "acme");
+  EXPECT_EQ(receipt->last_tenant_seq, verifier.summary().last_tenant_seq);
+  EXPECT_EQ(receipt->head_hash, head_before);
+  EXPECT_EQ(receipt->count, lines.size() - 1);
+  EXPECT_TRUE(receipt->complete);
 
-  // The checkpoint verifies with the published key, and is listed.
+  // The receipt verifies with the published key against the lines; the head is checkpointed.
   HttpReply keys = client_->Json("GET", "/.well-known/custos-audit-keys", "");
   ASSERT_EQ(keys.status, 200);
   core::Result<core::CheckpointKeys> jwks = core::CheckpointKeys::FromJson(keys.body);
   ASSERT_TRUE(jwks.ok()) << keys.body;
-  EXPECT_TRUE(jwks->Verify(*checkpoint).ok());
-  core::Checkpoint forged = *checkpoint;
-  forged.tenant_seq += 1;
-  EXPECT_FALSE(jwks->Verify(forged).ok());
+  const core::ChainSummary& sum = verifier.summary();
+  const core::ExportLines seen{sum.tenant, sum.checked,         sum.first_tenant_seq,
+                               sum.anchor, sum.last_tenant_seq, sum.head_hash};
+  EXPECT_TRUE(core::CheckReceipt(*receipt, seen, *jwks).ok());
+  core::ExportReceipt forged = *receipt;
+  forged.head_tenant_seq += 1;
+  EXPECT_FALSE(core::CheckReceipt(forged, seen, *jwks).ok());
   HttpReply listed = client_->Json("GET", base_ + "/checkpoints?limit=5", root_token_);
   ASSERT_EQ(listed.status, 200) << listed.body;
-  EXPECT_EQ(J(listed.body).S("items.0.signature"), checkpoint->signature);
+  EXPECT_EQ(J(listed.body).S("items.0.hash"), head_before);
 
   // The export was recorded, durable before the first byte, with the range it covered.
   HttpReply recorded = client_->Json("GET", base_ + "/events?action=audit.exported", root_token_);
@@ -362,7 +368,7 @@ TEST_F(AuditApiTest, JsonlExportIsTheStoredChainWithASignedCheckpointAndIsRecord
   ASSERT_EQ(rec.Size("items"), 1u) << recorded.body;
   EXPECT_EQ(rec.S("items.0.actor.type"), "root");
   EXPECT_EQ(rec.S("items.0.data.format"), "jsonl");
-  EXPECT_EQ(rec.S("items.0.data.to_tenant_seq"), std::to_string(checkpoint->tenant_seq));
+  EXPECT_EQ(rec.S("items.0.data.to_tenant_seq"), std::to_string(receipt->head_tenant_seq));
 
   // One flipped byte anywhere is caught.
   std::string flipped = lines[10];
@@ -440,9 +446,14 @@ TEST_F(AuditApiTest, ExportsFilterAndHideWhatIsPastTheWindow) {
   HttpReply r = client_->Json("GET", base_ + "/export?action=engine.*", root_token_);
   ASSERT_EQ(r.status, 200);
   std::vector<std::string> lines = Lines(r.body);
-  ASSERT_EQ(lines.size(), 4u);  // three events and the checkpoint of the last
+  ASSERT_EQ(lines.size(), 4u);  // three events and the receipt
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(J(lines[i]).S("type"), "engine.stopped");
-  EXPECT_EQ(core::ParseCheckpointLine(lines[3])->hash, J(lines[2]).S("hash"));
+  core::Result<core::ExportReceipt> receipt = core::ParseReceiptLine(lines[3]);
+  ASSERT_TRUE(receipt.ok()) << lines[3];
+  EXPECT_EQ(receipt->last_hash, J(lines[2]).S("hash"));
+  EXPECT_EQ(receipt->count, 3u);
+  EXPECT_FALSE(receipt->complete);  // filtered, and past the window's events are not there
+  EXPECT_EQ(receipt->filters.ToJson(), "{\"action\":[\"engine.*\"]}");
 
   // Exporting needs manage on iam.audit (ACCESS.md); view reads and queries only.
   const std::string viewer = AuditClient("viewer", "view");

@@ -5,6 +5,7 @@
 
 #include "core/chain_verifier.h"
 #include "core/checkpoint.h"
+#include "core/export_receipt.h"
 #include "projections/identity_service.h"
 #include "projections/retention.h"
 #include "tests/api/api_fixture.h"
@@ -96,7 +97,15 @@ TEST_F(RetentionTest, APurgeRemovesWhatIsPastTheWindowAndTheChainGoesOnFromItsAn
     const size_t nl = exported.body.find('\n', start);
     const std::string line = exported.body.substr(start, nl - start);
     start = nl + 1;
-    if (core::IsCheckpointLine(line)) break;
+    if (core::IsReceiptLine(line)) {
+      // A complete export of what is retained, anchored where the purge left the chain.
+      core::Result<core::ExportReceipt> receipt = core::ParseReceiptLine(line);
+      ASSERT_TRUE(receipt.ok()) << receipt.error().ToString();
+      EXPECT_TRUE(receipt->complete) << line;
+      EXPECT_EQ(receipt->retained_from_tenant_seq, kept_from);
+      EXPECT_EQ(receipt->purge_anchor, old_head_hash);
+      break;
+    }
     ASSERT_TRUE(anchored.Feed(line).ok()) << line;
     ++lines;
   }

@@ -1,6 +1,6 @@
 """Audit export at scale: a million application events ingested over HTTP in batches of
 1000, exported as JSONL and read by curl as a stream while the server's resident memory is
-sampled; the file verifies offline with `custos verify --key` against the keys the
+sampled; the file verifies offline with `custos verify --key --require-complete` against the keys the
 server publishes, and one flipped byte makes it fail with the line named.
 
 CUSTOS_EXPORT_EVENTS overrides the count (default 1,000,000).
@@ -84,14 +84,15 @@ def scenario(s):
         with open(keys_file, "w") as f:
             f.write(keys)
         started = time.monotonic()
-        ok = subprocess.run([sys.argv[1], "verify", "--key", keys_file, out.name],
-                            capture_output=True, text=True)
+        ok = subprocess.run([sys.argv[1], "verify", "--key", keys_file, "--require-complete",
+                             out.name], capture_output=True, text=True)
         check(ok.returncode == 0, "verify: %s %s" % (ok.stdout, ok.stderr))
         # Every event from tenant_seq 1: the tenant's own set-up, then the ingested ones.
         m = re.search(r"ok: (\d+) events of tenant big, tenant_seq 1\.\.(\d+)", ok.stdout)
         check(m is not None and int(m.group(1)) == int(m.group(2)) and
               int(m.group(1)) > EVENTS, ok.stdout)
-        check("checkpoint signed by kid" in ok.stdout, ok.stdout)
+        check("receipt signed by kid" in ok.stdout and "complete: every retained event" in ok.stdout,
+              ok.stdout)
         print("verified in %.1f s: %s" % (time.monotonic() - started, ok.stdout.strip()))
 
         with open(out.name, "r+b") as f:

@@ -7,6 +7,7 @@
 
 #include "core/checkpoint.h"
 #include "core/event.h"
+#include "core/export_receipt.h"
 #include "tests/support/test_support.h"
 
 namespace custos::testing {
@@ -153,9 +154,9 @@ TEST_F(CliTest, FailuresExitWithOne) {
   EXPECT_EQ(SplitLines(dump.out).size(), 12u);
 }
 
-// Exports that end with a signed checkpoint ({"checkpoint":…}), signed here as the server
-// signs them, and `verify --key` with the published JWK(S).
-class CliCheckpointTest : public CliTest {
+// Exports that end with a signed receipt ({"receipt":…}, EVENTS.md "Export receipts"), signed
+// here as the server signs them, and `verify --key` with the published JWK(S).
+class CliReceiptTest : public CliTest {
  protected:
   void SetUp() override {
     CliTest::SetUp();
@@ -166,13 +167,34 @@ class CliCheckpointTest : public CliTest {
     WriteFile(jwks_, signer_->JwksJson());
   }
 
-  // The checkpoint `signer` makes of the head of `lines`.
-  static std::string CheckpointOf(const std::vector<std::string>& lines,
-                                  const core::CheckpointSigner& signer) {
-    core::Result<core::LineFields> head = core::ParseLineFields(lines.back());
-    EXPECT_TRUE(head.ok());
-    return core::CheckpointLine(signer.Sign(std::string(head->tenant), head->tenant_seq,
-                                            std::string(head->hash), "2026-11-24T12:00:00.000Z"));
+  // The receipt `signer` makes for `held` (the lines exported) of a tenant whose retained
+  // stream is `all`, with `filters`.
+  static std::string ReceiptOf(const std::vector<std::string>& held,
+                               const std::vector<std::string>& all,
+                               const core::CheckpointSigner& signer,
+                               core::JsonValue filters = core::JsonValue::Object()) {
+    core::ExportReceipt r;
+    const core::LineFields first_all = core::ParseLineFields(all.front()).value();
+    const core::LineFields head = core::ParseLineFields(all.back()).value();
+    r.tenant = std::string(head.tenant);
+    r.retained_from_tenant_seq = first_all.tenant_seq;
+    r.purge_anchor = std::string(first_all.prev_hash);
+    r.head_tenant_seq = head.tenant_seq;
+    r.head_hash = std::string(head.hash);
+    r.filters = std::move(filters);
+    for (const std::string& line : held) {
+      const core::LineFields f = core::ParseLineFields(line).value();
+      if (r.count++ == 0) {
+        r.first_tenant_seq = f.tenant_seq;
+        r.first_prev_hash = std::string(f.prev_hash);
+      }
+      r.last_tenant_seq = f.tenant_seq;
+      r.last_hash = std::string(f.hash);
+    }
+    r.complete = r.filters.members().empty() && held.size() == all.size();
+    r.time = "2026-11-24T12:00:00.000Z";
+    core::SignReceipt(signer, r);
+    return core::ReceiptLine(r);
   }
 
   // What someone who can write the store could do: change line `changed` (0-based) with
@@ -200,10 +222,13 @@ class CliCheckpointTest : public CliTest {
     return lines;
   }
 
-  CommandResult VerifyWithKey(const std::vector<std::string>& lines, const std::string& key) {
+  CommandResult VerifyWithKey(const std::vector<std::string>& lines, const std::string& key,
+                              bool require_complete = false) {
     const std::string file = dir_.File("export.jsonl");
     WriteFile(file, JoinLines(lines));
-    return RunCommand({kCustos, "verify", "--key", key, file});
+    std::vector<std::string> args = {kCustos, "verify", "--key", key, file};
+    if (require_complete) args.push_back("--require-complete");
+    return RunCommand(args);
   }
 
   TempDir keys_;
@@ -211,117 +236,132 @@ class CliCheckpointTest : public CliTest {
   std::string jwks_;
 };
 
-TEST_F(CliCheckpointTest, ASignedExportVerifiesWithTheKey) {
+TEST_F(CliReceiptTest, ACompleteSignedExportVerifiesWithTheKey) {
   std::vector<std::string> lines = lines_;
-  lines.push_back(CheckpointOf(lines_, *signer_));
-  CommandResult r = VerifyWithKey(lines, jwks_);
+  lines.push_back(ReceiptOf(lines_, lines_, *signer_));
+  CommandResult r = VerifyWithKey(lines, jwks_, true);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("ok: 12 events of tenant acme, tenant_seq 1..12", 0), 0u) << r.out;
-  EXPECT_NE(r.out.find(", checkpoint signed by kid " + signer_->kid() + "\n"), std::string::npos)
+  EXPECT_NE(r.out.find(", receipt signed by kid " + signer_->kid() + "\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("complete: every retained event, tenant_seq 1..12"), std::string::npos)
       << r.out;
   // A single JWK works as well as the JWKS.
   const std::string jwk = keys_.File("one.jwk");
   WriteFile(jwk, signer_->PublicJwk());
   EXPECT_EQ(VerifyWithKey(lines, jwk).exit_code, 0);
-  // Without --key the checkpoint is checked against the events but its signature is not.
+  // Without --key the receipt is compared with the events but its signature is not checked.
   CommandResult unkeyed = Verify(lines);
   EXPECT_EQ(unkeyed.exit_code, 0) << unkeyed.err;
-  EXPECT_NE(unkeyed.out.find(", checkpoint not verified (no --key)\n"), std::string::npos)
+  EXPECT_NE(unkeyed.out.find(", receipt not verified (no --key)\n"), std::string::npos)
       << unkeyed.out;
 }
 
-TEST_F(CliCheckpointTest, ARewrittenHistoryFailsAtTheCheckpoint) {
+TEST_F(CliReceiptTest, ARewrittenHistoryFailsAtTheReceipt) {
   std::vector<std::string> forged = Rewrite(lines_, 4, [](std::string& line) {
     const size_t at = line.find("\"ok\":true");
     ASSERT_NE(at, std::string::npos);
     line.replace(at, 9, "\"ok\":false");
   });
-  ASSERT_NE(forged[4], lines_[4]);
   ASSERT_NE(forged.back(), lines_.back());
-  // The recomputed chain is consistent: the hashes alone cannot tell.
-  ASSERT_EQ(Verify(forged).exit_code, 0);
-  forged.push_back(CheckpointOf(lines_, *signer_));  // the original, genuine checkpoint
+  ASSERT_EQ(Verify(forged).exit_code, 0);                 // the recomputed chain is consistent
+  forged.push_back(ReceiptOf(lines_, lines_, *signer_));  // the genuine receipt
   CommandResult r = VerifyWithKey(forged, jwks_);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find(": line 13: checkpoint hash "), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("does not match the hash of the last event (tenant_seq 12)"),
-            std::string::npos)
-      << r.err;
-  EXPECT_EQ(Verify(forged).exit_code, 1);  // the mismatch needs no key
+  EXPECT_NE(r.err.find(": line 13: the receipt says last_hash "), std::string::npos) << r.err;
 }
 
-TEST_F(CliCheckpointTest, ACheckpointForgedWithAnotherKeyFails) {
+TEST_F(CliReceiptTest, AReceiptForgedWithAnotherKeyFails) {
   std::vector<std::string> forged = Rewrite(
       lines_, 4, [](std::string& line) { line.replace(line.find("\"run\":1"), 7, "\"run\":7"); });
   TempDir other_dir;
   auto other = core::CheckpointSigner::LoadOrCreate(other_dir.File("forger.pem"));
   ASSERT_TRUE(other.ok());
-  forged.push_back(CheckpointOf(forged, **other));
+  forged.push_back(ReceiptOf(forged, forged, **other));
   CommandResult r = VerifyWithKey(forged, jwks_);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(
-      r.err.find(": line 13: checkpoint signature rejected: unknown kid '" + (*other)->kid() + "'"),
+      r.err.find(": line 13: receipt signature rejected: unknown kid '" + (*other)->kid() + "'"),
       std::string::npos)
       << r.err;
   // Claiming the real kid does not help.
-  core::Result<core::Checkpoint> cp = core::ParseCheckpointLine(forged.back());
-  ASSERT_TRUE(cp.ok());
-  cp->kid = signer_->kid();
-  forged.back() = core::CheckpointLine(*cp);
+  core::Result<core::ExportReceipt> receipt = core::ParseReceiptLine(forged.back());
+  ASSERT_TRUE(receipt.ok()) << receipt.error().ToString();
+  receipt->kid = signer_->kid();
+  forged.back() = core::ReceiptLine(*receipt);
   r = VerifyWithKey(forged, jwks_);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find(": line 13: checkpoint signature rejected: bad signature"),
-            std::string::npos)
+  EXPECT_NE(r.err.find(": line 13: receipt signature rejected: bad signature"), std::string::npos)
       << r.err;
-  // Without the key nothing can tell: which is what --key is for.
-  EXPECT_EQ(Verify(forged).exit_code, 0);
 }
 
-TEST_F(CliCheckpointTest, KeyWithoutACheckpointFails) {
-  CommandResult r = VerifyWithKey(lines_, jwks_);
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find(": no checkpoint to verify with --key"), std::string::npos) << r.err;
+TEST_F(CliReceiptTest, AnExportCutAtEitherEndCannotPassForTheWhole) {
+  // Cut from the end, an older genuine checkpoint appended: with --key, no receipt, no pass.
+  std::vector<std::string> cut(lines_.begin(), lines_.end() - 3);
+  core::Result<core::LineFields> last = core::ParseLineFields(cut.back());
+  cut.push_back(core::CheckpointLine(signer_->Sign(
+      "acme", last->tenant_seq, std::string(last->hash), "2026-11-24T12:00:00.000Z")));
+  CommandResult spliced = VerifyWithKey(cut, jwks_);
+  EXPECT_EQ(spliced.exit_code, 1);
+  EXPECT_NE(spliced.err.find("no receipt: cannot tell what the export holds"), std::string::npos)
+      << spliced.err;
+  // The genuine receipt of the whole, kept with lines cut from either end: they disagree.
+  const std::string whole = ReceiptOf(lines_, lines_, *signer_);
+  std::vector<std::string> tail(lines_.begin() + 3, lines_.end());
+  tail.push_back(whole);
+  CommandResult from_start = VerifyWithKey(tail, jwks_);
+  EXPECT_EQ(from_start.exit_code, 1);
+  EXPECT_NE(from_start.err.find("the receipt says count 12, the export holds 9"), std::string::npos)
+      << from_start.err;
+  // An honest partial export says so, and --require-complete refuses it.
+  std::vector<std::string> head_only(lines_.begin(), lines_.end() - 4);
+  head_only.push_back(ReceiptOf({lines_.begin(), lines_.end() - 4}, lines_, *signer_));
+  CommandResult partial = VerifyWithKey(head_only, jwks_);
+  EXPECT_EQ(partial.exit_code, 0) << partial.err;
+  EXPECT_NE(partial.out.find("partial: leaves out the end (tenant_seq 9..12)"), std::string::npos)
+      << partial.out;
+  CommandResult required = VerifyWithKey(head_only, jwks_, true);
+  EXPECT_EQ(required.exit_code, 1);
+  EXPECT_NE(required.err.find("the export is partial (--require-complete)"), std::string::npos);
 }
 
-TEST_F(CliCheckpointTest, ACheckpointMustBeLastAndMatchTheStream) {
-  const std::string checkpoint = CheckpointOf(lines_, *signer_);
+TEST_F(CliReceiptTest, AFilteredExportHasHolesItsReceiptAccountsFor) {
+  std::vector<std::string> odd;
+  for (size_t i = 0; i < lines_.size(); i += 2) odd.push_back(lines_[i]);
+  core::JsonValue filters = core::JsonValue::Object();
+  core::JsonValue actions = core::JsonValue::Array();
+  actions.items().push_back(core::JsonValue::String("workflow.*"));
+  filters.members().emplace_back("action", actions);
+  std::vector<std::string> lines = odd;
+  lines.push_back(ReceiptOf(odd, lines_, *signer_, filters));
+  CommandResult r = VerifyWithKey(lines, jwks_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("filtered by action"), std::string::npos) << r.out;
+  // The same holes without a filter: an event is missing.
+  lines.back() = ReceiptOf(odd, lines_, *signer_);
+  CommandResult unfiltered = VerifyWithKey(lines, jwks_);
+  EXPECT_EQ(unfiltered.exit_code, 1);
+  EXPECT_NE(unfiltered.err.find(": line 2: tenant_seq 3 follows 1"), std::string::npos)
+      << unfiltered.err;
+}
+
+TEST_F(CliReceiptTest, AReceiptMustBeLastAndWellFormed) {
   std::vector<std::string> middle = lines_;
-  middle.insert(middle.begin() + 6, checkpoint);
+  middle.insert(middle.begin() + 6, ReceiptOf(lines_, lines_, *signer_));
   CommandResult r = VerifyWithKey(middle, jwks_);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find(": line 8: nothing may follow the checkpoint (line 7)"), std::string::npos)
+  EXPECT_NE(r.err.find(": line 8: nothing may follow the receipt (line 7)"), std::string::npos)
       << r.err;
-
-  std::vector<std::string> early = lines_;
-  early.push_back(CheckpointOf({lines_.begin(), lines_.end() - 1}, *signer_));
-  r = VerifyWithKey(early, jwks_);
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find(": line 13: checkpoint is at tenant_seq 11 but the last event is at "
-                       "tenant_seq 12"),
-            std::string::npos)
-      << r.err;
-
-  core::Result<core::LineFields> head = core::ParseLineFields(lines_.back());
-  std::vector<std::string> other_tenant = lines_;
-  other_tenant.push_back(core::CheckpointLine(
-      signer_->Sign("globex", 12, std::string(head->hash), "2026-11-24T12:00:00.000Z")));
-  r = VerifyWithKey(other_tenant, jwks_);
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find(": line 13: checkpoint tenant 'globex' differs from the stream's tenant "
-                       "'acme'"),
-            std::string::npos)
-      << r.err;
-
   std::vector<std::string> malformed = lines_;
-  malformed.push_back("{\"checkpoint\":{\"tenant\":\"acme\"}}");
+  malformed.push_back("{\"receipt\":{\"tenant\":\"acme\"}}");
   r = Verify(malformed);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find(": line 13: not a checkpoint line: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(": line 13: not a receipt line: "), std::string::npos) << r.err;
 }
 
-TEST_F(CliCheckpointTest, ABadKeyFileIsReported) {
+TEST_F(CliReceiptTest, ABadKeyFileIsReported) {
   std::vector<std::string> lines = lines_;
-  lines.push_back(CheckpointOf(lines_, *signer_));
+  lines.push_back(ReceiptOf(lines_, lines_, *signer_));
   CommandResult missing = VerifyWithKey(lines, keys_.File("missing.json"));
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("cannot open --key"), std::string::npos) << missing.err;
