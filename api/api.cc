@@ -45,8 +45,8 @@ std::optional<core::iam::Subject> Principal::Subject() const {
   return std::nullopt;
 }
 
-WorkPool::WorkPool(std::string name, int threads, size_t max_queued)
-    : name_(std::move(name)), max_queued_(max_queued) {
+WorkPool::WorkPool(std::string name, int threads, size_t max_queued, size_t per_owner)
+    : name_(std::move(name)), max_queued_(max_queued), per_owner_(std::max<size_t>(1, per_owner)) {
   for (int i = 0; i < std::max(1, threads); ++i) {
     threads_.emplace_back([this] {
       pthread_setname_np(pthread_self(), ("custos-" + name_).substr(0, 15).c_str());
@@ -54,10 +54,21 @@ WorkPool::WorkPool(std::string name, int threads, size_t max_queued)
         std::function<void()> job;
         {
           std::unique_lock lock(mu_);
-          cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
-          if (jobs_.empty()) return;
-          job = std::move(jobs_.front());
-          jobs_.pop_front();
+          cv_.wait(lock, [&] { return stop_ || queued_ > 0; });
+          if (queued_ == 0) return;
+          // Round robin over the owners with work waiting: a flood from one caller waits
+          // behind its own jobs, not in front of everyone else's.
+          std::string owner = std::move(ring_.front());
+          ring_.pop_front();
+          std::deque<std::function<void()>>& mine = waiting_[owner];
+          job = std::move(mine.front());
+          mine.pop_front();
+          --queued_;
+          if (mine.empty()) {
+            waiting_.erase(owner);
+          } else {
+            ring_.push_back(std::move(owner));
+          }
         }
         job();
       }
@@ -74,11 +85,20 @@ WorkPool::~WorkPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-bool WorkPool::TrySubmit(std::function<void()> job) {
+void WorkPool::Enqueue(const std::string& owner, std::function<void()> job) {
+  std::deque<std::function<void()>>& mine = waiting_[owner];
+  if (mine.empty()) ring_.push_back(owner);
+  mine.push_back(std::move(job));
+  ++queued_;
+}
+
+bool WorkPool::TrySubmit(std::function<void()> job, const std::string& owner) {
   {
     std::lock_guard lock(mu_);
-    if (jobs_.size() >= max_queued_) return false;
-    jobs_.push_back(std::move(job));
+    if (queued_ >= max_queued_) return false;
+    auto waiting = waiting_.find(owner);
+    if (waiting != waiting_.end() && waiting->second.size() >= per_owner_) return false;
+    Enqueue(owner, std::move(job));
   }
   cv_.notify_one();
   return true;
@@ -87,14 +107,14 @@ bool WorkPool::TrySubmit(std::function<void()> job) {
 void WorkPool::Submit(std::function<void()> job) {
   {
     std::lock_guard lock(mu_);
-    jobs_.push_back(std::move(job));
+    Enqueue("", std::move(job));  // continuations of admitted work: one shared turn
   }
   cv_.notify_one();
 }
 
 size_t WorkPool::queued() const {
   std::lock_guard lock(mu_);
-  return jobs_.size();
+  return queued_;
 }
 
 void FailedLoginTally::Count(const std::string& tenant, const std::string& ip,
@@ -156,12 +176,23 @@ WorkPool* Services::PoolFor(Work work) {
       return &login_pool;
     case Work::kHeavy:
       return &heavy_pool;
+    case Work::kIndex:
+      return &index_pool;
     case Work::kStore:
       return &store_pool;
     case Work::kInline:
       break;
   }
   return nullptr;
+}
+
+bool TakeSourceToken(const CallPtr& call) {
+  const int wait = call->services().auth_limiter.Take(call->req.remote_ip);
+  if (wait == 0) return true;
+  HttpResponse r = Problem(429, "too many attempts from this address; retry later");
+  r.Header("Retry-After", std::to_string(wait));
+  call->Reply(std::move(r));
+  return false;
 }
 
 HttpResponse Busy(const WorkPool& pool) {
@@ -556,7 +587,7 @@ void WithIdempotency(const CallPtr& call, std::function<void(const Idempotency&)
   };
   WorkPool& store = call->services().store_pool;
   if (OnPool(call)) return run();  // the route's pool may block already
-  if (!store.TrySubmit(std::move(run))) call->Reply(Busy(store));
+  if (!store.TrySubmit(std::move(run), call->Owner())) call->Reply(Busy(store));
 }
 
 void AfterWrite(const CallPtr& call, const Idempotency& idem, std::function<void()> work) {
@@ -716,9 +747,10 @@ struct Api::Impl {
     }
     const internal::RouteHandler& handler =
         table.handlers[static_cast<size_t>(call->route - table.router.routes().data())];
+    if (spec.limited_per_source && !internal::TakeSourceToken(call)) return;
     internal::WorkPool* pool = services.PoolFor(spec.work);
     if (pool == nullptr) return handler(call);
-    if (!pool->TrySubmit([call, &handler] { handler(call); })) {
+    if (!pool->TrySubmit([call, &handler] { handler(call); }, call->Owner())) {
       call->Reply(internal::Busy(*pool));
     }
   }

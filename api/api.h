@@ -42,8 +42,14 @@ struct ApiOptions {
   size_t login_queue = 64;
   int heavy_threads = 2;
   size_t heavy_queue = 32;
+  int index_threads = 2;
+  size_t index_queue = 64;
   int store_threads = 2;
   size_t store_queue = 256;
+  // How many jobs one caller (a principal, or an unauthenticated source address) may have
+  // waiting in the login and heavy pools (twice that in the index pool, eight times in the
+  // store pool); the threads take the callers' jobs in turn.
+  size_t per_caller_queue = 2;
   // How long one export may run: a slower reader is cut off (before the last chunk), and the
   // retention lease it held goes with it.
   std::chrono::seconds export_max_duration{3600};

@@ -27,8 +27,9 @@ enum class Work : uint8_t {
   kInline,  // on the connection's strand
   kLogin,   // credential checks and argon2id: logins, tokens, introspection, revocation,
             // password changes, invitation acceptance (kept apart from the rest)
-  kHeavy,   // chain verification, exports, imports, retention runs, audit queries (they wait
-            // for the index)
+  kHeavy,   // long work: chain verification, exports, imports and user exports, purges
+  kIndex,   // audit queries and reads that wait for the index (short; apart from kHeavy, so
+            // that a flood of verifications never holds a query)
   kStore,   // short blocking store operations: idempotent POSTs (their record is read and
             // written synchronously)
 };
@@ -42,6 +43,9 @@ struct RouteSpec {
   Work work = Work::kInline;
   // Whether Idempotency-Key is honoured (POST): never for answers that are credentials.
   bool idempotent = true;
+  // Rate limited per source address before any work is queued (token, login, acceptance):
+  // past the limit 429, at the cost of a map lookup on the connection's thread.
+  bool limited_per_source = false;
 };
 
 using PathParams = std::vector<std::pair<std::string, std::string>>;

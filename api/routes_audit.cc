@@ -809,18 +809,18 @@ void RunRetention(const CallPtr& call) {
 
 void AddAuditRoutes(RouteTable& t, Services&) {
   const std::string base = "/v1/tenants/{tenant}/audit";
-  // Queries and reads by id wait for the index; verify, export and purge read or rewrite
-  // long stretches of the store: all on the heavy pool. Exporting needs manage (ACCESS.md).
-  t.Add({"GET", base + "/events", Access::kIam, "iam.audit", "list", Work::kHeavy}, QueryEvents);
-  t.Add({"GET", base + "/events/{event_id}", Access::kIam, "iam.audit", "read", Work::kHeavy},
+  // Queries and reads by id wait for the index (the index pool); verify, export and purge
+  // read or rewrite long stretches of the store (the heavy pool). Exporting needs manage.
+  t.Add({"GET", base + "/events", Access::kIam, "iam.audit", "list", Work::kIndex}, QueryEvents);
+  t.Add({"GET", base + "/events/{event_id}", Access::kIam, "iam.audit", "read", Work::kIndex},
         GetEvent);
   t.Add({"POST", base + "/events", Access::kIam, "iam.audit", "create"}, IngestOne);
   t.Add({"POST", base + "/events:batch", Access::kIam, "iam.audit", "create"}, IngestBatch);
   t.Add({"GET", base + "/verify", Access::kIam, "iam.audit", "read", Work::kHeavy}, Verify);
   t.Add({"GET", base + "/export", Access::kIam, "iam.audit", "delete", Work::kHeavy}, Export);
-  t.Add({"GET", base + "/checkpoints", Access::kIam, "iam.audit", "list", Work::kHeavy},
+  t.Add({"GET", base + "/checkpoints", Access::kIam, "iam.audit", "list", Work::kIndex},
         ListCheckpoints);
-  t.Add({"GET", base + "/retention", Access::kIam, "iam.audit", "read", Work::kHeavy},
+  t.Add({"GET", base + "/retention", Access::kIam, "iam.audit", "read", Work::kIndex},
         GetRetention);
   t.Add({"POST", base + "/retention/run", Access::kRoot, "", "", Work::kHeavy}, RunRetention);
 }

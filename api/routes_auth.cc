@@ -72,15 +72,6 @@ size_t CodePoints(std::string_view s) {
   return n;
 }
 
-bool RateLimited(const CallPtr& call) {
-  const int wait = call->services().auth_limiter.Take(call->req.remote_ip);
-  if (wait == 0) return false;
-  HttpResponse r = Problem(429, "too many attempts from this address; retry later");
-  r.Header("Retry-After", std::to_string(wait));
-  call->Reply(std::move(r));
-  return true;
-}
-
 struct LoginBody {
   std::string email;
   std::string password;
@@ -208,7 +199,7 @@ std::optional<Principal> ProtectedCaller(
     return std::nullopt;
   }
   if (const ClientCredentials* c = std::get_if<ClientCredentials>(&creds)) {
-    if (RateLimited(call)) return std::nullopt;
+    if (!TakeSourceToken(call)) return std::nullopt;
     core::Result<VerifiedClient> v = VerifyClient(call->services(), *c);
     if (!v.ok()) {
       call->Reply(OAuthError(401, "invalid_client", v.error().message));
@@ -309,7 +300,6 @@ void Revoke(const CallPtr& call) {
 
 void IssueClientToken(const CallPtr& call) {
   Services& s = call->services();
-  if (RateLimited(call)) return;
   auto form = FormBody(call->req);
   if (!form) {
     return call->Reply(
@@ -372,7 +362,6 @@ void IssueClientToken(const CallPtr& call) {
 // one event per (tenant, source address) and minute (FailedLoginTally).
 void Login(const CallPtr& call) {
   Services& s = call->services();
-  if (RateLimited(call)) return;
   LoginBody body;
   if (core::Status st = ReadBody(call->req.body, body); !st.ok()) return call->Fail(st.error());
   // What an unauthenticated caller sends is capped before it is used or recorded.
@@ -544,11 +533,13 @@ void Logout(const CallPtr& call) {
 }  // namespace
 
 void AddAuthRoutes(RouteTable& t, Services&) {
-  t.Add({"POST", "/oauth/token", Access::kPublic, "", "", Work::kLogin, false}, IssueClientToken);
+  t.Add({"POST", "/oauth/token", Access::kPublic, "", "", Work::kLogin, false, true},
+        IssueClientToken);
   // Authenticated in the handler: by a bearer token or as a client (Basic or form fields).
   t.Add({"POST", "/oauth/introspect", Access::kPublic, "", "", Work::kLogin}, Introspect);
   t.Add({"POST", "/oauth/revoke", Access::kPublic, "", "", Work::kLogin}, Revoke);
-  t.Add({"POST", "/v1/tenants/{tenant}/auth/login", Access::kPublic, "", "", Work::kLogin, false},
+  t.Add({"POST", "/v1/tenants/{tenant}/auth/login", Access::kPublic, "", "", Work::kLogin, false,
+         true},
         Login);
   t.Add({"GET", "/v1/tenants/{tenant}/me", Access::kAuthenticated, "", ""}, Me);
   t.Add(

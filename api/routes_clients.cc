@@ -232,12 +232,6 @@ void GetInvitation(const CallPtr& call) {
 
 void Accept(const CallPtr& call) {
   Services& s = call->services();
-  const int wait = s.auth_limiter.Take(call->req.remote_ip);
-  if (wait != 0) {
-    HttpResponse r = Problem(429, "too many attempts from this address; retry later");
-    r.Header("Retry-After", std::to_string(wait));
-    return call->Reply(std::move(r));
-  }
   AcceptBody b;
   if (core::Status st = ReadBody(call->req.body, b); !st.ok()) return call->Fail(st.error());
   const core::Error gone{core::Errc::kGone, "the invitation is no longer valid", {}};
@@ -295,7 +289,8 @@ void AddClientRoutes(RouteTable& t, Services&) {
 
 void AddInvitationRoutes(RouteTable& t, Services&) {
   const std::string invitations = "/v1/tenants/{tenant}/invitations";
-  t.Add({"POST", "/v1/invitations/accept", Access::kPublic, "", "", Work::kLogin, false}, Accept);
+  t.Add({"POST", "/v1/invitations/accept", Access::kPublic, "", "", Work::kLogin, false, true},
+        Accept);
   t.Add({"POST", invitations, Access::kIam, "iam.invitation", "create"}, CreateInvitationRoute);
   t.Add({"GET", invitations, Access::kIam, "iam.invitation", "list"}, ListInvitations);
   t.Add({"GET", invitations + "/{id}", Access::kIam, "iam.invitation", "read"}, GetInvitation);

@@ -37,14 +37,17 @@ struct Principal {
 };
 
 // A few named threads for one kind of blocking work, off the I/O threads, with a bounded
-// queue: TrySubmit refuses once `max_queued` jobs wait (the caller answers 503). Submit
-// always queues: for the continuation of work already admitted (an answer to render after a
-// write), which must not be refused half-way.
+// queue shared fairly: TrySubmit refuses once `max_queued` jobs wait, or once the job's owner
+// (a principal, or a source address) has `per_owner` jobs waiting — so one caller's
+// flood fills its own share, not everyone's (the caller answers 503) — and the threads take
+// the owners' jobs round robin, so a caller with one job waits behind at most one job of each
+// other caller. Submit always queues: for the continuation of work already admitted (an
+// answer to render after a write), which must not be refused half-way.
 class WorkPool {
  public:
-  WorkPool(std::string name, int threads, size_t max_queued);
+  WorkPool(std::string name, int threads, size_t max_queued, size_t per_owner);
   ~WorkPool();
-  [[nodiscard]] bool TrySubmit(std::function<void()> job);
+  [[nodiscard]] bool TrySubmit(std::function<void()> job, const std::string& owner);
   void Submit(std::function<void()> job);
   [[nodiscard]] const std::string& name() const { return name_; }
   [[nodiscard]] size_t queued() const;
@@ -52,9 +55,14 @@ class WorkPool {
  private:
   std::string name_;
   size_t max_queued_;
+  size_t per_owner_;
+  void Enqueue(const std::string& owner, std::function<void()> job);  // with mu_ held
+
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
+  std::unordered_map<std::string, std::deque<std::function<void()>>> waiting_;
+  std::deque<std::string> ring_;  // owners with jobs waiting, in turn
+  size_t queued_ = 0;
   bool stop_ = false;
   std::vector<std::thread> threads_;
 };
@@ -126,6 +134,7 @@ struct Services {
   // The pools of Work (router.h): logins apart from the rest.
   WorkPool login_pool;
   WorkPool heavy_pool;
+  WorkPool index_pool;
   WorkPool store_pool;
   TokenCache token_cache;
   RateLimiter auth_limiter;   // /oauth/token, logins, acceptance: per source address
@@ -141,9 +150,10 @@ struct Services {
   Services(ApiDeps d, ApiOptions o)
       : deps(std::move(d)),
         options(o),
-        login_pool("login", o.login_threads, o.login_queue),
-        heavy_pool("heavy", o.heavy_threads, o.heavy_queue),
-        store_pool("store", o.store_threads, o.store_queue),
+        login_pool("login", o.login_threads, o.login_queue, o.per_caller_queue),
+        heavy_pool("heavy", o.heavy_threads, o.heavy_queue, o.per_caller_queue),
+        index_pool("index", o.index_threads, o.index_queue, o.per_caller_queue * 2),
+        store_pool("store", o.store_threads, o.store_queue, o.per_caller_queue * 8),
         auth_limiter(o.auth_rate_per_second, o.auth_burst),
         login_limiter(o.login_rate_per_second, o.login_burst) {}
   // Whether a root token was revoked; and revoking one (durably, then in memory).
@@ -157,6 +167,11 @@ struct Services {
 
 class Call {
  public:
+  // Whose work this is, for the pools' fair shares: the principal, else the source address.
+  [[nodiscard]] std::string Owner() const {
+    return principal ? principal->tenant + "/" + principal->id : "ip:" + req.remote_ip;
+  }
+
   Call(HttpRequest r, Responder respond, Services& services)
       : req(std::move(r)), services_(services), respond_(std::move(respond)) {}
 
@@ -258,6 +273,9 @@ void ReadTenant(const CallPtr& call,
 
 // 204 No Content.
 [[nodiscard]] HttpResponse NoContent();
+// Takes one of the source address's tokens for credential checks; false (answered 429 with
+// Retry-After) past the limit.
+[[nodiscard]] bool TakeSourceToken(const CallPtr& call);
 // 503 with Retry-After: the pool's queue is full.
 [[nodiscard]] HttpResponse Busy(const WorkPool& pool);
 
