@@ -1,7 +1,9 @@
 // Api: the HTTP routes of Custos (API.md) over the identity service — authentication
 // (OAuth 2.0 client credentials, user login, JWTs), authorization against current state,
 // and every identity route. HttpServer calls Handle; Handle never blocks: writes answer
-// after their fsync, password hashing runs on a small pool of its own.
+// after their fsync, and each route's blocking work (router.h Work: logins and password
+// hashing; verify, export, import, purge; audit queries waiting for the index; idempotency
+// records) runs on a bounded pool of its own, taken in turn by caller, 503 when full.
 //
 // Thread-safety: Handle may be called from any thread.
 #pragma once

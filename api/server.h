@@ -4,7 +4,9 @@
 // response, and a graceful stop that finishes what is in flight.
 //
 // The handler runs on the connection's strand and must not block: it answers through the
-// Responder, from any thread, whenever the answer is ready.
+// Responder, from any thread, whenever the answer is ready. Api keeps that promise by
+// running every route's blocking work on its pools (api.h); a streamed body is made where its
+// BodyStream makes it (NextAsync). tests/api/fair_work_test.cc holds it with one I/O thread.
 //
 // Thread-safety: Start/Stop/Wait from the owning thread; the server runs `threads` threads.
 #pragma once
