@@ -228,6 +228,16 @@ void IdentityService::ScheduleRecovery(Recovery& recovery,
   recovery.cv.notify_one();
 }
 
+void IdentityService::AnswerAfterRecovery(Recovery& recovery,
+                                          const std::shared_ptr<TenantSlot>& slot,
+                                          std::function<void()> answer) {
+  {
+    std::lock_guard lock(slot->failed_mu);
+    slot->failed_answers.push_back(std::move(answer));
+  }
+  if (slot->in_flight.fetch_sub(1) == 1) ScheduleRecovery(recovery, slot);
+}
+
 void IdentityService::RecoverSlot(const std::shared_ptr<TenantSlot>& slot) {
   // Nothing of the tenant is in flight and nothing new is accepted while it is poisoned, so
   // the store holds still: read it off the slot's lock, swap under it.
@@ -235,8 +245,17 @@ void IdentityService::RecoverSlot(const std::shared_ptr<TenantSlot>& slot) {
   Status loaded = LoadState(fresh);
   std::unique_lock lock(slot->mu);
   slot->recovering.store(false);
+  auto answer_failed = [&slot] {
+    std::vector<std::function<void()>> answers;
+    {
+      std::lock_guard failed(slot->failed_mu);
+      answers.swap(slot->failed_answers);
+    }
+    for (std::function<void()>& a : answers) a();
+  };
   if (!loaded.ok() || slot->in_flight.load() != 0) {
     lock.unlock();
+    answer_failed();  // nobody waits on a store that cannot be read
     // A store that cannot be read yet: try again shortly.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     return ScheduleRecovery(*recovery_, slot);
@@ -246,6 +265,8 @@ void IdentityService::RecoverSlot(const std::shared_ptr<TenantSlot>& slot) {
   slot->next_tenant_seq = head ? head->tenant_seq.value() : 0;
   slot->last_time = std::max(slot->last_time, head ? head->time : core::Time{});
   slot->poisoned.store(false);
+  lock.unlock();
+  answer_failed();
 }
 
 void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done) {
@@ -316,12 +337,13 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
                                        recovery = recovery_](core::AppendResult r) {
     if (!r.ok()) {
       slot->poisoned.store(true);
-      if (slot->in_flight.fetch_sub(1) == 1) ScheduleRecovery(*recovery, slot);
       core::Error e = std::move(r).error();
       if (e.code == core::Errc::kConflict) {
         e = core::Unavailable("an earlier write of this tenant failed: " + e.message);
       }
-      return deferred->Answer(std::move(e));
+      return AnswerAfterRecovery(*recovery, slot, [deferred, e = std::move(e)]() mutable {
+        deferred->Answer(std::move(e));
+      });
     }
     if (slot->in_flight.fetch_sub(1) == 1 && slot->poisoned.load()) {
       ScheduleRecovery(*recovery, slot);
@@ -410,7 +432,12 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
   // the next call reloads next_tenant_seq from the log.
   auto deferred = std::make_shared<Deferred<core::AppendResult>>(std::move(done));
   log_.AppendAsync(std::move(append), [slot, deferred, recovery = recovery_](core::AppendResult r) {
-    if (!r.ok()) slot->poisoned.store(true);
+    if (!r.ok()) {
+      slot->poisoned.store(true);
+      return AnswerAfterRecovery(*recovery, slot, [deferred, e = std::move(r).error()]() mutable {
+        deferred->Answer(std::move(e));
+      });
+    }
     if (slot->in_flight.fetch_sub(1) == 1 && slot->poisoned.load()) {
       ScheduleRecovery(*recovery, slot);
     }

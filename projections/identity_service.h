@@ -11,8 +11,9 @@
 // command's effects up to one fsync before it is acknowledged. If an append fails, every
 // later in-flight append of that tenant fails too (its expected tenant_seq no longer
 // matches), and the tenant's state is reloaded from the store by the service's recovery
-// thread once the last of them is answered; until then the tenant's reads and commands are
-// answered kUnavailable at once (never a wait on the caller's thread).
+// thread once the last of them is back; the failed appends are answered once that is done,
+// so a caller told its write failed reads a state without it. Meanwhile the tenant's reads
+// and commands are answered kUnavailable at once (never a wait on the caller's thread).
 //
 // Application events (AppendEventsAsync) go through the same per-tenant order, so that the
 // expected tenant_seq stays exact.
@@ -123,6 +124,10 @@ class IdentityService {
     std::atomic<int> in_flight{0};
     std::atomic<bool> poisoned{false};
     std::atomic<bool> recovering{false};  // queued for the recovery thread
+    // The answers to the failed appends, given once the state is reloaded: whoever is told
+    // its write failed then reads a state without it.
+    std::mutex failed_mu;
+    std::vector<std::function<void()>> failed_answers;
   };
 
   // The recovery thread's queue; callbacks of the log hold it, not the service.
@@ -132,6 +137,10 @@ class IdentityService {
     std::deque<std::shared_ptr<TenantSlot>> queue;
     bool stop = false;
   };
+  // Holds a failed append's answer until the slot is reloaded (the last one in flight
+  // schedules the reload).
+  static void AnswerAfterRecovery(Recovery& recovery, const std::shared_ptr<TenantSlot>& slot,
+                                  std::function<void()> answer);
   // Queues a poisoned slot for reloading (once nothing of it is in flight).
   static void ScheduleRecovery(Recovery& recovery, const std::shared_ptr<TenantSlot>& slot);
   // The recovery thread's work: reloads a poisoned slot from the store.
