@@ -236,8 +236,14 @@ void Introspect(const CallPtr& call) {
     const iam::Subject subject{
         claims->typ == "user" ? iam::SubjectType::kUser : iam::SubjectType::kApiClient,
         claims->sub};
+    // A caller learns about its own tokens and those of principals it outranks (as it may
+    // revoke them); of anyone else's it learns nothing.
+    const std::optional<iam::Subject> asker = call->principal->Subject();
     core::Result<bool> live =
         s.identity().Read(core::TenantId(claims->tenant), [&](const iam::TenantState& state) {
+          if (asker && *asker != subject && !iam::Authority(state, now, asker).Outranks(subject)) {
+            return false;
+          }
           return iam::CheckTokenLive(state, subject, claims->jti, claims->session_epoch, now).ok();
         });
     active = live.ok() && *live;

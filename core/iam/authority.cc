@@ -89,7 +89,8 @@ std::string_view ToString(Guard guard) {
       "bind_grant",          "member_grant",         "delegate_not_self", "delegate_unknown",
       "delegate_no_clients", "delegate_system_only", "admin_kind",        "credential_rank",
       "known_credential",    "email_rank",           "act_on_rank",       "role_change",
-      "invitation_accept",   "node_itself",          "role_bounds",       "revoke_ownership"};
+      "invitation_accept",   "node_itself",          "role_bounds",       "revoke_ownership",
+      "latent_rank"};
   const auto i = static_cast<size_t>(guard);
   return i < kNames.size() ? kNames[i] : "unknown";
 }
@@ -175,7 +176,7 @@ Status Authority::CheckAddMember(const Group& group, const Subject& member,
                                  const std::vector<Subject>& known_by,
                                  const std::string& field) const {
   if (IsRoot() || !GuardOn(Guard::kMemberGrant)) return OkStatus();
-  const bool known = std::binary_search(known_by.begin(), known_by.end(), *caller_);
+  const bool known = Related(member, known_by);
   const bool may_delegate =
       Delegates(group) &&
       (member.type == SubjectType::kUser || !GuardOn(Guard::kDelegateNoClients)) &&
@@ -196,8 +197,8 @@ Status Authority::CheckAddMember(const Group& group, const Subject& member,
         why += IsCaller(member) ? " (delegated administration never applies to the caller itself)"
                : member.type != SubjectType::kUser
                    ? " (delegated administration never applies to API clients)"
-                   : " (delegated administration never applies to a user whose credential the "
-                     "caller has seen)";
+                   : " (delegated administration never applies to a user the caller controls "
+                     "or is controlled by: one whose credential it saw, or that saw its own)";
       }
       return Denied(std::move(why), field);
     }
@@ -211,12 +212,43 @@ bool Authority::PrincipalIsAdminKind(const Subject& principal) const {
   return u != nullptr && u->profile.kind == UserKind::kAdmin;
 }
 
+const std::vector<Permission>& Authority::LatentExpansion(const std::string& role_id) const {
+  auto it = latent_.find(role_id);
+  if (it != latent_.end()) return it->second;
+  std::set<Permission> distinct;
+  std::set<std::string> seen = {role_id};
+  std::vector<std::string> stack = {role_id};
+  while (!stack.empty()) {
+    const Role* r = state_.FindRole(stack.back());
+    stack.pop_back();
+    if (r == nullptr) continue;
+    if (!GuardOn(Guard::kLatentRank) && r->status != ActiveStatus::kActive) continue;
+    distinct.insert(r->permissions.begin(), r->permissions.end());
+    for (const std::string& inc : r->includes) {
+      if (seen.insert(inc).second) stack.push_back(inc);
+    }
+  }
+  return latent_.emplace(role_id, std::vector<Permission>(distinct.begin(), distinct.end()))
+      .first->second;
+}
+
+void Authority::AddLatent(std::vector<HeldGrant>& out, const Binding& b, const Group* via) const {
+  for (const Permission& p : LatentExpansion(b.role_id)) {
+    out.push_back(HeldGrant{&p, b.scope, via, via != nullptr && b.system});
+  }
+}
+
 std::vector<HeldGrant> Authority::GrantsOf(const Subject& principal) const {
   std::vector<HeldGrant> out;
-  for (const auto& [scope, entries] : state_.GrantsOf(principal)->by_scope) {
-    for (const SubjectGrant& g : entries) {
-      for (const Permission* p : *g.permissions) {
-        out.push_back(HeldGrant{p, std::string(scope), g.via_group, g.binding->system});
+  for (const std::string& id : state_.BindingsOf(principal)) {
+    if (const Binding* b = state_.FindBinding(id)) AddLatent(out, *b, nullptr);
+  }
+  if (principal.type != SubjectType::kGroup) {
+    for (const std::string& gid : state_.GroupsOf(principal)) {
+      const Group* group = state_.FindGroup(gid);
+      if (group == nullptr) continue;
+      for (const std::string& id : state_.BindingsOf(Subject{SubjectType::kGroup, gid})) {
+        if (const Binding* b = state_.FindBinding(id)) AddLatent(out, *b, group);
       }
     }
   }
@@ -227,25 +259,53 @@ std::vector<HeldGrant> Authority::GrantsOfRequest(const std::vector<Grant>& bind
                                                   const std::vector<std::string>& groups) const {
   std::vector<HeldGrant> out;
   for (const Grant& g : bindings) {
-    const Role* role = state_.FindRole(g.role_id);
-    if (role == nullptr || role->status != ActiveStatus::kActive) continue;
-    for (const Permission* p : state_.ExpandedPermissions(role->id)) {
-      out.push_back(HeldGrant{p, g.scope, nullptr, false});
-    }
+    if (state_.FindRole(g.role_id) == nullptr) continue;
+    AddLatent(out, Binding{"", {}, g.role_id, g.scope, false, {}, 1}, nullptr);
   }
   for (const std::string& gid : groups) {
     const Group* group = state_.FindGroup(gid);
     if (group == nullptr) continue;
     for (const std::string& id : state_.BindingsOf(Subject{SubjectType::kGroup, gid})) {
-      const Binding* b = state_.FindBinding(id);
-      const Role* role = b != nullptr ? state_.FindRole(b->role_id) : nullptr;
-      if (role == nullptr || role->status != ActiveStatus::kActive) continue;
-      for (const Permission* p : state_.ExpandedPermissions(role->id)) {
-        out.push_back(HeldGrant{p, b->scope, group, b->system});
-      }
+      if (const Binding* b = state_.FindBinding(id)) AddLatent(out, *b, group);
     }
   }
   return out;
+}
+
+const std::vector<Subject>& Authority::KnownBy(const Subject& principal) const {
+  static const std::vector<Subject> kNobody;
+  if (principal.type == SubjectType::kUser) {
+    const User* u = state_.FindUser(principal.id);
+    return u != nullptr ? u->credential_known_by : kNobody;
+  }
+  if (principal.type == SubjectType::kApiClient) {
+    const ApiClient* c = state_.FindClient(principal.id);
+    return c != nullptr ? c->credential_known_by : kNobody;
+  }
+  return kNobody;
+}
+
+std::set<Subject> Authority::ControllersOf(const std::vector<Subject>& known_by) const {
+  std::set<Subject> out(known_by.begin(), known_by.end());
+  std::vector<Subject> todo(known_by.begin(), known_by.end());
+  while (!todo.empty()) {
+    const Subject s = std::move(todo.back());
+    todo.pop_back();
+    for (const Subject& above : KnownBy(s)) {
+      if (out.insert(above).second) todo.push_back(above);
+    }
+  }
+  return out;
+}
+
+bool Authority::Related(const Subject& member, const std::vector<Subject>& known_by) const {
+  if (IsRoot()) return false;
+  const std::set<Subject> of_member = ControllersOf(known_by);
+  if (of_member.count(*caller_) != 0) return true;  // the caller controls the member
+  const std::set<Subject> of_caller = ControllersOf(KnownBy(*caller_));
+  if (of_caller.count(member) != 0) return true;  // the member controls the caller
+  return std::any_of(of_member.begin(), of_member.end(),
+                     [&](const Subject& s) { return of_caller.count(s) != 0; });
 }
 
 bool Authority::OutranksWith(const Subject& principal, const std::vector<HeldGrant>& grants,

@@ -6,9 +6,15 @@
 //   CanBind(p, X)     rule 1: the caller holds, at scope X, at least p's level on p's app,
 //                     type and resource (included roles expanded, as a check at X finds them).
 //   Delegates(g)      rule 2: g is a system group and the caller holds admin on iam.group
-//                     where g is bound.
+//                     where g is bound. Delegation is refused to a member the caller controls
+//                     or is controlled by: one whose credential the caller saw, one that saw
+//                     the caller's, or one both were made or reset by — transitively (a
+//                     puppet's puppet), so that nobody reaches access through a principal it
+//                     made (a client whose secret it saw, a user whose password it saw).
 //   Outranks(P)       rule 4: P is not the caller; an admin-kind P needs a root or admin-kind
-//                     caller; every grant P holds (and will hold) passes CanBind.
+//                     caller; every grant P holds (and will hold) passes CanBind — latent
+//                     ones included (roles deactivated now, included roles likewise), so that
+//                     switching a role off never lets a caller outrank its holders.
 //   CheckActOn(P)     rule 5: Outranks, where a grant P holds through the system binding of a
 //                     system group the caller delegates counts as passing.
 //   CheckRoleChange   rule 1 for roles: whoever holds the role, or a role including it, gains
@@ -25,6 +31,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +67,7 @@ enum class Guard : uint8_t {
   kNodeItself,          // rule 6: inherit, app, move and delete need the node itself
   kRoleBounds,          // rule 7
   kRevokeOwnership,     // rule 8: revoke own tokens or those of principals outranked
+  kLatentRank,          // rules 4-5: rank counts inactive roles (what reactivation restores)
   kCount,
 };
 [[nodiscard]] std::string_view ToString(Guard guard);
@@ -105,7 +113,8 @@ class Authority {
   [[nodiscard]] bool Delegates(const Group& group) const;
   // Rules 1 and 2 for making `member` a member of `group`: every grant it gains through the
   // group's bindings passes CanBind, or is the group's own system grant delegated to a user
-  // that is not the caller and whose credential the caller does not know (`known_by`).
+  // that is not the caller and neither controls nor is controlled by it (`known_by`: who saw
+  // the member's credential).
   [[nodiscard]] Status CheckAddMember(const Group& group, const Subject& member,
                                       const std::vector<Subject>& known_by,
                                       const std::string& field) const;
@@ -117,9 +126,10 @@ class Authority {
   // Rule 5; `what` names the action for the error.
   [[nodiscard]] Status CheckActOn(const Subject& principal, std::string_view what) const;
 
-  // Every grant the principal holds now (active roles; its own bindings and its groups').
+  // Every grant the principal holds, latent ones included (its own bindings and its groups',
+  // whatever the roles' status, included roles expanded likewise).
   [[nodiscard]] std::vector<HeldGrant> GrantsOf(const Subject& principal) const;
-  // The grants a new principal would hold with these bindings and groups.
+  // The grants a new principal would hold with these bindings and groups (likewise).
   [[nodiscard]] std::vector<HeldGrant> GrantsOfRequest(
       const std::vector<Grant>& bindings, const std::vector<std::string>& groups) const;
 
@@ -139,6 +149,16 @@ class Authority {
                                   bool admin_kind, bool delegated_pass) const;
   // Roles that include `role_id`, directly or not, with it first.
   [[nodiscard]] std::vector<std::string> RoleAndIncluders(const std::string& role_id) const;
+  // A role's permissions and every role's it includes, whatever their status (cached).
+  const std::vector<Permission>& LatentExpansion(const std::string& role_id) const;
+  void AddLatent(std::vector<HeldGrant>& out, const Binding& b, const Group* via) const;
+  // Who saw a principal's credential.
+  [[nodiscard]] const std::vector<Subject>& KnownBy(const Subject& principal) const;
+  // Everyone who controls a principal whose credential `known_by` saw: them, whoever saw
+  // theirs, and so on.
+  [[nodiscard]] std::set<Subject> ControllersOf(const std::vector<Subject>& known_by) const;
+  // Whether the caller and `member` control one another or share a controller.
+  [[nodiscard]] bool Related(const Subject& member, const std::vector<Subject>& known_by) const;
 
   const TenantState& state_;
   Time now_;
@@ -147,6 +167,7 @@ class Authority {
   bool caller_active_ = false;
   bool caller_admin_kind_ = false;
   mutable std::map<std::string, std::vector<const Permission*>, std::less<>> held_at_;
+  mutable std::map<std::string, std::vector<Permission>> latent_;
 };
 
 }  // namespace custos::core::iam

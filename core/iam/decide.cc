@@ -561,10 +561,14 @@ Result<Decision> Decider::operator()(const UpdateNode& c) {
       if (up->id == n->id) return InvalidField("parent_id", "would put the node inside itself");
     }
   }
-  // Updating needs update (edit) on its type at its parent; setting or clearing inherit,
-  // changing app or moving also on the node itself (ACCESS.md rule 6), and a move create at
-  // the new parent, as the node will be there.
+  // Updating needs update (edit) on its type at its parent, and to see the node itself (an
+  // override hides it from the parent's holders: they may not touch what they cannot read);
+  // setting or clearing inherit, changing app or moving needs update on the node itself too
+  // (ACCESS.md rule 6), and a move create at the new parent, as the node will be there.
   CUSTOS_RETURN_IF_ERROR(auth_.Require("update", AccessTarget::ForChild(*parent, n->type, n->app)));
+  if (GuardOn(Guard::kNodeItself)) {
+    CUSTOS_RETURN_IF_ERROR(auth_.Require("read", AccessTarget::ForNode(*n)));
+  }
   if ((u.inherit != n->inherit || u.app != n->app || u.parent_id != n->parent_id) &&
       GuardOn(Guard::kNodeItself)) {
     CUSTOS_RETURN_IF_ERROR(auth_.Require("update", AccessTarget::ForNode(*n)));

@@ -235,6 +235,11 @@ Result<Decision> Decider::operator()(const DeleteGroup& c) {
     return Conflict("system group " + g->name + " cannot be deleted");
   }
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(g->version));
+  // Deleting a group removes every member's membership (rule 5 for each).
+  for (const Subject& m : g->members) {
+    CUSTOS_RETURN_IF_ERROR(auth_.CheckActOn(m, "remove (by deleting group " + g->name + ") " +
+                                                   "a group membership of"));
+  }
   EmitGroupDeletion(*g);
   d_.id = g->id;
   return Done();
@@ -329,6 +334,16 @@ Result<Decision> Decider::operator()(const DeleteBinding& c) {
   if (b == nullptr) return NotFound("no binding " + c.binding_id);
   if (b->system) return Conflict("binding " + b->id + " belongs to a system group");
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(b->version));
+  // Taking a binding away acts on whoever holds it, as removing a membership does (rule 5).
+  if (b->subject.type == SubjectType::kGroup) {
+    if (const Group* g = s_.FindGroup(b->subject.id)) {
+      for (const Subject& m : g->members) {
+        CUSTOS_RETURN_IF_ERROR(auth_.CheckActOn(m, "take a binding away from"));
+      }
+    }
+  } else {
+    CUSTOS_RETURN_IF_ERROR(auth_.CheckActOn(b->subject, "take a binding away from"));
+  }
   EmitBindingDeleted(*b);
   d_.id = b->id;
   return Done();
@@ -356,7 +371,7 @@ Result<Decision> Decider::operator()(const CreateClient& c) {
        Target{"api_client", id, c.name});
   const std::string key_id = NewId("key_", ctx_);
   Emit(et::kApiClientSecretCreated,
-       ApiClientSecretData{id, key_id, std::string(ToString(delivery))},
+       ApiClientSecretData{id, key_id, std::string(ToString(delivery)), KnownTo(delivery)},
        Target{"api_client", id, c.name});
   for (const Grant& g : c.bindings) EmitBinding(subject, g.role_id, g.scope, false);
   IssueClientSecret(id, c.name, key_id, delivery);
@@ -433,7 +448,8 @@ Result<Decision> Decider::operator()(const CreateClientSecret& c) {
       DeliveryFor(auth_.Outranks(Subject{SubjectType::kApiClient, client->id}), "API client"));
   const std::string key_id = NewId("key_", ctx_);
   Emit(et::kApiClientSecretCreated,
-       ApiClientSecretData{client->id, key_id, std::string(ToString(delivery))},
+       ApiClientSecretData{client->id, key_id, std::string(ToString(delivery)),
+                           KnownTo(delivery)},
        ClientTarget(*client));
   IssueClientSecret(client->id, client->name, key_id, delivery);
   return Done();

@@ -296,11 +296,13 @@ struct ApiClientSecretData {
   std::string client_id;
   std::string key_id;
   std::optional<std::string> credential_delivery;  // secret_created: response | notification
+  std::optional<std::vector<Subject>> credential_known_by;  // who saw it (the caller)
   template <class S, class V>
   static void Fields(S& s, V& v) {
     v("client_id", s.client_id);
     v("key_id", s.key_id);
     v("credential_delivery", s.credential_delivery);
+    v("credential_known_by", s.credential_known_by);
   }
 };
 

@@ -306,6 +306,8 @@ struct ApiClient {
   std::vector<ClientSecret> secrets;
   std::optional<Time> last_used_at;
   int64_t session_epoch = 0;  // as a user's: deactivation and deletion end earlier tokens
+  // Tenant principals that saw one of its secrets in a response (they control it). Sorted.
+  std::vector<Subject> credential_known_by;
   Time created_at;
   Time updated_at;
   int64_t version = 1;
@@ -320,6 +322,7 @@ struct ApiClient {
     v("secrets", s.secrets);
     v("last_used_at", s.last_used_at);
     v("session_epoch", s.session_epoch);
+    v("credential_known_by", s.credential_known_by);
     v("created_at", s.created_at);
     v("updated_at", s.updated_at);
     v("version", s.version);

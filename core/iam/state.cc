@@ -695,6 +695,17 @@ Status TenantState::ApplyClient(std::string_view type, const JsonValue& data, Ti
   if (c == nullptr) return Unknown(type, "api client", id != nullptr ? id->text() : "");
   Touch(RecordKey('c', c->id));
   if (type == et::kApiClientDeleted) {
+    // Whoever controlled the client keeps control of what it saw: its controllers take its
+    // place in the lists it was on, so the chain survives the deletion.
+    const Subject gone{SubjectType::kApiClient, c->id};
+    const std::vector<Subject> above = c->credential_known_by;
+    auto inherit = [&](std::vector<Subject>& known, char kind, const std::string& id) {
+      if (!std::binary_search(known.begin(), known.end(), gone)) return;
+      MergeKnown(known, above);
+      Touch(RecordKey(kind, id));
+    };
+    for (auto& [id, u] : users_) inherit(u.credential_known_by, 'u', id);
+    for (auto& [id, other] : clients_) inherit(other.credential_known_by, 'c', id);
     client_names_.erase(Lower(c->name));
     clients_.erase(c->id);
     return OkStatus();
@@ -720,6 +731,8 @@ Status TenantState::ApplyClient(std::string_view type, const JsonValue& data, Ti
     if (type == et::kApiClientSecretCreated) {
       if (it != c->secrets.end()) return Corruption("secret created twice: " + d.key_id);
       c->secrets.push_back(ClientSecret{d.key_id, time, std::nullopt});
+      // Whoever saw a secret keeps control of the client (older secrets stay valid).
+      if (d.credential_known_by) MergeKnown(c->credential_known_by, *d.credential_known_by);
     } else {
       if (it == c->secrets.end()) return Unknown(type, "secret", d.key_id);
       c->secrets.erase(it);

@@ -384,12 +384,23 @@ TEST_F(ApiTest, RevocationByOwnershipAndClientAuthentication) {
                 .status,
             200);
   EXPECT_FALSE(active(bot));
-  // …or form fields; a wrong secret is invalid_client.
-  EXPECT_EQ(client_
-                ->Send("POST", "/oauth/introspect", {{"Content-Type", form}},
-                       "token=" + alice_token + "&client_id=" + id + "&client_secret=" + secret)
-                .status,
-            200);
+  // …or form fields; a wrong secret is invalid_client. A caller learns nothing of a token of
+  // a principal it does not outrank (Alice is admin-kind): inactive, as if unknown.
+  HttpReply other =
+      client_->Send("POST", "/oauth/introspect", {{"Content-Type", form}},
+                    "token=" + alice_token + "&client_id=" + id + "&client_secret=" + secret);
+  ASSERT_EQ(other.status, 200) << other.body;
+  EXPECT_FALSE(J(other.body).B("active"));
+  EXPECT_EQ(other.body.find("alice"), std::string::npos) << other.body;
+  EXPECT_TRUE(active(alice_token));
+  // Alice outranks the editor client, and sees its token.
+  const std::string third = Token(id, secret);
+  HttpReply below =
+      client_->Send("POST", "/oauth/introspect",
+                    {{"Content-Type", form}, {"Authorization", "Bearer " + alice_token}},
+                    "token=" + third);
+  ASSERT_EQ(below.status, 200) << below.body;
+  EXPECT_TRUE(J(below.body).B("active"));
   HttpReply wrong =
       client_->Send("POST", "/oauth/introspect", {{"Content-Type", form}},
                     "token=" + alice_token + "&client_id=" + id + "&client_secret=nope");

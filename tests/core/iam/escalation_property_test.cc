@@ -5,13 +5,17 @@
 // independent and deliberately naive reading of the rules, written here from ACCESS.md and
 // sharing no code with core's Authority or AccessEvaluator, checks:
 //   - every grant any subject gained passes CanBind for the caller on the state before the
-//     command, or rule 2's delegation (a system group's own grant, to another user whose
-//     credential the caller never saw — tracked here from the decisions, not from state);
+//     command, or rule 2's delegation (a system group's own grant, to another user that
+//     neither controls the caller nor is controlled by it, nor shares a controller with it —
+//     who saw whose credential is tracked here from the decisions, not from state);
 //   - no credential reached the caller for a principal it does not outrank (rule 4), and
-//     emails change only by callers that outrank (rule 4);
+//     emails change only by callers that outrank (rule 4); rank counts latent grants (roles
+//     deactivated now) too;
 //   - admin kind is made or unmade only by root or admin kind (rule 3);
-//   - acting on principals (status, kind, memberships, secrets) only with rank (rule 5);
-//   - inherit, app, moves and deletes only with the level on the node itself (rule 6);
+//   - acting on principals (status, kind, memberships — removed, or their group or binding
+//     deleted — secrets) only with rank (rule 5);
+//   - inherit, app, moves and deletes only with the level on the node itself, and no change
+//     at all to a node the caller cannot read (rule 6);
 //   - every role within 1,000 expanded permissions and 8 levels of includes (rule 7);
 //   - tokens revoked only by their owner or a caller that outranks it (rule 8).
 // The caller's own grants growing only by what it could bind is the first check with the
@@ -63,6 +67,7 @@ struct World {
     bool inherit = true;
     std::string type;
     std::string app;
+    std::string name;
   };
   struct UserR {
     bool admin = false;
@@ -102,8 +107,10 @@ World Snapshot(const TenantState& s, Time now) {
   }
   for (const auto& [id, b] : s.bindings())
     w.bindings[id] = {b.subject, b.role_id, b.scope, b.system};
-  w.nodes["root"] = {"", true, "tenant", ""};
-  for (const auto& [id, n] : s.nodes()) w.nodes[id] = {n.parent_id, n.inherit, n.type, n.app};
+  w.nodes["root"] = {"", true, "tenant", "", ""};
+  for (const auto& [id, n] : s.nodes()) {
+    w.nodes[id] = {n.parent_id, n.inherit, n.type, n.app, n.name};
+  }
   for (const auto& [id, u] : s.users()) {
     w.users[id] = {u.profile.kind == UserKind::kAdmin, u.status, u.locked_until, u.profile.email};
   }
@@ -138,6 +145,22 @@ const std::set<Permission>& Expand(const World& w, const std::string& role) {
   return w.expanded[role] = std::move(out);
 }
 
+// Everything a role would grant were every role active: its permissions and every included
+// role's, whatever their status.
+std::set<Permission> LatentExpand(const World& w, const std::string& role) {
+  std::set<Permission> out;
+  std::set<std::string> seen;
+  std::function<void(const std::string&)> walk = [&](const std::string& id) {
+    if (!seen.insert(id).second) return;
+    auto it = w.roles.find(id);
+    if (it == w.roles.end()) return;
+    out.insert(it->second.perms.begin(), it->second.perms.end());
+    for (const std::string& inc : it->second.includes) walk(inc);
+  };
+  walk(role);
+  return out;
+}
+
 struct RefGrant {
   Permission p;
   std::string scope;
@@ -145,8 +168,9 @@ struct RefGrant {
   bool system = false;
 };
 
-// What a subject holds, whatever its status: its own bindings and its groups', active roles.
-std::vector<RefGrant> Grants(const World& w, const Subject& s) {
+// What a subject holds, whatever its status: its own bindings and its groups', active roles
+// (with `latent`: every role, whatever its status — what it would hold were they active).
+std::vector<RefGrant> Grants(const World& w, const Subject& s, bool latent = false) {
   std::vector<RefGrant> out;
   for (const auto& [id, b] : w.bindings) {
     const bool direct = b.subject == s;
@@ -157,27 +181,25 @@ std::vector<RefGrant> Grants(const World& w, const Subject& s) {
     }
     if (!direct && !via) continue;
     auto r = w.roles.find(b.role);
-    if (r == w.roles.end() || !r->second.active) continue;
-    for (const Permission& p : Expand(w, b.role)) {
+    if (r == w.roles.end() || (!latent && !r->second.active)) continue;
+    for (const Permission& p : latent ? LatentExpand(w, b.role) : Expand(w, b.role)) {
       out.push_back({p, b.scope, via ? b.subject.id : "", via && b.system});
     }
   }
   return out;
 }
 
+// What an invited user would hold, latent grants included.
 std::vector<RefGrant> InvitationGrants(const World& w, const World::InvitationR& inv) {
   std::vector<RefGrant> out;
   for (const Grant& g : inv.bindings) {
-    auto r = w.roles.find(g.role_id);
-    if (r == w.roles.end() || !r->second.active) continue;
-    for (const Permission& p : Expand(w, g.role_id)) out.push_back({p, g.scope, "", false});
+    if (w.roles.count(g.role_id) == 0) continue;
+    for (const Permission& p : LatentExpand(w, g.role_id)) out.push_back({p, g.scope, "", false});
   }
   for (const std::string& gid : inv.groups) {
     for (const auto& [id, b] : w.bindings) {
-      if (b.subject != Subject{SubjectType::kGroup, gid}) continue;
-      auto r = w.roles.find(b.role);
-      if (r == w.roles.end() || !r->second.active) continue;
-      for (const Permission& p : Expand(w, b.role)) out.push_back({p, b.scope, gid, b.system});
+      if (b.subject != Subject{SubjectType::kGroup, gid} || w.roles.count(b.role) == 0) continue;
+      for (const Permission& p : LatentExpand(w, b.role)) out.push_back({p, b.scope, gid, b.system});
     }
   }
   return out;
@@ -277,7 +299,7 @@ bool Outranks(const World& w, const Caller& a, const Subject& p,
 }
 
 bool OutranksNow(const World& w, const Caller& a, const Subject& p, bool delegated_pass = false) {
-  return Outranks(w, a, p, Grants(w, p), AdminKind(w, p), delegated_pass);
+  return Outranks(w, a, p, Grants(w, p, /*latent=*/true), AdminKind(w, p), delegated_pass);
 }
 
 // Rule 7's measures, whatever the statuses.
@@ -714,6 +736,10 @@ class Scenario {
       } else if (shown) {
         known_users_[r->user_id].insert(*caller);
       }
+    } else if (std::holds_alternative<CreateClient>(c)) {
+      known_clients_[d.id] = shown ? std::set<Subject>{*caller} : std::set<Subject>{};
+    } else if (const auto* r = std::get_if<CreateClientSecret>(&c)) {
+      if (shown) known_clients_[r->client_id].insert(*caller);
     } else if (std::holds_alternative<CreateInvitation>(c)) {
       known_invitations_[d.id] = shown ? std::set<Subject>{*caller} : std::set<Subject>{};
     } else if (const auto* r = std::get_if<ResendInvitation>(&c)) {
@@ -744,10 +770,10 @@ class Scenario {
         if (held.count({g.p, g.scope}) != 0) continue;
         if (CanBind(before, caller, g.p, g.scope)) continue;
         bool delegated = false;
-        const bool unknown = known_users_[s.id].count(a) == 0;
+        const bool unrelated = !Related(a, s);
         for (const RefGrant& via : now) {
           if (via.p == g.p && via.scope == g.scope && !via.group.empty() && via.system &&
-              s.type == SubjectType::kUser && s != a && unknown &&
+              s.type == SubjectType::kUser && s != a && unrelated &&
               Delegates(before, caller, via.group)) {
             delegated = true;
           }
@@ -780,17 +806,17 @@ class Scenario {
       std::vector<RefGrant> grants;
       bool admin = false;
       if (std::holds_alternative<CreateUser>(c)) {
-        grants = Grants(after, p);
+        grants = Grants(after, p, true);
         admin = AdminKind(after, p);
       } else if (std::holds_alternative<ResetPassword>(c)) {
-        grants = Grants(before, p);
+        grants = Grants(before, p, true);
         admin = AdminKind(before, p);
       } else if (std::holds_alternative<CreateClient>(c)) {
         p.type = SubjectType::kApiClient;
-        grants = Grants(after, p);
+        grants = Grants(after, p, true);
       } else if (std::holds_alternative<CreateClientSecret>(c)) {
         p.type = SubjectType::kApiClient;
-        grants = Grants(before, p);
+        grants = Grants(before, p, true);
       } else if (std::holds_alternative<CreateInvitation>(c)) {
         p = {SubjectType::kUser, "(invitee)"};
         grants = InvitationGrants(after, after.invitations.at(d.id));
@@ -828,9 +854,25 @@ class Scenario {
                "outrank it";
       }
     }
+    auto still_there = [&](const Subject& m) {
+      return m.type == SubjectType::kUser
+                 ? after.users.count(m.id) != 0 && after.users.at(m.id).status != UserStatus::kDeleted
+                 : after.clients.count(m.id) != 0;
+    };
     for (const auto& [gid, g] : before.groups) {
       auto now = after.groups.find(gid);
-      if (now == after.groups.end()) continue;
+      if (now == after.groups.end()) {
+        // A group deleted with its node goes with the tree; deleted by itself, it takes every
+        // member's membership away.
+        if (after.nodes.count(g.scope) == 0 && g.scope != "root") continue;
+        for (const Subject& m : g.members) {
+          if (still_there(m) && !OutranksNow(before, caller, m, true)) {
+            return Name(m) + " lost group " + gid + " (deleted) to a caller that does not " +
+                   "outrank it";
+          }
+        }
+        continue;
+      }
       for (const Subject& m : g.members) {
         if (now->second.members.count(m) != 0) continue;
         const bool still = m.type == SubjectType::kUser
@@ -839,6 +881,26 @@ class Scenario {
                                : after.clients.count(m.id) != 0;
         if (still && !OutranksNow(before, caller, m, true)) {
           return Name(m) + " removed from " + gid + " by a caller that does not outrank it";
+        }
+      }
+    }
+    for (const auto& [bid, b] : before.bindings) {
+      if (after.bindings.count(bid) != 0 || after.roles.count(b.role) == 0 ||
+          after.nodes.count(b.scope) == 0) {
+        continue;  // kept, or gone with its role or its node
+      }
+      std::vector<Subject> holders;
+      if (b.subject.type == SubjectType::kGroup) {
+        auto g = after.groups.find(b.subject.id);
+        if (g == after.groups.end()) continue;  // gone with its group (checked above)
+        holders.assign(g->second.members.begin(), g->second.members.end());
+      } else if (still_there(b.subject)) {
+        holders.push_back(b.subject);
+      }
+      for (const Subject& h : holders) {
+        if (!OutranksNow(before, caller, h, true)) {
+          return "binding " + bid + " of " + Name(h) + " deleted by a caller that does not " +
+                 "outrank it";
         }
       }
     }
@@ -856,6 +918,9 @@ class Scenario {
                            now->second.parent != n.parent;
       if (changed && LevelAt(before, a, id, n.type, n.app, id) < Level::kEdit) {
         return "node " + id + "'s inherit, app or parent changed without edit on it";
+      }
+      if (now->second.name != n.name && LevelAt(before, a, id, n.type, n.app, id) < Level::kView) {
+        return "node " + id + " renamed by a caller that cannot read it";
       }
     }
     // Bounded roles: rule 7.
@@ -878,7 +943,33 @@ class Scenario {
   std::mt19937_64 rng_;
   testing::IamFixture f_;
   std::map<std::string, std::set<Subject>> known_users_;
+  std::map<std::string, std::set<Subject>> known_clients_;
   std::map<std::string, std::set<Subject>> known_invitations_;
+
+  // Who controls a principal: whoever saw its credential, whoever saw theirs, and so on.
+  std::set<Subject> Controllers(const Subject& s) {
+    std::set<Subject> out;
+    std::vector<Subject> todo = {s};
+    while (!todo.empty()) {
+      const Subject at = todo.back();
+      todo.pop_back();
+      auto& known = at.type == SubjectType::kUser ? known_users_ : known_clients_;
+      for (const Subject& k : known[at.id]) {
+        if (out.insert(k).second) todo.push_back(k);
+      }
+    }
+    return out;
+  }
+  // Whether a and s control one another or share a controller.
+  bool Related(const Subject& a, const Subject& s) {
+    const std::set<Subject> of_s = Controllers(s);
+    const std::set<Subject> of_a = Controllers(a);
+    if (of_s.count(a) != 0 || of_a.count(s) != 0) return true;
+    for (const Subject& c : of_s) {
+      if (of_a.count(c) != 0) return true;
+    }
+    return false;
+  }
   std::string last_role_;
   int next_ = 0;
 };

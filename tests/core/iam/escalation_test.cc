@@ -201,6 +201,43 @@ TEST_F(EscalationTest, APuppetWhoseCredentialTheCallerSawGetsNoDelegatedGrants) 
   EXPECT_TRUE(As(tenant_admin, AddGroupMembers{designers, {U(puppet->id)}}).ok());
 }
 
+TEST_F(EscalationTest, NoDelegationThroughAPuppetClientOrBetweenPuppets) {
+  const std::string designers = f.GroupId("Acme Designer");
+  // The Tenant Admin makes a client that may make users, and sees its secret…
+  Result<Decision> bot = As(tenant_admin, CreateClient{"Bot", "", "", {{editor_role, "root"}}});
+  ASSERT_TRUE(bot.ok()) << bot.error().ToString();
+  ASSERT_TRUE(bot->secret.has_value());
+  EXPECT_EQ(f.state().FindClient(bot->id)->credential_known_by,
+            std::vector<Subject>{U(tenant_admin)});
+  // …the client makes a user and sees its password: the Tenant Admin controls that user too,
+  // so it may not hand it a system group's grants.
+  Result<Decision> made = f.Run(NewUserCommand("made"), f.As(C(bot->id)));
+  ASSERT_TRUE(made.ok()) << made.error().ToString();
+  ASSERT_TRUE(made->secret.has_value());
+  EXPECT_EQ(CodeOf(As(tenant_admin, AddGroupMembers{designers, {U(made->id)}})),
+            Errc::kPermissionDenied);
+  // Deleting the client does not cut the chain: its controller could have kept what it saw.
+  ASSERT_TRUE(As(tenant_admin, DeleteClient{bot->id}).ok());
+  EXPECT_EQ(f.state().FindUser(made->id)->credential_known_by,
+            (std::vector<Subject>{U(tenant_admin), C(bot->id)}));
+  EXPECT_EQ(CodeOf(As(tenant_admin, AddGroupMembers{designers, {U(made->id)}})),
+            Errc::kPermissionDenied);
+  // Two puppets of one controller: one made a Tenant Admin may not delegate to the other.
+  Result<Decision> first = As(tenant_admin, NewUserCommand("first"));
+  Result<Decision> second = As(tenant_admin, NewUserCommand("second"));
+  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_TRUE(
+      As(tenant_admin, CreateBinding{U(first->id), f.RoleId("Tenant Admin"), "root"}).ok());
+  EXPECT_EQ(CodeOf(As(first->id, AddGroupMembers{designers, {U(second->id)}})),
+            Errc::kPermissionDenied);
+  // Nor to its controller.
+  EXPECT_EQ(CodeOf(As(first->id, AddGroupMembers{designers, {U(tenant_admin)}})),
+            Errc::kPermissionDenied);
+  // A stranger to both is fine.
+  const std::string carl = f.NewUser("carl");
+  EXPECT_TRUE(As(first->id, AddGroupMembers{designers, {U(carl)}}).ok());
+}
+
 TEST_F(EscalationTest, AnInvitationWhoseTokenTheCallerSawMakesAKnownUser) {
   // An invitation with nothing: the Tenant Admin outranks the invitee and sees the token.
   Result<Decision> inv = As(tenant_admin, CreateInvitation{"pup@example.com", {}, {}, {}});
@@ -317,6 +354,40 @@ TEST_F(EscalationTest, ActingOnAPrincipalNeedsRank) {
             Errc::kPermissionDenied);
 }
 
+TEST_F(EscalationTest, DeactivatingARoleDoesNotLowerItsHoldersRank) {
+  // Bob holds Manager at the root, more than the editor may give. Deactivating Manager is
+  // allowed (it takes away), but the editor still does not outrank Bob: reactivation by an
+  // admin would restore it all.
+  const std::string power = f.Must(CreateRole{"Power", "", {Perm("*", Level::kManage)}, {}}).id;
+  const std::string bob = f.NewUser("bob", {{power, "root"}});
+  EXPECT_TRUE(As(editor, ChangeRoleStatus{power, false}).ok());
+  EXPECT_EQ(CodeOf(As(editor, ChangeUserStatus{bob, UserAction::kSuspend, ""})),
+            Errc::kPermissionDenied);
+  Result<Decision> reset = As(editor, ResetPassword{bob});
+  ASSERT_TRUE(reset.ok()) << reset.error().ToString();
+  EXPECT_EQ(reset->credential_delivery, CredentialDelivery::kNotification);
+}
+
+TEST_F(EscalationTest, TakingABindingOrAGroupAwayNeedsRankOnItsHolders) {
+  const std::string power = f.Must(CreateRole{"Power", "", {Perm("*", Level::kManage)}, {}}).id;
+  const std::string bob = f.NewUser("bob", {{power, "root"}});
+  const std::string bobs = *f.state().BindingsOf(U(bob)).begin();
+  EXPECT_EQ(CodeOf(As(editor, DeleteBinding{bobs})), Errc::kPermissionDenied);
+  // A group holding a viewer binding, with Bob in it: removing the binding or the group acts
+  // on Bob.
+  const std::string crew = f.Must(CreateGroup{"Crew", "", GroupType::kConfigured}).id;
+  f.Must(CreateBinding{{SubjectType::kGroup, crew}, f.RoleId("Viewer"), acme});
+  f.Must(AddGroupMembers{crew, {U(bob)}});
+  const std::string crews = *f.state().BindingsOf(Subject{SubjectType::kGroup, crew}).begin();
+  EXPECT_EQ(CodeOf(As(editor, DeleteBinding{crews})), Errc::kPermissionDenied);
+  EXPECT_EQ(CodeOf(As(editor, DeleteGroup{crew})), Errc::kPermissionDenied);
+  // Without Bob, the editor may do both; admin-kind may anyway.
+  EXPECT_TRUE(As(admin_kind, DeleteBinding{bobs}).ok());
+  f.Must(RemoveGroupMember{crew, bob});
+  EXPECT_TRUE(As(editor, DeleteBinding{crews}).ok());
+  EXPECT_TRUE(As(editor, DeleteGroup{crew}).ok());
+}
+
 // ---- rule 6: the tree ----
 
 TEST_F(EscalationTest, AnItemLevelOverrideIsLiftedOnlyFromInsideIt) {
@@ -329,8 +400,9 @@ TEST_F(EscalationTest, AnItemLevelOverrideIsLiftedOnlyFromInsideIt) {
   EXPECT_EQ(CodeOf(As(designer, DeleteNode{secret})), Errc::kPermissionDenied);
   UpdateNode app{secret, {}, std::string("foundation"), {}};
   EXPECT_EQ(CodeOf(As(designer, app)), Errc::kPermissionDenied);
-  // Renaming asks only the parent rule (edit on workflows at Acme).
-  EXPECT_TRUE(As(designer, UpdateNode{secret, std::string("Payroll 2"), {}, {}}).ok());
+  // Nor rename it, nor even touch it: the parent's holders do not see it.
+  EXPECT_EQ(CodeOf(As(designer, UpdateNode{secret, std::string("Payroll 2"), {}, {}})),
+            Errc::kPermissionDenied);
   // Its own holder may lift it once it also meets the parent rule: manage at the node alone
   // is not edit on its type at Acme.
   EXPECT_EQ(CodeOf(As(owner, lift)), Errc::kPermissionDenied);
