@@ -805,12 +805,48 @@ void Api::RunChores() {
 
 const std::vector<RouteSpec>& Api::routes() const { return impl_->table.router.routes(); }
 
-size_t Api::BodyLimit(std::string_view method, std::string_view target) const {
-  const std::string_view path = target.substr(0, target.find('?'));
-  if (method == "POST" && path.ends_with("/users:import")) {
-    return impl_->services.options.import_body_limit;
+namespace {
+
+// 404 or 405 (with Allow) for a request no route takes.
+HttpResponse NoRoute(const Router::Match& m, const std::string& path) {
+  if (!m.method_mismatch) return Problem(404, "no such route: " + path.substr(0, 200));
+  HttpResponse r = Problem(405, "method not allowed on this path");
+  std::string allow;
+  for (const std::string& method : m.allowed) allow += (allow.empty() ? "" : ", ") + method;
+  r.Header("Allow", std::move(allow));
+  return r;
+}
+
+}  // namespace
+
+Admission Api::Admit(const HttpRequest& head) {
+  internal::Services& s = impl_->services;
+  Admission a;
+  const Router::Match m = impl_->table.router.Find(head.method, head.path);
+  if (m.route < 0) {
+    a.answer = NoRoute(m, head.path);
+    return a;
   }
-  return impl_->services.options.body_limit;
+  const RouteSpec& spec = impl_->table.router.routes()[static_cast<size_t>(m.route)];
+  if (spec.access == Access::kPublic) {
+    // Whoever may call it unauthenticated sends little: logins, tokens, acceptances.
+    a.body_limit = std::min(s.options.public_body_limit, s.options.body_limit);
+    return a;
+  }
+  a.body_limit = spec.pattern.ends_with("/users:import") ? s.options.import_body_limit
+                                                         : s.options.body_limit;
+  // Credentials before the body: nobody unauthenticated makes the server read one.
+  core::Result<Principal> p = internal::AuthenticateBearer(s, head);
+  if (!p.ok()) {
+    a.answer = Unauthorized(p.error().message);
+    return a;
+  }
+  for (const auto& [name, value] : m.params) {
+    if (name == "tenant" && p->kind != Principal::Kind::kRoot && value != p->tenant) {
+      a.answer = Problem(core::NotFound("no tenant " + value));
+    }
+  }
+  return a;
 }
 
 void Api::Handle(HttpRequest request, Responder respond) {
@@ -818,10 +854,7 @@ void Api::Handle(HttpRequest request, Responder respond) {
   Router::Match m = impl_->table.router.Find(call->req.method, call->req.path);
   call->metrics_id =
       m.route < 0 ? impl_->unmatched_metric : impl_->metric_ids[static_cast<size_t>(m.route)];
-  if (m.route < 0) {
-    return call->Reply(m.method_mismatch ? Problem(405, "method not allowed on this path")
-                                         : Problem(404, "no such route: " + call->req.path));
-  }
+  if (m.route < 0) return call->Reply(NoRoute(m, call->req.path));
   call->route = &impl_->table.router.routes()[static_cast<size_t>(m.route)];
   call->params = std::move(m.params);
   impl_->Dispatch(call);

@@ -33,6 +33,8 @@ namespace custos::api {
 struct ApiOptions {
   size_t body_limit = size_t{1} << 20;
   size_t import_body_limit = size_t{64} << 20;
+  // Routes that need no token (logins, tokens, introspection, acceptance) take this much.
+  size_t public_body_limit = size_t{64} << 10;
   std::chrono::seconds root_token_ttl{900};
   double auth_rate_per_second = 20;  // /oauth/token and logins, per source address
   double auth_burst = 40;
@@ -94,7 +96,10 @@ class Api {
   // destruction), idempotency records past their 24 h deleted. For tests.
   void RunChores();
   [[nodiscard]] const std::vector<RouteSpec>& routes() const;
-  [[nodiscard]] size_t BodyLimit(std::string_view method, std::string_view target) const;
+  // The server's admission of a request on its headers (server.h ServerOptions::admit): no
+  // route, or no valid credentials on a route that needs them, is answered before the body
+  // is read; otherwise the route's body limit (public routes take small bodies).
+  [[nodiscard]] Admission Admit(const HttpRequest& head);
 
   // Loads the root client, or makes it (its secret's hash goes to the credential store).
   [[nodiscard]] static core::Result<RootClient> EnsureRootClient(core::KvStore& kv,

@@ -69,6 +69,14 @@ struct HttpResponse {
 
 using Responder = std::function<void(HttpResponse)>;
 
+// What the server does with a request whose headers have arrived and whose body has not:
+// read a body of at most `body_limit` bytes (413 beyond), or send `answer` at once without
+// reading the body (the connection then closes). See ServerOptions::admit.
+struct Admission {
+  size_t body_limit = size_t{1} << 20;
+  std::optional<HttpResponse> answer;
+};
+
 // Percent-decoding of a path or query component ('+' is a space in queries). False on a
 // malformed escape.
 [[nodiscard]] bool PercentDecode(std::string_view in, bool plus_is_space, std::string& out);

@@ -1,5 +1,7 @@
 #include "api/router.h"
 
+#include <algorithm>
+
 namespace custos::api {
 namespace {
 
@@ -46,10 +48,15 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
     if (!ok) continue;
     if (routes_[r].method != method) {
       best.method_mismatch = true;
+      if (std::find(best.allowed.begin(), best.allowed.end(), routes_[r].method) ==
+          best.allowed.end()) {
+        best.allowed.push_back(routes_[r].method);
+      }
       continue;
     }
     best.route = static_cast<int>(r);
     best.method_mismatch = false;
+    best.allowed.clear();
     best.params = std::move(params);
     return best;
   }

@@ -58,6 +58,7 @@ class Router {
   struct Match {
     int route = -1;                // -1: no route
     bool method_mismatch = false;  // the path is known, the method is not
+    std::vector<std::string> allowed;  // then, the methods it takes (for Allow)
     PathParams params;
   };
   [[nodiscard]] Match Find(std::string_view method, std::string_view path) const;

@@ -1,7 +1,9 @@
 // HttpServer: HTTP/1.1 on Boost.Beast, for the routes in api/. Keep-alive, pipelining up to
 // a cap (answers go out in request order even when handlers answer out of order), a read
-// deadline on every request, header and body limits (431, 413), X-Request-Id on every
-// response, and a graceful stop that finishes what is in flight.
+// deadline on every request, header and body limits (431, 413), a request admitted (or
+// refused) on its headers before its body is read, answers queued per connection bounded in
+// bytes, connections capped in all and per source address, X-Request-Id on every response,
+// and a graceful stop that finishes what is in flight.
 //
 // The handler runs on the connection's strand and must not block: it answers through the
 // Responder, from any thread, whenever the answer is ready. Api keeps that promise by
@@ -27,12 +29,23 @@ struct ServerOptions {
   uint16_t port = 8080;  // 0: any free port (see HttpServer::port)
   int threads = 2;
   size_t header_limit = 16 * 1024;
-  // The body limit of a request, from its method and path (413 beyond it).
-  std::function<size_t(std::string_view method, std::string_view path)> body_limit =
-      [](std::string_view, std::string_view) { return size_t{1} << 20; };
+  // Called on the connection's strand for a request that carries a body, once its headers
+  // have arrived (`head` has everything but the body): the body's limit, or an answer that
+  // refuses it unread (no route, no or bad credentials). Must not block.
+  std::function<Admission(const HttpRequest& head)> admit = [](const HttpRequest&) {
+    return Admission{};
+  };
   std::chrono::milliseconds read_timeout{30'000};   // to read one request once it started
   std::chrono::milliseconds idle_timeout{120'000};  // a keep-alive connection with nothing
   size_t max_pipelined = 16;
+  // Answers made but not yet taken by the client, in bytes: past this the connection reads
+  // no further request until they are sent (a client that never reads holds this much, plus
+  // the answers already in the making).
+  size_t max_queued_bytes = size_t{4} << 20;
+  // Open connections, in all and per source address; beyond either a new connection gets a
+  // 503 (Retry-After) and is closed. 0 for max_connections: from the process's file limit.
+  size_t max_connections = 0;
+  size_t max_connections_per_address = 256;
   std::chrono::milliseconds stop_grace{10'000};  // Stop waits this long for in-flight work
 };
 
@@ -52,8 +65,10 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   [[nodiscard]] uint16_t port() const;
-  // Replaces ServerOptions::body_limit; call before Serve.
-  void SetBodyLimit(std::function<size_t(std::string_view, std::string_view)> limit);
+  // Replaces ServerOptions::admit; call before Serve.
+  void SetAdmission(std::function<Admission(const HttpRequest& head)> admit);
+  // Connections open now (for tests and metrics).
+  [[nodiscard]] size_t connections() const;
   // True once Stop has begun.
   [[nodiscard]] bool stopping() const;
   // Stops accepting, lets in-flight requests finish and be written, closes idle

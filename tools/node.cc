@@ -51,6 +51,8 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   server_options.host = options.host;
   server_options.port = options.port;
   server_options.threads = options.workers;
+  server_options.max_connections = options.max_connections;
+  server_options.max_connections_per_address = options.max_connections_per_address;
   CUSTOS_ASSIGN_OR_RETURN(p->server, api::HttpServer::Bind(server_options));
   const std::string issuer =
       options.issuer.value_or("http://" + options.host + ":" + std::to_string(p->server->port()));
@@ -142,11 +144,10 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                      return w.Take();
                    }},
       api_options);
-  // Body limits come from the routes, so they are set once the Api exists.
+  // Admission (body limits, credentials before the body) comes from the routes, so it is set
+  // once the Api exists.
   api::Api* api = p->api.get();
-  p->server->SetBodyLimit([api](std::string_view method, std::string_view target) {
-    return api->BodyLimit(method, target);
-  });
+  p->server->SetAdmission([api](const api::HttpRequest& head) { return api->Admit(head); });
   return std::unique_ptr<Node>(new Node(std::move(p)));
 }
 

@@ -36,6 +36,8 @@ struct NodeOptions {
   int workers = 1;                    // HTTP I/O threads
   std::optional<std::string> issuer;  // default: http://host:port
   size_t body_limit = size_t{1} << 20;
+  size_t max_connections = 0;  // 0: half the process's file limit
+  size_t max_connections_per_address = 256;
   size_t block_cache_bytes = size_t{128} << 20;
   // The background jobs run only when set.
   std::optional<std::chrono::seconds> checkpoint_interval;

@@ -85,6 +85,10 @@ int RunServe(const Args& args) {
             "commit thread has the other core)"},
            {"issuer", true, "", "the tokens' issuer URL (default http://LISTEN)"},
            {"body-limit", true, "1048576", "largest request body in bytes (CSV import: 64 MiB)"},
+           {"max-connections", true, "0",
+            "open connections in all, past which new ones get 503 (0: half the file limit)"},
+           {"max-connections-per-address", true, "256",
+            "open connections from one source address, past which new ones get 503"},
            {"block-cache-mb", true, "128", "RocksDB block cache, MiB"},
            {"retention-interval", true, "3600",
             "seconds between background retention purges of every tenant"},
@@ -106,6 +110,10 @@ int RunServe(const Args& args) {
   if (!workers.ok()) return ReportError("serve", workers.error());
   core::Result<uint64_t> body_limit = flags.GetUInt("body-limit", 1024, uint64_t{1} << 30);
   if (!body_limit.ok()) return ReportError("serve", body_limit.error());
+  core::Result<uint64_t> max_connections = flags.GetUInt("max-connections", 0, 1'000'000);
+  if (!max_connections.ok()) return ReportError("serve", max_connections.error());
+  core::Result<uint64_t> per_address = flags.GetUInt("max-connections-per-address", 1, 1'000'000);
+  if (!per_address.ok()) return ReportError("serve", per_address.error());
   core::Result<uint64_t> checkpoint_interval = flags.GetUInt("checkpoint-interval", 1, 86400);
   if (!checkpoint_interval.ok()) return ReportError("serve", checkpoint_interval.error());
   core::Result<uint64_t> block_cache_mb = flags.GetUInt("block-cache-mb", 1, 1 << 20);
@@ -140,6 +148,8 @@ int RunServe(const Args& args) {
   node_options.workers = static_cast<int>(*workers);
   node_options.issuer = flags.Get("issuer");
   node_options.body_limit = *body_limit;
+  node_options.max_connections = static_cast<size_t>(*max_connections);
+  node_options.max_connections_per_address = static_cast<size_t>(*per_address);
   node_options.block_cache_bytes = static_cast<size_t>(*block_cache_mb) << 20;
   node_options.checkpoint_interval = std::chrono::seconds(*checkpoint_interval);
   node_options.retention_interval = std::chrono::seconds(*retention_interval);

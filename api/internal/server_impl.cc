@@ -2,9 +2,12 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include <sys/resource.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -60,21 +63,37 @@ struct Registry {
   std::mutex mu;
   std::condition_variable cv;
   std::set<const void*> open;
+  std::map<std::string, size_t> per_address;  // open connections by source address
 };
+
+// Sent to a connection past a cap, which is then closed.
+const std::string& TooManyConnections() {
+  static const std::string answer = [] {
+    const std::string body =
+        ProblemBody(503, "Service Unavailable", "too many connections; retry later");
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
+           "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  return answer;
+}
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(std::shared_ptr<net::io_context> ioc, tcp::socket socket, const ServerOptions& options,
-          const Handler& handler, std::shared_ptr<std::atomic<bool>> stopping,
-          std::shared_ptr<Registry> registry)
+  // Counted in the registry under `address` (the caller checked the caps).
+  Session(std::shared_ptr<net::io_context> ioc, tcp::socket socket, std::string address,
+          const ServerOptions& options, const Handler& handler,
+          std::shared_ptr<std::atomic<bool>> stopping, std::shared_ptr<Registry> registry)
       : ioc_(std::move(ioc)),
         stream_(std::move(socket)),
+        address_(std::move(address)),
         options_(options),
         handler_(handler),
         stopping_(std::move(stopping)),
         registry_(std::move(registry)) {
     std::lock_guard lock(registry_->mu);
     registry_->open.insert(this);
+    ++registry_->per_address[address_];
   }
 
   ~Session() { Forget(); }
@@ -104,6 +123,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::optional<http::response<http::empty_body>> head;
     std::optional<http::response_serializer<http::empty_body>> head_writer;
     bool raw = false;  // HTTP/1.0: pieces as they are, no chunk framing
+    size_t bytes = 0;  // of `response`'s body, counted in queued_bytes_
   };
 
   void DoRead() {
@@ -112,13 +132,14 @@ class Session : public std::enable_shared_from_this<Session> {
       if (slots_.empty()) Close();
       return;
     }
-    if (slots_.size() >= options_.max_pipelined || streaming_) {
+    if (slots_.size() >= options_.max_pipelined || streaming_ ||
+        queued_bytes_ >= options_.max_queued_bytes) {
       reading_paused_ = true;
       return;
     }
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(options_.header_limit));
-    parser_->body_limit(options_.body_limit("", ""));
+    parser_->body_limit(boost::none);  // set once the headers are admitted (OnHeader)
     if (buffer_.size() > 0) return ReadHeader();
     // Until the first byte of a request, the idle timeout; from it on, the read timeout for
     // the whole request, however slowly its bytes trickle in (slowloris).
@@ -144,14 +165,43 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     // The body reads on under the deadline set at the request's first byte.
     const auto& header = parser_->get();
-    const size_t limit = options_.body_limit(
-        std::string_view(header.method_string().data(), header.method_string().size()),
-        std::string_view(header.target().data(), header.target().size()));
-    parser_->body_limit(limit);
-    if (parser_->content_length() && *parser_->content_length() > limit) {
-      return RespondAndClose(http::status::payload_too_large, "Payload Too Large",
-                             "the body is larger than " + std::to_string(limit) + " bytes");
+    HttpRequest r;
+    r.method = std::string(header.method_string());
+    r.target = std::string(header.target());
+    const size_t q = r.target.find('?');
+    if (!PercentDecode(std::string_view(r.target).substr(0, q), false, r.path) ||
+        (q != std::string::npos &&
+         !ParseQuery(std::string_view(r.target).substr(q + 1), r.query))) {
+      return RespondAndClose(http::status::bad_request, "Bad Request",
+                             "malformed percent-encoding in the request target");
     }
+    for (const auto& field : header) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    r.remote_ip = address_;
+    const std::optional<std::string_view> sent = r.Header("x-request-id");
+    r.request_id = sent && UsableRequestId(*sent) ? std::string(*sent) : MakeRequestId();
+    // A body is admitted (or refused, unread) on the headers alone: who sends it and where.
+    const bool has_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
+    if (has_body) {
+      Admission admission = options_.admit(r);
+      if (admission.answer) {
+        slots_.emplace_back();
+        closing_after_ = true;
+        linger_ = true;
+        Fill(slots_.back(), std::move(*admission.answer), false, header.version(), r.request_id);
+        return;
+      }
+      parser_->body_limit(admission.body_limit);
+      if (parser_->content_length() && *parser_->content_length() > admission.body_limit) {
+        return RespondAndClose(
+            http::status::payload_too_large, "Payload Too Large",
+            "the body is larger than " + std::to_string(admission.body_limit) + " bytes");
+      }
+    }
+    head_ = std::move(r);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
@@ -186,27 +236,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec) {
     if (ec) return OnReadError(ec);
     http::request<http::string_body> req = parser_->release();
-    HttpRequest r;
-    r.method = std::string(req.method_string());
-    r.target = std::string(req.target());
-    const size_t q = r.target.find('?');
-    if (!PercentDecode(std::string_view(r.target).substr(0, q), false, r.path) ||
-        (q != std::string::npos &&
-         !ParseQuery(std::string_view(r.target).substr(q + 1), r.query))) {
-      return RespondAndClose(http::status::bad_request, "Bad Request",
-                             "malformed percent-encoding in the request target");
-    }
-    for (const auto& field : req) {
-      std::string name(field.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      r.headers.emplace_back(std::move(name), std::string(field.value()));
-    }
+    HttpRequest r = std::move(*head_);
+    head_.reset();
     r.body = std::move(req.body());
-    beast::error_code ignored;
-    const auto endpoint = stream_.socket().remote_endpoint(ignored);
-    r.remote_ip = ignored ? "" : endpoint.address().to_string();
-    const std::optional<std::string_view> sent = r.Header("x-request-id");
-    r.request_id = sent && UsableRequestId(*sent) ? std::string(*sent) : MakeRequestId();
     const bool keep_alive = req.keep_alive();
     const unsigned version = req.version();
     // Holds the session (and with it the io_context) for as long as the request lives.
@@ -269,14 +301,19 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       res.body() = std::move(response.body);
       res.prepare_payload();
+      slot.bytes = res.body().size();
+      queued_bytes_ += slot.bytes;
     }
     slot.response = std::move(res);
     DoWrite();
   }
 
+  // Answers a request whose body is left unread, then closes (after a lingering read, so that
+  // a client still sending its body sees the answer rather than a reset).
   void RespondAndClose(http::status status, std::string_view title, const std::string& detail) {
     slots_.emplace_back();
     closing_after_ = true;
+    linger_ = true;
     HttpResponse r;
     r.status = static_cast<int>(status);
     r.content_type = "application/problem+json";
@@ -380,6 +417,7 @@ class Session : public std::enable_shared_from_this<Session> {
     writing_ = false;
     streaming_ = false;
     const bool keep_alive = slots_.front().response->keep_alive();
+    queued_bytes_ -= slots_.front().bytes;
     slots_.pop_front();
     if (ec || !keep_alive) return Close();
     if (!slots_.empty()) return DoWrite();
@@ -392,29 +430,56 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     if (closed_) return;
-    closed_ = true;
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (linger_ && !ec && !stopping_->load()) {
+      linger_ = false;
+      // The rest of an unread body is read and dropped for a little while (nginx's lingering
+      // close): closing with unread data would reset the connection under the answer.
+      stream_.expires_after(kLinger);
+      return Discard();
+    }
+    closed_ = true;
     stream_.close();
     Forget();
+  }
+
+  void Discard() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(kFirstRead),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->lingered_ += n;
+                              if (ec || self->lingered_ > kMaxLinger) return self->Close();
+                              self->Discard();
+                            });
   }
 
   // Leaves the registry: the server's Stop waits for it to be empty.
   void Forget() {
     std::lock_guard lock(registry_->mu);
-    if (registry_->open.erase(this) != 0 && registry_->open.empty()) registry_->cv.notify_all();
+    if (registry_->open.erase(this) == 0) return;
+    auto it = registry_->per_address.find(address_);
+    if (it != registry_->per_address.end() && --it->second == 0) registry_->per_address.erase(it);
+    if (registry_->open.empty()) registry_->cv.notify_all();
   }
 
   // Declared first so that it is destroyed last: the socket needs its io_context.
   std::shared_ptr<net::io_context> ioc_;
   beast::tcp_stream stream_;
+  const std::string address_;  // the peer's IP address
   const ServerOptions& options_;
   const Handler& handler_;
   std::shared_ptr<std::atomic<bool>> stopping_;
   std::shared_ptr<Registry> registry_;
   static constexpr size_t kFirstRead = 4096;  // the read that waits for a request to begin
+  static constexpr std::chrono::seconds kLinger{2};
+  static constexpr size_t kMaxLinger = size_t{64} << 20;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<HttpRequest> head_;  // the request whose body is being read
+  size_t queued_bytes_ = 0;          // answers made and not yet sent (Slot::bytes)
+  size_t lingered_ = 0;              // bytes dropped while lingering
+  bool linger_ = false;              // a body was left unread: linger before closing
   std::deque<Slot> slots_;  // answers in request order (deque: stable addresses at the ends)
   static constexpr size_t kChunkBytes = 256 * 1024;
   std::string chunk_;                                // the piece of a streamed body being written
@@ -447,14 +512,37 @@ struct HttpServer::Impl {
   std::mutex sessions_mu;
   std::vector<std::weak_ptr<Session>> sessions;  // for Stop to reach them
 
+  net::steady_timer accept_pause{*ioc};
+  size_t max_connections = 0;  // options.max_connections, or from the file limit
+
   void Accept() {
     acceptor.async_accept(net::make_strand(*ioc), [this](beast::error_code ec, tcp::socket s) {
       if (ec) {
         if (ec == net::error::operation_aborted || stopping->load()) return;
-        return Accept();  // e.g. too many open files: keep serving the others
+        // Out of file descriptors (or another transient failure): the others keep being
+        // served; accepting resumes a little later rather than spinning on the error.
+        accept_pause.expires_after(std::chrono::milliseconds(50));
+        return accept_pause.async_wait([this](beast::error_code wait) {
+          if (!wait && !stopping->load()) Accept();
+        });
       }
-      auto session =
-          std::make_shared<Session>(ioc, std::move(s), options, handler, stopping, registry);
+      beast::error_code ignored;
+      const tcp::endpoint peer = s.remote_endpoint(ignored);
+      std::string address = ignored ? "" : peer.address().to_string();
+      bool over = false;
+      {
+        std::lock_guard lock(registry->mu);
+        auto it = registry->per_address.find(address);
+        over = registry->open.size() >= max_connections ||
+               (it != registry->per_address.end() &&
+                it->second >= options.max_connections_per_address);
+      }
+      if (over) {
+        Refuse(s);
+        return Accept();
+      }
+      auto session = std::make_shared<Session>(ioc, std::move(s), std::move(address), options,
+                                               handler, stopping, registry);
       {
         std::lock_guard lock(sessions_mu);
         if (sessions.size() > 1024) {
@@ -465,6 +553,15 @@ struct HttpServer::Impl {
       session->Run();
       Accept();
     });
+  }
+
+  // A connection past a cap: a 503 if the socket takes it at once, then closed.
+  static void Refuse(tcp::socket& s) {
+    beast::error_code ec;
+    s.non_blocking(true, ec);
+    if (!ec) s.write_some(net::buffer(TooManyConnections()), ec);
+    s.shutdown(tcp::socket::shutdown_both, ec);
+    s.close(ec);
   }
 };
 
@@ -489,6 +586,14 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::Bind(ServerOptions options
                              std::to_string(impl->options.port) + ": " + ec.message());
   }
   impl->port = impl->acceptor.local_endpoint().port();
+  impl->max_connections = impl->options.max_connections;
+  if (impl->max_connections == 0) {
+    // Half the descriptors the process may open: the store and the rest keep the others.
+    rlimit files{};
+    const rlim_t soft = getrlimit(RLIMIT_NOFILE, &files) == 0 ? files.rlim_cur : 1024;
+    impl->max_connections =
+        soft == RLIM_INFINITY ? 10'000 : std::max<size_t>(16, static_cast<size_t>(soft / 2));
+  }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
@@ -517,8 +622,13 @@ uint16_t HttpServer::port() const { return impl_->port; }
 
 bool HttpServer::stopping() const { return impl_->stopping->load(); }
 
-void HttpServer::SetBodyLimit(std::function<size_t(std::string_view, std::string_view)> limit) {
-  impl_->options.body_limit = std::move(limit);
+void HttpServer::SetAdmission(std::function<Admission(const HttpRequest& head)> admit) {
+  impl_->options.admit = std::move(admit);
+}
+
+size_t HttpServer::connections() const {
+  std::lock_guard lock(impl_->registry->mu);
+  return impl_->registry->open.size();
 }
 
 void HttpServer::Stop() {
@@ -528,6 +638,7 @@ void HttpServer::Stop() {
   net::post(impl_->acceptor.get_executor(), [p = impl_.get()] {
     beast::error_code ec;
     p->acceptor.close(ec);
+    p->accept_pause.cancel();
   });
   {
     std::lock_guard lock(impl_->sessions_mu);

@@ -1,7 +1,9 @@
 // Hostile HTTP against the server: malformed request lines and headers, oversize headers,
 // slowloris connections, 1,000 idle connections and half-closed sockets. Each is answered
 // (4xx) or closed, none holds the server, and a normal request still succeeds within 100 ms
-// afterwards — with the idle connections still open.
+// afterwards — with the idle connections still open. Then the bounds on what one client can
+// make the server hold: connections per source address and in all (503 beyond), bodies
+// refused on their headers before a byte of them is read, answers a client never reads.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -10,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -25,8 +28,19 @@ using namespace std::chrono_literals;
 // One raw TCP connection to the server.
 class Conn {
  public:
-  explicit Conn(uint16_t port) {
+  // From `source` (any 127.x.y.z: loopback takes them all), so that a test can be several
+  // clients.
+  explicit Conn(uint16_t port, const char* source = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (source != nullptr && fd_ >= 0) {
+      sockaddr_in from{};
+      from.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &from.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+        ::close(fd_);
+        fd_ = -1;
+      }
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
@@ -84,18 +98,42 @@ class Conn {
 
 class HostileHttpTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Start(Options()); }
+
+  static api::ServerOptions Options() {
     api::ServerOptions options{"127.0.0.1", 0, 2};
     options.read_timeout = 500ms;
     options.idle_timeout = 4s;  // well beyond the read timeout: slowloris must meet the latter
-    auto server = api::HttpServer::Start(options, [](api::HttpRequest, api::Responder respond) {
-      api::HttpResponse r;
-      r.body = "{\"ok\":true}";
-      respond(std::move(r));
-    });
+    return options;
+  }
+
+  // (Re)starts the server with `options`; every request it reads is counted in handled_ and
+  // answered with `body`.
+  void Start(api::ServerOptions options, std::string body = "{\"ok\":true}") {
+    if (server_) server_->Stop();
+    server_.reset();
+    auto server = api::HttpServer::Start(
+        options, [this, body](api::HttpRequest, api::Responder respond) {
+          ++handled_;
+          api::HttpResponse r;
+          r.body = body;
+          respond(std::move(r));
+        });
     ASSERT_TRUE(server.ok()) << server.error().message;
     server_ = std::move(server).value();
   }
+
+  // Waits until `done` holds or 5 s pass.
+  static bool WaitFor(const std::function<bool()>& done) {
+    const auto deadline = Clock::now() + 5s;
+    while (!done()) {
+      if (Clock::now() > deadline) return false;
+      std::this_thread::sleep_for(10ms);  // polling interval
+    }
+    return true;
+  }
+
+  std::atomic<int> handled_{0};
 
   // A normal request on a fresh connection: its status, and how long it took.
   std::pair<int, std::chrono::milliseconds> Normal() {
@@ -180,9 +218,11 @@ TEST_F(HostileHttpTest, SlowlorisConnectionsAreCutAtTheReadTimeout) {
 }
 
 TEST_F(HostileHttpTest, AThousandIdleConnectionsDoNotDelayANormalRequest) {
+  // From four addresses: 250 each, within the default cap of 256 per address.
   std::vector<Conn> idle;
+  const char* sources[] = {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"};
   for (int i = 0; i < 1000; ++i) {
-    idle.emplace_back(server_->port());
+    idle.emplace_back(server_->port(), sources[i % 4]);
     ASSERT_TRUE(idle.back().connected()) << "connection " << i;
   }
   // Some send half a request and stop there.
@@ -222,6 +262,131 @@ TEST_F(HostileHttpTest, AHalfClosedSocketGetsItsAnswerThenTheClose) {
   const auto [status, took] = Normal();
   EXPECT_EQ(status, 200);
   EXPECT_LE(took.count(), 100);
+}
+
+}  // namespace
+}  // namespace custos::testing
+
+namespace custos::testing {
+namespace {
+
+// Reads one answer's status line from a connection ("" if none within 5 s).
+std::string StatusLine(Conn& c) {
+  bool closed = false;
+  const std::string reply = c.ReadToClose(5s, &closed);
+  return reply.substr(0, reply.find("\r\n"));
+}
+
+TEST_F(HostileHttpTest, ConnectionsPastTheCapsAre503AndOthersStillServed) {
+  api::ServerOptions options = Options();
+  options.max_connections_per_address = 8;
+  options.max_connections = 20;
+  Start(options);
+  // Eight from one address are served; the ninth is told 503 and closed.
+  std::vector<Conn> held;
+  for (int i = 0; i < 8; ++i) {
+    held.emplace_back(server_->port(), "127.0.0.2");
+    ASSERT_TRUE(held.back().connected());
+  }
+  ASSERT_TRUE(WaitFor([&] { return server_->connections() == 8; }));
+  Conn ninth(server_->port(), "127.0.0.2");
+  bool closed = false;
+  const std::string refused = ninth.ReadToClose(5s, &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  EXPECT_NE(refused.find("Retry-After: 1"), std::string::npos) << refused;
+  // Another address is not held back by the first.
+  EXPECT_EQ(Normal().first, 200);
+  // Twenty in all: the twenty-first, from a fresh address, is refused too.
+  for (const char* source : {"127.0.0.3", "127.0.0.4"}) {
+    for (int i = 0; i < 6; ++i) {
+      held.emplace_back(server_->port(), source);
+      ASSERT_TRUE(held.back().connected());
+    }
+  }
+  ASSERT_TRUE(WaitFor([&] { return server_->connections() == 20; }));
+  Conn past(server_->port(), "127.0.0.5");
+  EXPECT_EQ(past.ReadToClose(5s, &closed).rfind("HTTP/1.1 503", 0), 0u);
+  // Once some go, new ones are served again (the eight of the first address stay).
+  while (held.size() > 10) held.pop_back();
+  ASSERT_TRUE(WaitFor([&] { return server_->connections() == 10; }));
+  Conn again_fresh(server_->port(), "127.0.0.4");
+  again_fresh.Send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(StatusLine(again_fresh), "HTTP/1.1 200 OK");
+}
+
+TEST_F(HostileHttpTest, ABodyIsRefusedOnItsHeadersBeforeAByteOfItIsRead) {
+  api::ServerOptions options = Options();
+  options.read_timeout = 5s;
+  std::atomic<int> admitted{0};
+  options.admit = [&](const api::HttpRequest& head) {
+    ++admitted;
+    api::Admission a;
+    a.body_limit = 1000;
+    if (!head.Header("authorization")) {
+      api::HttpResponse r;
+      r.status = 401;
+      r.content_type = "application/problem+json";
+      r.body = "{\"status\":401}";
+      a.answer = std::move(r);
+    }
+    EXPECT_TRUE(head.body.empty());
+    return a;
+  };
+  Start(options);
+  // No credentials, a 100 MB body announced and none sent: 401 at once, the handler never
+  // runs, and the connection closes.
+  Conn anonymous(server_->port());
+  anonymous.Send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n");
+  bool closed = false;
+  const std::string reply = anonymous.ReadToClose(5s, &closed);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 401", 0), 0u) << reply;
+  EXPECT_NE(reply.find("Connection: close"), std::string::npos) << reply;
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(handled_.load(), 0);
+  // A client still sending its body when refused gets the answer, not a reset.
+  Conn sending(server_->port());
+  sending.Send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n");
+  sending.Send(std::string(200000, 'a'));
+  EXPECT_EQ(StatusLine(sending), "HTTP/1.1 401 Unauthorized");
+  // With credentials, the route's limit counts before the body too: 413.
+  Conn big(server_->port());
+  big.Send("POST /x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n"
+           "Content-Length: 5000\r\n\r\n");
+  EXPECT_EQ(StatusLine(big), "HTTP/1.1 413 Payload Too Large");
+  // Within it, the request goes through; a request with no body is not asked about.
+  Conn fine(server_->port());
+  fine.Send("POST /x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n"
+            "Content-Length: 5\r\nConnection: close\r\n\r\nhello");
+  EXPECT_EQ(StatusLine(fine), "HTTP/1.1 200 OK");
+  const int before = admitted.load();
+  EXPECT_EQ(Normal().first, 200);
+  EXPECT_EQ(admitted.load(), before);
+  EXPECT_EQ(handled_.load(), 2);
+}
+
+TEST_F(HostileHttpTest, AnswersAClientNeverReadsAreBoundedInBytes) {
+  api::ServerOptions options = Options();
+  options.read_timeout = 10s;
+  options.max_queued_bytes = 2 << 20;
+  Start(options, std::string(1 << 20, 'x'));  // 1 MiB answers
+  // Sixteen pipelined requests, and the client reads nothing.
+  Conn deaf(server_->port());
+  std::string sixteen;
+  for (int i = 0; i < 16; ++i) sixteen += "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(deaf.Send(sixteen));
+  // The server makes answers until 2 MiB wait unsent (what the socket buffers took aside),
+  // then reads no further request from that connection.
+  ASSERT_TRUE(WaitFor([&] { return handled_.load() >= 2; }));
+  EXPECT_EQ(Normal().first, 200);  // another connection is served meanwhile
+  const int made = handled_.load() - 1;
+  EXPECT_LT(made, 16) << "every answer was made for a client that reads none";
+  // Once it reads, the rest follow.
+  bool closed = false;
+  std::string all;
+  const auto deadline = Clock::now() + 10s;
+  while (Clock::now() < deadline && handled_.load() < 17) all += deaf.ReadToClose(100ms, &closed);
+  EXPECT_EQ(handled_.load(), 17);
 }
 
 }  // namespace

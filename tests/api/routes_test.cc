@@ -250,6 +250,50 @@ TEST_F(ApiTest, ProjectsGetSystemGroupsAndChecksExplainThemselves) {
   EXPECT_FALSE(J(batch.body).B("results.1.allowed"));
 }
 
+TEST_F(ApiTest, ABodyIsAdmittedOnItsHeadersByRouteAndCredentials) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  // No token, a 50 MB body announced and never sent: 401 at once, nothing read.
+  const std::string anonymous = client_->Raw(
+      "POST /v1/tenants/acme/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 50000000\r\n\r\n",
+      std::chrono::seconds(5));
+  EXPECT_EQ(anonymous.rfind("HTTP/1.1 401", 0), 0u) << anonymous.substr(0, 200);
+  EXPECT_NE(anonymous.find("WWW-Authenticate: Bearer"), std::string::npos);
+  // A bad token, the same; a token of another tenant, 404 before the body.
+  const std::string forged = client_->Raw(
+      "POST /v1/tenants/acme/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x.y.z\r\n"
+      "Content-Length: 50000000\r\n\r\n",
+      std::chrono::seconds(5));
+  EXPECT_EQ(forged.rfind("HTTP/1.1 401", 0), 0u) << forged.substr(0, 200);
+  CreateTenant("other");
+  auto [id, secret] = Client("other", "bot", RoleId("other", "Tenant Admin"));
+  const std::string elsewhere = client_->Raw(
+      "POST /v1/tenants/acme/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+          Token(id, secret) + "\r\nContent-Length: 50000000\r\n\r\n",
+      std::chrono::seconds(5));
+  EXPECT_EQ(elsewhere.rfind("HTTP/1.1 404", 0), 0u) << elsewhere.substr(0, 200);
+  // No route: 404, or 405 with Allow, before the body.
+  const std::string nowhere = client_->Raw(
+      "POST /v1/nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n",
+      std::chrono::seconds(5));
+  EXPECT_EQ(nowhere.rfind("HTTP/1.1 404", 0), 0u) << nowhere.substr(0, 200);
+  HttpReply wrong = client_->Json("PUT", "/v1/tenants/acme/users", token, "{}");
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.Header("allow"), "POST, GET");
+  // Unauthenticated routes take small bodies (64 KiB): a login of 100 KB is 413.
+  HttpReply login = client_->Json("POST", "/v1/tenants/acme/auth/login", "",
+                                  "{\"email\":\"" + std::string(100'000, 'a') + "\"}");
+  EXPECT_EQ(login.status, 413);
+  // The CSV import takes its own limit (64 MiB), well past the JSON routes' (64 KiB here).
+  std::string csv = "email,first_name,last_name\r\nbad-email,Bad,Row\r\n";
+  while (csv.size() < 300'000) csv += "someone@example.com,Some,One\r\n";
+  HttpReply import = client_->Json("POST", "/v1/tenants/acme/users:import", token, csv,
+                                   {{"Content-Type", "text/csv"}});
+  EXPECT_EQ(import.status, 422) << import.body.substr(0, 300);
+  EXPECT_EQ(client_->Send("GET", "/healthz").status, 200);
+}
+
 TEST_F(ApiTest, HostileHttpIsAnsweredOrClosed) {
   EXPECT_EQ(client_->Raw("GARBAGE\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
   const std::string huge =
