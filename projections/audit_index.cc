@@ -91,6 +91,7 @@ class Union {
  public:
   explicit Union(bool descending) : descending_(descending) {}
   void Add(Posting run) { runs_.push_back(std::move(run)); }
+  [[nodiscard]] size_t size() const { return runs_.size(); }
 
   std::optional<uint64_t> SeekTo(uint64_t x) {
     std::optional<uint64_t> best;
@@ -317,8 +318,10 @@ core::Result<std::optional<std::pair<uint64_t, uint64_t>>> AuditIndex::Bounds(
   return Range(std::make_pair(lo, hi));
 }
 
-core::Status AuditIndex::ForEachMatch(const AuditQuery& q,
-                                      const std::function<bool(uint64_t)>& fn) const {
+core::Status AuditIndex::ForEachMatch(const AuditQuery& q, const std::function<bool(uint64_t)>& fn,
+                                      Progress* progress) const {
+  Progress ignored;
+  Progress& out = progress != nullptr ? *progress : ignored;
   CUSTOS_RETURN_IF_ERROR(ValidateAuditActions(q.actions));
   CUSTOS_ASSIGN_OR_RETURN(auto range, Bounds(q));
   if (!range) return core::OkStatus();
@@ -345,10 +348,16 @@ core::Status AuditIndex::ForEachMatch(const AuditQuery& q,
 
   uint64_t candidate = q.descending ? hi : lo;
   auto in_range = [&](uint64_t v) { return v >= lo && v <= hi; };
+  uint64_t& work = out.work;
   while (in_range(candidate)) {
+    if (q.work_budget != 0 && work >= q.work_budget) {
+      out.ran_out_at = candidate;
+      break;
+    }
     // Leapfrog: every filter must land on the candidate; one that lands further moves it.
     bool agreed = true;
     for (Union& f : filters) {
+      work += f.size();
       std::optional<uint64_t> v = f.SeekTo(candidate);
       if (!v || !in_range(*v)) {
         for (const Union& g : filters) CUSTOS_RETURN_IF_ERROR(g.status());
@@ -361,6 +370,7 @@ core::Status AuditIndex::ForEachMatch(const AuditQuery& q,
       }
     }
     if (!agreed) continue;
+    ++work;
     if (!fn(candidate)) break;
     if (q.descending) {
       if (candidate == 0) break;
@@ -377,23 +387,46 @@ core::Result<AuditPage> AuditIndex::Query(const AuditQuery& q) const {
   std::vector<core::TenantSeq> seqs;
   const size_t limit = std::max<size_t>(1, q.limit);
   bool more = false;
-  CUSTOS_RETURN_IF_ERROR(ForEachMatch(q, [&](uint64_t tenant_seq) {
-    if (seqs.size() == limit) {
-      more = true;
-      return false;
-    }
-    seqs.emplace_back(tenant_seq);
-    return true;
-  }));
+  Progress progress;
+  CUSTOS_RETURN_IF_ERROR(ForEachMatch(
+      q,
+      [&](uint64_t tenant_seq) {
+        if (seqs.size() == limit) {
+          more = true;
+          return false;
+        }
+        seqs.emplace_back(tenant_seq);
+        return true;
+      },
+      &progress));
   AuditPage page;
-  if (seqs.empty()) return page;
-  CUSTOS_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> lines,
-                          log_.GetTenantEvents(q.tenant, seqs));
-  page.lines.reserve(lines.size());
-  for (std::optional<std::string>& line : lines) {
-    if (line) page.lines.push_back(std::move(*line));  // else purged meanwhile
+  page.work = progress.work;
+  if (const std::optional<uint64_t>& ran_out_at = progress.ran_out_at) {
+    // Out of work: the next page starts where the search stopped (a cursor names the last
+    // tenant_seq already covered, in the query's order).
+    page.next = q.descending ? *ran_out_at + 1 : *ran_out_at - 1;
+  } else if (more) {
+    page.next = seqs.back().value();
   }
-  if (more) page.next = seqs.back().value();
+  // The lines, a few at a time, until the page's bytes run out (at least one line).
+  constexpr size_t kFetch = 64;
+  size_t bytes = 0;
+  for (size_t at = 0; at < seqs.size(); at += kFetch) {
+    const std::vector<core::TenantSeq> some(seqs.begin() + static_cast<std::ptrdiff_t>(at),
+                                            seqs.begin() + static_cast<std::ptrdiff_t>(
+                                                               std::min(seqs.size(), at + kFetch)));
+    CUSTOS_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> lines,
+                            log_.GetTenantEvents(q.tenant, some));
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (q.max_bytes != 0 && bytes > 0 && bytes + lines[i].value_or("").size() > q.max_bytes) {
+        page.next = at + i > 0 ? seqs[at + i - 1].value() : seqs[0].value();
+        return page;
+      }
+      if (!lines[i]) continue;  // purged meanwhile
+      bytes += lines[i]->size();
+      page.lines.push_back(std::move(*lines[i]));
+    }
+  }
   return page;
 }
 

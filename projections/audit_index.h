@@ -50,11 +50,17 @@ struct AuditQuery {
   bool descending = true;
   size_t limit = 50;
   std::optional<uint64_t> after;  // the cursor: the last tenant_seq already returned
+  // Bounds on one page (0: none): index entries sought — a query that matches little or
+  // nothing stops there with a `next` instead of scanning the tenant — and the lines' bytes.
+  uint64_t work_budget = 0;
+  size_t max_bytes = 0;
 };
 
 struct AuditPage {
   std::vector<std::string> lines;  // stored lines, in order
   std::optional<uint64_t> next;    // the tenant_seq to continue after, if there may be more
+                                   // (also when the work budget or max_bytes ended the page)
+  uint64_t work = 0;               // index entries sought for it
 };
 
 inline constexpr std::string_view kAuditCheckpoint = "audit";
@@ -84,8 +90,15 @@ class AuditIndex {
   [[nodiscard]] core::Result<AuditPage> Query(const AuditQuery& query) const;
   // The matching tenant_seqs of a query, in its order, calling fn for each until it returns
   // false (export walks a whole range this way in constant memory).
+  // How far a search went: index entries sought, and with a work budget spent, the
+  // tenant_seq it would have looked at next.
+  struct Progress {
+    uint64_t work = 0;
+    std::optional<uint64_t> ran_out_at;
+  };
   [[nodiscard]] core::Status ForEachMatch(const AuditQuery& query,
-                                          const std::function<bool(uint64_t)>& fn) const;
+                                          const std::function<bool(uint64_t)>& fn,
+                                          Progress* progress = nullptr) const;
   // The tenant_seq range [lo, hi] a query's bounds allow — retention, purge floor, dates,
   // cursor, the indexed head — before its filters (nullopt when empty).
   [[nodiscard]] core::Result<std::optional<std::pair<uint64_t, uint64_t>>> Bounds(

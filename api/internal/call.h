@@ -289,16 +289,20 @@ void ReadTenant(const CallPtr& call,
                                         std::optional<int64_t> version = std::nullopt,
                                         std::string location = {});
 
+// A list page stops early, with a next_cursor, once its body passes this (API.md).
+inline constexpr size_t kPageBytes = size_t{4} << 20;
+
 // Pagination: ?limit= (1..1000, default 50) and ?cursor= (opaque).
 struct Page {
   size_t limit = 50;
   std::optional<std::string> after;  // the sort key of the last item already returned
+  size_t max_bytes = kPageBytes;     // the body's size past which the page ends early
 };
 [[nodiscard]] core::Result<Page> ReadPage(const HttpRequest& req);
 [[nodiscard]] std::string EncodeCursor(std::string_view key);
 
 // Writes {"items":[…],"next_cursor":…} for items sorted by key (ascending), from after the
-// page's cursor. `write` appends one item.
+// page's cursor, up to the page's limit or kPageBytes. `write` appends one item.
 template <class T>
 std::string PageJson(const std::vector<std::pair<std::string, const T*>>& sorted, const Page& page,
                      const std::function<void(core::JsonWriter&, const T&)>& write) {
@@ -313,7 +317,13 @@ std::string PageJson(const std::vector<std::pair<std::string, const T*>>& sorted
   core::JsonWriter w;
   w.BeginObject().Key("items").BeginArray();
   size_t end = std::min(sorted.size(), begin + page.limit);
-  for (size_t i = begin; i < end; ++i) write(w, *sorted[i].second);
+  for (size_t i = begin; i < end; ++i) {
+    write(w, *sorted[i].second);
+    if (w.str().size() > page.max_bytes) {
+      end = i + 1;
+      break;
+    }
+  }
   w.EndArray().Key("next_cursor");
   if (end < sorted.size() && end > begin) {
     w.String(EncodeCursor(sorted[end - 1].first));

@@ -174,6 +174,76 @@ TEST_F(AuditApiTest, ABatchOfAThousandIsOneAppend) {
   EXPECT_EQ(J(over.body).S("errors.0.field"), "events");
 }
 
+TEST_F(AuditApiTest, AQueryThatMeetsNothingAnswersAnEmptyPageWithACursor) {
+  // 12,000 events of two reported actors taking turns, each with its own type: "usr_a with
+  // engine.stopped" meets nothing, and a page stops at its work budget instead of scanning.
+  const std::string token = AuditClient("bulk", "edit");
+  for (int batch = 0; batch < 12; ++batch) {
+    std::string body = "{\"events\":[";
+    for (int i = 0; i < 1000; ++i) {
+      const bool a = i % 2 == 0;
+      body += std::string(i ? "," : "") + "{\"type\":\"engine." + (a ? "started" : "stopped") +
+              "\",\"actor\":{\"type\":\"user\",\"id\":\"usr_" + (a ? "a" : "b") + "\"}}";
+    }
+    body += "]}";
+    ASSERT_EQ(client_->Json("POST", base_ + "/events:batch", token, body).status, 201);
+  }
+  std::string query = base_ + "/events?actor=usr_a&action=engine.stopped&limit=1000";
+  HttpReply first = client_->Json("GET", query, root_token_);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(J(first.body).Size("items"), 0u);
+  const std::string cursor = J(first.body).S("next_cursor");
+  ASSERT_NE(cursor, "<null>") << first.body;
+  // Following the cursor ends, with nothing found.
+  std::string next = cursor;
+  int pages = 1;
+  while (!next.empty() && pages < 100) {
+    HttpReply page = client_->Json("GET", query + "&cursor=" + next, root_token_);
+    ASSERT_EQ(page.status, 200) << page.body;
+    EXPECT_EQ(J(page.body).Size("items"), 0u);
+    next = J(page.body).S("next_cursor") == "<null>" ? "" : J(page.body).S("next_cursor");
+    ++pages;
+  }
+  EXPECT_TRUE(next.empty());
+  EXPECT_GE(pages, 2);
+  // A query that matches pages through every event.
+  size_t found = 0;
+  std::string at;
+  for (int i = 0; i < 100; ++i) {
+    HttpReply page = client_->Json(
+        "GET", base_ + "/events?actor=usr_a&limit=1000" + (at.empty() ? "" : "&cursor=" + at),
+        root_token_);
+    ASSERT_EQ(page.status, 200);
+    found += J(page.body).Size("items");
+    if (J(page.body).S("next_cursor") == "<null>") break;
+    at = J(page.body).S("next_cursor");
+  }
+  EXPECT_EQ(found, 6000u);
+}
+
+TEST_F(AuditApiTest, APageStopsOnceItsBodyPassesFourMebibytes) {
+  const std::string token = AuditClient("big", "edit");
+  const std::string blob(60'000, 'x');
+  for (int i = 0; i < 80; ++i) {
+    ASSERT_EQ(Ingest(token, "{\"type\":\"report.generated\",\"data\":{\"blob\":\"" + blob +
+                                "\"}}")
+                  .status,
+              201);
+  }
+  HttpReply page = client_->Json("GET", base_ + "/events?limit=1000", root_token_);
+  ASSERT_EQ(page.status, 200);
+  EXPECT_LE(page.body.size(), size_t{4} << 20);
+  const size_t items = J(page.body).Size("items");
+  EXPECT_LT(items, 80u);
+  EXPECT_GE(items, 60u);
+  ASSERT_NE(J(page.body).S("next_cursor"), "<null>");
+  HttpReply rest = client_->Json(
+      "GET", base_ + "/events?limit=1000&cursor=" + J(page.body).S("next_cursor"), root_token_);
+  ASSERT_EQ(rest.status, 200);
+  // The rest, and the token client's role and client creation before them.
+  EXPECT_GE(items + J(rest.body).Size("items"), 80u);
+}
+
 TEST_F(AuditApiTest, QueriesFilterOrderAndPage) {
   const std::string token = AuditClient("reporter", "edit");
   // IAM events from the set-up, then application events a minute apart (tokens live 15 min).

@@ -2,6 +2,7 @@
 // invitations, the tree and access checks, and hostile HTTP.
 #include <gtest/gtest.h>
 
+#include "api/internal/call.h"
 #include "tests/api/api_fixture.h"
 
 namespace custos::testing {
@@ -292,6 +293,32 @@ TEST_F(ApiTest, ABodyIsAdmittedOnItsHeadersByRouteAndCredentials) {
                                    {{"Content-Type", "text/csv"}});
   EXPECT_EQ(import.status, 422) << import.body.substr(0, 300);
   EXPECT_EQ(client_->Send("GET", "/healthz").status, 200);
+}
+
+TEST(PageJsonTest, APageEndsEarlyOnceItsBodyPassesItsBytesAndTheCursorLosesNothing) {
+  std::vector<std::string> values;
+  for (int i = 0; i < 100; ++i) values.push_back(std::string(1000, static_cast<char>('a' + i % 26)));
+  std::vector<std::pair<std::string, const std::string*>> sorted;
+  for (size_t i = 0; i < values.size(); ++i) {
+    char key[8];
+    std::snprintf(key, sizeof key, "%03zu", i);
+    sorted.emplace_back(key, &values[i]);
+  }
+  api::internal::Page page;
+  page.limit = 1000;
+  page.max_bytes = 10'000;
+  size_t seen = 0;
+  for (int pages = 0; pages < 100; ++pages) {
+    const std::string body = api::internal::PageJson<std::string>(
+        sorted, page, [](core::JsonWriter& w, const std::string& v) { w.String(v); });
+    J j(body);
+    EXPECT_LE(body.size(), page.max_bytes + 1100);  // at most one item past the bound
+    seen += j.Size("items");
+    if (j.S("next_cursor") == "<null>") break;
+    // The cursor is the last key written (opaque to clients; decoded here).
+    page.after = sorted[seen - 1].first;
+  }
+  EXPECT_EQ(seen, 100u);
 }
 
 TEST_F(ApiTest, HostileHttpIsAnsweredOrClosed) {

@@ -1,5 +1,6 @@
 // The audit index against a brute-force filter over the same log: every filter alone and
-// combined, date bounds, order, pagination while writes continue, restart and rebuild.
+// combined, date bounds, order, pagination while writes continue, restart and rebuild; and
+// the bounds of one page: its work (a query that meets nothing) and its bytes.
 #include "projections/audit_index.h"
 
 #include <gtest/gtest.h>
@@ -160,6 +161,112 @@ TEST_F(AuditIndexTest, EveryFilterAloneAndCombinedMatchesABruteForceFilter) {
     ASSERT_EQ(AllPages(q), want) << "round " << round;
   }
   EXPECT_GT(non_empty, 100);  // the rounds did test something
+}
+
+TEST_F(AuditIndexTest, AWorkBudgetEndsPagesEarlyAndLosesNothing) {
+  AppendRandom("acme", 1500);
+  ASSERT_TRUE(index_->CatchUp(std::chrono::seconds(10)).ok());
+  std::mt19937_64 pick(7);
+  for (int i = 0; i < 40; ++i) {
+    AuditQuery q;
+    q.tenant = TenantId("acme");
+    if (pick() % 2) q.actors = {"usr_" + std::to_string(pick() % 6)};
+    if (pick() % 2) q.actions = {kTypes[pick() % kTypes.size()], "workflow.*"};
+    if (pick() % 2) q.targets = {"tgt_" + std::to_string(pick() % 7)};
+    q.descending = pick() % 2 == 0;
+    q.limit = 1 + pick() % 40;
+    q.work_budget = 1 + pick() % 60;
+    EXPECT_EQ(AllPages(q), Expected(q)) << "query " << i;
+  }
+}
+
+TEST_F(AuditIndexTest, AQueryThatMeetsNothingCostsOnePageOfWorkNotTheTenant) {
+  // Two actors taking turns, each with its own type: actor A never did type Y, so the
+  // leapfrog between "actor A" and "type Y" meets nothing and walks the whole tenant.
+  constexpr int kEvents = 40'000;
+  for (int i = 0; i < kEvents; i += 1000) {
+    core::AppendRequest r;
+    r.tenant = TenantId("acme");
+    for (int j = 0; j < 1000; ++j) {
+      core::EventDraft d;
+      const bool a = (i + j) % 2 == 0;
+      d.type = a ? "engine.started" : "engine.stopped";
+      d.actor = core::Actor{"user", a ? "usr_a" : "usr_b", "", "", ""};
+      r.events.push_back(d);
+    }
+    ASSERT_TRUE(store_->Append(std::move(r)).ok());
+  }
+  ASSERT_TRUE(index_->CatchUp(std::chrono::seconds(30)).ok());
+  AuditQuery q;
+  q.tenant = TenantId("acme");
+  q.actors = {"usr_a"};
+  q.actions = {"engine.stopped"};
+  // Unbounded, one page costs the whole tenant.
+  auto all = index_->Query(q);
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->lines.empty());
+  EXPECT_FALSE(all->next);
+  EXPECT_GE(all->work, static_cast<uint64_t>(kEvents));
+  // With a budget, a page costs the budget (and a filter's seek or two past it), and says
+  // where to go on; following the cursor ends, having found nothing.
+  q.work_budget = 1000;
+  auto first = index_->Query(q);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->lines.empty());
+  ASSERT_TRUE(first->next);
+  EXPECT_LE(first->work, 1002u);
+  int pages = 1;
+  uint64_t work = first->work;
+  q.after = first->next;
+  while (true) {
+    auto page = index_->Query(q);
+    ASSERT_TRUE(page.ok());
+    EXPECT_TRUE(page->lines.empty());
+    EXPECT_LE(page->work, 1002u);
+    work += page->work;
+    ++pages;
+    if (!page->next) break;
+    q.after = page->next;
+  }
+  EXPECT_LE(work, all->work + 2 * static_cast<uint64_t>(pages));
+  // The same walk with a query that matches: the budget never drops an event.
+  q.actions = {"engine.started"};
+  q.after.reset();
+  q.limit = 1000;
+  EXPECT_EQ(AllPages(q).size(), static_cast<size_t>(kEvents / 2));
+}
+
+TEST_F(AuditIndexTest, APageEndsOnceItsLinesPassTheByteBound) {
+  const std::string big(100'000, 'x');
+  for (int i = 0; i < 40; ++i) {
+    core::EventDraft d;
+    d.type = "report.generated";
+    d.actor = core::Actor{"user", "usr_" + std::to_string(i % 3), "", "", ""};
+    d.data = "{\"blob\":\"" + big + "\"}";
+    core::AppendRequest r;
+    r.tenant = TenantId("acme");
+    r.events.push_back(d);
+    auto appended = store_->Append(std::move(r));
+    ASSERT_TRUE(appended.ok());
+    facts_["acme"].push_back(Fact{appended->front().tenant_seq.value(), d.type, d.actor.id, "",
+                                  appended->front().time, appended->front().line});
+  }
+  ASSERT_TRUE(index_->CatchUp(std::chrono::seconds(10)).ok());
+  for (bool descending : {true, false}) {
+    AuditQuery q;
+    q.tenant = TenantId("acme");
+    q.limit = 1000;
+    q.descending = descending;
+    q.max_bytes = 1 << 20;
+    auto page = index_->Query(q);
+    ASSERT_TRUE(page.ok());
+    size_t bytes = 0;
+    for (const std::string& line : page->lines) bytes += line.size();
+    EXPECT_LE(bytes, size_t{1} << 20);
+    EXPECT_GE(page->lines.size(), 9u);
+    EXPECT_TRUE(page->next);
+    EXPECT_EQ(AllPages(q), Expected(q));
+  }
 }
 
 TEST_F(AuditIndexTest, FromIsInclusiveAndToExclusive) {
