@@ -860,8 +860,9 @@ void Api::Handle(HttpRequest request, Responder respond) {
   impl_->Dispatch(call);
 }
 
-core::Result<RootClient> Api::EnsureRootClient(core::KvStore& kv, core::Random& random,
-                                               const core::Clock& clock) {
+core::Result<RootClient> Api::EnsureRootClient(
+    core::KvStore& kv, core::Random& random, const core::Clock& clock,
+    const std::function<core::Status(const RootClient&)>& deliver) {
   CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> existing,
                           kv.Get(core::Space::kCredentials, "!root-client"));
   if (existing) {
@@ -878,10 +879,12 @@ core::Result<RootClient> Api::EnsureRootClient(core::KvStore& kv, core::Random& 
   core::JsonWriter w;
   w.BeginObject().Key("client_id").String(id).Key("hash").String(core::Sha256Hex(secret));
   w.Key("created_at").String(core::FormatTime(clock.Now())).EndObject();
+  RootClient made{std::move(id), std::move(secret)};
+  if (deliver) CUSTOS_RETURN_IF_ERROR(deliver(made));
   core::KvBatch batch;
   batch.Put(core::Space::kCredentials, "!root-client", w.str());
   CUSTOS_RETURN_IF_ERROR(kv.Write(batch, core::Durability::kSync));
-  return RootClient{std::move(id), std::move(secret)};
+  return made;
 }
 
 }  // namespace custos::api

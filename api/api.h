@@ -101,10 +101,13 @@ class Api {
   // is read; otherwise the route's body limit (public routes take small bodies).
   [[nodiscard]] Admission Admit(const HttpRequest& head);
 
-  // Loads the root client, or makes it (its secret's hash goes to the credential store).
-  [[nodiscard]] static core::Result<RootClient> EnsureRootClient(core::KvStore& kv,
-                                                                 core::Random& random,
-                                                                 const core::Clock& clock);
+  // Loads the root client, or makes it: `deliver` is given the new credentials first (the
+  // server writes root-client.json), and only once it succeeded is the secret's hash saved to
+  // the credential store — a crash between the two leaves no record, and the next start
+  // makes and delivers new credentials rather than keeping a secret nobody has.
+  [[nodiscard]] static core::Result<RootClient> EnsureRootClient(
+      core::KvStore& kv, core::Random& random, const core::Clock& clock,
+      const std::function<core::Status(const RootClient&)>& deliver = nullptr);
 
  private:
   struct Impl;

@@ -1,15 +1,11 @@
 #include "api/jwt.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 
 #include "core/base64.h"
+#include "core/ed25519_key.h"
 #include "core/fields.h"
 #include "core/hex.h"
 #include "core/json_value.h"
@@ -42,29 +38,8 @@ TokenSigner::~TokenSigner() = default;
 core::Result<std::unique_ptr<TokenSigner>> TokenSigner::LoadOrCreate(const std::string& path,
                                                                      std::string issuer) {
   auto key = std::make_unique<Key>();
-  if (FILE* in = std::fopen(path.c_str(), "r")) {
-    key->pkey = PEM_read_PrivateKey(in, nullptr, nullptr, nullptr);
-    std::fclose(in);
-    if (key->pkey == nullptr || EVP_PKEY_get_id(key->pkey) != EVP_PKEY_ED25519) {
-      return core::Corruption("the signing key " + path + " is not an Ed25519 private key");
-    }
-  } else {
-    key->pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-    if (key->pkey == nullptr) return core::Internal("cannot make an Ed25519 key");
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-    const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    FILE* out = fd < 0 ? nullptr : fdopen(fd, "w");
-    if (out == nullptr) return core::Unavailable("cannot write the signing key " + tmp);
-    const bool written =
-        PEM_write_PrivateKey(out, key->pkey, nullptr, nullptr, 0, nullptr, nullptr) == 1;
-    const bool synced = std::fflush(out) == 0 && ::fsync(fileno(out)) == 0;
-    std::fclose(out);
-    if (!written || !synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
-      return core::Unavailable("cannot write the signing key " + path);
-    }
-  }
+  CUSTOS_ASSIGN_OR_RETURN(core::Pkey pkey, core::LoadOrCreateEd25519Key(path, "the signing key"));
+  key->pkey = pkey.release();
   unsigned char raw[32];
   size_t raw_len = sizeof raw;
   if (EVP_PKEY_get_raw_public_key(key->pkey, raw, &raw_len) != 1 || raw_len != 32) {

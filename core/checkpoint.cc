@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "core/base64.h"
+#include "core/ed25519_key.h"
 #include "core/hex.h"
 #include "core/ids.h"
 #include "core/json_value.h"
@@ -47,12 +48,6 @@ std::optional<uint64_t> ParseUInt(std::string_view text) {
   return v;
 }
 
-// EVP_PKEY with an owner, so that every early return frees it.
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-
 struct MdCtxDeleter {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
@@ -69,42 +64,6 @@ bool VerifyEd25519(std::string_view public_raw, std::string_view message,
          EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                           signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
                           message.size()) == 1;
-}
-
-// Writes the PEM of `pkey` to `path` durably: a 0600 temporary file, fsynced, renamed over
-// `path`, and the directory fsynced so that the rename itself survives a crash. A key that
-// vanished after checkpoints were published under its kid would make them unverifiable.
-Status WriteKeyFile(EVP_PKEY* pkey, const std::string& path) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::path(path).parent_path();
-  std::error_code ec;
-  if (!dir.empty()) fs::create_directories(dir, ec);
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  // A leftover tmp file from an earlier crash keeps its old mode; make sure it is 0600.
-  if (fd >= 0 && ::fchmod(fd, 0600) != 0) {
-    ::close(fd);
-    return Unavailable("cannot write the checkpoint key " + tmp + ": " + std::strerror(errno));
-  }
-  FILE* out = fd < 0 ? nullptr : fdopen(fd, "w");
-  if (out == nullptr) {
-    if (fd >= 0) ::close(fd);
-    return Unavailable("cannot write the checkpoint key " + tmp);
-  }
-  const bool written = PEM_write_PrivateKey(out, pkey, nullptr, nullptr, 0, nullptr, nullptr) == 1;
-  const bool synced = std::fflush(out) == 0 && ::fsync(fileno(out)) == 0;
-  const bool closed = std::fclose(out) == 0;
-  if (!written || !synced || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return Unavailable("cannot write the checkpoint key " + path);
-  }
-  const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    const bool dir_synced = ::fsync(dir_fd) == 0;
-    ::close(dir_fd);
-    if (!dir_synced) return Unavailable("cannot sync the directory of " + path);
-  }
-  return OkStatus();
 }
 
 }  // namespace
@@ -291,21 +250,7 @@ CheckpointSigner::~CheckpointSigner() = default;
 Result<std::unique_ptr<CheckpointSigner>> CheckpointSigner::LoadOrCreate(
     const std::string& pem_path) {
   auto key = std::make_unique<Key>();
-  if (FILE* in = std::fopen(pem_path.c_str(), "r")) {
-    key->pkey.reset(PEM_read_PrivateKey(in, nullptr, nullptr, nullptr));
-    std::fclose(in);
-    if (key->pkey == nullptr || EVP_PKEY_get_id(key->pkey.get()) != EVP_PKEY_ED25519) {
-      return Corruption("the checkpoint key " + pem_path + " is not an Ed25519 private key");
-    }
-  } else if (errno != ENOENT) {
-    // Only a missing file means "first start". Replacing a key that exists but cannot be read
-    // (permissions, I/O) would orphan every checkpoint signed with it.
-    return Unavailable("cannot read the checkpoint key " + pem_path + ": " + std::strerror(errno));
-  } else {
-    key->pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
-    if (key->pkey == nullptr) return Internal("cannot make an Ed25519 key");
-    CUSTOS_RETURN_IF_ERROR(WriteKeyFile(key->pkey.get(), pem_path));
-  }
+  CUSTOS_ASSIGN_OR_RETURN(key->pkey, LoadOrCreateEd25519Key(pem_path, "the checkpoint key"));
   unsigned char raw[kPublicKeyBytes];
   size_t raw_len = sizeof raw;
   if (EVP_PKEY_get_raw_public_key(key->pkey.get(), raw, &raw_len) != 1 ||

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/json_writer.h"
+#include "core/private_file.h"
 #include "core/random.h"
 #include "storage/kafka_producer.h"
 #include "storage/sodium_password_hasher.h"
@@ -38,6 +39,9 @@ Node::Node(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 Node::~Node() { Stop(); }
 
 core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
+  // The data directory and its keys are this user's alone, or the server does not start.
+  CUSTOS_RETURN_IF_ERROR(core::EnsurePrivateDir(options.data_dir));
+  CUSTOS_RETURN_IF_ERROR(core::EnsurePrivateDir(options.data_dir + "/keys"));
   auto p = std::make_unique<Parts>();
   const core::Clock& clock = *options.clock;
   p->clock = &clock;
@@ -99,7 +103,17 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
     p->checkpoints->Start(*options.checkpoint_interval, [identity] { return identity->Tenants(); });
   }
   if (options.retention_interval) p->retention->Start(*options.retention_interval);
-  CUSTOS_ASSIGN_OR_RETURN(p->root, api::Api::EnsureRootClient(*p->store, p->random, clock));
+  // First start: the credentials file is written before the root client's record, so that
+  // a crash between the two never leaves a root secret nobody has.
+  const std::string root_file = options.data_dir + "/root-client.json";
+  CUSTOS_ASSIGN_OR_RETURN(
+      p->root, api::Api::EnsureRootClient(
+                   *p->store, p->random, clock, [&](const api::RootClient& made) {
+                     core::JsonWriter w;
+                     w.BeginObject().Key("client_id").String(made.client_id);
+                     w.Key("client_secret").String(made.client_secret).EndObject();
+                     return core::WritePrivateFile(root_file, w.str() + "\n");
+                   }));
   CUSTOS_ASSIGN_OR_RETURN(p->signer, api::TokenSigner::LoadOrCreate(
                                          options.data_dir + "/keys/jwt-ed25519.pem", issuer));
   api::ApiOptions api_options;

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/json_writer.h"
+#include "core/private_file.h"
 #include "storage/kafka_dev_cluster.h"
 #include "tools/commands.h"
 #include "tools/node.h"
@@ -33,21 +34,6 @@ void Log(const char* level, const std::string& message) {
   } else {
     std::fprintf(stderr, "%s %s %s\n", now.c_str(), level, message.c_str());
   }
-}
-
-// Writes `content` to `path` with mode 0600, atomically.
-core::Status WritePrivateFile(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) return core::Unavailable("cannot write " + tmp);
-  const bool ok =
-      ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
-      ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return core::Unavailable("cannot write " + path);
-  }
-  return core::OkStatus();
 }
 
 core::Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
@@ -135,9 +121,9 @@ int RunServe(const Args& args) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  std::error_code ec;
-  std::filesystem::create_directories(*data_dir, ec);
-  ::chmod(data_dir->c_str(), 0700);
+  // Whatever the server creates (the store's files included) is its user's alone; a data dir
+  // of another user is refused (Node::Open).
+  ::umask(077);
 
   core::SystemClock clock;
   NodeOptions node_options;
@@ -162,22 +148,15 @@ int RunServe(const Args& args) {
   if (!node.ok()) return ReportError("serve", node.error());
 
   const api::RootClient& root = (*node)->root();
-  const std::string root_file = *data_dir + "/root-client.json";
   if (!root.client_secret.empty()) {
-    core::JsonWriter w;
-    w.BeginObject().Key("client_id").String(root.client_id);
-    w.Key("client_secret").String(root.client_secret).EndObject();
-    if (core::Status s = WritePrivateFile(root_file, w.str() + "\n"); !s.ok()) {
-      return ReportError("serve", s.error());
-    }
-    Log("info", "first start: the root client's credentials are in " + root_file +
-                    " (mode 0600); keep them safe");
+    Log("info", "first start: the root client's credentials are in " + *data_dir +
+                    "/root-client.json (mode 0600); keep them safe");
   }
 
   const std::string brokers = (*node)->kafka_brokers();
   if (kafka == "embedded") {
     Log("info", "embedded Kafka dev cluster at " + brokers);
-    if (core::Status s = WritePrivateFile(*data_dir + "/kafka.addr", brokers + "\n"); !s.ok()) {
+    if (core::Status s = core::WritePrivateFile(*data_dir + "/kafka.addr", brokers + "\n"); !s.ok()) {
       return ReportError("serve", s.error());
     }
   }
@@ -190,7 +169,7 @@ int RunServe(const Args& args) {
   // Only now, with the store open, the state loaded and the keys ready, does it listen.
   if (core::Status s = (*node)->Serve(); !s.ok()) return ReportError("serve", s.error());
   const std::string address = listen->first + ":" + std::to_string((*node)->port());
-  if (core::Status s = WritePrivateFile(*data_dir + "/listen.addr", address + "\n"); !s.ok()) {
+  if (core::Status s = core::WritePrivateFile(*data_dir + "/listen.addr", address + "\n"); !s.ok()) {
     return ReportError("serve", s.error());
   }
   Log("info", "listening on " + address + " (data dir " + *data_dir + ", root client " +

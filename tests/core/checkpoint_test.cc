@@ -164,6 +164,7 @@ TEST_F(CheckpointTest, LoadOrCreateKeepsTheKeyInAPrivateFile) {
 TEST_F(CheckpointTest, LoadOrCreateRefusesAFileThatIsNotAnEd25519Key) {
   const std::string path = dir_.File("junk.pem");
   custos::testing::WriteFile(path, "not a key\n");
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);  // private, as a key must be (private_file_test)
   auto signer = CheckpointSigner::LoadOrCreate(path);
   ASSERT_FALSE(signer.ok());
   EXPECT_EQ(signer.error().code, Errc::kCorruption);

@@ -1,6 +1,11 @@
 // The custos CLI as users run it: append to a data dir, dump a tenant as JSONL, verify it,
 // and catch tampering with the line named.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include <functional>
 #include <random>
@@ -152,6 +157,33 @@ TEST_F(CliTest, FailuresExitWithOne) {
   // Nothing was appended by the failed command.
   CommandResult dump = RunCommand({kCustos, "dump", "--data-dir", dir_.path(), "--tenant", "acme"});
   EXPECT_EQ(SplitLines(dump.out).size(), 12u);
+}
+
+TEST(ServeDataDirTest, ADataDirOfAnotherUserOrAKeyOpenToOthersKeepsTheServerDown) {
+  if (::geteuid() != 0) GTEST_SKIP() << "giving a directory to another user needs root";
+  TempDir tmp;
+  // Another local user's directory, open to all: refused, nothing written in it.
+  const std::string theirs = tmp.File("theirs");
+  ASSERT_EQ(::mkdir(theirs.c_str(), 0777), 0);
+  ASSERT_EQ(::chmod(theirs.c_str(), 0777), 0);
+  ASSERT_EQ(::chown(theirs.c_str(), 54321, 54321), 0);
+  CommandResult r = RunCommand(
+      {kCustos, "serve", "--data-dir", theirs, "--listen", "127.0.0.1:0", "--kafka", "off"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("belongs to uid 54321"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::is_empty(theirs));
+  // A signing key others can read: refused, the key left as it was (never replaced).
+  const std::string ours = tmp.File("ours");
+  ASSERT_EQ(::mkdir(ours.c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir((ours + "/keys").c_str(), 0700), 0);
+  const std::string key = ours + "/keys/jwt-ed25519.pem";
+  WriteFile(key, "-----BEGIN PRIVATE KEY-----\nnot really\n-----END PRIVATE KEY-----\n");
+  ASSERT_EQ(::chmod(key.c_str(), 0644), 0);
+  r = RunCommand(
+      {kCustos, "serve", "--data-dir", ours, "--listen", "127.0.0.1:0", "--kafka", "off"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("chmod 600"), std::string::npos) << r.err;
+  EXPECT_NE(ReadFile(key).find("not really"), std::string::npos);
 }
 
 // Exports that end with a signed receipt ({"receipt":…}, EVENTS.md "Export receipts"), signed
