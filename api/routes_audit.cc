@@ -219,7 +219,19 @@ struct IngestBatchBody {
   }
 };
 
-core::Result<core::EventDraft> ToDraft(const CallPtr& call, const IngestBody& in) {
+// The caller as an event's actor, its name from the current state (root has none).
+core::Actor CallerWithName(const CallPtr& call) {
+  core::Actor a = call->Actor();
+  if (const std::optional<iam::Subject> subject = call->principal->Subject()) {
+    core::Result<std::string> name = call->services().identity().Read(
+        call->Tenant(), [&](const iam::TenantState& state) { return state.NameOf(*subject); });
+    if (name.ok()) a.name = std::move(name).value();
+  }
+  return a;
+}
+
+core::Result<core::EventDraft> ToDraft(const CallPtr& call, const core::Actor& caller,
+                                      const IngestBody& in) {
   core::EventDraft d;
   if (!core::IsValidEventType(in.type)) {
     return core::InvalidField("type", "'" + in.type.substr(0, 80) +
@@ -231,7 +243,6 @@ core::Result<core::EventDraft> ToDraft(const CallPtr& call, const IngestBody& in
                                           "not report it");
   }
   d.type = in.type;
-  const core::Actor caller = call->Actor();
   core::JsonValue data = in.data.value_or(core::JsonValue::Object());
   if (!data.is_object()) return core::InvalidField("data", "must be a JSON object");
   for (const char* reserved : {"reported_by", "occurred_at"}) {
@@ -243,14 +254,20 @@ core::Result<core::EventDraft> ToDraft(const CallPtr& call, const IngestBody& in
     if (in.actor->type != "user" && in.actor->type != "api_client" && in.actor->type != "system") {
       return core::InvalidField("actor.type", "must be user, api_client or system");
     }
+    // Another actor, as the caller reports it; the caller itself, as it is, beside it.
     d.actor = core::Actor{in.actor->type, in.actor->id, in.actor->name.value_or(""), "", ""};
     core::JsonValue by = core::JsonValue::Object();
     by.members().emplace_back("type", core::JsonValue::String(caller.type));
     by.members().emplace_back("id", core::JsonValue::String(caller.id));
+    if (!caller.name.empty()) by.members().emplace_back("name", core::JsonValue::String(caller.name));
+    if (!caller.ip.empty()) by.members().emplace_back("ip", core::JsonValue::String(caller.ip));
+    if (!caller.user_agent.empty()) {
+      by.members().emplace_back("user_agent", core::JsonValue::String(caller.user_agent));
+    }
     data.members().emplace_back("reported_by", std::move(by));
   } else {
+    // The caller as itself: its name from the state, whatever the body says.
     d.actor = caller;
-    if (in.actor && in.actor->name) d.actor.name = *in.actor->name;
   }
   if (in.target) {
     d.target = core::Target{in.target->type, in.target->id, in.target->name.value_or("")};
@@ -315,7 +332,7 @@ void Ingest(const CallPtr& call, std::vector<core::EventDraft> drafts, bool batc
 void IngestOne(const CallPtr& call) {
   IngestBody body;
   if (core::Status s = ReadBody(call->req.body, body); !s.ok()) return call->Fail(s.error());
-  core::Result<core::EventDraft> d = ToDraft(call, body);
+  core::Result<core::EventDraft> d = ToDraft(call, CallerWithName(call), body);
   if (!d.ok()) return call->Fail(d.error());
   std::vector<core::EventDraft> drafts;
   drafts.push_back(std::move(d).value());
@@ -331,8 +348,9 @@ void IngestBatch(const CallPtr& call) {
   }
   std::vector<core::EventDraft> drafts;
   drafts.reserve(body.events.size());
+  const core::Actor caller = CallerWithName(call);
   for (size_t i = 0; i < body.events.size(); ++i) {
-    core::Result<core::EventDraft> d = ToDraft(call, body.events[i]);
+    core::Result<core::EventDraft> d = ToDraft(call, caller, body.events[i]);
     if (!d.ok()) {
       core::Error e = std::move(d).error();
       const std::string where = "events[" + std::to_string(i) + "].";

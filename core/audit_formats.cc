@@ -508,7 +508,17 @@ Result<std::string> AuditOcsfRecord(std::string_view line, std::string_view prod
   CUSTOS_ASSIGN_OR_RETURN(LineFields fields, ParseLineFields(line));
   const OcsfActivity a = OcsfActivityOf(fields.type);
   StoredEvent e;
-  CUSTOS_RETURN_IF_ERROR(ReadStoredEvent(line, e, a.class_uid != kApiActivity));
+  // An application event reported for another actor keeps its reporter in data.reported_by
+  // (set by the server alone): the reporter is OCSF's actor, the claimed one goes apart, so
+  // that a reported "system" never passes for the real actor.
+  const bool maybe_reported = line.find("\"reported_by\"") != std::string_view::npos;
+  CUSTOS_RETURN_IF_ERROR(ReadStoredEvent(line, e, a.class_uid != kApiActivity || maybe_reported));
+  const JsonValue* reporter = e.data != nullptr ? ObjectMember(e.data, "reported_by") : nullptr;
+  if (reporter != nullptr &&
+      (StringMember(reporter, "type").empty() || StringMember(reporter, "id").empty())) {
+    reporter = nullptr;
+  }
+  const JsonValue* who = reporter != nullptr ? reporter : e.actor;
   const int category_uid = a.class_uid / 1000;
   const int severity_id = SeverityId(e.fields.type);
   const bool failed = e.fields.type == "auth.login_failed";
@@ -530,15 +540,16 @@ Result<std::string> AuditOcsfRecord(std::string_view line, std::string_view prod
   WriteMetadata(w, e, product_version);
 
   w.Key("actor").BeginObject().Key("user");
-  WriteUser(w, ActorUser(e));
+  WriteUser(w, UserFields{StringMember(who, "id"), StringMember(who, "name"),
+                          StringMember(who, "type")});
   w.EndObject();
   // Required by API Activity even when empty: system work has no address.
   w.Key("src_endpoint").BeginObject();
-  if (const std::string_view ip = StringMember(e.actor, "ip"); !ip.empty()) {
+  if (const std::string_view ip = StringMember(who, "ip"); !ip.empty()) {
     w.Key("ip").String(ip);
   }
   w.EndObject();
-  if (const std::string_view ua = StringMember(e.actor, "user_agent"); !ua.empty()) {
+  if (const std::string_view ua = StringMember(who, "user_agent"); !ua.empty()) {
     w.Key("http_request").BeginObject().Key("user_agent").String(ua).EndObject();
   }
   WriteClassObjects(w, e, a);
@@ -546,6 +557,10 @@ Result<std::string> AuditOcsfRecord(std::string_view line, std::string_view prod
   // What OCSF has no place for stays verbatim, so the record loses nothing of the event.
   w.Key("unmapped").BeginObject().Key("data").Raw(e.raw_data);
   if (!e.raw_changes.empty()) w.Key("changes").Raw(e.raw_changes);
+  if (reporter != nullptr) {
+    w.Key("reported_actor");
+    WriteUser(w, ActorUser(e));
+  }
   w.EndObject();
   w.EndObject();
   return w.Take();

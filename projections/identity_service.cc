@@ -278,6 +278,8 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
     lock.unlock();
     return done(Recovering(*slot));
   }
+  // The caller's name on its events comes from the state, never from a request.
+  if (request.caller) request.actor.name = slot->state.NameOf(*request.caller);
   core::iam::CommandContext ctx;
   ctx.actor = request.actor;
   ctx.caller = request.caller;

@@ -99,20 +99,7 @@ Status Decider::CheckIfMatch(int64_t version) const {
   return OkStatus();
 }
 
-std::string Decider::SubjectName(const Subject& subject) const {
-  switch (subject.type) {
-    case SubjectType::kUser:
-      if (const User* u = s_.FindUser(subject.id)) return u->DisplayName();
-      break;
-    case SubjectType::kGroup:
-      if (const Group* g = s_.FindGroup(subject.id)) return g->name;
-      break;
-    case SubjectType::kApiClient:
-      if (const ApiClient* c = s_.FindClient(subject.id)) return c->name;
-      break;
-  }
-  return "";
-}
+std::string Decider::SubjectName(const Subject& subject) const { return s_.NameOf(subject); }
 
 Status Decider::CheckGrants(const std::vector<Grant>& grants, const std::string& field) {
   for (size_t i = 0; i < grants.size(); ++i) {

@@ -187,6 +187,21 @@ const Group* TenantState::FindGroupByName(std::string_view name) const {
 
 const Binding* TenantState::FindBinding(std::string_view id) const { return FindIn(bindings_, id); }
 
+std::string TenantState::NameOf(const Subject& subject) const {
+  switch (subject.type) {
+    case SubjectType::kUser:
+      if (const User* u = FindUser(subject.id)) return u->DisplayName();
+      break;
+    case SubjectType::kGroup:
+      if (const Group* g = FindGroup(subject.id)) return g->name;
+      break;
+    case SubjectType::kApiClient:
+      if (const ApiClient* c = FindClient(subject.id)) return c->name;
+      break;
+  }
+  return "";
+}
+
 const ApiClient* TenantState::FindClient(std::string_view id) const { return FindIn(clients_, id); }
 
 const ApiClient* TenantState::FindClientByName(std::string_view name) const {

@@ -81,6 +81,8 @@ class TenantState {
   [[nodiscard]] const ApiClient* FindClient(std::string_view id) const;
   [[nodiscard]] const ApiClient* FindClientByName(std::string_view name) const;
   [[nodiscard]] const Invitation* FindInvitation(std::string_view id) const;
+  // A user's display name, a group's or client's name; "" when unknown.
+  [[nodiscard]] std::string NameOf(const Subject& subject) const;
   // Includes the root node ("root", type "tenant").
   [[nodiscard]] const Node* FindNode(std::string_view id) const;
   [[nodiscard]] const Node* FindProjectByName(std::string_view name) const;

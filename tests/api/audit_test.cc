@@ -34,6 +34,11 @@ class AuditApiTest : public ApiTest {
     return Token(id, secret);
   }
 
+  // The client id a token was issued to (its "sub").
+  std::string CallerId(const std::string& token) {
+    return J(client_->Json("GET", "/v1/tenants/acme/me", token).body).S("principal.id");
+  }
+
   HttpReply Ingest(const std::string& token, const std::string& body) {
     return client_->Json("POST", base_ + "/events", token, body);
   }
@@ -97,9 +102,10 @@ TEST_F(AuditApiTest, NumbersAreStoredAndChainedAsSent) {
 
 TEST_F(AuditApiTest, ReportingAnotherActorRecordsTheCaller) {
   const std::string token = AuditClient("gateway", "edit");
-  HttpReply r = Ingest(token,
-                       "{\"type\":\"connector.changed\",\"actor\":{\"type\":\"user\","
-                       "\"id\":\"ext_42\",\"name\":\"Linus\"}}");
+  HttpReply r = client_->Json("POST", base_ + "/events", token,
+                               "{\"type\":\"connector.changed\",\"actor\":{\"type\":\"user\","
+                               "\"id\":\"ext_42\",\"name\":\"Linus\"}}",
+                               {{"User-Agent", "gateway/2.1"}});
   ASSERT_EQ(r.status, 201) << r.body;
   J e(client_->Json("GET", base_ + "/events/" + J(r.body).S("id"), root_token_).body);
   EXPECT_EQ(e.S("actor.id"), "ext_42");
@@ -108,6 +114,39 @@ TEST_F(AuditApiTest, ReportingAnotherActorRecordsTheCaller) {
   EXPECT_NE(e.S("data.reported_by.id"), "<missing>");
   // The reported actor is queryable by its id.
   EXPECT_EQ(Types("?actor=ext_42"), std::vector<std::string>{"connector.changed"});
+  // The reporter is recorded as it is: its name from the state, its own address and agent.
+  EXPECT_EQ(e.S("data.reported_by.name"), "gateway");
+  EXPECT_EQ(e.S("data.reported_by.ip"), "127.0.0.1");
+  EXPECT_EQ(e.S("data.reported_by.user_agent"), "gateway/2.1");
+}
+
+TEST_F(AuditApiTest, ACallerCannotDressItselfUpOrPassForTheSystem) {
+  const std::string token = AuditClient("gateway", "edit");
+  // As itself with a grand name: the name on the event is its own, from the state.
+  HttpReply self = Ingest(token,
+                          "{\"type\":\"settings.changed\",\"actor\":{\"type\":\"api_client\","
+                          "\"id\":\"" + CallerId(token) + "\",\"name\":\"Root administrator (console)\"}}");
+  ASSERT_EQ(self.status, 201) << self.body;
+  J mine(client_->Json("GET", base_ + "/events/" + J(self.body).S("id"), root_token_).body);
+  EXPECT_EQ(mine.S("actor.name"), "gateway");
+  EXPECT_EQ(mine.S("data.reported_by"), "<missing>");
+  // Reporting "system": stored as reported, but the OCSF record's actor is the caller, and
+  // the claim is kept apart.
+  HttpReply claim = Ingest(token,
+                           "{\"type\":\"engine.restarted\",\"actor\":{\"type\":\"system\","
+                           "\"id\":\"scheduler\",\"name\":\"Custos\"}}");
+  ASSERT_EQ(claim.status, 201) << claim.body;
+  HttpReply ocsf = client_->Json("GET", base_ + "/export?format=ocsf&action=engine.restarted",
+                                 root_token_);
+  ASSERT_EQ(ocsf.status, 200);
+  const std::string record = ocsf.body.substr(0, ocsf.body.find('\n'));
+  J o(record);
+  EXPECT_EQ(o.S("actor.user.uid"), CallerId(token)) << record;
+  EXPECT_EQ(o.S("actor.user.name"), "gateway");
+  EXPECT_EQ(o.S("actor.user.type"), "api_client");
+  EXPECT_EQ(o.S("src_endpoint.ip"), "127.0.0.1");
+  EXPECT_EQ(o.S("unmapped.reported_actor.uid"), "scheduler");
+  EXPECT_EQ(o.S("unmapped.reported_actor.type"), "system");
 }
 
 TEST_F(AuditApiTest, IngestRefusesCatalogTypesAndBadFieldsAndWritesNothing) {
