@@ -7,6 +7,7 @@
 #include "core/hex.h"
 #include "core/iam/credentials.h"
 #include "core/iam/internal/decider.h"
+#include "core/iam/names.h"
 #include "core/sha256.h"
 
 namespace custos::core::iam {
@@ -16,6 +17,8 @@ using internal::ChangeSet;
 using internal::Decider;
 using internal::LimitText;
 using internal::RequireText;
+using internal::RequireName;
+using internal::LimitName;
 
 std::string NewId(std::string_view prefix, CommandContext& ctx) {
   unsigned char bytes[16];
@@ -79,6 +82,19 @@ namespace internal {
 Status RequireText(const std::string& value, const std::string& field, size_t max_length) {
   if (value.empty()) return InvalidField(field, "is required");
   return LimitText(value, field, max_length);
+}
+
+Status RequireName(const std::string& value, const std::string& field, size_t max_length) {
+  CUSTOS_RETURN_IF_ERROR(RequireText(value, field, max_length));
+  if (std::optional<std::string> problem = NameProblem(value)) return InvalidField(field, *problem);
+  return OkStatus();
+}
+
+Status LimitName(const std::string& value, const std::string& field, size_t max_length) {
+  CUSTOS_RETURN_IF_ERROR(LimitText(value, field, max_length));
+  if (value.empty()) return OkStatus();
+  if (std::optional<std::string> problem = NameProblem(value)) return InvalidField(field, *problem);
+  return OkStatus();
 }
 
 Status LimitText(const std::string& value, const std::string& field, size_t max_length) {
@@ -178,7 +194,7 @@ Status Decider::CheckProperties(const std::map<std::string, JsonValue>& properti
 
 Status Decider::CheckGroupNameFree(const std::string& name, std::string_view except_id,
                                    const std::string& field) {
-  const std::string lower = Lower(name);
+  const std::string lower = NameKey(name);
   const Group* existing = s_.FindGroupByName(name);
   if ((existing != nullptr && existing->id != except_id) || new_group_names_.count(lower) != 0) {
     return Error{Errc::kConflict,
@@ -236,7 +252,7 @@ Status Decider::EmitSystemGroups(const std::string& node_id, const std::string& 
   }
   for (const auto& [group_name, role_id] : groups) {
     GroupData g{NewId("grp_", ctx_), group_name, "", GroupType::kSystem, node_id};
-    new_group_names_.insert(Lower(group_name));
+    new_group_names_.insert(NameKey(group_name));
     Emit(et::kGroupCreated, g, Target{"group", g.group_id, group_name});
     BindingData b{NewId("bnd_", ctx_), Subject{SubjectType::kGroup, g.group_id}, role_id, node_id,
                   true};
@@ -322,16 +338,16 @@ Result<Decision> Decider::operator()(const CreateTenant& c) {
   if (s_.exists()) return Conflict("tenant " + c.id + " already exists");
   CUSTOS_RETURN_IF_ERROR(ParseTenantId(c.id));
   if (c.id != s_.tenant_id()) return Internal("command for another tenant's state");
-  CUSTOS_RETURN_IF_ERROR(RequireText(c.name, "name", 200));
+  CUSTOS_RETURN_IF_ERROR(RequireName(c.name, "name", 200));
   CUSTOS_RETURN_IF_ERROR(CheckRetention(c.plan, c.retention_days));
   std::set<std::string> env_names;
   for (size_t i = 0; i < c.environments.size(); ++i) {
     const std::string field = "environments[" + std::to_string(i) + "]";
-    CUSTOS_RETURN_IF_ERROR(RequireText(c.environments[i], field, 100));
-    if (!env_names.insert(Lower(c.environments[i])).second) {
+    CUSTOS_RETURN_IF_ERROR(RequireName(c.environments[i], field, 100));
+    if (!env_names.insert(NameKey(c.environments[i])).second) {
       return InvalidField(field, "is listed twice");
     }
-    if (Lower(c.environments[i]) == "tenant") {
+    if (NameKey(c.environments[i]) == "tenant") {
       return InvalidField(field, "'Tenant' is reserved for the tenant's own groups");
     }
   }
@@ -394,7 +410,7 @@ Result<Decision> Decider::operator()(const UpdateTenant& c) {
   }
   if (c.name || c.settings) {
     TenantUpdatedData u{c.name.value_or(t.name), t.settings};
-    if (c.name) CUSTOS_RETURN_IF_ERROR(RequireText(*c.name, "name", 200));
+    if (c.name) CUSTOS_RETURN_IF_ERROR(RequireName(*c.name, "name", 200));
     if (c.settings) {
       const TenantSettingsPatch& p = *c.settings;
       CUSTOS_RETURN_IF_ERROR(CheckRange(p.lockout_threshold, "lockout_threshold", 1, 100));
@@ -458,7 +474,7 @@ bool IsValidResourceType(std::string_view type) {
 }  // namespace
 
 Result<Decision> Decider::operator()(const CreateNode& c) {
-  CUSTOS_RETURN_IF_ERROR(RequireText(c.name, "name", 200));
+  CUSTOS_RETURN_IF_ERROR(RequireName(c.name, "name", 200));
   CUSTOS_RETURN_IF_ERROR(LimitText(c.app, "app", 64));
   NodeData n;
   n.name = c.name;
@@ -468,7 +484,7 @@ Result<Decision> Decider::operator()(const CreateNode& c) {
     n.node_id = NewId("env_", ctx_);
     n.type = "environment";
     n.parent_id = std::string(kRootNode);
-    if (Lower(c.name) == "tenant") return InvalidField("name", "'Tenant' is reserved");
+    if (NameKey(c.name) == "tenant") return InvalidField("name", "'Tenant' is reserved");
   } else if (c.kind == "project") {
     const Node* env = s_.FindNode(c.parent_id);
     if (env == nullptr || env->type != "environment") {
@@ -524,7 +540,7 @@ Result<Decision> Decider::operator()(const UpdateNode& c) {
              c.parent_id.value_or(n->parent_id),
              c.app.value_or(n->app),
              c.inherit.value_or(n->inherit)};
-  CUSTOS_RETURN_IF_ERROR(RequireText(u.name, "name", 200));
+  CUSTOS_RETURN_IF_ERROR(RequireName(u.name, "name", 200));
   CUSTOS_RETURN_IF_ERROR(LimitText(u.app, "app", 64));
   const std::string kind(NodeKind(n->id));
   const Node* parent = s_.FindNode(n->parent_id);
@@ -590,7 +606,7 @@ Result<Decision> Decider::operator()(const UpdateNode& c) {
       }
       const std::string new_name = u.name + g->name.substr(n->name.size());
       CUSTOS_RETURN_IF_ERROR(CheckGroupNameFree(new_name, g->id, "name"));
-      new_group_names_.insert(Lower(new_name));
+      new_group_names_.insert(NameKey(new_name));
       ChangeSet group_changes;
       group_changes.Add("name", g->name, new_name);
       Emit(et::kGroupUpdated, GroupData{g->id, new_name, g->description, g->type, g->scope},

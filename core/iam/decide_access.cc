@@ -79,7 +79,7 @@ Status Decider::CheckIncludes(const std::string& role_id,
 // ---- roles ----
 
 Result<Decision> Decider::operator()(const CreateRole& c) {
-  CUSTOS_RETURN_IF_ERROR(RequireText(c.name, "name", 200));
+  CUSTOS_RETURN_IF_ERROR(RequireName(c.name, "name", 200));
   CUSTOS_RETURN_IF_ERROR(LimitText(c.description, "description", 1000));
   if (s_.FindRoleByName(c.name) != nullptr) {
     return Error{Errc::kConflict,
@@ -112,7 +112,7 @@ Result<Decision> Decider::operator()(const UpdateRole& c) {
              c.permissions.value_or(r->permissions),
              c.includes.value_or(r->includes),
              false};
-  CUSTOS_RETURN_IF_ERROR(RequireText(u.name, "name", 200));
+  CUSTOS_RETURN_IF_ERROR(RequireName(u.name, "name", 200));
   CUSTOS_RETURN_IF_ERROR(LimitText(u.description, "description", 1000));
   if (const Role* other = s_.FindRoleByName(u.name); other != nullptr && other->id != r->id) {
     return Error{Errc::kConflict,
@@ -184,7 +184,7 @@ Result<Decision> Decider::operator()(const DeleteRole& c) {
 // ---- groups ----
 
 Result<Decision> Decider::operator()(const CreateGroup& c) {
-  CUSTOS_RETURN_IF_ERROR(RequireText(c.name, "name", 200));
+  CUSTOS_RETURN_IF_ERROR(RequireName(c.name, "name", 200));
   CUSTOS_RETURN_IF_ERROR(LimitText(c.description, "description", 1000));
   if (c.type == GroupType::kSystem) {
     return InvalidField("type", "system groups are made by the server");
@@ -216,7 +216,7 @@ Result<Decision> Decider::operator()(const UpdateGroup& c) {
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(g->version));
   GroupData u{g->id, c.name.value_or(g->name), c.description.value_or(g->description), g->type,
               g->scope};
-  CUSTOS_RETURN_IF_ERROR(RequireText(u.name, "name", 200));
+  CUSTOS_RETURN_IF_ERROR(RequireName(u.name, "name", 200));
   CUSTOS_RETURN_IF_ERROR(LimitText(u.description, "description", 1000));
   CUSTOS_RETURN_IF_ERROR(CheckGroupNameFree(u.name, g->id, "name"));
   ChangeSet changes;
@@ -352,7 +352,7 @@ Result<Decision> Decider::operator()(const DeleteBinding& c) {
 // ---- API clients ----
 
 Result<Decision> Decider::operator()(const CreateClient& c) {
-  CUSTOS_RETURN_IF_ERROR(RequireText(c.name, "name", 200));
+  CUSTOS_RETURN_IF_ERROR(RequireName(c.name, "name", 200));
   CUSTOS_RETURN_IF_ERROR(LimitText(c.description, "description", 1000));
   CUSTOS_RETURN_IF_ERROR(LimitText(c.label, "label", 200));
   if (s_.FindClientByName(c.name) != nullptr) {
@@ -384,7 +384,7 @@ Result<Decision> Decider::operator()(const UpdateClient& c) {
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(client->version));
   ApiClientData u{client->id, c.name.value_or(client->name),
                   c.description.value_or(client->description), c.label.value_or(client->label)};
-  CUSTOS_RETURN_IF_ERROR(RequireText(u.name, "name", 200));
+  CUSTOS_RETURN_IF_ERROR(RequireName(u.name, "name", 200));
   CUSTOS_RETURN_IF_ERROR(LimitText(u.description, "description", 1000));
   CUSTOS_RETURN_IF_ERROR(LimitText(u.label, "label", 200));
   if (const ApiClient* other = s_.FindClientByName(u.name);

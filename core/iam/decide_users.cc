@@ -16,19 +16,19 @@ Status CheckStringMap(const std::map<std::string, std::string>& map, const std::
                       size_t max_value) {
   for (const auto& [key, value] : map) {
     if (key.empty()) return InvalidField(field, "keys must not be empty");
-    CUSTOS_RETURN_IF_ERROR(LimitText(key, field + "." + key, 128));
-    CUSTOS_RETURN_IF_ERROR(LimitText(value, field + "." + key, max_value));
+    CUSTOS_RETURN_IF_ERROR(RequireName(key, field, 128));
+    CUSTOS_RETURN_IF_ERROR(LimitName(value, field + "." + key, max_value));
   }
   return OkStatus();
 }
 
 Status CheckProfile(const UserProfile& p) {
   if (!IsValidEmail(p.email)) return InvalidField("email", "must be a valid email address");
-  CUSTOS_RETURN_IF_ERROR(RequireText(p.first_name, "first_name", 200));
-  CUSTOS_RETURN_IF_ERROR(RequireText(p.last_name, "last_name", 200));
+  CUSTOS_RETURN_IF_ERROR(RequireName(p.first_name, "first_name", 200));
+  CUSTOS_RETURN_IF_ERROR(RequireName(p.last_name, "last_name", 200));
   CUSTOS_RETURN_IF_ERROR(LimitText(p.phone, "phone", 64));
   CUSTOS_RETURN_IF_ERROR(LimitText(p.address, "address", 1000));
-  CUSTOS_RETURN_IF_ERROR(LimitText(p.department, "department", 200));
+  CUSTOS_RETURN_IF_ERROR(LimitName(p.department, "department", 200));
   return CheckStringMap(p.external_ids, "external_ids", 256);
 }
 
@@ -253,8 +253,8 @@ Result<Decision> Decider::operator()(const SetUserTag& c) {
   if (u == nullptr) return NotFound("no user " + c.user_id);
   if (u->status == UserStatus::kDeleted) return Conflict("user " + c.user_id + " is deleted");
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(u->version));
-  CUSTOS_RETURN_IF_ERROR(RequireText(c.key, "key", 128));
-  CUSTOS_RETURN_IF_ERROR(RequireText(c.value, "value", 1024));
+  CUSTOS_RETURN_IF_ERROR(RequireName(c.key, "key", 128));
+  CUSTOS_RETURN_IF_ERROR(RequireName(c.value, "value", 1024));
   d_.id = u->id;
   auto it = u->tags.find(c.key);
   if (it != u->tags.end() && it->second == c.value) return Done();
@@ -554,8 +554,8 @@ Result<Decision> Decider::operator()(const AcceptInvitation& c) {
   if (inv == nullptr || inv->status != InvitationStatus::kPending || inv->expires_at <= ctx_.now) {
     return gone;
   }
-  CUSTOS_RETURN_IF_ERROR(RequireText(c.first_name, "first_name", 200));
-  CUSTOS_RETURN_IF_ERROR(RequireText(c.last_name, "last_name", 200));
+  CUSTOS_RETURN_IF_ERROR(RequireName(c.first_name, "first_name", 200));
+  CUSTOS_RETURN_IF_ERROR(RequireName(c.last_name, "last_name", 200));
   const int min = s_.tenant().settings.password_min_length;
   if (c.password_length < static_cast<size_t>(min)) {
     return InvalidField("password", "must be at least " + std::to_string(min) + " characters");

@@ -4,6 +4,7 @@
 
 #include "core/fields.h"
 #include "core/iam/events.h"
+#include "core/iam/names.h"
 #include "core/json_writer.h"
 #include "core/sha256.h"
 
@@ -174,14 +175,14 @@ const User* TenantState::FindUserByEmail(std::string_view email) const {
 const Role* TenantState::FindRole(std::string_view id) const { return FindIn(roles_, id); }
 
 const Role* TenantState::FindRoleByName(std::string_view name) const {
-  const std::string* id = FindIn(role_names_, Lower(name));
+  const std::string* id = FindIn(role_names_, NameKey(name));
   return id == nullptr ? nullptr : FindRole(*id);
 }
 
 const Group* TenantState::FindGroup(std::string_view id) const { return FindIn(groups_, id); }
 
 const Group* TenantState::FindGroupByName(std::string_view name) const {
-  const std::string* id = FindIn(group_names_, Lower(name));
+  const std::string* id = FindIn(group_names_, NameKey(name));
   return id == nullptr ? nullptr : FindGroup(*id);
 }
 
@@ -205,7 +206,7 @@ std::string TenantState::NameOf(const Subject& subject) const {
 const ApiClient* TenantState::FindClient(std::string_view id) const { return FindIn(clients_, id); }
 
 const ApiClient* TenantState::FindClientByName(std::string_view name) const {
-  const std::string* id = FindIn(client_names_, Lower(name));
+  const std::string* id = FindIn(client_names_, NameKey(name));
   return id == nullptr ? nullptr : FindClient(*id);
 }
 
@@ -219,7 +220,7 @@ const Node* TenantState::FindNode(std::string_view id) const {
 }
 
 const Node* TenantState::FindProjectByName(std::string_view name) const {
-  const std::string* id = FindIn(project_names_, Lower(name));
+  const std::string* id = FindIn(project_names_, NameKey(name));
   return id == nullptr ? nullptr : FindNode(*id);
 }
 
@@ -270,13 +271,13 @@ void TenantState::UnindexBinding(const Binding& b) {
 }
 
 void TenantState::IndexGroup(const Group& g) {
-  group_names_[Lower(g.name)] = g.id;
+  group_names_[NameKey(g.name)] = g.id;
   groups_by_scope_[g.scope].insert(g.id);
   for (const Subject& m : g.members) member_of_[m.Key()].insert(g.id);
 }
 
 void TenantState::UnindexGroup(const Group& g) {
-  group_names_.erase(Lower(g.name));
+  group_names_.erase(NameKey(g.name));
   if (auto it = groups_by_scope_.find(g.scope); it != groups_by_scope_.end()) {
     it->second.erase(g.id);
     if (it->second.empty()) groups_by_scope_.erase(it);
@@ -291,7 +292,7 @@ void TenantState::UnindexGroup(const Group& g) {
 
 void TenantState::IndexNode(const Node& n) {
   children_[n.parent_id].insert(n.id);
-  if (n.type == "project") project_names_[Lower(n.name)] = n.id;
+  if (n.type == "project") project_names_[NameKey(n.name)] = n.id;
 }
 
 void TenantState::UnindexNode(const Node& n) {
@@ -299,7 +300,7 @@ void TenantState::UnindexNode(const Node& n) {
     it->second.erase(n.id);
     if (it->second.empty()) children_.erase(it);
   }
-  if (n.type == "project") project_names_.erase(Lower(n.name));
+  if (n.type == "project") project_names_.erase(NameKey(n.name));
 }
 
 void TenantState::UnindexInclude(const std::string& role_id, const std::string& included) {
@@ -563,7 +564,7 @@ Status TenantState::ApplyRole(std::string_view type, const JsonValue& data, Time
       r = &roles_.emplace(role.id, std::move(role)).first->second;
     } else {
       if (r == nullptr) return Unknown(type, "role", d.role_id);
-      role_names_.erase(Lower(r->name));
+      role_names_.erase(NameKey(r->name));
       Bump(*r, time);
     }
     for (const std::string& inc : r->includes) UnindexInclude(r->id, inc);
@@ -572,7 +573,7 @@ Status TenantState::ApplyRole(std::string_view type, const JsonValue& data, Time
     r->permissions = std::move(d.permissions);
     r->includes = std::move(d.includes);
     for (const std::string& inc : r->includes) included_by_[inc].insert(r->id);
-    role_names_[Lower(r->name)] = r->id;
+    role_names_[NameKey(r->name)] = r->id;
     Touch(RecordKey('r', r->id));
     RecomputeExpansions(r->id);
     return OkStatus();
@@ -583,7 +584,7 @@ Status TenantState::ApplyRole(std::string_view type, const JsonValue& data, Time
   if (r == nullptr) return Unknown(type, "role", d.role_id);
   Touch(RecordKey('r', r->id));
   if (type == et::kRoleDeleted) {
-    role_names_.erase(Lower(r->name));
+    role_names_.erase(NameKey(r->name));
     for (const std::string& inc : r->includes) UnindexInclude(r->id, inc);
     const std::string id = r->id;
     roles_.erase(id);
@@ -634,10 +635,10 @@ Status TenantState::ApplyGroup(std::string_view type, const JsonValue& data, Tim
   if (type == et::kGroupUpdated) {
     GroupData d;
     CUSTOS_RETURN_IF_ERROR(Read(data, type, d));
-    group_names_.erase(Lower(g->name));
+    group_names_.erase(NameKey(g->name));
     g->name = d.name;
     g->description = d.description;
-    group_names_[Lower(g->name)] = g->id;
+    group_names_[NameKey(g->name)] = g->id;
   } else if (type == et::kGroupMemberAdded || type == et::kGroupMemberRemoved) {
     GroupMemberData d;
     CUSTOS_RETURN_IF_ERROR(Read(data, type, d));
@@ -700,7 +701,7 @@ Status TenantState::ApplyClient(std::string_view type, const JsonValue& data, Ti
     c.label = d.label;
     c.created_at = time;
     c.updated_at = time;
-    client_names_[Lower(c.name)] = c.id;
+    client_names_[NameKey(c.name)] = c.id;
     Touch(RecordKey('c', c.id));
     clients_.emplace(c.id, std::move(c));
     return OkStatus();
@@ -721,18 +722,18 @@ Status TenantState::ApplyClient(std::string_view type, const JsonValue& data, Ti
     };
     for (auto& [id, u] : users_) inherit(u.credential_known_by, 'u', id);
     for (auto& [id, other] : clients_) inherit(other.credential_known_by, 'c', id);
-    client_names_.erase(Lower(c->name));
+    client_names_.erase(NameKey(c->name));
     clients_.erase(c->id);
     return OkStatus();
   }
   if (type == et::kApiClientUpdated) {
     ApiClientData d;
     CUSTOS_RETURN_IF_ERROR(Read(data, type, d));
-    client_names_.erase(Lower(c->name));
+    client_names_.erase(NameKey(c->name));
     c->name = d.name;
     c->description = d.description;
     c->label = d.label;
-    client_names_[Lower(c->name)] = c->id;
+    client_names_[NameKey(c->name)] = c->id;
   } else if (type == et::kApiClientActivated) {
     c->status = ActiveStatus::kActive;
   } else if (type == et::kApiClientDeactivated) {
@@ -998,7 +999,7 @@ Status TenantState::LoadRecord(std::string_view key, std::string_view value) {
     case 'r': {
       Role r;
       CUSTOS_RETURN_IF_ERROR(load(r));
-      role_names_[Lower(r.name)] = r.id;
+      role_names_[NameKey(r.name)] = r.id;
       for (const std::string& inc : r.includes) included_by_[inc].insert(r.id);
       roles_[r.id] = std::move(r);
       return OkStatus();
@@ -1033,7 +1034,7 @@ Status TenantState::LoadRecord(std::string_view key, std::string_view value) {
     case 'c': {
       ApiClient c;
       CUSTOS_RETURN_IF_ERROR(load(c));
-      client_names_[Lower(c.name)] = c.id;
+      client_names_[NameKey(c.name)] = c.id;
       clients_[c.id] = std::move(c);
       return OkStatus();
     }

@@ -126,11 +126,17 @@ class Decider {
   Authority auth_;
   Decision d_;
   bool import_row_ = false;  // a row of ImportUsers: its password goes by notification only
-  std::set<std::string> new_group_names_;            // lowercased, made in this decision
+  std::set<std::string> new_group_names_;            // NameKey form, made in this decision
   std::map<std::string, std::string> new_builtins_;  // role name → id, made in this decision
 };
 
 // Field checks shared by the decide files.
+// RequireText, and the name rules (names.h): no control or bidirectional characters.
+[[nodiscard]] Status RequireName(const std::string& value, const std::string& field,
+                                 size_t max_length);
+// The same for an optional name ("" passes).
+[[nodiscard]] Status LimitName(const std::string& value, const std::string& field,
+                               size_t max_length);
 [[nodiscard]] Status RequireText(const std::string& value, const std::string& field,
                                  size_t max_length);
 [[nodiscard]] Status LimitText(const std::string& value, const std::string& field,
