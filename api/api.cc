@@ -1,9 +1,11 @@
 #include "api/api.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include "api/internal/call.h"
 #include "core/base64.h"
@@ -117,21 +119,48 @@ size_t WorkPool::queued() const {
   return queued_;
 }
 
+FailedLoginTally::Window& FailedLoginTally::Open(std::string tenant, std::string ip,
+                                                 std::string client_id, core::Time now,
+                                                 bool* opened) {
+  auto key = std::make_tuple(std::move(tenant), std::move(ip), std::move(client_id));
+  if (windows_.size() >= kMaxWindows && windows_.count(key) == 0) std::get<1>(key) = "(many)";
+  auto [it, fresh] = windows_.try_emplace(key);
+  Window& w = it->second;
+  *opened = fresh;
+  if (fresh) {
+    w.tenant = std::get<0>(key);
+    w.ip = std::get<1>(key);
+    w.client_id = std::get<2>(key);
+    w.since = now;
+  }
+  return w;
+}
+
 void FailedLoginTally::Count(const std::string& tenant, const std::string& ip,
                              std::string_view email, const std::string& request_id,
                              const std::string& user_agent, core::Time now) {
   std::lock_guard lock(mu_);
-  auto key = std::make_pair(tenant, ip);
-  if (windows_.size() >= kMaxWindows && windows_.count(key) == 0) key.second = "(many)";
-  auto [it, opened] = windows_.try_emplace(key);
-  Window& w = it->second;
+  bool opened = false;
+  Window& w = Open(tenant, ip, "", now, &opened);
   if (opened) {
-    w.tenant = tenant;
-    w.ip = key.second;
     w.email = std::string(core::TruncateUtf8(email, 254));
     w.request_id = request_id;
     w.user_agent = user_agent;
-    w.since = now;
+  }
+  ++w.count;
+}
+
+void FailedLoginTally::CountClient(const std::string& tenant, const std::string& ip,
+                                   const std::string& client_id, std::string_view reason,
+                                   const std::string& request_id, const std::string& user_agent,
+                                   core::Time now) {
+  std::lock_guard lock(mu_);
+  bool opened = false;
+  Window& w = Open(tenant, ip, client_id, now, &opened);
+  if (opened) {
+    w.reason = std::string(reason);
+    w.request_id = request_id;
+    w.user_agent = user_agent;
   }
   ++w.count;
 }
@@ -186,8 +215,18 @@ WorkPool* Services::PoolFor(Work work) {
   return nullptr;
 }
 
+std::string SourceKey(const std::string& ip) {
+  // An IPv6 client picks addresses from its /64 at will: the /64 is one source.
+  in6_addr a{};
+  if (ip.find(':') == std::string::npos || inet_pton(AF_INET6, ip.c_str(), &a) != 1) return ip;
+  std::memset(a.s6_addr + 8, 0, 8);
+  char text[INET6_ADDRSTRLEN];
+  if (inet_ntop(AF_INET6, &a, text, sizeof text) == nullptr) return ip;
+  return std::string(text) + "/64";
+}
+
 bool TakeSourceToken(const CallPtr& call) {
-  const int wait = call->services().auth_limiter.Take(call->req.remote_ip);
+  const int wait = call->services().auth_limiter.Take(SourceKey(call->req.remote_ip));
   if (wait == 0) return true;
   HttpResponse r = Problem(429, "too many attempts from this address; retry later");
   r.Header("Retry-After", std::to_string(wait));
@@ -220,22 +259,41 @@ void TokenCache::Put(const std::string& token, std::shared_ptr<const TokenClaims
   shard.tokens[token] = std::move(claims);
 }
 
-int RateLimiter::Take(const std::string& key) {
-  const auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(mu_);
-  if (buckets_.size() > 100'000) buckets_.clear();
-  auto [it, inserted] = buckets_.try_emplace(key, Bucket{burst_, now});
-  Bucket& b = it->second;
-  if (!inserted) {
-    const double elapsed = std::chrono::duration<double>(now - b.at).count();
-    b.tokens = std::min(burst_, b.tokens + elapsed * rate_);
-    b.at = now;
-  }
+int RateLimiter::TakeFrom(Bucket& b, std::chrono::steady_clock::time_point now) const {
+  const double elapsed = std::chrono::duration<double>(now - b.at).count();
+  b.tokens = std::min(burst_, b.tokens + std::max(0.0, elapsed) * rate_);
+  b.at = now;
   if (b.tokens >= 1) {
     b.tokens -= 1;
     return 0;
   }
   return std::max(1, static_cast<int>((1 - b.tokens) / rate_ + 0.999));
+}
+
+int RateLimiter::Take(const std::string& key) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= capacity_ && now - last_sweep_ >= std::chrono::seconds(1)) {
+      last_sweep_ = now;
+      std::erase_if(buckets_, [&](const auto& entry) {
+        const Bucket& b = entry.second;
+        return b.tokens + std::chrono::duration<double>(now - b.at).count() * rate_ >= burst_;
+      });
+    }
+    if (buckets_.size() >= capacity_) {
+      if (overflow_.empty()) overflow_.assign(kOverflow, Bucket{burst_, now});
+      return TakeFrom(overflow_[std::hash<std::string>{}(key) % overflow_.size()], now);
+    }
+    it = buckets_.emplace(key, Bucket{burst_, now}).first;
+  }
+  return TakeFrom(it->second, now);
+}
+
+size_t RateLimiter::size() const {
+  std::lock_guard lock(mu_);
+  return buckets_.size();
 }
 
 std::string Call::Param(std::string_view name) const {
@@ -665,8 +723,13 @@ struct Api::Impl {
          services.failed_logins.TakeDue(services.clock().Now(), all)) {
       projections::ExecuteRequest er;
       er.tenant = core::TenantId(w.tenant);
-      er.command =
-          core::iam::RecordLogin{std::nullopt, w.email, false, "unknown_email", w.count, w.since};
+      if (w.client_id.empty()) {
+        er.command = core::iam::RecordLogin{std::nullopt, w.email,   false, "unknown_email",
+                                            w.count,      w.since,   {}};
+      } else {
+        er.command = core::iam::RecordLogin{std::nullopt, "",      false, w.reason,
+                                            w.count,      w.since, w.client_id};
+      }
       er.actor = core::Actor{"system", "anonymous", "", w.ip, w.user_agent};
       er.request_id = w.request_id;
       if (wait) {

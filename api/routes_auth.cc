@@ -151,7 +151,11 @@ struct VerifiedClient {
   int ttl = 900;
 };
 
-core::Result<VerifiedClient> VerifyClient(Services& s, const ClientCredentials& c) {
+// Checks a client's credentials. A known client that fails (a wrong secret, or inactive) is
+// tallied for the audit trail (FailedLoginTally); an unknown client id has no tenant to
+// record it in.
+core::Result<VerifiedClient> VerifyClient(const CallPtr& call, const ClientCredentials& c) {
+  Services& s = call->services();
   const core::Error refused{core::Errc::kUnauthenticated, "unknown client or bad secret", {}};
   const core::Time now = s.clock().Now();
   if (!s.root_client_id.empty() && c.id == s.root_client_id) {
@@ -171,7 +175,15 @@ core::Result<VerifiedClient> VerifyClient(Services& s, const ClientCredentials& 
                       state.tenant().settings.token_ttl_seconds,
                       client != nullptr ? client->session_epoch : 0};
   });
-  if (!view.ok() || !view->active) return refused;
+  auto failed = [&](std::string_view reason) {
+    std::optional<std::string_view> ua = call->req.Header("user-agent");
+    s.failed_logins.CountClient(tenant->value(), call->req.remote_ip, c.id, reason,
+                                call->req.request_id,
+                                std::string(ua ? ua->substr(0, 256) : std::string_view()), now);
+    return refused;
+  };
+  if (!view.ok()) return refused;
+  if (!view->active) return failed("inactive_client");
   // Every secret version of the client; any that matches (constant-time per candidate).
   const std::string hash = core::Sha256Hex(c.secret);
   const std::string prefix = iam::ClientSecretPrefix(tenant->value(), c.id);
@@ -183,7 +195,7 @@ core::Result<VerifiedClient> VerifyClient(Services& s, const ClientCredentials& 
                                           }
                                           return true;
                                         }));
-  if (key_id.empty()) return refused;
+  if (key_id.empty()) return failed("bad_secret");
   return VerifiedClient{
       Principal{Principal::Kind::kApiClient, tenant->value(), c.id, "", now, view->epoch},
       std::move(key_id), view->ttl};
@@ -200,7 +212,7 @@ std::optional<Principal> ProtectedCaller(
   }
   if (const ClientCredentials* c = std::get_if<ClientCredentials>(&creds)) {
     if (!TakeSourceToken(call)) return std::nullopt;
-    core::Result<VerifiedClient> v = VerifyClient(call->services(), *c);
+    core::Result<VerifiedClient> v = VerifyClient(call, *c);
     if (!v.ok()) {
       call->Reply(OAuthError(401, "invalid_client", v.error().message));
       return std::nullopt;
@@ -323,7 +335,7 @@ void IssueClientToken(const CallPtr& call) {
   if (c == nullptr) {
     return call->Reply(OAuthError(401, "invalid_client", "client credentials are required"));
   }
-  core::Result<VerifiedClient> v = VerifyClient(s, *c);
+  core::Result<VerifiedClient> v = VerifyClient(call, *c);
   if (!v.ok()) {
     if (v.error().code != core::Errc::kUnauthenticated) return call->Fail(v.error());
     return call->Reply(OAuthError(401, "invalid_client", "unknown client or bad secret"));

@@ -147,7 +147,28 @@ core::Result<PurgeOutcome> Retention::Purge(const core::TenantId& tenant, core::
       });
   core::AppendResult result = appended.get_future().get();
   if (!result.ok()) return result.error();
-  CUSTOS_RETURN_IF_ERROR(log_.PurgeTenant(tenant, core::TenantSeq(last + 1)));
+  if (after_record_) after_record_();
+  // The deletion runs holding the tenant's state (no command of it is decided meanwhile), and
+  // looks at the hold once more: a legal hold decided since the record — even one not yet
+  // acknowledged — keeps every event. The record then stands alone, as after a crash between
+  // record and deletion.
+  CUSTOS_ASSIGN_OR_RETURN(
+      core::Status deleted,
+      identity_.Read(tenant, [&](const core::iam::TenantState& st) -> core::Status {
+        if (st.tenant().legal_hold || st.tenant().retention_days > policy.retention_days) {
+          return core::Error{core::Errc::kConflict,
+                             "a legal hold or a longer window came during the purge; nothing "
+                             "was deleted",
+                             {}};
+        }
+        return log_.PurgeTenant(tenant, core::TenantSeq(last + 1));
+      }));
+  if (!deleted.ok() && deleted.error().code == core::Errc::kConflict) {
+    out.purged = 0;
+    out.legal_hold = true;
+    return out;
+  }
+  CUSTOS_RETURN_IF_ERROR(deleted);
   return out;
 }
 

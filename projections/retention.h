@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -86,6 +87,10 @@ class Retention {
   void Start(std::chrono::milliseconds interval);
   void Stop();
 
+  // Called between a purge's durable record and its deletion: for tests, to set a legal hold
+  // exactly there.
+  void SetAfterRecordForTest(std::function<void()> hook) { after_record_ = std::move(hook); }
+
  private:
   // The last tenant_seq in [first, last] whose seq is at most `seq`, if any.
   [[nodiscard]] core::Result<std::optional<uint64_t>> LastDeliveredUpTo(
@@ -97,6 +102,7 @@ class Retention {
   const AuditIndex& audit_;
   const core::Clock& clock_;
   const bool relay_;
+  std::function<void()> after_record_;
   std::mutex purge_mu_;  // one purge at a time
   std::mutex holds_mu_;
   std::condition_variable holds_cv_;

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <tuple>
 #include <optional>
 #include <string>
 #include <thread>
@@ -84,34 +85,50 @@ class TokenCache {
 };
 
 // Token buckets per source address (429 when empty).
+// Token buckets by key, in bounded memory that volume cannot reset: at `capacity` keys, the
+// buckets that have filled up again (they remember nothing) are dropped, at most once a
+// second; if that frees nothing, a new key shares one of a fixed set of overflow buckets (by
+// hash) — stricter for the newcomers, never a reset for the keys already limited.
 class RateLimiter {
  public:
-  RateLimiter(double per_second, double burst) : rate_(per_second), burst_(burst) {}
+  RateLimiter(double per_second, double burst, size_t capacity = 100'000)
+      : rate_(per_second), burst_(burst), capacity_(capacity) {}
   // 0 if allowed, else the seconds to wait.
   [[nodiscard]] int Take(const std::string& key);
+  // Keys tracked one by one (for tests).
+  [[nodiscard]] size_t size() const;
 
  private:
   struct Bucket {
     double tokens;
     std::chrono::steady_clock::time_point at;
   };
+  int TakeFrom(Bucket& b, std::chrono::steady_clock::time_point now) const;
+  static constexpr size_t kOverflow = 4096;
   double rate_;
   double burst_;
-  std::mutex mu_;
+  size_t capacity_;
+  mutable std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;
+  std::vector<Bucket> overflow_;  // made at the first overflow
+  std::chrono::steady_clock::time_point last_sweep_{};
 };
 
 // Failed logins for unknown emails, counted per (tenant, source address) over a minute and
 // recorded as one auth.login_failed event with data.count (API.md Authentication): a flood of
-// them grows a tenant's trail by at most one event a minute per address. A tally not yet
-// recorded is lost if the process stops (it acknowledged nothing).
+// them grows a tenant's trail by at most one event a minute per address. Failed client
+// authentications (a known client, a wrong secret or an inactive client) are tallied the
+// same way per (tenant, address, client), and recorded with the client as the target. A
+// tally not yet recorded is lost if the process stops (it acknowledged nothing).
 class FailedLoginTally {
  public:
   static constexpr std::chrono::seconds kWindow{60};
   struct Window {
     std::string tenant;
     std::string ip;
-    std::string email;  // the first one tried, capped
+    std::string email;      // the first one tried, capped ("" for a client)
+    std::string client_id;  // the client that failed to authenticate ("" for a login)
+    std::string reason;     // a client's: bad_secret or inactive_client
     std::string request_id;
     std::string user_agent;
     uint64_t count = 0;
@@ -119,13 +136,18 @@ class FailedLoginTally {
   };
   void Count(const std::string& tenant, const std::string& ip, std::string_view email,
              const std::string& request_id, const std::string& user_agent, core::Time now);
+  void CountClient(const std::string& tenant, const std::string& ip, const std::string& client_id,
+                   std::string_view reason, const std::string& request_id,
+                   const std::string& user_agent, core::Time now);
   // The windows opened at least kWindow before `now` (all with `all`), taken out.
   [[nodiscard]] std::vector<Window> TakeDue(core::Time now, bool all);
 
  private:
   static constexpr size_t kMaxWindows = 100'000;  // beyond: one window per tenant
+  Window& Open(std::string tenant, std::string ip, std::string client_id, core::Time now,
+               bool* opened);
   std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, Window> windows_;
+  std::map<std::tuple<std::string, std::string, std::string>, Window> windows_;
 };
 
 struct Services {
@@ -276,6 +298,8 @@ void ReadTenant(const CallPtr& call,
 // Takes one of the source address's tokens for credential checks; false (answered 429 with
 // Retry-After) past the limit.
 [[nodiscard]] bool TakeSourceToken(const CallPtr& call);
+// The key a source address is limited by: the address, or an IPv6 address's /64.
+[[nodiscard]] std::string SourceKey(const std::string& ip);
 // 503 with Retry-After: the pool's queue is full.
 [[nodiscard]] HttpResponse Busy(const WorkPool& pool);
 

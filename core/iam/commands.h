@@ -107,6 +107,8 @@ struct RecordLogin {
   // first was.
   std::optional<uint64_t> count;
   std::optional<Time> since;
+  // A client that failed to authenticate (tallied like unknown emails; root only).
+  std::optional<std::string> client_id;
 };
 // Many users at once (CSV import). All or nothing: any invalid row fails the whole import;
 // best effort: the valid rows are created and the others reported by row.

@@ -306,6 +306,15 @@ Result<Decision> Decider::operator()(const RecordLogin& c) {
   if (!IsRoot() && (!c.user_id || *ctx_.caller != Subject{SubjectType::kUser, *c.user_id})) {
     return Error{Errc::kPermissionDenied, "a login is recorded for its own user only", {}};
   }
+  if (c.client_id) {
+    if (!IsRoot()) return Error{Errc::kPermissionDenied, "recorded by the server only", {}};
+    const ApiClient* client = s_.FindClient(*c.client_id);
+    if (client == nullptr) return NotFound("no API client " + *c.client_id);
+    LoginData data{std::nullopt, "", std::string(TruncateUtf8(c.reason, 64)), c.count, c.since};
+    data.client_id = client->id;
+    Emit(et::kAuthLoginFailed, data, Target{"api_client", client->id, client->name});
+    return Done();
+  }
   if (!c.user_id) {
     // Whatever an unauthenticated caller sent is capped before it is recorded.
     Emit(et::kAuthLoginFailed,

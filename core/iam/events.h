@@ -382,9 +382,12 @@ struct LoginData {
   // the first one tried); absent for a single attempt.
   std::optional<uint64_t> count;
   std::optional<Time> since;
+  // A client's failed authentication: its id (and no email).
+  std::optional<std::string> client_id;
   template <class S, class V>
   static void Fields(S& s, V& v) {
     v("user_id", s.user_id);
+    v("client_id", s.client_id);
     v("email", s.email);
     v("reason", s.reason);
     v("count", s.count);

@@ -1,6 +1,7 @@
 // Tokens, logins and who may call what, over real HTTP.
 #include <gtest/gtest.h>
 
+#include "api/internal/call.h"
 #include "core/base64.h"
 #include "tests/api/api_fixture.h"
 
@@ -483,6 +484,54 @@ TEST_F(ApiTest, FailedLoginsForUnknownEmailsAreTalliedIntoOneEventPerSourceAndMi
   EXPECT_EQ(events.S("items.0.actor.ip"), "127.0.0.1");
 }
 
+TEST_F(ApiTest, FailedClientAuthenticationsAreRecordedWithTheClientAsTarget) {
+  CreateTenant("acme");
+  auto [id, secret] = Client("acme", "bot", RoleId("acme", "Viewer"));
+  const auto form =
+      std::vector<std::pair<std::string, std::string>>{{"Content-Type", "application/x-www-form-urlencoded"}};
+  // Twelve guesses at its secret, at the token endpoint and at introspection.
+  for (int i = 0; i < 12; ++i) {
+    HttpReply r = client_->Send("POST", i % 2 ? "/oauth/introspect" : "/oauth/token",
+                                form,
+                                "grant_type=client_credentials&token=x&client_id=" + id +
+                                    "&client_secret=guess" + std::to_string(i));
+    EXPECT_EQ(r.status, 401) << r.body;
+  }
+  // An unknown client id has no tenant to be recorded in.
+  EXPECT_EQ(client_->Send("POST", "/oauth/token", form,
+                          "grant_type=client_credentials&client_id=cli_nope&client_secret=x")
+                .status,
+            401);
+  api_->RunChores();
+  J events(client_
+               ->Json("GET", "/v1/tenants/acme/audit/events?action=auth.login_failed",
+                      RootToken())
+               .body);
+  ASSERT_EQ(events.Size("items"), 1u);
+  EXPECT_EQ(events.S("items.0.target.type"), "api_client");
+  EXPECT_EQ(events.S("items.0.target.id"), id);
+  EXPECT_EQ(events.S("items.0.data.client_id"), id);
+  EXPECT_EQ(events.S("items.0.data.reason"), "bad_secret");
+  EXPECT_EQ(events.S("items.0.data.count"), "12");
+  EXPECT_EQ(events.S("items.0.actor.ip"), "127.0.0.1");
+  // A deactivated client trying its (right) secret is recorded too.
+  ASSERT_EQ(client_->Json("POST", "/v1/tenants/acme/api-clients/" + id + "/deactivate",
+                          RootToken())
+                .status,
+            200);
+  EXPECT_EQ(client_->Send("POST", "/oauth/token", form,
+                          "grant_type=client_credentials&client_id=" + id + "&client_secret=" +
+                              secret)
+                .status,
+            401);
+  api_->RunChores();
+  J more(client_
+             ->Json("GET", "/v1/tenants/acme/audit/events?action=auth.login_failed", RootToken())
+             .body);
+  ASSERT_EQ(more.Size("items"), 2u);
+  EXPECT_EQ(more.S("items.0.data.reason"), "inactive_client");
+}
+
 TEST_F(ApiTest, TokensAndLoginsIgnoreIdempotencyKeysAndRecordsExpire) {
   CreateTenant("acme");
   const auto form = std::vector<std::pair<std::string, std::string>>{
@@ -569,6 +618,33 @@ TEST(RootClientTest, TheCredentialsAreDeliveredBeforeTheRecordIsKept) {
   EXPECT_FALSE(called);
   EXPECT_EQ(later->client_id, made->client_id);
   EXPECT_TRUE(later->client_secret.empty());
+}
+
+}  // namespace
+}  // namespace custos::testing
+
+namespace custos::testing {
+namespace {
+
+TEST(RateLimiterTest, AFloodOfNewKeysNeitherResetsALimitedKeyNorGrowsWithoutBound) {
+  api::internal::RateLimiter limiter(0.001, 3, /*capacity=*/100);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Take("victim-of-guessing"), 0);
+  EXPECT_GT(limiter.Take("victim-of-guessing"), 0);
+  // Ten thousand addresses later, the limited key is still limited, and memory is bounded.
+  for (int i = 0; i < 10'000; ++i) (void)limiter.Take("10.0." + std::to_string(i));
+  EXPECT_GT(limiter.Take("victim-of-guessing"), 0);
+  EXPECT_LE(limiter.size(), 100u);
+  // Newcomers past the capacity share overflow buckets: limited, not free.
+  int refused = 0;
+  for (int i = 0; i < 10'000; ++i) refused += limiter.Take("spray-" + std::to_string(i)) > 0;
+  EXPECT_GT(refused, 0);
+}
+
+TEST(RateLimiterTest, AnIpv6SourceIsItsSlash64) {
+  EXPECT_EQ(api::internal::SourceKey("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+  EXPECT_EQ(api::internal::SourceKey("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+  EXPECT_EQ(api::internal::SourceKey("2001:db8::1:2:3:4:5"), "2001:db8:0:1::/64");
+  EXPECT_EQ(api::internal::SourceKey("192.0.2.7"), "192.0.2.7");
 }
 
 }  // namespace

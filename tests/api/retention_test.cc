@@ -180,6 +180,30 @@ TEST_F(RetentionTest, WindowsFollowThePlanAndLegalHoldStopsPurging) {
             "730");
 }
 
+TEST_F(RetentionTest, ALegalHoldSetWhileAPurgeIsBeingRecordedKeepsEveryEvent) {
+  IngestN(Reporter(), 3, "engine.restarted");
+  clock_.Advance(kDay * 40);
+  root_token_ = RootToken();
+  // The hold lands just after the purge's record is durable, before anything is deleted:
+  // the hold is acknowledged, so nothing may go.
+  int hold_status = 0;
+  retention_->SetAfterRecordForTest([&] {
+    hold_status = HttpClient(server_->port())
+                      .Json("POST", "/v1/tenants/acme/legal-hold", root_token_,
+                            "{\"enabled\":true,\"reason\":\"subpoena\"}")
+                      .status;
+  });
+  HttpReply run = Run("");
+  retention_->SetAfterRecordForTest(nullptr);
+  ASSERT_EQ(hold_status, 200);
+  ASSERT_EQ(run.status, 200) << run.body;
+  EXPECT_EQ(J(run.body).S("purged"), "0") << run.body;
+  EXPECT_EQ(*store_->FirstTenantSeq(core::TenantId("acme")), core::TenantSeq(1));
+  // The chain still verifies from its first event.
+  HttpReply verify = client_->Json("GET", base_ + "/verify", root_token_);
+  EXPECT_TRUE(J(verify.body).B("ok")) << verify.body;
+}
+
 TEST_F(RetentionTest, APurgeNeverPassesTheRelaysCursor) {
   IngestN(Reporter(), 5, "engine.restarted");
   const uint64_t head = HeadSeq();
