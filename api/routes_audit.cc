@@ -372,9 +372,16 @@ core::Result<std::string> VerifyRange(Services& s, const core::TenantId& tenant,
   CUSTOS_ASSIGN_OR_RETURN(std::optional<core::TenantSeq> first, s.deps.log.FirstTenantSeq(tenant));
   const uint64_t lo = std::max(from.value_or(1), first ? first->value() : 1);
   const uint64_t hi = std::min(to.value_or(UINT64_MAX), head ? head->tenant_seq.value() : 0);
-  // The anchor: the hash of the event before the range, when it is still stored.
+  // The anchor: the hash of the event before the range when it is still stored; from the
+  // first kept event, the anchor its purge recorded (events gone without a purge fail).
   std::optional<std::string> anchor;
-  if (lo > 1 && lo <= hi) {
+  core::Status start = core::OkStatus();
+  const uint64_t first_kept = first ? first->value() : 1;
+  if (lo <= hi && lo == first_kept) {
+    CUSTOS_ASSIGN_OR_RETURN(auto kept, core::FirstKeptAnchor(s.deps.log, tenant, first_kept));
+    if (kept.second.ok()) anchor = kept.first;
+    start = kept.second;
+  } else if (lo > 1 && lo <= hi) {
     CUSTOS_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> before,
                             s.deps.log.GetTenantEvents(tenant, {core::TenantSeq(lo - 1)}));
     if (before[0]) {
@@ -383,8 +390,10 @@ core::Result<std::string> VerifyRange(Services& s, const core::TenantId& tenant,
     }
   }
   core::ChainVerifier verifier(anchor);
-  CUSTOS_ASSIGN_OR_RETURN(core::Status status,
-                          core::VerifyStored(s.deps.log, tenant, lo, hi, verifier));
+  core::Status status = start;
+  if (status.ok()) {
+    CUSTOS_ASSIGN_OR_RETURN(status, core::VerifyStored(s.deps.log, tenant, lo, hi, verifier));
+  }
   const core::ChainSummary& sum = verifier.summary();
   core::JsonWriter w;
   w.BeginObject().Key("ok").Bool(status.ok()).Key("checked").UInt(sum.checked);

@@ -77,4 +77,27 @@ Result<Status> VerifyStored(const EventLog& log, const TenantId& tenant, uint64_
   return verdict;
 }
 
+Result<std::pair<std::string, Status>> FirstKeptAnchor(const EventLog& log,
+                                                       const TenantId& tenant,
+                                                       uint64_t first_kept) {
+  if (first_kept <= 1) return std::make_pair(std::string(kZeroHash), OkStatus());
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<EventLog::PurgeAnchor> anchor, log.PurgeAnchorOf(tenant));
+  if (!anchor) {
+    return std::make_pair(std::string(),
+                          Status(Error{Errc::kCorruption,
+                                       "events 1.." + std::to_string(first_kept - 1) +
+                                           " are missing and no retention purge removed them",
+                                       {}}));
+  }
+  if (anchor->last_purged + 1 != first_kept) {
+    return std::make_pair(
+        std::string(),
+        Status(Error{Errc::kCorruption,
+                     "the last purge removed events up to " + std::to_string(anchor->last_purged) +
+                         " but the stream begins at " + std::to_string(first_kept),
+                     {}}));
+  }
+  return std::make_pair(anchor->hash, OkStatus());
+}
+
 }  // namespace custos::core

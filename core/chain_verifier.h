@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/event_log.h"
 #include "core/result.h"
@@ -66,5 +67,13 @@ class ChainVerifier {
 // stored stream stops short of `to`.
 [[nodiscard]] Result<Status> VerifyStored(const EventLog& log, const TenantId& tenant,
                                           uint64_t from, uint64_t to, ChainVerifier& verifier);
+
+// The prev_hash the tenant's first stored event (tenant_seq `first_kept`) must carry: 64 zeros
+// when it is event 1, else the anchor the last retention purge recorded with its deletion.
+// The Status inside is the verdict: events missing from the start that no purge removed (or
+// a purge anchor that does not end where the stream begins) fail it.
+[[nodiscard]] Result<std::pair<std::string, Status>> FirstKeptAnchor(const EventLog& log,
+                                                                     const TenantId& tenant,
+                                                                     uint64_t first_kept);
 
 }  // namespace custos::core

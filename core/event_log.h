@@ -106,7 +106,17 @@ class EventLog {
   // Retention: removes the tenant's events below `below` (one range delete, synced). Never
   // the chain head: `below` must not pass it (kInvalidArgument). Derived data keyed by
   // tenant_seq below the new first event (space kAudit) is dropped lazily by compaction.
+  // The range delete records, in the same write, the purge anchor: the last tenant_seq
+  // removed and its hash, which the first kept event must follow.
   [[nodiscard]] virtual Status PurgeTenant(const TenantId& tenant, TenantSeq below) = 0;
+  // The tenant's purge anchor (nullopt when nothing was ever purged): what verification
+  // checks the first kept event against, so that events removed without a purge are caught.
+  struct PurgeAnchor {
+    uint64_t last_purged = 0;
+    std::string hash;
+  };
+  [[nodiscard]] virtual Result<std::optional<PurgeAnchor>> PurgeAnchorOf(
+      const TenantId& tenant) const = 0;
   // Every tenant that has events, in id order.
   [[nodiscard]] virtual std::vector<TenantId> Tenants() const = 0;
   // The tenant's chain head, or nullopt for a tenant with no events.

@@ -68,9 +68,13 @@ core::Status AuditCheckpoints::VerifyUpTo(const core::TenantId& tenant,
   if (from && from->first + 1 >= first_kept) {
     next = from->first + 1;
     anchor = from->second;
-  } else if (first_kept == 1) {
-    anchor = std::string(core::kZeroHash);
-  }  // else: past a purge with nothing signed since; the stream's own anchor is taken
+  } else {
+    // From the first kept event: 64 zeros, or the anchor its purge recorded with the
+    // deletion — events removed without a purge are refused here.
+    CUSTOS_ASSIGN_OR_RETURN(auto kept, core::FirstKeptAnchor(log_, tenant, first_kept));
+    CUSTOS_RETURN_IF_ERROR(kept.second);
+    anchor = kept.first;
+  }
   if (next > head.tenant_seq.value() + 1) {
     return core::Corruption("tenant " + tenant.value() + "'s head went back below a signed one");
   }

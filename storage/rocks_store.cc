@@ -492,9 +492,26 @@ core::Status RocksStore::PurgeTenant(const core::TenantId& tenant, core::TenantS
   // a key without \0 is outside the memtable insert hint's domain. RocksDB shares one hint
   // per prefix between a memtable's point and range-deletion lists, so a tombstone inside the
   // domain would be linked through a point entry's hint and corrupt the list.
+  // The anchor: the hash of the last event removed, kept beside the range delete.
+  std::string anchor;
+  if (below.value() > 1) {
+    std::string last;
+    rocksdb::Status got =
+        impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kEventsCf),
+                       internal::EventKey(tenant.value(), below.value() - 1), &last);
+    if (got.ok()) {
+      CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(last));
+      anchor = internal::PurgeAnchorValue(below.value() - 1, f.hash);
+    } else if (!got.IsNotFound()) {
+      return FromRocks(got, "reading tenant " + tenant.value());
+    }
+  }
   rocksdb::WriteBatch batch;
   batch.DeleteRange(impl_->cf(kEventsCf), tenant.value(),
                     internal::EventKey(tenant.value(), below.value()));
+  if (!anchor.empty()) {
+    batch.Put(impl_->cf(kIndexCf), internal::PurgeAnchorKey(tenant.value()), anchor);
+  }
   rocksdb::WriteOptions wo;
   wo.sync = true;
   rocksdb::Status s = impl_->db->Write(wo, &batch);
@@ -727,6 +744,18 @@ core::Result<std::vector<std::optional<std::string>>> RocksStore::GetTenantEvent
     }
   }
   return out;
+}
+
+core::Result<std::optional<core::EventLog::PurgeAnchor>> RocksStore::PurgeAnchorOf(
+    const core::TenantId& tenant) const {
+  std::string value;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kIndexCf),
+                                     internal::PurgeAnchorKey(tenant.value()), &value);
+  if (s.IsNotFound()) return std::optional<PurgeAnchor>();
+  if (!s.ok()) return FromRocks(s, "reading the purge anchor of " + tenant.value());
+  if (value.size() != 8 + 64) return core::Corruption("bad purge anchor of " + tenant.value());
+  return std::optional<PurgeAnchor>(
+      PurgeAnchor{internal::GetBE64(std::string_view(value).substr(0, 8)), value.substr(8)});
 }
 
 core::Result<std::optional<core::TenantSeq>> RocksStore::FirstTenantSeq(

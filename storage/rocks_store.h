@@ -58,6 +58,8 @@ class RocksStore final : public core::EventLog, public core::KvStore {
   core::Result<std::optional<core::TenantSeq>> FirstTenantSeq(
       const core::TenantId& tenant) const override;
   core::Status PurgeTenant(const core::TenantId& tenant, core::TenantSeq below) override;
+  core::Result<std::optional<PurgeAnchor>> PurgeAnchorOf(
+      const core::TenantId& tenant) const override;
   std::optional<core::TenantHead> Head(const core::TenantId& tenant) const override;
   core::Seq LastSeq() const override;
   core::Seq WaitForAppend(core::Seq after, std::chrono::milliseconds timeout) const override;

@@ -722,6 +722,7 @@ Status TenantState::ApplyClient(std::string_view type, const JsonValue& data, Ti
     };
     for (auto& [id, u] : users_) inherit(u.credential_known_by, 'u', id);
     for (auto& [id, other] : clients_) inherit(other.credential_known_by, 'c', id);
+    for (auto& [id, inv] : invitations_) inherit(inv.token_known_by, 'i', id);
     client_names_.erase(NameKey(c->name));
     clients_.erase(c->id);
     return OkStatus();

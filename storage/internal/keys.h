@@ -7,7 +7,9 @@
 //                                         u8 tenant length, tenant, BE64(tenant_seq)
 //           (the log's global order: one record per fsync, not one per event)
 //   checkpoints  consumer name          → BE64(seq)            (core::Space::kCheckpoint)
-//   state, credentials, index           → owned by their projections (core::Space)
+//   state, credentials, index           → owned by their projections (core::Space), except
+//           index: purge-anchor \0 tenant → BE64(last purged tenant_seq) hash (64 hex), written
+//           with the purge's range delete
 // Tenant ids never contain \0, so one tenant's events are one contiguous key range, and a
 // tenant's chain head is its last event: nothing else needs writing per append.
 #pragma once
@@ -23,6 +25,20 @@ namespace custos::storage::internal {
 
 using core::GetBE64;
 using core::PutBE64;
+
+inline std::string PurgeAnchorKey(std::string_view tenant) {
+  std::string k("purge-anchor");
+  k.push_back('\0');
+  k.append(tenant);
+  return k;
+}
+
+inline std::string PurgeAnchorValue(uint64_t last_purged, std::string_view hash) {
+  std::string v;
+  PutBE64(v, last_purged);
+  v.append(hash);
+  return v;
+}
 
 inline std::string EventKey(std::string_view tenant, uint64_t tenant_seq) {
   std::string k;

@@ -128,6 +128,46 @@ TEST_F(RetentionTest, APurgeRemovesWhatIsPastTheWindowAndTheChainGoesOnFromItsAn
   EXPECT_EQ(J(again.body).S("purged"), "0") << again.body;
 }
 
+TEST_F(RetentionTest, EventsRemovedWithoutAPurgeFailVerificationAndSigning) {
+  IngestN(Reporter(), 10, "engine.restarted");
+  clock_.Advance(kDay * 40);
+  IngestN(Reporter(), 5, "engine.stopped");
+  ASSERT_EQ(Run("").status, 200);
+  const core::TenantId acme("acme");
+  const uint64_t first = (*store_->FirstTenantSeq(acme))->value();
+  ASSERT_GT(first, 1u);
+  EXPECT_TRUE(J(client_->Json("GET", base_ + "/verify", root_token_).body).B("ok"));
+  // Someone with the disk removes two more events from the start and puts the purge's anchor
+  // record back as it was: what is left still chains, but no longer from the recorded anchor.
+  auto recorded = store_->PurgeAnchorOf(acme);
+  ASSERT_TRUE(recorded.ok() && recorded->has_value());
+  ASSERT_TRUE(store_->PurgeTenant(acme, core::TenantSeq(first + 2)).ok());
+  std::string old_value;
+  core::PutBE64(old_value, (*recorded)->last_purged);
+  old_value += (*recorded)->hash;
+  core::KvBatch put_back;
+  put_back.Put(core::Space::kIndex, std::string("purge-anchor") + '\0' + "acme", old_value);
+  ASSERT_TRUE(store_->Write(put_back, core::Durability::kSync).ok());
+  J cut(client_->Json("GET", base_ + "/verify", root_token_).body);
+  EXPECT_FALSE(cut.B("ok"));
+  EXPECT_NE(cut.S("error").find("the stream begins at " + std::to_string(first + 2)),
+            std::string::npos)
+      << cut.S("error");
+  // Without any record at all: "missing, and no purge removed them".
+  core::KvBatch drop;
+  drop.Delete(core::Space::kIndex, std::string("purge-anchor") + '\0' + "acme");
+  ASSERT_TRUE(store_->Write(drop, core::Durability::kSync).ok());
+  J gone(client_->Json("GET", base_ + "/verify", root_token_).body);
+  EXPECT_FALSE(gone.B("ok"));
+  EXPECT_NE(gone.S("error").find("no retention purge removed them"), std::string::npos)
+      << gone.S("error");
+  // The checkpoint signer refuses to sign such a head (a fresh signer, nothing verified yet).
+  projections::AuditCheckpoints fresh(*store_, *store_, clock_, *audit_key_);
+  ASSERT_TRUE(fresh.List(acme, 1)->empty());
+  EXPECT_TRUE(fresh.SignMovedHeads({acme}).ok());  // it reports the tenant and goes on
+  EXPECT_TRUE(fresh.List(acme, 1)->empty());
+}
+
 TEST_F(RetentionTest, WindowsFollowThePlanAndLegalHoldStopsPurging) {
   IngestN(Reporter(), 3, "engine.restarted");
   clock_.Advance(kDay * 40);

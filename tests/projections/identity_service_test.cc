@@ -483,6 +483,9 @@ class FailingLog final : public core::EventLog {
       const std::function<bool(uint64_t, std::string_view)>& fn) const override {
     return inner_.ScanTenant(t, from, to, fn);
   }
+  core::Result<std::optional<PurgeAnchor>> PurgeAnchorOf(const core::TenantId& t) const override {
+    return inner_.PurgeAnchorOf(t);
+  }
   core::Status PurgeTenant(const core::TenantId& t, core::TenantSeq below) override {
     return inner_.PurgeTenant(t, below);
   }

@@ -222,6 +222,17 @@ TEST_F(EscalationTest, NoDelegationThroughAPuppetClientOrBetweenPuppets) {
             (std::vector<Subject>{U(tenant_admin), C(bot->id)}));
   EXPECT_EQ(CodeOf(As(tenant_admin, AddGroupMembers{designers, {U(made->id)}})),
             Errc::kPermissionDenied);
+  // Nor through an invitation the client saw the token of, accepted after its deletion.
+  Result<Decision> bot2 = As(tenant_admin, CreateClient{"Bot2", "", "", {{editor_role, "root"}}});
+  ASSERT_TRUE(bot2.ok());
+  Result<Decision> inv =
+      f.Run(CreateInvitation{"late@example.com", {}, {}, {}}, f.As(C(bot2->id)));
+  ASSERT_TRUE(inv.ok()) << inv.error().ToString();
+  ASSERT_TRUE(inv->secret.has_value());
+  ASSERT_TRUE(As(tenant_admin, DeleteClient{bot2->id}).ok());
+  Decision late = f.Must(AcceptInvitation{inv->id, "Late", "Comer", "$argon2id$x", 20}, f.Root());
+  EXPECT_EQ(CodeOf(As(tenant_admin, AddGroupMembers{designers, {U(late.id)}})),
+            Errc::kPermissionDenied);
   // Two puppets of one controller: one made a Tenant Admin may not delegate to the other.
   Result<Decision> first = As(tenant_admin, NewUserCommand("first"));
   Result<Decision> second = As(tenant_admin, NewUserCommand("second"));
