@@ -1,9 +1,12 @@
-"""The abuse harness (issue 13): legitimate traffic — logins, admin writes, audit queries —
-runs against a real `custos serve` while, in turn, JSON bombs, verify floods, login floods
-from several addresses, 1,000 idle connections, slowloris and deliberately slow export
-readers run against the same server. Each phase's legitimate requests must keep answering
-(p99 under 1 s, no 5xx), every flood request must be answered — 4xx, 429 or 503 — rather
-than stall, and afterwards every acknowledged write is there and every chain verifies.
+"""The abuse harness (issues 13 and 14): legitimate traffic — logins, admin writes, audit
+queries — runs against a real `custos serve` while, in turn, JSON bombs, verify floods, login
+floods from several addresses, 1,000 idle connections, slowloris, deliberately slow export
+readers, a connection flood past the per-address cap, unauthenticated 1 MB bodies, clients
+that pipeline big pages and never read them, and audit queries whose filters never meet run
+against the same server. Each phase's legitimate requests must keep answering (p99 under
+1 s, no 5xx), every flood request must be answered — 4xx, 429 or 503 — rather than stall, the
+server's resident memory stays under RSS_BOUND_MB through every phase, and afterwards every
+acknowledged write is there and every chain verifies.
 
 Attackers come from other loopback addresses (127.0.0.2…), as a flood from elsewhere would.
 Prints each phase's figures. `--phase-seconds N` (default 6).
@@ -21,6 +24,15 @@ import requests
 from custos_e2e import Server, Session, check
 
 TENANT = "/v1/tenants/acme"
+RSS_BOUND_MB = 512
+
+
+def rss_mb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
 
 
 def percentile(values, p):
@@ -169,8 +181,11 @@ def run(s, port, seconds):
             200, "POST", TENANT + "/auth/password",
             {"current_password": u["temporary_password"], "new_password": "legit passphrase %d" % i})
         users.append((u["email"], "legit passphrase %d" % i))
-    # A trail long enough that verifying and exporting it cost something.
-    batch = {"events": [{"type": "workflow.executed", "data": {"pad": "x" * 300, "k": k}}
+    # A trail long enough that verifying and exporting it cost something, of two reported
+    # actors taking turns with a type each: "usr_a with workflow.failed" never meets.
+    batch = {"events": [{"type": "workflow.executed" if k % 2 == 0 else "workflow.failed",
+                         "actor": {"type": "user", "id": "usr_a" if k % 2 == 0 else "usr_b"},
+                         "data": {"pad": "x" * 300, "k": k}}
                         for k in range(1000)]}
     acked_events = 0
     for _ in range(60):
@@ -180,13 +195,27 @@ def run(s, port, seconds):
     legit = Legit(s, admin, viewer, users)
     legit.start()
     report = {}
+    pid = s.proc.pid
+    peak = [rss_mb(pid)]
+
+    def sample_rss(stop):
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_mb(pid))
+            stop.wait(0.1)  # the sampling interval
 
     def phase(name, start_attack):
         legit.phase = name
         attack = Attack()
+        rss_stop = threading.Event()
+        start_rss = rss_mb(pid)
+        peak[0] = start_rss
+        sampler = threading.Thread(target=sample_rss, args=(rss_stop,), daemon=True)
+        sampler.start()
         holders = start_attack(attack) or []
         time.sleep(seconds)  # the phase's length: traffic runs meanwhile
         attack.finish()
+        rss_stop.set()
+        sampler.join()
         for h in holders:
             h.close()
         samples = legit.samples.get(name, [])
@@ -206,12 +235,14 @@ def run(s, port, seconds):
                         "p99_ms_by_kind": {k: round(percentile(v, 99) * 1000, 1)
                                            for k, v in sorted(by_kind.items())},
                         "legit_failures": bad[:5],
-                        "attack_answers": codes, "attack_stalls": attack.stalls}
+                        "attack_answers": codes, "attack_stalls": attack.stalls,
+                        "rss_mb_start": round(start_rss), "rss_mb_peak": round(peak[0])}
         print("phase %-16s %s" % (name, json.dumps(report[name])), flush=True)
         check(len(samples) > 0, "%s: no legitimate request ran" % name)
         check(p99 < 1.0, "%s: legitimate p99 %.0f ms" % (name, p99 * 1000))
         check(not bad, "%s: legitimate requests failed: %s" % (name, bad[:5]))
         check(attack.stalls == 0, "%s: %d attack requests stalled" % (name, attack.stalls))
+        check(peak[0] < RSS_BOUND_MB, "%s: the server held %.0f MB" % (name, peak[0]))
 
     phase("baseline", lambda a: None)
 
@@ -284,6 +315,68 @@ def run(s, port, seconds):
             held.append(c)
         return held
     phase("slow_export", slow_export)
+
+    def connection_flood(a):
+        # 400 connections from one address: past the cap of 256 each new one is told 503 and
+        # closed; the first ones are held open.
+        held = []
+
+        def one_more():
+            c = socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.14", 0),
+                                         timeout=10)
+            held.append(c)
+            if len(held) < 256:
+                return 200
+            c.settimeout(2)
+            try:
+                data = c.recv(200)
+            except socket.timeout:
+                # Accepted after all: the kernel completes handshakes before the server takes
+                # them, so the client may count one it has not counted yet. Held, then.
+                return 200
+            c.close()
+            held.remove(c)
+            return int(data.split(b" ")[1]) if data.startswith(b"HTTP/1.1 ") else 0
+        a.spawn(one_more)
+        a.spawn(one_more)
+        return held
+    phase("connection_flood", connection_flood)
+
+    def unauthenticated_bodies(a):
+        # 1 MB bodies to an admin route with no token: 401 on the headers, nothing read.
+        body = b"{" + b" " * (1 << 20) + b"}"
+        for source in ("127.0.0.15", "127.0.0.16", "127.0.0.17", "127.0.0.18"):
+            for _ in range(2):
+                a.spawn(raw_request, port, source, "POST", TENANT + "/users", body,
+                        {"Content-Type": "application/json"})
+    phase("unauth_bodies", unauthenticated_bodies)
+
+    def deaf_pipeline(a):
+        # Sixteen pipelined requests for 1,000-event pages on each of eight connections, never
+        # read: the server stops reading once a connection's unread answers pass 4 MiB.
+        held = []
+        request = ("GET %s/audit/events?limit=1000 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s"
+                   "\r\n\r\n" % (TENANT, flooder)).encode()
+        for i in range(8):
+            c = socket.socket()
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            c.bind(("127.0.0.19", 0))
+            c.connect(("127.0.0.1", port))
+            c.sendall(request * 16)
+            held.append(c)
+        return held
+    phase("deaf_pipeline", deaf_pipeline)
+
+    def empty_leapfrog(a):
+        # Filters that never meet over the whole trail: each page stops at its work budget.
+        def query():
+            r = raw_request(port, "127.0.0.20", "GET",
+                            TENANT + "/audit/events?actor=usr_a&action=workflow.failed&limit=1000",
+                            b"", {"Authorization": "Bearer " + flooder}, 30)
+            return r
+        for _ in range(4):
+            a.spawn(query)
+    phase("empty_leapfrog", empty_leapfrog)
 
     legit.stop.set()
     legit.join(timeout=30)
