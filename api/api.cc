@@ -882,10 +882,12 @@ HttpResponse NoRoute(const Router::Match& m, const std::string& path) {
 
 }  // namespace
 
-Admission Api::Admit(const HttpRequest& head) {
+Admission Api::Admit(HttpRequest& head) {
   internal::Services& s = impl_->services;
   Admission a;
-  const Router::Match m = impl_->table.router.Find(head.method, head.path);
+  auto match = std::make_shared<Router::Match>(impl_->table.router.Find(head.method, head.path));
+  const Router::Match& m = *match;
+  head.admitted = match;
   if (m.route < 0) {
     a.answer = NoRoute(m, head.path);
     return a;
@@ -914,7 +916,11 @@ Admission Api::Admit(const HttpRequest& head) {
 
 void Api::Handle(HttpRequest request, Responder respond) {
   auto call = std::make_shared<Call>(std::move(request), std::move(respond), impl_->services);
-  Router::Match m = impl_->table.router.Find(call->req.method, call->req.path);
+  // A request with a body was matched on its headers (Admit); the others are matched here.
+  Router::Match m =
+      call->req.admitted
+          ? *std::static_pointer_cast<const Router::Match>(call->req.admitted)
+          : impl_->table.router.Find(call->req.method, call->req.path);
   call->metrics_id =
       m.route < 0 ? impl_->unmatched_metric : impl_->metric_ids[static_cast<size_t>(m.route)];
   if (m.route < 0) return call->Reply(NoRoute(m, call->req.path));

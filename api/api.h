@@ -99,7 +99,7 @@ class Api {
   // The server's admission of a request on its headers (server.h ServerOptions::admit): no
   // route, or no valid credentials on a route that needs them, is answered before the body
   // is read; otherwise the route's body limit (public routes take small bodies).
-  [[nodiscard]] Admission Admit(const HttpRequest& head);
+  [[nodiscard]] Admission Admit(HttpRequest& head);
 
   // Loads the root client, or makes it: `deliver` is given the new credentials first (the
   // server writes root-client.json), and only once it succeeded is the secret's hash saved to

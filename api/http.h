@@ -28,6 +28,9 @@ struct HttpRequest {
   // Runs work on the connection's own executor (set by the server; inline when empty), so
   // that answers computed after an fsync are not computed on the log's commit thread.
   std::function<void(std::function<void()>)> dispatch;
+  // What the admission (ServerOptions::admit) learned from the headers, for the handler to
+  // reuse (the Api keeps its route match there); empty for a request with no body.
+  std::shared_ptr<const void> admitted;
 
   // The first header / query parameter with that name.
   [[nodiscard]] std::optional<std::string_view> Header(std::string_view lower_name) const;

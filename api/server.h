@@ -32,7 +32,7 @@ struct ServerOptions {
   // Called on the connection's strand for a request that carries a body, once its headers
   // have arrived (`head` has everything but the body): the body's limit, or an answer that
   // refuses it unread (no route, no or bad credentials). Must not block.
-  std::function<Admission(const HttpRequest& head)> admit = [](const HttpRequest&) {
+  std::function<Admission(HttpRequest& head)> admit = [](const HttpRequest&) {
     return Admission{};
   };
   std::chrono::milliseconds read_timeout{30'000};   // to read one request once it started
@@ -66,7 +66,7 @@ class HttpServer {
 
   [[nodiscard]] uint16_t port() const;
   // Replaces ServerOptions::admit; call before Serve.
-  void SetAdmission(std::function<Admission(const HttpRequest& head)> admit);
+  void SetAdmission(std::function<Admission(HttpRequest& head)> admit);
   // Connections open now (for tests and metrics).
   [[nodiscard]] size_t connections() const;
   // True once Stop has begun.

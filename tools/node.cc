@@ -161,7 +161,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   // Admission (body limits, credentials before the body) comes from the routes, so it is set
   // once the Api exists.
   api::Api* api = p->api.get();
-  p->server->SetAdmission([api](const api::HttpRequest& head) { return api->Admit(head); });
+  p->server->SetAdmission([api](api::HttpRequest& head) { return api->Admit(head); });
   return std::unique_ptr<Node>(new Node(std::move(p)));
 }
 

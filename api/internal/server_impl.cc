@@ -622,7 +622,7 @@ uint16_t HttpServer::port() const { return impl_->port; }
 
 bool HttpServer::stopping() const { return impl_->stopping->load(); }
 
-void HttpServer::SetAdmission(std::function<Admission(const HttpRequest& head)> admit) {
+void HttpServer::SetAdmission(std::function<Admission(HttpRequest& head)> admit) {
   impl_->options.admit = std::move(admit);
 }
 

@@ -99,7 +99,7 @@ class ApiTest : public ::testing::Test {
         api::ApiDeps{*identity_, *store_, *store_, *audit_, *checkpoints_, *retention_, clock_,
                      random_, hasher_, *signer_, metrics_, nullptr, nullptr, nullptr},
         api_options_);
-    server_->SetAdmission([this](const api::HttpRequest& head) { return api_->Admit(head); });
+    server_->SetAdmission([this](api::HttpRequest& head) { return api_->Admit(head); });
     ASSERT_TRUE(server_
                     ->Serve([this](api::HttpRequest r, api::Responder respond) {
                       api_->Handle(std::move(r), std::move(respond));

@@ -319,7 +319,7 @@ TEST_F(HostileHttpTest, ABodyIsRefusedOnItsHeadersBeforeAByteOfItIsRead) {
   api::ServerOptions options = Options();
   options.read_timeout = 5s;
   std::atomic<int> admitted{0};
-  options.admit = [&](const api::HttpRequest& head) {
+  options.admit = [&](api::HttpRequest& head) {
     ++admitted;
     api::Admission a;
     a.body_limit = 1000;
