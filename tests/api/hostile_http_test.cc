@@ -297,6 +297,8 @@ TEST_F(HostileHttpTest, ConnectionsPastTheCapsAre503AndOthersStillServed) {
   EXPECT_NE(refused.find("Retry-After: 1"), std::string::npos) << refused;
   // Another address is not held back by the first.
   EXPECT_EQ(Normal().first, 200);
+  // (its connection must be gone before the count below means what it says)
+  ASSERT_TRUE(WaitFor([&] { return server_->connections() == 8; }));
   // Twenty in all: the twenty-first, from a fresh address, is refused too.
   for (const char* source : {"127.0.0.3", "127.0.0.4"}) {
     for (int i = 0; i < 6; ++i) {
