@@ -308,10 +308,12 @@ core::Actor Call::Actor() const {
   if (!principal) {
     a.type = "system";
     a.id = "anonymous";
+    a.name = "anonymous";
   } else {
     switch (principal->kind) {
       case Principal::Kind::kRoot:
         a.type = "root";
+        a.name = "root";  // the others' names come from the tenant's state
         break;
       case Principal::Kind::kApiClient:
         a.type = "api_client";
@@ -730,7 +732,7 @@ struct Api::Impl {
         er.command = core::iam::RecordLogin{std::nullopt, "",      false, w.reason,
                                             w.count,      w.since, w.client_id};
       }
-      er.actor = core::Actor{"system", "anonymous", "", w.ip, w.user_agent};
+      er.actor = core::Actor{"system", "anonymous", "anonymous", w.ip, w.user_agent};
       er.request_id = w.request_id;
       if (wait) {
         (void)services.identity().Execute(std::move(er));

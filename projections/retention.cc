@@ -121,7 +121,7 @@ core::Result<PurgeOutcome> Retention::Purge(const core::TenantId& tenant, core::
 
   core::EventDraft record;
   record.type = "audit.retention_purged";
-  record.actor = core::Actor{"system", "retention", "", "", ""};
+  record.actor = core::Actor{"system", "retention", "retention", "", ""};
   core::JsonWriter w;
   w.BeginObject().Key("cutoff").String(core::FormatTime(out.cutoff));
   w.Key("count").UInt(out.purged).Key("first_tenant_seq").UInt(out.first_tenant_seq);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 
 #include "api/internal/csv.h"
 #include "core/chain_verifier.h"
@@ -147,6 +148,41 @@ TEST_F(AuditApiTest, ACallerCannotDressItselfUpOrPassForTheSystem) {
   EXPECT_EQ(o.S("src_endpoint.ip"), "127.0.0.1");
   EXPECT_EQ(o.S("unmapped.reported_actor.uid"), "scheduler");
   EXPECT_EQ(o.S("unmapped.reported_actor.type"), "system");
+}
+
+// EVENTS.md: "`actor.name`/`target.name` are snapshots taken at the time". Root, API clients,
+// users and the system's jobs all leave their name on what they cause.
+TEST_F(AuditApiTest, EveryEventCarriesItsActorsName) {
+  const std::string admin = AuditClient("auditor", "admin");
+  const std::string t = "/v1/tenants/acme";
+  HttpReply user = client_->Json("POST", t + "/users", root_token_,
+                                 "{\"email\":\"ada@x.io\",\"first_name\":\"Ada\","
+                                 "\"last_name\":\"Lovelace\"}");
+  ASSERT_EQ(user.status, 201) << user.body;
+  const std::string password = J(user.body).S("temporary_password");
+  ASSERT_EQ(client_->Json("POST", t + "/auth/login", "",
+                          "{\"email\":\"ada@x.io\",\"password\":\"" + password + "\"}")
+                .status,
+            200);
+  ASSERT_EQ(client_->Json("POST", t + "/auth/login", "",
+                          "{\"email\":\"ada@x.io\",\"password\":\"wrong-password\"}")
+                .status,
+            401);
+  ASSERT_EQ(Ingest(admin, "{\"type\":\"report.viewed\"}").status, 201);
+  HttpReply r = client_->Json("GET", base_ + "/events?limit=1000", root_token_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  J j(r.body);
+  ASSERT_GE(j.Size("items"), 8u);
+  std::map<std::string, std::string> names;  // actor type:id -> name
+  for (size_t i = 0; i < j.Size("items"); ++i) {
+    const std::string at = "items." + std::to_string(i) + ".";
+    const std::string name = j.S(at + "actor.name");
+    EXPECT_NE(name, "<missing>") << j.S(at + "type") << " by " << j.S(at + "actor.id");
+    names[j.S(at + "actor.type") + ":" + j.S(at + "actor.id")] = name;
+  }
+  EXPECT_EQ(names["user:" + J(user.body).S("id")], "Ada Lovelace");
+  EXPECT_EQ(names["api_client:" + CallerId(admin)], "auditor");
+  EXPECT_EQ(names["root:" + root_.client_id], "root");
 }
 
 TEST_F(AuditApiTest, IngestRefusesCatalogTypesAndBadFieldsAndWritesNothing) {
