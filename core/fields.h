@@ -9,6 +9,7 @@
 //
 // (S is the struct, const or not). Supported field types: std::string, bool, integers, Time
 // (RFC 3339), std::optional<T> (left out when empty; absent or null reads as empty),
+// Nullable<T> (an optional written as null when empty, where a contract names the field),
 // std::vector<T>, std::map<std::string, T> (keys in order), JsonValue, enums with ADL
 // functions `std::string_view ToString(E)` and `bool FromString(std::string_view, E&)`, and
 // other reflected structs. Reading ignores unknown members and names the path of the first
@@ -34,6 +35,13 @@
 
 namespace custos::core {
 
+// An optional field that is written as `null` when empty instead of being left out.
+template <class T>
+struct Nullable : std::optional<T> {
+  using std::optional<T>::optional;
+  using std::optional<T>::operator=;
+};
+
 namespace fields_internal {
 struct AnyVisitor {
   template <class T>
@@ -43,6 +51,12 @@ template <class T>
 struct IsOptional : std::false_type {};
 template <class T>
 struct IsOptional<std::optional<T>> : std::true_type {};
+template <class T>
+struct IsOptional<Nullable<T>> : std::true_type {};
+template <class T>
+struct IsNullable : std::false_type {};
+template <class T>
+struct IsNullable<Nullable<T>> : std::true_type {};
 template <class T>
 struct IsVector : std::false_type {};
 template <class T>
@@ -66,7 +80,10 @@ class FieldWriter {
   explicit FieldWriter(JsonWriter& w) : w_(w) {}
   template <class T>
   void operator()(std::string_view name, const T& value) {
-    if constexpr (fields_internal::IsOptional<T>::value) {
+    if constexpr (fields_internal::IsNullable<T>::value) {
+      w_.Key(name);
+      WriteValue(w_, value);
+    } else if constexpr (fields_internal::IsOptional<T>::value) {
       if (!value.has_value()) return;
       w_.Key(name);
       WriteValue(w_, *value);

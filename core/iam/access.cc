@@ -117,7 +117,8 @@ std::optional<AccessEvaluator::Chain> AccessEvaluator::ChainOf(std::string_view 
 
 GrantDetail GrantRef::Detail() const {
   return GrantDetail{
-      binding->id, via_group != nullptr ? std::optional<std::string>(via_group->id) : std::nullopt,
+      binding->id,
+      via_group != nullptr ? core::Nullable<std::string>(via_group->id) : core::Nullable<std::string>(),
       binding->role_id, binding->scope, *permission};
 }
 

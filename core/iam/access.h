@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fields.h"
 #include "core/iam/model.h"
 #include "core/iam/state.h"
 #include "core/result.h"
@@ -44,7 +45,7 @@ struct AccessTarget {
 
 struct GrantDetail {
   std::string binding_id;
-  std::optional<std::string> via_group;
+  core::Nullable<std::string> via_group;  // null for a direct grant
   std::string role_id;
   std::string scope;
   Permission permission;

@@ -47,6 +47,33 @@ TEST_F(ApiTest, BadInputGetsA4xxAndTheServerKeepsServing) {
   EXPECT_EQ(client_->Send("GET", "/healthz").status, 200);
 }
 
+// ACCESS.md: each grant of a check names its binding and `via_group` (the group it came
+// through, or null) — a direct grant says null rather than leaving the field out, in check
+// answers and in effective grants alike.
+TEST_F(ApiTest, ADirectGrantSaysViaGroupNull) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  HttpReply user = client_->Json("POST", "/v1/tenants/acme/users", token,
+                                 "{\"email\":\"d@example.com\",\"first_name\":\"D\","
+                                 "\"last_name\":\"G\"}");
+  ASSERT_EQ(user.status, 201) << user.body;
+  const std::string id = J(user.body).S("id");
+  HttpReply bind = client_->Json("POST", "/v1/tenants/acme/bindings", token,
+                                 "{\"subject\":{\"type\":\"user\",\"id\":\"" + id +
+                                     "\"},\"role_id\":\"" + RoleId("acme", "Designer") + "\"}");
+  ASSERT_EQ(bind.status, 201) << bind.body;
+  HttpReply grants = client_->Json("GET", "/v1/tenants/acme/users/" + id + "/access", token);
+  ASSERT_EQ(grants.status, 200) << grants.body;
+  ASSERT_GE(J(grants.body).Size("grants"), 1u) << grants.body;
+  EXPECT_EQ(J(grants.body).S("grants.0.via_group"), "<null>") << grants.body;
+  HttpReply check = client_->Json("POST", "/v1/tenants/acme/access/check", token,
+                                  "{\"subject\":{\"type\":\"user\",\"id\":\"" + id +
+                                      "\"},\"action\":\"read\",\"resource_id\":\"root\"}");
+  ASSERT_EQ(check.status, 200) << check.body;
+  ASSERT_TRUE(J(check.body).B("allowed")) << check.body;
+  EXPECT_EQ(J(check.body).S("grants.0.via_group"), "<null>") << check.body;
+}
+
 TEST_F(ApiTest, UsersFilterSortAndPageWithoutGapsOrDuplicates) {
   CreateTenant("acme");
   const std::string token = RootToken();
