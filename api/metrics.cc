@@ -91,6 +91,16 @@ std::string Metrics::Render(const Gauges& g) const {
     out += "custos_http_request_duration_seconds_count{" + r->labels + "} " +
            std::to_string(r->count) + "\n";
   }
+  auto histogram = [&](const char* name, const char* help, const core::Histogram::Snapshot& h) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " histogram\n";
+    for (size_t i = 0; i < h.bounds.size(); ++i) {
+      out += std::string(name) + "_bucket{le=\"" + Number(h.bounds[i]) + "\"} " +
+             std::to_string(h.cumulative[i]) + "\n";
+    }
+    out += std::string(name) + "_bucket{le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+    out += std::string(name) + "_sum " + Number(h.sum) + "\n";
+    out += std::string(name) + "_count " + std::to_string(h.count) + "\n";
+  };
   auto gauge = [&](const char* name, const char* help, const char* type, double v) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
            name + " " + Number(v) + "\n";
@@ -99,6 +109,10 @@ std::string Metrics::Render(const Gauges& g) const {
         g.events_appended);
   gauge("custos_append_batches_total", "Synced append batches (fsyncs) since start.", "counter",
         g.append_groups);
+  histogram("custos_append_batch_events", "Events in each synced append batch.",
+            g.append_batch_events);
+  histogram("custos_append_fsync_duration_seconds",
+            "Time of each synced append batch's write, fsync included.", g.append_sync_seconds);
   gauge("custos_projection_lag_events", "Events the identity state has not applied yet.", "gauge",
         g.projection_lag_events);
   gauge("custos_ready", "1 when the server answers correctly.", "gauge", g.ready);
@@ -118,6 +132,13 @@ std::string Metrics::Render(const Gauges& g) const {
   gauge("custos_notifications_failed_total",
         "Notification delivery failures (each retried up to 5 times) and drops.", "counter",
         g.notifications_failed);
+  gauge("custos_retention_purges_total", "Retention purges that removed events, since start.",
+        "counter", g.retention_purges);
+  gauge("custos_retention_purged_events_total", "Events removed by retention since start.",
+        "counter", g.retention_purged_events);
+  gauge("custos_retention_failures_total",
+        "Retention purges that failed (run again at the next interval), since start.", "counter",
+        g.retention_failures);
   return out;
 }
 

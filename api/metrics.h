@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/histogram.h"
+
 namespace custos::api {
 
 class Metrics {
@@ -35,6 +37,13 @@ class Metrics {
     double kafka_reachable = 0;
     double notifications_sent = 0;
     double notifications_failed = 0;
+    // The log's synced writes: events in each, and the time each took (fsync included).
+    core::Histogram::Snapshot append_batch_events;
+    core::Histogram::Snapshot append_sync_seconds;
+    // Retention since start.
+    double retention_purges = 0;
+    double retention_purged_events = 0;
+    double retention_failures = 0;
   };
 
   [[nodiscard]] std::string Render(const Gauges& gauges) const;

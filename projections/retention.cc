@@ -60,6 +60,17 @@ core::Result<std::optional<uint64_t>> Retention::LastDeliveredUpTo(const core::T
 }
 
 core::Result<PurgeOutcome> Retention::Purge(const core::TenantId& tenant, core::Time as_of) {
+  core::Result<PurgeOutcome> out = PurgeOnce(tenant, as_of);
+  if (!out.ok()) {
+    failures_.fetch_add(1, std::memory_order_relaxed);
+  } else if (out->purged > 0) {
+    purges_.fetch_add(1, std::memory_order_relaxed);
+    purged_events_.fetch_add(out->purged, std::memory_order_relaxed);
+  }
+  return out;
+}
+
+core::Result<PurgeOutcome> Retention::PurgeOnce(const core::TenantId& tenant, core::Time as_of) {
   std::lock_guard purge_lock(purge_mu_);
   CUSTOS_ASSIGN_OR_RETURN(Policy policy,
                           identity_.Read(tenant, [](const core::iam::TenantState& st) {

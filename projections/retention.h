@@ -19,6 +19,7 @@
 // Thread-safety: every method may be called from any thread; Start runs one thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -87,11 +88,24 @@ class Retention {
   void Start(std::chrono::milliseconds interval);
   void Stop();
 
+  // Since start: purges that removed events, the events they removed, and runs that failed.
+  struct Stats {
+    uint64_t purges = 0;
+    uint64_t purged_events = 0;
+    uint64_t failures = 0;
+  };
+  [[nodiscard]] Stats stats() const {
+    return Stats{purges_.load(), purged_events_.load(), failures_.load()};
+  }
+
   // Called between a purge's durable record and its deletion: for tests, to set a legal hold
   // exactly there.
   void SetAfterRecordForTest(std::function<void()> hook) { after_record_ = std::move(hook); }
 
  private:
+  // Purge without the counting.
+  [[nodiscard]] core::Result<PurgeOutcome> PurgeOnce(const core::TenantId& tenant,
+                                                     core::Time as_of);
   // The last tenant_seq in [first, last] whose seq is at most `seq`, if any.
   [[nodiscard]] core::Result<std::optional<uint64_t>> LastDeliveredUpTo(
       const core::TenantId& tenant, uint64_t first, uint64_t last, uint64_t seq) const;
@@ -103,6 +117,9 @@ class Retention {
   const core::Clock& clock_;
   const bool relay_;
   std::function<void()> after_record_;
+  std::atomic<uint64_t> purges_{0};
+  std::atomic<uint64_t> purged_events_{0};
+  std::atomic<uint64_t> failures_{0};
   std::mutex purge_mu_;  // one purge at a time
   std::mutex holds_mu_;
   std::condition_variable holds_cv_;

@@ -11,6 +11,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <shared_mutex>
@@ -19,6 +20,7 @@
 
 #include "core/event_id.h"
 #include "core/hex.h"
+#include "core/histogram.h"
 #include "storage/internal/keys.h"
 #include "storage/internal/rocks_status.h"
 #include "storage/internal/tenant_prefix.h"
@@ -186,6 +188,9 @@ struct RocksStore::Impl {
   std::atomic<uint64_t> last_seq{0};
   std::atomic<uint64_t> groups_committed{0};
   std::atomic<uint64_t> events_committed{0};
+  core::Histogram batch_events{core::Histogram::Powers(14)};  // events per synced write
+  core::Histogram sync_seconds{{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                0.05, 0.1, 0.25, 0.5, 1, 2.5}};  // its db->Write, fsync included
   mutable std::mutex seq_mu;
   mutable std::condition_variable seq_cv;
 
@@ -389,7 +394,10 @@ struct RocksStore::Impl {
 
     rocksdb::WriteOptions options;
     options.sync = true;
+    const auto write_began = std::chrono::steady_clock::now();
     rocksdb::Status s = db->Write(options, &batch);
+    sync_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - write_began).count());
     if (!s.ok()) {
       needs_resume = true;
       const Error error = FromRocks(s, "appending to the event log");
@@ -404,6 +412,7 @@ struct RocksStore::Impl {
     }
     groups_committed.fetch_add(1, std::memory_order_relaxed);
     events_committed.fetch_add(seq - first_seq, std::memory_order_relaxed);
+    batch_events.Observe(static_cast<double>(seq - first_seq));
     {
       std::lock_guard lock(seq_mu);
       last_seq.store(seq);
@@ -793,7 +802,8 @@ std::vector<core::TenantId> RocksStore::Tenants() const {
 }
 
 RocksStore::Stats RocksStore::stats() const {
-  return Stats{impl_->groups_committed.load(), impl_->events_committed.load()};
+  return Stats{impl_->groups_committed.load(), impl_->events_committed.load(),
+               impl_->batch_events.Read(), impl_->sync_seconds.Read()};
 }
 
 core::Seq RocksStore::LastSeq() const { return core::Seq(impl_->last_seq.load()); }

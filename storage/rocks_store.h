@@ -21,6 +21,7 @@
 
 #include "core/clock.h"
 #include "core/event_log.h"
+#include "core/histogram.h"
 #include "core/kv_store.h"
 #include "core/result.h"
 
@@ -84,10 +85,13 @@ class RocksStore final : public core::EventLog, public core::KvStore {
 
   std::vector<core::TenantId> Tenants() const override;
 
-  // Counters since open: synced append batches (one fsync each) and the events in them.
+  // Counters since open: synced append batches (one fsync each) and the events in them;
+  // events per batch, and the time of each batch's synced write.
   struct Stats {
     uint64_t groups = 0;
     uint64_t events = 0;
+    core::Histogram::Snapshot batch_events;
+    core::Histogram::Snapshot sync_seconds;
   };
   [[nodiscard]] Stats stats() const;
 

@@ -121,14 +121,21 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   storage::RocksStore* store = p->store.get();
   projections::Relay* relay = p->relay.get();
   storage::KafkaNotifier* notifier = p->notifier.get();
+  const projections::Retention* retention = p->retention.get();
   p->api = std::make_unique<api::Api>(
       api::ApiDeps{*p->identity, *p->store, *p->store, *p->audit, *p->checkpoints, *p->retention,
                    clock, p->random, p->hasher, *p->signer, p->metrics,
-                   [store, relay, notifier] {
+                   [store, relay, notifier, retention] {
                      api::Metrics::Gauges g;
                      const storage::RocksStore::Stats stats = store->stats();
                      g.events_appended = static_cast<double>(stats.events);
                      g.append_groups = static_cast<double>(stats.groups);
+                     g.append_batch_events = stats.batch_events;
+                     g.append_sync_seconds = stats.sync_seconds;
+                     const projections::Retention::Stats purges = retention->stats();
+                     g.retention_purges = static_cast<double>(purges.purges);
+                     g.retention_purged_events = static_cast<double>(purges.purged_events);
+                     g.retention_failures = static_cast<double>(purges.failures);
                      g.ready = 1;
                      if (relay != nullptr) {
                        const projections::RelayStats r = relay->stats();
