@@ -355,16 +355,7 @@ void ImportUsersRoute(const CallPtr& call) {
     w.EndArray().EndObject();
     return JsonResponse(200, w.Take());
   };
-  if (import.all_or_nothing && !bad_rows.empty()) {
-    std::vector<core::FieldError> fields;
-    for (const auto& [line, error] : bad_rows) {
-      fields.push_back(core::FieldError{"line " + std::to_string(line), error});
-    }
-    return call->Fail(
-        core::Error{core::Errc::kInvalidArgument,
-                    std::to_string(bad_rows.size()) + " rows are invalid; nothing was imported",
-                    std::move(fields)});
-  }
+  import.refused_before = bad_rows.size();
   if (import.users.empty()) {
     projections::ExecuteResult none;
     return call->Reply(answer(none));

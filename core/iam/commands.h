@@ -116,6 +116,9 @@ struct ImportUsers {
   std::vector<CreateUser> users;
   std::vector<size_t> lines;  // the source line of each user, for reports
   bool all_or_nothing = true;
+  // Rows the caller already found invalid (names of unknown roles or groups): with
+  // all_or_nothing, none of `users` is created either.
+  size_t refused_before = 0;
 };
 struct RecordUserExport {
   uint64_t count = 0;

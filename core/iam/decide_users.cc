@@ -365,7 +365,6 @@ Result<Decision> Decider::operator()(const ImportUsers& c) {
   CUSTOS_RETURN_IF_ERROR(RequireGrantRights(any_bindings, any_groups));
   Decision all;
   std::set<std::string> emails;
-  std::vector<FieldError> failures;
   for (size_t i = 0; i < c.users.size(); ++i) {
     const size_t line = i < c.lines.size() ? c.lines[i] : i + 2;
     Decider row(s_, ctx_);
@@ -379,7 +378,6 @@ Result<Decision> Decider::operator()(const ImportUsers& c) {
     }
     if (!why.empty()) {
       all.rejected.emplace_back(line, why);
-      failures.push_back(FieldError{"line " + std::to_string(line), why});
       continue;
     }
     Decision d = std::move(one).value();
@@ -390,11 +388,11 @@ Result<Decision> Decider::operator()(const ImportUsers& c) {
     for (Notification& n : d.notifications) all.notifications.push_back(std::move(n));
     ++all.created;
   }
-  if (c.all_or_nothing && !failures.empty()) {
-    return Error{Errc::kInvalidArgument,
-                 std::to_string(failures.size()) + " of " + std::to_string(c.users.size()) +
-                     " rows are invalid; nothing was imported",
-                 std::move(failures)};
+  if (c.all_or_nothing && (!all.rejected.empty() || c.refused_before > 0)) {
+    // API.md: 200 with every failing line, and nothing created.
+    Decision none;
+    none.rejected = std::move(all.rejected);
+    return none;
   }
   return all;
 }

@@ -136,9 +136,11 @@ TEST_F(EscalationTest, MembershipsOnEveryPathNeedCanBind) {
   ImportUsers import;
   import.users = {NewUserCommand("z", {tam_group})};
   Result<Decision> imported = As(editor, import);
-  ASSERT_FALSE(imported.ok());
-  ASSERT_EQ(imported.error().fields.size(), 1u);
-  EXPECT_NE(imported.error().fields[0].message.find("Tenant Admin"), std::string::npos);
+  ASSERT_TRUE(imported.ok());  // all or nothing: the refused line is reported, none created
+  EXPECT_EQ(imported->created, 0u);
+  EXPECT_TRUE(imported->events.empty());
+  ASSERT_EQ(imported->rejected.size(), 1u);
+  EXPECT_NE(imported->rejected[0].second.find("Tenant Admin"), std::string::npos);
   EXPECT_EQ(f.state().FindUserByEmail("z@example.com"), nullptr);
   EXPECT_EQ(f.state().FindUserByEmail("x@example.com"), nullptr);
 }
