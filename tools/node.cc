@@ -26,6 +26,7 @@ struct Node::Parts {
   std::unique_ptr<core::CheckpointSigner> audit_key;
   std::unique_ptr<projections::AuditCheckpoints> checkpoints;
   std::unique_ptr<projections::Retention> retention;
+  std::unique_ptr<projections::Expiry> expiry;
   api::RootClient root;
   storage::SodiumPasswordHasher hasher;
   api::Metrics metrics;
@@ -103,6 +104,8 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
     p->checkpoints->Start(*options.checkpoint_interval, [identity] { return identity->Tenants(); });
   }
   if (options.retention_interval) p->retention->Start(*options.retention_interval);
+  p->expiry = std::make_unique<projections::Expiry>(*p->identity, clock);
+  if (options.expiry_interval) p->expiry->Start(*options.expiry_interval);
   // First start: the credentials file is written before the root client's record, so that
   // a crash between the two never leaves a root secret nobody has.
   const std::string root_file = options.data_dir + "/root-client.json";
@@ -183,6 +186,7 @@ void Node::Stop() {
   if (parts_->server) parts_->server->Stop();
   parts_->checkpoints->Stop();
   parts_->retention->Stop();
+  parts_->expiry->Stop();
   if (parts_->relay) parts_->relay->Stop();
 }
 

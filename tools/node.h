@@ -22,6 +22,7 @@
 #include "projections/audit_index.h"
 #include "projections/identity_service.h"
 #include "projections/relay.h"
+#include "projections/expiry.h"
 #include "projections/retention.h"
 #include "storage/kafka_dev_cluster.h"
 #include "storage/rocks_store.h"
@@ -42,6 +43,7 @@ struct NodeOptions {
   // The background jobs run only when set.
   std::optional<std::chrono::seconds> checkpoint_interval;
   std::optional<std::chrono::seconds> retention_interval;
+  std::optional<std::chrono::seconds> expiry_interval;
   // "off", "embedded" (a dev cluster in this process) or the brokers, HOST:PORT,….
   std::string kafka = "off";
   std::string audit_topic = "custos.audit.v1";

@@ -78,6 +78,8 @@ int RunServe(const Args& args) {
            {"block-cache-mb", true, "128", "RocksDB block cache, MiB"},
            {"retention-interval", true, "3600",
             "seconds between background retention purges of every tenant"},
+           {"expiry-interval", true, "10",
+            "seconds between recordings of expired invitations and timed locks that ran out"},
            {"checkpoint-interval", true, "60",
             "seconds between signed checkpoints of the tenants' chain heads (when they moved)"},
            {"log-format", true, "text", "text or json (JSON lines)"}},
@@ -106,6 +108,8 @@ int RunServe(const Args& args) {
   if (!block_cache_mb.ok()) return ReportError("serve", block_cache_mb.error());
   core::Result<uint64_t> retention_interval = flags.GetUInt("retention-interval", 1, 604800);
   if (!retention_interval.ok()) return ReportError("serve", retention_interval.error());
+  core::Result<uint64_t> expiry_interval = flags.GetUInt("expiry-interval", 1, 86400);
+  if (!expiry_interval.ok()) return ReportError("serve", expiry_interval.error());
   const std::string kafka = *flags.Get("kafka");
 
   // Every connection is a descriptor: allow as many as the hard limit does.
@@ -139,6 +143,7 @@ int RunServe(const Args& args) {
   node_options.block_cache_bytes = static_cast<size_t>(*block_cache_mb) << 20;
   node_options.checkpoint_interval = std::chrono::seconds(*checkpoint_interval);
   node_options.retention_interval = std::chrono::seconds(*retention_interval);
+  node_options.expiry_interval = std::chrono::seconds(*expiry_interval);
   node_options.kafka = kafka;
   node_options.audit_topic = *flags.Get("kafka-audit-topic");
   node_options.ocsf_topic = *flags.Get("kafka-ocsf-topic");

@@ -244,8 +244,11 @@ struct AcceptInvitation {
   std::string password_hash;  // argon2id, made by the caller
   size_t password_length = 0;
 };
-struct ExpireInvitation {
-  std::string invitation_id;
+// Records what ran out by itself (the system's expiry job; no caller may send it): pending
+// invitations past their expiry (invitation.expired) and timed locks past their end
+// (user.unlocked, reason "lock expired"), at most `max` of them.
+struct ExpireDue {
+  size_t max = 1000;
 };
 
 // ---- the resource tree ----
@@ -276,7 +279,7 @@ using Command =
                  AddGroupMembers, RemoveGroupMember, CreateBinding, DeleteBinding, CreateClient,
                  UpdateClient, ChangeClientStatus, DeleteClient, CreateClientSecret,
                  RevokeClientSecret, RecordTokenIssued, RevokeToken, CreateInvitation,
-                 ResendInvitation, RevokeInvitation, AcceptInvitation, ExpireInvitation, CreateNode,
+                 ResendInvitation, RevokeInvitation, AcceptInvitation, ExpireDue, CreateNode,
                  UpdateNode, DeleteNode>;
 
 }  // namespace custos::core::iam

@@ -624,16 +624,30 @@ Result<Decision> Decider::operator()(const AcceptInvitation& c) {
   return Done();
 }
 
-Result<Decision> Decider::operator()(const ExpireInvitation& c) {
-  const Invitation* inv = s_.FindInvitation(c.invitation_id);
-  if (inv == nullptr) return NotFound("no invitation " + c.invitation_id);
-  if (inv->status != InvitationStatus::kPending || inv->expires_at > ctx_.now) {
-    return Conflict("invitation " + inv->id + " has not expired");
+Result<Decision> Decider::operator()(const ExpireDue& c) {
+  if (ctx_.caller || ctx_.actor.type != "system") {
+    return Error{Errc::kPermissionDenied, "only the system records expiries", {}};
   }
-  Emit(et::kInvitationExpired, InvitationRefData{inv->id, std::nullopt, std::nullopt},
-       Target{"invitation", inv->id, inv->email});
-  d_.credentials.Delete(Space::kCredentials, InvitationHashKey(s_.tenant_id(), inv->id));
-  d_.id = inv->id;
+  for (const std::string& key : s_.DueBy(ctx_.now, c.max)) {
+    const std::string_view id = std::string_view(key).substr(2);
+    if (key[0] == 'i') {
+      const Invitation* inv = s_.FindInvitation(id);
+      if (inv == nullptr || inv->status != InvitationStatus::kPending ||
+          inv->expires_at > ctx_.now) {
+        continue;
+      }
+      Emit(et::kInvitationExpired, InvitationRefData{inv->id, std::nullopt, std::nullopt},
+           Target{"invitation", inv->id, inv->email});
+      d_.credentials.Delete(Space::kCredentials, InvitationHashKey(s_.tenant_id(), inv->id));
+    } else if (key[0] == 'u') {
+      const User* u = s_.FindUser(id);
+      if (u == nullptr || u->status != UserStatus::kLocked || !u->locked_until ||
+          *u->locked_until > ctx_.now) {
+        continue;
+      }
+      Emit(et::kUserUnlocked, UserRefData{u->id, "lock expired"}, UserTarget(*u));
+    }
+  }
   return Done();
 }
 

@@ -531,6 +531,7 @@ Status TenantState::ApplyUser(std::string_view type, const JsonValue& data, Time
     return Corruption("unknown event type " + std::string(type));
   }
   Bump(*u, time);
+  IndexDue(*u);
   Touch(RecordKey('u', u->id));
   return OkStatus();
 }
@@ -779,6 +780,7 @@ Status TenantState::ApplyInvitation(std::string_view type, const JsonValue& data
     inv.created_at = time;
     inv.updated_at = time;
     Touch(RecordKey('i', inv.id));
+    IndexDue(inv);
     invitations_.emplace(inv.id, std::move(inv));
     return OkStatus();
   }
@@ -807,8 +809,39 @@ Status TenantState::ApplyInvitation(std::string_view type, const JsonValue& data
     return Corruption("unknown event type " + std::string(type));
   }
   Bump(*inv, time);
+  IndexDue(*inv);
   Touch(RecordKey('i', inv->id));
   return OkStatus();
+}
+
+void TenantState::SetDue(std::string key, std::optional<Time> when) {
+  auto it = due_at_.find(key);
+  if (it != due_at_.end()) {
+    if (when && *when == it->second) return;
+    due_.erase({it->second, key});
+    due_at_.erase(it);
+  }
+  if (!when) return;
+  due_.emplace(*when, key);
+  due_at_.emplace(std::move(key), *when);
+}
+
+void TenantState::IndexDue(const User& u) {
+  SetDue(RecordKey('u', u.id), u.status == UserStatus::kLocked ? u.locked_until : std::nullopt);
+}
+
+void TenantState::IndexDue(const Invitation& inv) {
+  SetDue(RecordKey('i', inv.id), inv.status == InvitationStatus::kPending
+                                     ? std::optional<Time>(inv.expires_at)
+                                     : std::nullopt);
+}
+
+std::vector<std::string> TenantState::DueBy(Time now, size_t max) const {
+  std::vector<std::string> out;
+  for (auto it = due_.begin(); it != due_.end() && it->first <= now && out.size() < max; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
 }
 
 Status TenantState::ApplyNode(std::string_view type, const JsonValue& data, Time time) {
@@ -994,6 +1027,7 @@ Status TenantState::LoadRecord(std::string_view key, std::string_view value) {
       User u;
       CUSTOS_RETURN_IF_ERROR(load(u));
       if (u.status != UserStatus::kDeleted) email_index_[Lower(u.profile.email)] = u.id;
+      IndexDue(u);
       users_[u.id] = std::move(u);
       return OkStatus();
     }
@@ -1042,6 +1076,7 @@ Status TenantState::LoadRecord(std::string_view key, std::string_view value) {
     case 'i': {
       Invitation i;
       CUSTOS_RETURN_IF_ERROR(load(i));
+      IndexDue(i);
       invitations_[i.id] = std::move(i);
       return OkStatus();
     }

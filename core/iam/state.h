@@ -128,6 +128,11 @@ class TenantState {
   // Records changed since the last call: key → new value, or nullopt when removed.
   [[nodiscard]] std::map<std::string, std::optional<std::string>> TakeDirty();
 
+  // What runs out by itself and is still to be recorded — pending invitations past their
+  // expiry, timed locks past their end — as ("i/<id>" | "u/<id>") keys, oldest first, at most
+  // `max`. An entry may be stale (already recorded otherwise); the caller checks the entity.
+  [[nodiscard]] std::vector<std::string> DueBy(Time now, size_t max) const;
+
   // Every record, in key order.
   void ForEachRecord(
       const std::function<void(const std::string& key, const std::string& value)>& fn) const;
@@ -147,6 +152,10 @@ class TenantState {
   void IndexNode(const Node& n);
   void UnindexNode(const Node& n);
   void PruneRevokedTokens(Time now);
+  // Keeps `due_` true for one user or invitation after it changed (or was loaded).
+  void IndexDue(const User& u);
+  void IndexDue(const Invitation& inv);
+  void SetDue(std::string key, std::optional<Time> when);
   void UnindexInclude(const std::string& role_id, const std::string& included);
   [[nodiscard]] PermissionRefs Expand(const std::string& role_id) const;
   void RecomputeExpansions(const std::string& role_id);
@@ -167,6 +176,8 @@ class TenantState {
   Tenant tenant_;
   Node root_;
 
+  std::set<std::pair<Time, std::string>> due_;  // (when, "i/<id>" | "u/<id>")
+  StringMap<Time> due_at_;                       // key → its entry in due_
   StringMap<User> users_;
   StringMap<std::string> email_index_;  // lower email → user id
   StringMap<Role> roles_;

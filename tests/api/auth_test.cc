@@ -1,8 +1,11 @@
 // Tokens, logins and who may call what, over real HTTP.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "api/internal/call.h"
 #include "core/base64.h"
+#include "projections/expiry.h"
 #include "tests/api/api_fixture.h"
 
 namespace custos::testing {
@@ -645,6 +648,49 @@ TEST(RateLimiterTest, AnIpv6SourceIsItsSlash64) {
   EXPECT_EQ(api::internal::SourceKey("2001:db8:1:2::1"), "2001:db8:1:2::/64");
   EXPECT_EQ(api::internal::SourceKey("2001:db8::1:2:3:4:5"), "2001:db8:0:1::/64");
   EXPECT_EQ(api::internal::SourceKey("192.0.2.7"), "192.0.2.7");
+}
+
+// EVENTS.md: invitation.expired is part of the catalog, and the trail must say when an
+// invitation expired or a timed lock ran out — not only the state. The system's expiry job
+// records both once, as the system ("expiry"), and then the answers say so too.
+TEST_F(ApiTest, ExpiriesAreRecordedByTheSystemOnce) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  const std::string t = "/v1/tenants/acme";
+  HttpReply inv = client_->Json("POST", t + "/invitations", token,
+                                "{\"email\":\"late@example.com\",\"expires_in_days\":1}");
+  ASSERT_EQ(inv.status, 201) << inv.body;
+  HttpReply user = client_->Json("POST", t + "/users", token,
+                                 "{\"email\":\"ada@example.com\",\"first_name\":\"Ada\","
+                                 "\"last_name\":\"L\"}");
+  ASSERT_EQ(user.status, 201) << user.body;
+  for (int i = 0; i < 5; ++i) {
+    client_->Json("POST", t + "/auth/login", "",
+                  "{\"email\":\"ada@example.com\",\"password\":\"not-the-password\"}");
+  }
+  const std::string user_path = t + "/users/" + J(user.body).S("id");
+  ASSERT_EQ(J(client_->Json("GET", user_path, token).body).S("status"), "locked");
+  projections::Expiry expiry(*identity_, clock_);
+  core::Result<uint64_t> none = expiry.SweepAll();
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0u);  // nothing has run out yet
+  clock_.Advance(std::chrono::hours(25));
+  core::Result<uint64_t> swept = expiry.SweepAll();
+  ASSERT_TRUE(swept.ok()) << swept.error().message;
+  EXPECT_EQ(*swept, 2u);
+  EXPECT_EQ(*expiry.SweepAll(), 0u);  // once
+  const std::string later = RootToken();  // the first one has expired meanwhile
+  HttpReply events = client_->Json("GET", t + "/audit/events?actor=expiry", later);
+  ASSERT_EQ(events.status, 200) << events.body;
+  J e(events.body);
+  ASSERT_EQ(e.Size("items"), 2u) << events.body;
+  std::set<std::string> types{e.S("items.0.type"), e.S("items.1.type")};
+  EXPECT_EQ(types, (std::set<std::string>{"invitation.expired", "user.unlocked"}));
+  EXPECT_EQ(e.S("items.0.actor.type"), "system");
+  EXPECT_EQ(J(client_->Json("GET", t + "/invitations/" + J(inv.body).S("id"), later).body)
+                .S("status"),
+            "expired");
+  EXPECT_EQ(J(client_->Json("GET", user_path, later).body).S("status"), "active");
 }
 
 }  // namespace

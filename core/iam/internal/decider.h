@@ -55,7 +55,7 @@ class Decider {
   Result<Decision> operator()(const ResendInvitation& c);
   Result<Decision> operator()(const RevokeInvitation& c);
   Result<Decision> operator()(const AcceptInvitation& c);
-  Result<Decision> operator()(const ExpireInvitation& c);
+  Result<Decision> operator()(const ExpireDue& c);
   Result<Decision> operator()(const CreateNode& c);
   Result<Decision> operator()(const UpdateNode& c);
   Result<Decision> operator()(const DeleteNode& c);

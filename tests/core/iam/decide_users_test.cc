@@ -222,6 +222,35 @@ TEST(DecideUserTest, FailedLoginsLockAndTheLockRunsOut) {
   EXPECT_FALSE(unknown.events[0].target.has_value());
 }
 
+// A timed lock that runs out is recorded by the system's expiry job even when the user never
+// tries again (user.unlocked, "lock expired"); a lock until an admin unlocks never is. The
+// index of what is due survives a reload of the state from its records.
+TEST(DecideUserTest, ATimedLockThatRunsOutIsRecordedByTheSystem) {
+  IamFixture f;
+  f.CreateTenant();
+  const std::string timed = f.NewUser("ada");
+  for (int i = 0; i < 5; ++i) f.Must(RecordLogin{timed, "ada@example.com", false, "bad_password"});
+  ASSERT_EQ(f.state().FindUser(timed)->status, UserStatus::kLocked);
+  CommandContext system = f.Root();
+  system.actor = core::Actor{"system", "expiry", "expiry", "", ""};
+  EXPECT_TRUE(f.Must(ExpireDue{}, system).events.empty());
+  // Reloaded from its records, the state still knows what is due.
+  TenantState reloaded(f.state().tenant_id());
+  f.state().ForEachRecord([&](const std::string& key, const std::string& value) {
+    ASSERT_TRUE(reloaded.LoadRecord(key, value).ok());
+  });
+  ASSERT_TRUE(reloaded.FinishLoad().ok());
+  f.clock().Advance(std::chrono::minutes(16));
+  system.now = f.clock().Now();
+  EXPECT_EQ(reloaded.DueBy(system.now, 10), std::vector<std::string>{"u/" + timed});
+  Decision expired = f.Must(ExpireDue{}, system);
+  EXPECT_EQ(Types(expired), std::vector<std::string>{"user.unlocked"});
+  EXPECT_NE(expired.events[0].data.find("lock expired"), std::string::npos);
+  EXPECT_EQ(f.state().FindUser(timed)->status, UserStatus::kActive);
+  EXPECT_TRUE(f.state().DueBy(system.now, 10).empty());
+  EXPECT_TRUE(f.Must(ExpireDue{}, system).events.empty());
+}
+
 TEST(DecideUserTest, LockoutMinutesZeroLocksUntilAnAdminUnlocks) {
   IamFixture f;
   f.CreateTenant();
@@ -296,10 +325,17 @@ TEST(DecideInvitationTest, RevokedAndExpiredInvitationsAreGone) {
   EXPECT_EQ(f.Run(RevokeInvitation{a.id}).error().code, Errc::kConflict);
 
   Decision b = f.Must(CreateInvitation{"b@example.com", {}, {}, 2});
-  EXPECT_EQ(f.Run(ExpireInvitation{b.id}).error().code, Errc::kConflict);  // not yet
+  CommandContext system = f.Root();
+  system.actor = core::Actor{"system", "expiry", "expiry", "", ""};
+  EXPECT_TRUE(f.Must(ExpireDue{}, system).events.empty());  // not yet
   f.clock().Advance(std::chrono::hours(49));
+  system.now = f.clock().Now();
   EXPECT_EQ(f.Run(AcceptInvitation{b.id, "A", "B", "h", 20}).error().code, Errc::kGone);
-  EXPECT_EQ(Types(f.Must(ExpireInvitation{b.id})), std::vector<std::string>{"invitation.expired"});
+  // Only the system records expiries, once each.
+  EXPECT_EQ(f.Run(ExpireDue{}).error().code, Errc::kPermissionDenied);
+  EXPECT_EQ(Types(f.Must(ExpireDue{}, system)), std::vector<std::string>{"invitation.expired"});
+  EXPECT_EQ(f.state().FindInvitation(b.id)->status, InvitationStatus::kExpired);
+  EXPECT_TRUE(f.Must(ExpireDue{}, system).events.empty());
   // Resending makes a new token and a new expiry.
   Decision again = f.Must(ResendInvitation{b.id});
   EXPECT_EQ(Types(again), std::vector<std::string>{"invitation.resent"});
