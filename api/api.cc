@@ -504,6 +504,42 @@ std::string LocationOf(const HttpResponse& r) {
   return "";
 }
 
+// API.md: an unknown query parameter → 400 naming it; a body that is not of the route's
+// media type → 415. Checked before any work of the route.
+std::optional<HttpResponse> RefuseUnreadInput(const RouteSpec& spec, const HttpRequest& req) {
+  for (const auto& [key, value] : req.query) {
+    bool known = false;
+    for (size_t at = 0; at < spec.query.size() && !known;) {
+      size_t end = spec.query.find(' ', at);
+      if (end == std::string_view::npos) end = spec.query.size();
+      known = spec.query.substr(at, end - at) == key;
+      at = end + 1;
+    }
+    if (!known) {
+      const std::string shown(core::TruncateUtf8(key, 64));
+      return Problem(core::InvalidArgument(
+          "unknown query parameter '" + shown + "'" +
+          (spec.query.empty() ? std::string(" (this route takes none)")
+                              : "; this route takes: " + std::string(spec.query))));
+    }
+  }
+  if (!req.body.empty() && !spec.media.empty()) {
+    std::string_view type = req.Header("content-type").value_or("");
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+    const bool same = type.size() == spec.media.size() &&
+                      std::equal(type.begin(), type.end(), spec.media.begin(), [](char a, char b) {
+                        return std::tolower(static_cast<unsigned char>(a)) == b;
+                      });
+    if (!same) {
+      return Problem(415, "this route takes a body of type " + std::string(spec.media) +
+                              (type.empty() ? ", and none was named"
+                                            : ", not " + std::string(core::TruncateUtf8(type, 64))));
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 core::Result<Principal> AuthenticateBearer(Services& services, const HttpRequest& req) {
@@ -809,6 +845,9 @@ struct Api::Impl {
         if (!allowed.ok()) return call->Fail(allowed.error());
         if (!allowed->ok()) return call->Fail(allowed->error());
       }
+    }
+    if (std::optional<HttpResponse> refused = internal::RefuseUnreadInput(spec, call->req)) {
+      return call->Reply(std::move(*refused));
     }
     const internal::RouteHandler& handler =
         table.handlers[static_cast<size_t>(call->route - table.router.routes().data())];

@@ -46,6 +46,22 @@ struct RouteSpec {
   // Rate limited per source address before any work is queued (token, login, acceptance):
   // past the limit 429, at the cost of a map lookup on the connection's thread.
   bool limited_per_source = false;
+  // The query parameters the route reads, space-separated (API.md: any other → 400 naming
+  // it); "" for none.
+  std::string_view query;
+  // The media type of its body (API.md: a body of another type → 415); "" when the handler
+  // checks it itself.
+  std::string_view media = "application/json";
+
+  // Builders for the two fields above, on a spec written as an aggregate.
+  RouteSpec&& Query(std::string_view names) && {
+    query = names;
+    return std::move(*this);
+  }
+  RouteSpec&& Media(std::string_view type) && {
+    media = type;
+    return std::move(*this);
+  }
 };
 
 using PathParams = std::vector<std::pair<std::string, std::string>>;

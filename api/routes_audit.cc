@@ -690,12 +690,6 @@ void Export(const CallPtr& call) {
   } else if (format != "jsonl") {
     return call->Fail(core::InvalidField("format", "must be jsonl, csv or ocsf"));
   }
-  for (std::string_view unsupported : {"target", "order", "limit", "cursor"}) {
-    if (call->req.Query(unsupported)) {
-      return call->Fail(
-          core::InvalidField(std::string(unsupported), "is not a parameter of exports"));
-    }
-  }
   Services& s = call->services();
   // Held before the range is read: no purge of the tenant until the export is over.
   std::shared_ptr<projections::Retention::Lease> lease = s.deps.retention.Hold(call->Tenant());
@@ -844,14 +838,21 @@ void AddAuditRoutes(RouteTable& t, Services&) {
   const std::string base = "/v1/tenants/{tenant}/audit";
   // Queries and reads by id wait for the index (the index pool); verify, export and purge
   // read or rewrite long stretches of the store (the heavy pool). Exporting needs manage.
-  t.Add({"GET", base + "/events", Access::kIam, "iam.audit", "list", Work::kIndex}, QueryEvents);
+  t.Add(RouteSpec{"GET", base + "/events", Access::kIam, "iam.audit", "list", Work::kIndex}.Query(
+            "actor action target from to order limit cursor"),
+        QueryEvents);
   t.Add({"GET", base + "/events/{event_id}", Access::kIam, "iam.audit", "read", Work::kIndex},
         GetEvent);
   t.Add({"POST", base + "/events", Access::kIam, "iam.audit", "create"}, IngestOne);
   t.Add({"POST", base + "/events:batch", Access::kIam, "iam.audit", "create"}, IngestBatch);
-  t.Add({"GET", base + "/verify", Access::kIam, "iam.audit", "read", Work::kHeavy}, Verify);
-  t.Add({"GET", base + "/export", Access::kIam, "iam.audit", "delete", Work::kHeavy}, Export);
-  t.Add({"GET", base + "/checkpoints", Access::kIam, "iam.audit", "list", Work::kIndex},
+  t.Add(RouteSpec{"GET", base + "/verify", Access::kIam, "iam.audit", "read", Work::kHeavy}.Query(
+            "from_tenant_seq to_tenant_seq"),
+        Verify);
+  t.Add(RouteSpec{"GET", base + "/export", Access::kIam, "iam.audit", "delete", Work::kHeavy}.Query(
+            "format actor action from to"),
+        Export);
+  t.Add(RouteSpec{"GET", base + "/checkpoints", Access::kIam, "iam.audit", "list", Work::kIndex}
+            .Query("limit"),
         ListCheckpoints);
   t.Add({"GET", base + "/retention", Access::kIam, "iam.audit", "read", Work::kIndex},
         GetRetention);

@@ -551,11 +551,16 @@ void Logout(const CallPtr& call) {
 }  // namespace
 
 void AddAuthRoutes(RouteTable& t, Services&) {
-  t.Add({"POST", "/oauth/token", Access::kPublic, "", "", Work::kLogin, false, true},
+  t.Add(RouteSpec{"POST", "/oauth/token", Access::kPublic, "", "", Work::kLogin, false, true}.Media(
+            ""),
         IssueClientToken);
+  // The OAuth endpoints read form bodies and answer anything else with RFC 6749's
+  // invalid_request themselves (Media("")).
   // Authenticated in the handler: by a bearer token or as a client (Basic or form fields).
-  t.Add({"POST", "/oauth/introspect", Access::kPublic, "", "", Work::kLogin}, Introspect);
-  t.Add({"POST", "/oauth/revoke", Access::kPublic, "", "", Work::kLogin}, Revoke);
+  t.Add(RouteSpec{"POST", "/oauth/introspect", Access::kPublic, "", "", Work::kLogin}.Media(""),
+        Introspect);
+  t.Add(RouteSpec{"POST", "/oauth/revoke", Access::kPublic, "", "", Work::kLogin}.Media(""),
+        Revoke);
   t.Add({"POST", "/v1/tenants/{tenant}/auth/login", Access::kPublic, "", "", Work::kLogin, false,
          true},
         Login);

@@ -273,7 +273,9 @@ void Accept(const CallPtr& call) {
 void AddClientRoutes(RouteTable& t, Services&) {
   const std::string clients = "/v1/tenants/{tenant}/api-clients";
   t.Add({"POST", clients, Access::kIam, "iam.api_client", "create"}, CreateClientRoute);
-  t.Add({"GET", clients, Access::kIam, "iam.api_client", "list"}, ListClients);
+  t.Add(RouteSpec{"GET", clients, Access::kIam, "iam.api_client", "list"}.Query(
+            "q status sort limit cursor"),
+        ListClients);
   t.Add({"GET", clients + "/{id}", Access::kIam, "iam.api_client", "read"}, GetClient);
   t.Add({"PATCH", clients + "/{id}", Access::kIam, "iam.api_client", "update"}, PatchClient);
   t.Add({"DELETE", clients + "/{id}", Access::kIam, "iam.api_client", "delete"}, DeleteClientRoute);
@@ -292,7 +294,9 @@ void AddInvitationRoutes(RouteTable& t, Services&) {
   t.Add({"POST", "/v1/invitations/accept", Access::kPublic, "", "", Work::kLogin, false, true},
         Accept);
   t.Add({"POST", invitations, Access::kIam, "iam.invitation", "create"}, CreateInvitationRoute);
-  t.Add({"GET", invitations, Access::kIam, "iam.invitation", "list"}, ListInvitations);
+  t.Add(RouteSpec{"GET", invitations, Access::kIam, "iam.invitation", "list"}.Query(
+            "status limit cursor"),
+        ListInvitations);
   t.Add({"GET", invitations + "/{id}", Access::kIam, "iam.invitation", "read"}, GetInvitation);
   t.Add({"POST", invitations + "/{id}/resend", Access::kIam, "iam.invitation", "update"},
         [](const CallPtr& call) {

@@ -152,7 +152,8 @@ void ListMembers(const CallPtr& call) {
 void AddGroupRoutes(RouteTable& t, Services&) {
   const std::string groups = "/v1/tenants/{tenant}/groups";
   t.Add({"POST", groups, Access::kHandler, "", ""}, CreateGroupRoute);
-  t.Add({"GET", groups, Access::kIam, "iam.group", "list"}, ListGroups);
+  t.Add(RouteSpec{"GET", groups, Access::kIam, "iam.group", "list"}.Query("type limit cursor"),
+        ListGroups);
   t.Add({"GET", groups + "/{id}", Access::kIam, "iam.group", "read"}, GetGroup);
   t.Add({"PATCH", groups + "/{id}", Access::kIam, "iam.group", "update"}, PatchGroup);
   t.Add({"DELETE", groups + "/{id}", Access::kIam, "iam.group", "delete"}, DeleteGroupRoute);

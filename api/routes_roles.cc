@@ -282,7 +282,8 @@ void Who(const CallPtr& call) {
 void AddRoleRoutes(RouteTable& t, Services&) {
   const std::string roles = "/v1/tenants/{tenant}/roles";
   t.Add({"POST", roles, Access::kIam, "iam.role", "create"}, CreateRoleRoute);
-  t.Add({"GET", roles, Access::kIam, "iam.role", "list"}, ListRoles);
+  t.Add(RouteSpec{"GET", roles, Access::kIam, "iam.role", "list"}.Query("status limit cursor"),
+        ListRoles);
   t.Add({"GET", roles + "/{id}", Access::kIam, "iam.role", "read"}, GetRole);
   t.Add({"PATCH", roles + "/{id}", Access::kIam, "iam.role", "update"}, PatchRole);
   t.Add({"POST", roles + "/{id}/activate", Access::kIam, "iam.role", "update"}, RoleStatus(true));
@@ -292,13 +293,17 @@ void AddRoleRoutes(RouteTable& t, Services&) {
 
   const std::string bindings = "/v1/tenants/{tenant}/bindings";
   t.Add({"POST", bindings, Access::kIam, "iam.binding", "administer"}, CreateBindingRoute);
-  t.Add({"GET", bindings, Access::kIam, "iam.binding", "list"}, ListBindings);
+  t.Add(RouteSpec{"GET", bindings, Access::kIam, "iam.binding", "list"}.Query(
+            "subject_type subject_id role_id scope limit cursor"),
+        ListBindings);
   t.Add({"DELETE", bindings + "/{id}", Access::kIam, "iam.binding", "administer"},
         DeleteBindingRoute);
 
   t.Add({"POST", "/v1/tenants/{tenant}/access/check", Access::kHandler, "", ""}, Check);
   t.Add({"POST", "/v1/tenants/{tenant}/access/check:batch", Access::kHandler, "", ""}, CheckBatch);
-  t.Add({"GET", "/v1/tenants/{tenant}/access/who", Access::kIam, "iam.binding", "read"}, Who);
+  t.Add(RouteSpec{"GET", "/v1/tenants/{tenant}/access/who", Access::kIam, "iam.binding", "read"}
+            .Query("resource_id"),
+        Who);
 }
 
 }  // namespace custos::api::internal

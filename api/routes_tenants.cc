@@ -182,7 +182,7 @@ void RemovePropertyRoute(const CallPtr& call) {
 
 void AddTenantRoutes(RouteTable& t, Services&) {
   t.Add({"POST", "/v1/tenants", Access::kRoot, "", ""}, CreateTenantRoute);
-  t.Add({"GET", "/v1/tenants", Access::kRoot, "", ""}, ListTenants);
+  t.Add(RouteSpec{"GET", "/v1/tenants", Access::kRoot, "", ""}.Query("limit cursor"), ListTenants);
   t.Add({"GET", "/v1/tenants/{tenant}", Access::kIam, "iam.settings", "read"}, GetTenant);
   t.Add({"PATCH", "/v1/tenants/{tenant}", Access::kIam, "iam.settings", "administer"}, PatchTenant);
   t.Add({"POST", "/v1/tenants/{tenant}/legal-hold", Access::kRoot, "", ""}, SetLegalHoldRoute);

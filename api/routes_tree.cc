@@ -3,6 +3,7 @@
 // deleting are authorized by Decide (edit, edit, manage on the type at the parent, and on the
 // node itself for inherit, app, moves and deletes: ACCESS.md rule 6).
 #include <algorithm>
+#include <map>
 
 #include "api/internal/call.h"
 #include "api/internal/patch.h"
@@ -158,10 +159,17 @@ RouteHandler DeleteRoute(std::string kind) {
 }  // namespace
 
 void AddTreeRoutes(RouteTable& t, Services&) {
+  // What each list filters by (API.md "Resource tree").
+  static const std::map<std::string, std::string_view> kListQuery = {
+      {"environment", "limit cursor"},
+      {"project", "environment_id limit cursor"},
+      {"folder", "parent_id limit cursor"},
+      {"resource", "parent_id type limit cursor"}};
   for (const std::string kind : {"environment", "project", "folder", "resource"}) {
     const std::string base = "/v1/tenants/{tenant}/" + Collection(kind);
     t.Add({"POST", base, Access::kHandler, "", ""}, CreateRoute(kind));
-    t.Add({"GET", base, Access::kHandler, "", ""}, ListRoute(kind));
+    t.Add(RouteSpec{"GET", base, Access::kHandler, "", ""}.Query(kListQuery.at(kind)),
+          ListRoute(kind));
     t.Add({"GET", base + "/{id}", Access::kHandler, "", ""}, GetRoute(kind));
     t.Add({"PATCH", base + "/{id}", Access::kHandler, "", ""}, PatchRoute(kind));
     t.Add({"DELETE", base + "/{id}", Access::kHandler, "", ""}, DeleteRoute(kind));

@@ -441,11 +441,15 @@ void ExportUsers(const CallPtr& call) {
 void AddUserRoutes(RouteTable& t, Services&) {
   const std::string base = "/v1/tenants/{tenant}/users";
   t.Add({"POST", base, Access::kIam, "iam.user", "create"}, CreateUserRoute);
-  t.Add({"GET", base, Access::kIam, "iam.user", "list"}, [](const CallPtr& call) {
-    ReadTenant(call, [&](const iam::TenantState& s) { return ListUsers(call, s); });
-  });
+  t.Add(RouteSpec{"GET", base, Access::kIam, "iam.user", "list"}.Query(
+            "q status department role_id group_id tag sort limit cursor"),
+        [](const CallPtr& call) {
+          ReadTenant(call, [&](const iam::TenantState& s) { return ListUsers(call, s); });
+        });
   // A CSV import parses up to 64 MiB and an export renders every user: the heavy pool.
-  t.Add({"POST", base + ":import", Access::kIam, "iam.user", "create", Work::kHeavy},
+  t.Add(RouteSpec{"POST", base + ":import", Access::kIam, "iam.user", "create", Work::kHeavy}
+            .Query("mode")
+            .Media("text/csv"),
         ImportUsersRoute);
   t.Add({"GET", base + ":export", Access::kIam, "iam.user", "read", Work::kHeavy}, ExportUsers);
   t.Add({"GET", base + "/{id}", Access::kIam, "iam.user", "read"}, GetUser);

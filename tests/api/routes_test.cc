@@ -74,6 +74,50 @@ TEST_F(ApiTest, ADirectGrantSaysViaGroupNull) {
   EXPECT_EQ(J(check.body).S("grants.0.via_group"), "<null>") << check.body;
 }
 
+// API.md Conventions: "An unknown query parameter → 400 naming it (`?stauts=` never silently
+// lists everyone); … 405 carries `Allow`; a body that is not `application/json` on a JSON
+// route → 415."
+TEST_F(ApiTest, UnknownQueryParametersAndForeignBodiesAreRefused) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  HttpReply typo = client_->Json("GET", "/v1/tenants/acme/users?stauts=active", token);
+  EXPECT_EQ(typo.status, 400) << typo.body;
+  EXPECT_NE(typo.body.find("'stauts'"), std::string::npos) << typo.body;
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users?status=active&limit=5", token).status,
+            200);
+  // A route that takes no parameters takes none.
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/roles/x?limit=1", token).status, 400);
+  // Filters of lists elsewhere are not filters here.
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/audit/events?status=active", token).status,
+            400);
+  // A form body on a JSON route, and JSON on the CSV import: 415, nothing created.
+  HttpReply form = client_->Send("POST", "/v1/tenants/acme/users",
+                                 {{"Authorization", "Bearer " + token},
+                                  {"Content-Type", "application/x-www-form-urlencoded"}},
+                                 "email=a%40example.com&first_name=A&last_name=B");
+  EXPECT_EQ(form.status, 415) << form.body;
+  HttpReply untyped = client_->Send("POST", "/v1/tenants/acme/users",
+                                    {{"Authorization", "Bearer " + token},
+                                     {"Content-Type", "text/plain"}},
+                                    "{\"email\":\"a@example.com\",\"first_name\":\"A\","
+                                    "\"last_name\":\"B\"}");
+  EXPECT_EQ(untyped.status, 415) << untyped.body;
+  HttpReply json_import = client_->Json("POST", "/v1/tenants/acme/users:import", token, "{}");
+  EXPECT_EQ(json_import.status, 415) << json_import.body;
+  EXPECT_EQ(J(client_->Json("GET", "/v1/tenants/acme/users", token).body).Size("items"), 0u);
+  // A charset parameter is fine; a body-less POST needs no type.
+  HttpReply charset = client_->Send("POST", "/v1/tenants/acme/users",
+                                    {{"Authorization", "Bearer " + token},
+                                     {"Content-Type", "application/json; charset=utf-8"}},
+                                    "{\"email\":\"a@example.com\",\"first_name\":\"A\","
+                                    "\"last_name\":\"B\"}");
+  EXPECT_EQ(charset.status, 201) << charset.body;
+  HttpReply bare = client_->Send(
+      "POST", "/v1/tenants/acme/users/" + J(charset.body).S("id") + "/suspend",
+      {{"Authorization", "Bearer " + token}}, "");
+  EXPECT_EQ(bare.status, 200) << bare.body;
+}
+
 TEST_F(ApiTest, UsersFilterSortAndPageWithoutGapsOrDuplicates) {
   CreateTenant("acme");
   const std::string token = RootToken();
