@@ -1,7 +1,7 @@
 // Request bodies: parsed by core's strict parser into a core::JsonValue (invalid JSON → 400
 // naming the byte offset; linear in the body; numbers kept exactly as sent), and read into a
 // reflected request struct (core/fields.h) strictly: a missing or mistyped field → 422 naming
-// it; an unknown member → 422 naming it.
+// it; an unknown member → 422 naming it; every such member is named, not only the first.
 #pragma once
 
 #include <algorithm>
@@ -29,8 +29,10 @@ template <core::Reflected T>
 [[nodiscard]] core::Status ReadBody(std::string_view body, T& out) {
   CUSTOS_ASSIGN_OR_RETURN(core::JsonValue v, ParseBody(body));
   if (!v.is_object()) return core::InvalidField("(body)", "must be a JSON object");
-  CUSTOS_RETURN_IF_ERROR(RejectUnknownMembers<T>(v, ""));
-  return core::ReadValue(v, out, "");
+  core::FieldChecks checks;  // unknown, missing and mistyped members, all named
+  checks.Add(RejectUnknownMembers<T>(v, ""));
+  checks.Add(core::ReadValue(v, out, ""));
+  return std::move(checks).Take();
 }
 
 namespace json_body_internal {
@@ -86,14 +88,16 @@ core::Status RejectUnknownMembers(const core::JsonValue& v, const std::string& p
   T probe{};
   json_body_internal::NameCollector names;
   T::Fields(probe, names);
+  core::FieldChecks checks;
   for (const auto& [key, value] : v.members()) {
     if (std::find(names.names.begin(), names.names.end(), key) == names.names.end()) {
-      return core::InvalidField(path.empty() ? key : path + "." + key, "is not a known member");
+      checks.Add(core::InvalidField(path.empty() ? key : path + "." + key, "is not a known member"));
     }
   }
   json_body_internal::NestedChecker nested{v, path, {}};
   T::Fields(probe, nested);
-  return nested.status;
+  checks.Add(std::move(nested.status));
+  return std::move(checks).Take();
 }
 
 }  // namespace custos::api

@@ -156,28 +156,28 @@ class FieldReader {
  public:
   FieldReader(const JsonValue& object, const std::string& path) : obj_(object), path_(path) {}
 
+  // Reads every field, so that every missing or mistyped one is named.
   template <class T>
   void operator()(std::string_view name, T& value) {
-    if (!status_.ok()) return;
     const std::string path = path_.empty() ? std::string(name) : path_ + "." + std::string(name);
     const JsonValue* v = obj_.Find(name);
     if (v == nullptr || v->is_null()) {
       if constexpr (fields_internal::IsOptional<T>::value) {
         value.reset();
       } else {
-        status_ = InvalidField(path, "is required");
+        checks_.Add(InvalidField(path, "is required"));
       }
       return;
     }
-    status_ = ReadValue(*v, value, path);
+    checks_.Add(ReadValue(*v, value, path));
   }
 
-  [[nodiscard]] Status status() && { return std::move(status_); }
+  [[nodiscard]] Status status() && { return std::move(checks_).Take(); }
 
  private:
   const JsonValue& obj_;
   const std::string& path_;
-  Status status_;
+  FieldChecks checks_;
 };
 
 inline Error WrongType(const std::string& path, const char* expected, const JsonValue& v) {

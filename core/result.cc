@@ -50,6 +50,30 @@ Error InvalidField(std::string field, std::string message) {
                std::move(summary),
                {FieldError{std::move(field), std::move(message)}}};
 }
+void FieldChecks::Add(Status s) {
+  if (s.ok()) return;
+  Error e = std::move(s).error();
+  if (e.code == Errc::kInvalidArgument && !e.fields.empty()) {
+    if (fields_.empty()) first_message_ = e.message;
+    for (FieldError& f : e.fields) fields_.push_back(std::move(f));
+  } else if (!other_) {
+    other_ = std::move(e);
+  }
+}
+
+Status FieldChecks::Take() && {
+  if (fields_.size() == 1) return Error{Errc::kInvalidArgument, first_message_, fields_};
+  if (!fields_.empty()) {
+    std::string message = std::to_string(fields_.size()) + " fields are invalid:";
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      message += (i == 0 ? " " : ", ") + fields_[i].field;
+    }
+    return Error{Errc::kInvalidArgument, std::move(message), std::move(fields_)};
+  }
+  if (other_) return std::move(*other_);
+  return OkStatus();
+}
+
 Error NotFound(std::string message) { return Error{Errc::kNotFound, std::move(message), {}}; }
 Error Conflict(std::string message) { return Error{Errc::kConflict, std::move(message), {}}; }
 Error Unavailable(std::string message) { return Error{Errc::kUnavailable, std::move(message), {}}; }

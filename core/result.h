@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cassert>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -127,6 +128,20 @@ class [[nodiscard]] Status {
 };
 
 [[nodiscard]] inline Status OkStatus() { return {}; }
+
+// Gathers the failing fields of several independent checks into one error (API.md: a 422
+// lists every failing field, not only the first). An error that is not about fields (a
+// conflict, a denial) is kept and answered only when no field failed.
+class FieldChecks {
+ public:
+  void Add(Status s);
+  [[nodiscard]] Status Take() &&;
+
+ private:
+  std::vector<FieldError> fields_;
+  std::string first_message_;
+  std::optional<Error> other_;
+};
 
 }  // namespace custos::core
 

@@ -22,14 +22,21 @@ Status CheckStringMap(const std::map<std::string, std::string>& map, const std::
   return OkStatus();
 }
 
+// Every failing field of a profile into `checks`.
+void CheckProfile(const UserProfile& p, FieldChecks& checks) {
+  if (!IsValidEmail(p.email)) checks.Add(InvalidField("email", "must be a valid email address"));
+  checks.Add(RequireName(p.first_name, "first_name", 200));
+  checks.Add(RequireName(p.last_name, "last_name", 200));
+  checks.Add(LimitText(p.phone, "phone", 64));
+  checks.Add(LimitText(p.address, "address", 1000));
+  checks.Add(LimitName(p.department, "department", 200));
+  checks.Add(CheckStringMap(p.external_ids, "external_ids", 256));
+}
+
 Status CheckProfile(const UserProfile& p) {
-  if (!IsValidEmail(p.email)) return InvalidField("email", "must be a valid email address");
-  CUSTOS_RETURN_IF_ERROR(RequireName(p.first_name, "first_name", 200));
-  CUSTOS_RETURN_IF_ERROR(RequireName(p.last_name, "last_name", 200));
-  CUSTOS_RETURN_IF_ERROR(LimitText(p.phone, "phone", 64));
-  CUSTOS_RETURN_IF_ERROR(LimitText(p.address, "address", 1000));
-  CUSTOS_RETURN_IF_ERROR(LimitName(p.department, "department", 200));
-  return CheckStringMap(p.external_ids, "external_ids", 256);
+  FieldChecks checks;
+  CheckProfile(p, checks);
+  return std::move(checks).Take();
 }
 
 bool IsValidPropertyKey(std::string_view key) {
@@ -46,15 +53,17 @@ bool IsValidPropertyKey(std::string_view key) {
 Result<Decision> Decider::operator()(const CreateUser& c) {
   UserProfile profile{c.email,      c.first_name,   c.last_name,  c.phone, c.address,
                       c.department, c.external_ids, c.properties, c.kind};
-  CUSTOS_RETURN_IF_ERROR(CheckProfile(profile));
-  CUSTOS_RETURN_IF_ERROR(CheckStringMap(c.tags, "tags", 1024));
+  FieldChecks checks;
+  CheckProfile(profile, checks);
+  checks.Add(CheckStringMap(c.tags, "tags", 1024));
   for (const auto& [key, value] : c.tags) {
-    if (value.empty()) return InvalidField("tags." + key, "must not be empty");
+    if (value.empty()) checks.Add(InvalidField("tags." + key, "must not be empty"));
   }
-  CUSTOS_RETURN_IF_ERROR(CheckProperties(c.properties, "properties"));
+  checks.Add(CheckProperties(c.properties, "properties"));
   for (const auto& [key, value] : c.properties) {
-    if (value.is_null()) return InvalidField("properties." + key, "must not be null");
+    if (value.is_null()) checks.Add(InvalidField("properties." + key, "must not be null"));
   }
+  CUSTOS_RETURN_IF_ERROR(std::move(checks).Take());
   if (s_.FindUserByEmail(c.email) != nullptr) {
     return Error{Errc::kConflict,
                  "a user with email " + c.email + " already exists",

@@ -2,6 +2,8 @@
 // invitations, the tree and access checks, and hostile HTTP.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "api/internal/call.h"
 #include "tests/api/api_fixture.h"
 
@@ -116,6 +118,36 @@ TEST_F(ApiTest, UnknownQueryParametersAndForeignBodiesAreRefused) {
       "POST", "/v1/tenants/acme/users/" + J(charset.body).S("id") + "/suspend",
       {{"Authorization", "Bearer " + token}}, "");
   EXPECT_EQ(bare.status, 200) << bare.body;
+}
+
+// API.md Conventions: "a 422 lists every failing field in `errors`, not only the first".
+TEST_F(ApiTest, A422NamesEveryFailingField) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  // Validation: a bad email, empty names, an empty tag value.
+  HttpReply bad = client_->Json("POST", "/v1/tenants/acme/users", token,
+                                "{\"email\":\"bad\",\"first_name\":\"\",\"last_name\":\"\","
+                                "\"tags\":{\"Region\":\"\"}}");
+  ASSERT_EQ(bad.status, 422) << bad.body;
+  std::set<std::string> fields;
+  for (size_t i = 0; i < J(bad.body).Size("errors"); ++i) {
+    fields.insert(J(bad.body).S("errors." + std::to_string(i) + ".field"));
+  }
+  EXPECT_EQ(fields, (std::set<std::string>{"email", "first_name", "last_name", "tags.Region"}))
+      << bad.body;
+  // Reading: two unknown members and a missing one, a mistyped one.
+  HttpReply shape = client_->Json("POST", "/v1/tenants/acme/users", token,
+                                  "{\"emial\":\"a@example.com\",\"frist_name\":\"A\","
+                                  "\"last_name\":7}");
+  ASSERT_EQ(shape.status, 422) << shape.body;
+  fields.clear();
+  for (size_t i = 0; i < J(shape.body).Size("errors"); ++i) {
+    fields.insert(J(shape.body).S("errors." + std::to_string(i) + ".field"));
+  }
+  EXPECT_EQ(fields, (std::set<std::string>{"emial", "frist_name", "email", "first_name",
+                                           "last_name"}))
+      << shape.body;
+  EXPECT_EQ(J(client_->Json("GET", "/v1/tenants/acme/users", token).body).Size("items"), 0u);
 }
 
 TEST_F(ApiTest, UsersFilterSortAndPageWithoutGapsOrDuplicates) {
