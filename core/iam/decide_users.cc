@@ -531,7 +531,9 @@ Result<Decision> Decider::operator()(const ResendInvitation& c) {
       DeliveryFor(auth_.Outranks(Subject{SubjectType::kUser, "(invitee)"},
                                  auth_.GrantsOfRequest(inv->bindings, inv->group_ids)),
                   "invited user"));
-  const Time expires = ctx_.now + std::chrono::hours(24 * s_.tenant().settings.invite_ttl_days);
+  // A resend gives the invitation its own validity again (a 3-day invitation stays 3 days).
+  const int64_t days = inv->ttl_days.value_or(s_.tenant().settings.invite_ttl_days);
+  const Time expires = ctx_.now + std::chrono::hours(24 * days);
   Emit(et::kInvitationResent,
        InvitationRefData{inv->id, expires, std::nullopt, std::string(ToString(delivery)),
                          KnownTo(delivery)},

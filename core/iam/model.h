@@ -343,6 +343,9 @@ struct Invitation {
   // Tenant principals that saw the current token in a response (cleared by a resend
   // delivered by notification alone): the user made from it is known to them. Sorted.
   std::vector<Subject> token_known_by;
+  // Days it stays valid from each sending (its expires_in_days, or the tenant's default when
+  // it was made); absent in records made before it was kept.
+  std::optional<int64_t> ttl_days;
   Time created_at;
   Time updated_at;
   int64_t version = 1;
@@ -351,6 +354,7 @@ struct Invitation {
   static void Fields(S& s, V& v) {
     v("id", s.id);
     v("email", s.email);
+    v("ttl_days", s.ttl_days);
     v("bindings", s.bindings);
     v("group_ids", s.group_ids);
     v("status", s.status);

@@ -775,6 +775,7 @@ Status TenantState::ApplyInvitation(std::string_view type, const JsonValue& data
     inv.bindings = std::move(d.bindings);
     inv.group_ids = std::move(d.group_ids);
     inv.expires_at = d.expires_at;
+    inv.ttl_days = std::chrono::duration_cast<std::chrono::hours>(d.expires_at - time).count() / 24;
     inv.invited_by = d.invited_by;
     if (d.token_known_by) MergeKnown(inv.token_known_by, *d.token_known_by);
     inv.created_at = time;

@@ -316,6 +316,30 @@ TEST(DecideInvitationTest, PendingThenAccepted) {
             Errc::kGone);
 }
 
+// API.md: "POST …/invitations/{id}/resend (new token, new expiry)" — the new expiry is the
+// invitation's own validity from now (a 3-day invitation stays 3 days), not the tenant's
+// default; the same after the state is reloaded from its records.
+TEST(DecideInvitationTest, AResendKeepsTheInvitationsOwnValidity) {
+  IamFixture f;
+  f.CreateTenant();
+  Decision three = f.Must(CreateInvitation{"c@example.com", {}, {}, 3});
+  f.clock().Advance(std::chrono::hours(24));
+  f.Must(ResendInvitation{three.id});
+  EXPECT_EQ(f.state().FindInvitation(three.id)->expires_at,
+            f.clock().Now() + std::chrono::hours(72));
+  TenantState reloaded(f.state().tenant_id());
+  f.state().ForEachRecord([&](const std::string& key, const std::string& value) {
+    ASSERT_TRUE(reloaded.LoadRecord(key, value).ok());
+  });
+  ASSERT_TRUE(reloaded.FinishLoad().ok());
+  EXPECT_EQ(reloaded.FindInvitation(three.id)->ttl_days, 3);
+  // Without expires_in_days: the tenant's default (7).
+  Decision plain = f.Must(CreateInvitation{"d@example.com", {}, {}, std::nullopt});
+  f.Must(ResendInvitation{plain.id});
+  EXPECT_EQ(f.state().FindInvitation(plain.id)->expires_at,
+            f.clock().Now() + std::chrono::hours(24 * 7));
+}
+
 TEST(DecideInvitationTest, RevokedAndExpiredInvitationsAreGone) {
   IamFixture f;
   f.CreateTenant();
