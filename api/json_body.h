@@ -91,7 +91,8 @@ core::Status RejectUnknownMembers(const core::JsonValue& v, const std::string& p
   core::FieldChecks checks;
   for (const auto& [key, value] : v.members()) {
     if (std::find(names.names.begin(), names.names.end(), key) == names.names.end()) {
-      checks.Add(core::InvalidField(path.empty() ? key : path + "." + key, "is not a known member"));
+      const std::string at = path.empty() ? key : path + "." + key;
+      checks.Add(core::InvalidField(at, "is not a known member"));
     }
   }
   json_body_internal::NestedChecker nested{v, path, {}};
