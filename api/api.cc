@@ -532,8 +532,9 @@ std::optional<HttpResponse> RefuseUnreadInput(const RouteSpec& spec, const HttpR
                         return std::tolower(static_cast<unsigned char>(a)) == b;
                       });
     if (!same) {
-      const std::string named =
-          type.empty() ? ", and none was named" : ", not " + std::string(core::TruncateUtf8(type, 64));
+      const std::string named = type.empty()
+                                    ? ", and none was named"
+                                    : ", not " + std::string(core::TruncateUtf8(type, 64));
       return Problem(415, "this route takes a body of type " + std::string(spec.media) + named);
     }
   }
