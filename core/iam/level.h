@@ -17,6 +17,9 @@ enum class Level : uint8_t {
 };
 
 [[nodiscard]] std::string_view ToString(Level level);
+// A level's name, or one of the vocabulary words ACCESS.md's ladder says it stands for
+// (Read, Viewer; Operator; Write, Editor, Designer; Manager, Owner; All, Administrate …),
+// in any case. What is stored and answered is always the level's own name.
 [[nodiscard]] bool FromString(std::string_view text, Level& out);
 
 // read, list → view; execute → operate; create, update → edit; delete → manage;

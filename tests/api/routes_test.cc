@@ -150,6 +150,35 @@ TEST_F(ApiTest, A422NamesEveryFailingField) {
   EXPECT_EQ(J(client_->Json("GET", "/v1/tenants/acme/users", token).body).Size("items"), 0u);
 }
 
+// ACCESS.md "Levels": the ladder's table names the vocabularies each level stands for; a
+// console that says Write, Owner or Administrate gets edit, manage and admin, stored and
+// answered as the level.
+TEST_F(ApiTest, TheSeedsLevelWordsAreTheirLevels) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  HttpReply role = client_->Json(
+      "POST", "/v1/tenants/acme/roles", token,
+      "{\"name\":\"Words\",\"permissions\":["
+      "{\"resource_type\":\"workflow\",\"level\":\"Read\"},"
+      "{\"resource_type\":\"connection\",\"level\":\"Write\"},"
+      "{\"resource_type\":\"dashboard\",\"level\":\"Owner\"},"
+      "{\"resource_type\":\"table\",\"level\":\"ADMINISTRATE\"},"
+      "{\"resource_type\":\"report\",\"level\":\"All\"},"
+      "{\"resource_type\":\"job\",\"level\":\"Operator\"}]}");
+  ASSERT_EQ(role.status, 201) << role.body;
+  J r(role.body);
+  std::vector<std::string> levels;
+  for (size_t i = 0; i < r.Size("permissions"); ++i) {
+    levels.push_back(r.S("permissions." + std::to_string(i) + ".level"));
+  }
+  EXPECT_EQ(levels, (std::vector<std::string>{"view", "edit", "manage", "admin", "admin",
+                                              "operate"}));
+  HttpReply unknown = client_->Json(
+      "POST", "/v1/tenants/acme/roles", token,
+      "{\"name\":\"Bad\",\"permissions\":[{\"resource_type\":\"x\",\"level\":\"Superuser\"}]}");
+  EXPECT_EQ(unknown.status, 422) << unknown.body;
+}
+
 TEST_F(ApiTest, UsersFilterSortAndPageWithoutGapsOrDuplicates) {
   CreateTenant("acme");
   const std::string token = RootToken();
