@@ -87,10 +87,11 @@ void CreateUserRoute(const CallPtr& call) {
   Execute(call, std::move(c), UserAnswer(201, true));
 }
 
-// Users sorted and filtered as ?q=&status=&department=&role_id=&group_id=&tag=K:V&sort=.
-core::Result<HttpResponse> ListUsers(const CallPtr& call, const iam::TenantState& state) {
-  CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
-  const HttpRequest& q = call->req;
+using SortedUsers = std::vector<std::pair<std::string, const iam::User*>>;
+
+// Users filtered as ?q=&status=&department=&role_id=&group_id=&tag=K:V and sorted by ?sort=
+// (the list and the export alike), keyed for paging.
+core::Result<SortedUsers> FilteredUsers(const HttpRequest& q, const iam::TenantState& state) {
   std::optional<iam::UserStatus> status;
   if (std::optional<std::string_view> v = q.Query("status")) {
     iam::UserStatus st;
@@ -129,7 +130,7 @@ core::Result<HttpResponse> ListUsers(const CallPtr& call, const iam::TenantState
       role_holders.insert(id);
     }
   }
-  std::vector<std::pair<std::string, const iam::User*>> sorted;
+  SortedUsers sorted;
   for (const auto& [id, u] : state.users()) {
     if (status ? u.status != *status : u.status == iam::UserStatus::kDeleted) continue;
     if (department && iam::Lower(u.profile.department) != iam::Lower(*department)) continue;
@@ -161,6 +162,12 @@ core::Result<HttpResponse> ListUsers(const CallPtr& call, const iam::TenantState
     sorted.emplace_back(SortKey(std::move(value), id, descending), &u);
   }
   std::sort(sorted.begin(), sorted.end());
+  return sorted;
+}
+
+core::Result<HttpResponse> ListUsers(const CallPtr& call, const iam::TenantState& state) {
+  CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
+  CUSTOS_ASSIGN_OR_RETURN(SortedUsers sorted, FilteredUsers(call->req, state));
   return JsonResponse(
       200, PageJson<iam::User>(sorted, page, [&](core::JsonWriter& w, const iam::User& u) {
         WriteUser(w, state, u, false);
@@ -251,10 +258,44 @@ void UserAccess(const CallPtr& call) {
   });
 }
 
+// List cells of the user CSV (roles, groups, tags): items separated by ';', a tag's key and
+// value by '='; a '\\', ';' or '=' inside a name, key or value is written with a '\\' before
+// it, so that every cell reads back as it was written.
+std::string EscapeListItem(std::string_view item) {
+  std::string out;
+  for (char c : item) {
+    if (c == '\\' || c == ';' || c == '=') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string Unescape(std::string_view item) {
+  std::string out;
+  for (size_t i = 0; i < item.size(); ++i) {
+    if (item[i] == '\\' && i + 1 < item.size()) ++i;
+    out += item[i];
+  }
+  return out;
+}
+
+// The position of the first `sep` not escaped by a '\\', or npos.
+size_t FindUnescaped(std::string_view s, char sep) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == sep) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// The items of a list cell, still escaped, trimmed of spaces; empty items dropped.
 std::vector<std::string> SplitList(std::string_view cell) {
   std::vector<std::string> out;
   while (!cell.empty()) {
-    const size_t semi = cell.find(';');
+    const size_t semi = FindUnescaped(cell, ';');
     std::string_view part = cell.substr(0, semi);
     while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
     while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
@@ -273,8 +314,12 @@ void ImportUsersRoute(const CallPtr& call) {
   core::Result<std::vector<CsvRow>> rows = ParseCsv(call->req.body);
   if (!rows.ok()) return call->Fail(rows.error());
   if (rows->empty()) return call->Fail(core::InvalidArgument("the CSV has no header row"));
-  static constexpr std::string_view kColumns[] = {"email",      "first_name", "last_name", "phone",
-                                                  "department", "roles",      "groups",    "tags"};
+  // The export's own columns (id, status, created_at, last_active_at) are read past, so that
+  // an export imports as it is.
+  static constexpr std::string_view kColumns[] = {
+      "email", "first_name", "last_name", "phone",      "department",    "kind",
+      "roles", "groups",     "tags",      "id",         "status",        "created_at",
+      "last_active_at"};
   std::map<std::string, size_t> column;
   for (size_t i = 0; i < rows->front().fields.size(); ++i) {
     const std::string name = iam::Lower(rows->front().fields[i]);
@@ -309,7 +354,12 @@ void ImportUsersRoute(const CallPtr& call) {
           c.phone = cell("phone");
           c.department = cell("department");
           std::string problem;
-          for (const std::string& name : SplitList(cell("roles"))) {
+          const std::string kind = cell("kind");
+          if (!kind.empty() && !iam::FromString(kind, c.kind)) {
+            problem = "kind must be user or admin";
+          }
+          for (const std::string& escaped : SplitList(cell("roles"))) {
+            const std::string name = Unescape(escaped);
             const iam::Role* role = state.FindRoleByName(name);
             if (role == nullptr) {
               problem = "no role named '" + name + "'";
@@ -317,7 +367,8 @@ void ImportUsersRoute(const CallPtr& call) {
             }
             c.bindings.push_back(iam::Grant{role->id, std::string(iam::kRootNode)});
           }
-          for (const std::string& name : SplitList(cell("groups"))) {
+          for (const std::string& escaped : SplitList(cell("groups"))) {
+            const std::string name = Unescape(escaped);
             const iam::Group* group = state.FindGroupByName(name);
             if (group == nullptr) {
               problem = "no group named '" + name + "'";
@@ -326,12 +377,13 @@ void ImportUsersRoute(const CallPtr& call) {
             c.group_ids.push_back(group->id);
           }
           for (const std::string& pair : SplitList(cell("tags"))) {
-            const size_t eq = pair.find('=');
+            const size_t eq = FindUnescaped(pair, '=');
             if (eq == std::string::npos || eq == 0) {
               problem = "tags must be Key=Value, separated by ';'";
               break;
             }
-            c.tags[pair.substr(0, eq)] = pair.substr(eq + 1);
+            c.tags[Unescape(std::string_view(pair).substr(0, eq))] =
+                Unescape(std::string_view(pair).substr(eq + 1));
           }
           if (!problem.empty()) {
             bad_rows.emplace_back(row.line, problem);
@@ -366,47 +418,47 @@ void ImportUsersRoute(const CallPtr& call) {
           });
 }
 
+// The users the list's filters select, in its order (?q=&status=&…&sort=), as CSV that
+// POST …/users:import reads back.
 void ExportUsers(const CallPtr& call) {
-  core::Result<uint64_t> count =
-      call->services().identity().Read(call->Tenant(), [](const iam::TenantState& state) {
-        uint64_t n = 0;
-        for (const auto& [id, u] : state.users()) n += u.status != iam::UserStatus::kDeleted;
-        return n;
+  core::Result<core::Result<uint64_t>> count = call->services().identity().Read(
+      call->Tenant(), [&](const iam::TenantState& state) -> core::Result<uint64_t> {
+        CUSTOS_ASSIGN_OR_RETURN(SortedUsers users, FilteredUsers(call->req, state));
+        return users.size();
       });
   if (!count.ok()) return call->Fail(count.error());
-  Execute(call, iam::RecordUserExport{*count},
-          [](const iam::TenantState& state, const projections::ExecuteResult&) {
-            std::vector<std::pair<std::string, const iam::User*>> users;
-            for (const auto& [id, u] : state.users()) {
-              if (u.status != iam::UserStatus::kDeleted) {
-                users.emplace_back(core::FormatTime(u.created_at) + id, &u);
-              }
-            }
-            std::sort(users.begin(), users.end());
+  if (!count->ok()) return call->Fail(count->error());
+  Execute(call, iam::RecordUserExport{**count},
+          [call](const iam::TenantState& state,
+                 const projections::ExecuteResult&) -> HttpResponse {
+            core::Result<SortedUsers> users = FilteredUsers(call->req, state);
+            if (!users.ok()) return Problem(users.error());
             std::string csv =
                 "id,email,first_name,last_name,phone,department,kind,status,roles,groups,tags,"
                 "created_at,last_active_at\r\n";
-            for (const auto& [key, u] : users) {
+            for (const auto& [key, u] : *users) {
               const iam::Subject subject{iam::SubjectType::kUser, u->id};
               std::string roles;
               for (const std::string& b : state.BindingsOf(subject)) {
                 const iam::Binding* binding = state.FindBinding(b);
-                const iam::Role* role = binding ? state.FindRole(binding->role_id) : nullptr;
+                // The roles column holds what the import binds: roles at the tenant root.
+                if (binding == nullptr || binding->scope != iam::kRootNode) continue;
+                const iam::Role* role = state.FindRole(binding->role_id);
                 if (role == nullptr) continue;
                 if (!roles.empty()) roles += ';';
-                roles += role->name;
+                roles += EscapeListItem(role->name);
               }
               std::string groups;
               for (const std::string& g : state.GroupsOf(subject)) {
                 const iam::Group* group = state.FindGroup(g);
                 if (group == nullptr) continue;
                 if (!groups.empty()) groups += ';';
-                groups += group->name;
+                groups += EscapeListItem(group->name);
               }
               std::string tags;
               for (const auto& [k, v] : u->tags) {
                 if (!tags.empty()) tags += ';';
-                tags += k + "=" + v;
+                tags += EscapeListItem(k) + "=" + EscapeListItem(v);
               }
               const std::string fields[] = {
                   u->id,
@@ -451,7 +503,9 @@ void AddUserRoutes(RouteTable& t, Services&) {
             .Query("mode")
             .Media("text/csv"),
         ImportUsersRoute);
-  t.Add({"GET", base + ":export", Access::kIam, "iam.user", "read", Work::kHeavy}, ExportUsers);
+  t.Add(RouteSpec{"GET", base + ":export", Access::kIam, "iam.user", "read", Work::kHeavy}.Query(
+            "q status department role_id group_id tag sort"),
+        ExportUsers);
   t.Add({"GET", base + "/{id}", Access::kIam, "iam.user", "read"}, GetUser);
   t.Add({"PATCH", base + "/{id}", Access::kIam, "iam.user", "update"}, PatchUser);
   t.Add({"DELETE", base + "/{id}", Access::kIam, "iam.user", "delete"}, DeleteUser);
