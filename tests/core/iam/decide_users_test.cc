@@ -176,6 +176,11 @@ TEST(DecideUserTest, TagsNeedKeyAndValue) {
   EXPECT_EQ(d.events[0].changes, "{\"Warehouse\":{\"from\":\"W1\",\"to\":\"W2\"}}");
   EXPECT_EQ(FieldOf(f.Run(SetUserTag{id, "", "x"})), "key");
   EXPECT_EQ(FieldOf(f.Run(SetUserTag{id, "k", ""})), "value");
+  // API.md: "both key and value required, non-empty (→ 422)" — blank is empty.
+  EXPECT_EQ(FieldOf(f.Run(SetUserTag{id, "  ", "x"})), "key");
+  EXPECT_EQ(FieldOf(f.Run(SetUserTag{id, "k", " \t"})), "value");
+  EXPECT_EQ(FieldOf(f.Run(CreateUser{"b@example.com", "B", "C", "", "", "", {}, {{"  ", "x"}}})),
+            "tags");
   EXPECT_EQ(Types(f.Must(RemoveUserTag{id, "Warehouse"})),
             std::vector<std::string>{"user.tag_removed"});
   EXPECT_TRUE(f.state().FindUser(id)->tags.empty());
