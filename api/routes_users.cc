@@ -112,6 +112,23 @@ core::Result<SortedUsers> FilteredUsers(const HttpRequest& q, const iam::TenantS
                               "created_at or last_active_at, with '-' for descending");
   }
   const std::string needle = iam::Lower(q.Query("q").value_or(""));
+  std::optional<iam::UserKind> kind;
+  if (std::optional<std::string_view> v = q.Query("kind")) {
+    iam::UserKind k;
+    if (!iam::FromString(*v, k)) return core::InvalidField("kind", "must be user or admin");
+    kind = k;
+  }
+  // external_id=VALUE (any system) or SYSTEM:VALUE, exact.
+  const std::optional<std::string_view> external_id = q.Query("external_id");
+  std::optional<core::Time> inactive_since;  // last_active_before
+  if (std::optional<std::string_view> v = q.Query("last_active_before")) {
+    core::Result<core::Time> t = core::ParseTime(*v);
+    if (!t.ok()) {
+      return core::InvalidField("last_active_before",
+                                "must be an RFC 3339 time such as 2026-11-24T12:00:00.000Z");
+    }
+    inactive_since = *t;
+  }
   const std::optional<std::string_view> department = q.Query("department");
   const std::optional<std::string_view> role_id = q.Query("role_id");
   const std::optional<std::string_view> group_id = q.Query("group_id");
@@ -144,9 +161,20 @@ core::Result<SortedUsers> FilteredUsers(const HttpRequest& q, const iam::TenantS
       auto it = u.tags.find(tag->first);
       if (it == u.tags.end() || it->second != tag->second) continue;
     }
+    if (kind && u.profile.kind != *kind) continue;
+    // Inactive: last active before the time, or never active and made before it.
+    if (inactive_since && u.last_active_at.value_or(u.created_at) >= *inactive_since) continue;
+    if (external_id) {
+      const bool match = std::any_of(
+          u.profile.external_ids.begin(), u.profile.external_ids.end(), [&](const auto& e) {
+            return e.second == *external_id || e.first + ":" + e.second == *external_id;
+          });
+      if (!match) continue;
+    }
     if (!needle.empty()) {
-      const std::string hay =
+      std::string hay =
           iam::Lower(u.profile.first_name + " " + u.profile.last_name + " " + u.profile.email);
+      for (const auto& [system, value] : u.profile.external_ids) hay += " " + iam::Lower(value);
       if (hay.find(needle) == std::string::npos) continue;
     }
     std::string value;
@@ -172,6 +200,43 @@ core::Result<HttpResponse> ListUsers(const CallPtr& call, const iam::TenantState
       200, PageJson<iam::User>(sorted, page, [&](core::JsonWriter& w, const iam::User& u) {
         WriteUser(w, state, u, false);
       }));
+}
+
+// GET …/tags: every tag key in use on the tenant's users (not deleted ones), with how many
+// users carry it and its values with theirs — the suggestions a console offers. Paged by key.
+core::Result<HttpResponse> ListTags(const CallPtr& call, const iam::TenantState& state) {
+  CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
+  struct Key {
+    std::string key;
+    uint64_t count = 0;
+    std::map<std::string, uint64_t> values;
+  };
+  std::map<std::string, Key> keys;
+  for (const auto& [id, u] : state.users()) {
+    if (u.status == iam::UserStatus::kDeleted) continue;
+    for (const auto& [k, v] : u.tags) {
+      Key& entry = keys[k];
+      entry.key = k;
+      ++entry.count;
+      ++entry.values[v];
+    }
+  }
+  std::vector<std::pair<std::string, const Key*>> sorted;
+  sorted.reserve(keys.size());
+  for (const auto& [k, entry] : keys) sorted.emplace_back(k, &entry);
+  return JsonResponse(200, PageJson<Key>(sorted, page, [](core::JsonWriter& w, const Key& k) {
+                        std::vector<std::pair<uint64_t, const std::string*>> by_count;
+                        for (const auto& [v, n] : k.values) by_count.emplace_back(n, &v);
+                        std::stable_sort(
+                            by_count.begin(), by_count.end(),
+                            [](const auto& a, const auto& b) { return a.first > b.first; });
+                        w.BeginObject().Key("key").String(k.key).Key("count").UInt(k.count);
+                        w.Key("values").BeginArray();
+                        for (const auto& [n, v] : by_count) {
+                          w.BeginObject().Key("value").String(*v).Key("count").UInt(n).EndObject();
+                        }
+                        w.EndArray().EndObject();
+                      }));
 }
 
 void GetUser(const CallPtr& call) {
@@ -317,9 +382,8 @@ void ImportUsersRoute(const CallPtr& call) {
   // The export's own columns (id, status, created_at, last_active_at) are read past, so that
   // an export imports as it is.
   static constexpr std::string_view kColumns[] = {
-      "email", "first_name", "last_name", "phone",      "department",    "kind",
-      "roles", "groups",     "tags",      "id",         "status",        "created_at",
-      "last_active_at"};
+      "email",  "first_name", "last_name", "phone",  "department", "kind",          "roles",
+      "groups", "tags",       "id",        "status", "created_at", "last_active_at"};
   std::map<std::string, size_t> column;
   for (size_t i = 0; i < rows->front().fields.size(); ++i) {
     const std::string name = iam::Lower(rows->front().fields[i]);
@@ -429,8 +493,7 @@ void ExportUsers(const CallPtr& call) {
   if (!count.ok()) return call->Fail(count.error());
   if (!count->ok()) return call->Fail(count->error());
   Execute(call, iam::RecordUserExport{**count},
-          [call](const iam::TenantState& state,
-                 const projections::ExecuteResult&) -> HttpResponse {
+          [call](const iam::TenantState& state, const projections::ExecuteResult&) -> HttpResponse {
             core::Result<SortedUsers> users = FilteredUsers(call->req, state);
             if (!users.ok()) return Problem(users.error());
             std::string csv =
@@ -493,8 +556,14 @@ void ExportUsers(const CallPtr& call) {
 void AddUserRoutes(RouteTable& t, Services&) {
   const std::string base = "/v1/tenants/{tenant}/users";
   t.Add({"POST", base, Access::kIam, "iam.user", "create"}, CreateUserRoute);
+  t.Add(RouteSpec{"GET", "/v1/tenants/{tenant}/tags", Access::kIam, "iam.user", "list"}.Query(
+            "limit cursor"),
+        [](const CallPtr& call) {
+          ReadTenant(call, [&](const iam::TenantState& s) { return ListTags(call, s); });
+        });
   t.Add(RouteSpec{"GET", base, Access::kIam, "iam.user", "list"}.Query(
-            "q status department role_id group_id tag sort limit cursor"),
+            "q status kind department role_id group_id tag external_id last_active_before sort "
+            "limit cursor"),
         [](const CallPtr& call) {
           ReadTenant(call, [&](const iam::TenantState& s) { return ListUsers(call, s); });
         });
@@ -504,7 +573,7 @@ void AddUserRoutes(RouteTable& t, Services&) {
             .Media("text/csv"),
         ImportUsersRoute);
   t.Add(RouteSpec{"GET", base + ":export", Access::kIam, "iam.user", "read", Work::kHeavy}.Query(
-            "q status department role_id group_id tag sort"),
+            "q status kind department role_id group_id tag external_id last_active_before sort"),
         ExportUsers);
   t.Add({"GET", base + "/{id}", Access::kIam, "iam.user", "read"}, GetUser);
   t.Add({"PATCH", base + "/{id}", Access::kIam, "iam.user", "update"}, PatchUser);

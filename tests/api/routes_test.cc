@@ -91,33 +91,32 @@ TEST_F(ApiTest, UnknownQueryParametersAndForeignBodiesAreRefused) {
   // A route that takes no parameters takes none.
   EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/roles/x?limit=1", token).status, 400);
   // Filters of lists elsewhere are not filters here.
-  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/audit/events?status=active", token).status,
-            400);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/audit/events?status=active", token).status, 400);
   // A form body on a JSON route, and JSON on the CSV import: 415, nothing created.
-  HttpReply form = client_->Send("POST", "/v1/tenants/acme/users",
-                                 {{"Authorization", "Bearer " + token},
-                                  {"Content-Type", "application/x-www-form-urlencoded"}},
-                                 "email=a%40example.com&first_name=A&last_name=B");
+  HttpReply form = client_->Send(
+      "POST", "/v1/tenants/acme/users",
+      {{"Authorization", "Bearer " + token}, {"Content-Type", "application/x-www-form-urlencoded"}},
+      "email=a%40example.com&first_name=A&last_name=B");
   EXPECT_EQ(form.status, 415) << form.body;
-  HttpReply untyped = client_->Send("POST", "/v1/tenants/acme/users",
-                                    {{"Authorization", "Bearer " + token},
-                                     {"Content-Type", "text/plain"}},
-                                    "{\"email\":\"a@example.com\",\"first_name\":\"A\","
-                                    "\"last_name\":\"B\"}");
+  HttpReply untyped =
+      client_->Send("POST", "/v1/tenants/acme/users",
+                    {{"Authorization", "Bearer " + token}, {"Content-Type", "text/plain"}},
+                    "{\"email\":\"a@example.com\",\"first_name\":\"A\","
+                    "\"last_name\":\"B\"}");
   EXPECT_EQ(untyped.status, 415) << untyped.body;
   HttpReply json_import = client_->Json("POST", "/v1/tenants/acme/users:import", token, "{}");
   EXPECT_EQ(json_import.status, 415) << json_import.body;
   EXPECT_EQ(J(client_->Json("GET", "/v1/tenants/acme/users", token).body).Size("items"), 0u);
   // A charset parameter is fine; a body-less POST needs no type.
-  HttpReply charset = client_->Send("POST", "/v1/tenants/acme/users",
-                                    {{"Authorization", "Bearer " + token},
-                                     {"Content-Type", "application/json; charset=utf-8"}},
-                                    "{\"email\":\"a@example.com\",\"first_name\":\"A\","
-                                    "\"last_name\":\"B\"}");
+  HttpReply charset = client_->Send(
+      "POST", "/v1/tenants/acme/users",
+      {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json; charset=utf-8"}},
+      "{\"email\":\"a@example.com\",\"first_name\":\"A\","
+      "\"last_name\":\"B\"}");
   EXPECT_EQ(charset.status, 201) << charset.body;
-  HttpReply bare = client_->Send(
-      "POST", "/v1/tenants/acme/users/" + J(charset.body).S("id") + "/suspend",
-      {{"Authorization", "Bearer " + token}}, "");
+  HttpReply bare =
+      client_->Send("POST", "/v1/tenants/acme/users/" + J(charset.body).S("id") + "/suspend",
+                    {{"Authorization", "Bearer " + token}}, "");
   EXPECT_EQ(bare.status, 200) << bare.body;
 }
 
@@ -145,8 +144,8 @@ TEST_F(ApiTest, A422NamesEveryFailingField) {
   for (size_t i = 0; i < J(shape.body).Size("errors"); ++i) {
     fields.insert(J(shape.body).S("errors." + std::to_string(i) + ".field"));
   }
-  EXPECT_EQ(fields, (std::set<std::string>{"emial", "frist_name", "email", "first_name",
-                                           "last_name"}))
+  EXPECT_EQ(fields,
+            (std::set<std::string>{"emial", "frist_name", "email", "first_name", "last_name"}))
       << shape.body;
   EXPECT_EQ(J(client_->Json("GET", "/v1/tenants/acme/users", token).body).Size("items"), 0u);
 }
@@ -157,23 +156,22 @@ TEST_F(ApiTest, A422NamesEveryFailingField) {
 TEST_F(ApiTest, TheSeedsLevelWordsAreTheirLevels) {
   CreateTenant("acme");
   const std::string token = RootToken();
-  HttpReply role = client_->Json(
-      "POST", "/v1/tenants/acme/roles", token,
-      "{\"name\":\"Words\",\"permissions\":["
-      "{\"resource_type\":\"workflow\",\"level\":\"Read\"},"
-      "{\"resource_type\":\"connection\",\"level\":\"Write\"},"
-      "{\"resource_type\":\"dashboard\",\"level\":\"Owner\"},"
-      "{\"resource_type\":\"table\",\"level\":\"ADMINISTRATE\"},"
-      "{\"resource_type\":\"report\",\"level\":\"All\"},"
-      "{\"resource_type\":\"job\",\"level\":\"Operator\"}]}");
+  HttpReply role = client_->Json("POST", "/v1/tenants/acme/roles", token,
+                                 "{\"name\":\"Words\",\"permissions\":["
+                                 "{\"resource_type\":\"workflow\",\"level\":\"Read\"},"
+                                 "{\"resource_type\":\"connection\",\"level\":\"Write\"},"
+                                 "{\"resource_type\":\"dashboard\",\"level\":\"Owner\"},"
+                                 "{\"resource_type\":\"table\",\"level\":\"ADMINISTRATE\"},"
+                                 "{\"resource_type\":\"report\",\"level\":\"All\"},"
+                                 "{\"resource_type\":\"job\",\"level\":\"Operator\"}]}");
   ASSERT_EQ(role.status, 201) << role.body;
   J r(role.body);
   std::vector<std::string> levels;
   for (size_t i = 0; i < r.Size("permissions"); ++i) {
     levels.push_back(r.S("permissions." + std::to_string(i) + ".level"));
   }
-  EXPECT_EQ(levels, (std::vector<std::string>{"view", "edit", "manage", "admin", "admin",
-                                              "operate"}));
+  EXPECT_EQ(levels,
+            (std::vector<std::string>{"view", "edit", "manage", "admin", "admin", "operate"}));
   HttpReply unknown = client_->Json(
       "POST", "/v1/tenants/acme/roles", token,
       "{\"name\":\"Bad\",\"permissions\":[{\"resource_type\":\"x\",\"level\":\"Superuser\"}]}");
@@ -195,14 +193,17 @@ TEST_F(ApiTest, AUsersExportImportsBackAsItWas) {
   const std::string ada = user(
       "{\"email\":\"ada@example.com\",\"first_name\":\"Ada\",\"last_name\":\"Lovelace, Countess\","
       "\"department\":\"Research\",\"tags\":{\"A;B\":\"C=D\",\"Region\":\"EU\"}}");
-  user("{\"email\":\"bob@example.com\",\"first_name\":\"Bob\",\"last_name\":\"B\","
-       "\"department\":\"Research\",\"kind\":\"admin\",\"group_ids\":[\"" +
-       GroupId("acme", "Production User") + "\"]}");
-  user("{\"email\":\"eve@example.com\",\"first_name\":\"Eve\",\"last_name\":\"E\","
-       "\"department\":\"Sales\"}");
-  ASSERT_EQ(client_->Json("POST", "/v1/tenants/acme/bindings", token,
-                          "{\"subject\":{\"type\":\"user\",\"id\":\"" + ada +
-                              "\"},\"role_id\":\"" + RoleId("acme", "Designer") + "\"}")
+  user(
+      "{\"email\":\"bob@example.com\",\"first_name\":\"Bob\",\"last_name\":\"B\","
+      "\"department\":\"Research\",\"kind\":\"admin\",\"group_ids\":[\"" +
+      GroupId("acme", "Production User") + "\"]}");
+  user(
+      "{\"email\":\"eve@example.com\",\"first_name\":\"Eve\",\"last_name\":\"E\","
+      "\"department\":\"Sales\"}");
+  ASSERT_EQ(client_
+                ->Json("POST", "/v1/tenants/acme/bindings", token,
+                       "{\"subject\":{\"type\":\"user\",\"id\":\"" + ada + "\"},\"role_id\":\"" +
+                           RoleId("acme", "Designer") + "\"}")
                 .status,
             201);
   const std::string filter = "?department=research&sort=-email";
@@ -237,6 +238,84 @@ TEST_F(ApiTest, AUsersExportImportsBackAsItWas) {
   EXPECT_NE(first.body.find("A\\;B=C\\=D;Region=EU"), std::string::npos) << first.body;
   EXPECT_NE(first.body.find(",admin,"), std::string::npos) << first.body;
   EXPECT_NE(first.body.find(",Designer,"), std::string::npos) << first.body;
+}
+
+// Seed 000's look-ups and tag suggestions, seed 004's quarterly review: q finds an external
+// id, kind= and external_id= filter, last_active_before= lists who has not been seen (never
+// active counts from creation), and GET …/tags is the tenant's tag catalogue with counts.
+TEST_F(ApiTest, LookUpsReviewsAndTheTagCatalogue) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  const auto user = [&](const std::string& body) {
+    HttpReply r = client_->Json("POST", "/v1/tenants/acme/users", token, body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::make_pair(J(r.body).S("id"), J(r.body).S("temporary_password"));
+  };
+  const auto ada = user(
+      "{\"email\":\"ada@example.com\",\"first_name\":\"Ada\",\"last_name\":\"L\","
+      "\"external_ids\":{\"m3\":\"M3-4711\"},\"tags\":{\"Region\":\"EU\","
+      "\"Team\":\"Web\"}}");
+  const auto bob = user(
+      "{\"email\":\"bob@example.com\",\"first_name\":\"Bob\",\"last_name\":\"B\","
+      "\"kind\":\"admin\",\"tags\":{\"Region\":\"EU\"}}");
+  const auto cy = user(
+      "{\"email\":\"cy@example.com\",\"first_name\":\"Cy\",\"last_name\":\"C\","
+      "\"tags\":{\"Region\":\"US\"}}");
+  const auto emails = [&](const std::string& query) {
+    J j(client_->Json("GET", "/v1/tenants/acme/users" + query, RootToken()).body);
+    std::vector<std::string> out;
+    for (size_t i = 0; i < j.Size("items"); ++i)
+      out.push_back(j.S("items." + std::to_string(i) + ".email"));
+    return out;
+  };
+  EXPECT_EQ(emails("?q=m3-47"), std::vector<std::string>{"ada@example.com"});
+  EXPECT_EQ(emails("?external_id=M3-4711"), std::vector<std::string>{"ada@example.com"});
+  EXPECT_EQ(emails("?external_id=m3:M3-4711"), std::vector<std::string>{"ada@example.com"});
+  EXPECT_TRUE(emails("?external_id=M3-47").empty());
+  EXPECT_EQ(emails("?kind=admin"), std::vector<std::string>{"bob@example.com"});
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users?kind=root", token).status, 422);
+  // Ada signs in now; 100 days later, the review of who was not seen for 90 days.
+  ASSERT_EQ(client_
+                ->Json("POST", "/v1/tenants/acme/auth/login", "",
+                       "{\"email\":\"ada@example.com\",\"password\":\"" + ada.second + "\"}")
+                .status,
+            200);
+  clock_.Advance(std::chrono::hours(24 * 100));
+  ASSERT_EQ(client_
+                ->Json("POST", "/v1/tenants/acme/auth/login", "",
+                       "{\"email\":\"bob@example.com\",\"password\":\"" + bob.second + "\"}")
+                .status,
+            401);  // a temporary password older than 72 h no longer works
+  // Cy gets a new password and signs in today: Cy is not on the list.
+  HttpReply reset =
+      client_->Json("POST", "/v1/tenants/acme/users/" + cy.first + "/reset-password", RootToken());
+  ASSERT_EQ(reset.status, 200) << reset.body;
+  ASSERT_EQ(client_
+                ->Json("POST", "/v1/tenants/acme/auth/login", "",
+                       "{\"email\":\"cy@example.com\",\"password\":\"" +
+                           J(reset.body).S("temporary_password") + "\"}")
+                .status,
+            200);
+  const std::string cutoff = core::FormatTime(clock_.Now() - std::chrono::hours(24 * 90));
+  EXPECT_EQ(emails("?last_active_before=" + cutoff + "&sort=email"),
+            (std::vector<std::string>{"ada@example.com", "bob@example.com"}));
+  EXPECT_TRUE(emails("?last_active_before=2026-01-01T00:00:00.000Z").empty());
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users?last_active_before=yesterday", RootToken())
+                .status,
+            422);
+  // The catalogue.
+  HttpReply tags = client_->Json("GET", "/v1/tenants/acme/tags", RootToken());
+  ASSERT_EQ(tags.status, 200) << tags.body;
+  EXPECT_EQ(
+      tags.body,
+      "{\"items\":[{\"key\":\"Region\",\"count\":3,\"values\":[{\"value\":\"EU\",\"count\":2},"
+      "{\"value\":\"US\",\"count\":1}]},{\"key\":\"Team\",\"count\":1,\"values\":"
+      "[{\"value\":\"Web\",\"count\":1}]}],\"next_cursor\":null}");
+  HttpReply first = client_->Json("GET", "/v1/tenants/acme/tags?limit=1", RootToken());
+  EXPECT_EQ(J(first.body).S("items.0.key"), "Region");
+  HttpReply second = client_->Json(
+      "GET", "/v1/tenants/acme/tags?limit=1&cursor=" + J(first.body).S("next_cursor"), RootToken());
+  EXPECT_EQ(J(second.body).S("items.0.key"), "Team");
 }
 
 TEST_F(ApiTest, UsersFilterSortAndPageWithoutGapsOrDuplicates) {
@@ -468,15 +547,15 @@ TEST_F(ApiTest, ABodyIsAdmittedOnItsHeadersByRouteAndCredentials) {
   EXPECT_EQ(forged.rfind("HTTP/1.1 401", 0), 0u) << forged.substr(0, 200);
   CreateTenant("other");
   auto [id, secret] = Client("other", "bot", RoleId("other", "Tenant Admin"));
-  const std::string elsewhere = client_->Raw(
-      "POST /v1/tenants/acme/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-          Token(id, secret) + "\r\nContent-Length: 50000000\r\n\r\n",
-      std::chrono::seconds(5));
+  const std::string elsewhere =
+      client_->Raw("POST /v1/tenants/acme/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                       Token(id, secret) + "\r\nContent-Length: 50000000\r\n\r\n",
+                   std::chrono::seconds(5));
   EXPECT_EQ(elsewhere.rfind("HTTP/1.1 404", 0), 0u) << elsewhere.substr(0, 200);
   // No route: 404, or 405 with Allow, before the body.
-  const std::string nowhere = client_->Raw(
-      "POST /v1/nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n",
-      std::chrono::seconds(5));
+  const std::string nowhere =
+      client_->Raw("POST /v1/nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n",
+                   std::chrono::seconds(5));
   EXPECT_EQ(nowhere.rfind("HTTP/1.1 404", 0), 0u) << nowhere.substr(0, 200);
   HttpReply wrong = client_->Json("PUT", "/v1/tenants/acme/users", token, "{}");
   EXPECT_EQ(wrong.status, 405);
@@ -498,7 +577,8 @@ TEST_F(ApiTest, ABodyIsAdmittedOnItsHeadersByRouteAndCredentials) {
 
 TEST(PageJsonTest, APageEndsEarlyOnceItsBodyPassesItsBytesAndTheCursorLosesNothing) {
   std::vector<std::string> values;
-  for (int i = 0; i < 100; ++i) values.push_back(std::string(1000, static_cast<char>('a' + i % 26)));
+  for (int i = 0; i < 100; ++i)
+    values.push_back(std::string(1000, static_cast<char>('a' + i % 26)));
   std::vector<std::pair<std::string, const std::string*>> sorted;
   for (size_t i = 0; i < values.size(); ++i) {
     char key[8];
