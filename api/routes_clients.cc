@@ -19,12 +19,14 @@ struct CreateClientBody {
   std::optional<std::string> description;
   std::optional<std::string> label;
   std::optional<std::vector<GrantBody>> bindings;
+  std::optional<std::string> owner_id;
   template <class S, class V>
   static void Fields(S& s, V& v) {
     v("name", s.name);
     v("description", s.description);
     v("label", s.label);
     v("bindings", s.bindings);
+    v("owner_id", s.owner_id);
   }
 };
 
@@ -74,7 +76,7 @@ void CreateClientRoute(const CallPtr& call) {
   if (core::Status s = ReadBody(call->req.body, b); !s.ok()) return call->Fail(s.error());
   Execute(call,
           iam::CreateClient{b.name, b.description.value_or(""), b.label.value_or(""),
-                            ToGrants(b.bindings)},
+                            ToGrants(b.bindings), b.owner_id},
           ClientAnswer(201, true));
 }
 
@@ -116,13 +118,15 @@ void GetClient(const CallPtr& call) {
 }
 
 void PatchClient(const CallPtr& call) {
-  core::Result<Patch> patch = Patch::Parse(call->req.body, {"name", "description", "label"});
+  core::Result<Patch> patch =
+      Patch::Parse(call->req.body, {"name", "description", "label", "owner_id"});
   if (!patch.ok()) return call->Fail(patch.error());
   iam::UpdateClient u;
   u.client_id = call->Param("id");
   core::Status s = patch->Get("name", u.name);
   if (s.ok()) s = patch->Get("description", u.description);
   if (s.ok()) s = patch->Get("label", u.label);
+  if (s.ok()) s = patch->Get("owner_id", u.owner_id);  // null: no owner
   if (!s.ok()) return call->Fail(s.error());
   Execute(call, std::move(u), ClientAnswer(200, false));
 }

@@ -277,9 +277,20 @@ void PatchUser(const CallPtr& call) {
   Execute(call, std::move(u), UserAnswer(200, false));
 }
 
+// ?deactivate_owned_clients=true|false (off-boarding in one step); 422 for another value.
+core::Result<bool> OwnedClientsParam(const HttpRequest& req) {
+  const std::optional<std::string_view> v = req.Query("deactivate_owned_clients");
+  if (!v || *v == "false") return false;
+  if (*v == "true") return true;
+  return core::InvalidField("deactivate_owned_clients", "must be true or false");
+}
+
 RouteHandler StatusAction(iam::UserAction action) {
   return [action](const CallPtr& call) {
-    Execute(call, iam::ChangeUserStatus{call->Param("id"), action, ""}, UserAnswer(200, false));
+    core::Result<bool> owned = OwnedClientsParam(call->req);
+    if (!owned.ok()) return call->Fail(owned.error());
+    Execute(call, iam::ChangeUserStatus{call->Param("id"), action, "", *owned},
+            UserAnswer(200, false));
   };
 }
 
@@ -288,7 +299,9 @@ void ResetPasswordRoute(const CallPtr& call) {
 }
 
 void DeleteUser(const CallPtr& call) {
-  Execute(call, iam::ChangeUserStatus{call->Param("id"), iam::UserAction::kDelete, ""},
+  core::Result<bool> owned = OwnedClientsParam(call->req);
+  if (!owned.ok()) return call->Fail(owned.error());
+  Execute(call, iam::ChangeUserStatus{call->Param("id"), iam::UserAction::kDelete, "", *owned},
           [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
 }
 
@@ -577,12 +590,16 @@ void AddUserRoutes(RouteTable& t, Services&) {
         ExportUsers);
   t.Add({"GET", base + "/{id}", Access::kIam, "iam.user", "read"}, GetUser);
   t.Add({"PATCH", base + "/{id}", Access::kIam, "iam.user", "update"}, PatchUser);
-  t.Add({"DELETE", base + "/{id}", Access::kIam, "iam.user", "delete"}, DeleteUser);
+  t.Add(RouteSpec{"DELETE", base + "/{id}", Access::kIam, "iam.user", "delete"}.Query(
+            "deactivate_owned_clients"),
+        DeleteUser);
   t.Add({"POST", base + "/{id}/activate", Access::kIam, "iam.user", "update"},
         StatusAction(iam::UserAction::kActivate));
-  t.Add({"POST", base + "/{id}/deactivate", Access::kIam, "iam.user", "update"},
+  t.Add(RouteSpec{"POST", base + "/{id}/deactivate", Access::kIam, "iam.user", "update"}.Query(
+            "deactivate_owned_clients"),
         StatusAction(iam::UserAction::kDeactivate));
-  t.Add({"POST", base + "/{id}/suspend", Access::kIam, "iam.user", "update"},
+  t.Add(RouteSpec{"POST", base + "/{id}/suspend", Access::kIam, "iam.user", "update"}.Query(
+            "deactivate_owned_clients"),
         StatusAction(iam::UserAction::kSuspend));
   t.Add({"POST", base + "/{id}/unlock", Access::kIam, "iam.user", "update"},
         StatusAction(iam::UserAction::kUnlock));

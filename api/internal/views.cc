@@ -157,6 +157,8 @@ void WriteClient(core::JsonWriter& w, const TenantState& s, const ApiClient& c) 
   w.Key("id").String(c.id).Key("client_id").String(c.id).Key("name").String(c.name);
   w.Key("description").String(c.description).Key("label").String(c.label);
   w.Key("status").String(ToString(c.status));
+  w.Key("owner_id");
+  core::WriteValue(w, c.owner_id);
   w.Key("secrets").BeginArray();
   for (const ClientSecret& secret : c.secrets) {
     w.BeginObject().Key("key_id").String(secret.key_id).Key("created_at");

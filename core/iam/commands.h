@@ -80,6 +80,9 @@ struct ChangeUserStatus {
   std::string user_id;
   UserAction action = UserAction::kActivate;
   std::string reason;
+  // Off-boarding in one step: deactivating, suspending or deleting the user also deactivates
+  // the API clients it owns (each needs the caller to outrank it, as a deactivation does).
+  bool deactivate_owned_clients = false;
 };
 struct ResetPassword {
   std::string user_id;
@@ -190,12 +193,15 @@ struct CreateClient {
   std::string description;
   std::string label;
   std::vector<Grant> bindings;
+  // Its owner: absent, the calling user (none when a client or root makes it); "" none.
+  std::optional<std::string> owner_id;
 };
 struct UpdateClient {
   std::string client_id;
   std::optional<std::string> name;
   std::optional<std::string> description;
   std::optional<std::string> label;
+  std::optional<std::string> owner_id;  // "" clears it
 };
 struct ChangeClientStatus {
   std::string client_id;

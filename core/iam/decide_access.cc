@@ -362,12 +362,16 @@ Result<Decision> Decider::operator()(const CreateClient& c) {
   }
   CUSTOS_RETURN_IF_ERROR(RequireGrantRights(!c.bindings.empty(), false));
   CUSTOS_RETURN_IF_ERROR(CheckGrants(c.bindings, "bindings"));
+  std::optional<std::string> owner = c.owner_id;
+  if (!owner && ctx_.caller && ctx_.caller->type == SubjectType::kUser) owner = ctx_.caller->id;
+  if (owner && owner->empty()) owner.reset();
+  CUSTOS_RETURN_IF_ERROR(CheckOwner(owner));
   const std::string id = NewId("cli_", ctx_);
   const Subject subject{SubjectType::kApiClient, id};
   CUSTOS_ASSIGN_OR_RETURN(
       const CredentialDelivery delivery,
       DeliveryFor(auth_.Outranks(subject, auth_.GrantsOfRequest(c.bindings, {})), "new client"));
-  Emit(et::kApiClientCreated, ApiClientData{id, c.name, c.description, c.label},
+  Emit(et::kApiClientCreated, ApiClientData{id, c.name, c.description, c.label, owner},
        Target{"api_client", id, c.name});
   const std::string key_id = NewId("key_", ctx_);
   Emit(et::kApiClientSecretCreated,
@@ -382,8 +386,12 @@ Result<Decision> Decider::operator()(const UpdateClient& c) {
   const ApiClient* client = s_.FindClient(c.client_id);
   if (client == nullptr) return NotFound("no API client " + c.client_id);
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(client->version));
+  std::optional<std::string> owner = client->owner_id;
+  if (c.owner_id) owner = c.owner_id->empty() ? std::nullopt : c.owner_id;
+  if (owner != client->owner_id) CUSTOS_RETURN_IF_ERROR(CheckOwner(owner));
   ApiClientData u{client->id, c.name.value_or(client->name),
-                  c.description.value_or(client->description), c.label.value_or(client->label)};
+                  c.description.value_or(client->description), c.label.value_or(client->label),
+                  owner};
   CUSTOS_RETURN_IF_ERROR(RequireName(u.name, "name", 200));
   CUSTOS_RETURN_IF_ERROR(LimitText(u.description, "description", 1000));
   CUSTOS_RETURN_IF_ERROR(LimitText(u.label, "label", 200));
@@ -397,10 +405,20 @@ Result<Decision> Decider::operator()(const UpdateClient& c) {
   changes.Add("name", client->name, u.name);
   changes.Add("description", client->description, u.description);
   changes.Add("label", client->label, u.label);
+  changes.Add("owner_id", client->owner_id.value_or(""), owner.value_or(""));
   d_.id = client->id;
   if (changes.empty()) return Done();
   Emit(et::kApiClientUpdated, u, Target{"api_client", client->id, u.name}, changes.Take());
   return Done();
+}
+
+Status Decider::CheckOwner(const std::optional<std::string>& owner) const {
+  if (!owner) return OkStatus();
+  const User* u = s_.FindUser(*owner);
+  if (u == nullptr || u->status == UserStatus::kDeleted) {
+    return InvalidField("owner_id", "must be a user of the tenant");
+  }
+  return OkStatus();
 }
 
 Result<Decision> Decider::operator()(const ChangeClientStatus& c) {

@@ -210,15 +210,19 @@ Result<Decision> Decider::operator()(const ChangeUserStatus& c) {
       Emit(et::kUserActivated, ref, target, status_change(UserStatus::kActive));
       return Done();
     case UserAction::kDeactivate:
-      if (u->status == UserStatus::kDeactivated) return Done();
-      Emit(et::kUserDeactivated, ref, target, status_change(UserStatus::kDeactivated));
+      if (u->status != UserStatus::kDeactivated) {
+        Emit(et::kUserDeactivated, ref, target, status_change(UserStatus::kDeactivated));
+      }
+      if (c.deactivate_owned_clients) CUSTOS_RETURN_IF_ERROR(DeactivateOwnedClients(u->id));
       return Done();
     case UserAction::kSuspend:
-      if (u->status == UserStatus::kSuspended) return Done();
       if (u->status == UserStatus::kDeactivated) {
         return Conflict("user " + u->id + " is deactivated");
       }
-      Emit(et::kUserSuspended, ref, target, status_change(UserStatus::kSuspended));
+      if (u->status != UserStatus::kSuspended) {
+        Emit(et::kUserSuspended, ref, target, status_change(UserStatus::kSuspended));
+      }
+      if (c.deactivate_owned_clients) CUSTOS_RETURN_IF_ERROR(DeactivateOwnedClients(u->id));
       return Done();
     case UserAction::kUnlock:
       if (u->status != UserStatus::kLocked) {
@@ -231,12 +235,33 @@ Result<Decision> Decider::operator()(const ChangeUserStatus& c) {
       Emit(et::kUserUnlocked, ref, target, status_change(UserStatus::kActive));
       return Done();
     case UserAction::kDelete:
+      if (c.deactivate_owned_clients) CUSTOS_RETURN_IF_ERROR(DeactivateOwnedClients(u->id));
       EmitSubjectRemoval(Subject{SubjectType::kUser, u->id});
       Emit(et::kUserDeleted, ref, target, status_change(UserStatus::kDeleted));
       d_.credentials.Delete(Space::kCredentials, PasswordKey(s_.tenant_id(), u->id));
       return Done();
   }
   return Internal("unknown user action");
+}
+
+Status Decider::DeactivateOwnedClients(const std::string& user_id) {
+  std::vector<const ApiClient*> owned;
+  for (const auto& [id, client] : s_.clients()) {
+    if (client.owner_id == user_id && client.status == ActiveStatus::kActive) {
+      owned.push_back(&client);
+    }
+  }
+  std::sort(owned.begin(), owned.end(),
+            [](const ApiClient* a, const ApiClient* b) { return a->id < b->id; });
+  for (const ApiClient* client : owned) {
+    CUSTOS_RETURN_IF_ERROR(
+        auth_.CheckActOn(Subject{SubjectType::kApiClient, client->id}, "deactivate"));
+    ChangeSet changes;
+    changes.Add("status", client->status, ActiveStatus::kInactive);
+    Emit(et::kApiClientDeactivated, ApiClientRefData{client->id, client->name},
+         ClientTarget(*client), changes.Take());
+  }
+  return OkStatus();
 }
 
 Result<Decision> Decider::operator()(const ResetPassword& c) {

@@ -271,12 +271,14 @@ struct ApiClientData {
   std::string name;
   std::string description;
   std::string label;
+  std::optional<std::string> owner_id;  // absent: no owner
   template <class S, class V>
   static void Fields(S& s, V& v) {
     v("client_id", s.client_id);
     v("name", s.name);
     v("description", s.description);
     v("label", s.label);
+    v("owner_id", s.owner_id);
   }
 };
 

@@ -305,6 +305,9 @@ struct ApiClient {
   ActiveStatus status = ActiveStatus::kActive;
   std::vector<ClientSecret> secrets;
   std::optional<Time> last_used_at;
+  // The user who answers for it (its maker when a user made it; changeable): off-boarding
+  // the user may deactivate it too.
+  std::optional<std::string> owner_id;
   int64_t session_epoch = 0;  // as a user's: deactivation and deletion end earlier tokens
   // Tenant principals that saw one of its secrets in a response (they control it). Sorted.
   std::vector<Subject> credential_known_by;
@@ -321,6 +324,7 @@ struct ApiClient {
     v("status", s.status);
     v("secrets", s.secrets);
     v("last_used_at", s.last_used_at);
+    v("owner_id", s.owner_id);
     v("session_epoch", s.session_epoch);
     v("credential_known_by", s.credential_known_by);
     v("created_at", s.created_at);

@@ -700,6 +700,7 @@ Status TenantState::ApplyClient(std::string_view type, const JsonValue& data, Ti
     c.name = d.name;
     c.description = d.description;
     c.label = d.label;
+    c.owner_id = d.owner_id;
     c.created_at = time;
     c.updated_at = time;
     client_names_[NameKey(c.name)] = c.id;
@@ -735,6 +736,7 @@ Status TenantState::ApplyClient(std::string_view type, const JsonValue& data, Ti
     c->name = d.name;
     c->description = d.description;
     c->label = d.label;
+    c->owner_id = d.owner_id;
     client_names_[NameKey(c->name)] = c->id;
   } else if (type == et::kApiClientActivated) {
     c->status = ActiveStatus::kActive;

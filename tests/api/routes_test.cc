@@ -318,6 +318,38 @@ TEST_F(ApiTest, LookUpsReviewsAndTheTagCatalogue) {
   EXPECT_EQ(J(second.body).S("items.0.key"), "Team");
 }
 
+// Seed 004's off-boarding over HTTP: a client owned by a user stops working when the user is
+// deactivated with ?deactivate_owned_clients=true, and the trail says both.
+TEST_F(ApiTest, OffBoardingAUserEndsTheClientsItOwns) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  HttpReply user = client_->Json("POST", "/v1/tenants/acme/users", token,
+                                 "{\"email\":\"dev@example.com\",\"first_name\":\"Dev\","
+                                 "\"last_name\":\"D\"}");
+  ASSERT_EQ(user.status, 201) << user.body;
+  const std::string dev = J(user.body).S("id");
+  HttpReply made = client_->Json(
+      "POST", "/v1/tenants/acme/api-clients", token,
+      "{\"name\":\"ci\",\"owner_id\":\"" + dev + "\",\"bindings\":[{\"role_id\":\"" +
+          RoleId("acme", "Viewer") + "\"}]}");
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_EQ(J(made.body).S("owner_id"), dev);
+  const std::string ci = Token(J(made.body).S("client_id"), J(made.body).S("client_secret"));
+  ASSERT_EQ(client_->Json("GET", "/v1/tenants/acme/me", ci).status, 200);
+  const std::string off = "/v1/tenants/acme/users/" + dev + "/deactivate";
+  EXPECT_EQ(client_->Json("POST", off + "?deactivate_owned_clients=maybe", token).status, 422);
+  HttpReply done = client_->Json("POST", off + "?deactivate_owned_clients=true", token);
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(J(done.body).S("status"), "deactivated");
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/me", ci).status, 401);
+  HttpReply got = client_->Json("GET", "/v1/tenants/acme/api-clients/" + J(made.body).S("id"), token);
+  EXPECT_EQ(J(got.body).S("status"), "inactive");
+  HttpReply trail = client_->Json("GET", "/v1/tenants/acme/audit/events?limit=2", token);
+  EXPECT_EQ(J(trail.body).S("items.0.type"), "api_client.deactivated") << trail.body;
+  EXPECT_EQ(J(trail.body).S("items.1.type"), "user.deactivated");
+  EXPECT_EQ(J(trail.body).S("items.0.request_id"), J(trail.body).S("items.1.request_id"));
+}
+
 TEST_F(ApiTest, UsersFilterSortAndPageWithoutGapsOrDuplicates) {
   CreateTenant("acme");
   const std::string token = RootToken();

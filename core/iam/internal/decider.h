@@ -116,6 +116,10 @@ class Decider {
                          const std::string& key_id, CredentialDelivery delivery);
   [[nodiscard]] Target RoleTarget(const Role& r) const { return Target{"role", r.id, r.name}; }
   [[nodiscard]] Target GroupTarget(const Group& g) const { return Target{"group", g.id, g.name}; }
+  // An API client's owner: a user of the tenant, not deleted (422 on owner_id).
+  [[nodiscard]] Status CheckOwner(const std::optional<std::string>& owner) const;
+  // Deactivates the active API clients `user_id` owns (off-boarding), each outranked.
+  [[nodiscard]] Status DeactivateOwnedClients(const std::string& user_id);
   [[nodiscard]] Target ClientTarget(const ApiClient& c) const {
     return Target{"api_client", c.id, c.name};
   }

@@ -234,5 +234,38 @@ TEST(DecideClientTest, UpdateKeepsNamesUnique) {
   EXPECT_EQ(f.Run(UpdateClient{"cli_nope", {}, {}, {}}).error().code, Errc::kNotFound);
 }
 
+// Seed 004's off-boarding: "revoke any API keys they created". A client made by a user is
+// owned by it; deactivating (suspending, deleting) the user with deactivate_owned_clients
+// also deactivates what it owns, in the same decision; an owner must be a user of the tenant.
+TEST(DecideClientTest, OffBoardingAUserDeactivatesTheClientsItOwns) {
+  IamFixture f;
+  f.CreateTenant();
+  const std::string dev = f.NewUser("dev", {Grant{f.RoleId("Tenant Admin"), "root"}});
+  const std::string other = f.NewUser("other");
+  Decision made = f.Must(CreateClient{"ci", "", "", {}, std::nullopt},
+                         f.As(Subject{SubjectType::kUser, dev}));
+  EXPECT_EQ(f.state().FindClient(made.id)->owner_id, dev);
+  Decision rooted = f.Must(CreateClient{"by-root", "", "", {}, std::nullopt});
+  EXPECT_FALSE(f.state().FindClient(rooted.id)->owner_id.has_value());
+  Decision given = f.Must(CreateClient{"given", "", "", {}, other});
+  EXPECT_EQ(f.state().FindClient(given.id)->owner_id, other);
+  EXPECT_EQ(FieldOf(f.Run(CreateClient{"bad", "", "", {}, std::string("usr_nope")})), "owner_id");
+  // A change of owner is recorded; "" clears it.
+  Decision moved = f.Must(UpdateClient{given.id, {}, {}, {}, dev});
+  EXPECT_NE(moved.events[0].changes.find("owner_id"), std::string::npos);
+  // Off-boarding dev: both of its clients go with it, the others stay.
+  Decision off = f.Must(ChangeUserStatus{dev, UserAction::kDeactivate, "left", true});
+  EXPECT_EQ(Types(off), (std::vector<std::string>{"user.deactivated", "api_client.deactivated",
+                                                  "api_client.deactivated"}));
+  EXPECT_EQ(f.state().FindClient(made.id)->status, ActiveStatus::kInactive);
+  EXPECT_EQ(f.state().FindClient(given.id)->status, ActiveStatus::kInactive);
+  EXPECT_EQ(f.state().FindClient(rooted.id)->status, ActiveStatus::kActive);
+  // Without the flag a deactivation leaves clients alone.
+  Decision plain = f.Must(ChangeUserStatus{other, UserAction::kDeactivate, "", false});
+  EXPECT_EQ(Types(plain), std::vector<std::string>{"user.deactivated"});
+  EXPECT_TRUE(f.Must(UpdateClient{given.id, {}, {}, {}, std::string()}).events.size() == 1);
+  EXPECT_FALSE(f.state().FindClient(given.id)->owner_id.has_value());
+}
+
 }  // namespace
 }  // namespace custos::core::iam

@@ -570,8 +570,9 @@ class Scenario {
       case 9:
       case 10: {
         const auto action = static_cast<UserAction>(Below(5));
-        c = ChangeUserStatus{AnyUser(), action, ""};
-        os << "ChangeUserStatus " << static_cast<int>(action);
+        const bool owned = Below(2) == 0;  // off-boarding the clients it owns too
+        c = ChangeUserStatus{AnyUser(), action, "", owned};
+        os << "ChangeUserStatus " << static_cast<int>(action) << (owned ? " +owned" : "");
         break;
       }
       case 11:
@@ -609,7 +610,8 @@ class Scenario {
         os << "CreateGroup";
         break;
       case 18:
-        c = CreateClient{"Client" + std::to_string(next_++), "", "", AnyGrants(2)};
+        c = CreateClient{"Client" + std::to_string(next_++), "", "", AnyGrants(2),
+                         Below(3) == 0 ? std::optional<std::string>(AnyUser()) : std::nullopt};
         os << "CreateClient";
         break;
       case 19:
