@@ -412,6 +412,17 @@ std::string EncodeCursor(std::string_view key) {
   return core::Base64UrlEncode(raw);
 }
 
+core::Result<std::optional<core::Time>> TimeQuery(const HttpRequest& req, std::string_view name) {
+  std::optional<std::string_view> v = req.Query(name);
+  if (!v) return std::optional<core::Time>();
+  core::Result<core::Time> t = core::ParseTime(*v);
+  if (!t.ok()) {
+    return core::InvalidField(std::string(name),
+                              "must be an RFC 3339 time such as 2026-11-24T12:00:00.000Z");
+  }
+  return std::optional<core::Time>(*t);
+}
+
 std::string SortKey(std::string value, std::string_view id, bool descending) {
   for (char& c : value) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');

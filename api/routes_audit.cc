@@ -50,17 +50,6 @@ core::Result<std::vector<std::string>> ListParam(const HttpRequest& req, std::st
   return out;
 }
 
-core::Result<std::optional<core::Time>> TimeParam(const HttpRequest& req, std::string_view name) {
-  std::optional<std::string_view> v = req.Query(name);
-  if (!v) return std::optional<core::Time>();
-  core::Result<core::Time> t = core::ParseTime(*v);
-  if (!t.ok()) {
-    return core::InvalidField(std::string(name),
-                              "must be an RFC 3339 time such as 2026-11-24T12:00:00.000Z");
-  }
-  return std::optional<core::Time>(*t);
-}
-
 core::Result<std::optional<uint64_t>> UIntParam(const HttpRequest& req, std::string_view name) {
   std::optional<std::string_view> v = req.Query(name);
   if (!v) return std::optional<uint64_t>();
@@ -104,8 +93,8 @@ core::Result<projections::AuditQuery> ReadQuery(const CallPtr& call, bool with_t
     CUSTOS_ASSIGN_OR_RETURN(q.targets, ListParam(call->req, "target"));
   }
   CUSTOS_RETURN_IF_ERROR(projections::ValidateAuditActions(q.actions));
-  CUSTOS_ASSIGN_OR_RETURN(q.from, TimeParam(call->req, "from"));
-  CUSTOS_ASSIGN_OR_RETURN(q.to, TimeParam(call->req, "to"));
+  CUSTOS_ASSIGN_OR_RETURN(q.from, TimeQuery(call->req, "from"));
+  CUSTOS_ASSIGN_OR_RETURN(q.to, TimeQuery(call->req, "to"));
   CUSTOS_ASSIGN_OR_RETURN(Visible visible, VisibleOf(call));
   q.not_before = visible.cutoff;
   q.min_tenant_seq = visible.first_tenant_seq;

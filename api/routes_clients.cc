@@ -88,16 +88,36 @@ void ListClients(const CallPtr& call) {
     std::string sort(call->req.Query("sort").value_or("name"));
     const bool descending = !sort.empty() && sort[0] == '-';
     if (descending) sort.erase(0, 1);
-    if (sort != "name" && sort != "status" && sort != "created_at") {
-      return core::InvalidField("sort", "must be name, status or created_at ('-' descending)");
+    static constexpr std::string_view kSorts[] = {"name", "status", "created_at", "last_used_at",
+                                                  "secret_created_at"};
+    if (std::find(std::begin(kSorts), std::end(kSorts), sort) == std::end(kSorts)) {
+      return core::InvalidField("sort",
+                                "must be name, status, created_at, last_used_at or "
+                                "secret_created_at ('-' descending)");
     }
+    // Access reviews (seed 000: "deactivate unused clients", "rotate secrets periodically").
+    CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Time> unused_since,
+                            TimeQuery(call->req, "last_used_before"));
+    CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Time> secret_before,
+                            TimeQuery(call->req, "secret_created_before"));
     std::vector<std::pair<std::string, const iam::ApiClient*>> sorted;
     for (const auto& [id, c] : state.clients()) {
       if (status && iam::ToString(c.status) != *status) continue;
       if (!needle.empty() && iam::Lower(c.name).find(needle) == std::string::npos) continue;
-      std::string value = sort == "name"     ? c.name
-                          : sort == "status" ? std::string(iam::ToString(c.status))
-                                             : core::FormatTime(c.created_at);
+      // Never used counts from its creation.
+      if (unused_since && c.last_used_at.value_or(c.created_at) >= *unused_since) continue;
+      // The age of a client's secrets is that of its oldest one still valid.
+      std::optional<core::Time> oldest;
+      for (const iam::ClientSecret& secret : c.secrets) {
+        if (!oldest || secret.created_at < *oldest) oldest = secret.created_at;
+      }
+      if (secret_before && (!oldest || *oldest >= *secret_before)) continue;
+      std::string value;
+      if (sort == "name") value = c.name;
+      if (sort == "status") value = std::string(iam::ToString(c.status));
+      if (sort == "created_at") value = core::FormatTime(c.created_at);
+      if (sort == "last_used_at" && c.last_used_at) value = core::FormatTime(*c.last_used_at);
+      if (sort == "secret_created_at" && oldest) value = core::FormatTime(*oldest);
       sorted.emplace_back(SortKey(std::move(value), id, descending), &c);
     }
     std::sort(sorted.begin(), sorted.end());
@@ -278,7 +298,7 @@ void AddClientRoutes(RouteTable& t, Services&) {
   const std::string clients = "/v1/tenants/{tenant}/api-clients";
   t.Add({"POST", clients, Access::kIam, "iam.api_client", "create"}, CreateClientRoute);
   t.Add(RouteSpec{"GET", clients, Access::kIam, "iam.api_client", "list"}.Query(
-            "q status sort limit cursor"),
+            "q status last_used_before secret_created_before sort limit cursor"),
         ListClients);
   t.Add({"GET", clients + "/{id}", Access::kIam, "iam.api_client", "read"}, GetClient);
   t.Add({"PATCH", clients + "/{id}", Access::kIam, "iam.api_client", "update"}, PatchClient);

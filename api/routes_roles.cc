@@ -104,10 +104,24 @@ void ListRoles(const CallPtr& call) {
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
     const std::optional<std::string_view> status = call->req.Query("status");
+    std::string sort(call->req.Query("sort").value_or("name"));
+    const bool descending = !sort.empty() && sort[0] == '-';
+    if (descending) sort.erase(0, 1);
+    if (sort != "name" && sort != "users_count") {
+      return core::InvalidField("sort", "must be name or users_count ('-' descending)");
+    }
     std::vector<std::pair<std::string, const iam::Role*>> sorted;
     for (const auto& [id, r] : state.roles()) {
       if (status && iam::ToString(r.status) != *status) continue;
-      sorted.emplace_back(SortKey(r.name, id, false), &r);
+      std::string value = r.name;
+      if (sort == "users_count") {
+        // Holders as a fixed-width number, so that text order is numeric order.
+        char count[21];
+        std::snprintf(count, sizeof count, "%020zu",
+                      RoleHolders(state, r.id, iam::SubjectType::kUser).size());
+        value = count;
+      }
+      sorted.emplace_back(SortKey(std::move(value), id, descending), &r);
     }
     std::sort(sorted.begin(), sorted.end());
     return JsonResponse(
@@ -282,7 +296,7 @@ void Who(const CallPtr& call) {
 void AddRoleRoutes(RouteTable& t, Services&) {
   const std::string roles = "/v1/tenants/{tenant}/roles";
   t.Add({"POST", roles, Access::kIam, "iam.role", "create"}, CreateRoleRoute);
-  t.Add(RouteSpec{"GET", roles, Access::kIam, "iam.role", "list"}.Query("status limit cursor"),
+  t.Add(RouteSpec{"GET", roles, Access::kIam, "iam.role", "list"}.Query("status sort limit cursor"),
         ListRoles);
   t.Add({"GET", roles + "/{id}", Access::kIam, "iam.role", "read"}, GetRole);
   t.Add({"PATCH", roles + "/{id}", Access::kIam, "iam.role", "update"}, PatchRole);

@@ -120,15 +120,8 @@ core::Result<SortedUsers> FilteredUsers(const HttpRequest& q, const iam::TenantS
   }
   // external_id=VALUE (any system) or SYSTEM:VALUE, exact.
   const std::optional<std::string_view> external_id = q.Query("external_id");
-  std::optional<core::Time> inactive_since;  // last_active_before
-  if (std::optional<std::string_view> v = q.Query("last_active_before")) {
-    core::Result<core::Time> t = core::ParseTime(*v);
-    if (!t.ok()) {
-      return core::InvalidField("last_active_before",
-                                "must be an RFC 3339 time such as 2026-11-24T12:00:00.000Z");
-    }
-    inactive_since = *t;
-  }
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Time> inactive_since,
+                          TimeQuery(q, "last_active_before"));
   const std::optional<std::string_view> department = q.Query("department");
   const std::optional<std::string_view> role_id = q.Query("role_id");
   const std::optional<std::string_view> group_id = q.Query("group_id");

@@ -361,6 +361,9 @@ std::string PageJson(const std::vector<std::pair<std::string, const T*>>& sorted
 // A sort key that orders as the value does, then by id: text fields lowercased, times as
 // RFC 3339; `descending` inverts the order of the value part.
 [[nodiscard]] std::string SortKey(std::string value, std::string_view id, bool descending);
+// ?name=<RFC 3339 time>: absent → nullopt; not a time → 422 naming it.
+[[nodiscard]] core::Result<std::optional<core::Time>> TimeQuery(const HttpRequest& req,
+                                                               std::string_view name);
 
 // Where a revoked root token is remembered (credential store) until it expires.
 [[nodiscard]] std::string RootRevokedKey(std::string_view jti);

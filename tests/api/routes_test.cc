@@ -328,10 +328,10 @@ TEST_F(ApiTest, OffBoardingAUserEndsTheClientsItOwns) {
                                  "\"last_name\":\"D\"}");
   ASSERT_EQ(user.status, 201) << user.body;
   const std::string dev = J(user.body).S("id");
-  HttpReply made = client_->Json(
-      "POST", "/v1/tenants/acme/api-clients", token,
-      "{\"name\":\"ci\",\"owner_id\":\"" + dev + "\",\"bindings\":[{\"role_id\":\"" +
-          RoleId("acme", "Viewer") + "\"}]}");
+  HttpReply made =
+      client_->Json("POST", "/v1/tenants/acme/api-clients", token,
+                    "{\"name\":\"ci\",\"owner_id\":\"" + dev + "\",\"bindings\":[{\"role_id\":\"" +
+                        RoleId("acme", "Viewer") + "\"}]}");
   ASSERT_EQ(made.status, 201) << made.body;
   EXPECT_EQ(J(made.body).S("owner_id"), dev);
   const std::string ci = Token(J(made.body).S("client_id"), J(made.body).S("client_secret"));
@@ -342,12 +342,71 @@ TEST_F(ApiTest, OffBoardingAUserEndsTheClientsItOwns) {
   ASSERT_EQ(done.status, 200) << done.body;
   EXPECT_EQ(J(done.body).S("status"), "deactivated");
   EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/me", ci).status, 401);
-  HttpReply got = client_->Json("GET", "/v1/tenants/acme/api-clients/" + J(made.body).S("id"), token);
+  HttpReply got =
+      client_->Json("GET", "/v1/tenants/acme/api-clients/" + J(made.body).S("id"), token);
   EXPECT_EQ(J(got.body).S("status"), "inactive");
   HttpReply trail = client_->Json("GET", "/v1/tenants/acme/audit/events?limit=2", token);
   EXPECT_EQ(J(trail.body).S("items.0.type"), "api_client.deactivated") << trail.body;
   EXPECT_EQ(J(trail.body).S("items.1.type"), "user.deactivated");
   EXPECT_EQ(J(trail.body).S("items.0.request_id"), J(trail.body).S("items.1.request_id"));
+}
+
+// Seed 000's reviews: "deactivate unused roles or clients", "rotate secrets periodically":
+// clients unused since a time (never used counts from creation), clients whose oldest
+// secret predates a time, both sortable; roles by how many users hold them.
+TEST_F(ApiTest, ClientAndRoleReviews) {
+  CreateTenant("acme");
+  const auto [old_id, old_secret] = Client("acme", "old", "");
+  const auto [rotated_id, rotated_secret] = Client("acme", "rotated", "");
+  clock_.Advance(std::chrono::hours(24 * 100));
+  const std::string token = RootToken();
+  const auto [fresh_id, fresh_secret] = Client("acme", "fresh", "");
+  ASSERT_NE(Token(fresh_id, fresh_secret), "");  // used today
+  // A minute later, "rotated" gets a new secret and loses its first one.
+  clock_.Advance(std::chrono::minutes(1));
+  HttpReply secret =
+      client_->Json("POST", "/v1/tenants/acme/api-clients/" + rotated_id + "/secrets", token);
+  ASSERT_EQ(secret.status, 201) << secret.body;
+  HttpReply got = client_->Json("GET", "/v1/tenants/acme/api-clients/" + rotated_id, token);
+  ASSERT_EQ(client_
+                ->Json("DELETE",
+                       "/v1/tenants/acme/api-clients/" + rotated_id + "/secrets/" +
+                           J(got.body).S("secrets.0.key_id"),
+                       token)
+                .status,
+            204);
+  const auto names = [&](const std::string& query) {
+    J j(client_->Json("GET", "/v1/tenants/acme/api-clients" + query, token).body);
+    std::vector<std::string> out;
+    for (size_t i = 0; i < j.Size("items"); ++i)
+      out.push_back(j.S("items." + std::to_string(i) + ".name"));
+    return out;
+  };
+  const std::string month_ago = core::FormatTime(clock_.Now() - std::chrono::hours(24 * 30));
+  EXPECT_EQ(names("?last_used_before=" + month_ago + "&sort=name"),
+            (std::vector<std::string>{"old", "rotated"}));
+  EXPECT_EQ(names("?secret_created_before=" + month_ago), std::vector<std::string>{"old"});
+  EXPECT_EQ(names("?sort=secret_created_at"),
+            (std::vector<std::string>{"old", "fresh", "rotated"}));
+  EXPECT_EQ(names("?sort=-last_used_at").front(), "fresh");
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/api-clients?sort=age", token).status, 422);
+  // Roles by holders: bind Viewer to two users and Designer to one.
+  for (const char* who : {"a", "b"}) {
+    HttpReply u = client_->Json(
+        "POST", "/v1/tenants/acme/users", token,
+        std::string("{\"email\":\"") + who +
+            "@example.com\",\"first_name\":\"A\",\"last_name\":\"B\","
+            "\"bindings\":[{\"role_id\":\"" +
+            RoleId("acme", "Viewer") + "\"}" +
+            (std::string(who) == "a" ? ",{\"role_id\":\"" + RoleId("acme", "Designer") + "\"}"
+                                     : std::string()) +
+            "]}");
+    ASSERT_EQ(u.status, 201) << u.body;
+  }
+  J roles(client_->Json("GET", "/v1/tenants/acme/roles?sort=-users_count&limit=2", token).body);
+  EXPECT_EQ(roles.S("items.0.name"), "Viewer");
+  EXPECT_EQ(roles.S("items.0.users_count"), "2");
+  EXPECT_EQ(roles.S("items.1.name"), "Designer");
 }
 
 TEST_F(ApiTest, UsersFilterSortAndPageWithoutGapsOrDuplicates) {
