@@ -491,7 +491,9 @@ void Me(const CallPtr& call) {
       WriteClient(w, state, *c);
     }
     w.Key("grants").BeginArray();
-    for (const iam::GrantDetail& g : evaluator.EffectiveGrants(subject)) WriteGrant(w, g);
+    for (const iam::GrantDetail& g : evaluator.EffectiveGrants(subject)) {
+      WriteGrant(w, state, g);
+    }
     w.EndArray().EndObject();
     return JsonResponse(200, w.Take());
   });

@@ -228,7 +228,7 @@ core::Result<std::string> CheckOne(const CallPtr& call, const iam::TenantState& 
   w.Key("required_level").String(iam::ToString(r.required_level));
   w.Key("reason").String(r.reason);
   w.Key("grants").BeginArray();
-  for (const iam::GrantRef& g : r.grants) WriteGrant(w, g.Detail());
+  for (const iam::GrantRef& g : r.grants) WriteGrant(w, state, g.Detail());
   w.EndArray().EndObject();
   return w.Take();
 }
@@ -283,7 +283,7 @@ void Who(const CallPtr& call) {
     for (const iam::WhoEntry& e : evaluator.Who(*node)) {
       w.BeginObject().Key("subject").BeginObject().Key("type").String(
           iam::ToString(e.subject.type));
-      w.Key("id").String(e.subject.id).EndObject();
+      w.Key("id").String(e.subject.id).Key("name").String(state.NameOf(e.subject)).EndObject();
       w.Key("level").String(iam::ToString(e.level)).EndObject();
     }
     w.EndArray().EndObject();

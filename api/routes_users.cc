@@ -322,7 +322,7 @@ void UserAccess(const CallPtr& call) {
                                               call->services().clock().Now()));
     w.Key("grants").BeginArray();
     for (const iam::GrantDetail& g : evaluator.EffectiveGrants({iam::SubjectType::kUser, u->id})) {
-      WriteGrant(w, g);
+      WriteGrant(w, state, g);
     }
     w.EndArray().EndObject();
     return JsonResponse(200, w.Take());

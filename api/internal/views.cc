@@ -111,12 +111,21 @@ void WriteRole(core::JsonWriter& w, const TenantState& s, const Role& r, bool de
   w.Key("users_count").UInt(users.size());
   w.Key("permissions_count").UInt(r.permissions.size());
   if (detail) {
+    // Who holds it, directly or through groups, named.
     w.Key("holders").BeginObject();
-    w.Key("users");
-    core::WriteValue(w, users);
-    w.Key("api_clients");
-    core::WriteValue(w, RoleHolders(s, r.id, SubjectType::kApiClient));
-    w.EndObject();
+    w.Key("users").BeginArray();
+    for (const std::string& id : users) {
+      const User* u = s.FindUser(id);
+      w.BeginObject().Key("id").String(id);
+      w.Key("name").String(u ? u->DisplayName() : "").Key("email").String(u ? u->profile.email : "");
+      w.EndObject();
+    }
+    w.EndArray().Key("api_clients").BeginArray();
+    for (const std::string& id : RoleHolders(s, r.id, SubjectType::kApiClient)) {
+      const ApiClient* c = s.FindClient(id);
+      w.BeginObject().Key("id").String(id).Key("name").String(c ? c->name : "").EndObject();
+    }
+    w.EndArray().EndObject();
   }
   Times(w, r.created_at, r.updated_at, r.version);
   w.EndObject();
@@ -218,6 +227,30 @@ void WriteProperty(core::JsonWriter& w, const PropertyDefinition& p) {
   w.EndObject();
 }
 
-void WriteGrant(core::JsonWriter& w, const GrantDetail& g) { core::WriteValue(w, g); }
+void WriteGrant(core::JsonWriter& w, const TenantState& s, const GrantDetail& g) {
+  w.BeginObject();
+  w.Key("binding_id").String(g.binding_id);
+  w.Key("via_group");
+  core::WriteValue(w, g.via_group);
+  // Names beside the ids, for reviews (null for a group or role no longer there).
+  w.Key("via_group_name");
+  const Group* group = g.via_group ? s.FindGroup(*g.via_group) : nullptr;
+  if (group != nullptr) {
+    w.String(group->name);
+  } else {
+    w.Null();
+  }
+  w.Key("role_id").String(g.role_id);
+  w.Key("role_name");
+  if (const Role* role = s.FindRole(g.role_id)) {
+    w.String(role->name);
+  } else {
+    w.Null();
+  }
+  w.Key("scope").String(g.scope);
+  w.Key("permission");
+  core::WriteValue(w, g.permission);
+  w.EndObject();
+}
 
 }  // namespace custos::api::internal

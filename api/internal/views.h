@@ -25,7 +25,8 @@ void WriteClient(core::JsonWriter& w, const core::iam::TenantState& s,
 void WriteInvitation(core::JsonWriter& w, const core::iam::Invitation& i);
 void WriteNode(core::JsonWriter& w, const core::iam::Node& n);
 void WriteProperty(core::JsonWriter& w, const core::iam::PropertyDefinition& p);
-void WriteGrant(core::JsonWriter& w, const core::iam::GrantDetail& g);
+void WriteGrant(core::JsonWriter& w, const core::iam::TenantState& s,
+                const core::iam::GrantDetail& g);
 
 // The users holding a role directly or through a group (active or not).
 [[nodiscard]] std::vector<std::string> RoleHolders(const core::iam::TenantState& s,

@@ -75,6 +75,22 @@ TEST_F(ApiTest, ADirectGrantSaysViaGroupNull) {
   ASSERT_EQ(check.status, 200) << check.body;
   ASSERT_TRUE(J(check.body).B("allowed")) << check.body;
   EXPECT_EQ(J(check.body).S("grants.0.via_group"), "<null>") << check.body;
+  // Names beside the ids, for reviews: the role's in grants, holders and who.
+  EXPECT_EQ(J(check.body).S("grants.0.role_name"), "Designer");
+  EXPECT_EQ(J(check.body).S("grants.0.via_group_name"), "<null>");
+  EXPECT_EQ(J(grants.body).S("grants.0.role_name"), "Designer");
+  HttpReply role =
+      client_->Json("GET", "/v1/tenants/acme/roles/" + RoleId("acme", "Designer"), token);
+  EXPECT_EQ(J(role.body).S("holders.users.0.id"), id) << role.body;
+  EXPECT_EQ(J(role.body).S("holders.users.0.name"), "D G");
+  EXPECT_EQ(J(role.body).S("holders.users.0.email"), "d@example.com");
+  HttpReply who = client_->Json("GET", "/v1/tenants/acme/access/who?resource_id=root", token);
+  bool named = false;
+  for (size_t i = 0; i < J(who.body).Size("items"); ++i) {
+    const std::string at = "items." + std::to_string(i) + ".subject.";
+    named = named || (J(who.body).S(at + "id") == id && J(who.body).S(at + "name") == "D G");
+  }
+  EXPECT_TRUE(named) << who.body;
 }
 
 // API.md Conventions: "An unknown query parameter → 400 naming it (`?stauts=` never silently
