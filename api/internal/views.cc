@@ -117,7 +117,8 @@ void WriteRole(core::JsonWriter& w, const TenantState& s, const Role& r, bool de
     for (const std::string& id : users) {
       const User* u = s.FindUser(id);
       w.BeginObject().Key("id").String(id);
-      w.Key("name").String(u ? u->DisplayName() : "").Key("email").String(u ? u->profile.email : "");
+      w.Key("name").String(u ? u->DisplayName() : "");
+      w.Key("email").String(u ? u->profile.email : "");
       w.EndObject();
     }
     w.EndArray().Key("api_clients").BeginArray();
