@@ -49,7 +49,9 @@ struct PropertyBody {
 
 HttpResponse TenantResponse(const iam::TenantState& state, int status) {
   const iam::Tenant& t = state.tenant();
-  return JsonResponse(status, Object([&](core::JsonWriter& w) { WriteTenant(w, t); }), t.version,
+  return JsonResponse(status,
+                      Object([&](core::JsonWriter& w) { WriteTenant(w, t, state.seats_used()); }),
+                      t.version,
                       status == 201 ? "/v1/tenants/" + t.id : "");
 }
 
@@ -74,18 +76,21 @@ void CreateTenantRoute(const CallPtr& call) {
 void ListTenants(const CallPtr& call) {
   core::Result<Page> page = ReadPage(call->req);
   if (!page.ok()) return call->Fail(page.error());
-  std::vector<iam::Tenant> tenants;
+  struct Shown {
+    iam::Tenant tenant;
+    size_t seats_used = 0;
+  };
+  std::vector<Shown> tenants;
   for (const core::TenantId& id : call->services().identity().Tenants()) {
-    core::Result<iam::Tenant> t =
-        call->services().identity().Read(id, [](const iam::TenantState& s) { return s.tenant(); });
+    core::Result<Shown> t = call->services().identity().Read(
+        id, [](const iam::TenantState& s) { return Shown{s.tenant(), s.seats_used()}; });
     if (t.ok()) tenants.push_back(std::move(t).value());
   }
-  std::vector<std::pair<std::string, const iam::Tenant*>> sorted;
-  for (const iam::Tenant& t : tenants) sorted.emplace_back(t.id, &t);
+  std::vector<std::pair<std::string, const Shown*>> sorted;
+  for (const Shown& t : tenants) sorted.emplace_back(t.tenant.id, &t);
   std::sort(sorted.begin(), sorted.end());
-  call->Json(200,
-             PageJson<iam::Tenant>(sorted, *page, [](core::JsonWriter& w, const iam::Tenant& t) {
-               WriteTenant(w, t);
+  call->Json(200, PageJson<Shown>(sorted, *page, [](core::JsonWriter& w, const Shown& t) {
+               WriteTenant(w, t.tenant, t.seats_used);
              }));
 }
 
@@ -97,12 +102,13 @@ void GetTenant(const CallPtr& call) {
 
 void PatchTenant(const CallPtr& call) {
   core::Result<Patch> patch =
-      Patch::Parse(call->req.body, {"name", "plan", "retention_days", "settings"});
+      Patch::Parse(call->req.body, {"name", "plan", "retention_days", "seat_limit", "settings"});
   if (!patch.ok()) return call->Fail(patch.error());
   iam::UpdateTenant u;
   core::Status s = patch->Get("name", u.name);
   if (s.ok()) s = patch->Get("plan", u.plan);
   if (s.ok()) s = patch->Get("retention_days", u.retention_days);
+  if (s.ok()) s = patch->Get("seat_limit", u.seat_limit);  // null or 0: no limit
   if (s.ok() && patch->Has("settings")) {
     const core::JsonValue* settings = patch->value().Find("settings");
     if (!settings->is_object()) {

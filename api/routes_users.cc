@@ -24,6 +24,7 @@ struct CreateUserBody {
   std::optional<std::map<std::string, std::string>> tags;
   std::optional<std::map<std::string, core::JsonValue>> properties;
   std::optional<iam::UserKind> kind;
+  std::optional<bool> support;
   std::optional<std::vector<GrantBody>> bindings;
   std::optional<std::vector<std::string>> group_ids;
   template <class S, class V>
@@ -38,6 +39,7 @@ struct CreateUserBody {
     v("tags", s.tags);
     v("properties", s.properties);
     v("kind", s.kind);
+    v("support", s.support);
     v("bindings", s.bindings);
     v("group_ids", s.group_ids);
   }
@@ -82,6 +84,7 @@ void CreateUserRoute(const CallPtr& call) {
   c.tags = b.tags.value_or(std::map<std::string, std::string>{});
   c.properties = b.properties.value_or(std::map<std::string, core::JsonValue>{});
   c.kind = b.kind.value_or(iam::UserKind::kUser);
+  c.support = b.support.value_or(false);
   c.bindings = ToGrants(b.bindings);
   c.group_ids = b.group_ids.value_or(std::vector<std::string>{});
   Execute(call, std::move(c), UserAnswer(201, true));
@@ -244,7 +247,7 @@ void GetUser(const CallPtr& call) {
 void PatchUser(const CallPtr& call) {
   core::Result<Patch> patch =
       Patch::Parse(call->req.body, {"email", "first_name", "last_name", "phone", "address",
-                                    "department", "external_ids", "properties", "kind"});
+                                    "department", "external_ids", "properties", "kind", "support"});
   if (!patch.ok()) return call->Fail(patch.error());
   iam::UpdateUser u;
   u.user_id = call->Param("id");
@@ -256,6 +259,7 @@ void PatchUser(const CallPtr& call) {
   if (s.ok()) s = patch->Get("department", u.department);
   if (s.ok()) s = patch->Get("external_ids", u.external_ids);
   if (s.ok()) s = patch->Get("kind", u.kind);
+  if (s.ok()) s = patch->Get("support", u.support);
   if (s.ok() && patch->Has("properties")) {
     const core::JsonValue* p = patch->value().Find("properties");
     if (!p->is_object()) {

@@ -24,10 +24,13 @@ void WriteSubject(core::JsonWriter& w, const Subject& s) {
 
 }  // namespace
 
-void WriteTenant(core::JsonWriter& w, const Tenant& t) {
+void WriteTenant(core::JsonWriter& w, const Tenant& t, size_t seats_used) {
   w.BeginObject();
   w.Key("id").String(t.id).Key("name").String(t.name).Key("plan").String(ToString(t.plan));
   w.Key("retention_days").Int(t.retention_days);
+  w.Key("seat_limit");
+  core::WriteValue(w, t.seat_limit);
+  w.Key("seats_used").UInt(seats_used);
   w.Key("settings");
   core::WriteValue(w, t.settings);
   w.Key("legal_hold").Bool(t.legal_hold).Key("legal_hold_reason").String(t.legal_hold_reason);
@@ -50,6 +53,7 @@ void WriteUser(core::JsonWriter& w, const TenantState& s, const User& u, bool de
   w.Key("properties");
   core::WriteValue(w, p.properties);
   w.Key("kind").String(ToString(p.kind));
+  w.Key("support").Bool(p.support.value_or(false));
   w.Key("status").String(ToString(u.status));
   w.Key("must_change_password").Bool(u.must_change_password);
   w.Key("last_active_at");

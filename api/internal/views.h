@@ -11,7 +11,8 @@
 
 namespace custos::api::internal {
 
-void WriteTenant(core::JsonWriter& w, const core::iam::Tenant& t);
+// seats_used: the users that count against its seat_limit.
+void WriteTenant(core::JsonWriter& w, const core::iam::Tenant& t, size_t seats_used);
 // `detail`: with bindings and groups (GET by id) rather than counts only.
 void WriteUser(core::JsonWriter& w, const core::iam::TenantState& s, const core::iam::User& u,
                bool detail);

@@ -40,6 +40,7 @@ struct UpdateTenant {
   std::optional<std::string> name;
   std::optional<Plan> plan;
   std::optional<int> retention_days;
+  std::optional<int64_t> seat_limit;  // root only; 0 removes the limit
   std::optional<TenantSettingsPatch> settings;
 };
 struct SetLegalHold {
@@ -61,6 +62,7 @@ struct CreateUser {
   UserKind kind = UserKind::kUser;
   std::vector<Grant> bindings;
   std::vector<std::string> group_ids;
+  bool support = false;  // root only: a support account, not counted against seats
 };
 // A merge patch: absent fields stay; an empty string clears an optional field.
 struct UpdateUser {
@@ -74,6 +76,7 @@ struct UpdateUser {
   std::optional<std::map<std::string, std::string>> external_ids;
   std::optional<std::map<std::string, JsonValue>> properties;  // merged; null removes a key
   std::optional<UserKind> kind;
+  std::optional<bool> support;  // root only
 };
 enum class UserAction : uint8_t { kActivate, kDeactivate, kSuspend, kUnlock, kDelete };
 struct ChangeUserStatus {

@@ -391,21 +391,31 @@ Result<Decision> Decider::operator()(const CreateTenant& c) {
 Result<Decision> Decider::operator()(const UpdateTenant& c) {
   const Tenant& t = s_.tenant();
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(t.version));
-  if ((c.plan || c.retention_days) && !IsRoot()) {
-    return Error{Errc::kPermissionDenied, "only the root client changes plans and retention", {}};
+  if ((c.plan || c.retention_days || c.seat_limit) && !IsRoot()) {
+    return Error{Errc::kPermissionDenied,
+                 "only the root client changes plans, retention and seat limits", {}};
   }
   const Target target{"tenant", t.id, t.name};
-  if (c.plan || c.retention_days) {
+  if (c.plan || c.retention_days || c.seat_limit) {
     const Plan plan = c.plan.value_or(t.plan);
     std::optional<int> days = c.retention_days;
     if (!days && plan != t.plan) days = DefaultRetentionDays(plan);
     if (!days) days = t.retention_days;
     CUSTOS_RETURN_IF_ERROR(CheckRetention(plan, days));
-    if (plan != t.plan || *days != t.retention_days) {
+    std::optional<int64_t> seats = t.seat_limit;
+    if (c.seat_limit) {
+      if (*c.seat_limit < 0 || *c.seat_limit > 10'000'000) {
+        return InvalidField("seat_limit", "must be from 0 (no limit) to 10000000");
+      }
+      seats = *c.seat_limit == 0 ? std::nullopt : c.seat_limit;
+    }
+    if (plan != t.plan || *days != t.retention_days || seats != t.seat_limit) {
       ChangeSet changes;
       changes.Add("plan", t.plan, plan);
       changes.Add("retention_days", t.retention_days, *days);
-      Emit(et::kTenantPlanChanged, TenantPlanChangedData{plan, *days}, target, changes.Take());
+      changes.Add("seat_limit", t.seat_limit.value_or(0), seats.value_or(0));
+      Emit(et::kTenantPlanChanged, TenantPlanChangedData{plan, *days, seats}, target,
+           changes.Take());
     }
   }
   if (c.name || c.settings) {

@@ -50,9 +50,28 @@ bool IsValidPropertyKey(std::string_view key) {
 
 }  // namespace
 
+Status Decider::TakeSeat() {
+  const std::optional<int64_t>& limit = s_.tenant().seat_limit;
+  if (limit && static_cast<int64_t>(s_.seats_used() + seats_taken_) >= *limit) {
+    return Error{Errc::kConflict,
+                 "the tenant's seat limit of " + std::to_string(*limit) +
+                     " users is reached (support accounts, deactivated and deleted users do "
+                     "not count)",
+                 {}};
+  }
+  ++seats_taken_;
+  return OkStatus();
+}
+
 Result<Decision> Decider::operator()(const CreateUser& c) {
+  if (c.support && !IsRoot()) {
+    return Error{Errc::kPermissionDenied,
+                 "only the root client makes support accounts",
+                 {FieldError{"support", "needs the root client"}}};
+  }
   UserProfile profile{c.email,      c.first_name,   c.last_name,  c.phone, c.address,
-                      c.department, c.external_ids, c.properties, c.kind};
+                      c.department, c.external_ids, c.properties, c.kind,
+                      c.support ? std::optional<bool>(true) : std::nullopt};
   FieldChecks checks;
   CheckProfile(profile, checks);
   checks.Add(CheckStringMap(c.tags, "tags", 1024));
@@ -78,6 +97,7 @@ Result<Decision> Decider::operator()(const CreateUser& c) {
   CUSTOS_RETURN_IF_ERROR(RequireGrantRights(!c.bindings.empty(), !c.group_ids.empty()));
   CUSTOS_RETURN_IF_ERROR(CheckGrants(c.bindings, "bindings"));
   CUSTOS_RETURN_IF_ERROR(CheckGroupIds(c.group_ids, "group_ids"));
+  if (!c.support) CUSTOS_RETURN_IF_ERROR(TakeSeat());
 
   const std::string id = NewId("usr_", ctx_);
   const Subject subject{SubjectType::kUser, id};
@@ -130,6 +150,18 @@ Result<Decision> Decider::operator()(const UpdateUser& c) {
   if (c.department) p.department = *c.department;
   if (c.external_ids) p.external_ids = *c.external_ids;
   if (c.kind) p.kind = *c.kind;
+  if (c.support) {
+    if (!IsRoot()) {
+      return Error{Errc::kPermissionDenied,
+                   "only the root client marks support accounts",
+                   {FieldError{"support", "needs the root client"}}};
+    }
+    p.support = *c.support ? std::optional<bool>(true) : std::nullopt;
+    // No longer support: it takes a seat again.
+    if (u->profile.support && !p.support && u->status != UserStatus::kDeactivated) {
+      CUSTOS_RETURN_IF_ERROR(TakeSeat());
+    }
+  }
   if (c.properties) {
     CUSTOS_RETURN_IF_ERROR(CheckProperties(*c.properties, "properties"));
     for (const auto& [key, value] : *c.properties) {
@@ -173,6 +205,7 @@ Result<Decision> Decider::operator()(const UpdateUser& c) {
   changes.Add("department", u->profile.department, p.department);
   changes.Add("external_ids", u->profile.external_ids, p.external_ids);
   changes.Add("properties", u->profile.properties, p.properties);
+  changes.Add("support", u->profile.support.value_or(false), p.support.value_or(false));
   changes.Add("kind", u->profile.kind, p.kind);
   d_.id = u->id;
   if (changes.empty()) return Done();
@@ -206,6 +239,9 @@ Result<Decision> Decider::operator()(const ChangeUserStatus& c) {
       if (u->status == UserStatus::kActive) return Done();
       if (u->status == UserStatus::kLocked) {
         return Conflict("user " + u->id + " is locked: unlock it instead");
+      }
+      if (u->status == UserStatus::kDeactivated && !u->profile.support) {
+        CUSTOS_RETURN_IF_ERROR(TakeSeat());
       }
       Emit(et::kUserActivated, ref, target, status_change(UserStatus::kActive));
       return Done();
@@ -403,6 +439,7 @@ Result<Decision> Decider::operator()(const ImportUsers& c) {
     const size_t line = i < c.lines.size() ? c.lines[i] : i + 2;
     Decider row(s_, ctx_);
     row.import_row_ = true;
+    row.seats_taken_ = seats_taken_;
     Result<Decision> one = row(c.users[i]);
     std::string why;
     if (!one.ok()) {
@@ -415,6 +452,7 @@ Result<Decision> Decider::operator()(const ImportUsers& c) {
       continue;
     }
     Decision d = std::move(one).value();
+    seats_taken_ = row.seats_taken_;
     for (DomainEvent& e : d.events) all.events.push_back(std::move(e));
     for (const KvWrite& w : d.credentials.writes()) {
       all.credentials.Put(w.space, w.key, w.value);
@@ -607,6 +645,7 @@ Result<Decision> Decider::operator()(const AcceptInvitation& c) {
   if (s_.FindUserByEmail(inv->email) != nullptr) {
     return Conflict("a user with email " + inv->email + " already exists");
   }
+  CUSTOS_RETURN_IF_ERROR(TakeSeat());
   const std::string id = NewId("usr_", ctx_);
   const Subject subject{SubjectType::kUser, id};
   // What was granted when the invitation was made, as far as it still exists, and only as far

@@ -62,10 +62,12 @@ struct TenantUpdatedData {
 struct TenantPlanChangedData {
   Plan plan = Plan::kFree;
   int retention_days = 30;
+  std::optional<int64_t> seat_limit;  // absent: no limit
   template <class S, class V>
   static void Fields(S& s, V& v) {
     v("plan", s.plan);
     v("retention_days", s.retention_days);
+    v("seat_limit", s.seat_limit);
   }
 };
 

@@ -75,6 +75,8 @@ struct Tenant {
   TenantSettings settings;
   bool legal_hold = false;
   std::string legal_hold_reason;
+  // Users it may have that count (not deactivated or deleted, not support); none: no limit.
+  std::optional<int64_t> seat_limit;
   Time created_at;
   Time updated_at;
   int64_t version = 1;
@@ -85,6 +87,7 @@ struct Tenant {
     v("name", s.name);
     v("plan", s.plan);
     v("retention_days", s.retention_days);
+    v("seat_limit", s.seat_limit);
     v("settings", s.settings);
     v("legal_hold", s.legal_hold);
     v("legal_hold_reason", s.legal_hold_reason);
@@ -153,6 +156,9 @@ struct UserProfile {
   std::map<std::string, std::string> external_ids;
   std::map<std::string, JsonValue> properties;
   UserKind kind = UserKind::kUser;
+  // A vendor's support account (seed 001): not counted against the tenant's seat limit; set
+  // by root only. Absent (never false) when it is not one.
+  std::optional<bool> support;
 
   template <class S, class V>
   static void Fields(S& s, V& v) {
@@ -165,6 +171,7 @@ struct UserProfile {
     v("external_ids", s.external_ids);
     v("properties", s.properties);
     v("kind", s.kind);
+    v("support", s.support);
   }
   friend bool operator==(const UserProfile&, const UserProfile&) = default;
 };

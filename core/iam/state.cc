@@ -426,7 +426,7 @@ Status TenantState::ApplyTenant(std::string_view type, const JsonValue& data, Ti
     if (exists_) return Corruption("second tenant.created for " + tenant_id_);
     TenantCreatedData d;
     CUSTOS_RETURN_IF_ERROR(Read(data, type, d));
-    tenant_ = Tenant{d.id, d.name, d.plan, d.retention_days, d.settings, false, "", time, time, 1};
+    tenant_ = Tenant{d.id, d.name, d.plan, d.retention_days, d.settings, false, "", std::nullopt, time, time, 1};
     exists_ = true;
   } else if (type == et::kTenantUpdated) {
     TenantUpdatedData d;
@@ -439,6 +439,7 @@ Status TenantState::ApplyTenant(std::string_view type, const JsonValue& data, Ti
     CUSTOS_RETURN_IF_ERROR(Read(data, type, d));
     tenant_.plan = d.plan;
     tenant_.retention_days = d.retention_days;
+    tenant_.seat_limit = d.seat_limit;
     Bump(tenant_, time);
   } else if (type == et::kTenantLegalHoldChanged) {
     TenantLegalHoldData d;
@@ -469,6 +470,7 @@ Status TenantState::ApplyUser(std::string_view type, const JsonValue& data, Time
     u.updated_at = time;
     email_index_[Lower(u.profile.email)] = u.id;
     Touch(RecordKey('u', u.id));
+    seats_used_ += TakesASeat(u);
     users_.emplace(u.id, std::move(u));
     return OkStatus();
   }
@@ -477,6 +479,7 @@ Status TenantState::ApplyUser(std::string_view type, const JsonValue& data, Time
   const JsonValue* id = data.Find("user_id");
   User* u = id != nullptr && id->is_string() ? FindIn(users_, id->text()) : nullptr;
   if (u == nullptr) return Unknown(type, "user", id != nullptr ? id->text() : "");
+  seats_used_ -= TakesASeat(*u);  // counted again below, as it is after the event
   if (type == et::kUserUpdated) {
     UserUpdatedData d;
     CUSTOS_RETURN_IF_ERROR(Read(data, type, d));
@@ -532,8 +535,14 @@ Status TenantState::ApplyUser(std::string_view type, const JsonValue& data, Time
   }
   Bump(*u, time);
   IndexDue(*u);
+  seats_used_ += TakesASeat(*u);
   Touch(RecordKey('u', u->id));
   return OkStatus();
+}
+
+bool TenantState::TakesASeat(const User& u) {
+  return !u.profile.support.value_or(false) && u.status != UserStatus::kDeactivated &&
+         u.status != UserStatus::kDeleted;
 }
 
 Status TenantState::ApplyProperty(std::string_view type, const JsonValue& data, Time time) {
@@ -1031,6 +1040,7 @@ Status TenantState::LoadRecord(std::string_view key, std::string_view value) {
       CUSTOS_RETURN_IF_ERROR(load(u));
       if (u.status != UserStatus::kDeleted) email_index_[Lower(u.profile.email)] = u.id;
       IndexDue(u);
+      seats_used_ += TakesASeat(u);
       users_[u.id] = std::move(u);
       return OkStatus();
     }

@@ -133,6 +133,10 @@ class TenantState {
   // `max`. An entry may be stale (already recorded otherwise); the caller checks the entity.
   [[nodiscard]] std::vector<std::string> DueBy(Time now, size_t max) const;
 
+  // Users that count against the seat limit: neither deactivated, deleted nor support.
+  [[nodiscard]] size_t seats_used() const { return seats_used_; }
+  [[nodiscard]] static bool TakesASeat(const User& u);
+
   // Every record, in key order.
   void ForEachRecord(
       const std::function<void(const std::string& key, const std::string& value)>& fn) const;
@@ -176,6 +180,7 @@ class TenantState {
   Tenant tenant_;
   Node root_;
 
+  size_t seats_used_ = 0;
   std::set<std::pair<Time, std::string>> due_;  // (when, "i/<id>" | "u/<id>")
   StringMap<Time> due_at_;                       // key → its entry in due_
   StringMap<User> users_;

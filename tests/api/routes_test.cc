@@ -425,6 +425,57 @@ TEST_F(ApiTest, ClientAndRoleReviews) {
   EXPECT_EQ(roles.S("items.1.name"), "Designer");
 }
 
+// Seed 001's license count: "support staff … not counted in your license count". Root sets
+// a tenant's seat_limit; users that are neither support accounts, deactivated nor deleted
+// take a seat; a create, an import, an acceptance or a reactivation past the limit is 409.
+TEST_F(ApiTest, SeatsAreCountedAndLimited) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  const auto create = [&](const std::string& who, bool support) {
+    return client_->Json("POST", "/v1/tenants/acme/users", token,
+                         "{\"email\":\"" + who +
+                             "@example.com\",\"first_name\":\"A\","
+                             "\"last_name\":\"B\"" +
+                             (support ? ",\"support\":true" : "") + "}");
+  };
+  HttpReply limit = client_->Json("PATCH", "/v1/tenants/acme", token, "{\"seat_limit\":2}");
+  ASSERT_EQ(limit.status, 200) << limit.body;
+  EXPECT_EQ(J(limit.body).S("seat_limit"), "2");
+  EXPECT_EQ(J(limit.body).S("seats_used"), "0");
+  HttpReply a = create("a", false);
+  ASSERT_EQ(a.status, 201);
+  ASSERT_EQ(create("b", false).status, 201);
+  HttpReply full = create("c", false);
+  EXPECT_EQ(full.status, 409) << full.body;
+  HttpReply helper = create("support", true);  // not counted
+  ASSERT_EQ(helper.status, 201) << helper.body;
+  EXPECT_TRUE(J(helper.body).B("support"));
+  HttpReply csv = client_->Json("POST", "/v1/tenants/acme/users:import?mode=best_effort", token,
+                                "email,first_name,last_name\r\nd@example.com,D,E\r\n",
+                                {{"Content-Type", "text/csv"}});
+  EXPECT_EQ(J(csv.body).S("created"), "0") << csv.body;
+  // Deactivating frees a seat; reactivating needs one.
+  const std::string path = "/v1/tenants/acme/users/" + J(a.body).S("id");
+  ASSERT_EQ(client_->Json("POST", path + "/deactivate", token).status, 200);
+  ASSERT_EQ(create("c", false).status, 201);
+  EXPECT_EQ(client_->Json("POST", path + "/activate", token).status, 409);
+  HttpReply tenant = client_->Json("GET", "/v1/tenants/acme", token);
+  EXPECT_EQ(J(tenant.body).S("seats_used"), "2") << tenant.body;
+  // Only root sets limits or makes support accounts.
+  const auto [id, secret] = Client("acme", "admin", RoleId("acme", "Tenant Admin"));
+  const std::string admin = Token(id, secret);
+  EXPECT_EQ(client_->Json("PATCH", "/v1/tenants/acme", admin, "{\"seat_limit\":100}").status, 403);
+  EXPECT_EQ(client_
+                ->Json("POST", "/v1/tenants/acme/users", admin,
+                       "{\"email\":\"s2@example.com\",\"first_name\":\"A\","
+                       "\"last_name\":\"B\",\"support\":true}")
+                .status,
+            403);
+  // No limit again.
+  ASSERT_EQ(client_->Json("PATCH", "/v1/tenants/acme", token, "{\"seat_limit\":null}").status, 200);
+  EXPECT_EQ(client_->Json("POST", path + "/activate", token).status, 200);
+}
+
 TEST_F(ApiTest, UsersFilterSortAndPageWithoutGapsOrDuplicates) {
   CreateTenant("acme");
   const std::string token = RootToken();

@@ -118,6 +118,8 @@ class Decider {
   [[nodiscard]] Target GroupTarget(const Group& g) const { return Target{"group", g.id, g.name}; }
   // An API client's owner: a user of the tenant, not deleted (422 on owner_id).
   [[nodiscard]] Status CheckOwner(const std::optional<std::string>& owner) const;
+  // One more user that counts against the tenant's seat limit in this decision; 409 past it.
+  [[nodiscard]] Status TakeSeat();
   // Deactivates the active API clients `user_id` owns (off-boarding), each outranked.
   [[nodiscard]] Status DeactivateOwnedClients(const std::string& user_id);
   [[nodiscard]] Target ClientTarget(const ApiClient& c) const {
@@ -130,6 +132,7 @@ class Decider {
   Authority auth_;
   Decision d_;
   bool import_row_ = false;  // a row of ImportUsers: its password goes by notification only
+  size_t seats_taken_ = 0;  // users this decision adds against the seat limit
   std::set<std::string> new_group_names_;            // NameKey form, made in this decision
   std::map<std::string, std::string> new_builtins_;  // role name → id, made in this decision
 };
