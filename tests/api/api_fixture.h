@@ -158,6 +158,18 @@ class ApiTest : public ::testing::Test {
     return "";
   }
 
+  // A user made by root from the members of a JSON body after email, first and last name
+  // (`extra`, e.g. ",\"kind\":\"admin\""); returns the answer (201 expected).
+  HttpReply NewUser(const std::string& tenant, const std::string& email,
+                    const std::string& extra = "") {
+    HttpReply r =
+        client_->Json("POST", "/v1/tenants/" + tenant + "/users", RootToken(),
+                      "{\"email\":\"" + email + "\",\"first_name\":\"" + email.substr(0, 1) +
+                          "\",\"last_name\":\"" + email.substr(1, 1) + "\"" + extra + "}");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r;
+  }
+
   // An API client with a binding to `role_id` at the root; returns {id, secret}.
   std::pair<std::string, std::string> Client(const std::string& tenant, const std::string& name,
                                              const std::string& role_id) {
