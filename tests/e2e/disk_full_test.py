@@ -36,76 +36,87 @@ def main(binary):
         data_dir = os.path.join(mount, "data")
         os.makedirs(data_dir)
         server = Server(binary, ["--block-cache-mb", "8"], data_dir=data_dir)
-        root = server.root()
-        root.expect(201, "POST", "/v1/tenants", {"id": "acme", "name": "Acme"})
-        user = root.expect(201, "POST", "/v1/tenants/acme/users", {
-            "email": "ada@example.com", "first_name": "Ada", "last_name": "L"})
-        base = "/v1/tenants/acme/audit/events"
-        acked = set()
-
-        # Ballast: all but a few MiB of the file system.
-        ballast = os.path.join(mount, "ballast")
-        with open(ballast, "wb") as f:
-            f.write(b"\0" * max(0, free_bytes(mount) - 6 * 1024 * 1024))
-        batch = {"events": [{"type": "workflow.executed", "data": {"pad": "x" * 900, "k": k}}
-                            for k in range(200)]}
-        refused = None
-        for _ in range(2000):
-            r = root.call("POST", base + ":batch", batch)
-            if r.status_code == 201:
-                acked.update(e["id"] for e in r.json()["events"])
-                continue
-            refused = r
-            break
-        check(refused is not None, "the disk never filled")
-        check(refused.status_code == 503, "a write on a full disk: %d %s"
-              % (refused.status_code, refused.text))
-        check(refused.headers["Content-Type"].startswith("application/problem+json"),
-              refused.headers)
-        print("disk full after %d events: %s" % (len(acked), refused.json().get("detail")))
-
-        # Writes keep being refused (and change nothing); reads keep working.
-        for body_call in (lambda: root.call("POST", base, {"type": "workflow.executed"}),
-                          lambda: root.call("POST", "/v1/tenants/acme/groups", {"name": "G"})):
-            r = body_call()
-            check(r.status_code == 503, "another write: %d %s" % (r.status_code, r.text))
-        groups = root.expect(200, "GET", "/v1/tenants/acme/groups")["items"]
-        check(all(g["name"] != "G" for g in groups), "a refused write changed the state")
-        page = root.expect(200, "GET", base + "?limit=5&action=workflow.*")
-        check(len(page["items"]) == 5, page)
-        root.expect(200, "GET", "/v1/tenants/acme/users/" + user["id"])
-        check(requests.get(server.url("/healthz")).status_code == 200, "healthz")
-
-        # Space again: writes resume without a restart.
-        os.remove(ballast)
-        deadline = time.monotonic() + 30
-        while True:
-            r = root.call("POST", base, {"type": "workflow.executed", "data": {"after": True}})
-            if r.status_code == 201:
-                acked.add(r.json()["id"])
-                break
-            check(r.status_code == 503 and time.monotonic() < deadline,
-                  "writes did not resume: %d %s" % (r.status_code, r.text))
-            time.sleep(0.1)
-        root.expect(201, "POST", "/v1/tenants/acme/groups", {"name": "After"})
-        server.stop()
-
-        out = subprocess.run([binary, "dump", "--data-dir", data_dir, "--tenant", "acme"],
-                             capture_output=True, text=True, check=True).stdout
-        log_ids = {json.loads(l)["id"] for l in out.splitlines() if l}
-        check(acked <= log_ids, "%d acknowledged events lost" % len(acked - log_ids))
-        with open(os.path.join(mount, "acme.jsonl"), "w") as f:
-            f.write(out)
-        v = subprocess.run([binary, "verify", os.path.join(mount, "acme.jsonl")],
-                           capture_output=True, text=True)
-        check(v.returncode == 0, "verify: %s %s" % (v.stdout, v.stderr))
-        rb = subprocess.run([binary, "rebuild", "--data-dir", data_dir, "--check"],
-                            capture_output=True, text=True)
-        check(rb.returncode == 0, "rebuild --check: %s %s" % (rb.stdout, rb.stderr))
+        try:
+            run_on_full_disk(binary, mount, data_dir, server)
+        except BaseException:
+            # What the server said, and whether it still runs, for whoever reads the failure.
+            print("server exit status: %s; its log's tail:\n%s"
+                  % (server.proc.poll(), server.stderr_seen[-4000:].decode(errors="replace")))
+            raise
     finally:
         subprocess.run(["umount", "-l", mount])
         shutil.rmtree(mount, ignore_errors=True)
     print("ok")
+
+
+def run_on_full_disk(binary, mount, data_dir, server):
+    """Fills the disk under a running server, checks what it answers, frees it, checks again."""
+    root = server.root()
+    root.expect(201, "POST", "/v1/tenants", {"id": "acme", "name": "Acme"})
+    user = root.expect(201, "POST", "/v1/tenants/acme/users", {
+        "email": "ada@example.com", "first_name": "Ada", "last_name": "L"})
+    base = "/v1/tenants/acme/audit/events"
+    acked = set()
+
+    # Ballast: all but a few MiB of the file system.
+    ballast = os.path.join(mount, "ballast")
+    with open(ballast, "wb") as f:
+        f.write(b"\0" * max(0, free_bytes(mount) - 6 * 1024 * 1024))
+    batch = {"events": [{"type": "workflow.executed", "data": {"pad": "x" * 900, "k": k}}
+                        for k in range(200)]}
+    refused = None
+    for _ in range(2000):
+        r = root.call("POST", base + ":batch", batch)
+        if r.status_code == 201:
+            acked.update(e["id"] for e in r.json()["events"])
+            continue
+        refused = r
+        break
+    check(refused is not None, "the disk never filled")
+    check(refused.status_code == 503, "a write on a full disk: %d %s"
+          % (refused.status_code, refused.text))
+    check(refused.headers["Content-Type"].startswith("application/problem+json"),
+          refused.headers)
+    print("disk full after %d events: %s" % (len(acked), refused.json().get("detail")))
+
+    # Writes keep being refused (and change nothing); reads keep working.
+    for body_call in (lambda: root.call("POST", base, {"type": "workflow.executed"}),
+                      lambda: root.call("POST", "/v1/tenants/acme/groups", {"name": "G"})):
+        r = body_call()
+        check(r.status_code == 503, "another write: %d %s" % (r.status_code, r.text))
+    groups = root.expect(200, "GET", "/v1/tenants/acme/groups")["items"]
+    check(all(g["name"] != "G" for g in groups), "a refused write changed the state")
+    page = root.expect(200, "GET", base + "?limit=5&action=workflow.*")
+    check(len(page["items"]) == 5, page)
+    root.expect(200, "GET", "/v1/tenants/acme/users/" + user["id"])
+    check(requests.get(server.url("/healthz")).status_code == 200, "healthz")
+
+    # Space again: writes resume without a restart.
+    os.remove(ballast)
+    deadline = time.monotonic() + 30
+    while True:
+        r = root.call("POST", base, {"type": "workflow.executed", "data": {"after": True}})
+        if r.status_code == 201:
+            acked.add(r.json()["id"])
+            break
+        check(r.status_code == 503 and time.monotonic() < deadline,
+              "writes did not resume: %d %s" % (r.status_code, r.text))
+        time.sleep(0.1)
+    root.expect(201, "POST", "/v1/tenants/acme/groups", {"name": "After"})
+    server.stop()
+
+    out = subprocess.run([binary, "dump", "--data-dir", data_dir, "--tenant", "acme"],
+                         capture_output=True, text=True, check=True).stdout
+    log_ids = {json.loads(l)["id"] for l in out.splitlines() if l}
+    check(acked <= log_ids, "%d acknowledged events lost" % len(acked - log_ids))
+    with open(os.path.join(mount, "acme.jsonl"), "w") as f:
+        f.write(out)
+    v = subprocess.run([binary, "verify", os.path.join(mount, "acme.jsonl")],
+                       capture_output=True, text=True)
+    check(v.returncode == 0, "verify: %s %s" % (v.stdout, v.stderr))
+    rb = subprocess.run([binary, "rebuild", "--data-dir", data_dir, "--check"],
+                        capture_output=True, text=True)
+    check(rb.returncode == 0, "rebuild --check: %s %s" % (rb.stdout, rb.stderr))
 
 
 if __name__ == "__main__":
