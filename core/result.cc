@@ -55,19 +55,28 @@ void FieldChecks::Add(Status s) {
   Error e = std::move(s).error();
   if (e.code == Errc::kInvalidArgument && !e.fields.empty()) {
     if (fields_.empty()) first_message_ = e.message;
-    for (FieldError& f : e.fields) fields_.push_back(std::move(f));
+    for (FieldError& f : e.fields) {
+      if (fields_.size() < kMaxListed) {
+        fields_.push_back(std::move(f));
+      } else {
+        ++unlisted_;
+      }
+    }
   } else if (!other_) {
     other_ = std::move(e);
   }
 }
 
 Status FieldChecks::Take() && {
-  if (fields_.size() == 1) return Error{Errc::kInvalidArgument, first_message_, fields_};
+  if (fields_.size() == 1 && unlisted_ == 0) {
+    return Error{Errc::kInvalidArgument, first_message_, fields_};
+  }
   if (!fields_.empty()) {
-    std::string message = std::to_string(fields_.size()) + " fields are invalid:";
+    std::string message = std::to_string(fields_.size() + unlisted_) + " fields are invalid:";
     for (size_t i = 0; i < fields_.size(); ++i) {
       message += (i == 0 ? " " : ", ") + fields_[i].field;
     }
+    if (unlisted_ > 0) message += " and " + std::to_string(unlisted_) + " more";
     return Error{Errc::kInvalidArgument, std::move(message), std::move(fields_)};
   }
   if (other_) return std::move(*other_);

@@ -134,11 +134,15 @@ class [[nodiscard]] Status {
 // conflict, a denial) is kept and answered only when no field failed.
 class FieldChecks {
  public:
+  // The fields listed at most (a hostile body may fail on thousands); the rest are counted.
+  static constexpr size_t kMaxListed = 100;
+
   void Add(Status s);
   [[nodiscard]] Status Take() &&;
 
  private:
   std::vector<FieldError> fields_;
+  size_t unlisted_ = 0;
   std::string first_message_;
   std::optional<Error> other_;
 };

@@ -49,4 +49,29 @@ TEST(ResultTest, ErrorToStringNamesCodeAndFields) {
 }
 
 }  // namespace
+// API.md: a 422 lists every failing field — up to a bound, so that a body failing on
+// thousands of members answers small; other errors wait until no field failed.
+TEST(FieldChecksTest, GathersFieldsBoundedAndKeepsOtherErrorsBehind) {
+  FieldChecks one;
+  one.Add(OkStatus());
+  one.Add(InvalidField("email", "must be a valid email address"));
+  Status first = std::move(one).Take();
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().message, "email: must be a valid email address");
+
+  FieldChecks many;
+  many.Add(Conflict("taken"));
+  for (int i = 0; i < 250; ++i) many.Add(InvalidField("f" + std::to_string(i), "bad"));
+  Status all = std::move(many).Take();
+  ASSERT_FALSE(all.ok());
+  EXPECT_EQ(all.error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(all.error().fields.size(), FieldChecks::kMaxListed);
+  EXPECT_EQ(all.error().message.rfind("250 fields are invalid: f0, f1,", 0), 0u);
+  EXPECT_NE(all.error().message.find("and 150 more"), std::string::npos);
+
+  FieldChecks other;
+  other.Add(Conflict("taken"));
+  EXPECT_EQ(std::move(other).Take().error().code, Errc::kConflict);
+}
+
 }  // namespace custos::core
