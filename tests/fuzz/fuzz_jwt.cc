@@ -43,9 +43,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   claims.iss = signer.issuer();
   claims.tenant = std::string(input.substr(0, nul));
   claims.sub = nul == std::string_view::npos ? "" : std::string(input.substr(nul + 1));
-  // The server signs only what it made: a subject, and text (ids are validated UTF-8).
+  // The server signs only what it made: a subject, and text (ids are validated UTF-8), of an
+  // id's length (a tenant id is at most 63 bytes, a principal's far less than 256); longer
+  // claims could make a token past what Verify reads (8 KiB), which no server token is.
   if (claims.sub.empty()) claims.sub = "usr_fuzz";
-  if (!custos::core::IsValidUtf8(claims.tenant) || !custos::core::IsValidUtf8(claims.sub)) {
+  if (!custos::core::IsValidUtf8(claims.tenant) || !custos::core::IsValidUtf8(claims.sub) ||
+      claims.tenant.size() > 63 || claims.sub.size() > 256) {
     return 0;
   }
   claims.typ = "user";
