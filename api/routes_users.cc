@@ -495,21 +495,27 @@ void ImportUsersRoute(const CallPtr& call) {
 // The users the list's filters select, in its order (?q=&status=&…&sort=), as CSV that
 // POST …/users:import reads back.
 void ExportUsers(const CallPtr& call) {
-  core::Result<core::Result<uint64_t>> count = call->services().identity().Read(
-      call->Tenant(), [&](const iam::TenantState& state) -> core::Result<uint64_t> {
+  // The users are selected and ordered once; the answer, rendered once the export is
+  // recorded, writes those of them that still exist.
+  core::Result<core::Result<std::vector<std::string>>> selected = call->services().identity().Read(
+      call->Tenant(), [&](const iam::TenantState& state) -> core::Result<std::vector<std::string>> {
         CUSTOS_ASSIGN_OR_RETURN(SortedUsers users, FilteredUsers(call->req, state));
-        return users.size();
+        std::vector<std::string> ids;
+        ids.reserve(users.size());
+        for (const auto& [key, u] : users) ids.push_back(u->id);
+        return ids;
       });
-  if (!count.ok()) return call->Fail(count.error());
-  if (!count->ok()) return call->Fail(count->error());
-  Execute(call, iam::RecordUserExport{**count},
-          [call](const iam::TenantState& state, const projections::ExecuteResult&) -> HttpResponse {
-            core::Result<SortedUsers> users = FilteredUsers(call->req, state);
-            if (!users.ok()) return Problem(users.error());
+  if (!selected.ok()) return call->Fail(selected.error());
+  if (!selected->ok()) return call->Fail(selected->error());
+  auto ids = std::make_shared<std::vector<std::string>>(std::move(**selected));
+  Execute(call, iam::RecordUserExport{ids->size()},
+          [ids](const iam::TenantState& state, const projections::ExecuteResult&) -> HttpResponse {
             std::string csv =
                 "id,email,first_name,last_name,phone,department,kind,status,roles,groups,tags,"
                 "created_at,last_active_at\r\n";
-            for (const auto& [key, u] : *users) {
+            for (const std::string& id : *ids) {
+              const iam::User* u = state.FindUser(id);
+              if (u == nullptr) continue;
               const iam::Subject subject{iam::SubjectType::kUser, u->id};
               std::string roles;
               for (const std::string& b : state.BindingsOf(subject)) {

@@ -101,7 +101,7 @@ def run_on_full_disk(binary, mount, data_dir, server):
             break
         check(r.status_code == 503 and time.monotonic() < deadline,
               "writes did not resume: %d %s" % (r.status_code, r.text))
-        time.sleep(0.1)
+        time.sleep(0.1)  # polling interval while RocksDB resumes; the deadline above bounds it
     root.expect(201, "POST", "/v1/tenants/acme/groups", {"name": "After"})
     server.stop()
 
