@@ -200,6 +200,8 @@ core::Result<HttpResponse> ListUsers(const CallPtr& call, const iam::TenantState
 
 // GET …/tags: every tag key in use on the tenant's users (not deleted ones), with how many
 // users carry it and its values with theirs — the suggestions a console offers. Paged by key.
+constexpr size_t kTagValuesShown = 100;  // values listed per key in the tag catalogue
+
 core::Result<HttpResponse> ListTags(const CallPtr& call, const iam::TenantState& state) {
   CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
   struct Key {
@@ -227,6 +229,10 @@ core::Result<HttpResponse> ListTags(const CallPtr& call, const iam::TenantState&
                             by_count.begin(), by_count.end(),
                             [](const auto& a, const auto& b) { return a.first > b.first; });
                         w.BeginObject().Key("key").String(k.key).Key("count").UInt(k.count);
+                        // A key with a value per user would make one item as large as the
+                        // tenant: the most used values only, and how many there are.
+                        w.Key("distinct_values").UInt(by_count.size());
+                        if (by_count.size() > kTagValuesShown) by_count.resize(kTagValuesShown);
                         w.Key("values").BeginArray();
                         for (const auto& [n, v] : by_count) {
                           w.BeginObject().Key("value").String(*v).Key("count").UInt(n).EndObject();

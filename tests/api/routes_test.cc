@@ -318,16 +318,34 @@ TEST_F(ApiTest, LookUpsReviewsAndTheTagCatalogue) {
   // The catalogue.
   HttpReply tags = client_->Json("GET", "/v1/tenants/acme/tags", RootToken());
   ASSERT_EQ(tags.status, 200) << tags.body;
-  EXPECT_EQ(
-      tags.body,
-      "{\"items\":[{\"key\":\"Region\",\"count\":3,\"values\":[{\"value\":\"EU\",\"count\":2},"
-      "{\"value\":\"US\",\"count\":1}]},{\"key\":\"Team\",\"count\":1,\"values\":"
-      "[{\"value\":\"Web\",\"count\":1}]}],\"next_cursor\":null}");
+  EXPECT_EQ(tags.body,
+            "{\"items\":[{\"key\":\"Region\",\"count\":3,\"distinct_values\":2,\"values\":[{"
+            "\"value\":\"EU\",\"count\":2},"
+            "{\"value\":\"US\",\"count\":1}]},{\"key\":\"Team\",\"count\":1,\"distinct_values\":1,"
+            "\"values\":"
+            "[{\"value\":\"Web\",\"count\":1}]}],\"next_cursor\":null}");
   HttpReply first = client_->Json("GET", "/v1/tenants/acme/tags?limit=1", RootToken());
   EXPECT_EQ(J(first.body).S("items.0.key"), "Region");
   HttpReply second = client_->Json(
       "GET", "/v1/tenants/acme/tags?limit=1&cursor=" + J(first.body).S("next_cursor"), RootToken());
   EXPECT_EQ(J(second.body).S("items.0.key"), "Team");
+  // A key with a value per user stays one small item: its 100 most used values and how
+  // many there are.
+  const std::string bulk = "email,first_name,last_name,tags\r\n" + [] {
+    std::string rows;
+    for (int i = 0; i < 150; ++i) {
+      rows += "u" + std::to_string(i) + "@example.com,U,V,Badge=" + std::to_string(i) + "\r\n";
+    }
+    return rows;
+  }();
+  HttpReply imported = client_->Json("POST", "/v1/tenants/acme/users:import", RootToken(), bulk,
+                                     {{"Content-Type", "text/csv"}});
+  ASSERT_EQ(J(imported.body).S("created"), "150") << imported.body;
+  J badge(client_->Json("GET", "/v1/tenants/acme/tags?limit=1", RootToken()).body);
+  EXPECT_EQ(badge.S("items.0.key"), "Badge");
+  EXPECT_EQ(badge.S("items.0.count"), "150");
+  EXPECT_EQ(badge.S("items.0.distinct_values"), "150");
+  EXPECT_EQ(badge.Size("items.0.values"), 100u);
 }
 
 // Seed 004's off-boarding over HTTP: a client owned by a user stops working when the user is
