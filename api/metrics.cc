@@ -132,6 +132,17 @@ std::string Metrics::Render(const Gauges& g) const {
   gauge("custos_notifications_failed_total",
         "Notification delivery failures (each retried up to 5 times) and drops.", "counter",
         g.notifications_failed);
+  gauge("custos_mail_sent_total", "Mails the SMTP server accepted since start (--smtp).",
+        "counter", g.mail_sent);
+  gauge("custos_mail_retries_total",
+        "Tries after the first at sending a mail (no connection, a 4xx reply, a timeout).",
+        "counter", g.mail_retries);
+  gauge("custos_mail_failed_total",
+        "Mails given up: refused for good (5xx), out of tries, dropped on a full queue, or "
+        "unsent at stop.",
+        "counter", g.mail_failed);
+  gauge("custos_mail_queued", "Mails waiting to be sent or tried again.", "gauge",
+        g.mail_queued);
   gauge("custos_retention_purges_total", "Retention purges that removed events, since start.",
         "counter", g.retention_purges);
   gauge("custos_retention_purged_events_total", "Events removed by retention since start.",

@@ -37,6 +37,11 @@ class Metrics {
     double kafka_reachable = 0;
     double notifications_sent = 0;
     double notifications_failed = 0;
+    // The SMTP mailer (0 without --smtp).
+    double mail_sent = 0;
+    double mail_retries = 0;
+    double mail_failed = 0;
+    double mail_queued = 0;
     // The log's synced writes: events in each, and the time each took (fsync included).
     core::Histogram::Snapshot append_batch_events;
     core::Histogram::Snapshot append_sync_seconds;

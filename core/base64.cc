@@ -7,6 +7,7 @@ namespace custos::core {
 namespace {
 
 constexpr char kUrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kStdAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 int Value(char c, bool url) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -38,32 +39,38 @@ std::optional<std::string> Decode(std::string_view text, bool url) {
   return out;
 }
 
-}  // namespace
-
-std::string Base64UrlEncode(std::string_view bytes) {
+std::string Encode(std::string_view bytes, const char* alphabet, bool pad) {
   std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
+  out.reserve((bytes.size() + 2) / 3 * 4);
   size_t i = 0;
   auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
   for (; i + 3 <= bytes.size(); i += 3) {
     const uint32_t v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
-    out += kUrlAlphabet[v >> 18];
-    out += kUrlAlphabet[(v >> 12) & 63];
-    out += kUrlAlphabet[(v >> 6) & 63];
-    out += kUrlAlphabet[v & 63];
+    out += alphabet[v >> 18];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += alphabet[v & 63];
   }
   if (bytes.size() - i == 1) {
     const uint32_t v = byte(i) << 16;
-    out += kUrlAlphabet[v >> 18];
-    out += kUrlAlphabet[(v >> 12) & 63];
+    out += alphabet[v >> 18];
+    out += alphabet[(v >> 12) & 63];
+    if (pad) out += "==";
   } else if (bytes.size() - i == 2) {
     const uint32_t v = byte(i) << 16 | byte(i + 1) << 8;
-    out += kUrlAlphabet[v >> 18];
-    out += kUrlAlphabet[(v >> 12) & 63];
-    out += kUrlAlphabet[(v >> 6) & 63];
+    out += alphabet[v >> 18];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    if (pad) out += '=';
   }
   return out;
 }
+
+}  // namespace
+
+std::string Base64UrlEncode(std::string_view bytes) { return Encode(bytes, kUrlAlphabet, false); }
+
+std::string Base64Encode(std::string_view bytes) { return Encode(bytes, kStdAlphabet, true); }
 
 std::optional<std::string> Base64UrlDecode(std::string_view text) { return Decode(text, true); }
 

@@ -286,7 +286,8 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
   ctx.now = NextTime(*slot);
   ctx.random = &random_;
   ctx.if_match = request.if_match;
-  ctx.notifications = notifier_ != nullptr;
+  ctx.notifications = notifier_ != nullptr && notifier_->CarriesUnaddressed();
+  ctx.mail = notifier_ != nullptr;
   Result<core::iam::Decision> decided = core::iam::Decide(slot->state, request.command, ctx);
   if (!decided.ok()) {
     lock.unlock();

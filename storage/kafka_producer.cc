@@ -213,7 +213,7 @@ void KafkaPublisher::Reset(const DeliveryFn& on_delivery) {
 
 struct KafkaNotifier::Impl {
   std::string topic;
-  std::string invitation_url;
+  core::iam::NotificationLinks links;
   rd_kafka_t* rk = nullptr;
   std::atomic<bool> stop{false};
   std::thread poller;
@@ -257,12 +257,11 @@ KafkaNotifier::KafkaNotifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 
 KafkaNotifier::~KafkaNotifier() = default;
 
-core::Result<std::unique_ptr<KafkaNotifier>> KafkaNotifier::Create(KafkaOptions options,
-                                                                   std::string topic,
-                                                                   std::string invitation_url) {
+core::Result<std::unique_ptr<KafkaNotifier>> KafkaNotifier::Create(
+    KafkaOptions options, std::string topic, core::iam::NotificationLinks links) {
   auto impl = std::make_unique<Impl>();
   impl->topic = std::move(topic);
-  impl->invitation_url = std::move(invitation_url);
+  impl->links = std::move(links);
   Impl* raw = impl.get();
   CUSTOS_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf, ProducerConf(options));
   rd_kafka_conf_set_opaque(conf, raw);
@@ -291,7 +290,7 @@ core::Result<std::unique_ptr<KafkaNotifier>> KafkaNotifier::Create(KafkaOptions 
 
 void KafkaNotifier::Publish(const core::iam::Notification& notification) {
   auto* m = new Impl::Message{notification.tenant, notification.type,
-                              core::iam::RenderNotification(notification, impl_->invitation_url)};
+                              core::iam::RenderNotification(notification, impl_->links)};
   if (!impl_->Produce(m)) {
     failed_.fetch_add(1);
     std::fprintf(stderr, "custos: a %s notification was dropped: the producer queue is full\n",

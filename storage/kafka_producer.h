@@ -63,15 +63,16 @@ class KafkaNotifier final : public core::iam::Notifier {
  public:
   static constexpr int kNotifyAttempts = 5;
 
-  // `invitation_url`: the page of the product where an invitation is accepted; the message's
-  // link is invitation_url?token=TOKEN.
+  // `links`: the product's pages the messages link to (the invitation's accept page, the
+  // login page).
   [[nodiscard]] static core::Result<std::unique_ptr<KafkaNotifier>> Create(
-      KafkaOptions options, std::string topic, std::string invitation_url);
+      KafkaOptions options, std::string topic, core::iam::NotificationLinks links);
   ~KafkaNotifier() override;
   KafkaNotifier(const KafkaNotifier&) = delete;
   KafkaNotifier& operator=(const KafkaNotifier&) = delete;
 
   void Publish(const core::iam::Notification& notification) override;
+  [[nodiscard]] bool CarriesUnaddressed() const override { return true; }
 
   [[nodiscard]] uint64_t sent() const { return sent_.load(); }
   [[nodiscard]] uint64_t failed() const { return failed_.load(); }

@@ -18,6 +18,8 @@ struct Node::Parts {
   std::unique_ptr<storage::KafkaDevCluster> cluster;
   std::string brokers;
   std::unique_ptr<storage::KafkaNotifier> notifier;
+  std::unique_ptr<storage::SmtpMailer> mailer;
+  std::unique_ptr<core::iam::NotifierFanOut> notify;  // both, when both are on
   std::unique_ptr<storage::KafkaPublisher> publisher;
   std::unique_ptr<storage::RocksStore> store;
   std::unique_ptr<projections::IdentityService> identity;
@@ -71,18 +73,34 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   } else if (options.kafka != "off") {
     p->brokers = options.kafka;
   }
+  const core::iam::NotificationLinks links{
+      options.invitation_url.value_or(issuer + "/accept-invitation"),
+      options.login_url.value_or(issuer + "/login")};
   if (!p->brokers.empty()) {
     storage::KafkaOptions kafka;
     kafka.brokers = p->brokers;
     CUSTOS_ASSIGN_OR_RETURN(p->notifier, storage::KafkaNotifier::Create(
-                                             kafka, options.notifications_topic,
-                                             options.invitation_url.value_or(issuer +
-                                                                             "/accept-invitation")));
+                                             kafka, options.notifications_topic, links));
     CUSTOS_ASSIGN_OR_RETURN(p->publisher, storage::KafkaPublisher::Create(kafka));
   }
-  CUSTOS_ASSIGN_OR_RETURN(p->identity,
-                          projections::IdentityService::Open(*p->store, *p->store, clock,
-                                                             p->random, p->notifier.get()));
+  if (options.smtp_url) {
+    storage::SmtpOptions smtp;
+    smtp.url = *options.smtp_url;
+    CUSTOS_ASSIGN_OR_RETURN(smtp.mail.from, core::iam::ParseMailbox(options.mail_from));
+    smtp.mail.links = links;
+    CUSTOS_ASSIGN_OR_RETURN(p->mailer, storage::SmtpMailer::Start(smtp, clock, p->random));
+  }
+  core::iam::Notifier* notifier = p->notifier.get();
+  if (p->mailer) {
+    notifier = p->mailer.get();
+    if (p->notifier) {
+      p->notify = std::make_unique<core::iam::NotifierFanOut>(
+          std::vector<core::iam::Notifier*>{p->notifier.get(), p->mailer.get()});
+      notifier = p->notify.get();
+    }
+  }
+  CUSTOS_ASSIGN_OR_RETURN(p->identity, projections::IdentityService::Open(
+                                           *p->store, *p->store, clock, p->random, notifier));
   if (p->publisher) {
     projections::RelayOptions relay_options;
     relay_options.audit_topic = options.audit_topic;
@@ -123,12 +141,13 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   api_options.body_limit = options.body_limit;
   storage::RocksStore* store = p->store.get();
   projections::Relay* relay = p->relay.get();
-  storage::KafkaNotifier* notifier = p->notifier.get();
+  storage::KafkaNotifier* kafka_notifier = p->notifier.get();
+  const storage::SmtpMailer* mailer = p->mailer.get();
   const projections::Retention* retention = p->retention.get();
   p->api = std::make_unique<api::Api>(
       api::ApiDeps{*p->identity, *p->store, *p->store, *p->audit, *p->checkpoints, *p->retention,
                    clock, p->random, p->hasher, *p->signer, p->metrics,
-                   [store, relay, notifier, retention] {
+                   [store, relay, kafka_notifier, mailer, retention] {
                      api::Metrics::Gauges g;
                      const storage::RocksStore::Stats stats = store->stats();
                      g.events_appended = static_cast<double>(stats.events);
@@ -148,9 +167,16 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                        g.kafka_resends = static_cast<double>(r.resends);
                        g.kafka_reachable = r.reachable ? 1 : 0;
                      }
-                     if (notifier != nullptr) {
-                       g.notifications_sent = static_cast<double>(notifier->sent());
-                       g.notifications_failed = static_cast<double>(notifier->failed());
+                     if (kafka_notifier != nullptr) {
+                       g.notifications_sent = static_cast<double>(kafka_notifier->sent());
+                       g.notifications_failed = static_cast<double>(kafka_notifier->failed());
+                     }
+                     if (mailer != nullptr) {
+                       const storage::SmtpMailer::Stats m = mailer->stats();
+                       g.mail_sent = static_cast<double>(m.sent);
+                       g.mail_retries = static_cast<double>(m.retries);
+                       g.mail_failed = static_cast<double>(m.failed);
+                       g.mail_queued = static_cast<double>(m.queued);
                      }
                      return g;
                    },
@@ -188,6 +214,8 @@ void Node::Stop() {
   parts_->retention->Stop();
   parts_->expiry->Stop();
   if (parts_->relay) parts_->relay->Stop();
+  // Last, once nothing more can be decided: what is still queued gets its one last try.
+  if (parts_->mailer) parts_->mailer->Stop();
 }
 
 uint16_t Node::port() const { return parts_->server->port(); }
@@ -202,5 +230,6 @@ projections::Retention& Node::retention() { return *parts_->retention; }
 projections::Relay* Node::relay() { return parts_->relay.get(); }
 storage::KafkaDevCluster* Node::kafka_cluster() { return parts_->cluster.get(); }
 std::string Node::kafka_brokers() const { return parts_->brokers; }
+storage::SmtpMailer* Node::mailer() { return parts_->mailer.get(); }
 
 }  // namespace custos::tools

@@ -1,5 +1,6 @@
 // Node: a whole Custos node over a data dir — the store, the identity state, the audit index,
-// signed checkpoints, retention, the Kafka relay and notifier (and an embedded dev cluster
+// signed checkpoints, retention, the Kafka relay and notifier, the SMTP mailer (and an
+// embedded dev cluster
 // for `--kafka embedded`), the keys, the root client, the API and its HTTP server —
 // wired once for `custos serve` and for the bench workloads that measure the same thing.
 // Open makes everything and binds the port; Serve starts answering; Stop (or destruction)
@@ -26,6 +27,7 @@
 #include "projections/retention.h"
 #include "storage/kafka_dev_cluster.h"
 #include "storage/rocks_store.h"
+#include "storage/smtp_mailer.h"
 
 namespace custos::tools {
 
@@ -50,6 +52,10 @@ struct NodeOptions {
   std::string ocsf_topic = "custos.audit.ocsf.v1";
   std::string notifications_topic = "custos.notifications.v1";
   std::optional<std::string> invitation_url;  // default: ISSUER/accept-invitation
+  std::optional<std::string> login_url;       // default: ISSUER/login
+  // Mail sent by the node itself (docs/mail.md): smtp://HOST:PORT or smtps://…; none if unset.
+  std::optional<std::string> smtp_url;
+  std::string mail_from;  // ADDRESS or NAME <ADDRESS>; required with smtp_url
 };
 
 class Node {
@@ -75,6 +81,7 @@ class Node {
   // With Kafka off, null and "".
   [[nodiscard]] projections::Relay* relay();
   [[nodiscard]] storage::KafkaDevCluster* kafka_cluster();  // with `embedded` only
+  [[nodiscard]] storage::SmtpMailer* mailer();               // with smtp_url only
   [[nodiscard]] std::string kafka_brokers() const;
 
  private:

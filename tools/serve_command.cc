@@ -65,7 +65,14 @@ int RunServe(const Args& args) {
             "topic of the mailer's messages (invitation links, temporary passwords)"},
            {"invitation-url", true, "",
             "the product's page that accepts invitations; links are URL?token=… "
-            "(default ISSUER/accept-invitation)"},
+            "(default ISSUER/accept-invitation; {tenant} is replaced by the tenant id)"},
+           {"login-url", true, "",
+            "the product's sign-in page, linked from temporary-password and group mails "
+            "(default ISSUER/login; {tenant} is replaced by the tenant id)"},
+           {"smtp", true, "",
+            "send the notification mails itself: smtp://HOST:PORT (STARTTLS when offered) or "
+            "smtps://HOST:PORT, optionally USER:PASSWORD@HOST (default: no mail)"},
+           {"mail-from", true, "", "the mails' sender, ADDRESS or 'NAME <ADDRESS>' (with --smtp)"},
            {"workers", true, "",
             "HTTP I/O threads (default: cores - 1, at least 1; the log's "
             "commit thread has the other core)"},
@@ -149,6 +156,21 @@ int RunServe(const Args& args) {
   node_options.ocsf_topic = *flags.Get("kafka-ocsf-topic");
   node_options.notifications_topic = *flags.Get("kafka-notifications-topic");
   node_options.invitation_url = flags.Get("invitation-url");
+  node_options.login_url = flags.Get("login-url");
+  node_options.smtp_url = flags.Get("smtp");
+  if (node_options.smtp_url) {
+    core::Result<std::string> from = flags.Require("mail-from");
+    if (!from.ok()) return ReportError("serve", from.error());
+    if (core::Status s = storage::SmtpMailer::CheckUrl(*node_options.smtp_url); !s.ok()) {
+      return ReportError("serve", s.error());
+    }
+    if (core::Result<core::iam::Mailbox> box = core::iam::ParseMailbox(*from); !box.ok()) {
+      return ReportError("serve", core::InvalidArgument("--mail-from: " + box.error().message));
+    }
+    node_options.mail_from = *from;
+  } else if (flags.Get("mail-from")) {
+    return ReportError("serve", core::InvalidArgument("--mail-from needs --smtp"));
+  }
   auto node = Node::Open(node_options);
   if (!node.ok()) return ReportError("serve", node.error());
 
@@ -164,6 +186,9 @@ int RunServe(const Args& args) {
     if (core::Status s = core::WritePrivateFile(*data_dir + "/kafka.addr", brokers + "\n"); !s.ok()) {
       return ReportError("serve", s.error());
     }
+  }
+  if (node_options.smtp_url) {
+    Log("info", "sending notification mails through SMTP as " + node_options.mail_from);
   }
   if (!brokers.empty()) {
     Log("info", "relaying the log to Kafka at " + brokers + " (topics " +

@@ -150,13 +150,22 @@ Status Decider::CheckNewMember(const std::vector<std::string>& group_ids, const 
   return OkStatus();
 }
 
-Result<CredentialDelivery> Decider::DeliveryFor(bool outranks, std::string_view what) const {
+bool Decider::CanNotify(bool addressed) const {
+  return ctx_.notifications || (addressed && ctx_.mail);
+}
+
+Result<CredentialDelivery> Decider::DeliveryFor(bool outranks, std::string_view what,
+                                                bool addressed) const {
   if (outranks || !GuardOn(Guard::kCredentialRank)) return CredentialDelivery::kResponse;
-  if (ctx_.notifications) return CredentialDelivery::kNotification;
+  if (CanNotify(addressed)) return CredentialDelivery::kNotification;
   return Error{Errc::kConflict,
                "the caller does not outrank the " + std::string(what) +
                    ", so its credential may only go out by notification, and no notification "
-                   "channel is configured (start the server with --kafka)",
+                   "channel " +
+                   (addressed ? std::string("is configured (start the server with --kafka or "
+                                            "--smtp)")
+                              : std::string("that takes it is configured (it has no mail "
+                                            "address: start the server with --kafka)")),
                {}};
 }
 
@@ -285,9 +294,27 @@ std::string Decider::IssueTemporaryPassword(const std::string& user_id, const st
   d_.credentials.Put(
       Space::kCredentials, PasswordKey(s_.tenant_id(), user_id),
       ToJson(PasswordCredential{std::string(kTemporaryPassword), Sha256Hex(password), ctx_.now}));
-  d_.notifications.push_back(Notification{"user.temporary_password", s_.tenant_id(), email, name,
-                                          user_id, password, expires_at, ""});
+  d_.notifications.push_back(Notification{std::string(kTemporaryPasswordNotice), s_.tenant_id(),
+                                          email, name, user_id, password, expires_at, ""});
   return password;
+}
+
+void Decider::NotifyMembership(const Group& g, const Subject& member, std::string_view change) {
+  if (member.type != SubjectType::kUser) return;
+  const User* u = s_.FindUser(member.id);
+  if (u == nullptr || u->status == UserStatus::kDeleted || u->status == UserStatus::kDeactivated) {
+    return;
+  }
+  Notification n;
+  n.type = kMembershipChanged;
+  n.tenant = s_.tenant_id();
+  n.email = u->profile.email;
+  n.name = u->DisplayName();
+  n.subject_id = u->id;
+  n.group_id = g.id;
+  n.group_name = g.name;
+  n.change = change;
+  d_.notifications.push_back(std::move(n));
 }
 
 void Decider::IssueClientSecret(const std::string& client_id, const std::string& name,
@@ -301,7 +328,7 @@ void Decider::IssueClientSecret(const std::string& client_id, const std::string&
   if (delivery == CredentialDelivery::kResponse) {
     d_.secret = std::move(secret);
   } else {
-    d_.notifications.push_back(Notification{"api_client.secret", s_.tenant_id(), "", name,
+    d_.notifications.push_back(Notification{std::string(kClientSecret), s_.tenant_id(), "", name,
                                             client_id, std::move(secret), ctx_.now, key_id});
   }
 }

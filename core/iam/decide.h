@@ -42,9 +42,11 @@ struct CommandContext {
   Time now;
   Random* random = nullptr;
   std::optional<int64_t> if_match;  // the target entity's expected version
-  // Whether a notification channel (the notifications topic or a mailer) is configured: where
-  // a credential goes when the caller does not outrank its principal (ACCESS.md rule 4).
-  bool notifications = false;
+  // The notification channels: where a credential goes when the caller does not outrank its
+  // principal (ACCESS.md rule 4). The notifications topic takes every message; a mailer alone
+  // only those with an address (not an API client's secret, which has none).
+  bool notifications = false;  // the topic
+  bool mail = false;           // a mailer (--smtp)
 };
 
 // How a server-made credential left: in the response to the caller (and by mail where there
@@ -54,15 +56,25 @@ enum class CredentialDelivery : uint8_t { kNone, kResponse, kNotification };
 
 // A message for the mailer (the notifications topic): the one place a server-made secret
 // leaves the process after the response that created it.
+// The notification types (docs/events.md).
+inline constexpr std::string_view kTemporaryPasswordNotice = "user.temporary_password";
+inline constexpr std::string_view kInvitationLink = "invitation.link";
+inline constexpr std::string_view kClientSecret = "api_client.secret";
+inline constexpr std::string_view kMembershipChanged = "group.membership_changed";
+
 struct Notification {
-  std::string type;  // "user.temporary_password" | "invitation.link" | "api_client.secret"
+  std::string type;  // one of the above
   std::string tenant;
   std::string email;  // empty for an API client's secret (the mailer routes it to the tenant)
   std::string name;
   std::string subject_id;  // the user, invitation or API client id
   std::string secret;      // the temporary password, invitation token or client secret
-  Time expires_at;         // not for client secrets
+  Time expires_at;         // of a temporary password or an invitation
   std::string key_id;      // a client secret's
+  // A membership change: the group and "added" or "removed".
+  std::string group_id;
+  std::string group_name;
+  std::string change;
 };
 
 struct Decision {

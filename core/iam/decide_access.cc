@@ -241,6 +241,7 @@ Result<Decision> Decider::operator()(const DeleteGroup& c) {
                                                    "a group membership of"));
   }
   EmitGroupDeletion(*g);
+  for (const Subject& m : g->members) NotifyMembership(*g, m, "removed");
   d_.id = g->id;
   return Done();
 }
@@ -275,6 +276,7 @@ Result<Decision> Decider::operator()(const AddGroupMembers& c) {
     CUSTOS_RETURN_IF_ERROR(auth_.CheckAddMember(*g, m, u ? u->credential_known_by : kNobody,
                                                 "members[" + std::to_string(i) + "]"));
     Emit(et::kGroupMemberAdded, GroupMemberData{g->id, m}, GroupTarget(*g));
+    NotifyMembership(*g, m, "added");
   }
   d_.id = g->id;
   return Done();
@@ -289,6 +291,7 @@ Result<Decision> Decider::operator()(const RemoveGroupMember& c) {
   if (it == g->members.end()) return NotFound(c.member_id + " is not a member of " + g->id);
   CUSTOS_RETURN_IF_ERROR(auth_.CheckActOn(*it, "remove a group membership of"));
   Emit(et::kGroupMemberRemoved, GroupMemberData{g->id, *it}, GroupTarget(*g));
+  NotifyMembership(*g, *it, "removed");
   d_.id = g->id;
   return Done();
 }
@@ -370,7 +373,8 @@ Result<Decision> Decider::operator()(const CreateClient& c) {
   const Subject subject{SubjectType::kApiClient, id};
   CUSTOS_ASSIGN_OR_RETURN(
       const CredentialDelivery delivery,
-      DeliveryFor(auth_.Outranks(subject, auth_.GrantsOfRequest(c.bindings, {})), "new client"));
+      DeliveryFor(auth_.Outranks(subject, auth_.GrantsOfRequest(c.bindings, {})), "new client",
+                  false));
   Emit(et::kApiClientCreated, ApiClientData{id, c.name, c.description, c.label, owner},
        Target{"api_client", id, c.name});
   const std::string key_id = NewId("key_", ctx_);
@@ -463,7 +467,8 @@ Result<Decision> Decider::operator()(const CreateClientSecret& c) {
   // Rule 4: the new secret goes to the caller only if it outranks the client.
   CUSTOS_ASSIGN_OR_RETURN(
       const CredentialDelivery delivery,
-      DeliveryFor(auth_.Outranks(Subject{SubjectType::kApiClient, client->id}), "API client"));
+      DeliveryFor(auth_.Outranks(Subject{SubjectType::kApiClient, client->id}), "API client",
+                  false));
   const std::string key_id = NewId("key_", ctx_);
   Emit(et::kApiClientSecretCreated,
        ApiClientSecretData{client->id, key_id, std::string(ToString(delivery)),

@@ -108,7 +108,7 @@ Result<Decision> Decider::operator()(const CreateUser& c) {
   CredentialDelivery delivery = CredentialDelivery::kNotification;
   if (!import_row_) {
     CUSTOS_ASSIGN_OR_RETURN(delivery, DeliveryFor(outranks, "new user"));
-  } else if (!outranks && !ctx_.notifications && GuardOn(Guard::kCredentialRank)) {
+  } else if (!outranks && !CanNotify(true) && GuardOn(Guard::kCredentialRank)) {
     return Error{Errc::kConflict,
                  "the caller does not outrank this user, whose temporary password may only go "
                  "out by notification, and no notification channel is configured",
@@ -572,7 +572,8 @@ Result<Decision> Decider::operator()(const CreateInvitation& c) {
   d_.credentials.Put(Space::kCredentials, InvitationTokenKey(hash),
                      InvitationTokenValue(s_.tenant_id(), id));
   d_.notifications.push_back(
-      Notification{"invitation.link", s_.tenant_id(), c.email, "", id, token, expires, ""});
+      Notification{std::string(kInvitationLink), s_.tenant_id(), c.email, "", id, token, expires,
+                   ""});
   d_.id = id;
   d_.credential_delivery = delivery;
   if (delivery == CredentialDelivery::kResponse) d_.secret = std::move(token);
@@ -608,7 +609,8 @@ Result<Decision> Decider::operator()(const ResendInvitation& c) {
   d_.credentials.Put(Space::kCredentials, InvitationTokenKey(hash),
                      InvitationTokenValue(s_.tenant_id(), inv->id));
   d_.notifications.push_back(
-      Notification{"invitation.link", s_.tenant_id(), inv->email, "", inv->id, token, expires, ""});
+      Notification{std::string(kInvitationLink), s_.tenant_id(), inv->email, "", inv->id, token,
+                   expires, ""});
   d_.id = inv->id;
   d_.credential_delivery = delivery;
   if (delivery == CredentialDelivery::kResponse) d_.secret = std::move(token);

@@ -10,8 +10,9 @@ CUSTOS_PACKAGES=(
   librdkafka-dev kcat
   libsimdjson-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libssl-dev libsodium-dev libutf8proc-dev
-  python3 python3-requests python3-jwt python3-cryptography python3-confluent-kafka curl
+  libssl-dev libsodium-dev libutf8proc-dev libcurl4-openssl-dev
+  python3 python3-requests python3-jwt python3-cryptography python3-confluent-kafka
+  python3-aiosmtpd curl
   prometheus
 )
 

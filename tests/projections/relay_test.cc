@@ -246,8 +246,9 @@ TEST_F(RelayTest, ARestartResumesFromTheStoredCursor) {
 TEST_F(RelayTest, NotificationsCarryTheLinkOnTheirOwnTopic) {
   storage::KafkaOptions kafka;
   kafka.brokers = cluster_->bootstrap_servers();
-  auto notifier = storage::KafkaNotifier::Create(kafka, "custos.notifications.v1",
-                                                 "https://app.example/accept");
+  auto notifier = storage::KafkaNotifier::Create(
+      kafka, "custos.notifications.v1",
+      core::iam::NotificationLinks{"https://app.example/accept", "https://app.example/login"});
   ASSERT_TRUE(notifier.ok()) << notifier.error().message;
   core::iam::Notification n;
   n.type = "invitation.link";

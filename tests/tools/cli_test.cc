@@ -131,6 +131,17 @@ TEST_F(CliTest, UsageErrorsExitWithTwoAndAMessage) {
            {{"nope"}, "unknown command 'nope'"},
            {{"append", "--data-dir", "d", "--tenant", "acme", "--type", "user.created"},
             "belongs to the identity catalog"},
+           // Mail flags are checked before anything is opened or made.
+           {{"serve", "--data-dir", "never-made", "--smtp", "ftp://mail.example"},
+            "--mail-from (or CUSTOS_MAIL_FROM) is required"},
+           {{"serve", "--data-dir", "never-made", "--smtp", "ftp://mail.example", "--mail-from",
+             "a@acme.example"},
+            "--smtp must be smtp://HOST[:PORT] or smtps://HOST[:PORT]"},
+           {{"serve", "--data-dir", "never-made", "--smtp", "smtp://mail.example:587",
+             "--mail-from", "Ops\r\nBcc: x <eve@evil.example>"},
+            "--mail-from: "},
+           {{"serve", "--data-dir", "never-made", "--mail-from", "a@acme.example"},
+            "--mail-from needs --smtp"},
        }) {
     std::vector<std::string> argv = {kCustos};
     argv.insert(argv.end(), c.args.begin(), c.args.end());
@@ -138,6 +149,7 @@ TEST_F(CliTest, UsageErrorsExitWithTwoAndAMessage) {
     EXPECT_EQ(r.exit_code, 2) << c.args[0] << ": " << r.err;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
   }
+  EXPECT_FALSE(std::filesystem::exists("never-made"));
 }
 
 TEST_F(CliTest, FailuresExitWithOne) {

@@ -83,7 +83,11 @@ class Decider {
                                       const std::string& field) const;
   // Rule 4: how a credential of a principal goes out — in the response when the caller
   // outranks it, else by notification alone; with no channel, 409.
-  [[nodiscard]] Result<CredentialDelivery> DeliveryFor(bool outranks, std::string_view what) const;
+  // `addressed`: the credential's message has a mail address (a user's or an invitee's), so a
+  // mailer can take it; an API client's secret has none and needs the topic.
+  [[nodiscard]] Result<CredentialDelivery> DeliveryFor(bool outranks, std::string_view what,
+                                                       bool addressed = true) const;
+  [[nodiscard]] bool CanNotify(bool addressed) const;
   // The tenant principals a credential shown in a response becomes known to: the caller.
   [[nodiscard]] std::vector<Subject> KnownTo(CredentialDelivery delivery) const;
   [[nodiscard]] Status CheckGroupIds(const std::vector<std::string>& ids,
@@ -110,6 +114,9 @@ class Decider {
   // value to the mailer's notification and to the caller (returned).
   std::string IssueTemporaryPassword(const std::string& user_id, const std::string& email,
                                      const std::string& name, Time expires_at);
+  // A message to a user (not an API client) whose membership of `g` changed ("added" or
+  // "removed"), if it can still sign in (neither deactivated nor deleted).
+  void NotifyMembership(const Group& g, const Subject& member, std::string_view change);
   // A new client secret: its hash to the credential store, the clear value to the caller or
   // (rule 4) to the notification channel alone.
   void IssueClientSecret(const std::string& client_id, const std::string& name,
