@@ -18,9 +18,15 @@ class Clock {
 };
 
 // The wall clock, in milliseconds. It may step back; the log keeps event times monotonic.
+// `offset` moves it forward by a fixed amount: `custos serve --clock-offset`, for drills and
+// end-to-end tests of what happens after weeks (inactivity reviews, secret age).
 class SystemClock final : public Clock {
  public:
+  explicit SystemClock(std::chrono::milliseconds offset = {}) : offset_(offset) {}
   [[nodiscard]] Time Now() const override;
+
+ private:
+  std::chrono::milliseconds offset_;
 };
 
 // A clock that moves only when told to.

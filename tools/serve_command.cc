@@ -89,6 +89,9 @@ int RunServe(const Args& args) {
             "seconds between recordings of expired invitations and timed locks that ran out"},
            {"checkpoint-interval", true, "60",
             "seconds between signed checkpoints of the tenants' chain heads (when they moved)"},
+           {"clock-offset", true, "0",
+            "for drills and tests only: seconds added to the server's clock, so that a review "
+            "of what is 90 days old can be tried today (never in production)"},
            {"log-format", true, "text", "text or json (JSON lines)"}},
           flags)) {
     return *exit;
@@ -117,6 +120,8 @@ int RunServe(const Args& args) {
   if (!retention_interval.ok()) return ReportError("serve", retention_interval.error());
   core::Result<uint64_t> expiry_interval = flags.GetUInt("expiry-interval", 1, 86400);
   if (!expiry_interval.ok()) return ReportError("serve", expiry_interval.error());
+  core::Result<uint64_t> clock_offset = flags.GetUInt("clock-offset", 0, uint64_t{3650} * 86400);
+  if (!clock_offset.ok()) return ReportError("serve", clock_offset.error());
   const std::string kafka = *flags.Get("kafka");
 
   // Every connection is a descriptor: allow as many as the hard limit does.
@@ -136,7 +141,7 @@ int RunServe(const Args& args) {
   // of another user is refused (Node::Open).
   ::umask(077);
 
-  core::SystemClock clock;
+  core::SystemClock clock{std::chrono::seconds(*clock_offset)};
   NodeOptions node_options;
   node_options.data_dir = *data_dir;
   node_options.clock = &clock;
@@ -201,6 +206,10 @@ int RunServe(const Args& args) {
   const std::string address = listen->first + ":" + std::to_string((*node)->port());
   if (core::Status s = core::WritePrivateFile(*data_dir + "/listen.addr", address + "\n"); !s.ok()) {
     return ReportError("serve", s.error());
+  }
+  if (*clock_offset != 0) {
+    Log("warn", "the clock is set " + std::to_string(*clock_offset) +
+                    " seconds ahead (--clock-offset): every time this server records is shifted");
   }
   Log("info", "listening on " + address + " (data dir " + *data_dir + ", root client " +
                   root.client_id + ")");
