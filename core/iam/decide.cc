@@ -118,16 +118,19 @@ Status Decider::CheckIfMatch(int64_t version) const {
 std::string Decider::SubjectName(const Subject& subject) const { return s_.NameOf(subject); }
 
 Status Decider::CheckGrants(const std::vector<Grant>& grants, const std::string& field) {
+  // Every unknown role or scope is named (422) before any grant is weighed (403).
+  FieldChecks checks;
   for (size_t i = 0; i < grants.size(); ++i) {
     const std::string at = field + "[" + std::to_string(i) + "]";
     const Role* role = s_.FindRole(grants[i].role_id);
-    if (role == nullptr) return InvalidField(at + ".role_id", "no role " + grants[i].role_id);
+    if (role == nullptr) checks.Add(InvalidField(at + ".role_id", "no role " + grants[i].role_id));
     if (s_.FindNode(grants[i].scope) == nullptr) {
-      return InvalidField(at + ".scope", "no node " + grants[i].scope);
+      checks.Add(InvalidField(at + ".scope", "no node " + grants[i].scope));
+    } else if (role != nullptr) {
+      checks.Add(auth_.CheckBind(*role, grants[i].scope, at + ".role_id"));
     }
-    CUSTOS_RETURN_IF_ERROR(auth_.CheckBind(*role, grants[i].scope, at + ".role_id"));
   }
-  return OkStatus();
+  return std::move(checks).Take();
 }
 
 Status Decider::RequireGrantRights(bool bindings, bool groups) const {
@@ -363,21 +366,23 @@ Status CheckRange(const std::optional<int>& v, const char* field, int min, int m
 Result<Decision> Decider::operator()(const CreateTenant& c) {
   if (!IsRoot()) return Error{Errc::kPermissionDenied, "only the root client creates tenants", {}};
   if (s_.exists()) return Conflict("tenant " + c.id + " already exists");
-  CUSTOS_RETURN_IF_ERROR(ParseTenantId(c.id));
   if (c.id != s_.tenant_id()) return Internal("command for another tenant's state");
-  CUSTOS_RETURN_IF_ERROR(RequireName(c.name, "name", 200));
-  CUSTOS_RETURN_IF_ERROR(CheckRetention(c.plan, c.retention_days));
+  FieldChecks checks;
+  if (Result<TenantId> id = ParseTenantId(c.id); !id.ok()) checks.Add(std::move(id).error());
+  checks.Add(RequireName(c.name, "name", 200));
+  checks.Add(CheckRetention(c.plan, c.retention_days));
   std::set<std::string> env_names;
   for (size_t i = 0; i < c.environments.size(); ++i) {
     const std::string field = "environments[" + std::to_string(i) + "]";
-    CUSTOS_RETURN_IF_ERROR(RequireName(c.environments[i], field, 100));
-    if (!env_names.insert(NameKey(c.environments[i])).second) {
-      return InvalidField(field, "is listed twice");
-    }
-    if (NameKey(c.environments[i]) == "tenant") {
-      return InvalidField(field, "'Tenant' is reserved for the tenant's own groups");
+    if (Status named = RequireName(c.environments[i], field, 100); !named.ok()) {
+      checks.Add(std::move(named));
+    } else if (!env_names.insert(NameKey(c.environments[i])).second) {
+      checks.Add(InvalidField(field, "is listed twice"));
+    } else if (NameKey(c.environments[i]) == "tenant") {
+      checks.Add(InvalidField(field, "'Tenant' is reserved for the tenant's own groups"));
     }
   }
+  CUSTOS_RETURN_IF_ERROR(std::move(checks).Take());
   TenantCreatedData t{c.id, c.name, c.plan, c.retention_days.value_or(DefaultRetentionDays(c.plan)),
                       TenantSettings{}};
   Emit(et::kTenantCreated, t, Target{"tenant", c.id, c.name});
@@ -511,51 +516,47 @@ bool IsValidResourceType(std::string_view type) {
 }  // namespace
 
 Result<Decision> Decider::operator()(const CreateNode& c) {
-  CUSTOS_RETURN_IF_ERROR(RequireName(c.name, "name", 200));
-  CUSTOS_RETURN_IF_ERROR(LimitText(c.app, "app", 64));
+  FieldChecks checks;
+  if (Status named = RequireName(c.name, "name", 200); !named.ok()) {
+    checks.Add(std::move(named));
+  } else if (c.kind == "environment" && NameKey(c.name) == "tenant") {
+    checks.Add(InvalidField("name", "'Tenant' is reserved"));
+  }
+  checks.Add(LimitText(c.app, "app", 64));
+  const Node* parent = c.kind == "environment" ? s_.FindNode(kRootNode) : s_.FindNode(c.parent_id);
+  if (c.kind == "project") {
+    if (parent == nullptr || parent->type != "environment") {
+      checks.Add(InvalidField("environment_id", "no environment " + c.parent_id));
+    }
+  } else if (c.kind == "folder" || c.kind == "resource") {
+    if (parent == nullptr || (parent->type != "project" && parent->type != "folder")) {
+      checks.Add(InvalidField("parent_id", "no project or folder " + c.parent_id));
+    }
+    if (c.kind == "resource" && !IsValidResourceType(c.type)) {
+      checks.Add(InvalidField("type",
+                              "must be a lowercase type name (workflow, connection, …), not "
+                              "environment, project, folder or an iam.* type"));
+    }
+  } else if (c.kind != "environment") {
+    checks.Add(InvalidField("kind", "must be environment, project, folder or resource"));
+  }
+  CUSTOS_RETURN_IF_ERROR(std::move(checks).Take());
+  if (c.kind == "project" && s_.FindProjectByName(c.name) != nullptr) {
+    return Error{Errc::kConflict,
+                 "a project named '" + c.name + "' already exists",
+                 {FieldError{"name", "is already used by a project"}}};
+  }
   NodeData n;
   n.name = c.name;
   n.app = c.app;
   n.inherit = c.inherit;
-  if (c.kind == "environment") {
-    n.node_id = NewId("env_", ctx_);
-    n.type = "environment";
-    n.parent_id = std::string(kRootNode);
-    if (NameKey(c.name) == "tenant") return InvalidField("name", "'Tenant' is reserved");
-  } else if (c.kind == "project") {
-    const Node* env = s_.FindNode(c.parent_id);
-    if (env == nullptr || env->type != "environment") {
-      return InvalidField("environment_id", "no environment " + c.parent_id);
-    }
-    if (s_.FindProjectByName(c.name) != nullptr) {
-      return Error{Errc::kConflict,
-                   "a project named '" + c.name + "' already exists",
-                   {FieldError{"name", "is already used by a project"}}};
-    }
-    n.node_id = NewId("prj_", ctx_);
-    n.type = "project";
-    n.parent_id = env->id;
-  } else if (c.kind == "folder" || c.kind == "resource") {
-    const Node* parent = s_.FindNode(c.parent_id);
-    if (parent == nullptr || (parent->type != "project" && parent->type != "folder")) {
-      return InvalidField("parent_id", "no project or folder " + c.parent_id);
-    }
-    n.parent_id = parent->id;
-    if (c.kind == "folder") {
-      n.node_id = NewId("fld_", ctx_);
-      n.type = "folder";
-    } else {
-      if (!IsValidResourceType(c.type)) {
-        return InvalidField("type",
-                            "must be a lowercase type name (workflow, connection, …), not "
-                            "environment, project, folder or an iam.* type");
-      }
-      n.node_id = NewId("res_", ctx_);
-      n.type = c.type;
-    }
-  } else {
-    return InvalidField("kind", "must be environment, project, folder or resource");
-  }
+  n.parent_id = parent->id;
+  n.type = c.kind == "resource" ? c.type : c.kind;
+  n.node_id = NewId(c.kind == "environment" ? "env_"
+                    : c.kind == "project"   ? "prj_"
+                    : c.kind == "folder"    ? "fld_"
+                                            : "res_",
+                    ctx_);
   // Creating needs create (edit) on the new node's type at its parent.
   CUSTOS_RETURN_IF_ERROR(
       auth_.Require("create", AccessTarget::ForChild(*s_.FindNode(n.parent_id), n.type, n.app)));
@@ -577,11 +578,12 @@ Result<Decision> Decider::operator()(const UpdateNode& c) {
              c.parent_id.value_or(n->parent_id),
              c.app.value_or(n->app),
              c.inherit.value_or(n->inherit)};
-  CUSTOS_RETURN_IF_ERROR(RequireName(u.name, "name", 200));
-  CUSTOS_RETURN_IF_ERROR(LimitText(u.app, "app", 64));
   const std::string kind(NodeKind(n->id));
   const Node* parent = s_.FindNode(n->parent_id);
   if (parent == nullptr) return Internal("node " + n->id + " has no parent");
+  FieldChecks checks;
+  checks.Add(RequireName(u.name, "name", 200));
+  checks.Add(LimitText(u.app, "app", 64));
   const Node* new_parent = parent;
   if (u.parent_id != n->parent_id) {
     new_parent = s_.FindNode(u.parent_id);
@@ -591,16 +593,20 @@ Result<Decision> Decider::operator()(const UpdateNode& c) {
                            : kind != "environment" &&
                                  (new_parent->type == "project" || new_parent->type == "folder"));
     if (!fits) {
-      return InvalidField("parent_id", kind == "environment"
-                                           ? "an environment stays under the tenant"
-                                       : kind == "project" ? "must be an environment"
-                                                           : "must be a project or a folder");
+      checks.Add(InvalidField("parent_id", kind == "environment"
+                                               ? "an environment stays under the tenant"
+                                           : kind == "project" ? "must be an environment"
+                                                               : "must be a project or a folder"));
     }
-    for (const Node* up = new_parent; up != nullptr && up->id != kRootNode;
+    for (const Node* up = fits ? new_parent : nullptr; up != nullptr && up->id != kRootNode;
          up = s_.FindNode(up->parent_id)) {
-      if (up->id == n->id) return InvalidField("parent_id", "would put the node inside itself");
+      if (up->id == n->id) {
+        checks.Add(InvalidField("parent_id", "would put the node inside itself"));
+        break;
+      }
     }
   }
+  CUSTOS_RETURN_IF_ERROR(std::move(checks).Take());
   // Updating needs update (edit) on its type at its parent, and to see the node itself (an
   // override hides it from the parent's holders: they may not touch what they cannot read);
   // setting or clearing inherit, changing app or moving needs update on the node itself too

@@ -28,67 +28,76 @@ constexpr size_t kMaxSecretsPerClient = 10;
 
 }  // namespace
 
-Status Decider::CheckPermissions(const std::vector<Permission>& permissions) const {
-  if (permissions.size() > 1000) return InvalidField("permissions", "at most 1000");
+void Decider::CheckPermissions(const std::vector<Permission>& permissions,
+                               FieldChecks& checks) const {
+  if (permissions.size() > 1000) return checks.Add(InvalidField("permissions", "at most 1000"));
   for (size_t i = 0; i < permissions.size(); ++i) {
     const Permission& p = permissions[i];
     const std::string at = "permissions[" + std::to_string(i) + "]";
-    if (p.app.empty()) return InvalidField(at + ".app", "must be '*' or an application name");
-    CUSTOS_RETURN_IF_ERROR(LimitText(p.app, at + ".app", 64));
+    checks.Add(p.app.empty() ? InvalidField(at + ".app", "must be '*' or an application name")
+                             : LimitText(p.app, at + ".app", 64));
     if (!IsValidTypePattern(p.resource_type)) {
-      return InvalidField(at + ".resource_type",
-                          "must be a node type, '*', an IAM type or 'iam.*'");
+      checks.Add(InvalidField(at + ".resource_type",
+                              "must be a node type, '*', an IAM type or 'iam.*'"));
+    } else if (p.resource_type.starts_with("iam.") && p.resource_type != "iam.*" &&
+               std::find(std::begin(kIamTypes), std::end(kIamTypes), p.resource_type) ==
+                   std::end(kIamTypes)) {
+      checks.Add(InvalidField(at + ".resource_type", "is not an IAM type"));
     }
-    if (p.resource_type.starts_with("iam.") && p.resource_type != "iam.*" &&
-        std::find(std::begin(kIamTypes), std::end(kIamTypes), p.resource_type) ==
-            std::end(kIamTypes)) {
-      return InvalidField(at + ".resource_type", "is not an IAM type");
-    }
-    if (p.resource.empty()) return InvalidField(at + ".resource", "must be '*' or a resource id");
-    CUSTOS_RETURN_IF_ERROR(LimitText(p.resource, at + ".resource", 128));
+    checks.Add(p.resource.empty() ? InvalidField(at + ".resource", "must be '*' or a resource id")
+                                  : LimitText(p.resource, at + ".resource", 128));
     if (p.level == Level::kNone) {
-      return InvalidField(at + ".level", "must be view, operate, edit, manage or admin");
+      checks.Add(InvalidField(at + ".level", "must be view, operate, edit, manage or admin"));
     }
   }
-  return OkStatus();
 }
 
-Status Decider::CheckIncludes(const std::string& role_id,
-                              const std::vector<std::string>& includes) const {
+void Decider::CheckIncludes(const std::string& role_id, const std::vector<std::string>& includes,
+                            FieldChecks& checks) const {
   std::set<std::string> seen;
   for (size_t i = 0; i < includes.size(); ++i) {
     const std::string at = "includes[" + std::to_string(i) + "]";
-    if (s_.FindRole(includes[i]) == nullptr) return InvalidField(at, "no role " + includes[i]);
-    if (!seen.insert(includes[i]).second) return InvalidField(at, "is listed twice");
+    if (s_.FindRole(includes[i]) == nullptr) {
+      checks.Add(InvalidField(at, "no role " + includes[i]));
+      continue;
+    }
+    if (!seen.insert(includes[i]).second) {
+      checks.Add(InvalidField(at, "is listed twice"));
+      continue;
+    }
     // A cycle: the role reachable from what it would include.
     std::vector<std::string> stack = {includes[i]};
     std::set<std::string> visited;
     while (!stack.empty()) {
       const std::string id = std::move(stack.back());
       stack.pop_back();
-      if (id == role_id) return InvalidField(at, "would make a cycle of included roles");
+      if (id == role_id) {
+        checks.Add(InvalidField(at, "would make a cycle of included roles"));
+        break;
+      }
       if (!visited.insert(id).second) continue;
       if (const Role* r = s_.FindRole(id)) {
         stack.insert(stack.end(), r->includes.begin(), r->includes.end());
       }
     }
   }
-  return OkStatus();
 }
 
 // ---- roles ----
 
 Result<Decision> Decider::operator()(const CreateRole& c) {
-  CUSTOS_RETURN_IF_ERROR(RequireName(c.name, "name", 200));
-  CUSTOS_RETURN_IF_ERROR(LimitText(c.description, "description", 1000));
+  FieldChecks checks;
+  checks.Add(RequireName(c.name, "name", 200));
+  checks.Add(LimitText(c.description, "description", 1000));
+  CheckPermissions(c.permissions, checks);
+  CheckIncludes("", c.includes, checks);  // a new role is in no cycle: nothing includes it
+  CUSTOS_RETURN_IF_ERROR(std::move(checks).Take());
   if (s_.FindRoleByName(c.name) != nullptr) {
     return Error{Errc::kConflict,
                  "a role named '" + c.name + "' already exists",
                  {FieldError{"name", "is already used by a role"}}};
   }
-  CUSTOS_RETURN_IF_ERROR(CheckPermissions(c.permissions));
   const std::string id = NewId("rol_", ctx_);
-  CUSTOS_RETURN_IF_ERROR(CheckIncludes(id, c.includes));
   Role role;
   role.id = id;
   role.name = c.name;
@@ -112,15 +121,17 @@ Result<Decision> Decider::operator()(const UpdateRole& c) {
              c.permissions.value_or(r->permissions),
              c.includes.value_or(r->includes),
              false};
-  CUSTOS_RETURN_IF_ERROR(RequireName(u.name, "name", 200));
-  CUSTOS_RETURN_IF_ERROR(LimitText(u.description, "description", 1000));
+  FieldChecks checks;
+  checks.Add(RequireName(u.name, "name", 200));
+  checks.Add(LimitText(u.description, "description", 1000));
+  CheckPermissions(u.permissions, checks);
+  CheckIncludes(r->id, u.includes, checks);
+  CUSTOS_RETURN_IF_ERROR(std::move(checks).Take());
   if (const Role* other = s_.FindRoleByName(u.name); other != nullptr && other->id != r->id) {
     return Error{Errc::kConflict,
                  "a role named '" + u.name + "' already exists",
                  {FieldError{"name", "is already used by a role"}}};
   }
-  CUSTOS_RETURN_IF_ERROR(CheckPermissions(u.permissions));
-  CUSTOS_RETURN_IF_ERROR(CheckIncludes(r->id, u.includes));
   Role changed = *r;
   changed.permissions = u.permissions;
   changed.includes = u.includes;
@@ -184,17 +195,19 @@ Result<Decision> Decider::operator()(const DeleteRole& c) {
 // ---- groups ----
 
 Result<Decision> Decider::operator()(const CreateGroup& c) {
-  CUSTOS_RETURN_IF_ERROR(RequireName(c.name, "name", 200));
-  CUSTOS_RETURN_IF_ERROR(LimitText(c.description, "description", 1000));
+  FieldChecks checks;
+  checks.Add(RequireName(c.name, "name", 200));
+  checks.Add(LimitText(c.description, "description", 1000));
   if (c.type == GroupType::kSystem) {
-    return InvalidField("type", "system groups are made by the server");
+    checks.Add(InvalidField("type", "system groups are made by the server"));
   }
+  const Node* project = c.type == GroupType::kApp ? s_.FindNode(c.scope) : nullptr;
+  if (c.type == GroupType::kApp && (project == nullptr || project->type != "project")) {
+    checks.Add(InvalidField("scope", "an app group belongs to a project; no project " + c.scope));
+  }
+  CUSTOS_RETURN_IF_ERROR(std::move(checks).Take());
   std::string scope(kRootNode);
   if (c.type == GroupType::kApp) {
-    const Node* project = s_.FindNode(c.scope);
-    if (project == nullptr || project->type != "project") {
-      return InvalidField("scope", "an app group belongs to a project; no project " + c.scope);
-    }
     scope = project->id;
     // App groups are made by holders of manage on their project.
     CUSTOS_RETURN_IF_ERROR(auth_.Require("delete", AccessTarget::ForNode(*project)));
@@ -216,8 +229,10 @@ Result<Decision> Decider::operator()(const UpdateGroup& c) {
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(g->version));
   GroupData u{g->id, c.name.value_or(g->name), c.description.value_or(g->description), g->type,
               g->scope};
-  CUSTOS_RETURN_IF_ERROR(RequireName(u.name, "name", 200));
-  CUSTOS_RETURN_IF_ERROR(LimitText(u.description, "description", 1000));
+  FieldChecks checks;
+  checks.Add(RequireName(u.name, "name", 200));
+  checks.Add(LimitText(u.description, "description", 1000));
+  CUSTOS_RETURN_IF_ERROR(std::move(checks).Take());
   CUSTOS_RETURN_IF_ERROR(CheckGroupNameFree(u.name, g->id, "name"));
   ChangeSet changes;
   changes.Add("name", g->name, u.name);
@@ -253,20 +268,22 @@ Result<Decision> Decider::operator()(const AddGroupMembers& c) {
   if (c.members.empty()) return InvalidField("members", "must not be empty");
   if (c.members.size() > 1000) return InvalidField("members", "at most 1000 per call");
   std::set<Subject> added;
+  FieldChecks checks;
   for (size_t i = 0; i < c.members.size(); ++i) {
     const Subject& m = c.members[i];
     const std::string at = "members[" + std::to_string(i) + "]";
     if (m.type == SubjectType::kUser) {
       const User* u = s_.FindUser(m.id);
       if (u == nullptr || u->status == UserStatus::kDeleted) {
-        return InvalidField(at + ".id", "no user " + m.id);
+        checks.Add(InvalidField(at + ".id", "no user " + m.id));
       }
     } else if (m.type == SubjectType::kApiClient) {
-      if (s_.FindClient(m.id) == nullptr) return InvalidField(at + ".id", "no API client " + m.id);
+      if (s_.FindClient(m.id) == nullptr) checks.Add(InvalidField(at + ".id", "no API client " + m.id));
     } else {
-      return InvalidField(at + ".type", "must be user or api_client");
+      checks.Add(InvalidField(at + ".type", "must be user or api_client"));
     }
   }
+  CUSTOS_RETURN_IF_ERROR(std::move(checks).Take());
   for (size_t i = 0; i < c.members.size(); ++i) {
     const Subject& m = c.members[i];
     if (std::binary_search(g->members.begin(), g->members.end(), m)) continue;
@@ -299,27 +316,29 @@ Result<Decision> Decider::operator()(const RemoveGroupMember& c) {
 // ---- bindings ----
 
 Result<Decision> Decider::operator()(const CreateBinding& c) {
+  FieldChecks checks;
   switch (c.subject.type) {
     case SubjectType::kUser: {
       const User* u = s_.FindUser(c.subject.id);
       if (u == nullptr || u->status == UserStatus::kDeleted) {
-        return InvalidField("subject.id", "no user " + c.subject.id);
+        checks.Add(InvalidField("subject.id", "no user " + c.subject.id));
       }
       break;
     }
     case SubjectType::kGroup:
       if (s_.FindGroup(c.subject.id) == nullptr) {
-        return InvalidField("subject.id", "no group " + c.subject.id);
+        checks.Add(InvalidField("subject.id", "no group " + c.subject.id));
       }
       break;
     case SubjectType::kApiClient:
       if (s_.FindClient(c.subject.id) == nullptr) {
-        return InvalidField("subject.id", "no API client " + c.subject.id);
+        checks.Add(InvalidField("subject.id", "no API client " + c.subject.id));
       }
       break;
   }
-  if (s_.FindRole(c.role_id) == nullptr) return InvalidField("role_id", "no role " + c.role_id);
-  if (s_.FindNode(c.scope) == nullptr) return InvalidField("scope", "no node " + c.scope);
+  if (s_.FindRole(c.role_id) == nullptr) checks.Add(InvalidField("role_id", "no role " + c.role_id));
+  if (s_.FindNode(c.scope) == nullptr) checks.Add(InvalidField("scope", "no node " + c.scope));
+  CUSTOS_RETURN_IF_ERROR(std::move(checks).Take());
   for (const std::string& id : s_.BindingsOf(c.subject)) {
     const Binding* b = s_.FindBinding(id);
     if (b != nullptr && b->role_id == c.role_id && b->scope == c.scope) {
@@ -355,9 +374,15 @@ Result<Decision> Decider::operator()(const DeleteBinding& c) {
 // ---- API clients ----
 
 Result<Decision> Decider::operator()(const CreateClient& c) {
-  CUSTOS_RETURN_IF_ERROR(RequireName(c.name, "name", 200));
-  CUSTOS_RETURN_IF_ERROR(LimitText(c.description, "description", 1000));
-  CUSTOS_RETURN_IF_ERROR(LimitText(c.label, "label", 200));
+  std::optional<std::string> owner = c.owner_id;
+  if (!owner && ctx_.caller && ctx_.caller->type == SubjectType::kUser) owner = ctx_.caller->id;
+  if (owner && owner->empty()) owner.reset();
+  FieldChecks checks;
+  checks.Add(RequireName(c.name, "name", 200));
+  checks.Add(LimitText(c.description, "description", 1000));
+  checks.Add(LimitText(c.label, "label", 200));
+  checks.Add(CheckOwner(owner));
+  CUSTOS_RETURN_IF_ERROR(std::move(checks).Take());
   if (s_.FindClientByName(c.name) != nullptr) {
     return Error{Errc::kConflict,
                  "an API client named '" + c.name + "' already exists",
@@ -365,10 +390,6 @@ Result<Decision> Decider::operator()(const CreateClient& c) {
   }
   CUSTOS_RETURN_IF_ERROR(RequireGrantRights(!c.bindings.empty(), false));
   CUSTOS_RETURN_IF_ERROR(CheckGrants(c.bindings, "bindings"));
-  std::optional<std::string> owner = c.owner_id;
-  if (!owner && ctx_.caller && ctx_.caller->type == SubjectType::kUser) owner = ctx_.caller->id;
-  if (owner && owner->empty()) owner.reset();
-  CUSTOS_RETURN_IF_ERROR(CheckOwner(owner));
   const std::string id = NewId("cli_", ctx_);
   const Subject subject{SubjectType::kApiClient, id};
   CUSTOS_ASSIGN_OR_RETURN(
@@ -392,13 +413,15 @@ Result<Decision> Decider::operator()(const UpdateClient& c) {
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(client->version));
   std::optional<std::string> owner = client->owner_id;
   if (c.owner_id) owner = c.owner_id->empty() ? std::nullopt : c.owner_id;
-  if (owner != client->owner_id) CUSTOS_RETURN_IF_ERROR(CheckOwner(owner));
   ApiClientData u{client->id, c.name.value_or(client->name),
                   c.description.value_or(client->description), c.label.value_or(client->label),
                   owner};
-  CUSTOS_RETURN_IF_ERROR(RequireName(u.name, "name", 200));
-  CUSTOS_RETURN_IF_ERROR(LimitText(u.description, "description", 1000));
-  CUSTOS_RETURN_IF_ERROR(LimitText(u.label, "label", 200));
+  FieldChecks checks;
+  if (owner != client->owner_id) checks.Add(CheckOwner(owner));
+  checks.Add(RequireName(u.name, "name", 200));
+  checks.Add(LimitText(u.description, "description", 1000));
+  checks.Add(LimitText(u.label, "label", 200));
+  CUSTOS_RETURN_IF_ERROR(std::move(checks).Take());
   if (const ApiClient* other = s_.FindClientByName(u.name);
       other != nullptr && other->id != client->id) {
     return Error{Errc::kConflict,

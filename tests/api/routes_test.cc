@@ -162,6 +162,70 @@ TEST_F(ApiTest, A422NamesEveryFailingField) {
   EXPECT_EQ(J(client_->Json("GET", "/v1/tenants/acme/users", token).body).Size("items"), 0u);
 }
 
+// The same sentence on every other command that validates more than one field: roles,
+// groups, members, bindings, API clients, nodes and tenants. Nothing is made by any of them.
+TEST_F(ApiTest, A422NamesEveryFailingFieldOnEveryCommand) {
+  CreateTenant("acme");
+  const std::string token = RootToken();
+  auto fields_of = [](const HttpReply& r) {
+    std::set<std::string> out;
+    for (size_t i = 0; i < J(r.body).Size("errors"); ++i) {
+      out.insert(J(r.body).S("errors." + std::to_string(i) + ".field"));
+    }
+    return out;
+  };
+  const std::string long_text(1001, 'x');
+  struct Case {
+    std::string method, path, body;
+    std::set<std::string> fields;
+  };
+  const std::string t = "/v1/tenants/acme";
+  for (const Case& c : std::vector<Case>{
+           {"POST", t + "/roles",
+            "{\"name\":\"\",\"description\":\"" + long_text +
+                "\",\"permissions\":[{\"resource_type\":\"iam.nope\",\"level\":\"view\"},"
+                "{\"resource_type\":\"Bad Type\",\"resource\":\"\",\"level\":\"edit\"}],"
+                "\"includes\":[\"rol_missing\"]}",
+            {"name", "description", "permissions[0].resource_type", "permissions[1].resource_type",
+             "permissions[1].resource", "includes[0]"}},
+           {"POST", t + "/groups", "{\"name\":\"\",\"description\":\"" + long_text + "\"}",
+            {"name", "description"}},
+           {"POST", t + "/api-clients",
+            "{\"name\":\"\",\"label\":\"" + std::string(201, 'l') +
+                "\",\"owner_id\":\"usr_nobody\"}",
+            {"name", "label", "owner_id"}},
+           {"POST", t + "/bindings",
+            "{\"subject\":{\"type\":\"user\",\"id\":\"usr_nobody\"},"
+            "\"role_id\":\"rol_nope\",\"scope\":\"prj_nowhere\"}",
+            {"subject.id", "role_id", "scope"}},
+           {"POST", t + "/resources",
+            "{\"name\":\"\",\"type\":\"Not A Type\",\"parent_id\":\"prj_nowhere\"}",
+            {"name", "type", "parent_id"}},
+           {"POST", "/v1/tenants",
+            "{\"id\":\"newco\",\"name\":\"\",\"environments\":[\"Prod\",\"prod\","
+            "\"Tenant\"]}",
+            {"name", "environments[1]", "environments[2]"}},
+       }) {
+    HttpReply r = client_->Json(c.method, c.path, token, c.body);
+    EXPECT_EQ(r.status, 422) << c.path << ": " << r.body;
+    EXPECT_EQ(fields_of(r), c.fields) << c.path << ": " << r.body;
+  }
+  // Members: every unknown one is named.
+  HttpReply group = client_->Json("POST", t + "/groups", token, "{\"name\":\"Ops\"}");
+  ASSERT_EQ(group.status, 201) << group.body;
+  HttpReply members = client_->Json(
+      "POST", t + "/groups/" + J(group.body).S("id") + "/members", token,
+      "{\"members\":[{\"type\":\"user\",\"id\":\"usr_a\"},"
+      "{\"type\":\"api_client\",\"id\":\"cli_b\"}]}");
+  EXPECT_EQ(members.status, 422) << members.body;
+  EXPECT_EQ(fields_of(members), (std::set<std::string>{"members[0].id", "members[1].id"}));
+  // Nothing was made by any of them.
+  EXPECT_EQ(J(client_->Json("GET", t + "/roles?q=x", token).body).Size("items"), 0u);
+  EXPECT_EQ(J(client_->Json("GET", t + "/api-clients", token).body).Size("items"), 0u);
+  EXPECT_EQ(J(client_->Json("GET", t + "/resources", token).body).Size("items"), 0u);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/newco", token).status, 404);
+}
+
 // ACCESS.md "Levels": the ladder's table names the vocabularies each level stands for; a
 // console that says Write, Owner or Administrate gets edit, manage and admin, stored and
 // answered as the level.

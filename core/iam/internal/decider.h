@@ -94,9 +94,10 @@ class Decider {
                                      const std::string& field) const;
   [[nodiscard]] Status CheckProperties(const std::map<std::string, JsonValue>& properties,
                                        const std::string& field) const;
-  [[nodiscard]] Status CheckPermissions(const std::vector<Permission>& permissions) const;
-  [[nodiscard]] Status CheckIncludes(const std::string& role_id,
-                                     const std::vector<std::string>& includes) const;
+  // Every failing field of a role's permissions and includes into `checks`.
+  void CheckPermissions(const std::vector<Permission>& permissions, FieldChecks& checks) const;
+  void CheckIncludes(const std::string& role_id, const std::vector<std::string>& includes,
+                     FieldChecks& checks) const;
   // A group name must not be in use by any group (nor by one made in this decision).
   [[nodiscard]] Status CheckGroupNameFree(const std::string& name, std::string_view except_id,
                                           const std::string& field);
