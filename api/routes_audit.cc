@@ -10,6 +10,7 @@
 #include "core/event.h"
 #include "core/export_receipt.h"
 #include "core/iam/events.h"
+#include "core/log.h"
 #include "projections/audit_checkpoints.h"
 #include "projections/audit_index.h"
 #include "projections/retention.h"
@@ -580,8 +581,8 @@ class ExportStream final : public BodyStream, public std::enable_shared_from_thi
   }
 
   Step Fail(const core::Error& e) {
-    std::fprintf(stderr, "custos: audit export of %s failed: %s\n", query_.tenant.value().c_str(),
-                 e.message.c_str());
+    core::log::Error("an audit export failed",
+                     {{"tenant", query_.tenant.value()}, {"error", e.message}});
     return Step::kFailed;
   }
 

@@ -1,9 +1,8 @@
 #include "projections/audit_checkpoints.h"
 
-#include <cstdio>
-
 #include "core/chain_verifier.h"
 #include "core/json_value.h"
+#include "core/log.h"
 #include "core/time.h"
 
 namespace custos::projections {
@@ -109,8 +108,8 @@ core::Status AuditCheckpoints::SignMovedHeads(const std::vector<core::TenantId>&
       if (it != signed_.end() && it->second >= head->tenant_seq.value()) continue;
     }
     if (core::Status s = VerifyUpTo(tenant, *head); !s.ok()) {
-      std::fprintf(stderr, "custos: not signing the head of tenant %s: %s\n",
-                   tenant.value().c_str(), s.error().message.c_str());
+      core::log::Warn("not signing a tenant's chain head",
+                      {{"tenant", tenant.value()}, {"error", s.error().message}});
       continue;
     }
     core::Result<core::Checkpoint> signed_head = Sign(tenant, head->tenant_seq.value(), head->hash);

@@ -1,7 +1,8 @@
 #include "projections/expiry.h"
 
-#include <cstdio>
 #include <optional>
+
+#include "core/log.h"
 
 namespace custos::projections {
 
@@ -38,8 +39,8 @@ void Expiry::Start(std::chrono::milliseconds interval) {
   periodic_.Start(interval, [this] {
     core::Result<uint64_t> swept = SweepAll();
     if (!swept.ok()) {
-      std::fprintf(stderr, "custos: recording expiries failed (retried next interval): %s\n",
-                   swept.error().message.c_str());
+      core::log::Warn("recording expiries failed (retried next interval)",
+                      {{"error", swept.error().message}});
     }
   });
 }

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <deque>
 #include <future>
 #include <memory>
@@ -13,6 +12,7 @@
 
 #include "core/audit_formats.h"
 #include "core/event.h"
+#include "core/log.h"
 
 namespace custos::projections {
 
@@ -69,7 +69,7 @@ void Relay::StoreCursor(uint64_t cursor) {
   // Not synced: a cursor lost to a power cut only sends some events again.
   core::Status s = kv_.Write(batch, core::Durability::kNoSync);
   if (!s.ok()) {
-    std::fprintf(stderr, "custos: storing the Kafka cursor: %s\n", s.error().ToString().c_str());
+    core::log::Error("storing the Kafka relay's cursor failed", {{"error", s.error().ToString()}});
   }
 }
 
@@ -275,10 +275,10 @@ void Relay::Run() {
     }
 
     if (failed) {
-      std::fprintf(stderr,
-                   "custos: Kafka delivery failed (%s); sending again from seq %llu in %lld ms\n",
-                   failure.c_str(), static_cast<unsigned long long>(cursor + 1),
-                   static_cast<long long>(backoff.count()));
+      core::log::Warn("Kafka delivery failed; sending again from the cursor",
+                      {{"error", failure},
+                       {"from_seq", std::to_string(cursor + 1)},
+                       {"backoff_ms", std::to_string(backoff.count())}});
       drop_staged();
       publisher_.Reset(on_delivery);
       base_slot += window.size();
@@ -294,8 +294,8 @@ void Relay::Run() {
       continue;
     }
     if (halted && window.empty()) {
-      std::fprintf(stderr, "custos: the Kafka relay stopped at %s; trying again in %lld ms\n",
-                   failure.c_str(), static_cast<long long>(kMaxBackoff.count()));
+      core::log::Error("the Kafka relay stopped; trying again",
+                       {{"error", failure}, {"backoff_ms", std::to_string(kMaxBackoff.count())}});
       drop_staged();
       next = cursor + 1;
       read_next = next;

@@ -1,10 +1,10 @@
 #include "projections/retention.h"
 
-#include <cstdio>
 #include <future>
 
 #include "core/event.h"
 #include "core/json_writer.h"
+#include "core/log.h"
 #include "core/time.h"
 
 namespace custos::projections {
@@ -205,11 +205,10 @@ void Retention::Start(std::chrono::milliseconds interval) {
   periodic_.Start(interval, [this] {
     core::Result<uint64_t> purged = PurgeAll();
     if (!purged.ok()) {
-      std::fprintf(stderr, "custos: retention purge failed (retried next interval): %s\n",
-                   purged.error().message.c_str());
+      core::log::Warn("a retention purge failed (retried next interval)",
+                      {{"error", purged.error().message}});
     } else if (*purged > 0) {
-      std::fprintf(stderr, "custos: retention purged %llu events\n",
-                   static_cast<unsigned long long>(*purged));
+      core::log::Info("retention purged events", {{"events", std::to_string(*purged)}});
     }
   });
 }

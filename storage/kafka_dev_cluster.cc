@@ -3,6 +3,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "storage/internal/kafka_log.h"
+
 namespace custos::storage {
 
 struct KafkaDevCluster::Impl {
@@ -36,6 +38,7 @@ core::Result<std::unique_ptr<KafkaDevCluster>> KafkaDevCluster::Start(
     rd_kafka_conf_destroy(conf);
     return core::Internal(std::string("kafka config: ") + errstr);
   }
+  internal::RouteKafkaLogs(conf);
   impl->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (impl->rk == nullptr) {
     return core::Internal(std::string("starting the mock cluster's host handle: ") + errstr);

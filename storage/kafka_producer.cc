@@ -3,9 +3,11 @@
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
-#include <cstdio>
 #include <map>
 #include <thread>
+
+#include "core/log.h"
+#include "storage/internal/kafka_log.h"
 
 namespace custos::storage {
 
@@ -39,6 +41,7 @@ core::Result<rd_kafka_conf_t*> ProducerConf(const KafkaOptions& o) {
   // A broker that returns is used again within half a second (the default backs off to 10 s).
   SetProperty(conf, "reconnect.backoff.max.ms", "500", error);
   SetProperty(conf, "log_level", "3", error);
+  internal::RouteKafkaLogs(conf);
   for (const auto& [name, value] : o.properties) SetProperty(conf, name, value, error);
   if (!error.empty()) {
     rd_kafka_conf_destroy(conf);
@@ -119,7 +122,9 @@ struct KafkaPublisher::Impl {
       if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
         self->reachable->store(false);
       }
-      if (err != RD_KAFKA_RESP_ERR__TRANSPORT) std::fprintf(stderr, "custos: kafka: %s\n", reason);
+      if (err != RD_KAFKA_RESP_ERR__TRANSPORT) {
+        core::log::Warn("kafka producer error", {{"reason", reason}});
+      }
     });
     CUSTOS_ASSIGN_OR_RETURN(rk, NewProducer(conf));
     return core::OkStatus();
@@ -206,7 +211,10 @@ void KafkaPublisher::Reset(const DeliveryFn& on_delivery) {
   // If it cannot be made, Send refuses and Poll tries again.
   impl_->Close();
   core::Status s = impl_->Open();
-  if (!s.ok()) std::fprintf(stderr, "custos: kafka: %s\n", s.error().ToString().c_str());
+  if (!s.ok()) {
+    core::log::Warn("the Kafka producer could not be made again (retried on the next poll)",
+                    {{"error", s.error().ToString()}});
+  }
 }
 
 // ---- KafkaNotifier ----
@@ -274,8 +282,10 @@ core::Result<std::unique_ptr<KafkaNotifier>> KafkaNotifier::Create(
       return;
     }
     self->owner->failed_.fetch_add(1);
-    std::fprintf(stderr, "custos: a %s notification was not delivered (attempt %d): %s\n",
-                 m->type.c_str(), m->attempts, rd_kafka_err2str(rm->err));
+    core::log::Warn("a notification was not delivered to Kafka",
+                    {{"type", m->type},
+                     {"attempt", std::to_string(m->attempts)},
+                     {"error", rd_kafka_err2str(rm->err)}});
     const bool purged = rm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
                         rm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
     if (purged || self->stop || m->attempts >= kNotifyAttempts || !self->Produce(m)) delete m;
@@ -293,8 +303,8 @@ void KafkaNotifier::Publish(const core::iam::Notification& notification) {
                               core::iam::RenderNotification(notification, impl_->links)};
   if (!impl_->Produce(m)) {
     failed_.fetch_add(1);
-    std::fprintf(stderr, "custos: a %s notification was dropped: the producer queue is full\n",
-                 m->type.c_str());
+    core::log::Error("a notification was dropped: the Kafka producer queue is full",
+                     {{"type", m->type}});
     delete m;
   }
 }

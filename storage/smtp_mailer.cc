@@ -4,11 +4,12 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include "core/log.h"
 
 namespace custos::storage {
 namespace {
@@ -108,8 +109,10 @@ struct SmtpMailer::Impl {
 
   void Fail(const Pending& p, const std::string& why) {
     failed.fetch_add(1);
-    std::fprintf(stderr, "custos: a %s mail to %s was not delivered: %s\n",
-                 p.notification.type.c_str(), p.notification.email.c_str(), why.c_str());
+    core::log::Warn("a mail was not delivered", {{"type", p.notification.type},
+                                                 {"tenant", p.notification.tenant},
+                                                 {"to", p.notification.email},
+                                                 {"error", why}});
   }
 
   // One try at sending over the connection kept from the last (libcurl reuses it).
@@ -166,8 +169,11 @@ struct SmtpMailer::Impl {
           Fail(p, "gave up after " + std::to_string(p.attempts) + " tries: " + why);
           return true;
         }
-        std::fprintf(stderr, "custos: a %s mail is not sent yet (try %d): %s\n",
-                     p.notification.type.c_str(), p.attempts, why.c_str());
+        core::log::Info("a mail is not sent yet; it will be tried again",
+                        {{"type", p.notification.type},
+                         {"tenant", p.notification.tenant},
+                         {"try", std::to_string(p.attempts)},
+                         {"error", why}});
         return false;
     }
     return true;

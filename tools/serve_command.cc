@@ -13,27 +13,21 @@
 #include <fstream>
 #include <thread>
 
-#include "core/json_writer.h"
+#include "core/log.h"
 #include "core/private_file.h"
 #include "storage/kafka_dev_cluster.h"
+#include "storage/spdlog_logger.h"
 #include "tools/commands.h"
 #include "tools/node.h"
 
 namespace custos::tools {
 namespace {
 
-bool json_logs = false;
-
-void Log(const char* level, const std::string& message) {
-  const std::string now = core::FormatTime(core::SystemClock().Now());
-  if (json_logs) {
-    core::JsonWriter w;
-    w.BeginObject().Key("time").String(now).Key("level").String(level).Key("msg").String(message);
-    w.EndObject();
-    std::fprintf(stderr, "%s\n", w.str().c_str());
-  } else {
-    std::fprintf(stderr, "%s %s %s\n", now.c_str(), level, message.c_str());
-  }
+// A failure once the logger is installed: logged (so that JSON lines stay JSON), then the
+// command's exit code.
+int Fail(const core::Error& error) {
+  core::log::Error("custos serve: " + error.message);
+  return error.code == core::Errc::kInvalidArgument ? kExitUsage : kExitFailure;
 }
 
 core::Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
@@ -92,36 +86,54 @@ int RunServe(const Args& args) {
            {"clock-offset", true, "0",
             "for drills and tests only: seconds added to the server's clock, so that a review "
             "of what is 90 days old can be tried today (never in production)"},
-           {"log-format", true, "text", "text or json (JSON lines)"}},
+           {"log-format", true, "text", "text or json (JSON lines)"},
+           {"log-level", true, "info", "the least level logged: debug, info, warn or error"}},
           flags)) {
     return *exit;
   }
-  json_logs = flags.Get("log-format") == "json";
+  const std::string log_format = *flags.Get("log-format");
+  if (log_format != "text" && log_format != "json") {
+    return ReportError("serve", core::InvalidArgument("--log-format must be text or json, got '" +
+                                                      log_format + "'"));
+  }
+  storage::LogOptions log_options;
+  log_options.json = log_format == "json";
+  if (!core::log::ParseLevel(*flags.Get("log-level"), log_options.level)) {
+    return ReportError("serve", core::InvalidArgument(
+                                    "--log-level must be debug, info, warn or error, got '" +
+                                    *flags.Get("log-level") + "'"));
+  }
+  // From here on every line the server writes goes through this logger.
+  storage::SpdlogLogger logger(log_options);
+  core::log::Install(&logger);
+  struct Uninstall {
+    ~Uninstall() { core::log::Install(nullptr); }
+  } uninstall;
   core::Result<std::string> data_dir = flags.Require("data-dir");
-  if (!data_dir.ok()) return ReportError("serve", data_dir.error());
+  if (!data_dir.ok()) return Fail(data_dir.error());
   auto listen = ParseListen(*flags.Get("listen"));
-  if (!listen.ok()) return ReportError("serve", listen.error());
+  if (!listen.ok()) return Fail(listen.error());
   core::Result<uint64_t> workers =
       flags.Get("workers")
           ? flags.GetUInt("workers", 1, 256)
           : core::Result<uint64_t>(std::max<uint64_t>(1, std::thread::hardware_concurrency() - 1));
-  if (!workers.ok()) return ReportError("serve", workers.error());
+  if (!workers.ok()) return Fail(workers.error());
   core::Result<uint64_t> body_limit = flags.GetUInt("body-limit", 1024, uint64_t{1} << 30);
-  if (!body_limit.ok()) return ReportError("serve", body_limit.error());
+  if (!body_limit.ok()) return Fail(body_limit.error());
   core::Result<uint64_t> max_connections = flags.GetUInt("max-connections", 0, 1'000'000);
-  if (!max_connections.ok()) return ReportError("serve", max_connections.error());
+  if (!max_connections.ok()) return Fail(max_connections.error());
   core::Result<uint64_t> per_address = flags.GetUInt("max-connections-per-address", 1, 1'000'000);
-  if (!per_address.ok()) return ReportError("serve", per_address.error());
+  if (!per_address.ok()) return Fail(per_address.error());
   core::Result<uint64_t> checkpoint_interval = flags.GetUInt("checkpoint-interval", 1, 86400);
-  if (!checkpoint_interval.ok()) return ReportError("serve", checkpoint_interval.error());
+  if (!checkpoint_interval.ok()) return Fail(checkpoint_interval.error());
   core::Result<uint64_t> block_cache_mb = flags.GetUInt("block-cache-mb", 1, 1 << 20);
-  if (!block_cache_mb.ok()) return ReportError("serve", block_cache_mb.error());
+  if (!block_cache_mb.ok()) return Fail(block_cache_mb.error());
   core::Result<uint64_t> retention_interval = flags.GetUInt("retention-interval", 1, 604800);
-  if (!retention_interval.ok()) return ReportError("serve", retention_interval.error());
+  if (!retention_interval.ok()) return Fail(retention_interval.error());
   core::Result<uint64_t> expiry_interval = flags.GetUInt("expiry-interval", 1, 86400);
-  if (!expiry_interval.ok()) return ReportError("serve", expiry_interval.error());
+  if (!expiry_interval.ok()) return Fail(expiry_interval.error());
   core::Result<uint64_t> clock_offset = flags.GetUInt("clock-offset", 0, uint64_t{3650} * 86400);
-  if (!clock_offset.ok()) return ReportError("serve", clock_offset.error());
+  if (!clock_offset.ok()) return Fail(clock_offset.error());
   const std::string kafka = *flags.Get("kafka");
 
   // Every connection is a descriptor: allow as many as the hard limit does.
@@ -165,61 +177,61 @@ int RunServe(const Args& args) {
   node_options.smtp_url = flags.Get("smtp");
   if (node_options.smtp_url) {
     core::Result<std::string> from = flags.Require("mail-from");
-    if (!from.ok()) return ReportError("serve", from.error());
+    if (!from.ok()) return Fail(from.error());
     if (core::Status s = storage::SmtpMailer::CheckUrl(*node_options.smtp_url); !s.ok()) {
-      return ReportError("serve", s.error());
+      return Fail(s.error());
     }
     if (core::Result<core::iam::Mailbox> box = core::iam::ParseMailbox(*from); !box.ok()) {
-      return ReportError("serve", core::InvalidArgument("--mail-from: " + box.error().message));
+      return Fail(core::InvalidArgument("--mail-from: " + box.error().message));
     }
     node_options.mail_from = *from;
   } else if (flags.Get("mail-from")) {
-    return ReportError("serve", core::InvalidArgument("--mail-from needs --smtp"));
+    return Fail(core::InvalidArgument("--mail-from needs --smtp"));
   }
   auto node = Node::Open(node_options);
-  if (!node.ok()) return ReportError("serve", node.error());
+  if (!node.ok()) return Fail(node.error());
 
   const api::RootClient& root = (*node)->root();
   if (!root.client_secret.empty()) {
-    Log("info", "first start: the root client's credentials are in " + *data_dir +
+    core::log::Info("first start: the root client's credentials are in " + *data_dir +
                     "/root-client.json (mode 0600); keep them safe");
   }
 
   const std::string brokers = (*node)->kafka_brokers();
   if (kafka == "embedded") {
-    Log("info", "embedded Kafka dev cluster at " + brokers);
+    core::log::Info("embedded Kafka dev cluster at " + brokers, {{"brokers", brokers}});
     if (core::Status s = core::WritePrivateFile(*data_dir + "/kafka.addr", brokers + "\n"); !s.ok()) {
-      return ReportError("serve", s.error());
+      return Fail(s.error());
     }
   }
   if (node_options.smtp_url) {
-    Log("info", "sending notification mails through SMTP as " + node_options.mail_from);
+    core::log::Info("sending notification mails through SMTP as " + node_options.mail_from);
   }
   if (!brokers.empty()) {
-    Log("info", "relaying the log to Kafka at " + brokers + " (topics " +
+    core::log::Info("relaying the log to Kafka at " + brokers + " (topics " +
                     node_options.audit_topic + ", " + node_options.ocsf_topic + ", " +
                     node_options.notifications_topic + ")");
   }
 
   // Only now, with the store open, the state loaded and the keys ready, does it listen.
-  if (core::Status s = (*node)->Serve(); !s.ok()) return ReportError("serve", s.error());
+  if (core::Status s = (*node)->Serve(); !s.ok()) return Fail(s.error());
   const std::string address = listen->first + ":" + std::to_string((*node)->port());
   if (core::Status s = core::WritePrivateFile(*data_dir + "/listen.addr", address + "\n"); !s.ok()) {
-    return ReportError("serve", s.error());
+    return Fail(s.error());
   }
   if (*clock_offset != 0) {
-    Log("warn", "the clock is set " + std::to_string(*clock_offset) +
+    core::log::Warn("the clock is set " + std::to_string(*clock_offset) +
                     " seconds ahead (--clock-offset): every time this server records is shifted");
   }
-  Log("info", "listening on " + address + " (data dir " + *data_dir + ", root client " +
-                  root.client_id + ")");
+  core::log::Info("listening on " + address,
+                  {{"data_dir", *data_dir}, {"root_client", root.client_id}});
 
   int received = 0;
   sigwait(&signals, &received);
-  Log("info", std::string(received == SIGINT ? "SIGINT" : "SIGTERM") +
+  core::log::Info(std::string(received == SIGINT ? "SIGINT" : "SIGTERM") +
                   ": stopping; finishing requests in flight");
   (*node)->Stop();
-  Log("info", "stopped");
+  core::log::Info("stopped");
   return kExitOk;
 }
 

@@ -43,6 +43,11 @@ class Server:
                 raise RuntimeError("custos serve exited: " + buffered.decode())
             buffered += chunk
             for line in buffered.decode(errors="replace").splitlines():
+                if line.startswith("{"):  # --log-format json
+                    try:
+                        line = " " + json.loads(line).get("msg", "")
+                    except ValueError:
+                        continue
                 if " listening on " in line:
                     self.base = "http://" + line.split(" listening on ")[1].split(" ")[0]
         # Keep reading the server's log so that it never blocks on a full pipe; the tail is

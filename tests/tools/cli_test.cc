@@ -142,6 +142,10 @@ TEST_F(CliTest, UsageErrorsExitWithTwoAndAMessage) {
             "--mail-from: "},
            {{"serve", "--data-dir", "never-made", "--mail-from", "a@acme.example"},
             "--mail-from needs --smtp"},
+           {{"serve", "--data-dir", "never-made", "--log-format", "yaml"},
+            "--log-format must be text or json, got 'yaml'"},
+           {{"serve", "--data-dir", "never-made", "--log-level", "loud"},
+            "--log-level must be debug, info, warn or error"},
        }) {
     std::vector<std::string> argv = {kCustos};
     argv.insert(argv.end(), c.args.begin(), c.args.end());
