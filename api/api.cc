@@ -28,13 +28,6 @@ std::vector<core::iam::Grant> ToGrants(const std::optional<std::vector<GrantBody
   return out;
 }
 
-std::string RootRevokedKey(std::string_view jti) {
-  std::string key = "!root-revoked";
-  key.push_back('\0');
-  key += jti;
-  return key;
-}
-
 std::optional<core::iam::Subject> Principal::Subject() const {
   switch (kind) {
     case Kind::kRoot:
@@ -179,25 +172,6 @@ std::vector<FailedLoginTally::Window> FailedLoginTally::TakeDue(core::Time now, 
   return due;
 }
 
-bool Services::RootRevoked(std::string_view jti, core::Time now) {
-  std::lock_guard lock(root_revoked_mu);
-  auto it = root_revoked.find(jti);
-  if (it == root_revoked.end()) return false;
-  if (it->second <= now) {  // expired anyway
-    root_revoked.erase(it);
-    return false;
-  }
-  return true;
-}
-
-core::Status Services::RevokeRoot(const std::string& jti, core::Time exp) {
-  core::KvBatch batch;
-  batch.Put(core::Space::kCredentials, RootRevokedKey(jti), core::FormatTime(exp));
-  CUSTOS_RETURN_IF_ERROR(deps.kv.Write(batch, core::Durability::kSync));
-  std::lock_guard lock(root_revoked_mu);
-  root_revoked[jti] = exp;
-  return core::OkStatus();
-}
 
 WorkPool* Services::PoolFor(Work work) {
   switch (work) {
@@ -459,48 +433,6 @@ void ReadTenant(
 
 namespace {
 
-struct IdempotentRecord {
-  std::string request_hash;
-  int status = 0;
-  std::string body;
-  std::string location;
-  int64_t version = 0;
-  core::Time created_at;
-  template <class S, class V>
-  static void Fields(S& s, V& v) {
-    v("request_hash", s.request_hash);
-    v("status", s.status);
-    v("body", s.body);
-    v("location", s.location);
-    v("version", s.version);
-    v("created_at", s.created_at);
-  }
-};
-
-constexpr std::chrono::hours kIdempotencyTtl{24};
-
-// The record's entry in the expiry index: "idemx\0" BE64(created ms) "\0" record key, so that
-// a sweep reads the oldest first and stops at the first young one.
-std::string IdempotencyExpiryKey(core::Time created, std::string_view record_key) {
-  std::string k = "idemx";
-  k.push_back('\0');
-  core::PutBE64(k, static_cast<uint64_t>(core::ToUnixMillis(created)));
-  k.push_back('\0');
-  k += record_key;
-  return k;
-}
-
-std::string IdempotencyKey(const CallPtr& call, std::string_view key) {
-  std::string k = "idem";
-  k.push_back('\0');
-  k += call->Param("tenant");
-  k.push_back('\0');
-  k += call->principal ? call->principal->id : "";
-  k.push_back('\0');
-  k += key;
-  return k;
-}
-
 std::optional<int64_t> EtagVersion(const HttpResponse& r) {
   for (const auto& [name, value] : r.headers) {
     if (name == "ETag" && value.size() > 2) return std::stoll(value.substr(1, value.size() - 2));
@@ -580,11 +512,11 @@ core::Result<Principal> AuthenticateBearer(Services& services, const HttpRequest
   p.session_epoch = claims->session_epoch;
   const core::Error revoked{core::Errc::kUnauthenticated, "the token was revoked", {}};
   if (claims->typ == "root") {
-    if (claims->sub != services.root_client_id) {
+    if (claims->sub != services.credentials().root_client_id()) {
       return core::Error{core::Errc::kUnauthenticated, "unknown root client", {}};
     }
     p.kind = Principal::Kind::kRoot;
-    if (services.RootRevoked(p.jti, now)) return revoked;
+    if (services.credentials().RootRevoked(p.jti, now)) return revoked;
     return p;
   }
   p.kind = claims->typ == "user" ? Principal::Kind::kUser : Principal::Kind::kApiClient;
@@ -612,19 +544,18 @@ bool ReplayIdempotent(const CallPtr& call, Idempotency& idem) {
     call->Fail(core::InvalidArgument("Idempotency-Key must be 1 to 255 characters"));
     return true;
   }
-  idem.key = IdempotencyKey(call, *key);
+  idem.key = projections::Credentials::AnswerKey(
+      call->Param("tenant"), call->principal ? call->principal->id : "", *key);
   idem.request_hash =
       core::Sha256Hex(call->req.method + " " + call->req.path + "\n" + call->req.body);
-  core::Result<std::optional<std::string>> stored = s.deps.kv.Get(core::Space::kIndex, idem.key);
+  core::Result<std::optional<projections::IdempotentAnswer>> stored =
+      s.credentials().FindAnswer(idem.key, s.clock().Now());
   if (!stored.ok()) {
     call->Fail(stored.error());
     return true;
   }
   if (!*stored) return false;
-  IdempotentRecord rec;
-  if (!core::FromJson(**stored, rec).ok() || s.clock().Now() - rec.created_at >= kIdempotencyTtl) {
-    return false;
-  }
+  const projections::IdempotentAnswer& rec = **stored;
   if (rec.request_hash != idem.request_hash) {
     call->Fail(core::InvalidField("Idempotency-Key",
                                   "was used with a different request in the last 24 hours"));
@@ -642,35 +573,10 @@ void RememberIdempotent(const CallPtr& call, const Idempotency& idem,
                         const HttpResponse& response) {
   if (idem.key.empty() || response.status >= 300) return;
   Services& s = call->services();
-  IdempotentRecord rec{idem.request_hash,
-                       response.status,
-                       response.body,
-                       LocationOf(response),
-                       EtagVersion(response).value_or(0),
-                       s.clock().Now()};
-  core::KvBatch batch;
-  batch.Put(core::Space::kIndex, idem.key, core::ToJson(rec));
-  batch.Put(core::Space::kIndex, IdempotencyExpiryKey(rec.created_at, idem.key), "");
-  (void)s.deps.kv.Write(batch, core::Durability::kSync);
-}
-
-size_t SweepIdempotency(Services& s, core::Time now) {
-  const std::string prefix = IdempotencyExpiryKey(core::Time{}, "").substr(0, 6);
-  const auto horizon = static_cast<uint64_t>(core::ToUnixMillis(now - kIdempotencyTtl));
-  core::KvBatch batch;
-  size_t swept = 0;
-  (void)s.deps.kv.Scan(core::Space::kIndex, prefix, [&](std::string_view key, std::string_view) {
-    const std::string_view rest = key.substr(prefix.size());
-    if (rest.size() < 9 || core::GetBE64(rest) >= horizon || swept >= 10'000) {
-      return false;  // in time order: the rest is younger
-    }
-    batch.Delete(core::Space::kIndex, std::string(key));
-    batch.Delete(core::Space::kIndex, std::string(rest.substr(9)));
-    ++swept;
-    return true;
-  });
-  if (swept > 0) (void)s.deps.kv.Write(batch, core::Durability::kNoSync);
-  return swept;
+  s.credentials().KeepAnswer(
+      idem.key, projections::IdempotentAnswer{idem.request_hash, response.status, response.body,
+                                              LocationOf(response),
+                                              EtagVersion(response).value_or(0), s.clock().Now()});
 }
 
 void OnCallStrand(const CallPtr& call, std::function<void()> work) {
@@ -801,7 +707,7 @@ struct Api::Impl {
            !flush_cv.wait_for(lock, std::chrono::seconds(5), [this] { return stopping; }); ++tick) {
         lock.unlock();
         FlushLoginTallies(false);
-        if (tick % 60 == 0) (void)internal::SweepIdempotency(services, services.clock().Now());
+        if (tick % 60 == 0) (void)services.credentials().SweepAnswers(services.clock().Now());
         lock.lock();
       }
     });
@@ -875,26 +781,6 @@ struct Api::Impl {
 Api::Api(ApiDeps deps, ApiOptions options)
     : impl_(std::make_unique<Impl>(std::move(deps), options)) {
   internal::Services& s = impl_->services;
-  core::Result<std::optional<std::string>> root =
-      s.deps.kv.Get(core::Space::kCredentials, "!root-client");
-  if (root.ok() && root->has_value()) {
-    core::Result<core::JsonValue> v = core::ParseJson(**root);
-    if (v.ok()) {
-      if (const core::JsonValue* id = v->Find("client_id")) s.root_client_id = id->text();
-      if (const core::JsonValue* h = v->Find("hash")) s.root_secret_hash = h->text();
-    }
-  }
-  // Revoked root tokens that have not expired yet, into memory.
-  const std::string prefix = internal::RootRevokedKey("");
-  const core::Time now = s.clock().Now();
-  (void)s.deps.kv.Scan(core::Space::kCredentials, prefix,
-                       [&](std::string_view key, std::string_view value) {
-                         core::Result<core::Time> exp = core::ParseTime(value);
-                         if (exp.ok() && *exp > now) {
-                           s.root_revoked.emplace(std::string(key.substr(prefix.size())), *exp);
-                         }
-                         return true;
-                       });
   internal::AddServiceRoutes(impl_->table, s);
   internal::AddAuthRoutes(impl_->table, s);
   internal::AddTenantRoutes(impl_->table, s);
@@ -915,7 +801,7 @@ Api::~Api() = default;
 
 void Api::RunChores() {
   impl_->FlushLoginTallies(true, true);
-  while (internal::SweepIdempotency(impl_->services, impl_->services.clock().Now()) > 0) {
+  while (impl_->services.credentials().SweepAnswers(impl_->services.clock().Now()) > 0) {
   }
 }
 
@@ -980,33 +866,6 @@ void Api::Handle(HttpRequest request, Responder respond) {
   call->route = &impl_->table.router.routes()[static_cast<size_t>(m.route)];
   call->params = std::move(m.params);
   impl_->Dispatch(call);
-}
-
-core::Result<RootClient> Api::EnsureRootClient(
-    core::KvStore& kv, core::Random& random, const core::Clock& clock,
-    const std::function<core::Status(const RootClient&)>& deliver) {
-  CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> existing,
-                          kv.Get(core::Space::kCredentials, "!root-client"));
-  if (existing) {
-    CUSTOS_ASSIGN_OR_RETURN(core::JsonValue v, core::ParseJson(*existing));
-    const core::JsonValue* id = v.Find("client_id");
-    if (id == nullptr) return core::Corruption("bad root client record");
-    return RootClient{id->text(), ""};
-  }
-  unsigned char raw[12];
-  random.Fill(raw, sizeof raw);
-  std::string id = "cli_root_";
-  core::AppendHex(id, raw, sizeof raw);
-  std::string secret = core::RandomToken(random, 32);
-  core::JsonWriter w;
-  w.BeginObject().Key("client_id").String(id).Key("hash").String(core::Sha256Hex(secret));
-  w.Key("created_at").String(core::FormatTime(clock.Now())).EndObject();
-  RootClient made{std::move(id), std::move(secret)};
-  if (deliver) CUSTOS_RETURN_IF_ERROR(deliver(made));
-  core::KvBatch batch;
-  batch.Put(core::Space::kCredentials, "!root-client", w.str());
-  CUSTOS_RETURN_IF_ERROR(kv.Write(batch, core::Durability::kSync));
-  return made;
 }
 
 }  // namespace custos::api

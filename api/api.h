@@ -25,6 +25,7 @@
 #include "core/random.h"
 #include "projections/audit_checkpoints.h"
 #include "projections/audit_index.h"
+#include "projections/credentials.h"
 #include "projections/identity_service.h"
 #include "projections/retention.h"
 
@@ -57,12 +58,15 @@ struct ApiOptions {
   // How long one export may run: a slower reader is cut off (before the last chunk), and the
   // retention lease it held goes with it.
   std::chrono::seconds export_max_duration{3600};
+  // Custos's own version, as OCSF records name it (metadata.product.version): the relay's and
+  // the exports' alike. tools::Node passes CUSTOS_VERSION.
+  std::string product_version;
 };
 
 struct ApiDeps {
   projections::IdentityService& identity;
-  core::KvStore& kv;
-  core::EventLog& log;
+  projections::Credentials& credentials;  // every read and write of the credential store
+  core::EventLog& log;                    // the audit routes' reads of the trail
   projections::AuditIndex& audit;
   projections::AuditCheckpoints& checkpoints;
   projections::Retention& retention;
@@ -77,11 +81,7 @@ struct ApiDeps {
   std::function<std::string()> kafka;
 };
 
-// The root client: made at first start, can do anything.
-struct RootClient {
-  std::string client_id;
-  std::string client_secret;  // only when just made
-};
+using RootClient = projections::RootClient;
 
 class Api {
  public:
@@ -100,14 +100,6 @@ class Api {
   // route, or no valid credentials on a route that needs them, is answered before the body
   // is read; otherwise the route's body limit (public routes take small bodies).
   [[nodiscard]] Admission Admit(HttpRequest& head);
-
-  // Loads the root client, or makes it: `deliver` is given the new credentials first (the
-  // server writes root-client.json), and only once it succeeded is the secret's hash saved to
-  // the credential store — a crash between the two leaves no record, and the next start
-  // makes and delivers new credentials rather than keeping a secret nobody has.
-  [[nodiscard]] static core::Result<RootClient> EnsureRootClient(
-      core::KvStore& kv, core::Random& random, const core::Clock& clock,
-      const std::function<core::Status(const RootClient&)>& deliver = nullptr);
 
  private:
   struct Impl;

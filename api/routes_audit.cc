@@ -549,7 +549,8 @@ class ExportStream final : public BodyStream, public std::enable_shared_from_thi
         break;
       }
       case ExportFormat::kOcsf: {
-        CUSTOS_ASSIGN_OR_RETURN(std::string record, core::AuditOcsfRecord(line, kVersion));
+        CUSTOS_ASSIGN_OR_RETURN(
+            std::string record, core::AuditOcsfRecord(line, services_.options.product_version));
         out += record;
         out += '\n';
         break;
@@ -586,7 +587,6 @@ class ExportStream final : public BodyStream, public std::enable_shared_from_thi
     return Step::kFailed;
   }
 
-  static constexpr std::string_view kVersion = "0.1.0";
   Services& services_;
   projections::AuditQuery query_;
   ExportFormat format_;

@@ -158,8 +158,8 @@ core::Result<VerifiedClient> VerifyClient(const CallPtr& call, const ClientCrede
   Services& s = call->services();
   const core::Error refused{core::Errc::kUnauthenticated, "unknown client or bad secret", {}};
   const core::Time now = s.clock().Now();
-  if (!s.root_client_id.empty() && c.id == s.root_client_id) {
-    if (!iam::ConstantTimeEquals(core::Sha256Hex(c.secret), s.root_secret_hash)) return refused;
+  if (!s.credentials().root_client_id().empty() && c.id == s.credentials().root_client_id()) {
+    if (!s.credentials().IsRootSecret(c.secret)) return refused;
     return VerifiedClient{Principal{Principal::Kind::kRoot, "", c.id, "", now, 0}, "", 0};
   }
   std::optional<core::TenantId> tenant = s.identity().TenantOfClient(c.id);
@@ -185,16 +185,9 @@ core::Result<VerifiedClient> VerifyClient(const CallPtr& call, const ClientCrede
   if (!view.ok()) return refused;
   if (!view->active) return failed("inactive_client");
   // Every secret version of the client; any that matches (constant-time per candidate).
-  const std::string hash = core::Sha256Hex(c.secret);
-  const std::string prefix = iam::ClientSecretPrefix(tenant->value(), c.id);
-  std::string key_id;
-  CUSTOS_RETURN_IF_ERROR(s.deps.kv.Scan(core::Space::kCredentials, prefix,
-                                        [&](std::string_view key, std::string_view value) {
-                                          if (iam::ConstantTimeEquals(hash, value)) {
-                                            key_id = std::string(key.substr(prefix.size()));
-                                          }
-                                          return true;
-                                        }));
+  CUSTOS_ASSIGN_OR_RETURN(
+      const std::string key_id,
+      s.credentials().MatchClientSecret(tenant->value(), c.id, core::Sha256Hex(c.secret)));
   if (key_id.empty()) return failed("bad_secret");
   return VerifiedClient{
       Principal{Principal::Kind::kApiClient, tenant->value(), c.id, "", now, view->epoch},
@@ -243,7 +236,7 @@ void Introspect(const CallPtr& call) {
   if (!call->IsRoot() && claims->tenant != call->principal->tenant) return call->Reply(inactive);
   bool active = true;
   if (claims->typ == "root") {
-    active = !s.RootRevoked(claims->jti, now);
+    active = !s.credentials().RootRevoked(claims->jti, now);
   } else {
     const iam::Subject subject{
         claims->typ == "user" ? iam::SubjectType::kUser : iam::SubjectType::kApiClient,
@@ -291,7 +284,7 @@ void Revoke(const CallPtr& call) {
   }
   if (claims->typ == "root") {
     if (!call->IsRoot()) return call->Json(200, "{}");
-    if (core::Status w = s.RevokeRoot(claims->jti, claims->exp); !w.ok()) {
+    if (core::Status w = s.credentials().RevokeRoot(claims->jti, claims->exp); !w.ok()) {
       return call->Fail(w.error());
     }
     return call->Json(200, "{}");
@@ -411,13 +404,10 @@ void Login(const CallPtr& call) {
   if (!tenant_known && view.error().code != core::Errc::kNotFound) return call->Fail(view.error());
   std::optional<iam::PasswordCredential> credential;
   if (tenant_known && view->user_id) {
-    core::Result<std::optional<std::string>> stored =
-        s.deps.kv.Get(core::Space::kCredentials, iam::PasswordKey(tenant, *view->user_id));
+    core::Result<std::optional<iam::PasswordCredential>> stored =
+        s.credentials().Password(tenant, *view->user_id);
     if (!stored.ok()) return call->Fail(stored.error());
-    if (*stored) {
-      iam::PasswordCredential c;
-      if (core::FromJson(**stored, c).ok()) credential = std::move(c);
-    }
+    credential = std::move(*stored);
   }
   const bool matched =
       iam::CheckLoginPassword(credential, body.password, s.deps.hasher, DummyHash(s.deps.hasher));
@@ -506,13 +496,11 @@ void ChangeOwnPassword(const CallPtr& call) {
   }
   PasswordBody body;
   if (core::Status st = ReadBody(call->req.body, body); !st.ok()) return call->Fail(st.error());
-  core::Result<std::optional<std::string>> stored = s.deps.kv.Get(
-      core::Space::kCredentials, iam::PasswordKey(call->Param("tenant"), call->principal->id));
+  core::Result<std::optional<iam::PasswordCredential>> stored =
+      s.credentials().Password(call->Param("tenant"), call->principal->id);
   if (!stored.ok()) return call->Fail(stored.error());
-  iam::PasswordCredential credential;
-  if (!*stored || !core::FromJson(**stored, credential).ok()) {
-    return call->Fail(core::Internal("no password credential"));
-  }
+  if (!*stored) return call->Fail(core::Internal("no password credential"));
+  const iam::PasswordCredential& credential = **stored;
   if (body.new_password.size() > 1024) {
     return call->Fail(core::InvalidField("new_password", "is longer than 1024 bytes"));
   }
@@ -537,7 +525,8 @@ void ChangeOwnPassword(const CallPtr& call) {
 void Logout(const CallPtr& call) {
   Services& s = call->services();
   if (call->IsRoot()) {
-    if (core::Status w = s.RevokeRoot(call->principal->jti, call->principal->exp); !w.ok()) {
+    if (core::Status w = s.credentials().RevokeRoot(call->principal->jti, call->principal->exp);
+        !w.ok()) {
       return call->Fail(w.error());
     }
     return call->Json(200, "{\"revoked\":true}");

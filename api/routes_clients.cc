@@ -260,19 +260,12 @@ void Accept(const CallPtr& call) {
   if (core::Status st = ReadBody(call->req.body, b); !st.ok()) return call->Fail(st.error());
   const core::Error gone{core::Errc::kGone, "the invitation is no longer valid", {}};
   const std::string hash = core::Sha256Hex(b.token);
-  core::Result<std::optional<std::string>> where =
-      s.deps.kv.Get(core::Space::kCredentials, iam::InvitationTokenKey(hash));
+  core::Result<std::optional<projections::Credentials::InvitationRef>> where =
+      s.credentials().InvitationByToken(hash);
   if (!where.ok()) return call->Fail(where.error());
   if (!*where) return call->Fail(gone);
-  const size_t nul = (*where)->find('\0');
-  if (nul == std::string::npos) return call->Fail(gone);
-  const std::string tenant = (*where)->substr(0, nul);
-  const std::string invitation = (*where)->substr(nul + 1);
-  // Only the invitation's current token works (a resend replaces it).
-  core::Result<std::optional<std::string>> current =
-      s.deps.kv.Get(core::Space::kCredentials, iam::InvitationHashKey(tenant, invitation));
-  if (!current.ok()) return call->Fail(current.error());
-  if (!*current || !iam::ConstantTimeEquals(**current, hash)) return call->Fail(gone);
+  const std::string tenant = (*where)->tenant;
+  const std::string invitation = (*where)->invitation_id;
   // On the login pool: argon2id.
   if (b.password.size() > 1024) {
     return call->Fail(core::InvalidField("password", "is longer than 1024 bytes"));

@@ -30,6 +30,7 @@ struct Node::Parts {
   std::unique_ptr<projections::Retention> retention;
   std::unique_ptr<projections::Expiry> expiry;
   api::RootClient root;
+  std::unique_ptr<projections::Credentials> credentials;
   storage::SodiumPasswordHasher hasher;
   api::Metrics metrics;
   std::unique_ptr<api::TokenSigner> signer;
@@ -128,25 +129,28 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   // a crash between the two never leaves a root secret nobody has.
   const std::string root_file = options.data_dir + "/root-client.json";
   CUSTOS_ASSIGN_OR_RETURN(
-      p->root, api::Api::EnsureRootClient(
+      p->root, projections::Credentials::EnsureRootClient(
                    *p->store, p->random, clock, [&](const api::RootClient& made) {
                      core::JsonWriter w;
                      w.BeginObject().Key("client_id").String(made.client_id);
                      w.Key("client_secret").String(made.client_secret).EndObject();
                      return core::WritePrivateFile(root_file, w.str() + "\n");
                    }));
+  CUSTOS_ASSIGN_OR_RETURN(p->credentials, projections::Credentials::Open(*p->store, clock));
   CUSTOS_ASSIGN_OR_RETURN(p->signer, api::TokenSigner::LoadOrCreate(
                                          options.data_dir + "/keys/jwt-ed25519.pem", issuer));
-  api::ApiOptions api_options;
-  api_options.body_limit = options.body_limit;
+  api::ApiOptions api_options = options.api;
+  api_options.product_version = CUSTOS_VERSION;
+  const core::iam::PasswordHasher& hasher =
+      options.password_hasher != nullptr ? *options.password_hasher : p->hasher;
   storage::RocksStore* store = p->store.get();
   projections::Relay* relay = p->relay.get();
   storage::KafkaNotifier* kafka_notifier = p->notifier.get();
   const storage::SmtpMailer* mailer = p->mailer.get();
   const projections::Retention* retention = p->retention.get();
   p->api = std::make_unique<api::Api>(
-      api::ApiDeps{*p->identity, *p->store, *p->store, *p->audit, *p->checkpoints, *p->retention,
-                   clock, p->random, p->hasher, *p->signer, p->metrics,
+      api::ApiDeps{*p->identity, *p->credentials, *p->store, *p->audit, *p->checkpoints, *p->retention,
+                   clock, p->random, hasher, *p->signer, p->metrics,
                    [store, relay, kafka_notifier, mailer, retention] {
                      api::Metrics::Gauges g;
                      const storage::RocksStore::Stats stats = store->stats();
@@ -193,7 +197,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                      w.Key("delivered_seq").UInt(r.cursor).EndObject();
                      return w.Take();
                    }},
-      api_options);
+      std::move(api_options));
   // Admission (body limits, credentials before the body) comes from the routes, so it is set
   // once the Api exists.
   api::Api* api = p->api.get();
@@ -222,6 +226,7 @@ uint16_t Node::port() const { return parts_->server->port(); }
 const api::RootClient& Node::root() const { return parts_->root; }
 const api::TokenSigner& Node::tokens() const { return *parts_->signer; }
 api::Api& Node::api() { return *parts_->api; }
+api::HttpServer& Node::server() { return *parts_->server; }
 storage::RocksStore& Node::store() { return *parts_->store; }
 projections::IdentityService& Node::identity() { return *parts_->identity; }
 projections::AuditIndex& Node::audit() { return *parts_->audit; }

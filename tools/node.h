@@ -1,8 +1,9 @@
-// Node: a whole Custos node over a data dir — the store, the identity state, the audit index,
+// Node (`custos_node`): a whole Custos node over a data dir — the store, the identity state, the audit index,
 // signed checkpoints, retention, the Kafka relay and notifier, the SMTP mailer (and an
 // embedded dev cluster
 // for `--kafka embedded`), the keys, the root client, the API and its HTTP server —
-// wired once for `custos serve` and for the bench workloads that measure the same thing.
+// wired once for `custos serve`, the bench workloads that measure the same thing, and the API
+// tests (a fake clock, a cheap password hasher and no background jobs, through the options).
 // Open makes everything and binds the port; Serve starts answering; Stop (or destruction)
 // stops the server, finishing what is in flight, then the background jobs.
 //
@@ -29,6 +30,10 @@
 #include "storage/rocks_store.h"
 #include "storage/smtp_mailer.h"
 
+namespace custos::api {
+class HttpServer;
+}
+
 namespace custos::tools {
 
 struct NodeOptions {
@@ -38,7 +43,9 @@ struct NodeOptions {
   uint16_t port = 0;                  // 0: any free port
   int workers = 1;                    // HTTP I/O threads
   std::optional<std::string> issuer;  // default: http://host:port
-  size_t body_limit = size_t{1} << 20;
+  api::ApiOptions api;                // body limit, rate limits, heavy-work pool
+  // Default: argon2id at the production cost (SodiumPasswordHasher). Tests pass a cheap one.
+  const core::iam::PasswordHasher* password_hasher = nullptr;
   size_t max_connections = 0;  // 0: half the process's file limit
   size_t max_connections_per_address = 256;
   size_t block_cache_bytes = size_t{128} << 20;
@@ -73,6 +80,7 @@ class Node {
   [[nodiscard]] const api::RootClient& root() const;
   [[nodiscard]] const api::TokenSigner& tokens() const;
   [[nodiscard]] api::Api& api();
+  [[nodiscard]] api::HttpServer& server();
   [[nodiscard]] storage::RocksStore& store();
   [[nodiscard]] projections::IdentityService& identity();
   [[nodiscard]] projections::AuditIndex& audit();

@@ -161,7 +161,7 @@ int RunServe(const Args& args) {
   node_options.port = listen->second;
   node_options.workers = static_cast<int>(*workers);
   node_options.issuer = flags.Get("issuer");
-  node_options.body_limit = *body_limit;
+  node_options.api.body_limit = *body_limit;
   node_options.max_connections = static_cast<size_t>(*max_connections);
   node_options.max_connections_per_address = static_cast<size_t>(*per_address);
   node_options.block_cache_bytes = static_cast<size_t>(*block_cache_mb) << 20;

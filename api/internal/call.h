@@ -162,12 +162,6 @@ struct Services {
   RateLimiter auth_limiter;   // /oauth/token, logins, acceptance: per source address
   RateLimiter login_limiter;  // logins per (tenant, email)
   FailedLoginTally failed_logins;
-  std::string root_client_id;
-  std::string root_secret_hash;
-  // Revoked root tokens (jti → expiry), as kept in the credential store: loaded at start and
-  // kept with every revocation, so that a root request never reads the store to check it.
-  std::mutex root_revoked_mu;
-  std::map<std::string, core::Time, std::less<>> root_revoked;
 
   Services(ApiDeps d, ApiOptions o)
       : deps(std::move(d)),
@@ -178,9 +172,7 @@ struct Services {
         store_pool("store", o.store_threads, o.store_queue, o.per_caller_queue * 8),
         auth_limiter(o.auth_rate_per_second, o.auth_burst),
         login_limiter(o.login_rate_per_second, o.login_burst) {}
-  // Whether a root token was revoked; and revoking one (durably, then in memory).
-  [[nodiscard]] bool RootRevoked(std::string_view jti, core::Time now);
-  [[nodiscard]] core::Status RevokeRoot(const std::string& jti, core::Time exp);
+  projections::Credentials& credentials() { return deps.credentials; }
   projections::IdentityService& identity() { return deps.identity; }
   const core::Clock& clock() { return deps.clock; }
   // The pool of a kind of work; nullptr for kInline.
@@ -269,8 +261,6 @@ struct Idempotency {
 // Keeps a successful answer for replays of the same key (24 h), with a synced write: from a
 // pool (AfterWrite does).
 void RememberIdempotent(const CallPtr& call, const Idempotency& idem, const HttpResponse& response);
-// Deletes idempotency records older than 24 h (at most 10,000 a call, oldest first); how many.
-size_t SweepIdempotency(Services& s, core::Time now);
 // Runs proceed(idem) for the call: at once when it carries no Idempotency-Key (or its route
 // ignores it); else on the store pool, after looking for the first answer (a replay answers
 // and proceed never runs) — 503 when that pool is full.
@@ -364,9 +354,6 @@ std::string PageJson(const std::vector<std::pair<std::string, const T*>>& sorted
 // ?name=<RFC 3339 time>: absent → nullopt; not a time → 422 naming it.
 [[nodiscard]] core::Result<std::optional<core::Time>> TimeQuery(const HttpRequest& req,
                                                                std::string_view name);
-
-// Where a revoked root token is remembered (credential store) until it expires.
-[[nodiscard]] std::string RootRevokedKey(std::string_view jti);
 
 // A role at a scope as a request sends it: the scope defaults to the root.
 struct GrantBody {

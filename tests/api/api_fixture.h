@@ -1,5 +1,6 @@
 // A real server on 127.0.0.1 (port 0) over a fresh data dir, with a fake clock, for the API
-// tests; a real HTTP client talks to it.
+// tests: the same tools::Node that `custos serve` runs (no Kafka, no background jobs, a cheap
+// password hasher); a real HTTP client talks to it.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,11 +12,10 @@
 #include "api/server.h"
 #include "core/clock.h"
 #include "core/json_value.h"
-#include "projections/identity_service.h"
-#include "storage/rocks_store.h"
 #include "storage/sodium_password_hasher.h"
 #include "tests/support/http_client.h"
 #include "tests/support/test_support.h"
+#include "tools/node.h"
 
 namespace custos::testing {
 
@@ -66,58 +66,42 @@ class ApiTest : public ::testing::Test {
   void TearDown() override { Stop(); }
 
   void Start() {
-    storage::StoreOptions options;
-    options.path = dir_.File("db");
+    tools::NodeOptions options;
+    options.data_dir = dir_.path();
     options.clock = &clock_;
-    auto store = storage::RocksStore::Open(options);
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    store_ = std::move(store).value();
-    auto identity = projections::IdentityService::Open(*store_, *store_, clock_, random_, nullptr);
-    ASSERT_TRUE(identity.ok());
-    identity_ = std::move(identity).value();
-    auto audit = projections::AuditIndex::Open(*store_, *store_);
-    ASSERT_TRUE(audit.ok());
-    audit_ = std::move(audit).value();
-    auto audit_key = core::CheckpointSigner::LoadOrCreate(dir_.File("keys/audit.pem"));
-    ASSERT_TRUE(audit_key.ok()) << audit_key.error().message;
-    audit_key_ = std::move(audit_key).value();
-    checkpoints_ =
-        std::make_unique<projections::AuditCheckpoints>(*store_, *store_, clock_, *audit_key_);
-    retention_ =
-        std::make_unique<projections::Retention>(*identity_, *store_, *store_, *audit_, clock_);
-    auto root = api::Api::EnsureRootClient(*store_, random_, clock_);
-    ASSERT_TRUE(root.ok());
-    if (!root->client_secret.empty()) root_ = *root;
-    auto server = api::HttpServer::Bind(api::ServerOptions{"127.0.0.1", 0, server_threads_});
-    ASSERT_TRUE(server.ok());
-    server_ = std::move(server).value();
-    issuer_ = "http://127.0.0.1:" + std::to_string(server_->port());
-    auto signer = api::TokenSigner::LoadOrCreate(dir_.File("keys/jwt.pem"), issuer_);
-    ASSERT_TRUE(signer.ok());
-    signer_ = std::move(signer).value();
-    api_ = std::make_unique<api::Api>(
-        api::ApiDeps{*identity_, *store_, *store_, *audit_, *checkpoints_, *retention_, clock_,
-                     random_, hasher_, *signer_, metrics_, nullptr, nullptr, nullptr},
-        api_options_);
-    server_->SetAdmission([this](api::HttpRequest& head) { return api_->Admit(head); });
-    ASSERT_TRUE(server_
-                    ->Serve([this](api::HttpRequest r, api::Responder respond) {
-                      api_->Handle(std::move(r), std::move(respond));
-                    })
-                    .ok());
-    client_ = std::make_unique<HttpClient>(server_->port());
+    options.workers = server_threads_;
+    options.api = api_options_;
+    options.password_hasher = &hasher_;
+    auto node = tools::Node::Open(options);
+    ASSERT_TRUE(node.ok()) << node.error().message;
+    node_ = std::move(node).value();
+    // The root client's secret is known only to the Open that made it: kept across restarts.
+    if (!node_->root().client_secret.empty()) root_ = node_->root();
+    store_ = &node_->store();
+    identity_ = &node_->identity();
+    audit_ = &node_->audit();
+    checkpoints_ = &node_->checkpoints();
+    audit_key_ = &checkpoints_->signer();
+    retention_ = &node_->retention();
+    signer_ = &node_->tokens();
+    api_ = &node_->api();
+    server_ = &node_->server();
+    issuer_ = "http://127.0.0.1:" + std::to_string(node_->port());
+    ASSERT_TRUE(node_->Serve().ok());
+    client_ = std::make_unique<HttpClient>(node_->port());
   }
 
   void Stop() {
-    if (server_) server_->Stop();
-    server_.reset();
-    api_.reset();
-    signer_.reset();
-    identity_.reset();
-    retention_.reset();
-    checkpoints_.reset();
-    audit_.reset();
-    store_.reset();
+    store_ = nullptr;
+    identity_ = nullptr;
+    audit_ = nullptr;
+    checkpoints_ = nullptr;
+    audit_key_ = nullptr;
+    retention_ = nullptr;
+    signer_ = nullptr;
+    api_ = nullptr;
+    server_ = nullptr;
+    node_.reset();
   }
 
   // A token by client credentials ("" on failure).
@@ -196,18 +180,18 @@ class ApiTest : public ::testing::Test {
   }();
   TempDir dir_;
   core::FakeClock clock_{core::FromUnixMillis(1795521600000)};
-  core::CryptoRandom random_;
   storage::SodiumPasswordHasher hasher_{storage::SodiumPasswordHasher::Minimal()};
-  api::Metrics metrics_;
-  std::unique_ptr<storage::RocksStore> store_;
-  std::unique_ptr<projections::IdentityService> identity_;
-  std::unique_ptr<projections::AuditIndex> audit_;
-  std::unique_ptr<core::CheckpointSigner> audit_key_;
-  std::unique_ptr<projections::AuditCheckpoints> checkpoints_;
-  std::unique_ptr<projections::Retention> retention_;
-  std::unique_ptr<api::TokenSigner> signer_;
-  std::unique_ptr<api::Api> api_;
-  std::unique_ptr<api::HttpServer> server_;
+  std::unique_ptr<tools::Node> node_;
+  // The node's parts (valid while it runs).
+  storage::RocksStore* store_ = nullptr;
+  projections::IdentityService* identity_ = nullptr;
+  projections::AuditIndex* audit_ = nullptr;
+  projections::AuditCheckpoints* checkpoints_ = nullptr;
+  const core::CheckpointSigner* audit_key_ = nullptr;
+  projections::Retention* retention_ = nullptr;
+  const api::TokenSigner* signer_ = nullptr;
+  api::Api* api_ = nullptr;
+  api::HttpServer* server_ = nullptr;
   std::unique_ptr<HttpClient> client_;
   api::RootClient root_;
   std::string issuer_;

@@ -591,19 +591,20 @@ TEST(RootClientTest, TheCredentialsAreDeliveredBeforeTheRecordIsKept) {
   core::CryptoRandom random;
   // The first start dies while writing root-client.json: no record is left behind, so the
   // server does not come up with a root secret nobody has.
-  auto failed = api::Api::EnsureRootClient(**store, random, clock, [](const api::RootClient&) {
-    return core::Unavailable("disk full");
-  });
+  auto failed = projections::Credentials::EnsureRootClient(
+      **store, random, clock,
+      [](const api::RootClient&) { return core::Unavailable("disk full"); });
   ASSERT_FALSE(failed.ok());
   auto record = (*store)->Get(core::Space::kCredentials, "!root-client");
   ASSERT_TRUE(record.ok());
   EXPECT_FALSE(record->has_value());
   // The next start makes credentials, delivers them, then keeps their hash.
   api::RootClient delivered;
-  auto made = api::Api::EnsureRootClient(**store, random, clock, [&](const api::RootClient& c) {
-    delivered = c;
-    return core::OkStatus();
-  });
+  auto made = projections::Credentials::EnsureRootClient(
+      **store, random, clock, [&](const api::RootClient& c) {
+        delivered = c;
+        return core::OkStatus();
+      });
   ASSERT_TRUE(made.ok());
   EXPECT_FALSE(made->client_secret.empty());
   EXPECT_EQ(delivered.client_id, made->client_id);
@@ -613,10 +614,11 @@ TEST(RootClientTest, TheCredentialsAreDeliveredBeforeTheRecordIsKept) {
   EXPECT_EQ((*record)->find(made->client_secret), std::string::npos);  // only its hash
   // Later starts deliver nothing and keep the same client.
   bool called = false;
-  auto later = api::Api::EnsureRootClient(**store, random, clock, [&](const api::RootClient&) {
-    called = true;
-    return core::OkStatus();
-  });
+  auto later = projections::Credentials::EnsureRootClient(
+      **store, random, clock, [&](const api::RootClient&) {
+        called = true;
+        return core::OkStatus();
+      });
   ASSERT_TRUE(later.ok());
   EXPECT_FALSE(called);
   EXPECT_EQ(later->client_id, made->client_id);

@@ -1,0 +1,110 @@
+// Credentials: the credential store as the API sees it — the root client (made at first
+// start), revoked root tokens (kept until they expire), the answers kept for Idempotency-Key
+// replays (24 hours, API.md Conventions), and reads of the tenants' credentials (password
+// and client secret hashes, invitation tokens), which IdentityService writes with their
+// events. The API reads and writes the store only through here.
+//
+// On disk (Space::kCredentials): "!root-client" → {"client_id","hash","created_at"};
+// "!root-revoked\0JTI" → the token's expiry. In Space::kIndex: "idem\0TENANT\0PRINCIPAL\0KEY"
+// → the kept answer, and "idemx\0" BE64(created ms) "\0" record key, an expiry index a sweep
+// reads oldest first.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/iam/credentials.h"
+#include "core/kv_store.h"
+#include "core/random.h"
+#include "core/result.h"
+
+namespace custos::projections {
+
+// The root client: made at first start, can do anything.
+struct RootClient {
+  std::string client_id;
+  std::string client_secret;  // only when just made
+};
+
+// A write's answer as kept for a replay of the same Idempotency-Key.
+struct IdempotentAnswer {
+  std::string request_hash;  // SHA-256 of method, path and body
+  int status = 0;
+  std::string body;
+  std::string location;
+  int64_t version = 0;  // the ETag's, 0 for none
+  core::Time created_at;
+};
+
+class Credentials {
+ public:
+  static constexpr std::chrono::hours kIdempotencyTtl{24};
+
+  // First start: makes the root client and hands it (with its secret) to `deliver` before its
+  // record is written, so that a crash between the two never leaves a root secret nobody has.
+  // Later starts: the stored client, without a secret.
+  [[nodiscard]] static core::Result<RootClient> EnsureRootClient(
+      core::KvStore& kv, core::Random& random, const core::Clock& clock,
+      const std::function<core::Status(const RootClient&)>& deliver = {});
+
+  // Reads the root client's record (if any) and the root revocations still live.
+  [[nodiscard]] static core::Result<std::unique_ptr<Credentials>> Open(core::KvStore& kv,
+                                                                      const core::Clock& clock);
+
+  // "" before the root client exists.
+  [[nodiscard]] const std::string& root_client_id() const { return root_client_id_; }
+  // Whether `secret` is the root client's (compared in constant time).
+  [[nodiscard]] bool IsRootSecret(std::string_view secret) const;
+  // Whether a root token was revoked (and has not expired yet).
+  [[nodiscard]] bool RootRevoked(std::string_view jti, core::Time now);
+  // Records the revocation (synced) before it takes effect.
+  [[nodiscard]] core::Status RevokeRoot(const std::string& jti, core::Time exp);
+
+  // A user's password credential (none for a user that has none yet).
+  [[nodiscard]] core::Result<std::optional<core::iam::PasswordCredential>> Password(
+      std::string_view tenant, std::string_view user_id) const;
+  // The key id of the client's secret whose hash is `secret_hash` ("" if none matches); every
+  // stored secret is compared, each in constant time.
+  [[nodiscard]] core::Result<std::string> MatchClientSecret(std::string_view tenant,
+                                                            std::string_view client_id,
+                                                            std::string_view secret_hash) const;
+  // The invitation whose current token hashes to `token_hash`: {tenant, invitation id}, or
+  // none (unknown, or replaced by a resend).
+  struct InvitationRef {
+    std::string tenant;
+    std::string invitation_id;
+  };
+  [[nodiscard]] core::Result<std::optional<InvitationRef>> InvitationByToken(
+      std::string_view token_hash) const;
+
+  // The record key of an Idempotency-Key: per tenant and principal.
+  [[nodiscard]] static std::string AnswerKey(std::string_view tenant, std::string_view principal,
+                                             std::string_view key);
+  // The kept answer, if there is one younger than kIdempotencyTtl.
+  [[nodiscard]] core::Result<std::optional<IdempotentAnswer>> FindAnswer(std::string_view key,
+                                                                        core::Time now) const;
+  // Keeps an answer (synced); a failure only means no replay.
+  void KeepAnswer(const std::string& key, const IdempotentAnswer& answer);
+  // Removes up to 10,000 answers past their 24 hours; how many it removed.
+  size_t SweepAnswers(core::Time now);
+
+ private:
+  explicit Credentials(core::KvStore& kv) : kv_(kv) {}
+
+  core::KvStore& kv_;
+  std::string root_client_id_;
+  std::string root_secret_hash_;
+  std::mutex revoked_mu_;
+  std::map<std::string, core::Time, std::less<>> revoked_;  // jti → expiry
+};
+
+}  // namespace custos::projections
