@@ -341,13 +341,7 @@ void IngestBatch(const CallPtr& call) {
   const core::Actor caller = CallerWithName(call);
   for (size_t i = 0; i < body.events.size(); ++i) {
     core::Result<core::EventDraft> d = ToDraft(call, caller, body.events[i]);
-    if (!d.ok()) {
-      core::Error e = std::move(d).error();
-      const std::string where = "events[" + std::to_string(i) + "].";
-      for (core::FieldError& f : e.fields) f.field.insert(0, where);
-      e.message.insert(0, where);
-      return call->Fail(e);
-    }
+    if (!d.ok()) return call->Fail(core::AtItem(std::move(d).error(), "events", i));
     drafts.push_back(std::move(d).value());
   }
   Ingest(call, std::move(drafts), true);

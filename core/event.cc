@@ -67,6 +67,16 @@ bool IsPlainText(std::string_view v, size_t max) {
 
 }  // namespace
 
+Status ValidateDrafts(const std::vector<EventDraft>& drafts,
+                      const std::function<Status(const EventDraft&)>& also) {
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    Status valid = ValidateDraft(drafts[i]);
+    if (valid.ok() && also) valid = also(drafts[i]);
+    if (!valid.ok()) return AtItem(std::move(valid).error(), "events", i);
+  }
+  return OkStatus();
+}
+
 Status ValidateDraft(const EventDraft& d) {
   if (!IsValidEventType(d.type)) {
     std::string message = "'";

@@ -16,9 +16,11 @@
 // Thread-safety: plain values and pure functions.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/ids.h"
 #include "core/result.h"
@@ -57,6 +59,10 @@ struct EventDraft {
 // kInvalidArgument naming the field if the draft cannot become an event: type syntax, actor
 // type and id, target type and id, data and changes canonical JSON objects.
 [[nodiscard]] Status ValidateDraft(const EventDraft& draft);
+// Every draft of a batch: ValidateDraft, then `also` (a writer's own rule, may be empty); the
+// first failure names its item (events[i].field).
+[[nodiscard]] Status ValidateDrafts(const std::vector<EventDraft>& drafts,
+                                    const std::function<Status(const EventDraft&)>& also = {});
 
 // The parts of a line that do not depend on the event's position in the log.
 struct RenderedDraft {

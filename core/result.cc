@@ -50,6 +50,13 @@ Error InvalidField(std::string field, std::string message) {
                std::move(summary),
                {FieldError{std::move(field), std::move(message)}}};
 }
+Error AtItem(Error e, std::string_view list, size_t i) {
+  const std::string where = std::string(list) + "[" + std::to_string(i) + "].";
+  for (FieldError& f : e.fields) f.field.insert(0, where);
+  e.message.insert(0, where);
+  return e;
+}
+
 void FieldChecks::Add(Status s) {
   if (s.ok()) return;
   Error e = std::move(s).error();

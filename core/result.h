@@ -129,6 +129,10 @@ class [[nodiscard]] Status {
 
 [[nodiscard]] inline Status OkStatus() { return {}; }
 
+// The error of a list's item: its message and each field prefixed with "list[i]."
+// (events[3].type).
+[[nodiscard]] Error AtItem(Error e, std::string_view list, size_t i);
+
 // Gathers the failing fields of several independent checks into one error (API.md: a 422
 // lists every failing field, not only the first). An error that is not about fields (a
 // conflict, a denial) is kept and answered only when no field failed.

@@ -399,25 +399,20 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
       return done(std::move(s).error());
     }
   }
-  for (size_t i = 0; i < events.size(); ++i) {
-    const std::string where = "events[" + std::to_string(i) + "].";
-    Status valid = core::ValidateDraft(events[i]);
-    const bool audit_record = std::string_view(events[i].type).starts_with("audit.");
-    if (valid.ok() && origin != Origin::kApplication && !audit_record) {
-      valid = core::InvalidField("type", "the audit trail records only audit.* events");
-    } else if (valid.ok() && origin == Origin::kApplication &&
-               core::iam::IsCatalogType(events[i].type)) {
-      valid = core::InvalidField("type", "'" + events[i].type +
-                                             "' belongs to the identity catalog; applications "
-                                             "may not report it");
+  Status valid = core::ValidateDrafts(events, [origin](const core::EventDraft& e) -> Status {
+    if (origin != Origin::kApplication && !std::string_view(e.type).starts_with("audit.")) {
+      return core::InvalidField("type", "the audit trail records only audit.* events");
     }
-    if (!valid.ok()) {
-      lock.unlock();
-      core::Error e = std::move(valid).error();
-      for (core::FieldError& f : e.fields) f.field.insert(0, where);
-      e.message.insert(0, where);
-      return done(std::move(e));
+    if (origin == Origin::kApplication && core::iam::IsCatalogType(e.type)) {
+      return core::InvalidField("type", "'" + e.type +
+                                            "' belongs to the identity catalog; applications "
+                                            "may not report it");
     }
+    return core::OkStatus();
+  });
+  if (!valid.ok()) {
+    lock.unlock();
+    return done(std::move(valid).error());
   }
   core::AppendRequest append;
   if (origin == Origin::kRetention) {

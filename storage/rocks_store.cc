@@ -569,16 +569,11 @@ void RocksStore::AppendAsync(core::AppendRequest request, core::AppendCallback d
 
   Pending pending;
   pending.rendered.reserve(request.events.size());
-  for (size_t i = 0; i < request.events.size(); ++i) {
-    Status valid = core::ValidateDraft(request.events[i]);
-    if (!valid.ok()) {
-      Error e = std::move(valid).error();
-      const std::string where = "events[" + std::to_string(i) + "].";
-      for (core::FieldError& f : e.fields) f.field.insert(0, where);
-      e.message.insert(0, where);
-      return done(std::move(e));
-    }
-    pending.rendered.push_back(core::RenderDraft(request.events[i]));
+  if (Status valid = core::ValidateDrafts(request.events); !valid.ok()) {
+    return done(std::move(valid).error());
+  }
+  for (const core::EventDraft& draft : request.events) {
+    pending.rendered.push_back(core::RenderDraft(draft));
   }
   request.events.clear();  // rendered; the commit thread needs only the rest
   pending.request = std::move(request);
