@@ -25,6 +25,7 @@
 #include "core/random.h"
 #include "projections/audit_checkpoints.h"
 #include "projections/audit_index.h"
+#include "projections/audit_trail.h"
 #include "projections/credentials.h"
 #include "projections/identity_service.h"
 #include "projections/retention.h"
@@ -58,15 +59,13 @@ struct ApiOptions {
   // How long one export may run: a slower reader is cut off (before the last chunk), and the
   // retention lease it held goes with it.
   std::chrono::seconds export_max_duration{3600};
-  // Custos's own version, as OCSF records name it (metadata.product.version): the relay's and
-  // the exports' alike. tools::Node passes CUSTOS_VERSION.
-  std::string product_version;
 };
 
 struct ApiDeps {
   projections::IdentityService& identity;
   projections::Credentials& credentials;  // every read and write of the credential store
-  core::EventLog& log;                    // the audit routes' reads of the trail
+  projections::AuditTrail& trail;          // what readers see of the trail, verify, export
+  core::EventLog& log;                    // single events by tenant_seq, heads
   projections::AuditIndex& audit;
   projections::AuditCheckpoints& checkpoints;
   projections::Retention& retention;

@@ -4,11 +4,8 @@
 
 #include "api/internal/call.h"
 #include "api/json_body.h"
-#include "core/audit_formats.h"
-#include "core/chain_verifier.h"
 #include "core/checkpoint.h"
 #include "core/event.h"
-#include "core/export_receipt.h"
 #include "core/iam/events.h"
 #include "core/log.h"
 #include "projections/audit_checkpoints.h"
@@ -64,24 +61,13 @@ core::Result<std::optional<uint64_t>> UIntParam(const HttpRequest& req, std::str
 
 // What of the tenant's stream a reader may see: nothing older than the retention window,
 // nothing below the last purge.
-struct Visible {
-  core::Time cutoff;
-  uint64_t first_tenant_seq = 1;
-};
-
-core::Result<Visible> VisibleOf(const CallPtr& call) {
+core::Result<projections::Visible> VisibleOf(const CallPtr& call) {
   Services& s = call->services();
-  const core::Time now = s.clock().Now();
   CUSTOS_ASSIGN_OR_RETURN(int days,
                           s.identity().Read(call->Tenant(), [](const iam::TenantState& st) {
                             return st.tenant().retention_days;
                           }));
-  Visible v;
-  v.cutoff = now - std::chrono::hours(24) * days;
-  CUSTOS_ASSIGN_OR_RETURN(std::optional<core::TenantSeq> first,
-                          s.deps.log.FirstTenantSeq(call->Tenant()));
-  if (first) v.first_tenant_seq = first->value();
-  return v;
+  return s.deps.trail.VisibleOf(call->Tenant(), days);
 }
 
 // The query of GET …/audit/events and of exports: filters, bounds and visibility.
@@ -96,7 +82,7 @@ core::Result<projections::AuditQuery> ReadQuery(const CallPtr& call, bool with_t
   CUSTOS_RETURN_IF_ERROR(projections::ValidateAuditActions(q.actions));
   CUSTOS_ASSIGN_OR_RETURN(q.from, TimeQuery(call->req, "from"));
   CUSTOS_ASSIGN_OR_RETURN(q.to, TimeQuery(call->req, "to"));
-  CUSTOS_ASSIGN_OR_RETURN(Visible visible, VisibleOf(call));
+  CUSTOS_ASSIGN_OR_RETURN(projections::Visible visible, VisibleOf(call));
   q.not_before = visible.cutoff;
   q.min_tenant_seq = visible.first_tenant_seq;
   return q;
@@ -156,7 +142,7 @@ void GetEvent(const CallPtr& call) {
   if (core::Status st = s.deps.audit.CatchUp(kCatchUpTimeout); !st.ok()) {
     return call->Fail(st.error());
   }
-  core::Result<Visible> visible = VisibleOf(call);
+  core::Result<projections::Visible> visible = VisibleOf(call);
   if (!visible.ok()) return call->Fail(visible.error());
   core::Result<std::optional<uint64_t>> seq = s.deps.audit.FindEvent(call->Tenant(), id);
   if (!seq.ok()) return call->Fail(seq.error());
@@ -349,46 +335,6 @@ void IngestBatch(const CallPtr& call) {
 
 // ---- verification ----
 
-// Verifies the tenant's stored stream over [from, to] (defaults: all of it).
-core::Result<std::string> VerifyRange(Services& s, const core::TenantId& tenant,
-                                      std::optional<uint64_t> from, std::optional<uint64_t> to) {
-  const std::optional<core::TenantHead> head = s.deps.log.Head(tenant);
-  CUSTOS_ASSIGN_OR_RETURN(std::optional<core::TenantSeq> first, s.deps.log.FirstTenantSeq(tenant));
-  const uint64_t lo = std::max(from.value_or(1), first ? first->value() : 1);
-  const uint64_t hi = std::min(to.value_or(UINT64_MAX), head ? head->tenant_seq.value() : 0);
-  // The anchor: the hash of the event before the range when it is still stored; from the
-  // first kept event, the anchor its purge recorded (events gone without a purge fail).
-  std::optional<std::string> anchor;
-  core::Status start = core::OkStatus();
-  const uint64_t first_kept = first ? first->value() : 1;
-  if (lo <= hi && lo == first_kept) {
-    CUSTOS_ASSIGN_OR_RETURN(auto kept, core::FirstKeptAnchor(s.deps.log, tenant, first_kept));
-    if (kept.second.ok()) anchor = kept.first;
-    start = kept.second;
-  } else if (lo > 1 && lo <= hi) {
-    CUSTOS_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> before,
-                            s.deps.log.GetTenantEvents(tenant, {core::TenantSeq(lo - 1)}));
-    if (before[0]) {
-      CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(*before[0]));
-      anchor = std::string(f.hash);
-    }
-  }
-  core::ChainVerifier verifier(anchor);
-  core::Status status = start;
-  if (status.ok()) {
-    CUSTOS_ASSIGN_OR_RETURN(status, core::VerifyStored(s.deps.log, tenant, lo, hi, verifier));
-  }
-  const core::ChainSummary& sum = verifier.summary();
-  core::JsonWriter w;
-  w.BeginObject().Key("ok").Bool(status.ok()).Key("checked").UInt(sum.checked);
-  w.Key("first_tenant_seq").UInt(sum.first_tenant_seq);
-  w.Key("last_tenant_seq").UInt(sum.last_tenant_seq);
-  w.Key("head_hash").String(sum.head_hash);
-  if (!status.ok()) w.Key("error").String(status.error().message);
-  w.EndObject();
-  return w.Take();
-}
-
 void Verify(const CallPtr& call) {
   core::Result<std::optional<uint64_t>> from = UIntParam(call->req, "from_tenant_seq");
   if (!from.ok()) return call->Fail(from.error());
@@ -398,42 +344,31 @@ void Verify(const CallPtr& call) {
     return call->Fail(core::InvalidField("to_tenant_seq", "must not be below from_tenant_seq"));
   }
   // On the heavy pool: hashing a long stream takes a while.
-  core::Result<std::string> body = VerifyRange(call->services(), call->Tenant(), *from, *to);
-  if (!body.ok()) return call->Fail(body.error());
-  call->Json(200, std::move(body).value());
+  core::Result<projections::VerifyReport> report =
+      call->services().deps.trail.Verify(call->Tenant(), *from, *to);
+  if (!report.ok()) return call->Fail(report.error());
+  core::JsonWriter w;
+  w.BeginObject().Key("ok").Bool(report->ok).Key("checked").UInt(report->checked);
+  w.Key("first_tenant_seq").UInt(report->first_tenant_seq);
+  w.Key("last_tenant_seq").UInt(report->last_tenant_seq);
+  w.Key("head_hash").String(report->head_hash);
+  if (!report->ok) w.Key("error").String(report->error);
+  w.EndObject();
+  call->Json(200, w.Take());
 }
 
 // ---- export ----
 
-enum class ExportFormat : uint8_t { kJsonl, kCsv, kOcsf };
-
-// The body of an export: pages of events in ascending order, rendered as they are sent.
-// Holds one page (≤ 1000 events) at a time, and a retention lease on the tenant so that no
-// purge opens a hole in it. Without actor or action filters an export is one stretch of the
-// tenant's stream, read straight from the log; with them, through the index. At the end it
-// signs the tenant's head as of its start (every format) once the stored chain verifies up
-// to it — it never signs what does not verify; a JSONL export then ends with its signed
-// receipt (core/export_receipt.h): what it holds and where the chain stood, so that
-// `custos verify --key` can tell a rewritten history from the real one, and a cut or
-// filtered export from the whole trail.
+// An export's body (projections::AuditExport) as the server streams it: each piece read on
+// the heavy pool, never on the connection's thread; a reader too slow is cut off before the
+// last chunk, so it can never take what it got for the whole.
 class ExportStream final : public BodyStream, public std::enable_shared_from_this<ExportStream> {
  public:
-  ExportStream(Services& services, projections::AuditQuery query, ExportFormat format,
-               std::optional<core::TenantHead> head,
-               std::shared_ptr<projections::Retention::Lease> lease, core::ExportReceipt receipt)
+  ExportStream(Services& services, std::shared_ptr<projections::AuditExport> body)
       : services_(services),
-        query_(std::move(query)),
-        format_(format),
-        head_(std::move(head)),
-        lease_(std::move(lease)),
-        receipt_(std::move(receipt)),
-        contiguous_(query_.actors.empty() && query_.actions.empty() && query_.targets.empty()),
-        deadline_(std::chrono::steady_clock::now() + services.options.export_max_duration) {
-    query_.descending = false;
-    query_.limit = kPage;
-  }
+        body_(std::move(body)),
+        deadline_(std::chrono::steady_clock::now() + services.options.export_max_duration) {}
 
-  // Pieces are read from the store on the heavy pool, never on the connection's thread.
   void NextAsync(std::string& out, size_t hint, std::function<void(Step)> done) override {
     services_.heavy_pool.Submit([self = shared_from_this(), &out, hint, done = std::move(done)] {
       done(self->Next(out, hint));
@@ -441,8 +376,6 @@ class ExportStream final : public BodyStream, public std::enable_shared_from_thi
   }
 
   Step Next(std::string& out, size_t hint) override {
-    // A reader may not hold the export (and its retention lease) for ever: past the bound it
-    // is cut off, before the last chunk, so it can never take what it got for the whole.
     if (std::chrono::steady_clock::now() > deadline_) {
       return Fail(core::Unavailable("the export ran past its time limit of " +
                                     std::to_string(std::chrono::duration_cast<std::chrono::minutes>(
@@ -450,151 +383,20 @@ class ExportStream final : public BodyStream, public std::enable_shared_from_thi
                                                        .count()) +
                                     " minutes (a reader too slow)"));
     }
-    if (!started_) {
-      started_ = true;
-      if (format_ == ExportFormat::kCsv) out += core::AuditCsvHeader();
-      if (contiguous_) {
-        core::Result<std::optional<std::pair<uint64_t, uint64_t>>> range =
-            services_.deps.audit.Bounds(query_);
-        if (!range.ok()) return Fail(range.error());
-        if (!*range) {
-          done_ = true;
-        } else {
-          next_ = (*range)->first;
-          last_ = (*range)->second;
-        }
-      }
-    }
-    if (contiguous_) return Scan(out, hint);
-    while (out.size() < hint) {
-      if (pos_ == lines_.size()) {
-        if (done_) return Finish(out);
-        if (core::Status s = Fetch(); !s.ok()) return Fail(s.error());
-        continue;
-      }
-      if (core::Status s = Render(lines_[pos_++], out); !s.ok()) return Fail(s.error());
-    }
-    return Step::kMore;
+    core::Result<projections::AuditExport::Step> step = body_->Next(out, hint);
+    if (!step.ok()) return Fail(step.error());
+    return *step == projections::AuditExport::Step::kEnd ? Step::kEnd : Step::kMore;
   }
 
  private:
-  static constexpr size_t kPage = 1000;
-
-  // One stretch of the stream: straight from the log into the piece, about `hint` bytes.
-  Step Scan(std::string& out, size_t hint) {
-    if (!done_ && next_ <= last_) {
-      core::Status rendered = core::OkStatus();
-      core::Result<uint64_t> scanned = services_.deps.log.ScanTenant(
-          query_.tenant, core::TenantSeq(next_), core::TenantSeq(last_),
-          [&](uint64_t tenant_seq, std::string_view line) {
-            if (tenant_seq != next_) {
-              rendered = core::Corruption("event " + std::to_string(next_) + " is missing");
-              return false;
-            }
-            rendered = Render(line, out);
-            if (!rendered.ok()) return false;
-            ++next_;
-            if (next_ > last_) last_line_.assign(line);
-            return out.size() < hint;
-          });
-      if (!scanned.ok()) return Fail(scanned.error());
-      if (!rendered.ok()) return Fail(rendered.error());
-      if (next_ <= last_ && *scanned < next_ && out.size() < hint) {
-        return Fail(core::Corruption("event " + std::to_string(next_) + " is missing"));
-      }
-      if (next_ <= last_) return Step::kMore;
-    }
-    done_ = true;
-    return Finish(out);
-  }
-
-  core::Status Fetch() {
-    pos_ = 0;
-    if (!lines_.empty()) last_line_ = std::move(lines_.back());
-    lines_.clear();
-    CUSTOS_ASSIGN_OR_RETURN(projections::AuditPage page, services_.deps.audit.Query(query_));
-    lines_ = std::move(page.lines);
-    if (page.next) {
-      query_.after = *page.next;
-    } else {
-      done_ = true;
-    }
-    return core::OkStatus();
-  }
-
-  core::Status Render(std::string_view line, std::string& out) {
-    switch (format_) {
-      case ExportFormat::kJsonl: {
-        // What the receipt will say the export holds.
-        CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(line));
-        if (receipt_.count++ == 0) {
-          receipt_.first_tenant_seq = f.tenant_seq;
-          receipt_.first_prev_hash = std::string(f.prev_hash);
-        }
-        receipt_.last_tenant_seq = f.tenant_seq;
-        receipt_.last_hash = std::string(f.hash);
-        out += line;
-        out += '\n';
-        break;
-      }
-      case ExportFormat::kCsv: {
-        CUSTOS_ASSIGN_OR_RETURN(std::string row, core::AuditCsvRow(line));
-        out += row;
-        break;
-      }
-      case ExportFormat::kOcsf: {
-        CUSTOS_ASSIGN_OR_RETURN(
-            std::string record, core::AuditOcsfRecord(line, services_.options.product_version));
-        out += record;
-        out += '\n';
-        break;
-      }
-    }
-    return core::OkStatus();
-  }
-
-  Step Finish(std::string& out) {
-    if (!head_) return Step::kEnd;  // a tenant without events: nothing to sign
-    projections::AuditCheckpoints& checkpoints = services_.deps.checkpoints;
-    core::Result<core::Checkpoint> head =
-        checkpoints.SignVerified(query_.tenant, head_->tenant_seq.value(), head_->hash, *head_);
-    if (!head.ok()) return Fail(head.error());
-    if (format_ != ExportFormat::kJsonl) return Step::kEnd;
-    // Complete only when it holds every retained event up to the head, unfiltered.
-    receipt_.complete =
-        receipt_.filters.members().empty() &&
-        receipt_.count ==
-            receipt_.head_tenant_seq + 1 -
-                std::min(receipt_.retained_from_tenant_seq, receipt_.head_tenant_seq + 1) &&
-        (receipt_.count == 0 || (receipt_.first_tenant_seq == receipt_.retained_from_tenant_seq &&
-                                 receipt_.last_tenant_seq == receipt_.head_tenant_seq));
-    receipt_.time = core::FormatTime(services_.clock().Now());
-    core::SignReceipt(checkpoints.signer(), receipt_);
-    out += core::ReceiptLine(receipt_);
-    out += '\n';
-    return Step::kEnd;
-  }
-
   Step Fail(const core::Error& e) {
     core::log::Error("an audit export failed",
-                     {{"tenant", query_.tenant.value()}, {"error", e.message}});
+                     {{"tenant", body_->query().tenant.value()}, {"error", e.message}});
     return Step::kFailed;
   }
 
   Services& services_;
-  projections::AuditQuery query_;
-  ExportFormat format_;
-  std::optional<core::TenantHead> head_;
-  std::shared_ptr<projections::Retention::Lease> lease_;
-  core::ExportReceipt receipt_;
-  bool contiguous_;
-  bool started_ = false;
-  bool done_ = false;
-  uint64_t next_ = 0;  // contiguous: the next tenant_seq to read, up to last_
-  uint64_t last_ = 0;
-  std::vector<std::string> lines_;
-  size_t pos_ = 0;
-  std::string last_line_;  // the last line of the pages before lines_
+  std::shared_ptr<projections::AuditExport> body_;
   std::chrono::steady_clock::time_point deadline_;
 };
 
@@ -622,96 +424,45 @@ core::EventDraft ExportedEvent(const CallPtr& call, const projections::AuditQuer
   return d;
 }
 
-// What a JSONL export's receipt says before its events are read: the tenant's head when it
-// was made, where what is retained starts and the hash it follows, and the filters.
-core::Result<core::ExportReceipt> ReceiptSkeleton(Services& s, const projections::AuditQuery& q,
-                                                  const std::optional<core::TenantHead>& head) {
-  core::ExportReceipt r;
-  r.tenant = q.tenant.value();
-  r.head_tenant_seq = head ? head->tenant_seq.value() : 0;
-  r.head_hash = head ? head->hash : "";
-  // The first retained event: not purged, not past the retention window.
-  CUSTOS_ASSIGN_OR_RETURN(
-      std::optional<uint64_t> in_window,
-      s.deps.audit.FirstSeqAtOrAfter(q.tenant, q.not_before.value_or(core::Time{})));
-  r.retained_from_tenant_seq =
-      in_window ? std::max(*in_window, q.min_tenant_seq) : r.head_tenant_seq + 1;
-  r.purge_anchor = std::string(core::kZeroHash);
-  if (r.retained_from_tenant_seq > r.head_tenant_seq) {
-    if (head) r.purge_anchor = head->hash;
-  } else if (r.retained_from_tenant_seq > 1) {
-    CUSTOS_ASSIGN_OR_RETURN(
-        std::vector<std::optional<std::string>> first,
-        s.deps.log.GetTenantEvents(q.tenant, {core::TenantSeq(r.retained_from_tenant_seq)}));
-    if (!first[0]) return core::Corruption("the first retained event is not stored");
-    CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(*first[0]));
-    r.purge_anchor = std::string(f.prev_hash);
-  }
-  auto list = [&](const char* name, const std::vector<std::string>& values) {
-    if (values.empty()) return;
-    core::JsonValue a = core::JsonValue::Array();
-    for (const std::string& v : values) a.items().push_back(core::JsonValue::String(v));
-    r.filters.members().emplace_back(name, std::move(a));
-  };
-  list("actor", q.actors);
-  list("action", q.actions);
-  if (q.from)
-    r.filters.members().emplace_back("from", core::JsonValue::String(core::FormatTime(*q.from)));
-  if (q.to)
-    r.filters.members().emplace_back("to", core::JsonValue::String(core::FormatTime(*q.to)));
-  return r;
-}
-
 void Export(const CallPtr& call) {
   const std::string format(call->req.Query("format").value_or("jsonl"));
-  ExportFormat f = ExportFormat::kJsonl;
+  projections::ExportFormat f = projections::ExportFormat::kJsonl;
   std::string content_type = "application/x-ndjson";
   if (format == "csv") {
-    f = ExportFormat::kCsv;
+    f = projections::ExportFormat::kCsv;
     content_type = "text/csv; charset=utf-8; header=present";
   } else if (format == "ocsf") {
-    f = ExportFormat::kOcsf;
+    f = projections::ExportFormat::kOcsf;
   } else if (format != "jsonl") {
     return call->Fail(core::InvalidField("format", "must be jsonl, csv or ocsf"));
   }
   Services& s = call->services();
-  // Held before the range is read: no purge of the tenant until the export is over.
-  std::shared_ptr<projections::Retention::Lease> lease = s.deps.retention.Hold(call->Tenant());
+  // Held before the visible window is read: no purge of the tenant until the export is over.
+  std::shared_ptr<projections::Retention::Lease> lease = s.deps.trail.Hold(call->Tenant());
   core::Result<projections::AuditQuery> q = ReadQuery(call, false);
   if (!q.ok()) return call->Fail(q.error());
-  // The export ends at the head as of now (its own audit.exported record comes after it);
-  // the index is then brought up to at least that head.
-  const std::optional<core::TenantHead> head = s.deps.log.Head(call->Tenant());
-  if (core::Status st = s.deps.audit.CatchUp(kCatchUpTimeout); !st.ok()) {
-    return call->Fail(st.error());
-  }
-  const uint64_t to_tenant_seq = head ? head->tenant_seq.value() : 0;
-  q->max_tenant_seq = to_tenant_seq;
-  core::Result<core::ExportReceipt> receipt = ReceiptSkeleton(s, *q, head);
-  if (!receipt.ok()) return call->Fail(receipt.error());
+  core::Result<std::unique_ptr<projections::AuditExport>> prepared =
+      s.deps.trail.PrepareExport(std::move(q).value(), f, std::move(lease), kCatchUpTimeout);
+  if (!prepared.ok()) return call->Fail(prepared.error());
+  std::shared_ptr<projections::AuditExport> body = std::move(prepared).value();
   std::vector<core::EventDraft> drafts;
-  drafts.push_back(ExportedEvent(call, *q, format, to_tenant_seq));
-  auto query = std::make_shared<projections::AuditQuery>(std::move(q).value());
+  drafts.push_back(ExportedEvent(call, body->query(), format, body->to_tenant_seq()));
   s.identity().AppendEventsAsync(
       call->Tenant(), std::move(drafts),
-      [call, query, f, format, content_type, head, lease,
-       receipt = std::make_shared<core::ExportReceipt>(std::move(receipt).value())](
-          core::AppendResult r) {
+      [call, body, format, content_type](core::AppendResult r) {
         // Durable before the first byte: an export nobody recorded never starts.
         if (!r.ok()) return call->Fail(r.error());
-        AfterWrite(call, Idempotency{},
-                   [call, query, f, format, content_type, head, lease, receipt] {
-                     HttpResponse response;
-                     response.content_type = content_type;
-                     response.stream = std::make_shared<ExportStream>(call->services(), *query, f,
-                                                                      head, lease, *receipt);
-                     const std::string ext = format == "csv" ? "csv" : "jsonl";
-                     response.Header("Content-Disposition",
-                                     "attachment; filename=\"" + call->Param("tenant") + "-audit" +
-                                         (format == "ocsf" ? "-ocsf." : ".") + ext + "\"");
-                     response.Header("Cache-Control", "no-store");
-                     call->Reply(std::move(response));
-                   });
+        AfterWrite(call, Idempotency{}, [call, body, format, content_type] {
+          HttpResponse response;
+          response.content_type = content_type;
+          response.stream = std::make_shared<ExportStream>(call->services(), body);
+          const std::string ext = format == "csv" ? "csv" : "jsonl";
+          response.Header("Content-Disposition",
+                          "attachment; filename=\"" + call->Param("tenant") + "-audit" +
+                              (format == "ocsf" ? "-ocsf." : ".") + ext + "\"");
+          response.Header("Cache-Control", "no-store");
+          call->Reply(std::move(response));
+        });
       },
       projections::IdentityService::Origin::kAudit);
 }
@@ -740,7 +491,7 @@ void ListCheckpoints(const CallPtr& call) {
 
 void GetRetention(const CallPtr& call) {
   Services& s = call->services();
-  core::Result<Visible> visible = VisibleOf(call);
+  core::Result<projections::Visible> visible = VisibleOf(call);
   if (!visible.ok()) return call->Fail(visible.error());
   if (core::Status st = s.deps.audit.CatchUp(kCatchUpTimeout); !st.ok()) {
     return call->Fail(st.error());

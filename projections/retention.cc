@@ -77,7 +77,7 @@ core::Result<PurgeOutcome> Retention::PurgeOnce(const core::TenantId& tenant, co
                             return Policy{st.tenant().retention_days, st.tenant().legal_hold};
                           }));
   PurgeOutcome out;
-  out.cutoff = as_of - std::chrono::hours(24) * policy.retention_days;
+  out.cutoff = RetentionCutoff(as_of, policy.retention_days);
   if (policy.legal_hold) {
     out.legal_hold = true;
     return out;

@@ -40,6 +40,12 @@
 
 namespace custos::projections {
 
+// The start of the retention window as of `as_of`: older events are invisible to readers and
+// purged by the next run.
+[[nodiscard]] inline core::Time RetentionCutoff(core::Time as_of, int retention_days) {
+  return as_of - std::chrono::hours(24) * retention_days;
+}
+
 // The Kafka relay's checkpoint: a purge never removes what it has not delivered.
 inline constexpr std::string_view kRelayCheckpoint = "kafka";
 

@@ -31,6 +31,7 @@ struct Node::Parts {
   std::unique_ptr<projections::Expiry> expiry;
   api::RootClient root;
   std::unique_ptr<projections::Credentials> credentials;
+  std::unique_ptr<projections::AuditTrail> trail;
   storage::SodiumPasswordHasher hasher;
   api::Metrics metrics;
   std::unique_ptr<api::TokenSigner> signer;
@@ -137,10 +138,10 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                      return core::WritePrivateFile(root_file, w.str() + "\n");
                    }));
   CUSTOS_ASSIGN_OR_RETURN(p->credentials, projections::Credentials::Open(*p->store, clock));
+  p->trail = std::make_unique<projections::AuditTrail>(*p->store, *p->audit, *p->checkpoints,
+                                                       *p->retention, clock, CUSTOS_VERSION);
   CUSTOS_ASSIGN_OR_RETURN(p->signer, api::TokenSigner::LoadOrCreate(
                                          options.data_dir + "/keys/jwt-ed25519.pem", issuer));
-  api::ApiOptions api_options = options.api;
-  api_options.product_version = CUSTOS_VERSION;
   const core::iam::PasswordHasher& hasher =
       options.password_hasher != nullptr ? *options.password_hasher : p->hasher;
   storage::RocksStore* store = p->store.get();
@@ -149,7 +150,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   const storage::SmtpMailer* mailer = p->mailer.get();
   const projections::Retention* retention = p->retention.get();
   p->api = std::make_unique<api::Api>(
-      api::ApiDeps{*p->identity, *p->credentials, *p->store, *p->audit, *p->checkpoints, *p->retention,
+      api::ApiDeps{*p->identity, *p->credentials, *p->trail, *p->store, *p->audit, *p->checkpoints, *p->retention,
                    clock, p->random, hasher, *p->signer, p->metrics,
                    [store, relay, kafka_notifier, mailer, retention] {
                      api::Metrics::Gauges g;
@@ -197,7 +198,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                      w.Key("delivered_seq").UInt(r.cursor).EndObject();
                      return w.Take();
                    }},
-      std::move(api_options));
+      options.api);
   // Admission (body limits, credentials before the body) comes from the routes, so it is set
   // once the Api exists.
   api::Api* api = p->api.get();
