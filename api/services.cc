@@ -1,0 +1,243 @@
+// The API's shared services (api/internal/call.h): the fair work pools, the failed-login
+// tally, the token cache and the rate limiters, and where a route's work runs.
+#include <arpa/inet.h>
+#include <pthread.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "api/internal/call.h"
+
+namespace custos::api::internal {
+
+WorkPool::WorkPool(std::string name, int threads, size_t max_queued, size_t per_owner)
+    : name_(std::move(name)), max_queued_(max_queued), per_owner_(std::max<size_t>(1, per_owner)) {
+  for (int i = 0; i < std::max(1, threads); ++i) {
+    threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), ("custos-" + name_).substr(0, 15).c_str());
+      while (true) {
+        std::function<void()> job;
+        {
+          std::unique_lock lock(mu_);
+          cv_.wait(lock, [&] { return stop_ || queued_ > 0; });
+          if (queued_ == 0) return;
+          // Round robin over the owners with work waiting: a flood from one caller waits
+          // behind its own jobs, not in front of everyone else's.
+          std::string owner = std::move(ring_.front());
+          ring_.pop_front();
+          std::deque<std::function<void()>>& mine = waiting_[owner];
+          job = std::move(mine.front());
+          mine.pop_front();
+          --queued_;
+          if (mine.empty()) {
+            waiting_.erase(owner);
+          } else {
+            ring_.push_back(std::move(owner));
+          }
+        }
+        job();
+      }
+    });
+  }
+}
+
+WorkPool::~WorkPool() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+void WorkPool::Enqueue(const std::string& owner, std::function<void()> job) {
+  std::deque<std::function<void()>>& mine = waiting_[owner];
+  if (mine.empty()) ring_.push_back(owner);
+  mine.push_back(std::move(job));
+  ++queued_;
+}
+
+bool WorkPool::TrySubmit(std::function<void()> job, const std::string& owner) {
+  {
+    std::lock_guard lock(mu_);
+    if (queued_ >= max_queued_) return false;
+    auto waiting = waiting_.find(owner);
+    if (waiting != waiting_.end() && waiting->second.size() >= per_owner_) return false;
+    Enqueue(owner, std::move(job));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void WorkPool::Submit(std::function<void()> job) {
+  {
+    std::lock_guard lock(mu_);
+    Enqueue("", std::move(job));  // continuations of admitted work: one shared turn
+  }
+  cv_.notify_one();
+}
+
+size_t WorkPool::queued() const {
+  std::lock_guard lock(mu_);
+  return queued_;
+}
+
+FailedLoginTally::Window& FailedLoginTally::Open(std::string tenant, std::string ip,
+                                                 std::string client_id, core::Time now,
+                                                 bool* opened) {
+  auto key = std::make_tuple(std::move(tenant), std::move(ip), std::move(client_id));
+  if (windows_.size() >= kMaxWindows && windows_.count(key) == 0) std::get<1>(key) = "(many)";
+  auto [it, fresh] = windows_.try_emplace(key);
+  Window& w = it->second;
+  *opened = fresh;
+  if (fresh) {
+    w.tenant = std::get<0>(key);
+    w.ip = std::get<1>(key);
+    w.client_id = std::get<2>(key);
+    w.since = now;
+  }
+  return w;
+}
+
+void FailedLoginTally::Count(const std::string& tenant, const std::string& ip,
+                             std::string_view email, const std::string& request_id,
+                             const std::string& user_agent, core::Time now) {
+  std::lock_guard lock(mu_);
+  bool opened = false;
+  Window& w = Open(tenant, ip, "", now, &opened);
+  if (opened) {
+    w.email = std::string(core::TruncateUtf8(email, 254));
+    w.request_id = request_id;
+    w.user_agent = user_agent;
+  }
+  ++w.count;
+}
+
+void FailedLoginTally::CountClient(const std::string& tenant, const std::string& ip,
+                                   const std::string& client_id, std::string_view reason,
+                                   const std::string& request_id, const std::string& user_agent,
+                                   core::Time now) {
+  std::lock_guard lock(mu_);
+  bool opened = false;
+  Window& w = Open(tenant, ip, client_id, now, &opened);
+  if (opened) {
+    w.reason = std::string(reason);
+    w.request_id = request_id;
+    w.user_agent = user_agent;
+  }
+  ++w.count;
+}
+
+std::vector<FailedLoginTally::Window> FailedLoginTally::TakeDue(core::Time now, bool all) {
+  std::vector<Window> due;
+  std::lock_guard lock(mu_);
+  for (auto it = windows_.begin(); it != windows_.end();) {
+    if (all || now - it->second.since >= kWindow) {
+      due.push_back(std::move(it->second));
+      it = windows_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return due;
+}
+
+
+WorkPool* Services::PoolFor(Work work) {
+  switch (work) {
+    case Work::kLogin:
+      return &login_pool;
+    case Work::kHeavy:
+      return &heavy_pool;
+    case Work::kIndex:
+      return &index_pool;
+    case Work::kStore:
+      return &store_pool;
+    case Work::kInline:
+      break;
+  }
+  return nullptr;
+}
+
+std::string SourceKey(const std::string& ip) {
+  // An IPv6 client picks addresses from its /64 at will: the /64 is one source.
+  in6_addr a{};
+  if (ip.find(':') == std::string::npos || inet_pton(AF_INET6, ip.c_str(), &a) != 1) return ip;
+  std::memset(a.s6_addr + 8, 0, 8);
+  char text[INET6_ADDRSTRLEN];
+  if (inet_ntop(AF_INET6, &a, text, sizeof text) == nullptr) return ip;
+  return std::string(text) + "/64";
+}
+
+bool TakeSourceToken(const CallPtr& call) {
+  const int wait = call->services().auth_limiter.Take(SourceKey(call->req.remote_ip));
+  if (wait == 0) return true;
+  HttpResponse r = Problem(429, "too many attempts from this address; retry later");
+  r.Header("Retry-After", std::to_string(wait));
+  call->Reply(std::move(r));
+  return false;
+}
+
+HttpResponse Busy(const WorkPool& pool) {
+  HttpResponse r = Problem(503, "the server is busy with " + pool.name() + " work; retry shortly");
+  r.Header("Retry-After", "1");
+  return r;
+}
+
+std::shared_ptr<const TokenClaims> TokenCache::Find(const std::string& token, core::Time now) {
+  Shard& shard = shards_[std::hash<std::string>{}(token) % kShards];
+  std::lock_guard lock(shard.mu);
+  auto it = shard.tokens.find(token);
+  if (it == shard.tokens.end()) return nullptr;
+  if (it->second->exp <= now) {
+    shard.tokens.erase(it);
+    return nullptr;
+  }
+  return it->second;
+}
+
+void TokenCache::Put(const std::string& token, std::shared_ptr<const TokenClaims> claims) {
+  Shard& shard = shards_[std::hash<std::string>{}(token) % kShards];
+  std::lock_guard lock(shard.mu);
+  if (shard.tokens.size() >= kMaxPerShard) shard.tokens.clear();
+  shard.tokens[token] = std::move(claims);
+}
+
+int RateLimiter::TakeFrom(Bucket& b, std::chrono::steady_clock::time_point now) const {
+  const double elapsed = std::chrono::duration<double>(now - b.at).count();
+  b.tokens = std::min(burst_, b.tokens + std::max(0.0, elapsed) * rate_);
+  b.at = now;
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return 0;
+  }
+  return std::max(1, static_cast<int>((1 - b.tokens) / rate_ + 0.999));
+}
+
+int RateLimiter::Take(const std::string& key) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= capacity_ && now - last_sweep_ >= std::chrono::seconds(1)) {
+      last_sweep_ = now;
+      std::erase_if(buckets_, [&](const auto& entry) {
+        const Bucket& b = entry.second;
+        return b.tokens + std::chrono::duration<double>(now - b.at).count() * rate_ >= burst_;
+      });
+    }
+    if (buckets_.size() >= capacity_) {
+      if (overflow_.empty()) overflow_.assign(kOverflow, Bucket{burst_, now});
+      return TakeFrom(overflow_[std::hash<std::string>{}(key) % overflow_.size()], now);
+    }
+    it = buckets_.emplace(key, Bucket{burst_, now}).first;
+  }
+  return TakeFrom(it->second, now);
+}
+
+size_t RateLimiter::size() const {
+  std::lock_guard lock(mu_);
+  return buckets_.size();
+}
+
+}  // namespace custos::api::internal
