@@ -14,6 +14,7 @@
 #include "core/event.h"
 #include "storage/rocks_store.h"
 #include "tests/support/test_support.h"
+#include "tests/support/test_store.h"
 
 namespace custos::projections {
 namespace {
@@ -43,12 +44,7 @@ class AuditIndexTest : public ::testing::Test {
   void OpenStore() {
     index_.reset();
     store_.reset();
-    storage::StoreOptions options;
-    options.path = dir_.File("db");
-    options.clock = &clock_;
-    auto opened = storage::RocksStore::Open(options);
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    store_ = std::move(opened).value();
+    ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_));
     auto index = AuditIndex::Open(*store_, *store_);
     ASSERT_TRUE(index.ok()) << index.error().message;
     index_ = std::move(index).value();

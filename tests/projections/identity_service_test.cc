@@ -15,6 +15,7 @@
 #include "storage/rocks_store.h"
 #include "tests/support/iam_fixture.h"
 #include "tests/support/test_support.h"
+#include "tests/support/test_store.h"
 
 namespace custos::projections {
 namespace {
@@ -31,12 +32,7 @@ class IdentityServiceTest : public ::testing::Test {
   void TearDown() override { Close(); }
 
   void Open() {
-    storage::StoreOptions options;
-    options.path = dir_.File("db");
-    options.clock = &clock_;
-    auto store = storage::RocksStore::Open(options);
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    store_ = std::move(store).value();
+    ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_));
     auto service = IdentityService::Open(*store_, *store_, clock_, random_, nullptr);
     ASSERT_TRUE(service.ok()) << service.error().message;
     service_ = std::move(service).value();

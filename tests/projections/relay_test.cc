@@ -18,6 +18,7 @@
 #include "storage/rocks_store.h"
 #include "tests/support/kafka_reader.h"
 #include "tests/support/test_support.h"
+#include "tests/support/test_store.h"
 
 namespace custos::projections {
 namespace {
@@ -45,12 +46,7 @@ class RelayTest : public ::testing::Test {
     auto cluster = storage::KafkaDevCluster::Start(cluster_options);
     ASSERT_TRUE(cluster.ok()) << cluster.error().message;
     cluster_ = std::move(cluster).value();
-    storage::StoreOptions options;
-    options.path = dir_.File("db");
-    options.clock = &clock_;
-    auto store = storage::RocksStore::Open(options);
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    store_ = std::move(store).value();
+    ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_));
   }
 
   void StartRelay() {

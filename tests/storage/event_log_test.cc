@@ -9,6 +9,7 @@
 #include "core/event.h"
 #include "storage/rocks_store.h"
 #include "tests/support/test_support.h"
+#include "tests/support/test_store.h"
 
 namespace custos::storage {
 namespace {
@@ -46,12 +47,7 @@ class EventLogTest : public ::testing::Test {
 
   void Open() {
     store_.reset();
-    StoreOptions options;
-    options.path = dir_.File("db");
-    options.clock = &clock_;
-    auto opened = RocksStore::Open(options);
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    store_ = std::move(opened).value();
+    ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_));
   }
 
   // Every event of the tenant, checked as `custos verify` would.

@@ -3,6 +3,7 @@
 #include "core/clock.h"
 #include "storage/rocks_store.h"
 #include "tests/support/test_support.h"
+#include "tests/support/test_store.h"
 
 namespace custos::storage {
 namespace {
@@ -12,12 +13,7 @@ using core::Space;
 class KvStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    StoreOptions options;
-    options.path = dir_.File("db");
-    options.clock = &clock_;
-    auto opened = RocksStore::Open(options);
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    store_ = std::move(opened).value();
+    ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_));
   }
 
   std::vector<std::string> Keys(Space space, std::string_view prefix) {
