@@ -7,9 +7,11 @@
 // fails with kConflict and writes nothing; the others in its group are unaffected.
 //
 // AppendAsync is the same without blocking the caller (for I/O threads, which must never
-// wait for an fsync): `done` runs once with the result — on the caller's thread before
-// AppendAsync returns if the request is invalid, otherwise on the log's commit thread after
-// the fsync. It must be quick and must not block (post the result elsewhere).
+// wait for an fsync): a request refused before it is queued (invalid, or the log closing) is
+// answered by the returned Status, and `done` is never called; otherwise `done` runs once,
+// on the log's commit thread, after the fsync — never inside AppendAsync, so a caller may hold
+// its own locks across the call. It must be quick and must not block (post the result
+// elsewhere).
 //
 // Event time is the server's clock, never decreasing within a tenant. An appender that derives
 // state from the time (the identity service: created_at, expiries) decides it and passes it
@@ -80,7 +82,7 @@ class EventLog {
   virtual ~EventLog() = default;
 
   [[nodiscard]] virtual AppendResult Append(AppendRequest request) = 0;
-  virtual void AppendAsync(AppendRequest request, AppendCallback done) = 0;
+  [[nodiscard]] virtual Status AppendAsync(AppendRequest request, AppendCallback done) = 0;
 
   // Up to `limit` events with seq >= from, in seq order (purged events are skipped).
   [[nodiscard]] virtual Result<std::vector<StoredEvent>> Read(Seq from, size_t limit) const = 0;

@@ -64,34 +64,6 @@ Status ApplyStored(core::iam::TenantState& state, std::string_view stored) {
   return core::OkStatus();
 }
 
-// Runs a log callback's continuation, but never inside the caller's call to AppendAsync
-// (the log answers some refusals inline, while the caller still holds the tenant's lock).
-template <class Result>
-class Deferred {
- public:
-  explicit Deferred(std::function<void(Result)> done) : done_(std::move(done)) {}
-
-  // From the log's callback.
-  void Answer(Result r) {
-    if (std::this_thread::get_id() == caller_ && !returned_) {
-      stashed_.emplace(std::move(r));
-      return;
-    }
-    done_(std::move(r));
-  }
-  // From the caller, after AppendAsync returned and the lock is released.
-  void AfterSubmit() {
-    returned_ = true;
-    if (stashed_) done_(std::move(*stashed_));
-  }
-
- private:
-  std::function<void(Result)> done_;
-  std::thread::id caller_ = std::this_thread::get_id();
-  bool returned_ = false;  // only touched on the caller's thread
-  std::optional<Result> stashed_;
-};
-
 }  // namespace
 
 std::string StateKey(std::string_view tenant, std::string_view record_key) {
@@ -333,20 +305,16 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
   slot->next_tenant_seq += append.events.size();
   slot->in_flight.fetch_add(1);
   core::iam::Notifier* notifier = notifier_;
-  auto deferred = std::make_shared<Deferred<Result<ExecuteResult>>>(std::move(done));
-  // Submitted under the tenant's lock, so that the log sees the tenant's appends in the
-  // order they were decided.
-  log_.AppendAsync(std::move(append), [slot, decision, notifier, deferred,
-                                       recovery = recovery_](core::AppendResult r) {
+  auto finish = [slot, decision, notifier, done = std::move(done),
+                 recovery = recovery_](core::AppendResult r) {
     if (!r.ok()) {
       slot->poisoned.store(true);
       core::Error e = std::move(r).error();
       if (e.code == core::Errc::kConflict) {
         e = core::Unavailable("an earlier write of this tenant failed: " + e.message);
       }
-      return AnswerAfterRecovery(*recovery, slot, [deferred, e = std::move(e)]() mutable {
-        deferred->Answer(std::move(e));
-      });
+      return AnswerAfterRecovery(*recovery, slot,
+                                 [done, e = std::move(e)]() mutable { done(std::move(e)); });
     }
     if (slot->in_flight.fetch_sub(1) == 1 && slot->poisoned.load()) {
       ScheduleRecovery(*recovery, slot);
@@ -354,10 +322,13 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
     if (notifier != nullptr) {
       for (const core::iam::Notification& n : decision->notifications) notifier->Publish(n);
     }
-    deferred->Answer(ExecuteResult{std::move(*decision), std::move(r).value()});
-  });
+    done(ExecuteResult{std::move(*decision), std::move(r).value()});
+  };
+  // Submitted under the tenant's lock, so that the log sees the tenant's appends in the
+  // order they were decided; a refusal is answered once the lock is released.
+  core::Status queued = log_.AppendAsync(std::move(append), finish);
   lock.unlock();
-  deferred->AfterSubmit();
+  if (!queued.ok()) finish(std::move(queued).error());
 }
 
 Result<ExecuteResult> IdentityService::Execute(ExecuteRequest request) {
@@ -426,23 +397,22 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
   append.events = std::move(events);
   slot->next_tenant_seq += append.events.size();
   slot->in_flight.fetch_add(1);
-  // Any failure (even one answered before queueing, like a closing store) poisons the slot:
-  // the next call reloads next_tenant_seq from the log.
-  auto deferred = std::make_shared<Deferred<core::AppendResult>>(std::move(done));
-  log_.AppendAsync(std::move(append), [slot, deferred, recovery = recovery_](core::AppendResult r) {
+  // Any failure (even a refusal before queueing, like a closing store) poisons the slot: the
+  // next call reloads next_tenant_seq from the log.
+  auto finish = [slot, done = std::move(done), recovery = recovery_](core::AppendResult r) {
     if (!r.ok()) {
       slot->poisoned.store(true);
-      return AnswerAfterRecovery(*recovery, slot, [deferred, e = std::move(r).error()]() mutable {
-        deferred->Answer(std::move(e));
-      });
+      return AnswerAfterRecovery(*recovery, slot,
+                                 [done, e = std::move(r).error()]() mutable { done(std::move(e)); });
     }
     if (slot->in_flight.fetch_sub(1) == 1 && slot->poisoned.load()) {
       ScheduleRecovery(*recovery, slot);
     }
-    deferred->Answer(std::move(r));
-  });
+    done(std::move(r));
+  };
+  core::Status queued = log_.AppendAsync(std::move(append), finish);
   lock.unlock();
-  deferred->AfterSubmit();
+  if (!queued.ok()) finish(std::move(queued).error());
 }
 
 std::vector<core::TenantId> IdentityService::Tenants() const {

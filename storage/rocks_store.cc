@@ -1,5 +1,7 @@
 #include "storage/rocks_store.h"
 
+#include <sys/statvfs.h>
+
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/convenience.h>
@@ -155,6 +157,20 @@ rocksdb::ColumnFamilyOptions SmallCfOptions(const std::shared_ptr<rocksdb::Cache
   return cf;
 }
 
+// 5 % of the file system under `path`, at most 64 MiB (0 if it cannot be told).
+uint64_t DefaultReserve(const std::string& path) {
+  struct statvfs fs {};
+  if (::statvfs(path.c_str(), &fs) != 0) {
+    // Not made yet: its parent's file system.
+    const size_t slash = path.find_last_of('/');
+    if (slash == std::string::npos || ::statvfs(path.substr(0, slash).c_str(), &fs) != 0) {
+      return 0;
+    }
+  }
+  const uint64_t size = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
+  return std::min<uint64_t>(size / 20, uint64_t{64} << 20);
+}
+
 }  // namespace
 
 std::string StorePathForDataDir(const std::string& data_dir) {
@@ -165,6 +181,8 @@ struct RocksStore::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   const core::Clock* clock = nullptr;
+  std::string path;
+  uint64_t reserve_bytes = 0;
   bool read_only = false;
 
   // Requests waiting for the commit thread.
@@ -332,6 +350,18 @@ struct RocksStore::Impl {
     }
   }
 
+  // Appends only while more than the reserve is free (StoreOptions::reserve_bytes).
+  Status CheckRoom() const {
+    struct statvfs fs {};
+    if (reserve_bytes == 0 || ::statvfs(path.c_str(), &fs) != 0) return core::OkStatus();
+    const uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    if (free >= reserve_bytes) return core::OkStatus();
+    return core::Unavailable("the disk is nearly full (" + std::to_string(free >> 10) +
+                             " KiB free): the last " + std::to_string(reserve_bytes >> 10) +
+                             " KiB are kept for the indexes to catch up, so no event is "
+                             "appended until there is room");
+  }
+
   // Assigns positions to every request of the group, writes them in one synced batch, and
   // publishes the new heads. Sets each request's result.
   void CommitGroup(std::vector<Pending>& group, std::vector<core::AppendResult>& results) {
@@ -343,6 +373,10 @@ struct RocksStore::Impl {
         return;
       }
       needs_resume = false;
+    }
+    if (Status room = CheckRoom(); !room.ok()) {
+      for (core::AppendResult& r : results) r = room.error();
+      return;
     }
 
     rocksdb::WriteBatch batch;
@@ -444,6 +478,8 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& options
   }
   auto impl = std::make_unique<Impl>();
   impl->clock = options.clock;
+  impl->path = options.path;
+  impl->reserve_bytes = options.reserve_bytes.value_or(DefaultReserve(options.path));
   impl->read_only = options.read_only;
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -559,19 +595,17 @@ core::Status RocksStore::CompactSpace(core::Space space) {
   return core::OkStatus();
 }
 
-void RocksStore::AppendAsync(core::AppendRequest request, core::AppendCallback done) {
-  if (impl_->read_only) return done(core::Unavailable("the store is open read-only"));
+core::Status RocksStore::AppendAsync(core::AppendRequest request, core::AppendCallback done) {
+  if (impl_->read_only) return core::Unavailable("the store is open read-only");
   if (!core::IsValidTenantId(request.tenant.value())) {
-    return done(core::InvalidField(
-        "tenant", "'" + request.tenant.value().substr(0, 80) + "' is not a valid tenant id"));
+    return core::InvalidField(
+        "tenant", "'" + request.tenant.value().substr(0, 80) + "' is not a valid tenant id");
   }
-  if (request.events.empty()) return done(core::InvalidField("events", "must not be empty"));
+  if (request.events.empty()) return core::InvalidField("events", "must not be empty");
 
   Pending pending;
   pending.rendered.reserve(request.events.size());
-  if (Status valid = core::ValidateDrafts(request.events); !valid.ok()) {
-    return done(std::move(valid).error());
-  }
+  CUSTOS_RETURN_IF_ERROR(core::ValidateDrafts(request.events));
   for (const core::EventDraft& draft : request.events) {
     pending.rendered.push_back(core::RenderDraft(draft));
   }
@@ -589,8 +623,9 @@ void RocksStore::AppendAsync(core::AppendRequest request, core::AppendCallback d
       wake = impl_->committer_idle;
     }
   }
-  if (closing) return pending.done(core::Unavailable("the store is closing"));
+  if (closing) return core::Unavailable("the store is closing");
   if (wake) impl_->queue_cv.notify_one();
+  return core::OkStatus();
 }
 
 core::AppendResult RocksStore::Append(core::AppendRequest request) {
@@ -599,11 +634,11 @@ core::AppendResult RocksStore::Append(core::AppendRequest request) {
     std::condition_variable cv;
     std::optional<core::AppendResult> result;
   } waiter;
-  AppendAsync(std::move(request), [&waiter](core::AppendResult r) {
+  CUSTOS_RETURN_IF_ERROR(AppendAsync(std::move(request), [&waiter](core::AppendResult r) {
     std::lock_guard lock(waiter.mu);
     waiter.result = std::move(r);
     waiter.cv.notify_one();
-  });
+  }));
   std::unique_lock lock(waiter.mu);
   waiter.cv.wait(lock, [&] { return waiter.result.has_value(); });
   return std::move(*waiter.result);

@@ -32,6 +32,12 @@ struct StoreOptions {
   const core::Clock* clock = nullptr;  // required unless read_only
   bool read_only = false;              // another process may hold the database open
   size_t block_cache_bytes = size_t{128} << 20;
+  // Free space kept back from appends, so that the audit index and the other projections can
+  // always write what they still owe for events already appended (a disk that fills while
+  // they are behind would otherwise leave audit queries unanswerable). Default: 5 % of the
+  // file system, at most 64 MiB. Appends past it answer kUnavailable; they resume once there
+  // is room again.
+  std::optional<uint64_t> reserve_bytes;
 };
 
 // Where a data directory keeps its database.
@@ -46,7 +52,8 @@ class RocksStore final : public core::EventLog, public core::KvStore {
 
   // core::EventLog
   core::AppendResult Append(core::AppendRequest request) override;
-  void AppendAsync(core::AppendRequest request, core::AppendCallback done) override;
+  [[nodiscard]] core::Status AppendAsync(core::AppendRequest request,
+                                         core::AppendCallback done) override;
   core::Result<std::vector<core::StoredEvent>> Read(core::Seq from, size_t limit) const override;
   core::Result<std::vector<core::StoredEvent>> ReadTenant(const core::TenantId& tenant,
                                                           core::TenantSeq from,

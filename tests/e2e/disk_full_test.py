@@ -1,7 +1,8 @@
 """Disk full: the data dir on a small tmpfs (mounted here, as root), filled by a ballast file
 and by writes until the store refuses one. Then:
 
-- writes answer 503 (problem+json) and change nothing;
+- writes answer 503 (problem+json) and change nothing — the store refuses appends while
+  less than its reserve is free, so that the audit index can still write what it owes;
 - reads (lists, audit queries, a user, /readyz's body) keep working;
 - once the ballast is removed, writes are accepted again without a restart;
 - after a clean stop every acknowledged event is in the log, every chain verifies and the

@@ -446,7 +446,7 @@ class FailingLog final : public core::EventLog {
   std::atomic<int> fail_next{0};
 
   core::AppendResult Append(core::AppendRequest r) override { return inner_.Append(std::move(r)); }
-  void AppendAsync(core::AppendRequest r, core::AppendCallback done) override {
+  core::Status AppendAsync(core::AppendRequest r, core::AppendCallback done) override {
     if (fail_next.exchange(0) != 0) {
       // As a full disk would: the write fails, and the rest of the queue is decided later.
       return inner_.AppendAsync(
@@ -455,7 +455,7 @@ class FailingLog final : public core::EventLog {
             done(core::Unavailable("injected: no space left on device"));
           });
     }
-    inner_.AppendAsync(std::move(r), std::move(done));
+    return inner_.AppendAsync(std::move(r), std::move(done));
   }
   core::Result<std::vector<core::StoredEvent>> Read(core::Seq f, size_t l) const override {
     return inner_.Read(f, l);

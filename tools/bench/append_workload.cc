@@ -100,7 +100,7 @@ core::Result<Run> RunAsync(storage::RocksStore& store, const Workload& w) {
       return;
     }
     appenders[a].t0 = Clock::now();
-    store.AppendAsync(w.Request(n), [&, a](core::AppendResult r) {
+    core::Status queued = store.AppendAsync(w.Request(n), [&, a](core::AppendResult r) {
       if (!r.ok()) {
         std::fprintf(stderr, "append failed: %s\n", r.error().message.c_str());
         failed = true;
@@ -109,6 +109,12 @@ core::Result<Run> RunAsync(storage::RocksStore& store, const Workload& w) {
       }
       submit(a);
     });
+    if (!queued.ok()) {
+      std::fprintf(stderr, "append refused: %s\n", queued.error().message.c_str());
+      failed = true;
+      std::lock_guard lock(mu);
+      if (++finished == w.appenders) cv.notify_one();
+    }
   };
   const storage::RocksStore::Stats before = store.stats();
   const auto start = Clock::now();

@@ -89,9 +89,10 @@ class PacedLoad {
       core::AppendRequest r;
       r.tenant = core::TenantId(Tenant(n));
       r.events.push_back(draft);
-      store_.AppendAsync(std::move(r), [this](core::AppendResult result) {
+      core::Status queued = store_.AppendAsync(std::move(r), [this](core::AppendResult result) {
         if (!result.ok()) failed_ = true;
       });
+      if (!queued.ok()) failed_ = true;
     }
   }
   storage::RocksStore& store_;
