@@ -1,4 +1,5 @@
-// Decide for roles, groups, bindings and API clients.
+// Decide for what grants access: roles, groups and their members, bindings, and API clients
+// (the evaluator of access is access.cc).
 #include <algorithm>
 
 #include "core/fields.h"
