@@ -150,6 +150,9 @@ class FailedLoginTally {
   std::map<std::tuple<std::string, std::string, std::string>, Window> windows_;
 };
 
+// What every route shares: the dependencies, the pools, limiters and caches.
+// Thread-safety: shared by every I/O and pool thread; each member is safe to use from any
+// thread (the pools, limiters, caches and tally lock inside; deps say their own rules).
 struct Services {
   ApiDeps deps;
   ApiOptions options;
@@ -179,6 +182,10 @@ struct Services {
   WorkPool* PoolFor(Work work);
 };
 
+// One request on its way through a route: made on the connection's thread, then handed (as a
+// shared CallPtr) to a pool thread and to the log's commit thread in turn.
+// Thread-safety: one thread at a time works on it — each hand-off happens-before the next
+// step — except Reply, which may be called from any thread and answers once (an atomic flag).
 class Call {
  public:
   // Whose work this is, for the pools' fair shares: the principal, else the source address.

@@ -11,7 +11,9 @@
 // ("m/<group>/<type>:<id>"), so a membership change writes a few bytes. ForEachRecord lists them in
 // key order (the digest); LoadRecord rebuilds the state from them.
 //
-// Thread-safety: none; the owner guards it (one writer, or readers under a shared lock).
+// Thread-safety: the owner guards it — Apply, LoadRecord, TakeDirty and FinishLoad under its
+// exclusive lock (IdentityService: the tenant slot's shared_mutex); const methods may run
+// concurrently under a shared lock (GrantsOf's cache has a mutex of its own).
 #pragma once
 
 #include <functional>
