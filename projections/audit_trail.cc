@@ -70,8 +70,8 @@ core::Result<std::unique_ptr<AuditExport>> AuditTrail::PrepareExport(
   CUSTOS_RETURN_IF_ERROR(index_.CatchUp(catch_up_timeout));
   query.max_tenant_seq = head ? head->tenant_seq.value() : 0;
   CUSTOS_ASSIGN_OR_RETURN(core::ExportReceipt receipt, ReceiptSkeleton(query, head));
-  return std::unique_ptr<AuditExport>(new AuditExport(*this, std::move(query), format, head,
-                                                      std::move(lease), std::move(receipt)));
+  return std::unique_ptr<AuditExport>(
+      new AuditExport(*this, std::move(query), format, head, std::move(lease), std::move(receipt)));
 }
 
 core::Result<core::ExportReceipt> AuditTrail::ReceiptSkeleton(
@@ -168,8 +168,8 @@ core::Result<AuditExport::Step> AuditExport::Scan(std::string& out, size_t hint)
         trail_.log_.ScanTenant(query_.tenant, core::TenantSeq(next_), core::TenantSeq(last_),
                                [&](uint64_t tenant_seq, std::string_view line) {
                                  if (tenant_seq != next_) {
-                                   rendered = core::Corruption(
-                                       "event " + std::to_string(next_) + " is missing");
+                                   rendered = core::Corruption("event " + std::to_string(next_) +
+                                                               " is missing");
                                    return false;
                                  }
                                  rendered = Render(line, out);

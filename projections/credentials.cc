@@ -74,7 +74,7 @@ core::Result<RootClient> Credentials::EnsureRootClient(
 }
 
 core::Result<std::unique_ptr<Credentials>> Credentials::Open(core::KvStore& kv,
-                                                            const core::Clock& clock) {
+                                                             const core::Clock& clock) {
   std::unique_ptr<Credentials> c(new Credentials(kv));
   CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> root,
                           kv.Get(core::Space::kCredentials, std::string(kRootClientKey)));
@@ -93,7 +93,8 @@ core::Result<std::unique_ptr<Credentials>> Credentials::Open(core::KvStore& kv,
   CUSTOS_RETURN_IF_ERROR(
       kv.Scan(core::Space::kCredentials, prefix, [&](std::string_view key, std::string_view value) {
         core::Result<core::Time> exp = core::ParseTime(value);
-        if (exp.ok() && *exp > now) c->revoked_.emplace(std::string(key.substr(prefix.size())), *exp);
+        if (exp.ok() && *exp > now)
+          c->revoked_.emplace(std::string(key.substr(prefix.size())), *exp);
         return true;
       }));
   return c;
@@ -160,10 +161,9 @@ core::Result<std::optional<Credentials::InvitationRef>> Credentials::InvitationB
   if (nul == std::string::npos) return std::optional<InvitationRef>();
   InvitationRef ref{where->substr(0, nul), where->substr(nul + 1)};
   // Only the invitation's current token works (a resend replaces it).
-  CUSTOS_ASSIGN_OR_RETURN(
-      std::optional<std::string> current,
-      kv_.Get(core::Space::kCredentials,
-              core::iam::InvitationHashKey(ref.tenant, ref.invitation_id)));
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> current,
+                          kv_.Get(core::Space::kCredentials,
+                                  core::iam::InvitationHashKey(ref.tenant, ref.invitation_id)));
   if (!current || !core::iam::ConstantTimeEquals(*current, token_hash)) {
     return std::optional<InvitationRef>();
   }
@@ -183,7 +183,7 @@ std::string Credentials::AnswerKey(std::string_view tenant, std::string_view pri
 }
 
 core::Result<std::optional<IdempotentAnswer>> Credentials::FindAnswer(std::string_view key,
-                                                                     core::Time now) const {
+                                                                      core::Time now) const {
   CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> stored,
                           kv_.Get(core::Space::kIndex, std::string(key)));
   if (!stored) return std::optional<IdempotentAnswer>();

@@ -58,7 +58,7 @@ class Credentials {
 
   // Reads the root client's record (if any) and the root revocations still live.
   [[nodiscard]] static core::Result<std::unique_ptr<Credentials>> Open(core::KvStore& kv,
-                                                                      const core::Clock& clock);
+                                                                       const core::Clock& clock);
 
   // "" before the root client exists.
   [[nodiscard]] const std::string& root_client_id() const { return root_client_id_; }
@@ -91,7 +91,7 @@ class Credentials {
                                              std::string_view key);
   // The kept answer, if there is one younger than kIdempotencyTtl.
   [[nodiscard]] core::Result<std::optional<IdempotentAnswer>> FindAnswer(std::string_view key,
-                                                                        core::Time now) const;
+                                                                         core::Time now) const;
   // Keeps an answer (synced); a failure only means no replay.
   void KeepAnswer(const std::string& key, const IdempotentAnswer& answer);
   // Removes up to 10,000 answers past their 24 hours; how many it removed.
