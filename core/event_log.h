@@ -49,6 +49,9 @@ struct AppendRequest {
   // The events' time as the appender decided it; the log's clock when unset. Raised to the
   // tenant's last event time if below it.
   std::optional<Time> time;
+  // May use the free space the log keeps back from appends (StoreOptions::reserve_bytes): only
+  // for what frees space (a retention purge's record, which must be written before the purge).
+  bool use_reserve = false;
 };
 
 struct AppendedEvent {

@@ -327,6 +327,8 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
   // Submitted under the tenant's lock, so that the log sees the tenant's appends in the
   // order they were decided; a refusal is answered once the lock is released.
   core::Status queued = log_.AppendAsync(std::move(append), finish);
+  // A refusal poisons the slot before anyone else decides on the state it left behind.
+  if (!queued.ok()) slot->poisoned.store(true);
   lock.unlock();
   if (!queued.ok()) finish(std::move(queued).error());
 }
@@ -390,6 +392,7 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
     // The state in memory is the state after next_tenant_seq, appends in flight included: if
     // one of those fails, this record (expecting next_tenant_seq) fails with it.
     AddSnapshot(append.side_writes, slot->state, slot->next_tenant_seq + events.size());
+    append.use_reserve = true;  // a purge frees space: it must be able to run on a full disk
   }
   append.tenant = tenant;
   append.expected_tenant_seq = core::TenantSeq(slot->next_tenant_seq);
@@ -411,6 +414,8 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
     done(std::move(r));
   };
   core::Status queued = log_.AppendAsync(std::move(append), finish);
+  // A refusal poisons the slot before anyone else decides on the state it left behind.
+  if (!queued.ok()) slot->poisoned.store(true);
   lock.unlock();
   if (!queued.ok()) finish(std::move(queued).error());
 }

@@ -374,10 +374,7 @@ struct RocksStore::Impl {
       }
       needs_resume = false;
     }
-    if (Status room = CheckRoom(); !room.ok()) {
-      for (core::AppendResult& r : results) r = room.error();
-      return;
-    }
+    const Status room = CheckRoom();
 
     rocksdb::WriteBatch batch;
     std::unordered_map<std::string_view, core::TenantHead> pending;
@@ -389,6 +386,10 @@ struct RocksStore::Impl {
 
     for (size_t g = 0; g < group.size(); ++g) {
       Pending& w = group[g];
+      if (!room.ok() && !w.request.use_reserve) {
+        results[g] = room.error();
+        continue;
+      }
       const std::string& tenant = w.request.tenant.value();
       auto pit = pending.find(tenant);
       core::TenantHead head = pit != pending.end() ? pit->second : CommittedHead(tenant);

@@ -57,6 +57,26 @@ std::string Where(const std::string& url) {
 
 }  // namespace
 
+namespace {
+
+// Whether the SMTP server is this machine (a local MTA): the only place plain SMTP goes
+// without TLS.
+bool IsLoopbackHost(const std::string& url) {
+  bool loopback = false;
+  CURLU* u = curl_url();
+  char* host = nullptr;
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+    const std::string h = host;
+    loopback = h == "localhost" || h == "[::1]" || h.rfind("127.", 0) == 0;
+  }
+  curl_free(host);
+  curl_url_cleanup(u);
+  return loopback;
+}
+
+}  // namespace
+
 core::Status SmtpMailer::CheckUrl(const std::string& url) {
   CURLU* u = curl_url();
   char* scheme = nullptr;
@@ -89,6 +109,7 @@ struct SmtpMailer::Impl {
   const core::Clock* clock = nullptr;
   core::Random* random = nullptr;
   std::string where;   // host:port, for logs
+  bool loopback = false;  // a local MTA: STARTTLS when offered, plain otherwise
   std::string domain;  // of Message-IDs: the sender's domain
   CURL* curl = nullptr;
 
@@ -128,7 +149,11 @@ struct SmtpMailer::Impl {
     curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(mail.message.size()));
-    curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+    // TLS always, verified: STARTTLS is required for smtp:// (a server, or someone on the path,
+    // that does not offer it gets nothing — no password, no message), except to a local MTA.
+    curl_easy_setopt(curl, CURLOPT_USE_SSL,
+                     static_cast<long>(loopback ? CURLUSESSL_TRY : CURLUSESSL_ALL));
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
     const auto connect = std::min(budget, options.connect_timeout);
@@ -137,6 +162,7 @@ struct SmtpMailer::Impl {
     const CURLcode rc = curl_easy_perform(curl);
     long code = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, nullptr);
     curl_slist_free_all(rcpt);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
     if (rc == CURLE_OK) return Outcome::kSent;
@@ -241,6 +267,7 @@ core::Result<std::unique_ptr<SmtpMailer>> SmtpMailer::Start(SmtpOptions options,
   if (options.max_attempts < 1) return core::InvalidArgument("max_attempts must be at least 1");
   auto impl = std::make_unique<Impl>();
   impl->where = Where(options.url);
+  impl->loopback = IsLoopbackHost(options.url);
   const std::string& from = options.mail.from.address;
   impl->domain = from.substr(from.find('@') + 1);
   impl->options = std::move(options);
@@ -260,7 +287,12 @@ void SmtpMailer::Publish(const core::iam::Notification& notification) {
   {
     std::lock_guard lock(impl_->mu);
     stopping = impl_->stopping;
-    if (!stopping && impl_->queue.size() < impl_->options.max_queued) {
+    // Credentials (temporary passwords, invitation links) may fill the whole queue; what only
+    // informs (a membership change) stops at three quarters, so that a large group's deletion
+    // never crowds out a credential whose only copy is this mail.
+    const bool informs = notification.type == core::iam::kMembershipChanged;
+    const size_t room = informs ? impl_->options.max_queued / 4 * 3 : impl_->options.max_queued;
+    if (!stopping && impl_->queue.size() < room) {
       impl_->queue.emplace(std::chrono::steady_clock::now(), Pending{notification, 0});
       impl_->queued.fetch_add(1);
       impl_->wake.notify_one();

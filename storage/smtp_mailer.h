@@ -5,14 +5,15 @@
 // refuses for good (a 5xx reply: no such mailbox, relaying denied) is dropped and counted as
 // failed; any other failure (no connection, a 4xx reply, a timeout) is retried with a doubling
 // delay, from 1 s up to 5 minutes between tries, `max_attempts` times in all (about 18
-// minutes with the default 12). Messages with no address (an API client's secret) are not
+// minutes with the default 12). TLS is required (STARTTLS for smtp://, verified against the
+// system's CAs) unless the server is this machine (localhost, 127.x, [::1]: a local MTA),
+// where STARTTLS is used when offered. Messages with no address (an API client's secret) are not
 // mailed. On Stop, what is still queued gets one more try within `drain_deadline`; whatever
 // is left after that is counted as failed. Notifications are never kept across a restart
 // (docs/events.md).
 //
-// `url`: smtp://HOST[:PORT] (STARTTLS when the server offers it) or smtps://HOST[:PORT] (TLS
-// from the start), optionally with USER:PASSWORD@ for SMTP AUTH. TLS peers are verified
-// against the system's CAs.
+// `url`: smtp://HOST[:PORT] (STARTTLS) or smtps://HOST[:PORT] (TLS from the start), optionally
+// with USER:PASSWORD@ for SMTP AUTH.
 //
 // Thread-safety: Publish and the counters from any thread.
 #pragma once
@@ -40,7 +41,9 @@ struct SmtpOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds send_timeout{30'000};  // one message, connection included
   std::chrono::milliseconds drain_deadline{5'000};
-  size_t max_queued = 10'000;  // past it, a new message is dropped (and counted as failed)
+  // Past it a new message is dropped (and counted as failed); membership messages past three
+  // quarters of it, so that credentials always have room.
+  size_t max_queued = 10'000;
 };
 
 class SmtpMailer final : public core::iam::Notifier {

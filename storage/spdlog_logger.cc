@@ -1,5 +1,7 @@
 #include "storage/spdlog_logger.h"
 
+#include <algorithm>
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -23,24 +25,45 @@ spdlog::level::level_enum ToSpdlog(core::log::Level level) {
   return spdlog::level::info;
 }
 
-// key=value, the value quoted (with \" and \\) when it has a space, a quote or an '='.
+// Text for a terminal: \n for a newline, \xHH for any other control character (an escape
+// sequence in a library's error text must not rewrite the operator's screen).
+void AppendPrintable(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+}
+
+// key=value, the value quoted (with \" and \\) when it has a space, a quote, an '=' or a
+// control character.
 void AppendTextField(std::string& out, const core::log::Field& f) {
   out += ' ';
   out += f.key;
   out += '=';
-  if (f.value.find_first_of(" \"=\\\r\n") == std::string_view::npos && !f.value.empty()) {
+  const bool plain = !f.value.empty() && std::none_of(f.value.begin(), f.value.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return c == ' ' || c == '"' || c == '=' || c == '\\' || u < 0x20 || u == 0x7f;
+  });
+  if (plain) {
     out += f.value;
     return;
   }
-  out += '"';
+  std::string escaped;
   for (char c : f.value) {
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    if (c == '"' || c == '\\') out += '\\';
-    if (c != '\r') out += c;
+    if (c == '"' || c == '\\') escaped += '\\';
+    escaped += c;
   }
+  out += '"';
+  AppendPrintable(out, escaped);
   out += '"';
 }
 
@@ -78,14 +101,9 @@ void SpdlogLogger::Write(core::log::Level level, std::string_view message,
     line += ' ';
     line += core::log::ToString(level);
     line += ' ';
-    // One message, one line: a newline inside (an error text from a library) is shown as \n.
-    for (char c : message) {
-      if (c == '\n') {
-        line += "\\n";
-      } else if (c != '\r') {
-        line += c;
-      }
-    }
+    // One message, one line, nothing a terminal acts on: a newline inside (an error text from
+    // a library) is shown as \n, other control characters as \xHH.
+    AppendPrintable(line, message);
     for (const core::log::Field& f : fields) AppendTextField(line, f);
   }
   logger_->log(ToSpdlog(level), "{}", line);

@@ -64,8 +64,8 @@ int RunServe(const Args& args) {
             "the product's sign-in page, linked from temporary-password and group mails "
             "(default ISSUER/login; {tenant} is replaced by the tenant id)"},
            {"smtp", true, "",
-            "send the notification mails itself: smtp://HOST:PORT (STARTTLS when offered) or "
-            "smtps://HOST:PORT, optionally USER:PASSWORD@HOST (default: no mail)"},
+            "send the notification mails itself: smtp://HOST:PORT (STARTTLS required, but to "
+            "a local MTA) or smtps://HOST:PORT, optionally USER:PASSWORD@HOST (default: no mail)"},
            {"mail-from", true, "", "the mails' sender, ADDRESS or 'NAME <ADDRESS>' (with --smtp)"},
            {"workers", true, "",
             "HTTP I/O threads (default: cores - 1, at least 1; the log's "
@@ -83,9 +83,10 @@ int RunServe(const Args& args) {
             "seconds between recordings of expired invitations and timed locks that ran out"},
            {"checkpoint-interval", true, "60",
             "seconds between signed checkpoints of the tenants' chain heads (when they moved)"},
-           {"clock-offset", true, "0",
-            "for drills and tests only: seconds added to the server's clock, so that a review "
-            "of what is 90 days old can be tried today (never in production)"},
+           {"clock-offset", true, "",
+            "for drills and tests only, on a copy of a data dir: seconds added to the server's "
+            "clock, so that a review of what is 90 days old can be tried today. It marks the "
+            "data dir (DIR/clock-offset), which is then served only with the flag given"},
            {"log-format", true, "text", "text or json (JSON lines)"},
            {"log-level", true, "info", "the least level logged: debug, info, warn or error"}},
           flags)) {
@@ -132,7 +133,10 @@ int RunServe(const Args& args) {
   if (!retention_interval.ok()) return Fail(retention_interval.error());
   core::Result<uint64_t> expiry_interval = flags.GetUInt("expiry-interval", 1, 86400);
   if (!expiry_interval.ok()) return Fail(expiry_interval.error());
-  core::Result<uint64_t> clock_offset = flags.GetUInt("clock-offset", 0, uint64_t{3650} * 86400);
+  const bool offset_given = flags.Get("clock-offset").has_value();
+  core::Result<uint64_t> clock_offset =
+      offset_given ? flags.GetUInt("clock-offset", 0, uint64_t{3650} * 86400)
+                   : core::Result<uint64_t>(uint64_t{0});
   if (!clock_offset.ok()) return Fail(clock_offset.error());
   const std::string kafka = *flags.Get("kafka");
 
@@ -188,6 +192,27 @@ int RunServe(const Args& args) {
   } else if (flags.Get("mail-from")) {
     return Fail(core::InvalidArgument("--mail-from needs --smtp"));
   }
+  // A shifted clock leaves its mark on everything it touches: events stamped ahead (later
+  // ones too, as times never go back), tokens that expire ahead, retention purged as of then.
+  // The data dir remembers it, and is served again only by someone who says so.
+  const std::string offset_mark = *data_dir + "/clock-offset";
+  if (*clock_offset != 0) {
+    core::log::Warn("the clock is set " + std::to_string(*clock_offset) +
+                    " seconds ahead (--clock-offset): every time this server records is "
+                    "shifted; this data dir is marked as a drill's");
+    if (core::Status s = core::EnsurePrivateDir(*data_dir); !s.ok()) return Fail(s.error());
+    if (core::Status s = core::WritePrivateFile(offset_mark, std::to_string(*clock_offset) + "\n");
+        !s.ok()) {
+      return Fail(s.error());
+    }
+  } else if (!offset_given && std::filesystem::exists(offset_mark)) {
+    return Fail(core::Error{
+        core::Errc::kConflict,
+        "this data dir was served with --clock-offset (" + offset_mark +
+            "): its events, tokens and retention ran on a shifted clock, so it is a drill's, "
+            "not production's; pass --clock-offset (0 for the real clock) to serve it anyway",
+        {}});
+  }
   auto node = Node::Open(node_options);
   if (!node.ok()) return Fail(node.error());
 
@@ -218,10 +243,6 @@ int RunServe(const Args& args) {
   const std::string address = listen->first + ":" + std::to_string((*node)->port());
   if (core::Status s = core::WritePrivateFile(*data_dir + "/listen.addr", address + "\n"); !s.ok()) {
     return Fail(s.error());
-  }
-  if (*clock_offset != 0) {
-    core::log::Warn("the clock is set " + std::to_string(*clock_offset) +
-                    " seconds ahead (--clock-offset): every time this server records is shifted");
   }
   core::log::Info("listening on " + address,
                   {{"data_dir", *data_dir}, {"root_client", root.client_id}});

@@ -352,5 +352,27 @@ TEST_F(EventLogTest, ConcurrentAppendersGetContiguousPositionsAndIntactChains) {
   EXPECT_LT(stats.groups, kTotal) << "concurrent appends never shared a write";
 }
 
+// The reserve: with less free than it, appends are refused (kUnavailable, nothing written) —
+// except those allowed to use it (a retention purge's record, which frees space).
+TEST(EventLogReserveTest, AppendsStopAtTheReserveButAPurgeRecordMayUseIt) {
+  testing::TempDir dir;
+  core::FakeClock clock{kStart};
+  StoreOptions options;
+  options.path = dir.File("db");
+  options.clock = &clock;
+  options.reserve_bytes = uint64_t{1} << 62;  // more than any disk: always inside the reserve
+  auto store = RocksStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  core::AppendResult refused = (*store)->Append(Request("acme", {Draft()}));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, core::Errc::kUnavailable);
+  EXPECT_NE(refused.error().message.find("the disk is nearly full"), std::string::npos);
+  EXPECT_FALSE((*store)->Head(TenantId("acme")).has_value());
+  AppendRequest purge_record = Request("acme", {Draft()});
+  purge_record.use_reserve = true;
+  EXPECT_TRUE((*store)->Append(std::move(purge_record)).ok());
+  EXPECT_EQ((*store)->Head(TenantId("acme"))->tenant_seq.value(), 1u);
+}
+
 }  // namespace
 }  // namespace custos::storage

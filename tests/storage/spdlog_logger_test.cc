@@ -62,11 +62,16 @@ TEST(SpdlogLoggerTest, TextLinesQuoteFieldsAndKeepOneLinePerMessage) {
   std::vector<std::string> lines = Logged({false, core::log::Level::kWarn}, [] {
     core::log::Info("below the level");
     core::log::Warn("first\nsecond", {{"tenant", "acme"}, {"error", "no \"route\" = x"}});
+    // A terminal escape in a library's text is shown, never sent to the operator's screen.
+    core::log::Error("\x1b[2Jcleared\r", {{"reason", "a\x1b]0;title\x07" "b"}});
   });
-  ASSERT_EQ(lines.size(), 1u);
+  ASSERT_EQ(lines.size(), 2u);
   const std::string& line = lines[0];
   EXPECT_EQ(line.substr(24), " warn first\\nsecond tenant=acme error=\"no \\\"route\\\" = x\"")
       << line;
+  EXPECT_EQ(lines[1].substr(24),
+            " error \\x1b[2Jcleared\\x0d reason=\"a\\x1b]0;title\\x07b\"")
+      << lines[1];
 }
 
 TEST(SpdlogLoggerTest, LevelsParseAndFilter) {

@@ -175,6 +175,20 @@ TEST_F(CliTest, FailuresExitWithOne) {
   EXPECT_EQ(SplitLines(dump.out).size(), 12u);
 }
 
+// A data dir served with --clock-offset is a drill's: without the flag it is refused, and
+// nothing in it changes.
+TEST(ServeDataDirTest, ADrillsDataDirIsServedOnlyWithTheFlagGiven) {
+  TempDir tmp;
+  const std::string dir = tmp.File("drill");
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+  WriteFile(dir + "/clock-offset", "7862400\n");
+  CommandResult r = RunCommand(
+      {kCustos, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--kafka", "off"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("served with --clock-offset"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/db"));
+}
+
 TEST(ServeDataDirTest, ADataDirOfAnotherUserOrAKeyOpenToOthersKeepsTheServerDown) {
   if (::geteuid() != 0) GTEST_SKIP() << "giving a directory to another user needs root";
   TempDir tmp;
