@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "core/log.h"
@@ -34,62 +35,43 @@ size_t ReadUpload(char* buffer, size_t size, size_t count, void* user) {
   return n;
 }
 
-// The SMTP server's host and port, for logs: never the user or password of the URL.
-std::string Where(const std::string& url) {
-  std::string out = "(unparsable URL)";
-  CURLU* u = curl_url();
-  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
-    char* host = nullptr;
-    char* port = nullptr;
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-      out = host;
-      if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-        out += ":";
-        out += port;
-      }
+// What the mailer needs of --smtp's URL: its scheme, host and port (never the user or
+// password, which only libcurl reads).
+struct SmtpServer {
+  std::string scheme;
+  std::string host;
+  std::string port;  // the scheme's default when the URL names none
+
+  static std::optional<SmtpServer> Parse(const std::string& url) {
+    CURLU* u = curl_url();
+    std::optional<SmtpServer> out;
+    if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+      auto part = [&](CURLUPart which, unsigned flags) {
+        char* text = nullptr;
+        std::string value;
+        if (curl_url_get(u, which, &text, flags) == CURLUE_OK) value = text;
+        curl_free(text);
+        return value;
+      };
+      out = SmtpServer{part(CURLUPART_SCHEME, 0), part(CURLUPART_HOST, 0),
+                       part(CURLUPART_PORT, CURLU_DEFAULT_PORT)};
     }
-    curl_free(host);
-    curl_free(port);
+    curl_url_cleanup(u);
+    return out;
   }
-  curl_url_cleanup(u);
-  return out;
-}
-
-}  // namespace
-
-namespace {
-
-// Whether the SMTP server is this machine (a local MTA): the only place plain SMTP goes
-// without TLS.
-bool IsLoopbackHost(const std::string& url) {
-  bool loopback = false;
-  CURLU* u = curl_url();
-  char* host = nullptr;
-  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-    const std::string h = host;
-    loopback = h == "localhost" || h == "[::1]" || h.rfind("127.", 0) == 0;
+  // For logs.
+  [[nodiscard]] std::string Where() const { return host + ":" + port; }
+  // A local MTA: the only place plain SMTP goes without TLS.
+  [[nodiscard]] bool IsLoopback() const {
+    return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
   }
-  curl_free(host);
-  curl_url_cleanup(u);
-  return loopback;
-}
+};
 
 }  // namespace
 
 core::Status SmtpMailer::CheckUrl(const std::string& url) {
-  CURLU* u = curl_url();
-  char* scheme = nullptr;
-  char* host = nullptr;
-  const bool parsed = curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
-                      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-                      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK;
-  const std::string s = scheme ? scheme : "";
-  const bool host_ok = host != nullptr && host[0] != '\0';
-  curl_free(scheme);
-  curl_free(host);
-  curl_url_cleanup(u);
-  if (!parsed || !host_ok || (s != "smtp" && s != "smtps")) {
+  const std::optional<SmtpServer> server = SmtpServer::Parse(url);
+  if (!server || server->host.empty() || (server->scheme != "smtp" && server->scheme != "smtps")) {
     return core::InvalidArgument("--smtp must be smtp://HOST[:PORT] or smtps://HOST[:PORT]");
   }
   return core::OkStatus();
@@ -266,8 +248,9 @@ core::Result<std::unique_ptr<SmtpMailer>> SmtpMailer::Start(SmtpOptions options,
   }
   if (options.max_attempts < 1) return core::InvalidArgument("max_attempts must be at least 1");
   auto impl = std::make_unique<Impl>();
-  impl->where = Where(options.url);
-  impl->loopback = IsLoopbackHost(options.url);
+  const SmtpServer server = *SmtpServer::Parse(options.url);  // CheckUrl parsed it
+  impl->where = server.Where();
+  impl->loopback = server.IsLoopback();
   const std::string& from = options.mail.from.address;
   impl->domain = from.substr(from.find('@') + 1);
   impl->options = std::move(options);

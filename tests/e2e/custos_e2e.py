@@ -9,6 +9,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -156,6 +157,31 @@ def read_topic(brokers, topic, at_least, timeout=120):
     c.close()
     out.sort(key=lambda r: (r[0], r[1]))
     return out
+
+
+def free_port():
+    """A port of 127.0.0.1 that nothing listens on (yet)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def metric(server, name):
+    """The value of an unlabelled sample on /metrics."""
+    for line in requests.get(server.url("/metrics")).text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError("no metric " + name)
+
+
+def wait_metric(server, name, at_least, timeout=60):
+    """Waits, with a deadline, until a sample of /metrics reaches `at_least`."""
+    deadline = time.monotonic() + timeout
+    while metric(server, name) < at_least:
+        check(time.monotonic() < deadline, "%s stayed below %s" % (name, at_least))
+        time.sleep(0.05)  # polling interval of a wait with a deadline (checked above)
 
 
 def check(condition, message):

@@ -7,21 +7,9 @@ run 31 days ahead, so that the background retention purge has work).
     every line of a run that starts, serves, relays to Kafka, purges and stops)."
 """
 import json
-import socket
 import sys
-import time
 
-import requests
-
-from custos_e2e import Server, check
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from custos_e2e import Server, check, free_port, wait_metric
 
 
 def lines_of(server):
@@ -43,19 +31,9 @@ def parse_all(lines):
     return records
 
 
-def wait_metric(server, name, at_least, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        for line in requests.get(server.url("/metrics")).text.splitlines():
-            if line.startswith(name + " ") and float(line.split()[1]) >= at_least:
-                return
-        check(time.monotonic() < deadline, "%s stayed below %s" % (name, at_least))
-        time.sleep(0.05)
-
-
 def main(binary):
     common = ["--log-format", "json", "--kafka", "embedded",
-              "--smtp", "smtp://127.0.0.1:%d" % closed_port(), "--mail-from", "ops@acme.example"]
+              "--smtp", "smtp://127.0.0.1:%d" % free_port(), "--mail-from", "ops@acme.example"]
     first = Server(binary, common)
     try:
         root = first.root()

@@ -24,7 +24,6 @@ import email.policy
 import json
 import os
 import re
-import socket
 import sys
 import threading
 import time
@@ -32,7 +31,7 @@ import time
 import requests
 from aiosmtpd.controller import Controller
 
-from custos_e2e import Server, check, read_topic, run
+from custos_e2e import Server, check, free_port, metric, read_topic, run, wait_metric
 
 PORT = None  # the SMTP server's, chosen before custos starts
 
@@ -69,28 +68,6 @@ class Inbox:
                 check(left > 0, "no matching mail within %ss; got %s" % (
                     timeout, [x[2]["Subject"] for x in self.messages]))
                 self.cond.wait(left)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def metric(server, name):
-    for line in requests.get(server.url("/metrics")).text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError("no metric " + name)
-
-
-def wait_metric(server, name, at_least, timeout=60):
-    deadline = time.monotonic() + timeout
-    while metric(server, name) < at_least:
-        check(time.monotonic() < deadline, "%s stayed below %s" % (name, at_least))
-        time.sleep(0.05)
 
 
 def to(addr):

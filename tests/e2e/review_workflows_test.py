@@ -42,7 +42,7 @@ def trail(root, query, count, timeout=30):
         if len(items) >= count:
             return items
         check(time.monotonic() < deadline, "%s: %d events, wanted %d" % (query, len(items), count))
-        time.sleep(0.05)
+        time.sleep(0.05)  # polling interval of a wait with a deadline (checked above)
 
 
 def sign_in_first_time(s, email, temporary, chosen):
