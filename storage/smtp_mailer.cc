@@ -99,6 +99,7 @@ struct SmtpMailer::Impl {
   std::condition_variable wake;
   bool stopping = false;
   std::multimap<SteadyTime, Pending> queue;  // by when the next try is due
+  size_t trying = 0;  // 1 while the worker has a message out of the queue (counts as queued)
   std::thread worker;
 
   std::atomic<uint64_t> sent{0};
@@ -208,9 +209,11 @@ struct SmtpMailer::Impl {
       Pending p = std::move(queue.begin()->second);
       queue.erase(queue.begin());
       queued.fetch_sub(1);
+      trying = 1;
       lock.unlock();
       const bool done = Try(p, options.send_timeout, false);
       lock.lock();
+      trying = 0;
       if (!done) {
         queue.emplace(std::chrono::steady_clock::now() + Backoff(p.attempts), std::move(p));
         queued.fetch_add(1);
@@ -275,7 +278,8 @@ void SmtpMailer::Publish(const core::iam::Notification& notification) {
     // never crowds out a credential whose only copy is this mail.
     const bool informs = notification.type == core::iam::kMembershipChanged;
     const size_t room = informs ? impl_->options.max_queued / 4 * 3 : impl_->options.max_queued;
-    if (!stopping && impl_->queue.size() < room) {
+    // The message being tried counts: it comes back to the queue if the try fails.
+    if (!stopping && impl_->queue.size() + impl_->trying < room) {
       impl_->queue.emplace(std::chrono::steady_clock::now(), Pending{notification, 0});
       impl_->queued.fetch_add(1);
       impl_->wake.notify_one();
