@@ -1,22 +1,18 @@
 // IdentityService: the identity state of every tenant, kept current with the log, and the
 // one way commands and events reach the log.
 //
-// Commands: ExecuteAsync decides a command against the tenant's current state (commands of
-// one tenant are serialized by the tenant's lock), applies its events to the state at once,
-// and appends them — with the changed state records and the credential writes as side
-// writes of the same atomic batch, and the tenant's expected tenant_seq — without waiting:
-// the next command of the tenant is decided on the state that includes the previous one, so
-// many commands of one tenant share one fsync. The callback runs once the batch is durable;
-// only then is the command acknowledged and its notifications published. Reads may see a
-// command's effects up to one fsync before it is acknowledged. If an append fails, every
-// later in-flight append of that tenant fails too (its expected tenant_seq no longer
-// matches), and the tenant's state is reloaded from the store by the service's recovery
-// thread once the last of them is back; the failed appends are answered once that is done,
-// so a caller told its write failed reads a state without it. Meanwhile the tenant's reads
-// and commands are answered kUnavailable at once (never a wait on the caller's thread).
+// Commands: ExecuteAsync decides a command against the tenant's current state, applies its
+// events to the state at once, and appends them — with the changed state records and the
+// credential writes as side writes of the same atomic batch — through the tenant's
+// TenantWriter slot, without waiting: the next command of the tenant is decided on the state
+// that includes the previous one, so many commands of one tenant share one fsync. The callback
+// runs once the batch is durable; only then is the command acknowledged and its notifications
+// published. Reads may see a command's effects up to one fsync before it is acknowledged. After
+// a failed append the writer reloads the tenant's state (StateSlot::LoadStored) before it
+// answers the failure; meanwhile the tenant's reads and commands are answered kUnavailable.
 //
-// Application events (AppendEventsAsync) go through the same per-tenant order, so that the
-// expected tenant_seq stays exact.
+// Application events (AppendEventsAsync) go through the same writer, so that the expected
+// tenant_seq stays exact.
 //
 // State on disk (core::Space::kState): "<tenant>\0<record key>" → the record's JSON, written
 // with the events that change it; checkpoint "state". Open loads it; it does not replay the
@@ -25,16 +21,11 @@
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
-#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -46,6 +37,7 @@
 #include "core/iam/state.h"
 #include "core/kv_store.h"
 #include "core/random.h"
+#include "projections/tenant_writer.h"
 
 namespace custos::projections {
 
@@ -115,50 +107,30 @@ class IdentityService {
   [[nodiscard]] static core::Result<std::string> StoredDigest(const core::KvStore& kv);
 
  private:
-  struct TenantSlot {
-    explicit TenantSlot(std::string tenant) : state(std::move(tenant)) {}
-    mutable std::shared_mutex mu;
-    core::iam::TenantState state;
-    uint64_t next_tenant_seq = 0;  // the tenant_seq the next append expects, speculative
-    core::Time last_time;          // of the tenant's last decided append (never decreases)
-    std::atomic<int> in_flight{0};
-    std::atomic<bool> poisoned{false};
-    std::atomic<bool> recovering{false};  // queued for the recovery thread
-    // The answers to the failed appends, given once the state is reloaded: whoever is told
-    // its write failed then reads a state without it.
-    std::mutex failed_mu;
-    std::vector<std::function<void()>> failed_answers;
-  };
+  // A tenant's identity state, kept in its writer slot and guarded by the slot's mutex.
+  struct StateSlot final : TenantWriter::Slot {
+    StateSlot(const core::TenantId& tenant, const core::KvStore& kv)
+        : Slot(tenant), state(tenant.value()), kv_(kv) {}
+    [[nodiscard]] core::Status LoadStored() override;
+    void InstallLoaded() override;
 
-  // The recovery thread's queue; callbacks of the log hold it, not the service.
-  struct Recovery {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<std::shared_ptr<TenantSlot>> queue;
-    bool stop = false;
+    core::iam::TenantState state;
+    std::optional<core::iam::TenantState> loaded_;  // LoadStored's copy, until installed
+    const core::KvStore& kv_;
   };
-  // Holds a failed append's answer until the slot is reloaded (the last one in flight
-  // schedules the reload).
-  static void AnswerAfterRecovery(Recovery& recovery, const std::shared_ptr<TenantSlot>& slot,
-                                  std::function<void()> answer);
-  // Queues a poisoned slot for reloading (once nothing of it is in flight).
-  static void ScheduleRecovery(Recovery& recovery, const std::shared_ptr<TenantSlot>& slot);
-  // The recovery thread's work: reloads a poisoned slot from the store.
-  void RecoverSlot(const std::shared_ptr<TenantSlot>& slot);
-  [[nodiscard]] static core::Error Recovering(const TenantSlot& slot);
 
   IdentityService(core::EventLog& log, core::KvStore& kv, const core::Clock& clock,
                   core::Random& random, core::iam::Notifier* notifier)
-      : log_(log), kv_(kv), clock_(clock), random_(random), notifier_(notifier) {}
+      : log_(log),
+        kv_(kv),
+        clock_(clock),
+        random_(random),
+        notifier_(notifier),
+        writer_(log, clock) {}
 
-  // The time of the tenant's next append: the clock, or the last one if the clock is behind
-  // it. State is decided with it and the events carry it, so a replay gives the same state.
-  [[nodiscard]] core::Time NextTime(TenantSlot& slot) const;
-  [[nodiscard]] std::shared_ptr<TenantSlot> FindSlot(const core::TenantId& tenant) const;
-  [[nodiscard]] std::shared_ptr<TenantSlot> GetOrCreateSlot(const core::TenantId& tenant);
-  [[nodiscard]] core::Status LoadSlot(TenantSlot& slot);
-  // The tenant's state as stored.
-  [[nodiscard]] core::Status LoadState(core::iam::TenantState& out) const;
+  [[nodiscard]] std::shared_ptr<StateSlot> FindSlot(const core::TenantId& tenant) const {
+    return std::static_pointer_cast<StateSlot>(writer_.Find(tenant));
+  }
   // Adds to `batch` the tenant's records as the state after `at_tenant_seq`.
   static void AddSnapshot(core::KvBatch& batch, const core::iam::TenantState& state,
                           uint64_t at_tenant_seq);
@@ -168,22 +140,18 @@ class IdentityService {
   const core::Clock& clock_;
   core::Random& random_;
   core::iam::Notifier* notifier_;
-
-  mutable std::shared_mutex slots_mu_;
-  std::map<std::string, std::shared_ptr<TenantSlot>> slots_;
-  std::shared_ptr<Recovery> recovery_ = std::make_shared<Recovery>();
-  std::thread recovery_thread_;
+  TenantWriter writer_;
 };
 
 template <class Fn>
 auto IdentityService::Read(const core::TenantId& tenant, Fn&& fn) const
     -> core::Result<std::invoke_result_t<Fn, const core::iam::TenantState&>> {
-  std::shared_ptr<TenantSlot> slot = FindSlot(tenant);
+  std::shared_ptr<StateSlot> slot = FindSlot(tenant);
   if (slot == nullptr) return core::NotFound("no tenant " + tenant.value());
-  std::shared_lock lock(slot->mu);
+  std::shared_lock lock(slot->mutex());
   // After a failed append the state in memory holds effects that never became durable: it is
-  // not read until the recovery thread has reloaded it.
-  if (slot->poisoned.load()) return Recovering(*slot);
+  // not read until the writer has reloaded it.
+  if (slot->poisoned()) return slot->Recovering();
   if (!slot->state.exists()) return core::NotFound("no tenant " + tenant.value());
   return fn(static_cast<const core::iam::TenantState&>(slot->state));
 }

@@ -13,6 +13,7 @@
 #include "core/iam/access.h"
 #include "core/iam/credentials.h"
 #include "storage/rocks_store.h"
+#include "tests/support/failing_log.h"
 #include "tests/support/iam_fixture.h"
 #include "tests/support/test_support.h"
 #include "tests/support/test_store.h"
@@ -440,66 +441,10 @@ TEST_F(IdentityServiceTest, NoClearSecretReachesTheStoreOrTheLog) {
 }
 
 // An EventLog that fails one chosen append, to see the tenant recover.
-class FailingLog final : public core::EventLog {
- public:
-  explicit FailingLog(core::EventLog& inner) : inner_(inner) {}
-  std::atomic<int> fail_next{0};
-
-  core::AppendResult Append(core::AppendRequest r) override { return inner_.Append(std::move(r)); }
-  core::Status AppendAsync(core::AppendRequest r, core::AppendCallback done) override {
-    if (fail_next.exchange(0) != 0) {
-      // As a full disk would: the write fails, and the rest of the queue is decided later.
-      return inner_.AppendAsync(
-          core::AppendRequest{r.tenant, r.events, core::TenantSeq(UINT64_MAX), {}, ""},
-          [done = std::move(done)](core::AppendResult) {
-            done(core::Unavailable("injected: no space left on device"));
-          });
-    }
-    return inner_.AppendAsync(std::move(r), std::move(done));
-  }
-  core::Result<std::vector<core::StoredEvent>> Read(core::Seq f, size_t l) const override {
-    return inner_.Read(f, l);
-  }
-  core::Result<std::vector<core::StoredEvent>> ReadTenant(const core::TenantId& t,
-                                                          core::TenantSeq f,
-                                                          size_t l) const override {
-    return inner_.ReadTenant(t, f, l);
-  }
-  core::Result<std::vector<std::optional<std::string>>> GetTenantEvents(
-      const core::TenantId& t, const std::vector<core::TenantSeq>& s) const override {
-    return inner_.GetTenantEvents(t, s);
-  }
-  core::Result<std::optional<core::TenantSeq>> FirstTenantSeq(
-      const core::TenantId& t) const override {
-    return inner_.FirstTenantSeq(t);
-  }
-  std::vector<core::TenantId> Tenants() const override { return inner_.Tenants(); }
-  core::Result<uint64_t> ScanTenant(
-      const core::TenantId& t, core::TenantSeq from, core::TenantSeq to,
-      const std::function<bool(uint64_t, std::string_view)>& fn) const override {
-    return inner_.ScanTenant(t, from, to, fn);
-  }
-  core::Result<std::optional<PurgeAnchor>> PurgeAnchorOf(const core::TenantId& t) const override {
-    return inner_.PurgeAnchorOf(t);
-  }
-  core::Status PurgeTenant(const core::TenantId& t, core::TenantSeq below) override {
-    return inner_.PurgeTenant(t, below);
-  }
-  std::optional<core::TenantHead> Head(const core::TenantId& t) const override {
-    return inner_.Head(t);
-  }
-  core::Seq LastSeq() const override { return inner_.LastSeq(); }
-  core::Seq WaitForAppend(core::Seq a, std::chrono::milliseconds t) const override {
-    return inner_.WaitForAppend(a, t);
-  }
-
- private:
-  core::EventLog& inner_;
-};
 
 TEST_F(IdentityServiceTest, AFailedAppendRollsTheTenantBackToWhatIsDurable) {
   CreateTenant("acme");
-  FailingLog failing(*store_);
+  testing::FailingLog failing(*store_);
   auto service = IdentityService::Open(failing, *store_, clock_, random_, nullptr);
   ASSERT_TRUE(service.ok());
   service_.reset();
