@@ -81,6 +81,10 @@ core::Time TenantWriter::Locked::NextTime() {
 
 void TenantWriter::Locked::Append(core::AppendRequest request, core::AppendCallback done) && {
   Slot& slot = *slot_;
+  if (slot.poisoned()) {  // a failure came back since the caller looked: nothing more goes in
+    lock_.unlock();
+    return done(slot.Recovering());
+  }
   request.tenant = slot.tenant_;
   request.expected_tenant_seq = core::TenantSeq(slot.next_tenant_seq_);
   if (!request.time) request.time = NextTime();
@@ -146,7 +150,8 @@ void TenantWriter::Recover(const std::shared_ptr<Slot>& slot) {
     }
     for (std::function<void()>& answer : answers) answer();
   };
-  if (!loaded.ok() || slot->in_flight_.load() != 0) {
+  if (slot->in_flight_.load() != 0) return;  // the last one back schedules it again
+  if (!loaded.ok()) {
     lock.unlock();
     answer_failed();  // nobody waits on a store that cannot be read
     // A store that cannot be read yet: try again shortly.

@@ -97,7 +97,9 @@ class TenantWriter {
     // Appends `request` as the tenant's next (its expected_tenant_seq, and its time if unset,
     // set here) and releases the lock. `done` runs once: with the appended events, on the
     // log's commit thread; or with the error, once the model is reloaded. Any failure, a
-    // refusal before queueing included, poisons the slot.
+    // refusal before queueing included, poisons the slot. On a slot poisoned since the caller
+    // looked, nothing is appended and `done` is answered kUnavailable at once (the model,
+    // which is not read while poisoned, is reloaded anyway).
     void Append(core::AppendRequest request, core::AppendCallback done) &&;
     // The model holds an effect that must not stay (a decided event it refused): poisons the
     // slot, releases the lock, and has the model reloaded.

@@ -1,5 +1,5 @@
 // TenantState: lookups, indexes, role expansions, the grant cache and the due index. Events
-// are applied in state_apply.cc; state records are written and loaded in state_records.cc.
+// are applied in apply*.cc; state records are written and loaded in state_records.cc.
 #include "core/iam/state.h"
 
 #include <algorithm>

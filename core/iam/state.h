@@ -34,6 +34,11 @@
 
 namespace custos::core::iam {
 
+namespace internal {
+class Applier;
+struct RecordKinds;
+}  // namespace internal
+
 // Hash maps keyed by std::string that look up by std::string_view without allocating.
 struct StringHash {
   using is_transparent = void;
@@ -147,8 +152,9 @@ class TenantState {
   [[nodiscard]] Status FinishLoad();
 
  private:
-  template <class Payload>
-  Status Read(const JsonValue& data, std::string_view type, Payload& out);
+  friend class internal::Applier;       // Apply, by event type (apply*.cc)
+  friend struct internal::RecordKinds;  // the record kinds (state_records.cc)
+
   void Touch(std::string key) { dirty_.insert(std::move(key)); }
 
   void IndexBinding(const Binding& b);
@@ -166,17 +172,6 @@ class TenantState {
   [[nodiscard]] PermissionRefs Expand(const std::string& role_id) const;
   void RecomputeExpansions(const std::string& role_id);
 
-  Status ApplyTenant(std::string_view type, const JsonValue& data, Time time);
-  Status ApplyUser(std::string_view type, const JsonValue& data, Time time);
-  Status ApplyRole(std::string_view type, const JsonValue& data, Time time);
-  Status ApplyGroup(std::string_view type, const JsonValue& data, Time time);
-  Status ApplyBinding(std::string_view type, const JsonValue& data, Time time);
-  Status ApplyClient(std::string_view type, const JsonValue& data, Time time);
-  Status ApplyInvitation(std::string_view type, const JsonValue& data, Time time);
-  Status ApplyNode(std::string_view type, const JsonValue& data, Time time);
-  Status ApplyProperty(std::string_view type, const JsonValue& data, Time time);
-  Status ApplyAuth(std::string_view type, const JsonValue& data, Time time);
-
   std::string tenant_id_;
   bool exists_ = false;
   Tenant tenant_;
@@ -184,7 +179,7 @@ class TenantState {
 
   size_t seats_used_ = 0;
   std::set<std::pair<Time, std::string>> due_;  // (when, "i/<id>" | "u/<id>")
-  StringMap<Time> due_at_;                       // key → its entry in due_
+  StringMap<Time> due_at_;                      // key → its entry in due_
   StringMap<User> users_;
   StringMap<std::string> email_index_;  // lower email → user id
   StringMap<Role> roles_;

@@ -106,8 +106,16 @@ TEST_F(TenantWriterTest, AFailedAppendIsAnsweredOnlyOnceTheModelIsReloaded) {
   }
   ASSERT_TRUE(first.WaitFor(1)[0].ok());
   // The next append fails, and the one decided on it (in flight behind it) with it. Each is
-  // answered with the model back at what is durable: one event.
+  // answered with the model back at what is durable: one event. The failure is held until
+  // both are in flight.
   failing.fail_next = 1;
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool both_submitted = false;
+  failing.before_failing = [&] {
+    std::unique_lock lock(gate_mu);
+    EXPECT_TRUE(gate_cv.wait_for(lock, 10s, [&] { return both_submitted; }));
+  };
   Answers failed;
   uint64_t count_when_answered[2] = {99, 99};
   for (int i = 0; i < 2; ++i) {
@@ -118,6 +126,11 @@ TEST_F(TenantWriterTest, AFailedAppendIsAnsweredOnlyOnceTheModelIsReloaded) {
       count_when_answered[i] = slot->count;  // the recovery thread holds no lock now
     }));
   }
+  {
+    std::lock_guard lock(gate_mu);
+    both_submitted = true;
+  }
+  gate_cv.notify_all();
   std::vector<core::AppendResult> results = failed.WaitFor(2);
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(count_when_answered[0], 1u);

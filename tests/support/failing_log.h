@@ -18,6 +18,8 @@ class FailingLog final : public core::EventLog {
  public:
   explicit FailingLog(core::EventLog& inner) : inner_(inner) {}
   std::atomic<int> fail_next{0};  // the next AppendAsync fails when set
+  // Runs on the commit thread before the failure is reported (a test holds it there).
+  std::function<void()> before_failing;
 
   core::AppendResult Append(core::AppendRequest r) override { return inner_.Append(std::move(r)); }
   core::Status AppendAsync(core::AppendRequest r, core::AppendCallback done) override {
@@ -25,7 +27,8 @@ class FailingLog final : public core::EventLog {
       // As a full disk would: the write fails, and the rest of the queue is decided later.
       return inner_.AppendAsync(
           core::AppendRequest{r.tenant, r.events, core::TenantSeq(UINT64_MAX), {}, ""},
-          [done = std::move(done)](core::AppendResult) {
+          [this, done = std::move(done)](core::AppendResult) {
+            if (before_failing) before_failing();
             done(core::Unavailable("injected: no space left on device"));
           });
     }

@@ -1,6 +1,6 @@
 // What the parts of TenantState share (state.cc: lookups, indexes and the grant cache;
-// state_apply.cc: events applied; state_records.cc: state records written and loaded): the
-// record keys and small helpers. Not part of the interface.
+// apply*.cc: events applied; state_records.cc: state records written and loaded): the record
+// keys and small helpers. Not part of the interface.
 #pragma once
 
 #include <algorithm>

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include "core/iam/identity_events.h"
+
 #include "tests/support/iam_fixture.h"
 
 namespace custos::core::iam {
@@ -83,6 +87,55 @@ TEST(TenantStateTest, ApplyRefusesEventsThatDoNotFit) {
       Errc::kCorruption);
   EXPECT_EQ(f.state().Apply("role.created", "{\"role_id\":1}", FromUnixMillis(0)).error().code,
             Errc::kCorruption);
+}
+
+TEST(TenantStateTest, AnUnknownRecordKindIsAnError) {
+  TenantState s("acme");
+  EXPECT_EQ(s.LoadRecord("z/1", "{}").error().code, Errc::kCorruption);
+  EXPECT_EQ(s.LoadRecord("", "{}").error().code, Errc::kCorruption);
+  EXPECT_EQ(s.LoadRecord("u/usr_1", "{\"id\":7}").error().code, Errc::kCorruption);
+}
+
+TEST(IdentityEventsTest, EveryTypeParsesToItsOwnAlternative) {
+  // Each alternative with a fixed type is found by that type, and no two share one.
+  std::set<std::string_view> types;
+  std::set<size_t> indexes;
+  auto check = [&]<size_t... I>(std::index_sequence<I...>) {
+    auto one = [&]<class E>(E*, size_t index) {
+      if constexpr (requires { E::type(); }) {
+        EXPECT_TRUE(types.insert(E::type()).second) << E::type();
+        EXPECT_TRUE(IsCatalogType(E::type())) << E::type();
+        // Bad data is refused as corruption naming the type, never taken as another type.
+        Result<IdentityEvent> bad = ParseIdentityEvent(E::type(), JsonValue::Number("1"));
+        ASSERT_FALSE(bad.ok());
+        EXPECT_EQ(bad.error().code, Errc::kCorruption);
+        EXPECT_NE(bad.error().message.find(std::string(E::type())), std::string::npos);
+        indexes.insert(index);
+      }
+    };
+    (one(static_cast<std::variant_alternative_t<I, IdentityEvent>*>(nullptr), I), ...);
+  };
+  check(std::make_index_sequence<std::variant_size_v<IdentityEvent>>());
+  EXPECT_EQ(indexes.size() + 3, std::variant_size_v<IdentityEvent>);  // + the node events
+  EXPECT_EQ(ParseIdentityEvent("user.renamed", JsonValue::Object()).error().code,
+            Errc::kCorruption);
+  EXPECT_EQ(ParseIdentityEvent("audit.exported", JsonValue::Object()).error().code,
+            Errc::kCorruption);
+  EXPECT_FALSE(ChangesIdentityState("audit.exported"));
+  EXPECT_FALSE(ChangesIdentityState("workflow.executed"));
+  EXPECT_TRUE(ChangesIdentityState("folder.deleted"));
+}
+
+TEST(IdentityEventsTest, NodeEventsOfEveryKindParseByTheirVerb) {
+  Result<JsonValue> ref = ParseJson(R"({"node_id":"n1","name":"N"})");
+  ASSERT_TRUE(ref.ok());
+  for (std::string_view kind : {"environment", "project", "folder", "resource"}) {
+    Result<IdentityEvent> e = ParseIdentityEvent(NodeEventType(kind, "deleted"), *ref);
+    ASSERT_TRUE(e.ok()) << kind;
+    EXPECT_TRUE(std::holds_alternative<NodeDeleted>(*e));
+    EXPECT_EQ(std::get<NodeDeleted>(*e).data.node_id, "n1");
+    EXPECT_FALSE(ParseIdentityEvent(NodeEventType(kind, "archived"), *ref).ok());
+  }
 }
 
 }  // namespace

@@ -1,0 +1,164 @@
+// The Applier for users, their properties and their logins (decide_users.cc makes these).
+#include "core/iam/internal/applier.h"
+#include "core/iam/internal/state_parts.h"
+#include "core/iam/names.h"
+
+namespace custos::core::iam {
+
+bool TenantState::TakesASeat(const User& u) {
+  return !u.profile.support.value_or(false) && u.status != UserStatus::kDeactivated &&
+         u.status != UserStatus::kDeleted;
+}
+
+namespace internal {
+
+template <class Change>
+Status Applier::ChangeUser(const std::string& user_id, Change&& change) {
+  User* u = FindIn(s_.users_, user_id);
+  if (u == nullptr) return Unknown(type_, "user", user_id);
+  s_.seats_used_ -= TenantState::TakesASeat(*u);  // counted again below, as it is after
+  change(*u);
+  Bump(*u, time_);
+  s_.IndexDue(*u);
+  s_.seats_used_ += TenantState::TakesASeat(*u);
+  s_.Touch(RecordKey('u', u->id));
+  return OkStatus();
+}
+
+Status Applier::operator()(const UserCreated& e) {
+  const UserCreatedData& d = e.data;
+  if (s_.users_.count(d.user_id) != 0) return Corruption("user.created twice for " + d.user_id);
+  User u;
+  u.id = d.user_id;
+  u.profile = d.profile;
+  u.tags = d.tags;
+  u.must_change_password = d.must_change_password;
+  u.temp_password_expires_at = d.temp_password_expires_at;
+  if (d.credential_known_by) MergeKnown(u.credential_known_by, *d.credential_known_by);
+  u.created_at = time_;
+  u.updated_at = time_;
+  s_.email_index_[Lower(u.profile.email)] = u.id;
+  s_.Touch(RecordKey('u', u.id));
+  s_.seats_used_ += TenantState::TakesASeat(u);
+  s_.users_.emplace(u.id, std::move(u));
+  return OkStatus();
+}
+
+Status Applier::operator()(const UserUpdated& e) {
+  return ChangeUser(e.data.user_id, [&](User& u) {
+    if (Lower(e.data.profile.email) != Lower(u.profile.email)) {
+      s_.email_index_.erase(Lower(u.profile.email));
+      s_.email_index_[Lower(e.data.profile.email)] = u.id;
+    }
+    u.profile = e.data.profile;
+  });
+}
+
+Status Applier::operator()(const UserActivated& e) {
+  return ChangeUser(e.data.user_id, [](User& u) {
+    u.status = UserStatus::kActive;
+    u.failed_logins = 0;
+    u.locked_until.reset();
+  });
+}
+
+Status Applier::operator()(const UserUnlocked& e) {
+  return (*this)(UserActivated{e.data});  // the same effect, its own name in the trail
+}
+
+Status Applier::operator()(const UserDeactivated& e) {
+  return ChangeUser(e.data.user_id, [](User& u) {
+    u.status = UserStatus::kDeactivated;
+    ++u.session_epoch;
+  });
+}
+
+Status Applier::operator()(const UserSuspended& e) {
+  return ChangeUser(e.data.user_id, [](User& u) {
+    u.status = UserStatus::kSuspended;
+    ++u.session_epoch;
+  });
+}
+
+Status Applier::operator()(const UserLocked& e) {
+  return ChangeUser(e.data.user_id, [&](User& u) {
+    u.status = UserStatus::kLocked;
+    u.locked_until = e.data.locked_until;
+  });
+}
+
+Status Applier::operator()(const UserDeleted& e) {
+  return ChangeUser(e.data.user_id, [&](User& u) {
+    u.status = UserStatus::kDeleted;
+    ++u.session_epoch;
+    s_.email_index_.erase(Lower(u.profile.email));
+  });
+}
+
+Status Applier::operator()(const UserPasswordReset& e) {
+  const UserPasswordResetData& d = e.data;
+  return ChangeUser(d.user_id, [&](User& u) {
+    u.must_change_password = true;
+    u.temp_password_expires_at = d.temp_password_expires_at;
+    ++u.session_epoch;
+    if (d.credential_delivery == "notification") {
+      u.credential_known_by.clear();  // the mail alone has the new password
+    } else if (d.credential_known_by) {
+      MergeKnown(u.credential_known_by, *d.credential_known_by);
+    }
+  });
+}
+
+Status Applier::operator()(const UserPasswordChanged& e) {
+  return ChangeUser(e.data.user_id, [](User& u) {
+    u.must_change_password = false;
+    u.temp_password_expires_at.reset();
+    ++u.session_epoch;
+  });
+}
+
+Status Applier::operator()(const UserTagSet& e) {
+  return ChangeUser(e.data.user_id,
+                    [&](User& u) { u.tags[e.data.key] = e.data.value.value_or(""); });
+}
+
+Status Applier::operator()(const UserTagRemoved& e) {
+  return ChangeUser(e.data.user_id, [&](User& u) { u.tags.erase(e.data.key); });
+}
+
+Status Applier::operator()(const UserExported&) { return OkStatus(); }  // a record of a read
+
+Status Applier::operator()(const PropertyDefined& e) {
+  const PropertyData& d = e.data;
+  s_.properties_[d.key] = PropertyDefinition{d.key, d.type, d.description, time_};
+  s_.Touch(RecordKey('p', d.key));
+  return OkStatus();
+}
+
+Status Applier::operator()(const PropertyRemoved& e) {
+  if (s_.properties_.erase(e.data.key) == 0) return Unknown(type_, "property", e.data.key);
+  s_.Touch(RecordKey('p', e.data.key));
+  return OkStatus();
+}
+
+Status Applier::Login(const LoginData& d, bool succeeded) {
+  s_.PruneRevokedTokens(time_);
+  if (!d.user_id) return OkStatus();  // a failure for an unknown email changes nothing
+  User* u = FindIn(s_.users_, *d.user_id);
+  if (u == nullptr) return Unknown(type_, "user", *d.user_id);
+  if (succeeded) {
+    u->failed_logins = 0;
+    u->last_active_at = time_;
+  } else {
+    ++u->failed_logins;
+  }
+  Bump(*u, time_);
+  s_.Touch(RecordKey('u', u->id));
+  return OkStatus();
+}
+
+Status Applier::operator()(const LoginSucceeded& e) { return Login(e.data, true); }
+Status Applier::operator()(const LoginFailed& e) { return Login(e.data, false); }
+
+}  // namespace internal
+}  // namespace custos::core::iam
