@@ -201,8 +201,8 @@ void ReadTenant(
 
 namespace {
 
-// API.md: an unknown query parameter → 400 naming it; a body that is not of the route's
-// media type → 415. Checked before any work of the route.
+// ../shared/spec/API.md: an unknown query parameter → 400 naming it; a body that is not of the
+// route's media type → 415. Checked before any work of the route.
 std::optional<HttpResponse> RefuseUnreadInput(const RouteSpec& spec, const HttpRequest& req) {
   for (const auto& [key, value] : req.query) {
     bool known = false;
@@ -229,9 +229,8 @@ std::optional<HttpResponse> RefuseUnreadInput(const RouteSpec& spec, const HttpR
                         return std::tolower(static_cast<unsigned char>(a)) == b;
                       });
     if (!same) {
-      const std::string named = type.empty()
-                                    ? ", and none was named"
-                                    : ", not " + std::string(core::TruncateUtf8(type, 64));
+      const std::string named = type.empty() ? ", and none was named"
+                                             : ", not " + std::string(core::TruncateUtf8(type, 64));
       return Problem(415, "this route takes a body of type " + std::string(spec.media) + named);
     }
   }
@@ -305,10 +304,10 @@ struct Api::Impl {
       projections::ExecuteRequest er;
       er.tenant = core::TenantId(w.tenant);
       if (w.client_id.empty()) {
-        er.command = core::iam::RecordLogin{std::nullopt, w.email,   false, "unknown_email",
-                                            w.count,      w.since,   {}};
+        er.command = core::iam::RecordLogin{std::nullopt, w.email, false, "unknown_email",
+                                            w.count,      w.since, {}};
       } else {
-        er.command = core::iam::RecordLogin{std::nullopt, "",      false, w.reason,
+        er.command = core::iam::RecordLogin{std::nullopt, "",      false,      w.reason,
                                             w.count,      w.since, w.client_id};
       }
       er.actor = core::Actor{"system", "anonymous", "anonymous", w.ip, w.user_agent};
@@ -462,8 +461,8 @@ Admission Api::Admit(HttpRequest& head) {
     a.body_limit = std::min(s.options.public_body_limit, s.options.body_limit);
     return a;
   }
-  a.body_limit = spec.pattern.ends_with("/users:import") ? s.options.import_body_limit
-                                                         : s.options.body_limit;
+  a.body_limit =
+      spec.pattern.ends_with("/users:import") ? s.options.import_body_limit : s.options.body_limit;
   // Credentials before the body: nobody unauthenticated makes the server read one.
   core::Result<Principal> p = internal::AuthenticateBearer(s, head);
   if (!p.ok()) {
@@ -481,10 +480,9 @@ Admission Api::Admit(HttpRequest& head) {
 void Api::Handle(HttpRequest request, Responder respond) {
   auto call = std::make_shared<Call>(std::move(request), std::move(respond), impl_->services);
   // A request with a body was matched on its headers (Admit); the others are matched here.
-  Router::Match m =
-      call->req.admitted
-          ? *std::static_pointer_cast<const Router::Match>(call->req.admitted)
-          : impl_->table.router.Find(call->req.method, call->req.path);
+  Router::Match m = call->req.admitted
+                        ? *std::static_pointer_cast<const Router::Match>(call->req.admitted)
+                        : impl_->table.router.Find(call->req.method, call->req.path);
   call->metrics_id =
       m.route < 0 ? impl_->unmatched_metric : impl_->metric_ids[static_cast<size_t>(m.route)];
   if (m.route < 0) return call->Reply(NoRoute(m, call->req.path));

@@ -1,4 +1,4 @@
-// Api: the HTTP routes of Custos (API.md) over the identity service — authentication
+// Api: the HTTP routes of Custos (../shared/spec/API.md) over the identity service — authentication
 // (OAuth 2.0 client credentials, user login, JWTs), authorization against current state,
 // and every identity route. HttpServer calls Handle; Handle never blocks: writes answer
 // after their fsync, and each route's blocking work (router.h Work: logins and password
@@ -64,7 +64,7 @@ struct ApiOptions {
 struct ApiDeps {
   projections::IdentityService& identity;
   projections::Credentials& credentials;  // every read and write of the credential store
-  projections::AuditTrail& trail;          // what readers see of the trail, verify, export
+  projections::AuditTrail& trail;         // what readers see of the trail, verify, export
   core::EventLog& log;                    // single events by tenant_seq, heads
   projections::AuditIndex& audit;
   projections::AuditCheckpoints& checkpoints;

@@ -27,7 +27,8 @@ struct TokenClaims {
   core::Time iat;
   core::Time exp;
   // The principal's session epoch when issued: a later password change or reset, suspension,
-  // deactivation or deletion moves the principal's on and ends this token (ACCESS.md rule 8).
+  // deactivation or deletion moves the principal's on and ends this token (../shared/spec/ACCESS.md
+  // rule 8).
   int64_t session_epoch = 0;
 };
 

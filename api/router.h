@@ -10,7 +10,7 @@
 
 namespace custos::api {
 
-// Who may call a route (ACCESS.md "Who may call the admin API").
+// Who may call a route (../shared/spec/ACCESS.md "Who may call the admin API").
 enum class Access {
   kPublic,         // no token
   kAuthenticated,  // any active principal; login-only routes (/me, password, logout)
@@ -19,7 +19,7 @@ enum class Access {
   kHandler,        // the handler decides (tree nodes, bindings, settings)
 };
 
-// Where a route's handler runs (API.md: no request's work on the threads that serve
+// Where a route's handler runs (../shared/spec/API.md: no request's work on the threads that serve
 // sockets). Inline handlers only read memory and hand commands to the identity service;
 // anything that hashes a password, scans or waits for the store, or reads it in bulk runs on a
 // bounded pool of its own, and a full pool is answered 503 with Retry-After.
@@ -46,11 +46,11 @@ struct RouteSpec {
   // Rate limited per source address before any work is queued (token, login, acceptance):
   // past the limit 429, at the cost of a map lookup on the connection's thread.
   bool limited_per_source = false;
-  // The query parameters the route reads, space-separated (API.md: any other → 400 naming
-  // it); "" for none.
+  // The query parameters the route reads, space-separated (../shared/spec/API.md: any other → 400
+  // naming it); "" for none.
   std::string_view query;
-  // The media type of its body (API.md: a body of another type → 415); "" when the handler
-  // checks it itself.
+  // The media type of its body (../shared/spec/API.md: a body of another type → 415); "" when the
+  // handler checks it itself.
   std::string_view media = "application/json";
 
   // Builders for the two fields above, on a spec written as an aggregate.
@@ -72,8 +72,8 @@ class Router {
   size_t Add(RouteSpec spec);
 
   struct Match {
-    int route = -1;                // -1: no route
-    bool method_mismatch = false;  // the path is known, the method is not
+    int route = -1;                    // -1: no route
+    bool method_mismatch = false;      // the path is known, the method is not
     std::vector<std::string> allowed;  // then, the methods it takes (for Allow)
     PathParams params;
   };

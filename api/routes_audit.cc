@@ -1,5 +1,5 @@
-// The audit trail (API.md "Audit"): queries, events by id, ingest of application events,
-// chain verification.
+// The audit trail (../shared/spec/API.md "Audit"): queries, events by id, ingest of application
+// events, chain verification.
 #include <charconv>
 
 #include "api/internal/call.h"
@@ -88,7 +88,7 @@ core::Result<projections::AuditQuery> ReadQuery(const CallPtr& call, bool with_t
   return q;
 }
 
-void QueryEvents(const CallPtr& call) {
+void QueryEventsRoute(const CallPtr& call) {
   core::Result<projections::AuditQuery> q = ReadQuery(call, true);
   if (!q.ok()) return call->Fail(q.error());
   const std::string order(call->req.Query("order").value_or("desc"));
@@ -100,7 +100,7 @@ void QueryEvents(const CallPtr& call) {
   if (!page.ok()) return call->Fail(page.error());
   q->limit = page->limit;
   // A page costs at most this much index work and kPageBytes of lines, whatever the filters:
-  // a query that meets nothing returns an empty page with a next_cursor (API.md).
+  // a query that meets nothing returns an empty page with a next_cursor (../shared/spec/API.md).
   q->work_budget = kAuditWorkBudget;
   q->max_bytes = kPageBytes;
   if (page->after) {
@@ -135,7 +135,7 @@ void QueryEvents(const CallPtr& call) {
   call->Json(200, std::move(body));
 }
 
-void GetEvent(const CallPtr& call) {
+void GetEventRoute(const CallPtr& call) {
   Services& s = call->services();
   const std::string id = call->Param("event_id");
   auto not_found = [&] { call->Fail(core::NotFound("no event " + id.substr(0, 80))); };
@@ -207,7 +207,7 @@ core::Actor CallerWithName(const CallPtr& call) {
 }
 
 core::Result<core::EventDraft> ToDraft(const CallPtr& call, const core::Actor& caller,
-                                      const IngestBody& in) {
+                                       const IngestBody& in) {
   core::EventDraft d;
   if (!core::IsValidEventType(in.type)) {
     return core::InvalidField("type", "'" + in.type.substr(0, 80) +
@@ -235,7 +235,8 @@ core::Result<core::EventDraft> ToDraft(const CallPtr& call, const core::Actor& c
     core::JsonValue by = core::JsonValue::Object();
     by.members().emplace_back("type", core::JsonValue::String(caller.type));
     by.members().emplace_back("id", core::JsonValue::String(caller.id));
-    if (!caller.name.empty()) by.members().emplace_back("name", core::JsonValue::String(caller.name));
+    if (!caller.name.empty())
+      by.members().emplace_back("name", core::JsonValue::String(caller.name));
     if (!caller.ip.empty()) by.members().emplace_back("ip", core::JsonValue::String(caller.ip));
     if (!caller.user_agent.empty()) {
       by.members().emplace_back("user_agent", core::JsonValue::String(caller.user_agent));
@@ -305,7 +306,7 @@ void Ingest(const CallPtr& call, std::vector<core::EventDraft> drafts, bool batc
   WithIdempotency(call, std::move(append));
 }
 
-void IngestOne(const CallPtr& call) {
+void IngestOneRoute(const CallPtr& call) {
   IngestBody body;
   if (core::Status s = ReadBody(call->req.body, body); !s.ok()) return call->Fail(s.error());
   core::Result<core::EventDraft> d = ToDraft(call, CallerWithName(call), body);
@@ -315,7 +316,7 @@ void IngestOne(const CallPtr& call) {
   Ingest(call, std::move(drafts), false);
 }
 
-void IngestBatch(const CallPtr& call) {
+void IngestBatchRoute(const CallPtr& call) {
   IngestBatchBody body;
   if (core::Status s = ReadBody(call->req.body, body); !s.ok()) return call->Fail(s.error());
   if (body.events.empty() || body.events.size() > kMaxBatch) {
@@ -335,7 +336,7 @@ void IngestBatch(const CallPtr& call) {
 
 // ---- verification ----
 
-void Verify(const CallPtr& call) {
+void VerifyRoute(const CallPtr& call) {
   core::Result<std::optional<uint64_t>> from = UIntParam(call->req, "from_tenant_seq");
   if (!from.ok()) return call->Fail(from.error());
   core::Result<std::optional<uint64_t>> to = UIntParam(call->req, "to_tenant_seq");
@@ -424,7 +425,7 @@ core::EventDraft ExportedEvent(const CallPtr& call, const projections::AuditQuer
   return d;
 }
 
-void Export(const CallPtr& call) {
+void ExportRoute(const CallPtr& call) {
   const std::string format(call->req.Query("format").value_or("jsonl"));
   projections::ExportFormat f = projections::ExportFormat::kJsonl;
   std::string content_type = "application/x-ndjson";
@@ -469,7 +470,7 @@ void Export(const CallPtr& call) {
 
 // ---- checkpoints ----
 
-void ListCheckpoints(const CallPtr& call) {
+void ListCheckpointsRoute(const CallPtr& call) {
   core::Result<std::optional<uint64_t>> limit = UIntParam(call->req, "limit");
   if (!limit.ok()) return call->Fail(limit.error());
   if (*limit && **limit > 1000) {
@@ -489,7 +490,7 @@ void ListCheckpoints(const CallPtr& call) {
 
 // ---- retention ----
 
-void GetRetention(const CallPtr& call) {
+void GetRetentionRoute(const CallPtr& call) {
   Services& s = call->services();
   core::Result<projections::Visible> visible = VisibleOf(call);
   if (!visible.ok()) return call->Fail(visible.error());
@@ -535,7 +536,7 @@ struct RetentionRunBody {
   }
 };
 
-void RunRetention(const CallPtr& call) {
+void RunRetentionRoute(const CallPtr& call) {
   RetentionRunBody body;
   if (!call->req.body.empty()) {
     if (core::Status s = ReadBody(call->req.body, body); !s.ok()) return call->Fail(s.error());
@@ -575,23 +576,23 @@ void AddAuditRoutes(RouteTable& t, Services&) {
   // read or rewrite long stretches of the store (the heavy pool). Exporting needs manage.
   t.Add(RouteSpec{"GET", base + "/events", Access::kIam, "iam.audit", "list", Work::kIndex}.Query(
             "actor action target from to order limit cursor"),
-        QueryEvents);
+        QueryEventsRoute);
   t.Add({"GET", base + "/events/{event_id}", Access::kIam, "iam.audit", "read", Work::kIndex},
-        GetEvent);
-  t.Add({"POST", base + "/events", Access::kIam, "iam.audit", "create"}, IngestOne);
-  t.Add({"POST", base + "/events:batch", Access::kIam, "iam.audit", "create"}, IngestBatch);
+        GetEventRoute);
+  t.Add({"POST", base + "/events", Access::kIam, "iam.audit", "create"}, IngestOneRoute);
+  t.Add({"POST", base + "/events:batch", Access::kIam, "iam.audit", "create"}, IngestBatchRoute);
   t.Add(RouteSpec{"GET", base + "/verify", Access::kIam, "iam.audit", "read", Work::kHeavy}.Query(
             "from_tenant_seq to_tenant_seq"),
-        Verify);
+        VerifyRoute);
   t.Add(RouteSpec{"GET", base + "/export", Access::kIam, "iam.audit", "delete", Work::kHeavy}.Query(
             "format actor action from to"),
-        Export);
+        ExportRoute);
   t.Add(RouteSpec{"GET", base + "/checkpoints", Access::kIam, "iam.audit", "list", Work::kIndex}
             .Query("limit"),
-        ListCheckpoints);
+        ListCheckpointsRoute);
   t.Add({"GET", base + "/retention", Access::kIam, "iam.audit", "read", Work::kIndex},
-        GetRetention);
-  t.Add({"POST", base + "/retention/run", Access::kRoot, "", "", Work::kHeavy}, RunRetention);
+        GetRetentionRoute);
+  t.Add({"POST", base + "/retention/run", Access::kRoot, "", "", Work::kHeavy}, RunRetentionRoute);
 }
 
 }  // namespace custos::api::internal

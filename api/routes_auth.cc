@@ -220,7 +220,7 @@ std::optional<Principal> ProtectedCaller(
   return std::move(p).value();
 }
 
-void Introspect(const CallPtr& call) {
+void IntrospectRoute(const CallPtr& call) {
   Services& s = call->services();
   auto form = FormBody(call->req);
   if (!form) return call->Reply(OAuthError(400, "invalid_request", "a form body is required"));
@@ -266,10 +266,10 @@ void Introspect(const CallPtr& call) {
   call->Json(200, w.Take());
 }
 
-// RFC 7009: a token of the caller itself, or of a principal it outranks (ACCESS.md rule 8,
-// decided in core); anything else — invalid, foreign, not the caller's to end — is answered
+// RFC 7009: a token of the caller itself, or of a principal it outranks (../shared/spec/ACCESS.md
+// rule 8, decided in core); anything else — invalid, foreign, not the caller's to end — is answered
 // 200 with no effect, so that revocation tells nothing about other tokens.
-void Revoke(const CallPtr& call) {
+void RevokeRoute(const CallPtr& call) {
   Services& s = call->services();
   auto form = FormBody(call->req);
   if (!form) return call->Reply(OAuthError(400, "invalid_request", "a form body is required"));
@@ -309,7 +309,7 @@ void Revoke(const CallPtr& call) {
   });
 }
 
-void IssueClientToken(const CallPtr& call) {
+void IssueClientTokenRoute(const CallPtr& call) {
   Services& s = call->services();
   auto form = FormBody(call->req);
   if (!form) {
@@ -371,7 +371,7 @@ void IssueClientToken(const CallPtr& call) {
 // (429); the same work whatever the email or tenant — one argon2id verification — and an
 // unknown tenant answers like a wrong password; failures for unknown emails are tallied into
 // one event per (tenant, source address) and minute (FailedLoginTally).
-void Login(const CallPtr& call) {
+void LoginRoute(const CallPtr& call) {
   Services& s = call->services();
   LoginBody body;
   if (core::Status st = ReadBody(call->req.body, body); !st.ok()) return call->Fail(st.error());
@@ -457,7 +457,7 @@ void Login(const CallPtr& call) {
           });
 }
 
-void Me(const CallPtr& call) {
+void MeRoute(const CallPtr& call) {
   if (call->IsRoot()) {
     return call->Json(
         200, Object([&](core::JsonWriter& w) {
@@ -489,7 +489,7 @@ void Me(const CallPtr& call) {
   });
 }
 
-void ChangeOwnPassword(const CallPtr& call) {
+void ChangeOwnPasswordRoute(const CallPtr& call) {
   Services& s = call->services();
   if (call->principal->kind != Principal::Kind::kUser) {
     return call->Fail(core::Error{core::Errc::kPermissionDenied, "only users have passwords", {}});
@@ -522,7 +522,7 @@ void ChangeOwnPassword(const CallPtr& call) {
           });
 }
 
-void Logout(const CallPtr& call) {
+void LogoutRoute(const CallPtr& call) {
   Services& s = call->services();
   if (call->IsRoot()) {
     if (core::Status w = s.credentials().RevokeRoot(call->principal->jti, call->principal->exp);
@@ -544,23 +544,23 @@ void Logout(const CallPtr& call) {
 void AddAuthRoutes(RouteTable& t, Services&) {
   t.Add(RouteSpec{"POST", "/oauth/token", Access::kPublic, "", "", Work::kLogin, false, true}.Media(
             ""),
-        IssueClientToken);
+        IssueClientTokenRoute);
   // The OAuth endpoints read form bodies and answer anything else with RFC 6749's
   // invalid_request themselves (Media("")).
   // Authenticated in the handler: by a bearer token or as a client (Basic or form fields).
   t.Add(RouteSpec{"POST", "/oauth/introspect", Access::kPublic, "", "", Work::kLogin}.Media(""),
-        Introspect);
+        IntrospectRoute);
   t.Add(RouteSpec{"POST", "/oauth/revoke", Access::kPublic, "", "", Work::kLogin}.Media(""),
-        Revoke);
+        RevokeRoute);
   t.Add({"POST", "/v1/tenants/{tenant}/auth/login", Access::kPublic, "", "", Work::kLogin, false,
          true},
-        Login);
-  t.Add({"GET", "/v1/tenants/{tenant}/me", Access::kAuthenticated, "", ""}, Me);
+        LoginRoute);
+  t.Add({"GET", "/v1/tenants/{tenant}/me", Access::kAuthenticated, "", ""}, MeRoute);
   t.Add(
       {"POST", "/v1/tenants/{tenant}/auth/password", Access::kAuthenticated, "", "", Work::kLogin},
-      ChangeOwnPassword);
+      ChangeOwnPasswordRoute);
   t.Add({"POST", "/v1/tenants/{tenant}/auth/logout", Access::kAuthenticated, "", "", Work::kLogin},
-        Logout);
+        LogoutRoute);
 }
 
 }  // namespace custos::api::internal

@@ -80,7 +80,7 @@ void CreateClientRoute(const CallPtr& call) {
           ClientAnswer(201, true));
 }
 
-void ListClients(const CallPtr& call) {
+void ListClientsRoute(const CallPtr& call) {
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
     const std::string needle = iam::Lower(call->req.Query("q").value_or(""));
@@ -128,7 +128,7 @@ void ListClients(const CallPtr& call) {
   });
 }
 
-void GetClient(const CallPtr& call) {
+void GetClientRoute(const CallPtr& call) {
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     const iam::ApiClient* c = state.FindClient(call->Param("id"));
     if (c == nullptr) return core::NotFound("no API client " + call->Param("id"));
@@ -137,7 +137,7 @@ void GetClient(const CallPtr& call) {
   });
 }
 
-void PatchClient(const CallPtr& call) {
+void PatchClientRoute(const CallPtr& call) {
   core::Result<Patch> patch =
       Patch::Parse(call->req.body, {"name", "description", "label", "owner_id"});
   if (!patch.ok()) return call->Fail(patch.error());
@@ -151,7 +151,7 @@ void PatchClient(const CallPtr& call) {
   Execute(call, std::move(u), ClientAnswer(200, false));
 }
 
-RouteHandler ClientStatus(bool active) {
+RouteHandler ClientStatusRoute(bool active) {
   return [active](const CallPtr& call) {
     Execute(call, iam::ChangeClientStatus{call->Param("id"), active}, ClientAnswer(200, false));
   };
@@ -162,7 +162,7 @@ void DeleteClientRoute(const CallPtr& call) {
           [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
 }
 
-void CreateSecret(const CallPtr& call) {
+void CreateSecretRoute(const CallPtr& call) {
   Execute(call, iam::CreateClientSecret{call->Param("id")},
           [](const iam::TenantState& state, const projections::ExecuteResult& result) {
             core::JsonWriter w;
@@ -175,7 +175,7 @@ void CreateSecret(const CallPtr& call) {
           });
 }
 
-void RevokeSecret(const CallPtr& call) {
+void RevokeSecretRoute(const CallPtr& call) {
   Execute(call, iam::RevokeClientSecret{call->Param("id"), call->Param("key_id")},
           [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
 }
@@ -205,7 +205,7 @@ void CreateInvitationRoute(const CallPtr& call) {
       InvitationAnswer(201, true));
 }
 
-void ListInvitations(const CallPtr& call) {
+void ListInvitationsRoute(const CallPtr& call) {
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
     std::optional<iam::InvitationStatus> status;
@@ -240,7 +240,7 @@ void ListInvitations(const CallPtr& call) {
   });
 }
 
-void GetInvitation(const CallPtr& call) {
+void GetInvitationRoute(const CallPtr& call) {
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     const iam::Invitation* i = state.FindInvitation(call->Param("id"));
     if (i == nullptr) return core::NotFound("no invitation " + call->Param("id"));
@@ -254,7 +254,7 @@ void GetInvitation(const CallPtr& call) {
   });
 }
 
-void Accept(const CallPtr& call) {
+void AcceptRoute(const CallPtr& call) {
   Services& s = call->services();
   AcceptBody b;
   if (core::Status st = ReadBody(call->req.body, b); !st.ok()) return call->Fail(st.error());
@@ -292,29 +292,29 @@ void AddClientRoutes(RouteTable& t, Services&) {
   t.Add({"POST", clients, Access::kIam, "iam.api_client", "create"}, CreateClientRoute);
   t.Add(RouteSpec{"GET", clients, Access::kIam, "iam.api_client", "list"}.Query(
             "q status last_used_before secret_created_before sort limit cursor"),
-        ListClients);
-  t.Add({"GET", clients + "/{id}", Access::kIam, "iam.api_client", "read"}, GetClient);
-  t.Add({"PATCH", clients + "/{id}", Access::kIam, "iam.api_client", "update"}, PatchClient);
+        ListClientsRoute);
+  t.Add({"GET", clients + "/{id}", Access::kIam, "iam.api_client", "read"}, GetClientRoute);
+  t.Add({"PATCH", clients + "/{id}", Access::kIam, "iam.api_client", "update"}, PatchClientRoute);
   t.Add({"DELETE", clients + "/{id}", Access::kIam, "iam.api_client", "delete"}, DeleteClientRoute);
   t.Add({"POST", clients + "/{id}/activate", Access::kIam, "iam.api_client", "update"},
-        ClientStatus(true));
+        ClientStatusRoute(true));
   t.Add({"POST", clients + "/{id}/deactivate", Access::kIam, "iam.api_client", "update"},
-        ClientStatus(false));
+        ClientStatusRoute(false));
   t.Add({"POST", clients + "/{id}/secrets", Access::kIam, "iam.api_client", "update"},
-        CreateSecret);
+        CreateSecretRoute);
   t.Add({"DELETE", clients + "/{id}/secrets/{key_id}", Access::kIam, "iam.api_client", "update"},
-        RevokeSecret);
+        RevokeSecretRoute);
 }
 
 void AddInvitationRoutes(RouteTable& t, Services&) {
   const std::string invitations = "/v1/tenants/{tenant}/invitations";
   t.Add({"POST", "/v1/invitations/accept", Access::kPublic, "", "", Work::kLogin, false, true},
-        Accept);
+        AcceptRoute);
   t.Add({"POST", invitations, Access::kIam, "iam.invitation", "create"}, CreateInvitationRoute);
   t.Add(RouteSpec{"GET", invitations, Access::kIam, "iam.invitation", "list"}.Query(
             "status limit cursor"),
-        ListInvitations);
-  t.Add({"GET", invitations + "/{id}", Access::kIam, "iam.invitation", "read"}, GetInvitation);
+        ListInvitationsRoute);
+  t.Add({"GET", invitations + "/{id}", Access::kIam, "iam.invitation", "read"}, GetInvitationRoute);
   t.Add({"POST", invitations + "/{id}/resend", Access::kIam, "iam.invitation", "update"},
         [](const CallPtr& call) {
           Execute(call, iam::ResendInvitation{call->Param("id")}, InvitationAnswer(200, true));

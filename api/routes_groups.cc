@@ -54,7 +54,7 @@ void CreateGroupRoute(const CallPtr& call) {
           GroupAnswer(201));
 }
 
-void ListGroups(const CallPtr& call) {
+void ListGroupsRoute(const CallPtr& call) {
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
     std::optional<iam::GroupType> type;
@@ -78,7 +78,7 @@ void ListGroups(const CallPtr& call) {
   });
 }
 
-void GetGroup(const CallPtr& call) {
+void GetGroupRoute(const CallPtr& call) {
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     const iam::Group* g = state.FindGroup(call->Param("id"));
     if (g == nullptr) return core::NotFound("no group " + call->Param("id"));
@@ -87,7 +87,7 @@ void GetGroup(const CallPtr& call) {
   });
 }
 
-void PatchGroup(const CallPtr& call) {
+void PatchGroupRoute(const CallPtr& call) {
   core::Result<Patch> patch = Patch::Parse(call->req.body, {"name", "description"});
   if (!patch.ok()) return call->Fail(patch.error());
   iam::UpdateGroup u;
@@ -123,7 +123,7 @@ HttpResponse MembersAnswer(const iam::TenantState& state, const std::string& gro
   return JsonResponse(200, w.Take(), g->version);
 }
 
-void AddMembers(const CallPtr& call) {
+void AddMembersRoute(const CallPtr& call) {
   MembersBody b;
   if (core::Status s = ReadBody(call->req.body, b); !s.ok()) return call->Fail(s.error());
   const std::string id = call->Param("id");
@@ -133,12 +133,12 @@ void AddMembers(const CallPtr& call) {
           });
 }
 
-void RemoveMember(const CallPtr& call) {
+void RemoveMemberRoute(const CallPtr& call) {
   Execute(call, iam::RemoveGroupMember{call->Param("id"), call->Param("member_id")},
           [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
 }
 
-void ListMembers(const CallPtr& call) {
+void ListMembersRoute(const CallPtr& call) {
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     if (state.FindGroup(call->Param("id")) == nullptr) {
       return core::NotFound("no group " + call->Param("id"));
@@ -153,14 +153,14 @@ void AddGroupRoutes(RouteTable& t, Services&) {
   const std::string groups = "/v1/tenants/{tenant}/groups";
   t.Add({"POST", groups, Access::kHandler, "", ""}, CreateGroupRoute);
   t.Add(RouteSpec{"GET", groups, Access::kIam, "iam.group", "list"}.Query("type limit cursor"),
-        ListGroups);
-  t.Add({"GET", groups + "/{id}", Access::kIam, "iam.group", "read"}, GetGroup);
-  t.Add({"PATCH", groups + "/{id}", Access::kIam, "iam.group", "update"}, PatchGroup);
+        ListGroupsRoute);
+  t.Add({"GET", groups + "/{id}", Access::kIam, "iam.group", "read"}, GetGroupRoute);
+  t.Add({"PATCH", groups + "/{id}", Access::kIam, "iam.group", "update"}, PatchGroupRoute);
   t.Add({"DELETE", groups + "/{id}", Access::kIam, "iam.group", "delete"}, DeleteGroupRoute);
-  t.Add({"POST", groups + "/{id}/members", Access::kIam, "iam.group", "update"}, AddMembers);
-  t.Add({"GET", groups + "/{id}/members", Access::kIam, "iam.group", "read"}, ListMembers);
+  t.Add({"POST", groups + "/{id}/members", Access::kIam, "iam.group", "update"}, AddMembersRoute);
+  t.Add({"GET", groups + "/{id}/members", Access::kIam, "iam.group", "read"}, ListMembersRoute);
   t.Add({"DELETE", groups + "/{id}/members/{member_id}", Access::kIam, "iam.group", "update"},
-        RemoveMember);
+        RemoveMemberRoute);
 }
 
 }  // namespace custos::api::internal

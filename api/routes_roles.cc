@@ -100,7 +100,7 @@ void CreateRoleRoute(const CallPtr& call) {
           RoleAnswer(201));
 }
 
-void ListRoles(const CallPtr& call) {
+void ListRolesRoute(const CallPtr& call) {
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
     const std::optional<std::string_view> status = call->req.Query("status");
@@ -131,7 +131,7 @@ void ListRoles(const CallPtr& call) {
   });
 }
 
-void GetRole(const CallPtr& call) {
+void GetRoleRoute(const CallPtr& call) {
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     const iam::Role* r = state.FindRole(call->Param("id"));
     if (r == nullptr) return core::NotFound("no role " + call->Param("id"));
@@ -140,7 +140,7 @@ void GetRole(const CallPtr& call) {
   });
 }
 
-void PatchRole(const CallPtr& call) {
+void PatchRoleRoute(const CallPtr& call) {
   core::Result<Patch> patch =
       Patch::Parse(call->req.body, {"name", "description", "permissions", "includes"});
   if (!patch.ok()) return call->Fail(patch.error());
@@ -156,7 +156,7 @@ void PatchRole(const CallPtr& call) {
   Execute(call, std::move(u), RoleAnswer(200));
 }
 
-RouteHandler RoleStatus(bool active) {
+RouteHandler RoleStatusRoute(bool active) {
   return [active](const CallPtr& call) {
     Execute(call, iam::ChangeRoleStatus{call->Param("id"), active}, RoleAnswer(200));
   };
@@ -180,7 +180,7 @@ void CreateBindingRoute(const CallPtr& call) {
           });
 }
 
-void ListBindings(const CallPtr& call) {
+void ListBindingsRoute(const CallPtr& call) {
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
     const HttpRequest& q = call->req;
@@ -233,7 +233,7 @@ core::Result<std::string> CheckOne(const CallPtr& call, const iam::TenantState& 
   return w.Take();
 }
 
-void Check(const CallPtr& call) {
+void CheckRoute(const CallPtr& call) {
   CheckBody body;
   if (core::Status s = ReadBody(call->req.body, body); !s.ok()) return call->Fail(s.error());
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
@@ -243,7 +243,7 @@ void Check(const CallPtr& call) {
   });
 }
 
-void CheckBatch(const CallPtr& call) {
+void CheckBatchRoute(const CallPtr& call) {
   BatchBody body;
   if (core::Status s = ReadBody(call->req.body, body); !s.ok()) return call->Fail(s.error());
   if (body.checks.empty() || body.checks.size() > 1000) {
@@ -271,7 +271,7 @@ void CheckBatch(const CallPtr& call) {
   });
 }
 
-void Who(const CallPtr& call) {
+void WhoRoute(const CallPtr& call) {
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     const std::string id(call->req.Query("resource_id").value_or(""));
     if (id.empty()) return core::InvalidField("resource_id", "is required");
@@ -297,27 +297,29 @@ void AddRoleRoutes(RouteTable& t, Services&) {
   const std::string roles = "/v1/tenants/{tenant}/roles";
   t.Add({"POST", roles, Access::kIam, "iam.role", "create"}, CreateRoleRoute);
   t.Add(RouteSpec{"GET", roles, Access::kIam, "iam.role", "list"}.Query("status sort limit cursor"),
-        ListRoles);
-  t.Add({"GET", roles + "/{id}", Access::kIam, "iam.role", "read"}, GetRole);
-  t.Add({"PATCH", roles + "/{id}", Access::kIam, "iam.role", "update"}, PatchRole);
-  t.Add({"POST", roles + "/{id}/activate", Access::kIam, "iam.role", "update"}, RoleStatus(true));
+        ListRolesRoute);
+  t.Add({"GET", roles + "/{id}", Access::kIam, "iam.role", "read"}, GetRoleRoute);
+  t.Add({"PATCH", roles + "/{id}", Access::kIam, "iam.role", "update"}, PatchRoleRoute);
+  t.Add({"POST", roles + "/{id}/activate", Access::kIam, "iam.role", "update"},
+        RoleStatusRoute(true));
   t.Add({"POST", roles + "/{id}/deactivate", Access::kIam, "iam.role", "update"},
-        RoleStatus(false));
+        RoleStatusRoute(false));
   t.Add({"DELETE", roles + "/{id}", Access::kIam, "iam.role", "delete"}, DeleteRoleRoute);
 
   const std::string bindings = "/v1/tenants/{tenant}/bindings";
   t.Add({"POST", bindings, Access::kIam, "iam.binding", "administer"}, CreateBindingRoute);
   t.Add(RouteSpec{"GET", bindings, Access::kIam, "iam.binding", "list"}.Query(
             "subject_type subject_id role_id scope limit cursor"),
-        ListBindings);
+        ListBindingsRoute);
   t.Add({"DELETE", bindings + "/{id}", Access::kIam, "iam.binding", "administer"},
         DeleteBindingRoute);
 
-  t.Add({"POST", "/v1/tenants/{tenant}/access/check", Access::kHandler, "", ""}, Check);
-  t.Add({"POST", "/v1/tenants/{tenant}/access/check:batch", Access::kHandler, "", ""}, CheckBatch);
+  t.Add({"POST", "/v1/tenants/{tenant}/access/check", Access::kHandler, "", ""}, CheckRoute);
+  t.Add({"POST", "/v1/tenants/{tenant}/access/check:batch", Access::kHandler, "", ""},
+        CheckBatchRoute);
   t.Add(RouteSpec{"GET", "/v1/tenants/{tenant}/access/who", Access::kIam, "iam.binding", "read"}
             .Query("resource_id"),
-        Who);
+        WhoRoute);
 }
 
 }  // namespace custos::api::internal

@@ -30,7 +30,7 @@ void AddServiceRoutes(RouteTable& t, Services& s) {
     call->Reply(std::move(r));
   });
 
-  // The keys that verify signed audit checkpoints (EVENTS.md "Signed checkpoints").
+  // The keys that verify signed audit checkpoints (../shared/spec/EVENTS.md "Signed checkpoints").
   t.Add({"GET", "/.well-known/custos-audit-keys", Access::kPublic, "", ""},
         [&s](const CallPtr& call) {
           HttpResponse r = JsonResponse(200, s.deps.checkpoints.signer().JwksJson());

@@ -51,8 +51,7 @@ HttpResponse TenantResponse(const iam::TenantState& state, int status) {
   const iam::Tenant& t = state.tenant();
   return JsonResponse(status,
                       Object([&](core::JsonWriter& w) { WriteTenant(w, t, state.seats_used()); }),
-                      t.version,
-                      status == 201 ? "/v1/tenants/" + t.id : "");
+                      t.version, status == 201 ? "/v1/tenants/" + t.id : "");
 }
 
 void CreateTenantRoute(const CallPtr& call) {
@@ -73,7 +72,7 @@ void CreateTenantRoute(const CallPtr& call) {
   });
 }
 
-void ListTenants(const CallPtr& call) {
+void ListTenantsRoute(const CallPtr& call) {
   core::Result<Page> page = ReadPage(call->req);
   if (!page.ok()) return call->Fail(page.error());
   struct Shown {
@@ -82,8 +81,9 @@ void ListTenants(const CallPtr& call) {
   };
   std::vector<Shown> tenants;
   for (const core::TenantId& id : call->services().identity().Tenants()) {
-    core::Result<Shown> t = call->services().identity().Read(
-        id, [](const iam::TenantState& s) { return Shown{s.tenant(), s.seats_used()}; });
+    core::Result<Shown> t = call->services().identity().Read(id, [](const iam::TenantState& s) {
+      return Shown{s.tenant(), s.seats_used()};
+    });
     if (t.ok()) tenants.push_back(std::move(t).value());
   }
   std::vector<std::pair<std::string, const Shown*>> sorted;
@@ -94,13 +94,13 @@ void ListTenants(const CallPtr& call) {
              }));
 }
 
-void GetTenant(const CallPtr& call) {
+void GetTenantRoute(const CallPtr& call) {
   ReadTenant(call, [](const iam::TenantState& state) -> core::Result<HttpResponse> {
     return TenantResponse(state, 200);
   });
 }
 
-void PatchTenant(const CallPtr& call) {
+void PatchTenantRoute(const CallPtr& call) {
   core::Result<Patch> patch =
       Patch::Parse(call->req.body, {"name", "plan", "retention_days", "seat_limit", "settings"});
   if (!patch.ok()) return call->Fail(patch.error());
@@ -169,7 +169,7 @@ void DefinePropertyRoute(const CallPtr& call) {
       });
 }
 
-void ListProperties(const CallPtr& call) {
+void ListPropertiesRoute(const CallPtr& call) {
   ReadTenant(call, [](const iam::TenantState& state) -> core::Result<HttpResponse> {
     core::JsonWriter w;
     w.BeginObject().Key("items").BeginArray();
@@ -188,15 +188,17 @@ void RemovePropertyRoute(const CallPtr& call) {
 
 void AddTenantRoutes(RouteTable& t, Services&) {
   t.Add({"POST", "/v1/tenants", Access::kRoot, "", ""}, CreateTenantRoute);
-  t.Add(RouteSpec{"GET", "/v1/tenants", Access::kRoot, "", ""}.Query("limit cursor"), ListTenants);
-  t.Add({"GET", "/v1/tenants/{tenant}", Access::kIam, "iam.settings", "read"}, GetTenant);
-  t.Add({"PATCH", "/v1/tenants/{tenant}", Access::kIam, "iam.settings", "administer"}, PatchTenant);
+  t.Add(RouteSpec{"GET", "/v1/tenants", Access::kRoot, "", ""}.Query("limit cursor"),
+        ListTenantsRoute);
+  t.Add({"GET", "/v1/tenants/{tenant}", Access::kIam, "iam.settings", "read"}, GetTenantRoute);
+  t.Add({"PATCH", "/v1/tenants/{tenant}", Access::kIam, "iam.settings", "administer"},
+        PatchTenantRoute);
   t.Add({"POST", "/v1/tenants/{tenant}/legal-hold", Access::kRoot, "", ""}, SetLegalHoldRoute);
   t.Add({"POST", "/v1/tenants/{tenant}/property-definitions", Access::kIam, "iam.settings",
          "administer"},
         DefinePropertyRoute);
   t.Add({"GET", "/v1/tenants/{tenant}/property-definitions", Access::kIam, "iam.user", "read"},
-        ListProperties);
+        ListPropertiesRoute);
   t.Add({"DELETE", "/v1/tenants/{tenant}/property-definitions/{key}", Access::kIam, "iam.settings",
          "administer"},
         RemovePropertyRoute);

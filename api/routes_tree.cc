@@ -1,7 +1,7 @@
 // The resource tree: environments, projects, folders and typed resources. Reading a node
 // needs view on it, and lists show what the caller may read; creating, changing, moving and
 // deleting are authorized by Decide (edit, edit, manage on the type at the parent, and on the
-// node itself for inherit, app, moves and deletes: ACCESS.md rule 6).
+// node itself for inherit, app, moves and deletes: ../shared/spec/ACCESS.md rule 6).
 #include <algorithm>
 #include <map>
 
@@ -46,7 +46,7 @@ Render NodeAnswer(int status, std::string kind) {
   };
 }
 
-RouteHandler CreateRoute(std::string kind) {
+RouteHandler CreateNodeRoute(std::string kind) {
   return [kind](const CallPtr& call) {
     NodeBody b;
     if (core::Status s = ReadBody(call->req.body, b); !s.ok()) return call->Fail(s.error());
@@ -72,7 +72,7 @@ RouteHandler CreateRoute(std::string kind) {
   };
 }
 
-RouteHandler ListRoute(std::string kind) {
+RouteHandler ListNodesRoute(std::string kind) {
   return [kind](const CallPtr& call) {
     ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
       CUSTOS_ASSIGN_OR_RETURN(Page page, ReadPage(call->req));
@@ -101,7 +101,7 @@ RouteHandler ListRoute(std::string kind) {
 }
 
 // kind: the collection's kind, or "" for /nodes/{id} (any node).
-RouteHandler GetRoute(std::string kind) {
+RouteHandler GetNodeRoute(std::string kind) {
   return [kind](const CallPtr& call) {
     ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
       const std::string id = call->Param("id");
@@ -127,7 +127,7 @@ core::Status CheckKind(const CallPtr& call, const std::string& kind) {
   return core::OkStatus();
 }
 
-RouteHandler PatchRoute(std::string kind) {
+RouteHandler PatchNodeRoute(std::string kind) {
   return [kind](const CallPtr& call) {
     // A move: a project to another environment, a folder or resource to another parent.
     const char* parent_field = kind == "project" ? "environment_id" : "parent_id";
@@ -148,7 +148,7 @@ RouteHandler PatchRoute(std::string kind) {
   };
 }
 
-RouteHandler DeleteRoute(std::string kind) {
+RouteHandler DeleteNodeRoute(std::string kind) {
   return [kind](const CallPtr& call) {
     if (core::Status s = CheckKind(call, kind); !s.ok()) return call->Fail(s.error());
     Execute(call, iam::DeleteNode{call->Param("id")},
@@ -159,7 +159,7 @@ RouteHandler DeleteRoute(std::string kind) {
 }  // namespace
 
 void AddTreeRoutes(RouteTable& t, Services&) {
-  // What each list filters by (API.md "Resource tree").
+  // What each list filters by (../shared/spec/API.md "Resource tree").
   static const std::map<std::string, std::string_view> kListQuery = {
       {"environment", "limit cursor"},
       {"project", "environment_id limit cursor"},
@@ -167,14 +167,14 @@ void AddTreeRoutes(RouteTable& t, Services&) {
       {"resource", "parent_id type limit cursor"}};
   for (const std::string kind : {"environment", "project", "folder", "resource"}) {
     const std::string base = "/v1/tenants/{tenant}/" + Collection(kind);
-    t.Add({"POST", base, Access::kHandler, "", ""}, CreateRoute(kind));
+    t.Add({"POST", base, Access::kHandler, "", ""}, CreateNodeRoute(kind));
     t.Add(RouteSpec{"GET", base, Access::kHandler, "", ""}.Query(kListQuery.at(kind)),
-          ListRoute(kind));
-    t.Add({"GET", base + "/{id}", Access::kHandler, "", ""}, GetRoute(kind));
-    t.Add({"PATCH", base + "/{id}", Access::kHandler, "", ""}, PatchRoute(kind));
-    t.Add({"DELETE", base + "/{id}", Access::kHandler, "", ""}, DeleteRoute(kind));
+          ListNodesRoute(kind));
+    t.Add({"GET", base + "/{id}", Access::kHandler, "", ""}, GetNodeRoute(kind));
+    t.Add({"PATCH", base + "/{id}", Access::kHandler, "", ""}, PatchNodeRoute(kind));
+    t.Add({"DELETE", base + "/{id}", Access::kHandler, "", ""}, DeleteNodeRoute(kind));
   }
-  t.Add({"GET", "/v1/tenants/{tenant}/nodes/{id}", Access::kHandler, "", ""}, GetRoute(""));
+  t.Add({"GET", "/v1/tenants/{tenant}/nodes/{id}", Access::kHandler, "", ""}, GetNodeRoute(""));
 }
 
 }  // namespace custos::api::internal

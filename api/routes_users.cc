@@ -241,7 +241,7 @@ core::Result<HttpResponse> ListTags(const CallPtr& call, const iam::TenantState&
                       }));
 }
 
-void GetUser(const CallPtr& call) {
+void GetUserRoute(const CallPtr& call) {
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     const iam::User* u = state.FindUser(call->Param("id"));
     if (u == nullptr) return core::NotFound("no user " + call->Param("id"));
@@ -250,7 +250,7 @@ void GetUser(const CallPtr& call) {
   });
 }
 
-void PatchUser(const CallPtr& call) {
+void PatchUserRoute(const CallPtr& call) {
   core::Result<Patch> patch =
       Patch::Parse(call->req.body, {"email", "first_name", "last_name", "phone", "address",
                                     "department", "external_ids", "properties", "kind", "support"});
@@ -288,7 +288,7 @@ core::Result<bool> OwnedClientsParam(const HttpRequest& req) {
   return core::InvalidField("deactivate_owned_clients", "must be true or false");
 }
 
-RouteHandler StatusAction(iam::UserAction action) {
+RouteHandler StatusActionRoute(iam::UserAction action) {
   return [action](const CallPtr& call) {
     core::Result<bool> owned = OwnedClientsParam(call->req);
     if (!owned.ok()) return call->Fail(owned.error());
@@ -301,26 +301,26 @@ void ResetPasswordRoute(const CallPtr& call) {
   Execute(call, iam::ResetPassword{call->Param("id")}, UserAnswer(200, true));
 }
 
-void DeleteUser(const CallPtr& call) {
+void DeleteUserRoute(const CallPtr& call) {
   core::Result<bool> owned = OwnedClientsParam(call->req);
   if (!owned.ok()) return call->Fail(owned.error());
   Execute(call, iam::ChangeUserStatus{call->Param("id"), iam::UserAction::kDelete, "", *owned},
           [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
 }
 
-void PutTag(const CallPtr& call) {
+void PutTagRoute(const CallPtr& call) {
   TagBody body;
   if (core::Status s = ReadBody(call->req.body, body); !s.ok()) return call->Fail(s.error());
   Execute(call, iam::SetUserTag{call->Param("id"), call->Param("key"), body.value},
           UserAnswer(200, false));
 }
 
-void DeleteTag(const CallPtr& call) {
+void DeleteTagRoute(const CallPtr& call) {
   Execute(call, iam::RemoveUserTag{call->Param("id"), call->Param("key")},
           [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
 }
 
-void UserAccess(const CallPtr& call) {
+void UserAccessRoute(const CallPtr& call) {
   ReadTenant(call, [&](const iam::TenantState& state) -> core::Result<HttpResponse> {
     const iam::User* u = state.FindUser(call->Param("id"));
     if (u == nullptr) return core::NotFound("no user " + call->Param("id"));
@@ -500,7 +500,7 @@ void ImportUsersRoute(const CallPtr& call) {
 
 // The users the list's filters select, in its order (?q=&status=&…&sort=), as CSV that
 // POST …/users:import reads back.
-void ExportUsers(const CallPtr& call) {
+void ExportUsersRoute(const CallPtr& call) {
   // The users are selected and ordered once; the answer, rendered once the export is
   // recorded, writes those of them that still exist.
   core::Result<core::Result<std::vector<std::string>>> selected = call->services().identity().Read(
@@ -596,27 +596,27 @@ void AddUserRoutes(RouteTable& t, Services&) {
         ImportUsersRoute);
   t.Add(RouteSpec{"GET", base + ":export", Access::kIam, "iam.user", "read", Work::kHeavy}.Query(
             "q status kind department role_id group_id tag external_id last_active_before sort"),
-        ExportUsers);
-  t.Add({"GET", base + "/{id}", Access::kIam, "iam.user", "read"}, GetUser);
-  t.Add({"PATCH", base + "/{id}", Access::kIam, "iam.user", "update"}, PatchUser);
+        ExportUsersRoute);
+  t.Add({"GET", base + "/{id}", Access::kIam, "iam.user", "read"}, GetUserRoute);
+  t.Add({"PATCH", base + "/{id}", Access::kIam, "iam.user", "update"}, PatchUserRoute);
   t.Add(RouteSpec{"DELETE", base + "/{id}", Access::kIam, "iam.user", "delete"}.Query(
             "deactivate_owned_clients"),
-        DeleteUser);
+        DeleteUserRoute);
   t.Add({"POST", base + "/{id}/activate", Access::kIam, "iam.user", "update"},
-        StatusAction(iam::UserAction::kActivate));
+        StatusActionRoute(iam::UserAction::kActivate));
   t.Add(RouteSpec{"POST", base + "/{id}/deactivate", Access::kIam, "iam.user", "update"}.Query(
             "deactivate_owned_clients"),
-        StatusAction(iam::UserAction::kDeactivate));
+        StatusActionRoute(iam::UserAction::kDeactivate));
   t.Add(RouteSpec{"POST", base + "/{id}/suspend", Access::kIam, "iam.user", "update"}.Query(
             "deactivate_owned_clients"),
-        StatusAction(iam::UserAction::kSuspend));
+        StatusActionRoute(iam::UserAction::kSuspend));
   t.Add({"POST", base + "/{id}/unlock", Access::kIam, "iam.user", "update"},
-        StatusAction(iam::UserAction::kUnlock));
+        StatusActionRoute(iam::UserAction::kUnlock));
   t.Add({"POST", base + "/{id}/reset-password", Access::kIam, "iam.user", "update"},
         ResetPasswordRoute);
-  t.Add({"PUT", base + "/{id}/tags/{key}", Access::kIam, "iam.user", "update"}, PutTag);
-  t.Add({"DELETE", base + "/{id}/tags/{key}", Access::kIam, "iam.user", "update"}, DeleteTag);
-  t.Add({"GET", base + "/{id}/access", Access::kIam, "iam.user", "read"}, UserAccess);
+  t.Add({"PUT", base + "/{id}/tags/{key}", Access::kIam, "iam.user", "update"}, PutTagRoute);
+  t.Add({"DELETE", base + "/{id}/tags/{key}", Access::kIam, "iam.user", "update"}, DeleteTagRoute);
+  t.Add({"GET", base + "/{id}/access", Access::kIam, "iam.user", "read"}, UserAccessRoute);
 }
 
 }  // namespace custos::api::internal

@@ -180,10 +180,10 @@ struct CatalogEntry {
   OcsfActivity activity;
 };
 
-// Every catalog type of EVENTS.md, explicitly: the verb alone would map `user.unlocked` or
-// `invitation.expired` wrongly, and a new catalog type should be a deliberate choice here.
-// Assign/Revoke Privileges (3005) are used only when some principal's effective permissions
-// change: a new role is bound to nobody yet, and an updated one may gain and lose.
+// Every catalog type of ../shared/spec/EVENTS.md, explicitly: the verb alone would map
+// `user.unlocked` or `invitation.expired` wrongly, and a new catalog type should be a deliberate
+// choice here. Assign/Revoke Privileges (3005) are used only when some principal's effective
+// permissions change: a new role is bound to nobody yet, and an updated one may gain and lose.
 constexpr std::array kCatalog = {
     // Account Change (3001): 1 Create, 2 Enable, 3 Password Change, 4 Password Reset,
     // 5 Disable, 6 Delete, 7 Attach Policy, 8 Detach Policy, 9 Lock, 10/11 MFA Factor
@@ -540,8 +540,8 @@ Result<std::string> AuditOcsfRecord(std::string_view line, std::string_view prod
   WriteMetadata(w, e, product_version);
 
   w.Key("actor").BeginObject().Key("user");
-  WriteUser(w, UserFields{StringMember(who, "id"), StringMember(who, "name"),
-                          StringMember(who, "type")});
+  WriteUser(
+      w, UserFields{StringMember(who, "id"), StringMember(who, "name"), StringMember(who, "type")});
   w.EndObject();
   // Required by API Activity even when empty: system work has no address.
   w.Key("src_endpoint").BeginObject();

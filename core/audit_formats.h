@@ -7,9 +7,10 @@
 // event's `data` object copied byte for byte from the line; absent optional members
 // (target, names) are empty fields.
 //
-// OCSF: one compact JSON object per event (no newline), OCSF 1.3.0, mapped per EVENTS.md
-// "OCSF mapping" (the class and activity of each event type are documented at OcsfActivityOf
-// in audit_formats.cc). Every record carries class_uid, activity_id, type_uid (class_uid × 100
+// OCSF: one compact JSON object per event (no newline), OCSF 1.3.0, mapped per
+// ../shared/spec/EVENTS.md "OCSF mapping" (the class and activity of each event type are documented
+// at OcsfActivityOf in audit_formats.cc). Every record carries class_uid, activity_id, type_uid
+// (class_uid × 100
 // + activity_id), category_uid, severity_id, status_id, time (epoch ms), metadata (product,
 // OCSF version, the event id as uid, tenant and tenant_seq), actor, src_endpoint and the
 // class's own objects (user, group, api); the event's `data` (and `changes`) are kept
@@ -54,8 +55,8 @@ struct OcsfActivity {
   std::string_view activity_name;  // the class's caption for activity_id, or ours for 99
 };
 
-// Every catalog type (EVENTS.md) maps explicitly; any other (application) type maps to API
-// Activity by the verb of its last segment.
+// Every catalog type (../shared/spec/EVENTS.md) maps explicitly; any other (application) type maps
+// to API Activity by the verb of its last segment.
 [[nodiscard]] OcsfActivity OcsfActivityOf(std::string_view type);
 
 // One OCSF record of the event. `product_version` is Custos's own version

@@ -1,5 +1,6 @@
-// The event envelope (EVENTS.md) and its canonical line: the one byte string per event that
-// is stored, hashed, exported and published, produced once at append and never rewritten.
+// The event envelope (../shared/spec/EVENTS.md) and its canonical line: the one byte string per
+// event that is stored, hashed, exported and published, produced once at append and never
+// rewritten.
 //
 //   {"id":…,"seq":…,"tenant":…,"tenant_seq":…,"type":…,"time":…,"actor":{…},"target":{…},
 //    "data":{…},"changes":{…},"request_id":…,"schema":1,"prev_hash":…,"hash":…}

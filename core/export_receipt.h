@@ -1,7 +1,7 @@
-// Export receipts (EVENTS.md "Export receipts"): the signed last line of a JSONL export, saying
-// what the export holds — its first and last event, how many, with which filters — and where
-// the tenant's chain stood when it was made, so that an export cut at either end, filtered or
-// bounded by `to=` can never pass for the whole trail.
+// Export receipts (../shared/spec/EVENTS.md "Export receipts"): the signed last line of a JSONL
+// export, saying what the export holds — its first and last event, how many, with which filters —
+// and where the tenant's chain stood when it was made, so that an export cut at either end,
+// filtered or bounded by `to=` can never pass for the whole trail.
 //
 //   line   = {"receipt":{"tenant","first_tenant_seq","first_prev_hash","last_tenant_seq",
 //             "last_hash","count","complete","retained_from_tenant_seq","purge_anchor",

@@ -1,7 +1,7 @@
 // The identifier types of Custos and the rules for the ones chosen by clients.
 //
-// Server-made ids carry a prefix (API.md): usr_, rol_, grp_, cli_, inv_, bnd_, env_, prj_,
-// fld_, res_, evt_. The tenant id is chosen at creation and must match
+// Server-made ids carry a prefix (../shared/spec/API.md): usr_, rol_, grp_, cli_, inv_, bnd_, env_,
+// prj_, fld_, res_, evt_. The tenant id is chosen at creation and must match
 // ^[a-z0-9][a-z0-9-]{1,62}$.
 #pragma once
 
@@ -24,7 +24,7 @@ using TenantSeq = Counter<struct TenantSeqTag>;
 // The tenant id, or kInvalidArgument naming the rule it breaks.
 [[nodiscard]] Result<TenantId> ParseTenantId(std::string_view id);
 
-// An event type: ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$ (EVENTS.md).
+// An event type: ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$ (../shared/spec/EVENTS.md).
 [[nodiscard]] bool IsValidEventType(std::string_view type);
 
 }  // namespace custos::core

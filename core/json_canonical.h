@@ -19,7 +19,7 @@
 namespace custos::core {
 
 inline constexpr int kMaxJsonDepth = 64;
-inline constexpr size_t kMaxJsonMembers = 10'000;  // per object (API.md Conventions)
+inline constexpr size_t kMaxJsonMembers = 10'000;  // per object (../shared/spec/API.md Conventions)
 
 // The canonical text of `json`, or kInvalidArgument naming the byte offset and the reason.
 [[nodiscard]] Result<std::string> CanonicalizeJson(std::string_view json);

@@ -1,4 +1,4 @@
-// JsonWriter: compact JSON text in the canonical style of the event log (EVENTS.md
+// JsonWriter: compact JSON text in the canonical style of the event log (../shared/spec/EVENTS.md
 // "Canonical form"): no insignificant whitespace, members in the order written, strings
 // escaped minimally (only '"', '\\' and control characters).
 //

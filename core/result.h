@@ -133,8 +133,8 @@ class [[nodiscard]] Status {
 // (events[3].type).
 [[nodiscard]] Error AtItem(Error e, std::string_view list, size_t i);
 
-// Gathers the failing fields of several independent checks into one error (API.md: a 422
-// lists every failing field, not only the first). An error that is not about fields (a
+// Gathers the failing fields of several independent checks into one error (../shared/spec/API.md: a
+// 422 lists every failing field, not only the first). An error that is not about fields (a
 // conflict, a denial) is kept and answered only when no field failed.
 class FieldChecks {
  public:

@@ -1,6 +1,6 @@
-// AuditCheckpoints: signed chain heads (EVENTS.md "Signed checkpoints"). A hash chain can be
-// recomputed by whoever can write the disk; a head signed with a key the server keeps cannot.
-// The server signs each tenant's head every interval when it moved, and the last event of
+// AuditCheckpoints: signed chain heads (../shared/spec/EVENTS.md "Signed checkpoints"). A hash
+// chain can be recomputed by whoever can write the disk; a head signed with a key the server keeps
+// cannot. The server signs each tenant's head every interval when it moved, and the last event of
 // every export. Signed checkpoints are kept in space kIndex under
 // `"checkpoint\0" tenant \0 BE64(tenant_seq)` (newest per tenant_seq), listed newest first.
 //

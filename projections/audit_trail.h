@@ -1,8 +1,9 @@
 // AuditTrail: a tenant's trail as readers see it, over the log, the audit index, the signed
 // checkpoints and retention — what is visible (nothing older than the retention window, nothing
-// below the last purge), verification of a stored range, and exports (API.md "Audit",
-// EVENTS.md "Export receipts"). The API's audit routes read the trail only through here and
-// the index's queries.
+// below the last purge), verification of a stored range, and exports (../shared/spec/API.md
+// "Audit",
+// ../shared/spec/EVENTS.md "Export receipts"). The API's audit routes read the trail only through
+// here and the index's queries.
 //
 // An export: PrepareExport fixes the head as of now, brings the index up to it and reads what
 // its receipt will say before any event; the caller records `audit.exported` (durable before

@@ -1,7 +1,7 @@
 // Credentials: the credential store as the API sees it — the root client (made at first
 // start), revoked root tokens (kept until they expire), the answers kept for Idempotency-Key
-// replays (24 hours, API.md Conventions), and reads of the tenants' credentials (password
-// and client secret hashes, invitation tokens), which IdentityService writes with their
+// replays (24 hours, ../shared/spec/API.md Conventions), and reads of the tenants' credentials
+// (password and client secret hashes, invitation tokens), which IdentityService writes with their
 // events. The API reads and writes the store only through here.
 //
 // On disk (Space::kCredentials): "!root-client" → {"client_id","hash","created_at"};

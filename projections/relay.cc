@@ -56,7 +56,7 @@ void Relay::Stop(std::chrono::milliseconds drain) {
   if (!thread_.joinable()) return;
   drain_ = drain;
   {
-    std::lock_guard lock(mu_);
+    core::MutexLock lock(mu_);
     stop_ = true;
   }
   delivered_cv_.notify_all();
@@ -112,11 +112,11 @@ RelayStats Relay::stats() const {
 }
 
 core::Status Relay::WaitDelivered(core::Seq seq, std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(mu_);
+  core::MutexLock lock(mu_);
   if (!delivered_cv_.wait_for(lock, timeout, [&] { return cursor_.load() >= seq.value(); })) {
     return core::Unavailable("the Kafka relay has delivered up to seq " +
-                                  std::to_string(cursor_.load()) + ", not " +
-                                  std::to_string(seq.value()));
+                             std::to_string(cursor_.load()) + ", not " +
+                             std::to_string(seq.value()));
   }
   return core::OkStatus();
 }
@@ -245,9 +245,9 @@ void Relay::Run() {
       }
     }
 
-    publisher_.Poll(sent || window.empty() ? std::chrono::milliseconds(0)
-                                           : std::chrono::milliseconds(1),
-                    on_delivery);
+    publisher_.Poll(
+        sent || window.empty() ? std::chrono::milliseconds(0) : std::chrono::milliseconds(1),
+        on_delivery);
 
     // Move the cursor over the events delivered, contiguously.
     uint64_t popped = 0;
@@ -261,7 +261,7 @@ void Relay::Run() {
       delivered_.fetch_add(popped);
       backoff = kFirstBackoff;
       {
-        std::lock_guard lock(mu_);
+        core::MutexLock lock(mu_);
         cursor_ = cursor;
       }
       delivered_cv_.notify_all();
@@ -288,7 +288,7 @@ void Relay::Run() {
       read_next = next;
       failed = false;
       resends_.fetch_add(1);
-      std::unique_lock lock(mu_);
+      core::MutexLock lock(mu_);
       delivered_cv_.wait_for(lock, backoff, [this] { return stop_.load(); });
       backoff = std::min(backoff * 2, kMaxBackoff);
       continue;
@@ -300,7 +300,7 @@ void Relay::Run() {
       next = cursor + 1;
       read_next = next;
       halted = false;
-      std::unique_lock lock(mu_);
+      core::MutexLock lock(mu_);
       delivered_cv_.wait_for(lock, kMaxBackoff, [this] { return stop_.load(); });
       continue;
     }
@@ -328,8 +328,9 @@ void Relay::RenderFrom(Page& page, size_t& i) const {
     const std::string& line = page.events[i].line;
     Rendered& r = page.rendered[i];
     core::Result<core::LineFields> f = core::ParseLineFields(line);
-    core::Result<std::string> record = f.ok() ? core::AuditOcsfRecord(line, options_.product_version)
-                                              : core::Result<std::string>(f.error());
+    core::Result<std::string> record = f.ok()
+                                           ? core::AuditOcsfRecord(line, options_.product_version)
+                                           : core::Result<std::string>(f.error());
     if (!record.ok()) {
       r.error = record.error().message;
       continue;

@@ -1,6 +1,6 @@
-// Relay: a consumer of the log that publishes every event to Kafka (EVENTS.md "Kafka"): the
-// stored line to the audit topic, its OCSF record (core/audit_formats.h) to the OCSF topic,
-// key = tenant id, headers `type`, `tenant`, `schema`.
+// Relay: a consumer of the log that publishes every event to Kafka (../shared/spec/EVENTS.md
+// "Kafka"): the stored line to the audit topic, its OCSF record (core/audit_formats.h) to the OCSF
+// topic, key = tenant id, headers `type`, `tenant`, `schema`.
 //
 // Delivery is at-least-once and in log order per tenant. The relay's cursor (the checkpoint
 // `kafka`, which retention never purges past) is the last seq whose messages were both
@@ -30,6 +30,7 @@
 #include "core/kv_store.h"
 #include "core/publisher.h"
 #include "core/result.h"
+#include "core/thread_annotations.h"
 
 namespace custos::projections {
 
@@ -41,12 +42,12 @@ struct RelayOptions {
 };
 
 struct RelayStats {
-  uint64_t cursor = 0;       // the last seq delivered, with all before it
-  uint64_t lag_events = 0;   // events appended and not yet delivered
-  double lag_seconds = 0;    // age of the oldest event not yet delivered (0 when none)
-  uint64_t delivered = 0;    // events delivered since start
-  uint64_t resends = 0;      // times the relay went back to its cursor after a failure
-  bool reachable = false;    // a broker answers
+  uint64_t cursor = 0;      // the last seq delivered, with all before it
+  uint64_t lag_events = 0;  // events appended and not yet delivered
+  double lag_seconds = 0;   // age of the oldest event not yet delivered (0 when none)
+  uint64_t delivered = 0;   // events delivered since start
+  uint64_t resends = 0;     // times the relay went back to its cursor after a failure
+  bool reachable = false;   // a broker answers
 };
 
 class Relay {
@@ -108,8 +109,10 @@ class Relay {
   std::atomic<bool> stop_{false};
   std::chrono::milliseconds drain_{0};
 
-  mutable std::mutex mu_;  // guards nothing but the wait below
-  mutable std::condition_variable delivered_cv_;
+  // Every field the relay thread shares is atomic: mu_ guards no data, only the waits on
+  // delivered_cv_ (WaitForDelivery, the backoffs that Stop interrupts).
+  mutable core::Mutex mu_;
+  mutable std::condition_variable_any delivered_cv_;
   std::atomic<uint64_t> cursor_{0};
   std::atomic<int64_t> oldest_pending_ms_{0};  // 0 when nothing is pending
   std::atomic<uint64_t> delivered_{0};

@@ -1,5 +1,5 @@
-// Retention (EVENTS.md "Retention"): a tenant's events older than its plan's window leave the
-// log. Queries and exports hide them from the moment they pass the window (the API bounds
+// Retention (../shared/spec/EVENTS.md "Retention"): a tenant's events older than its plan's window
+// leave the log. Queries and exports hide them from the moment they pass the window (the API bounds
 // every read by the cutoff); the purge reclaims the space later, in the background or on
 // request.
 //

@@ -7,7 +7,7 @@
 // is in flight; a failure reported anyway (a fatal producer error, a topic refused) makes the
 // relay Reset, which purges and starts a fresh producer.
 //
-// KafkaNotifier (core::iam::Notifier) sends the mailer's messages (EVENTS.md
+// KafkaNotifier (core::iam::Notifier) sends the mailer's messages (../shared/spec/EVENTS.md
 // "custos.notifications.v1") from memory: a producer of its own with a thread serving its
 // delivery reports; a message that fails is counted and sent again, up to kNotifyAttempts
 // times, and is never written anywhere. Publish never blocks (a full queue counts as a

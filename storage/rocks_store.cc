@@ -23,6 +23,7 @@
 #include "core/event_id.h"
 #include "core/hex.h"
 #include "core/histogram.h"
+#include "core/thread_annotations.h"
 #include "storage/internal/keys.h"
 #include "storage/internal/rocks_status.h"
 #include "storage/internal/tenant_prefix.h"
@@ -105,13 +106,13 @@ rocksdb::ColumnFamilyOptions EventsCfOptions(const std::shared_ptr<rocksdb::Cach
 class TenantFloors {
  public:
   void Set(const std::string& tenant, uint64_t floor) {
-    std::unique_lock lock(mu_);
+    core::WriterLock lock(mu_);
     uint64_t& f = floors_[tenant];
     f = std::max(f, floor);
   }
   // Called per event by Read and per key by compaction: looks up without allocating.
   [[nodiscard]] uint64_t Get(std::string_view tenant) const {
-    std::shared_lock lock(mu_);
+    core::ReaderLock lock(mu_);
     auto it = floors_.find(tenant);
     return it == floors_.end() ? 0 : it->second;
   }
@@ -121,8 +122,8 @@ class TenantFloors {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
-  mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, uint64_t, Hash, std::equal_to<>> floors_;
+  mutable core::SharedMutex mu_;
+  std::unordered_map<std::string, uint64_t, Hash, std::equal_to<>> floors_ CUSTOS_GUARDED_BY(mu_);
 };
 
 // Drops audit-index keys (tenant \0 … BE64(tenant_seq)) below their tenant's floor as
@@ -186,11 +187,11 @@ struct RocksStore::Impl {
   bool read_only = false;
 
   // Requests waiting for the commit thread.
-  std::mutex queue_mu;
-  std::condition_variable queue_cv;
-  std::vector<Pending> queue;
-  bool committer_idle = false;  // waiting on queue_cv
-  bool stopping = false;
+  core::Mutex queue_mu;
+  std::condition_variable_any queue_cv;
+  std::vector<Pending> queue CUSTOS_GUARDED_BY(queue_mu);
+  bool committer_idle CUSTOS_GUARDED_BY(queue_mu) = false;  // waiting on queue_cv
+  bool stopping CUSTOS_GUARDED_BY(queue_mu) = false;
   std::thread committer;
 
   // Touched only by the commit thread.
@@ -198,8 +199,8 @@ struct RocksStore::Impl {
   bool needs_resume = false;
 
   // Committed heads, read by anyone.
-  mutable std::shared_mutex heads_mu;
-  std::unordered_map<std::string, core::TenantHead> heads;
+  mutable core::SharedMutex heads_mu;
+  std::unordered_map<std::string, core::TenantHead> heads CUSTOS_GUARDED_BY(heads_mu);
   std::shared_ptr<TenantFloors> floors = std::make_shared<TenantFloors>();
   std::unique_ptr<BelowFloorFilter> audit_filter;
 
@@ -207,15 +208,16 @@ struct RocksStore::Impl {
   std::atomic<uint64_t> groups_committed{0};
   std::atomic<uint64_t> events_committed{0};
   core::Histogram batch_events{core::Histogram::Powers(14)};  // events per synced write
-  core::Histogram sync_seconds{{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                0.05, 0.1, 0.25, 0.5, 1, 2.5}};  // its db->Write, fsync included
-  mutable std::mutex seq_mu;
-  mutable std::condition_variable seq_cv;
+  core::Histogram sync_seconds{{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                0.1, 0.25, 0.5, 1, 2.5}};  // its db->Write, fsync included
+  // last_seq's waiters (WaitForAppend); the seq itself is atomic.
+  mutable core::Mutex seq_mu;
+  mutable std::condition_variable_any seq_cv;
 
   ~Impl() {
     if (committer.joinable()) {
       {
-        std::lock_guard lock(queue_mu);
+        core::MutexLock lock(queue_mu);
         stopping = true;
       }
       queue_cv.notify_one();
@@ -285,7 +287,7 @@ struct RocksStore::Impl {
     }
     if (!groups->status().ok()) return FromRocks(groups->status(), "loading the last seq");
     {
-      std::unique_lock lock(heads_mu);
+      core::WriterLock lock(heads_mu);
       heads = std::move(loaded);
     }
     last_seq.store(seq);
@@ -293,7 +295,7 @@ struct RocksStore::Impl {
   }
 
   core::TenantHead CommittedHead(const std::string& tenant) const {
-    std::shared_lock lock(heads_mu);
+    core::ReaderLock lock(heads_mu);
     auto it = heads.find(tenant);
     if (it != heads.end()) return it->second;
     return core::TenantHead{core::TenantSeq(0), std::string(core::kZeroHash), core::Time{}};
@@ -322,9 +324,9 @@ struct RocksStore::Impl {
     std::vector<core::AppendResult> results;
     while (true) {
       {
-        std::unique_lock lock(queue_mu);
+        core::MutexLock lock(queue_mu);
         committer_idle = true;
-        queue_cv.wait(lock, [&] { return !queue.empty() || stopping; });
+        while (queue.empty() && !stopping) queue_cv.wait(lock);
         committer_idle = false;
         if (queue.empty()) return;  // stopping, and nothing left to commit
         size_t events = 0;
@@ -442,14 +444,14 @@ struct RocksStore::Impl {
       return;
     }
     {
-      std::unique_lock lock(heads_mu);
+      core::WriterLock lock(heads_mu);
       for (auto& [tenant, head] : pending) heads[std::string(tenant)] = std::move(head);
     }
     groups_committed.fetch_add(1, std::memory_order_relaxed);
     events_committed.fetch_add(seq - first_seq, std::memory_order_relaxed);
     batch_events.Observe(static_cast<double>(seq - first_seq));
     {
-      std::lock_guard lock(seq_mu);
+      core::MutexLock lock(seq_mu);
       last_seq.store(seq);
     }
     seq_cv.notify_all();
@@ -617,7 +619,7 @@ core::Status RocksStore::AppendAsync(core::AppendRequest request, core::AppendCa
   bool wake = false;
   bool closing = false;
   {
-    std::lock_guard lock(impl_->queue_mu);
+    core::MutexLock lock(impl_->queue_mu);
     closing = impl_->stopping;
     if (!closing) {
       impl_->queue.push_back(std::move(pending));
@@ -815,7 +817,7 @@ core::Result<std::optional<core::TenantSeq>> RocksStore::FirstTenantSeq(
 }
 
 std::optional<core::TenantHead> RocksStore::Head(const core::TenantId& tenant) const {
-  std::shared_lock lock(impl_->heads_mu);
+  core::ReaderLock lock(impl_->heads_mu);
   auto it = impl_->heads.find(tenant.value());
   if (it == impl_->heads.end()) return std::nullopt;
   return it->second;
@@ -824,7 +826,7 @@ std::optional<core::TenantHead> RocksStore::Head(const core::TenantId& tenant) c
 std::vector<core::TenantId> RocksStore::Tenants() const {
   std::vector<core::TenantId> out;
   {
-    std::shared_lock lock(impl_->heads_mu);
+    core::ReaderLock lock(impl_->heads_mu);
     out.reserve(impl_->heads.size());
     for (const auto& [tenant, head] : impl_->heads) out.emplace_back(tenant);
   }
@@ -840,7 +842,7 @@ RocksStore::Stats RocksStore::stats() const {
 core::Seq RocksStore::LastSeq() const { return core::Seq(impl_->last_seq.load()); }
 
 core::Seq RocksStore::WaitForAppend(core::Seq after, std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(impl_->seq_mu);
+  core::MutexLock lock(impl_->seq_mu);
   impl_->seq_cv.wait_for(lock, timeout, [&] { return impl_->last_seq.load() > after.value(); });
   return core::Seq(impl_->last_seq.load());
 }

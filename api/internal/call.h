@@ -10,10 +10,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <tuple>
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "api/api.h"
@@ -115,8 +115,8 @@ class RateLimiter {
 };
 
 // Failed logins for unknown emails, counted per (tenant, source address) over a minute and
-// recorded as one auth.login_failed event with data.count (API.md Authentication): a flood of
-// them grows a tenant's trail by at most one event a minute per address. Failed client
+// recorded as one auth.login_failed event with data.count (../shared/spec/API.md Authentication): a
+// flood of them grows a tenant's trail by at most one event a minute per address. Failed client
 // authentications (a known client, a wrong secret or an inactive client) are tallied the
 // same way per (tenant, address, client), and recorded with the client as the target. A
 // tally not yet recorded is lost if the process stops (it acknowledged nothing).
@@ -301,7 +301,8 @@ void ReadTenant(const CallPtr& call,
 [[nodiscard]] HttpResponse Busy(const WorkPool& pool);
 
 // Appends to a JSON object text `"<name>"`: the decision's one-time secret, or null when it
-// went by notification alone (or is a replay), and `"credential_delivery"` (ACCESS.md rule 4).
+// went by notification alone (or is a replay), and `"credential_delivery"`
+// (../shared/spec/ACCESS.md rule 4).
 [[nodiscard]] std::string WithCredential(std::string body, std::string_view name,
                                          const core::iam::Decision& decision);
 
@@ -310,7 +311,7 @@ void ReadTenant(const CallPtr& call,
                                         std::optional<int64_t> version = std::nullopt,
                                         std::string location = {});
 
-// A list page stops early, with a next_cursor, once its body passes this (API.md).
+// A list page stops early, with a next_cursor, once its body passes this (../shared/spec/API.md).
 inline constexpr size_t kPageBytes = size_t{4} << 20;
 
 // Pagination: ?limit= (1..1000, default 50) and ?cursor= (opaque).
@@ -360,7 +361,7 @@ std::string PageJson(const std::vector<std::pair<std::string, const T*>>& sorted
 [[nodiscard]] std::string SortKey(std::string value, std::string_view id, bool descending);
 // ?name=<RFC 3339 time>: absent → nullopt; not a time → 422 naming it.
 [[nodiscard]] core::Result<std::optional<core::Time>> TimeQuery(const HttpRequest& req,
-                                                               std::string_view name);
+                                                                std::string_view name);
 
 // A role at a scope as a request sends it: the scope defaults to the root.
 struct GrantBody {

@@ -1,5 +1,5 @@
-// How entities look over HTTP (API.md): one function per resource, writing JSON from the
-// tenant's state. Private to api/.
+// How entities look over HTTP (../shared/spec/API.md): one function per resource, writing JSON from
+// the tenant's state. Private to api/.
 #pragma once
 
 #include <optional>

@@ -1,4 +1,4 @@
-// AccessEvaluator: the access decision of ACCESS.md over a tenant's current state.
+// AccessEvaluator: the access decision of ../shared/spec/ACCESS.md over a tenant's current state.
 //
 //   check(subject, action, target): the subject must exist and be active; an admin-kind
 //   user may do anything in its tenant; otherwise the effective level is the maximum level
@@ -95,8 +95,8 @@ struct WhoEntry {
 [[nodiscard]] int64_t SessionEpoch(const TenantState& state, const Subject& subject);
 // Whether a token of `subject` still stands: the principal is active, the token (its jti) was
 // not revoked, and it was issued in the principal's current session epoch — a password change
-// or reset, a suspension, deactivation or deletion ends every earlier one (ACCESS.md rule 8).
-// kUnauthenticated saying which.
+// or reset, a suspension, deactivation or deletion ends every earlier one (../shared/spec/ACCESS.md
+// rule 8). kUnauthenticated saying which.
 [[nodiscard]] Status CheckTokenLive(const TenantState& state, const Subject& subject,
                                     std::string_view jti, int64_t session_epoch, Time now);
 

@@ -1,5 +1,5 @@
-// Authority: who may give which access — ACCESS.md "No escalation, on every path" — as
-// questions about one caller in one tenant's current state. Decide asks them before every
+// Authority: who may give which access — ../shared/spec/ACCESS.md "No escalation, on every path" —
+// as questions about one caller in one tenant's current state. Decide asks them before every
 // command that grants access, shows a credential, acts on a principal or changes the tree;
 // the API asks Require for its route checks. Nothing else answers them.
 //
@@ -44,7 +44,7 @@
 
 namespace custos::core::iam {
 
-// ACCESS.md rule 7.
+// ../shared/spec/ACCESS.md rule 7.
 inline constexpr size_t kMaxExpandedPermissions = 1000;
 inline constexpr int kMaxIncludeDepth = 8;
 

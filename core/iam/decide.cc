@@ -15,10 +15,10 @@ namespace custos::core::iam {
 namespace et = event_type;
 using internal::ChangeSet;
 using internal::Decider;
-using internal::LimitText;
-using internal::RequireText;
-using internal::RequireName;
 using internal::LimitName;
+using internal::LimitText;
+using internal::RequireName;
+using internal::RequireText;
 
 std::string NewId(std::string_view prefix, CommandContext& ctx) {
   unsigned char bytes[16];
@@ -425,7 +425,8 @@ Result<Decision> Decider::operator()(const UpdateTenant& c) {
   CUSTOS_RETURN_IF_ERROR(CheckIfMatch(t.version));
   if ((c.plan || c.retention_days || c.seat_limit) && !IsRoot()) {
     return Error{Errc::kPermissionDenied,
-                 "only the root client changes plans, retention and seat limits", {}};
+                 "only the root client changes plans, retention and seat limits",
+                 {}};
   }
   const Target target{"tenant", t.id, t.name};
   if (c.plan || c.retention_days || c.seat_limit) {
@@ -610,7 +611,8 @@ Result<Decision> Decider::operator()(const UpdateNode& c) {
   // Updating needs update (edit) on its type at its parent, and to see the node itself (an
   // override hides it from the parent's holders: they may not touch what they cannot read);
   // setting or clearing inherit, changing app or moving needs update on the node itself too
-  // (ACCESS.md rule 6), and a move create at the new parent, as the node will be there.
+  // (../shared/spec/ACCESS.md rule 6), and a move create at the new parent, as the node will be
+  // there.
   CUSTOS_RETURN_IF_ERROR(auth_.Require("update", AccessTarget::ForChild(*parent, n->type, n->app)));
   if (GuardOn(Guard::kNodeItself)) {
     CUSTOS_RETURN_IF_ERROR(auth_.Require("read", AccessTarget::ForNode(*n)));

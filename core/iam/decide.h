@@ -4,11 +4,11 @@
 // nothing. The caller appends the events (with the credential writes in the same batch),
 // then applies them.
 //
-// Rules enforced here (API.md, ACCESS.md): uniqueness (emails case-insensitively, role,
-// group, client and project names), no cycle of included roles, built-in roles and system
-// groups not editable, system groups and built-in roles made with tenants, environments and
-// projects in the same append, dependent bindings and memberships removed as events,
-// If-Match versions, and for a non-root caller every rule of "No escalation, on every path"
+// Rules enforced here (../shared/spec/API.md, ../shared/spec/ACCESS.md): uniqueness (emails
+// case-insensitively, role, group, client and project names), no cycle of included roles, built-in
+// roles and system groups not editable, system groups and built-in roles made with tenants,
+// environments and projects in the same append, dependent bindings and memberships removed as
+// events, If-Match versions, and for a non-root caller every rule of "No escalation, on every path"
 // (asked of Authority, authority.h): grants, delegation, admin kind, credentials by rank,
 // acting on principals, the tree, bounded roles and token revocation. Also the checks that
 // depend on a command's content rather than its route: binding or grouping on create (admin
@@ -43,8 +43,8 @@ struct CommandContext {
   Random* random = nullptr;
   std::optional<int64_t> if_match;  // the target entity's expected version
   // The notification channels: where a credential goes when the caller does not outrank its
-  // principal (ACCESS.md rule 4). The notifications topic takes every message; a mailer alone
-  // only those with an address (not an API client's secret, which has none).
+  // principal (../shared/spec/ACCESS.md rule 4). The notifications topic takes every message; a
+  // mailer alone only those with an address (not an API client's secret, which has none).
   bool notifications = false;  // the topic
   bool mail = false;           // a mailer (--smtp)
 };

@@ -70,9 +70,11 @@ Result<Decision> Decider::operator()(const CreateUser& c) {
                  "only the root client makes support accounts",
                  {FieldError{"support", "needs the root client"}}};
   }
-  UserProfile profile{c.email,      c.first_name,   c.last_name,  c.phone, c.address,
-                      c.department, c.external_ids, c.properties, c.kind,
-                      c.support ? std::optional<bool>(true) : std::nullopt};
+  UserProfile profile{c.email,        c.first_name,
+                      c.last_name,    c.phone,
+                      c.address,      c.department,
+                      c.external_ids, c.properties,
+                      c.kind,         c.support ? std::optional<bool>(true) : std::nullopt};
   FieldChecks checks;
   CheckProfile(profile, checks);
   checks.Add(CheckStringMap(c.tags, "tags", 1024));
@@ -462,7 +464,7 @@ Result<Decision> Decider::operator()(const ImportUsers& c) {
     ++all.created;
   }
   if (c.all_or_nothing && (!all.rejected.empty() || c.refused_before > 0)) {
-    // API.md: 200 with every failing line, and nothing created.
+    // ../shared/spec/API.md: 200 with every failing line, and nothing created.
     Decision none;
     none.rejected = std::move(all.rejected);
     return none;

@@ -1,5 +1,5 @@
-// The identity events (EVENTS.md catalog): their types and the payload each carries as its
-// `data`. Decide functions build them (MakeEvent); TenantState::Apply reads them back from
+// The identity events (../shared/spec/EVENTS.md catalog): their types and the payload each carries
+// as its `data`. Decide functions build them (MakeEvent); TenantState::Apply reads them back from
 // `data` — the same code path for a live command, a replay after a rebuild, and a follower.
 // No payload holds a secret.
 //

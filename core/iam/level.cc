@@ -22,7 +22,7 @@ bool FromString(std::string_view text, Level& out) {
       return true;
     }
   }
-  // ACCESS.md "Levels": the vocabularies each level stands for.
+  // ../shared/spec/ACCESS.md "Levels": the vocabularies each level stands for.
   static constexpr std::array<std::pair<std::string_view, Level>, 16> kWords = {{
       {"none", Level::kNone},
       {"read", Level::kView},

@@ -1,4 +1,5 @@
-// The one ordered ladder of access levels (ACCESS.md) and the actions that need them.
+// The one ordered ladder of access levels (../shared/spec/ACCESS.md) and the actions that need
+// them.
 #pragma once
 
 #include <cstdint>
@@ -17,9 +18,9 @@ enum class Level : uint8_t {
 };
 
 [[nodiscard]] std::string_view ToString(Level level);
-// A level's name, or one of the vocabulary words ACCESS.md's ladder says it stands for
-// (Read, Viewer; Operator; Write, Editor, Designer; Manager, Owner; All, Administrate …),
-// in any case. What is stored and answered is always the level's own name.
+// A level's name, or one of the vocabulary words ../shared/spec/ACCESS.md's ladder says it stands
+// for (Read, Viewer; Operator; Write, Editor, Designer; Manager, Owner; All, Administrate …), in
+// any case. What is stored and answered is always the level's own name.
 [[nodiscard]] bool FromString(std::string_view text, Level& out);
 
 // read, list → view; execute → operate; create, update → edit; delete → manage;

@@ -1,5 +1,6 @@
-// The identity model: what a tenant holds (ACCESS.md, API.md). Plain reflected structs (see
-// core/fields.h): the same field lists write event data, projection records and API bodies.
+// The identity model: what a tenant holds (../shared/spec/ACCESS.md, ../shared/spec/API.md). Plain
+// reflected structs (see core/fields.h): the same field lists write event data, projection records
+// and API bodies.
 //
 // Thread-safety: plain values.
 #pragma once
@@ -43,8 +44,8 @@ CUSTOS_ENUM_STRINGS(PropertyType);
 // The id of the tenant's root node.
 inline constexpr std::string_view kRootNode = "root";
 
-// Retention windows by plan (EVENTS.md): free 30, pro 90, enterprise 365 by default and
-// settable from 365 to 3650.
+// Retention windows by plan (../shared/spec/EVENTS.md): free 30, pro 90, enterprise 365 by default
+// and settable from 365 to 3650.
 [[nodiscard]] int DefaultRetentionDays(Plan plan);
 
 struct TenantSettings {
@@ -187,7 +188,8 @@ struct User {
   int failed_logins = 0;             // consecutive
   std::optional<Time> locked_until;  // while locked; absent: until an admin unlocks
   // Tokens carry the epoch they were issued in; a password change or reset, a suspension,
-  // deactivation or deletion moves it on, which ends every earlier token (ACCESS.md rule 8).
+  // deactivation or deletion moves it on, which ends every earlier token (../shared/spec/ACCESS.md
+  // rule 8).
   int64_t session_epoch = 0;
   // Tenant principals that saw a credential of this user (a temporary password in a response,
   // the token of the invitation it accepted): they may not give it delegated grants (rule 4).

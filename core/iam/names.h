@@ -1,7 +1,7 @@
-// What a name may hold and when two names are the same (API.md Conventions). Names of users,
-// roles, groups, clients, tree nodes, tenants and tags refuse C0 and C1 control characters,
-// bidirectional controls and line separators: they would let a name hide, reorder or forge
-// text in consoles, logs and exports. Uniqueness (and so the built-in names) compares names
+// What a name may hold and when two names are the same (../shared/spec/API.md Conventions). Names
+// of users, roles, groups, clients, tree nodes, tenants and tags refuse C0 and C1 control
+// characters, bidirectional controls and line separators: they would let a name hide, reorder or
+// forge text in consoles, logs and exports. Uniqueness (and so the built-in names) compares names
 // by NameKey: NFKC, case-folded, with default-ignorable characters (zero-width spaces and
 // joiners among them) removed — "Tenant Admin" + U+200B is "Tenant Admin", "ＶＩＥＷＥＲ" is
 // "viewer".

@@ -29,8 +29,8 @@ class PasswordHasher {
 [[nodiscard]] bool CheckPassword(const PasswordCredential& credential, std::string_view password,
                                  const PasswordHasher& hasher);
 
-// A login's check, with the same work whatever the account (API.md: no timing tells which
-// accounts exist): exactly one hasher.Verify — of the argon2id credential, or of `dummy_hash`
+// A login's check, with the same work whatever the account (../shared/spec/API.md: no timing tells
+// which accounts exist): exactly one hasher.Verify — of the argon2id credential, or of `dummy_hash`
 // when there is no credential or it is a temporary password (whose SHA-256 comparison comes
 // on top of it).
 [[nodiscard]] bool CheckLoginPassword(const std::optional<PasswordCredential>& credential,

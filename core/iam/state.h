@@ -49,7 +49,8 @@ using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>
 
 // A role's expanded permissions: its own and every active included role's, each distinct
 // permission once, as pointers into the roles' own lists — shared, not copied per role, so
-// memory follows the distinct permissions (ACCESS.md rule 7 bounds them at 1,000 a role).
+// memory follows the distinct permissions (../shared/spec/ACCESS.md rule 7 bounds them at 1,000 a
+// role).
 using PermissionRefs = std::vector<const Permission*>;
 
 // One binding that reaches a subject, directly or through a group, with its role's expanded

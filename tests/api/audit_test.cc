@@ -104,9 +104,9 @@ TEST_F(AuditApiTest, NumbersAreStoredAndChainedAsSent) {
 TEST_F(AuditApiTest, ReportingAnotherActorRecordsTheCaller) {
   const std::string token = AuditClient("gateway", "edit");
   HttpReply r = client_->Json("POST", base_ + "/events", token,
-                               "{\"type\":\"connector.changed\",\"actor\":{\"type\":\"user\","
-                               "\"id\":\"ext_42\",\"name\":\"Linus\"}}",
-                               {{"User-Agent", "gateway/2.1"}});
+                              "{\"type\":\"connector.changed\",\"actor\":{\"type\":\"user\","
+                              "\"id\":\"ext_42\",\"name\":\"Linus\"}}",
+                              {{"User-Agent", "gateway/2.1"}});
   ASSERT_EQ(r.status, 201) << r.body;
   J e(client_->Json("GET", base_ + "/events/" + J(r.body).S("id"), root_token_).body);
   EXPECT_EQ(e.S("actor.id"), "ext_42");
@@ -126,7 +126,8 @@ TEST_F(AuditApiTest, ACallerCannotDressItselfUpOrPassForTheSystem) {
   // As itself with a grand name: the name on the event is its own, from the state.
   HttpReply self = Ingest(token,
                           "{\"type\":\"settings.changed\",\"actor\":{\"type\":\"api_client\","
-                          "\"id\":\"" + CallerId(token) + "\",\"name\":\"Root administrator (console)\"}}");
+                          "\"id\":\"" +
+                              CallerId(token) + "\",\"name\":\"Root administrator (console)\"}}");
   ASSERT_EQ(self.status, 201) << self.body;
   J mine(client_->Json("GET", base_ + "/events/" + J(self.body).S("id"), root_token_).body);
   EXPECT_EQ(mine.S("actor.name"), "gateway");
@@ -137,8 +138,8 @@ TEST_F(AuditApiTest, ACallerCannotDressItselfUpOrPassForTheSystem) {
                            "{\"type\":\"engine.restarted\",\"actor\":{\"type\":\"system\","
                            "\"id\":\"scheduler\",\"name\":\"Custos\"}}");
   ASSERT_EQ(claim.status, 201) << claim.body;
-  HttpReply ocsf = client_->Json("GET", base_ + "/export?format=ocsf&action=engine.restarted",
-                                 root_token_);
+  HttpReply ocsf =
+      client_->Json("GET", base_ + "/export?format=ocsf&action=engine.restarted", root_token_);
   ASSERT_EQ(ocsf.status, 200);
   const std::string record = ocsf.body.substr(0, ocsf.body.find('\n'));
   J o(record);
@@ -150,8 +151,8 @@ TEST_F(AuditApiTest, ACallerCannotDressItselfUpOrPassForTheSystem) {
   EXPECT_EQ(o.S("unmapped.reported_actor.type"), "system");
 }
 
-// EVENTS.md: "`actor.name`/`target.name` are snapshots taken at the time". Root, API clients,
-// users and the system's jobs all leave their name on what they cause.
+// ../shared/spec/EVENTS.md: "`actor.name`/`target.name` are snapshots taken at the time". Root, API
+// clients, users and the system's jobs all leave their name on what they cause.
 TEST_F(AuditApiTest, EveryEventCarriesItsActorsName) {
   const std::string admin = AuditClient("auditor", "admin");
   const std::string t = "/v1/tenants/acme";
@@ -160,12 +161,14 @@ TEST_F(AuditApiTest, EveryEventCarriesItsActorsName) {
                                  "\"last_name\":\"Lovelace\"}");
   ASSERT_EQ(user.status, 201) << user.body;
   const std::string password = J(user.body).S("temporary_password");
-  ASSERT_EQ(client_->Json("POST", t + "/auth/login", "",
-                          "{\"email\":\"ada@x.io\",\"password\":\"" + password + "\"}")
+  ASSERT_EQ(client_
+                ->Json("POST", t + "/auth/login", "",
+                       "{\"email\":\"ada@x.io\",\"password\":\"" + password + "\"}")
                 .status,
             200);
-  ASSERT_EQ(client_->Json("POST", t + "/auth/login", "",
-                          "{\"email\":\"ada@x.io\",\"password\":\"wrong-password\"}")
+  ASSERT_EQ(client_
+                ->Json("POST", t + "/auth/login", "",
+                       "{\"email\":\"ada@x.io\",\"password\":\"wrong-password\"}")
                 .status,
             401);
   ASSERT_EQ(Ingest(admin, "{\"type\":\"report.viewed\"}").status, 201);
@@ -300,8 +303,7 @@ TEST_F(AuditApiTest, APageStopsOnceItsBodyPassesFourMebibytes) {
   const std::string token = AuditClient("big", "edit");
   const std::string blob(60'000, 'x');
   for (int i = 0; i < 80; ++i) {
-    ASSERT_EQ(Ingest(token, "{\"type\":\"report.generated\",\"data\":{\"blob\":\"" + blob +
-                                "\"}}")
+    ASSERT_EQ(Ingest(token, "{\"type\":\"report.generated\",\"data\":{\"blob\":\"" + blob + "\"}}")
                   .status,
               201);
   }
@@ -600,7 +602,7 @@ TEST_F(AuditApiTest, ExportsFilterAndHideWhatIsPastTheWindow) {
   EXPECT_FALSE(receipt->complete);  // filtered, and past the window's events are not there
   EXPECT_EQ(receipt->filters.ToJson(), "{\"action\":[\"engine.*\"]}");
 
-  // Exporting needs manage on iam.audit (ACCESS.md); view reads and queries only.
+  // Exporting needs manage on iam.audit (../shared/spec/ACCESS.md); view reads and queries only.
   const std::string viewer = AuditClient("viewer", "view");
   const std::string manager = AuditClient("manager", "manage");
   auto [nobody_id, nobody_secret] = Client("acme", "nobody", "");

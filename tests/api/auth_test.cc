@@ -399,10 +399,9 @@ TEST_F(ApiTest, RevocationByOwnershipAndClientAuthentication) {
   EXPECT_TRUE(active(alice_token));
   // Alice outranks the editor client, and sees its token.
   const std::string third = Token(id, secret);
-  HttpReply below =
-      client_->Send("POST", "/oauth/introspect",
-                    {{"Content-Type", form}, {"Authorization", "Bearer " + alice_token}},
-                    "token=" + third);
+  HttpReply below = client_->Send(
+      "POST", "/oauth/introspect",
+      {{"Content-Type", form}, {"Authorization", "Bearer " + alice_token}}, "token=" + third);
   ASSERT_EQ(below.status, 200) << below.body;
   EXPECT_TRUE(J(below.body).B("active"));
   HttpReply wrong =
@@ -490,26 +489,25 @@ TEST_F(ApiTest, FailedLoginsForUnknownEmailsAreTalliedIntoOneEventPerSourceAndMi
 TEST_F(ApiTest, FailedClientAuthenticationsAreRecordedWithTheClientAsTarget) {
   CreateTenant("acme");
   auto [id, secret] = Client("acme", "bot", RoleId("acme", "Viewer"));
-  const auto form =
-      std::vector<std::pair<std::string, std::string>>{{"Content-Type", "application/x-www-form-urlencoded"}};
+  const auto form = std::vector<std::pair<std::string, std::string>>{
+      {"Content-Type", "application/x-www-form-urlencoded"}};
   // Twelve guesses at its secret, at the token endpoint and at introspection.
   for (int i = 0; i < 12; ++i) {
-    HttpReply r = client_->Send("POST", i % 2 ? "/oauth/introspect" : "/oauth/token",
-                                form,
+    HttpReply r = client_->Send("POST", i % 2 ? "/oauth/introspect" : "/oauth/token", form,
                                 "grant_type=client_credentials&token=x&client_id=" + id +
                                     "&client_secret=guess" + std::to_string(i));
     EXPECT_EQ(r.status, 401) << r.body;
   }
   // An unknown client id has no tenant to be recorded in.
-  EXPECT_EQ(client_->Send("POST", "/oauth/token", form,
-                          "grant_type=client_credentials&client_id=cli_nope&client_secret=x")
+  EXPECT_EQ(client_
+                ->Send("POST", "/oauth/token", form,
+                       "grant_type=client_credentials&client_id=cli_nope&client_secret=x")
                 .status,
             401);
   api_->RunChores();
-  J events(client_
-               ->Json("GET", "/v1/tenants/acme/audit/events?action=auth.login_failed",
-                      RootToken())
-               .body);
+  J events(
+      client_->Json("GET", "/v1/tenants/acme/audit/events?action=auth.login_failed", RootToken())
+          .body);
   ASSERT_EQ(events.Size("items"), 1u);
   EXPECT_EQ(events.S("items.0.target.type"), "api_client");
   EXPECT_EQ(events.S("items.0.target.id"), id);
@@ -518,18 +516,16 @@ TEST_F(ApiTest, FailedClientAuthenticationsAreRecordedWithTheClientAsTarget) {
   EXPECT_EQ(events.S("items.0.data.count"), "12");
   EXPECT_EQ(events.S("items.0.actor.ip"), "127.0.0.1");
   // A deactivated client trying its (right) secret is recorded too.
-  ASSERT_EQ(client_->Json("POST", "/v1/tenants/acme/api-clients/" + id + "/deactivate",
-                          RootToken())
+  ASSERT_EQ(client_->Json("POST", "/v1/tenants/acme/api-clients/" + id + "/deactivate", RootToken())
                 .status,
             200);
-  EXPECT_EQ(client_->Send("POST", "/oauth/token", form,
-                          "grant_type=client_credentials&client_id=" + id + "&client_secret=" +
-                              secret)
+  EXPECT_EQ(client_
+                ->Send("POST", "/oauth/token", form,
+                       "grant_type=client_credentials&client_id=" + id + "&client_secret=" + secret)
                 .status,
             401);
   api_->RunChores();
-  J more(client_
-             ->Json("GET", "/v1/tenants/acme/audit/events?action=auth.login_failed", RootToken())
+  J more(client_->Json("GET", "/v1/tenants/acme/audit/events?action=auth.login_failed", RootToken())
              .body);
   ASSERT_EQ(more.Size("items"), 2u);
   EXPECT_EQ(more.S("items.0.data.reason"), "inactive_client");
@@ -600,11 +596,11 @@ TEST(RootClientTest, TheCredentialsAreDeliveredBeforeTheRecordIsKept) {
   EXPECT_FALSE(record->has_value());
   // The next start makes credentials, delivers them, then keeps their hash.
   api::RootClient delivered;
-  auto made = projections::Credentials::EnsureRootClient(
-      **store, random, clock, [&](const api::RootClient& c) {
-        delivered = c;
-        return core::OkStatus();
-      });
+  auto made = projections::Credentials::EnsureRootClient(**store, random, clock,
+                                                         [&](const api::RootClient& c) {
+                                                           delivered = c;
+                                                           return core::OkStatus();
+                                                         });
   ASSERT_TRUE(made.ok());
   EXPECT_FALSE(made->client_secret.empty());
   EXPECT_EQ(delivered.client_id, made->client_id);
@@ -614,11 +610,11 @@ TEST(RootClientTest, TheCredentialsAreDeliveredBeforeTheRecordIsKept) {
   EXPECT_EQ((*record)->find(made->client_secret), std::string::npos);  // only its hash
   // Later starts deliver nothing and keep the same client.
   bool called = false;
-  auto later = projections::Credentials::EnsureRootClient(
-      **store, random, clock, [&](const api::RootClient&) {
-        called = true;
-        return core::OkStatus();
-      });
+  auto later = projections::Credentials::EnsureRootClient(**store, random, clock,
+                                                          [&](const api::RootClient&) {
+                                                            called = true;
+                                                            return core::OkStatus();
+                                                          });
   ASSERT_TRUE(later.ok());
   EXPECT_FALSE(called);
   EXPECT_EQ(later->client_id, made->client_id);
@@ -652,8 +648,8 @@ TEST(RateLimiterTest, AnIpv6SourceIsItsSlash64) {
   EXPECT_EQ(api::internal::SourceKey("192.0.2.7"), "192.0.2.7");
 }
 
-// EVENTS.md: invitation.expired is part of the catalog, and the trail must say when an
-// invitation expired or a timed lock ran out — not only the state. The system's expiry job
+// ../shared/spec/EVENTS.md: invitation.expired is part of the catalog, and the trail must say when
+// an invitation expired or a timed lock ran out — not only the state. The system's expiry job
 // records both once, as the system ("expiry"), and then the answers say so too.
 TEST_F(ApiTest, ExpiriesAreRecordedByTheSystemOnce) {
   CreateTenant("acme");
@@ -680,7 +676,7 @@ TEST_F(ApiTest, ExpiriesAreRecordedByTheSystemOnce) {
   core::Result<uint64_t> swept = expiry.SweepAll();
   ASSERT_TRUE(swept.ok()) << swept.error().message;
   EXPECT_EQ(*swept, 2u);
-  EXPECT_EQ(*expiry.SweepAll(), 0u);  // once
+  EXPECT_EQ(*expiry.SweepAll(), 0u);      // once
   const std::string later = RootToken();  // the first one has expired meanwhile
   HttpReply events = client_->Json("GET", t + "/audit/events?actor=expiry", later);
   ASSERT_EQ(events.status, 200) << events.body;
@@ -689,9 +685,9 @@ TEST_F(ApiTest, ExpiriesAreRecordedByTheSystemOnce) {
   std::set<std::string> types{e.S("items.0.type"), e.S("items.1.type")};
   EXPECT_EQ(types, (std::set<std::string>{"invitation.expired", "user.unlocked"}));
   EXPECT_EQ(e.S("items.0.actor.type"), "system");
-  EXPECT_EQ(J(client_->Json("GET", t + "/invitations/" + J(inv.body).S("id"), later).body)
-                .S("status"),
-            "expired");
+  EXPECT_EQ(
+      J(client_->Json("GET", t + "/invitations/" + J(inv.body).S("id"), later).body).S("status"),
+      "expired");
   EXPECT_EQ(J(client_->Json("GET", user_path, later).body).S("status"), "active");
 }
 

@@ -1,6 +1,6 @@
-// No request's work runs on the threads that serve sockets (api/server.h, API.md): with one
-// I/O thread, chain verifications, an export whose reader never reads, idempotent writes and
-// logins run while other connections keep being answered; a full pool answers 503 with
+// No request's work runs on the threads that serve sockets (api/server.h, ../shared/spec/API.md):
+// with one I/O thread, chain verifications, an export whose reader never reads, idempotent writes
+// and logins run while other connections keep being answered; a full pool answers 503 with
 // Retry-After instead of queueing without end.
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -3,9 +3,9 @@
 
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "tests/api/api_fixture.h"
 
@@ -77,8 +77,8 @@ std::map<std::string, std::set<std::string>> QueryParametersInFile(const std::st
   return out;
 }
 
-// API.md: an unknown query parameter is 400; so what a route reads is what the file says
-// it takes, no more and no less.
+// ../shared/spec/API.md: an unknown query parameter is 400; so what a route reads is what the file
+// says it takes, no more and no less.
 TEST_F(ApiTest, OpenApiFileListsEachRoutesQueryParameters) {
   const auto documented = QueryParametersInFile(CUSTOS_SOURCE_DIR "/api/openapi.yaml");
   for (const api::RouteSpec& r : api_->routes()) {

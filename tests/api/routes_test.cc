@@ -50,8 +50,8 @@ TEST_F(ApiTest, BadInputGetsA4xxAndTheServerKeepsServing) {
   EXPECT_EQ(client_->Send("GET", "/healthz").status, 200);
 }
 
-// ACCESS.md: each grant of a check names its binding and `via_group` (the group it came
-// through, or null) — a direct grant says null rather than leaving the field out, in check
+// ../shared/spec/ACCESS.md: each grant of a check names its binding and `via_group` (the group it
+// came through, or null) — a direct grant says null rather than leaving the field out, in check
 // answers and in effective grants alike.
 TEST_F(ApiTest, ADirectGrantSaysViaGroupNull) {
   CreateTenant("acme");
@@ -89,8 +89,8 @@ TEST_F(ApiTest, ADirectGrantSaysViaGroupNull) {
   EXPECT_TRUE(named) << who.body;
 }
 
-// API.md Conventions: "An unknown query parameter → 400 naming it (`?stauts=` never silently
-// lists everyone); … 405 carries `Allow`; a body that is not `application/json` on a JSON
+// ../shared/spec/API.md Conventions: "An unknown query parameter → 400 naming it (`?stauts=` never
+// silently lists everyone); … 405 carries `Allow`; a body that is not `application/json` on a JSON
 // route → 415."
 TEST_F(ApiTest, UnknownQueryParametersAndForeignBodiesAreRefused) {
   CreateTenant("acme");
@@ -132,7 +132,8 @@ TEST_F(ApiTest, UnknownQueryParametersAndForeignBodiesAreRefused) {
   EXPECT_EQ(bare.status, 200) << bare.body;
 }
 
-// API.md Conventions: "a 422 lists every failing field in `errors`, not only the first".
+// ../shared/spec/API.md Conventions: "a 422 lists every failing field in `errors`, not only the
+// first".
 TEST_F(ApiTest, A422NamesEveryFailingField) {
   CreateTenant("acme");
   const std::string token = RootToken();
@@ -181,27 +182,34 @@ TEST_F(ApiTest, A422NamesEveryFailingFieldOnEveryCommand) {
   };
   const std::string t = "/v1/tenants/acme";
   for (const Case& c : std::vector<Case>{
-           {"POST", t + "/roles",
+           {"POST",
+            t + "/roles",
             "{\"name\":\"\",\"description\":\"" + long_text +
                 "\",\"permissions\":[{\"resource_type\":\"iam.nope\",\"level\":\"view\"},"
                 "{\"resource_type\":\"Bad Type\",\"resource\":\"\",\"level\":\"edit\"}],"
                 "\"includes\":[\"rol_missing\"]}",
             {"name", "description", "permissions[0].resource_type", "permissions[1].resource_type",
              "permissions[1].resource", "includes[0]"}},
-           {"POST", t + "/groups", "{\"name\":\"\",\"description\":\"" + long_text + "\"}",
+           {"POST",
+            t + "/groups",
+            "{\"name\":\"\",\"description\":\"" + long_text + "\"}",
             {"name", "description"}},
-           {"POST", t + "/api-clients",
+           {"POST",
+            t + "/api-clients",
             "{\"name\":\"\",\"label\":\"" + std::string(201, 'l') +
                 "\",\"owner_id\":\"usr_nobody\"}",
             {"name", "label", "owner_id"}},
-           {"POST", t + "/bindings",
+           {"POST",
+            t + "/bindings",
             "{\"subject\":{\"type\":\"user\",\"id\":\"usr_nobody\"},"
             "\"role_id\":\"rol_nope\",\"scope\":\"prj_nowhere\"}",
             {"subject.id", "role_id", "scope"}},
-           {"POST", t + "/resources",
+           {"POST",
+            t + "/resources",
             "{\"name\":\"\",\"type\":\"Not A Type\",\"parent_id\":\"prj_nowhere\"}",
             {"name", "type", "parent_id"}},
-           {"POST", "/v1/tenants",
+           {"POST",
+            "/v1/tenants",
             "{\"id\":\"newco\",\"name\":\"\",\"environments\":[\"Prod\",\"prod\","
             "\"Tenant\"]}",
             {"name", "environments[1]", "environments[2]"}},
@@ -213,10 +221,10 @@ TEST_F(ApiTest, A422NamesEveryFailingFieldOnEveryCommand) {
   // Members: every unknown one is named.
   HttpReply group = client_->Json("POST", t + "/groups", token, "{\"name\":\"Ops\"}");
   ASSERT_EQ(group.status, 201) << group.body;
-  HttpReply members = client_->Json(
-      "POST", t + "/groups/" + J(group.body).S("id") + "/members", token,
-      "{\"members\":[{\"type\":\"user\",\"id\":\"usr_a\"},"
-      "{\"type\":\"api_client\",\"id\":\"cli_b\"}]}");
+  HttpReply members =
+      client_->Json("POST", t + "/groups/" + J(group.body).S("id") + "/members", token,
+                    "{\"members\":[{\"type\":\"user\",\"id\":\"usr_a\"},"
+                    "{\"type\":\"api_client\",\"id\":\"cli_b\"}]}");
   EXPECT_EQ(members.status, 422) << members.body;
   EXPECT_EQ(fields_of(members), (std::set<std::string>{"members[0].id", "members[1].id"}));
   // Nothing was made by any of them.
@@ -226,8 +234,8 @@ TEST_F(ApiTest, A422NamesEveryFailingFieldOnEveryCommand) {
   EXPECT_EQ(client_->Json("GET", "/v1/tenants/newco", token).status, 404);
 }
 
-// ACCESS.md "Levels": the ladder's table names the vocabularies each level stands for; a
-// console that says Write, Owner or Administrate gets edit, manage and admin, stored and
+// ../shared/spec/ACCESS.md "Levels": the ladder's table names the vocabularies each level stands
+// for; a console that says Write, Owner or Administrate gets edit, manage and admin, stored and
 // answered as the level.
 TEST_F(ApiTest, TheSeedsLevelWordsAreTheirLevels) {
   CreateTenant("acme");
@@ -640,8 +648,8 @@ TEST_F(ApiTest, CsvImportAllOrNothingBestEffortAndExport) {
       "lin@example.com,Lin,Group,,,No Such Group,\r\n";
   const auto as_csv =
       std::vector<std::pair<std::string, std::string>>{{"Content-Type", "text/csv"}};
-  // API.md: "?mode=all_or_nothing|best_effort → 200 {"created": n, "failed": [{"line",
-  // "error"}]}" — every failing line, whatever found it, and nothing created.
+  // ../shared/spec/API.md: "?mode=all_or_nothing|best_effort → 200 {"created": n, "failed":
+  // [{"line", "error"}]}" — every failing line, whatever found it, and nothing created.
   HttpReply all = client_->Json("POST", "/v1/tenants/acme/users:import", token, csv, as_csv);
   EXPECT_EQ(all.status, 200) << all.body;
   EXPECT_EQ(J(all.body).S("created"), "0");

@@ -365,10 +365,10 @@ TEST(AuditOcsfTest, ApplicationEventsMapByTheirVerb) {
   EXPECT_EQ(OcsfActivityOf("workflow.step.failed").class_uid, 6003);
 }
 
-// Every catalog type of EVENTS.md lands in the class the contract names, with an activity the
-// OCSF 1.3 class defines.
+// Every catalog type of ../shared/spec/EVENTS.md lands in the class the contract names, with an
+// activity the OCSF 1.3 class defines.
 TEST(AuditOcsfTest, EveryCatalogTypeMapsToAnActivityOfItsClass) {
-  // EVENTS.md "Catalog".
+  // ../shared/spec/EVENTS.md "Catalog".
   constexpr std::string_view kCatalog =
       "tenant.created tenant.updated tenant.plan_changed tenant.legal_hold_changed "
       "user.created user.updated user.activated user.deactivated user.suspended user.locked "

@@ -49,7 +49,7 @@ TEST(ResultTest, ErrorToStringNamesCodeAndFields) {
 }
 
 }  // namespace
-// API.md: a 422 lists every failing field — up to a bound, so that a body failing on
+// ../shared/spec/API.md: a 422 lists every failing field — up to a bound, so that a body failing on
 // thousands of members answers small; other errors wait until no field failed.
 TEST(FieldChecksTest, GathersFieldsBoundedAndKeepsOtherErrorsBehind) {
   FieldChecks one;

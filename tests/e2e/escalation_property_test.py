@@ -1,9 +1,10 @@
-"""ACCESS.md's escalation property over HTTP: a real `custos serve` (embedded Kafka, so that
-credentials can go by notification), a random tenant, and a few thousand random admin
-requests by random principals (API clients by client credentials, users by login) on every
-route that grants, shows a credential, acts on a principal or changes the tree. After each
-2xx the tenant is read back as root and checked against a reference of the rules written
-here from ACCESS.md (sharing nothing with the server):
+"""The escalation property of ../shared/spec/ACCESS.md over HTTP: a real `custos serve`
+(embedded Kafka, so that credentials can go by notification), a random tenant, and a few
+thousand random admin requests by random principals (API clients by client credentials,
+users by login) on every route that grants, shows a credential, acts on a principal or
+changes the tree. After each 2xx the tenant is read back as root and checked against a
+reference of the rules written here from ../shared/spec/ACCESS.md (sharing nothing with the
+server):
 
 - every grant any subject gained passes CanBind for the caller on the state before, or is
   a system group's own grant delegated to another user whose credential the caller never saw
@@ -35,7 +36,7 @@ def is_iam(t):
     return t.startswith("iam.")
 
 
-# ---- the reference: a naive reading of ACCESS.md over a snapshot ----
+# ---- the reference: a naive reading of ../shared/spec/ACCESS.md over a snapshot ----
 
 class World:
     def __init__(self):

@@ -1,4 +1,4 @@
-"""/metrics as API.md lists it, scraped from a real `custos serve` after real work:
+"""/metrics as ../shared/spec/API.md lists it, scraped from a real `custos serve` after real work:
 requests by route and status, the request duration histogram, events appended, the append
 batch-size and fsync-duration histograms, retention purges; and `promtool check metrics`
 accepts the page (exit 0).

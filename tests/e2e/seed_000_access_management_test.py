@@ -41,7 +41,7 @@ def scenario(s):
         "resource_id": export["id"]})
     me.expect(200, "POST", t + "/auth/password", {
         "current_password": temp, "new_password": "a long passphrase of mine"})
-    # The change ends the session it was made in (ACCESS.md rule 8): log in again.
+    # The change ends the session it was made in (../shared/spec/ACCESS.md rule 8): log in again.
     me.expect(401, "GET", t + "/me")
     r = s.login("vince", "ada@example.com", "a long passphrase of mine")
     check(r.status_code == 200 and not r.json()["must_change_password"], r.text)

@@ -9,7 +9,8 @@ def login_changed(s, tenant, email, temp):
     session = Session(s, r.json()["access_token"])
     session.expect(200, "POST", "/v1/tenants/%s/auth/password" % tenant,
                    {"current_password": temp, "new_password": "another long passphrase"})
-    # A password change ends every session of the user (ACCESS.md rule 8): log in again.
+    # A password change ends every session of the user (../shared/spec/ACCESS.md rule 8): log in
+    # again.
     session.expect(401, "GET", "/v1/tenants/%s/me" % tenant)
     r = s.login(tenant, email, "another long passphrase")
     check(r.status_code == 200, r.text)

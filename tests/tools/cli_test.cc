@@ -216,8 +216,8 @@ TEST(ServeDataDirTest, ADataDirOfAnotherUserOrAKeyOpenToOthersKeepsTheServerDown
   EXPECT_NE(ReadFile(key).find("not really"), std::string::npos);
 }
 
-// Exports that end with a signed receipt ({"receipt":…}, EVENTS.md "Export receipts"), signed
-// here as the server signs them, and `verify --key` with the published JWK(S).
+// Exports that end with a signed receipt ({"receipt":…}, ../shared/spec/EVENTS.md "Export
+// receipts"), signed here as the server signs them, and `verify --key` with the published JWK(S).
 class CliReceiptTest : public CliTest {
  protected:
   void SetUp() override {

@@ -1,4 +1,4 @@
-// The audit trail's workloads (BENCHMARKS.md): ingest-http, ingest-batch, query, export,
+// The audit trail's workloads (../shared/BENCHMARKS.md): ingest-http, ingest-batch, query, export,
 // purge — each against a whole node served over HTTP on loopback, with its peer measured in
 // the same run on the same data.
 #pragma once

@@ -1,6 +1,6 @@
 // Shared pieces of the bench workloads: latency statistics, scratch directories on the disk
 // under test, running a peer program, and the one JSON line each workload prints
-// (BENCHMARKS.md).
+// (../shared/BENCHMARKS.md).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
-// The `kafka` workload (BENCHMARKS.md): the relay into librdkafka's mock cluster, in three
-// phases over one store and one cluster (the cluster runs in this process):
+// The `kafka` workload (../shared/BENCHMARKS.md): the relay into librdkafka's mock cluster, in
+// three phases over one store and one cluster (the cluster runs in this process):
 // 1. throughput — a backlog of ~400-byte events over 100 tenants, relayed from an empty
 //    cursor to both audit topics, counted by delivery reports; the peer is `kcat -P`
 //    producing as many ~400-byte messages (keyed) into the same cluster;
@@ -44,10 +44,10 @@ core::EventDraft Draft() {
 }
 
 size_t LineBytes() {
-  return core::AssembleLine(core::RenderDraft(Draft()),
-                            core::EventPosition{"evt_0192f1c2a3b47c3d8e9f0a1b2c3d4e5f", 1000000,
-                                                "bench-00", 10000, core::FromUnixMillis(0),
-                                                core::kZeroHash})
+  return core::AssembleLine(
+             core::RenderDraft(Draft()),
+             core::EventPosition{"evt_0192f1c2a3b47c3d8e9f0a1b2c3d4e5f", 1000000, "bench-00", 10000,
+                                 core::FromUnixMillis(0), core::kZeroHash})
       .line.size();
 }
 
@@ -178,8 +178,8 @@ core::Result<BenchResult> RunKafkaWorkload(const BenchOptions& options) {
     std::this_thread::sleep_for(lag_phase);  // the phase's length, not a wait on a condition
     lag_p50 = relay.LagPercentileMs(0.50);
     lag_p99 = relay.LagPercentileMs(0.99);
-    std::fprintf(stderr, "kafka: lag at %.0f events/s: p50 %.0f ms, p99 %.0f ms\n", rate,
-                 lag_p50, lag_p99);
+    std::fprintf(stderr, "kafka: lag at %.0f events/s: p50 %.0f ms, p99 %.0f ms\n", rate, lag_p50,
+                 lag_p99);
 
     // 3. Outage under the same load.
     CUSTOS_RETURN_IF_ERROR(cluster->SetBrokerDown(1, true));

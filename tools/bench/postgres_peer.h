@@ -1,4 +1,4 @@
-// The PostgreSQL peer (BENCHMARKS.md): a throw-away cluster under a temp dir (initdb and
+// The PostgreSQL peer (../shared/BENCHMARKS.md): a throw-away cluster under a temp dir (initdb and
 // pg_ctl as the unprivileged `postgres` user, Unix socket only), the audit table with its
 // four indexes, and pgbench at our concurrency running one ~400-byte INSERT per
 // transaction with synchronous_commit=on; for the query and export workloads, the same

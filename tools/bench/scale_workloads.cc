@@ -1,6 +1,6 @@
-// The `rebuild` and `memory` workloads (BENCHMARKS.md) over one large data dir (shared when
-// both run) made by the bulk loader: 100 tenants holding 1M users, 100k groups, 10k roles and 10M application
-// events in all (--quick: 10k, 1k, 100, 100k).
+// The `rebuild` and `memory` workloads (../shared/BENCHMARKS.md) over one large data dir (shared
+// when both run) made by the bulk loader: 100 tenants holding 1M users, 100k groups, 10k roles and
+// 10M application events in all (--quick: 10k, 1k, 100, 100k).
 //
 // The bulk loader goes through the identity service, as the server does, but in bulk: users
 // in imports of 1,000 (one decision, one append), groups and roles with up to 512 commands in
@@ -106,14 +106,17 @@ core::Status Load(const std::string& dir, const ScaleSpec& spec) {
   CUSTOS_RETURN_IF_ERROR(RunMany(identity, spec.roles, [](uint64_t i) {
     projections::ExecuteRequest r;
     r.tenant = core::TenantId(AuditTenantName(static_cast<int>(i % kTenants)));
-    r.command = iam::CreateRole{fmt::format("role-{}", i), "", {iam::Permission{"*", "template", "*", iam::Level::kView}}, {}};
+    r.command = iam::CreateRole{fmt::format("role-{}", i),
+                                "",
+                                {iam::Permission{"*", "template", "*", iam::Level::kView}},
+                                {}};
     return r;
   }));
   CUSTOS_RETURN_IF_ERROR(RunMany(identity, spec.groups, [](uint64_t i) {
     projections::ExecuteRequest r;
     r.tenant = core::TenantId(AuditTenantName(static_cast<int>(i % kTenants)));
-    r.command = iam::CreateGroup{fmt::format("group-{}", i), "", iam::GroupType::kConfigured,
-                                 "root"};
+    r.command =
+        iam::CreateGroup{fmt::format("group-{}", i), "", iam::GroupType::kConfigured, "root"};
     return r;
   }));
   std::fprintf(stderr, "  %llu roles and %llu groups in %.1f s\n",
@@ -167,8 +170,7 @@ core::Result<BenchResult> RunRebuildWorkload(const BenchOptions& options) {
   store_options.clock = &clock;
   CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::RocksStore> store,
                           storage::RocksStore::Open(store_options));
-  CUSTOS_ASSIGN_OR_RETURN(std::string before,
-                          projections::IdentityService::StoredDigest(*store));
+  CUSTOS_ASSIGN_OR_RETURN(std::string before, projections::IdentityService::StoredDigest(*store));
   const uint64_t events = store->LastSeq().value();
   std::fprintf(stderr, "rebuild: replaying %llu events into the state\n",
                static_cast<unsigned long long>(events));
@@ -189,12 +191,12 @@ core::Result<BenchResult> RunRebuildWorkload(const BenchOptions& options) {
   result.workload = "rebuild";
   result.ops = events;
   result.seconds = state_seconds;
-  result.params_json = fmt::format(
-      "{{\"events\":{},\"users\":{},\"groups\":{},\"roles\":{},\"tenants\":{}}}", spec.events,
-      spec.users, spec.groups, spec.roles, kTenants);
-  result.extra_json = fmt::format(
-      "\"index_ops_per_s\":{:.0f},\"index_seconds\":{:.2f},\"digest_equal\":true",
-      static_cast<double>(indexed) / index_seconds, index_seconds);
+  result.params_json =
+      fmt::format("{{\"events\":{},\"users\":{},\"groups\":{},\"roles\":{},\"tenants\":{}}}",
+                  spec.events, spec.users, spec.groups, spec.roles, kTenants);
+  result.extra_json =
+      fmt::format("\"index_ops_per_s\":{:.0f},\"index_seconds\":{:.2f},\"digest_equal\":true",
+                  static_cast<double>(indexed) / index_seconds, index_seconds);
   return result;
 }
 
@@ -254,13 +256,13 @@ core::Result<BenchResult> RunMemoryWorkload(const BenchOptions& options) {
   result.workload = "memory";
   result.ops = spec.users + spec.groups + spec.roles;
   result.seconds = ready_ms / 1000;
-  result.params_json = fmt::format(
-      "{{\"events\":{},\"users\":{},\"groups\":{},\"roles\":{},\"tenants\":{}}}", spec.events,
-      spec.users, spec.groups, spec.roles, kTenants);
-  result.extra_json =
-      fmt::format("\"rss_bytes\":{},\"ready_ms\":{:.0f},\"first_ready_ms\":{:.0f},"
-                  "\"measured\":\"custos serve, own process; ready_ms after a clean stop\"",
-                  rss_ready, ready_ms, first.ready_ms);
+  result.params_json =
+      fmt::format("{{\"events\":{},\"users\":{},\"groups\":{},\"roles\":{},\"tenants\":{}}}",
+                  spec.events, spec.users, spec.groups, spec.roles, kTenants);
+  result.extra_json = fmt::format(
+      "\"rss_bytes\":{},\"ready_ms\":{:.0f},\"first_ready_ms\":{:.0f},"
+      "\"measured\":\"custos serve, own process; ready_ms after a clean stop\"",
+      rss_ready, ready_ms, first.ready_ms);
   return result;
 }
 

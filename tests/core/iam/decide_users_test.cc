@@ -176,7 +176,7 @@ TEST(DecideUserTest, TagsNeedKeyAndValue) {
   EXPECT_EQ(d.events[0].changes, "{\"Warehouse\":{\"from\":\"W1\",\"to\":\"W2\"}}");
   EXPECT_EQ(FieldOf(f.Run(SetUserTag{id, "", "x"})), "key");
   EXPECT_EQ(FieldOf(f.Run(SetUserTag{id, "k", ""})), "value");
-  // API.md: "both key and value required, non-empty (→ 422)" — blank is empty.
+  // ../shared/spec/API.md: "both key and value required, non-empty (→ 422)" — blank is empty.
   EXPECT_EQ(FieldOf(f.Run(SetUserTag{id, "  ", "x"})), "key");
   EXPECT_EQ(FieldOf(f.Run(SetUserTag{id, "k", " \t"})), "value");
   EXPECT_EQ(FieldOf(f.Run(CreateUser{"b@example.com", "B", "C", "", "", "", {}, {{"  ", "x"}}})),
@@ -321,8 +321,8 @@ TEST(DecideInvitationTest, PendingThenAccepted) {
             Errc::kGone);
 }
 
-// API.md: "POST …/invitations/{id}/resend (new token, new expiry)" — the new expiry is the
-// invitation's own validity from now (a 3-day invitation stays 3 days), not the tenant's
+// ../shared/spec/API.md: "POST …/invitations/{id}/resend (new token, new expiry)" — the new expiry
+// is the invitation's own validity from now (a 3-day invitation stays 3 days), not the tenant's
 // default; the same after the state is reloaded from its records.
 TEST(DecideInvitationTest, AResendKeepsTheInvitationsOwnValidity) {
   IamFixture f;

@@ -1,9 +1,9 @@
-// The escalation rules of ACCESS.md held as a property, the way SpiceDB tests itself: random
-// tenants (a tree with overrides and apps, roles with includes, system, configured and app
-// groups, users of both kinds, clients, bindings, invitations) and random command sequences
+// The escalation rules of ../shared/spec/ACCESS.md held as a property, the way SpiceDB tests
+// itself: random tenants (a tree with overrides and apps, roles with includes, system, configured
+// and app groups, users of both kinds, clients, bindings, invitations) and random command sequences
 // issued by random non-root principals through Decide. After every accepted command, an
-// independent and deliberately naive reading of the rules, written here from ACCESS.md and
-// sharing no code with core's Authority or AccessEvaluator, checks:
+// independent and deliberately naive reading of the rules, written here from
+// ../shared/spec/ACCESS.md and sharing no code with core's Authority or AccessEvaluator, checks:
 //   - every grant any subject gained passes CanBind for the caller on the state before the
 //     command, or rule 2's delegation (a system group's own grant, to another user that
 //     neither controls the caller nor is controlled by it, nor shares a controller with it —
@@ -43,7 +43,7 @@ namespace custos::core::iam {
 namespace {
 
 // ---------------------------------------------------------------------------------------
-// The reference: ACCESS.md read naively over a plain copy of the tenant.
+// The reference: ../shared/spec/ACCESS.md read naively over a plain copy of the tenant.
 
 struct World {
   struct RoleR {
@@ -199,7 +199,8 @@ std::vector<RefGrant> InvitationGrants(const World& w, const World::InvitationR&
   for (const std::string& gid : inv.groups) {
     for (const auto& [id, b] : w.bindings) {
       if (b.subject != Subject{SubjectType::kGroup, gid} || w.roles.count(b.role) == 0) continue;
-      for (const Permission& p : LatentExpand(w, b.role)) out.push_back({p, b.scope, gid, b.system});
+      for (const Permission& p : LatentExpand(w, b.role))
+        out.push_back({p, b.scope, gid, b.system});
     }
   }
   return out;
@@ -857,9 +858,9 @@ class Scenario {
       }
     }
     auto still_there = [&](const Subject& m) {
-      return m.type == SubjectType::kUser
-                 ? after.users.count(m.id) != 0 && after.users.at(m.id).status != UserStatus::kDeleted
-                 : after.clients.count(m.id) != 0;
+      return m.type == SubjectType::kUser ? after.users.count(m.id) != 0 &&
+                                                after.users.at(m.id).status != UserStatus::kDeleted
+                                          : after.clients.count(m.id) != 0;
     };
     for (const auto& [gid, g] : before.groups) {
       auto now = after.groups.find(gid);

@@ -1,5 +1,5 @@
-// ACCESS.md "No escalation, on every path", rule by rule, as given/when/then examples of
-// Decide with non-root callers. The whole rule set is also held as a property by
+// ../shared/spec/ACCESS.md "No escalation, on every path", rule by rule, as given/when/then
+// examples of Decide with non-root callers. The whole rule set is also held as a property by
 // escalation_property_test.cc.
 #include <gtest/gtest.h>
 
@@ -227,8 +227,7 @@ TEST_F(EscalationTest, NoDelegationThroughAPuppetClientOrBetweenPuppets) {
   // Nor through an invitation the client saw the token of, accepted after its deletion.
   Result<Decision> bot2 = As(tenant_admin, CreateClient{"Bot2", "", "", {{editor_role, "root"}}});
   ASSERT_TRUE(bot2.ok());
-  Result<Decision> inv =
-      f.Run(CreateInvitation{"late@example.com", {}, {}, {}}, f.As(C(bot2->id)));
+  Result<Decision> inv = f.Run(CreateInvitation{"late@example.com", {}, {}, {}}, f.As(C(bot2->id)));
   ASSERT_TRUE(inv.ok()) << inv.error().ToString();
   ASSERT_TRUE(inv->secret.has_value());
   ASSERT_TRUE(As(tenant_admin, DeleteClient{bot2->id}).ok());
@@ -239,8 +238,7 @@ TEST_F(EscalationTest, NoDelegationThroughAPuppetClientOrBetweenPuppets) {
   Result<Decision> first = As(tenant_admin, NewUserCommand("first"));
   Result<Decision> second = As(tenant_admin, NewUserCommand("second"));
   ASSERT_TRUE(first.ok() && second.ok());
-  ASSERT_TRUE(
-      As(tenant_admin, CreateBinding{U(first->id), f.RoleId("Tenant Admin"), "root"}).ok());
+  ASSERT_TRUE(As(tenant_admin, CreateBinding{U(first->id), f.RoleId("Tenant Admin"), "root"}).ok());
   EXPECT_EQ(CodeOf(As(first->id, AddGroupMembers{designers, {U(second->id)}})),
             Errc::kPermissionDenied);
   // Nor to its controller.

@@ -188,7 +188,7 @@ TEST(MailTest, FormatsMailDatesAsRfc5322) {
 }
 
 // The decider's side: who gets a membership message, and when a mailer alone can carry a
-// credential (ACCESS.md rule 4: "otherwise the notification is the only copy").
+// credential (../shared/spec/ACCESS.md rule 4: "otherwise the notification is the only copy").
 TEST(MailTest, MembershipChangesNotifyTheUserAddedOrRemoved) {
   IamFixture f;
   f.CreateTenant();
