@@ -51,29 +51,34 @@ Status Applier::operator()(const TenantCreated& e) {
   return OkStatus();
 }
 
-Status Applier::operator()(const TenantUpdated& e) {
-  s_.tenant_.name = e.data.name;
-  s_.tenant_.settings = e.data.settings;
+template <class Change>
+Status Applier::ChangeTenant(Change&& change) {
+  change(s_.tenant_);
   Bump(s_.tenant_, time_);
   s_.Touch("t");
   return OkStatus();
+}
+
+Status Applier::operator()(const TenantUpdated& e) {
+  return ChangeTenant([&](Tenant& t) {
+    t.name = e.data.name;
+    t.settings = e.data.settings;
+  });
 }
 
 Status Applier::operator()(const TenantPlanChanged& e) {
-  s_.tenant_.plan = e.data.plan;
-  s_.tenant_.retention_days = e.data.retention_days;
-  s_.tenant_.seat_limit = e.data.seat_limit;
-  Bump(s_.tenant_, time_);
-  s_.Touch("t");
-  return OkStatus();
+  return ChangeTenant([&](Tenant& t) {
+    t.plan = e.data.plan;
+    t.retention_days = e.data.retention_days;
+    t.seat_limit = e.data.seat_limit;
+  });
 }
 
 Status Applier::operator()(const TenantLegalHoldChanged& e) {
-  s_.tenant_.legal_hold = e.data.enabled;
-  s_.tenant_.legal_hold_reason = e.data.reason;
-  Bump(s_.tenant_, time_);
-  s_.Touch("t");
-  return OkStatus();
+  return ChangeTenant([&](Tenant& t) {
+    t.legal_hold = e.data.enabled;
+    t.legal_hold_reason = e.data.reason;
+  });
 }
 
 Status Applier::PutNode(const NodeData& d, bool created) {

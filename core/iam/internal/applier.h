@@ -73,6 +73,8 @@ class Applier {
   Status operator()(const LoggedOut& e);
 
  private:
+  template <class Change>
+  Status ChangeTenant(Change&& change);
   // Changes an existing user: `change` runs between the seat count taken off and put back,
   // then the user is bumped, its due entry kept and its record marked.
   template <class Change>
