@@ -36,6 +36,11 @@ TenantWriter::~TenantWriter() {
   }
   recovery_->cv.notify_all();
   if (recovery_thread_.joinable()) recovery_thread_.join();
+  // Failures that were waiting for a reload that will not come now are answered as they are.
+  core::ReaderLock lock(slots_mu_);
+  for (const auto& entry : slots_) {
+    for (std::function<void()>& answer : TakeFailedAnswers(*entry.second)) answer();
+  }
 }
 
 std::shared_ptr<TenantWriter::Slot> TenantWriter::Find(const core::TenantId& tenant) const {
@@ -98,7 +103,7 @@ void TenantWriter::Locked::Append(core::AppendRequest request, core::AppendCallb
           *recovery, slot, [done, e = std::move(r).error()]() mutable { done(std::move(e)); });
     }
     if (slot->in_flight_.fetch_sub(1) == 1 && slot->poisoned_.load()) {
-      ScheduleRecovery(*recovery, slot);
+      (void)ScheduleRecovery(*recovery, slot);
     }
     done(std::move(r));
   };
@@ -114,17 +119,25 @@ void TenantWriter::Locked::Append(core::AppendRequest request, core::AppendCallb
 void TenantWriter::Locked::Poison() && {
   slot_->poisoned_.store(true);
   lock_.unlock();
-  ScheduleRecovery(*writer_->recovery_, slot_);
+  (void)ScheduleRecovery(*writer_->recovery_, slot_);
 }
 
-void TenantWriter::ScheduleRecovery(Recovery& recovery, const std::shared_ptr<Slot>& slot) {
-  if (slot->in_flight_.load() != 0 || slot->recovering_.exchange(true)) return;
+bool TenantWriter::ScheduleRecovery(Recovery& recovery, const std::shared_ptr<Slot>& slot) {
+  if (slot->in_flight_.load() != 0 || slot->recovering_.exchange(true)) return true;
   {
     core::MutexLock lock(recovery.mu);
-    if (recovery.stop) return;
+    if (recovery.stop) return false;
     recovery.queue.push_back(slot);
   }
   recovery.cv.notify_one();
+  return true;
+}
+
+std::vector<std::function<void()>> TenantWriter::TakeFailedAnswers(Slot& slot) {
+  std::vector<std::function<void()>> answers;
+  core::MutexLock failed(slot.failed_mu_);
+  answers.swap(slot.failed_answers_);
+  return answers;
 }
 
 void TenantWriter::AnswerAfterRecovery(Recovery& recovery, const std::shared_ptr<Slot>& slot,
@@ -133,36 +146,42 @@ void TenantWriter::AnswerAfterRecovery(Recovery& recovery, const std::shared_ptr
     core::MutexLock lock(slot->failed_mu_);
     slot->failed_answers_.push_back(std::move(answer));
   }
-  if (slot->in_flight_.fetch_sub(1) == 1) ScheduleRecovery(recovery, slot);
+  if (slot->in_flight_.fetch_sub(1) == 1 && !ScheduleRecovery(recovery, slot)) {
+    // The writer is stopping and reloads nothing more: the failures are answered as they are.
+    for (std::function<void()>& a : TakeFailedAnswers(*slot)) a();
+  }
 }
 
 void TenantWriter::Recover(const std::shared_ptr<Slot>& slot) {
-  // Nothing of the tenant is in flight and nothing new is accepted while it is poisoned, so
-  // the store holds still: read it off the slot's lock, install it under the lock.
+  {
+    std::unique_lock lock(slot->mu_);
+    // Cleared before in_flight_ is read: the last append to come back after this schedules
+    // the slot again.
+    slot->recovering_.store(false);
+    // Queued twice, or reloaded since: nothing to do. Something in flight: its return
+    // schedules this again.
+    if (!slot->poisoned_.load() || slot->in_flight_.load() != 0) return;
+  }
+  // Poisoned with nothing in flight, the tenant's store holds still: appends are refused
+  // while it is poisoned and only this thread clears it. So read it off the slot's lock.
   const core::Status loaded = slot->LoadStored();
   std::unique_lock lock(slot->mu_);
-  slot->recovering_.store(false);
-  auto answer_failed = [&slot] {
-    std::vector<std::function<void()>> answers;
-    {
-      core::MutexLock failed(slot->failed_mu_);
-      answers.swap(slot->failed_answers_);
-    }
-    for (std::function<void()>& answer : answers) answer();
-  };
-  if (slot->in_flight_.load() != 0) return;  // the last one back schedules it again
   if (!loaded.ok()) {
+    std::vector<std::function<void()>> answers = TakeFailedAnswers(*slot);
     lock.unlock();
-    answer_failed();  // nobody waits on a store that cannot be read
+    for (std::function<void()>& answer : answers) answer();  // nobody waits on a bad store
     // A store that cannot be read yet: try again shortly.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    return ScheduleRecovery(*recovery_, slot);
+    (void)ScheduleRecovery(*recovery_, slot);
+    return;
   }
   slot->InstallLoaded();
   SyncWithHead(*slot);
+  // Taken before the poison is cleared: a failure after it waits for its own reload.
+  std::vector<std::function<void()>> answers = TakeFailedAnswers(*slot);
   slot->poisoned_.store(false);
   lock.unlock();
-  answer_failed();
+  for (std::function<void()>& answer : answers) answer();
 }
 
 }  // namespace custos::projections

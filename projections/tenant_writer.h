@@ -115,7 +115,9 @@ class TenantWriter {
   };
 
   TenantWriter(core::EventLog& log, const core::Clock& clock);
-  ~TenantWriter();  // stops the recovery thread; appends in flight may still answer
+  // Stops the recovery thread; failures waiting for a reload are answered as they are, and so
+  // are appends still in flight when they come back.
+  ~TenantWriter();
   TenantWriter(const TenantWriter&) = delete;
   TenantWriter& operator=(const TenantWriter&) = delete;
 
@@ -139,9 +141,12 @@ class TenantWriter {
     std::deque<std::shared_ptr<Slot>> queue CUSTOS_GUARDED_BY(mu);
     bool stop CUSTOS_GUARDED_BY(mu) = false;
   };
-  // Queues a poisoned slot for reloading, once nothing of it is in flight.
-  static void ScheduleRecovery(Recovery& recovery, const std::shared_ptr<Slot>& slot);
-  // Keeps a failed append's answer until the slot is reloaded.
+  // Queues a poisoned slot for reloading, once nothing of it is in flight; false when the
+  // writer is stopping (nothing is reloaded any more).
+  static bool ScheduleRecovery(Recovery& recovery, const std::shared_ptr<Slot>& slot);
+  static std::vector<std::function<void()>> TakeFailedAnswers(Slot& slot);
+  // Keeps a failed append's answer until the slot is reloaded (or, once the writer is
+  // stopping, gives it at once).
   static void AnswerAfterRecovery(Recovery& recovery, const std::shared_ptr<Slot>& slot,
                                   std::function<void()> answer);
   void Recover(const std::shared_ptr<Slot>& slot);

@@ -169,6 +169,33 @@ TEST_F(TenantWriterTest, APoisonedModelIsReloadedAndRefusedUntilThen) {
   EXPECT_EQ(slot->count, 0u);
 }
 
+TEST_F(TenantWriterTest, AFailureThatComesBackAfterTheWriterStoppedIsStillAnswered) {
+  testing::FailingLog failing(*store_);
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool stopped = false;
+  failing.before_failing = [&] {
+    std::unique_lock lock(gate_mu);
+    EXPECT_TRUE(gate_cv.wait_for(lock, 10s, [&] { return stopped; }));
+  };
+  failing.fail_next = 1;
+  Answers answers;
+  {
+    auto writer = std::make_unique<TenantWriter>(failing, clock_);
+    auto slot = SlotOf(*writer, failing, "acme");
+    TenantWriter::Locked locked = writer->Lock(slot);
+    std::move(locked).Append(OneEvent(), answers.Callback());
+  }  // the writer stops while the append is in flight
+  {
+    std::lock_guard lock(gate_mu);
+    stopped = true;
+  }
+  gate_cv.notify_all();
+  std::vector<core::AppendResult> results = answers.WaitFor(1);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_FALSE(results[0].ok());
+}
+
 TEST_F(TenantWriterTest, TheNextTimeNeverGoesBackWhenTheClockDoes) {
   TenantWriter writer(*store_, clock_);
   auto slot = SlotOf(writer, *store_, "acme");
