@@ -4,12 +4,20 @@
 
 #include "core/event.h"
 #include "core/ids.h"
+#include "projections/internal/audit_postings.h"
 
 namespace custos::projections {
 namespace {
 
 using core::GetBE64;
 using core::PutBE64;
+using internal::BlockBuilder;
+using internal::Posting;
+
+// The layout of space kAudit (the header and internal/audit_postings.h); an index written in
+// another layout is dropped and built again at open.
+constexpr std::string_view kFormatKey = "audit-index-format";
+constexpr std::string_view kFormat = "blocks-1";
 
 constexpr char kActorKind = 'a';
 constexpr char kTypeKind = 'y';
@@ -41,51 +49,6 @@ std::string TimePrefix(std::string_view tenant) {
 // A value usable inside a key: no \0 (it separates the parts).
 bool Keyable(std::string_view v) { return !v.empty() && v.find('\0') == std::string_view::npos; }
 
-// A cursor over one run of tenant_seqs (one actor, one type, …), in the query's direction.
-class Posting {
- public:
-  Posting(std::unique_ptr<core::KvIterator> it, std::string prefix, bool descending)
-      : it_(std::move(it)), prefix_(std::move(prefix)), descending_(descending) {}
-
-  // Ascending: the first tenant_seq >= x; descending: the last <= x; nullopt when none. The
-  // x of successive calls move in the query's direction.
-  std::optional<uint64_t> SeekTo(uint64_t x) {
-    if (positioned_) {
-      if (!current_) return std::nullopt;  // exhausted in this direction
-      if (descending_ ? *current_ <= x : *current_ >= x) return current_;
-      if (x == (descending_ ? *current_ - 1 : *current_ + 1)) {
-        descending_ ? it_->Prev() : it_->Next();
-        return Read();
-      }
-    }
-    positioned_ = true;
-    std::string key = prefix_;
-    PutBE64(key, x);
-    descending_ ? it_->SeekForPrev(key) : it_->Seek(key);
-    return Read();
-  }
-
-  [[nodiscard]] core::Status status() const { return it_->status(); }
-
- private:
-  std::optional<uint64_t> Read() {
-    current_.reset();
-    if (it_->Valid()) {
-      std::string_view key = it_->key();
-      if (key.size() == prefix_.size() + 8 && key.starts_with(prefix_)) {
-        current_ = GetBE64(key.substr(prefix_.size()));
-      }
-    }
-    return current_;
-  }
-
-  std::unique_ptr<core::KvIterator> it_;
-  std::string prefix_;
-  bool descending_;
-  bool positioned_ = false;
-  std::optional<uint64_t> current_;
-};
-
 // Any of several runs (the values of one filter).
 class Union {
  public:
@@ -112,6 +75,38 @@ class Union {
   std::vector<Posting> runs_;
 };
 
+// Adds one stored line's entries to the batch's blocks (the event id's as a key of its own:
+// ids are looked up one at a time, never walked).
+core::Status IndexLine(std::string_view line, BlockBuilder& blocks) {
+  CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(line));
+  CUSTOS_ASSIGN_OR_RETURN(core::LineParties p, core::ParseLineParties(line));
+  std::string prefix;
+  auto add = [&](char kind, std::string_view value) {
+    if (!Keyable(value)) return;
+    prefix.clear();
+    prefix.append(f.tenant).push_back('\0');
+    prefix.push_back(kind);
+    prefix.append(value).push_back('\0');
+    blocks.Add(prefix, f.tenant_seq);
+  };
+  add(kActorKind, p.actor_id);
+  add(kTypeKind, f.type);
+  for (size_t dot = f.type.find('.'); dot != std::string_view::npos;
+       dot = f.type.find('.', dot + 1)) {
+    add(kPrefixKind, f.type.substr(0, dot));
+  }
+  if (!p.target_id.empty()) add(kTargetKind, p.target_id);
+  if (Keyable(f.id)) {
+    std::string key = RunPrefix(f.tenant, kEventKind, f.id);
+    PutBE64(key, f.tenant_seq);
+    blocks.AddKey(std::move(key));
+  }
+  blocks.AddTime(TimePrefix(f.tenant),
+                 static_cast<uint64_t>(std::max<int64_t>(0, core::ToUnixMillis(f.time))),
+                 f.tenant_seq);
+  return core::OkStatus();
+}
+
 }  // namespace
 
 core::Status ValidateAuditActions(const std::vector<std::string>& actions) {
@@ -132,6 +127,16 @@ core::Status ValidateAuditActions(const std::vector<std::string>& actions) {
 core::Result<std::unique_ptr<AuditIndex>> AuditIndex::Open(const core::EventLog& log,
                                                            core::KvStore& kv) {
   std::unique_ptr<AuditIndex> index(new AuditIndex(log, kv));
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> format,
+                          kv.Get(core::Space::kIndex, kFormatKey));
+  if (format != kFormat) {
+    // Made by another version (or none yet): dropped, and built again from the log below.
+    core::KvBatch drop;
+    drop.DeleteRange(core::Space::kAudit, std::string_view(), std::string(1, '\xff'));
+    drop.SetCheckpoint(kAuditCheckpoint, core::Seq(0));
+    drop.Put(core::Space::kIndex, kFormatKey, kFormat);
+    CUSTOS_RETURN_IF_ERROR(kv.Write(drop, core::Durability::kSync));
+  }
   CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Seq> checkpoint, kv.GetCheckpoint(kAuditCheckpoint));
   index->indexed_.store(checkpoint ? checkpoint->value() : 0);
   // Heads first, then everything up to at least them: each tenant is indexed up to its head.
@@ -181,6 +186,10 @@ void AuditIndex::Run() {
 
 core::Result<uint64_t> AuditIndex::IndexMore(size_t max) {
   std::lock_guard index_lock(index_mu_);
+  return IndexMoreLocked(max);
+}
+
+core::Result<uint64_t> AuditIndex::IndexMoreLocked(size_t max) {
   const uint64_t from = indexed_.load();
   // Captured first: every event up to here is readable now, or purged.
   const uint64_t last = log_.LastSeq().value();
@@ -189,10 +198,12 @@ core::Result<uint64_t> AuditIndex::IndexMore(size_t max) {
                           log_.Read(core::Seq(from + 1), max));
   uint64_t upto = events.size() < max ? last : 0;
   core::KvBatch batch;
+  BlockBuilder blocks;
   for (const core::StoredEvent& e : events) {
-    CUSTOS_RETURN_IF_ERROR(IndexLine(e.line, batch));
+    CUSTOS_RETURN_IF_ERROR(IndexLine(e.line, blocks));
     upto = std::max(upto, e.seq.value());
   }
+  blocks.WriteTo(batch);
   batch.SetCheckpoint(kAuditCheckpoint, core::Seq(upto));
   CUSTOS_RETURN_IF_ERROR(kv_.Write(batch, core::Durability::kNoSync));
   {
@@ -209,30 +220,6 @@ core::Result<uint64_t> AuditIndex::IndexMore(size_t max) {
   }
   cv_.notify_all();
   return static_cast<uint64_t>(events.size());
-}
-
-core::Status AuditIndex::IndexLine(std::string_view line, core::KvBatch& batch) {
-  CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(line));
-  CUSTOS_ASSIGN_OR_RETURN(core::LineParties p, core::ParseLineParties(line));
-  auto put = [&](char kind, std::string_view value) {
-    if (!Keyable(value)) return;
-    std::string key = RunPrefix(f.tenant, kind, value);
-    PutBE64(key, f.tenant_seq);
-    batch.Put(core::Space::kAudit, key, "");
-  };
-  put(kActorKind, p.actor_id);
-  put(kTypeKind, f.type);
-  for (size_t dot = f.type.find('.'); dot != std::string_view::npos;
-       dot = f.type.find('.', dot + 1)) {
-    put(kPrefixKind, f.type.substr(0, dot));
-  }
-  if (!p.target_id.empty()) put(kTargetKind, p.target_id);
-  put(kEventKind, f.id);
-  std::string time_key = TimePrefix(f.tenant);
-  PutBE64(time_key, static_cast<uint64_t>(std::max<int64_t>(0, core::ToUnixMillis(f.time))));
-  PutBE64(time_key, f.tenant_seq);
-  batch.Put(core::Space::kAudit, time_key, "");
-  return core::OkStatus();
 }
 
 core::Status AuditIndex::WaitFor(core::Seq seq, std::chrono::milliseconds timeout) const {
@@ -262,12 +249,18 @@ core::Result<std::optional<uint64_t>> AuditIndex::FirstSeqAtOrAfter(const core::
   std::string key = prefix;
   PutBE64(key, static_cast<uint64_t>(std::max<int64_t>(0, core::ToUnixMillis(t))));
   std::unique_ptr<core::KvIterator> it = kv_.NewIterator(core::Space::kAudit);
-  it->Seek(key);
+  it->Seek(key);  // the first time block whose last time is >= t
   CUSTOS_RETURN_IF_ERROR(it->status());
   if (!it->Valid() || it->key().size() != prefix.size() + 16 || !it->key().starts_with(prefix)) {
     return std::optional<uint64_t>();
   }
-  return std::optional<uint64_t>(GetBE64(it->key().substr(prefix.size() + 8)));
+  std::vector<std::pair<uint64_t, uint64_t>> entries;
+  CUSTOS_RETURN_IF_ERROR(internal::DecodeTimeBlock(it->value(), entries));
+  const uint64_t ms = static_cast<uint64_t>(std::max<int64_t>(0, core::ToUnixMillis(t)));
+  for (const auto& [time, seq] : entries) {
+    if (time >= ms) return std::optional<uint64_t>(seq);
+  }
+  return core::Corruption("an audit index time block ends before its key says");
 }
 
 core::Result<std::optional<uint64_t>> AuditIndex::FindEvent(const core::TenantId& tenant,
@@ -412,9 +405,9 @@ core::Result<AuditPage> AuditIndex::Query(const AuditQuery& q) const {
   constexpr size_t kFetch = 64;
   size_t bytes = 0;
   for (size_t at = 0; at < seqs.size(); at += kFetch) {
-    const std::vector<core::TenantSeq> some(seqs.begin() + static_cast<std::ptrdiff_t>(at),
-                                            seqs.begin() + static_cast<std::ptrdiff_t>(
-                                                               std::min(seqs.size(), at + kFetch)));
+    const std::vector<core::TenantSeq> some(
+        seqs.begin() + static_cast<std::ptrdiff_t>(at),
+        seqs.begin() + static_cast<std::ptrdiff_t>(std::min(seqs.size(), at + kFetch)));
     CUSTOS_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> lines,
                             log_.GetTenantEvents(q.tenant, some));
     for (size_t i = 0; i < lines.size(); ++i) {
@@ -431,19 +424,20 @@ core::Result<AuditPage> AuditIndex::Query(const AuditQuery& q) const {
 }
 
 core::Result<uint64_t> AuditIndex::Rebuild() {
-  uint64_t total = 0;
+  // The indexing thread waits on index_mu_ until the rebuild is done.
+  std::lock_guard index_lock(index_mu_);
+  core::KvBatch drop;
+  drop.DeleteRange(core::Space::kAudit, std::string_view(), std::string(1, '\xff'));
+  drop.SetCheckpoint(kAuditCheckpoint, core::Seq(0));
+  CUSTOS_RETURN_IF_ERROR(kv_.Write(drop, core::Durability::kNoSync));
+  indexed_.store(0);
   {
-    std::lock_guard index_lock(index_mu_);
-    core::KvBatch drop;
-    drop.DeleteRange(core::Space::kAudit, std::string_view(), std::string(1, '\xff'));
-    drop.SetCheckpoint(kAuditCheckpoint, core::Seq(0));
-    CUSTOS_RETURN_IF_ERROR(kv_.Write(drop, core::Durability::kNoSync));
-    indexed_.store(0);
     std::unique_lock lock(heads_mu_);
     indexed_heads_.clear();
   }
+  uint64_t total = 0;
   while (true) {
-    CUSTOS_ASSIGN_OR_RETURN(uint64_t n, IndexMore(kIndexBatch));
+    CUSTOS_ASSIGN_OR_RETURN(uint64_t n, IndexMoreLocked(kIndexBatch));
     if (n == 0 && indexed_.load() >= log_.LastSeq().value()) break;
     total += n;
   }

@@ -6,13 +6,19 @@
 // one sorted run per filter value, a union within a filter and a leapfrog intersection
 // across filters, so its cost follows the matches, not the tenant's size.
 //
-// Keys (values are empty; every key starts with the tenant and ends with BE64(tenant_seq),
-// which lets retention drop a tenant's entries below its purge floor without reading them):
-//   tenant \0 'a' actor_id \0 seq     tenant \0 'y' type \0 seq     tenant \0 'p' prefix \0 seq
-//   tenant \0 'g' target_id \0 seq    tenant \0 'e' event_id \0 seq
-//   tenant \0 't' BE64(time ms) seq
-// tenant_seq orders a tenant's events by time too (time never decreases within a tenant), so
-// a date range is a tenant_seq range found with the 't' entries.
+// Keys (every key starts with the tenant and ends with BE64(tenant_seq), which lets
+// retention drop a tenant's entries below its purge floor without reading them):
+//   tenant \0 'a' actor_id \0 last     tenant \0 'y' type \0 last     tenant \0 'p' prefix \0 last
+//   tenant \0 'g' target_id \0 last    tenant \0 't' BE64(last time ms) last
+//   tenant \0 'e' event_id \0 seq  (empty value)
+// Each indexing batch writes one block per run it touches (internal/audit_postings.h): the
+// key ends with the block's last tenant_seq (and the time run's with its last time first),
+// and the value holds the block's tenant_seqs (time: time and tenant_seq pairs) as varint
+// differences, so a batch of thousands of events costs one key per actor, type, prefix,
+// target and tenant in it, plus one per event id. tenant_seq orders a tenant's events by time
+// too (time never decreases within a tenant), so a date range is a tenant_seq range found
+// with the 't' blocks. An index written in another layout (marked in space kIndex) is
+// dropped and built again at open.
 //
 // Thread-safety: every method may be called from any thread; one indexing thread.
 #pragma once
@@ -114,14 +120,12 @@ class AuditIndex {
   // pauses meanwhile. Returns the number of events indexed.
   [[nodiscard]] core::Result<uint64_t> Rebuild();
 
-  // Adds the index entries of one stored line to `batch`.
-  [[nodiscard]] static core::Status IndexLine(std::string_view line, core::KvBatch& batch);
-
  private:
   AuditIndex(const core::EventLog& log, core::KvStore& kv) : log_(log), kv_(kv) {}
   void Run();
   // Indexes what follows `indexed_` (at most `max` events); the number indexed.
   core::Result<uint64_t> IndexMore(size_t max);
+  core::Result<uint64_t> IndexMoreLocked(size_t max);  // with index_mu_ held
 
   const core::EventLog& log_;
   core::KvStore& kv_;

@@ -509,8 +509,9 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& options
                              i == kEventsCf ? EventsCfOptions(cache) : SmallCfOptions(cache));
   }
   descriptors[kAuditCf].options.compaction_filter = impl->audit_filter.get();
-  descriptors[kAuditCf].options.memtable_insert_with_hint_prefix_extractor =
-      std::make_shared<internal::RunPrefixTransform>();
+  // No memtable insert hint here: the audit index writes each batch in key order, which the
+  // skip list's own sequential-insert splice serves better than per-prefix hints (whose map
+  // grew by one entry per event id).
   descriptors[kAuditCf].options.write_buffer_size = 64 << 20;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;

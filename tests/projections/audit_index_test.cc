@@ -389,6 +389,31 @@ TEST_F(AuditIndexTest, ResumesFromItsCheckpointAndRebuildsToTheSameAnswers) {
   EXPECT_EQ(index_->Query(q)->lines, want);
 }
 
+TEST_F(AuditIndexTest, AnIndexInAnotherLayoutIsBuiltAgainAtOpen) {
+  AppendRandom("acme", 300);
+  ASSERT_TRUE(index_->CatchUp(std::chrono::seconds(10)).ok());
+  index_.reset();
+  // As the layout of one posting per key left it: empty values under run keys, and no mark.
+  core::KvBatch old;
+  for (uint64_t seq : {3, 9, 27}) {
+    std::string key = std::string("acme\0ausr_1\0", 12);
+    core::PutBE64(key, seq);
+    old.Put(core::Space::kAudit, key, "");
+  }
+  old.Delete(core::Space::kIndex, "audit-index-format");
+  ASSERT_TRUE(store_->Write(old, core::Durability::kSync).ok());
+  auto index = AuditIndex::Open(*store_, *store_);
+  ASSERT_TRUE(index.ok()) << index.error().message;
+  index_ = std::move(index).value();
+  AuditQuery q;
+  q.tenant = TenantId("acme");
+  q.actors = {"usr_1"};
+  q.limit = 1000;
+  auto page = index_->Query(q);
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  EXPECT_EQ(page->lines, Expected(q));
+}
+
 TEST_F(AuditIndexTest, RejectsMalformedActionFilters) {
   for (const char* bad : {"*", "user", "User.created", "user.", ".*", "user.*.x"}) {
     AuditQuery q;

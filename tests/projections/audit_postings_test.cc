@@ -1,0 +1,142 @@
+// The audit index's posting blocks against brute force: runs split into random blocks beside
+// neighbouring runs, sought in both directions by every x in order and by random jumps.
+#include "projections/internal/audit_postings.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+
+#include "core/clock.h"
+#include "storage/rocks_store.h"
+#include "tests/support/test_store.h"
+#include "tests/support/test_support.h"
+
+namespace custos::projections::internal {
+namespace {
+
+TEST(AuditPostingsTest, VarintsRoundTripAndRefuseCutShortInput) {
+  for (uint64_t v : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{300},
+                     uint64_t{1} << 35, ~uint64_t{0}}) {
+    std::string s;
+    PutVarint(s, v);
+    std::string_view in = s;
+    uint64_t out = 0;
+    ASSERT_TRUE(GetVarint(in, out));
+    EXPECT_EQ(out, v);
+    EXPECT_TRUE(in.empty());
+    if (s.size() > 1) {
+      std::string_view cut = std::string_view(s).substr(0, s.size() - 1);
+      EXPECT_FALSE(GetVarint(cut, out));
+    }
+  }
+  std::vector<uint64_t> seqs;
+  EXPECT_FALSE(DecodeBlock("", seqs).ok());
+  EXPECT_FALSE(DecodeBlock("\x85", seqs).ok());                      // cut short
+  EXPECT_FALSE(DecodeBlock(std::string("\x05\x00", 2), seqs).ok());  // not ascending
+}
+
+class PostingTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_)); }
+
+  // Writes the runs' seqs as the indexer would, in batches that cut them into blocks at
+  // random, each batch covering an increasing range of tenant_seqs.
+  void Write(const std::map<std::string, std::set<uint64_t>>& runs, uint64_t max_seq) {
+    uint64_t from = 1;
+    while (from <= max_seq) {
+      const uint64_t to = std::min(max_seq, from + rng_() % 40);
+      BlockBuilder blocks;
+      for (const auto& [prefix, seqs] : runs) {
+        for (auto it = seqs.lower_bound(from); it != seqs.end() && *it <= to; ++it) {
+          blocks.Add(prefix, *it);
+        }
+      }
+      core::KvBatch batch;
+      blocks.WriteTo(batch);
+      ASSERT_TRUE(store_->Write(batch, core::Durability::kNoSync).ok());
+      from = to + 1;
+    }
+  }
+
+  Posting Open(const std::string& prefix, bool descending) {
+    return Posting(store_->NewIterator(core::Space::kAudit), prefix, descending);
+  }
+
+  testing::TempDir dir_;
+  core::FakeClock clock_{core::FromUnixMillis(1'700'000'000'000)};
+  std::unique_ptr<storage::RocksStore> store_;
+  std::mt19937_64 rng_{11};
+};
+
+TEST_F(PostingTest, SeeksFindWhatBruteForceFindsInBothDirections) {
+  // Neighbouring runs share the tenant and kind, so a seek that leaves one run lands in
+  // another: "a" sorts before "ab", which sorts before "b".
+  std::map<std::string, std::set<uint64_t>> runs;
+  const uint64_t max_seq = 3000;
+  for (const std::string value : {"a", "ab", "b", "empty-neighbour"}) {
+    std::set<uint64_t>& seqs = runs[std::string("acme\0a", 6) + value + '\0'];
+    const uint64_t every = 1 + rng_() % 9;
+    for (uint64_t s = 1; s <= max_seq; ++s) {
+      if (rng_() % every == 0) seqs.insert(s);
+    }
+  }
+  runs[std::string("acme\0a", 6) + "sparse" + '\0'] = {7, 1500, 2999};
+  ASSERT_NO_FATAL_FAILURE(Write(runs, max_seq));
+  for (const auto& [prefix, seqs] : runs) {
+    for (bool descending : {false, true}) {
+      // Every x in order, then random jumps in the query's direction.
+      for (int mode = 0; mode < 2; ++mode) {
+        Posting p = Open(prefix, descending);
+        uint64_t x = descending ? max_seq + 5 : 0;
+        while (descending ? x > 0 : x <= max_seq + 5) {
+          std::optional<uint64_t> want;
+          if (descending) {
+            auto it = seqs.upper_bound(x);
+            if (it != seqs.begin()) want = *std::prev(it);
+          } else {
+            auto it = seqs.lower_bound(x);
+            if (it != seqs.end()) want = *it;
+          }
+          ASSERT_EQ(p.SeekTo(x), want) << "x " << x << (descending ? " desc" : " asc");
+          const uint64_t step = mode == 0 ? 1 : 1 + rng_() % 200;
+          if (descending) {
+            x = x > step ? x - step : 0;
+          } else {
+            x += step;
+          }
+        }
+        EXPECT_TRUE(p.status().ok());
+      }
+    }
+  }
+  // A run with no blocks at all.
+  Posting none = Open(std::string("acme\0a", 6) + "zz" + '\0', false);
+  EXPECT_FALSE(none.SeekTo(1).has_value());
+  Posting none_desc = Open(std::string("acme\0a", 6) + "0" + '\0', true);
+  EXPECT_FALSE(none_desc.SeekTo(5000).has_value());
+}
+
+TEST_F(PostingTest, ABlockThatDoesNotDecodeIsAnErrorNotAnEmptyRun) {
+  const std::string prefix = std::string("acme\0a", 6) + "x" + '\0';
+  std::string key = prefix;
+  core::PutBE64(key, 9);
+  core::KvBatch batch;
+  batch.Put(core::Space::kAudit, key, std::string("\x05\x00", 2));
+  ASSERT_TRUE(store_->Write(batch, core::Durability::kNoSync).ok());
+  Posting p = Open(prefix, false);
+  EXPECT_FALSE(p.SeekTo(1).has_value());
+  EXPECT_EQ(p.status().error().code, core::Errc::kCorruption);
+  // A block whose entries end elsewhere than its key says is corrupt too.
+  core::KvBatch other;
+  std::string value;
+  PutVarint(value, 4);
+  other.Put(core::Space::kAudit, key, value);
+  ASSERT_TRUE(store_->Write(other, core::Durability::kNoSync).ok());
+  Posting q = Open(prefix, true);
+  EXPECT_FALSE(q.SeekTo(20).has_value());
+  EXPECT_EQ(q.status().error().code, core::Errc::kCorruption);
+}
+
+}  // namespace
+}  // namespace custos::projections::internal
