@@ -74,6 +74,7 @@ int RunBench(const Args& args) {
     }
   }
   int exit = kExitOk;
+  std::vector<bench::BenchResult> results;
   for (const Workload* w : selected) {
     core::Result<bench::BenchResult> r = w->run(options);
     if (!r.ok()) {
@@ -82,7 +83,10 @@ int RunBench(const Args& args) {
     }
     std::printf("%s\n", bench::FormatResult(*r).c_str());
     std::fflush(stdout);
+    results.push_back(std::move(r).value());
   }
+  // Several workloads (`all`): a table of them at the end, on stderr (stdout stays JSON lines).
+  if (selected.size() > 1) std::fprintf(stderr, "\n%s", bench::FormatSummary(results).c_str());
   return exit;
 }
 

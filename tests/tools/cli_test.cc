@@ -436,6 +436,32 @@ TEST_F(CliReceiptTest, ABadKeyFileIsReported) {
   EXPECT_EQ(no_value.exit_code, 2) << no_value.err;
 }
 
+TEST(CliBenchTest, SeveralWorkloadsPrintJsonLinesThenATableOfThem) {
+  testing::TempDir scratch;
+  CommandResult r = RunCommand({kCustos, "bench", "access-check", "access-check", "--quick",
+                                "--no-peer", "--dir", scratch.path()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // stdout: one JSON line per workload and nothing else.
+  size_t lines = 0;
+  for (size_t at = 0; at < r.out.size();) {
+    const size_t end = r.out.find('\n', at);
+    const std::string line = r.out.substr(at, end - at);
+    EXPECT_TRUE(line.starts_with("{\"workload\":\"access-check\"")) << line;
+    ++lines;
+    at = end == std::string::npos ? r.out.size() : end + 1;
+  }
+  EXPECT_EQ(lines, 2u);
+  // stderr ends with the summary: its header and a row per run.
+  const size_t table = r.err.find("| workload | ops/s | p50 µs | p99 µs | peer ops/s | ratio |");
+  ASSERT_NE(table, std::string::npos) << r.err;
+  size_t rows = 0;
+  for (size_t at = r.err.find("| access-check |", table); at != std::string::npos;
+       at = r.err.find("| access-check |", at + 1)) {
+    ++rows;
+  }
+  EXPECT_EQ(rows, 2u);
+}
+
 TEST_F(CliTest, FlagsHaveEnvironmentTwins) {
   setenv("CUSTOS_DATA_DIR", dir_.path().c_str(), 1);
   CommandResult dump = RunCommand({kCustos, "dump", "--tenant", "globex"});

@@ -1,5 +1,7 @@
 #include "tools/bench/bench_util.h"
 
+#include <fmt/format.h>
+
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,6 +58,21 @@ std::string FormatResult(const BenchResult& r) {
     out += r.extra_json;
   }
   out += '}';
+  return out;
+}
+
+std::string FormatSummary(const std::vector<BenchResult>& results) {
+  std::string out =
+      "| workload | ops/s | p50 µs | p99 µs | peer ops/s | ratio |\n"
+      "|---|---:|---:|---:|---:|---:|\n";
+  for (const BenchResult& r : results) {
+    const double ops_per_s = r.seconds > 0 ? static_cast<double>(r.ops) / r.seconds : 0;
+    const std::string peer = r.peer_ops_per_s > 0 ? fmt::format("{:.0f}", r.peer_ops_per_s) : "—";
+    const std::string ratio =
+        r.peer_ops_per_s > 0 ? fmt::format("{:.3f}", ops_per_s / r.peer_ops_per_s) : "—";
+    out += fmt::format("| {} | {:.0f} | {:.0f} | {:.0f} | {} | {} |\n", r.workload, ops_per_s,
+                       r.p50_us, r.p99_us, peer, ratio);
+  }
   return out;
 }
 

@@ -41,6 +41,10 @@ struct BenchResult {
 // "peer_ops_per_s","ratio","params",…}.
 [[nodiscard]] std::string FormatResult(const BenchResult& r);
 
+// A Markdown table of the runs, one row each (workload, ops/s, p50, p99, peer ops/s, ratio):
+// what `custos bench all` prints at the end, on stderr, after the JSON lines.
+[[nodiscard]] std::string FormatSummary(const std::vector<BenchResult>& results);
+
 // Resident memory (VmRSS) of process `pid` (0: this one), bytes.
 [[nodiscard]] uint64_t RssBytes(int pid = 0);
 
