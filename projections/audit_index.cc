@@ -14,17 +14,17 @@ using core::PutBE64;
 using internal::BlockBuilder;
 using internal::Posting;
 
-// The layout of space kAudit (the header and internal/audit_postings.h); an index written in
-// another layout is dropped and built again at open.
-constexpr std::string_view kFormatKey = "audit-index-format";
-constexpr std::string_view kFormat = "blocks-1";
+// The checkpoint of the layout of one key per posting, which earlier versions kept.
+constexpr std::string_view kPostingsCheckpoint = "audit";
 
-constexpr char kActorKind = 'a';
-constexpr char kTypeKind = 'y';
-constexpr char kPrefixKind = 'p';
-constexpr char kTargetKind = 'g';
+// Block runs take upper-case kinds: the layout of one key per posting used the lower-case
+// ones, so neither version reads the other's keys (the event id's key is the same in both).
+constexpr char kActorKind = 'A';
+constexpr char kTypeKind = 'Y';
+constexpr char kPrefixKind = 'P';
+constexpr char kTargetKind = 'G';
 constexpr char kEventKind = 'e';
-constexpr char kTimeKind = 't';
+constexpr char kTimeKind = 'T';
 
 // Events indexed per batch written.
 constexpr size_t kIndexBatch = 4096;
@@ -81,13 +81,14 @@ core::Status IndexLine(std::string_view line, BlockBuilder& blocks) {
   CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(line));
   CUSTOS_ASSIGN_OR_RETURN(core::LineParties p, core::ParseLineParties(line));
   std::string prefix;
+  bool in_order = true;
   auto add = [&](char kind, std::string_view value) {
     if (!Keyable(value)) return;
     prefix.clear();
     prefix.append(f.tenant).push_back('\0');
     prefix.push_back(kind);
     prefix.append(value).push_back('\0');
-    blocks.Add(prefix, f.tenant_seq);
+    in_order = blocks.Add(prefix, f.tenant_seq) && in_order;
   };
   add(kActorKind, p.actor_id);
   add(kTypeKind, f.type);
@@ -101,9 +102,12 @@ core::Status IndexLine(std::string_view line, BlockBuilder& blocks) {
     PutBE64(key, f.tenant_seq);
     blocks.AddKey(std::move(key));
   }
-  blocks.AddTime(TimePrefix(f.tenant),
-                 static_cast<uint64_t>(std::max<int64_t>(0, core::ToUnixMillis(f.time))),
-                 f.tenant_seq);
+  const auto time_ms = static_cast<uint64_t>(std::max<int64_t>(0, core::ToUnixMillis(f.time)));
+  in_order = blocks.AddTime(TimePrefix(f.tenant), time_ms, f.tenant_seq) && in_order;
+  if (!in_order) {
+    return core::Corruption("event " + std::to_string(f.seq) + " of " + std::string(f.tenant) +
+                            " is out of its tenant's order or time");
+  }
   return core::OkStatus();
 }
 
@@ -127,17 +131,19 @@ core::Status ValidateAuditActions(const std::vector<std::string>& actions) {
 core::Result<std::unique_ptr<AuditIndex>> AuditIndex::Open(const core::EventLog& log,
                                                            core::KvStore& kv) {
   std::unique_ptr<AuditIndex> index(new AuditIndex(log, kv));
-  CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> format,
-                          kv.Get(core::Space::kIndex, kFormatKey));
-  if (format != kFormat) {
-    // Made by another version (or none yet): dropped, and built again from the log below.
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Seq> checkpoint, kv.GetCheckpoint(kAuditCheckpoint));
+  if (!checkpoint) {
+    // No block index yet (a new data dir, or one indexed by an earlier version), or blocks
+    // without their checkpoint: whatever is there is dropped, so that indexing from the start
+    // never lays blocks over others. An earlier version started again on this data dir
+    // re-indexes from the start too, in its own keys.
     core::KvBatch drop;
     drop.DeleteRange(core::Space::kAudit, std::string_view(), std::string(1, '\xff'));
     drop.SetCheckpoint(kAuditCheckpoint, core::Seq(0));
-    drop.Put(core::Space::kIndex, kFormatKey, kFormat);
+    drop.SetCheckpoint(kPostingsCheckpoint, core::Seq(0));
     CUSTOS_RETURN_IF_ERROR(kv.Write(drop, core::Durability::kSync));
+    checkpoint = core::Seq(0);
   }
-  CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Seq> checkpoint, kv.GetCheckpoint(kAuditCheckpoint));
   index->indexed_.store(checkpoint ? checkpoint->value() : 0);
   // Heads first, then everything up to at least them: each tenant is indexed up to its head.
   std::vector<std::pair<std::string, uint64_t>> heads;
@@ -256,6 +262,10 @@ core::Result<std::optional<uint64_t>> AuditIndex::FirstSeqAtOrAfter(const core::
   }
   std::vector<std::pair<uint64_t, uint64_t>> entries;
   CUSTOS_RETURN_IF_ERROR(internal::DecodeTimeBlock(it->value(), entries));
+  const std::string_view tail = it->key().substr(prefix.size());
+  if (entries.back() != std::make_pair(GetBE64(tail.substr(0, 8)), GetBE64(tail.substr(8)))) {
+    return core::Corruption("an audit index time block does not end where its key says");
+  }
   const uint64_t ms = static_cast<uint64_t>(std::max<int64_t>(0, core::ToUnixMillis(t)));
   for (const auto& [time, seq] : entries) {
     if (time >= ms) return std::optional<uint64_t>(seq);

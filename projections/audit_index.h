@@ -1,6 +1,6 @@
 // AuditIndex: the audit trail's indexes — per tenant by actor, by exact type, by type
 // prefix ("user" for user.*), by target, by time and by event id — kept in the KV store (space
-// kAudit) by a consumer of the log with its own checkpoint ("audit"), so that the writers'
+// kAudit) by a consumer of the log with its own checkpoint ("audit-blocks"), so that the writers'
 // fsync path does not carry them. A query first waits until the index holds everything
 // appended before it started (read-your-writes), then walks only the entries of its filters:
 // one sorted run per filter value, a union within a filter and a leapfrog intersection
@@ -8,8 +8,8 @@
 //
 // Keys (every key starts with the tenant and ends with BE64(tenant_seq), which lets
 // retention drop a tenant's entries below its purge floor without reading them):
-//   tenant \0 'a' actor_id \0 last     tenant \0 'y' type \0 last     tenant \0 'p' prefix \0 last
-//   tenant \0 'g' target_id \0 last    tenant \0 't' BE64(last time ms) last
+//   tenant \0 'A' actor_id \0 last     tenant \0 'Y' type \0 last     tenant \0 'P' prefix \0 last
+//   tenant \0 'G' target_id \0 last    tenant \0 'T' BE64(last time ms) last
 //   tenant \0 'e' event_id \0 seq  (empty value)
 // Each indexing batch writes one block per run it touches (internal/audit_postings.h): the
 // key ends with the block's last tenant_seq (and the time run's with its last time first),
@@ -17,8 +17,9 @@
 // differences, so a batch of thousands of events costs one key per actor, type, prefix,
 // target and tenant in it, plus one per event id. tenant_seq orders a tenant's events by time
 // too (time never decreases within a tenant), so a date range is a tenant_seq range found
-// with the 't' blocks. An index written in another layout (marked in space kIndex) is
-// dropped and built again at open.
+// with the 'T' blocks. Without its checkpoint at open (a new data dir, one indexed by an
+// earlier version in its lower-case kinds, or blocks whose checkpoint is gone) the space is
+// dropped and built again, so that blocks never overlap.
 //
 // Thread-safety: every method may be called from any thread; one indexing thread.
 #pragma once
@@ -69,7 +70,7 @@ struct AuditPage {
   uint64_t work = 0;               // index entries sought for it
 };
 
-inline constexpr std::string_view kAuditCheckpoint = "audit";
+inline constexpr std::string_view kAuditCheckpoint = "audit-blocks";
 
 // Checks a query's action filters: exact types, or a prefix followed by ".*".
 [[nodiscard]] core::Status ValidateAuditActions(const std::vector<std::string>& actions);

@@ -31,7 +31,8 @@ core::Status DecodeBlock(std::string_view value, std::vector<uint64_t>& out) {
   uint64_t at = 0;
   while (!value.empty()) {
     uint64_t delta = 0;
-    if (!GetVarint(value, delta) || (!out.empty() && delta == 0)) {
+    // Strictly ascending, from 1, without wrapping around.
+    if (!GetVarint(value, delta) || delta == 0 || at + delta < at) {
       return core::Corruption("an audit index block does not decode");
     }
     at += delta;
@@ -49,7 +50,9 @@ core::Status DecodeTimeBlock(std::string_view value,
   while (!value.empty()) {
     uint64_t dt = 0;
     uint64_t ds = 0;
-    if (!GetVarint(value, dt) || !GetVarint(value, ds) || (!out.empty() && ds == 0)) {
+    // Seqs strictly ascending from 1, times never decreasing, neither wrapping around.
+    if (!GetVarint(value, dt) || !GetVarint(value, ds) || ds == 0 || seq + ds < seq ||
+        time + dt < time) {
       return core::Corruption("an audit index time block does not decode");
     }
     time += dt;
@@ -60,18 +63,25 @@ core::Status DecodeTimeBlock(std::string_view value,
   return core::OkStatus();
 }
 
-void BlockBuilder::Add(std::string_view prefix, uint64_t tenant_seq) {
+bool BlockBuilder::Add(std::string_view prefix, uint64_t tenant_seq) {
   auto it = runs_.find(prefix);
   if (it == runs_.end()) it = runs_.emplace(std::string(prefix), std::vector<uint64_t>()).first;
+  if (tenant_seq == 0 || (!it->second.empty() && tenant_seq <= it->second.back())) return false;
   it->second.push_back(tenant_seq);
+  return true;
 }
 
-void BlockBuilder::AddTime(std::string_view prefix, uint64_t time_ms, uint64_t tenant_seq) {
+bool BlockBuilder::AddTime(std::string_view prefix, uint64_t time_ms, uint64_t tenant_seq) {
   auto it = times_.find(prefix);
   if (it == times_.end()) {
     it = times_.emplace(std::string(prefix), std::vector<std::pair<uint64_t, uint64_t>>()).first;
   }
+  if (tenant_seq == 0 || (!it->second.empty() && (tenant_seq <= it->second.back().second ||
+                                                  time_ms < it->second.back().first))) {
+    return false;
+  }
   it->second.emplace_back(time_ms, tenant_seq);
+  return true;
 }
 
 void BlockBuilder::AddKey(std::string key) { keys_.emplace_back(std::move(key), std::string()); }
@@ -156,7 +166,12 @@ std::optional<uint64_t> Posting::SeekDescending(uint64_t x) {
   if (block_.empty() || x < block_.front()) {
     std::string key = prefix_;
     core::PutBE64(key, x);
-    it_->Seek(key);  // the first block whose last entry is >= x: it may start above x
+    it_->Seek(key);             // the first block whose last entry is >= x: it may start above x
+    if (!it_->status().ok()) {  // kept before SeekForPrev below clears it
+      if (error_.ok()) error_ = it_->status();
+      exhausted_ = true;
+      return std::nullopt;
+    }
     Load();
     if (block_.empty() || block_.front() > x) {
       // Then the answer is the previous block's last entry (< x, as its key is < x).

@@ -90,6 +90,7 @@ core::Result<PurgeOutcome> Retention::PurgeOnce(const core::TenantId& tenant, co
   if (!first || !head) return out;
   CUSTOS_ASSIGN_OR_RETURN(std::optional<uint64_t> kept,
                           audit_.FirstSeqAtOrAfter(tenant, out.cutoff));
+  if (kept && *kept == 0) return core::Corruption("the audit index gave tenant_seq 0");
   uint64_t last = kept ? std::min(*kept - 1, head->tenant_seq.value()) : head->tenant_seq.value();
   CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Seq> relay, kv_.GetCheckpoint(kRelayCheckpoint));
   if (relay_ && !relay) return out;  // the relay has delivered nothing yet

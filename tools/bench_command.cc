@@ -9,6 +9,7 @@
 #include "tools/bench/audit_workloads.h"
 #include "tools/bench/kafka_workload.h"
 #include "tools/bench/scale_workloads.h"
+#include "tools/bench/sustained_workload.h"
 #include "tools/commands.h"
 
 namespace custos::tools {
@@ -25,6 +26,7 @@ constexpr Workload kWorkloads[] = {
     {"admin-http", &bench::RunAdminHttpWorkload},
     {"ingest-http", &bench::RunIngestHttpWorkload},
     {"ingest-batch", &bench::RunIngestBatchWorkload},
+    {"ingest-sustained", &bench::RunIngestSustainedWorkload},
     {"query", &bench::RunQueryWorkload},
     {"export", &bench::RunExportWorkload},
     {"purge", &bench::RunPurgeWorkload},

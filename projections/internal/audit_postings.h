@@ -39,9 +39,10 @@ bool GetVarint(std::string_view& in, uint64_t& v);
 // One batch's entries, gathered by run, then written as one block per run.
 class BlockBuilder {
  public:
-  // `prefix` names the run; entries of a run come in ascending tenant_seq.
-  void Add(std::string_view prefix, uint64_t tenant_seq);
-  void AddTime(std::string_view prefix, uint64_t time_ms, uint64_t tenant_seq);
+  // `prefix` names the run. Entries of a run must come in ascending tenant_seq (and a time
+  // run's in non-decreasing time): false, and nothing added, for one that does not.
+  [[nodiscard]] bool Add(std::string_view prefix, uint64_t tenant_seq);
+  [[nodiscard]] bool AddTime(std::string_view prefix, uint64_t time_ms, uint64_t tenant_seq);
   // A key of its own with an empty value (an event id's).
   void AddKey(std::string key);
   // Puts every block into `batch` (space kAudit) and empties the builder.

@@ -12,9 +12,10 @@
 
 #include "core/clock.h"
 #include "core/event.h"
+#include "projections/internal/audit_postings.h"
 #include "storage/rocks_store.h"
-#include "tests/support/test_support.h"
 #include "tests/support/test_store.h"
+#include "tests/support/test_support.h"
 
 namespace custos::projections {
 namespace {
@@ -216,11 +217,12 @@ TEST_F(AuditIndexTest, AQueryThatMeetsNothingCostsOnePageOfWorkNotTheTenant) {
   auto first = index_->Query(q);
   const auto budgeted = std::chrono::steady_clock::now() - t1;
   // The figures, printed (never asserted: speed is the bench's business).
-  std::printf("empty leapfrog over %d events: unbounded %.1f ms (%llu entries), one page of "
-              "budget 1000: %.2f ms\n",
-              kEvents, std::chrono::duration<double, std::milli>(unbounded).count(),
-              static_cast<unsigned long long>(all->work),
-              std::chrono::duration<double, std::milli>(budgeted).count());
+  std::printf(
+      "empty leapfrog over %d events: unbounded %.1f ms (%llu entries), one page of "
+      "budget 1000: %.2f ms\n",
+      kEvents, std::chrono::duration<double, std::milli>(unbounded).count(),
+      static_cast<unsigned long long>(all->work),
+      std::chrono::duration<double, std::milli>(budgeted).count());
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(first->lines.empty());
   ASSERT_TRUE(first->next);
@@ -389,22 +391,70 @@ TEST_F(AuditIndexTest, ResumesFromItsCheckpointAndRebuildsToTheSameAnswers) {
   EXPECT_EQ(index_->Query(q)->lines, want);
 }
 
-TEST_F(AuditIndexTest, AnIndexInAnotherLayoutIsBuiltAgainAtOpen) {
-  AppendRandom("acme", 300);
+TEST_F(AuditIndexTest, BlocksWithoutTheirCheckpointAreDroppedNotOverlaid) {
+  // Indexed a few events at a time, as the indexing thread follows appends: many small blocks.
+  AppendRandom("acme", 600);
   ASSERT_TRUE(index_->CatchUp(std::chrono::seconds(10)).ok());
   index_.reset();
-  // As the layout of one posting per key left it: empty values under run keys, and no mark.
-  core::KvBatch old;
-  for (uint64_t seq : {3, 9, 27}) {
-    std::string key = std::string("acme\0ausr_1\0", 12);
-    core::PutBE64(key, seq);
-    old.Put(core::Space::kAudit, key, "");
+  // The blocks stay, their checkpoint goes: indexing from the start in batches of another
+  // size would lay blocks over them.
+  core::KvBatch lose;
+  lose.Delete(core::Space::kCheckpoint, "audit-blocks");
+  ASSERT_TRUE(store_->Write(lose, core::Durability::kSync).ok());
+  auto index = AuditIndex::Open(*store_, *store_);
+  ASSERT_TRUE(index.ok()) << index.error().message;
+  index_ = std::move(index).value();
+  // No two blocks of a run overlap.
+  std::string run;
+  uint64_t last = 0;
+  size_t blocks = 0;
+  ASSERT_TRUE(store_
+                  ->Scan(core::Space::kAudit, std::string("acme\0A", 6),
+                         [&](std::string_view key, std::string_view value) {
+                           std::vector<uint64_t> seqs;
+                           EXPECT_TRUE(internal::DecodeBlock(value, seqs).ok());
+                           const std::string_view prefix = key.substr(0, key.size() - 8);
+                           if (prefix != run) {
+                             run = std::string(prefix);
+                             last = 0;
+                           }
+                           EXPECT_GT(seqs.front(), last) << "overlapping blocks in " << run;
+                           last = seqs.back();
+                           ++blocks;
+                           return true;
+                         })
+                  .ok());
+  EXPECT_GT(blocks, 0u);
+  for (bool descending : {false, true}) {
+    for (const char* actor : {"usr_0", "usr_1", "usr_4"}) {
+      AuditQuery q;
+      q.tenant = TenantId("acme");
+      q.actors = {actor};
+      q.descending = descending;
+      q.limit = 7;
+      EXPECT_EQ(AllPages(q), Expected(q)) << actor;
+    }
   }
-  old.Delete(core::Space::kIndex, "audit-index-format");
+}
+
+TEST_F(AuditIndexTest, AnIndexOfTheEarlierLayoutIsDroppedAtOpen) {
+  AppendRandom("acme", 100);
+  ASSERT_TRUE(index_->CatchUp(std::chrono::seconds(10)).ok());
+  index_.reset();
+  // As the layout of one posting per key left a data dir: its lower-case runs and checkpoint.
+  core::KvBatch old;
+  std::string stale = std::string("acme\0ausr_1\0", 12);
+  core::PutBE64(stale, 3);
+  old.Put(core::Space::kAudit, stale, "");
+  old.Delete(core::Space::kCheckpoint, "audit-blocks");
+  old.SetCheckpoint("audit", core::Seq(100));
   ASSERT_TRUE(store_->Write(old, core::Durability::kSync).ok());
   auto index = AuditIndex::Open(*store_, *store_);
   ASSERT_TRUE(index.ok()) << index.error().message;
   index_ = std::move(index).value();
+  EXPECT_FALSE(store_->Get(core::Space::kAudit, stale)->has_value());
+  // An earlier version started on it again would index from the start in its own keys.
+  EXPECT_EQ(store_->GetCheckpoint("audit")->value_or(core::Seq(99)).value(), 0u);
   AuditQuery q;
   q.tenant = TenantId("acme");
   q.actors = {"usr_1"};
@@ -412,6 +462,25 @@ TEST_F(AuditIndexTest, AnIndexInAnotherLayoutIsBuiltAgainAtOpen) {
   auto page = index_->Query(q);
   ASSERT_TRUE(page.ok()) << page.error().message;
   EXPECT_EQ(page->lines, Expected(q));
+}
+
+TEST_F(AuditIndexTest, TheFirstEventAtOrAfterATimeIsFoundAcrossTimeBlocks) {
+  AppendRandom("acme", 400);  // the indexing thread writes many time blocks
+  ASSERT_TRUE(index_->CatchUp(std::chrono::seconds(10)).ok());
+  const std::vector<Fact>& facts = facts_["acme"];
+  for (int64_t ms = -10;
+       ms <= core::ToUnixMillis(facts.back().time) - core::ToUnixMillis(kStart) + 10; ms += 37) {
+    std::optional<uint64_t> want;
+    for (const Fact& f : facts) {
+      if (f.time >= At(ms)) {
+        want = f.tenant_seq;
+        break;
+      }
+    }
+    auto got = index_->FirstSeqAtOrAfter(TenantId("acme"), At(ms));
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    ASSERT_EQ(*got, want) << ms;
+  }
 }
 
 TEST_F(AuditIndexTest, RejectsMalformedActionFilters) {

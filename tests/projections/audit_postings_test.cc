@@ -36,6 +36,36 @@ TEST(AuditPostingsTest, VarintsRoundTripAndRefuseCutShortInput) {
   EXPECT_FALSE(DecodeBlock(std::string("\x05\x00", 2), seqs).ok());  // not ascending
 }
 
+TEST(AuditPostingsTest, BlocksRefuseWhatIsNotStrictlyAscending) {
+  auto varints = [](std::initializer_list<uint64_t> values) {
+    std::string out;
+    for (uint64_t v : values) PutVarint(out, v);
+    return out;
+  };
+  std::vector<uint64_t> seqs;
+  ASSERT_TRUE(DecodeBlock(varints({3, 4, 1}), seqs).ok());
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{3, 7, 8}));
+  EXPECT_FALSE(DecodeBlock(varints({0}), seqs).ok());                     // tenant_seq 0
+  EXPECT_FALSE(DecodeBlock(varints({10, ~uint64_t{0} - 3}), seqs).ok());  // wraps to 6
+  std::vector<std::pair<uint64_t, uint64_t>> times;
+  ASSERT_TRUE(DecodeTimeBlock(varints({1000, 5, 0, 1, 20, 2}), times).ok());
+  EXPECT_EQ(times, (std::vector<std::pair<uint64_t, uint64_t>>{{1000, 5}, {1000, 6}, {1020, 8}}));
+  EXPECT_FALSE(DecodeTimeBlock(varints({1000, 0}), times).ok());                   // seq 0
+  EXPECT_FALSE(DecodeTimeBlock(varints({1000, 5, 0, 0}), times).ok());             // seq again
+  EXPECT_FALSE(DecodeTimeBlock(varints({1000, 5, ~uint64_t{0}, 1}), times).ok());  // time wraps
+  EXPECT_FALSE(DecodeTimeBlock(varints({1000}), times).ok());                      // cut short
+  // The builder takes a run's entries only in order.
+  BlockBuilder blocks;
+  EXPECT_TRUE(blocks.Add("r", 5));
+  EXPECT_FALSE(blocks.Add("r", 5));
+  EXPECT_FALSE(blocks.Add("r", 4));
+  EXPECT_TRUE(blocks.Add("s", 1));
+  EXPECT_FALSE(blocks.Add("u", 0));  // no tenant_seq 0
+  EXPECT_TRUE(blocks.AddTime("t", 100, 1));
+  EXPECT_FALSE(blocks.AddTime("t", 99, 2));  // time went back
+  EXPECT_TRUE(blocks.AddTime("t", 100, 2));
+}
+
 class PostingTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_)); }
@@ -49,7 +79,7 @@ class PostingTest : public ::testing::Test {
       BlockBuilder blocks;
       for (const auto& [prefix, seqs] : runs) {
         for (auto it = seqs.lower_bound(from); it != seqs.end() && *it <= to; ++it) {
-          blocks.Add(prefix, *it);
+          ASSERT_TRUE(blocks.Add(prefix, *it));
         }
       }
       core::KvBatch batch;

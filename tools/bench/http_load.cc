@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -68,12 +69,17 @@ core::Result<HttpLoadResult> RunHttpLoad(const HttpLoadOptions& o) {
     epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
   }
   HttpLoadResult result;
-  result.latencies.micros.reserve(o.requests);
+  result.latencies.micros.reserve(std::min<uint64_t>(o.requests, 1'000'000));
   uint64_t issued = 0;
   uint64_t done = 0;
+  const auto deadline = Clock::now() + o.duration;
+  // True while requests may still be started: under the count and, with a duration, the time.
+  auto open = [&] {
+    return issued < o.requests && (o.duration.count() == 0 || Clock::now() < deadline);
+  };
   auto issue = [&](size_t i) {
     Conn& c = conns[i];
-    if (issued >= o.requests) return;
+    if (!open()) return;
     c.out = o.make_request(static_cast<int>(i), c.n++);
     c.sent = 0;
     c.busy = true;
@@ -94,7 +100,7 @@ core::Result<HttpLoadResult> RunHttpLoad(const HttpLoadOptions& o) {
   }
   std::vector<epoll_event> events(conns.size());
   char buf[65536];
-  while (done < issued || issued < o.requests) {
+  while (done < issued || open()) {
     const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 30'000);
     if (n <= 0) return core::Unavailable("load generator: no answer for 30 s");
     for (int e = 0; e < n; ++e) {

@@ -4,6 +4,7 @@
 // concurrency.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -17,6 +18,8 @@ struct HttpLoadOptions {
   uint16_t port = 0;
   int connections = 64;
   uint64_t requests = 10'000;  // in all
+  // When set, no request is started after this long (the ones under way are answered).
+  std::chrono::milliseconds duration{0};
   // The raw request (request line, headers, body) for connection `conn`'s n-th request.
   std::function<std::string(int conn, uint64_t n)> make_request;
   // Optional: sees each answer (to carry an id into a later request).
