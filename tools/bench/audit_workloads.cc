@@ -119,13 +119,7 @@ core::Result<BenchResult> RunIngestBatchWorkload(const BenchOptions& options) {
     result.p50_us = load.latencies.Percentile(50);
     result.p99_us = load.latencies.Percentile(99);
   }
-  if (!options.no_peer) {
-    std::fprintf(stderr, "ingest-batch: ours %.0f events/s; running db_bench\n",
-                 static_cast<double>(result.ops) / result.seconds);
-    CUSTOS_ASSIGN_OR_RETURN(result.peer_ops_per_s,
-                            RunDbBenchFillseq(options.dir, options.quick ? 200'000 : 2'000'000));
-  }
-  result.peer = "db_bench fillseq --sync=1 --batch_size=100 --value_size=400";
+  CUSTOS_RETURN_IF_ERROR(AddDbBenchPeer(options, result));
   result.params_json = fmt::format("{{\"batch\":{},\"batches\":{},\"connections\":{}}}", kBatch,
                                    batches, connections);
   result.extra_json = "\"latency_per\":\"batch\"";

@@ -61,6 +61,16 @@ std::string FormatResult(const BenchResult& r) {
   return out;
 }
 
+core::Status AddDbBenchPeer(const BenchOptions& options, BenchResult& result) {
+  result.peer = "db_bench fillseq --sync=1 --batch_size=100 --value_size=400";
+  if (options.no_peer) return core::OkStatus();
+  std::fprintf(stderr, "%s: ours %.0f events/s; running db_bench\n", result.workload.c_str(),
+               static_cast<double>(result.ops) / result.seconds);
+  CUSTOS_ASSIGN_OR_RETURN(result.peer_ops_per_s,
+                          RunDbBenchFillseq(options.dir, options.quick ? 200'000 : 2'000'000));
+  return core::OkStatus();
+}
+
 std::string FormatSummary(const std::vector<BenchResult>& results) {
   std::string out =
       "| workload | ops/s | p50 µs | p99 µs | peer ops/s | ratio |\n"

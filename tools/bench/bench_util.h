@@ -73,4 +73,8 @@ class ScratchDir {
 [[nodiscard]] core::Result<double> RunDbBenchFillseq(const std::string& scratch_parent,
                                                      uint64_t num);
 
+// The peer of the ingest workloads: db_bench fillseq of the run's size (unless --no-peer),
+// after saying our rate on stderr; sets `peer` and `peer_ops_per_s`.
+[[nodiscard]] core::Status AddDbBenchPeer(const BenchOptions& options, BenchResult& result);
+
 }  // namespace custos::tools::bench
