@@ -29,13 +29,18 @@ constexpr char kTimeKind = 'T';
 // Events indexed per batch written.
 constexpr size_t kIndexBatch = 4096;
 
-// tenant \0 kind value \0: the prefix of one sorted run.
-std::string RunPrefix(std::string_view tenant, char kind, std::string_view value) {
-  std::string key;
-  key.reserve(tenant.size() + value.size() + 3);
+// tenant \0 kind value \0: the prefix of one sorted run, written over `key`.
+void AssignRunPrefix(std::string& key, std::string_view tenant, char kind, std::string_view value) {
+  key.clear();
   key.append(tenant).push_back('\0');
   key.push_back(kind);
   key.append(value).push_back('\0');
+}
+
+std::string RunPrefix(std::string_view tenant, char kind, std::string_view value) {
+  std::string key;
+  key.reserve(tenant.size() + value.size() + 3);
+  AssignRunPrefix(key, tenant, kind, value);
   return key;
 }
 
@@ -84,10 +89,7 @@ core::Status IndexLine(std::string_view line, BlockBuilder& blocks) {
   bool in_order = true;
   auto add = [&](char kind, std::string_view value) {
     if (!Keyable(value)) return;
-    prefix.clear();
-    prefix.append(f.tenant).push_back('\0');
-    prefix.push_back(kind);
-    prefix.append(value).push_back('\0');
+    AssignRunPrefix(prefix, f.tenant, kind, value);  // reused: no allocation per entry
     in_order = blocks.Add(prefix, f.tenant_seq) && in_order;
   };
   add(kActorKind, p.actor_id);
