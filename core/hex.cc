@@ -30,10 +30,15 @@ std::string ToHex(std::string_view bytes) {
 }
 
 bool IsLowerHex(std::string_view s) {
+  // Without a branch per character (every stored line has 160 hex digits checked when read):
+  // unsigned differences are small only inside the ranges.
+  unsigned ok = 1;
   for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    const auto u = static_cast<unsigned char>(c);
+    ok &= static_cast<unsigned>(static_cast<unsigned char>(u - '0') < 10) |
+          static_cast<unsigned>(static_cast<unsigned char>(u - 'a') < 6);
   }
-  return true;
+  return ok != 0;
 }
 
 bool FromHex(std::string_view hex, std::string& out) {

@@ -106,6 +106,13 @@ class KvStore {
   // The seq a consumer last recorded, or nullopt if it never did.
   [[nodiscard]] virtual Result<std::optional<Seq>> GetCheckpoint(
       std::string_view consumer) const = 0;
+
+  // Writes keys straight into the space as one sorted file rather than through the write
+  // path, for a projection rebuilt in bulk: `next` gives the pairs in strictly ascending key
+  // order and false after the last. All of them land, or none. Not atomic with Write (a
+  // checkpoint goes in a Write after it), and meant for keys the space does not hold yet.
+  using KvSource = std::function<bool(std::string_view& key, std::string_view& value)>;
+  [[nodiscard]] virtual Status IngestSorted(Space space, const KvSource& next) = 0;
 };
 
 }  // namespace custos::core

@@ -1,6 +1,8 @@
 #include "projections/audit_index.h"
 
 #include <algorithm>
+#include <future>
+#include <limits>
 
 #include "core/event.h"
 #include "core/ids.h"
@@ -13,6 +15,7 @@ using core::GetBE64;
 using core::PutBE64;
 using internal::BlockBuilder;
 using internal::Posting;
+using internal::SortedBlocks;
 
 // The checkpoint of the layout of one key per posting, which earlier versions kept.
 constexpr std::string_view kPostingsCheckpoint = "audit";
@@ -82,8 +85,7 @@ class Union {
 
 // Adds one stored line's entries to the batch's blocks (the event id's as a key of its own:
 // ids are looked up one at a time, never walked).
-core::Status IndexLine(std::string_view line, BlockBuilder& blocks) {
-  CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(line));
+core::Status IndexLine(const core::LineFields& f, std::string_view line, BlockBuilder& blocks) {
   CUSTOS_ASSIGN_OR_RETURN(core::LineParties p, core::ParseLineParties(line));
   std::string prefix;
   bool in_order = true;
@@ -131,22 +133,10 @@ core::Status ValidateAuditActions(const std::vector<std::string>& actions) {
 }
 
 core::Result<std::unique_ptr<AuditIndex>> AuditIndex::Open(const core::EventLog& log,
-                                                           core::KvStore& kv) {
-  std::unique_ptr<AuditIndex> index(new AuditIndex(log, kv));
+                                                           core::KvStore& kv,
+                                                           AuditIndexOptions options) {
+  std::unique_ptr<AuditIndex> index(new AuditIndex(log, kv, options));
   CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Seq> checkpoint, kv.GetCheckpoint(kAuditCheckpoint));
-  if (!checkpoint) {
-    // No block index yet (a new data dir, or one indexed by an earlier version), or blocks
-    // without their checkpoint: whatever is there is dropped, so that indexing from the start
-    // never lays blocks over others. An earlier version started again on this data dir
-    // re-indexes from the start too, in its own keys.
-    core::KvBatch drop;
-    drop.DeleteRange(core::Space::kAudit, std::string_view(), std::string(1, '\xff'));
-    drop.SetCheckpoint(kAuditCheckpoint, core::Seq(0));
-    drop.SetCheckpoint(kPostingsCheckpoint, core::Seq(0));
-    CUSTOS_RETURN_IF_ERROR(kv.Write(drop, core::Durability::kSync));
-    checkpoint = core::Seq(0);
-  }
-  index->indexed_.store(checkpoint ? checkpoint->value() : 0);
   // Heads first, then everything up to at least them: each tenant is indexed up to its head.
   std::vector<std::pair<std::string, uint64_t>> heads;
   for (const core::TenantId& t : log.Tenants()) {
@@ -154,6 +144,17 @@ core::Result<std::unique_ptr<AuditIndex>> AuditIndex::Open(const core::EventLog&
       heads.emplace_back(t.value(), h->tenant_seq.value());
     }
   }
+  if (!checkpoint || checkpoint->value() == 0) {
+    // No block index yet (a new data dir, or one indexed by an earlier version), or blocks
+    // without their checkpoint (a bulk build cut short): whatever is there is dropped, so
+    // that indexing from the start never lays blocks over others, and built in bulk. An
+    // earlier version started again on this data dir re-indexes from the start too, in its
+    // own keys.
+    CUSTOS_ASSIGN_OR_RETURN(uint64_t indexed, index->IndexAllInBulk());
+    (void)indexed;
+    checkpoint = core::Seq(index->indexed_.load());
+  }
+  index->indexed_.store(checkpoint->value());
   while (index->indexed_.load() < log.LastSeq().value()) {
     CUSTOS_RETURN_IF_ERROR(index->IndexMore(kIndexBatch));
   }
@@ -206,19 +207,30 @@ core::Result<uint64_t> AuditIndex::IndexMoreLocked(size_t max) {
                           log_.Read(core::Seq(from + 1), max));
   uint64_t upto = events.size() < max ? last : 0;
   core::KvBatch batch;
-  BlockBuilder blocks;
+  BlockBuilder blocks(options_.max_block_entries);
   for (const core::StoredEvent& e : events) {
-    CUSTOS_RETURN_IF_ERROR(IndexLine(e.line, blocks));
+    CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(e.line));
+    CUSTOS_RETURN_IF_ERROR(IndexLine(f, e.line, blocks));
     upto = std::max(upto, e.seq.value());
   }
   blocks.WriteTo(batch);
   batch.SetCheckpoint(kAuditCheckpoint, core::Seq(upto));
   CUSTOS_RETURN_IF_ERROR(kv_.Write(batch, core::Durability::kNoSync));
+  std::unordered_map<std::string, uint64_t> heads;
+  for (const core::StoredEvent& e : events) {
+    uint64_t& h = heads[e.tenant.value()];
+    h = std::max(h, e.tenant_seq.value());
+  }
+  Advance(heads, upto);
+  return static_cast<uint64_t>(events.size());
+}
+
+void AuditIndex::Advance(const std::unordered_map<std::string, uint64_t>& heads, uint64_t upto) {
   {
     std::unique_lock lock(heads_mu_);
-    for (const core::StoredEvent& e : events) {
-      uint64_t& h = indexed_heads_[e.tenant.value()];
-      h = std::max(h, e.tenant_seq.value());
+    for (const auto& [tenant, seq] : heads) {
+      uint64_t& h = indexed_heads_[tenant];
+      h = std::max(h, seq);
     }
   }
   {
@@ -227,7 +239,106 @@ core::Result<uint64_t> AuditIndex::IndexMoreLocked(size_t max) {
     error_.clear();
   }
   cv_.notify_all();
-  return static_cast<uint64_t>(events.size());
+}
+
+core::Result<uint64_t> AuditIndex::IndexAllInBulk() {
+  core::KvBatch drop;
+  drop.DeleteRange(core::Space::kAudit, std::string_view(), std::string(1, '\xff'));
+  drop.Delete(core::Space::kCheckpoint, kAuditCheckpoint);
+  drop.SetCheckpoint(kPostingsCheckpoint, core::Seq(0));
+  CUSTOS_RETURN_IF_ERROR(kv_.Write(drop, core::Durability::kSync));
+  indexed_.store(0);
+  {
+    std::unique_lock lock(heads_mu_);
+    indexed_heads_.clear();
+  }
+  // Everything up to `last` is indexed at the end: each tenant's stream read in order (one
+  // sequential scan of the tenant's keys, not the log's interleaving of tenants) up to its
+  // last event at or below `last`; what comes after is the indexing thread's.
+  const uint64_t last = log_.LastSeq().value();
+  std::vector<core::TenantId> tenants = log_.Tenants();
+  // In key order (a tenant's keys all start with it and \0), so that the files written for
+  // successive tenants do not overlap.
+  std::sort(tenants.begin(), tenants.end(),
+            [](const core::TenantId& a, const core::TenantId& b) { return a.value() < b.value(); });
+
+  BlockBuilder blocks(options_.max_block_entries);
+  std::vector<SortedBlocks> file;  // for the next ingest, in order
+  size_t file_items = 0;
+  std::unordered_map<std::string, uint64_t> heads;
+  uint64_t total = 0;
+  size_t gathered = 0;  // events in `blocks`
+  // One file is written and ingested on a thread of its own while the next is gathered.
+  std::future<core::Status> writing;
+  auto ingest = [&]() -> core::Status {
+    if (writing.valid()) CUSTOS_RETURN_IF_ERROR(writing.get());
+    if (file.empty()) return core::OkStatus();
+    writing = std::async(std::launch::async, [&kv = kv_, parts = std::move(file)] {
+      size_t part = 0;
+      size_t at = 0;
+      return kv.IngestSorted(core::Space::kAudit,
+                             [&](std::string_view& key, std::string_view& value) {
+                               while (part < parts.size() && at == parts[part].size()) {
+                                 ++part;
+                                 at = 0;
+                               }
+                               if (part == parts.size()) return false;
+                               key = parts[part].key(at);
+                               value = parts[part].value(at);
+                               ++at;
+                               return true;
+                             });
+    });
+    file.clear();
+    file_items = 0;
+    return core::OkStatus();
+  };
+  // A tenant's blocks follow the file's keys (those of tenants before it); part of a tenant
+  // does too, but the rest of it then goes into the next file.
+  auto take_blocks = [&]() {
+    file.emplace_back();
+    blocks.Finish(file.back());
+    file_items += file.back().size();
+    gathered = 0;
+  };
+  for (const core::TenantId& tenant : tenants) {
+    core::Status failed;
+    uint64_t head = 0;
+    CUSTOS_ASSIGN_OR_RETURN(
+        uint64_t scanned,
+        log_.ScanTenant(
+            tenant, core::TenantSeq(1), core::TenantSeq(std::numeric_limits<uint64_t>::max() - 1),
+            [&](uint64_t tenant_seq, std::string_view line) {
+              core::Result<core::LineFields> f = core::ParseLineFields(line);
+              if (!f.ok()) {
+                failed = f.error();
+                return false;
+              }
+              if (f->seq > last) return false;
+              failed = IndexLine(*f, line, blocks);
+              if (!failed.ok()) return false;
+              head = tenant_seq;
+              ++total;
+              if (++gathered >= options_.bulk_events) {
+                take_blocks();
+                failed = ingest();
+                if (!failed.ok()) return false;
+              }
+              return true;
+            }));
+    (void)scanned;
+    CUSTOS_RETURN_IF_ERROR(failed);
+    if (head != 0) heads[tenant.value()] = head;
+    take_blocks();
+    if (file_items >= options_.bulk_events) CUSTOS_RETURN_IF_ERROR(ingest());
+  }
+  CUSTOS_RETURN_IF_ERROR(ingest());
+  CUSTOS_RETURN_IF_ERROR(ingest());  // waits for the last file
+  Advance(heads, last);
+  core::KvBatch done;
+  done.SetCheckpoint(kAuditCheckpoint, core::Seq(last));
+  CUSTOS_RETURN_IF_ERROR(kv_.Write(done, core::Durability::kSync));
+  return total;
 }
 
 core::Status AuditIndex::WaitFor(core::Seq seq, std::chrono::milliseconds timeout) const {
@@ -438,22 +549,7 @@ core::Result<AuditPage> AuditIndex::Query(const AuditQuery& q) const {
 core::Result<uint64_t> AuditIndex::Rebuild() {
   // The indexing thread waits on index_mu_ until the rebuild is done.
   std::lock_guard index_lock(index_mu_);
-  core::KvBatch drop;
-  drop.DeleteRange(core::Space::kAudit, std::string_view(), std::string(1, '\xff'));
-  drop.SetCheckpoint(kAuditCheckpoint, core::Seq(0));
-  CUSTOS_RETURN_IF_ERROR(kv_.Write(drop, core::Durability::kNoSync));
-  indexed_.store(0);
-  {
-    std::unique_lock lock(heads_mu_);
-    indexed_heads_.clear();
-  }
-  uint64_t total = 0;
-  while (true) {
-    CUSTOS_ASSIGN_OR_RETURN(uint64_t n, IndexMoreLocked(kIndexBatch));
-    if (n == 0 && indexed_.load() >= log_.LastSeq().value()) break;
-    total += n;
-  }
-  return total;
+  return IndexAllInBulk();
 }
 
 }  // namespace custos::projections

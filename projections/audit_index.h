@@ -21,6 +21,13 @@
 // earlier version in its lower-case kinds, or blocks whose checkpoint is gone) the space is
 // dropped and built again, so that blocks never overlap.
 //
+// Built from nothing (at open, or Rebuild), the index is built in bulk: each tenant's stream
+// read in order by one sequential scan, its blocks gathered and sorted in memory, and tenants
+// written in key order as sorted files that the store takes in whole (KvStore::IngestSorted),
+// one written while the next is gathered; the checkpoint is written only at the end, so a
+// build cut short is dropped and done again at the next open. After that the indexing thread
+// follows the log in batches through the store's write path.
+//
 // Thread-safety: every method may be called from any thread; one indexing thread.
 #pragma once
 
@@ -72,6 +79,14 @@ struct AuditPage {
 
 inline constexpr std::string_view kAuditCheckpoint = "audit-blocks";
 
+struct AuditIndexOptions {
+  // Indexing from nothing (a new index, a rebuild) gathers this many events' blocks and
+  // writes them as one sorted file (KvStore::IngestSorted) instead of through the memtable.
+  size_t bulk_events = size_t{1} << 20;
+  // The most entries in one block (a query decodes a whole block to seek into it).
+  size_t max_block_entries = 4096;
+};
+
 // Checks a query's action filters: exact types, or a prefix followed by ".*".
 [[nodiscard]] core::Status ValidateAuditActions(const std::vector<std::string>& actions);
 
@@ -79,8 +94,8 @@ class AuditIndex {
  public:
   // Opens the index, indexes what the log holds beyond its checkpoint (a crash loses at most
   // the last unsynced batches), then keeps indexing on its own thread.
-  [[nodiscard]] static core::Result<std::unique_ptr<AuditIndex>> Open(const core::EventLog& log,
-                                                                      core::KvStore& kv);
+  [[nodiscard]] static core::Result<std::unique_ptr<AuditIndex>> Open(
+      const core::EventLog& log, core::KvStore& kv, AuditIndexOptions options = {});
   ~AuditIndex();
   AuditIndex(const AuditIndex&) = delete;
   AuditIndex& operator=(const AuditIndex&) = delete;
@@ -122,14 +137,23 @@ class AuditIndex {
   [[nodiscard]] core::Result<uint64_t> Rebuild();
 
  private:
-  AuditIndex(const core::EventLog& log, core::KvStore& kv) : log_(log), kv_(kv) {}
+  AuditIndex(const core::EventLog& log, core::KvStore& kv, AuditIndexOptions options)
+      : log_(log), kv_(kv), options_(options) {}
   void Run();
   // Indexes what follows `indexed_` (at most `max` events); the number indexed.
   core::Result<uint64_t> IndexMore(size_t max);
   core::Result<uint64_t> IndexMoreLocked(size_t max);  // with index_mu_ held
+  // Drops the space and indexes the whole log in sorted files (with index_mu_ held, or before
+  // the thread starts); the number of events indexed. The checkpoint is gone until the end,
+  // so a crash midway leaves an index that the next open drops and builds again.
+  core::Result<uint64_t> IndexAllInBulk();
+  // Marks the log as indexed up to `upto` and each tenant up to its tenant_seq in `heads`
+  // (after their blocks are written).
+  void Advance(const std::unordered_map<std::string, uint64_t>& heads, uint64_t upto);
 
   const core::EventLog& log_;
   core::KvStore& kv_;
+  const AuditIndexOptions options_;
   std::atomic<uint64_t> indexed_{0};
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;

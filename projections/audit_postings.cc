@@ -63,65 +63,164 @@ core::Status DecodeTimeBlock(std::string_view value,
   return core::OkStatus();
 }
 
+void SortedBlocks::BeginItem() { items_.push_back(Item{bytes_.size(), 0, 0}); }
+void SortedBlocks::EndKey() {
+  items_.back().key_size = static_cast<uint32_t>(bytes_.size() - items_.back().at);
+}
+void SortedBlocks::EndItem() {
+  Item& item = items_.back();
+  item.value_size = static_cast<uint32_t>(bytes_.size() - item.at - item.key_size);
+}
+
+void SortedBlocks::Clear() {
+  bytes_.clear();
+  items_.clear();
+}
+
+namespace {
+
+uint64_t HashOf(std::string_view s, bool time) {
+  // FNV-1a: run prefixes are short.
+  uint64_t h = time ? 0x84222325cbf29ce4ULL : 0xcbf29ce484222325ULL;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h ^ (h >> 29);
+}
+
+}  // namespace
+
+BlockBuilder::Run& BlockBuilder::RunOf(std::string_view prefix, bool time, uint32_t& index) {
+  const uint64_t hash = HashOf(prefix, time);
+  if (slots_.empty() || (runs_.size() + 1) * 2 > slots_.size()) {
+    // Grow (at most half full) and place every run again.
+    slots_.assign(std::max<size_t>(64, slots_.size() * 2), 0);
+    const size_t mask = slots_.size() - 1;
+    for (size_t r = 0; r < runs_.size(); ++r) {
+      size_t at = runs_[r].hash & mask;
+      while (slots_[at] != 0) at = (at + 1) & mask;
+      slots_[at] = static_cast<uint32_t>(r + 1);
+    }
+  }
+  const size_t mask = slots_.size() - 1;
+  size_t at = hash & mask;
+  while (slots_[at] != 0) {
+    Run& run = runs_[slots_[at] - 1];
+    if (run.hash == hash && run.time == time && PrefixOf(run) == prefix) {
+      index = slots_[at] - 1;
+      return run;
+    }
+    at = (at + 1) & mask;
+  }
+  index = static_cast<uint32_t>(runs_.size());
+  slots_[at] = index + 1;
+  runs_.push_back(Run{prefixes_.size(), static_cast<uint32_t>(prefix.size()), time, hash});
+  prefixes_.append(prefix);
+  return runs_.back();
+}
+
 bool BlockBuilder::Add(std::string_view prefix, uint64_t tenant_seq) {
-  auto it = runs_.find(prefix);
-  if (it == runs_.end()) it = runs_.emplace(std::string(prefix), std::vector<uint64_t>()).first;
-  if (tenant_seq == 0 || (!it->second.empty() && tenant_seq <= it->second.back())) return false;
-  it->second.push_back(tenant_seq);
+  uint32_t index = 0;
+  Run& run = RunOf(prefix, false, index);
+  if (tenant_seq == 0 || tenant_seq <= run.last_seq) return false;
+  run.last_seq = tenant_seq;
+  ++run.entries;
+  entries_.push_back(Entry{index, tenant_seq, 0});
   return true;
 }
 
 bool BlockBuilder::AddTime(std::string_view prefix, uint64_t time_ms, uint64_t tenant_seq) {
-  auto it = times_.find(prefix);
-  if (it == times_.end()) {
-    it = times_.emplace(std::string(prefix), std::vector<std::pair<uint64_t, uint64_t>>()).first;
-  }
-  if (tenant_seq == 0 || (!it->second.empty() && (tenant_seq <= it->second.back().second ||
-                                                  time_ms < it->second.back().first))) {
+  uint32_t index = 0;
+  Run& run = RunOf(prefix, true, index);
+  if (tenant_seq == 0 || tenant_seq <= run.last_seq || (run.entries > 0 && time_ms < run.last_time)) {
     return false;
   }
-  it->second.emplace_back(time_ms, tenant_seq);
+  run.last_seq = tenant_seq;
+  run.last_time = time_ms;
+  ++run.entries;
+  entries_.push_back(Entry{index, tenant_seq, time_ms});
   return true;
 }
 
-void BlockBuilder::AddKey(std::string key) { keys_.emplace_back(std::move(key), std::string()); }
+void BlockBuilder::AddKey(std::string_view key) {
+  keys_.append(key);
+  key_sizes_.push_back(static_cast<uint32_t>(key.size()));
+}
+
+void BlockBuilder::Clear() {
+  prefixes_.clear();
+  runs_.clear();
+  slots_.clear();
+  entries_.clear();
+  keys_.clear();
+  key_sizes_.clear();
+}
+
+void BlockBuilder::Finish(SortedBlocks& out) {
+  out.Clear();
+  // The entries by run (a counting sort: each run's entries keep their order, ascending).
+  std::vector<uint64_t> first(runs_.size() + 1, 0);
+  for (size_t r = 0; r < runs_.size(); ++r) first[r + 1] = first[r] + runs_[r].entries;
+  std::vector<const Entry*> by_run(entries_.size());
+  {
+    std::vector<uint64_t> next(first.begin(), first.end() - 1);
+    for (const Entry& e : entries_) by_run[next[e.run]++] = &e;
+  }
+  out.items_.reserve(runs_.size() + key_sizes_.size());
+  out.bytes_.reserve(prefixes_.size() + runs_.size() * 16 + entries_.size() * 3 + keys_.size());
+  for (size_t r = 0; r < runs_.size(); ++r) {
+    const Run& run = runs_[r];
+    for (uint64_t at = first[r]; at < first[r + 1]; at += max_entries_) {
+      const uint64_t end = std::min<uint64_t>(first[r + 1], at + max_entries_);
+      const Entry& last = *by_run[end - 1];
+      out.BeginItem();
+      out.bytes_.append(PrefixOf(run));
+      if (run.time) core::PutBE64(out.bytes_, last.time);
+      core::PutBE64(out.bytes_, last.seq);
+      out.EndKey();
+      uint64_t last_seq = 0;
+      uint64_t last_time = 0;
+      for (uint64_t i = at; i < end; ++i) {
+        const Entry& e = *by_run[i];
+        if (run.time) PutVarint(out.bytes_, e.time - last_time);  // never decreasing
+        PutVarint(out.bytes_, e.seq - last_seq);
+        last_seq = e.seq;
+        last_time = e.time;
+      }
+      out.EndItem();
+    }
+  }
+  const size_t blocks = out.items_.size();
+  size_t at = 0;
+  for (uint32_t size : key_sizes_) {
+    out.BeginItem();
+    out.bytes_.append(keys_, at, size);
+    out.EndKey();
+    out.EndItem();
+    at += size;
+  }
+  // In key order: the blocks sorted, the keys too (an event's key mostly follows the one
+  // before it already: ids grow with time), then the two merged.
+  const std::string_view bytes = out.bytes_;
+  auto less = [&](const SortedBlocks::Item& a, const SortedBlocks::Item& b) {
+    return bytes.substr(a.at, a.key_size) < bytes.substr(b.at, b.key_size);
+  };
+  const auto middle = out.items_.begin() + static_cast<std::ptrdiff_t>(blocks);
+  std::sort(out.items_.begin(), middle, less);
+  if (!std::is_sorted(middle, out.items_.end(), less)) std::sort(middle, out.items_.end(), less);
+  std::inplace_merge(out.items_.begin(), middle, out.items_.end(), less);
+  Clear();
+}
 
 void BlockBuilder::WriteTo(core::KvBatch& batch) {
-  std::vector<std::pair<std::string, std::string>>& out = keys_;
-  out.reserve(out.size() + runs_.size() + times_.size());
-  for (auto& [prefix, seqs] : runs_) {
-    std::string value;
-    uint64_t last = 0;
-    for (uint64_t s : seqs) {
-      PutVarint(value, s - last);
-      last = s;
-    }
-    std::string key = prefix;
-    core::PutBE64(key, last);
-    out.emplace_back(std::move(key), std::move(value));
-  }
-  for (auto& [prefix, entries] : times_) {
-    std::string value;
-    uint64_t last_time = 0;
-    uint64_t last_seq = 0;
-    for (const auto& [time, seq] : entries) {
-      PutVarint(value, time - last_time);  // time never decreases within a tenant
-      PutVarint(value, seq - last_seq);
-      last_time = time;
-      last_seq = seq;
-    }
-    std::string key = prefix;
-    core::PutBE64(key, last_time);
-    core::PutBE64(key, last_seq);
-    out.emplace_back(std::move(key), std::move(value));
-  }
+  SortedBlocks sorted;
+  Finish(sorted);
   // In key order: the store inserts a sorted batch into its memtable without searching it
   // again for each key.
-  std::sort(out.begin(), out.end());
-  for (const auto& [key, value] : out) batch.Put(core::Space::kAudit, key, value);
-  runs_.clear();
-  times_.clear();
-  keys_.clear();
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    batch.Put(core::Space::kAudit, sorted.key(i), sorted.value(i));
+  }
 }
 
 void Posting::Load() {

@@ -9,12 +9,14 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/options.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
@@ -76,6 +78,18 @@ struct Pending {
   core::AppendCallback done;
 };
 
+// LZ4 where the library has it (a fraction of Snappy's cost to compress and decompress),
+// else Snappy, else none.
+rocksdb::CompressionType FastCompression() {
+  const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
+  auto has = [&](rocksdb::CompressionType t) {
+    return std::find(supported.begin(), supported.end(), t) != supported.end();
+  };
+  return has(rocksdb::kLZ4Compression)      ? rocksdb::kLZ4Compression
+         : has(rocksdb::kSnappyCompression) ? rocksdb::kSnappyCompression
+                                            : rocksdb::kNoCompression;
+}
+
 rocksdb::ColumnFamilyOptions EventsCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions cf;
   rocksdb::BlockBasedTableOptions table;
@@ -90,13 +104,7 @@ rocksdb::ColumnFamilyOptions EventsCfOptions(const std::shared_ptr<rocksdb::Cach
   cf.write_buffer_size = 64 << 20;
   cf.memtable_insert_with_hint_prefix_extractor =
       std::make_shared<internal::TenantPrefixTransform>();
-  const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
-  auto has = [&](rocksdb::CompressionType t) {
-    return std::find(supported.begin(), supported.end(), t) != supported.end();
-  };
-  cf.compression = has(rocksdb::kLZ4Compression)      ? rocksdb::kLZ4Compression
-                   : has(rocksdb::kSnappyCompression) ? rocksdb::kSnappyCompression
-                                                      : rocksdb::kNoCompression;
+  cf.compression = FastCompression();
   // LZ4 down to the bottom level too: ZSTD saves disk but costs every point read of old
   // events several times LZ4's decompression.
   return cf;
@@ -158,6 +166,22 @@ rocksdb::ColumnFamilyOptions SmallCfOptions(const std::shared_ptr<rocksdb::Cache
   return cf;
 }
 
+// The directory of the files IngestSorted writes before RocksDB takes them in (RocksDB does
+// not look into subdirectories of its own). What a crash left there is removed at open.
+std::string IngestDir(const std::string& path) { return path + "/ingest"; }
+
+// The audit index: read only by seeks (a run's blocks, an event id's key), which a whole-key
+// Bloom filter cannot answer, so it has none; written in bulk by rebuilds.
+rocksdb::ColumnFamilyOptions AuditCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.write_buffer_size = 64 << 20;
+  cf.compression = FastCompression();
+  return cf;
+}
+
 // 5 % of the file system under `path`, at most 64 MiB (0 if it cannot be told).
 uint64_t DefaultReserve(const std::string& path) {
   struct statvfs fs {};
@@ -185,6 +209,7 @@ struct RocksStore::Impl {
   std::string path;
   uint64_t reserve_bytes = 0;
   bool read_only = false;
+  std::atomic<uint64_t> ingest_files{0};  // names the files IngestSorted writes
 
   // Requests waiting for the commit thread.
   core::Mutex queue_mu;
@@ -505,14 +530,14 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& options
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   impl->audit_filter = std::make_unique<BelowFloorFilter>(impl->floors);
   for (size_t i = 0; i < kCfCount; ++i) {
-    descriptors.emplace_back(kCfNames[i],
-                             i == kEventsCf ? EventsCfOptions(cache) : SmallCfOptions(cache));
+    descriptors.emplace_back(kCfNames[i], i == kEventsCf  ? EventsCfOptions(cache)
+                                          : i == kAuditCf ? AuditCfOptions(cache)
+                                                          : SmallCfOptions(cache));
   }
   descriptors[kAuditCf].options.compaction_filter = impl->audit_filter.get();
-  // No memtable insert hint here: the audit index writes each batch in key order, which the
+  // No memtable insert hint on the audit index: it writes each batch in key order, which the
   // skip list's own sequential-insert splice serves better than per-prefix hints (whose map
   // grew by one entry per event id).
-  descriptors[kAuditCf].options.write_buffer_size = 64 << 20;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   if (options.read_only) {
@@ -522,6 +547,14 @@ Result<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& options
   }
   if (!s.ok()) return FromRocks(s, "opening the store at " + options.path);
   impl->db.reset(raw);
+  if (!options.read_only) {
+    std::error_code error;
+    std::filesystem::remove_all(IngestDir(options.path), error);
+    if (!error) std::filesystem::create_directories(IngestDir(options.path), error);
+    if (error) {
+      return core::Internal("preparing " + IngestDir(options.path) + ": " + error.message());
+    }
+  }
   CUSTOS_RETURN_IF_ERROR(impl->LoadHeads());
   if (!options.read_only) {
     Impl* p = impl.get();
@@ -856,6 +889,41 @@ Status RocksStore::Write(const core::KvBatch& batch, core::Durability durability
   options.sync = durability == core::Durability::kSync;
   rocksdb::Status s = impl_->db->Write(options, &wb);
   if (!s.ok()) return FromRocks(s, "writing to the store");
+  return core::OkStatus();
+}
+
+Status RocksStore::IngestSorted(core::Space space, const KvSource& next) {
+  if (impl_->read_only) return core::Unavailable("the store is open read-only");
+  rocksdb::ColumnFamilyHandle* cf = impl_->cf(CfOf(space));
+  const rocksdb::Options options(impl_->db->GetDBOptions(), impl_->db->GetOptions(cf));
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, cf);
+  const std::string file = IngestDir(impl_->path) + "/" +
+                           std::to_string(impl_->ingest_files.fetch_add(1)) + ".sst";
+  std::string_view key;
+  std::string_view value;
+  bool opened = false;
+  auto fail = [&](const rocksdb::Status& s) {
+    std::error_code ignored;
+    std::filesystem::remove(file, ignored);
+    return FromRocks(s, "ingesting sorted keys");
+  };
+  while (next(key, value)) {
+    if (!opened) {
+      if (rocksdb::Status s = writer.Open(file); !s.ok()) return fail(s);
+      opened = true;
+    }
+    // SstFileWriter refuses a key not above the one before it.
+    rocksdb::Status s = writer.Put(rocksdb::Slice(key.data(), key.size()),
+                                   rocksdb::Slice(value.data(), value.size()));
+    if (!s.ok()) return fail(s);
+  }
+  if (!opened) return core::OkStatus();  // nothing to ingest
+  if (rocksdb::Status s = writer.Finish(); !s.ok()) return fail(s);
+  rocksdb::IngestExternalFileOptions ingest;
+  ingest.move_files = true;
+  if (rocksdb::Status s = impl_->db->IngestExternalFile(cf, {file}, ingest); !s.ok()) {
+    return fail(s);
+  }
   return core::OkStatus();
 }
 

@@ -17,7 +17,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -36,27 +35,88 @@ bool GetVarint(std::string_view& in, uint64_t& v);
 [[nodiscard]] core::Status DecodeTimeBlock(std::string_view value,
                                            std::vector<std::pair<uint64_t, uint64_t>>& out);
 
-// One batch's entries, gathered by run, then written as one block per run.
+// Blocks and keys in ascending key order, in one buffer.
+class SortedBlocks {
+ public:
+  [[nodiscard]] size_t size() const { return items_.size(); }
+  [[nodiscard]] bool empty() const { return items_.empty(); }
+  [[nodiscard]] std::string_view key(size_t i) const {
+    return std::string_view(bytes_).substr(items_[i].at, items_[i].key_size);
+  }
+  [[nodiscard]] std::string_view value(size_t i) const {
+    return std::string_view(bytes_).substr(items_[i].at + items_[i].key_size,
+                                           items_[i].value_size);
+  }
+  void Clear();
+
+ private:
+  friend class BlockBuilder;
+  struct Item {
+    uint64_t at;  // the key, then the value, in bytes_
+    uint32_t key_size;
+    uint32_t value_size;
+  };
+  // Starts an item: its key is what bytes_ gains until EndKey, its value what follows.
+  void BeginItem();
+  void EndKey();
+  void EndItem();
+  std::string bytes_;
+  std::vector<Item> items_;
+};
+
+// One batch's entries, gathered by run, then written as one block per run (several, of at
+// most `max_entries` each, for a run longer than that). Runs are interned once in a flat
+// table and their entries kept in one array, so adding an entry allocates nothing.
 class BlockBuilder {
  public:
+  // The longest block written: a query decodes a whole block to seek into it.
+  static constexpr size_t kMaxBlockEntries = 4096;
+
+  explicit BlockBuilder(size_t max_entries = kMaxBlockEntries)
+      : max_entries_(max_entries == 0 ? 1 : max_entries) {}
+
   // `prefix` names the run. Entries of a run must come in ascending tenant_seq (and a time
   // run's in non-decreasing time): false, and nothing added, for one that does not.
   [[nodiscard]] bool Add(std::string_view prefix, uint64_t tenant_seq);
   [[nodiscard]] bool AddTime(std::string_view prefix, uint64_t time_ms, uint64_t tenant_seq);
   // A key of its own with an empty value (an event id's).
-  void AddKey(std::string key);
+  void AddKey(std::string_view key);
   // Puts every block into `batch` (space kAudit) and empties the builder.
   void WriteTo(core::KvBatch& batch);
+  // Every block and key, in ascending key order, into `out` (replacing what it held); empties
+  // the builder.
+  void Finish(SortedBlocks& out);
+  [[nodiscard]] bool empty() const { return runs_.empty() && key_sizes_.empty(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  struct Run {
+    uint64_t prefix_at;  // in prefixes_
+    uint32_t prefix_size;
+    bool time;
+    uint64_t hash;
+    uint64_t last_seq = 0;
+    uint64_t last_time = 0;
+    uint64_t entries = 0;
   };
-  std::unordered_map<std::string, std::vector<uint64_t>, Hash, std::equal_to<>> runs_;
-  std::unordered_map<std::string, std::vector<std::pair<uint64_t, uint64_t>>, Hash, std::equal_to<>>
-      times_;
-  std::vector<std::pair<std::string, std::string>> keys_;
+  struct Entry {
+    uint32_t run;
+    uint64_t seq;
+    uint64_t time;
+  };
+  // The run named `prefix` (of the time kind or not), made if new.
+  Run& RunOf(std::string_view prefix, bool time, uint32_t& index);
+  [[nodiscard]] std::string_view PrefixOf(const Run& run) const {
+    return std::string_view(prefixes_).substr(run.prefix_at, run.prefix_size);
+  }
+  void Clear();
+
+  size_t max_entries_;
+  std::string prefixes_;
+  std::vector<Run> runs_;
+  std::vector<uint32_t> slots_;  // open addressing: run index + 1, 0 when free
+  std::vector<Entry> entries_;
+  std::string keys_;               // the keys of AddKey, one after another
+  std::vector<uint32_t> key_sizes_;
 };
 
 // A cursor over one run, in the query's direction.

@@ -31,6 +31,17 @@ TEST(HexTest, RoundTrip) {
   EXPECT_FALSE(IsLowerHex("ABC"));
 }
 
+TEST(HexTest, LowerHexIsExactlyTheDigitsAndAToFInEveryPosition) {
+  for (int c = 0; c < 256; ++c) {
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    for (size_t at : {size_t{0}, size_t{31}, size_t{63}}) {
+      std::string s(64, 'f');
+      s[at] = static_cast<char>(c);
+      EXPECT_EQ(IsLowerHex(s), hex) << "byte " << c << " at " << at;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace custos::core
 

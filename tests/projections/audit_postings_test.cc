@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 #include <set>
 
@@ -64,6 +65,70 @@ TEST(AuditPostingsTest, BlocksRefuseWhatIsNotStrictlyAscending) {
   EXPECT_TRUE(blocks.AddTime("t", 100, 1));
   EXPECT_FALSE(blocks.AddTime("t", 99, 2));  // time went back
   EXPECT_TRUE(blocks.AddTime("t", 100, 2));
+}
+
+TEST(AuditPostingsTest, ALongRunIsCutIntoBlocksAndEverythingComesOutInKeyOrder) {
+  std::mt19937_64 rng(5);
+  BlockBuilder blocks(/*max_entries=*/7);
+  std::map<std::string, std::vector<uint64_t>> runs;  // what went in, by run
+  std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> times;
+  std::set<std::string> keys;
+  for (uint64_t seq = 1; seq <= 200; ++seq) {
+    for (const std::string tenant : {"b", "a"}) {  // runs of two tenants, as a live batch has
+      const std::string run = tenant + std::string("\0A", 2) + "u" +
+                              std::to_string(rng() % 3) + std::string(1, '\0');
+      if (rng() % 2 == 0) {
+        ASSERT_TRUE(blocks.Add(run, seq));
+        runs[run].push_back(seq);
+      }
+      const std::string time_run = tenant + std::string("\0T", 2);
+      ASSERT_TRUE(blocks.AddTime(time_run, 1000 + seq / 3, seq));
+      times[time_run].emplace_back(1000 + seq / 3, seq);
+      // Event ids mostly ascending, now and then not: both come out in order.
+      std::string key = tenant + std::string("\0e", 2) + "evt_" +
+                        std::to_string(rng() % 10 == 0 ? 999 - seq : 100 + seq);
+      core::PutBE64(key, seq);
+      blocks.AddKey(key);
+      keys.insert(key);
+    }
+  }
+  SortedBlocks out;
+  blocks.Finish(out);
+  EXPECT_TRUE(blocks.empty());
+  std::map<std::string, std::vector<uint64_t>> got_runs;
+  std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> got_times;
+  std::set<std::string> got_keys;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (i > 0) {
+      ASSERT_LT(out.key(i - 1), out.key(i));
+    }
+    const std::string_view key = out.key(i);
+    const char kind = key[2];  // after the tenant ("a" or "b") and \0
+    if (kind == 'e') {
+      EXPECT_TRUE(out.value(i).empty());
+      got_keys.emplace(key);
+    } else if (kind == 'T') {
+      std::vector<std::pair<uint64_t, uint64_t>> entries;
+      ASSERT_TRUE(DecodeTimeBlock(out.value(i), entries).ok());
+      EXPECT_LE(entries.size(), 7u);
+      const std::string prefix(key.substr(0, key.size() - 16));
+      EXPECT_EQ(core::GetBE64(key.substr(prefix.size())), entries.back().first);
+      EXPECT_EQ(core::GetBE64(key.substr(prefix.size() + 8)), entries.back().second);
+      got_times[prefix].insert(got_times[prefix].end(), entries.begin(), entries.end());
+    } else {
+      std::vector<uint64_t> seqs;
+      ASSERT_TRUE(DecodeBlock(out.value(i), seqs).ok());
+      EXPECT_LE(seqs.size(), 7u);
+      const std::string prefix(key.substr(0, key.size() - 8));
+      EXPECT_EQ(core::GetBE64(key.substr(prefix.size())), seqs.back());
+      got_runs[prefix].insert(got_runs[prefix].end(), seqs.begin(), seqs.end());
+    }
+  }
+  EXPECT_EQ(got_runs, runs);
+  EXPECT_EQ(got_times, times);
+  EXPECT_EQ(got_keys, keys);
+  // Emptied: the next batch starts afresh, its runs' order checks too.
+  EXPECT_TRUE(blocks.Add(runs.begin()->first, 1));
 }
 
 class PostingTest : public ::testing::Test {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "core/clock.h"
 #include "storage/rocks_store.h"
 #include "tests/support/test_support.h"
@@ -99,6 +101,50 @@ TEST_F(KvStoreTest, IteratorSeeksBothWays) {
   EXPECT_TRUE(it->status().ok());
   it->Seek("c");
   EXPECT_FALSE(it->Valid());
+}
+
+// A source over a list of pairs, for IngestSorted.
+core::KvStore::KvSource Source(const std::vector<std::pair<std::string, std::string>>& kvs) {
+  return [&kvs, at = size_t{0}](std::string_view& key, std::string_view& value) mutable {
+    if (at == kvs.size()) return false;
+    key = kvs[at].first;
+    value = kvs[at].second;
+    ++at;
+    return true;
+  };
+}
+
+TEST_F(KvStoreTest, SortedKeysAreIngestedAllTogetherBesideWrittenOnes) {
+  core::KvBatch batch;
+  batch.Put(Space::kAudit, "b/2", "written");
+  batch.DeleteRange(Space::kAudit, "a", "c");  // dropped before the ingest, as a rebuild does
+  ASSERT_TRUE(store_->Write(batch, core::Durability::kNoSync).ok());
+  const std::vector<std::pair<std::string, std::string>> kvs = {
+      {"a/1", "one"}, {"b/1", "two"}, {"b/3", std::string(5000, 'x')}};
+  ASSERT_TRUE(store_->IngestSorted(Space::kAudit, Source(kvs)).ok());
+  EXPECT_EQ(Keys(Space::kAudit, ""), (std::vector<std::string>{"a/1", "b/1", "b/3"}));
+  EXPECT_EQ(store_->Get(Space::kAudit, "b/3")->value_or(""), std::string(5000, 'x'));
+  EXPECT_TRUE(Keys(Space::kIndex, "").empty());  // into that space only
+  // Nothing to ingest is nothing done.
+  const std::vector<std::pair<std::string, std::string>> none;
+  EXPECT_TRUE(store_->IngestSorted(Space::kAudit, Source(none)).ok());
+  // The ingested keys survive a restart (the file was moved into the store, not left behind).
+  store_.reset();
+  ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_));
+  EXPECT_EQ(Keys(Space::kAudit, ""), (std::vector<std::string>{"a/1", "b/1", "b/3"}));
+}
+
+TEST_F(KvStoreTest, KeysOutOfOrderAreRefusedAndNoneLands) {
+  for (const std::vector<std::pair<std::string, std::string>>& kvs :
+       std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {{"k/1", ""}, {"k/3", ""}, {"k/2", ""}}, {{"k/1", ""}, {"k/1", "again"}}}) {
+    const core::Status s = store_->IngestSorted(Space::kAudit, Source(kvs));
+    EXPECT_FALSE(s.ok());
+    EXPECT_TRUE(Keys(Space::kAudit, "k/").empty());
+  }
+  // Nor does a failed ingest leave its file behind.
+  std::error_code ignored;
+  EXPECT_TRUE(std::filesystem::is_empty(dir_.File("db") + "/ingest", ignored));
 }
 
 }  // namespace
