@@ -113,6 +113,9 @@ class KvStore {
   // checkpoint goes in a Write after it), and meant for keys the space does not hold yet.
   using KvSource = std::function<bool(std::string_view& key, std::string_view& value)>;
   [[nodiscard]] virtual Status IngestSorted(Space space, const KvSource& next) = 0;
+  // Empties the space without leaving a deletion over it behind (whose files would sit
+  // above every file ingested after it), for a projection about to be rebuilt in bulk.
+  [[nodiscard]] virtual Status ClearSpace(Space space) = 0;
 };
 
 }  // namespace custos::core

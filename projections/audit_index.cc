@@ -144,7 +144,7 @@ core::Result<std::unique_ptr<AuditIndex>> AuditIndex::Open(const core::EventLog&
       heads.emplace_back(t.value(), h->tenant_seq.value());
     }
   }
-  if (!checkpoint || checkpoint->value() == 0) {
+  if (!checkpoint || (checkpoint->value() == 0 && log.LastSeq().value() > 0)) {
     // No block index yet (a new data dir, or one indexed by an earlier version), or blocks
     // without their checkpoint (a bulk build cut short): whatever is there is dropped, so
     // that indexing from the start never lays blocks over others, and built in bulk. An
@@ -199,6 +199,7 @@ core::Result<uint64_t> AuditIndex::IndexMore(size_t max) {
 }
 
 core::Result<uint64_t> AuditIndex::IndexMoreLocked(size_t max) {
+  if (bulk_pending_) return IndexAllInBulk();  // the last one failed: start it again
   const uint64_t from = indexed_.load();
   // Captured first: every event up to here is readable now, or purged.
   const uint64_t last = log_.LastSeq().value();
@@ -242,11 +243,14 @@ void AuditIndex::Advance(const std::unordered_map<std::string, uint64_t>& heads,
 }
 
 core::Result<uint64_t> AuditIndex::IndexAllInBulk() {
+  // Until a bulk build ends well, indexing means building in bulk again: blocks of a build
+  // cut short must not stay under the indexing thread's.
+  bulk_pending_ = true;
   core::KvBatch drop;
-  drop.DeleteRange(core::Space::kAudit, std::string_view(), std::string(1, '\xff'));
   drop.Delete(core::Space::kCheckpoint, kAuditCheckpoint);
   drop.SetCheckpoint(kPostingsCheckpoint, core::Seq(0));
   CUSTOS_RETURN_IF_ERROR(kv_.Write(drop, core::Durability::kSync));
+  CUSTOS_RETURN_IF_ERROR(kv_.ClearSpace(core::Space::kAudit));
   indexed_.store(0);
   {
     std::unique_lock lock(heads_mu_);
@@ -271,9 +275,10 @@ core::Result<uint64_t> AuditIndex::IndexAllInBulk() {
   // One file is written and ingested on a thread of its own while the next is gathered.
   std::future<core::Status> writing;
   auto ingest = [&]() -> core::Status {
-    if (writing.valid()) CUSTOS_RETURN_IF_ERROR(writing.get());
-    if (file.empty()) return core::OkStatus();
-    writing = std::async(std::launch::async, [&kv = kv_, parts = std::move(file)] {
+    try {
+      if (writing.valid()) CUSTOS_RETURN_IF_ERROR(writing.get());
+      if (file.empty()) return core::OkStatus();
+      writing = std::async(std::launch::async, [&kv = kv_, parts = std::move(file)] {
       size_t part = 0;
       size_t at = 0;
       return kv.IngestSorted(core::Space::kAudit,
@@ -288,7 +293,10 @@ core::Result<uint64_t> AuditIndex::IndexAllInBulk() {
                                ++at;
                                return true;
                              });
-    });
+      });
+    } catch (const std::exception& e) {  // no thread, or no memory, for the file
+      return core::Internal(std::string("writing the audit index: ") + e.what());
+    }
     file.clear();
     file_items = 0;
     return core::OkStatus();
@@ -338,6 +346,7 @@ core::Result<uint64_t> AuditIndex::IndexAllInBulk() {
   core::KvBatch done;
   done.SetCheckpoint(kAuditCheckpoint, core::Seq(last));
   CUSTOS_RETURN_IF_ERROR(kv_.Write(done, core::Durability::kSync));
+  bulk_pending_ = false;
   return total;
 }
 

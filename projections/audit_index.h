@@ -159,6 +159,7 @@ class AuditIndex {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   std::mutex index_mu_;  // one indexer at a time (the thread, or Rebuild)
+  bool bulk_pending_ = false;  // under index_mu_: a bulk build started and has not ended well
   std::string error_;    // the indexing thread's last failure, under mu_
   // Per tenant, the last tenant_seq indexed: queries never look past it, so a page never
   // skips an event appended but not yet indexed (it comes in a later page instead).

@@ -927,6 +927,26 @@ Status RocksStore::IngestSorted(core::Space space, const KvSource& next) {
   return core::OkStatus();
 }
 
+Status RocksStore::ClearSpace(core::Space space) {
+  if (impl_->read_only) return core::Unavailable("the store is open read-only");
+  rocksdb::ColumnFamilyHandle* cf = impl_->cf(CfOf(space));
+  // Whole files go first (no compaction reads them); then what the memtable and files that
+  // straddle other spaces' keys hold, by a range deletion; then that deletion is flushed and
+  // compacted away, over nothing now, so it leaves no file behind.
+  rocksdb::Status s = rocksdb::DeleteFilesInRange(impl_->db.get(), cf, nullptr, nullptr);
+  rocksdb::WriteBatch wb;
+  if (s.ok()) s = wb.DeleteRange(cf, rocksdb::Slice(), rocksdb::Slice("\xff\xff\xff\xff", 4));
+  if (s.ok()) s = impl_->db->Write(rocksdb::WriteOptions(), &wb);
+  if (s.ok()) s = impl_->db->Flush(rocksdb::FlushOptions(), cf);
+  if (s.ok()) {
+    rocksdb::CompactRangeOptions options;
+    options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    s = impl_->db->CompactRange(options, cf, nullptr, nullptr);
+  }
+  if (!s.ok()) return FromRocks(s, "clearing a space");
+  return core::OkStatus();
+}
+
 Result<std::optional<std::string>> RocksStore::Get(core::Space space, std::string_view key) const {
   std::string value;
   rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(CfOf(space)), key, &value);

@@ -82,6 +82,7 @@ class RocksStore final : public core::EventLog, public core::KvStore {
   core::Result<std::optional<core::Seq>> GetCheckpoint(std::string_view consumer) const override;
   std::unique_ptr<core::KvIterator> NewIterator(core::Space space) const override;
   core::Status IngestSorted(core::Space space, const KvSource& next) override;
+  core::Status ClearSpace(core::Space space) override;
 
   // Compacts a space's whole key range now (otherwise RocksDB does it when it sees fit):
   // for operators after a large purge, and for tests of what compaction drops.

@@ -131,6 +131,25 @@ TEST(AuditPostingsTest, ALongRunIsCutIntoBlocksAndEverythingComesOutInKeyOrder) 
   EXPECT_TRUE(blocks.Add(runs.begin()->first, 1));
 }
 
+TEST(AuditPostingsTest, ManyRunsGrowTheTableAndEachKeepsItsOwnEntries) {
+  BlockBuilder blocks;
+  for (uint64_t seq = 1; seq <= 5000; ++seq) {
+    ASSERT_TRUE(blocks.Add("r" + std::to_string(seq % 1500) + std::string(1, '\0'), seq));
+  }
+  SortedBlocks out;
+  blocks.Finish(out);
+  ASSERT_EQ(out.size(), 1500u);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const std::string_view key = out.key(i);
+    const uint64_t run = std::stoull(std::string(key.substr(1, key.size() - 10)));
+    std::vector<uint64_t> seqs;
+    ASSERT_TRUE(DecodeBlock(out.value(i), seqs).ok());
+    std::vector<uint64_t> want;
+    for (uint64_t s = run == 0 ? 1500 : run; s <= 5000; s += 1500) want.push_back(s);
+    EXPECT_EQ(seqs, want) << "run " << run;
+  }
+}
+
 class PostingTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_)); }
