@@ -165,8 +165,10 @@ core::Result<std::unique_ptr<AuditIndex>> AuditIndex::Open(const core::EventLog&
       h = std::max(h, seq);
     }
   }
-  AuditIndex* self = index.get();
-  index->thread_ = std::thread([self] { self->Run(); });
+  if (options.follow) {
+    AuditIndex* self = index.get();
+    index->thread_ = std::thread([self] { self->Run(); });
+  }
   return index;
 }
 
@@ -443,11 +445,115 @@ core::Result<std::optional<std::pair<uint64_t, uint64_t>>> AuditIndex::Bounds(
   return Range(std::make_pair(lo, hi));
 }
 
+namespace {
+
+bool AnyOf(const std::vector<std::string>& values, std::string_view v) {
+  return std::find(values.begin(), values.end(), v) != values.end();
+}
+
+// Whether a stored line passes a query's filters and time bounds, as the index would find
+// it (the tenant_seq bounds are the caller's).
+core::Result<bool> LineMatches(const AuditQuery& q, std::string_view line) {
+  CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(line));
+  if (q.from && f.time < *q.from) return false;
+  if (q.to && f.time >= *q.to) return false;
+  if (q.not_before && f.time < *q.not_before) return false;
+  if (!q.actions.empty()) {
+    bool any = false;
+    for (const std::string& a : q.actions) {
+      any = a.ends_with(".*") ? f.type.starts_with(std::string_view(a).substr(0, a.size() - 1))
+                              : f.type == a;
+      if (any) break;
+    }
+    if (!any) return false;
+  }
+  if (q.actors.empty() && q.targets.empty()) return true;
+  CUSTOS_ASSIGN_OR_RETURN(core::LineParties p, core::ParseLineParties(line));
+  if (!q.actors.empty() && !(Keyable(p.actor_id) && AnyOf(q.actors, p.actor_id))) return false;
+  if (!q.targets.empty() && !(Keyable(p.target_id) && AnyOf(q.targets, p.target_id))) {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+uint64_t AuditIndex::Unindexed(const core::TenantId& tenant) const {
+  const std::optional<core::TenantHead> head = log_.Head(tenant);
+  if (!head) return 0;
+  const uint64_t indexed = IndexedTenantSeq(tenant);
+  return head->tenant_seq.value() > indexed ? head->tenant_seq.value() - indexed : 0;
+}
+
 core::Status AuditIndex::ForEachMatch(const AuditQuery& q, const std::function<bool(uint64_t)>& fn,
                                       Progress* progress) const {
+  CUSTOS_RETURN_IF_ERROR(ValidateAuditActions(q.actions));
+  // The tenant's head and indexed head now: what lies between (the tail) is matched line by
+  // line, and the index answers below it, so a query need not wait for the index.
+  const std::optional<core::TenantHead> head = log_.Head(q.tenant);
+  if (!head) return core::OkStatus();
+  const uint64_t indexed = IndexedTenantSeq(q.tenant);
+  if (indexed >= head->tenant_seq.value()) return ForEachIndexed(q, fn, progress);
+
+  uint64_t lo = std::max({indexed + 1, q.min_tenant_seq, uint64_t{1}});
+  uint64_t hi = std::min(head->tenant_seq.value(), q.max_tenant_seq.value_or(UINT64_MAX));
+  if (q.after) {
+    if (q.descending) {
+      if (*q.after == 0) return core::OkStatus();
+      hi = std::min(hi, *q.after - 1);
+    } else {
+      lo = std::max(lo, *q.after + 1);
+    }
+  }
+  std::vector<uint64_t> tail;
+  if (lo <= hi) {
+    core::Status failed;
+    CUSTOS_ASSIGN_OR_RETURN(
+        uint64_t scanned,
+        log_.ScanTenant(q.tenant, core::TenantSeq(lo), core::TenantSeq(hi),
+                        [&](uint64_t tenant_seq, std::string_view line) {
+                          core::Result<bool> match = LineMatches(q, line);
+                          if (!match.ok()) {
+                            failed = match.error();
+                            return false;
+                          }
+                          if (*match) tail.push_back(tenant_seq);
+                          return true;
+                        }));
+    (void)scanned;
+    CUSTOS_RETURN_IF_ERROR(failed);
+    if (progress != nullptr) progress->work += hi - lo + 1;
+  }
+  AuditQuery below = q;  // the index's part: up to the indexed head taken above
+  below.max_tenant_seq = std::min(indexed, q.max_tenant_seq.value_or(UINT64_MAX));
+  if (q.descending) {
+    for (auto it = tail.rbegin(); it != tail.rend(); ++it) {
+      if (!fn(*it)) return core::OkStatus();
+    }
+    return ForEachIndexed(below, fn, progress);
+  }
+  bool stopped = false;
+  Progress local;
+  Progress& out = progress != nullptr ? *progress : local;
+  CUSTOS_RETURN_IF_ERROR(ForEachIndexed(
+      below,
+      [&](uint64_t s) {
+        stopped = !fn(s);
+        return !stopped;
+      },
+      &out));
+  if (stopped || out.ran_out_at) return core::OkStatus();
+  for (uint64_t s : tail) {
+    if (!fn(s)) break;
+  }
+  return core::OkStatus();
+}
+
+core::Status AuditIndex::ForEachIndexed(const AuditQuery& q,
+                                        const std::function<bool(uint64_t)>& fn,
+                                        Progress* progress) const {
   Progress ignored;
   Progress& out = progress != nullptr ? *progress : ignored;
-  CUSTOS_RETURN_IF_ERROR(ValidateAuditActions(q.actions));
   CUSTOS_ASSIGN_OR_RETURN(auto range, Bounds(q));
   if (!range) return core::OkStatus();
   const uint64_t lo = range->first;

@@ -85,6 +85,8 @@ struct AuditIndexOptions {
   size_t bulk_events = size_t{1} << 20;
   // The most entries in one block (a query decodes a whole block to seek into it).
   size_t max_block_entries = 4096;
+  // False: no indexing thread after open (tests of what is not indexed yet).
+  bool follow = true;
 };
 
 // Checks a query's action filters: exact types, or a prefix followed by ".*".
@@ -108,8 +110,13 @@ class AuditIndex {
   // The tenant's last tenant_seq indexed (0 if none).
   [[nodiscard]] uint64_t IndexedTenantSeq(const core::TenantId& tenant) const;
 
-  // A page of the tenant's events matching the query (after CatchUp).
+  // A page of the tenant's events matching the query. Everything the tenant held when it
+  // started is in it: the index answers up to the tenant's indexed head, and the events above
+  // it (those not indexed yet) are read and matched one by one, so a query need not wait for
+  // the index (callers bound that tail with Unindexed, waiting with CatchUp past it).
   [[nodiscard]] core::Result<AuditPage> Query(const AuditQuery& query) const;
+  // How many of the tenant's events are not indexed yet.
+  [[nodiscard]] uint64_t Unindexed(const core::TenantId& tenant) const;
   // The matching tenant_seqs of a query, in its order, calling fn for each until it returns
   // false (export walks a whole range this way in constant memory).
   // How far a search went: index entries sought, and with a work budget spent, the
@@ -140,6 +147,9 @@ class AuditIndex {
   AuditIndex(const core::EventLog& log, core::KvStore& kv, AuditIndexOptions options)
       : log_(log), kv_(kv), options_(options) {}
   void Run();
+  // ForEachMatch over the index alone: up to the tenant's indexed head.
+  core::Status ForEachIndexed(const AuditQuery& query, const std::function<bool(uint64_t)>& fn,
+                              Progress* progress) const;
   // Indexes what follows `indexed_` (at most `max` events); the number indexed.
   core::Result<uint64_t> IndexMore(size_t max);
   core::Result<uint64_t> IndexMoreLocked(size_t max);  // with index_mu_ held

@@ -321,6 +321,31 @@ TEST_F(AuditIndexTest, ABulkBuildThatFailsMidwayIsDoneAgainNotFollowedOnTopOf) {
   index_.reset();  // before `failing` goes
 }
 
+TEST_F(AuditIndexTest, EventsNotIndexedYetAreReadAndMatchedWithoutWaiting) {
+  AppendRandom("acme", 700);
+  AppendRandom("other", 100);
+  AuditIndexOptions still;
+  still.follow = false;  // what is appended from now on stays unindexed
+  OpenStore(still);
+  AppendRandom("acme", 500);
+  AppendRandom("other", 60);
+  EXPECT_EQ(index_->Unindexed(TenantId("acme")), 500u);
+  EXPECT_EQ(index_->Unindexed(TenantId("other")), 60u);
+  // Every filter, bound, order and page size over the indexed part and the tail together.
+  ExpectRandomQueriesMatch({"acme", "acme", "acme", "other"}, 300, 100);
+  // A query wholly in the tail, and one whose pages cross from it into the index.
+  for (bool descending : {false, true}) {
+    AuditQuery q;
+    q.tenant = TenantId("acme");
+    q.actors = {"usr_3"};
+    q.descending = descending;
+    q.limit = 9;
+    EXPECT_EQ(AllPages(q), Expected(q));
+    q.min_tenant_seq = 701;
+    EXPECT_EQ(AllPages(q), Expected(q));
+  }
+}
+
 TEST_F(AuditIndexTest, AWorkBudgetEndsPagesEarlyAndLosesNothing) {
   AppendRandom("acme", 1500);
   ASSERT_TRUE(index_->CatchUp(std::chrono::seconds(10)).ok());
