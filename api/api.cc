@@ -396,7 +396,10 @@ struct Api::Impl {
     if (spec.limited_per_source && !internal::TakeSourceToken(call)) return;
     internal::WorkPool* pool = services.PoolFor(spec.work);
     if (pool == nullptr) return handler(call);
-    if (!pool->TrySubmit([call, &handler] { handler(call); }, call->Owner())) {
+    // An unauthenticated source whose logins keep failing goes to the login pool's back lane.
+    const bool back = pool == &services.login_pool && !call->principal &&
+                      services.failing_sources.Spent(call->req.remote_ip);
+    if (!pool->TrySubmit([call, &handler] { handler(call); }, call->Owner(), back)) {
       call->Reply(internal::Busy(*pool));
     }
   }

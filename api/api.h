@@ -42,6 +42,10 @@ struct ApiOptions {
   double auth_burst = 40;
   double login_rate_per_second = 1.0 / 6;  // logins per (tenant, email): 10 a minute
   double login_burst = 10;
+  // Failed logins a source address may have before its logins wait behind everyone else's
+  // (one more every 20 s).
+  double failing_source_rate_per_second = 1.0 / 20;
+  double failing_source_burst = 3;
   // The pools that keep blocking work off the I/O threads (router.h Work): threads, and how
   // many jobs may wait before a request is answered 503.
   int login_threads = 2;

@@ -413,6 +413,9 @@ void LoginRoute(const CallPtr& call) {
       iam::CheckLoginPassword(credential, body.password, s.deps.hasher, DummyHash(s.deps.hasher));
   const HttpResponse refused =
       Unauthorized("the email or password is wrong, or the account is not active");
+  const bool failed = !tenant_known || !view->user_id || !matched ||
+                      view->status != iam::UserStatus::kActive;
+  if (failed) (void)s.failing_sources.Take(call->req.remote_ip);  // toward the back lane
   if (!tenant_known) return call->Reply(refused);
   if (!view->user_id) {
     s.failed_logins.Count(tenant, call->req.remote_ip, body.email, call->req.request_id,

@@ -11,20 +11,33 @@
 namespace custos::api::internal {
 
 WorkPool::WorkPool(std::string name, int threads, size_t max_queued, size_t per_owner)
-    : name_(std::move(name)), max_queued_(max_queued), per_owner_(std::max<size_t>(1, per_owner)) {
+    : name_(std::move(name)),
+      max_queued_(max_queued),
+      per_owner_(std::max<size_t>(1, per_owner)),
+      max_back_(std::max(1, threads - 1)) {
   for (int i = 0; i < std::max(1, threads); ++i) {
     threads_.emplace_back([this] {
       pthread_setname_np(pthread_self(), ("custos-" + name_).substr(0, 15).c_str());
       while (true) {
         std::function<void()> job;
+        bool from_back = false;
         {
           std::unique_lock lock(mu_);
-          cv_.wait(lock, [&] { return stop_ || queued_ > 0; });
-          if (queued_ == 0) return;
+          // The back lane never holds every thread: one stays free for the front lane
+          // (unless the pool is stopping, when everything queued is run).
+          auto back_runnable = [&] {
+            return !back_ring_.empty() && (stop_ || running_back_ < max_back_);
+          };
+          cv_.wait(lock, [&] { return (stop_ && queued_ == 0) || !ring_.empty() || back_runnable(); });
+          if (ring_.empty() && !back_runnable()) return;
           // Round robin over the owners with work waiting: a flood from one caller waits
-          // behind its own jobs, not in front of everyone else's.
-          std::string owner = std::move(ring_.front());
-          ring_.pop_front();
+          // behind its own jobs, not in front of everyone else's. Owners sent to the back
+          // lane go only when nobody in front waits.
+          from_back = ring_.empty();
+          if (from_back) ++running_back_;
+          std::deque<std::string>& lane = from_back ? back_ring_ : ring_;
+          std::string owner = std::move(lane.front());
+          lane.pop_front();
           std::deque<std::function<void()>>& mine = waiting_[owner];
           job = std::move(mine.front());
           mine.pop_front();
@@ -32,10 +45,17 @@ WorkPool::WorkPool(std::string name, int threads, size_t max_queued, size_t per_
           if (mine.empty()) {
             waiting_.erase(owner);
           } else {
-            ring_.push_back(std::move(owner));
+            lane.push_back(std::move(owner));
           }
         }
         job();
+        if (from_back) {
+          {
+            std::lock_guard lock(mu_);
+            --running_back_;
+          }
+          cv_.notify_all();
+        }
       }
     });
   }
@@ -50,20 +70,20 @@ WorkPool::~WorkPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-void WorkPool::Enqueue(const std::string& owner, std::function<void()> job) {
+void WorkPool::Enqueue(const std::string& owner, std::function<void()> job, bool back) {
   std::deque<std::function<void()>>& mine = waiting_[owner];
-  if (mine.empty()) ring_.push_back(owner);
+  if (mine.empty()) (back ? back_ring_ : ring_).push_back(owner);
   mine.push_back(std::move(job));
   ++queued_;
 }
 
-bool WorkPool::TrySubmit(std::function<void()> job, const std::string& owner) {
+bool WorkPool::TrySubmit(std::function<void()> job, const std::string& owner, bool back) {
   {
     std::lock_guard lock(mu_);
     if (queued_ >= max_queued_) return false;
     auto waiting = waiting_.find(owner);
     if (waiting != waiting_.end() && waiting->second.size() >= per_owner_) return false;
-    Enqueue(owner, std::move(job));
+    Enqueue(owner, std::move(job), back);
   }
   cv_.notify_one();
   return true;
@@ -72,7 +92,7 @@ bool WorkPool::TrySubmit(std::function<void()> job, const std::string& owner) {
 void WorkPool::Submit(std::function<void()> job) {
   {
     std::lock_guard lock(mu_);
-    Enqueue("", std::move(job));  // continuations of admitted work: one shared turn
+    Enqueue("", std::move(job), false);  // continuations of admitted work: one shared turn
   }
   cv_.notify_one();
 }
@@ -233,6 +253,15 @@ int RateLimiter::Take(const std::string& key) {
     it = buckets_.emplace(key, Bucket{burst_, now}).first;
   }
   return TakeFrom(it->second, now);
+}
+
+bool RateLimiter::Spent(const std::string& key) const {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) return false;
+  const double elapsed = std::chrono::duration<double>(now - it->second.at).count();
+  return it->second.tokens + std::max(0.0, elapsed) * rate_ < 1;
 }
 
 size_t RateLimiter::size() const {

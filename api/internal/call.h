@@ -42,13 +42,17 @@ struct Principal {
 // (a principal, or a source address) has `per_owner` jobs waiting — so one caller's
 // flood fills its own share, not everyone's (the caller answers 503) — and the threads take
 // the owners' jobs round robin, so a caller with one job waits behind at most one job of each
-// other caller. Submit always queues: for the continuation of work already admitted (an
-// answer to render after a write), which must not be refused half-way.
+// other caller. A job submitted to the back lane (a source address whose logins keep
+// failing) waits until no owner in front has a job waiting, and the back lane runs on all
+// threads but one, so a job in front never waits for back-lane work to finish. Submit always queues: for the
+// continuation of work already admitted (an answer to render after a write), which must not
+// be refused half-way.
 class WorkPool {
  public:
   WorkPool(std::string name, int threads, size_t max_queued, size_t per_owner);
   ~WorkPool();
-  [[nodiscard]] bool TrySubmit(std::function<void()> job, const std::string& owner);
+  [[nodiscard]] bool TrySubmit(std::function<void()> job, const std::string& owner,
+                               bool back = false);
   void Submit(std::function<void()> job);
   [[nodiscard]] const std::string& name() const { return name_; }
   [[nodiscard]] size_t queued() const;
@@ -57,12 +61,15 @@ class WorkPool {
   std::string name_;
   size_t max_queued_;
   size_t per_owner_;
-  void Enqueue(const std::string& owner, std::function<void()> job);  // with mu_ held
+  int max_back_;  // threads the back lane may hold at once
+  void Enqueue(const std::string& owner, std::function<void()> job, bool back);  // mu_ held
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::unordered_map<std::string, std::deque<std::function<void()>>> waiting_;
-  std::deque<std::string> ring_;  // owners with jobs waiting, in turn
+  std::deque<std::string> ring_;       // owners with jobs waiting, in turn
+  std::deque<std::string> back_ring_;  // the same, in the back lane
+  int running_back_ = 0;               // back-lane jobs running
   size_t queued_ = 0;
   bool stop_ = false;
   std::vector<std::thread> threads_;
@@ -95,6 +102,8 @@ class RateLimiter {
       : rate_(per_second), burst_(burst), capacity_(capacity) {}
   // 0 if allowed, else the seconds to wait.
   [[nodiscard]] int Take(const std::string& key);
+  // Whether the key's bucket is empty now (nothing would be allowed), without taking.
+  [[nodiscard]] bool Spent(const std::string& key) const;
   // Keys tracked one by one (for tests).
   [[nodiscard]] size_t size() const;
 
@@ -164,6 +173,10 @@ struct Services {
   TokenCache token_cache;
   RateLimiter auth_limiter;   // /oauth/token, logins, acceptance: per source address
   RateLimiter login_limiter;  // logins per (tenant, email)
+  // Failed logins per source address: a source that spent it waits in the login pool's back
+  // lane, behind every source whose logins succeed (a password guesser's hashes do not
+  // delay the users who know theirs).
+  RateLimiter failing_sources;
   FailedLoginTally failed_logins;
 
   Services(ApiDeps d, ApiOptions o)
@@ -174,7 +187,8 @@ struct Services {
         index_pool("index", o.index_threads, o.index_queue, o.per_caller_queue * 2),
         store_pool("store", o.store_threads, o.store_queue, o.per_caller_queue * 8),
         auth_limiter(o.auth_rate_per_second, o.auth_burst),
-        login_limiter(o.login_rate_per_second, o.login_burst) {}
+        login_limiter(o.login_rate_per_second, o.login_burst),
+        failing_sources(o.failing_source_rate_per_second, o.failing_source_burst) {}
   projections::Credentials& credentials() { return deps.credentials; }
   projections::IdentityService& identity() { return deps.identity; }
   const core::Clock& clock() { return deps.clock; }

@@ -11,9 +11,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <functional>
 #include <thread>
 
+#include "api/internal/call.h"
 #include "tests/api/api_fixture.h"
 
 namespace custos::testing {
@@ -154,6 +157,58 @@ TEST_F(FairWorkTest, AFullPoolAnswers503WithRetryAfter) {
   for (std::thread& t : load) t.join();
   EXPECT_GT(refused.load(), 0);
   EXPECT_EQ(with_retry_after.load(), refused.load());
+}
+
+TEST(WorkPoolTest, TheBackLaneGoesOnlyWhenNobodyInFrontWaits) {
+  api::internal::WorkPool pool("test", 1, 16, 4);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  bool started = false;
+  std::vector<std::string> order;
+  ASSERT_TRUE(pool.TrySubmit(
+      [&] {
+        std::unique_lock lock(mu);
+        started = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+      },
+      "ip:blocker"));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return started; }));
+  }
+  auto record = [&](std::string what) {
+    return [&, what] {
+      std::lock_guard lock(mu);
+      order.push_back(what);
+      cv.notify_all();
+    };
+  };
+  // The guesser queues first, in the back lane; the users after it, in front.
+  ASSERT_TRUE(pool.TrySubmit(record("guess 1"), "ip:guesser", /*back=*/true));
+  ASSERT_TRUE(pool.TrySubmit(record("guess 2"), "ip:guesser", /*back=*/true));
+  ASSERT_TRUE(pool.TrySubmit(record("user"), "ip:user"));
+  ASSERT_TRUE(pool.TrySubmit(record("other user"), "ip:other"));
+  {
+    std::unique_lock lock(mu);
+    release = true;
+    cv.notify_all();
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return order.size() == 4; }));
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"user", "other user", "guess 1", "guess 2"}));
+}
+
+TEST(RateLimiterTest, SpentSaysWhetherTheNextTakeWouldBeRefusedWithoutTaking) {
+  api::internal::RateLimiter limiter(0.001, 2);
+  EXPECT_FALSE(limiter.Spent("10.0.0.1"));  // never seen
+  EXPECT_EQ(limiter.Take("10.0.0.1"), 0);
+  EXPECT_FALSE(limiter.Spent("10.0.0.1"));
+  EXPECT_FALSE(limiter.Spent("10.0.0.1"));  // looking takes nothing
+  EXPECT_EQ(limiter.Take("10.0.0.1"), 0);
+  EXPECT_TRUE(limiter.Spent("10.0.0.1"));
+  EXPECT_NE(limiter.Take("10.0.0.1"), 0);
+  EXPECT_FALSE(limiter.Spent("10.0.0.2"));
 }
 
 }  // namespace
