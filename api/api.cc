@@ -398,7 +398,7 @@ struct Api::Impl {
     if (pool == nullptr) return handler(call);
     // An unauthenticated source whose logins keep failing goes to the login pool's back lane.
     const bool back = pool == &services.login_pool && !call->principal &&
-                      services.failing_sources.Spent(call->req.remote_ip);
+                      services.failing_sources.Spent(internal::SourceKey(call->req.remote_ip));
     if (!pool->TrySubmit([call, &handler] { handler(call); }, call->Owner(), back)) {
       call->Reply(internal::Busy(*pool));
     }

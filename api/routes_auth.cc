@@ -415,7 +415,7 @@ void LoginRoute(const CallPtr& call) {
       Unauthorized("the email or password is wrong, or the account is not active");
   const bool failed = !tenant_known || !view->user_id || !matched ||
                       view->status != iam::UserStatus::kActive;
-  if (failed) (void)s.failing_sources.Take(call->req.remote_ip);  // toward the back lane
+  if (failed) (void)s.failing_sources.Take(SourceKey(call->req.remote_ip));  // the back lane
   if (!tenant_known) return call->Reply(refused);
   if (!view->user_id) {
     s.failed_logins.Count(tenant, call->req.remote_ip, body.email, call->req.request_id,

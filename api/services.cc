@@ -31,9 +31,14 @@ WorkPool::WorkPool(std::string name, int threads, size_t max_queued, size_t per_
           cv_.wait(lock, [&] { return (stop_ && queued_ == 0) || !ring_.empty() || back_runnable(); });
           if (ring_.empty() && !back_runnable()) return;
           // Round robin over the owners with work waiting: a flood from one caller waits
-          // behind its own jobs, not in front of everyone else's. Owners sent to the back
-          // lane go only when nobody in front waits.
-          from_back = ring_.empty();
+          // behind its own jobs, not in front of everyone else's. The back lane goes when
+          // nobody in front waits, and at every kBackTurn-th pick regardless, so it is slowed,
+          // never starved.
+          from_back = back_runnable() && (ring_.empty() || ++front_picks_ >= kBackTurn);
+          if (from_back) {
+            front_picks_ = 0;
+            --back_queued_;
+          }
           if (from_back) ++running_back_;
           std::deque<std::string>& lane = from_back ? back_ring_ : ring_;
           std::string owner = std::move(lane.front());
@@ -81,9 +86,19 @@ bool WorkPool::TrySubmit(std::function<void()> job, const std::string& owner, bo
   {
     std::lock_guard lock(mu_);
     if (queued_ >= max_queued_) return false;
-    auto waiting = waiting_.find(owner);
-    if (waiting != waiting_.end() && waiting->second.size() >= per_owner_) return false;
-    Enqueue(owner, std::move(job), back);
+    // The back lane holds at most half the queue, so it cannot crowd out the front lane.
+    if (back && back_queued_ >= max_queued_ / 2) return false;
+    // The lanes keep an owner's jobs apart: an owner sent back cannot stay in front by
+    // keeping jobs waiting there. Its share counts across both.
+    const std::string key = back ? "\x01back:" + owner : owner;
+    size_t mine = 0;
+    for (const std::string& k : {owner, "\x01back:" + owner}) {
+      auto waiting = waiting_.find(k);
+      if (waiting != waiting_.end()) mine += waiting->second.size();
+    }
+    if (mine >= per_owner_) return false;
+    if (back) ++back_queued_;
+    Enqueue(key, std::move(job), back);
   }
   cv_.notify_one();
   return true;
@@ -259,9 +274,15 @@ bool RateLimiter::Spent(const std::string& key) const {
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
   auto it = buckets_.find(key);
-  if (it == buckets_.end()) return false;
-  const double elapsed = std::chrono::duration<double>(now - it->second.at).count();
-  return it->second.tokens + std::max(0.0, elapsed) * rate_ < 1;
+  const Bucket* b = nullptr;
+  if (it != buckets_.end()) {
+    b = &it->second;
+  } else if (!overflow_.empty()) {
+    b = &overflow_[std::hash<std::string>{}(key) % overflow_.size()];  // as Take would use
+  }
+  if (b == nullptr) return false;
+  const double elapsed = std::chrono::duration<double>(now - b->at).count();
+  return std::min(burst_, b->tokens + std::max(0.0, elapsed) * rate_) < 1;
 }
 
 size_t RateLimiter::size() const {

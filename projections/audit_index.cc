@@ -522,19 +522,26 @@ core::Status AuditIndex::ForEachMatch(const AuditQuery& q, const std::function<b
                         }));
     (void)scanned;
     CUSTOS_RETURN_IF_ERROR(failed);
-    if (progress != nullptr) progress->work += hi - lo + 1;
   }
+  // The tail's lines are counted as work after the index part has had its whole budget, so
+  // a long tail never ends a page before the index part has moved it on.
+  const uint64_t tail_work = lo <= hi ? hi - lo + 1 : 0;
   AuditQuery below = q;  // the index's part: up to the indexed head taken above
   below.max_tenant_seq = std::min(indexed, q.max_tenant_seq.value_or(UINT64_MAX));
-  if (q.descending) {
-    for (auto it = tail.rbegin(); it != tail.rend(); ++it) {
-      if (!fn(*it)) return core::OkStatus();
-    }
-    return ForEachIndexed(below, fn, progress);
-  }
-  bool stopped = false;
   Progress local;
   Progress& out = progress != nullptr ? *progress : local;
+  if (q.descending) {
+    for (auto it = tail.rbegin(); it != tail.rend(); ++it) {
+      if (!fn(*it)) {
+        out.work += tail_work;
+        return core::OkStatus();
+      }
+    }
+    CUSTOS_RETURN_IF_ERROR(ForEachIndexed(below, fn, &out));
+    out.work += tail_work;
+    return core::OkStatus();
+  }
+  bool stopped = false;
   CUSTOS_RETURN_IF_ERROR(ForEachIndexed(
       below,
       [&](uint64_t s) {
@@ -542,6 +549,7 @@ core::Status AuditIndex::ForEachMatch(const AuditQuery& q, const std::function<b
         return !stopped;
       },
       &out));
+  out.work += tail_work;
   if (stopped || out.ran_out_at) return core::OkStatus();
   for (uint64_t s : tail) {
     if (!fn(s)) break;

@@ -43,8 +43,9 @@ struct Principal {
 // flood fills its own share, not everyone's (the caller answers 503) — and the threads take
 // the owners' jobs round robin, so a caller with one job waits behind at most one job of each
 // other caller. A job submitted to the back lane (a source address whose logins keep
-// failing) waits until no owner in front has a job waiting, and the back lane runs on all
-// threads but one, so a job in front never waits for back-lane work to finish. Submit always queues: for the
+// failing) waits until no owner in front has a job waiting (or for every fourth pick, so it
+// is slowed, never starved); the back lane runs on all threads but one, so a job in front
+// never waits for back-lane work alone, and holds at most half the queue. Submit always queues: for the
 // continuation of work already admitted (an answer to render after a write), which must not
 // be refused half-way.
 class WorkPool {
@@ -70,6 +71,9 @@ class WorkPool {
   std::deque<std::string> ring_;       // owners with jobs waiting, in turn
   std::deque<std::string> back_ring_;  // the same, in the back lane
   int running_back_ = 0;               // back-lane jobs running
+  size_t back_queued_ = 0;             // back-lane jobs waiting
+  int front_picks_ = 0;                // front-lane picks since the back lane's last turn
+  static constexpr int kBackTurn = 4;
   size_t queued_ = 0;
   bool stop_ = false;
   std::vector<std::thread> threads_;

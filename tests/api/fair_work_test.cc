@@ -199,6 +199,52 @@ TEST(WorkPoolTest, TheBackLaneGoesOnlyWhenNobodyInFrontWaits) {
   EXPECT_EQ(order, (std::vector<std::string>{"user", "other user", "guess 1", "guess 2"}));
 }
 
+TEST(WorkPoolTest, TheBackLaneIsSlowedNotStarvedAndHoldsAtMostHalfTheQueue) {
+  api::internal::WorkPool pool("test", 1, 8, 8);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  bool started = false;
+  std::vector<std::string> order;
+  ASSERT_TRUE(pool.TrySubmit(
+      [&] {
+        std::unique_lock lock(mu);
+        started = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+      },
+      "ip:blocker"));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return started; }));
+  }
+  auto record = [&](std::string what) {
+    return [&, what] {
+      std::lock_guard lock(mu);
+      order.push_back(what);
+      cv.notify_all();
+    };
+  };
+  // A guesser with a job already waiting in front is still sent back for its next ones.
+  ASSERT_TRUE(pool.TrySubmit(record("guess in front"), "ip:guesser"));
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(pool.TrySubmit(record("guess"), "ip:guesser", /*back=*/true));
+  }
+  EXPECT_FALSE(pool.TrySubmit(record("guess"), "ip:other-guesser", /*back=*/true))
+      << "the back lane holds at most half the queue";
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(pool.TrySubmit(record("user"), "ip:user"));
+  {
+    std::unique_lock lock(mu);
+    release = true;
+    cv.notify_all();
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return order.size() == 8; }));
+  }
+  // Round robin in front; the back lane's turn comes at every fourth pick, and whenever
+  // nobody in front waits.
+  EXPECT_EQ(order, (std::vector<std::string>{"guess in front", "user", "user", "guess", "user",
+                                             "guess", "guess", "guess"}));
+}
+
 TEST(RateLimiterTest, SpentSaysWhetherTheNextTakeWouldBeRefusedWithoutTaking) {
   api::internal::RateLimiter limiter(0.001, 2);
   EXPECT_FALSE(limiter.Spent("10.0.0.1"));  // never seen
