@@ -413,8 +413,8 @@ void LoginRoute(const CallPtr& call) {
       iam::CheckLoginPassword(credential, body.password, s.deps.hasher, DummyHash(s.deps.hasher));
   const HttpResponse refused =
       Unauthorized("the email or password is wrong, or the account is not active");
-  const bool failed = !tenant_known || !view->user_id || !matched ||
-                      view->status != iam::UserStatus::kActive;
+  const bool failed =
+      !tenant_known || !view->user_id || !matched || view->status != iam::UserStatus::kActive;
   if (failed) (void)s.failing_sources.Take(SourceKey(call->req.remote_ip));  // the back lane
   if (!tenant_known) return call->Reply(refused);
   if (!view->user_id) {

@@ -28,7 +28,8 @@ WorkPool::WorkPool(std::string name, int threads, size_t max_queued, size_t per_
           auto back_runnable = [&] {
             return !back_ring_.empty() && (stop_ || running_back_ < max_back_);
           };
-          cv_.wait(lock, [&] { return (stop_ && queued_ == 0) || !ring_.empty() || back_runnable(); });
+          cv_.wait(lock,
+                   [&] { return (stop_ && queued_ == 0) || !ring_.empty() || back_runnable(); });
           if (ring_.empty() && !back_runnable()) return;
           // Round robin over the owners with work waiting: a flood from one caller waits
           // behind its own jobs, not in front of everyone else's. The back lane goes when
@@ -176,7 +177,6 @@ std::vector<FailedLoginTally::Window> FailedLoginTally::TakeDue(core::Time now, 
   }
   return due;
 }
-
 
 WorkPool* Services::PoolFor(Work work) {
   switch (work) {

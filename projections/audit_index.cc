@@ -281,20 +281,20 @@ core::Result<uint64_t> AuditIndex::IndexAllInBulk() {
       if (writing.valid()) CUSTOS_RETURN_IF_ERROR(writing.get());
       if (file.empty()) return core::OkStatus();
       writing = std::async(std::launch::async, [&kv = kv_, parts = std::move(file)] {
-      size_t part = 0;
-      size_t at = 0;
-      return kv.IngestSorted(core::Space::kAudit,
-                             [&](std::string_view& key, std::string_view& value) {
-                               while (part < parts.size() && at == parts[part].size()) {
-                                 ++part;
-                                 at = 0;
-                               }
-                               if (part == parts.size()) return false;
-                               key = parts[part].key(at);
-                               value = parts[part].value(at);
-                               ++at;
-                               return true;
-                             });
+        size_t part = 0;
+        size_t at = 0;
+        return kv.IngestSorted(core::Space::kAudit,
+                               [&](std::string_view& key, std::string_view& value) {
+                                 while (part < parts.size() && at == parts[part].size()) {
+                                   ++part;
+                                   at = 0;
+                                 }
+                                 if (part == parts.size()) return false;
+                                 key = parts[part].key(at);
+                                 value = parts[part].value(at);
+                                 ++at;
+                                 return true;
+                               });
       });
     } catch (const std::exception& e) {  // no thread, or no memory, for the file
       return core::Internal(std::string("writing the audit index: ") + e.what());
@@ -315,27 +315,27 @@ core::Result<uint64_t> AuditIndex::IndexAllInBulk() {
     core::Status failed;
     uint64_t head = 0;
     CUSTOS_ASSIGN_OR_RETURN(
-        uint64_t scanned,
-        log_.ScanTenant(
-            tenant, core::TenantSeq(1), core::TenantSeq(std::numeric_limits<uint64_t>::max() - 1),
-            [&](uint64_t tenant_seq, std::string_view line) {
-              core::Result<core::LineFields> f = core::ParseLineFields(line);
-              if (!f.ok()) {
-                failed = f.error();
-                return false;
-              }
-              if (f->seq > last) return false;
-              failed = IndexLine(*f, line, blocks);
-              if (!failed.ok()) return false;
-              head = tenant_seq;
-              ++total;
-              if (++gathered >= options_.bulk_events) {
-                take_blocks();
-                failed = ingest();
-                if (!failed.ok()) return false;
-              }
-              return true;
-            }));
+        uint64_t scanned, log_.ScanTenant(tenant, core::TenantSeq(1),
+                                          core::TenantSeq(std::numeric_limits<uint64_t>::max() - 1),
+                                          [&](uint64_t tenant_seq, std::string_view line) {
+                                            core::Result<core::LineFields> f =
+                                                core::ParseLineFields(line);
+                                            if (!f.ok()) {
+                                              failed = f.error();
+                                              return false;
+                                            }
+                                            if (f->seq > last) return false;
+                                            failed = IndexLine(*f, line, blocks);
+                                            if (!failed.ok()) return false;
+                                            head = tenant_seq;
+                                            ++total;
+                                            if (++gathered >= options_.bulk_events) {
+                                              take_blocks();
+                                              failed = ingest();
+                                              if (!failed.ok()) return false;
+                                            }
+                                            return true;
+                                          }));
     (void)scanned;
     CUSTOS_RETURN_IF_ERROR(failed);
     if (head != 0) heads[tenant.value()] = head;
@@ -508,18 +508,17 @@ core::Status AuditIndex::ForEachMatch(const AuditQuery& q, const std::function<b
   std::vector<uint64_t> tail;
   if (lo <= hi) {
     core::Status failed;
-    CUSTOS_ASSIGN_OR_RETURN(
-        uint64_t scanned,
-        log_.ScanTenant(q.tenant, core::TenantSeq(lo), core::TenantSeq(hi),
-                        [&](uint64_t tenant_seq, std::string_view line) {
-                          core::Result<bool> match = LineMatches(q, line);
-                          if (!match.ok()) {
-                            failed = match.error();
-                            return false;
-                          }
-                          if (*match) tail.push_back(tenant_seq);
-                          return true;
-                        }));
+    CUSTOS_ASSIGN_OR_RETURN(uint64_t scanned,
+                            log_.ScanTenant(q.tenant, core::TenantSeq(lo), core::TenantSeq(hi),
+                                            [&](uint64_t tenant_seq, std::string_view line) {
+                                              core::Result<bool> match = LineMatches(q, line);
+                                              if (!match.ok()) {
+                                                failed = match.error();
+                                                return false;
+                                              }
+                                              if (*match) tail.push_back(tenant_seq);
+                                              return true;
+                                            }));
     (void)scanned;
     CUSTOS_RETURN_IF_ERROR(failed);
   }

@@ -168,9 +168,9 @@ class AuditIndex {
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
-  std::mutex index_mu_;  // one indexer at a time (the thread, or Rebuild)
+  std::mutex index_mu_;        // one indexer at a time (the thread, or Rebuild)
   bool bulk_pending_ = false;  // under index_mu_: a bulk build started and has not ended well
-  std::string error_;    // the indexing thread's last failure, under mu_
+  std::string error_;          // the indexing thread's last failure, under mu_
   // Per tenant, the last tenant_seq indexed: queries never look past it, so a page never
   // skips an event appended but not yet indexed (it comes in a later page instead).
   mutable std::shared_mutex heads_mu_;

@@ -133,7 +133,8 @@ bool BlockBuilder::Add(std::string_view prefix, uint64_t tenant_seq) {
 bool BlockBuilder::AddTime(std::string_view prefix, uint64_t time_ms, uint64_t tenant_seq) {
   uint32_t index = 0;
   Run& run = RunOf(prefix, true, index);
-  if (tenant_seq == 0 || tenant_seq <= run.last_seq || (run.entries > 0 && time_ms < run.last_time)) {
+  if (tenant_seq == 0 || tenant_seq <= run.last_seq ||
+      (run.entries > 0 && time_ms < run.last_time)) {
     return false;
   }
   run.last_seq = tenant_seq;

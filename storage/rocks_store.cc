@@ -897,8 +897,8 @@ Status RocksStore::IngestSorted(core::Space space, const KvSource& next) {
   rocksdb::ColumnFamilyHandle* cf = impl_->cf(CfOf(space));
   const rocksdb::Options options(impl_->db->GetDBOptions(), impl_->db->GetOptions(cf));
   rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, cf);
-  const std::string file = IngestDir(impl_->path) + "/" +
-                           std::to_string(impl_->ingest_files.fetch_add(1)) + ".sst";
+  const std::string file =
+      IngestDir(impl_->path) + "/" + std::to_string(impl_->ingest_files.fetch_add(1)) + ".sst";
   std::string_view key;
   std::string_view value;
   bool opened = false;

@@ -45,9 +45,9 @@ struct Principal {
 // other caller. A job submitted to the back lane (a source address whose logins keep
 // failing) waits until no owner in front has a job waiting (or for every fourth pick, so it
 // is slowed, never starved); the back lane runs on all threads but one, so a job in front
-// never waits for back-lane work alone, and holds at most half the queue. Submit always queues: for the
-// continuation of work already admitted (an answer to render after a write), which must not
-// be refused half-way.
+// never waits for back-lane work alone, and holds at most half the queue. Submit always queues: for
+// the continuation of work already admitted (an answer to render after a write), which must not be
+// refused half-way.
 class WorkPool {
  public:
   WorkPool(std::string name, int threads, size_t max_queued, size_t per_owner);

@@ -44,8 +44,7 @@ class SortedBlocks {
     return std::string_view(bytes_).substr(items_[i].at, items_[i].key_size);
   }
   [[nodiscard]] std::string_view value(size_t i) const {
-    return std::string_view(bytes_).substr(items_[i].at + items_[i].key_size,
-                                           items_[i].value_size);
+    return std::string_view(bytes_).substr(items_[i].at + items_[i].key_size, items_[i].value_size);
   }
   void Clear();
 
@@ -115,7 +114,7 @@ class BlockBuilder {
   std::vector<Run> runs_;
   std::vector<uint32_t> slots_;  // open addressing: run index + 1, 0 when free
   std::vector<Entry> entries_;
-  std::string keys_;               // the keys of AddKey, one after another
+  std::string keys_;  // the keys of AddKey, one after another
   std::vector<uint32_t> key_sizes_;
 };
 

@@ -12,8 +12,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "api/internal/call.h"
@@ -159,90 +159,75 @@ TEST_F(FairWorkTest, AFullPoolAnswers503WithRetryAfter) {
   EXPECT_EQ(with_retry_after.load(), refused.load());
 }
 
+// A one-thread pool held by a first job until Release, so that the order in which the jobs
+// queued behind it run can be read.
+class HeldPool {
+ public:
+  HeldPool(size_t max_queued, size_t per_owner) : pool_("test", 1, max_queued, per_owner) {
+    EXPECT_TRUE(pool_.TrySubmit(
+        [this] {
+          std::unique_lock lock(mu_);
+          started_ = true;
+          cv_.notify_all();
+          cv_.wait(lock, [&] { return released_; });
+        },
+        "ip:holder"));
+    std::unique_lock lock(mu_);
+    EXPECT_TRUE(cv_.wait_for(lock, std::chrono::seconds(10), [&] { return started_; }));
+  }
+  ~HeldPool() { Release(0); }
+
+  // Queues a job that records `what` when it runs.
+  bool Submit(std::string what, const std::string& owner, bool back = false) {
+    return pool_.TrySubmit(
+        [this, what] {
+          std::lock_guard lock(mu_);
+          order_.push_back(what);
+          cv_.notify_all();
+        },
+        owner, back);
+  }
+  // Lets the jobs run; the order of the first n.
+  std::vector<std::string> Release(size_t n) {
+    std::unique_lock lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+    EXPECT_TRUE(cv_.wait_for(lock, std::chrono::seconds(10), [&] { return order_.size() >= n; }));
+    return order_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool started_ = false;
+  bool released_ = false;
+  std::vector<std::string> order_;
+  api::internal::WorkPool pool_;  // last: its thread stops before the members it uses go
+};
+
 TEST(WorkPoolTest, TheBackLaneGoesOnlyWhenNobodyInFrontWaits) {
-  api::internal::WorkPool pool("test", 1, 16, 4);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
-  bool started = false;
-  std::vector<std::string> order;
-  ASSERT_TRUE(pool.TrySubmit(
-      [&] {
-        std::unique_lock lock(mu);
-        started = true;
-        cv.notify_all();
-        cv.wait(lock, [&] { return release; });
-      },
-      "ip:blocker"));
-  {
-    std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return started; }));
-  }
-  auto record = [&](std::string what) {
-    return [&, what] {
-      std::lock_guard lock(mu);
-      order.push_back(what);
-      cv.notify_all();
-    };
-  };
+  HeldPool pool(16, 4);
   // The guesser queues first, in the back lane; the users after it, in front.
-  ASSERT_TRUE(pool.TrySubmit(record("guess 1"), "ip:guesser", /*back=*/true));
-  ASSERT_TRUE(pool.TrySubmit(record("guess 2"), "ip:guesser", /*back=*/true));
-  ASSERT_TRUE(pool.TrySubmit(record("user"), "ip:user"));
-  ASSERT_TRUE(pool.TrySubmit(record("other user"), "ip:other"));
-  {
-    std::unique_lock lock(mu);
-    release = true;
-    cv.notify_all();
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return order.size() == 4; }));
-  }
-  EXPECT_EQ(order, (std::vector<std::string>{"user", "other user", "guess 1", "guess 2"}));
+  ASSERT_TRUE(pool.Submit("guess 1", "ip:guesser", /*back=*/true));
+  ASSERT_TRUE(pool.Submit("guess 2", "ip:guesser", /*back=*/true));
+  ASSERT_TRUE(pool.Submit("user", "ip:user"));
+  ASSERT_TRUE(pool.Submit("other user", "ip:other"));
+  EXPECT_EQ(pool.Release(4),
+            (std::vector<std::string>{"user", "other user", "guess 1", "guess 2"}));
 }
 
 TEST(WorkPoolTest, TheBackLaneIsSlowedNotStarvedAndHoldsAtMostHalfTheQueue) {
-  api::internal::WorkPool pool("test", 1, 8, 8);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
-  bool started = false;
-  std::vector<std::string> order;
-  ASSERT_TRUE(pool.TrySubmit(
-      [&] {
-        std::unique_lock lock(mu);
-        started = true;
-        cv.notify_all();
-        cv.wait(lock, [&] { return release; });
-      },
-      "ip:blocker"));
-  {
-    std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return started; }));
-  }
-  auto record = [&](std::string what) {
-    return [&, what] {
-      std::lock_guard lock(mu);
-      order.push_back(what);
-      cv.notify_all();
-    };
-  };
+  HeldPool pool(8, 8);
   // A guesser with a job already waiting in front is still sent back for its next ones.
-  ASSERT_TRUE(pool.TrySubmit(record("guess in front"), "ip:guesser"));
-  for (int i = 0; i < 4; ++i) {
-    ASSERT_TRUE(pool.TrySubmit(record("guess"), "ip:guesser", /*back=*/true));
-  }
-  EXPECT_FALSE(pool.TrySubmit(record("guess"), "ip:other-guesser", /*back=*/true))
+  ASSERT_TRUE(pool.Submit("guess in front", "ip:guesser"));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(pool.Submit("guess", "ip:guesser", /*back=*/true));
+  EXPECT_FALSE(pool.Submit("guess", "ip:other-guesser", /*back=*/true))
       << "the back lane holds at most half the queue";
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(pool.TrySubmit(record("user"), "ip:user"));
-  {
-    std::unique_lock lock(mu);
-    release = true;
-    cv.notify_all();
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return order.size() == 8; }));
-  }
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(pool.Submit("user", "ip:user"));
   // Round robin in front; the back lane's turn comes at every fourth pick, and whenever
   // nobody in front waits.
-  EXPECT_EQ(order, (std::vector<std::string>{"guess in front", "user", "user", "guess", "user",
-                                             "guess", "guess", "guess"}));
+  EXPECT_EQ(pool.Release(8), (std::vector<std::string>{"guess in front", "user", "user", "guess",
+                                                       "user", "guess", "guess", "guess"}));
 }
 
 TEST(RateLimiterTest, SpentSaysWhetherTheNextTakeWouldBeRefusedWithoutTaking) {

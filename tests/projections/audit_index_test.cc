@@ -156,9 +156,8 @@ class AuditIndexTest : public ::testing::Test {
     };
     const std::vector<std::string> actors = {"usr_0", "usr_1", "usr_2", "usr_5", "nobody"};
     const std::vector<std::string> targets = {"tgt_0", "tgt_3", "tgt_6", "nothing"};
-    const std::vector<std::string> actions = {"user.created",    "user.*",
-                                              "workflow.*",      "workflow.step.*",
-                                              "engine.restarted", "none.*"};
+    const std::vector<std::string> actions = {"user.created",    "user.*",           "workflow.*",
+                                              "workflow.step.*", "engine.restarted", "none.*"};
     int non_empty = 0;
     for (int round = 0; round < rounds; ++round) {
       AuditQuery q;
@@ -190,9 +189,8 @@ TEST_F(AuditIndexTest, EveryFilterAloneAndCombinedMatchesABruteForceFilter) {
   AppendRandom("acme", 1500);
   AppendRandom("other", 300);
   ASSERT_TRUE(index_->CatchUp(std::chrono::seconds(10)).ok());
-  ExpectRandomQueriesMatch({"acme", "acme", "acme", "acme", "acme", "acme", "acme", "acme",
-                            "acme", "other"},
-                           300, 100);
+  ExpectRandomQueriesMatch(
+      {"acme", "acme", "acme", "acme", "acme", "acme", "acme", "acme", "acme", "other"}, 300, 100);
 }
 
 TEST_F(AuditIndexTest, ABuildInBulkInSmallFilesAnswersAsTheIndexingThreadDoes) {

@@ -75,8 +75,8 @@ TEST(AuditPostingsTest, ALongRunIsCutIntoBlocksAndEverythingComesOutInKeyOrder) 
   std::set<std::string> keys;
   for (uint64_t seq = 1; seq <= 200; ++seq) {
     for (const std::string tenant : {"b", "a"}) {  // runs of two tenants, as a live batch has
-      const std::string run = tenant + std::string("\0A", 2) + "u" +
-                              std::to_string(rng() % 3) + std::string(1, '\0');
+      const std::string run =
+          tenant + std::string("\0A", 2) + "u" + std::to_string(rng() % 3) + std::string(1, '\0');
       if (rng() % 2 == 0) {
         ASSERT_TRUE(blocks.Add(run, seq));
         runs[run].push_back(seq);

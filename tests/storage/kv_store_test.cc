@@ -4,8 +4,8 @@
 
 #include "core/clock.h"
 #include "storage/rocks_store.h"
-#include "tests/support/test_support.h"
 #include "tests/support/test_store.h"
+#include "tests/support/test_support.h"
 
 namespace custos::storage {
 namespace {
@@ -14,9 +14,7 @@ using core::Space;
 
 class KvStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_));
-  }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_)); }
 
   std::vector<std::string> Keys(Space space, std::string_view prefix) {
     std::vector<std::string> keys;
