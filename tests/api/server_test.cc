@@ -120,9 +120,11 @@ std::string Expected(int pieces) {
 
 TEST(HttpServerTest, AStreamedBodyIsChunkedAndOutlivesTheIdleTimeout) {
   api::ServerOptions options{"127.0.0.1", 0, 2};
-  // Far shorter than the stream: the read waiting for the next request must not cut it.
-  options.idle_timeout = std::chrono::milliseconds(1);
-  auto server = api::HttpServer::Start(options, Streaming(300));
+  // Far shorter than the stream (39 MB), yet long enough for the request to arrive after
+  // the accept (1 ms was not, under a sanitizer): the read waiting for the next request
+  // must not cut the stream.
+  options.idle_timeout = std::chrono::milliseconds(20);
+  auto server = api::HttpServer::Start(options, Streaming(600));
   ASSERT_TRUE(server.ok());
   // Keep-alive: the server waits for a next request after the stream, then idles out.
   const std::string reply =
@@ -130,8 +132,8 @@ TEST(HttpServerTest, AStreamedBodyIsChunkedAndOutlivesTheIdleTimeout) {
   const HttpReply r = HttpClient::Parse(reply);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.Header("transfer-encoding"), "chunked");
-  EXPECT_EQ(r.body.size(), 300u * 64 * 1024);
-  EXPECT_TRUE(r.body == Expected(300));
+  EXPECT_EQ(r.body.size(), 600u * 64 * 1024);
+  EXPECT_TRUE(r.body == Expected(600));
   (*server)->Stop();
 }
 
