@@ -91,9 +91,15 @@ bool WorkPool::TrySubmit(std::function<void()> job, const std::string& owner, bo
     if (back && back_queued_ >= max_queued_ / 2) return false;
     // The lanes keep an owner's jobs apart: an owner sent back cannot stay in front by
     // keeping jobs waiting there. Its share counts across both.
-    const std::string key = back ? "\x01back:" + owner : owner;
+    const std::string key = back ? "\x01"
+                                   "back:" +
+                                       owner
+                                 : owner;
     size_t mine = 0;
-    for (const std::string& k : {owner, "\x01back:" + owner}) {
+    for (const std::string& k : {owner,
+                                 "\x01"
+                                 "back:" +
+                                     owner}) {
       auto waiting = waiting_.find(k);
       if (waiting != waiting_.end()) mine += waiting->second.size();
     }
