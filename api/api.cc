@@ -239,7 +239,13 @@ std::optional<HttpResponse> RefuseUnreadInput(const RouteSpec& spec, const HttpR
 
 }  // namespace
 
-core::Result<Principal> AuthenticateBearer(Services& services, const HttpRequest& req) {
+HttpResponse NotAuthenticated(const core::Error& error) {
+  if (error.code == core::Errc::kUnauthenticated) return Unauthorized(error.message);
+  return Problem(error);
+}
+
+core::Result<Principal> AuthenticateBearer(Services& services, const HttpRequest& req,
+                                           Liveness liveness) {
   std::optional<std::string_view> header = req.Header("authorization");
   if (!header || header->size() < 7 ||
       !std::equal(header->begin(), header->begin() + 7, "bearer ", [](char a, char b) {
@@ -273,11 +279,18 @@ core::Result<Principal> AuthenticateBearer(Services& services, const HttpRequest
     return p;
   }
   p.kind = claims->typ == "user" ? Principal::Kind::kUser : Principal::Kind::kApiClient;
+  if (liveness == Liveness::kIfLoaded && !services.identity().Loaded(core::TenantId(p.tenant))) {
+    p.unchecked = true;
+    return p;
+  }
   core::Result<core::Status> live =
       services.identity().Read(core::TenantId(p.tenant), [&](const core::iam::TenantState& state) {
         return core::iam::CheckTokenLive(state, *p.Subject(), p.jti, p.session_epoch, now);
       });
-  if (!live.ok()) return core::Error{core::Errc::kUnauthenticated, "unknown tenant", {}};
+  if (!live.ok()) {
+    if (live.error().code != core::Errc::kNotFound) return live.error();  // not the token's fault
+    return core::Error{core::Errc::kUnauthenticated, "unknown tenant", {}};
+  }
   CUSTOS_RETURN_IF_ERROR(*live);
   return p;
 }
@@ -352,14 +365,27 @@ struct Api::Impl {
   bool stopping = false;
   std::thread flusher;  // last: it uses the services
 
-  void Dispatch(const CallPtr& call) {
+  // `may_load`: on a pool thread, where a tenant's state may be read into memory. On a
+  // connection's thread a request whose tenant is not loaded yet (after a restart) goes whole
+  // to the heavy pool and is dispatched there.
+  void Dispatch(const CallPtr& call, bool may_load = false) {
     const RouteSpec& spec = *call->route;
     if (spec.access != Access::kPublic) {
-      core::Result<Principal> p = internal::AuthenticateBearer(services, call->req);
-      if (!p.ok()) return call->Reply(Unauthorized(p.error().message));
+      core::Result<Principal> p = internal::AuthenticateBearer(
+          services, call->req,
+          may_load ? internal::Liveness::kCheck : internal::Liveness::kIfLoaded);
+      if (!p.ok()) return call->Reply(internal::NotAuthenticated(p.error()));
       call->principal = std::move(p).value();
       const std::string tenant = call->Param("tenant");
       const bool tenant_route = spec.pattern.find("{tenant}") != std::string::npos;
+      if (!may_load && (call->principal->unchecked ||
+                        (tenant_route && !services.identity().Loaded(core::TenantId(tenant))))) {
+        internal::WorkPool& pool = *services.PoolFor(Work::kHeavy);
+        if (!pool.TrySubmit([this, call] { Dispatch(call, true); }, call->Owner())) {
+          call->Reply(internal::Busy(pool));
+        }
+        return;
+      }
       if (!call->IsRoot() && tenant_route && tenant != call->principal->tenant) {
         return call->Fail(core::NotFound("no tenant " + tenant));
       }
@@ -467,9 +493,10 @@ Admission Api::Admit(HttpRequest& head) {
   a.body_limit =
       spec.pattern.ends_with("/users:import") ? s.options.import_body_limit : s.options.body_limit;
   // Credentials before the body: nobody unauthenticated makes the server read one.
-  core::Result<Principal> p = internal::AuthenticateBearer(s, head);
+  // A token whose tenant is not loaded yet is checked for liveness by Dispatch, on a pool.
+  core::Result<Principal> p = internal::AuthenticateBearer(s, head, internal::Liveness::kIfLoaded);
   if (!p.ok()) {
-    a.answer = Unauthorized(p.error().message);
+    a.answer = internal::NotAuthenticated(p.error());
     return a;
   }
   for (const auto& [name, value] : m.params) {

@@ -116,6 +116,13 @@ std::string Metrics::Render(const Gauges& g) const {
   gauge("custos_projection_lag_events", "Events the identity state has not applied yet.", "gauge",
         g.projection_lag_events);
   gauge("custos_ready", "1 when the server answers correctly.", "gauge", g.ready);
+  gauge("custos_state_tenants_unloaded",
+        "Tenants whose identity state is not in memory yet: loaded on first use, or by the "
+        "warmer after a start.",
+        "gauge", g.state_tenants_unloaded);
+  gauge("custos_state_tenants_failed",
+        "Tenants whose stored identity state did not load (their requests fail; see the log).",
+        "gauge", g.state_tenants_failed);
   gauge("custos_kafka_relay_lag_events", "Events appended and not yet delivered to Kafka.", "gauge",
         g.kafka_lag_events);
   gauge("custos_kafka_relay_lag_seconds", "Age of the oldest event not yet delivered to Kafka.",
@@ -132,8 +139,8 @@ std::string Metrics::Render(const Gauges& g) const {
   gauge("custos_notifications_failed_total",
         "Notification delivery failures (each retried up to 5 times) and drops.", "counter",
         g.notifications_failed);
-  gauge("custos_mail_sent_total", "Mails the SMTP server accepted since start (--smtp).",
-        "counter", g.mail_sent);
+  gauge("custos_mail_sent_total", "Mails the SMTP server accepted since start (--smtp).", "counter",
+        g.mail_sent);
   gauge("custos_mail_retries_total",
         "Tries after the first at sending a mail (no connection, a 4xx reply, a timeout).",
         "counter", g.mail_retries);
@@ -141,8 +148,7 @@ std::string Metrics::Render(const Gauges& g) const {
         "Mails given up: refused for good (5xx), out of tries, dropped on a full queue, or "
         "unsent at stop.",
         "counter", g.mail_failed);
-  gauge("custos_mail_queued", "Mails waiting to be sent or tried again.", "gauge",
-        g.mail_queued);
+  gauge("custos_mail_queued", "Mails waiting to be sent or tried again.", "gauge", g.mail_queued);
   gauge("custos_retention_purges_total", "Retention purges that removed events, since start.",
         "counter", g.retention_purges);
   gauge("custos_retention_purged_events_total", "Events removed by retention since start.",

@@ -29,6 +29,9 @@ class Metrics {
     double append_groups = 0;
     double projection_lag_events = 0;
     double ready = 0;
+    // Tenants whose identity state is not in memory yet (loaded on first use or by the warmer).
+    double state_tenants_unloaded = 0;
+    double state_tenants_failed = 0;  // of those, the ones whose records did not load
     // The Kafka relay and notifier (0 with Kafka off).
     double kafka_lag_events = 0;
     double kafka_lag_seconds = 0;

@@ -214,7 +214,7 @@ std::optional<Principal> ProtectedCaller(
   }
   core::Result<Principal> p = AuthenticateBearer(call->services(), call->req);
   if (!p.ok()) {
-    call->Reply(Unauthorized(p.error().message));
+    call->Reply(NotAuthenticated(p.error()));
     return std::nullopt;
   }
   return std::move(p).value();

@@ -188,7 +188,8 @@ void RemovePropertyRoute(const CallPtr& call) {
 
 void AddTenantRoutes(RouteTable& t, Services&) {
   t.Add({"POST", "/v1/tenants", Access::kRoot, "", ""}, CreateTenantRoute);
-  t.Add(RouteSpec{"GET", "/v1/tenants", Access::kRoot, "", ""}.Query("limit cursor"),
+  // Reads every tenant's state (loading those not in memory yet): on the heavy pool.
+  t.Add(RouteSpec{"GET", "/v1/tenants", Access::kRoot, "", "", Work::kHeavy}.Query("limit cursor"),
         ListTenantsRoute);
   t.Add({"GET", "/v1/tenants/{tenant}", Access::kIam, "iam.settings", "read"}, GetTenantRoute);
   t.Add({"PATCH", "/v1/tenants/{tenant}", Access::kIam, "iam.settings", "administer"},

@@ -171,6 +171,21 @@ AssembledLine AssembleLine(const RenderedDraft& draft, const EventPosition& pos)
   return out;
 }
 
+Result<std::string_view> ParseLineType(std::string_view s) {
+  size_t pos = 0;
+  std::string_view skipped;
+  uint64_t number = 0;
+  std::string_view type;
+  if (!Expect(s, pos, "{\"id\":\"") || !ReadPlainString(s, pos, skipped) ||
+      !Expect(s, pos, "\",\"seq\":") || !ReadUInt(s, pos, number) ||
+      !Expect(s, pos, ",\"tenant\":\"") || !ReadPlainString(s, pos, skipped) ||
+      !Expect(s, pos, "\",\"tenant_seq\":") || !ReadUInt(s, pos, number) ||
+      !Expect(s, pos, ",\"type\":\"") || !ReadPlainString(s, pos, type)) {
+    return Corruption("not a canonical event line: no type where it belongs");
+  }
+  return type;
+}
+
 Result<LineFields> ParseLineFields(std::string_view s) {
   auto bad = [](std::string what) { return Corruption("not a canonical event line: " + what); };
   LineFields f;

@@ -111,6 +111,9 @@ struct LineFields {
 // Reads the framing of a canonical line; kCorruption naming what does not fit. This checks
 // the framing only: VerifyLine also checks the whole line and its hash.
 [[nodiscard]] Result<LineFields> ParseLineFields(std::string_view line);
+// Only the line's type, read from the same framing with nothing else checked (what a replay
+// needs to pass over the events it does not apply). A view into the line.
+[[nodiscard]] Result<std::string_view> ParseLineType(std::string_view line);
 
 // Who acted and on what, as a stored line names them (ids and types are written without
 // escapes: ValidateDraft sees to it). Views into the line.

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
 #include "core/iam/events.h"
 #include "core/json_value.h"
+#include "core/log.h"
 #include "core/sha256.h"
 
 namespace custos::projections {
@@ -45,9 +47,11 @@ std::string SnapshotAtKey(std::string_view tenant) {
 // Feeds one stored line to a state, if it is an identity event (application and audit events
 // change no state and are not parsed further).
 Status ApplyStored(core::iam::TenantState& state, std::string_view stored) {
+  Result<std::string_view> type = core::ParseLineType(stored);
+  if (!type.ok()) return type.error();
+  if (!core::iam::IsCatalogType(*type) || type->starts_with("audit.")) return core::OkStatus();
   Result<core::LineFields> f = core::ParseLineFields(stored);
   if (!f.ok()) return f.error();
-  if (!core::iam::IsCatalogType(f->type) || f->type.starts_with("audit.")) return core::OkStatus();
   Result<core::JsonValue> line = core::ParseJson(stored);
   if (!line.ok()) {
     return core::Corruption("event " + std::to_string(f->seq) + ": " + line.error().message);
@@ -94,52 +98,100 @@ void IdentityService::StateSlot::InstallLoaded() {
   loaded_.reset();
 }
 
-Result<std::unique_ptr<IdentityService>> IdentityService::Open(core::EventLog& log,
-                                                               core::KvStore& kv,
-                                                               const core::Clock& clock,
-                                                               core::Random& random,
-                                                               core::iam::Notifier* notifier) {
+Result<std::unique_ptr<IdentityService>> IdentityService::Open(
+    core::EventLog& log, core::KvStore& kv, const core::Clock& clock, core::Random& random,
+    core::iam::Notifier* notifier, Warming warming) {
   std::unique_ptr<IdentityService> service(new IdentityService(log, kv, clock, random, notifier));
-  // Every tenant's records, tenants loaded in parallel (one per core at a time): parsing the
-  // records is most of a restart. A tenant has state only if it has events.
-  std::vector<std::shared_ptr<StateSlot>> slots;
+  // A tenant has state once its tenant record is stored; its records are read later (Ensure).
+  // Its clients' ids are read now: a token request names a client, not a tenant.
+  size_t unloaded = 0;
   for (const core::TenantId& tenant : log.Tenants()) {
-    slots.push_back(std::make_shared<StateSlot>(tenant, kv));
-  }
-  std::atomic<size_t> next{0};
-  std::mutex failed_mu;
-  Status failed;
-  auto load = [&] {
-    for (size_t i = next++; i < slots.size(); i = next++) {
-      Status s = slots[i]->LoadStored();
-      if (s.ok()) slots[i]->InstallLoaded();
-      if (!s.ok()) {
-        std::lock_guard lock(failed_mu);
-        if (failed.ok()) failed = std::move(s);
-      }
+    CUSTOS_ASSIGN_OR_RETURN(
+        std::optional<std::string> record,
+        kv.Get(core::Space::kState,
+               StateKey(tenant.value(), core::iam::TenantState::kTenantRecordKey)));
+    if (!record) continue;  // its slot is made when it is first used
+    const std::string clients =
+        StateKey(tenant.value(), core::iam::TenantState::kClientRecordPrefix);
+    {
+      core::MutexLock lock(service->clients_mu_);
+      CUSTOS_RETURN_IF_ERROR(
+          kv.Scan(core::Space::kState, clients, [&](std::string_view key, std::string_view) {
+            service->stored_clients_.emplace(std::string(key.substr(clients.size())), tenant);
+            return true;
+          }));
     }
-  };
-  std::vector<std::thread> loaders;
-  const size_t threads =
-      std::min<size_t>(slots.size(), std::max(1u, std::thread::hardware_concurrency()));
-  for (size_t t = 1; t < threads; ++t) loaders.emplace_back(load);
-  load();
-  for (std::thread& t : loaders) t.join();
-  CUSTOS_RETURN_IF_ERROR(failed);
-  // Tenants whose events made no state (none yet) get their slot when first used.
-  for (std::shared_ptr<StateSlot>& slot : slots) {
-    if (slot->state.exists()) service->writer_.Add(std::move(slot));
+    auto slot = std::make_shared<StateSlot>(tenant, kv);
+    slot->ready.store(false);
+    service->writer_.Add(std::move(slot));
+    ++unloaded;
+  }
+  service->unloaded_.store(unloaded);
+  if (warming == Warming::kInBackground) {
+    service->warmer_ = std::thread([s = service.get()] { s->Warm(); });
   }
   return service;
 }
 
-IdentityService::~IdentityService() = default;
+Status IdentityService::Ensure(StateSlot& slot) const {
+  if (slot.ready.load(std::memory_order_acquire)) return core::OkStatus();
+  std::lock_guard load(slot.load_mu);
+  if (slot.ready.load(std::memory_order_acquire)) return core::OkStatus();
+  const auto now = std::chrono::steady_clock::now();
+  if (slot.load_error && now - slot.failed_at < kLoadRetry) return *slot.load_error;
+  if (Status loaded = slot.LoadStored(); !loaded.ok()) {
+    if (!slot.load_error) failed_.fetch_add(1);
+    slot.load_error = loaded.error();
+    slot.failed_at = now;
+    return loaded;
+  }
+  if (slot.load_error) {
+    slot.load_error.reset();
+    failed_.fetch_sub(1);
+  }
+  {
+    std::unique_lock lock(slot.mutex());
+    slot.InstallLoaded();
+  }
+  slot.ready.store(true, std::memory_order_release);
+  if (unloaded_.fetch_sub(1) == 1) {
+    core::MutexLock lock(clients_mu_);
+    stored_clients_.clear();
+  }
+  return core::OkStatus();
+}
+
+void IdentityService::Warm() {
+  const auto start = std::chrono::steady_clock::now();
+  size_t failed = 0;
+  for (const std::shared_ptr<TenantWriter::Slot>& slot : writer_.Slots()) {
+    if (stop_.load()) return;
+    Status s = Ensure(static_cast<StateSlot&>(*slot));
+    if (!s.ok()) {
+      ++failed;
+      core::log::Error("a tenant's stored state does not load; its requests fail until it does",
+                       {{"tenant", slot->tenant().value()}, {"error", s.error().message}});
+    }
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  core::log::Info("identity state loaded", {{"tenants", std::to_string(writer_.Slots().size())},
+                                            {"failed", std::to_string(failed)},
+                                            {"ms", std::to_string(ms)}});
+}
+
+IdentityService::~IdentityService() {
+  stop_.store(true);
+  if (warmer_.joinable()) warmer_.join();
+}
 
 void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done) {
   Result<core::TenantId> tenant = core::ParseTenantId(request.tenant.value());
   if (!tenant.ok()) return done(tenant.error());
   auto slot = std::static_pointer_cast<StateSlot>(writer_.FindOrAdd(
       *tenant, [this](const core::TenantId& t) { return std::make_shared<StateSlot>(t, kv_); }));
+  if (Status loaded = Ensure(*slot); !loaded.ok()) return done(std::move(loaded).error());
   TenantWriter::Locked locked = writer_.Lock(slot);
   if (locked.poisoned()) {
     locked.Unlock();
@@ -229,6 +281,7 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
                                         const Precondition& precondition) {
   std::shared_ptr<StateSlot> slot = FindSlot(tenant);
   if (slot == nullptr) return done(core::NotFound("no tenant " + tenant.value()));
+  if (Status loaded = Ensure(*slot); !loaded.ok()) return done(std::move(loaded).error());
   TenantWriter::Locked locked = writer_.Lock(slot);
   if (!slot->state.exists()) {
     locked.Unlock();
@@ -276,36 +329,51 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
 
 std::vector<core::TenantId> IdentityService::Tenants() const {
   std::vector<core::TenantId> out;
-  writer_.ForEach([&](const TenantWriter::Slot& slot) {
+  writer_.ForEach([&](const TenantWriter::Slot& s) {
+    const auto& slot = static_cast<const StateSlot&>(s);
+    if (!slot.ready.load(std::memory_order_acquire)) {
+      out.push_back(slot.tenant());  // Open found its tenant record
+      return;
+    }
     std::shared_lock lock(slot.mutex());
-    if (static_cast<const StateSlot&>(slot).state.exists()) out.push_back(slot.tenant());
+    if (slot.state.exists()) out.push_back(slot.tenant());
   });
   return out;
 }
 
 std::optional<core::TenantId> IdentityService::TenantOfClient(std::string_view client_id) const {
-  std::optional<core::TenantId> found;
-  writer_.ForEach([&](const TenantWriter::Slot& slot) {
-    std::shared_lock lock(slot.mutex());
-    if (!found && static_cast<const StateSlot&>(slot).state.FindClient(client_id) != nullptr) {
-      found = slot.tenant();
+  // A tenant not loaded has not changed since Open read its clients.
+  {
+    core::MutexLock lock(clients_mu_);
+    auto it = stored_clients_.find(std::string(client_id));
+    if (it != stored_clients_.end()) {
+      std::shared_ptr<StateSlot> slot = FindSlot(it->second);
+      if (slot != nullptr && !slot->ready.load(std::memory_order_acquire)) return it->second;
     }
+  }
+  std::optional<core::TenantId> found;
+  writer_.ForEach([&](const TenantWriter::Slot& s) {
+    const auto& slot = static_cast<const StateSlot&>(s);
+    if (found || !slot.ready.load(std::memory_order_acquire)) return;
+    std::shared_lock lock(slot.mutex());
+    if (slot.state.FindClient(client_id) != nullptr) found = slot.tenant();
   });
   return found;
 }
 
-std::string IdentityService::Digest() const {
+Result<std::string> IdentityService::Digest() const {
   core::Sha256 hasher;
-  writer_.ForEach([&](const TenantWriter::Slot& slot) {  // tenant order = key order
+  for (const std::shared_ptr<TenantWriter::Slot>& s : writer_.Slots()) {  // in key order
+    auto& slot = static_cast<StateSlot&>(*s);
+    CUSTOS_RETURN_IF_ERROR(Ensure(slot));
     std::shared_lock lock(slot.mutex());
-    static_cast<const StateSlot&>(slot).state.ForEachRecord(
-        [&](const std::string& key, const std::string& value) {
-          hasher.Update(StateKey(slot.tenant().value(), key));
-          hasher.Update("\n");
-          hasher.Update(value);
-          hasher.Update("\n");
-        });
-  });
+    slot.state.ForEachRecord([&](const std::string& key, const std::string& value) {
+      hasher.Update(StateKey(slot.tenant().value(), key));
+      hasher.Update("\n");
+      hasher.Update(value);
+      hasher.Update("\n");
+    });
+  }
   return core::DigestHex(hasher.Finish());
 }
 
@@ -350,7 +418,8 @@ Status IdentityService::RebuildState(const core::EventLog& log, core::KvStore& k
   clear.DeleteRange(core::Space::kState, "", std::string(1, '\0'));
   CUSTOS_RETURN_IF_ERROR(kv.Write(clear, core::Durability::kSync));
   // Tenant by tenant (a state depends on its own tenant's events only), each from its
-  // snapshot if it has one, reading its events in key order: a sequential scan.
+  // snapshot if it has one, reading its events in key order: a sequential scan. The events
+  // that change no state are passed over on their type alone.
   const core::Seq last = log.LastSeq();
   std::vector<std::string> tenants;
   for (const core::TenantId& t : log.Tenants()) tenants.push_back(t.value());
@@ -359,7 +428,7 @@ Status IdentityService::RebuildState(const core::EventLog& log, core::KvStore& k
       tenants.insert(std::lower_bound(tenants.begin(), tenants.end(), entry.first), entry.first);
     }
   }
-  for (const std::string& tenant : tenants) {
+  auto rebuild = [&](const std::string& tenant) -> Status {
     core::iam::TenantState state(tenant);
     uint64_t from = 1;
     if (auto at = snapshot_at.find(tenant); at != snapshot_at.end()) {
@@ -398,8 +467,28 @@ Status IdentityService::RebuildState(const core::EventLog& log, core::KvStore& k
     }
     core::KvBatch batch;
     AddRecords(batch, tenant, state.TakeDirty());
-    CUSTOS_RETURN_IF_ERROR(kv.Write(batch, core::Durability::kNoSync));
-  }
+    return kv.Write(batch, core::Durability::kNoSync);
+  };
+  // Tenants in parallel, one per core at a time.
+  std::atomic<size_t> next{0};
+  std::mutex failed_mu;
+  Status failed;
+  auto work = [&] {
+    for (size_t i = next++; i < tenants.size(); i = next++) {
+      Status s = rebuild(tenants[i]);
+      if (s.ok()) continue;
+      std::lock_guard lock(failed_mu);
+      if (failed.ok()) failed = std::move(s);
+      next = tenants.size();  // the others stop at their next tenant
+    }
+  };
+  std::vector<std::thread> workers;
+  const size_t threads =
+      std::min<size_t>(tenants.size(), std::max(1u, std::thread::hardware_concurrency()));
+  for (size_t t = 1; t < threads; ++t) workers.emplace_back(work);
+  work();
+  for (std::thread& t : workers) t.join();
+  CUSTOS_RETURN_IF_ERROR(failed);
   core::KvBatch done;
   done.SetCheckpoint(kStateCheckpoint, last);
   return kv.Write(done, core::Durability::kSync);

@@ -15,18 +15,29 @@
 // tenant_seq stays exact.
 //
 // State on disk (core::Space::kState): "<tenant>\0<record key>" → the record's JSON, written
-// with the events that change it; checkpoint "state". Open loads it; it does not replay the
-// log. RebuildState drops it and replays the log; Digest equals before and after.
+// with the events that change it; checkpoint "state". RebuildState drops it and replays the
+// log; Digest equals before and after.
+//
+// Open does not replay the log, nor does it read the records: it finds the tenants that have
+// state (their tenant record) and their API clients' ids (for TenantOfClient), and is ready.
+// A tenant's records are read into memory the first time it is used, or before that by the
+// warmer thread Open starts, which loads the tenants one after the other. Nothing is ever
+// written to a tenant that is not loaded, so what is stored of it is current until it is.
 //
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
@@ -37,6 +48,7 @@
 #include "core/iam/state.h"
 #include "core/kv_store.h"
 #include "core/random.h"
+#include "core/thread_annotations.h"
 #include "projections/tenant_writer.h"
 
 namespace custos::projections {
@@ -61,9 +73,13 @@ inline constexpr std::string_view kStateCheckpoint = "state";
 
 class IdentityService {
  public:
+  // When the tenants Open finds are loaded: by the warmer thread in the background (and any
+  // on first use before it gets to them), or only on first use.
+  enum class Warming : uint8_t { kInBackground, kOnFirstUse };
+
   [[nodiscard]] static core::Result<std::unique_ptr<IdentityService>> Open(
       core::EventLog& log, core::KvStore& kv, const core::Clock& clock, core::Random& random,
-      core::iam::Notifier* notifier);
+      core::iam::Notifier* notifier, Warming warming = Warming::kInBackground);
   ~IdentityService();
   IdentityService(const IdentityService&) = delete;
   IdentityService& operator=(const IdentityService&) = delete;
@@ -98,7 +114,18 @@ class IdentityService {
   [[nodiscard]] const core::Clock& clock() const { return clock_; }
 
   // SHA-256 over every tenant's records in key order; equal to StoredDigest of the store.
-  [[nodiscard]] std::string Digest() const;
+  // Loads every tenant first; a tenant whose records do not load is an error.
+  [[nodiscard]] core::Result<std::string> Digest() const;
+  // Tenants whose stored state is not in memory yet (0 once the warmer is done).
+  [[nodiscard]] size_t UnloadedTenants() const { return unloaded_.load(); }
+  // Of those, the ones whose last load failed (their records do not read: a rebuild's work).
+  [[nodiscard]] size_t FailedTenants() const { return failed_.load(); }
+  // False while the tenant has stored state that is not in memory yet: its first use will
+  // read it (which a caller on a thread that must not block hands to a pool).
+  [[nodiscard]] bool Loaded(const core::TenantId& tenant) const {
+    std::shared_ptr<StateSlot> slot = FindSlot(tenant);
+    return slot == nullptr || slot->ready.load(std::memory_order_acquire);
+  }
 
   // Drops the stored state and replays the log into it: each tenant from its latest
   // retention snapshot, if it has one, then the events after it.
@@ -117,7 +144,15 @@ class IdentityService {
     core::iam::TenantState state;
     std::optional<core::iam::TenantState> loaded_;  // LoadStored's copy, until installed
     const core::KvStore& kv_;
+    // False until the stored records are in `state` (a tenant Open found); `state` is not
+    // read before. Loading is serialized by load_mu.
+    std::atomic<bool> ready{true};
+    std::mutex load_mu;
+    // Under load_mu: the last load's error, and when; the next try waits kLoadRetry.
+    std::optional<core::Error> load_error;
+    std::chrono::steady_clock::time_point failed_at;
   };
+  static constexpr std::chrono::seconds kLoadRetry{10};
 
   IdentityService(core::EventLog& log, core::KvStore& kv, const core::Clock& clock,
                   core::Random& random, core::iam::Notifier* notifier)
@@ -131,6 +166,11 @@ class IdentityService {
   [[nodiscard]] std::shared_ptr<StateSlot> FindSlot(const core::TenantId& tenant) const {
     return std::static_pointer_cast<StateSlot>(writer_.Find(tenant));
   }
+  // Loads the slot's stored state if it is not loaded yet (once; concurrent callers wait).
+  // After a failed load the same error is answered, without reading, for kLoadRetry.
+  [[nodiscard]] core::Status Ensure(StateSlot& slot) const;
+  // The warmer thread: loads the tenants not loaded yet, in order, until done or stopped.
+  void Warm();
   // Adds to `batch` the tenant's records as the state after `at_tenant_seq`.
   static void AddSnapshot(core::KvBatch& batch, const core::iam::TenantState& state,
                           uint64_t at_tenant_seq);
@@ -141,6 +181,15 @@ class IdentityService {
   core::Random& random_;
   core::iam::Notifier* notifier_;
   TenantWriter writer_;
+  mutable std::atomic<size_t> unloaded_{0};
+  mutable std::atomic<size_t> failed_{0};
+  // client id → tenant, read at Open, for the tenants not loaded yet (a loaded tenant is
+  // asked directly); emptied once every tenant is loaded.
+  mutable core::Mutex clients_mu_;
+  mutable std::unordered_map<std::string, core::TenantId> stored_clients_
+      CUSTOS_GUARDED_BY(clients_mu_);
+  std::atomic<bool> stop_{false};
+  std::thread warmer_;
 };
 
 template <class Fn>
@@ -148,6 +197,7 @@ auto IdentityService::Read(const core::TenantId& tenant, Fn&& fn) const
     -> core::Result<std::invoke_result_t<Fn, const core::iam::TenantState&>> {
   std::shared_ptr<StateSlot> slot = FindSlot(tenant);
   if (slot == nullptr) return core::NotFound("no tenant " + tenant.value());
+  if (core::Status loaded = Ensure(*slot); !loaded.ok()) return std::move(loaded).error();
   std::shared_lock lock(slot->mutex());
   // After a failed append the state in memory holds effects that never became durable: it is
   // not read until the writer has reloaded it.

@@ -73,6 +73,14 @@ void TenantWriter::ForEach(const std::function<void(const Slot&)>& fn) const {
   for (const auto& entry : slots_) fn(*entry.second);
 }
 
+std::vector<std::shared_ptr<TenantWriter::Slot>> TenantWriter::Slots() const {
+  core::ReaderLock lock(slots_mu_);
+  std::vector<std::shared_ptr<Slot>> out;
+  out.reserve(slots_.size());
+  for (const auto& entry : slots_) out.push_back(entry.second);
+  return out;
+}
+
 void TenantWriter::SyncWithHead(Slot& slot) const {
   std::optional<core::TenantHead> head = log_.Head(slot.tenant());
   slot.next_tenant_seq_ = head ? head->tenant_seq.value() : 0;

@@ -130,6 +130,8 @@ class TenantWriter {
   void Add(std::shared_ptr<Slot> slot);
   // fn(const Slot&) for every slot, in tenant order, while no slot is added.
   void ForEach(const std::function<void(const Slot&)>& fn) const;
+  // Every slot, in tenant order.
+  [[nodiscard]] std::vector<std::shared_ptr<Slot>> Slots() const;
 
   [[nodiscard]] Locked Lock(std::shared_ptr<Slot> slot) { return Locked(*this, std::move(slot)); }
 

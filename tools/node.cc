@@ -1,7 +1,7 @@
 #include "tools/node.h"
 
-#include "api/server.h"
 #include <cstdio>
+#include "api/server.h"
 
 #include "core/json_writer.h"
 #include "core/private_file.h"
@@ -68,8 +68,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
 
   if (options.kafka == "embedded") {
     storage::KafkaDevClusterOptions cluster_options;
-    cluster_options.topics = {options.audit_topic, options.ocsf_topic,
-                              options.notifications_topic};
+    cluster_options.topics = {options.audit_topic, options.ocsf_topic, options.notifications_topic};
     CUSTOS_ASSIGN_OR_RETURN(p->cluster, storage::KafkaDevCluster::Start(cluster_options));
     p->brokers = p->cluster->bootstrap_servers();
   } else if (options.kafka != "off") {
@@ -81,8 +80,8 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   if (!p->brokers.empty()) {
     storage::KafkaOptions kafka;
     kafka.brokers = p->brokers;
-    CUSTOS_ASSIGN_OR_RETURN(p->notifier, storage::KafkaNotifier::Create(
-                                             kafka, options.notifications_topic, links));
+    CUSTOS_ASSIGN_OR_RETURN(
+        p->notifier, storage::KafkaNotifier::Create(kafka, options.notifications_topic, links));
     CUSTOS_ASSIGN_OR_RETURN(p->publisher, storage::KafkaPublisher::Create(kafka));
   }
   if (options.smtp_url) {
@@ -101,8 +100,9 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
       notifier = p->notify.get();
     }
   }
-  CUSTOS_ASSIGN_OR_RETURN(p->identity, projections::IdentityService::Open(
-                                           *p->store, *p->store, clock, p->random, notifier));
+  CUSTOS_ASSIGN_OR_RETURN(p->identity,
+                          projections::IdentityService::Open(*p->store, *p->store, clock, p->random,
+                                                             notifier, options.warming));
   if (p->publisher) {
     projections::RelayOptions relay_options;
     relay_options.audit_topic = options.audit_topic;
@@ -129,14 +129,14 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   // First start: the credentials file is written before the root client's record, so that
   // a crash between the two never leaves a root secret nobody has.
   const std::string root_file = options.data_dir + "/root-client.json";
-  CUSTOS_ASSIGN_OR_RETURN(
-      p->root, projections::Credentials::EnsureRootClient(
-                   *p->store, p->random, clock, [&](const api::RootClient& made) {
-                     core::JsonWriter w;
-                     w.BeginObject().Key("client_id").String(made.client_id);
-                     w.Key("client_secret").String(made.client_secret).EndObject();
-                     return core::WritePrivateFile(root_file, w.str() + "\n");
-                   }));
+  CUSTOS_ASSIGN_OR_RETURN(p->root,
+                          projections::Credentials::EnsureRootClient(
+                              *p->store, p->random, clock, [&](const api::RootClient& made) {
+                                core::JsonWriter w;
+                                w.BeginObject().Key("client_id").String(made.client_id);
+                                w.Key("client_secret").String(made.client_secret).EndObject();
+                                return core::WritePrivateFile(root_file, w.str() + "\n");
+                              }));
   CUSTOS_ASSIGN_OR_RETURN(p->credentials, projections::Credentials::Open(*p->store, clock));
   p->trail = std::make_unique<projections::AuditTrail>(*p->store, *p->audit, *p->checkpoints,
                                                        *p->retention, clock, CUSTOS_VERSION);
@@ -150,9 +150,9 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   const storage::SmtpMailer* mailer = p->mailer.get();
   const projections::Retention* retention = p->retention.get();
   p->api = std::make_unique<api::Api>(
-      api::ApiDeps{*p->identity, *p->credentials, *p->trail, *p->store, *p->audit, *p->checkpoints, *p->retention,
-                   clock, p->random, hasher, *p->signer, p->metrics,
-                   [store, relay, kafka_notifier, mailer, retention] {
+      api::ApiDeps{*p->identity, *p->credentials, *p->trail, *p->store, *p->audit, *p->checkpoints,
+                   *p->retention, clock, p->random, hasher, *p->signer, p->metrics,
+                   [store, relay, kafka_notifier, mailer, retention, identity = p->identity.get()] {
                      api::Metrics::Gauges g;
                      const storage::RocksStore::Stats stats = store->stats();
                      g.events_appended = static_cast<double>(stats.events);
@@ -164,6 +164,8 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                      g.retention_purged_events = static_cast<double>(purges.purged_events);
                      g.retention_failures = static_cast<double>(purges.failures);
                      g.ready = 1;
+                     g.state_tenants_unloaded = static_cast<double>(identity->UnloadedTenants());
+                     g.state_tenants_failed = static_cast<double>(identity->FailedTenants());
                      if (relay != nullptr) {
                        const projections::RelayStats r = relay->stats();
                        g.kafka_lag_events = static_cast<double>(r.lag_events);

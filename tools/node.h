@@ -1,5 +1,5 @@
-// Node (`custos_node`): a whole Custos node over a data dir — the store, the identity state, the audit index,
-// signed checkpoints, retention, the Kafka relay and notifier, the SMTP mailer (and an
+// Node (`custos_node`): a whole Custos node over a data dir — the store, the identity state, the
+// audit index, signed checkpoints, retention, the Kafka relay and notifier, the SMTP mailer (and an
 // embedded dev cluster
 // for `--kafka embedded`), the keys, the root client, the API and its HTTP server —
 // wired once for `custos serve`, the bench workloads that measure the same thing, and the API
@@ -22,9 +22,9 @@
 #include "core/result.h"
 #include "projections/audit_checkpoints.h"
 #include "projections/audit_index.h"
+#include "projections/expiry.h"
 #include "projections/identity_service.h"
 #include "projections/relay.h"
-#include "projections/expiry.h"
 #include "projections/retention.h"
 #include "storage/kafka_dev_cluster.h"
 #include "storage/rocks_store.h"
@@ -49,6 +49,9 @@ struct NodeOptions {
   size_t max_connections = 0;  // 0: half the process's file limit
   size_t max_connections_per_address = 256;
   size_t block_cache_bytes = size_t{128} << 20;
+  // When the tenants found at start are read into memory (IdentityService::Warming).
+  projections::IdentityService::Warming warming =
+      projections::IdentityService::Warming::kInBackground;
   // The background jobs run only when set.
   std::optional<std::chrono::seconds> checkpoint_interval;
   std::optional<std::chrono::seconds> retention_interval;
@@ -89,7 +92,7 @@ class Node {
   // With Kafka off, null and "".
   [[nodiscard]] projections::Relay* relay();
   [[nodiscard]] storage::KafkaDevCluster* kafka_cluster();  // with `embedded` only
-  [[nodiscard]] storage::SmtpMailer* mailer();               // with smtp_url only
+  [[nodiscard]] storage::SmtpMailer* mailer();              // with smtp_url only
   [[nodiscard]] std::string kafka_brokers() const;
 
  private:

@@ -32,6 +32,8 @@ struct Principal {
   std::string jti;
   core::Time exp;
   int64_t session_epoch = 0;
+  // Signed and unexpired, but not yet checked against its tenant's state (not loaded yet).
+  bool unchecked = false;
 
   // The IAM subject; none for root.
   [[nodiscard]] std::optional<core::iam::Subject> Subject() const;
@@ -263,10 +265,20 @@ struct RouteTable {
 using Render = std::function<HttpResponse(const core::iam::TenantState& state,
                                           const projections::ExecuteResult& result)>;
 
+// Whether AuthenticateBearer may load the token's tenant to check it is still live: on a
+// pool thread it may; on a connection's thread (kIfLoaded) a tenant not in memory yet is left
+// unchecked (Principal::unchecked) for the caller to hand the request to a pool.
+enum class Liveness : uint8_t { kCheck, kIfLoaded };
+
 // The principal of a bearer token (Authorization: Bearer), checked against current state:
-// kUnauthenticated for a bad, expired or revoked token or an ended session.
-[[nodiscard]] core::Result<Principal> AuthenticateBearer(Services& services,
-                                                         const HttpRequest& req);
+// kUnauthenticated for a bad, expired or revoked token or an ended session; the state's own
+// error (kUnavailable while the tenant recovers, kCorruption) when it cannot be read.
+[[nodiscard]] core::Result<Principal> AuthenticateBearer(Services& services, const HttpRequest& req,
+                                                         Liveness liveness = Liveness::kCheck);
+
+// The answer to AuthenticateBearer's error: 401 for a bad credential, the error's own status
+// otherwise.
+[[nodiscard]] HttpResponse NotAuthenticated(const core::Error& error);
 
 // Runs `command` for the call's tenant as its principal (with If-Match and
 // Idempotency-Key), then answers with `render`, or with the error.

@@ -148,6 +148,10 @@ class TenantState {
   // Every record, in key order.
   void ForEachRecord(
       const std::function<void(const std::string& key, const std::string& value)>& fn) const;
+  // The key of the tenant's own record (present once tenant.created is applied), and the
+  // prefix of its API clients' records ("c/<client id>").
+  static constexpr std::string_view kTenantRecordKey = "t";
+  static constexpr std::string_view kClientRecordPrefix = "c/";
   // Restores one record written by ForEachRecord/TakeDirty; call FinishLoad after the last.
   [[nodiscard]] Status LoadRecord(std::string_view key, std::string_view value);
   [[nodiscard]] Status FinishLoad();

@@ -72,6 +72,8 @@ class ApiTest : public ::testing::Test {
     options.workers = server_threads_;
     options.api = api_options_;
     options.password_hasher = &hasher_;
+    options.warming = warming_;
+    options.issuer = fixed_issuer_;
     auto node = tools::Node::Open(options);
     ASSERT_TRUE(node.ok()) << node.error().message;
     node_ = std::move(node).value();
@@ -86,7 +88,7 @@ class ApiTest : public ::testing::Test {
     signer_ = &node_->tokens();
     api_ = &node_->api();
     server_ = &node_->server();
-    issuer_ = "http://127.0.0.1:" + std::to_string(node_->port());
+    issuer_ = fixed_issuer_.value_or("http://127.0.0.1:" + std::to_string(node_->port()));
     ASSERT_TRUE(node_->Serve().ok());
     client_ = std::make_unique<HttpClient>(node_->port());
   }
@@ -168,6 +170,12 @@ class ApiTest : public ::testing::Test {
   }
 
   int server_threads_ = 2;  // I/O threads; a test may change it, then Stop() and Start() again
+  // The issuer of the tokens (default: the address, which changes with each Start): a test
+  // whose tokens must outlive a restart sets it.
+  std::optional<std::string> fixed_issuer_;
+  // When a restart reads the tenants' state; a test may change it, then Stop() and Start().
+  projections::IdentityService::Warming warming_ =
+      projections::IdentityService::Warming::kInBackground;
   // The API's options; a test may change them, then Stop() and Start() again.
   api::ApiOptions api_options_ = [] {
     api::ApiOptions o;

@@ -692,4 +692,60 @@ TEST_F(ApiTest, ExpiriesAreRecordedByTheSystemOnce) {
 }
 
 }  // namespace
+// After a restart each tenant's state is read on its first use: never on a connection's
+// thread, but on the heavy pool (a full pool answers 503 and loads nothing), and a token is
+// checked against the state once it is loaded.
+TEST_F(ApiTest, AfterARestartATenantIsLoadedOnThePoolByItsFirstRequest) {
+  fixed_issuer_ = "https://custos.test";
+  Stop();
+  Start();
+  CreateTenant("acme");
+  CreateTenant("globex");
+  const auto [id, secret] = Client("acme", "ci", RoleId("acme", "Tenant Admin"));
+  const std::string token = Token(id, secret);
+  const auto [revoked_id, revoked_secret] = Client("acme", "old", RoleId("acme", "Viewer"));
+  const std::string revoked = Token(revoked_id, revoked_secret);
+  ASSERT_FALSE(token.empty());
+  ASSERT_FALSE(revoked.empty());
+  const std::string root = RootToken();
+  ASSERT_EQ(client_
+                ->Send("POST", "/oauth/revoke",
+                       {{"Content-Type", "application/x-www-form-urlencoded"},
+                        {"Authorization", "Bearer " + root}},
+                       "token=" + revoked)
+                .status,
+            200);
+  const api::ApiOptions options = api_options_;
+
+  // No room on the heavy pool: 503, and the tenant stays unloaded.
+  Stop();
+  warming_ = projections::IdentityService::Warming::kOnFirstUse;
+  api_options_.heavy_queue = 0;
+  Start();
+  EXPECT_EQ(identity_->UnloadedTenants(), 2u);
+  HttpReply busy = client_->Json("GET", "/v1/tenants/acme/users", token);
+  EXPECT_EQ(busy.status, 503) << busy.body;
+  EXPECT_FALSE(busy.Header("retry-after").empty());
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/globex", root).status, 503);
+  EXPECT_EQ(client_->Json("POST", "/v1/tenants/acme/groups", token, "{\"name\":\"x\"}").status,
+            503);
+  EXPECT_EQ(identity_->UnloadedTenants(), 2u);
+  // A tenant with nothing to load needs no pool.
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/nobody", root).status, 404);
+
+  Stop();
+  api_options_ = options;
+  Start();
+  EXPECT_EQ(identity_->UnloadedTenants(), 2u);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/users", revoked).status, 401);
+  EXPECT_EQ(identity_->UnloadedTenants(), 1u);  // loaded to check the token
+  HttpReply users = client_->Json("GET", "/v1/tenants/acme/users", token);
+  EXPECT_EQ(users.status, 200) << users.body;
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/globex", root).status, 200);
+  EXPECT_EQ(identity_->UnloadedTenants(), 0u);
+  HttpReply metrics = client_->Send("GET", "/metrics");
+  EXPECT_NE(metrics.body.find("custos_state_tenants_unloaded 0\n"), std::string::npos);
+  EXPECT_NE(metrics.body.find("custos_state_tenants_failed 0\n"), std::string::npos);
+}
+
 }  // namespace custos::testing

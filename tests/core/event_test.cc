@@ -71,6 +71,22 @@ TEST(EventTest, ParsesTheFramingBack) {
   EXPECT_EQ(f->hash, a.hash);
 }
 
+TEST(EventTest, ReadsTheTypeAloneFromTheFraming) {
+  const AssembledLine a = AssembleLine(RenderDraft(SampleDraft()), SamplePosition());
+  Result<std::string_view> type = ParseLineType(a.line);
+  ASSERT_TRUE(type.ok()) << type.error().message;
+  EXPECT_EQ(*type, "user.updated");
+  // Every cut of the framing before the type's closing quote is refused.
+  const size_t end = a.line.find("\",\"time\"");
+  for (size_t cut = 0; cut <= end; ++cut) {
+    EXPECT_FALSE(ParseLineType(a.line.substr(0, cut)).ok()) << cut;
+  }
+  std::string escaped = a.line;
+  escaped.insert(a.line.find("user.updated"), "\\");
+  EXPECT_FALSE(ParseLineType(escaped).ok());
+  EXPECT_FALSE(ParseLineType("{\"seq\":1}").ok());
+}
+
 TEST(EventTest, EveryFlippedByteFailsVerification) {
   const std::string line = AssembleLine(RenderDraft(SampleDraft()), SamplePosition()).line;
   for (size_t i = 0; i < line.size(); ++i) {

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -15,8 +16,8 @@
 #include "storage/rocks_store.h"
 #include "tests/support/failing_log.h"
 #include "tests/support/iam_fixture.h"
-#include "tests/support/test_support.h"
 #include "tests/support/test_store.h"
+#include "tests/support/test_support.h"
 
 namespace custos::projections {
 namespace {
@@ -41,6 +42,24 @@ class IdentityServiceTest : public ::testing::Test {
   void Close() {
     service_.reset();
     store_.reset();
+  }
+  // Closes and opens again, the tenants loaded as `warming` says.
+  void Reopen(IdentityService::Warming warming) {
+    Close();
+    ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_));
+    auto opened = IdentityService::Open(*store_, *store_, clock_, random_, nullptr, warming);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    service_ = std::move(opened).value();
+  }
+  // An application event appended as the tenant's next; its result.
+  core::AppendResult AppendOne(const std::string& tenant) {
+    core::EventDraft d;
+    d.type = "document.viewed";
+    d.actor = core::Actor{"api_client", "cli_1", "", "", ""};
+    std::promise<core::AppendResult> done;
+    service_->AppendEventsAsync(core::TenantId(tenant), {d},
+                                [&](core::AppendResult r) { done.set_value(std::move(r)); });
+    return done.get_future().get();
   }
 
   core::Result<ExecuteResult> Run(const std::string& tenant, iam::Command command,
@@ -97,7 +116,7 @@ TEST_F(IdentityServiceTest, CommandsAppendEventsStateAndCredentialsTogether) {
   EXPECT_TRUE(store_->Get(core::Space::kState, StateKey("acme", "u/" + id))->has_value());
   EXPECT_TRUE(store_->Get(core::Space::kCredentials, iam::PasswordKey("acme", id))->has_value());
   EXPECT_EQ(**store_->GetCheckpoint(kStateCheckpoint), created.events[0].seq);
-  EXPECT_EQ(service_->Digest(), *IdentityService::StoredDigest(*store_));
+  EXPECT_EQ(service_->Digest().value(), *IdentityService::StoredDigest(*store_));
   // Errors write nothing.
   const core::Seq before = store_->LastSeq();
   EXPECT_EQ(Run("acme", c).error().code, core::Errc::kConflict);
@@ -117,22 +136,22 @@ TEST_F(IdentityServiceTest, RestartLoadsTheStateAndRebuildGivesTheSameDigest) {
   const std::string ada = Must("acme", c).decision.id;
   Must("acme", iam::SetUserTag{ada, "Region", "EU"});
   Must("globex", iam::CreateRole{"R", "", {}, {}});
-  const std::string digest = service_->Digest();
+  const std::string digest = service_->Digest().value();
   EXPECT_EQ(digest, *IdentityService::StoredDigest(*store_));
 
   Close();
   Open();
-  EXPECT_EQ(service_->Digest(), digest);
+  EXPECT_EQ(service_->Digest().value(), digest);
   // And goes on where it was.
   Must("acme", iam::SetUserTag{ada, "Region", "US"});
-  const std::string after = service_->Digest();
+  const std::string after = service_->Digest().value();
   EXPECT_NE(after, digest);
 
   ASSERT_TRUE(IdentityService::RebuildState(*store_, *store_).ok());
   EXPECT_EQ(*IdentityService::StoredDigest(*store_), after);
   Close();
   Open();
-  EXPECT_EQ(service_->Digest(), after);
+  EXPECT_EQ(service_->Digest().value(), after);
 }
 
 // A clock that moves 1 ms each time it is read, as a real one moves between a command's
@@ -179,9 +198,120 @@ TEST(IdentityServiceTimeTest, ARebuildGivesTheSameStateWhileTheClockMoves) {
       });
   EXPECT_NE(group.events[0].line.find("\"time\":\"" + created_at + "\""), std::string::npos)
       << group.events[0].line << " vs created_at " << created_at;
-  const std::string digest = (*service)->Digest();
+  const std::string digest = (*service)->Digest().value();
   ASSERT_TRUE(IdentityService::RebuildState(**store, **store).ok());
   EXPECT_EQ(*IdentityService::StoredDigest(**store), digest);
+}
+
+TEST_F(IdentityServiceTest, ARestartLoadsATenantOnFirstUseAndFindsClientsBeforeThat) {
+  CreateTenant("acme");
+  CreateTenant("globex");
+  CreateTenant("initech");
+  const std::string globex_client =
+      Must("globex", iam::CreateClient{"ci", "", "", {}, ""}).decision.id;
+  const std::string initech_client =
+      Must("initech", iam::CreateClient{"ci", "", "", {}, ""}).decision.id;
+  const std::string digest = service_->Digest().value();
+  ASSERT_NO_FATAL_FAILURE(Reopen(IdentityService::Warming::kOnFirstUse));
+  EXPECT_EQ(service_->UnloadedTenants(), 3u);
+  EXPECT_FALSE(service_->Loaded(core::TenantId("acme")));
+  EXPECT_TRUE(service_->Loaded(core::TenantId("nobody")));  // nothing to load
+  EXPECT_EQ(service_->Tenants(),
+            (std::vector<core::TenantId>{core::TenantId("acme"), core::TenantId("globex"),
+                                         core::TenantId("initech")}));
+  // A client of a tenant not loaded is found without loading it.
+  EXPECT_EQ(service_->TenantOfClient(globex_client), core::TenantId("globex"));
+  EXPECT_EQ(service_->TenantOfClient("cli_none"), std::nullopt);
+  EXPECT_EQ(service_->UnloadedTenants(), 3u);
+  // A read loads its tenant only; so does an application event; a command of a third loads
+  // that one.
+  EXPECT_TRUE(*service_->Read(core::TenantId("acme"),
+                              [](const iam::TenantState& s) { return s.exists(); }));
+  EXPECT_TRUE(service_->Loaded(core::TenantId("acme")));
+  EXPECT_EQ(service_->UnloadedTenants(), 2u);
+  const core::AppendResult appended = AppendOne("initech");
+  ASSERT_TRUE(appended.ok()) << appended.error().message;
+  EXPECT_EQ(service_->UnloadedTenants(), 1u);
+  EXPECT_EQ(service_->TenantOfClient(initech_client), core::TenantId("initech"));
+  const std::string acme_client = Must("acme", iam::CreateClient{"ci", "", "", {}, ""}).decision.id;
+  EXPECT_EQ(service_->TenantOfClient(acme_client), core::TenantId("acme"));
+  // A client deleted once its tenant is loaded is not found through what Open read, while
+  // another tenant is still unloaded.
+  Must("initech", iam::DeleteClient{initech_client});
+  EXPECT_EQ(service_->UnloadedTenants(), 1u);
+  EXPECT_EQ(service_->TenantOfClient(initech_client), std::nullopt);
+  EXPECT_EQ(service_->TenantOfClient(globex_client), core::TenantId("globex"));
+  Must("globex", iam::DeleteClient{globex_client});
+  EXPECT_EQ(service_->UnloadedTenants(), 0u);
+  EXPECT_EQ(service_->TenantOfClient(globex_client), std::nullopt);
+  EXPECT_EQ(service_->Digest().value(), *IdentityService::StoredDigest(*store_));
+  EXPECT_NE(service_->Digest().value(), digest);  // the changes since
+}
+
+TEST_F(IdentityServiceTest, TheWarmerLoadsEveryTenantAndConcurrentFirstReadsLoadOnce) {
+  for (int t = 0; t < 8; ++t) CreateTenant("t" + std::to_string(t));
+  const std::string digest = service_->Digest().value();
+  for (IdentityService::Warming warming :
+       {IdentityService::Warming::kOnFirstUse, IdentityService::Warming::kInBackground}) {
+    ASSERT_NO_FATAL_FAILURE(Reopen(warming));
+    std::vector<std::thread> readers;
+    std::atomic<int> found{0};
+    for (int r = 0; r < 4; ++r) {
+      readers.emplace_back([&] {
+        for (int t = 0; t < 8; ++t) {
+          auto exists = service_->Read(core::TenantId("t" + std::to_string(t)),
+                                       [](const iam::TenantState& s) { return s.exists(); });
+          if (exists.ok() && *exists) ++found;
+        }
+      });
+    }
+    for (std::thread& t : readers) t.join();
+    EXPECT_EQ(found.load(), 32);
+    // Each load counted once: a second load of a tenant would take the count below zero.
+    EXPECT_TRUE(testing::WaitUntil([&] { return service_->UnloadedTenants() == 0; },
+                                   std::chrono::seconds(30)));
+    EXPECT_EQ(service_->Digest().value(), digest);
+  }
+}
+
+TEST_F(IdentityServiceTest, ATenantWhoseRecordsDoNotLoadFailsAloneAndOpenStillServesTheOthers) {
+  CreateTenant("acme");
+  CreateTenant("globex");
+  Close();
+  ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_));
+  core::KvBatch bad;
+  bad.Put(core::Space::kState, StateKey("acme", "u/usr_broken"), "{not json");
+  ASSERT_TRUE(store_->Write(bad, core::Durability::kSync).ok());
+  // The warmer tries every tenant and leaves the broken one unloaded, counted as failed.
+  ASSERT_NO_FATAL_FAILURE(Reopen(IdentityService::Warming::kInBackground));
+  ASSERT_TRUE(
+      testing::WaitUntil([&] { return service_->FailedTenants() == 1; }, std::chrono::seconds(30)));
+  EXPECT_EQ(service_->UnloadedTenants(), 1u);
+  EXPECT_TRUE(service_->Loaded(core::TenantId("globex")));
+  EXPECT_FALSE(service_->Loaded(core::TenantId("acme")));
+  auto acme = service_->Read(core::TenantId("acme"), [](const iam::TenantState&) { return 1; });
+  ASSERT_FALSE(acme.ok());
+  EXPECT_EQ(acme.error().code, core::Errc::kCorruption);
+  core::Result<ExecuteResult> command =
+      Run("acme", iam::CreateGroup{"Ops", "", iam::GroupType::kConfigured, "root"});
+  ASSERT_FALSE(command.ok());
+  EXPECT_EQ(command.error().code, core::Errc::kCorruption);
+  const core::AppendResult appended = AppendOne("acme");
+  ASSERT_FALSE(appended.ok());
+  EXPECT_EQ(appended.error().code, core::Errc::kCorruption);
+  EXPECT_TRUE(
+      service_->Read(core::TenantId("globex"), [](const iam::TenantState&) { return 1; }).ok());
+  EXPECT_FALSE(service_->Digest().ok());
+  EXPECT_EQ(service_->FailedTenants(), 1u);
+  EXPECT_EQ(service_->UnloadedTenants(), 1u);
+  // Once the records are rebuilt (`custos rebuild`), the next start loads the tenant.
+  Close();
+  ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_));
+  ASSERT_TRUE(IdentityService::RebuildState(*store_, *store_).ok());
+  ASSERT_NO_FATAL_FAILURE(Reopen(IdentityService::Warming::kOnFirstUse));
+  EXPECT_TRUE(
+      service_->Read(core::TenantId("acme"), [](const iam::TenantState&) { return 1; }).ok());
+  EXPECT_EQ(service_->FailedTenants(), 0u);
 }
 
 TEST_F(IdentityServiceTest, ApplicationEventsShareTheTenantsOrder) {
@@ -222,7 +352,7 @@ TEST_F(IdentityServiceTest, ApplicationEventsShareTheTenantsOrder) {
   core::ChainVerifier verifier(std::string(core::kZeroHash));
   for (const core::StoredEvent& e : *events) ASSERT_TRUE(verifier.Feed(e.line).ok());
   EXPECT_EQ(verifier.summary().checked, store_->Head(core::TenantId("acme"))->tenant_seq.value());
-  EXPECT_EQ(service_->Digest(), *IdentityService::StoredDigest(*store_));
+  EXPECT_EQ(service_->Digest().value(), *IdentityService::StoredDigest(*store_));
 }
 
 TEST_F(IdentityServiceTest, IdentityTypesCannotBeAppendedAsApplicationEvents) {
@@ -266,7 +396,7 @@ TEST_F(IdentityServiceTest, ManyCommandsOfOneTenantShareFsyncs) {
   const auto after = store_->stats();
   EXPECT_EQ(after.events - before.events, uint64_t{kCommands});
   EXPECT_LT(after.groups - before.groups, uint64_t{kCommands}) << "no command shared an fsync";
-  EXPECT_EQ(service_->Digest(), *IdentityService::StoredDigest(*store_));
+  EXPECT_EQ(service_->Digest().value(), *IdentityService::StoredDigest(*store_));
 }
 
 // Thousands of random commands, valid and not, across tenants and callers: the live state,
@@ -377,13 +507,13 @@ TEST_F(IdentityServiceTest, RandomCommandsKeepLiveStoredRebuiltAndRestartedState
   }
   EXPECT_GT(ok, 800);
   EXPECT_GT(failed, 300);
-  const std::string live = service_->Digest();
+  const std::string live = service_->Digest().value();
   EXPECT_EQ(*IdentityService::StoredDigest(*store_), live);
   ASSERT_TRUE(IdentityService::RebuildState(*store_, *store_).ok());
   EXPECT_EQ(*IdentityService::StoredDigest(*store_), live);
   Close();
   Open();
-  EXPECT_EQ(service_->Digest(), live);
+  EXPECT_EQ(service_->Digest().value(), live);
 }
 
 // Everything a secret touches, read back raw and logically: no clear secret anywhere.
@@ -472,7 +602,7 @@ TEST_F(IdentityServiceTest, AFailedAppendRollsTheTenantBackToWhatIsDurable) {
   EXPECT_TRUE(*(*service)->Read(core::TenantId("acme"), [](const iam::TenantState& s) {
     return s.FindRoleByName("Lost") == nullptr && s.FindRoleByName("Kept") != nullptr;
   }));
-  EXPECT_EQ((*service)->Digest(), *IdentityService::StoredDigest(*store_));
+  EXPECT_EQ((*service)->Digest().value(), *IdentityService::StoredDigest(*store_));
   service->reset();
 }
 

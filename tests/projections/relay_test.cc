@@ -17,8 +17,8 @@
 #include "storage/kafka_producer.h"
 #include "storage/rocks_store.h"
 #include "tests/support/kafka_reader.h"
-#include "tests/support/test_support.h"
 #include "tests/support/test_store.h"
+#include "tests/support/test_support.h"
 
 namespace custos::projections {
 namespace {
@@ -26,17 +26,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::KafkaRecord;
 using testing::ReadTopic;
-
-template <class F>
-bool WaitUntil(F&& done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::yield();
-    std::this_thread::sleep_for(5ms);  // polling interval of the condition, not a wait for it
-  }
-  return true;
-}
+using testing::WaitUntil;
 
 class RelayTest : public ::testing::Test {
  protected:
