@@ -13,6 +13,7 @@
 #include "core/chain_verifier.h"
 #include "core/iam/access.h"
 #include "core/iam/credentials.h"
+#include "projections/expiry.h"
 #include "storage/rocks_store.h"
 #include "tests/support/failing_log.h"
 #include "tests/support/iam_fixture.h"
@@ -302,6 +303,11 @@ TEST_F(IdentityServiceTest, ATenantWhoseRecordsDoNotLoadFailsAloneAndOpenStillSe
   EXPECT_TRUE(
       service_->Read(core::TenantId("globex"), [](const iam::TenantState&) { return 1; }).ok());
   EXPECT_FALSE(service_->Digest().ok());
+  // The expiry sweep names the tenant it could not read rather than pass over it.
+  Expiry expiry(*service_, clock_);
+  core::Result<uint64_t> swept = expiry.SweepAll();
+  ASSERT_FALSE(swept.ok());
+  EXPECT_NE(swept.error().message.find("tenant acme"), std::string::npos) << swept.error().message;
   EXPECT_EQ(service_->FailedTenants(), 1u);
   EXPECT_EQ(service_->UnloadedTenants(), 1u);
   // Once the records are rebuilt (`custos rebuild`), the next start loads the tenant.
