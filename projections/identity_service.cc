@@ -105,6 +105,7 @@ Result<std::unique_ptr<IdentityService>> IdentityService::Open(
   // A tenant has state once its tenant record is stored; its records are read later (Ensure).
   // Its clients' ids are read now: a token request names a client, not a tenant.
   size_t unloaded = 0;
+  std::unordered_map<std::string, core::TenantId> stored_clients;
   for (const core::TenantId& tenant : log.Tenants()) {
     CUSTOS_ASSIGN_OR_RETURN(
         std::optional<std::string> record,
@@ -113,18 +114,19 @@ Result<std::unique_ptr<IdentityService>> IdentityService::Open(
     if (!record) continue;  // its slot is made when it is first used
     const std::string clients =
         StateKey(tenant.value(), core::iam::TenantState::kClientRecordPrefix);
-    {
-      core::MutexLock lock(service->clients_mu_);
-      CUSTOS_RETURN_IF_ERROR(
-          kv.Scan(core::Space::kState, clients, [&](std::string_view key, std::string_view) {
-            service->stored_clients_.emplace(std::string(key.substr(clients.size())), tenant);
-            return true;
-          }));
-    }
+    CUSTOS_RETURN_IF_ERROR(
+        kv.Scan(core::Space::kState, clients, [&](std::string_view key, std::string_view) {
+          stored_clients.emplace(std::string(key.substr(clients.size())), tenant);
+          return true;
+        }));
     auto slot = std::make_shared<StateSlot>(tenant, kv);
     slot->ready.store(false);
     service->writer_.Add(std::move(slot));
     ++unloaded;
+  }
+  {
+    core::MutexLock lock(service->clients_mu_);
+    service->stored_clients_ = std::move(stored_clients);
   }
   service->unloaded_.store(unloaded);
   if (warming == Warming::kInBackground) {
