@@ -344,11 +344,12 @@ core::Result<uint64_t> AuditIndex::IndexAllInBulk() {
   }
   CUSTOS_RETURN_IF_ERROR(ingest());
   CUSTOS_RETURN_IF_ERROR(ingest());  // waits for the last file
-  Advance(heads, last);
+  // The checkpoint first: whoever is woken by Advance (CatchUp) finds the build recorded.
   core::KvBatch done;
   done.SetCheckpoint(kAuditCheckpoint, core::Seq(last));
   CUSTOS_RETURN_IF_ERROR(kv_.Write(done, core::Durability::kSync));
   bulk_pending_ = false;
+  Advance(heads, last);
   return total;
 }
 
