@@ -166,7 +166,8 @@ Status IdentityService::Ensure(StateSlot& slot) const {
 void IdentityService::Warm() {
   const auto start = std::chrono::steady_clock::now();
   size_t failed = 0;
-  for (const std::shared_ptr<TenantWriter::Slot>& slot : writer_.Slots()) {
+  const std::vector<std::shared_ptr<TenantWriter::Slot>> slots = writer_.Slots();
+  for (const std::shared_ptr<TenantWriter::Slot>& slot : slots) {
     if (stop_.load()) return;
     Status s = Ensure(static_cast<StateSlot&>(*slot));
     if (!s.ok()) {
@@ -178,7 +179,7 @@ void IdentityService::Warm() {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - start)
                       .count();
-  core::log::Info("identity state loaded", {{"tenants", std::to_string(writer_.Slots().size())},
+  core::log::Info("identity state loaded", {{"tenants", std::to_string(slots.size())},
                                             {"failed", std::to_string(failed)},
                                             {"ms", std::to_string(ms)}});
 }
