@@ -114,8 +114,10 @@ struct StoredEvent {
 // Reads the line's framing and members. `data` (usually the bulk of a line) is parsed only
 // with `parse_data`; the rest is parsed from a copy of the line in which the values of `data`
 // and `changes` are `{}`.
-Status ReadStoredEvent(std::string_view line, StoredEvent& e, bool parse_data) {
-  CUSTOS_ASSIGN_OR_RETURN(e.fields, ParseLineFields(line));
+// `fields` are the line's framing, as ParseLineFields read it.
+Status ReadStoredEvent(std::string_view line, const LineFields& fields, StoredEvent& e,
+                       bool parse_data) {
+  e.fields = fields;
   e.time_text = FormatTime(e.fields.time);
   if (!FindRawMembers(line, e.raw_data, e.raw_changes) || e.raw_data.empty() ||
       e.raw_data.front() != '{') {
@@ -472,7 +474,8 @@ std::string_view AuditCsvHeader() { return kCsvHeader; }
 
 Result<std::string> AuditCsvRow(std::string_view line) {
   StoredEvent e;
-  CUSTOS_RETURN_IF_ERROR(ReadStoredEvent(line, e, /*parse_data=*/false));
+  CUSTOS_ASSIGN_OR_RETURN(LineFields fields, ParseLineFields(line));
+  CUSTOS_RETURN_IF_ERROR(ReadStoredEvent(line, fields, e, /*parse_data=*/false));
   std::string row;
   row.reserve(line.size() + 16);
   auto field = [&row](std::string_view value) {
@@ -504,15 +507,21 @@ OcsfActivity OcsfActivityOf(std::string_view type) {
 }
 
 Result<std::string> AuditOcsfRecord(std::string_view line, std::string_view product_version) {
-  // Only the identity classes read members of `data`; API Activity keeps it verbatim.
   CUSTOS_ASSIGN_OR_RETURN(LineFields fields, ParseLineFields(line));
+  return AuditOcsfRecord(line, fields, product_version);
+}
+
+Result<std::string> AuditOcsfRecord(std::string_view line, const LineFields& fields,
+                                    std::string_view product_version) {
+  // Only the identity classes read members of `data`; API Activity keeps it verbatim.
   const OcsfActivity a = OcsfActivityOf(fields.type);
   StoredEvent e;
   // An application event reported for another actor keeps its reporter in data.reported_by
   // (set by the server alone): the reporter is OCSF's actor, the claimed one goes apart, so
   // that a reported "system" never passes for the real actor.
   const bool maybe_reported = line.find("\"reported_by\"") != std::string_view::npos;
-  CUSTOS_RETURN_IF_ERROR(ReadStoredEvent(line, e, a.class_uid != kApiActivity || maybe_reported));
+  CUSTOS_RETURN_IF_ERROR(
+      ReadStoredEvent(line, fields, e, a.class_uid != kApiActivity || maybe_reported));
   const JsonValue* reporter = e.data != nullptr ? ObjectMember(e.data, "reported_by") : nullptr;
   if (reporter != nullptr &&
       (StringMember(reporter, "type").empty() || StringMember(reporter, "id").empty())) {

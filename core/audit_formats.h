@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/event.h"
 #include "core/result.h"
 
 namespace custos::core {
@@ -62,6 +63,9 @@ struct OcsfActivity {
 // One OCSF record of the event. `product_version` is Custos's own version
 // (metadata.product.version); left out when empty.
 [[nodiscard]] Result<std::string> AuditOcsfRecord(std::string_view line,
+                                                  std::string_view product_version);
+// The same, for a line whose framing the caller has read already (ParseLineFields of `line`).
+[[nodiscard]] Result<std::string> AuditOcsfRecord(std::string_view line, const LineFields& fields,
                                                   std::string_view product_version);
 
 }  // namespace custos::core

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string_view>
 #include <system_error>
+#include <thread>
 
 #include "core/audit_formats.h"
 #include "core/event.h"
@@ -32,6 +34,65 @@ constexpr std::chrono::milliseconds kMaxBackoff{5000};
 // `schema` header values: the envelope's schema version, and the OCSF version.
 constexpr std::string_view kAuditSchema = "custos.event.1";
 constexpr std::string_view kOcsfSchema = "ocsf.1.3.0";
+
+// One thread that runs the tasks given to it in order: the relay's renderer. A thread made
+// once, rather than one per page, keeps thread start-up and a fresh malloc arena per page off
+// the path.
+class TaskThread {
+ public:
+  // False when no thread can be had (the caller runs its tasks itself).
+  bool Start() {
+    try {
+      thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "custos-render");
+        Loop();
+      });
+    } catch (const std::system_error&) {
+      return false;
+    }
+    return true;
+  }
+  ~TaskThread() {
+    if (!thread_.joinable()) return;
+    {
+      core::MutexLock lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  [[nodiscard]] bool running() const { return thread_.joinable(); }
+  std::future<void> Submit(std::function<void()> fn) {
+    std::packaged_task<void()> task(std::move(fn));
+    std::future<void> done = task.get_future();
+    {
+      core::MutexLock lock(mu_);
+      tasks_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+    return done;
+  }
+
+ private:
+  void Loop() {
+    while (true) {
+      std::packaged_task<void()> task;
+      {
+        core::MutexLock lock(mu_);
+        cv_.wait(lock, [this]() CUSTOS_REQUIRES(mu_) { return stop_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;  // stopping, and nothing left to run
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+  core::Mutex mu_;
+  std::condition_variable_any cv_;
+  std::deque<std::packaged_task<void()>> tasks_ CUSTOS_GUARDED_BY(mu_);
+  bool stop_ CUSTOS_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -131,6 +192,7 @@ void Relay::Run() {
   bool failed = false;
   std::string failure;
   bool halted = false;  // at an event it cannot read: delivers what is in flight, then waits
+  const size_t min_room = std::max<size_t>(1, std::min(kReadBatch, options_.max_in_flight / 4));
   std::chrono::milliseconds backoff = kFirstBackoff;
   auto last_store = std::chrono::steady_clock::now();
 
@@ -163,6 +225,7 @@ void Relay::Run() {
   // Pages read from the log and being rendered: reading the next page and rendering the
   // OCSF records of this one overlap, and so do sending a page and rendering the next.
   std::deque<std::unique_ptr<Page>> staged;
+  TaskThread renderer;  // started by the first long page
   size_t staged_events = 0;
   uint64_t read_next = next;
   auto drop_staged = [&] {
@@ -181,9 +244,14 @@ void Relay::Run() {
     // Read ahead what the log holds beyond what is in flight, up to two pages.
     bool read_more = false;
     const size_t busy = window.size() + staged_events;
-    if (!stop_ && !failed && !halted && staged.size() < 2 && busy < options_.max_in_flight) {
+    // A page is read once there is room for a whole one (or nothing is in flight): a window
+    // kept full by reads of the few slots each poll frees would pay a read's fixed cost (a
+    // snapshot, an iterator, a MultiGet) per handful of events.
+    const size_t room = options_.max_in_flight > busy ? options_.max_in_flight - busy : 0;
+    if (!stop_ && !failed && !halted && staged.size() < 2 && room > 0 &&
+        (room >= min_room || busy == 0)) {
       core::Result<std::vector<core::StoredEvent>> events =
-          log_.Read(core::Seq(read_next), std::min(kReadBatch, options_.max_in_flight - busy));
+          log_.Read(core::Seq(read_next), std::min(kReadBatch, room));
       if (!events.ok()) {
         failure = events.error().message;
         failed = true;
@@ -193,18 +261,14 @@ void Relay::Run() {
         read_next = page->events.back().seq.value() + 1;
         staged_events += page->events.size();
         Page* raw = page.get();
-        bool aside = raw->events.size() >= kRenderAsideFrom;
-        if (aside) {
-          try {
-            raw->rendering = std::async(std::launch::async, [this, raw] {
-              pthread_setname_np(pthread_self(), "custos-render");
-              Render(*raw);
-            });
-          } catch (const std::system_error&) {
-            aside = false;  // no thread to be had: render here
-          }
+        if (raw->events.size() >= kRenderAsideFrom && !renderer.running()) {
+          (void)renderer.Start();  // no thread to be had: render here
         }
-        if (!aside) Render(*raw);
+        if (raw->events.size() >= kRenderAsideFrom && renderer.running()) {
+          raw->rendering = renderer.Submit([this, raw] { Render(*raw); });
+        } else {
+          Render(*raw);
+        }
         staged.push_back(std::move(page));
         read_more = true;
       }
@@ -328,9 +392,9 @@ void Relay::RenderFrom(Page& page, size_t& i) const {
     const std::string& line = page.events[i].line;
     Rendered& r = page.rendered[i];
     core::Result<core::LineFields> f = core::ParseLineFields(line);
-    core::Result<std::string> record = f.ok()
-                                           ? core::AuditOcsfRecord(line, options_.product_version)
-                                           : core::Result<std::string>(f.error());
+    core::Result<std::string> record =
+        f.ok() ? core::AuditOcsfRecord(line, *f, options_.product_version)
+               : core::Result<std::string>(f.error());
     if (!record.ok()) {
       r.error = record.error().message;
       continue;

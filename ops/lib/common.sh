@@ -6,7 +6,7 @@
 CUSTOS_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
-  librocksdb-dev rocksdb-tools
+  librocksdb-dev rocksdb-tools libjemalloc-dev
   librdkafka-dev kcat
   libsimdjson-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
