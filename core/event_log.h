@@ -100,6 +100,11 @@ class EventLog {
   [[nodiscard]] virtual Result<uint64_t> ScanTenant(
       const TenantId& tenant, TenantSeq from, TenantSeq to,
       const std::function<bool(uint64_t tenant_seq, std::string_view line)>& fn) const = 0;
+  // The same, newest first: tenant_seq from `to` down to `from`. Returns the last tenant_seq
+  // passed to fn (to + 1 if none).
+  [[nodiscard]] virtual Result<uint64_t> ScanTenantBackward(
+      const TenantId& tenant, TenantSeq from, TenantSeq to,
+      const std::function<bool(uint64_t tenant_seq, std::string_view line)>& fn) const = 0;
   // The stored lines of the given tenant_seqs, in the same order (nullopt where purged or
   // not yet written).
   [[nodiscard]] virtual Result<std::vector<std::optional<std::string>>> GetTenantEvents(

@@ -800,6 +800,32 @@ Result<uint64_t> RocksStore::ScanTenant(
   return last;
 }
 
+Result<uint64_t> RocksStore::ScanTenantBackward(
+    const core::TenantId& tenant, core::TenantSeq from, core::TenantSeq to,
+    const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  if (to.value() < from.value()) return to.value() + 1;
+  rocksdb::ReadOptions ro;
+  // The newest lines of a tenant, read until the caller has enough: recent, so most likely in
+  // the memtable; kept out of the block cache like the forward scan.
+  ro.fill_cache = false;
+  const std::string lower = internal::EventKey(tenant.value(), from.value());
+  rocksdb::Slice lower_slice(lower);
+  ro.iterate_lower_bound = &lower_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(kEventsCf)));
+  const size_t prefix_size = tenant.value().size() + 1;
+  uint64_t last = to.value() + 1;
+  for (it->SeekForPrev(internal::EventKey(tenant.value(), to.value())); it->Valid(); it->Prev()) {
+    // Between the bounds, every key is one of this tenant's events.
+    if (it->key().size() != prefix_size + 8) break;
+    const uint64_t tenant_seq =
+        internal::GetBE64(std::string_view(it->key().data() + prefix_size, 8));
+    last = tenant_seq;
+    if (!fn(tenant_seq, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading tenant " + tenant.value());
+  return last;
+}
+
 core::Result<std::vector<std::optional<std::string>>> RocksStore::GetTenantEvents(
     const core::TenantId& tenant, const std::vector<core::TenantSeq>& tenant_seqs) const {
   std::vector<std::string> keys;

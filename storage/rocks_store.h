@@ -61,6 +61,9 @@ class RocksStore final : public core::EventLog, public core::KvStore {
   core::Result<uint64_t> ScanTenant(
       const core::TenantId& tenant, core::TenantSeq from, core::TenantSeq to,
       const std::function<bool(uint64_t, std::string_view)>& fn) const override;
+  core::Result<uint64_t> ScanTenantBackward(
+      const core::TenantId& tenant, core::TenantSeq from, core::TenantSeq to,
+      const std::function<bool(uint64_t, std::string_view)>& fn) const override;
   core::Result<std::vector<std::optional<std::string>>> GetTenantEvents(
       const core::TenantId& tenant, const std::vector<core::TenantSeq>& tenant_seqs) const override;
   core::Result<std::optional<core::TenantSeq>> FirstTenantSeq(

@@ -8,8 +8,8 @@
 #include "core/clock.h"
 #include "core/event.h"
 #include "storage/rocks_store.h"
-#include "tests/support/test_support.h"
 #include "tests/support/test_store.h"
+#include "tests/support/test_support.h"
 
 namespace custos::storage {
 namespace {
@@ -168,6 +168,47 @@ TEST_F(EventLogTest, GetTenantEventsFetchesByTenantSeqInTheOrderAsked) {
   auto other = store_->GetTenantEvents(TenantId("other"), {TenantSeq(1)});
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE((*other)[0].has_value());
+}
+
+// Both scans of a tenant's stream, with tenants whose keys sort on either side ("acm",
+// "acme-x", "acme0") and a prefix of the name ("acm"): each sees its own events alone, in
+// its order, within its bounds, and stops when told to.
+TEST_F(EventLogTest, ScansReadOneTenantsStreamForwardAndBackwardWithinBounds) {
+  std::map<uint64_t, std::string> acme;
+  for (int i = 0; i < 12; ++i) {
+    for (const char* other : {"acm", "acme-x", "acme0", "acmf"}) {
+      ASSERT_TRUE(store_->Append(Request(other, {Draft()})).ok());
+    }
+    auto appended = store_->Append(Request("acme", {Draft("{\"n\":" + std::to_string(i) + "}")}));
+    ASSERT_TRUE(appended.ok());
+    acme[(*appended)[0].tenant_seq.value()] = (*appended)[0].line;
+  }
+  auto scan = [&](bool backward, uint64_t from, uint64_t to, size_t stop_after) {
+    std::vector<uint64_t> seen;
+    auto fn = [&](uint64_t tenant_seq, std::string_view line) {
+      EXPECT_EQ(line, acme[tenant_seq]);
+      seen.push_back(tenant_seq);
+      return seen.size() < stop_after;
+    };
+    auto last =
+        backward ? store_->ScanTenantBackward(TenantId("acme"), TenantSeq(from), TenantSeq(to), fn)
+                 : store_->ScanTenant(TenantId("acme"), TenantSeq(from), TenantSeq(to), fn);
+    EXPECT_TRUE(last.ok());
+    EXPECT_EQ(*last, seen.empty() ? (backward ? to + 1 : from - 1) : seen.back());
+    return seen;
+  };
+  using Seqs = std::vector<uint64_t>;
+  EXPECT_EQ(scan(false, 3, 6, 100), (Seqs{3, 4, 5, 6}));
+  EXPECT_EQ(scan(true, 3, 6, 100), (Seqs{6, 5, 4, 3}));
+  EXPECT_EQ(scan(true, 1, 99, 3), (Seqs{12, 11, 10}));
+  EXPECT_EQ(scan(true, 1, 12, 100).size(), 12u);
+  EXPECT_EQ(scan(true, 12, 12, 100), (Seqs{12}));
+  EXPECT_EQ(scan(true, 13, 99, 100), Seqs{});
+  EXPECT_EQ(scan(true, 7, 6, 100), Seqs{});
+  auto none = store_->ScanTenantBackward(TenantId("acmd"), TenantSeq(1), TenantSeq(99),
+                                         [](uint64_t, std::string_view) { return true; });
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 100u) << "no event of an unknown tenant";
 }
 
 TEST_F(EventLogTest, TenantsHaveTheirOwnStreamsAndChains) {

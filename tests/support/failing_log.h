@@ -56,6 +56,11 @@ class FailingLog final : public core::EventLog {
       const std::function<bool(uint64_t, std::string_view)>& fn) const override {
     return inner_.ScanTenant(t, from, to, fn);
   }
+  core::Result<uint64_t> ScanTenantBackward(
+      const core::TenantId& t, core::TenantSeq from, core::TenantSeq to,
+      const std::function<bool(uint64_t, std::string_view)>& fn) const override {
+    return inner_.ScanTenantBackward(t, from, to, fn);
+  }
   core::Result<std::optional<PurgeAnchor>> PurgeAnchorOf(const core::TenantId& t) const override {
     return inner_.PurgeAnchorOf(t);
   }
