@@ -1,6 +1,7 @@
 #include "projections/audit_index.h"
 
 #include <algorithm>
+#include <cstring>
 #include <future>
 #include <limits>
 
@@ -30,7 +31,7 @@ constexpr char kEventKind = 'e';
 constexpr char kTimeKind = 'T';
 
 // Events indexed per batch written.
-constexpr size_t kIndexBatch = 4096;
+constexpr size_t kIndexBatch = 16384;
 
 // tenant \0 kind value \0: the prefix of one sorted run, written over `key`.
 void AssignRunPrefix(std::string& key, std::string_view tenant, char kind, std::string_view value) {
@@ -452,9 +453,34 @@ bool AnyOf(const std::vector<std::string>& values, std::string_view v) {
   return std::find(values.begin(), values.end(), v) != values.end();
 }
 
+// Whether `line` holds `"id":"<one of ids>"` anywhere. A line whose actor (or target) id is
+// one of `ids` does: the ids the filters match are plain strings (Keyable), written verbatim.
+// So a line without any is no match, found with a memmem per id and nothing parsed: in the
+// tail of a busy tenant most lines are some other actor's.
+bool MentionsAnyId(std::string_view line, const std::vector<std::string>& ids) {
+  constexpr std::string_view kBefore = "\"id\":\"";
+  for (const std::string& id : ids) {
+    if (id.empty()) continue;
+    size_t from = 0;
+    while (from + id.size() <= line.size()) {
+      const void* hit = memmem(line.data() + from, line.size() - from, id.data(), id.size());
+      if (hit == nullptr) break;
+      const auto at = static_cast<size_t>(static_cast<const char*>(hit) - line.data());
+      if (at >= kBefore.size() && line.substr(at - kBefore.size(), kBefore.size()) == kBefore &&
+          at + id.size() < line.size() && line[at + id.size()] == '"') {
+        return true;
+      }
+      from = at + 1;
+    }
+  }
+  return false;
+}
+
 // Whether a stored line passes a query's filters and time bounds, as the index would find
 // it (the tenant_seq bounds are the caller's).
 core::Result<bool> LineMatches(const AuditQuery& q, std::string_view line) {
+  if (!q.actors.empty() && !MentionsAnyId(line, q.actors)) return false;
+  if (!q.targets.empty() && !MentionsAnyId(line, q.targets)) return false;
   CUSTOS_ASSIGN_OR_RETURN(core::LineFields f, core::ParseLineFields(line));
   if (q.from && f.time < *q.from) return false;
   if (q.to && f.time >= *q.to) return false;
@@ -506,41 +532,62 @@ core::Status AuditIndex::ForEachMatch(const AuditQuery& q, const std::function<b
       lo = std::max(lo, *q.after + 1);
     }
   }
+  AuditQuery below = q;  // the index's part: up to the indexed head taken above
+  below.max_tenant_seq = std::min(indexed, q.max_tenant_seq.value_or(UINT64_MAX));
+  Progress local;
+  Progress& out = progress != nullptr ? *progress : local;
+  // LineMatches; false (ending the scan) on a line it cannot read, kept in `failed`.
+  core::Status failed;
+  auto match = [&](std::string_view line, bool& matched) {
+    core::Result<bool> m = LineMatches(q, line);
+    if (!m.ok()) {
+      failed = m.error();
+      return false;
+    }
+    matched = *m;
+    return true;
+  };
+  // The tail's lines are counted as work after the index part has had its whole budget, so
+  // a long tail never ends a page before the index part has moved it on.
+  if (q.descending) {
+    // Newest first: the tail is read backwards only as far as the page needs.
+    bool stopped = false;
+    uint64_t scanned_lines = 0;
+    if (lo <= hi) {
+      CUSTOS_ASSIGN_OR_RETURN(
+          uint64_t reached,
+          log_.ScanTenantBackward(q.tenant, core::TenantSeq(lo), core::TenantSeq(hi),
+                                  [&](uint64_t tenant_seq, std::string_view line) {
+                                    ++scanned_lines;
+                                    bool matched = false;
+                                    if (!match(line, matched)) return false;
+                                    if (matched && !fn(tenant_seq)) {
+                                      stopped = true;
+                                      return false;
+                                    }
+                                    return true;
+                                  }));
+      (void)reached;
+      CUSTOS_RETURN_IF_ERROR(failed);
+    }
+    if (!stopped) CUSTOS_RETURN_IF_ERROR(ForEachIndexed(below, fn, &out));
+    out.work += scanned_lines;
+    return core::OkStatus();
+  }
   std::vector<uint64_t> tail;
   if (lo <= hi) {
-    core::Status failed;
     CUSTOS_ASSIGN_OR_RETURN(uint64_t scanned,
                             log_.ScanTenant(q.tenant, core::TenantSeq(lo), core::TenantSeq(hi),
                                             [&](uint64_t tenant_seq, std::string_view line) {
-                                              core::Result<bool> match = LineMatches(q, line);
-                                              if (!match.ok()) {
-                                                failed = match.error();
-                                                return false;
-                                              }
-                                              if (*match) tail.push_back(tenant_seq);
+                                              bool matched = false;
+                                              if (!match(line, matched)) return false;
+                                              if (matched) tail.push_back(tenant_seq);
                                               return true;
                                             }));
     (void)scanned;
     CUSTOS_RETURN_IF_ERROR(failed);
   }
-  // The tail's lines are counted as work after the index part has had its whole budget, so
-  // a long tail never ends a page before the index part has moved it on.
   const uint64_t tail_work = lo <= hi ? hi - lo + 1 : 0;
-  AuditQuery below = q;  // the index's part: up to the indexed head taken above
-  below.max_tenant_seq = std::min(indexed, q.max_tenant_seq.value_or(UINT64_MAX));
-  Progress local;
-  Progress& out = progress != nullptr ? *progress : local;
-  if (q.descending) {
-    for (auto it = tail.rbegin(); it != tail.rend(); ++it) {
-      if (!fn(*it)) {
-        out.work += tail_work;
-        return core::OkStatus();
-      }
-    }
-    CUSTOS_RETURN_IF_ERROR(ForEachIndexed(below, fn, &out));
-    out.work += tail_work;
-    return core::OkStatus();
-  }
   bool stopped = false;
   CUSTOS_RETURN_IF_ERROR(ForEachIndexed(
       below,
