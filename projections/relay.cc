@@ -244,12 +244,11 @@ void Relay::Run() {
     // Read ahead what the log holds beyond what is in flight, up to two pages.
     bool read_more = false;
     const size_t busy = window.size() + staged_events;
-    // A page is read once there is room for a whole one (or nothing is in flight): a window
-    // kept full by reads of the few slots each poll frees would pay a read's fixed cost (a
+    // A page is read once a quarter of the window (at most a page) is free: a window kept
+    // full by reads of the few slots each poll frees would pay a read's fixed cost (a
     // snapshot, an iterator, a MultiGet) per handful of events.
     const size_t room = options_.max_in_flight > busy ? options_.max_in_flight - busy : 0;
-    if (!stop_ && !failed && !halted && staged.size() < 2 && room > 0 &&
-        (room >= min_room || busy == 0)) {
+    if (!stop_ && !failed && !halted && staged.size() < 2 && room >= min_room) {
       core::Result<std::vector<core::StoredEvent>> events =
           log_.Read(core::Seq(read_next), std::min(kReadBatch, room));
       if (!events.ok()) {
