@@ -488,6 +488,26 @@ RocksStore::~RocksStore() = default;
 
 namespace {
 
+// Calls fn(tenant_seq, line) for the events `it` stands on, moving on (or back) until a key
+// is not one of `tenant`'s events, the iterator ends, or fn returns false. Returns the last
+// tenant_seq passed to fn, or `none` when fn saw nothing.
+Result<uint64_t> WalkTenant(rocksdb::Iterator& it, const core::TenantId& tenant, bool backward,
+                            uint64_t none,
+                            const std::function<bool(uint64_t, std::string_view)>& fn) {
+  const size_t prefix_size = tenant.value().size() + 1;
+  uint64_t last = none;
+  for (; it.Valid(); backward ? it.Prev() : it.Next()) {
+    // Between the caller's bounds every key is one of the tenant's events.
+    if (it.key().size() != prefix_size + 8) break;
+    const uint64_t tenant_seq =
+        internal::GetBE64(std::string_view(it.key().data() + prefix_size, 8));
+    last = tenant_seq;
+    if (!fn(tenant_seq, std::string_view(it.value().data(), it.value().size()))) break;
+  }
+  if (!it.status().ok()) return FromRocks(it.status(), "reading tenant " + tenant.value());
+  return last;
+}
+
 class ManualRecovery final : public rocksdb::EventListener {
  public:
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status bg_error,
@@ -787,17 +807,8 @@ Result<uint64_t> RocksStore::ScanTenant(
   rocksdb::Slice upper_slice(upper);
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(kEventsCf)));
-  const size_t prefix_size = tenant.value().size() + 1;
-  uint64_t last = from.value() - 1;
-  for (it->Seek(internal::EventKey(tenant.value(), from.value())); it->Valid(); it->Next()) {
-    if (it->key().size() != prefix_size + 8) break;
-    const uint64_t tenant_seq =
-        internal::GetBE64(std::string_view(it->key().data() + prefix_size, 8));
-    last = tenant_seq;
-    if (!fn(tenant_seq, std::string_view(it->value().data(), it->value().size()))) break;
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading tenant " + tenant.value());
-  return last;
+  it->Seek(internal::EventKey(tenant.value(), from.value()));
+  return WalkTenant(*it, tenant, /*backward=*/false, from.value() - 1, fn);
 }
 
 Result<uint64_t> RocksStore::ScanTenantBackward(
@@ -812,18 +823,8 @@ Result<uint64_t> RocksStore::ScanTenantBackward(
   rocksdb::Slice lower_slice(lower);
   ro.iterate_lower_bound = &lower_slice;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(kEventsCf)));
-  const size_t prefix_size = tenant.value().size() + 1;
-  uint64_t last = to.value() + 1;
-  for (it->SeekForPrev(internal::EventKey(tenant.value(), to.value())); it->Valid(); it->Prev()) {
-    // Between the bounds, every key is one of this tenant's events.
-    if (it->key().size() != prefix_size + 8) break;
-    const uint64_t tenant_seq =
-        internal::GetBE64(std::string_view(it->key().data() + prefix_size, 8));
-    last = tenant_seq;
-    if (!fn(tenant_seq, std::string_view(it->value().data(), it->value().size()))) break;
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading tenant " + tenant.value());
-  return last;
+  it->SeekForPrev(internal::EventKey(tenant.value(), to.value()));
+  return WalkTenant(*it, tenant, /*backward=*/true, to.value() + 1, fn);
 }
 
 core::Result<std::vector<std::optional<std::string>>> RocksStore::GetTenantEvents(
