@@ -260,10 +260,9 @@ void Relay::Run() {
         read_next = page->events.back().seq.value() + 1;
         staged_events += page->events.size();
         Page* raw = page.get();
-        if (raw->events.size() >= kRenderAsideFrom && !renderer.running()) {
-          (void)renderer.Start();  // no thread to be had: render here
-        }
-        if (raw->events.size() >= kRenderAsideFrom && renderer.running()) {
+        // A long page goes to the render thread (started by the first one); with no thread
+        // to be had, it is rendered here.
+        if (raw->events.size() >= kRenderAsideFrom && (renderer.running() || renderer.Start())) {
           raw->rendering = renderer.Submit([this, raw] { Render(*raw); });
         } else {
           Render(*raw);
