@@ -355,7 +355,7 @@ def run(s, port, seconds):
                     c.sendall(b"X")
                 except OSError:
                     pass
-            time.sleep(0.5)
+            time.sleep(0.5)  # the trickle's pace: a byte per held connection every 0.5 s
             return 200
         a.spawn(trickle)
         return held
@@ -454,7 +454,7 @@ def run(s, port, seconds):
         r = root.call("GET", TENANT + "/audit/verify")
         if r.status_code != 503 or time.monotonic() > deadline:
             break
-        time.sleep(0.2)
+        time.sleep(0.2)  # polling interval of a wait with the deadline above
     check(r.status_code == 200 and r.json()["ok"], "verify: %s" % r.text)
     check(r.json()["checked"] >= acked_events + len(legit.groups), r.text)
     print("after: %d acknowledged writes present, %d events verified" %

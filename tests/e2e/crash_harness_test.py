@@ -202,7 +202,7 @@ def main(binary, rounds):
             k = requests.get(server.url("/readyz")).json()["kafka"]
             if k["lag_events"] == 0:
                 break
-            time.sleep(0.1)
+            time.sleep(0.1)  # polling interval of a wait with the deadline above
         check(k["lag_events"] == 0, "the relay did not catch up: %s" % k)
         server.stop()
 

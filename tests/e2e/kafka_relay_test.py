@@ -83,11 +83,15 @@ def main(binary):
         stop.clear()
         more = threading.Thread(target=ingest, args=(second, root.token, acked, stop, errors))
         more.start()
-        while len(acked) < len(acked_before_kill) + 1000 and not errors:
-            time.sleep(0.05)
+        deadline = time.monotonic() + 120
+        while (len(acked) < len(acked_before_kill) + 1000 and not errors
+               and time.monotonic() < deadline):
+            time.sleep(0.05)  # polling interval of a wait with the deadline above
         stop.set()
         more.join()
         check(not errors, errors)
+        check(len(acked) >= len(acked_before_kill) + 1000,
+              "the restarted server acknowledged too few writes within 120 s")
 
         # The mailer's messages: a temporary password and an invitation link.
         t = "/v1/tenants/t0"
@@ -102,7 +106,7 @@ def main(binary):
             k = kafka_lag(second)
             if k["lag_events"] == 0 and k["state"] == "up":
                 break
-            time.sleep(0.1)
+            time.sleep(0.1)  # polling interval of a wait with the deadline above
         k = kafka_lag(second)
         check(k["lag_events"] == 0 and k["lag_seconds"] == 0, k)
         metrics = requests.get(second.url("/metrics")).text
