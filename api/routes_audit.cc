@@ -214,8 +214,10 @@ core::Actor CallerWithName(const CallPtr& call) {
   return a;
 }
 
-core::Result<core::EventDraft> ToDraft(const CallPtr& call, const core::Actor& caller,
-                                       const IngestBody& in) {
+// The event a body describes, rendered (core::RenderDraft validates it: the one check of
+// the event's fields besides the route's own rules here).
+core::Result<core::RenderedDraft> ToEvent(const CallPtr& call, const core::Actor& caller,
+                                          IngestBody&& in) {
   core::EventDraft d;
   if (!core::IsValidEventType(in.type)) {
     return core::InvalidField("type", "'" + in.type.substr(0, 80) +
@@ -226,8 +228,8 @@ core::Result<core::EventDraft> ToDraft(const CallPtr& call, const core::Actor& c
                                           "' belongs to Custos' own catalog; applications may "
                                           "not report it");
   }
-  d.type = in.type;
-  core::JsonValue data = in.data.value_or(core::JsonValue::Object());
+  d.type = std::move(in.type);
+  core::JsonValue data = in.data ? std::move(*in.data) : core::JsonValue::Object();
   if (!data.is_object()) return core::InvalidField("data", "must be a JSON object");
   for (const char* reserved : {"reported_by", "occurred_at"}) {
     if (data.Find(reserved) != nullptr) {
@@ -273,8 +275,7 @@ core::Result<core::EventDraft> ToDraft(const CallPtr& call, const core::Actor& c
         "data", "must be at most " + std::to_string(kMaxDataBytes) + " bytes as JSON");
   }
   d.request_id = call->req.request_id;
-  CUSTOS_RETURN_IF_ERROR(core::ValidateDraft(d));
-  return d;
+  return core::RenderDraft(d);
 }
 
 void WriteAppended(core::JsonWriter& w, const core::AppendedEvent& e) {
@@ -284,12 +285,12 @@ void WriteAppended(core::JsonWriter& w, const core::AppendedEvent& e) {
 }
 
 // Appends the drafts and answers 201 with what was appended.
-void Ingest(const CallPtr& call, std::vector<core::EventDraft> drafts, bool batch) {
+void Ingest(const CallPtr& call, std::vector<core::RenderedDraft> events, bool batch) {
   auto append = [call, batch,
-                 drafts = std::make_shared<std::vector<core::EventDraft>>(std::move(drafts))](
+                 events = std::make_shared<std::vector<core::RenderedDraft>>(std::move(events))](
                     const Idempotency& idem) {
-    call->services().identity().AppendEventsAsync(
-        call->Tenant(), std::move(*drafts), [call, batch, idem](core::AppendResult r) {
+    call->services().identity().AppendRenderedAsync(
+        call->Tenant(), std::move(*events), [call, batch, idem](core::AppendResult r) {
           AfterWrite(call, idem,
                      [call, batch, idem, r = std::make_shared<core::AppendResult>(std::move(r))] {
                        if (!r->ok()) return call->Fail(r->error());
@@ -317,11 +318,11 @@ void Ingest(const CallPtr& call, std::vector<core::EventDraft> drafts, bool batc
 void IngestOneRoute(const CallPtr& call) {
   IngestBody body;
   if (core::Status s = ReadBody(call->req.body, body); !s.ok()) return call->Fail(s.error());
-  core::Result<core::EventDraft> d = ToDraft(call, CallerWithName(call), body);
-  if (!d.ok()) return call->Fail(d.error());
-  std::vector<core::EventDraft> drafts;
-  drafts.push_back(std::move(d).value());
-  Ingest(call, std::move(drafts), false);
+  core::Result<core::RenderedDraft> e = ToEvent(call, CallerWithName(call), std::move(body));
+  if (!e.ok()) return call->Fail(e.error());
+  std::vector<core::RenderedDraft> events;
+  events.push_back(std::move(e).value());
+  Ingest(call, std::move(events), false);
 }
 
 void IngestBatchRoute(const CallPtr& call) {
@@ -331,15 +332,15 @@ void IngestBatchRoute(const CallPtr& call) {
     return call->Fail(
         core::InvalidField("events", "must hold 1 to " + std::to_string(kMaxBatch) + " events"));
   }
-  std::vector<core::EventDraft> drafts;
-  drafts.reserve(body.events.size());
+  std::vector<core::RenderedDraft> events;
+  events.reserve(body.events.size());
   const core::Actor caller = CallerWithName(call);
   for (size_t i = 0; i < body.events.size(); ++i) {
-    core::Result<core::EventDraft> d = ToDraft(call, caller, body.events[i]);
-    if (!d.ok()) return call->Fail(core::AtItem(std::move(d).error(), "events", i));
-    drafts.push_back(std::move(d).value());
+    core::Result<core::RenderedDraft> e = ToEvent(call, caller, std::move(body.events[i]));
+    if (!e.ok()) return call->Fail(core::AtItem(std::move(e).error(), "events", i));
+    events.push_back(std::move(e).value());
   }
-  Ingest(call, std::move(drafts), true);
+  Ingest(call, std::move(events), true);
 }
 
 // ---- verification ----

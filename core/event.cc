@@ -67,16 +67,6 @@ bool IsPlainText(std::string_view v, size_t max) {
 
 }  // namespace
 
-Status ValidateDrafts(const std::vector<EventDraft>& drafts,
-                      const std::function<Status(const EventDraft&)>& also) {
-  for (size_t i = 0; i < drafts.size(); ++i) {
-    Status valid = ValidateDraft(drafts[i]);
-    if (valid.ok() && also) valid = also(drafts[i]);
-    if (!valid.ok()) return AtItem(std::move(valid).error(), "events", i);
-  }
-  return OkStatus();
-}
-
 Status ValidateDraft(const EventDraft& d) {
   if (!IsValidEventType(d.type)) {
     std::string message = "'";
@@ -109,7 +99,8 @@ Status ValidateDraft(const EventDraft& d) {
   return OkStatus();
 }
 
-RenderedDraft RenderDraft(const EventDraft& d) {
+Result<RenderedDraft> RenderDraft(const EventDraft& d) {
+  CUSTOS_RETURN_IF_ERROR(ValidateDraft(d));
   JsonWriter w(128 + d.data.size() + d.changes.size());
   w.Key("actor").BeginObject().Key("type").String(d.actor.type).Key("id").String(d.actor.id);
   if (!d.actor.name.empty()) w.Key("name").String(d.actor.name);
@@ -126,12 +117,28 @@ RenderedDraft RenderDraft(const EventDraft& d) {
   w.Key("request_id").String(d.request_id);
   w.Key("schema").Int(kEventSchemaVersion);
   RenderedDraft r;
-  r.type = d.type;
-  r.middle.reserve(w.str().size() + 16);
-  r.middle += ",";
-  r.middle += w.str();
-  r.middle += kPrevHashMember;
+  r.type_ = d.type;
+  r.middle_.reserve(w.str().size() + 16);
+  r.middle_ += ",";
+  r.middle_ += w.str();
+  r.middle_ += kPrevHashMember;
   return r;
+}
+
+Result<std::vector<RenderedDraft>> RenderDrafts(
+    const std::vector<EventDraft>& drafts,
+    const std::function<Status(const RenderedDraft&)>& also) {
+  std::vector<RenderedDraft> out;
+  out.reserve(drafts.size());
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    Result<RenderedDraft> r = RenderDraft(drafts[i]);
+    if (!r.ok()) return AtItem(std::move(r).error(), "events", i);
+    if (also) {
+      if (Status s = also(*r); !s.ok()) return AtItem(std::move(s).error(), "events", i);
+    }
+    out.push_back(std::move(r).value());
+  }
+  return out;
 }
 
 std::string ChainHash(std::string_view prev_hash, std::string_view body) {
@@ -145,7 +152,7 @@ std::string ChainHash(std::string_view prev_hash, std::string_view body) {
 AssembledLine AssembleLine(const RenderedDraft& draft, const EventPosition& pos) {
   AssembledLine out;
   std::string& line = out.line;
-  line.reserve(160 + pos.tenant.size() + draft.type.size() + draft.middle.size() + 64 + 75);
+  line.reserve(160 + pos.tenant.size() + draft.type().size() + draft.middle().size() + 64 + 75);
   line += "{\"id\":\"";
   line += pos.id;
   line += "\",\"seq\":";
@@ -155,11 +162,11 @@ AssembledLine AssembleLine(const RenderedDraft& draft, const EventPosition& pos)
   line += "\",\"tenant_seq\":";
   AppendUInt(line, pos.tenant_seq);
   line += ",\"type\":\"";
-  line += draft.type;
+  line += draft.type();
   line += "\",\"time\":\"";
   AppendTime(line, pos.time);
   line += '"';
-  line += draft.middle;
+  line += draft.middle();
   line += pos.prev_hash;
   line += "\"}";
   // `line` is now exactly the body.

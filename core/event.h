@@ -11,8 +11,8 @@
 //
 // A caller describes an event as an EventDraft; the log assigns the position (id, seq,
 // tenant_seq, time, prev_hash) and calls AssembleLine. Rendering the position-free parts
-// (RenderDraft) is split off so that appenders do it on their own threads and the log's
-// committing thread only concatenates and hashes.
+// (RenderDraft, which also validates) is split off so that appenders do it on their own
+// threads, before any lock, and the log's committing thread only concatenates and hashes.
 //
 // Thread-safety: plain values and pure functions.
 #pragma once
@@ -60,19 +60,31 @@ struct EventDraft {
 // kInvalidArgument naming the field if the draft cannot become an event: type syntax, actor
 // type and id, target type and id, data and changes canonical JSON objects.
 [[nodiscard]] Status ValidateDraft(const EventDraft& draft);
-// Every draft of a batch: ValidateDraft, then `also` (a writer's own rule, may be empty); the
-// first failure names its item (events[i].field).
-[[nodiscard]] Status ValidateDrafts(const std::vector<EventDraft>& drafts,
-                                    const std::function<Status(const EventDraft&)>& also = {});
 
-// The parts of a line that do not depend on the event's position in the log.
-struct RenderedDraft {
-  std::string type;    // copied for the log's bookkeeping
-  std::string middle;  // ,"actor":{…}…,"request_id":"…","schema":1,"prev_hash":"
+// The parts of a line that do not depend on the event's position in the log. Made only by
+// RenderDraft, which validates the draft first: holding one is the proof that its draft was
+// valid, so a draft is validated once, wherever it is rendered, and nothing downstream (the
+// identity service, the log's commit) checks it again.
+class RenderedDraft {
+ public:
+  [[nodiscard]] const std::string& type() const { return type_; }
+  // ,"actor":{…}…,"request_id":"…","schema":1,"prev_hash":"
+  [[nodiscard]] const std::string& middle() const { return middle_; }
+
+ private:
+  friend Result<RenderedDraft> RenderDraft(const EventDraft& draft);
+  RenderedDraft() = default;
+  std::string type_;
+  std::string middle_;
 };
 
-// Precondition: ValidateDraft(draft).ok().
-[[nodiscard]] RenderedDraft RenderDraft(const EventDraft& draft);
+// ValidateDraft, then the draft rendered.
+[[nodiscard]] Result<RenderedDraft> RenderDraft(const EventDraft& draft);
+// Every draft of a batch: RenderDraft, then `also` (a writer's own rule, may be empty); the
+// first failure names its item (events[i].field).
+[[nodiscard]] Result<std::vector<RenderedDraft>> RenderDrafts(
+    const std::vector<EventDraft>& drafts,
+    const std::function<Status(const RenderedDraft&)>& also = {});
 
 struct EventPosition {
   std::string_view id;

@@ -38,7 +38,9 @@ namespace custos::core {
 
 struct AppendRequest {
   TenantId tenant;
-  std::vector<EventDraft> events;  // at least one; appended contiguously, in order
+  // At least one; appended contiguously, in order. Rendered (and so validated) by the caller,
+  // on its own thread and before any lock it holds while appending.
+  std::vector<RenderedDraft> events;
   // The tenant's tenant_seq this request was decided on (0 for a tenant with no events).
   std::optional<TenantSeq> expected_tenant_seq;
   // Written in the same atomic batch as the events (credential hashes, for instance).

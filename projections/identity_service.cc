@@ -234,9 +234,16 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
   append.time = ctx.now;
   append.events.reserve(decision->events.size());
   for (core::iam::DomainEvent& e : decision->events) {
-    append.events.push_back(core::EventDraft{std::move(e.type), request.actor, std::move(e.target),
-                                             std::move(e.data), std::move(e.changes),
-                                             request.request_id});
+    core::Result<core::RenderedDraft> rendered = core::RenderDraft(
+        core::EventDraft{std::move(e.type), request.actor, std::move(e.target), std::move(e.data),
+                         std::move(e.changes), request.request_id});
+    if (!rendered.ok()) {
+      // Decide made an event the log refuses (an actor the API let through, for one): put the
+      // state back as stored.
+      std::move(locked).Poison();
+      return done(core::Internal("decided event cannot be logged: " + rendered.error().message));
+    }
+    append.events.push_back(std::move(rendered).value());
   }
   AddRecords(append.side_writes, tenant->value(), slot->state.TakeDirty());
   for (const core::KvWrite& w : decision->credentials.writes()) {
@@ -279,9 +286,30 @@ Result<ExecuteResult> IdentityService::Execute(ExecuteRequest request) {
 }
 
 void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
-                                        std::vector<core::EventDraft> events,
+                                        const std::vector<core::EventDraft>& events,
                                         core::AppendCallback done, Origin origin,
                                         const Precondition& precondition) {
+  core::Result<std::vector<core::RenderedDraft>> rendered = core::RenderDrafts(events);
+  if (!rendered.ok()) return done(std::move(rendered).error());
+  AppendRenderedAsync(tenant, std::move(rendered).value(), std::move(done), origin, precondition);
+}
+
+void IdentityService::AppendRenderedAsync(const core::TenantId& tenant,
+                                          std::vector<core::RenderedDraft> events,
+                                          core::AppendCallback done, Origin origin,
+                                          const Precondition& precondition) {
+  if (events.empty()) return done(core::InvalidField("events", "must not be empty"));
+  for (size_t i = 0; i < events.size(); ++i) {
+    const std::string& type = events[i].type();
+    Status allowed = core::OkStatus();
+    if (origin != Origin::kApplication && !type.starts_with("audit.")) {
+      allowed = core::InvalidField("type", "the audit trail records only audit.* events");
+    } else if (origin == Origin::kApplication && core::iam::IsCatalogType(type)) {
+      allowed = core::InvalidField(
+          "type", "'" + type + "' belongs to the identity catalog; applications may not report it");
+    }
+    if (!allowed.ok()) return done(core::AtItem(std::move(allowed).error(), "events", i));
+  }
   std::shared_ptr<StateSlot> slot = FindSlot(tenant);
   if (slot == nullptr) return done(core::NotFound("no tenant " + tenant.value()));
   if (Status loaded = Ensure(*slot); !loaded.ok()) return done(std::move(loaded).error());
@@ -294,30 +322,11 @@ void IdentityService::AppendEventsAsync(const core::TenantId& tenant,
     locked.Unlock();
     return done(slot->Recovering());
   }
-  if (events.empty()) {
-    locked.Unlock();
-    return done(core::InvalidField("events", "must not be empty"));
-  }
   if (precondition) {
     if (Status s = precondition(slot->state); !s.ok()) {
       locked.Unlock();
       return done(std::move(s).error());
     }
-  }
-  Status valid = core::ValidateDrafts(events, [origin](const core::EventDraft& e) -> Status {
-    if (origin != Origin::kApplication && !std::string_view(e.type).starts_with("audit.")) {
-      return core::InvalidField("type", "the audit trail records only audit.* events");
-    }
-    if (origin == Origin::kApplication && core::iam::IsCatalogType(e.type)) {
-      return core::InvalidField("type", "'" + e.type +
-                                            "' belongs to the identity catalog; applications "
-                                            "may not report it");
-    }
-    return core::OkStatus();
-  });
-  if (!valid.ok()) {
-    locked.Unlock();
-    return done(std::move(valid).error());
   }
   core::AppendRequest append;
   if (origin == Origin::kRetention) {

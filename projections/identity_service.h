@@ -98,10 +98,16 @@ class IdentityService {
   using Precondition = std::function<core::Status(const core::iam::TenantState&)>;
 
   // Appends events that do not change identity state (application events, audit records) in
-  // the tenant's order. kNotFound for an unknown tenant.
-  void AppendEventsAsync(const core::TenantId& tenant, std::vector<core::EventDraft> events,
+  // the tenant's order. kNotFound for an unknown tenant. The drafts are rendered (and so
+  // validated, core::RenderDraft) on the caller's thread, before the tenant's lock.
+  void AppendEventsAsync(const core::TenantId& tenant, const std::vector<core::EventDraft>& events,
                          core::AppendCallback done, Origin origin = Origin::kApplication,
                          const Precondition& precondition = nullptr);
+  // The same for drafts the caller rendered (the ingest routes, which name a bad field as
+  // their body does); only the origin's rule on types is checked here.
+  void AppendRenderedAsync(const core::TenantId& tenant, std::vector<core::RenderedDraft> events,
+                           core::AppendCallback done, Origin origin = Origin::kApplication,
+                           const Precondition& precondition = nullptr);
 
   // Runs fn(const TenantState&) under the tenant's read lock; kNotFound if no such tenant.
   template <class Fn>

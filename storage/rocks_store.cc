@@ -71,10 +71,9 @@ size_t CfOf(core::Space space) {
 // A group may hold this many events; a single request is never split.
 constexpr size_t kMaxGroupEvents = 16384;
 
-// A validated request waiting for the commit thread.
+// A request waiting for the commit thread (its events rendered, so valid).
 struct Pending {
   core::AppendRequest request;
-  std::vector<core::RenderedDraft> rendered;
   core::AppendCallback done;
 };
 
@@ -357,8 +356,8 @@ struct RocksStore::Impl {
         size_t events = 0;
         size_t take = 0;
         while (take < queue.size() &&
-               (take == 0 || events + queue[take].rendered.size() <= kMaxGroupEvents)) {
-          events += queue[take].rendered.size();
+               (take == 0 || events + queue[take].request.events.size() <= kMaxGroupEvents)) {
+          events += queue[take].request.events.size();
           ++take;
         }
         if (take == queue.size()) {
@@ -429,8 +428,8 @@ struct RocksStore::Impl {
       }
       const core::Time time = std::max(w.request.time.value_or(now), head.time);
       std::vector<core::AppendedEvent> out;
-      out.reserve(w.rendered.size());
-      for (const core::RenderedDraft& r : w.rendered) {
+      out.reserve(w.request.events.size());
+      for (const core::RenderedDraft& r : w.request.events) {
         ++seq;
         const core::TenantSeq tenant_seq = head.tenant_seq.Next();
         core::EventId id = ids.Next(now);
@@ -661,12 +660,6 @@ core::Status RocksStore::AppendAsync(core::AppendRequest request, core::AppendCa
   if (request.events.empty()) return core::InvalidField("events", "must not be empty");
 
   Pending pending;
-  pending.rendered.reserve(request.events.size());
-  CUSTOS_RETURN_IF_ERROR(core::ValidateDrafts(request.events));
-  for (const core::EventDraft& draft : request.events) {
-    pending.rendered.push_back(core::RenderDraft(draft));
-  }
-  request.events.clear();  // rendered; the commit thread needs only the rest
   pending.request = std::move(request);
   pending.done = std::move(done);
 

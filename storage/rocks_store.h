@@ -3,8 +3,8 @@
 // state, credentials, indexes and consumer checkpoints) over the same database, so that an
 // append and its side writes, or a projection's data and its checkpoint, commit atomically.
 //
-// Group commit: Append and AppendAsync validate and render their events on the caller's
-// thread and queue them; one commit thread takes every queued request, assigns positions,
+// Group commit: Append and AppendAsync queue requests whose events their callers rendered
+// (core::RenderDraft, which validates); one commit thread takes every queued request, assigns positions,
 // hashes, writes one WriteBatch with sync, publishes the new heads, and answers each request.
 // While it writes, the next group queues behind it.
 //

@@ -63,6 +63,9 @@ int RunAppend(const Args& args) {
   draft.request_id = "cli-" + std::to_string(::getpid()) + "-" +
                      std::to_string(core::ToUnixMillis(core::SystemClock().Now()));
 
+  core::Result<core::RenderedDraft> rendered = core::RenderDraft(draft);
+  if (!rendered.ok()) return ReportError("append", rendered.error());
+
   core::SystemClock clock;
   storage::StoreOptions options;
   options.path = storage::StorePathForDataDir(*data_dir);
@@ -72,7 +75,7 @@ int RunAppend(const Args& args) {
 
   core::AppendRequest request;
   request.tenant = *tenant;
-  request.events.assign(*count, draft);
+  request.events.assign(*count, *rendered);
   auto appended = (*store)->Append(std::move(request));
   if (!appended.ok()) return ReportError("append", appended.error());
   for (const core::AppendedEvent& e : *appended) std::printf("%s\n", e.line.c_str());

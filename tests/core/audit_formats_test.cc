@@ -33,7 +33,7 @@ EventDraft Draft(std::string type, std::optional<Target> target, std::string dat
 std::string Line(const EventDraft& d) {
   EXPECT_TRUE(ValidateDraft(d).ok()) << ValidateDraft(d).error().ToString();
   const EventPosition pos{kId, 1042, "acme", 77, FromUnixMillis(kMillis), kZeroHash};
-  return AssembleLine(RenderDraft(d), pos).line;
+  return AssembleLine(RenderDraft(d).value(), pos).line;
 }
 
 // One RFC 4180 record that must end in CRLF; a test failure on anything else.

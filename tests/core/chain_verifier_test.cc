@@ -23,9 +23,10 @@ std::vector<std::string> MakeChain(const std::string& tenant, int n, uint64_t fi
     d.data = "{\"n\":" + std::to_string(i) + "}";
     const Time t = FromUnixMillis(1795521600000 + i);
     EventId id = ids.Next(t);
-    AssembledLine a = AssembleLine(
-        RenderDraft(d), EventPosition{id.value(), 100 + first + static_cast<uint64_t>(i) * 3,
-                                      tenant, first + static_cast<uint64_t>(i), t, prev});
+    AssembledLine a =
+        AssembleLine(RenderDraft(d).value(),
+                     EventPosition{id.value(), 100 + first + static_cast<uint64_t>(i) * 3, tenant,
+                                   first + static_cast<uint64_t>(i), t, prev});
     prev = a.hash;
     lines.push_back(std::move(a.line));
   }
@@ -123,8 +124,8 @@ TEST(ChainVerifierTest, CatchesARewrittenEventWithARecomputedHash) {
   d.type = "workflow.executed";
   d.actor = Actor{"api_client", "cli_1", "", "", ""};
   d.data = "{\"n\":999}";
-  lines[1] = AssembleLine(RenderDraft(d), EventPosition{second->id, second->seq, "acme", 2,
-                                                        second->time, first->hash})
+  lines[1] = AssembleLine(RenderDraft(d).value(), EventPosition{second->id, second->seq, "acme", 2,
+                                                                second->time, first->hash})
                  .line;
   EXPECT_EQ(FirstFailure(lines).rfind("line 3: prev_hash does not match", 0), 0u);
 }

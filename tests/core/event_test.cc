@@ -26,7 +26,7 @@ EventPosition SamplePosition() {
 }
 
 TEST(EventTest, AssemblesTheCanonicalLineInEnvelopeOrder) {
-  const AssembledLine a = AssembleLine(RenderDraft(SampleDraft()), SamplePosition());
+  const AssembledLine a = AssembleLine(RenderDraft(SampleDraft()).value(), SamplePosition());
   const std::string body =
       "{\"id\":\"evt_0192f1c2a3b47c3d8e9f0a1b2c3d4e5f\",\"seq\":1042,\"tenant\":\"acme\","
       "\"tenant_seq\":77,\"type\":\"user.updated\",\"time\":\"2026-11-24T12:00:00.123Z\","
@@ -48,7 +48,7 @@ TEST(EventTest, LeavesOutAbsentOptionalMembers) {
   d.target.reset();
   d.changes.clear();
   d.actor = Actor{"system", "retention", "", "", ""};
-  const AssembledLine a = AssembleLine(RenderDraft(d), SamplePosition());
+  const AssembledLine a = AssembleLine(RenderDraft(d).value(), SamplePosition());
   EXPECT_EQ(a.line.find("\"target\""), std::string::npos);
   EXPECT_EQ(a.line.find("\"changes\""), std::string::npos);
   EXPECT_NE(a.line.find("\"actor\":{\"type\":\"system\",\"id\":\"retention\"},\"data\""),
@@ -57,7 +57,7 @@ TEST(EventTest, LeavesOutAbsentOptionalMembers) {
 }
 
 TEST(EventTest, ParsesTheFramingBack) {
-  const AssembledLine a = AssembleLine(RenderDraft(SampleDraft()), SamplePosition());
+  const AssembledLine a = AssembleLine(RenderDraft(SampleDraft()).value(), SamplePosition());
   Result<LineFields> f = VerifyLine(a.line);
   ASSERT_TRUE(f.ok()) << f.error().message;
   EXPECT_EQ(f->id, kId);
@@ -72,7 +72,7 @@ TEST(EventTest, ParsesTheFramingBack) {
 }
 
 TEST(EventTest, ReadsTheTypeAloneFromTheFraming) {
-  const AssembledLine a = AssembleLine(RenderDraft(SampleDraft()), SamplePosition());
+  const AssembledLine a = AssembleLine(RenderDraft(SampleDraft()).value(), SamplePosition());
   Result<std::string_view> type = ParseLineType(a.line);
   ASSERT_TRUE(type.ok()) << type.error().message;
   EXPECT_EQ(*type, "user.updated");
@@ -88,7 +88,7 @@ TEST(EventTest, ReadsTheTypeAloneFromTheFraming) {
 }
 
 TEST(EventTest, EveryFlippedByteFailsVerification) {
-  const std::string line = AssembleLine(RenderDraft(SampleDraft()), SamplePosition()).line;
+  const std::string line = AssembleLine(RenderDraft(SampleDraft()).value(), SamplePosition()).line;
   for (size_t i = 0; i < line.size(); ++i) {
     std::string bad = line;
     bad[i] = static_cast<char>(bad[i] ^ 0x01);
@@ -96,10 +96,10 @@ TEST(EventTest, EveryFlippedByteFailsVerification) {
   }
 }
 
-TEST(EventTest, ValidateDraftNamesTheField) {
+TEST(EventTest, RenderDraftRefusesAnInvalidDraftNamingTheField) {
   auto field_of = [](const EventDraft& d) {
-    Status s = ValidateDraft(d);
-    return s.ok() ? std::string("ok") : s.error().fields.at(0).field;
+    Result<RenderedDraft> r = RenderDraft(d);
+    return r.ok() ? std::string("ok") : r.error().fields.at(0).field;
   };
   EXPECT_EQ(field_of(SampleDraft()), "ok");
   EventDraft d = SampleDraft();
@@ -135,7 +135,7 @@ TEST(EventTest, ValidateDraftNamesTheField) {
 }
 
 TEST(EventTest, ParsesWhoActedAndOnWhat) {
-  const AssembledLine a = AssembleLine(RenderDraft(SampleDraft()), SamplePosition());
+  const AssembledLine a = AssembleLine(RenderDraft(SampleDraft()).value(), SamplePosition());
   Result<LineParties> p = ParseLineParties(a.line);
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->actor_type, "user");
@@ -146,12 +146,32 @@ TEST(EventTest, ParsesWhoActedAndOnWhat) {
   EventDraft d = SampleDraft();
   d.target.reset();
   d.actor.name = "Eve, \"}\\ \"target\":{\"type\":\"x\",\"id\":\"y\"}";
-  const AssembledLine b = AssembleLine(RenderDraft(d), SamplePosition());
+  const AssembledLine b = AssembleLine(RenderDraft(d).value(), SamplePosition());
   p = ParseLineParties(b.line);
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->actor_id, "usr_1");
   EXPECT_TRUE(p->target_id.empty());
   EXPECT_FALSE(ParseLineParties("{\"id\":1}").ok());
+}
+
+TEST(EventTest, RenderDraftsNamesTheItemAndAppliesTheWritersRule) {
+  EventDraft bad = SampleDraft();
+  bad.actor.type = "robot";
+  Result<std::vector<RenderedDraft>> r = RenderDrafts({SampleDraft(), bad});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().fields.at(0).field, "events[1].actor.type");
+  EventDraft other = SampleDraft();
+  other.type = "user.deleted";
+  r = RenderDrafts({SampleDraft(), SampleDraft(), other}, [](const RenderedDraft& e) {
+    return e.type() == "user.deleted" ? InvalidField("type", "not here") : OkStatus();
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().fields.at(0).field, "events[2].type");
+  r = RenderDrafts({SampleDraft(), other});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[1].type(), "user.deleted");
+  EXPECT_EQ((*r)[1].middle(), RenderDraft(other)->middle());
 }
 
 }  // namespace

@@ -64,7 +64,7 @@ class AuditIndexTest : public ::testing::Test {
       }
       core::AppendRequest r;
       r.tenant = TenantId(tenant);
-      r.events.push_back(d);
+      r.events.push_back(core::RenderDraft(d).value());
       auto appended = store_->Append(std::move(r));
       ASSERT_TRUE(appended.ok()) << appended.error().message;
       const core::AppendedEvent& e = appended->front();
@@ -398,7 +398,7 @@ TEST_F(AuditIndexTest, AQueryThatMeetsNothingCostsOnePageOfWorkNotTheTenant) {
       const bool a = (i + j) % 2 == 0;
       d.type = a ? "engine.started" : "engine.stopped";
       d.actor = core::Actor{"user", a ? "usr_a" : "usr_b", "", "", ""};
-      r.events.push_back(d);
+      r.events.push_back(core::RenderDraft(d).value());
     }
     ASSERT_TRUE(store_->Append(std::move(r)).ok());
   }
@@ -462,7 +462,7 @@ TEST_F(AuditIndexTest, APageEndsOnceItsLinesPassTheByteBound) {
     d.data = "{\"blob\":\"" + big + "\"}";
     core::AppendRequest r;
     r.tenant = TenantId("acme");
-    r.events.push_back(d);
+    r.events.push_back(core::RenderDraft(d).value());
     auto appended = store_->Append(std::move(r));
     ASSERT_TRUE(appended.ok());
     facts_["acme"].push_back(Fact{appended->front().tenant_seq.value(), d.type, d.actor.id, "",

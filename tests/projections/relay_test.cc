@@ -67,7 +67,7 @@ class RelayTest : public ::testing::Test {
       d.data = "{\"i\":" + std::to_string(i) + "}";
       core::AppendRequest r;
       r.tenant = core::TenantId("t" + std::to_string(i % tenants));
-      r.events.push_back(d);
+      r.events.push_back(core::RenderDraft(d).value());
       auto appended = store_->Append(std::move(r));
       ASSERT_TRUE(appended.ok()) << appended.error().message;
     }

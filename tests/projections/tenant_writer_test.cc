@@ -34,7 +34,9 @@ struct CountSlot final : TenantWriter::Slot {
 
 core::AppendRequest OneEvent() {
   core::AppendRequest r;
-  r.events.push_back(core::EventDraft{"app.thing_done", {"system", "test", "", "", ""}});
+  r.events.push_back(
+      core::RenderDraft(core::EventDraft{"app.thing_done", {"system", "test", "", "", ""}})
+          .value());
   return r;
 }
 

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
           d.type = "crash.tested";
           d.actor = core::Actor{"system", "crash-appender", "", "", ""};
           d.data = "{\"thread\":" + std::to_string(t) + ",\"n\":" + std::to_string(n) + "}";
-          request.events.push_back(std::move(d));
+          request.events.push_back(core::RenderDraft(d).value());
         }
         auto appended = (*store)->Append(std::move(request));
         if (!appended.ok()) {

@@ -45,7 +45,8 @@ struct Workload {
   core::AppendRequest Request(uint64_t n) const {
     core::AppendRequest request;
     request.tenant = core::TenantId(tenants[n % tenants.size()]);
-    request.events.push_back(draft);
+    // Rendered here, as an appender does before it hands a request to the log.
+    request.events.push_back(core::RenderDraft(draft).value());
     return request;
   }
 };
@@ -171,7 +172,7 @@ core::Result<BenchResult> RunAppendWorkload(const BenchOptions& options) {
   }
   // Size the padding so that a stored line is about kTargetLineBytes.
   const core::AssembledLine probe = core::AssembleLine(
-      core::RenderDraft(BenchDraft(0)),
+      core::RenderDraft(BenchDraft(0)).value(),
       core::EventPosition{"evt_0192f1c2a3b47c3d8e9f0a1b2c3d4e5f", 1000000, "bench-00", 10000,
                           core::FromUnixMillis(0), core::kZeroHash});
   const size_t padding =

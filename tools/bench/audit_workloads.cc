@@ -215,6 +215,8 @@ core::Result<BenchResult> RunQueryWorkload(const BenchOptions& options) {
       std::fprintf(stderr, "query: loading %llu events over 1000 tenants\n",
                    static_cast<unsigned long long>(size));
       CUSTOS_RETURN_IF_ERROR(node->LoadAudit(spec, clock, iam::Plan::kEnterprise));
+      std::fprintf(stderr, "query: %llu events settled, querying\n",
+                   static_cast<unsigned long long>(size));
       CUSTOS_ASSIGN_OR_RETURN(last, RunQueries(*node, spec, each));
     }
     const double p99 = last.all.Percentile(99);

@@ -46,7 +46,7 @@ core::EventDraft Draft() {
 
 size_t LineBytes() {
   return core::AssembleLine(
-             core::RenderDraft(Draft()),
+             core::RenderDraft(Draft()).value(),
              core::EventPosition{"evt_0192f1c2a3b47c3d8e9f0a1b2c3d4e5f", 1000000, "bench-00", 10000,
                                  core::FromUnixMillis(0), core::kZeroHash})
       .line.size();
@@ -56,7 +56,7 @@ std::string Tenant(uint64_t n) { return fmt::format("bench-{:02}", n % kTenants)
 
 // Appends `events` in requests of 100 events per tenant (the backlog).
 core::Status AppendBacklog(storage::RocksStore& store, uint64_t events) {
-  const core::EventDraft draft = Draft();
+  const core::RenderedDraft draft = core::RenderDraft(Draft()).value();
   for (uint64_t n = 0; n < events; n += 100) {
     core::AppendRequest r;
     r.tenant = core::TenantId(Tenant(n / 100));
@@ -89,7 +89,7 @@ class PacedLoad {
       if (at > Clock::now()) std::this_thread::sleep_until(at);
       core::AppendRequest r;
       r.tenant = core::TenantId(Tenant(n));
-      r.events.push_back(draft);
+      r.events.push_back(core::RenderDraft(draft).value());
       core::Status queued = store_.AppendAsync(std::move(r), [this](core::AppendResult result) {
         if (!result.ok()) failed_ = true;
       });
