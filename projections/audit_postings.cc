@@ -247,6 +247,14 @@ std::optional<uint64_t> Posting::SeekTo(uint64_t x) {
 std::optional<uint64_t> Posting::SeekAscending(uint64_t x) {
   // The loaded block holds the first entry >= every x since the seek that loaded it, up to
   // its last entry.
+  if (!block_.empty() && x > block_.back()) {
+    // The next block first: a walk through a run (a sparse one has a block per entry or so)
+    // steps to it instead of seeking again; a jump past it seeks.
+    it_->Next();
+    Load();
+    if (block_.empty()) return Exhausted();
+    if (block_.back() >= x) return *std::lower_bound(block_.begin(), block_.end(), x);
+  }
   if (block_.empty() || x > block_.back()) {
     std::string key = prefix_;
     core::PutBE64(key, x);
@@ -263,6 +271,13 @@ std::optional<uint64_t> Posting::SeekAscending(uint64_t x) {
 std::optional<uint64_t> Posting::SeekDescending(uint64_t x) {
   // The loaded block holds the last entry <= every x since the seek that loaded it, down to
   // its first entry.
+  if (!block_.empty() && x < block_.front()) {
+    // The block before first (one Prev instead of a Seek and a Prev); a jump past it seeks.
+    it_->Prev();
+    Load();
+    if (block_.empty()) return Exhausted();
+    if (block_.front() <= x) return *(std::upper_bound(block_.begin(), block_.end(), x) - 1);
+  }
   if (block_.empty() || x < block_.front()) {
     std::string key = prefix_;
     core::PutBE64(key, x);
@@ -288,6 +303,13 @@ std::optional<uint64_t> Posting::SeekDescending(uint64_t x) {
     }
   }
   return *(std::upper_bound(block_.begin(), block_.end(), x) - 1);
+}
+
+std::optional<uint64_t> Posting::Exhausted() {
+  // Past the run's last block in the walk's direction, or an iterator that failed: either
+  // way nothing further (status() tells which).
+  exhausted_ = true;
+  return std::nullopt;
 }
 
 core::Status Posting::status() const {

@@ -134,6 +134,7 @@ class Posting {
   void Load();
   std::optional<uint64_t> SeekAscending(uint64_t x);
   std::optional<uint64_t> SeekDescending(uint64_t x);
+  std::optional<uint64_t> Exhausted();
 
   std::unique_ptr<core::KvIterator> it_;
   std::string prefix_;
