@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <random>
+#include <vector>
 
 #include "core/fields.h"
 #include "core/json_canonical.h"
@@ -21,6 +24,82 @@ TEST(JsonWriterTest, ReplacesInvalidUtf8) {
   AppendJsonString(out, std::string("ok\xff\xc3(x\xed\xa0\x80", 9));
   EXPECT_EQ(out, "\"ok\xEF\xBF\xBD\xEF\xBF\xBD(x\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
   EXPECT_TRUE(IsValidUtf8(out));
+}
+
+// The escaping byte by byte, as the contract says it (RFC 8259 and U+FFFD for what is not
+// UTF-8), against AppendJsonString's eight-bytes-at-a-time skipping, for strings of every
+// length and alignment made of the bytes that matter.
+std::string EscapeByteByByte(std::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      const char* named[] = {"\\b", "\\t", "\\n", nullptr, "\\f", "\\r"};
+      if (c >= 8 && c <= 13 && named[c - 8] != nullptr) {
+        out += named[c - 8];
+      } else {
+        char u[8];
+        std::snprintf(u, sizeof u, "\\u%04x", c);
+        out += u;
+      }
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      const size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+                       : c >= 0xE0 && c <= 0xEF ? 3
+                       : c >= 0xF0 && c <= 0xF4 ? 4
+                                                : 0;
+      if (n != 0 && i + n <= s.size() && IsValidUtf8(s.substr(i, n))) {
+        out.append(s.substr(i, n));
+        i += n;
+        continue;
+      }
+      out += "\xEF\xBF\xBD";
+    }
+    ++i;
+  }
+  return out + "\"";
+}
+
+TEST(JsonWriterTest, EscapingMatchesTheByteByByteRuleAtEveryLengthAndAlignment) {
+  const std::vector<std::string> pieces = {"a",
+                                           "Z",
+                                           "0",
+                                           " ",
+                                           "/",
+                                           "~",
+                                           "\"",
+                                           "\\",
+                                           "\n",
+                                           "\t",
+                                           std::string(1, '\0'),
+                                           "\x1f",
+                                           "\x7f",
+                                           "é",
+                                           "😀",
+                                           "€",
+                                           "\xff",
+                                           "\xc3",
+                                           "\xed\xa0\x80",
+                                           "\xe0\x80\x80",
+                                           "\xf4\x90\x80\x80",
+                                           "abcdefgh",
+                                           "usr_0192f1c2a3b4"};
+  std::mt19937 rng(7);
+  for (int round = 0; round < 20000; ++round) {
+    std::string s;
+    const size_t parts = rng() % 12;
+    for (size_t p = 0; p < parts; ++p) {
+      // Mostly plain text, so that long plain runs meet a special byte at every offset.
+      s += rng() % 3 != 0 ? pieces[rng() % 2] : pieces[rng() % pieces.size()];
+    }
+    std::string out;
+    AppendJsonString(out, s);
+    ASSERT_EQ(out, EscapeByteByByte(s)) << "input of " << s.size() << " bytes";
+  }
 }
 
 TEST(JsonWriterTest, WritesCompactObjectsAndArrays) {
