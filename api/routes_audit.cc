@@ -219,7 +219,12 @@ core::Actor CallerWithName(const CallPtr& call) {
 core::Result<core::RenderedDraft> ToEvent(const CallPtr& call, const core::Actor& caller,
                                           IngestBody&& in) {
   core::EventDraft d;
-  // The type's syntax is RenderDraft's to check; a catalog type is well formed.
+  // The type's syntax first (RenderDraft checks it again, with the rest of the draft; a
+  // body's errors name the type before anything else).
+  if (!core::IsValidEventType(in.type)) {
+    return core::InvalidField("type", "'" + in.type.substr(0, 80) +
+                                          "' must match ^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$");
+  }
   if (iam::IsCatalogType(in.type)) {
     return core::InvalidField("type", "'" + in.type +
                                           "' belongs to Custos' own catalog; applications may "

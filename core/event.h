@@ -12,7 +12,8 @@
 // A caller describes an event as an EventDraft; the log assigns the position (id, seq,
 // tenant_seq, time, prev_hash) and calls AssembleLine. Rendering the position-free parts
 // (RenderDraft, which also validates) is split off so that appenders do it on their own
-// threads, before any lock, and the log's committing thread only concatenates and hashes.
+// threads (application events before the tenant's lock) and the log's committing thread
+// only concatenates and hashes.
 //
 // Thread-safety: plain values and pure functions.
 #pragma once

@@ -39,7 +39,7 @@ namespace custos::core {
 struct AppendRequest {
   TenantId tenant;
   // At least one; appended contiguously, in order. Rendered (and so validated) by the caller,
-  // on its own thread and before any lock it holds while appending.
+  // on its own thread.
   std::vector<RenderedDraft> events;
   // The tenant's tenant_seq this request was decided on (0 for a tenant with no events).
   std::optional<TenantSeq> expected_tenant_seq;

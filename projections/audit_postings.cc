@@ -226,11 +226,10 @@ void BlockBuilder::WriteTo(core::KvBatch& batch) {
 
 void Posting::Load() {
   block_.clear();
-  if (!it_->Valid()) return;
-  const std::string_view key = it_->key();
-  if (key.size() != prefix_.size() + 8 || !key.starts_with(prefix_)) return;
+  const std::optional<uint64_t> last = LastEntryHere();
+  if (!last) return;
   core::Status decoded = DecodeBlock(it_->value(), block_);
-  if (decoded.ok() && block_.back() != core::GetBE64(key.substr(prefix_.size()))) {
+  if (decoded.ok() && block_.back() != *last) {
     decoded = core::Corruption("an audit index block does not end where its key says");
   }
   if (!decoded.ok()) {
@@ -249,11 +248,17 @@ std::optional<uint64_t> Posting::SeekAscending(uint64_t x) {
   // its last entry.
   if (!block_.empty() && x > block_.back()) {
     // The next block first: a walk through a run (a sparse one has a block per entry or so)
-    // steps to it instead of seeking again; a jump past it seeks.
+    // steps to it instead of seeking again; a jump past it (its key, the block's last entry,
+    // says so before it is decoded) seeks.
     it_->Next();
-    Load();
-    if (block_.empty()) return Exhausted();
-    if (block_.back() >= x) return *std::lower_bound(block_.begin(), block_.end(), x);
+    const std::optional<uint64_t> last = LastEntryHere();
+    if (!last) return Exhausted();
+    if (*last >= x) {
+      Load();
+      if (block_.empty()) return Exhausted();
+      return *std::lower_bound(block_.begin(), block_.end(), x);
+    }
+    block_.clear();
   }
   if (block_.empty() || x > block_.back()) {
     std::string key = prefix_;
@@ -303,6 +308,13 @@ std::optional<uint64_t> Posting::SeekDescending(uint64_t x) {
     }
   }
   return *(std::upper_bound(block_.begin(), block_.end(), x) - 1);
+}
+
+std::optional<uint64_t> Posting::LastEntryHere() const {
+  if (!it_->Valid()) return std::nullopt;
+  const std::string_view key = it_->key();
+  if (key.size() != prefix_.size() + 8 || !key.starts_with(prefix_)) return std::nullopt;
+  return core::GetBE64(key.substr(prefix_.size()));
 }
 
 std::optional<uint64_t> Posting::Exhausted() {

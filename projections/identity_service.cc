@@ -220,6 +220,22 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
     locked.Unlock();
     return done(ExecuteResult{std::move(*decision), {}});
   }
+  // Rendered (and so validated) before anything is applied: an event the log would refuse
+  // is answered as the log would have answered it, with the state left as it was.
+  core::AppendRequest append;
+  append.checkpoint = std::string(kStateCheckpoint);
+  append.time = ctx.now;
+  append.events.reserve(decision->events.size());
+  for (size_t i = 0; i < decision->events.size(); ++i) {
+    const core::iam::DomainEvent& e = decision->events[i];
+    core::Result<core::RenderedDraft> rendered = core::RenderDraft(
+        core::EventDraft{e.type, request.actor, e.target, e.data, e.changes, request.request_id});
+    if (!rendered.ok()) {
+      locked.Unlock();
+      return done(core::AtItem(std::move(rendered).error(), "events", i));
+    }
+    append.events.push_back(std::move(rendered).value());
+  }
   // Apply at once, so that the next command of the tenant is decided on this one's effects.
   for (const core::iam::DomainEvent& e : decision->events) {
     Status applied = slot->state.Apply(e.type, e.data, ctx.now);
@@ -228,22 +244,6 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
       std::move(locked).Poison();
       return done(core::Internal("decided event does not apply: " + applied.error().message));
     }
-  }
-  core::AppendRequest append;
-  append.checkpoint = std::string(kStateCheckpoint);
-  append.time = ctx.now;
-  append.events.reserve(decision->events.size());
-  for (core::iam::DomainEvent& e : decision->events) {
-    core::Result<core::RenderedDraft> rendered = core::RenderDraft(
-        core::EventDraft{std::move(e.type), request.actor, std::move(e.target), std::move(e.data),
-                         std::move(e.changes), request.request_id});
-    if (!rendered.ok()) {
-      // Decide made an event the log refuses (an actor the API let through, for one): put the
-      // state back as stored.
-      std::move(locked).Poison();
-      return done(core::Internal("decided event cannot be logged: " + rendered.error().message));
-    }
-    append.events.push_back(std::move(rendered).value());
   }
   AddRecords(append.side_writes, tenant->value(), slot->state.TakeDirty());
   for (const core::KvWrite& w : decision->credentials.writes()) {

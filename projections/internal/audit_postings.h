@@ -134,6 +134,8 @@ class Posting {
   void Load();
   std::optional<uint64_t> SeekAscending(uint64_t x);
   std::optional<uint64_t> SeekDescending(uint64_t x);
+  // The last entry of the block under the iterator (its key says it), if it is the run's.
+  [[nodiscard]] std::optional<uint64_t> LastEntryHere() const;
   std::optional<uint64_t> Exhausted();
 
   std::unique_ptr<core::KvIterator> it_;

@@ -250,6 +250,32 @@ TEST_F(PostingTest, ABlockThatDoesNotDecodeIsAnErrorNotAnEmptyRun) {
   Posting q = Open(prefix, true);
   EXPECT_FALSE(q.SeekTo(20).has_value());
   EXPECT_EQ(q.status().error().code, core::Errc::kCorruption);
+  // Met by a walk stepping from a good block to it, in either direction: an error too.
+  auto good_block = [&](std::initializer_list<uint64_t> entries) {
+    std::string k = prefix;
+    core::PutBE64(k, *(entries.end() - 1));
+    std::string v;
+    uint64_t previous = 0;
+    for (uint64_t e : entries) {
+      PutVarint(v, e - previous);
+      previous = e;
+    }
+    core::KvBatch b;
+    b.Put(core::Space::kAudit, k, v);
+    ASSERT_TRUE(store_->Write(b, core::Durability::kNoSync).ok());
+  };
+  ASSERT_NO_FATAL_FAILURE(good_block({3, 5}));    // below the bad block (key 9)
+  ASSERT_NO_FATAL_FAILURE(good_block({15, 20}));  // above it
+  Posting up = Open(prefix, false);
+  EXPECT_EQ(up.SeekTo(1), std::optional<uint64_t>(3));
+  EXPECT_EQ(up.SeekTo(4), std::optional<uint64_t>(5));
+  EXPECT_FALSE(up.SeekTo(6).has_value());  // steps onto the bad block
+  EXPECT_EQ(up.status().error().code, core::Errc::kCorruption);
+  Posting down = Open(prefix, true);
+  EXPECT_EQ(down.SeekTo(25), std::optional<uint64_t>(20));
+  EXPECT_EQ(down.SeekTo(16), std::optional<uint64_t>(15));
+  EXPECT_FALSE(down.SeekTo(14).has_value());  // steps onto the bad block
+  EXPECT_EQ(down.status().error().code, core::Errc::kCorruption);
 }
 
 }  // namespace
