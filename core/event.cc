@@ -125,17 +125,12 @@ Result<RenderedDraft> RenderDraft(const EventDraft& d) {
   return r;
 }
 
-Result<std::vector<RenderedDraft>> RenderDrafts(
-    const std::vector<EventDraft>& drafts,
-    const std::function<Status(const RenderedDraft&)>& also) {
+Result<std::vector<RenderedDraft>> RenderDrafts(const std::vector<EventDraft>& drafts) {
   std::vector<RenderedDraft> out;
   out.reserve(drafts.size());
   for (size_t i = 0; i < drafts.size(); ++i) {
     Result<RenderedDraft> r = RenderDraft(drafts[i]);
     if (!r.ok()) return AtItem(std::move(r).error(), "events", i);
-    if (also) {
-      if (Status s = also(*r); !s.ok()) return AtItem(std::move(s).error(), "events", i);
-    }
     out.push_back(std::move(r).value());
   }
   return out;

@@ -18,7 +18,6 @@
 // Thread-safety: plain values and pure functions.
 #pragma once
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,11 +80,9 @@ class RenderedDraft {
 
 // ValidateDraft, then the draft rendered.
 [[nodiscard]] Result<RenderedDraft> RenderDraft(const EventDraft& draft);
-// Every draft of a batch: RenderDraft, then `also` (a writer's own rule, may be empty); the
-// first failure names its item (events[i].field).
+// Every draft of a batch, rendered; the first failure names its item (events[i].field).
 [[nodiscard]] Result<std::vector<RenderedDraft>> RenderDrafts(
-    const std::vector<EventDraft>& drafts,
-    const std::function<Status(const RenderedDraft&)>& also = {});
+    const std::vector<EventDraft>& drafts);
 
 struct EventPosition {
   std::string_view id;
