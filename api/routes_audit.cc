@@ -221,10 +221,7 @@ core::Result<core::RenderedDraft> ToEvent(const CallPtr& call, const core::Actor
   core::EventDraft d;
   // The type's syntax first (RenderDraft checks it again, with the rest of the draft; a
   // body's errors name the type before anything else).
-  if (!core::IsValidEventType(in.type)) {
-    return core::InvalidField("type", "'" + in.type.substr(0, 80) +
-                                          "' must match ^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$");
-  }
+  CUSTOS_RETURN_IF_ERROR(core::CheckNewEventType(in.type));
   if (iam::IsCatalogType(in.type)) {
     return core::InvalidField("type", "'" + in.type +
                                           "' belongs to Custos' own catalog; applications may "

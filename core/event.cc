@@ -68,12 +68,7 @@ bool IsPlainText(std::string_view v, size_t max) {
 }  // namespace
 
 Status ValidateDraft(const EventDraft& d) {
-  if (!IsValidEventType(d.type)) {
-    std::string message = "'";
-    message.append(d.type, 0, 80);
-    message += "' must match ^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$";
-    return InvalidField("type", std::move(message));
-  }
+  CUSTOS_RETURN_IF_ERROR(CheckNewEventType(d.type));
   if (!IsActorType(d.actor.type)) {
     return InvalidField("actor.type", "must be one of user, api_client, root, system");
   }

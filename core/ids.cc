@@ -42,4 +42,18 @@ bool IsValidEventType(std::string_view type) {
   return segments >= 2;
 }
 
+Status CheckNewEventType(std::string_view type) {
+  std::string message = "'";
+  message.append(type.substr(0, 80));
+  if (!IsValidEventType(type)) {
+    message += "' must match ^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$";
+    return InvalidField("type", std::move(message));
+  }
+  if (type.size() > kMaxEventTypeBytes) {
+    message += "' must be at most " + std::to_string(kMaxEventTypeBytes) + " bytes";
+    return InvalidField("type", std::move(message));
+  }
+  return OkStatus();
+}
+
 }  // namespace custos::core

@@ -26,5 +26,12 @@ using TenantSeq = Counter<struct TenantSeqTag>;
 
 // An event type: ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$ (../shared/spec/EVENTS.md).
 [[nodiscard]] bool IsValidEventType(std::string_view type);
+// The longest type an event may be written with. The audit index keeps a run per prefix of
+// a type, so a type's length costs its square in index keys; lines stored before the limit
+// still read as valid.
+inline constexpr size_t kMaxEventTypeBytes = 128;
+// kInvalidArgument on "type" unless `type` is valid and at most kMaxEventTypeBytes; the
+// message quotes at most 80 bytes of it.
+[[nodiscard]] Status CheckNewEventType(std::string_view type);
 
 }  // namespace custos::core

@@ -100,7 +100,10 @@ core::Status IndexLine(const core::LineFields& f, std::string_view line, BlockBu
   };
   add(kActorKind, p.actor_id);
   add(kTypeKind, f.type);
-  for (size_t dot = f.type.find('.'); dot != std::string_view::npos;
+  // Prefixes up to the longest type an event may be written with: a longer one (stored before
+  // the limit) would cost its square in keys.
+  for (size_t dot = f.type.find('.');
+       dot != std::string_view::npos && dot < core::kMaxEventTypeBytes;
        dot = f.type.find('.', dot + 1)) {
     add(kPrefixKind, f.type.substr(0, dot));
   }

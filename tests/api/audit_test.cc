@@ -226,6 +226,30 @@ TEST_F(AuditApiTest, IngestRefusesCatalogTypesAndBadFieldsAndWritesNothing) {
   EXPECT_EQ(Types("?limit=1000").size(), before);
 }
 
+// A type of many segments is a run per prefix in the audit index: 20,000 segments made
+// 20,000 keys averaging 20 KB (400 MB to index, quadratic in the body). Types are at most
+// 128 bytes; the type is named first when the body has other errors too.
+TEST_F(AuditApiTest, IngestRefusesATypeLongerThan128BytesBeforeIndexingAnything) {
+  const std::string token = AuditClient("long-types", "edit");
+  const size_t before = Types("?limit=1000").size();
+  std::string many = "a";
+  for (int i = 0; i < 20'000; ++i) many += ".a";
+  const std::string at_limit = "app." + std::string(124, 'x');  // 128 bytes
+  for (const std::string& type : {many, at_limit + "y"}) {
+    HttpReply r = Ingest(token, "{\"type\":\"" + type + "\",\"data\":[1]}");
+    EXPECT_EQ(r.status, 422) << r.body.substr(0, 200);
+    EXPECT_EQ(J(r.body).S("errors.0.field"), "type");
+    EXPECT_LT(r.body.size(), 1024u);  // the type is not echoed whole
+  }
+  HttpReply batch =
+      client_->Json("POST", base_ + "/events:batch", token,
+                    "{\"events\":[{\"type\":\"workflow.run\"},{\"type\":\"" + many + "\"}]}");
+  EXPECT_EQ(batch.status, 422);
+  EXPECT_EQ(J(batch.body).S("errors.0.field"), "events[1].type");
+  EXPECT_EQ(Types("?limit=1000").size(), before);
+  EXPECT_EQ(Ingest(token, "{\"type\":\"" + at_limit + "\"}").status, 201);
+}
+
 TEST_F(AuditApiTest, ABatchOfAThousandIsOneAppend) {
   const std::string token = AuditClient("bulk", "edit");
   std::string body = "{\"events\":[";

@@ -115,6 +115,11 @@ TEST(EventTest, RenderDraftRefusesAnInvalidDraftNamingTheField) {
   d.target->id.clear();
   EXPECT_EQ(field_of(d), "target.id");
   d = SampleDraft();
+  d.type = "app." + std::string(124, 'x');  // 128 bytes: the longest type
+  EXPECT_EQ(field_of(d), "ok");
+  d.type += "y";
+  EXPECT_EQ(field_of(d), "type");
+  d = SampleDraft();
   d.data = "{\"a\": 1}";
   EXPECT_EQ(field_of(d), "data");
   d = SampleDraft();
