@@ -47,7 +47,7 @@ int RunBench(const Args& args) {
            {"threads", true, "64", "concurrent clients (ours and the peer's)"},
            {"dir", true, "", "where scratch data goes (default: the system temp dir)"},
            {"no-peer", false, "", "skip the peer (for profiling; ratio is null)"}},
-          flags)) {
+          flags, {.positional = true})) {
     return *exit;
   }
   if (flags.positional().empty()) {

@@ -36,9 +36,15 @@ int ReportError(const std::string& command, const core::Error& error);
 
 namespace custos::tools {
 
-// Parses a command's flags (a `help` flag is added). Returns an exit code when the command
+struct CommandFlagOptions {
+  bool positional = false;   // the command takes arguments besides flags
+  bool config_file = false;  // `--config FILE` is added
+};
+
+// Parses a command's flags (`-h/--help` is added). Returns an exit code when the command
 // should stop here (help printed, or a usage error reported), nullopt to go on.
 std::optional<int> ParseCommandFlags(const std::string& command, const std::string& synopsis,
-                                     const Args& args, std::vector<FlagSpec> specs, Flags& out);
+                                     const Args& args, std::vector<FlagSpec> specs, Flags& out,
+                                     CommandFlagOptions options = {});
 
 }  // namespace custos::tools

@@ -44,12 +44,38 @@ core::Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& li
   return std::make_pair(listen.substr(0, colon), static_cast<uint16_t>(port));
 }
 
+// The issuer is the tokens' `iss` and the base of the links in mails: an absolute http(s) URL
+// with a host, no query, fragment or trailing slash (RFC 8414 section 2). On a wildcard
+// address there is no default: the address bound says nothing of the name clients use.
+core::Result<std::optional<std::string>> CheckIssuer(std::optional<std::string> issuer,
+                                                     const std::string& host) {
+  if (!issuer) {
+    if (host == "0.0.0.0" || host == "::" || host == "[::]" || host.empty()) {
+      return core::InvalidArgument(
+          "--issuer (or CUSTOS_ISSUER) is required with a wildcard --listen address ('" +
+          host + "'): it is the tokens' iss and the base of the links in mails, e.g. "
+          "https://id.example.com");
+    }
+    return issuer;
+  }
+  const std::string& url = *issuer;
+  const size_t scheme = url.rfind("https://", 0) == 0 ? 8 : url.rfind("http://", 0) == 0 ? 7 : 0;
+  if (scheme == 0 || url.size() == scheme || url.find_first_of("?# \t\r\n") != std::string::npos ||
+      url.back() == '/' || url[scheme] == '/') {
+    return core::InvalidArgument("--issuer must be an http(s) URL with a host and no query, "
+                                 "fragment or trailing slash, got '" + url + "'");
+  }
+  return issuer;
+}
+
 }  // namespace
 
 int RunServe(const Args& args) {
   Flags flags;
   if (auto exit = ParseCommandFlags(
-          "serve", "[--listen HOST:PORT] --data-dir DIR [--kafka off|embedded|HOST:PORT,…]", args,
+          "serve",
+          "[--config FILE] [--listen HOST:PORT] --data-dir DIR [--kafka off|embedded|HOST:PORT,…]",
+          args,
           {{"listen", true, "127.0.0.1:8080", "address to listen on (port 0: any free port)"},
            {"data-dir", true, "", "where the store, keys and root credentials live"},
            {"kafka", true, "off", "off, embedded (a dev cluster in-process), or brokers"},
@@ -70,7 +96,9 @@ int RunServe(const Args& args) {
            {"workers", true, "",
             "HTTP I/O threads (default: cores - 1, at least 1; the log's "
             "commit thread has the other core)"},
-           {"issuer", true, "", "the tokens' issuer URL (default http://LISTEN)"},
+           {"issuer", true, "",
+            "the tokens' issuer URL, base of the links in mails (default http://LISTEN; "
+            "required when LISTEN is a wildcard address)"},
            {"body-limit", true, "1048576", "largest request body in bytes (CSV import: 64 MiB)"},
            {"max-connections", true, "0",
             "open connections in all, past which new ones get 503 (0: half the file limit)"},
@@ -87,22 +115,16 @@ int RunServe(const Args& args) {
             "for drills and tests only, on a copy of a data dir: seconds added to the server's "
             "clock, so that a review of what is 90 days old can be tried today. It marks the "
             "data dir (DIR/clock-offset), which is then served only with the flag given"},
-           {"log-format", true, "text", "text or json (JSON lines)"},
-           {"log-level", true, "info", "the least level logged: debug, info, warn or error"}},
-          flags)) {
+           {"log-format", true, "text", "the server's lines: text, or json (JSON lines)",
+            {"text", "json"}},
+           {"log-level", true, "info", "the least level logged", {"debug", "info", "warn", "error"}}},
+          flags, {.config_file = true})) {
     return *exit;
   }
-  const std::string log_format = *flags.Get("log-format");
-  if (log_format != "text" && log_format != "json") {
-    return ReportError("serve", core::InvalidArgument("--log-format must be text or json, got '" +
-                                                      log_format + "'"));
-  }
   storage::LogOptions log_options;
-  log_options.json = log_format == "json";
+  log_options.json = *flags.Get("log-format") == "json";
   if (!core::log::ParseLevel(*flags.Get("log-level"), log_options.level)) {
-    return ReportError("serve", core::InvalidArgument(
-                                    "--log-level must be debug, info, warn or error, got '" +
-                                    *flags.Get("log-level") + "'"));
+    return ReportError("serve", core::InvalidArgument("--log-level: unknown level"));
   }
   // From here on every line the server writes goes through this logger.
   storage::SpdlogLogger logger(log_options);
@@ -114,6 +136,8 @@ int RunServe(const Args& args) {
   if (!data_dir.ok()) return Fail(data_dir.error());
   auto listen = ParseListen(*flags.Get("listen"));
   if (!listen.ok()) return Fail(listen.error());
+  core::Result<std::optional<std::string>> issuer = CheckIssuer(flags.Get("issuer"), listen->first);
+  if (!issuer.ok()) return Fail(issuer.error());
   core::Result<uint64_t> workers =
       flags.Get("workers")
           ? flags.GetUInt("workers", 1, 256)
@@ -164,7 +188,7 @@ int RunServe(const Args& args) {
   node_options.host = listen->first;
   node_options.port = listen->second;
   node_options.workers = static_cast<int>(*workers);
-  node_options.issuer = flags.Get("issuer");
+  node_options.issuer = *issuer;
   node_options.api.body_limit = *body_limit;
   node_options.max_connections = static_cast<size_t>(*max_connections);
   node_options.max_connections_per_address = static_cast<size_t>(*per_address);

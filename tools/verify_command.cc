@@ -47,7 +47,7 @@ int RunVerify(const Args& args) {
             "JWK(S) file (/.well-known/custos-audit-keys) to check the export's signed receipt"},
            {"require-complete", false, "",
             "exit 1 unless the receipt says the export holds the whole retained trail"}},
-          flags)) {
+          flags, {.positional = true})) {
     return *exit;
   }
   if (flags.positional().size() != 1) {

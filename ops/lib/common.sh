@@ -5,7 +5,7 @@
 # Every package the build, the tests and the tools need, from Debian 12's archive.
 CUSTOS_PACKAGES=(
   g++ cmake ninja-build pkg-config
-  libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
+  libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   librocksdb-dev rocksdb-tools libjemalloc-dev
   librdkafka-dev kcat
   libsimdjson-dev libspdlog-dev libfmt-dev

@@ -21,14 +21,17 @@ import requests
 
 
 class Server:
-    def __init__(self, binary, extra_args=(), data_dir=None):
+    def __init__(self, binary, extra_args=(), data_dir=None, args=None, env=None, scheme="http"):
+        """`args` replaces the default flags (listen on 127.0.0.1:0, `data_dir`, Kafka off);
+        `data_dir` must then name the dir they select."""
         # A data dir given by the caller outlives the server (restarts); ours is removed.
         self.own_dir = data_dir is None
         self.dir = data_dir or tempfile.mkdtemp(prefix="custos-e2e-")
+        if args is None:
+            args = ["--listen", "127.0.0.1:0", "--data-dir", self.dir, "--kafka", "off"]
         self.proc = subprocess.Popen(
-            [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.dir, "--kafka", "off"]
-            + list(extra_args),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [binary, "serve"] + list(args) + list(extra_args),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         self.base = None
         deadline = time.monotonic() + 30
         buffered = b""
@@ -50,7 +53,7 @@ class Server:
                     except ValueError:
                         continue
                 if " listening on " in line:
-                    self.base = "http://" + line.split(" listening on ")[1].split(" ")[0]
+                    self.base = scheme + "://" + line.split(" listening on ")[1].split(" ")[0]
         # Keep reading the server's log so that it never blocks on a full pipe; the tail is
         # kept for diagnostics.
         self.stderr_seen = buffered

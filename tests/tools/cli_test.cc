@@ -146,6 +146,22 @@ TEST_F(CliTest, UsageErrorsExitWithTwoAndAMessage) {
             "--log-format must be text or json, got 'yaml'"},
            {{"serve", "--data-dir", "never-made", "--log-level", "loud"},
             "--log-level must be debug, info, warn or error"},
+           {{"serve", "--data-dir", "never-made", "--listen", "0.0.0.0:0"},
+            "--issuer (or CUSTOS_ISSUER) is required with a wildcard --listen address"},
+           {{"serve", "--data-dir", "never-made", "--listen", "[::]:8080"},
+            "--issuer (or CUSTOS_ISSUER) is required"},
+           {{"serve", "--data-dir", "never-made", "--issuer", "https://id.example/"},
+            "--issuer must be an http(s) URL with a host and no query"},
+           {{"serve", "--data-dir", "never-made", "--issuer", "ftp://id.example"},
+            "--issuer must be"},
+           {{"serve", "--config", "never-made.conf"}, "--config: cannot read never-made.conf"},
+           {{"serve", "--data-dir", "never-made", "--listen", "127.0.0.1:1", "--listen", "x:2"},
+            "--listen is given more than once"},
+           {{"rebuild", "--data-dir", "never-made", "extra"}, "unexpected argument 'extra'"},
+           {{"rebuild", "--data-dir", "never-made", "--check=yes"}, "--check takes no value"},
+           {{"dump", "--data-dir"}, "--data-dir needs a value"},
+           // No abbreviations: a prefix of a flag is not that flag.
+           {{"dump", "--data", "never-made", "--tenant", "acme"}, "unknown flag --data"},
        }) {
     std::vector<std::string> argv = {kCustos};
     argv.insert(argv.end(), c.args.begin(), c.args.end());
@@ -462,6 +478,56 @@ TEST(CliBenchTest, SeveralWorkloadsPrintJsonLinesThenATableOfThem) {
     ++rows;
   }
   EXPECT_EQ(rows, 2u);
+}
+
+TEST(CliHelpTest, EveryCommandDescribesItsFlagsOnDashH) {
+  for (const std::string command :
+       {"serve", "verify", "dump", "append", "rebuild", "dev-kafka", "bench"}) {
+    for (const std::string flag : {"-h", "--help"}) {
+      CommandResult r = RunCommand({kCustos, command, flag});
+      EXPECT_EQ(r.exit_code, 0) << command << " " << flag << ": " << r.err;
+      EXPECT_EQ(r.out.rfind("usage: custos " + command + " ", 0), 0u) << r.out;
+      EXPECT_NE(r.out.find("-h, --help"), std::string::npos) << r.out;
+    }
+  }
+  CommandResult top = RunCommand({kCustos, "-h"});
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_NE(top.out.find("commands:"), std::string::npos);
+}
+
+// A config file of `name = value` lines: read for what the command line and environment do
+// not say; checked like them, line by line.
+TEST(CliConfigTest, AConfigFileIsCheckedLikeTheCommandLine) {
+  TempDir tmp;
+  struct Case {
+    std::string file;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"data-dir = " + tmp.File("d") + "\nlog-format = yaml\n",
+            ": --log-format must be text or json, got 'yaml'"},
+           {"listen = 127.0.0.1:0\nlisten-addr = 1\n", ": unknown flag --listen-addr"},
+           {"just words\n", "invalid line 'just words'"},
+           {"config = other.conf\n", ": unknown flag --config"},
+           {"listen = 127.0.0.1:0\nlisten = 127.0.0.1:1\n", ": --listen is given more than once"},
+           // Found in the file when neither the command line nor the environment has it.
+           {"# nothing else\n", "--data-dir (or CUSTOS_DATA_DIR) is required"},
+       }) {
+    const std::string file = tmp.File("custos.conf");
+    WriteFile(file, c.file);
+    CommandResult r = RunCommand({kCustos, "serve", "--config", file});
+    EXPECT_EQ(r.exit_code, 2) << c.file << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.file << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(tmp.File("d")));
+  // The environment names its variable.
+  setenv("CUSTOS_LOG_LEVEL", "loud", 1);
+  CommandResult env = RunCommand({kCustos, "serve", "--data-dir", tmp.File("d")});
+  unsetenv("CUSTOS_LOG_LEVEL");
+  EXPECT_EQ(env.exit_code, 2);
+  EXPECT_NE(env.err.find("CUSTOS_LOG_LEVEL must be debug, info, warn or error, got 'loud'"),
+            std::string::npos)
+      << env.err;
 }
 
 TEST_F(CliTest, FlagsHaveEnvironmentTwins) {
