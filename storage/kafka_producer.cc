@@ -50,6 +50,14 @@ core::Result<rd_kafka_conf_t*> ProducerConf(const KafkaOptions& o) {
   return conf;
 }
 
+// What the producers' guarantee rests on: no override from the command line.
+constexpr std::string_view kFixedProperties[] = {
+    "bootstrap.servers", "metadata.broker.list", "enable.idempotence", "acks",
+    "request.required.acks", "message.timeout.ms", "delivery.timeout.ms",
+    "enable.gapless.guarantee", "max.in.flight.requests.per.connection", "max.in.flight",
+    "message.send.max.retries", "retries", "queue.buffering.max.messages",
+    "queue.buffering.max.kbytes"};
+
 // Makes a producer from `conf` (consumed either way).
 core::Result<rd_kafka_t*> NewProducer(rd_kafka_conf_t* conf) {
   char errstr[512];
@@ -78,6 +86,22 @@ rd_kafka_headers_t* MakeHeaders(std::span<const core::MessageHeader> headers) {
 }
 
 }  // namespace
+
+core::Status CheckKafkaProperty(const std::string& name, const std::string& value) {
+  for (std::string_view fixed : kFixedProperties) {
+    if (name == fixed) {
+      return core::InvalidArgument("kafka property " + name +
+                                   " is set by Custos itself (--kafka for the brokers; the rest "
+                                   "keeps every acknowledged event delivered once, in order)");
+    }
+  }
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::string error;
+  SetProperty(conf, name, value, error);
+  rd_kafka_conf_destroy(conf);
+  if (!error.empty()) return core::InvalidArgument(error);
+  return core::OkStatus();
+}
 
 // ---- KafkaPublisher ----
 

@@ -35,9 +35,16 @@ struct KafkaOptions {
   std::string compression = "lz4";
   int linger_ms = 5;
   int queue_messages = 100000;  // the producer's local queue
-  // Further librdkafka properties (security.protocol, sasl.*, …), applied last.
+  // Further librdkafka properties (security.protocol, sasl.*, …), applied last; each must
+  // pass CheckKafkaProperty.
   std::vector<std::pair<std::string, std::string>> properties;
 };
+
+// Whether librdkafka takes `name = value` for a producer, and it is not one of the properties
+// the delivery guarantee rests on (bootstrap.servers comes from --kafka; enable.idempotence,
+// acks, message.timeout.ms, and the retries and in-flight bounds idempotence sets, are fixed).
+// The error quotes librdkafka's reason, which may quote the value.
+[[nodiscard]] core::Status CheckKafkaProperty(const std::string& name, const std::string& value);
 
 class KafkaPublisher final : public core::Publisher {
  public:

@@ -80,6 +80,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   if (!p->brokers.empty()) {
     storage::KafkaOptions kafka;
     kafka.brokers = p->brokers;
+    kafka.properties = options.kafka_properties;
     CUSTOS_ASSIGN_OR_RETURN(
         p->notifier, storage::KafkaNotifier::Create(kafka, options.notifications_topic, links));
     CUSTOS_ASSIGN_OR_RETURN(p->publisher, storage::KafkaPublisher::Create(kafka));

@@ -15,6 +15,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "api/api.h"
 #include "core/checkpoint.h"
@@ -61,6 +63,9 @@ struct NodeOptions {
   std::string audit_topic = "custos.audit.v1";
   std::string ocsf_topic = "custos.audit.ocsf.v1";
   std::string notifications_topic = "custos.notifications.v1";
+  // librdkafka properties for the relay's and the notifier's producers (security.protocol,
+  // sasl.*, ssl.*, …), each checked by storage::CheckKafkaProperty.
+  std::vector<std::pair<std::string, std::string>> kafka_properties;
   std::optional<std::string> invitation_url;  // default: ISSUER/accept-invitation
   std::optional<std::string> login_url;       // default: ISSUER/login
   // Mail sent by the node itself (docs/mail.md): smtp://HOST:PORT or smtps://…; none if unset.

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/private_file.h"
 #include "storage/kafka_dev_cluster.h"
+#include "storage/kafka_producer.h"
 #include "storage/spdlog_logger.h"
 #include "tools/commands.h"
 #include "tools/node.h"
@@ -68,6 +69,53 @@ core::Result<std::optional<std::string>> CheckIssuer(std::optional<std::string> 
   return issuer;
 }
 
+// The librdkafka properties of --kafka-property NAME=VALUE and --kafka-property-file
+// NAME=FILE, each checked by librdkafka now, before anything is opened. A value read from a
+// file is a secret: no message quotes it.
+core::Result<std::vector<std::pair<std::string, std::string>>> KafkaProperties(
+    const Flags& flags, const std::string& kafka) {
+  std::vector<std::pair<std::string, std::string>> properties;
+  for (const std::string flag : {"kafka-property", "kafka-property-file"}) {
+    const bool from_file = flag == "kafka-property-file";
+    for (const std::string& item : flags.GetAll(flag)) {
+      const size_t eq = item.find('=');
+      if (eq == 0 || eq == std::string::npos) {
+        return core::InvalidArgument("--" + flag + " must be NAME=" +
+                                     (from_file ? "FILE" : "VALUE") + ", got '" + item + "'");
+      }
+      const std::string name = item.substr(0, eq);
+      std::string value = item.substr(eq + 1);
+      if (from_file) {
+        std::ifstream in(value, std::ios::binary);
+        std::string content;
+        if (in.is_open()) content.assign(std::istreambuf_iterator<char>(in), {});
+        if (!in.is_open() || in.bad()) {
+          return core::InvalidArgument("--kafka-property-file " + name + ": cannot read " + value);
+        }
+        while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) {
+          content.pop_back();
+        }
+        value = std::move(content);
+      }
+      if (core::Status s = storage::CheckKafkaProperty(name, value); !s.ok()) {
+        std::string message = s.error().message;
+        // librdkafka's reason may quote the value: not a secret's.
+        for (size_t at = 0; from_file && !value.empty() &&
+                            (at = message.find(value, at)) != std::string::npos;) {
+          message.replace(at, value.size(), "(the file's content)");
+          at += 20;
+        }
+        return core::InvalidArgument("--" + flag + ": " + message);
+      }
+      properties.emplace_back(name, std::move(value));
+    }
+  }
+  if (!properties.empty() && kafka == "off") {
+    return core::InvalidArgument("--kafka-property needs --kafka (brokers, or embedded)");
+  }
+  return properties;
+}
+
 }  // namespace
 
 int RunServe(const Args& args) {
@@ -83,6 +131,17 @@ int RunServe(const Args& args) {
            {"kafka-ocsf-topic", true, "custos.audit.ocsf.v1", "topic of the OCSF records"},
            {"kafka-notifications-topic", true, "custos.notifications.v1",
             "topic of the mailer's messages (invitation links, temporary passwords)"},
+           {"kafka-property", true, "",
+            "NAME=VALUE: a librdkafka property for the relay and the notifier "
+            "(security.protocol=sasl_ssl, sasl.mechanisms=SCRAM-SHA-512, sasl.username=…, "
+            "ssl.ca.location=…)",
+            {},
+            true},
+           {"kafka-property-file", true, "",
+            "NAME=FILE: a librdkafka property whose value is FILE's content (a secret such as "
+            "sasl.password, kept off the command line and out of the logs)",
+            {},
+            true},
            {"invitation-url", true, "",
             "the product's page that accepts invitations; links are URL?token=… "
             "(default ISSUER/accept-invitation; {tenant} is replaced by the tenant id)"},
@@ -163,6 +222,9 @@ int RunServe(const Args& args) {
                    : core::Result<uint64_t>(uint64_t{0});
   if (!clock_offset.ok()) return Fail(clock_offset.error());
   const std::string kafka = *flags.Get("kafka");
+  core::Result<std::vector<std::pair<std::string, std::string>>> kafka_properties =
+      KafkaProperties(flags, kafka);
+  if (!kafka_properties.ok()) return Fail(kafka_properties.error());
 
   // Every connection is a descriptor: allow as many as the hard limit does.
   if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
@@ -197,6 +259,7 @@ int RunServe(const Args& args) {
   node_options.retention_interval = std::chrono::seconds(*retention_interval);
   node_options.expiry_interval = std::chrono::seconds(*expiry_interval);
   node_options.kafka = kafka;
+  node_options.kafka_properties = std::move(kafka_properties).value();
   node_options.audit_topic = *flags.Get("kafka-audit-topic");
   node_options.ocsf_topic = *flags.Get("kafka-ocsf-topic");
   node_options.notifications_topic = *flags.Get("kafka-notifications-topic");

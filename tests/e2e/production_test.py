@@ -1,7 +1,10 @@
 """Running Custos as a platform team would (issue 18): a config file, with the command line
-and the environment winning over it; a wildcard listen address that needs an issuer.
+and the environment winning over it; a wildcard listen address that needs an issuer;
+librdkafka properties, one of them a secret from a file, reaching the relay's producer.
 
-    Issue 18, "Show it": "Tests for each: a config file round trip; …"
+    Issue 18, "Show it": "Tests for each: a config file round trip; …"; "Deliver":
+    "`--kafka-property KEY=VALUE` … tested against the mock cluster with a property that
+    changes observable behaviour."
 """
 import json
 import os
@@ -9,11 +12,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import zlib
 
 import jwt
 import requests
 
-from custos_e2e import Server, check
+from custos_e2e import Server, check, read_topic, start_dev_kafka
 
 
 def config_round_trip(binary, tmp):
@@ -77,12 +82,92 @@ def wildcard_listen_needs_an_issuer(binary, tmp):
         server.stop()
 
 
+def murmur2(data):
+    """Kafka's murmur2 (the Java client's partitioner; librdkafka's murmur2_random)."""
+    m, h = 0x5BD1E995, 0x9747B28C ^ len(data)
+    for i in range(0, len(data) // 4 * 4, 4):
+        k = int.from_bytes(data[i:i + 4], "little")
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> 24
+        k = (k * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    tail, extra = len(data) // 4 * 4, len(data) % 4
+    if extra == 3:
+        h ^= data[tail + 2] << 16
+    if extra >= 2:
+        h ^= data[tail + 1] << 8
+    if extra >= 1:
+        h ^= data[tail]
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 15
+    return h
+
+
+def kafka_properties(binary, tmp):
+    """librdkafka's default partitioner puts a key on crc32(key) % N; with
+    `partitioner=murmur2_random` (what Java producers do, so that both agree) it is
+    murmur2(key) % N. The property, read from a file, visibly moves the tenants' records."""
+    partitions = 4
+    crc = lambda t: zlib.crc32(t.encode()) % partitions
+    murmur = lambda t: (murmur2(t.encode()) & 0x7FFFFFFF) % partitions
+    moved = [t for t in ("tenant-%d" % i for i in range(64)) if crc(t) != murmur(t)]
+    check(len(moved) >= 6, "tenants the two partitioners disagree on: %s" % moved)
+    before, after = moved[:3], moved[3:6]
+    cluster, brokers = start_dev_kafka(binary, "--partitions", str(partitions))
+    secret = os.path.join(tmp, "partitioner")
+    with open(secret, "w") as f:
+        f.write("murmur2_random\n")
+    os.chmod(secret, 0o600)
+    data_dir = os.path.join(tmp, "kafka-data")
+    try:
+        for tenants, extra in ((before, []),
+                               (after, ["--kafka-property-file", "partitioner=" + secret,
+                                        "--kafka-property", "compression.type=gzip"])):
+            server = Server(binary, data_dir=data_dir,
+                            args=["--listen", "127.0.0.1:0", "--data-dir", data_dir,
+                                  "--kafka", brokers] + extra)
+            try:
+                root = server.root()
+                for t in tenants:
+                    root.expect(201, "POST", "/v1/tenants", {"id": t, "name": t})
+                    root.expect(201, "POST", "/v1/tenants/%s/audit/events" % t,
+                                {"type": "deploy.finished", "actor": {"type": "system", "id": "ci"}})
+                # Relayed before it stops (the relay's lag is on /readyz).
+                deadline = time.monotonic() + 60
+                while True:
+                    k = requests.get(server.url("/readyz")).json()["kafka"]
+                    if k["lag_events"] == 0 and k["state"] == "up":
+                        break
+                    check(time.monotonic() < deadline, "the relay did not catch up")
+                    time.sleep(0.05)
+            finally:
+                server.stop()
+        records = read_topic(brokers, "custos.audit.v1", at_least=6)
+        seen = {}
+        for partition, _, key, _, _ in records:
+            seen.setdefault(key, set()).add(partition)
+        for t in before:
+            check(seen.get(t) == {crc(t)}, "%s: %s, expected crc32's %d" % (t, seen.get(t), crc(t)))
+        for t in after:
+            check(seen.get(t) == {murmur(t)},
+                  "%s: %s, expected murmur2's %d" % (t, seen.get(t), murmur(t)))
+        # The secret file's content is nowhere in what the server said.
+        check(b"murmur2_random" not in server.stderr_seen, "the file's value was logged")
+    finally:
+        cluster.terminate()
+        cluster.wait(timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def main():
     binary = sys.argv[1]
     tmp = tempfile.mkdtemp(prefix="custos-production-")
     try:
         config_round_trip(binary, tmp)
         wildcard_listen_needs_an_issuer(binary, tmp)
+        kafka_properties(binary, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("ok")

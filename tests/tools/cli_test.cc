@@ -160,6 +160,20 @@ TEST_F(CliTest, UsageErrorsExitWithTwoAndAMessage) {
            {{"rebuild", "--data-dir", "never-made", "extra"}, "unexpected argument 'extra'"},
            {{"rebuild", "--data-dir", "never-made", "--check=yes"}, "--check takes no value"},
            {{"dump", "--data-dir"}, "--data-dir needs a value"},
+           {{"serve", "--data-dir", "never-made", "--kafka", "embedded", "--kafka-property",
+             "acks=1"},
+            "--kafka-property: kafka property acks is set by Custos itself"},
+           {{"serve", "--data-dir", "never-made", "--kafka", "embedded", "--kafka-property",
+             "no.such.thing=1"},
+            "No such configuration property"},
+           {{"serve", "--data-dir", "never-made", "--kafka", "embedded", "--kafka-property",
+             "linger.ms"},
+            "--kafka-property must be NAME=VALUE, got 'linger.ms'"},
+           {{"serve", "--data-dir", "never-made", "--kafka-property", "linger.ms=1"},
+            "--kafka-property needs --kafka"},
+           {{"serve", "--data-dir", "never-made", "--kafka", "embedded", "--kafka-property-file",
+             "sasl.password=never-made.txt"},
+            "--kafka-property-file sasl.password: cannot read never-made.txt"},
            // No abbreviations: a prefix of a flag is not that flag.
            {{"dump", "--data", "never-made", "--tenant", "acme"}, "unknown flag --data"},
        }) {
@@ -528,6 +542,21 @@ TEST(CliConfigTest, AConfigFileIsCheckedLikeTheCommandLine) {
   EXPECT_NE(env.err.find("CUSTOS_LOG_LEVEL must be debug, info, warn or error, got 'loud'"),
             std::string::npos)
       << env.err;
+}
+
+// A property's value read from a file is a secret: refused, it is not quoted back.
+TEST(CliConfigTest, AKafkaPropertyFromAFileIsNeverQuoted) {
+  TempDir tmp;
+  const std::string secret = tmp.File("secret");
+  WriteFile(secret, "s3cret-Value\n");
+  CommandResult r =
+      RunCommand({kCustos, "serve", "--data-dir", tmp.File("d"), "--kafka", "embedded",
+                  "--kafka-property-file", "compression.type=" + secret});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("compression.type"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(the file's content)"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(tmp.File("d")));
 }
 
 TEST_F(CliTest, FlagsHaveEnvironmentTwins) {
