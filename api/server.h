@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "api/forwarded.h"
 #include "api/http.h"
 #include "core/result.h"
 
@@ -46,6 +47,9 @@ struct ServerOptions {
   // 503 (Retry-After) and is closed. 0 for max_connections: from the process's file limit.
   size_t max_connections = 0;
   size_t max_connections_per_address = 256;
+  // Reverse proxies whose forwarding header names the client (HttpRequest::remote_ip); their
+  // own connections are exempt from the per-address cap, as every client comes through them.
+  TrustedProxies trusted_proxies;
   std::chrono::milliseconds stop_grace{10'000};  // Stop waits this long for in-flight work
 };
 

@@ -16,7 +16,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 void SetProperty(rd_kafka_conf_t* conf, const std::string& name, const std::string& value,
-                std::string& error) {
+                 std::string& error) {
   if (!error.empty()) return;
   char errstr[512];
   if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof errstr) !=
@@ -51,12 +51,20 @@ core::Result<rd_kafka_conf_t*> ProducerConf(const KafkaOptions& o) {
 }
 
 // What the producers' guarantee rests on: no override from the command line.
-constexpr std::string_view kFixedProperties[] = {
-    "bootstrap.servers", "metadata.broker.list", "enable.idempotence", "acks",
-    "request.required.acks", "message.timeout.ms", "delivery.timeout.ms",
-    "enable.gapless.guarantee", "max.in.flight.requests.per.connection", "max.in.flight",
-    "message.send.max.retries", "retries", "queue.buffering.max.messages",
-    "queue.buffering.max.kbytes"};
+constexpr std::string_view kFixedProperties[] = {"bootstrap.servers",
+                                                 "metadata.broker.list",
+                                                 "enable.idempotence",
+                                                 "acks",
+                                                 "request.required.acks",
+                                                 "message.timeout.ms",
+                                                 "delivery.timeout.ms",
+                                                 "enable.gapless.guarantee",
+                                                 "max.in.flight.requests.per.connection",
+                                                 "max.in.flight",
+                                                 "message.send.max.retries",
+                                                 "retries",
+                                                 "queue.buffering.max.messages",
+                                                 "queue.buffering.max.kbytes"};
 
 // Makes a producer from `conf` (consumed either way).
 core::Result<rd_kafka_t*> NewProducer(rd_kafka_conf_t* conf) {
@@ -70,7 +78,8 @@ core::Result<rd_kafka_t*> NewProducer(rd_kafka_conf_t* conf) {
 }
 
 core::Status ProduceError(rd_kafka_resp_err_t err, std::string_view topic) {
-  if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return core::Unavailable("the Kafka producer queue is full");
+  if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+    return core::Unavailable("the Kafka producer queue is full");
   return core::Internal("producing to " + std::string(topic) + ": " + rd_kafka_err2str(err));
 }
 
@@ -136,9 +145,9 @@ struct KafkaPublisher::Impl {
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         (*self->on_delivery)(token, core::OkStatus());
       } else {
-        (*self->on_delivery)(token, core::Unavailable(std::string("delivery to ") +
-                                                      rd_kafka_topic_name(m->rkt) + ": " +
-                                                      rd_kafka_err2str(m->err)));
+        (*self->on_delivery)(
+            token, core::Unavailable(std::string("delivery to ") + rd_kafka_topic_name(m->rkt) +
+                                     ": " + rd_kafka_err2str(m->err)));
       }
     });
     rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t*, int err, const char* reason, void* opaque) {
@@ -310,8 +319,8 @@ core::Result<std::unique_ptr<KafkaNotifier>> KafkaNotifier::Create(
                     {{"type", m->type},
                      {"attempt", std::to_string(m->attempts)},
                      {"error", rd_kafka_err2str(rm->err)}});
-    const bool purged = rm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
-                        rm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+    const bool purged =
+        rm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || rm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
     if (purged || self->stop || m->attempts >= kNotifyAttempts || !self->Produce(m)) delete m;
   });
   CUSTOS_ASSIGN_OR_RETURN(raw->rk, NewProducer(conf));

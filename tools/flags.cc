@@ -58,7 +58,8 @@ core::Status Collect(const po::parsed_options& parsed, const std::string& where,
                      std::vector<std::string>* positional) {
   for (const po::option& o : parsed.options) {
     if (o.string_key == kPositional) {
-      if (positional != nullptr) positional->insert(positional->end(), o.value.begin(), o.value.end());
+      if (positional != nullptr)
+        positional->insert(positional->end(), o.value.begin(), o.value.end());
       continue;
     }
     const FlagSpec& spec = specs.at(o.string_key);
@@ -216,8 +217,8 @@ bool Flags::IsSet(const std::string& name) const {
 std::string FlagsHelp(const std::vector<FlagSpec>& specs) {
   std::string out;
   for (const FlagSpec& s : specs) {
-    std::string left = s.short_name != 0 ? std::string("  -") + s.short_name + ", --" + s.name
-                                         : "  --" + s.name;
+    std::string left =
+        s.short_name != 0 ? std::string("  -") + s.short_name + ", --" + s.name : "  --" + s.name;
     left += s.has_value ? " VALUE" : "";
     if (left.size() < 26) left.resize(26, ' ');
     std::string notes = s.short_name != 0 ? "" : EnvName(s.name);

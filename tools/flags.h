@@ -18,7 +18,7 @@
 namespace custos::tools {
 
 struct FlagSpec {
-  std::string name;  // without the leading dashes: "data-dir"
+  std::string name;       // without the leading dashes: "data-dir"
   bool has_value = true;  // false: a switch, `--name` (`name = true|false` in a file)
   std::string default_value;
   std::string help;

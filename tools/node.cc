@@ -62,6 +62,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   server_options.threads = options.workers;
   server_options.max_connections = options.max_connections;
   server_options.max_connections_per_address = options.max_connections_per_address;
+  server_options.trusted_proxies = options.trusted_proxies;
   CUSTOS_ASSIGN_OR_RETURN(p->server, api::HttpServer::Bind(server_options));
   const std::string issuer =
       options.issuer.value_or("http://" + options.host + ":" + std::to_string(p->server->port()));

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "api/api.h"
+#include "api/forwarded.h"
 #include "core/checkpoint.h"
 #include "core/clock.h"
 #include "core/result.h"
@@ -50,6 +51,7 @@ struct NodeOptions {
   const core::iam::PasswordHasher* password_hasher = nullptr;
   size_t max_connections = 0;  // 0: half the process's file limit
   size_t max_connections_per_address = 256;
+  api::TrustedProxies trusted_proxies;  // whose X-Forwarded-For / Forwarded is believed
   size_t block_cache_bytes = size_t{128} << 20;
   // When the tenants found at start are read into memory (IdentityService::Warming).
   projections::IdentityService::Warming warming =

@@ -53,8 +53,8 @@ core::Result<std::optional<std::string>> CheckIssuer(std::optional<std::string> 
   if (!issuer) {
     if (host == "0.0.0.0" || host == "::" || host == "[::]" || host.empty()) {
       return core::InvalidArgument(
-          "--issuer (or CUSTOS_ISSUER) is required with a wildcard --listen address ('" +
-          host + "'): it is the tokens' iss and the base of the links in mails, e.g. "
+          "--issuer (or CUSTOS_ISSUER) is required with a wildcard --listen address ('" + host +
+          "'): it is the tokens' iss and the base of the links in mails, e.g. "
           "https://id.example.com");
     }
     return issuer;
@@ -63,8 +63,10 @@ core::Result<std::optional<std::string>> CheckIssuer(std::optional<std::string> 
   const size_t scheme = url.rfind("https://", 0) == 0 ? 8 : url.rfind("http://", 0) == 0 ? 7 : 0;
   if (scheme == 0 || url.size() == scheme || url.find_first_of("?# \t\r\n") != std::string::npos ||
       url.back() == '/' || url[scheme] == '/') {
-    return core::InvalidArgument("--issuer must be an http(s) URL with a host and no query, "
-                                 "fragment or trailing slash, got '" + url + "'");
+    return core::InvalidArgument(
+        "--issuer must be an http(s) URL with a host and no query, "
+        "fragment or trailing slash, got '" +
+        url + "'");
   }
   return issuer;
 }
@@ -100,8 +102,8 @@ core::Result<std::vector<std::pair<std::string, std::string>>> KafkaProperties(
       if (core::Status s = storage::CheckKafkaProperty(name, value); !s.ok()) {
         std::string message = s.error().message;
         // librdkafka's reason may quote the value: not a secret's.
-        for (size_t at = 0; from_file && !value.empty() &&
-                            (at = message.find(value, at)) != std::string::npos;) {
+        for (size_t at = 0;
+             from_file && !value.empty() && (at = message.find(value, at)) != std::string::npos;) {
           message.replace(at, value.size(), "(the file's content)");
           at += 20;
         }
@@ -131,13 +133,17 @@ int RunServe(const Args& args) {
            {"kafka-ocsf-topic", true, "custos.audit.ocsf.v1", "topic of the OCSF records"},
            {"kafka-notifications-topic", true, "custos.notifications.v1",
             "topic of the mailer's messages (invitation links, temporary passwords)"},
-           {"kafka-property", true, "",
+           {"kafka-property",
+            true,
+            "",
             "NAME=VALUE: a librdkafka property for the relay and the notifier "
             "(security.protocol=sasl_ssl, sasl.mechanisms=SCRAM-SHA-512, sasl.username=…, "
             "ssl.ca.location=…)",
             {},
             true},
-           {"kafka-property-file", true, "",
+           {"kafka-property-file",
+            true,
+            "",
             "NAME=FILE: a librdkafka property whose value is FILE's content (a secret such as "
             "sasl.password, kept off the command line and out of the logs)",
             {},
@@ -163,6 +169,19 @@ int RunServe(const Args& args) {
             "open connections in all, past which new ones get 503 (0: half the file limit)"},
            {"max-connections-per-address", true, "256",
             "open connections from one source address, past which new ones get 503"},
+           {"trusted-proxy",
+            true,
+            "",
+            "ADDRESS or CIDR (or several, comma-separated) of a reverse proxy whose forwarding "
+            "header names the client: the client's address is then the nearest one in it "
+            "that is not a trusted proxy (for actor.ip and the per-address limits)",
+            {},
+            true},
+           {"forwarded-header",
+            true,
+            "x-forwarded-for",
+            "the header the trusted proxies maintain (only it is read)",
+            {"x-forwarded-for", "forwarded"}},
            {"block-cache-mb", true, "128", "RocksDB block cache, MiB"},
            {"retention-interval", true, "3600",
             "seconds between background retention purges of every tenant"},
@@ -174,9 +193,16 @@ int RunServe(const Args& args) {
             "for drills and tests only, on a copy of a data dir: seconds added to the server's "
             "clock, so that a review of what is 90 days old can be tried today. It marks the "
             "data dir (DIR/clock-offset), which is then served only with the flag given"},
-           {"log-format", true, "text", "the server's lines: text, or json (JSON lines)",
+           {"log-format",
+            true,
+            "text",
+            "the server's lines: text, or json (JSON lines)",
             {"text", "json"}},
-           {"log-level", true, "info", "the least level logged", {"debug", "info", "warn", "error"}}},
+           {"log-level",
+            true,
+            "info",
+            "the least level logged",
+            {"debug", "info", "warn", "error"}}},
           flags, {.config_file = true})) {
     return *exit;
   }
@@ -254,6 +280,12 @@ int RunServe(const Args& args) {
   node_options.api.body_limit = *body_limit;
   node_options.max_connections = static_cast<size_t>(*max_connections);
   node_options.max_connections_per_address = static_cast<size_t>(*per_address);
+  core::Result<api::TrustedProxies> proxies = api::TrustedProxies::Parse(
+      flags.GetAll("trusted-proxy"), *flags.Get("forwarded-header") == "forwarded"
+                                         ? api::ForwardedHeader::kForwarded
+                                         : api::ForwardedHeader::kXForwardedFor);
+  if (!proxies.ok()) return Fail(proxies.error());
+  node_options.trusted_proxies = std::move(proxies).value();
   node_options.block_cache_bytes = static_cast<size_t>(*block_cache_mb) << 20;
   node_options.checkpoint_interval = std::chrono::seconds(*checkpoint_interval);
   node_options.retention_interval = std::chrono::seconds(*retention_interval);
@@ -312,7 +344,8 @@ int RunServe(const Args& args) {
   const std::string brokers = (*node)->kafka_brokers();
   if (kafka == "embedded") {
     core::log::Info("embedded Kafka dev cluster at " + brokers, {{"brokers", brokers}});
-    if (core::Status s = core::WritePrivateFile(*data_dir + "/kafka.addr", brokers + "\n"); !s.ok()) {
+    if (core::Status s = core::WritePrivateFile(*data_dir + "/kafka.addr", brokers + "\n");
+        !s.ok()) {
       return Fail(s.error());
     }
   }
@@ -328,7 +361,8 @@ int RunServe(const Args& args) {
   // Only now, with the store open, the state loaded and the keys ready, does it listen.
   if (core::Status s = (*node)->Serve(); !s.ok()) return Fail(s.error());
   const std::string address = listen->first + ":" + std::to_string((*node)->port());
-  if (core::Status s = core::WritePrivateFile(*data_dir + "/listen.addr", address + "\n"); !s.ok()) {
+  if (core::Status s = core::WritePrivateFile(*data_dir + "/listen.addr", address + "\n");
+      !s.ok()) {
     return Fail(s.error());
   }
   core::log::Info("listening on " + address,

@@ -180,7 +180,9 @@ class Session : public std::enable_shared_from_this<Session> {
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       r.headers.emplace_back(std::move(name), std::string(field.value()));
     }
-    r.remote_ip = address_;
+    r.remote_ip = options_.trusted_proxies.empty()
+                      ? address_
+                      : options_.trusted_proxies.ClientAddress(address_, r.headers);
     const std::optional<std::string_view> sent = r.Header("x-request-id");
     r.request_id = sent && UsableRequestId(*sent) ? std::string(*sent) : MakeRequestId();
     // A body is admitted (or refused, unread) on the headers alone: who sends it and where.
@@ -535,7 +537,8 @@ struct HttpServer::Impl {
         auto it = registry->per_address.find(address);
         over = registry->open.size() >= max_connections ||
                (it != registry->per_address.end() &&
-                it->second >= options.max_connections_per_address);
+                it->second >= options.max_connections_per_address &&
+                !options.trusted_proxies.Contains(address));
       }
       if (over) {
         Refuse(s);

@@ -1,11 +1,13 @@
 """Running Custos as a platform team would (issue 18): a config file, with the command line
 and the environment winning over it; a wildcard listen address that needs an issuer;
-librdkafka properties, one of them a secret from a file, reaching the relay's producer.
+librdkafka properties, one of them a secret from a file, reaching the relay's producer; a
+proxy's X-Forwarded-For honoured only from a trusted address.
 
     Issue 18, "Show it": "Tests for each: a config file round trip; …"; "Deliver":
     "`--kafka-property KEY=VALUE` … tested against the mock cluster with a property that
-    changes observable behaviour."
+    changes observable behaviour"; "a proxy header honoured only from a trusted address".
 """
+import http.client
 import json
 import os
 import shutil
@@ -78,6 +80,42 @@ def wildcard_listen_needs_an_issuer(binary, tmp):
         server.base = server.base.replace("0.0.0.0", "127.0.0.1")
         meta = requests.get(server.url("/.well-known/openid-configuration")).json()
         check(meta["issuer"] == "https://id.example.test", meta)
+    finally:
+        server.stop()
+
+
+def post_from(source, server, path, body, headers):
+    """A POST sent from `source` (an address of 127.0.0.0/8) with http.client."""
+    host, port = server.base.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30, source_address=(source, 0))
+    try:
+        conn.request("POST", path, json.dumps(body),
+                     dict(headers, **{"Content-Type": "application/json"}))
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def trusted_proxy(binary):
+    """X-Forwarded-For is believed from 127.0.0.2 (the proxy) and from nowhere else; what the
+    client wrote to the left of the proxy's entry is never read."""
+    server = Server(binary, ["--trusted-proxy", "127.0.0.2/32"])
+    try:
+        root = server.root()
+        auth = {"Authorization": "Bearer " + root.token,
+                "X-Forwarded-For": "6.6.6.6, 203.0.113.9"}
+        status, body = post_from("127.0.0.2", server, "/v1/tenants",
+                                 {"id": "via-proxy", "name": "Via proxy"}, auth)
+        check(status == 201, body)
+        status, body = post_from("127.0.0.1", server, "/v1/tenants",
+                                 {"id": "direct", "name": "Direct"}, auth)
+        check(status == 201, body)
+        for tenant, ip in (("via-proxy", "203.0.113.9"), ("direct", "127.0.0.1")):
+            events = root.expect(200, "GET", "/v1/tenants/%s/audit/events?action=tenant.created"
+                                 % tenant)["items"]
+            check(len(events) == 1 and events[0]["actor"]["ip"] == ip,
+                  "%s: expected actor.ip %s: %s" % (tenant, ip, events))
     finally:
         server.stop()
 
@@ -168,6 +206,7 @@ def main():
         config_round_trip(binary, tmp)
         wildcard_listen_needs_an_issuer(binary, tmp)
         kafka_properties(binary, tmp)
+        trusted_proxy(binary)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("ok")

@@ -174,6 +174,10 @@ TEST_F(CliTest, UsageErrorsExitWithTwoAndAMessage) {
            {{"serve", "--data-dir", "never-made", "--kafka", "embedded", "--kafka-property-file",
              "sasl.password=never-made.txt"},
             "--kafka-property-file sasl.password: cannot read never-made.txt"},
+           {{"serve", "--data-dir", "never-made", "--trusted-proxy", "10.0.0.1/8"},
+            "--trusted-proxy: '10.0.0.1/8' has bits set past its prefix"},
+           {{"serve", "--data-dir", "never-made", "--forwarded-header", "x-real-ip"},
+            "--forwarded-header must be x-forwarded-for or forwarded, got 'x-real-ip'"},
            // No abbreviations: a prefix of a flag is not that flag.
            {{"dump", "--data", "never-made", "--tenant", "acme"}, "unknown flag --data"},
        }) {
