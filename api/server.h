@@ -51,9 +51,17 @@ struct ServerOptions {
   // own connections are exempt from the per-address cap, as every client comes through them.
   TrustedProxies trusted_proxies;
   std::chrono::milliseconds stop_grace{10'000};  // Stop waits this long for in-flight work
+  // HTTPS (TLS 1.2 and 1.3) when set: PEM files of the certificate chain and its key, read
+  // at Bind and again at each ReloadTls.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 using Handler = std::function<void(HttpRequest request, Responder respond)>;
+
+// Whether the PEM files make a TLS server context (the chain readable, the key its key): what
+// Bind will find, checked before anything else is opened.
+[[nodiscard]] core::Status CheckTlsFiles(const std::string& cert_file, const std::string& key_file);
 
 class HttpServer {
  public:
@@ -69,6 +77,9 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   [[nodiscard]] uint16_t port() const;
+  // Reads the certificate and key files again (a renewed certificate): new connections use
+  // them, open ones keep what they shook hands with. On an error nothing changes.
+  [[nodiscard]] core::Status ReloadTls();
   // Replaces ServerOptions::admit; call before Serve.
   void SetAdmission(std::function<Admission(HttpRequest& head)> admit);
   // Connections open now (for tests and metrics).

@@ -63,9 +63,12 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   server_options.max_connections = options.max_connections;
   server_options.max_connections_per_address = options.max_connections_per_address;
   server_options.trusted_proxies = options.trusted_proxies;
+  server_options.tls_cert_file = options.tls_cert_file;
+  server_options.tls_key_file = options.tls_key_file;
   CUSTOS_ASSIGN_OR_RETURN(p->server, api::HttpServer::Bind(server_options));
   const std::string issuer =
-      options.issuer.value_or("http://" + options.host + ":" + std::to_string(p->server->port()));
+      options.issuer.value_or((options.tls_cert_file.empty() ? "http://" : "https://") +
+                              options.host + ":" + std::to_string(p->server->port()));
 
   if (options.kafka == "embedded") {
     storage::KafkaDevClusterOptions cluster_options;
@@ -232,6 +235,8 @@ const api::RootClient& Node::root() const { return parts_->root; }
 const api::TokenSigner& Node::tokens() const { return *parts_->signer; }
 api::Api& Node::api() { return *parts_->api; }
 api::HttpServer& Node::server() { return *parts_->server; }
+
+core::Status Node::ReloadTls() { return parts_->server->ReloadTls(); }
 storage::RocksStore& Node::store() { return *parts_->store; }
 projections::IdentityService& Node::identity() { return *parts_->identity; }
 projections::AuditIndex& Node::audit() { return *parts_->audit; }

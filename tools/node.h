@@ -45,13 +45,16 @@ struct NodeOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;                  // 0: any free port
   int workers = 1;                    // HTTP I/O threads
-  std::optional<std::string> issuer;  // default: http://host:port
+  std::optional<std::string> issuer;  // default: http(s)://host:port
   api::ApiOptions api;                // body limit, rate limits, heavy-work pool
   // Default: argon2id at the production cost (SodiumPasswordHasher). Tests pass a cheap one.
   const core::iam::PasswordHasher* password_hasher = nullptr;
   size_t max_connections = 0;  // 0: half the process's file limit
   size_t max_connections_per_address = 256;
   api::TrustedProxies trusted_proxies;  // whose X-Forwarded-For / Forwarded is believed
+  // HTTPS when set (PEM files; api::ServerOptions), reloaded by ReloadTls.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   size_t block_cache_bytes = size_t{128} << 20;
   // When the tenants found at start are read into memory (IdentityService::Warming).
   projections::IdentityService::Warming warming =
@@ -84,6 +87,8 @@ class Node {
 
   [[nodiscard]] core::Status Serve();
   void Stop();
+  // Reads the TLS certificate and key again (SIGHUP); nothing changes on an error.
+  [[nodiscard]] core::Status ReloadTls();
 
   [[nodiscard]] uint16_t port() const;
   // The root client; its secret only when this Open made it.

@@ -1,7 +1,8 @@
 // custos serve: the HTTP server over a data dir. Opens the store, loads the identity state
 // (no replay), makes the root client on first start (its secret to
 // <data-dir>/root-client.json, mode 0600), then listens — only once all of that is done —
-// and writes the bound address to <data-dir>/listen.addr. SIGINT/SIGTERM stop it gracefully.
+// and writes the bound address to <data-dir>/listen.addr. SIGINT/SIGTERM stop it gracefully;
+// SIGHUP reads the TLS certificate and key again.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "api/server.h"
 #include "core/log.h"
 #include "core/private_file.h"
 #include "storage/kafka_dev_cluster.h"
@@ -182,6 +184,10 @@ int RunServe(const Args& args) {
             "x-forwarded-for",
             "the header the trusted proxies maintain (only it is read)",
             {"x-forwarded-for", "forwarded"}},
+           {"tls-cert", true, "",
+            "serve HTTPS (TLS 1.2 and 1.3): PEM file of the certificate chain, leaf first; "
+            "read again on SIGHUP"},
+           {"tls-key", true, "", "PEM file of the certificate's private key (with --tls-cert)"},
            {"block-cache-mb", true, "128", "RocksDB block cache, MiB"},
            {"retention-interval", true, "3600",
             "seconds between background retention purges of every tenant"},
@@ -263,6 +269,7 @@ int RunServe(const Args& args) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // Whatever the server creates (the store's files included) is its user's alone; a data dir
@@ -286,6 +293,15 @@ int RunServe(const Args& args) {
                                          : api::ForwardedHeader::kXForwardedFor);
   if (!proxies.ok()) return Fail(proxies.error());
   node_options.trusted_proxies = std::move(proxies).value();
+  if (flags.Get("tls-cert") || flags.Get("tls-key")) {
+    core::Result<std::string> cert = flags.Require("tls-cert");
+    if (!cert.ok()) return Fail(cert.error());
+    core::Result<std::string> key = flags.Require("tls-key");
+    if (!key.ok()) return Fail(key.error());
+    if (core::Status s = api::CheckTlsFiles(*cert, *key); !s.ok()) return Fail(s.error());
+    node_options.tls_cert_file = *cert;
+    node_options.tls_key_file = *key;
+  }
   node_options.block_cache_bytes = static_cast<size_t>(*block_cache_mb) << 20;
   node_options.checkpoint_interval = std::chrono::seconds(*checkpoint_interval);
   node_options.retention_interval = std::chrono::seconds(*retention_interval);
@@ -365,11 +381,25 @@ int RunServe(const Args& args) {
       !s.ok()) {
     return Fail(s.error());
   }
-  core::log::Info("listening on " + address,
-                  {{"data_dir", *data_dir}, {"root_client", root.client_id}});
+  core::log::Info(std::string("listening on ") + address,
+                  {{"data_dir", *data_dir},
+                   {"root_client", root.client_id},
+                   {"scheme", node_options.tls_cert_file.empty() ? "http" : "https"}});
 
   int received = 0;
-  sigwait(&signals, &received);
+  // SIGHUP: a renewed certificate (cert-manager, certbot) is read again; the server goes on.
+  while (sigwait(&signals, &received) == 0 && received == SIGHUP) {
+    if (node_options.tls_cert_file.empty()) {
+      core::log::Info("SIGHUP: no --tls-cert to read again");
+      continue;
+    }
+    if (core::Status s = (*node)->ReloadTls(); !s.ok()) {
+      core::log::Error("SIGHUP: the TLS files were not reloaded, the previous ones stay in use: " +
+                       s.error().message);
+      continue;
+    }
+    core::log::Info("SIGHUP: TLS certificate reloaded from " + node_options.tls_cert_file);
+  }
   core::log::Info(std::string(received == SIGINT ? "SIGINT" : "SIGTERM") +
                   ": stopping; finishing requests in flight");
   (*node)->Stop();

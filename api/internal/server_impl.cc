@@ -1,11 +1,14 @@
-// The Beast side of HttpServer. The only file of api/ that includes Beast and Asio.
+// The Beast side of HttpServer. The only file of api/ that includes Beast and Asio. A session
+// is plain TCP or TLS (Session<Stream>), the rest the same.
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <sys/resource.h>
 
@@ -78,14 +81,39 @@ const std::string& TooManyConnections() {
   return answer;
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+// What Stop needs of a session, whatever its stream.
+class SessionBase {
  public:
-  // Counted in the registry under `address` (the caller checked the caps).
-  Session(std::shared_ptr<net::io_context> ioc, tcp::socket socket, std::string address,
-          const ServerOptions& options, const Handler& handler,
-          std::shared_ptr<std::atomic<bool>> stopping, std::shared_ptr<Registry> registry)
+  virtual ~SessionBase() = default;
+  virtual void ForceClose() = 0;
+  virtual void Shutdown() = 0;
+};
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+template <class Stream>
+Stream MakeStream(tcp::socket socket, net::ssl::context* tls) {
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    return Stream(std::move(socket), *tls);
+  } else {
+    return Stream(std::move(socket));
+  }
+}
+
+template <class Stream>
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  // Counted in the registry under `address` (the caller checked the caps). `tls` (TLS
+  // sessions only) is the context current when the connection was accepted.
+  Session(std::shared_ptr<net::io_context> ioc, tcp::socket socket,
+          std::shared_ptr<net::ssl::context> tls, std::string address, const ServerOptions& options,
+          const Handler& handler, std::shared_ptr<std::atomic<bool>> stopping,
+          std::shared_ptr<Registry> registry)
       : ioc_(std::move(ioc)),
-        stream_(std::move(socket)),
+        tls_(std::move(tls)),
+        stream_(MakeStream<Stream>(std::move(socket), tls_.get())),
         address_(std::move(address)),
         options_(options),
         handler_(handler),
@@ -99,17 +127,17 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session() { Forget(); }
 
   void Run() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->Begin(); });
   }
 
   // Posted at the end of Stop's grace period: close whatever is left.
-  void ForceClose() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+  void ForceClose() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->Close(); });
   }
 
   // Posted at Stop: close at once if idle, otherwise after the answers in flight.
-  void Shutdown() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+  void Shutdown() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
       self->closing_ = true;
       if (self->slots_.empty() && self->waiting_for_request_) self->Close();
     });
@@ -125,6 +153,26 @@ class Session : public std::enable_shared_from_this<Session> {
     bool raw = false;  // HTTP/1.0: pieces as they are, no chunk framing
     size_t bytes = 0;  // of `response`'s body, counted in queued_bytes_
   };
+
+  // A TLS session shakes hands first, within the read timeout (a client that never finishes
+  // is cut off like a slow request).
+  void Begin() {
+    if constexpr (kTls) {
+      Lowest().expires_after(options_.read_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) {
+                                  self->closing_ = true;
+                                  return self->Close();
+                                }
+                                self->DoRead();
+                              });
+    } else {
+      DoRead();
+    }
+  }
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
 
   void DoRead() {
     if (closing_ || stopping_->load()) {
@@ -143,10 +191,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (buffer_.size() > 0) return ReadHeader();
     // Until the first byte of a request, the idle timeout; from it on, the read timeout for
     // the whole request, however slowly its bytes trickle in (slowloris).
-    stream_.expires_after(options_.idle_timeout);
+    Lowest().expires_after(options_.idle_timeout);
     waiting_for_request_ = true;
     stream_.async_read_some(buffer_.prepare(kFirstRead),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                               self->waiting_for_request_ = false;
                               if (ec) return self->OnReadError(ec);
                               self->buffer_.commit(n);
@@ -155,10 +203,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadHeader() {
-    stream_.expires_after(options_.read_timeout);
+    Lowest().expires_after(options_.read_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -206,7 +254,7 @@ class Session : public std::enable_shared_from_this<Session> {
     head_ = std::move(r);
     http::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnReadError(beast::error_code ec) {
@@ -244,20 +292,20 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = req.keep_alive();
     const unsigned version = req.version();
     // Holds the session (and with it the io_context) for as long as the request lives.
-    r.dispatch = [self = shared_from_this()](std::function<void()> work) {
+    r.dispatch = [self = this->shared_from_this()](std::function<void()> work) {
       net::post(self->stream_.get_executor(), std::move(work));
     };
 
     slots_.emplace_back();
     Slot* slot = &slots_.back();
     const std::string request_id = r.request_id;
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     Responder respond = [self, slot, keep_alive, version,
                          request_id](HttpResponse response) mutable {
       // Already on the connection's strand (a synchronous answer, or work dispatched back
       // to it): answer in place rather than queueing another hop.
       if (self->stream_.get_executor()
-              .target<net::strand<net::io_context::executor_type>>()
+              .template target<net::strand<net::io_context::executor_type>>()
               ->running_in_this_thread()) {
         return self->Fill(*slot, std::move(response), keep_alive, version, request_id);
       }
@@ -326,7 +374,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void DoWrite() {
     if (writing_ || slots_.empty() || !slots_.front().response) return;
     writing_ = true;
-    stream_.expires_after(options_.read_timeout);
+    Lowest().expires_after(options_.read_timeout);
     Slot& slot = slots_.front();
     if (slot.stream) {
       streaming_ = true;
@@ -335,10 +383,10 @@ class Session : public std::enable_shared_from_this<Session> {
       // once the stream is sent.
       if (waiting_for_request_ && buffer_.size() == 0) {
         beast::error_code ignored;
-        stream_.socket().cancel(ignored);
+        Lowest().socket().cancel(ignored);
       }
       // The first piece before the head: a body that fails at once is still answered 500.
-      return MakePiece([self = shared_from_this()](BodyStream::Step step) {
+      return MakePiece([self = this->shared_from_this()](BodyStream::Step step) {
         self->step_ = step;
         Slot& slot = self->slots_.front();
         if (step == BodyStream::Step::kFailed) {
@@ -362,7 +410,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     http::async_write(
         stream_, *slot.response,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
   }
 
   // The next non-empty piece of a streamed body into chunk_ (or the end, or a failure), made
@@ -370,7 +418,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // the strand.
   void MakePiece(std::function<void(BodyStream::Step)> then) {
     chunk_.clear();
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     slots_.front().stream->NextAsync(
         chunk_, kChunkBytes, [self, then = std::move(then)](BodyStream::Step step) mutable {
           net::dispatch(self->stream_.get_executor(), [self, then = std::move(then), step] {
@@ -388,8 +436,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // the last chunk, so the client sees a truncated body, never a complete-looking one.
   void WritePiece() {
     Slot& slot = slots_.front();
-    auto self = shared_from_this();
-    stream_.expires_after(options_.read_timeout);
+    auto self = this->shared_from_this();
+    Lowest().expires_after(options_.read_timeout);
     const bool last = step_ == BodyStream::Step::kEnd;
     auto after = [self, last](beast::error_code ec, size_t) {
       if (ec) return self->OnWrite(ec);
@@ -408,9 +456,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void EndStream() {
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     if (slots_.front().raw) return OnWrite({});  // not keep-alive: the close ends the body
-    stream_.expires_after(options_.read_timeout);
+    Lowest().expires_after(options_.read_timeout);
     net::async_write(stream_, http::make_chunk_last(),
                      [self](beast::error_code ec, size_t) { self->OnWrite(ec); });
   }
@@ -433,23 +481,23 @@ class Session : public std::enable_shared_from_this<Session> {
   void Close() {
     if (closed_) return;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (linger_ && !ec && !stopping_->load()) {
       linger_ = false;
       // The rest of an unread body is read and dropped for a little while (nginx's lingering
       // close): closing with unread data would reset the connection under the answer.
-      stream_.expires_after(kLinger);
+      Lowest().expires_after(kLinger);
       return Discard();
     }
     closed_ = true;
-    stream_.close();
+    Lowest().close();
     Forget();
   }
 
   void Discard() {
     buffer_.clear();
     stream_.async_read_some(buffer_.prepare(kFirstRead),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                               self->lingered_ += n;
                               if (ec || self->lingered_ > kMaxLinger) return self->Close();
                               self->Discard();
@@ -467,7 +515,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Declared first so that it is destroyed last: the socket needs its io_context.
   std::shared_ptr<net::io_context> ioc_;
-  beast::tcp_stream stream_;
+  std::shared_ptr<net::ssl::context> tls_;  // outlives stream_, which refers to it
+  Stream stream_;
   const std::string address_;  // the peer's IP address
   const ServerOptions& options_;
   const Handler& handler_;
@@ -495,6 +544,28 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
 };
 
+// A server context of TLS 1.2 and 1.3 from PEM files: the certificate chain (leaf first) and
+// its private key, which must match.
+core::Result<std::shared_ptr<net::ssl::context>> LoadTls(const std::string& cert_file,
+                                                         const std::string& key_file) {
+  auto context = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  beast::error_code ec;
+  context->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                           net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                           net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use,
+                       ec);
+  if (!ec) context->use_certificate_chain_file(cert_file, ec);
+  if (ec) {
+    return core::InvalidArgument("--tls-cert " + cert_file + ": " + ec.message());
+  }
+  context->use_private_key_file(key_file, net::ssl::context::pem, ec);
+  if (ec) return core::InvalidArgument("--tls-key " + key_file + ": " + ec.message());
+  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+    return core::InvalidArgument("--tls-key " + key_file + " is not the key of " + cert_file);
+  }
+  return context;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -512,7 +583,11 @@ struct HttpServer::Impl {
 
   std::shared_ptr<Registry> registry = std::make_shared<Registry>();
   std::mutex sessions_mu;
-  std::vector<std::weak_ptr<Session>> sessions;  // for Stop to reach them
+  std::vector<std::weak_ptr<SessionBase>> sessions;  // for Stop to reach them
+  // The TLS context new connections take (null: plain HTTP); ReloadTls replaces it, and
+  // connections already open keep theirs.
+  std::mutex tls_mu;
+  std::shared_ptr<net::ssl::context> tls;
 
   net::steady_timer accept_pause{*ioc};
   size_t max_connections = 0;  // options.max_connections, or from the file limit
@@ -540,33 +615,55 @@ struct HttpServer::Impl {
                 it->second >= options.max_connections_per_address &&
                 !options.trusted_proxies.Contains(address));
       }
+      std::shared_ptr<net::ssl::context> context;
+      {
+        std::lock_guard lock(tls_mu);
+        context = tls;
+      }
       if (over) {
-        Refuse(s);
+        Refuse(s, /*plain=*/context == nullptr);
         return Accept();
       }
-      auto session = std::make_shared<Session>(ioc, std::move(s), std::move(address), options,
-                                               handler, stopping, registry);
+      std::shared_ptr<SessionBase> session;
+      if (context) {
+        auto made = std::make_shared<Session<TlsStream>>(ioc, std::move(s), std::move(context),
+                                                         std::move(address), options, handler,
+                                                         stopping, registry);
+        made->Run();
+        session = std::move(made);
+      } else {
+        auto made = std::make_shared<Session<beast::tcp_stream>>(
+            ioc, std::move(s), nullptr, std::move(address), options, handler, stopping, registry);
+        made->Run();
+        session = std::move(made);
+      }
       {
         std::lock_guard lock(sessions_mu);
         if (sessions.size() > 1024) {
-          std::erase_if(sessions, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+          std::erase_if(sessions, [](const std::weak_ptr<SessionBase>& w) { return w.expired(); });
         }
         sessions.push_back(session);
       }
-      session->Run();
       Accept();
     });
   }
 
-  // A connection past a cap: a 503 if the socket takes it at once, then closed.
-  static void Refuse(tcp::socket& s) {
+  // A connection past a cap: a 503 if the socket takes it at once (plain HTTP: a TLS client
+  // would read it as a broken handshake), then closed.
+  static void Refuse(tcp::socket& s, bool plain) {
     beast::error_code ec;
     s.non_blocking(true, ec);
-    if (!ec) s.write_some(net::buffer(TooManyConnections()), ec);
+    if (!ec && plain) s.write_some(net::buffer(TooManyConnections()), ec);
     s.shutdown(tcp::socket::shutdown_both, ec);
     s.close(ec);
   }
 };
+
+core::Status CheckTlsFiles(const std::string& cert_file, const std::string& key_file) {
+  core::Result<std::shared_ptr<net::ssl::context>> context = LoadTls(cert_file, key_file);
+  if (!context.ok()) return context.error();
+  return core::OkStatus();
+}
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -589,6 +686,10 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::Bind(ServerOptions options
                              std::to_string(impl->options.port) + ": " + ec.message());
   }
   impl->port = impl->acceptor.local_endpoint().port();
+  if (!impl->options.tls_cert_file.empty()) {
+    CUSTOS_ASSIGN_OR_RETURN(impl->tls,
+                            LoadTls(impl->options.tls_cert_file, impl->options.tls_key_file));
+  }
   impl->max_connections = impl->options.max_connections;
   if (impl->max_connections == 0) {
     // Half the descriptors the process may open: the store and the rest keep the others.
@@ -623,6 +724,15 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions option
 
 uint16_t HttpServer::port() const { return impl_->port; }
 
+core::Status HttpServer::ReloadTls() {
+  if (impl_->options.tls_cert_file.empty()) return core::OkStatus();
+  CUSTOS_ASSIGN_OR_RETURN(std::shared_ptr<net::ssl::context> context,
+                          LoadTls(impl_->options.tls_cert_file, impl_->options.tls_key_file));
+  std::lock_guard lock(impl_->tls_mu);
+  impl_->tls = std::move(context);
+  return core::OkStatus();
+}
+
 bool HttpServer::stopping() const { return impl_->stopping->load(); }
 
 void HttpServer::SetAdmission(std::function<Admission(HttpRequest& head)> admit) {
@@ -645,8 +755,8 @@ void HttpServer::Stop() {
   });
   {
     std::lock_guard lock(impl_->sessions_mu);
-    for (const std::weak_ptr<Session>& weak : impl_->sessions) {
-      if (std::shared_ptr<Session> s = weak.lock()) s->Shutdown();
+    for (const std::weak_ptr<SessionBase>& weak : impl_->sessions) {
+      if (std::shared_ptr<SessionBase> s = weak.lock()) s->Shutdown();
     }
   }
   {
@@ -660,8 +770,8 @@ void HttpServer::Stop() {
     // threads drain every pending handler, so that no session dies inside the io_context's
     // destruction.
     std::lock_guard lock(impl_->sessions_mu);
-    for (const std::weak_ptr<Session>& weak : impl_->sessions) {
-      if (std::shared_ptr<Session> s = weak.lock()) s->ForceClose();
+    for (const std::weak_ptr<SessionBase>& weak : impl_->sessions) {
+      if (std::shared_ptr<SessionBase> s = weak.lock()) s->ForceClose();
     }
   }
   impl_->work.reset();

@@ -1,16 +1,19 @@
 """Running Custos as a platform team would (issue 18): a config file, with the command line
 and the environment winning over it; a wildcard listen address that needs an issuer;
 librdkafka properties, one of them a secret from a file, reaching the relay's producer; a
-proxy's X-Forwarded-For honoured only from a trusted address.
+proxy's X-Forwarded-For honoured only from a trusted address; HTTPS with a self-signed
+certificate, renewed on SIGHUP.
 
     Issue 18, "Show it": "Tests for each: a config file round trip; …"; "Deliver":
     "`--kafka-property KEY=VALUE` … tested against the mock cluster with a property that
-    changes observable behaviour"; "a proxy header honoured only from a trusted address".
+    changes observable behaviour"; "a proxy header honoured only from a trusted address";
+    "TLS with a self-signed cert (python3-requests with `verify=`)".
 """
 import http.client
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -82,6 +85,113 @@ def wildcard_listen_needs_an_issuer(binary, tmp):
         check(meta["issuer"] == "https://id.example.test", meta)
     finally:
         server.stop()
+
+
+def self_signed(directory, name, common_name):
+    """A certificate for 127.0.0.1 and localhost and its key, as PEM files (name.crt/.key)."""
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = os.path.join(directory, name + ".crt"), os.path.join(directory, name + ".key")
+    with open(cert_file, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_file, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def served_common_name(server):
+    """The CN of the certificate a new TLS connection is shown."""
+    import ssl
+    from cryptography import x509
+    host, port = server.base.split("//")[1].split(":")
+    pem = ssl.get_server_certificate((host, int(port)))
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    return cert.subject.rfc4514_string()
+
+
+def tls(binary, tmp):
+    """HTTPS with a self-signed certificate, verified by python3-requests with `verify=`; a
+    renewed certificate read on SIGHUP; a broken one refused at SIGHUP without harm."""
+    first_cert, first_key = self_signed(tmp, "first", "custos-first")
+    second_cert, second_key = self_signed(tmp, "second", "custos-second")
+    cert, key = os.path.join(tmp, "tls.crt"), os.path.join(tmp, "tls.key")
+    shutil.copy(first_cert, cert)
+    shutil.copy(first_key, key)
+    server = Server(binary, ["--tls-cert", cert, "--tls-key", key], scheme="https")
+    try:
+        r = requests.get(server.url("/readyz"), verify=first_cert, timeout=10)
+        check(r.status_code == 200, r.text)
+        meta = requests.get(server.url("/.well-known/openid-configuration"),
+                            verify=first_cert).json()
+        check(meta["issuer"] == server.base and meta["issuer"].startswith("https://"), meta)
+        token = requests.post(server.url("/oauth/token"), data={"grant_type": "client_credentials"},
+                              auth=(server.root_id, server.root_secret), verify=first_cert)
+        check(token.status_code == 200, token.text)
+        # Without the certificate trusted, no connection; nor in clear text.
+        try:
+            requests.get(server.url("/readyz"), timeout=10)
+            raise AssertionError("an untrusted certificate was accepted")
+        except requests.exceptions.SSLError:
+            pass
+        try:
+            r = requests.get(server.url("/readyz").replace("https://", "http://"), timeout=10)
+            raise AssertionError("plain HTTP answered on the TLS port: %d" % r.status_code)
+        except requests.exceptions.ConnectionError:
+            pass
+        # A keep-alive connection made before the renewal keeps working after it.
+        kept = requests.Session()
+        check(kept.get(server.url("/readyz"), verify=first_cert).status_code == 200, "keep-alive")
+        # Renewal: the files replaced, SIGHUP; new connections see the new certificate.
+        shutil.copy(second_cert, cert)
+        shutil.copy(second_key, key)
+        server.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while served_common_name(server) != "CN=custos-second":
+            check(time.monotonic() < deadline, "the renewed certificate was never served")
+            time.sleep(0.05)  # polling interval of a wait with a deadline (checked above)
+        r = requests.get(server.url("/readyz"), verify=second_cert, timeout=10)
+        check(r.status_code == 200, r.text)
+        check(kept.get(server.url("/readyz"), verify=first_cert).status_code == 200,
+              "the connection made before the renewal")
+        # A broken renewal (a key that is not the certificate's): refused, logged, and the
+        # server goes on with the certificate it had.
+        shutil.copy(first_key, key)
+        server.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while b"the TLS files were not reloaded" not in server.stderr_seen:
+            check(time.monotonic() < deadline, "the failed reload was not logged")
+            time.sleep(0.05)  # polling interval of a wait with a deadline (checked above)
+        check(served_common_name(server) == "CN=custos-second", "a broken reload took effect")
+        r = requests.get(server.url("/readyz"), verify=second_cert, timeout=10)
+        check(r.status_code == 200, r.text)
+    finally:
+        server.stop()
+    # Refused before anything is opened: a key that is not the certificate's.
+    data_dir = os.path.join(tmp, "tls-refused")
+    r = subprocess.run([binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir,
+                        "--tls-cert", first_cert, "--tls-key", second_key],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 2 and "--tls-key " + second_key + ": key values mismatch" in r.stderr,
+          r.stderr)
+    check(not os.path.exists(data_dir), "a refused start made the data dir")
 
 
 def post_from(source, server, path, body, headers):
@@ -207,6 +317,7 @@ def main():
         wildcard_listen_needs_an_issuer(binary, tmp)
         kafka_properties(binary, tmp)
         trusted_proxy(binary)
+        tls(binary, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("ok")
