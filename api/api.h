@@ -65,6 +65,12 @@ struct ApiOptions {
   std::chrono::seconds export_max_duration{3600};
 };
 
+struct BackupMade {
+  uint64_t seq = 0;  // the last event of the log the backup holds
+  std::string path;
+  std::string time;
+};
+
 struct ApiDeps {
   projections::IdentityService& identity;
   projections::Credentials& credentials;  // every read and write of the credential store
@@ -82,6 +88,9 @@ struct ApiDeps {
   std::function<std::string()> readiness;  // "" when ready, else the reason
   // The relay's state for /readyz's `kafka` member, a JSON object (null: Kafka off).
   std::function<std::string()> kafka;
+  // POST /v1/backup: an online backup of the node's data dir into the absolute path `to`
+  // (storage/data_dir.h); null where the node has none to offer.
+  std::function<core::Result<BackupMade>(const std::string& to)> backup;
 };
 
 using RootClient = projections::RootClient;

@@ -1,9 +1,36 @@
 // Service routes: health, readiness, metrics, and the published keys and discovery document.
 #include "api/internal/call.h"
+#include "api/json_body.h"
 
 namespace custos::api::internal {
 
+namespace {
+
+struct BackupBody {
+  std::string to;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("to", s.to);
+  }
+};
+
+}  // namespace
+
 void AddServiceRoutes(RouteTable& t, Services& s) {
+  // An online backup (storage/data_dir.h), root only: it writes a copy of every tenant, keys
+  // and root credentials included, where the caller says on the server's machine.
+  t.Add({"POST", "/v1/backup", Access::kRoot, "", "", Work::kHeavy}, [&s](const CallPtr& call) {
+    BackupBody body;
+    if (core::Status st = ReadBody(call->req.body, body); !st.ok()) return call->Fail(st.error());
+    if (!s.deps.backup) return call->Fail(core::Unavailable("this node takes no backups"));
+    core::Result<BackupMade> made = s.deps.backup(body.to);
+    if (!made.ok()) return call->Fail(made.error());
+    core::JsonWriter w;
+    w.BeginObject().Key("seq").UInt(made->seq).Key("path").String(made->path);
+    w.Key("time").String(made->time).EndObject();
+    call->Json(201, w.Take());
+  });
+
   t.Add({"GET", "/healthz", Access::kPublic, "", ""},
         [](const CallPtr& call) { call->Json(200, "{\"status\":\"ok\"}"); });
 

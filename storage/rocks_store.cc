@@ -11,6 +11,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -618,6 +619,17 @@ core::Status RocksStore::PurgeTenant(const core::TenantId& tenant, core::TenantS
   rocksdb::Status s = impl_->db->Write(wo, &batch);
   if (!s.ok()) return FromRocks(s, "purging tenant " + tenant.value());
   impl_->floors->Set(tenant.value(), below.value());
+  return core::OkStatus();
+}
+
+core::Status RocksStore::CreateCheckpoint(const std::string& dir) {
+  if (impl_->read_only) return core::Unavailable("the store is open read-only");
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
+  if (!s.ok()) return FromRocks(s, "starting a checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+  if (!s.ok()) return FromRocks(s, "writing a checkpoint to " + dir);
   return core::OkStatus();
 }
 

@@ -4,9 +4,9 @@
 // append and its side writes, or a projection's data and its checkpoint, commit atomically.
 //
 // Group commit: Append and AppendAsync queue requests whose events their callers rendered
-// (core::RenderDraft, which validates); one commit thread takes every queued request, assigns positions,
-// hashes, writes one WriteBatch with sync, publishes the new heads, and answers each request.
-// While it writes, the next group queues behind it.
+// (core::RenderDraft, which validates); one commit thread takes every queued request, assigns
+// positions, hashes, writes one WriteBatch with sync, publishes the new heads, and answers each
+// request. While it writes, the next group queues behind it.
 //
 // After a failed write (disk full) the store answers kUnavailable; each later Append first
 // tries to resume the database and reloads its heads, so writes come back once space does.
@@ -94,6 +94,12 @@ class RocksStore final : public core::EventLog, public core::KvStore {
   // Waits until RocksDB has no flush or compaction running or pending (benchmarks measure a
   // settled store, as PostgreSQL's peer is measured after its CHECKPOINT).
   [[nodiscard]] core::Status Quiesce(std::chrono::milliseconds timeout);
+
+  // A consistent copy of the whole database, as of now, in `dir` (which must not exist): a
+  // RocksDB checkpoint — the memtables flushed, SST files hard-linked when `dir` is on the
+  // same file system (they are immutable) and copied otherwise. Appends go on meanwhile; the
+  // copy holds a prefix of the log and everything written with it.
+  [[nodiscard]] core::Status CreateCheckpoint(const std::string& dir);
 
   std::vector<core::TenantId> Tenants() const override;
 

@@ -67,10 +67,7 @@ int RunAppend(const Args& args) {
   if (!rendered.ok()) return ReportError("append", rendered.error());
 
   core::SystemClock clock;
-  storage::StoreOptions options;
-  options.path = storage::StorePathForDataDir(*data_dir);
-  options.clock = &clock;
-  auto store = storage::RocksStore::Open(options);
+  auto store = OpenDataDirStore(*data_dir, &clock);
   if (!store.ok()) return ReportError("append", store.error());
 
   core::AppendRequest request;

@@ -1,8 +1,30 @@
 #include <cstdio>
 
+#include "storage/data_dir.h"
 #include "tools/commands.h"
 
 namespace custos::tools {
+
+core::Result<std::unique_ptr<storage::RocksStore>> OpenDataDirStore(const std::string& data_dir,
+                                                                    const core::Clock* clock) {
+  CUSTOS_RETURN_IF_ERROR(storage::CheckDataDirFormat(data_dir, /*writable=*/false));
+  storage::StoreOptions options;
+  options.path = storage::StorePathForDataDir(data_dir);
+  options.clock = clock;
+  options.read_only = clock == nullptr;
+  core::Result<std::unique_ptr<storage::RocksStore>> store = storage::RocksStore::Open(options);
+  if (!store.ok()) {
+    if (store.error().message.find("lock") != std::string::npos) {
+      return core::Unavailable(store.error().message +
+                               " (a server holds this data dir: stop it first)");
+    }
+    return store.error();
+  }
+  if (clock != nullptr) {
+    CUSTOS_RETURN_IF_ERROR(storage::CheckDataDirFormat(data_dir, /*writable=*/true));
+  }
+  return store;
+}
 
 std::optional<int> ParseCommandFlags(const std::string& command, const std::string& synopsis,
                                      const Args& args, std::vector<FlagSpec> specs, Flags& out,

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/result.h"
 
 namespace custos::tools {
@@ -19,6 +20,8 @@ int RunAppend(const Args& args);
 int RunDevKafka(const Args& args);
 int RunBench(const Args& args);
 int RunServe(const Args& args);
+int RunBackup(const Args& args);
+int RunRestore(const Args& args);
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
@@ -32,9 +35,16 @@ int ReportError(const std::string& command, const core::Error& error);
 
 #include <optional>
 
+#include "storage/rocks_store.h"
 #include "tools/flags.h"
 
 namespace custos::tools {
+
+// Opens a data dir's store for a command, its format checked first (and stamped once the
+// store is open, when writable): read-only without a clock, writable with one. A store
+// held by a running server is named as such.
+[[nodiscard]] core::Result<std::unique_ptr<storage::RocksStore>> OpenDataDirStore(
+    const std::string& data_dir, const core::Clock* clock);
 
 struct CommandFlagOptions {
   bool positional = false;   // the command takes arguments besides flags

@@ -28,10 +28,7 @@ int RunDump(const Args& args) {
   core::Result<uint64_t> from = flags.GetUInt("from-tenant-seq", 1, UINT64_MAX);
   if (!from.ok()) return ReportError("dump", from.error());
 
-  storage::StoreOptions options;
-  options.path = storage::StorePathForDataDir(*data_dir);
-  options.read_only = true;
-  auto store = storage::RocksStore::Open(options);
+  auto store = OpenDataDirStore(*data_dir, nullptr);
   if (!store.ok()) return ReportError("dump", store.error());
   if (!(*store)->Head(*tenant)) {
     return ReportError("dump", core::NotFound("tenant " + tenant->value() + " has no events"));

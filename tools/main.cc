@@ -1,4 +1,6 @@
 // custos: the one executable. `custos <command> [flags]`; `custos help` lists the commands.
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -23,6 +25,8 @@ constexpr const char* kUsage =
     "  dump                write a tenant's stored events as JSONL from a data dir\n"
     "  append              append application events to a data dir's log\n"
     "  rebuild             verify every chain and rebuild the state from the log (server stopped)\n"
+    "  backup              back up a data dir (server stopped; a running one: POST /v1/backup)\n"
+    "  restore             make a data dir from a backup\n"
     "  dev-kafka           run a Kafka-protocol dev cluster on 127.0.0.1 until SIGINT/SIGTERM\n"
     "  bench WORKLOAD      run a benchmark workload against its peer (see BENCHMARKS)\n"
     "  version             print the version\n"
@@ -38,6 +42,8 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stderr);
     return kExitUsage;
   }
+  // Whatever a command creates (stores, backups, keys) is its user's alone.
+  ::umask(077);
   const std::string command = argv[1];
   const Args args(argv + 2, argv + argc);
   if (command == "serve") return RunServe(args);
@@ -47,6 +53,8 @@ int main(int argc, char** argv) {
   if (command == "append") return RunAppend(args);
   if (command == "dev-kafka") return RunDevKafka(args);
   if (command == "bench") return RunBench(args);
+  if (command == "backup") return RunBackup(args);
+  if (command == "restore") return RunRestore(args);
   if (command == "version" || command == "--version") {
     std::printf("custos %s\n", CUSTOS_VERSION);
     return kExitOk;

@@ -4,8 +4,10 @@
 #include "api/server.h"
 
 #include "core/json_writer.h"
+#include "core/log.h"
 #include "core/private_file.h"
 #include "core/random.h"
+#include "storage/data_dir.h"
 #include "storage/kafka_producer.h"
 #include "storage/sodium_password_hasher.h"
 
@@ -47,6 +49,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   // The data directory and its keys are this user's alone, or the server does not start.
   CUSTOS_RETURN_IF_ERROR(core::EnsurePrivateDir(options.data_dir));
   CUSTOS_RETURN_IF_ERROR(core::EnsurePrivateDir(options.data_dir + "/keys"));
+  CUSTOS_RETURN_IF_ERROR(storage::CheckDataDirFormat(options.data_dir, /*writable=*/true));
   auto p = std::make_unique<Parts>();
   const core::Clock& clock = *options.clock;
   p->clock = &clock;
@@ -204,6 +207,14 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                      w.Key("lag_seconds").Raw(seconds);
                      w.Key("delivered_seq").UInt(r.cursor).EndObject();
                      return w.Take();
+                   },
+                   [store, data_dir = options.data_dir,
+                    &clock](const std::string& to) -> core::Result<api::BackupMade> {
+                     CUSTOS_ASSIGN_OR_RETURN(storage::BackupInfo b,
+                                             storage::TakeBackup(*store, data_dir, to, clock));
+                     core::log::Info("backup taken to " + b.path + " at seq " +
+                                     std::to_string(b.seq));
+                     return api::BackupMade{b.seq, b.path, b.time};
                    }},
       options.api);
   // Admission (body limits, credentials before the body) comes from the routes, so it is set

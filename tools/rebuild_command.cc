@@ -31,10 +31,7 @@ int RunRebuild(const Args& args) {
   const bool check = flags.IsSet("check");
 
   core::SystemClock clock;
-  storage::StoreOptions options;
-  options.path = storage::StorePathForDataDir(*data_dir);
-  options.clock = &clock;
-  auto store = storage::RocksStore::Open(options);
+  auto store = OpenDataDirStore(*data_dir, &clock);
   if (!store.ok()) return ReportError("rebuild", store.error());
   storage::RocksStore& s = **store;
 
