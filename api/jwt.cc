@@ -1,7 +1,11 @@
 #include "api/jwt.h"
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/base64.h"
@@ -26,39 +30,113 @@ struct TokenSigner::Key {
   ~Key() { EVP_PKEY_free(pkey); }
 };
 
-TokenSigner::TokenSigner(std::unique_ptr<Key> key, std::string kid, std::string public_x,
-                         std::string issuer)
+namespace {
+
+// The public key's JWK coordinates: Ed25519's raw key, or P-256's x and y (32 bytes each).
+bool PublicCoordinates(EVP_PKEY* pkey, JwtAlg alg, std::string& x, std::string& y) {
+  if (alg == JwtAlg::kEdDSA) {
+    unsigned char raw[32];
+    size_t raw_len = sizeof raw;
+    if (EVP_PKEY_get_raw_public_key(pkey, raw, &raw_len) != 1 || raw_len != 32) return false;
+    x.assign(reinterpret_cast<char*>(raw), raw_len);
+    return true;
+  }
+  BIGNUM* bx = nullptr;
+  BIGNUM* by = nullptr;
+  bool ok = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) == 1 &&
+            EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) == 1;
+  unsigned char bytes[64];
+  ok = ok && BN_bn2binpad(bx, bytes, 32) == 32 && BN_bn2binpad(by, bytes + 32, 32) == 32;
+  BN_free(bx);
+  BN_free(by);
+  if (!ok) return false;
+  x.assign(reinterpret_cast<char*>(bytes), 32);
+  y.assign(reinterpret_cast<char*>(bytes + 32), 32);
+  return true;
+}
+
+// ECDSA signatures are DER in OpenSSL and r||s (32 bytes each) in JWS (RFC 7518 3.4).
+std::optional<std::string> DerToJose(const unsigned char* der, size_t len) {
+  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &der, static_cast<long>(len));
+  if (sig == nullptr) return std::nullopt;
+  unsigned char out[64];
+  const bool ok = BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, 32) == 32 &&
+                  BN_bn2binpad(ECDSA_SIG_get0_s(sig), out + 32, 32) == 32;
+  ECDSA_SIG_free(sig);
+  if (!ok) return std::nullopt;
+  return std::string(reinterpret_cast<char*>(out), 64);
+}
+
+std::optional<std::string> JoseToDer(const std::string& jose) {
+  if (jose.size() != 64) return std::nullopt;
+  const auto* raw = reinterpret_cast<const unsigned char*>(jose.data());
+  ECDSA_SIG* sig = ECDSA_SIG_new();
+  BIGNUM* r = BN_bin2bn(raw, 32, nullptr);
+  BIGNUM* s = BN_bin2bn(raw + 32, 32, nullptr);
+  if (sig == nullptr || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig, r, s) != 1) {
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(sig);
+    return std::nullopt;
+  }
+  unsigned char* der = nullptr;
+  const int len = i2d_ECDSA_SIG(sig, &der);
+  ECDSA_SIG_free(sig);
+  if (len <= 0) return std::nullopt;
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+}  // namespace
+
+TokenSigner::TokenSigner(std::unique_ptr<Key> key, std::string kid, std::string x, std::string y,
+                         std::string issuer, JwtAlg alg, std::vector<std::string> audiences)
     : key_(std::move(key)),
       kid_(std::move(kid)),
-      public_x_(std::move(public_x)),
-      issuer_(std::move(issuer)) {}
+      x_(std::move(x)),
+      y_(std::move(y)),
+      issuer_(std::move(issuer)),
+      alg_(alg),
+      audiences_(std::move(audiences)) {}
 
 TokenSigner::~TokenSigner() = default;
 
-core::Result<std::unique_ptr<TokenSigner>> TokenSigner::LoadOrCreate(const std::string& path,
-                                                                     std::string issuer) {
+core::Result<std::unique_ptr<TokenSigner>> TokenSigner::LoadOrCreate(
+    const std::string& path, std::string issuer, JwtAlg alg, std::vector<std::string> audiences) {
   auto key = std::make_unique<Key>();
-  CUSTOS_ASSIGN_OR_RETURN(core::Pkey pkey, core::LoadOrCreateEd25519Key(path, "the signing key"));
+  CUSTOS_ASSIGN_OR_RETURN(
+      core::Pkey pkey, core::LoadOrCreateKey(
+                           path, "the signing key",
+                           alg == JwtAlg::kEdDSA ? core::KeyType::kEd25519 : core::KeyType::kP256));
   key->pkey = pkey.release();
-  unsigned char raw[32];
-  size_t raw_len = sizeof raw;
-  if (EVP_PKEY_get_raw_public_key(key->pkey, raw, &raw_len) != 1 || raw_len != 32) {
-    return core::Internal("cannot read the public key");
-  }
-  const std::string public_raw(reinterpret_cast<char*>(raw), raw_len);
-  const std::string kid = core::Sha256Hex(public_raw).substr(0, 16);
-  return std::unique_ptr<TokenSigner>(
-      new TokenSigner(std::move(key), kid, core::Base64UrlEncode(public_raw), std::move(issuer)));
+  std::string x;
+  std::string y;
+  if (!PublicCoordinates(key->pkey, alg, x, y)) return core::Internal("cannot read the public key");
+  const std::string kid = core::Sha256Hex(x + y).substr(0, 16);
+  if (audiences.empty()) audiences.push_back(issuer);
+  return std::unique_ptr<TokenSigner>(new TokenSigner(
+      std::move(key), kid, core::Base64UrlEncode(x), y.empty() ? "" : core::Base64UrlEncode(y),
+      std::move(issuer), alg, std::move(audiences)));
+}
+
+bool TokenSigner::KnownAudience(std::string_view aud) const {
+  return std::find(audiences_.begin(), audiences_.end(), aud) != audiences_.end();
 }
 
 std::string TokenSigner::Sign(const TokenClaims& c) const {
   core::JsonWriter header;
-  header.BeginObject().Key("alg").String("EdDSA").Key("typ").String("JWT").Key("kid").String(kid_);
-  header.EndObject();
+  header.BeginObject().Key("alg").String(alg_name()).Key("typ").String("at+jwt");
+  header.Key("kid").String(kid_).EndObject();
   core::JsonWriter payload;
   payload.BeginObject();
   payload.Key("iss").String(c.iss.empty() ? issuer_ : c.iss);
   payload.Key("sub").String(c.sub);
+  payload.Key("aud").String(c.aud.empty() ? audiences_.front() : c.aud);
+  payload.Key("client_id")
+      .String(!c.client_id.empty() ? c.client_id
+              : c.typ == "user"    ? kLoginClientId
+                                   : c.sub);
   if (!c.tenant.empty()) payload.Key("tenant").String(c.tenant);
   payload.Key("typ").String(c.typ);
   payload.Key("iat").Int(core::ToUnixMillis(c.iat) / 1000);
@@ -71,15 +149,18 @@ std::string TokenSigner::Sign(const TokenClaims& c) const {
   std::string token = core::Base64UrlEncode(header.str());
   token += '.';
   token += core::Base64UrlEncode(payload.str());
-  unsigned char sig[64];
+  unsigned char sig[80];
   size_t sig_len = sizeof sig;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key_->pkey);
+  EVP_DigestSignInit(ctx, nullptr, alg_ == JwtAlg::kES256 ? EVP_sha256() : nullptr, nullptr,
+                     key_->pkey);
   EVP_DigestSign(ctx, sig, &sig_len, reinterpret_cast<const unsigned char*>(token.data()),
                  token.size());
   EVP_MD_CTX_free(ctx);
+  std::string signature(reinterpret_cast<char*>(sig), sig_len);
+  if (alg_ == JwtAlg::kES256) signature = DerToJose(sig, sig_len).value_or("");
   token += '.';
-  token += core::Base64UrlEncode(std::string_view(reinterpret_cast<char*>(sig), sig_len));
+  token += core::Base64UrlEncode(signature);
   return token;
 }
 
@@ -98,17 +179,25 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
   core::Result<core::JsonValue> h = core::ParseJson(*header);
   if (!h.ok() || !h->is_object()) return Refused("bad header");
   const core::JsonValue* alg = h->Find("alg");
-  if (alg == nullptr || !alg->is_string() || alg->text() != "EdDSA") {
-    return Refused("algorithm not allowed (only EdDSA)");
+  if (alg == nullptr || !alg->is_string() || alg->text() != alg_name()) {
+    return Refused(std::string("algorithm not allowed (only ") + alg_name() + ")");
+  }
+  const core::JsonValue* typ = h->Find("typ");
+  if (typ == nullptr || !typ->is_string() || typ->text() != "at+jwt") {
+    return Refused("not an access token (typ must be at+jwt)");
   }
   const core::JsonValue* kid = h->Find("kid");
   if (kid == nullptr || !kid->is_string() || kid->text() != kid_) return Refused("unknown kid");
   if (h->Find("crit") != nullptr) return Refused("unsupported critical header");
   if (sig->size() != 64) return Refused("bad signature");
+  const std::optional<std::string> der =
+      alg_ == JwtAlg::kES256 ? JoseToDer(*sig) : std::optional<std::string>(*sig);
+  if (!der) return Refused("bad signature");
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   const bool valid =
-      EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key_->pkey) == 1 &&
-      EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig->data()), sig->size(),
+      EVP_DigestVerifyInit(ctx, nullptr, alg_ == JwtAlg::kES256 ? EVP_sha256() : nullptr, nullptr,
+                           key_->pkey) == 1 &&
+      EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(der->data()), der->size(),
                        reinterpret_cast<const unsigned char*>(token.data()), dot2) == 1;
   EVP_MD_CTX_free(ctx);
   if (!valid) return Refused("bad signature");
@@ -129,12 +218,15 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
   c.typ = text("typ");
   c.jti = text("jti");
   c.key_id = text("key_id");
+  c.aud = text("aud");
+  c.client_id = text("client_id");
   const core::JsonValue* mcp = p->Find("must_change_password");
   c.must_change_password = mcp != nullptr && mcp->is_bool() && mcp->bool_value();
   c.session_epoch = seconds("session_epoch").value_or(0);
   const std::optional<int64_t> iat = seconds("iat");
   const std::optional<int64_t> exp = seconds("exp");
   if (c.iss != issuer_) return Refused("wrong issuer");
+  if (!KnownAudience(c.aud)) return Refused("wrong audience");
   if (c.sub.empty() || c.jti.empty() || !exp || !iat) return Refused("missing claims");
   if (c.typ != "api_client" && c.typ != "user" && c.typ != "root") return Refused("bad typ");
   c.iat = core::FromUnixMillis(*iat * 1000);
@@ -146,8 +238,12 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
 std::string TokenSigner::JwksJson() const {
   core::JsonWriter w;
   w.BeginObject().Key("keys").BeginArray().BeginObject();
-  w.Key("kty").String("OKP").Key("crv").String("Ed25519").Key("x").String(public_x_);
-  w.Key("kid").String(kid_).Key("alg").String("EdDSA").Key("use").String("sig");
+  if (alg_ == JwtAlg::kEdDSA) {
+    w.Key("kty").String("OKP").Key("crv").String("Ed25519").Key("x").String(x_);
+  } else {
+    w.Key("kty").String("EC").Key("crv").String("P-256").Key("x").String(x_).Key("y").String(y_);
+  }
+  w.Key("kid").String(kid_).Key("alg").String(alg_name()).Key("use").String("sig");
   w.EndObject().EndArray().EndObject();
   return w.Take();
 }

@@ -1,8 +1,11 @@
-// JWTs signed with Ed25519 ("alg":"EdDSA", RFC 8037): the access tokens of client
-// credentials and user logins. The key lives in the data dir (PKCS#8 PEM, mode 0600), made
-// at first start; its public half is published as a JWK with its `kid`. Verification
-// accepts exactly one algorithm (EdDSA) and the known kid; anything else — "none", HS256, a
-// wrong kid, a bad signature, an expired token — is refused.
+// The access tokens of client credentials and user logins: JWTs in the form RFC 9068 gives
+// them (header `typ: at+jwt`; claims iss, sub, aud, client_id, iat, exp, jti), signed with
+// Ed25519 ("alg":"EdDSA", RFC 8037) or, for JWT libraries without EdDSA, ECDSA P-256
+// ("ES256"). The key lives in the data dir (PKCS#8 PEM, mode 0600), made at first start; its
+// public half is published as a JWK with its `kid`. Verification accepts exactly the
+// signer's algorithm, the known kid, the `at+jwt` type and one of its audiences; anything
+// else — "none", HS256, the other algorithm, a wrong kid or audience, a bad signature, an
+// expired token — is refused.
 //
 // Thread-safety: Sign and Verify may be called from any thread.
 #pragma once
@@ -10,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 #include "core/time.h"
@@ -30,13 +34,23 @@ struct TokenClaims {
   // deactivation or deletion moves the principal's on and ends this token (../shared/spec/ACCESS.md
   // rule 8).
   int64_t session_epoch = 0;
+  std::string aud;        // empty when signing: the signer's first audience
+  std::string client_id;  // empty when signing: sub for clients, kLoginClientId for users
 };
+
+// The client_id of a user's token: the login route, Custos's own first-party client.
+inline constexpr const char* kLoginClientId = "custos-login";
+
+enum class JwtAlg : uint8_t { kEdDSA, kES256 };
 
 class TokenSigner {
  public:
   // Loads the key from `path`, or makes and writes one if the file does not exist.
+  // `audiences`: what tokens may be issued for (RFC 8707's audience), the first by default;
+  // none: the issuer alone.
   [[nodiscard]] static core::Result<std::unique_ptr<TokenSigner>> LoadOrCreate(
-      const std::string& path, std::string issuer);
+      const std::string& path, std::string issuer, JwtAlg alg = JwtAlg::kEdDSA,
+      std::vector<std::string> audiences = {});
   ~TokenSigner();
   TokenSigner(const TokenSigner&) = delete;
   TokenSigner& operator=(const TokenSigner&) = delete;
@@ -48,16 +62,24 @@ class TokenSigner {
 
   [[nodiscard]] const std::string& kid() const { return kid_; }
   [[nodiscard]] const std::string& issuer() const { return issuer_; }
-  // {"keys":[{"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"alg":"EdDSA","use":"sig"}]}
+  [[nodiscard]] JwtAlg alg() const { return alg_; }
+  [[nodiscard]] const char* alg_name() const { return alg_ == JwtAlg::kES256 ? "ES256" : "EdDSA"; }
+  [[nodiscard]] bool KnownAudience(std::string_view aud) const;
+  // {"keys":[{"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"alg":"EdDSA","use":"sig"}]}, or
+  // {"kty":"EC","crv":"P-256","x":…,"y":…,…,"alg":"ES256"}
   [[nodiscard]] std::string JwksJson() const;
 
  private:
   struct Key;
-  TokenSigner(std::unique_ptr<Key> key, std::string kid, std::string public_x, std::string issuer);
+  TokenSigner(std::unique_ptr<Key> key, std::string kid, std::string x, std::string y,
+              std::string issuer, JwtAlg alg, std::vector<std::string> audiences);
   std::unique_ptr<Key> key_;
   std::string kid_;
-  std::string public_x_;  // base64url of the raw public key
+  std::string x_;  // base64url of the public key (Ed25519), or of its x coordinate (P-256)
+  std::string y_;  // P-256 only
   std::string issuer_;
+  JwtAlg alg_;
+  std::vector<std::string> audiences_;
 };
 
 }  // namespace custos::api

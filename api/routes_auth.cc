@@ -256,8 +256,8 @@ void IntrospectRoute(const CallPtr& call) {
   if (!active) return call->Reply(inactive);
   core::JsonWriter w;
   w.BeginObject().Key("active").Bool(true).Key("iss").String(claims->iss);
-  w.Key("sub").String(claims->sub);
-  if (claims->typ != "user") w.Key("client_id").String(claims->sub);
+  w.Key("sub").String(claims->sub).Key("aud").String(claims->aud);
+  w.Key("client_id").String(claims->client_id);
   if (!claims->tenant.empty()) w.Key("tenant").String(claims->tenant);
   w.Key("token_type").String("Bearer").Key("typ").String(claims->typ);
   w.Key("iat").Int(core::ToUnixMillis(claims->iat) / 1000);
@@ -320,6 +320,12 @@ void IssueClientTokenRoute(const CallPtr& call) {
     return call->Reply(
         OAuthError(400, "unsupported_grant_type", "only client_credentials is supported"));
   }
+  // RFC 8707/9068: the audience the token is for, one the server issues tokens for.
+  const std::optional<std::string> audience = FormField(*form, "audience");
+  if (audience && !s.deps.tokens.KnownAudience(*audience)) {
+    return call->Reply(
+        OAuthError(400, "invalid_target", "this server issues no tokens for that audience"));
+  }
   CredentialsOrAnswer creds = ReadClientCredentials(call->req, *form);
   if (HttpResponse* answer = std::get_if<HttpResponse>(&creds)) {
     return call->Reply(std::move(*answer));
@@ -343,7 +349,9 @@ void IssueClientTokenRoute(const CallPtr& call) {
                        "",
                        false,
                        now,
-                       now + s.options.root_token_ttl};
+                       now + s.options.root_token_ttl,
+                       0,
+                       audience.value_or("")};
     return call->Reply(
         TokenResponse(s.deps.tokens.Sign(claims), s.options.root_token_ttl.count(), std::nullopt));
   }
@@ -357,7 +365,8 @@ void IssueClientTokenRoute(const CallPtr& call) {
                      false,
                      now,
                      now + std::chrono::seconds(v->ttl),
-                     v->principal.session_epoch};
+                     v->principal.session_epoch,
+                     audience.value_or("")};
   const std::string token = s.deps.tokens.Sign(claims);
   const int64_t ttl = v->ttl;
   ExecuteFor(call, core::TenantId(v->principal.tenant),

@@ -65,30 +65,38 @@ void AddServiceRoutes(RouteTable& t, Services& s) {
           call->Reply(std::move(r));
         });
 
-  t.Add({"GET", "/.well-known/openid-configuration", Access::kPublic, "", ""},
-        [&s](const CallPtr& call) {
-          const std::string& iss = s.deps.tokens.issuer();
-          core::JsonWriter w;
-          w.BeginObject();
-          w.Key("issuer").String(iss);
-          w.Key("token_endpoint").String(iss + "/oauth/token");
-          w.Key("jwks_uri").String(iss + "/.well-known/jwks.json");
-          w.Key("introspection_endpoint").String(iss + "/oauth/introspect");
-          w.Key("revocation_endpoint").String(iss + "/oauth/revoke");
-          w.Key("grant_types_supported").BeginArray().String("client_credentials").EndArray();
-          w.Key("token_endpoint_auth_methods_supported")
-              .BeginArray()
-              .String("client_secret_basic")
-              .String("client_secret_post")
-              .EndArray();
-          w.Key("token_endpoint_auth_signing_alg_values_supported")
-              .BeginArray()
-              .String("EdDSA")
-              .EndArray();
-          w.Key("response_types_supported").BeginArray().String("token").EndArray();
-          w.EndObject();
-          call->Json(200, w.Take());
-        });
+  // RFC 8414 authorization server metadata, also at the OpenID discovery path (API.md), where
+  // JWT middleware that takes an issuer URL looks first. Custos has no authorization endpoint
+  // (client credentials only; users sign in through …/auth/login), so no response type.
+  auto metadata = [&s](const CallPtr& call) {
+    const std::string& iss = s.deps.tokens.issuer();
+    core::JsonWriter w;
+    w.BeginObject();
+    w.Key("issuer").String(iss);
+    w.Key("token_endpoint").String(iss + "/oauth/token");
+    w.Key("jwks_uri").String(iss + "/.well-known/jwks.json");
+    w.Key("introspection_endpoint").String(iss + "/oauth/introspect");
+    w.Key("revocation_endpoint").String(iss + "/oauth/revoke");
+    w.Key("grant_types_supported").BeginArray().String("client_credentials").EndArray();
+    w.Key("response_types_supported").BeginArray().EndArray();
+    for (const char* endpoint :
+         {"token_endpoint_auth_methods_supported", "introspection_endpoint_auth_methods_supported",
+          "revocation_endpoint_auth_methods_supported"}) {
+      w.Key(endpoint).BeginArray().String("client_secret_basic").String("client_secret_post");
+      w.EndArray();
+    }
+    // RFC 9068 access tokens, signed with the one algorithm the JWKS holds keys of.
+    w.Key("access_token_signing_alg_values_supported")
+        .BeginArray()
+        .String(s.deps.tokens.alg_name())
+        .EndArray();
+    w.EndObject();
+    HttpResponse r = JsonResponse(200, w.Take());
+    r.Header("Cache-Control", "public, max-age=300");
+    call->Reply(std::move(r));
+  };
+  t.Add({"GET", "/.well-known/oauth-authorization-server", Access::kPublic, "", ""}, metadata);
+  t.Add({"GET", "/.well-known/openid-configuration", Access::kPublic, "", ""}, metadata);
 }
 
 }  // namespace custos::api::internal

@@ -12,20 +12,35 @@ namespace custos::core {
 
 void PkeyDeleter::operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
 
-Result<Pkey> LoadOrCreateEd25519Key(const std::string& path, std::string_view what) {
+namespace {
+
+bool IsOfType(EVP_PKEY* key, KeyType type) {
+  if (type == KeyType::kEd25519) return EVP_PKEY_get_id(key) == EVP_PKEY_ED25519;
+  char group[64] = {};
+  size_t len = 0;
+  return EVP_PKEY_get_id(key) == EVP_PKEY_EC &&
+         EVP_PKEY_get_group_name(key, group, sizeof group, &len) == 1 &&
+         std::string_view(group, len) == "prime256v1";
+}
+
+}  // namespace
+
+Result<Pkey> LoadOrCreateKey(const std::string& path, std::string_view what, KeyType type) {
   const std::string name(what);
+  const char* kind = type == KeyType::kEd25519 ? "an Ed25519" : "a P-256";
   CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> pem, ReadPrivateFile(path));
   if (pem) {
-    std::unique_ptr<BIO, int (*)(BIO*)> in(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())),
-                                           BIO_free);
+    std::unique_ptr<BIO, int (*)(BIO*)> in(
+        BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())), BIO_free);
     Pkey key(in ? PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr) : nullptr);
-    if (key == nullptr || EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519) {
-      return Corruption(name + " " + path + " is not an Ed25519 private key");
+    if (key == nullptr || !IsOfType(key.get(), type)) {
+      return Corruption(name + " " + path + " is not " + kind + " private key");
     }
     return key;
   }
-  Pkey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
-  if (key == nullptr) return Internal("cannot make an Ed25519 key");
+  Pkey key(type == KeyType::kEd25519 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
+                                     : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  if (key == nullptr) return Internal(std::string("cannot make ") + kind + " key");
   std::unique_ptr<BIO, int (*)(BIO*)> out(BIO_new(BIO_s_mem()), BIO_free);
   if (out == nullptr ||
       PEM_write_bio_PrivateKey(out.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {

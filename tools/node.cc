@@ -149,7 +149,10 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   p->trail = std::make_unique<projections::AuditTrail>(*p->store, *p->audit, *p->checkpoints,
                                                        *p->retention, clock, CUSTOS_VERSION);
   CUSTOS_ASSIGN_OR_RETURN(p->signer, api::TokenSigner::LoadOrCreate(
-                                         options.data_dir + "/keys/jwt-ed25519.pem", issuer));
+                                         options.data_dir + (options.jwt_alg == api::JwtAlg::kES256
+                                                                 ? "/keys/jwt-es256.pem"
+                                                                 : "/keys/jwt-ed25519.pem"),
+                                         issuer, options.jwt_alg, options.token_audiences));
   const core::iam::PasswordHasher& hasher =
       options.password_hasher != nullptr ? *options.password_hasher : p->hasher;
   storage::RocksStore* store = p->store.get();

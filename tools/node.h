@@ -20,6 +20,7 @@
 
 #include "api/api.h"
 #include "api/forwarded.h"
+#include "api/jwt.h"
 #include "core/checkpoint.h"
 #include "core/clock.h"
 #include "core/result.h"
@@ -46,7 +47,10 @@ struct NodeOptions {
   uint16_t port = 0;                  // 0: any free port
   int workers = 1;                    // HTTP I/O threads
   std::optional<std::string> issuer;  // default: http(s)://host:port
-  api::ApiOptions api;                // body limit, rate limits, heavy-work pool
+  api::JwtAlg jwt_alg = api::JwtAlg::kEdDSA;
+  std::vector<std::string>
+      token_audiences;  // the tokens' `aud` (the first by default); none: issuer
+  api::ApiOptions api;  // body limit, rate limits, heavy-work pool
   // Default: argon2id at the production cost (SodiumPasswordHasher). Tests pass a cheap one.
   const core::iam::PasswordHasher* password_hasher = nullptr;
   size_t max_connections = 0;  // 0: half the process's file limit

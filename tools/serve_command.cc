@@ -184,6 +184,20 @@ int RunServe(const Args& args) {
             "x-forwarded-for",
             "the header the trusted proxies maintain (only it is read)",
             {"x-forwarded-for", "forwarded"}},
+           {"jwt-alg",
+            true,
+            "EdDSA",
+            "the access tokens' signature: EdDSA (Ed25519), or ES256 (P-256) for JWT libraries "
+            "without EdDSA; each has its own key in DIR/keys, so a change ends the tokens signed "
+            "before it",
+            {"EdDSA", "ES256"}},
+           {"token-audience",
+            true,
+            "",
+            "an `aud` the tokens may carry (RFC 9068), e.g. your API's URL; the first is the "
+            "default, and /oauth/token's `audience` picks another (default: the issuer)",
+            {},
+            true},
            {"tls-cert", true, "",
             "serve HTTPS (TLS 1.2 and 1.3): PEM file of the certificate chain, leaf first; "
             "read again on SIGHUP"},
@@ -284,6 +298,15 @@ int RunServe(const Args& args) {
   node_options.port = listen->second;
   node_options.workers = static_cast<int>(*workers);
   node_options.issuer = *issuer;
+  node_options.jwt_alg =
+      *flags.Get("jwt-alg") == "ES256" ? api::JwtAlg::kES256 : api::JwtAlg::kEdDSA;
+  node_options.token_audiences = flags.GetAll("token-audience");
+  for (const std::string& aud : node_options.token_audiences) {
+    if (aud.empty() || aud.size() > 512 || aud.find_first_of(" \t\r\n\"\\") != std::string::npos) {
+      return Fail(core::InvalidArgument("--token-audience: '" + aud +
+                                        "' is not an audience (a URI or name, no spaces)"));
+    }
+  }
   node_options.api.body_limit = *body_limit;
   node_options.max_connections = static_cast<size_t>(*max_connections);
   node_options.max_connections_per_address = static_cast<size_t>(*per_address);

@@ -197,7 +197,9 @@ def verify_jwt(server, token, tenant):
     jwks = requests.get(server.url("/.well-known/jwks.json")).json()
     header = jwt.get_unverified_header(token)
     key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
-    claims = jwt.decode(token, jwt.PyJWK(key).key, algorithms=["EdDSA"], issuer=server.base)
+    check(header["typ"] == "at+jwt", "an RFC 9068 access token: %s" % header)
+    claims = jwt.decode(token, jwt.PyJWK(key).key, algorithms=["EdDSA"], issuer=server.base,
+                        audience=server.base)
     check(claims.get("tenant") == tenant, "tenant claim: %s" % claims)
     return claims
 

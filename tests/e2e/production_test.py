@@ -2,14 +2,15 @@
 and the environment winning over it; a wildcard listen address that needs an issuer;
 librdkafka properties, one of them a secret from a file, reaching the relay's producer; a
 proxy's X-Forwarded-For honoured only from a trusted address; HTTPS with a self-signed
-certificate, renewed on SIGHUP; an online backup under write load, restored and checked.
+certificate, renewed on SIGHUP; an online backup under write load, restored and checked;
+ES256 access tokens with an audience, verified by PyJWT.
 
     Issue 18, "Show it": "Tests for each: a config file round trip; …"; "Deliver":
     "`--kafka-property KEY=VALUE` … tested against the mock cluster with a property that
     changes observable behaviour"; "a proxy header honoured only from a trusted address";
     "TLS with a self-signed cert (python3-requests with `verify=`)"; "backup taken under
     write load, restored, `custos rebuild --check` and `custos verify` pass and the digest
-    equals the source at the backup's seq".
+    equals the source at the backup's seq"; "PyJWT verifies an ES256 token with `aud`".
 """
 import http.client
 import json
@@ -311,6 +312,52 @@ def backup_and_restore(binary, tmp):
           r.stderr)
 
 
+def es256_tokens(binary):
+    """--jwt-alg ES256 for JWT libraries without EdDSA: PyJWT verifies the token against the
+    published JWKS with the audience the client asked for; RFC 8414 metadata says so."""
+    api, other = "https://api.example.test", "https://reports.example.test"
+    server = Server(binary, ["--jwt-alg", "ES256", "--token-audience", api,
+                             "--token-audience", other])
+    try:
+        for path in ("/.well-known/oauth-authorization-server",
+                     "/.well-known/openid-configuration"):
+            meta = requests.get(server.url(path)).json()
+            check(meta["issuer"] == server.base and meta["access_token_signing_alg_values_supported"]
+                  == ["ES256"] and meta["grant_types_supported"] == ["client_credentials"], meta)
+        jwks = requests.get(server.url("/.well-known/jwks.json")).json()
+        check([(k["kty"], k["crv"], k["alg"]) for k in jwks["keys"]] == [("EC", "P-256", "ES256")],
+              jwks)
+        r = requests.post(server.url("/oauth/token"),
+                          data={"grant_type": "client_credentials", "audience": other},
+                          auth=(server.root_id, server.root_secret))
+        check(r.status_code == 200, r.text)
+        token = r.json()["access_token"]
+        header = jwt.get_unverified_header(token)
+        check(header["typ"] == "at+jwt" and header["alg"] == "ES256", header)
+        key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+        claims = jwt.decode(token, jwt.PyJWK(key).key, algorithms=["ES256"], audience=other,
+                            issuer=server.base)
+        check(claims["client_id"] == server.root_id and claims["sub"] == server.root_id, claims)
+        check({"iss", "sub", "aud", "client_id", "iat", "exp", "jti"} <= set(claims), claims)
+        # For another audience, PyJWT refuses it; so does Custos for one it does not serve.
+        try:
+            jwt.decode(token, jwt.PyJWK(key).key, algorithms=["ES256"], audience=api)
+            raise AssertionError("a token for %s passed as one for %s" % (other, api))
+        except jwt.InvalidAudienceError:
+            pass
+        r = requests.post(server.url("/oauth/token"),
+                          data={"grant_type": "client_credentials",
+                                "audience": "https://evil.example"},
+                          auth=(server.root_id, server.root_secret))
+        check(r.status_code == 400 and r.json()["error"] == "invalid_target", r.text)
+        # The default audience is the first, and the token works on Custos itself.
+        root = server.root()
+        check(jwt.decode(root.token, options={"verify_signature": False})["aud"] == api, "aud")
+        root.expect(200, "GET", "/v1/tenants")
+    finally:
+        server.stop()
+
+
 def post_from(source, server, path, body, headers):
     """A POST sent from `source` (an address of 127.0.0.0/8) with http.client."""
     host, port = server.base.split("//")[1].split(":")
@@ -436,6 +483,7 @@ def main():
         trusted_proxy(binary)
         tls(binary, tmp)
         backup_and_restore(binary, tmp)
+        es256_tokens(binary)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("ok")

@@ -1,0 +1,121 @@
+// Access tokens as RFC 9068 has them, in both algorithms (api/jwt.h).
+#include "api/jwt.h"
+
+#include <gtest/gtest.h>
+
+#include "core/base64.h"
+#include "core/json_value.h"
+#include "tests/support/test_support.h"
+
+namespace custos::api {
+namespace {
+
+const core::Time kNow = core::FromUnixMillis(1'800'000'000'000);
+
+TokenClaims Claims(std::string typ) {
+  TokenClaims c;
+  c.sub = "cli_1";
+  c.tenant = "acme";
+  c.typ = std::move(typ);
+  c.jti = "jti-1";
+  c.iat = kNow;
+  c.exp = kNow + std::chrono::minutes(10);
+  return c;
+}
+
+core::JsonValue Part(const std::string& token, int index) {
+  size_t start = 0;
+  for (int i = 0; i < index; ++i) start = token.find('.', start) + 1;
+  const size_t end = token.find('.', start);
+  return core::ParseJson(*core::Base64UrlDecode(token.substr(start, end - start))).value();
+}
+
+class JwtTest : public ::testing::TestWithParam<JwtAlg> {
+ protected:
+  std::unique_ptr<TokenSigner> Signer(const std::string& file,
+                                      std::vector<std::string> audiences = {}) {
+    auto s = TokenSigner::LoadOrCreate(dir_.File(file), "https://id.example", GetParam(),
+                                       std::move(audiences));
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+  testing::TempDir dir_;
+};
+
+TEST_P(JwtTest, TokensAreRfc9068AccessTokens) {
+  auto signer = Signer("key.pem", {"https://api.example", "https://billing.example"});
+  const std::string token = signer->Sign(Claims("api_client"));
+  const core::JsonValue header = Part(token, 0);
+  EXPECT_EQ(header.Find("typ")->text(), "at+jwt");
+  EXPECT_EQ(header.Find("alg")->text(), signer->alg_name());
+  EXPECT_EQ(header.Find("kid")->text(), signer->kid());
+  const core::JsonValue payload = Part(token, 1);
+  EXPECT_EQ(payload.Find("aud")->text(), "https://api.example");  // the first, by default
+  EXPECT_EQ(payload.Find("client_id")->text(), "cli_1");
+  core::Result<TokenClaims> back = signer->Verify(token, kNow);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->aud, "https://api.example");
+
+  TokenClaims user = Claims("user");
+  user.aud = "https://billing.example";
+  const std::string user_token = signer->Sign(user);
+  EXPECT_EQ(Part(user_token, 1).Find("client_id")->text(), kLoginClientId);
+  EXPECT_EQ(signer->Verify(user_token, kNow)->aud, "https://billing.example");
+
+  // Without audiences, the issuer is the audience.
+  auto plain = Signer("plain.pem");
+  EXPECT_EQ(Part(plain->Sign(Claims("root")), 1).Find("aud")->text(), "https://id.example");
+  EXPECT_TRUE(plain->KnownAudience("https://id.example"));
+  EXPECT_FALSE(plain->KnownAudience("https://api.example"));
+}
+
+TEST_P(JwtTest, AnotherAudienceTypeOrAlgorithmIsRefused) {
+  auto signer = Signer("key.pem", {"https://api.example"});
+  auto stranger = Signer("other.pem", {"https://elsewhere.example"});
+  const std::string foreign = stranger->Sign(Claims("api_client"));
+  EXPECT_FALSE(signer->Verify(foreign, kNow).ok());  // another key (kid)
+  // A token of this key for an audience it does not serve.
+  TokenClaims c = Claims("api_client");
+  c.aud = "https://elsewhere.example";
+  core::Result<TokenClaims> wrong = signer->Verify(signer->Sign(c), kNow);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().message.find("wrong audience"), std::string::npos);
+  // The header rewritten to `typ: JWT` (an ID token or another JWT): refused before the
+  // signature matters.
+  const std::string token = signer->Sign(Claims("api_client"));
+  const std::string header = std::string("{\"alg\":\"") + signer->alg_name() +
+                             "\",\"typ\":\"JWT\",\"kid\":\"" + signer->kid() + "\"}";
+  const std::string retyped = core::Base64UrlEncode(header) + token.substr(token.find('.'));
+  EXPECT_NE(signer->Verify(retyped, kNow).error().message.find("typ must be at+jwt"),
+            std::string::npos);
+  // The other algorithm named in the header.
+  const std::string other_alg = GetParam() == JwtAlg::kEdDSA ? "ES256" : "EdDSA";
+  const std::string realg =
+      core::Base64UrlEncode("{\"alg\":\"" + other_alg + "\",\"typ\":\"at+jwt\",\"kid\":\"" +
+                            signer->kid() + "\"}") +
+      token.substr(token.find('.'));
+  EXPECT_NE(signer->Verify(realg, kNow).error().message.find("algorithm not allowed"),
+            std::string::npos);
+  // A flipped signature byte.
+  std::string flipped = token;
+  flipped[flipped.size() - 5] = flipped[flipped.size() - 5] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(signer->Verify(flipped, kNow).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Algorithms, JwtTest, ::testing::Values(JwtAlg::kEdDSA, JwtAlg::kES256),
+                         [](const ::testing::TestParamInfo<JwtAlg>& info) {
+                           return info.param == JwtAlg::kEdDSA ? "EdDSA" : "ES256";
+                         });
+
+TEST(JwtKeyTest, AKeyFileOfTheOtherTypeIsNotReplaced) {
+  testing::TempDir dir;
+  ASSERT_TRUE(TokenSigner::LoadOrCreate(dir.File("k.pem"), "https://id.example").ok());
+  const std::string before = testing::ReadFile(dir.File("k.pem"));
+  auto es = TokenSigner::LoadOrCreate(dir.File("k.pem"), "https://id.example", JwtAlg::kES256);
+  ASSERT_FALSE(es.ok());
+  EXPECT_NE(es.error().message.find("is not a P-256 private key"), std::string::npos);
+  EXPECT_EQ(testing::ReadFile(dir.File("k.pem")), before);
+}
+
+}  // namespace
+}  // namespace custos::api
