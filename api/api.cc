@@ -10,6 +10,7 @@
 #include "core/fields.h"
 #include "core/hex.h"
 #include "core/iam/credentials.h"
+#include "core/log.h"
 #include "core/sha256.h"
 
 namespace custos::api {
@@ -92,7 +93,36 @@ void Call::Reply(HttpResponse response) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   services_.deps.metrics.ObserveRequest(metrics_id, response.status, seconds);
+  if (services_.options.access_log && core::log::Enabled(core::log::Level::kInfo)) {
+    const std::string& route = this->route != nullptr ? this->route->pattern : req.path;
+    const std::string status = std::to_string(response.status);
+    char ms[32];
+    std::snprintf(ms, sizeof ms, "%.3f", seconds * 1000);
+    const std::string tenant = !Param("tenant").empty() ? std::string(Param("tenant"))
+                               : principal              ? principal->tenant
+                                                        : std::string();
+    core::log::Info(req.method + " " + route + " " + status, {{"method", req.method},
+                                                              {"route", route},
+                                                              {"status", status},
+                                                              {"duration_ms", ms},
+                                                              {"request_id", req.request_id},
+                                                              {"tenant", tenant},
+                                                              {"client", req.remote_ip}});
+  }
   respond_(std::move(response));
+}
+
+void Call::Fail(const core::Error& error) {
+  // What the answer leaves out (problem.cc keeps a 500's detail in here) goes to the log,
+  // with the request id the client was given.
+  if (const int status = HttpStatus(error); status >= 500) {
+    const std::string route = this->route != nullptr ? this->route->pattern : req.path;
+    core::log::Write(
+        status == 503 ? core::log::Level::kWarn : core::log::Level::kError,
+        req.method + " " + route + " answered " + std::to_string(status) + ": " + error.ToString(),
+        {{"request_id", req.request_id}, {"tenant", Param("tenant")}});
+  }
+  Reply(Problem(error));
 }
 
 HttpResponse NoContent() {

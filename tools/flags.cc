@@ -65,7 +65,13 @@ core::Status Collect(const po::parsed_options& parsed, const std::string& where,
     const FlagSpec& spec = specs.at(o.string_key);
     std::vector<std::string>& values = into[o.string_key];
     if (!values.empty() && !spec.repeatable) {
-      return core::InvalidArgument(where + "--" + spec.name + " is given more than once");
+      // On the command line the last one wins, so that a wrapper can append an override;
+      // in a file a second line for the same flag is a mistake.
+      if (positional != nullptr) {
+        values.clear();
+      } else {
+        return core::InvalidArgument(where + "--" + spec.name + " is given more than once");
+      }
     }
     values.push_back(o.value.empty() ? std::string("true") : o.value.front());
   }

@@ -3,8 +3,9 @@
 // `-h`), an environment-variable twin per flag (`--data-dir` / CUSTOS_DATA_DIR) and, where a
 // command takes `--config FILE`, a file of `name = value` lines (INI, as Program_options reads
 // it; `#` starts a comment). The command line wins over the environment, which wins over the
-// file, which wins over the default. Unknown flags, missing values, a single-valued flag given
-// twice and values outside a flag's choices are errors (exit code 2).
+// file, which wins over the default; on the command line the last of a flag given twice wins.
+// Unknown flags, missing values, a single-valued flag given twice in a file and values outside
+// a flag's choices are errors (exit code 2).
 #pragma once
 
 #include <cstdint>

@@ -213,6 +213,12 @@ int RunServe(const Args& args) {
             "for drills and tests only, on a copy of a data dir: seconds added to the server's "
             "clock, so that a review of what is 90 days old can be tried today. It marks the "
             "data dir (DIR/clock-offset), which is then served only with the flag given"},
+           {"access-log",
+            true,
+            "on",
+            "a line per answered request (method, route, status, duration_ms, request_id, "
+            "tenant, client) at info",
+            {"on", "off"}},
            {"log-format",
             true,
             "text",
@@ -308,6 +314,7 @@ int RunServe(const Args& args) {
     }
   }
   node_options.api.body_limit = *body_limit;
+  node_options.api.access_log = *flags.Get("access-log") == "on";
   node_options.max_connections = static_cast<size_t>(*max_connections);
   node_options.max_connections_per_address = static_cast<size_t>(*per_address);
   core::Result<api::TrustedProxies> proxies = api::TrustedProxies::Parse(

@@ -235,7 +235,8 @@ class Call {
   [[nodiscard]] core::Result<std::optional<int64_t>> IfMatch() const;
 
   void Reply(HttpResponse response);
-  void Fail(const core::Error& error) { Reply(Problem(error)); }
+  // The error's problem answer; a 5xx is logged with its detail and the request id.
+  void Fail(const core::Error& error);
   void Json(int status, std::string body) {
     HttpResponse r;
     r.status = status;

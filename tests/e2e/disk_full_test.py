@@ -79,6 +79,13 @@ def run_on_full_disk(binary, mount, data_dir, server):
     check(refused.headers["Content-Type"].startswith("application/problem+json"),
           refused.headers)
     print("disk full after %d events: %s" % (len(acked), refused.json().get("detail")))
+    # The server said why, under the request id the client was given.
+    request_id = refused.headers["X-Request-Id"]
+    deadline = time.monotonic() + 30
+    while ("answered 503" not in server.stderr_seen.decode(errors="replace") or
+           request_id.encode() not in server.stderr_seen):
+        check(time.monotonic() < deadline, "the 503 was not logged with its request id")
+        time.sleep(0.05)  # polling interval of a wait with a deadline (checked above)
 
     # Writes keep being refused (and change nothing); reads keep working.
     for body_call in (lambda: root.call("POST", base, {"type": "workflow.executed"}),

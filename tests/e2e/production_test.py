@@ -54,7 +54,9 @@ def config_round_trip(binary, tmp):
         for line in server.stderr_seen.decode().splitlines():
             check(line.startswith("{") and json.loads(line)["level"] in ("info", "warn"), line)
         # issuer from the file: the provider metadata and the tokens' iss say it.
-        meta = requests.get(server.url("/.well-known/openid-configuration")).json()
+        r = requests.get(server.url("/.well-known/openid-configuration"),
+                         headers={"X-Request-Id": "conf-round-trip-1"})
+        meta = r.json()
         check(meta["issuer"] == "https://id.example.test", meta)
         root = server.root()
         claims = jwt.decode(root.token, options={"verify_signature": False})
@@ -66,6 +68,18 @@ def config_round_trip(binary, tmp):
         check(r.status_code != 413, "3,000 bytes refused: %s" % r.text)
         r = root.call("POST", "/v1/tenants", {"name": "x" * 5000})
         check(r.status_code == 413, "5,000 bytes: %d %s" % (r.status_code, r.text))
+        # The access log: one JSON line per answered request, with its request id.
+        deadline = time.monotonic() + 30
+        while True:
+            lines = [json.loads(line) for line in server.stderr_seen.decode().splitlines()]
+            access = [l for l in lines if l.get("request_id") == "conf-round-trip-1"]
+            if access:
+                break
+            check(time.monotonic() < deadline, "no access line for the request")
+            time.sleep(0.05)  # polling interval of a wait with a deadline (checked above)
+        check(access[0]["route"] == "/.well-known/openid-configuration" and
+              access[0]["status"] == "200" and access[0]["method"] == "GET" and
+              float(access[0]["duration_ms"]) >= 0, access)
     finally:
         server.stop()
     shutil.rmtree(data_dir, ignore_errors=True)

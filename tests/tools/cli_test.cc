@@ -155,8 +155,9 @@ TEST_F(CliTest, UsageErrorsExitWithTwoAndAMessage) {
            {{"serve", "--data-dir", "never-made", "--issuer", "ftp://id.example"},
             "--issuer must be"},
            {{"serve", "--config", "never-made.conf"}, "--config: cannot read never-made.conf"},
-           {{"serve", "--data-dir", "never-made", "--listen", "127.0.0.1:1", "--listen", "x:2"},
-            "--listen is given more than once"},
+           // The last of a flag given twice wins (here a bad one).
+           {{"serve", "--data-dir", "never-made", "--log-format", "json", "--log-format", "yml"},
+            "--log-format must be text or json, got 'yml'"},
            {{"rebuild", "--data-dir", "never-made", "extra"}, "unexpected argument 'extra'"},
            {{"rebuild", "--data-dir", "never-made", "--check=yes"}, "--check takes no value"},
            {{"dump", "--data-dir"}, "--data-dir needs a value"},
