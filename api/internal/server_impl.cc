@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "api/server.h"
+#include "core/log.h"
 
 namespace custos::api {
 namespace {
@@ -318,6 +319,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     try {
       handler_(std::move(r), std::move(respond));
     } catch (const std::exception& e) {
+      core::log::Error(std::string("a request's handler threw: ") + e.what(),
+                       {{"request_id", request_id}});
       HttpResponse failure;
       failure.status = 500;
       failure.content_type = "application/problem+json";
