@@ -107,7 +107,8 @@ void Call::Reply(HttpResponse response) {
                                                               {"duration_ms", ms},
                                                               {"request_id", req.request_id},
                                                               {"tenant", tenant},
-                                                              {"client", req.remote_ip}});
+                                                              {"client", req.remote_ip},
+                                                              {"trace_id", trace_id}});
   }
   respond_(std::move(response));
 }
@@ -539,6 +540,9 @@ Admission Api::Admit(HttpRequest& head) {
 
 void Api::Handle(HttpRequest request, Responder respond) {
   auto call = std::make_shared<Call>(std::move(request), std::move(respond), impl_->services);
+  if (std::optional<std::string_view> tp = call->req.Header("traceparent")) {
+    call->trace_id = core::TraceIdOf(*tp);
+  }
   // A request with a body was matched on its headers (Admit); the others are matched here.
   Router::Match m = call->req.admitted
                         ? *std::static_pointer_cast<const Router::Match>(call->req.admitted)

@@ -122,6 +122,7 @@ void ExecuteFor(const CallPtr& call, const core::TenantId& tenant, core::iam::Co
     er.actor = call->Actor();
     er.caller = call->principal ? call->principal->Subject() : std::nullopt;
     er.request_id = call->req.request_id;
+    er.trace_id = call->trace_id;
     er.if_match = if_match;
     call->services().identity().ExecuteAsync(
         std::move(er), [call, tenant, render, idem](core::Result<projections::ExecuteResult> r) {

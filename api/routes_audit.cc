@@ -274,6 +274,7 @@ core::Result<core::RenderedDraft> ToEvent(const CallPtr& call, const core::Actor
         "data", "must be at most " + std::to_string(kMaxDataBytes) + " bytes as JSON");
   }
   d.request_id = call->req.request_id;
+  d.trace_id = call->trace_id;
   return core::RenderDraft(d);
 }
 
@@ -430,6 +431,7 @@ core::EventDraft ExportedEvent(const CallPtr& call, const projections::AuditQuer
   d.actor = call->Actor();
   d.data = w.Take();
   d.request_id = call->req.request_id;
+  d.trace_id = call->trace_id;
   return d;
 }
 

@@ -297,6 +297,7 @@ void RevokeRoute(const CallPtr& call) {
   er.actor = call->Actor();
   er.caller = call->principal->Subject();
   er.request_id = call->req.request_id;
+  er.trace_id = call->trace_id;
   s.identity().ExecuteAsync(std::move(er), [call](core::Result<projections::ExecuteResult> r) {
     OnCallStrand(
         call, [call, r = std::make_shared<core::Result<projections::ExecuteResult>>(std::move(r))] {

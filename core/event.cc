@@ -91,7 +91,31 @@ Status ValidateDraft(const EventDraft& d) {
   if (!d.changes.empty() && !IsCanonicalJsonObject(d.changes)) {
     return InvalidField("changes", "must be a JSON object in canonical form");
   }
+  if (!d.trace_id.empty() && TraceIdOf("00-" + d.trace_id + "-0000000000000001-00").empty()) {
+    return InvalidField("trace_id", "must be 32 lowercase hex digits, not all zero");
+  }
   return OkStatus();
+}
+
+std::string TraceIdOf(std::string_view v) {
+  // Exactly 55 characters for version 00; a later version may append fields after a dash.
+  if (v.size() < 55 || (v.size() > 55 && v[55] != '-') || v[2] != '-' || v[35] != '-' ||
+      v[52] != '-' || v.substr(0, 2) != "00") {
+    return "";
+  }
+  auto hex = [](std::string_view s) {
+    bool nonzero = false;
+    for (char c : s) {
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+      nonzero = nonzero || c != '0';
+    }
+    return nonzero;
+  };
+  const std::string_view trace = v.substr(3, 32);
+  const std::string_view parent = v.substr(36, 16);
+  const std::string_view flags = v.substr(53, 2);
+  if (!hex(trace) || !hex(parent) || !(hex(flags) || flags == "00")) return "";
+  return std::string(trace);
 }
 
 Result<RenderedDraft> RenderDraft(const EventDraft& d) {
@@ -110,6 +134,7 @@ Result<RenderedDraft> RenderDraft(const EventDraft& d) {
   w.Key("data").Raw(d.data);
   if (!d.changes.empty()) w.Key("changes").Raw(d.changes);
   w.Key("request_id").String(d.request_id);
+  if (!d.trace_id.empty()) w.Key("trace_id").String(d.trace_id);
   w.Key("schema").Int(kEventSchemaVersion);
   RenderedDraft r;
   r.type_ = d.type;

@@ -3,9 +3,9 @@
 // rewritten.
 //
 //   {"id":…,"seq":…,"tenant":…,"tenant_seq":…,"type":…,"time":…,"actor":{…},"target":{…},
-//    "data":{…},"changes":{…},"request_id":…,"schema":1,"prev_hash":…,"hash":…}
+//    "data":{…},"changes":{…},"request_id":…,"trace_id":…,"schema":1,"prev_hash":…,"hash":…}
 //
-// Members in that order, `target` and `changes` left out when absent, `hash` last.
+// Members in that order, `target`, `changes` and `trace_id` left out when absent, `hash` last.
 // hash = hex(SHA-256(prev_hash + "\n" + body)), body = the line with its final `,"hash":"…"`
 // member removed (the bytes before `,"hash":` followed by `}`).
 //
@@ -55,7 +55,14 @@ struct EventDraft {
   std::string data = "{}";  // canonical JSON object (json_canonical.h); never a secret
   std::string changes;      // canonical JSON object, or empty when the event has none
   std::string request_id;
+  // The W3C trace the request was part of (its traceparent's trace-id: 32 lowercase hex, not
+  // all zero); empty when none. Stored as "trace_id" after request_id.
+  std::string trace_id;
 };
+
+// The trace-id of a W3C `traceparent` header value (version 00:
+// 00-<32 hex trace-id>-<16 hex parent-id>-<2 hex flags>), or "" when it is not one.
+[[nodiscard]] std::string TraceIdOf(std::string_view traceparent);
 
 // kInvalidArgument naming the field if the draft cannot become an event: type syntax, actor
 // type and id, target type and id, data and changes canonical JSON objects.

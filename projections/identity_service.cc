@@ -229,7 +229,8 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
   for (size_t i = 0; i < decision->events.size(); ++i) {
     const core::iam::DomainEvent& e = decision->events[i];
     core::Result<core::RenderedDraft> rendered = core::RenderDraft(
-        core::EventDraft{e.type, request.actor, e.target, e.data, e.changes, request.request_id});
+        core::EventDraft{e.type, request.actor, e.target, e.data, e.changes, request.request_id,
+                         request.trace_id});
     if (!rendered.ok()) {
       locked.Unlock();
       return done(core::AtItem(std::move(rendered).error(), "events", i));

@@ -60,6 +60,7 @@ struct ExecuteRequest {
   std::optional<core::iam::Subject> caller;  // none: root (or the system)
   std::string request_id;
   std::optional<int64_t> if_match;
+  std::string trace_id;  // W3C trace-id of the request, or empty
 };
 
 struct ExecuteResult {

@@ -222,6 +222,8 @@ class Call {
   const RouteSpec* route = nullptr;
   size_t metrics_id = 0;  // the route's id in Metrics (unmatched requests: the last)
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  // The W3C traceparent's trace-id (core::TraceIdOf), kept on the events this request writes.
+  std::string trace_id;
 
   [[nodiscard]] Services& services() { return services_; }
   [[nodiscard]] std::string Param(std::string_view name) const;

@@ -176,3 +176,51 @@ TEST(EventTest, RenderDraftsNamesTheItem) {
 
 }  // namespace
 }  // namespace custos::core
+
+namespace custos::core {
+namespace {
+
+TEST(TraceparentTest, OnlyAWellFormedTraceparentGivesATraceId) {
+  EXPECT_EQ(TraceIdOf("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            "4bf92f3577b34da6a3ce929d0e0e4736");
+  // A later version's extra fields after the flags are allowed.
+  EXPECT_EQ(TraceIdOf("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-x"),
+            "4bf92f3577b34da6a3ce929d0e0e4736");
+  for (const char* bad : {
+           "",
+           "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+           "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  // another version
+           "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+           "00-00000000000000000000000000000000-00f067aa0ba902b7-01",   // all-zero trace
+           "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",   // all-zero parent
+           "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",   // upper case
+           "00-4bf92f3577b34da6a3ce929d0e0e473\"-00f067aa0ba902b7-01",  // a quote
+           "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",
+       }) {
+    EXPECT_EQ(TraceIdOf(bad), "") << bad;
+  }
+}
+
+TEST(TraceparentTest, ATraceIdIsStoredAfterTheRequestIdAndChecked) {
+  EventDraft d;
+  d.type = "job.ran";
+  d.actor = Actor{"system", "cron", "", "", ""};
+  d.request_id = "r1";
+  Result<RenderedDraft> without = RenderDraft(d);
+  ASSERT_TRUE(without.ok());
+  EXPECT_EQ(without->middle().find("trace_id"), std::string::npos);
+  d.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  Result<RenderedDraft> with = RenderDraft(d);
+  ASSERT_TRUE(with.ok());
+  EXPECT_NE(with->middle().find("\"request_id\":\"r1\",\"trace_id\":"
+                                "\"4bf92f3577b34da6a3ce929d0e0e4736\",\"schema\":1"),
+            std::string::npos)
+      << with->middle();
+  d.trace_id = "not-a-trace";
+  Result<RenderedDraft> bad = RenderDraft(d);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().fields.at(0).field, "trace_id");
+}
+
+}  // namespace
+}  // namespace custos::core

@@ -3,7 +3,7 @@ and the environment winning over it; a wildcard listen address that needs an iss
 librdkafka properties, one of them a secret from a file, reaching the relay's producer; a
 proxy's X-Forwarded-For honoured only from a trusted address; HTTPS with a self-signed
 certificate, renewed on SIGHUP; an online backup under write load, restored and checked;
-ES256 access tokens with an audience, verified by PyJWT.
+ES256 access tokens with an audience, verified by PyJWT; W3C traceparent kept as trace_id.
 
     Issue 18, "Show it": "Tests for each: a config file round trip; …"; "Deliver":
     "`--kafka-property KEY=VALUE` … tested against the mock cluster with a property that
@@ -372,6 +372,39 @@ def es256_tokens(binary):
         server.stop()
 
 
+def traceparent(binary, tmp):
+    """A W3C traceparent's trace-id is kept on the events the request writes (identity
+    commands and ingested events alike), and in its access line; a malformed one is ignored."""
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    header = {"traceparent": "00-%s-00f067aa0ba902b7-01" % trace}
+    data_dir = os.path.join(tmp, "traced")
+    server = Server(binary, ["--log-format", "json"], data_dir=data_dir)
+    try:
+        root = server.root()
+        root.expect(201, "POST", "/v1/tenants", {"id": "traced", "name": "Traced"},
+                    headers=header)
+        root.expect(201, "POST", "/v1/tenants/traced/audit/events",
+                    {"type": "deploy.finished", "actor": {"type": "system", "id": "ci"}},
+                    headers=header)
+        root.expect(201, "POST", "/v1/tenants/traced/audit/events",
+                    {"type": "deploy.started", "actor": {"type": "system", "id": "ci"}},
+                    headers={"traceparent": "00-%s-00f067aa0ba902b7" % trace})
+    finally:
+        server.stop()
+    events = [json.loads(l) for l in
+              run(binary, "dump", "--data-dir", data_dir, "--tenant", "traced").stdout.splitlines()]
+    by_type = {e["type"]: e for e in events}
+    check(by_type["tenant.created"].get("trace_id") == trace, by_type["tenant.created"])
+    check(by_type["deploy.finished"].get("trace_id") == trace, by_type["deploy.finished"])
+    check("trace_id" not in by_type["deploy.started"], by_type["deploy.started"])
+    keys = list(by_type["deploy.finished"].keys())
+    check(keys.index("trace_id") == keys.index("request_id") + 1, keys)
+    access = [json.loads(l) for l in server.stderr_seen.decode().splitlines()]
+    check(any(l.get("trace_id") == trace and l.get("route") == "/v1/tenants" for l in access),
+          "no access line with the trace id")
+    check(run(binary, "rebuild", "--check", "--data-dir", data_dir).returncode == 0, "rebuild")
+
+
 def post_from(source, server, path, body, headers):
     """A POST sent from `source` (an address of 127.0.0.0/8) with http.client."""
     host, port = server.base.split("//")[1].split(":")
@@ -498,6 +531,7 @@ def main():
         tls(binary, tmp)
         backup_and_restore(binary, tmp)
         es256_tokens(binary)
+        traceparent(binary, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("ok")
