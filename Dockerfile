@@ -21,12 +21,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libfmt9 libssl3 libsodium23 libutf8proc2 libcurl4 libboost-program-options1.81.0 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/custos --shell /usr/sbin/nologin custos \
-    && install -d -o custos -g custos -m 0700 /var/lib/custos
+    && install -d -o custos -g custos -m 0700 /var/lib/custos /var/lib/custos/data
 COPY --from=build /src/build/custos /usr/local/bin/custos
 USER custos
 EXPOSE 8443
 VOLUME ["/var/lib/custos"]
-# Configuration from /etc/custos/custos.conf (ops/custos.conf.example) or CUSTOS_* variables.
-ENV CUSTOS_DATA_DIR=/var/lib/custos CUSTOS_LOG_FORMAT=json
+# Configuration from /etc/custos/custos.conf (ops/custos.conf.example, data-dir under
+# /var/lib/custos) or CUSTOS_* variables, which win over the file.
 ENTRYPOINT ["/usr/local/bin/custos"]
 CMD ["serve", "--config", "/etc/custos/custos.conf"]

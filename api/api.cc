@@ -88,27 +88,33 @@ core::Result<std::optional<int64_t>> Call::IfMatch() const {
   return std::optional<int64_t>(version);
 }
 
+void LogAccess(const HttpRequest& req, const std::string& route, int status, double seconds,
+               const std::string& tenant, const std::string& trace_id) {
+  if (!core::log::Enabled(core::log::Level::kInfo)) return;
+  const std::string code = std::to_string(status);
+  char ms[32];
+  std::snprintf(ms, sizeof ms, "%.3f", seconds * 1000);
+  core::log::Info(req.method + " " + route + " " + code, {{"method", req.method},
+                                                          {"route", route},
+                                                          {"status", code},
+                                                          {"duration_ms", ms},
+                                                          {"request_id", req.request_id},
+                                                          {"tenant", tenant},
+                                                          {"client", req.remote_ip},
+                                                          {"trace_id", trace_id}});
+}
+
 void Call::Reply(HttpResponse response) {
   if (answered_.exchange(true)) return;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   services_.deps.metrics.ObserveRequest(metrics_id, response.status, seconds);
-  if (services_.options.access_log && core::log::Enabled(core::log::Level::kInfo)) {
-    const std::string& route = this->route != nullptr ? this->route->pattern : req.path;
-    const std::string status = std::to_string(response.status);
-    char ms[32];
-    std::snprintf(ms, sizeof ms, "%.3f", seconds * 1000);
-    const std::string tenant = !Param("tenant").empty() ? std::string(Param("tenant"))
+  if (services_.options.access_log) {
+    const std::string tenant = !Param("tenant").empty() ? Param("tenant")
                                : principal              ? principal->tenant
                                                         : std::string();
-    core::log::Info(req.method + " " + route + " " + status, {{"method", req.method},
-                                                              {"route", route},
-                                                              {"status", status},
-                                                              {"duration_ms", ms},
-                                                              {"request_id", req.request_id},
-                                                              {"tenant", tenant},
-                                                              {"client", req.remote_ip},
-                                                              {"trace_id", trace_id}});
+    LogAccess(req, this->route != nullptr ? this->route->pattern : req.path, response.status,
+              seconds, tenant, trace_id);
   }
   respond_(std::move(response));
 }
@@ -506,6 +512,16 @@ HttpResponse NoRoute(const Router::Match& m, const std::string& path) {
 }  // namespace
 
 Admission Api::Admit(HttpRequest& head) {
+  Admission a = AdmitOnHeaders(head);
+  // An answer made here (no route, no credentials) is never a Call's: logged here.
+  if (a.answer && impl_->services.options.access_log) {
+    internal::LogAccess(head, head.path, a.answer->status, 0, "",
+                        core::TraceIdOf(head.Header("traceparent").value_or("")));
+  }
+  return a;
+}
+
+Admission Api::AdmitOnHeaders(HttpRequest& head) {
   internal::Services& s = impl_->services;
   Admission a;
   auto match = std::make_shared<Router::Match>(impl_->table.router.Find(head.method, head.path));

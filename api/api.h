@@ -117,6 +117,7 @@ class Api {
   [[nodiscard]] Admission Admit(HttpRequest& head);
 
  private:
+  [[nodiscard]] Admission AdmitOnHeaders(HttpRequest& head);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -38,8 +38,8 @@ bool ReplayIdempotent(const CallPtr& call, Idempotency& idem) {
     call->Fail(core::InvalidArgument("Idempotency-Key must be 1 to 255 characters"));
     return true;
   }
-  idem.key = projections::Credentials::AnswerKey(
-      call->Param("tenant"), call->principal ? call->principal->id : "", *key);
+  idem.key = projections::Credentials::AnswerKey(call->Param("tenant"),
+                                                 call->principal ? call->principal->id : "", *key);
   idem.request_hash =
       core::Sha256Hex(call->req.method + " " + call->req.path + "\n" + call->req.body);
   core::Result<std::optional<projections::IdempotentAnswer>> stored =

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 
 #include "core/base64.h"
 #include "core/ed25519_key.h"
@@ -55,13 +56,40 @@ bool PublicCoordinates(EVP_PKEY* pkey, JwtAlg alg, std::string& x, std::string& 
   return true;
 }
 
+// The order n of P-256's group. Both (r, s) and (r, n - s) verify; only the low one (s <= n/2)
+// is made and accepted, so that a token has one signature.
+constexpr const char* kP256Order =
+    "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551";
+
+struct BnDeleter {
+  void operator()(BIGNUM* b) const { BN_free(b); }
+};
+using Bn = std::unique_ptr<BIGNUM, BnDeleter>;
+
+Bn Order() {
+  BIGNUM* n = nullptr;
+  BN_hex2bn(&n, kP256Order);
+  return Bn(n);
+}
+
+bool IsHighS(const BIGNUM* s) {
+  Bn half = Order();
+  BN_rshift1(half.get(), half.get());
+  return BN_cmp(s, half.get()) > 0;
+}
+
 // ECDSA signatures are DER in OpenSSL and r||s (32 bytes each) in JWS (RFC 7518 3.4).
 std::optional<std::string> DerToJose(const unsigned char* der, size_t len) {
   ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &der, static_cast<long>(len));
   if (sig == nullptr) return std::nullopt;
+  Bn s(BN_dup(ECDSA_SIG_get0_s(sig)));
+  if (s != nullptr && IsHighS(s.get())) {
+    Bn n = Order();
+    BN_sub(s.get(), n.get(), s.get());
+  }
   unsigned char out[64];
-  const bool ok = BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, 32) == 32 &&
-                  BN_bn2binpad(ECDSA_SIG_get0_s(sig), out + 32, 32) == 32;
+  const bool ok = s != nullptr && BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, 32) == 32 &&
+                  BN_bn2binpad(s.get(), out + 32, 32) == 32;
   ECDSA_SIG_free(sig);
   if (!ok) return std::nullopt;
   return std::string(reinterpret_cast<char*>(out), 64);
@@ -73,7 +101,8 @@ std::optional<std::string> JoseToDer(const std::string& jose) {
   ECDSA_SIG* sig = ECDSA_SIG_new();
   BIGNUM* r = BN_bin2bn(raw, 32, nullptr);
   BIGNUM* s = BN_bin2bn(raw + 32, 32, nullptr);
-  if (sig == nullptr || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig, r, s) != 1) {
+  if (sig == nullptr || r == nullptr || s == nullptr || IsHighS(s) ||
+      ECDSA_SIG_set0(sig, r, s) != 1) {
     BN_free(r);
     BN_free(s);
     ECDSA_SIG_free(sig);
@@ -114,14 +143,14 @@ core::Result<std::unique_ptr<TokenSigner>> TokenSigner::LoadOrCreate(
   std::string y;
   if (!PublicCoordinates(key->pkey, alg, x, y)) return core::Internal("cannot read the public key");
   const std::string kid = core::Sha256Hex(x + y).substr(0, 16);
-  if (audiences.empty()) audiences.push_back(issuer);
+  std::erase(audiences, issuer);
   return std::unique_ptr<TokenSigner>(new TokenSigner(
       std::move(key), kid, core::Base64UrlEncode(x), y.empty() ? "" : core::Base64UrlEncode(y),
       std::move(issuer), alg, std::move(audiences)));
 }
 
 bool TokenSigner::KnownAudience(std::string_view aud) const {
-  return std::find(audiences_.begin(), audiences_.end(), aud) != audiences_.end();
+  return aud == issuer_ || std::find(audiences_.begin(), audiences_.end(), aud) != audiences_.end();
 }
 
 std::string TokenSigner::Sign(const TokenClaims& c) const {
@@ -132,7 +161,18 @@ std::string TokenSigner::Sign(const TokenClaims& c) const {
   payload.BeginObject();
   payload.Key("iss").String(c.iss.empty() ? issuer_ : c.iss);
   payload.Key("sub").String(c.sub);
-  payload.Key("aud").String(c.aud.empty() ? audiences_.front() : c.aud);
+  std::vector<std::string> aud = c.aud;
+  if (aud.empty()) {
+    aud.push_back(issuer_);
+    if (!audiences_.empty()) aud.push_back(audiences_.front());
+  }
+  if (aud.size() == 1) {
+    payload.Key("aud").String(aud.front());
+  } else {
+    payload.Key("aud").BeginArray();
+    for (const std::string& a : aud) payload.String(a);
+    payload.EndArray();
+  }
   payload.Key("client_id")
       .String(!c.client_id.empty() ? c.client_id
               : c.typ == "user"    ? kLoginClientId
@@ -164,7 +204,8 @@ std::string TokenSigner::Sign(const TokenClaims& c) const {
   return token;
 }
 
-core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time now) const {
+core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time now,
+                                              Audience audience) const {
   if (token.size() > 8192) return Refused("too long");
   const size_t dot1 = token.find('.');
   const size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
@@ -176,6 +217,8 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
       core::Base64UrlDecode(token.substr(dot1 + 1, dot2 - dot1 - 1));
   const std::optional<std::string> sig = core::Base64UrlDecode(token.substr(dot2 + 1));
   if (!header || !payload || !sig) return Refused("bad base64url");
+  // One spelling per signature: no padding bits set, so no second token for the same one.
+  if (core::Base64UrlEncode(*sig) != token.substr(dot2 + 1)) return Refused("bad base64url");
   core::Result<core::JsonValue> h = core::ParseJson(*header);
   if (!h.ok() || !h->is_object()) return Refused("bad header");
   const core::JsonValue* alg = h->Find("alg");
@@ -218,7 +261,14 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
   c.typ = text("typ");
   c.jti = text("jti");
   c.key_id = text("key_id");
-  c.aud = text("aud");
+  if (const core::JsonValue* aud = p->Find("aud"); aud != nullptr && aud->is_string()) {
+    c.aud.push_back(aud->text());
+  } else if (aud != nullptr && aud->is_array()) {
+    for (const core::JsonValue& a : aud->items()) {
+      if (!a.is_string()) return Refused("bad aud");
+      c.aud.push_back(a.text());
+    }
+  }
   c.client_id = text("client_id");
   const core::JsonValue* mcp = p->Find("must_change_password");
   c.must_change_password = mcp != nullptr && mcp->is_bool() && mcp->bool_value();
@@ -226,7 +276,15 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
   const std::optional<int64_t> iat = seconds("iat");
   const std::optional<int64_t> exp = seconds("exp");
   if (c.iss != issuer_) return Refused("wrong issuer");
-  if (!KnownAudience(c.aud)) return Refused("wrong audience");
+  // Every audience must be one this signer issues for, and Custos's own API needs itself.
+  if (c.aud.empty()) return Refused("no audience");
+  for (const std::string& a : c.aud) {
+    if (!KnownAudience(a)) return Refused("wrong audience");
+  }
+  if (audience == Audience::kCustos &&
+      std::find(c.aud.begin(), c.aud.end(), issuer_) == c.aud.end()) {
+    return Refused("wrong audience: the token is for another resource server");
+  }
   if (c.sub.empty() || c.jti.empty() || !exp || !iat) return Refused("missing claims");
   if (c.typ != "api_client" && c.typ != "user" && c.typ != "root") return Refused("bad typ");
   c.iat = core::FromUnixMillis(*iat * 1000);

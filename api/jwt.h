@@ -3,9 +3,11 @@
 // Ed25519 ("alg":"EdDSA", RFC 8037) or, for JWT libraries without EdDSA, ECDSA P-256
 // ("ES256"). The key lives in the data dir (PKCS#8 PEM, mode 0600), made at first start; its
 // public half is published as a JWK with its `kid`. Verification accepts exactly the
-// signer's algorithm, the known kid, the `at+jwt` type and one of its audiences; anything
-// else — "none", HS256, the other algorithm, a wrong kid or audience, a bad signature, an
-// expired token — is refused.
+// signer's algorithm, the known kid and the `at+jwt` type; Custos's own API takes only tokens
+// whose `aud` names the issuer (a token asked for another resource server is that server's
+// alone), introspection and revocation any audience the signer issues for. Anything else —
+// "none", HS256, the other algorithm, a wrong kid or audience, a bad or malleated signature,
+// an expired token — is refused.
 //
 // Thread-safety: Sign and Verify may be called from any thread.
 #pragma once
@@ -34,7 +36,9 @@ struct TokenClaims {
   // deactivation or deletion moves the principal's on and ends this token (../shared/spec/ACCESS.md
   // rule 8).
   int64_t session_epoch = 0;
-  std::string aud;        // empty when signing: the signer's first audience
+  // Signing: empty for the default — the issuer (Custos itself), and the first
+  // --token-audience when there is one; else exactly what the token request asked for.
+  std::vector<std::string> aud;
   std::string client_id;  // empty when signing: sub for clients, kLoginClientId for users
 };
 
@@ -46,8 +50,8 @@ enum class JwtAlg : uint8_t { kEdDSA, kES256 };
 class TokenSigner {
  public:
   // Loads the key from `path`, or makes and writes one if the file does not exist.
-  // `audiences`: what tokens may be issued for (RFC 8707's audience), the first by default;
-  // none: the issuer alone.
+  // `audiences`: the resource servers tokens may be issued for besides Custos itself (RFC
+  // 8707's audience; the issuer is always one).
   [[nodiscard]] static core::Result<std::unique_ptr<TokenSigner>> LoadOrCreate(
       const std::string& path, std::string issuer, JwtAlg alg = JwtAlg::kEdDSA,
       std::vector<std::string> audiences = {});
@@ -58,7 +62,12 @@ class TokenSigner {
   [[nodiscard]] std::string Sign(const TokenClaims& claims) const;
   // The claims of a valid token: signature, alg, kid, iss, and exp after `now`.
   // kUnauthenticated with the reason otherwise.
-  [[nodiscard]] core::Result<TokenClaims> Verify(std::string_view token, core::Time now) const;
+  enum class Audience : uint8_t {
+    kCustos,  // the token must be for the issuer: what Custos's own API takes
+    kAny,     // for any audience the signer issues for: introspection, revocation
+  };
+  [[nodiscard]] core::Result<TokenClaims> Verify(std::string_view token, core::Time now,
+                                                 Audience audience = Audience::kCustos) const;
 
   [[nodiscard]] const std::string& kid() const { return kid_; }
   [[nodiscard]] const std::string& issuer() const { return issuer_; }

@@ -230,7 +230,7 @@ void IntrospectRoute(const CallPtr& call) {
   std::optional<std::string> token = FormField(*form, "token");
   if (!token) return call->Reply(OAuthError(400, "invalid_request", "token is required"));
   const core::Time now = s.clock().Now();
-  core::Result<TokenClaims> claims = s.deps.tokens.Verify(*token, now);
+  core::Result<TokenClaims> claims = s.deps.tokens.Verify(*token, now, TokenSigner::Audience::kAny);
   const HttpResponse inactive = JsonResponse(200, "{\"active\":false}");
   if (!claims.ok()) return call->Reply(inactive);
   if (!call->IsRoot() && claims->tenant != call->principal->tenant) return call->Reply(inactive);
@@ -256,7 +256,14 @@ void IntrospectRoute(const CallPtr& call) {
   if (!active) return call->Reply(inactive);
   core::JsonWriter w;
   w.BeginObject().Key("active").Bool(true).Key("iss").String(claims->iss);
-  w.Key("sub").String(claims->sub).Key("aud").String(claims->aud);
+  w.Key("sub").String(claims->sub).Key("aud");
+  if (claims->aud.size() == 1) {
+    w.String(claims->aud.front());
+  } else {
+    w.BeginArray();
+    for (const std::string& a : claims->aud) w.String(a);
+    w.EndArray();
+  }
   w.Key("client_id").String(claims->client_id);
   if (!claims->tenant.empty()) w.Key("tenant").String(claims->tenant);
   w.Key("token_type").String("Bearer").Key("typ").String(claims->typ);
@@ -278,7 +285,8 @@ void RevokeRoute(const CallPtr& call) {
   call->principal = std::move(caller);
   std::optional<std::string> token = FormField(*form, "token");
   if (!token) return call->Reply(OAuthError(400, "invalid_request", "token is required"));
-  core::Result<TokenClaims> claims = s.deps.tokens.Verify(*token, s.clock().Now());
+  core::Result<TokenClaims> claims =
+      s.deps.tokens.Verify(*token, s.clock().Now(), TokenSigner::Audience::kAny);
   if (!claims.ok() || (!call->IsRoot() && claims->tenant != call->principal->tenant)) {
     return call->Json(200, "{}");
   }
@@ -352,7 +360,7 @@ void IssueClientTokenRoute(const CallPtr& call) {
                        now,
                        now + s.options.root_token_ttl,
                        0,
-                       audience.value_or("")};
+                       audience ? std::vector<std::string>{*audience} : std::vector<std::string>{}};
     return call->Reply(
         TokenResponse(s.deps.tokens.Sign(claims), s.options.root_token_ttl.count(), std::nullopt));
   }
@@ -367,7 +375,7 @@ void IssueClientTokenRoute(const CallPtr& call) {
                      now,
                      now + std::chrono::seconds(v->ttl),
                      v->principal.session_epoch,
-                     audience.value_or("")};
+                     audience ? std::vector<std::string>{*audience} : std::vector<std::string>{}};
   const std::string token = s.deps.tokens.Sign(claims);
   const int64_t ttl = v->ttl;
   ExecuteFor(call, core::TenantId(v->principal.tenant),

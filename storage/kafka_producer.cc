@@ -64,7 +64,8 @@ constexpr std::string_view kFixedProperties[] = {"bootstrap.servers",
                                                  "message.send.max.retries",
                                                  "retries",
                                                  "queue.buffering.max.messages",
-                                                 "queue.buffering.max.kbytes"};
+                                                 "queue.buffering.max.kbytes",
+                                                 "transactional.id"};
 
 // Makes a producer from `conf` (consumed either way).
 core::Result<rd_kafka_t*> NewProducer(rd_kafka_conf_t* conf) {
@@ -103,6 +104,13 @@ core::Status CheckKafkaProperty(const std::string& name, const std::string& valu
                                    " is set by Custos itself (--kafka for the brokers; the rest "
                                    "keeps every acknowledged event delivered once, in order)");
     }
+  }
+  // A tenant's records stay on one partition, in order: only partitioners of the key.
+  if ((name == "partitioner" || name == "topic.partitioner") && value == "random") {
+    return core::InvalidArgument("kafka property " + name +
+                                 "=random would scatter a tenant's records over partitions, out "
+                                 "of order; use one of the key (murmur2_random, "
+                                 "consistent_random, fnv1a_random, …)");
   }
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::string error;

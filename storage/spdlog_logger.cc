@@ -76,9 +76,63 @@ SpdlogLogger::SpdlogLogger(LogOptions options) : options_(options) {
   logger_->set_pattern("%v");
   logger_->set_level(ToSpdlog(options_.level));
   logger_->flush_on(spdlog::level::trace);
+  writer_ = std::thread([this] { WriteLoop(); });
 }
 
-SpdlogLogger::~SpdlogLogger() { logger_->flush(); }
+void SpdlogLogger::WriteLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and nothing left
+    // Info lines gather for a moment (an access line per request would otherwise be a write
+    // and a wake-up of the reader each); a warning or an error goes at once, or a flush.
+    const auto urgent = [this] {
+      return stop_ || flush_wanted_ || queue_.size() >= 1024 ||
+             std::any_of(queue_.begin(), queue_.end(),
+                         [](const auto& q) { return q.first >= core::log::Level::kWarn; });
+    };
+    wake_.wait_for(lock, kGather, urgent);
+    std::deque<std::pair<core::log::Level, std::string>> batch;
+    batch.swap(queue_);
+    writing_ = true;
+    lock.unlock();
+    // One write for the batch: a reader wakes once per batch, not once per line.
+    std::string text;
+    core::log::Level top = core::log::Level::kDebug;
+    for (auto& [level, line] : batch) {
+      if (!text.empty()) text += '\n';
+      text += line;
+      top = std::max(top, level);
+    }
+    logger_->log(ToSpdlog(top), "{}", text);
+    lock.lock();
+    writing_ = false;
+    if (queue_.empty()) drained_.notify_all();
+  }
+}
+
+void SpdlogLogger::Flush() {
+  std::unique_lock lock(mu_);
+  flush_wanted_ = true;
+  wake_.notify_all();
+  drained_.wait(lock, [this] { return queue_.empty() && !writing_; });
+  flush_wanted_ = false;
+}
+
+uint64_t SpdlogLogger::dropped() const {
+  std::lock_guard lock(mu_);
+  return dropped_;
+}
+
+SpdlogLogger::~SpdlogLogger() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  writer_.join();  // writes what is queued first
+  logger_->flush();
+}
 
 void SpdlogLogger::Write(core::log::Level level, std::string_view message,
                          std::initializer_list<core::log::Field> fields) {
@@ -106,7 +160,17 @@ void SpdlogLogger::Write(core::log::Level level, std::string_view message,
     AppendPrintable(line, message);
     for (const core::log::Field& f : fields) AppendTextField(line, f);
   }
-  logger_->log(ToSpdlog(level), "{}", line);
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() >= kMaxQueued && level < core::log::Level::kWarn) {
+      ++dropped_;
+      return;
+    }
+    queue_.emplace_back(level, std::move(line));
+    // The writer waits for the first line, or gathers (a warning ends the gathering).
+    if (queue_.size() > 1 && level < core::log::Level::kWarn) return;
+  }
+  wake_.notify_one();
 }
 
 }  // namespace custos::storage

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 namespace custos::tools {
 namespace po = boost::program_options;
@@ -103,13 +104,13 @@ core::Status CheckValues(const std::unordered_map<std::string, std::vector<std::
   return core::OkStatus();
 }
 
-std::vector<std::string> SplitLines(const std::string& text) {
+std::vector<std::string> SplitLines(const std::string& text, bool keep_empty = false) {
   std::vector<std::string> lines;
   size_t start = 0;
   while (start <= text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
-    if (end > start) lines.push_back(text.substr(start, end - start));
+    if (end > start || keep_empty) lines.push_back(text.substr(start, end - start));
     start = end + 1;
   }
   return lines;
@@ -158,9 +159,26 @@ core::Result<Flags> Flags::Parse(const std::vector<std::string>& args,
 
   if (flags.specs_.count("config") > 0) {
     if (std::optional<std::string> path = flags.Get("config")) {
-      std::ifstream in(*path);
-      if (!in) return core::InvalidArgument("--config: cannot read " + *path);
+      std::ifstream file(*path);
+      if (!file) return core::InvalidArgument("--config: cannot read " + *path);
+      std::stringstream text;
+      text << file.rdbuf();
       const std::string where = *path + ": ";
+      // Program_options cuts a line at its first '#', inside a value too: a password with one
+      // would be shortened without a word. Refused instead.
+      size_t number = 0;
+      for (const std::string& line : SplitLines(text.str(), /*keep_empty=*/true)) {
+        ++number;
+        const size_t first = line.find_first_not_of(" \t");
+        if (first != std::string::npos && line[first] != '#' && line[first] != ';' &&
+            line.find('#') != std::string::npos) {
+          return core::InvalidArgument(
+              where + "line " + std::to_string(number) +
+              ": '#' starts a comment, so a value cannot hold one; give such a value in the "
+              "environment or on the command line (a secret: in a --…-file)");
+        }
+      }
+      std::istringstream in(text.str());
       try {
         const po::parsed_options parsed =
             po::parse_config_file(in, Describe(specs, /*command_line=*/false));
@@ -192,8 +210,13 @@ std::optional<std::string> Flags::Get(const std::string& name) const {
 }
 
 std::vector<std::string> Flags::GetAll(const std::string& name) const {
-  const std::vector<std::string>* values = Find(name);
-  return values == nullptr ? std::vector<std::string>{} : *values;
+  std::vector<std::string> all;
+  for (const Values* source : {&file_, &environment_, &values_}) {
+    if (auto it = source->find(name); it != source->end()) {
+      all.insert(all.end(), it->second.begin(), it->second.end());
+    }
+  }
+  return all;
 }
 
 core::Result<std::string> Flags::Require(const std::string& name) const {

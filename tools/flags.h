@@ -36,10 +36,12 @@ class Flags {
                                                  const std::vector<FlagSpec>& specs);
 
   // The value from the command line, else CUSTOS_<NAME>, else the config file, else the
-  // default (if not empty). For a repeatable flag, its last value.
+  // default (if not empty). For a repeatable flag, its last value from the first source
+  // that has any.
   [[nodiscard]] std::optional<std::string> Get(const std::string& name) const;
-  // Every value of a repeatable flag from the first source that has any (the environment
-  // twin holds one value per line).
+  // Every value of a repeatable flag from every source: the file's, then the environment's
+  // (its twin holds one value per line), then the command line's — so that where a later
+  // value overrides an earlier one (a Kafka property set twice), the command line wins.
   [[nodiscard]] std::vector<std::string> GetAll(const std::string& name) const;
   [[nodiscard]] core::Result<std::string> Require(const std::string& name) const;
   [[nodiscard]] core::Result<uint64_t> GetUInt(const std::string& name, uint64_t min,

@@ -44,8 +44,8 @@ int RunRebuild(const Args& args) {
     if (!first.ok()) return ReportError("rebuild", first.error());
     if (!head || !*first) continue;
     core::ChainVerifier verifier;
-    auto verdict = core::VerifyStored(s, tenant, (*first)->value(), head->tenant_seq.value(),
-                                      verifier);
+    auto verdict =
+        core::VerifyStored(s, tenant, (*first)->value(), head->tenant_seq.value(), verifier);
     if (!verdict.ok()) return ReportError("rebuild", verdict.error());
     if (!verdict->ok()) {
       chains_ok = false;
@@ -60,10 +60,11 @@ int RunRebuild(const Args& args) {
   // The records as stored, to name those the rebuild changes.
   auto records = [&s]() -> core::Result<std::map<std::string, std::string>> {
     std::map<std::string, std::string> out;
-    CUSTOS_RETURN_IF_ERROR(s.Scan(core::Space::kState, "", [&](std::string_view k, std::string_view v) {
-      out.emplace(k, v);
-      return true;
-    }));
+    CUSTOS_RETURN_IF_ERROR(
+        s.Scan(core::Space::kState, "", [&](std::string_view k, std::string_view v) {
+          out.emplace(k, v);
+          return true;
+        }));
     return out;
   };
   auto stored = records();

@@ -102,14 +102,13 @@ core::Result<std::vector<std::pair<std::string, std::string>>> KafkaProperties(
         value = std::move(content);
       }
       if (core::Status s = storage::CheckKafkaProperty(name, value); !s.ok()) {
-        std::string message = s.error().message;
-        // librdkafka's reason may quote the value: not a secret's.
-        for (size_t at = 0;
-             from_file && !value.empty() && (at = message.find(value, at)) != std::string::npos;) {
-          message.replace(at, value.size(), "(the file's content)");
-          at += 20;
-        }
-        return core::InvalidArgument("--" + flag + ": " + message);
+        // librdkafka's reason may quote the value (truncated, so no search for it would be
+        // safe): never a secret's.
+        return core::InvalidArgument(
+            "--" + flag + ": " +
+            (from_file ? "kafka property " + name + ": the value in " + item.substr(eq + 1) +
+                             " is refused (by librdkafka, or as one Custos sets itself)"
+                       : s.error().message));
       }
       properties.emplace_back(name, std::move(value));
     }
@@ -215,7 +214,7 @@ int RunServe(const Args& args) {
             "data dir (DIR/clock-offset), which is then served only with the flag given"},
            {"access-log",
             true,
-            "on",
+            "off",
             "a line per answered request (method, route, status, duration_ms, request_id, "
             "tenant, client) at info",
             {"on", "off"}},

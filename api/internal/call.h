@@ -168,6 +168,10 @@ class FailedLoginTally {
 // What every route shares: the dependencies, the pools, limiters and caches.
 // Thread-safety: shared by every I/O and pool thread; each member is safe to use from any
 // thread (the pools, limiters, caches and tally lock inside; deps say their own rules).
+// One access line (ApiOptions::access_log) at info.
+void LogAccess(const HttpRequest& req, const std::string& route, int status, double seconds,
+               const std::string& tenant, const std::string& trace_id);
+
 struct Services {
   ApiDeps deps;
   ApiOptions options;

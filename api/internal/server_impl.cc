@@ -140,7 +140,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void Shutdown() override {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] {
       self->closing_ = true;
-      if (self->slots_.empty() && self->waiting_for_request_) self->Close();
+      if (self->slots_.empty() && (self->waiting_for_request_ || self->handshaking_)) {
+        self->Close();
+      }
     });
   }
 
@@ -160,8 +162,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void Begin() {
     if constexpr (kTls) {
       Lowest().expires_after(options_.read_timeout);
+      handshaking_ = true;
       stream_.async_handshake(net::ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
+                                self->handshaking_ = false;
                                 if (ec) {
                                   self->closing_ = true;
                                   return self->Close();
@@ -542,6 +546,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool writing_ = false;
   bool reading_paused_ = false;
   bool waiting_for_request_ = false;
+  bool handshaking_ = false;    // TLS: until the handshake ends (Stop closes such sessions)
   bool closing_ = false;        // stop reading; close once answered
   bool closing_after_ = false;  // the client asked to close after this request
   bool closed_ = false;
@@ -557,6 +562,12 @@ core::Result<std::shared_ptr<net::ssl::context>> LoadTls(const std::string& cert
                            net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
                            net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use,
                        ec);
+  // An encrypted key would make OpenSSL ask the terminal for a passphrase, blocking the
+  // server (at SIGHUP, its signal loop): no passphrase is given, so it fails instead.
+  if (!ec) {
+    context->set_password_callback(
+        [](std::size_t, net::ssl::context::password_purpose) { return std::string(); }, ec);
+  }
   if (!ec) context->use_certificate_chain_file(cert_file, ec);
   if (ec) {
     return core::InvalidArgument("--tls-cert " + cert_file + ": " + ec.message());

@@ -50,23 +50,76 @@ TEST_P(JwtTest, TokensAreRfc9068AccessTokens) {
   EXPECT_EQ(header.Find("alg")->text(), signer->alg_name());
   EXPECT_EQ(header.Find("kid")->text(), signer->kid());
   const core::JsonValue payload = Part(token, 1);
-  EXPECT_EQ(payload.Find("aud")->text(), "https://api.example");  // the first, by default
   EXPECT_EQ(payload.Find("client_id")->text(), "cli_1");
+  // By default for Custos itself and the first configured resource server.
   core::Result<TokenClaims> back = signer->Verify(token, kNow);
   ASSERT_TRUE(back.ok()) << back.error().message;
-  EXPECT_EQ(back->aud, "https://api.example");
+  EXPECT_EQ(back->aud, (std::vector<std::string>{"https://id.example", "https://api.example"}));
 
+  // Asked for one resource server: that server's alone. Custos's own API refuses it;
+  // introspection and revocation (kAny) still know it.
   TokenClaims user = Claims("user");
-  user.aud = "https://billing.example";
+  user.aud = {"https://billing.example"};
   const std::string user_token = signer->Sign(user);
   EXPECT_EQ(Part(user_token, 1).Find("client_id")->text(), kLoginClientId);
-  EXPECT_EQ(signer->Verify(user_token, kNow)->aud, "https://billing.example");
+  EXPECT_EQ(Part(user_token, 1).Find("aud")->text(), "https://billing.example");
+  core::Result<TokenClaims> for_custos = signer->Verify(user_token, kNow);
+  ASSERT_FALSE(for_custos.ok());
+  EXPECT_NE(for_custos.error().message.find("for another resource server"), std::string::npos);
+  core::Result<TokenClaims> any = signer->Verify(user_token, kNow, TokenSigner::Audience::kAny);
+  ASSERT_TRUE(any.ok()) << any.error().message;
+  EXPECT_EQ(any->aud, std::vector<std::string>{"https://billing.example"});
 
-  // Without audiences, the issuer is the audience.
+  // Without audiences, the issuer alone.
   auto plain = Signer("plain.pem");
   EXPECT_EQ(Part(plain->Sign(Claims("root")), 1).Find("aud")->text(), "https://id.example");
   EXPECT_TRUE(plain->KnownAudience("https://id.example"));
   EXPECT_FALSE(plain->KnownAudience("https://api.example"));
+}
+
+TEST_P(JwtTest, ExpiredOrForeignTokensAreRefused) {
+  auto signer = Signer("key.pem");
+  EXPECT_NE(signer->Verify(signer->Sign(Claims("api_client")), kNow + std::chrono::minutes(10))
+                .error()
+                .message.find("expired"),
+            std::string::npos);
+  TokenClaims other_issuer = Claims("api_client");
+  other_issuer.iss = "https://evil.example";
+  EXPECT_NE(signer->Verify(signer->Sign(other_issuer), kNow).error().message.find("issuer"),
+            std::string::npos);
+}
+
+// ES256's JOSE form of DER signatures, whatever the lengths of r and s (DER drops leading
+// zero bytes, about one signature in 128), and only the low s accepted.
+TEST(JwtEs256Test, EverySignatureRoundTripsAndTheHighSTwinIsRefused) {
+  testing::TempDir dir;
+  auto signer =
+      TokenSigner::LoadOrCreate(dir.File("es.pem"), "https://id.example", JwtAlg::kES256).value();
+  for (int i = 0; i < 2000; ++i) {
+    TokenClaims c = Claims("api_client");
+    c.jti = "jti-" + std::to_string(i);
+    const std::string token = signer->Sign(c);
+    const std::string sig = core::Base64UrlDecode(token.substr(token.rfind('.') + 1)).value();
+    ASSERT_EQ(sig.size(), 64u) << i;
+    ASSERT_TRUE(signer->Verify(token, kNow).ok()) << i;
+    if (i < 20) {
+      // s' = n - s: the same signature to OpenSSL, refused here.
+      static const unsigned char kN[32] = {0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00,
+                                           0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                           0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84,
+                                           0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51};
+      std::string twin = sig;
+      int borrow = 0;
+      for (int k = 31; k >= 0; --k) {
+        int d = kN[k] - static_cast<unsigned char>(sig[32 + k]) - borrow;
+        borrow = d < 0 ? 1 : 0;
+        twin[32 + k] = static_cast<char>(d < 0 ? d + 256 : d);
+      }
+      const std::string malleated =
+          token.substr(0, token.rfind('.') + 1) + core::Base64UrlEncode(twin);
+      ASSERT_FALSE(signer->Verify(malleated, kNow).ok()) << i;
+    }
+  }
 }
 
 TEST_P(JwtTest, AnotherAudienceTypeOrAlgorithmIsRefused) {
@@ -76,7 +129,7 @@ TEST_P(JwtTest, AnotherAudienceTypeOrAlgorithmIsRefused) {
   EXPECT_FALSE(signer->Verify(foreign, kNow).ok());  // another key (kid)
   // A token of this key for an audience it does not serve.
   TokenClaims c = Claims("api_client");
-  c.aud = "https://elsewhere.example";
+  c.aud = {"https://elsewhere.example"};
   core::Result<TokenClaims> wrong = signer->Verify(signer->Sign(c), kNow);
   ASSERT_FALSE(wrong.ok());
   EXPECT_NE(wrong.error().message.find("wrong audience"), std::string::npos);

@@ -46,8 +46,8 @@ def config_round_trip(binary, tmp):
         f.write("body-limit = 2048\n")  # the environment says 4096
         f.write("invitation-url = https://app.example.test/join\n")
     env = dict(os.environ, CUSTOS_BODY_LIMIT="4096")
-    server = Server(binary, data_dir=data_dir, args=["--config", conf, "--log-level", "info"],
-                    env=env)
+    server = Server(binary, data_dir=data_dir,
+                    args=["--config", conf, "--log-level", "info", "--access-log", "on"], env=env)
     try:
         # log-format from the file: every line is JSON; log-level from the command line: the
         # info line "listening on" was printed (Server waited for it).
@@ -364,9 +364,16 @@ def es256_tokens(binary):
                                 "audience": "https://evil.example"},
                           auth=(server.root_id, server.root_secret))
         check(r.status_code == 400 and r.json()["error"] == "invalid_target", r.text)
-        # The default audience is the first, and the token works on Custos itself.
+        # A token asked for another resource server is that server's alone: Custos's own API
+        # refuses it (a resource server cannot replay it against Custos).
+        r = requests.get(server.url("/v1/tenants"), headers={"Authorization": "Bearer " + token})
+        check(r.status_code == 401, "a token for %s was taken by Custos: %d" % (other,
+                                                                               r.status_code))
+        # By default a token is for Custos itself and the first configured audience.
         root = server.root()
-        check(jwt.decode(root.token, options={"verify_signature": False})["aud"] == api, "aud")
+        claims = jwt.decode(root.token, jwt.PyJWK(key).key, algorithms=["ES256"], audience=api,
+                            issuer=server.base)
+        check(claims["aud"] == [server.base, api], claims)
         root.expect(200, "GET", "/v1/tenants")
     finally:
         server.stop()
@@ -378,7 +385,7 @@ def traceparent(binary, tmp):
     trace = "4bf92f3577b34da6a3ce929d0e0e4736"
     header = {"traceparent": "00-%s-00f067aa0ba902b7-01" % trace}
     data_dir = os.path.join(tmp, "traced")
-    server = Server(binary, ["--log-format", "json"], data_dir=data_dir)
+    server = Server(binary, ["--log-format", "json", "--access-log", "on"], data_dir=data_dir)
     try:
         root = server.root()
         root.expect(201, "POST", "/v1/tenants", {"id": "traced", "name": "Traced"},

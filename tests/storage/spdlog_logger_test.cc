@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/json_value.h"
@@ -30,6 +34,7 @@ std::vector<std::string> Logged(LogOptions options, F f) {
   core::log::Install(&logger);
   ::testing::internal::CaptureStderr();
   f();
+  logger.Flush();
   std::string text = ::testing::internal::GetCapturedStderr();
   core::log::Install(nullptr);
   return Lines(text);
@@ -63,15 +68,52 @@ TEST(SpdlogLoggerTest, TextLinesQuoteFieldsAndKeepOneLinePerMessage) {
     core::log::Info("below the level");
     core::log::Warn("first\nsecond", {{"tenant", "acme"}, {"error", "no \"route\" = x"}});
     // A terminal escape in a library's text is shown, never sent to the operator's screen.
-    core::log::Error("\x1b[2Jcleared\r", {{"reason", "a\x1b]0;title\x07" "b"}});
+    core::log::Error("\x1b[2Jcleared\r", {{"reason",
+                                           "a\x1b]0;title\x07"
+                                           "b"}});
   });
   ASSERT_EQ(lines.size(), 2u);
   const std::string& line = lines[0];
   EXPECT_EQ(line.substr(24), " warn first\\nsecond tenant=acme error=\"no \\\"route\\\" = x\"")
       << line;
-  EXPECT_EQ(lines[1].substr(24),
-            " error \\x1b[2Jcleared\\x0d reason=\"a\\x1b]0;title\\x07b\"")
+  EXPECT_EQ(lines[1].substr(24), " error \\x1b[2Jcleared\\x0d reason=\"a\\x1b]0;title\\x07b\"")
       << lines[1];
+}
+
+// Nobody reads the log (a pipe left full): callers go on, info lines are dropped and counted,
+// an error is still written once the reader comes back.
+TEST(SpdlogLoggerTest, AStalledReaderHoldsNoCaller) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const int saved = ::dup(2);
+  ASSERT_EQ(::dup2(fds[1], 2), 2);
+  std::string read_back;
+  {
+    SpdlogLogger logger({false, core::log::Level::kInfo});
+    for (size_t i = 0; i < 4 * SpdlogLogger::kMaxQueued; ++i) {
+      logger.Write(core::log::Level::kInfo, "a line of the access log, padded to a fair length",
+                   {{"i", std::to_string(i)}});
+    }
+    logger.Write(core::log::Level::kError, "the error that must be kept", {});
+    EXPECT_GT(logger.dropped(), 0u);
+    // The reader returns: everything queued is written, the error among it.
+    std::thread reader([&] {
+      char buf[65536];
+      while (read_back.find("the error that must be kept") == std::string::npos) {
+        const ssize_t n = ::read(fds[0], buf, sizeof buf);
+        if (n <= 0) break;
+        read_back.append(buf, static_cast<size_t>(n));
+        if (read_back.size() > (size_t{64} << 20)) read_back.erase(0, read_back.size() / 2);
+      }
+    });
+    logger.Flush();
+    reader.join();
+  }
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  EXPECT_NE(read_back.find("the error that must be kept"), std::string::npos);
 }
 
 TEST(SpdlogLoggerTest, LevelsParseAndFilter) {
