@@ -113,8 +113,7 @@ void Call::Reply(HttpResponse response) {
     const std::string tenant = !Param("tenant").empty() ? Param("tenant")
                                : principal              ? principal->tenant
                                                         : std::string();
-    LogAccess(req, this->route != nullptr ? this->route->pattern : req.path, response.status,
-              seconds, tenant, trace_id);
+    LogAccess(req, RouteName(), response.status, seconds, tenant, trace_id);
   }
   respond_(std::move(response));
 }
@@ -123,7 +122,7 @@ void Call::Fail(const core::Error& error) {
   // What the answer leaves out (problem.cc keeps a 500's detail in here) goes to the log,
   // with the request id the client was given.
   if (const int status = HttpStatus(error); status >= 500) {
-    const std::string route = this->route != nullptr ? this->route->pattern : req.path;
+    const std::string& route = RouteName();
     core::log::Write(
         status == 503 ? core::log::Level::kWarn : core::log::Level::kError,
         req.method + " " + route + " answered " + std::to_string(status) + ": " + error.ToString(),

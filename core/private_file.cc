@@ -20,16 +20,16 @@ std::string Octal(mode_t mode) {
   return buf;
 }
 
-Status SyncDir(const std::string& dir) {
-  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Unavailable("cannot open the directory " + dir + ": " + Errno());
+}  // namespace
+
+Status SyncPath(const std::string& path) {
+  const int fd = ::open(path.empty() ? "." : path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Unavailable("cannot open " + path + " to sync it: " + Errno());
   const bool synced = ::fsync(fd) == 0;
   ::close(fd);
-  if (!synced) return Unavailable("cannot sync the directory " + dir + ": " + Errno());
+  if (!synced) return Unavailable("cannot sync " + path + ": " + Errno());
   return OkStatus();
 }
-
-}  // namespace
 
 Status EnsurePrivateDir(const std::string& dir) {
   struct stat st {};
@@ -41,7 +41,8 @@ Status EnsurePrivateDir(const std::string& dir) {
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
       return Unavailable("cannot create " + dir + ": " + Errno());
     }
-    if (::lstat(dir.c_str(), &st) != 0) return Unavailable("cannot inspect " + dir + ": " + Errno());
+    if (::lstat(dir.c_str(), &st) != 0)
+      return Unavailable("cannot inspect " + dir + ": " + Errno());
   }
   if (S_ISLNK(st.st_mode)) {
     return Error{Errc::kPermissionDenied, dir + " is a symbolic link; give a real directory", {}};
@@ -49,8 +50,8 @@ Status EnsurePrivateDir(const std::string& dir) {
   if (!S_ISDIR(st.st_mode)) return Error{Errc::kPermissionDenied, dir + " is not a directory", {}};
   if (st.st_uid != ::geteuid()) {
     return Error{Errc::kPermissionDenied,
-                 dir + " belongs to uid " + std::to_string(st.st_uid) + ", not to this server's uid " +
-                     std::to_string(::geteuid()) +
+                 dir + " belongs to uid " + std::to_string(st.st_uid) +
+                     ", not to this server's uid " + std::to_string(::geteuid()) +
                      ": refusing to keep keys and credentials where another user can reach them",
                  {}};
   }
@@ -93,7 +94,7 @@ Status WritePrivateFile(const std::string& path, std::string_view content) {
     ::unlink(tmp.c_str());
     return Unavailable("cannot write " + path + ": " + why);
   }
-  return SyncDir(dir);
+  return SyncPath(dir);
 }
 
 Result<std::optional<std::string>> ReadPrivateFile(const std::string& path) {

@@ -21,6 +21,9 @@ namespace custos::core {
 // chmod checked). kFailedPrecondition otherwise, naming the owner.
 [[nodiscard]] Status EnsurePrivateDir(const std::string& dir);
 
+// fsync of a file or directory ("" is the current directory).
+[[nodiscard]] Status SyncPath(const std::string& path);
+
 // Replaces `path` with `content`, durably and atomically, mode 0600.
 [[nodiscard]] Status WritePrivateFile(const std::string& path, std::string_view content);
 

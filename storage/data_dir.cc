@@ -1,8 +1,6 @@
 #include "storage/data_dir.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <charconv>
 #include <filesystem>
@@ -28,16 +26,6 @@ core::Status FsError(const std::string& what, const std::error_code& e) {
   return core::Internal(what + ": " + e.message());
 }
 
-// fsync of a file or directory, so that what was copied survives a crash.
-core::Status Sync(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return core::Internal("opening " + path.string() + " to sync it failed");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return core::Internal("fsync of " + path.string() + " failed");
-  return core::OkStatus();
-}
-
 // Copies `from` (a file, or a directory and everything in it) to `to`, which must not exist:
 // directories 0700, files 0600, each synced. A symbolic link is refused, not followed.
 core::Status CopyTree(const fs::path& from, const fs::path& to) {
@@ -53,7 +41,7 @@ core::Status CopyTree(const fs::path& from, const fs::path& to) {
       CUSTOS_RETURN_IF_ERROR(CopyTree(entry.path(), to / entry.path().filename()));
     }
     if (e) return FsError("listing " + from.string(), e);
-    return Sync(to);
+    return core::SyncPath(to.string());
   }
   if (!fs::is_regular_file(status)) {
     return core::InvalidArgument(from.string() + " is neither a file nor a directory");
@@ -62,7 +50,7 @@ core::Status CopyTree(const fs::path& from, const fs::path& to) {
   if (e) return FsError("copying " + from.string() + " to " + to.string(), e);
   fs::permissions(to, fs::perms::owner_read | fs::perms::owner_write, e);
   if (e) return FsError("setting the mode of " + to.string(), e);
-  return Sync(to);
+  return core::SyncPath(to.string());
 }
 
 // The store's last seq, opened read-only where it is.
@@ -242,7 +230,7 @@ core::Result<BackupInfo> RestoreBackup(const std::string& from, const std::strin
   fs::rename(staging, target, e);
   if (e) return FsError("renaming " + staging.string() + " to " + target.string(), e).error();
   cleanup.keep = true;
-  CUSTOS_RETURN_IF_ERROR(Sync(target.parent_path().empty() ? fs::path(".") : target.parent_path()));
+  CUSTOS_RETURN_IF_ERROR(core::SyncPath(target.parent_path().string()));
   info.path = target.string();
   return info;
 }

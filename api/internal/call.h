@@ -232,6 +232,10 @@ class Call {
   [[nodiscard]] Services& services() { return services_; }
   [[nodiscard]] std::string Param(std::string_view name) const;
   [[nodiscard]] core::TenantId Tenant() const { return core::TenantId(Param("tenant")); }
+  // The matched route's pattern, or the path of a request that matched none.
+  [[nodiscard]] const std::string& RouteName() const {
+    return route != nullptr ? route->pattern : req.path;
+  }
   [[nodiscard]] core::Actor Actor() const;
   [[nodiscard]] bool IsRoot() const {
     return principal && principal->kind == Principal::Kind::kRoot;
