@@ -507,7 +507,7 @@ def kafka_properties(binary, tmp):
                     if k["lag_events"] == 0 and k["state"] == "up":
                         break
                     check(time.monotonic() < deadline, "the relay did not catch up")
-                    time.sleep(0.05)
+                    time.sleep(0.05)  # polling interval of a wait with a deadline (checked above)
             finally:
                 server.stop()
         records = read_topic(brokers, "custos.audit.v1", at_least=6)
