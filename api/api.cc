@@ -458,10 +458,36 @@ struct Api::Impl {
     if (spec.limited_per_source && !internal::TakeSourceToken(call)) return;
     internal::WorkPool* pool = services.PoolFor(spec.work);
     if (pool == nullptr) return handler(call);
-    // An unauthenticated source whose logins keep failing goes to the login pool's back lane.
-    const bool back = pool == &services.login_pool && !call->principal &&
-                      services.failing_sources.Spent(internal::SourceKey(call->req.remote_ip));
-    if (!pool->TrySubmit([call, &handler] { handler(call); }, call->Owner(), back)) {
+    if (pool != &services.login_pool || call->principal) {
+      if (!pool->TrySubmit([call, &handler] { handler(call); }, call->Owner())) {
+        call->Reply(internal::Busy(*pool));
+      }
+      return;
+    }
+    // An unauthenticated source waits in front if a login from it succeeded lately, in the new
+    // lane (one job at a time) if it is not known yet, behind both once its failures are spent.
+    std::string source = internal::SourceKey(call->req.remote_ip);
+    internal::Lane lane = internal::Lane::kBack;
+    if (!services.failing_sources.Spent(source)) {
+      if (services.known_sources.Known(source)) {
+        lane = internal::Lane::kFront;
+      } else if (services.front_logins.TryEnter(source)) {
+        lane = internal::Lane::kNew;
+      }
+    }
+    std::function<void()> job = [call, &handler] { handler(call); };
+    if (lane == internal::Lane::kNew) {
+      job = [call, &handler, gate = &services.front_logins, source] {
+        struct Leave {
+          internal::FrontLogins* gate;
+          const std::string& source;
+          ~Leave() { gate->Leave(source); }
+        } leave{gate, source};
+        handler(call);
+      };
+    }
+    if (!pool->TrySubmit(std::move(job), call->Owner(), lane)) {
+      if (lane == internal::Lane::kNew) services.front_logins.Leave(source);
       call->Reply(internal::Busy(*pool));
     }
   }

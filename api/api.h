@@ -35,7 +35,7 @@ namespace custos::api {
 struct ApiOptions {
   size_t body_limit = size_t{1} << 20;
   // One info line per answered request through the logger (method, route, status, duration,
-  // request id, tenant, client address).
+  // request id, tenant, client address). `custos serve` turns it on unless --access-log off.
   bool access_log = false;
   size_t import_body_limit = size_t{64} << 20;
   // Routes that need no token (logins, tokens, introspection, acceptance) take this much.

@@ -348,6 +348,7 @@ void IssueClientTokenRoute(const CallPtr& call) {
     if (v.error().code != core::Errc::kUnauthenticated) return call->Fail(v.error());
     return call->Reply(OAuthError(401, "invalid_client", "unknown client or bad secret"));
   }
+  s.known_sources.Mark(SourceKey(call->req.remote_ip));
   const core::Time now = s.clock().Now();
   if (v->principal.kind == Principal::Kind::kRoot) {
     TokenClaims claims{"",
@@ -433,7 +434,11 @@ void LoginRoute(const CallPtr& call) {
       Unauthorized("the email or password is wrong, or the account is not active");
   const bool failed =
       !tenant_known || !view->user_id || !matched || view->status != iam::UserStatus::kActive;
-  if (failed) (void)s.failing_sources.Take(SourceKey(call->req.remote_ip));  // the back lane
+  if (failed) {
+    (void)s.failing_sources.Take(SourceKey(call->req.remote_ip));  // the back lane
+  } else {
+    s.known_sources.Mark(SourceKey(call->req.remote_ip));  // the front lane
+  }
   if (!tenant_known) return call->Reply(refused);
   if (!view->user_id) {
     s.failed_logins.Count(tenant, call->req.remote_ip, body.email, call->req.request_id,

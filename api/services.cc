@@ -2,6 +2,8 @@
 // tally, the token cache and the rate limiters, and where a route's work runs.
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -10,55 +12,66 @@
 
 namespace custos::api::internal {
 
-WorkPool::WorkPool(std::string name, int threads, size_t max_queued, size_t per_owner)
+namespace {
+
+std::string LaneKey(const std::string& owner, Lane lane) {
+  switch (lane) {
+    case Lane::kFront:
+      return owner;
+    case Lane::kNew:
+      return "\x01new:" + owner;
+    case Lane::kBack:
+      return "\x01back:" + owner;
+  }
+  return owner;
+}
+
+}  // namespace
+
+WorkPool::WorkPool(std::string name, int threads, size_t max_queued, size_t per_owner, int niceness)
     : name_(std::move(name)),
       max_queued_(max_queued),
       per_owner_(std::max<size_t>(1, per_owner)),
-      max_back_(std::max(1, threads - 1)) {
+      max_behind_(std::max(1, threads - 1)) {
   for (int i = 0; i < std::max(1, threads); ++i) {
-    threads_.emplace_back([this] {
+    threads_.emplace_back([this, niceness] {
       pthread_setname_np(pthread_self(), ("custos-" + name_).substr(0, 15).c_str());
+      // Best effort: a thread left at the process's priority still works.
+      if (niceness > 0) (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), niceness);
       while (true) {
         std::function<void()> job;
-        bool from_back = false;
+        Lane lane = Lane::kFront;
         {
           std::unique_lock lock(mu_);
-          // The back lane never holds every thread: one stays free for the front lane
-          // (unless the pool is stopping, when everything queued is run).
-          auto back_runnable = [&] {
-            return !back_ring_.empty() && (stop_ || running_back_ < max_back_);
-          };
-          cv_.wait(lock,
-                   [&] { return (stop_ && queued_ == 0) || !ring_.empty() || back_runnable(); });
-          if (ring_.empty() && !back_runnable()) return;
-          // Round robin over the owners with work waiting: a flood from one caller waits
-          // behind its own jobs, not in front of everyone else's. The back lane goes when
-          // nobody in front waits, and at every kBackTurn-th pick regardless, so it is slowed,
-          // never starved.
-          from_back = back_runnable() && (ring_.empty() || ++front_picks_ >= kBackTurn);
-          if (from_back) {
-            front_picks_ = 0;
-            --back_queued_;
-          }
-          if (from_back) ++running_back_;
-          std::deque<std::string>& lane = from_back ? back_ring_ : ring_;
-          std::string owner = std::move(lane.front());
-          lane.pop_front();
-          std::deque<std::function<void()>>& mine = waiting_[owner];
+          std::optional<Lane> picked;
+          cv_.wait(lock, [&] {
+            picked = Pick();
+            return picked || (stop_ && queued_ == 0);
+          });
+          if (!picked) return;
+          lane = *picked;
+          std::deque<std::string>& ring = rings_[static_cast<int>(lane)];
+          std::string key = std::move(ring.front());
+          ring.pop_front();
+          std::deque<std::function<void()>>& mine = waiting_[key];
           job = std::move(mine.front());
           mine.pop_front();
           --queued_;
+          if (lane != Lane::kFront) {
+            --behind_queued_;
+            ++running_behind_;
+          }
           if (mine.empty()) {
-            waiting_.erase(owner);
+            waiting_.erase(key);
           } else {
-            lane.push_back(std::move(owner));
+            ring.push_back(std::move(key));
           }
         }
         job();
-        if (from_back) {
+        if (lane != Lane::kFront) {
           {
             std::lock_guard lock(mu_);
-            --running_back_;
+            --running_behind_;
           }
           cv_.notify_all();
         }
@@ -76,36 +89,50 @@ WorkPool::~WorkPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-void WorkPool::Enqueue(const std::string& owner, std::function<void()> job, bool back) {
-  std::deque<std::function<void()>>& mine = waiting_[owner];
-  if (mine.empty()) (back ? back_ring_ : ring_).push_back(owner);
+bool WorkPool::Runnable(Lane lane) const {
+  if (rings_[static_cast<int>(lane)].empty()) return false;
+  // The lanes behind never hold every thread: one stays free for the front (unless the pool
+  // is stopping, when everything queued is run).
+  return lane == Lane::kFront || stop_ || running_behind_ < max_behind_;
+}
+
+std::optional<Lane> WorkPool::Pick() {
+  // From the top lane down: a lane with work goes unless the lanes below have work too and
+  // this is its kTurn-th pick since they last had a turn.
+  for (int l = 0; l < kLanes; ++l) {
+    if (!Runnable(static_cast<Lane>(l))) continue;
+    bool below = false;
+    for (int b = l + 1; b < kLanes; ++b) below = below || Runnable(static_cast<Lane>(b));
+    if (!below) return static_cast<Lane>(l);
+    if (++picks_[l] < kTurn) return static_cast<Lane>(l);
+    picks_[l] = 0;  // the turn of the lanes below
+  }
+  return std::nullopt;
+}
+
+void WorkPool::Enqueue(const std::string& key, std::function<void()> job, Lane lane) {
+  std::deque<std::function<void()>>& mine = waiting_[key];
+  if (mine.empty()) rings_[static_cast<int>(lane)].push_back(key);
   mine.push_back(std::move(job));
   ++queued_;
 }
 
-bool WorkPool::TrySubmit(std::function<void()> job, const std::string& owner, bool back) {
+bool WorkPool::TrySubmit(std::function<void()> job, const std::string& owner, Lane lane) {
   {
     std::lock_guard lock(mu_);
     if (queued_ >= max_queued_) return false;
-    // The back lane holds at most half the queue, so it cannot crowd out the front lane.
-    if (back && back_queued_ >= max_queued_ / 2) return false;
+    // The lanes behind hold at most half the queue, so they cannot crowd out the front.
+    if (lane != Lane::kFront && behind_queued_ >= max_queued_ / 2) return false;
     // The lanes keep an owner's jobs apart: an owner sent back cannot stay in front by
-    // keeping jobs waiting there. Its share counts across both.
-    const std::string key = back ? "\x01"
-                                   "back:" +
-                                       owner
-                                 : owner;
+    // keeping jobs waiting there. Its share counts across all of them.
     size_t mine = 0;
-    for (const std::string& k : {owner,
-                                 "\x01"
-                                 "back:" +
-                                     owner}) {
-      auto waiting = waiting_.find(k);
+    for (Lane l : {Lane::kFront, Lane::kNew, Lane::kBack}) {
+      auto waiting = waiting_.find(LaneKey(owner, l));
       if (waiting != waiting_.end()) mine += waiting->second.size();
     }
     if (mine >= per_owner_) return false;
-    if (back) ++back_queued_;
-    Enqueue(key, std::move(job), back);
+    if (lane != Lane::kFront) ++behind_queued_;
+    Enqueue(LaneKey(owner, lane), std::move(job), lane);
   }
   cv_.notify_one();
   return true;
@@ -114,7 +141,7 @@ bool WorkPool::TrySubmit(std::function<void()> job, const std::string& owner, bo
 void WorkPool::Submit(std::function<void()> job) {
   {
     std::lock_guard lock(mu_);
-    Enqueue("", std::move(job), false);  // continuations of admitted work: one shared turn
+    Enqueue("", std::move(job), Lane::kFront);  // continuations of admitted work: one turn
   }
   cv_.notify_one();
 }
@@ -198,6 +225,37 @@ WorkPool* Services::PoolFor(Work work) {
       break;
   }
   return nullptr;
+}
+
+bool FrontLogins::TryEnter(const std::string& source) {
+  std::lock_guard lock(mu_);
+  return in_flight_.insert(source).second;
+}
+
+void FrontLogins::Leave(const std::string& source) {
+  std::lock_guard lock(mu_);
+  in_flight_.erase(source);
+}
+
+void KnownSources::Mark(const std::string& source) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  auto it = last_success_.find(source);
+  if (it != last_success_.end()) {
+    it->second = now;
+    return;
+  }
+  if (last_success_.size() >= capacity_ && now - last_sweep_ >= std::chrono::minutes(1)) {
+    last_sweep_ = now;
+    std::erase_if(last_success_, [&](const auto& entry) { return now - entry.second >= ttl_; });
+  }
+  if (last_success_.size() < capacity_) last_success_.emplace(source, now);
+}
+
+bool KnownSources::Known(const std::string& source) const {
+  std::lock_guard lock(mu_);
+  auto it = last_success_.find(source);
+  return it != last_success_.end() && std::chrono::steady_clock::now() - it->second < ttl_;
 }
 
 std::string SourceKey(const std::string& ip) {

@@ -214,7 +214,7 @@ int RunServe(const Args& args) {
             "data dir (DIR/clock-offset), which is then served only with the flag given"},
            {"access-log",
             true,
-            "off",
+            "on",
             "a line per answered request (method, route, status, duration_ms, request_id, "
             "tenant, client) at info",
             {"on", "off"}},

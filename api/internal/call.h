@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
 #include "api/api.h"
@@ -39,43 +40,53 @@ struct Principal {
   [[nodiscard]] std::optional<core::iam::Subject> Subject() const;
 };
 
+// Where a job waits in a WorkPool. kFront: callers known to be good (a principal, or a
+// source address whose login succeeded lately). kNew: an unauthenticated source not known
+// yet, one job at a time (FrontLogins). kBack: a source whose failed logins are spent.
+enum class Lane { kFront, kNew, kBack };
+
 // A few named threads for one kind of blocking work, off the I/O threads, with a bounded
 // queue shared fairly: TrySubmit refuses once `max_queued` jobs wait, or once the job's owner
 // (a principal, or a source address) has `per_owner` jobs waiting — so one caller's
 // flood fills its own share, not everyone's (the caller answers 503) — and the threads take
 // the owners' jobs round robin, so a caller with one job waits behind at most one job of each
-// other caller. A job submitted to the back lane (a source address whose logins keep
-// failing) waits until no owner in front has a job waiting (or for every fourth pick, so it
-// is slowed, never starved); the back lane runs on all threads but one, so a job in front
-// never waits for back-lane work alone, and holds at most half the queue. Submit always queues: for
-// the continuation of work already admitted (an answer to render after a write), which must not be
+// other caller in its lane. The lanes go in order — kFront, then kNew, then kBack — except
+// that every fourth pick goes to the next lane down when it has work, so each is slowed, never
+// starved. kNew and kBack together run on all threads but one, so a job in front never waits
+// for a thread behind their work, and hold at most half the queue. Submit always queues: for the
+// continuation of work already admitted (an answer to render after a write), which must not be
 // refused half-way.
 class WorkPool {
  public:
-  WorkPool(std::string name, int threads, size_t max_queued, size_t per_owner);
+  // `niceness` above 0 lowers the threads' scheduling priority (Linux's per-thread nice): for
+  // batch work that should yield the cores to interactive work.
+  WorkPool(std::string name, int threads, size_t max_queued, size_t per_owner, int niceness = 0);
   ~WorkPool();
   [[nodiscard]] bool TrySubmit(std::function<void()> job, const std::string& owner,
-                               bool back = false);
+                               Lane lane = Lane::kFront);
   void Submit(std::function<void()> job);
   [[nodiscard]] const std::string& name() const { return name_; }
   [[nodiscard]] size_t queued() const;
 
  private:
+  static constexpr int kLanes = 3;
+  static constexpr int kTurn = 4;  // every kTurn-th pick goes a lane down
   std::string name_;
   size_t max_queued_;
   size_t per_owner_;
-  int max_back_;  // threads the back lane may hold at once
-  void Enqueue(const std::string& owner, std::function<void()> job, bool back);  // mu_ held
+  int max_behind_;  // threads kNew and kBack may hold at once
+  void Enqueue(const std::string& key, std::function<void()> job, Lane lane);  // mu_ held
+  bool Runnable(Lane lane) const;                                              // mu_ held
+  std::optional<Lane> Pick();                                                  // mu_ held
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  // Jobs by owner key (the owner, marked with its lane when not in front).
   std::unordered_map<std::string, std::deque<std::function<void()>>> waiting_;
-  std::deque<std::string> ring_;       // owners with jobs waiting, in turn
-  std::deque<std::string> back_ring_;  // the same, in the back lane
-  int running_back_ = 0;               // back-lane jobs running
-  size_t back_queued_ = 0;             // back-lane jobs waiting
-  int front_picks_ = 0;                // front-lane picks since the back lane's last turn
-  static constexpr int kBackTurn = 4;
+  std::deque<std::string> rings_[kLanes];  // owner keys with jobs waiting, in turn, per lane
+  int picks_[kLanes - 1] = {};             // picks of a lane since the one below had a turn
+  int running_behind_ = 0;                 // kNew and kBack jobs running
+  size_t behind_queued_ = 0;               // kNew and kBack jobs waiting
   size_t queued_ = 0;
   bool stop_ = false;
   std::vector<std::thread> threads_;
@@ -165,6 +176,41 @@ class FailedLoginTally {
   std::map<std::tuple<std::string, std::string, std::string>, Window> windows_;
 };
 
+// The source addresses with a job in the login pool's kNew lane, one each: a source's next
+// job while one is in flight waits in kBack. So a new address's free failures
+// (failing_sources) come one after another, never a burst of parallel hashes, and a guesser
+// is sent back after exactly its budget of failures. Bounded by the jobs the pool holds
+// (every entry is one admitted job).
+class FrontLogins {
+ public:
+  // Whether `source` had nothing in flight; if so it has now, until Leave.
+  [[nodiscard]] bool TryEnter(const std::string& source);
+  void Leave(const std::string& source);
+
+ private:
+  std::mutex mu_;
+  std::unordered_set<std::string> in_flight_;
+};
+
+// Source addresses from which a login or a client's token request succeeded within `ttl`:
+// their unauthenticated jobs wait in the login pool's front lane, ahead of addresses never
+// seen to succeed. At `capacity` the expired ones are dropped (at most once a minute); if none
+// has, a new address is not remembered (the ones known stay known).
+class KnownSources {
+ public:
+  explicit KnownSources(std::chrono::seconds ttl, size_t capacity = 100'000)
+      : ttl_(ttl), capacity_(capacity) {}
+  void Mark(const std::string& source);
+  [[nodiscard]] bool Known(const std::string& source) const;
+
+ private:
+  std::chrono::seconds ttl_;
+  size_t capacity_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_success_;
+  std::chrono::steady_clock::time_point last_sweep_{};
+};
+
 // What every route shares: the dependencies, the pools, limiters and caches.
 // Thread-safety: shared by every I/O and pool thread; each member is safe to use from any
 // thread (the pools, limiters, caches and tally lock inside; deps say their own rules).
@@ -187,13 +233,17 @@ struct Services {
   // lane, behind every source whose logins succeed (a password guesser's hashes do not
   // delay the users who know theirs).
   RateLimiter failing_sources;
+  FrontLogins front_logins;
+  KnownSources known_sources{std::chrono::hours(24 * 7)};
   FailedLoginTally failed_logins;
 
   Services(ApiDeps d, ApiOptions o)
       : deps(std::move(d)),
         options(o),
         login_pool("login", o.login_threads, o.login_queue, o.per_caller_queue),
-        heavy_pool("heavy", o.heavy_threads, o.heavy_queue, o.per_caller_queue),
+        // Chain checks, exports, imports and backups run at nice 5: a verification flood
+        // slows other verifications more than the logins and writes beside it.
+        heavy_pool("heavy", o.heavy_threads, o.heavy_queue, o.per_caller_queue, 5),
         index_pool("index", o.index_threads, o.index_queue, o.per_caller_queue * 2),
         store_pool("store", o.store_threads, o.store_queue, o.per_caller_queue * 8),
         auth_limiter(o.auth_rate_per_second, o.auth_burst),

@@ -178,14 +178,15 @@ class HeldPool {
   ~HeldPool() { Release(0); }
 
   // Queues a job that records `what` when it runs.
-  bool Submit(std::string what, const std::string& owner, bool back = false) {
+  bool Submit(std::string what, const std::string& owner, bool back = false,
+              api::internal::Lane lane = api::internal::Lane::kFront) {
     return pool_.TrySubmit(
         [this, what] {
           std::lock_guard lock(mu_);
           order_.push_back(what);
           cv_.notify_all();
         },
-        owner, back);
+        owner, back ? api::internal::Lane::kBack : lane);
   }
   // Lets the jobs run; the order of the first n.
   std::vector<std::string> Release(size_t n) {
@@ -228,6 +229,62 @@ TEST(WorkPoolTest, TheBackLaneIsSlowedNotStarvedAndHoldsAtMostHalfTheQueue) {
   // nobody in front waits.
   EXPECT_EQ(pool.Release(8), (std::vector<std::string>{"guess in front", "user", "user", "guess",
                                                        "user", "guess", "guess", "guess"}));
+}
+
+TEST(WorkPoolTest, NewSourcesWaitBehindKnownOnesAndAheadOfSpentOnes) {
+  using api::internal::Lane;
+  HeldPool pool(16, 4);
+  ASSERT_TRUE(pool.Submit("spent", "ip:guesser", /*back=*/true));
+  ASSERT_TRUE(pool.Submit("new", "ip:new", false, Lane::kNew));
+  ASSERT_TRUE(pool.Submit("known", "ip:known"));
+  EXPECT_EQ(pool.Release(3), (std::vector<std::string>{"known", "new", "spent"}));
+}
+
+TEST(WorkPoolTest, EveryFourthPickGoesALaneDownSoNoLaneStarves) {
+  using api::internal::Lane;
+  HeldPool pool(32, 4);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(pool.Submit("known", "ip:known-" + std::to_string(i)));
+    ASSERT_TRUE(pool.Submit("new", "ip:new-" + std::to_string(i), false, Lane::kNew));
+  }
+  ASSERT_TRUE(pool.Submit("spent", "ip:guesser", /*back=*/true));
+  // Three in front, then the new lane's turn; below it, the spent one's turn comes at the
+  // new lane's fourth pick (the one that took the front's turn counts).
+  EXPECT_EQ(pool.Release(11),
+            (std::vector<std::string>{"known", "known", "known", "new", "known", "known", "new",
+                                      "new", "spent", "new", "new"}));
+}
+
+TEST(WorkPoolTest, AnOwnersShareCountsAcrossTheLanes) {
+  using api::internal::Lane;
+  HeldPool pool(32, 2);
+  ASSERT_TRUE(pool.Submit("a", "ip:1"));
+  ASSERT_TRUE(pool.Submit("b", "ip:1", false, Lane::kNew));
+  EXPECT_FALSE(pool.Submit("c", "ip:1", /*back=*/true));
+  EXPECT_TRUE(pool.Submit("d", "ip:2", /*back=*/true));
+}
+
+TEST(FrontLoginsTest, OneJobInFlightPerSource) {
+  api::internal::FrontLogins gate;
+  EXPECT_TRUE(gate.TryEnter("10.0.0.1"));
+  EXPECT_FALSE(gate.TryEnter("10.0.0.1"));
+  EXPECT_TRUE(gate.TryEnter("10.0.0.2"));
+  gate.Leave("10.0.0.1");
+  EXPECT_TRUE(gate.TryEnter("10.0.0.1"));
+}
+
+TEST(KnownSourcesTest, ASourceIsKnownOnceItSucceededAndTheKnownStayKnownWhenFull) {
+  api::internal::KnownSources known(std::chrono::hours(1), /*capacity=*/2);
+  EXPECT_FALSE(known.Known("10.0.0.1"));
+  known.Mark("10.0.0.1");
+  known.Mark("10.0.0.2");
+  known.Mark("10.0.0.3");  // full, and nothing has expired: not remembered
+  EXPECT_TRUE(known.Known("10.0.0.1"));
+  EXPECT_TRUE(known.Known("10.0.0.2"));
+  EXPECT_FALSE(known.Known("10.0.0.3"));
+  api::internal::KnownSources brief(std::chrono::seconds(0));
+  brief.Mark("10.0.0.1");
+  EXPECT_FALSE(brief.Known("10.0.0.1")) << "past its time to live";
 }
 
 TEST(RateLimiterTest, SpentSaysWhetherTheNextTakeWouldBeRefusedWithoutTaking) {
