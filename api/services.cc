@@ -2,8 +2,6 @@
 // tally, the token cache and the rate limiters, and where a route's work runs.
 #include <arpa/inet.h>
 #include <pthread.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -28,16 +26,14 @@ std::string LaneKey(const std::string& owner, Lane lane) {
 
 }  // namespace
 
-WorkPool::WorkPool(std::string name, int threads, size_t max_queued, size_t per_owner, int niceness)
+WorkPool::WorkPool(std::string name, int threads, size_t max_queued, size_t per_owner)
     : name_(std::move(name)),
       max_queued_(max_queued),
       per_owner_(std::max<size_t>(1, per_owner)),
       max_behind_(std::max(1, threads - 1)) {
   for (int i = 0; i < std::max(1, threads); ++i) {
-    threads_.emplace_back([this, niceness] {
+    threads_.emplace_back([this] {
       pthread_setname_np(pthread_self(), ("custos-" + name_).substr(0, 15).c_str());
-      // Best effort: a thread left at the process's priority still works.
-      if (niceness > 0) (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), niceness);
       while (true) {
         std::function<void()> job;
         Lane lane = Lane::kFront;

@@ -58,9 +58,7 @@ enum class Lane { kFront, kNew, kBack };
 // refused half-way.
 class WorkPool {
  public:
-  // `niceness` above 0 lowers the threads' scheduling priority (Linux's per-thread nice): for
-  // batch work that should yield the cores to interactive work.
-  WorkPool(std::string name, int threads, size_t max_queued, size_t per_owner, int niceness = 0);
+  WorkPool(std::string name, int threads, size_t max_queued, size_t per_owner);
   ~WorkPool();
   [[nodiscard]] bool TrySubmit(std::function<void()> job, const std::string& owner,
                                Lane lane = Lane::kFront);
@@ -241,9 +239,7 @@ struct Services {
       : deps(std::move(d)),
         options(o),
         login_pool("login", o.login_threads, o.login_queue, o.per_caller_queue),
-        // Chain checks, exports, imports and backups run at nice 5: a verification flood
-        // slows other verifications more than the logins and writes beside it.
-        heavy_pool("heavy", o.heavy_threads, o.heavy_queue, o.per_caller_queue, 5),
+        heavy_pool("heavy", o.heavy_threads, o.heavy_queue, o.per_caller_queue),
         index_pool("index", o.index_threads, o.index_queue, o.per_caller_queue * 2),
         store_pool("store", o.store_threads, o.store_queue, o.per_caller_queue * 8),
         auth_limiter(o.auth_rate_per_second, o.auth_burst),
