@@ -74,6 +74,12 @@ struct BackupMade {
   std::string time;
 };
 
+struct KeyRotated {
+  std::string kid;          // the key that signs from now on
+  std::string retired_kid;  // the one it replaced, still published for what it signed
+  std::string time;
+};
+
 struct ApiDeps {
   projections::IdentityService& identity;
   projections::Credentials& credentials;  // every read and write of the credential store
@@ -94,6 +100,9 @@ struct ApiDeps {
   // POST /v1/backup: an online backup of the node's data dir into the absolute path `to`
   // (storage/data_dir.h); null where the node has none to offer.
   std::function<core::Result<BackupMade>(const std::string& to)> backup;
+  // POST /v1/keys/rotate: retires the token-signing ("jwt") or checkpoint-signing ("audit")
+  // key and makes a new one; null where the node has none to rotate.
+  std::function<core::Result<KeyRotated>(const std::string& kind)> rotate_key;
 };
 
 using RootClient = projections::RootClient;

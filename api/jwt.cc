@@ -27,8 +27,16 @@ core::Error Refused(std::string why) {
 }  // namespace
 
 struct TokenSigner::Key {
-  EVP_PKEY* pkey = nullptr;
-  ~Key() { EVP_PKEY_free(pkey); }
+  core::Pkey pkey;
+  std::string kid;
+  std::string x;  // base64url of the public key (Ed25519), or of its x coordinate (P-256)
+  std::string y;  // P-256 only
+  std::optional<core::Time> retired_at;
+};
+
+struct TokenSigner::State {
+  std::shared_ptr<const Key> current;
+  std::vector<std::shared_ptr<const Key>> retired;  // oldest first
 };
 
 namespace {
@@ -119,34 +127,93 @@ std::optional<std::string> JoseToDer(const std::string& jose) {
 
 }  // namespace
 
-TokenSigner::TokenSigner(std::unique_ptr<Key> key, std::string kid, std::string x, std::string y,
-                         std::string issuer, JwtAlg alg, std::vector<std::string> audiences)
-    : key_(std::move(key)),
-      kid_(std::move(kid)),
-      x_(std::move(x)),
-      y_(std::move(y)),
+TokenSigner::TokenSigner(std::string path, std::shared_ptr<const State> state, std::string issuer,
+                         JwtAlg alg, std::vector<std::string> audiences)
+    : path_(std::move(path)),
       issuer_(std::move(issuer)),
       alg_(alg),
-      audiences_(std::move(audiences)) {}
+      audiences_(std::move(audiences)),
+      state_(std::move(state)) {}
 
 TokenSigner::~TokenSigner() = default;
 
+namespace {
+
+core::KeyType KeyTypeOf(JwtAlg alg) {
+  return alg == JwtAlg::kEdDSA ? core::KeyType::kEd25519 : core::KeyType::kP256;
+}
+
+}  // namespace
+
 core::Result<std::unique_ptr<TokenSigner>> TokenSigner::LoadOrCreate(
     const std::string& path, std::string issuer, JwtAlg alg, std::vector<std::string> audiences) {
-  auto key = std::make_unique<Key>();
-  CUSTOS_ASSIGN_OR_RETURN(
-      core::Pkey pkey, core::LoadOrCreateKey(
-                           path, "the signing key",
-                           alg == JwtAlg::kEdDSA ? core::KeyType::kEd25519 : core::KeyType::kP256));
-  key->pkey = pkey.release();
+  CUSTOS_ASSIGN_OR_RETURN(core::Pkey pkey,
+                          core::LoadOrCreateKey(path, "the signing key", KeyTypeOf(alg)));
+  auto state = std::make_shared<State>();
+  CUSTOS_ASSIGN_OR_RETURN(state->current, Describe(std::move(pkey), alg, std::nullopt));
+  CUSTOS_ASSIGN_OR_RETURN(std::vector<core::RetiredKey> retired,
+                          core::LoadRetiredKeys(path, KeyTypeOf(alg)));
+  for (core::RetiredKey& r : retired) {
+    if (r.kid == state->current->kid) continue;  // a rotation cut short: still current
+    CUSTOS_ASSIGN_OR_RETURN(std::shared_ptr<Key> key,
+                            Describe(std::move(r.key), alg, r.retired_at));
+    state->retired.push_back(std::move(key));
+  }
+  std::erase(audiences, issuer);
+  return std::unique_ptr<TokenSigner>(
+      new TokenSigner(path, std::move(state), std::move(issuer), alg, std::move(audiences)));
+}
+
+core::Result<std::shared_ptr<TokenSigner::Key>> TokenSigner::Describe(
+    core::Pkey pkey, JwtAlg alg, std::optional<core::Time> at) {
   std::string x;
   std::string y;
-  if (!PublicCoordinates(key->pkey, alg, x, y)) return core::Internal("cannot read the public key");
-  const std::string kid = core::Sha256Hex(x + y).substr(0, 16);
-  std::erase(audiences, issuer);
-  return std::unique_ptr<TokenSigner>(new TokenSigner(
-      std::move(key), kid, core::Base64UrlEncode(x), y.empty() ? "" : core::Base64UrlEncode(y),
-      std::move(issuer), alg, std::move(audiences)));
+  if (!PublicCoordinates(pkey.get(), alg, x, y)) {
+    return core::Internal("cannot read the public key");
+  }
+  auto key = std::make_shared<TokenSigner::Key>();
+  key->pkey = std::move(pkey);
+  key->kid = core::Sha256Hex(x + y).substr(0, 16);
+  key->x = core::Base64UrlEncode(x);
+  key->y = y.empty() ? "" : core::Base64UrlEncode(y);
+  key->retired_at = at;
+  return key;
+}
+
+std::shared_ptr<const TokenSigner::State> TokenSigner::state() const {
+  std::lock_guard lock(mu_);
+  return state_;
+}
+
+std::string TokenSigner::kid() const { return state()->current->kid; }
+
+core::Result<TokenSigner::Rotated> TokenSigner::Rotate(core::Time now) {
+  std::lock_guard rotating(rotate_mu_);
+  const std::shared_ptr<const State> was = state();
+  const Key& old = *was->current;
+  CUSTOS_ASSIGN_OR_RETURN(core::Pkey fresh,
+                          core::RotateKey(path_, "the signing key", KeyTypeOf(alg_), old.kid,
+                                          old.pkey.get(), now, kRetiredKeyLife));
+  auto next = std::make_shared<State>();
+  CUSTOS_ASSIGN_OR_RETURN(next->current, Describe(std::move(fresh), alg_, std::nullopt));
+  for (const std::shared_ptr<const Key>& r : was->retired) {
+    if (now - *r->retired_at < kRetiredKeyLife) next->retired.push_back(r);
+  }
+  auto retiring = std::make_shared<Key>();
+  // The old key object stays with whoever still holds the previous state: one more reference.
+  if (EVP_PKEY_up_ref(old.pkey.get()) != 1) return core::Internal("cannot keep the retired key");
+  retiring->pkey = core::Pkey(old.pkey.get());
+  retiring->kid = old.kid;
+  retiring->x = old.x;
+  retiring->y = old.y;
+  retiring->retired_at = now;
+  next->retired.push_back(std::move(retiring));
+  Rotated out{next->current->kid, old.kid};
+  {
+    std::lock_guard lock(mu_);
+    state_ = std::move(next);
+  }
+  return out;
 }
 
 bool TokenSigner::KnownAudience(std::string_view aud) const {
@@ -154,9 +221,11 @@ bool TokenSigner::KnownAudience(std::string_view aud) const {
 }
 
 std::string TokenSigner::Sign(const TokenClaims& c) const {
+  const std::shared_ptr<const State> keys = state();
+  const Key& key = *keys->current;
   core::JsonWriter header;
   header.BeginObject().Key("alg").String(alg_name()).Key("typ").String("at+jwt");
-  header.Key("kid").String(kid_).EndObject();
+  header.Key("kid").String(key.kid).EndObject();
   core::JsonWriter payload;
   payload.BeginObject();
   payload.Key("iss").String(c.iss.empty() ? issuer_ : c.iss);
@@ -193,7 +262,7 @@ std::string TokenSigner::Sign(const TokenClaims& c) const {
   size_t sig_len = sizeof sig;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_DigestSignInit(ctx, nullptr, alg_ == JwtAlg::kES256 ? EVP_sha256() : nullptr, nullptr,
-                     key_->pkey);
+                     key.pkey.get());
   EVP_DigestSign(ctx, sig, &sig_len, reinterpret_cast<const unsigned char*>(token.data()),
                  token.size());
   EVP_MD_CTX_free(ctx);
@@ -230,7 +299,15 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
     return Refused("not an access token (typ must be at+jwt)");
   }
   const core::JsonValue* kid = h->Find("kid");
-  if (kid == nullptr || !kid->is_string() || kid->text() != kid_) return Refused("unknown kid");
+  if (kid == nullptr || !kid->is_string()) return Refused("unknown kid");
+  const std::shared_ptr<const State> keys = state();
+  const Key* key = keys->current->kid == kid->text() ? keys->current.get() : nullptr;
+  for (const std::shared_ptr<const Key>& r : keys->retired) {
+    if (key == nullptr && r->kid == kid->text() && now - *r->retired_at < kRetiredKeyLife) {
+      key = r.get();
+    }
+  }
+  if (key == nullptr) return Refused("unknown kid");
   if (h->Find("crit") != nullptr) return Refused("unsupported critical header");
   if (sig->size() != 64) return Refused("bad signature");
   const std::optional<std::string> der =
@@ -239,7 +316,7 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   const bool valid =
       EVP_DigestVerifyInit(ctx, nullptr, alg_ == JwtAlg::kES256 ? EVP_sha256() : nullptr, nullptr,
-                           key_->pkey) == 1 &&
+                           key->pkey.get()) == 1 &&
       EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(der->data()), der->size(),
                        reinterpret_cast<const unsigned char*>(token.data()), dot2) == 1;
   EVP_MD_CTX_free(ctx);
@@ -290,19 +367,31 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
   c.iat = core::FromUnixMillis(*iat * 1000);
   c.exp = core::FromUnixMillis(*exp * 1000);
   if (c.exp <= now) return Refused("expired");
+  // A retired key signed nothing after it was retired (whole seconds: iat is in seconds).
+  if (key->retired_at && c.iat > *key->retired_at) return Refused("signed by a retired key");
   return c;
 }
 
-std::string TokenSigner::JwksJson() const {
+std::string TokenSigner::JwksJson(core::Time now) const {
+  const std::shared_ptr<const State> keys = state();
   core::JsonWriter w;
-  w.BeginObject().Key("keys").BeginArray().BeginObject();
-  if (alg_ == JwtAlg::kEdDSA) {
-    w.Key("kty").String("OKP").Key("crv").String("Ed25519").Key("x").String(x_);
-  } else {
-    w.Key("kty").String("EC").Key("crv").String("P-256").Key("x").String(x_).Key("y").String(y_);
+  w.BeginObject().Key("keys").BeginArray();
+  auto jwk = [&](const Key& k) {
+    w.BeginObject();
+    if (alg_ == JwtAlg::kEdDSA) {
+      w.Key("kty").String("OKP").Key("crv").String("Ed25519").Key("x").String(k.x);
+    } else {
+      w.Key("kty").String("EC").Key("crv").String("P-256").Key("x").String(k.x).Key("y").String(
+          k.y);
+    }
+    w.Key("kid").String(k.kid).Key("alg").String(alg_name()).Key("use").String("sig");
+    w.EndObject();
+  };
+  jwk(*keys->current);
+  for (auto r = keys->retired.rbegin(); r != keys->retired.rend(); ++r) {
+    if (now - *(*r)->retired_at < kRetiredKeyLife) jwk(**r);
   }
-  w.Key("kid").String(kid_).Key("alg").String(alg_name()).Key("use").String("sig");
-  w.EndObject().EndArray().EndObject();
+  w.EndArray().EndObject();
   return w.Take();
 }
 

@@ -9,14 +9,21 @@
 // "none", HS256, the other algorithm, a wrong kid or audience, a bad or malleated signature,
 // an expired token — is refused.
 //
-// Thread-safety: Sign and Verify may be called from any thread.
+// The key rotates (Rotate): tokens are signed with the new key at once, and the retired key's
+// public half stays in the JWKS, verifying the tokens it signed before it was retired, for
+// kRetiredKeyLife — longer than any token lives (a tenant's token_ttl is at most a day).
+//
+// Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/ed25519_key.h"
 #include "core/result.h"
 #include "core/time.h"
 
@@ -69,26 +76,44 @@ class TokenSigner {
   [[nodiscard]] core::Result<TokenClaims> Verify(std::string_view token, core::Time now,
                                                  Audience audience = Audience::kCustos) const;
 
-  [[nodiscard]] const std::string& kid() const { return kid_; }
+  // The current key's kid.
+  [[nodiscard]] std::string kid() const;
   [[nodiscard]] const std::string& issuer() const { return issuer_; }
   [[nodiscard]] JwtAlg alg() const { return alg_; }
   [[nodiscard]] const char* alg_name() const { return alg_ == JwtAlg::kES256 ? "ES256" : "EdDSA"; }
   [[nodiscard]] bool KnownAudience(std::string_view aud) const;
   // {"keys":[{"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"alg":"EdDSA","use":"sig"}]}, or
-  // {"kty":"EC","crv":"P-256","x":…,"y":…,…,"alg":"ES256"}
-  [[nodiscard]] std::string JwksJson() const;
+  // {"kty":"EC","crv":"P-256","x":…,"y":…,…,"alg":"ES256"}: the current key first, then the
+  // retired ones still within kRetiredKeyLife.
+  [[nodiscard]] std::string JwksJson(core::Time now) const;
+
+  // How long a retired key still verifies the tokens it signed.
+  static constexpr std::chrono::hours kRetiredKeyLife{25};
+  // Retires the current key at `now` and signs with a new one, on disk first
+  // (core/ed25519_key.h RotateKey). The kids, new and retired.
+  struct Rotated {
+    std::string kid;
+    std::string retired_kid;
+  };
+  [[nodiscard]] core::Result<Rotated> Rotate(core::Time now);
 
  private:
   struct Key;
-  TokenSigner(std::unique_ptr<Key> key, std::string kid, std::string x, std::string y,
-              std::string issuer, JwtAlg alg, std::vector<std::string> audiences);
-  std::unique_ptr<Key> key_;
-  std::string kid_;
-  std::string x_;  // base64url of the public key (Ed25519), or of its x coordinate (P-256)
-  std::string y_;  // P-256 only
+  struct State;
+  TokenSigner(std::string path, std::shared_ptr<const State> state, std::string issuer, JwtAlg alg,
+              std::vector<std::string> audiences);
+  [[nodiscard]] std::shared_ptr<const State> state() const;
+  // A key with its JWK coordinates and kid (the first 16 hex digits of their SHA-256).
+  [[nodiscard]] static core::Result<std::shared_ptr<Key>> Describe(core::Pkey pkey, JwtAlg alg,
+                                                                   std::optional<core::Time> at);
+
+  std::string path_;
   std::string issuer_;
   JwtAlg alg_;
   std::vector<std::string> audiences_;
+  std::mutex rotate_mu_;  // one rotation at a time
+  mutable std::mutex mu_;
+  std::shared_ptr<const State> state_;
 };
 
 }  // namespace custos::api

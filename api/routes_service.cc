@@ -14,6 +14,14 @@ struct BackupBody {
   }
 };
 
+struct RotateBody {
+  std::string kind;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("kind", s.kind);
+  }
+};
+
 }  // namespace
 
 void AddServiceRoutes(RouteTable& t, Services& s) {
@@ -30,6 +38,27 @@ void AddServiceRoutes(RouteTable& t, Services& s) {
     w.Key("time").String(made->time).EndObject();
     call->Json(201, w.Take());
   });
+
+  // Key rotation, root only: the new key signs from the answer on; the retired one stays in
+  // the JWKS (a day) or the audit-key set (for good) for what it signed before.
+  t.Add({"POST", "/v1/keys/rotate", Access::kRoot, "", "", Work::kHeavy},
+        [&s](const CallPtr& call) {
+          RotateBody body;
+          if (core::Status st = ReadBody(call->req.body, body); !st.ok()) {
+            return call->Fail(st.error());
+          }
+          if (body.kind != "jwt" && body.kind != "audit") {
+            return call->Fail(core::InvalidField("kind", "must be \"jwt\" or \"audit\""));
+          }
+          if (!s.deps.rotate_key) return call->Fail(core::Unavailable("this node rotates no keys"));
+          core::Result<KeyRotated> made = s.deps.rotate_key(body.kind);
+          if (!made.ok()) return call->Fail(made.error());
+          core::JsonWriter w;
+          w.BeginObject().Key("kind").String(body.kind).Key("kid").String(made->kid);
+          w.Key("retired_kid").String(made->retired_kid).Key("time").String(made->time);
+          w.EndObject();
+          call->Json(200, w.Take());
+        });
 
   t.Add({"GET", "/healthz", Access::kPublic, "", ""},
         [](const CallPtr& call) { call->Json(200, "{\"status\":\"ok\"}"); });
@@ -52,7 +81,7 @@ void AddServiceRoutes(RouteTable& t, Services& s) {
   });
 
   t.Add({"GET", "/.well-known/jwks.json", Access::kPublic, "", ""}, [&s](const CallPtr& call) {
-    HttpResponse r = JsonResponse(200, s.deps.tokens.JwksJson());
+    HttpResponse r = JsonResponse(200, s.deps.tokens.JwksJson(s.clock().Now()));
     r.Header("Cache-Control", "public, max-age=300");
     call->Reply(std::move(r));
   });

@@ -209,18 +209,28 @@ Result<CheckpointKeys> CheckpointKeys::FromJson(std::string_view json) {
     }
     std::optional<std::string> kid = text(jwk, "kid");
     if (!kid || kid->empty()) kid = CheckpointKid(*raw);
-    out.keys_.push_back(PublicKey{std::move(*kid), std::move(*raw)});
+    std::optional<Time> retired_at;
+    if (jwk.Find("retired_at") != nullptr) {
+      const std::optional<std::string> at = text(jwk, "retired_at");
+      Result<Time> parsed = at ? ParseTime(*at) : Result<Time>(InvalidArgument("not a string"));
+      if (!parsed.ok()) {
+        return bad("key " + std::to_string(i) + ": \"retired_at\" must be an RFC 3339 time");
+      }
+      retired_at = *parsed;
+    }
+    out.keys_.push_back(PublicKey{std::move(*kid), std::move(*raw), retired_at});
   }
   if (out.keys_.empty()) return bad("no Ed25519 (OKP) signature key");
   return out;
 }
 
 Status CheckpointKeys::Verify(const Checkpoint& c) const {
-  return VerifySignature(c.kid, CheckpointSigningInput(c), c.signature);
+  return VerifySignature(c.kid, CheckpointSigningInput(c), c.signature, c.time);
 }
 
 Status CheckpointKeys::VerifySignature(std::string_view kid, std::string_view input,
-                                       std::string_view signature) const {
+                                       std::string_view signature,
+                                       std::string_view signed_at) const {
   const PublicKey* key = nullptr;
   for (const PublicKey& k : keys_) {
     if (k.kid == kid) {
@@ -233,47 +243,41 @@ Status CheckpointKeys::VerifySignature(std::string_view kid, std::string_view in
   if (!sig || sig->size() != kSignatureBytes || !VerifyEd25519(key->raw, input, *sig)) {
     return Unauthenticated("bad signature");
   }
+  if (key->retired_at) {
+    Result<Time> at = ParseTime(signed_at);
+    if (!at.ok() || *at > *key->retired_at) {
+      return Unauthenticated("signed by kid '" + std::string(kid) + "' after it was retired (" +
+                             FormatTime(*key->retired_at) + ")");
+    }
+  }
   return OkStatus();
 }
 
 // --- CheckpointSigner -------------------------------------------------------------------
 
-struct CheckpointSigner::Key {
-  Pkey pkey;
-};
+namespace {
 
-CheckpointSigner::CheckpointSigner(std::unique_ptr<Key> key, std::string public_raw)
-    : key_(std::move(key)), public_raw_(std::move(public_raw)), kid_(CheckpointKid(public_raw_)) {}
-
-CheckpointSigner::~CheckpointSigner() = default;
-
-Result<std::unique_ptr<CheckpointSigner>> CheckpointSigner::LoadOrCreate(
-    const std::string& pem_path) {
-  auto key = std::make_unique<Key>();
-  CUSTOS_ASSIGN_OR_RETURN(key->pkey, LoadOrCreateEd25519Key(pem_path, "the checkpoint key"));
+std::optional<std::string> RawPublicKey(EVP_PKEY* key) {
   unsigned char raw[kPublicKeyBytes];
   size_t raw_len = sizeof raw;
-  if (EVP_PKEY_get_raw_public_key(key->pkey.get(), raw, &raw_len) != 1 ||
-      raw_len != kPublicKeyBytes) {
-    return Internal("cannot read the checkpoint public key");
+  if (EVP_PKEY_get_raw_public_key(key, raw, &raw_len) != 1 || raw_len != kPublicKeyBytes) {
+    return std::nullopt;
   }
-  return std::unique_ptr<CheckpointSigner>(
-      new CheckpointSigner(std::move(key), std::string(reinterpret_cast<char*>(raw), raw_len)));
+  return std::string(reinterpret_cast<char*>(raw), raw_len);
 }
 
-Checkpoint CheckpointSigner::Sign(std::string tenant, uint64_t tenant_seq, std::string hash,
-                                  std::string time) const {
-  Checkpoint c;
-  c.tenant = std::move(tenant);
-  c.tenant_seq = tenant_seq;
-  c.hash = std::move(hash);
-  c.time = std::move(time);
-  c.kid = kid_;
-  c.signature = SignBytes(CheckpointSigningInput(c));
-  return c;
+void WriteJwk(JsonWriter& w, const std::string& raw, const std::string& kid,
+              std::optional<Time> retired_at) {
+  w.BeginObject();
+  w.Key("kty").String("OKP").Key("crv").String("Ed25519").Key("x").String(Base64UrlEncode(raw));
+  w.Key("kid").String(kid).Key("alg").String("EdDSA").Key("use").String("sig");
+  if (retired_at) w.Key("retired_at").String(FormatTime(*retired_at));
+  w.EndObject();
 }
 
-std::string CheckpointSigner::SignBytes(std::string_view input) const {
+}  // namespace
+
+std::string CheckpointSigner::SigningKey::SignBytes(std::string_view input) const {
   unsigned char sig[kSignatureBytes];
   size_t sig_len = sizeof sig;
   MdCtx ctx(EVP_MD_CTX_new());
@@ -281,11 +285,86 @@ std::string CheckpointSigner::SignBytes(std::string_view input) const {
   // signature then fails every verification rather than passing as something else.
   const bool signed_ok =
       ctx != nullptr &&
-      EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_->pkey.get()) == 1 &&
+      EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey_.get()) == 1 &&
       EVP_DigestSign(ctx.get(), sig, &sig_len, reinterpret_cast<const unsigned char*>(input.data()),
                      input.size()) == 1;
   if (!signed_ok) return "";
   return Base64UrlEncode(std::string_view(reinterpret_cast<char*>(sig), sig_len));
+}
+
+CheckpointSigner::CheckpointSigner(std::string path, std::shared_ptr<const State> state)
+    : path_(std::move(path)), state_(std::move(state)) {}
+
+CheckpointSigner::~CheckpointSigner() = default;
+
+Result<std::unique_ptr<CheckpointSigner>> CheckpointSigner::LoadOrCreate(
+    const std::string& pem_path) {
+  auto state = std::make_shared<State>();
+  CUSTOS_ASSIGN_OR_RETURN(Pkey pkey, LoadOrCreateEd25519Key(pem_path, "the checkpoint key"));
+  auto key = std::make_shared<SigningKey>();
+  std::optional<std::string> raw = RawPublicKey(pkey.get());
+  if (!raw) return Internal("cannot read the checkpoint public key");
+  key->pkey_ = std::move(pkey);
+  key->raw_ = std::move(*raw);
+  key->kid_ = CheckpointKid(key->raw_);
+  CUSTOS_ASSIGN_OR_RETURN(std::vector<RetiredKey> retired,
+                          LoadRetiredKeys(pem_path, KeyType::kEd25519));
+  for (RetiredKey& r : retired) {
+    if (r.kid == key->kid_) continue;  // a rotation cut short: the key is still current
+    std::optional<std::string> retired_raw = RawPublicKey(r.key.get());
+    if (!retired_raw) return Corruption("cannot read the retired checkpoint key " + r.kid);
+    state->retired.push_back(
+        CheckpointKeys::PublicKey{r.kid, std::move(*retired_raw), r.retired_at});
+  }
+  state->current = std::move(key);
+  return std::unique_ptr<CheckpointSigner>(new CheckpointSigner(pem_path, std::move(state)));
+}
+
+std::shared_ptr<const CheckpointSigner::State> CheckpointSigner::state() const {
+  std::lock_guard lock(mu_);
+  return state_;
+}
+
+std::string CheckpointSigner::kid() const { return state()->current->kid(); }
+
+std::shared_ptr<const CheckpointSigner::SigningKey> CheckpointSigner::current() const {
+  return state()->current;
+}
+
+Result<CheckpointSigner::Rotated> CheckpointSigner::Rotate(Time now) {
+  std::lock_guard rotating(rotate_mu_);
+  const std::shared_ptr<const State> was = state();
+  const SigningKey& old = *was->current;
+  CUSTOS_ASSIGN_OR_RETURN(Pkey fresh, RotateKey(path_, "the checkpoint key", KeyType::kEd25519,
+                                                old.kid(), old.pkey_.get(), now, std::nullopt));
+  auto key = std::make_shared<SigningKey>();
+  std::optional<std::string> raw = RawPublicKey(fresh.get());
+  if (!raw) return Internal("cannot read the new checkpoint public key");
+  key->pkey_ = std::move(fresh);
+  key->raw_ = std::move(*raw);
+  key->kid_ = CheckpointKid(key->raw_);
+  auto next = std::make_shared<State>();
+  next->retired = was->retired;
+  next->retired.push_back(CheckpointKeys::PublicKey{old.kid(), old.raw_, now});
+  next->current = key;
+  {
+    std::lock_guard lock(mu_);
+    state_ = std::move(next);
+  }
+  return Rotated{key->kid(), old.kid()};
+}
+
+Checkpoint CheckpointSigner::Sign(std::string tenant, uint64_t tenant_seq, std::string hash,
+                                  std::string time) const {
+  const std::shared_ptr<const SigningKey> key = current();
+  Checkpoint c;
+  c.tenant = std::move(tenant);
+  c.tenant_seq = tenant_seq;
+  c.hash = std::move(hash);
+  c.time = std::move(time);
+  c.kid = key->kid();
+  c.signature = key->SignBytes(CheckpointSigningInput(c));
+  return c;
 }
 
 Checkpoint CheckpointSigner::Sign(std::string tenant, uint64_t tenant_seq, std::string hash,
@@ -294,24 +373,28 @@ Checkpoint CheckpointSigner::Sign(std::string tenant, uint64_t tenant_seq, std::
 }
 
 std::string CheckpointSigner::PublicJwk() const {
+  const std::shared_ptr<const SigningKey> key = current();
   JsonWriter w;
-  w.BeginObject();
-  w.Key("kty").String("OKP").Key("crv").String("Ed25519").Key("x").String(
-      Base64UrlEncode(public_raw_));
-  w.Key("kid").String(kid_).Key("alg").String("EdDSA").Key("use").String("sig");
-  w.EndObject();
+  WriteJwk(w, key->raw_, key->kid(), std::nullopt);
   return w.Take();
 }
 
 std::string CheckpointSigner::JwksJson() const {
+  const std::shared_ptr<const State> s = state();
   JsonWriter w;
-  w.BeginObject().Key("keys").BeginArray().Raw(PublicJwk()).EndArray().EndObject();
+  w.BeginObject().Key("keys").BeginArray();
+  WriteJwk(w, s->current->raw_, s->current->kid(), std::nullopt);
+  for (const CheckpointKeys::PublicKey& r : s->retired) WriteJwk(w, r.raw, r.kid, r.retired_at);
+  w.EndArray().EndObject();
   return w.Take();
 }
 
 CheckpointKeys CheckpointSigner::Keys() const {
+  const std::shared_ptr<const State> s = state();
   CheckpointKeys keys;
-  keys.keys_.push_back(CheckpointKeys::PublicKey{kid_, public_raw_});
+  keys.keys_.push_back(
+      CheckpointKeys::PublicKey{s->current->kid(), s->current->raw_, std::nullopt});
+  for (const CheckpointKeys::PublicKey& r : s->retired) keys.keys_.push_back(r);
   return keys;
 }
 

@@ -14,7 +14,9 @@
 //
 // `time` is FormatTime's RFC 3339 UTC with milliseconds. The public keys are published as
 // JWKs {"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"alg":"EdDSA","use":"sig"} in a JWKS
-// {"keys":[…]} at /.well-known/custos-audit-keys.
+// {"keys":[…]} at /.well-known/custos-audit-keys. The key rotates (CheckpointSigner::Rotate);
+// a retired key stays in the set for good, with "retired_at": a checkpoint it signed verifies
+// only if its time is not after that (a stolen retired key cannot sign new history).
 //
 // Thread-safety: Checkpoint and CheckpointKeys are plain values; CheckpointSigner's const
 // methods may be called from any thread.
@@ -22,10 +24,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/ed25519_key.h"
 #include "core/result.h"
 #include "core/time.h"
 
@@ -70,13 +75,15 @@ class CheckpointKeys {
   // Ed25519 key's "x" is not base64url of 32 bytes, or no usable key is left.
   [[nodiscard]] static Result<CheckpointKeys> FromJson(std::string_view json);
 
-  // OkStatus if the checkpoint is signed by one of the keys. kUnauthenticated otherwise, the
-  // message naming the reason: "unknown kid 'K'" or "bad signature".
+  // OkStatus if the checkpoint is signed by one of the keys, not after that key was retired.
+  // kUnauthenticated otherwise, the message naming the reason: "unknown kid 'K'", "bad
+  // signature", or "signed by kid 'K' after it was retired (T)".
   [[nodiscard]] Status Verify(const Checkpoint& checkpoint) const;
   // The same for any signed bytes (export receipts): `signature` base64url of an Ed25519
-  // signature of `input` by the key `kid`.
+  // signature of `input` by the key `kid`, made at `signed_at` (RFC 3339).
   [[nodiscard]] Status VerifySignature(std::string_view kid, std::string_view input,
-                                       std::string_view signature) const;
+                                       std::string_view signature,
+                                       std::string_view signed_at) const;
 
   [[nodiscard]] size_t size() const { return keys_.size(); }
 
@@ -84,49 +91,79 @@ class CheckpointKeys {
   friend class CheckpointSigner;
   struct PublicKey {
     std::string kid;
-    std::string raw;  // the 32-byte Ed25519 public key
+    std::string raw;                 // the 32-byte Ed25519 public key
+    std::optional<Time> retired_at;  // a JWK's "retired_at"
   };
   std::vector<PublicKey> keys_;
 };
 
-// The signing side: the server's checkpoint key.
+// The signing side: the server's checkpoint key, and the keys it retired.
 class CheckpointSigner {
  public:
+  // One key, as it was when taken: signs a checkpoint or a receipt whole, with its kid, even if
+  // the signer rotates meanwhile.
+  class SigningKey {
+   public:
+    [[nodiscard]] const std::string& kid() const { return kid_; }
+    // base64url (no padding) of the Ed25519 signature of `input`.
+    [[nodiscard]] std::string SignBytes(std::string_view input) const;
+
+   private:
+    friend class CheckpointSigner;
+    Pkey pkey_;
+    std::string raw_;  // 32 bytes
+    std::string kid_;
+  };
+
   // Loads the PKCS#8 PEM private key at `pem_path`, or, if there is no such file, makes a new
   // Ed25519 key and writes it there (mode 0600, written to a temporary file, fsynced and
-  // renamed into place, so a crash never leaves a half-written key). kCorruption if the file
-  // is not an Ed25519 private key; kUnavailable if it cannot be read or written.
+  // renamed into place, so a crash never leaves a half-written key), and the keys it retired
+  // (core/ed25519_key.h RetiredKeysPath). kCorruption if a file does not hold Ed25519 keys;
+  // kUnavailable if it cannot be read or written.
   [[nodiscard]] static Result<std::unique_ptr<CheckpointSigner>> LoadOrCreate(
       const std::string& pem_path);
   ~CheckpointSigner();
   CheckpointSigner(const CheckpointSigner&) = delete;
   CheckpointSigner& operator=(const CheckpointSigner&) = delete;
 
-  // base64url(SHA-256(raw public key)), first 16 characters: stable for the key's life and
-  // needing no registry, so a verifier can recompute it from the published "x".
-  [[nodiscard]] const std::string& kid() const { return kid_; }
+  // The current key's kid: base64url(SHA-256(raw public key)), first 16 characters, stable
+  // for the key's life and needing no registry, so a verifier can recompute it from "x".
+  [[nodiscard]] std::string kid() const;
+  [[nodiscard]] std::shared_ptr<const SigningKey> current() const;
 
   [[nodiscard]] Checkpoint Sign(std::string tenant, uint64_t tenant_seq, std::string hash,
                                 std::string time) const;
   [[nodiscard]] Checkpoint Sign(std::string tenant, uint64_t tenant_seq, std::string hash,
                                 Time time) const;
-  // base64url (no padding) of the Ed25519 signature of `input` (export receipts).
-  [[nodiscard]] std::string SignBytes(std::string_view input) const;
 
-  // {"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"alg":"EdDSA","use":"sig"}
+  // Retires the current key at `now` (kept in the key set for good) and signs with a new one
+  // from then on, on disk first (core/ed25519_key.h RotateKey). The kids, new and retired.
+  struct Rotated {
+    std::string kid;
+    std::string retired_kid;
+  };
+  [[nodiscard]] Result<Rotated> Rotate(Time now);
+
+  // {"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"alg":"EdDSA","use":"sig"}: the current key.
   [[nodiscard]] std::string PublicJwk() const;
-  // {"keys":[PublicJwk()]}: the body of /.well-known/custos-audit-keys.
+  // {"keys":[PublicJwk(), then each retired key's JWK with "retired_at"]}: the body of
+  // /.well-known/custos-audit-keys.
   [[nodiscard]] std::string JwksJson() const;
-  // This signer's public key, for checking its own checkpoints.
+  // The same keys, for checking this signer's checkpoints.
   [[nodiscard]] CheckpointKeys Keys() const;
 
  private:
-  struct Key;
-  CheckpointSigner(std::unique_ptr<Key> key, std::string public_raw);
+  struct State {
+    std::shared_ptr<const SigningKey> current;
+    std::vector<CheckpointKeys::PublicKey> retired;
+  };
+  CheckpointSigner(std::string path, std::shared_ptr<const State> state);
+  [[nodiscard]] std::shared_ptr<const State> state() const;
 
-  std::unique_ptr<Key> key_;
-  std::string public_raw_;  // 32 bytes
-  std::string kid_;
+  std::string path_;
+  std::mutex rotate_mu_;  // one rotation at a time
+  mutable std::mutex mu_;
+  std::shared_ptr<const State> state_;
 };
 
 // The kid of a raw 32-byte Ed25519 public key (see CheckpointSigner::kid).

@@ -66,8 +66,9 @@ std::string ReceiptLine(const ExportReceipt& receipt) {
 }
 
 void SignReceipt(const CheckpointSigner& signer, ExportReceipt& receipt) {
-  receipt.kid = signer.kid();
-  receipt.signature = signer.SignBytes(ReceiptSigningInput(receipt));
+  const std::shared_ptr<const CheckpointSigner::SigningKey> key = signer.current();
+  receipt.kid = key->kid();
+  receipt.signature = key->SignBytes(ReceiptSigningInput(receipt));
 }
 
 bool IsReceiptLine(std::string_view line) { return line.starts_with(kPrefix); }
@@ -163,7 +164,8 @@ Result<ExportReceipt> ParseReceiptLine(std::string_view line) {
 
 Status CheckReceipt(const ExportReceipt& r, const ExportLines& lines, const CheckpointKeys& keys) {
   // The signature first: a forged receipt says nothing about the lines.
-  if (Status s = keys.VerifySignature(r.kid, ReceiptSigningInput(r), r.signature); !s.ok()) {
+  if (Status s = keys.VerifySignature(r.kid, ReceiptSigningInput(r), r.signature, r.time);
+      !s.ok()) {
     return Error{Errc::kUnauthenticated, "receipt signature rejected: " + s.error().message, {}};
   }
   auto differs = [](const std::string& what, const std::string& said, const std::string& seen) {

@@ -22,6 +22,7 @@ int RunBench(const Args& args);
 int RunServe(const Args& args);
 int RunBackup(const Args& args);
 int RunRestore(const Args& args);
+int RunKeys(const Args& args);
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;

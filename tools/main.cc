@@ -27,6 +27,8 @@ constexpr const char* kUsage =
     "  rebuild             verify every chain and rebuild the state from the log (server stopped)\n"
     "  backup              back up a data dir (server stopped; a running one: POST /v1/backup)\n"
     "  restore             make a data dir from a backup\n"
+    "  keys rotate         retire a signing key and make a new one (server stopped; a running\n"
+    "                      one: POST /v1/keys/rotate)\n"
     "  dev-kafka           run a Kafka-protocol dev cluster on 127.0.0.1 until SIGINT/SIGTERM\n"
     "  bench WORKLOAD      run a benchmark workload against its peer (see BENCHMARKS)\n"
     "  version             print the version\n"
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
   if (command == "bench") return RunBench(args);
   if (command == "backup") return RunBackup(args);
   if (command == "restore") return RunRestore(args);
+  if (command == "keys") return RunKeys(args);
   if (command == "version" || command == "--version") {
     std::printf("custos %s\n", CUSTOS_VERSION);
     return kExitOk;

@@ -1,6 +1,7 @@
 #include "tools/node.h"
 
 #include <cstdio>
+#include <mutex>
 #include "api/server.h"
 
 #include "core/json_writer.h"
@@ -160,65 +161,87 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   storage::KafkaNotifier* kafka_notifier = p->notifier.get();
   const storage::SmtpMailer* mailer = p->mailer.get();
   const projections::Retention* retention = p->retention.get();
+  auto keys_mu = std::make_shared<std::mutex>();  // backups and key rotations, one at a time
   p->api = std::make_unique<api::Api>(
-      api::ApiDeps{*p->identity, *p->credentials, *p->trail, *p->store, *p->audit, *p->checkpoints,
-                   *p->retention, clock, p->random, hasher, *p->signer, p->metrics,
-                   [store, relay, kafka_notifier, mailer, retention, identity = p->identity.get()] {
-                     api::Metrics::Gauges g;
-                     const storage::RocksStore::Stats stats = store->stats();
-                     g.events_appended = static_cast<double>(stats.events);
-                     g.append_groups = static_cast<double>(stats.groups);
-                     g.append_batch_events = stats.batch_events;
-                     g.append_sync_seconds = stats.sync_seconds;
-                     const projections::Retention::Stats purges = retention->stats();
-                     g.retention_purges = static_cast<double>(purges.purges);
-                     g.retention_purged_events = static_cast<double>(purges.purged_events);
-                     g.retention_failures = static_cast<double>(purges.failures);
-                     g.ready = 1;
-                     g.state_tenants_unloaded = static_cast<double>(identity->UnloadedTenants());
-                     g.state_tenants_failed = static_cast<double>(identity->FailedTenants());
-                     if (relay != nullptr) {
-                       const projections::RelayStats r = relay->stats();
-                       g.kafka_lag_events = static_cast<double>(r.lag_events);
-                       g.kafka_lag_seconds = r.lag_seconds;
-                       g.kafka_delivered = static_cast<double>(r.delivered);
-                       g.kafka_resends = static_cast<double>(r.resends);
-                       g.kafka_reachable = r.reachable ? 1 : 0;
-                     }
-                     if (kafka_notifier != nullptr) {
-                       g.notifications_sent = static_cast<double>(kafka_notifier->sent());
-                       g.notifications_failed = static_cast<double>(kafka_notifier->failed());
-                     }
-                     if (mailer != nullptr) {
-                       const storage::SmtpMailer::Stats m = mailer->stats();
-                       g.mail_sent = static_cast<double>(m.sent);
-                       g.mail_retries = static_cast<double>(m.retries);
-                       g.mail_failed = static_cast<double>(m.failed);
-                       g.mail_queued = static_cast<double>(m.queued);
-                     }
-                     return g;
-                   },
-                   [] { return std::string(); },
-                   [relay]() -> std::string {
-                     if (relay == nullptr) return "{\"state\":\"off\"}";
-                     const projections::RelayStats r = relay->stats();
-                     core::JsonWriter w;
-                     w.BeginObject().Key("state").String(r.reachable ? "up" : "away");
-                     w.Key("lag_events").UInt(r.lag_events);
-                     char seconds[32];
-                     std::snprintf(seconds, sizeof seconds, "%.3f", r.lag_seconds);
-                     w.Key("lag_seconds").Raw(seconds);
-                     w.Key("delivered_seq").UInt(r.cursor).EndObject();
-                     return w.Take();
-                   },
-                   [store, data_dir = options.data_dir,
-                    &clock](const std::string& to) -> core::Result<api::BackupMade> {
-                     CUSTOS_ASSIGN_OR_RETURN(storage::BackupInfo b,
-                                             storage::TakeBackup(*store, data_dir, to, clock));
-                     core::log::Info("backup taken to " + b.path + " at seq " +
-                                     std::to_string(b.seq));
-                     return api::BackupMade{b.seq, b.path, b.time};
-                   }},
+      api::ApiDeps{
+          *p->identity, *p->credentials, *p->trail, *p->store, *p->audit, *p->checkpoints,
+          *p->retention, clock, p->random, hasher, *p->signer, p->metrics,
+          [store, relay, kafka_notifier, mailer, retention, identity = p->identity.get()] {
+            api::Metrics::Gauges g;
+            const storage::RocksStore::Stats stats = store->stats();
+            g.events_appended = static_cast<double>(stats.events);
+            g.append_groups = static_cast<double>(stats.groups);
+            g.append_batch_events = stats.batch_events;
+            g.append_sync_seconds = stats.sync_seconds;
+            const projections::Retention::Stats purges = retention->stats();
+            g.retention_purges = static_cast<double>(purges.purges);
+            g.retention_purged_events = static_cast<double>(purges.purged_events);
+            g.retention_failures = static_cast<double>(purges.failures);
+            g.ready = 1;
+            g.state_tenants_unloaded = static_cast<double>(identity->UnloadedTenants());
+            g.state_tenants_failed = static_cast<double>(identity->FailedTenants());
+            if (relay != nullptr) {
+              const projections::RelayStats r = relay->stats();
+              g.kafka_lag_events = static_cast<double>(r.lag_events);
+              g.kafka_lag_seconds = r.lag_seconds;
+              g.kafka_delivered = static_cast<double>(r.delivered);
+              g.kafka_resends = static_cast<double>(r.resends);
+              g.kafka_reachable = r.reachable ? 1 : 0;
+            }
+            if (kafka_notifier != nullptr) {
+              g.notifications_sent = static_cast<double>(kafka_notifier->sent());
+              g.notifications_failed = static_cast<double>(kafka_notifier->failed());
+            }
+            if (mailer != nullptr) {
+              const storage::SmtpMailer::Stats m = mailer->stats();
+              g.mail_sent = static_cast<double>(m.sent);
+              g.mail_retries = static_cast<double>(m.retries);
+              g.mail_failed = static_cast<double>(m.failed);
+              g.mail_queued = static_cast<double>(m.queued);
+            }
+            return g;
+          },
+          [] { return std::string(); },
+          [relay]() -> std::string {
+            if (relay == nullptr) return "{\"state\":\"off\"}";
+            const projections::RelayStats r = relay->stats();
+            core::JsonWriter w;
+            w.BeginObject().Key("state").String(r.reachable ? "up" : "away");
+            w.Key("lag_events").UInt(r.lag_events);
+            char seconds[32];
+            std::snprintf(seconds, sizeof seconds, "%.3f", r.lag_seconds);
+            w.Key("lag_seconds").Raw(seconds);
+            w.Key("delivered_seq").UInt(r.cursor).EndObject();
+            return w.Take();
+          },
+          [store, data_dir = options.data_dir, &clock,
+           keys_mu](const std::string& to) -> core::Result<api::BackupMade> {
+            // Never half a rotation in a backup: a key file without its retired set.
+            std::lock_guard keys(*keys_mu);
+            CUSTOS_ASSIGN_OR_RETURN(storage::BackupInfo b,
+                                    storage::TakeBackup(*store, data_dir, to, clock));
+            core::log::Info("backup taken to " + b.path + " at seq " + std::to_string(b.seq));
+            return api::BackupMade{b.seq, b.path, b.time};
+          },
+          [signer = p->signer.get(), audit_key = p->audit_key.get(), &clock,
+           keys_mu](const std::string& kind) -> core::Result<api::KeyRotated> {
+            std::lock_guard keys(*keys_mu);
+            const core::Time now = clock.Now();
+            api::KeyRotated out;
+            out.time = core::FormatTime(now);
+            if (kind == "jwt") {
+              CUSTOS_ASSIGN_OR_RETURN(api::TokenSigner::Rotated r, signer->Rotate(now));
+              out.kid = r.kid;
+              out.retired_kid = r.retired_kid;
+            } else {
+              CUSTOS_ASSIGN_OR_RETURN(core::CheckpointSigner::Rotated r, audit_key->Rotate(now));
+              out.kid = r.kid;
+              out.retired_kid = r.retired_kid;
+            }
+            core::log::Warn("the " + kind + " key " + out.retired_kid + " was retired; " + out.kid +
+                            " signs from now on");
+            return out;
+          }},
       options.api);
   // Admission (body limits, credentials before the body) comes from the routes, so it is set
   // once the Api exists.

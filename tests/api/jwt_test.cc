@@ -155,6 +155,66 @@ TEST_P(JwtTest, AnotherAudienceTypeOrAlgorithmIsRefused) {
   EXPECT_FALSE(signer->Verify(flipped, kNow).ok());
 }
 
+TEST_P(JwtTest, ARotatedKeyKeepsVerifyingWhatItSignedForADayAndNothingAfterItsRetirement) {
+  auto signer = Signer("key.pem");
+  const std::string before = signer->Sign(Claims("api_client"));
+  const std::string old_kid = signer->kid();
+  core::Result<TokenSigner::Rotated> r = signer->Rotate(kNow + std::chrono::seconds(1));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->retired_kid, old_kid);
+  EXPECT_EQ(r->kid, signer->kid());
+  EXPECT_NE(r->kid, old_kid);
+  const std::string after = signer->Sign(Claims("api_client"));
+  EXPECT_EQ(Part(after, 0).Find("kid")->text(), r->kid);
+  EXPECT_TRUE(signer->Verify(before, kNow).ok());
+  EXPECT_TRUE(signer->Verify(after, kNow).ok());
+  // The JWKS: the current key first, then the retired one, until kRetiredKeyLife has passed.
+  const core::JsonValue jwks = core::ParseJson(signer->JwksJson(kNow)).value();
+  ASSERT_EQ(jwks.Find("keys")->items().size(), 2u);
+  EXPECT_EQ(jwks.Find("keys")->items()[0].Find("kid")->text(), r->kid);
+  EXPECT_EQ(jwks.Find("keys")->items()[1].Find("kid")->text(), old_kid);
+  const core::Time later = kNow + TokenSigner::kRetiredKeyLife + std::chrono::seconds(2);
+  EXPECT_EQ(core::ParseJson(signer->JwksJson(later)).value().Find("keys")->items().size(), 1u);
+  TokenClaims long_lived = Claims("api_client");
+  long_lived.exp = kNow + std::chrono::hours(48);
+  auto reloaded = Signer("key.pem");  // the same files: the retired key comes back from disk
+  ASSERT_NE(reloaded, nullptr);
+  EXPECT_EQ(reloaded->kid(), r->kid);
+  EXPECT_TRUE(reloaded->Verify(before, kNow).ok());
+  EXPECT_EQ(core::ParseJson(reloaded->JwksJson(kNow)).value().Find("keys")->items().size(), 2u);
+  // A token the retired key "signed" after its retirement (a stolen key) is refused, as is
+  // one it signed before, once the key's time is over.
+  auto old = Signer("old.pem");
+  ASSERT_NE(old, nullptr);
+  const std::string signed_before = old->Sign(long_lived);
+  TokenClaims late = long_lived;
+  late.iat = kNow + std::chrono::minutes(5);
+  const std::string signed_late = old->Sign(late);
+  ASSERT_TRUE(old->Rotate(kNow + std::chrono::seconds(1)).ok());
+  EXPECT_TRUE(old->Verify(signed_before, kNow + std::chrono::hours(1)).ok());
+  EXPECT_EQ(old->Verify(signed_late, kNow + std::chrono::hours(1)).error().message,
+            "invalid token: signed by a retired key");
+  EXPECT_EQ(old->Verify(signed_before, later).error().message, "invalid token: unknown kid");
+}
+
+TEST_P(JwtTest, ARotationCutShortLeavesTheOldKeyCurrentAndListedOnce) {
+  auto signer = Signer("key.pem");
+  const std::string kid = signer->kid();
+  const std::string token = signer->Sign(Claims("api_client"));
+  const std::string pem = testing::ReadFile(dir_.File("key.pem"));
+  ASSERT_TRUE(signer->Rotate(kNow).ok());
+  // A crash after the retired entry was written and before the new key replaced the old one.
+  testing::WriteFile(dir_.File("key.pem"), pem);
+  auto again = Signer("key.pem");
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->kid(), kid);
+  EXPECT_TRUE(again->Verify(token, kNow).ok());
+  EXPECT_EQ(core::ParseJson(again->JwksJson(kNow)).value().Find("keys")->items().size(), 1u);
+  ASSERT_TRUE(again->Rotate(kNow).ok());
+  EXPECT_EQ(core::ParseJson(again->JwksJson(kNow)).value().Find("keys")->items().size(), 2u);
+  EXPECT_TRUE(again->Verify(token, kNow).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Algorithms, JwtTest, ::testing::Values(JwtAlg::kEdDSA, JwtAlg::kES256),
                          [](const ::testing::TestParamInfo<JwtAlg>& info) {
                            return info.param == JwtAlg::kEdDSA ? "EdDSA" : "ES256";

@@ -161,6 +161,60 @@ TEST_F(CheckpointTest, LoadOrCreateKeepsTheKeyInAPrivateFile) {
   EXPECT_TRUE(signer_->Keys().Verify((*again)->Sign("acme", 1, kHash, kTime)).ok());
 }
 
+TEST_F(CheckpointTest, ARetiredKeyVerifiesWhatItSignedBeforeItsRetirementAndNothingAfter) {
+  const Checkpoint before = SignOne();  // at kTime
+  const std::string old_kid = signer_->kid();
+  // A copy of the old private key, as a thief would have it.
+  custos::testing::WriteFile(dir_.File("stolen.pem"),
+                             custos::testing::ReadFile(dir_.File("keys/checkpoint.pem")));
+  ASSERT_EQ(::chmod(dir_.File("stolen.pem").c_str(), 0600), 0);
+  const Time retired_at = *ParseTime("2026-11-25T00:00:00.000Z");
+  Result<CheckpointSigner::Rotated> r = signer_->Rotate(retired_at);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->retired_kid, old_kid);
+  EXPECT_NE(r->kid, old_kid);
+  const Checkpoint after = signer_->Sign("acme", 43, kHash, "2026-11-26T00:00:00.000Z");
+  EXPECT_EQ(after.kid, r->kid);
+  // Published: the current key, then the retired one with its retired_at, for good.
+  Result<JsonValue> jwks = ParseJson(signer_->JwksJson());
+  ASSERT_TRUE(jwks.ok());
+  ASSERT_EQ(jwks->Find("keys")->items().size(), 2u);
+  EXPECT_EQ(jwks->Find("keys")->items()[0].Find("retired_at"), nullptr);
+  EXPECT_EQ(jwks->Find("keys")->items()[1].Find("retired_at")->text(), "2026-11-25T00:00:00.000Z");
+  auto stolen = CheckpointSigner::LoadOrCreate(dir_.File("stolen.pem"));
+  ASSERT_TRUE(stolen.ok()) << stolen.error().ToString();
+  ASSERT_EQ((*stolen)->kid(), old_kid);
+  const Checkpoint at_retirement = (*stolen)->Sign("acme", 44, kHash, "2026-11-25T00:00:00.000Z");
+  const Checkpoint forged = (*stolen)->Sign("acme", 44, kHash, "2026-11-25T00:00:00.001Z");
+  for (const CheckpointKeys& keys :
+       {signer_->Keys(), CheckpointKeys::FromJson(signer_->JwksJson()).value()}) {
+    EXPECT_TRUE(keys.Verify(before).ok());
+    EXPECT_TRUE(keys.Verify(after).ok());
+    EXPECT_TRUE(keys.Verify(at_retirement).ok());
+    EXPECT_EQ(keys.Verify(forged).error().message,
+              "signed by kid '" + old_kid + "' after it was retired (2026-11-25T00:00:00.000Z)");
+  }
+  // Reloaded from disk, the retired key is still there.
+  auto again = CheckpointSigner::LoadOrCreate(dir_.File("keys/checkpoint.pem"));
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_EQ((*again)->kid(), r->kid);
+  EXPECT_EQ((*again)->JwksJson(), signer_->JwksJson());
+  // A second rotation keeps both retired keys: audit keys are never dropped.
+  ASSERT_TRUE((*again)->Rotate(retired_at + std::chrono::hours(24 * 400)).ok());
+  EXPECT_EQ((*again)->Keys().size(), 3u);
+  EXPECT_TRUE((*again)->Keys().Verify(before).ok());
+}
+
+TEST_F(CheckpointTest, ARetiredAtThatIsNotATimeIsRefused) {
+  Result<JsonValue> jwk = ParseJson(signer_->PublicJwk());
+  ASSERT_TRUE(jwk.ok());
+  std::string json = signer_->PublicJwk();
+  json.insert(json.size() - 1, ",\"retired_at\":\"yesterday\"");
+  Result<CheckpointKeys> keys = CheckpointKeys::FromJson(json);
+  ASSERT_FALSE(keys.ok());
+  EXPECT_NE(keys.error().message.find("retired_at"), std::string::npos) << keys.error().message;
+}
+
 TEST_F(CheckpointTest, LoadOrCreateRefusesAFileThatIsNotAnEd25519Key) {
   const std::string path = dir_.File("junk.pem");
   custos::testing::WriteFile(path, "not a key\n");

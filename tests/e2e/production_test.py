@@ -3,14 +3,17 @@ and the environment winning over it; a wildcard listen address that needs an iss
 librdkafka properties, one of them a secret from a file, reaching the relay's producer; a
 proxy's X-Forwarded-For honoured only from a trusted address; HTTPS with a self-signed
 certificate, renewed on SIGHUP; an online backup under write load, restored and checked;
-ES256 access tokens with an audience, verified by PyJWT; W3C traceparent kept as trace_id.
+ES256 access tokens with an audience, verified by PyJWT; both signing keys rotated online and
+offline, with what was signed before and after verifying; W3C traceparent kept as trace_id.
 
     Issue 18, "Show it": "Tests for each: a config file round trip; …"; "Deliver":
     "`--kafka-property KEY=VALUE` … tested against the mock cluster with a property that
     changes observable behaviour"; "a proxy header honoured only from a trusted address";
     "TLS with a self-signed cert (python3-requests with `verify=`)"; "backup taken under
     write load, restored, `custos rebuild --check` and `custos verify` pass and the digest
-    equals the source at the backup's seq"; "PyJWT verifies an ES256 token with `aud`".
+    equals the source at the backup's seq"; "PyJWT verifies an ES256 token with `aud`"; "key
+    rotation with tokens and checkpoints from before and after both verifying (PyJWT,
+    python3-cryptography)".
 """
 import http.client
 import json
@@ -527,6 +530,122 @@ def kafka_properties(binary, tmp):
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def key_rotation(binary, tmp):
+    """POST /v1/keys/rotate (root only) and `custos keys rotate` on the stopped server: tokens
+    and exports signed before and after each rotation all verify — tokens with PyJWT against
+    the JWKS, exports with `custos verify --key` against the audit-key set — and the new keys
+    sign from the answer on."""
+    data_dir = os.path.join(tmp, "kr")
+    issuer = "https://custos.kr.test"  # the same across the restart (port 0 changes)
+    server = Server(binary, ["--issuer", issuer], data_dir=data_dir)
+    export_dir = os.path.join(tmp, "kr-exports")
+    os.makedirs(export_dir)
+
+    def export(name):
+        r = requests.get(server.url("/v1/tenants/kr/audit/export?format=jsonl"),
+                         headers={"Authorization": "Bearer " + root.token})
+        check(r.status_code == 200, r.text)
+        path = os.path.join(export_dir, name + ".jsonl")
+        with open(path, "wb") as f:
+            f.write(r.content)
+        return path
+
+    def audit_keys(name):
+        path = os.path.join(export_dir, name + ".keys.json")
+        body = requests.get(server.url("/.well-known/custos-audit-keys")).text
+        with open(path, "w") as f:
+            f.write(body)
+        return path, json.loads(body)
+
+    def verify(export_path, keys_path):
+        return run(binary, "verify", "--key", keys_path, "--require-complete", export_path)
+
+    def pyjwt_claims(token):
+        jwks = requests.get(server.url("/.well-known/jwks.json")).json()
+        kid = jwt.get_unverified_header(token)["kid"]
+        key = next(k for k in jwks["keys"] if k["kid"] == kid)
+        return jwt.decode(token, jwt.PyJWK(key).key, algorithms=["EdDSA"], audience=issuer,
+                          issuer=issuer)
+
+    try:
+        root = server.root()
+        root.expect(201, "POST", "/v1/tenants", {"id": "kr", "name": "Key rotation"})
+        root.expect(201, "POST", "/v1/tenants/kr/audit/events:batch", {"events": [
+            {"type": "deploy.finished", "actor": {"type": "system", "id": "ci"}, "data": {"n": i}}
+            for i in range(20)]})
+        roles = {r["name"]: r["id"] for r in root.expect(200, "GET", "/v1/tenants/kr/roles")["items"]}
+        admin = root.expect(201, "POST", "/v1/tenants/kr/api-clients", {
+            "name": "console", "bindings": [{"role_id": roles["Tenant Admin"]}]})
+        r = server.token(admin["client_id"], admin["client_secret"])
+        check(r.status_code == 200, r.text)
+        admin_token = r.json()["access_token"]
+        first_export = export("first")
+        first_keys, first_set = audit_keys("first")
+        check(len(first_set["keys"]) == 1, first_set)
+        check(verify(first_export, first_keys).returncode == 0, "the first export")
+        old_token = root.token
+        old_kid = jwt.get_unverified_header(old_token)["kid"]
+
+        # Only root rotates; only the two kinds.
+        r = requests.post(server.url("/v1/keys/rotate"), json={"kind": "jwt"},
+                          headers={"Authorization": "Bearer " + admin_token})
+        check(r.status_code == 403, "a tenant admin rotated a key: %d %s" % (r.status_code, r.text))
+        r = root.call("POST", "/v1/keys/rotate", {"kind": "everything"})
+        check(r.status_code == 422 and r.headers["Content-Type"].startswith(
+            "application/problem+json"), r.text)
+        check(requests.get(server.url("/.well-known/jwks.json")).json()["keys"][0]["kid"] == old_kid,
+              "a refused rotation changed the key")
+
+        rotated = root.expect(200, "POST", "/v1/keys/rotate", {"kind": "jwt"})
+        check(rotated["retired_kid"] == old_kid and rotated["kid"] != old_kid, rotated)
+        jwks = requests.get(server.url("/.well-known/jwks.json")).json()
+        check([k["kid"] for k in jwks["keys"]] == [rotated["kid"], old_kid], jwks)
+        new_root = server.root()
+        check(jwt.get_unverified_header(new_root.token)["kid"] == rotated["kid"], "new kid")
+        for token in (old_token, new_root.token, admin_token):
+            check(pyjwt_claims(token)["iss"] == issuer, "PyJWT")
+            r = requests.get(server.url("/v1/tenants/kr/users"),
+                             headers={"Authorization": "Bearer " + token})
+            check(r.status_code == 200, "a token from before or after the rotation: %s" % r.text)
+
+        audit = root.expect(200, "POST", "/v1/keys/rotate", {"kind": "audit"})
+        check(audit["retired_kid"] == first_set["keys"][0]["kid"], audit)
+        second_export = export("second")
+        second_keys, second_set = audit_keys("second")
+        check([k["kid"] for k in second_set["keys"]] == [audit["kid"], audit["retired_kid"]] and
+              "retired_at" in second_set["keys"][1] and "retired_at" not in second_set["keys"][0],
+              second_set)
+        for path in (first_export, second_export):
+            r = verify(path, second_keys)
+            check(r.returncode == 0, "%s: %s %s" % (path, r.stdout, r.stderr))
+        r = verify(second_export, first_keys)
+        check(r.returncode == 1 and "unknown kid '%s'" % audit["kid"] in r.stdout + r.stderr,
+              "the second export passed with the old key alone: %s %s" % (r.stdout, r.stderr))
+    finally:
+        server.stop()
+
+    # The stopped server's audit key, rotated by the command; the restarted server publishes
+    # all three and still takes the token of the first JWT key.
+    r = run(binary, "keys", "rotate", "--data-dir", data_dir, "--audit")
+    check(r.returncode == 0, r.stderr)
+    offline = json.loads(r.stdout)
+    check(offline["retired_kid"] == audit["kid"], offline)
+    server = Server(binary, ["--issuer", issuer], data_dir=data_dir)
+    try:
+        third_keys, third_set = audit_keys("third")
+        check([k["kid"] for k in third_set["keys"]] ==
+              [offline["kid"], audit["retired_kid"], audit["kid"]], third_set)
+        for path in (first_export, second_export):
+            r = verify(path, third_keys)
+            check(r.returncode == 0, "%s after a restart: %s %s" % (path, r.stdout, r.stderr))
+        jwks = requests.get(server.url("/.well-known/jwks.json")).json()
+        check([k["kid"] for k in jwks["keys"]] == [rotated["kid"], old_kid], jwks)
+        r = requests.get(server.url("/v1/tenants"), headers={"Authorization": "Bearer " + old_token})
+        check(r.status_code == 200, "the retired key's token after a restart: %s" % r.text)
+    finally:
+        server.stop()
+
+
 def main():
     binary = sys.argv[1]
     tmp = tempfile.mkdtemp(prefix="custos-production-")
@@ -538,6 +657,7 @@ def main():
         tls(binary, tmp)
         backup_and_restore(binary, tmp)
         es256_tokens(binary)
+        key_rotation(binary, tmp)
         traceparent(binary, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

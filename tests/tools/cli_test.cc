@@ -10,9 +10,12 @@
 #include <functional>
 #include <random>
 
+#include "api/jwt.h"
 #include "core/checkpoint.h"
+#include "core/clock.h"
 #include "core/event.h"
 #include "core/export_receipt.h"
+#include "core/json_value.h"
 #include "tests/support/test_support.h"
 
 namespace custos::testing {
@@ -217,6 +220,63 @@ TEST_F(CliTest, FailuresExitWithOne) {
 
 // A data dir served with --clock-offset is a drill's: without the flag it is refused, and
 // nothing in it changes.
+// custos keys rotate on a stopped server's data dir: the new key signs, the retired one still
+// verifies what it signed (core/ed25519_key.h RotateKey).
+TEST_F(CliTest, KeysRotateRetiresAStoppedServersKey) {
+  const std::string audit_path = dir_.File("keys/audit-ed25519.pem");
+  CommandResult none =
+      RunCommand({kCustos, "keys", "rotate", "--data-dir", dir_.path(), "--audit"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("nothing to rotate"), std::string::npos) << none.err;
+  std::string old_kid;
+  core::Checkpoint before;
+  {
+    auto signer = core::CheckpointSigner::LoadOrCreate(audit_path);
+    ASSERT_TRUE(signer.ok()) << signer.error().ToString();
+    old_kid = (*signer)->kid();
+    before = (*signer)->Sign("acme", 12, std::string(64, 'a'), "2026-11-24T12:00:00.000Z");
+  }
+  CommandResult r = RunCommand({kCustos, "keys", "rotate", "--data-dir", dir_.path(), "--audit"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  core::Result<core::JsonValue> out = core::ParseJson(r.out);
+  ASSERT_TRUE(out.ok()) << r.out;
+  EXPECT_EQ(out->Find("kind")->text(), "audit");
+  EXPECT_EQ(out->Find("retired_kid")->text(), old_kid);
+  auto after = core::CheckpointSigner::LoadOrCreate(audit_path);
+  ASSERT_TRUE(after.ok()) << after.error().ToString();
+  EXPECT_EQ((*after)->kid(), out->Find("kid")->text());
+  EXPECT_NE((*after)->kid(), old_kid);
+  EXPECT_TRUE((*after)->Keys().Verify(before).ok());
+
+  const std::string jwt_path = dir_.File("keys/jwt-es256.pem");
+  {
+    auto tokens =
+        api::TokenSigner::LoadOrCreate(jwt_path, "https://id.example", api::JwtAlg::kES256);
+    ASSERT_TRUE(tokens.ok()) << tokens.error().ToString();
+  }
+  CommandResult jwt = RunCommand(
+      {kCustos, "keys", "rotate", "--data-dir", dir_.path(), "--jwt", "--jwt-alg", "ES256"});
+  ASSERT_EQ(jwt.exit_code, 0) << jwt.err;
+  auto tokens = api::TokenSigner::LoadOrCreate(jwt_path, "https://id.example", api::JwtAlg::kES256);
+  ASSERT_TRUE(tokens.ok()) << tokens.error().ToString();
+  EXPECT_NE(tokens.value()
+                ->JwksJson(core::SystemClock().Now())
+                .find(core::ParseJson(jwt.out).value().Find("retired_kid")->text()),
+            std::string::npos);
+
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+           {"rotate", "--data-dir", dir_.path()},
+           {"rotate", "--data-dir", dir_.path(), "--jwt", "--audit"},
+           {"spin", "--data-dir", dir_.path(), "--jwt"},
+           {"--data-dir", dir_.path(), "--jwt"}}) {
+    std::vector<std::string> command = {kCustos, "keys"};
+    command.insert(command.end(), bad.begin(), bad.end());
+    CommandResult refused = RunCommand(command);
+    EXPECT_EQ(refused.exit_code, 2) << refused.err;
+    EXPECT_EQ(refused.err.rfind("custos keys: ", 0), 0u) << refused.err;
+  }
+}
+
 TEST(ServeDataDirTest, ADrillsDataDirIsServedOnlyWithTheFlagGiven) {
   TempDir tmp;
   const std::string dir = tmp.File("drill");
@@ -504,7 +564,7 @@ TEST(CliBenchTest, SeveralWorkloadsPrintJsonLinesThenATableOfThem) {
 
 TEST(CliHelpTest, EveryCommandDescribesItsFlagsOnDashH) {
   for (const std::string command : {"serve", "verify", "dump", "append", "rebuild", "dev-kafka",
-                                    "bench", "backup", "restore"}) {
+                                    "bench", "backup", "restore", "keys"}) {
     for (const std::string flag : {"-h", "--help"}) {
       CommandResult r = RunCommand({kCustos, command, flag});
       EXPECT_EQ(r.exit_code, 0) << command << " " << flag << ": " << r.err;
