@@ -17,9 +17,9 @@ std::string LaneKey(const std::string& owner, Lane lane) {
     case Lane::kFront:
       return owner;
     case Lane::kNew:
-      return "\x01new:" + owner;
+      return std::string("\x01") + "new:" + owner;
     case Lane::kBack:
-      return "\x01back:" + owner;
+      return std::string("\x01") + "back:" + owner;
   }
   return owner;
 }

@@ -16,7 +16,8 @@
 // JWKs {"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"alg":"EdDSA","use":"sig"} in a JWKS
 // {"keys":[…]} at /.well-known/custos-audit-keys. The key rotates (CheckpointSigner::Rotate);
 // a retired key stays in the set for good, with "retired_at": a checkpoint it signed verifies
-// only if its time is not after that (a stolen retired key cannot sign new history).
+// only if its time is not after that (a retired key used by mistake; a thief who holds the old
+// private key can backdate, so this is no revocation).
 //
 // Thread-safety: Checkpoint and CheckpointKeys are plain values; CheckpointSigner's const
 // methods may be called from any thread.

@@ -1,5 +1,6 @@
 #include "tools/node.h"
 
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 #include "api/server.h"
@@ -226,7 +227,13 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
           [signer = p->signer.get(), audit_key = p->audit_key.get(), &clock,
            keys_mu](const std::string& kind) -> core::Result<api::KeyRotated> {
             std::lock_guard keys(*keys_mu);
-            const core::Time now = clock.Now();
+            // The retirement is dated a little after the old key stops signing: a checkpoint,
+            // receipt or token whose time was read just before the swap, and that the old key
+            // then signed, is dated before it and keeps verifying. The margin covers the key
+            // files' writes and fsyncs; a rotation that took longer is reported.
+            constexpr auto kMargin = std::chrono::seconds(10);
+            const core::Time started = clock.Now();
+            const core::Time now = started + kMargin;
             api::KeyRotated out;
             out.time = core::FormatTime(now);
             if (kind == "jwt") {
@@ -240,6 +247,10 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
             }
             core::log::Warn("the " + kind + " key " + out.retired_kid + " was retired; " + out.kid +
                             " signs from now on");
+            if (clock.Now() > now) {
+              core::log::Error("the " + kind + " key rotation took longer than its margin: what " +
+                               out.retired_kid + " signed during it may not verify");
+            }
             return out;
           }},
       options.api);
