@@ -301,12 +301,8 @@ Result<std::unique_ptr<CheckpointSigner>> CheckpointSigner::LoadOrCreate(
     const std::string& pem_path) {
   auto state = std::make_shared<State>();
   CUSTOS_ASSIGN_OR_RETURN(Pkey pkey, LoadOrCreateEd25519Key(pem_path, "the checkpoint key"));
-  auto key = std::make_shared<SigningKey>();
-  std::optional<std::string> raw = RawPublicKey(pkey.get());
-  if (!raw) return Internal("cannot read the checkpoint public key");
-  key->pkey_ = std::move(pkey);
-  key->raw_ = std::move(*raw);
-  key->kid_ = CheckpointKid(key->raw_);
+  CUSTOS_ASSIGN_OR_RETURN(std::shared_ptr<const SigningKey> key,
+                          MakeKey(std::move(pkey), "the checkpoint"));
   CUSTOS_ASSIGN_OR_RETURN(std::vector<RetiredKey> retired,
                           LoadRetiredKeys(pem_path, KeyType::kEd25519));
   for (RetiredKey& r : retired) {
@@ -318,6 +314,17 @@ Result<std::unique_ptr<CheckpointSigner>> CheckpointSigner::LoadOrCreate(
   }
   state->current = std::move(key);
   return std::unique_ptr<CheckpointSigner>(new CheckpointSigner(pem_path, std::move(state)));
+}
+
+Result<std::shared_ptr<const CheckpointSigner::SigningKey>> CheckpointSigner::MakeKey(
+    Pkey pkey, std::string_view what) {
+  std::optional<std::string> raw = RawPublicKey(pkey.get());
+  if (!raw) return Internal("cannot read " + std::string(what) + " public key");
+  auto key = std::make_shared<SigningKey>();
+  key->pkey_ = std::move(pkey);
+  key->raw_ = std::move(*raw);
+  key->kid_ = CheckpointKid(key->raw_);
+  return key;
 }
 
 std::shared_ptr<const CheckpointSigner::State> CheckpointSigner::state() const {
@@ -337,12 +344,8 @@ Result<CheckpointSigner::Rotated> CheckpointSigner::Rotate(Time now) {
   const SigningKey& old = *was->current;
   CUSTOS_ASSIGN_OR_RETURN(Pkey fresh, RotateKey(path_, "the checkpoint key", KeyType::kEd25519,
                                                 old.kid(), old.pkey_.get(), now, std::nullopt));
-  auto key = std::make_shared<SigningKey>();
-  std::optional<std::string> raw = RawPublicKey(fresh.get());
-  if (!raw) return Internal("cannot read the new checkpoint public key");
-  key->pkey_ = std::move(fresh);
-  key->raw_ = std::move(*raw);
-  key->kid_ = CheckpointKid(key->raw_);
+  CUSTOS_ASSIGN_OR_RETURN(std::shared_ptr<const SigningKey> key,
+                          MakeKey(std::move(fresh), "the new checkpoint"));
   auto next = std::make_shared<State>();
   next->retired = was->retired;
   next->retired.push_back(CheckpointKeys::PublicKey{old.kid(), old.raw_, now});

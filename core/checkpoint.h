@@ -159,6 +159,9 @@ class CheckpointSigner {
     std::vector<CheckpointKeys::PublicKey> retired;
   };
   CheckpointSigner(std::string path, std::shared_ptr<const State> state);
+  // The key with its raw public half and kid; `what` names it in an error.
+  [[nodiscard]] static Result<std::shared_ptr<const SigningKey>> MakeKey(Pkey pkey,
+                                                                         std::string_view what);
   [[nodiscard]] std::shared_ptr<const State> state() const;
 
   std::string path_;
