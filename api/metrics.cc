@@ -134,6 +134,15 @@ std::string Metrics::Render(const Gauges& g) const {
         g.kafka_resends);
   gauge("custos_kafka_reachable", "1 while a Kafka broker answers (0 with Kafka off).", "gauge",
         g.kafka_reachable);
+  gauge("custos_webhook_lag_events", "Events appended and not yet accepted by the webhook.",
+        "gauge", g.webhook_lag_events);
+  gauge("custos_webhook_delivered_total", "Events the webhook accepted since start.", "counter",
+        g.webhook_delivered);
+  gauge("custos_webhook_failures_total",
+        "Webhook posts not accepted (no answer, or not 2xx) since start; each is retried.",
+        "counter", g.webhook_failures);
+  gauge("custos_webhook_failing", "1 while the webhook's last post was not accepted.", "gauge",
+        g.webhook_failing);
   gauge("custos_notifications_sent_total", "Notifications delivered to Kafka since start.",
         "counter", g.notifications_sent);
   gauge("custos_notifications_failed_total",

@@ -40,6 +40,11 @@ class Metrics {
     double kafka_reachable = 0;
     double notifications_sent = 0;
     double notifications_failed = 0;
+    // The webhook sink (0 without --webhook).
+    double webhook_lag_events = 0;
+    double webhook_delivered = 0;
+    double webhook_failures = 0;
+    double webhook_failing = 0;
     // The SMTP mailer (0 without --smtp).
     double mail_sent = 0;
     double mail_retries = 0;

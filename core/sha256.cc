@@ -1,6 +1,7 @@
 #include "core/sha256.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <cstdlib>
 
@@ -51,5 +52,20 @@ std::string DigestHex(const Sha256Digest& digest) {
 }
 
 std::string Sha256Hex(std::string_view bytes) { return DigestHex(Sha256Of(bytes)); }
+
+Sha256Digest HmacSha256(std::string_view key, std::string_view message) {
+  Sha256Digest out{};
+  unsigned int len = 0;
+  // A null key pointer with length 0 is what OpenSSL refuses; an empty key is still a key.
+  static const unsigned char kNone = 0;
+  const void* k = key.empty() ? static_cast<const void*>(&kNone) : key.data();
+  if (HMAC(Sha256Md(), k, static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(),
+           &len) == nullptr ||
+      len != out.size()) {
+    std::abort();  // libcrypto without HMAC-SHA256 is not a usable build
+  }
+  return out;
+}
 
 }  // namespace custos::core

@@ -1,4 +1,4 @@
-// SHA-256 (OpenSSL's libcrypto), streaming and one-shot.
+// SHA-256 (OpenSSL's libcrypto), streaming and one-shot, and HMAC-SHA256.
 //
 // Thread-safety: a Sha256 object belongs to one thread at a time; the free functions may be
 // called from any thread.
@@ -33,5 +33,7 @@ class Sha256 {
 // 64 lowercase hex digits.
 [[nodiscard]] std::string Sha256Hex(std::string_view bytes);
 [[nodiscard]] std::string DigestHex(const Sha256Digest& digest);
+// HMAC-SHA256 (RFC 2104) of `message` under `key`.
+[[nodiscard]] Sha256Digest HmacSha256(std::string_view key, std::string_view message);
 
 }  // namespace custos::core

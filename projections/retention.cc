@@ -92,11 +92,16 @@ core::Result<PurgeOutcome> Retention::PurgeOnce(const core::TenantId& tenant, co
                           audit_.FirstSeqAtOrAfter(tenant, out.cutoff));
   if (kept && *kept == 0) return core::Corruption("the audit index gave tenant_seq 0");
   uint64_t last = kept ? std::min(*kept - 1, head->tenant_seq.value()) : head->tenant_seq.value();
-  CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Seq> relay, kv_.GetCheckpoint(kRelayCheckpoint));
-  if (relay_ && !relay) return out;  // the relay has delivered nothing yet
-  if (relay && last >= first->value()) {
+  // What every sink has delivered: the least of their cursors.
+  std::optional<uint64_t> delivered_seq;
+  for (const std::string& sink : sinks_) {
+    CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Seq> cursor, kv_.GetCheckpoint(sink));
+    if (!cursor) return out;  // this sink has delivered nothing yet
+    delivered_seq = std::min(delivered_seq.value_or(cursor->value()), cursor->value());
+  }
+  if (delivered_seq && last >= first->value()) {
     CUSTOS_ASSIGN_OR_RETURN(std::optional<uint64_t> delivered,
-                            LastDeliveredUpTo(tenant, first->value(), last, relay->value()));
+                            LastDeliveredUpTo(tenant, first->value(), last, *delivered_seq));
     last = delivered ? *delivered : 0;
   }
   if (last < first->value()) return out;

@@ -29,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/event_log.h"
@@ -48,6 +49,7 @@ namespace custos::projections {
 
 // The Kafka relay's checkpoint: a purge never removes what it has not delivered.
 inline constexpr std::string_view kRelayCheckpoint = "kafka";
+// (The webhook sink's is projections/webhook_sink.h kWebhookCheckpoint.)
 
 struct PurgeOutcome {
   core::Time cutoff;
@@ -60,11 +62,19 @@ struct PurgeOutcome {
 
 class Retention {
  public:
-  // `relay`: a Kafka relay delivers the log, and a purge waits for its cursor (with the relay
-  // on and no cursor yet, nothing is purged).
+  // `sinks`: the checkpoints of the sinks that deliver the log now (the Kafka relay's
+  // kRelayCheckpoint, the webhook's kWebhookCheckpoint). A purge never passes any of their
+  // cursors; with a sink on and no cursor yet, nothing is purged. The cursor of a sink that is
+  // off holds nothing: retention is an obligation, and a sink switched off delivers no more.
   Retention(IdentityService& identity, core::EventLog& log, const core::KvStore& kv,
-            const AuditIndex& audit, const core::Clock& clock, bool relay = false)
-      : identity_(identity), log_(log), kv_(kv), audit_(audit), clock_(clock), relay_(relay) {}
+            const AuditIndex& audit, const core::Clock& clock,
+            std::vector<std::string> sinks = {})
+      : identity_(identity),
+        log_(log),
+        kv_(kv),
+        audit_(audit),
+        clock_(clock),
+        sinks_(std::move(sinks)) {}
   ~Retention();
   Retention(const Retention&) = delete;
   Retention& operator=(const Retention&) = delete;
@@ -121,7 +131,7 @@ class Retention {
   const core::KvStore& kv_;
   const AuditIndex& audit_;
   const core::Clock& clock_;
-  const bool relay_;
+  const std::vector<std::string> sinks_;
   std::function<void()> after_record_;
   std::atomic<uint64_t> purges_{0};
   std::atomic<uint64_t> purged_events_{0};

@@ -1,14 +1,18 @@
 #include "tools/node.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+
 #include "api/server.h"
 
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "core/private_file.h"
 #include "core/random.h"
+#include "storage/curl_poster.h"
 #include "storage/data_dir.h"
 #include "storage/kafka_producer.h"
 #include "storage/sodium_password_hasher.h"
@@ -25,9 +29,11 @@ struct Node::Parts {
   std::unique_ptr<storage::SmtpMailer> mailer;
   std::unique_ptr<core::iam::NotifierFanOut> notify;  // both, when both are on
   std::unique_ptr<storage::KafkaPublisher> publisher;
+  std::unique_ptr<storage::CurlPoster> webhook_poster;
   std::unique_ptr<storage::RocksStore> store;
   std::unique_ptr<projections::IdentityService> identity;
   std::unique_ptr<projections::Relay> relay;
+  std::unique_ptr<projections::WebhookSink> webhook;
   std::unique_ptr<projections::AuditIndex> audit;
   std::unique_ptr<core::CheckpointSigner> audit_key;
   std::unique_ptr<projections::AuditCheckpoints> checkpoints;
@@ -122,13 +128,31 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                                                     relay_options);
     CUSTOS_RETURN_IF_ERROR(p->relay->Start());
   }
+  if (options.webhook_url) {
+    storage::CurlPosterOptions poster;
+    poster.url = *options.webhook_url;
+    poster.ca_file = options.webhook_ca_file;
+    poster.user_agent = std::string("custos/") + CUSTOS_VERSION;
+    CUSTOS_ASSIGN_OR_RETURN(p->webhook_poster, storage::CurlPoster::Create(poster));
+    projections::WebhookOptions webhook = options.webhook;
+    if (webhook.host.empty()) {
+      char host[256] = "";
+      if (::gethostname(host, sizeof host - 1) == 0) webhook.host = host;
+    }
+    p->webhook = std::make_unique<projections::WebhookSink>(*p->store, *p->store,
+                                                            *p->webhook_poster, clock, webhook);
+    CUSTOS_RETURN_IF_ERROR(p->webhook->Start());
+  }
   CUSTOS_ASSIGN_OR_RETURN(p->audit, projections::AuditIndex::Open(*p->store, *p->store));
   CUSTOS_ASSIGN_OR_RETURN(p->audit_key, core::CheckpointSigner::LoadOrCreate(
                                             options.data_dir + "/keys/audit-ed25519.pem"));
   p->checkpoints =
       std::make_unique<projections::AuditCheckpoints>(*p->store, *p->store, clock, *p->audit_key);
+  std::vector<std::string> sinks;
+  if (p->relay) sinks.emplace_back(projections::kRelayCheckpoint);
+  if (p->webhook) sinks.emplace_back(projections::kWebhookCheckpoint);
   p->retention = std::make_unique<projections::Retention>(*p->identity, *p->store, *p->store,
-                                                          *p->audit, clock, p->relay != nullptr);
+                                                          *p->audit, clock, std::move(sinks));
   if (options.checkpoint_interval) {
     projections::IdentityService* identity = p->identity.get();
     p->checkpoints->Start(*options.checkpoint_interval, [identity] { return identity->Tenants(); });
@@ -159,6 +183,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
       options.password_hasher != nullptr ? *options.password_hasher : p->hasher;
   storage::RocksStore* store = p->store.get();
   projections::Relay* relay = p->relay.get();
+  const projections::WebhookSink* webhook = p->webhook.get();
   storage::KafkaNotifier* kafka_notifier = p->notifier.get();
   const storage::SmtpMailer* mailer = p->mailer.get();
   const projections::Retention* retention = p->retention.get();
@@ -167,7 +192,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
       api::ApiDeps{
           *p->identity, *p->credentials, *p->trail, *p->store, *p->audit, *p->checkpoints,
           *p->retention, clock, p->random, hasher, *p->signer, p->metrics,
-          [store, relay, kafka_notifier, mailer, retention, identity = p->identity.get()] {
+          [store, relay, webhook, kafka_notifier, mailer, retention, identity = p->identity.get()] {
             api::Metrics::Gauges g;
             const storage::RocksStore::Stats stats = store->stats();
             g.events_appended = static_cast<double>(stats.events);
@@ -188,6 +213,13 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
               g.kafka_delivered = static_cast<double>(r.delivered);
               g.kafka_resends = static_cast<double>(r.resends);
               g.kafka_reachable = r.reachable ? 1 : 0;
+            }
+            if (webhook != nullptr) {
+              const projections::WebhookStats w = webhook->stats();
+              g.webhook_lag_events = static_cast<double>(w.lag_events);
+              g.webhook_delivered = static_cast<double>(w.delivered);
+              g.webhook_failures = static_cast<double>(w.failures);
+              g.webhook_failing = w.failing ? 1 : 0;
             }
             if (kafka_notifier != nullptr) {
               g.notifications_sent = static_cast<double>(kafka_notifier->sent());
@@ -274,6 +306,7 @@ void Node::Stop() {
   parts_->retention->Stop();
   parts_->expiry->Stop();
   if (parts_->relay) parts_->relay->Stop();
+  if (parts_->webhook) parts_->webhook->Stop();
   // Last, once nothing more can be decided: what is still queued gets its one last try.
   if (parts_->mailer) parts_->mailer->Stop();
 }
@@ -291,6 +324,7 @@ projections::AuditIndex& Node::audit() { return *parts_->audit; }
 projections::AuditCheckpoints& Node::checkpoints() { return *parts_->checkpoints; }
 projections::Retention& Node::retention() { return *parts_->retention; }
 projections::Relay* Node::relay() { return parts_->relay.get(); }
+projections::WebhookSink* Node::webhook() { return parts_->webhook.get(); }
 storage::KafkaDevCluster* Node::kafka_cluster() { return parts_->cluster.get(); }
 std::string Node::kafka_brokers() const { return parts_->brokers; }
 storage::SmtpMailer* Node::mailer() { return parts_->mailer.get(); }

@@ -30,6 +30,7 @@
 #include "projections/identity_service.h"
 #include "projections/relay.h"
 #include "projections/retention.h"
+#include "projections/webhook_sink.h"
 #include "storage/kafka_dev_cluster.h"
 #include "storage/rocks_store.h"
 #include "storage/smtp_mailer.h"
@@ -75,6 +76,10 @@ struct NodeOptions {
   // librdkafka properties for the relay's and the notifier's producers (security.protocol,
   // sasl.*, ssl.*, …), each checked by storage::CheckKafkaProperty.
   std::vector<std::pair<std::string, std::string>> kafka_properties;
+  // The webhook sink (projections/webhook_sink.h): on when webhook_url is set.
+  std::optional<std::string> webhook_url;
+  std::string webhook_ca_file;                // empty: the system's CAs
+  projections::WebhookOptions webhook;        // format and secret (host: the machine's by default)
   std::optional<std::string> invitation_url;  // default: ISSUER/accept-invitation
   std::optional<std::string> login_url;       // default: ISSUER/login
   // Mail sent by the node itself (docs/mail.md): smtp://HOST:PORT or smtps://…; none if unset.
@@ -107,6 +112,7 @@ class Node {
   [[nodiscard]] projections::Retention& retention();
   // With Kafka off, null and "".
   [[nodiscard]] projections::Relay* relay();
+  [[nodiscard]] projections::WebhookSink* webhook();
   [[nodiscard]] storage::KafkaDevCluster* kafka_cluster();  // with `embedded` only
   [[nodiscard]] storage::SmtpMailer* mailer();              // with smtp_url only
   [[nodiscard]] std::string kafka_brokers() const;

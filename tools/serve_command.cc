@@ -17,6 +17,7 @@
 #include "api/server.h"
 #include "core/log.h"
 #include "core/private_file.h"
+#include "storage/curl_poster.h"
 #include "storage/kafka_dev_cluster.h"
 #include "storage/kafka_producer.h"
 #include "storage/spdlog_logger.h"
@@ -119,6 +120,44 @@ core::Result<std::vector<std::pair<std::string, std::string>>> KafkaProperties(
   return properties;
 }
 
+// --webhook and its companions into `out`; the secret file is read now (never quoted).
+core::Status WebhookOptionsFrom(const Flags& flags, NodeOptions& out) {
+  if (!flags.Get("webhook")) {
+    for (const char* flag : {"webhook-secret-file", "webhook-ca-file"}) {
+      if (flags.Get(flag))
+        return core::InvalidArgument(std::string("--") + flag + " needs --webhook");
+    }
+    return core::OkStatus();
+  }
+  storage::CurlPosterOptions poster;
+  poster.url = *flags.Get("webhook");
+  poster.ca_file = flags.Get("webhook-ca-file").value_or("");
+  CUSTOS_RETURN_IF_ERROR(storage::CurlPoster::CheckOptions(poster));
+  core::Result<std::string> secret_file = flags.Require("webhook-secret-file");
+  if (!secret_file.ok()) return secret_file.error();
+  std::ifstream in(*secret_file, std::ios::binary);
+  std::string secret;
+  if (in.is_open()) secret.assign(std::istreambuf_iterator<char>(in), {});
+  if (!in.is_open() || in.bad()) {
+    return core::InvalidArgument("--webhook-secret-file: cannot read " + *secret_file);
+  }
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.size() < 16 || secret.find_first_of("\r\n") != std::string::npos) {
+    return core::InvalidArgument("--webhook-secret-file: " + *secret_file +
+                                 " must hold one line of at least 16 characters");
+  }
+  out.webhook_url = poster.url;
+  out.webhook_ca_file = poster.ca_file;
+  out.webhook.secret = std::move(secret);
+  out.webhook.format = *flags.Get("webhook-format") == "splunk-hec"
+                           ? projections::WebhookFormat::kSplunkHec
+                           : projections::WebhookFormat::kNdjson;
+  if (poster.url.rfind("http://", 0) == 0) {
+    core::log::Warn("the webhook is plain http: the events cross the network unencrypted");
+  }
+  return core::OkStatus();
+}
+
 }  // namespace
 
 int RunServe(const Args& args) {
@@ -149,6 +188,21 @@ int RunServe(const Args& args) {
             "sasl.password, kept off the command line and out of the logs)",
             {},
             true},
+           {"webhook", true, "",
+            "also deliver every stored event to this http(s) URL, in signed batches "
+            "(docs/webhook.md); retention never purges what it has not accepted"},
+           {"webhook-secret-file", true, "",
+            "FILE holding the webhook's secret: the HMAC-SHA256 key of Custos-Signature (and "
+            "the HEC token with splunk-hec); required with --webhook"},
+           {"webhook-format",
+            true,
+            "ndjson",
+            "the batches' body: ndjson (the stored lines) or splunk-hec (HTTP Event Collector "
+            "events, Authorization: Splunk SECRET)",
+            {"ndjson", "splunk-hec"}},
+           {"webhook-ca-file", true, "",
+            "PEM file of the CA (or the certificate) the webhook's HTTPS endpoint is checked "
+            "against (default: the system's CAs)"},
            {"invitation-url", true, "",
             "the product's page that accepts invitations; links are URL?token=… "
             "(default ISSUER/accept-invitation; {tenant} is replaced by the tenant id)"},
@@ -340,6 +394,7 @@ int RunServe(const Args& args) {
   node_options.audit_topic = *flags.Get("kafka-audit-topic");
   node_options.ocsf_topic = *flags.Get("kafka-ocsf-topic");
   node_options.notifications_topic = *flags.Get("kafka-notifications-topic");
+  if (core::Status s = WebhookOptionsFrom(flags, node_options); !s.ok()) return Fail(s.error());
   node_options.invitation_url = flags.Get("invitation-url");
   node_options.login_url = flags.Get("login-url");
   node_options.smtp_url = flags.Get("smtp");
@@ -401,6 +456,11 @@ int RunServe(const Args& args) {
     core::log::Info("relaying the log to Kafka at " + brokers + " (topics " +
                     node_options.audit_topic + ", " + node_options.ocsf_topic + ", " +
                     node_options.notifications_topic + ")");
+  }
+
+  if (node_options.webhook_url) {
+    core::log::Info("delivering the log to the webhook " + *node_options.webhook_url + " (" +
+                    *flags.Get("webhook-format") + ")");
   }
 
   // Only now, with the store open, the state loaded and the keys ready, does it listen.

@@ -8,6 +8,7 @@
 #include "core/export_receipt.h"
 #include "projections/identity_service.h"
 #include "projections/retention.h"
+#include "projections/webhook_sink.h"
 #include "tests/api/api_fixture.h"
 
 namespace custos::testing {
@@ -244,21 +245,33 @@ TEST_F(RetentionTest, ALegalHoldSetWhileAPurgeIsBeingRecordedKeepsEveryEvent) {
   EXPECT_TRUE(J(verify.body).B("ok")) << verify.body;
 }
 
-TEST_F(RetentionTest, APurgeNeverPassesTheRelaysCursor) {
+TEST_F(RetentionTest, APurgeNeverPassesTheCursorOfASinkThatIsOn) {
   IngestN(Reporter(), 5, "engine.restarted");
   const uint64_t head = HeadSeq();
-  // The relay has delivered up to the global seq of tenant_seq head − 3.
-  auto lines = store_->GetTenantEvents(core::TenantId("acme"), {core::TenantSeq(head - 3)});
-  const uint64_t seq = core::ParseLineFields(*(*lines)[0])->seq;
+  auto seq_of = [&](uint64_t tenant_seq) {
+    auto lines = store_->GetTenantEvents(core::TenantId("acme"), {core::TenantSeq(tenant_seq)});
+    return core::ParseLineFields(*(*lines)[0])->seq;
+  };
+  // The relay has delivered up to tenant_seq head − 1, the webhook up to head − 3.
   core::KvBatch b;
-  b.SetCheckpoint(projections::kRelayCheckpoint, core::Seq(seq));
+  b.SetCheckpoint(projections::kRelayCheckpoint, core::Seq(seq_of(head - 1)));
+  b.SetCheckpoint(projections::kWebhookCheckpoint, core::Seq(seq_of(head - 3)));
   ASSERT_TRUE(store_->Write(b, core::Durability::kSync).ok());
   clock_.Advance(kDay * 31);
-  root_token_ = RootToken();
-  HttpReply r = Run("");
-  ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(J(r.body).S("last_tenant_seq"), std::to_string(head - 3));
+  projections::Retention both(
+      *identity_, *store_, *store_, *audit_, clock_,
+      {std::string(projections::kRelayCheckpoint), std::string(projections::kWebhookCheckpoint)});
+  core::Result<projections::PurgeOutcome> r = both.Purge(core::TenantId("acme"), clock_.Now());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->last_tenant_seq, head - 3);  // the least of the two cursors
   EXPECT_EQ(*store_->FirstTenantSeq(core::TenantId("acme")), core::TenantSeq(head - 2));
+  // The relay alone on: up to its cursor; the webhook's (a sink switched off) holds nothing.
+  projections::Retention relay_only(*identity_, *store_, *store_, *audit_, clock_,
+                                    {std::string(projections::kRelayCheckpoint)});
+  r = relay_only.Purge(core::TenantId("acme"), clock_.Now());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->last_tenant_seq, head - 1);
+  EXPECT_EQ(*store_->FirstTenantSeq(core::TenantId("acme")), core::TenantSeq(head));
 }
 
 TEST_F(RetentionTest, TheBackgroundJobPurgesEveryTenant) {
@@ -330,14 +343,15 @@ TEST_F(RetentionTest, ARunningExportHoldsOffAPurge) {
   EXPECT_GT((*store_->FirstTenantSeq(core::TenantId("acme")))->value(), 1u);
 }
 
-TEST_F(RetentionTest, WithARelayNothingUndeliveredIsPurged) {
+TEST_F(RetentionTest, WithASinkOnNothingUndeliveredIsPurged) {
   IngestN(Reporter(), 3, "engine.restarted");
   clock_.Advance(kDay * 31);
-  projections::Retention with_relay(*identity_, *store_, *store_, *audit_, clock_, true);
+  projections::Retention with_relay(*identity_, *store_, *store_, *audit_, clock_,
+                                    {std::string(projections::kWebhookCheckpoint)});
   core::Result<projections::PurgeOutcome> none =
       with_relay.Purge(core::TenantId("acme"), clock_.Now());
   ASSERT_TRUE(none.ok());
-  EXPECT_EQ(none->purged, 0u);  // the relay has delivered nothing yet
+  EXPECT_EQ(none->purged, 0u);  // the webhook has delivered nothing yet
   EXPECT_EQ(*store_->FirstTenantSeq(core::TenantId("acme")), core::TenantSeq(1));
 }
 

@@ -21,6 +21,17 @@ TEST(Sha256Test, StreamingEqualsOneShotAndResets) {
   EXPECT_EQ(DigestHex(h.Finish()), Sha256Hex("abc"));
 }
 
+TEST(HmacSha256Test, Rfc4231Vectors) {
+  EXPECT_EQ(DigestHex(HmacSha256(std::string(20, '\x0b'), "Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(DigestHex(HmacSha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // A key longer than the block is hashed first (test case 6).
+  EXPECT_EQ(DigestHex(HmacSha256(std::string(131, '\xaa'),
+                                 "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 TEST(HexTest, RoundTrip) {
   std::string raw;
   ASSERT_TRUE(FromHex("00ff10Ab", raw));

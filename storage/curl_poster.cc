@@ -1,0 +1,160 @@
+#include "storage/curl_poster.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <fstream>
+#include <mutex>
+#include <optional>
+
+namespace custos::storage {
+namespace {
+
+std::once_flag curl_init_once;
+constexpr size_t kAnswerHeadBytes = 512;
+
+struct UrlParts {
+  std::string scheme;
+  std::string host;
+  std::string user;
+  std::string password;
+};
+
+std::optional<UrlParts> ParseUrl(const std::string& url) {
+  CURLU* u = curl_url();
+  std::optional<UrlParts> out;
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+    auto part = [&](CURLUPart which) {
+      char* text = nullptr;
+      std::string value;
+      if (curl_url_get(u, which, &text, 0) == CURLUE_OK) value = text;
+      curl_free(text);
+      return value;
+    };
+    out = UrlParts{part(CURLUPART_SCHEME), part(CURLUPART_HOST), part(CURLUPART_USER),
+                   part(CURLUPART_PASSWORD)};
+  }
+  curl_url_cleanup(u);
+  return out;
+}
+
+size_t KeepHead(char* data, size_t size, size_t count, void* user) {
+  auto* head = static_cast<std::string*>(user);
+  const size_t n = size * count;
+  // Kept for the log: control bytes (a forged log line) become '?'.
+  for (size_t i = 0; i < n && head->size() < kAnswerHeadBytes; ++i) {
+    const auto ch = static_cast<unsigned char>(data[i]);
+    head->push_back(ch < 0x20 || ch == 0x7f ? '?' : data[i]);
+  }
+  return n;  // the rest is read and dropped
+}
+
+int Progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<std::atomic<bool>*>(user)->load() ? 1 : 0;  // non-zero aborts
+}
+
+}  // namespace
+
+struct CurlPoster::Impl {
+  CurlPosterOptions options;
+  CURL* curl = nullptr;
+  std::atomic<bool> cancelled{false};
+  ~Impl() {
+    if (curl != nullptr) curl_easy_cleanup(curl);
+  }
+};
+
+core::Status CurlPoster::CheckOptions(const CurlPosterOptions& options) {
+  std::call_once(curl_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  const size_t authority = options.url.rfind("http://", 0) == 0    ? 7
+                           : options.url.rfind("https://", 0) == 0 ? 8
+                                                                   : 0;
+  // libcurl reads http:///x as host x: a host must follow the slashes.
+  const bool http = authority != 0 && options.url.size() > authority &&
+                    options.url[authority] != '/' &&
+                    options.url.find_first_of(" \t\r\n") == std::string::npos;
+  const std::optional<UrlParts> url = http ? ParseUrl(options.url) : std::nullopt;
+  if (!url || url->host.empty() || (url->scheme != "http" && url->scheme != "https")) {
+    return core::InvalidArgument("--webhook must be an http:// or https:// URL with a host, got '" +
+                                 options.url + "'");
+  }
+  if (!url->user.empty() || !url->password.empty()) {
+    // It would be written wherever the URL is (logs, the config file, ps): the secret file
+    // is the place for what the receiver checks.
+    return core::InvalidArgument(
+        "--webhook: no user or password in the URL; the receiver checks the Custos-Signature "
+        "header (--webhook-secret-file)");
+  }
+  if (!options.ca_file.empty() && !std::ifstream(options.ca_file).is_open()) {
+    return core::InvalidArgument("--webhook-ca-file: cannot read " + options.ca_file);
+  }
+  return core::OkStatus();
+}
+
+core::Result<std::unique_ptr<CurlPoster>> CurlPoster::Create(CurlPosterOptions options) {
+  CUSTOS_RETURN_IF_ERROR(CheckOptions(options));
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  impl->curl = curl_easy_init();
+  if (impl->curl == nullptr) return core::Internal("libcurl could not make a handle");
+  CURL* c = impl->curl;
+  curl_easy_setopt(c, CURLOPT_URL, impl->options.url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, impl->options.user_agent.c_str());
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+  if (!impl->options.ca_file.empty()) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, impl->options.ca_file.c_str());
+  }
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(impl->options.connect_timeout.count()));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(impl->options.timeout.count()));
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, Progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &impl->cancelled);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, KeepHead);
+  return std::unique_ptr<CurlPoster>(new CurlPoster(std::move(impl)));
+}
+
+CurlPoster::CurlPoster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CurlPoster::~CurlPoster() = default;
+
+void CurlPoster::Cancel() { impl_->cancelled = true; }
+
+core::Result<core::HttpAnswer> CurlPoster::Post(std::string_view body,
+                                                std::span<const core::MessageHeader> headers) {
+  if (impl_->cancelled) return core::Unavailable("cancelled");
+  CURL* c = impl_->curl;
+  curl_slist* list = nullptr;
+  for (const core::MessageHeader& h : headers) {
+    list = curl_slist_append(list, (std::string(h.name) + ": " + std::string(h.value)).c_str());
+  }
+  // No "Expect: 100-continue" round trip before a large body.
+  list = curl_slist_append(list, "Expect:");
+  core::HttpAnswer answer;
+  char error[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer.body_head);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
+  const CURLcode rc = curl_easy_perform(c);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &answer.status);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, nullptr);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, nullptr);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
+  curl_slist_free_all(list);
+  if (rc != CURLE_OK) {
+    return core::Unavailable(rc == CURLE_ABORTED_BY_CALLBACK
+                                 ? std::string("cancelled")
+                                 : std::string(error[0] != '\0' ? error : curl_easy_strerror(rc)));
+  }
+  return answer;
+}
+
+}  // namespace custos::storage

@@ -1,0 +1,49 @@
+// CurlPoster: the HttpPoster of the webhook sink (`--webhook URL`), through libcurl.
+//
+// One connection is kept and reused between posts (HTTP/1.1 keep-alive). Only http:// and
+// https:// are spoken, redirects are not followed (a batch goes where it was configured to go,
+// or nowhere), and HTTPS peers are verified against the system's CAs, or `ca_file` when given
+// (a private CA, or a self-signed receiver's certificate). A post that gets no answer within
+// `timeout` fails; Cancel makes one in progress give up within a fraction of a second.
+//
+// Thread-safety: Post from one thread at a time; Cancel from any.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "core/http_poster.h"
+
+namespace custos::storage {
+
+struct CurlPosterOptions {
+  std::string url;
+  std::string ca_file;  // empty: the system's CAs
+  std::string user_agent = "custos";
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds timeout{30'000};  // one post, connection included
+};
+
+class CurlPoster final : public core::HttpPoster {
+ public:
+  // The URL must be http(s)://HOST[:PORT][/PATH] with no user or password in it; a CA file
+  // must be readable.
+  [[nodiscard]] static core::Status CheckOptions(const CurlPosterOptions& options);
+  [[nodiscard]] static core::Result<std::unique_ptr<CurlPoster>> Create(CurlPosterOptions options);
+  ~CurlPoster() override;
+  CurlPoster(const CurlPoster&) = delete;
+  CurlPoster& operator=(const CurlPoster&) = delete;
+
+  [[nodiscard]] core::Result<core::HttpAnswer> Post(
+      std::string_view body, std::span<const core::MessageHeader> headers) override;
+  void Cancel() override;
+
+ private:
+  struct Impl;
+  explicit CurlPoster(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace custos::storage
