@@ -464,19 +464,23 @@ struct Api::Impl {
       }
       return;
     }
-    // An unauthenticated source waits in front if a login from it succeeded lately, in the new
-    // lane (one job at a time) if it is not known yet, behind both once its failures are spent.
+    // An unauthenticated source waits in front if a login from it succeeded lately (a few
+    // jobs at a time), in the new lane (one at a time) if it is not known yet, behind both
+    // once its failures are spent or its jobs in flight are as many as it may have.
     std::string source = internal::SourceKey(call->req.remote_ip);
     internal::Lane lane = internal::Lane::kBack;
     if (!services.failing_sources.Spent(source)) {
       if (services.known_sources.Known(source)) {
-        lane = internal::Lane::kFront;
+        if (services.front_logins.TryEnter(source, internal::FrontLogins::kKnownInFlight)) {
+          lane = internal::Lane::kFront;
+        }
       } else if (services.front_logins.TryEnter(source)) {
         lane = internal::Lane::kNew;
       }
     }
+    const bool gated = lane != internal::Lane::kBack;
     std::function<void()> job = [call, &handler] { handler(call); };
-    if (lane == internal::Lane::kNew) {
+    if (gated) {
       job = [call, &handler, gate = &services.front_logins, source] {
         struct Leave {
           internal::FrontLogins* gate;
@@ -487,7 +491,7 @@ struct Api::Impl {
       };
     }
     if (!pool->TrySubmit(std::move(job), call->Owner(), lane)) {
-      if (lane == internal::Lane::kNew) services.front_logins.Leave(source);
+      if (gated) services.front_logins.Leave(source);
       call->Reply(internal::Busy(*pool));
     }
   }

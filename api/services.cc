@@ -223,14 +223,21 @@ WorkPool* Services::PoolFor(Work work) {
   return nullptr;
 }
 
-bool FrontLogins::TryEnter(const std::string& source) {
+bool FrontLogins::TryEnter(const std::string& source, int limit) {
   std::lock_guard lock(mu_);
-  return in_flight_.insert(source).second;
+  int& n = in_flight_[source];
+  if (n >= limit) {
+    if (n == 0) in_flight_.erase(source);
+    return false;
+  }
+  ++n;
+  return true;
 }
 
 void FrontLogins::Leave(const std::string& source) {
   std::lock_guard lock(mu_);
-  in_flight_.erase(source);
+  auto it = in_flight_.find(source);
+  if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
 }
 
 void KnownSources::Mark(const std::string& source) {

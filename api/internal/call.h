@@ -174,20 +174,23 @@ class FailedLoginTally {
   std::map<std::tuple<std::string, std::string, std::string>, Window> windows_;
 };
 
-// The source addresses with a job in the login pool's kNew lane, one each: a source's next
-// job while one is in flight waits in kBack. So a new address's free failures
-// (failing_sources) come one after another, never a burst of parallel hashes, and a guesser
-// is sent back after exactly its budget of failures. Bounded by the jobs the pool holds
-// (every entry is one admitted job).
+// The login pool's jobs in flight per source address. An address not known yet has at most
+// one (kNew lane): its free failures (failing_sources) come one after another, never a burst
+// of parallel hashes, and a guesser is sent back after exactly its budget of failures. A known
+// address (an office behind one NAT) has up to kKnownInFlight in front: an account holder
+// guessing others' passwords from it cannot fill the front lane before its failures count.
+// Jobs past the limit wait in kBack. Bounded by the jobs the pool holds (every count is one
+// admitted job).
 class FrontLogins {
  public:
-  // Whether `source` had nothing in flight; if so it has now, until Leave.
-  [[nodiscard]] bool TryEnter(const std::string& source);
+  static constexpr int kKnownInFlight = 4;
+  // Whether `source` had fewer than `limit` jobs in flight; if so it has one more, until Leave.
+  [[nodiscard]] bool TryEnter(const std::string& source, int limit = 1);
   void Leave(const std::string& source);
 
  private:
   std::mutex mu_;
-  std::unordered_set<std::string> in_flight_;
+  std::unordered_map<std::string, int> in_flight_;
 };
 
 // Source addresses from which a login or a client's token request succeeded within `ttl`:

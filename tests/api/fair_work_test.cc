@@ -273,6 +273,18 @@ TEST(FrontLoginsTest, OneJobInFlightPerSource) {
   EXPECT_TRUE(gate.TryEnter("10.0.0.1"));
 }
 
+TEST(FrontLoginsTest, AKnownSourceHasAFewJobsInFlightAndNoMore) {
+  api::internal::FrontLogins gate;
+  const int limit = api::internal::FrontLogins::kKnownInFlight;
+  for (int i = 0; i < limit; ++i) EXPECT_TRUE(gate.TryEnter("10.0.0.1", limit)) << i;
+  EXPECT_FALSE(gate.TryEnter("10.0.0.1", limit));
+  EXPECT_FALSE(gate.TryEnter("10.0.0.1")) << "nor one more as an unknown source";
+  gate.Leave("10.0.0.1");
+  EXPECT_TRUE(gate.TryEnter("10.0.0.1", limit));
+  for (int i = 0; i < limit; ++i) gate.Leave("10.0.0.1");
+  EXPECT_TRUE(gate.TryEnter("10.0.0.1")) << "all left: the count is gone";
+}
+
 TEST(KnownSourcesTest, ASourceIsKnownOnceItSucceededAndTheKnownStayKnownWhenFull) {
   api::internal::KnownSources known(std::chrono::hours(1), /*capacity=*/2);
   EXPECT_FALSE(known.Known("10.0.0.1"));
