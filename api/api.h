@@ -78,6 +78,7 @@ struct KeyRotated {
   std::string kid;          // the key that signs from now on
   std::string retired_kid;  // the one it replaced, still published for what it signed
   std::string time;
+  bool revoked = false;  // the old key was dropped instead (TokenSigner::Rotate)
 };
 
 struct ApiDeps {
@@ -102,7 +103,7 @@ struct ApiDeps {
   std::function<core::Result<BackupMade>(const std::string& to)> backup;
   // POST /v1/keys/rotate: retires the token-signing ("jwt") or checkpoint-signing ("audit")
   // key and makes a new one; null where the node has none to rotate.
-  std::function<core::Result<KeyRotated>(const std::string& kind)> rotate_key;
+  std::function<core::Result<KeyRotated>(const std::string& kind, bool revoke)> rotate_key;
 };
 
 using RootClient = projections::RootClient;

@@ -187,17 +187,23 @@ std::shared_ptr<const TokenSigner::State> TokenSigner::state() const {
 
 std::string TokenSigner::kid() const { return state()->current->kid; }
 
-core::Result<TokenSigner::Rotated> TokenSigner::Rotate(core::Time now) {
+core::Result<TokenSigner::Rotated> TokenSigner::Rotate(core::Time now, bool revoke) {
   std::lock_guard rotating(rotate_mu_);
   const std::shared_ptr<const State> was = state();
   const Key& old = *was->current;
   CUSTOS_ASSIGN_OR_RETURN(core::Pkey fresh,
                           core::RotateKey(path_, "the signing key", KeyTypeOf(alg_), old.kid,
-                                          old.pkey.get(), now, kRetiredKeyLife));
+                                          old.pkey.get(), now, kRetiredKeyLife, revoke));
   auto next = std::make_shared<State>();
   CUSTOS_ASSIGN_OR_RETURN(next->current, Describe(std::move(fresh), alg_, std::nullopt));
   for (const std::shared_ptr<const Key>& r : was->retired) {
     if (now - *r->retired_at < kRetiredKeyLife) next->retired.push_back(r);
+  }
+  Rotated out{next->current->kid, old.kid};
+  if (revoke) {
+    std::lock_guard lock(mu_);
+    state_ = std::move(next);
+    return out;
   }
   auto retiring = std::make_shared<Key>();
   // The old key object stays with whoever still holds the previous state: one more reference.
@@ -208,7 +214,6 @@ core::Result<TokenSigner::Rotated> TokenSigner::Rotate(core::Time now) {
   retiring->y = old.y;
   retiring->retired_at = now;
   next->retired.push_back(std::move(retiring));
-  Rotated out{next->current->kid, old.kid};
   {
     std::lock_guard lock(mu_);
     state_ = std::move(next);

@@ -90,12 +90,14 @@ class TokenSigner {
   // How long a retired key still verifies the tokens it signed.
   static constexpr std::chrono::hours kRetiredKeyLife{25};
   // Retires the current key at `now` and signs with a new one, on disk first
-  // (core/ed25519_key.h RotateKey). The kids, new and retired.
+  // (core/ed25519_key.h RotateKey). The kids, new and retired. `revoke` (a leaked key): the old
+  // key is dropped at once, from the JWKS and from verification, so that every token it signed
+  // is refused (its holders sign in again) and whoever holds a copy of it can sign nothing.
   struct Rotated {
     std::string kid;
     std::string retired_kid;
   };
-  [[nodiscard]] core::Result<Rotated> Rotate(core::Time now);
+  [[nodiscard]] core::Result<Rotated> Rotate(core::Time now, bool revoke = false);
 
  private:
   struct Key;

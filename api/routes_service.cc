@@ -16,9 +16,11 @@ struct BackupBody {
 
 struct RotateBody {
   std::string kind;
+  std::optional<bool> revoke;
   template <class S, class V>
   static void Fields(S& s, V& v) {
     v("kind", s.kind);
+    v("revoke", s.revoke);
   }
 };
 
@@ -40,7 +42,9 @@ void AddServiceRoutes(RouteTable& t, Services& s) {
   });
 
   // Key rotation, root only: the new key signs from the answer on; the retired one stays in
-  // the JWKS (a day) or the audit-key set (for good) for what it signed before.
+  // the JWKS (a day) or the audit-key set (for good) for what it signed before. A leaked token
+  // key is revoked instead ("revoke": true): dropped at once, its tokens refused from the
+  // answer on (the verified-token cache is emptied with it).
   t.Add({"POST", "/v1/keys/rotate", Access::kRoot, "", "", Work::kHeavy},
         [&s](const CallPtr& call) {
           RotateBody body;
@@ -50,13 +54,21 @@ void AddServiceRoutes(RouteTable& t, Services& s) {
           if (body.kind != "jwt" && body.kind != "audit") {
             return call->Fail(core::InvalidField("kind", "must be \"jwt\" or \"audit\""));
           }
+          const bool revoke = body.revoke.value_or(false);
+          if (revoke && body.kind != "jwt") {
+            // What an audit key signed is evidence that must keep verifying; a thief's
+            // signatures dated after the rotation are refused already (docs/api-additions.md).
+            return call->Fail(core::InvalidField(
+                "revoke", "only a token key (\"kind\": \"jwt\") is revoked; rotate an audit key"));
+          }
           if (!s.deps.rotate_key) return call->Fail(core::Unavailable("this node rotates no keys"));
-          core::Result<KeyRotated> made = s.deps.rotate_key(body.kind);
+          core::Result<KeyRotated> made = s.deps.rotate_key(body.kind, revoke);
           if (!made.ok()) return call->Fail(made.error());
+          if (made->revoked) s.token_cache.Clear();
           core::JsonWriter w;
           w.BeginObject().Key("kind").String(body.kind).Key("kid").String(made->kid);
-          w.Key("retired_kid").String(made->retired_kid).Key("time").String(made->time);
-          w.EndObject();
+          w.Key(made->revoked ? "revoked_kid" : "retired_kid").String(made->retired_kid);
+          w.Key("time").String(made->time).EndObject();
           call->Json(200, w.Take());
         });
 

@@ -305,6 +305,13 @@ void TokenCache::Put(const std::string& token, std::shared_ptr<const TokenClaims
   shard.tokens[token] = std::move(claims);
 }
 
+void TokenCache::Clear() {
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    shard.tokens.clear();
+  }
+}
+
 int RateLimiter::TakeFrom(Bucket& b, std::chrono::steady_clock::time_point now) const {
   const double elapsed = std::chrono::duration<double>(now - b.at).count();
   b.tokens = std::min(burst_, b.tokens + std::max(0.0, elapsed) * rate_);

@@ -120,7 +120,7 @@ Result<std::vector<RetiredKey>> LoadRetiredKeys(const std::string& key_path, Key
 
 Result<Pkey> RotateKey(const std::string& key_path, std::string_view what, KeyType type,
                        const std::string& kid, EVP_PKEY* current, Time now,
-                       std::optional<std::chrono::milliseconds> keep) {
+                       std::optional<std::chrono::milliseconds> keep, bool revoke) {
   const std::string name(what);
   CUSTOS_ASSIGN_OR_RETURN(std::vector<RetiredKey> retired, LoadRetiredKeys(key_path, type));
   CUSTOS_ASSIGN_OR_RETURN(Pkey fresh, NewKey(type));
@@ -138,7 +138,7 @@ Result<Pkey> RotateKey(const std::string& key_path, std::string_view what, KeyTy
     if (keep && now - r.retired_at >= *keep) continue;  // nothing it signed is still in use
     CUSTOS_RETURN_IF_ERROR(entry(r.kid, r.retired_at, r.key.get()));
   }
-  CUSTOS_RETURN_IF_ERROR(entry(kid, now, current));
+  if (!revoke) CUSTOS_RETURN_IF_ERROR(entry(kid, now, current));
   w.EndArray().EndObject();
   CUSTOS_RETURN_IF_ERROR(WritePrivateFile(RetiredKeysPath(key_path), w.str() + "\n"));
   CUSTOS_RETURN_IF_ERROR(WriteKey(key_path, fresh.get(), name));

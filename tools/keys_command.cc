@@ -21,6 +21,9 @@ int RunKeys(const Args& args) {
             "/v1/keys/rotate)"},
            {"jwt", false, "", "rotate the key that signs access tokens"},
            {"audit", false, "", "rotate the key that signs audit checkpoints and export receipts"},
+           {"revoke", false, "",
+            "with --jwt, for a leaked key: drop the old key instead of keeping it published, so "
+            "that every token it signed is refused"},
            {"jwt-alg",
             true,
             "EdDSA",
@@ -34,6 +37,11 @@ int RunKeys(const Args& args) {
   }
   if (flags.IsSet("jwt") == flags.IsSet("audit")) {
     return ReportError("keys", core::InvalidArgument("give one of --jwt and --audit"));
+  }
+  if (flags.IsSet("revoke") && !flags.IsSet("jwt")) {
+    return ReportError(
+        "keys", core::InvalidArgument("--revoke is for --jwt: what an audit key signed must keep "
+                                      "verifying (rotate it instead)"));
   }
   core::Result<std::string> data_dir = flags.Require("data-dir");
   if (!data_dir.ok()) return ReportError("keys", data_dir.error());
@@ -56,7 +64,7 @@ int RunKeys(const Args& args) {
     auto signer = api::TokenSigner::LoadOrCreate(path, "https://custos.invalid",
                                                  es256 ? api::JwtAlg::kES256 : api::JwtAlg::kEdDSA);
     if (!signer.ok()) return ReportError("keys", signer.error());
-    core::Result<api::TokenSigner::Rotated> r = (*signer)->Rotate(now);
+    core::Result<api::TokenSigner::Rotated> r = (*signer)->Rotate(now, flags.IsSet("revoke"));
     if (!r.ok()) return ReportError("keys", r.error());
     kid = r->kid;
     retired_kid = r->retired_kid;
@@ -70,7 +78,11 @@ int RunKeys(const Args& args) {
   }
   core::JsonWriter w;
   w.BeginObject().Key("kind").String(jwt ? "jwt" : "audit").Key("kid").String(kid);
-  w.Key("retired_kid").String(retired_kid).Key("time").String(core::FormatTime(now)).EndObject();
+  w.Key(flags.IsSet("revoke") ? "revoked_kid" : "retired_kid")
+      .String(retired_kid)
+      .Key("time")
+      .String(core::FormatTime(now))
+      .EndObject();
   std::printf("%s\n", w.str().c_str());
   return kExitOk;
 }

@@ -256,8 +256,8 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
             core::log::Info("backup taken to " + b.path + " at seq " + std::to_string(b.seq));
             return api::BackupMade{b.seq, b.path, b.time};
           },
-          [signer = p->signer.get(), audit_key = p->audit_key.get(), &clock,
-           keys_mu](const std::string& kind) -> core::Result<api::KeyRotated> {
+          [signer = p->signer.get(), audit_key = p->audit_key.get(), &clock, keys_mu](
+              const std::string& kind, bool revoke) -> core::Result<api::KeyRotated> {
             std::lock_guard keys(*keys_mu);
             // The retirement is dated a little after the old key stops signing: a checkpoint,
             // receipt or token whose time was read just before the swap, and that the old key
@@ -269,16 +269,20 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
             api::KeyRotated out;
             out.time = core::FormatTime(now);
             if (kind == "jwt") {
-              CUSTOS_ASSIGN_OR_RETURN(api::TokenSigner::Rotated r, signer->Rotate(now));
+              // A revoked key is dropped now, not at `now` + margin: its tokens stop at once.
+              CUSTOS_ASSIGN_OR_RETURN(api::TokenSigner::Rotated r, signer->Rotate(now, revoke));
               out.kid = r.kid;
               out.retired_kid = r.retired_kid;
+              out.revoked = revoke;
             } else {
               CUSTOS_ASSIGN_OR_RETURN(core::CheckpointSigner::Rotated r, audit_key->Rotate(now));
               out.kid = r.kid;
               out.retired_kid = r.retired_kid;
             }
-            core::log::Warn("the " + kind + " key " + out.retired_kid + " was retired; " + out.kid +
-                            " signs from now on");
+            core::log::Warn(
+                "the " + kind + " key " + out.retired_kid +
+                (out.revoked ? " was revoked (nothing it signed verifies); " : " was retired; ") +
+                out.kid + " signs from now on");
             if (clock.Now() > now) {
               core::log::Error("the " + kind + " key rotation took longer than its margin: what " +
                                out.retired_kid + " signed during it may not verify");

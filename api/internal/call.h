@@ -95,6 +95,8 @@ class TokenCache {
  public:
   [[nodiscard]] std::shared_ptr<const TokenClaims> Find(const std::string& token, core::Time now);
   void Put(const std::string& token, std::shared_ptr<const TokenClaims> claims);
+  // Forgets every token (their keys changed: each is verified again on its next use).
+  void Clear();
 
  private:
   static constexpr size_t kShards = 16;

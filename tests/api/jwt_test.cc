@@ -197,6 +197,31 @@ TEST_P(JwtTest, ARotatedKeyKeepsVerifyingWhatItSignedForADayAndNothingAfterItsRe
   EXPECT_EQ(old->Verify(signed_before, later).error().message, "invalid token: unknown kid");
 }
 
+TEST_P(JwtTest, ARevokedKeyVerifiesNothingAndIsNotPublishedEvenAfterARestart) {
+  auto signer = Signer("key.pem");
+  const std::string before = signer->Sign(Claims("api_client"));
+  const std::string old_kid = signer->kid();
+  core::Result<TokenSigner::Rotated> r = signer->Rotate(kNow, /*revoke=*/true);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->retired_kid, old_kid);
+  EXPECT_EQ(signer->Verify(before, kNow).error().message, "invalid token: unknown kid");
+  EXPECT_TRUE(signer->Verify(signer->Sign(Claims("api_client")), kNow).ok());
+  const core::JsonValue jwks = core::ParseJson(signer->JwksJson(kNow)).value();
+  ASSERT_EQ(jwks.Find("keys")->items().size(), 1u);
+  EXPECT_EQ(jwks.Find("keys")->items()[0].Find("kid")->text(), r->kid);
+  auto reloaded = Signer("key.pem");
+  ASSERT_NE(reloaded, nullptr);
+  EXPECT_FALSE(reloaded->Verify(before, kNow).ok());
+  EXPECT_EQ(core::ParseJson(reloaded->JwksJson(kNow)).value().Find("keys")->items().size(), 1u);
+  // Keys retired before stay retired (published, verifying) through a later revocation.
+  const std::string second = reloaded->Sign(Claims("api_client"));
+  ASSERT_TRUE(reloaded->Rotate(kNow).ok());
+  const std::string third = reloaded->Sign(Claims("api_client"));
+  ASSERT_TRUE(reloaded->Rotate(kNow, /*revoke=*/true).ok());
+  EXPECT_TRUE(reloaded->Verify(second, kNow).ok());
+  EXPECT_FALSE(reloaded->Verify(third, kNow).ok());
+}
+
 TEST_P(JwtTest, ARotationCutShortLeavesTheOldKeyCurrentAndListedOnce) {
   auto signer = Signer("key.pem");
   const std::string kid = signer->kid();

@@ -504,7 +504,7 @@ def key_rotation(binary, tmp):
     """POST /v1/keys/rotate (root only) and `custos keys rotate` on the stopped server: tokens
     and exports signed before and after each rotation all verify — tokens with PyJWT against
     the JWKS, exports with `custos verify --key` against the audit-key set — and the new keys
-    sign from the answer on."""
+    sign from the answer on; a revoked token key's tokens are refused at once."""
     data_dir = os.path.join(tmp, "kr")
     issuer = "https://custos.kr.test"  # the same across the restart (port 0 changes)
     server = Server(binary, ["--issuer", issuer], data_dir=data_dir)
@@ -612,6 +612,20 @@ def key_rotation(binary, tmp):
         check([k["kid"] for k in jwks["keys"]] == [rotated["kid"], old_kid], jwks)
         r = requests.get(server.url("/v1/tenants"), headers={"Authorization": "Bearer " + old_token})
         check(r.status_code == 200, "the retired key's token after a restart: %s" % r.text)
+
+        # A leaked token key, revoked: its tokens are refused from the answer on (one used a
+        # moment before, so verified and cached, too), and it is no longer published.
+        root = server.root()
+        root.expect(200, "GET", "/v1/tenants")
+        r = root.call("POST", "/v1/keys/rotate", {"kind": "audit", "revoke": True})
+        check(r.status_code == 422 and r.json()["errors"][0]["field"] == "revoke", r.text)
+        revoked = root.expect(200, "POST", "/v1/keys/rotate", {"kind": "jwt", "revoke": True})
+        check(revoked["revoked_kid"] == rotated["kid"] and "retired_kid" not in revoked, revoked)
+        r = root.call("GET", "/v1/tenants")
+        check(r.status_code == 401, "a revoked key's token: %d %s" % (r.status_code, r.text))
+        jwks = requests.get(server.url("/.well-known/jwks.json")).json()
+        check([k["kid"] for k in jwks["keys"]] == [revoked["kid"], old_kid], jwks)
+        server.root().expect(200, "GET", "/v1/tenants")
     finally:
         server.stop()
 

@@ -263,9 +263,20 @@ TEST_F(CliTest, KeysRotateRetiresAStoppedServersKey) {
                 ->JwksJson(core::SystemClock().Now())
                 .find(core::ParseJson(jwt.out).value().Find("retired_kid")->text()),
             std::string::npos);
+  // --revoke: the old key is gone from the set.
+  const std::string current = tokens.value()->kid();
+  tokens.value().reset();
+  CommandResult revoked = RunCommand({kCustos, "keys", "rotate", "--data-dir", dir_.path(), "--jwt",
+                                      "--jwt-alg", "ES256", "--revoke"});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  EXPECT_EQ(core::ParseJson(revoked.out).value().Find("revoked_kid")->text(), current);
+  tokens = api::TokenSigner::LoadOrCreate(jwt_path, "https://id.example", api::JwtAlg::kES256);
+  ASSERT_TRUE(tokens.ok()) << tokens.error().ToString();
+  EXPECT_EQ(tokens.value()->JwksJson(core::SystemClock().Now()).find(current), std::string::npos);
 
   for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
            {"rotate", "--data-dir", dir_.path()},
+           {"rotate", "--data-dir", dir_.path(), "--audit", "--revoke"},
            {"rotate", "--data-dir", dir_.path(), "--jwt", "--audit"},
            {"spin", "--data-dir", dir_.path(), "--jwt"},
            {"--data-dir", dir_.path(), "--jwt"}}) {
