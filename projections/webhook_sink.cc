@@ -141,6 +141,7 @@ void WebhookSink::Run() {
   Batch batch;
   std::chrono::milliseconds backoff = options_.first_backoff;
   size_t read_limit = options_.max_batch_events;  // halved by each 413, until a restart
+  bool gap_reported = false;
   std::minstd_rand jitter(
       static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
   const std::string_view content_type =
@@ -172,6 +173,14 @@ void WebhookSink::Run() {
       }
       events = std::move(read).value();
       in_body = 0;
+      if (cursor != 0 && events.front().seq.value() > cursor + 1 && !gap_reported) {
+        // Retention never passes the cursor while the sink is on: these were purged while it
+        // was off.
+        gap_reported = true;
+        core::log::Warn("the webhook sink resumes past events purged while it was off",
+                        {{"after_seq", std::to_string(cursor)},
+                         {"next_seq", std::to_string(events.front().seq.value())}});
+      }
     }
     if (in_body == 0) {
       // As many as fit the byte bound, and at least one.
@@ -189,6 +198,7 @@ void WebhookSink::Run() {
       if (!rendered.ok()) {
         // A line the log cannot read is damage for `custos verify` to name; the sink stops
         // there rather than skip an event.
+        failing_ = true;
         core::log::Error("the webhook sink stopped at an event it cannot read",
                          {{"error", rendered.error().ToString()}});
         while (Pause(options_.max_backoff)) {
@@ -228,7 +238,12 @@ void WebhookSink::Run() {
     if (stop_) break;  // cancelled: sent again after a restart
     failures_.fetch_add(1);
     failing_ = true;
-    if (answer.ok() && answer->status == 413 && in_body > 1) {
+    if (answer.ok() && answer->status == 413 && in_body == 1) {
+      core::log::Error(
+          "the webhook endpoint refuses a single event as too large (413): delivery, and "
+          "retention with it, waits until the endpoint takes it",
+          {{"batch", range}, {"bytes", std::to_string(batch.body.size())}});
+    } else if (answer.ok() && answer->status == 413) {
       // Too large for the endpoint: the first half, at once, and no larger batches after.
       read_limit = std::max<size_t>(1, in_body / 2);
       in_body = 0;

@@ -19,7 +19,11 @@
 // cursor's write. Receivers deduplicate by the events' `id`. The sink only reads the log, on
 // a thread of its own: an endpoint away never blocks or slows a write.
 //
-// Thread-safety: Start and Stop from one thread; stats and WaitDelivered from any.
+// A batch the endpoint never accepts (a 4xx for good, an event too large for it) holds delivery
+// there, and retention with it: `custos_webhook_failing` says so, and each refusal is logged.
+//
+// Thread-safety: Start once and Stop from one thread (a sink is not started again: make a new
+// one); stats and WaitDelivered from any.
 #pragma once
 
 #include <atomic>
@@ -46,10 +50,10 @@ enum class WebhookFormat { kNdjson, kSplunkHec };
 
 struct WebhookOptions {
   WebhookFormat format = WebhookFormat::kNdjson;
-  std::string secret;  // the HMAC key; with kSplunkHec also the HEC token
-  std::string host;    // the HEC events' `host`
-  size_t max_batch_events = 1000;
-  size_t max_batch_bytes = size_t{1} << 20;  // a single larger event still goes alone
+  std::string secret;                        // the HMAC key; with kSplunkHec also the HEC token
+  std::string host;                          // the HEC events' `host`
+  size_t max_batch_events = 500;             // also what is read ahead of the endpoint
+  size_t max_batch_bytes = size_t{1} << 20;  // of stored lines; a larger event goes alone
   std::chrono::milliseconds first_backoff{200};
   std::chrono::milliseconds max_backoff{60'000};
 };

@@ -98,25 +98,29 @@ core::Result<std::unique_ptr<CurlPoster>> CurlPoster::Create(CurlPosterOptions o
   impl->curl = curl_easy_init();
   if (impl->curl == nullptr) return core::Internal("libcurl could not make a handle");
   CURL* c = impl->curl;
-  curl_easy_setopt(c, CURLOPT_URL, impl->options.url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, impl->options.user_agent.c_str());
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+  bool ok = true;
+  ok = ok && curl_easy_setopt(c, CURLOPT_URL, impl->options.url.c_str()) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_USERAGENT, impl->options.user_agent.c_str()) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)) ==
+                 CURLE_OK;
   if (!impl->options.ca_file.empty()) {
-    curl_easy_setopt(c, CURLOPT_CAINFO, impl->options.ca_file.c_str());
+    ok = ok && curl_easy_setopt(c, CURLOPT_CAINFO, impl->options.ca_file.c_str()) == CURLE_OK;
   }
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(impl->options.connect_timeout.count()));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(impl->options.timeout.count()));
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, Progress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &impl->cancelled);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, KeepHead);
+  ok = ok && curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                              static_cast<long>(impl->options.connect_timeout.count())) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                              static_cast<long>(impl->options.timeout.count())) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, Progress) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_XFERINFODATA, &impl->cancelled) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, KeepHead) == CURLE_OK;
+  if (!ok) return core::Internal("this libcurl lacks an option the webhook needs (7.85 or later)");
   return std::unique_ptr<CurlPoster>(new CurlPoster(std::move(impl)));
 }
 

@@ -4,7 +4,10 @@
 // https:// are spoken, redirects are not followed (a batch goes where it was configured to go,
 // or nowhere), and HTTPS peers are verified against the system's CAs, or `ca_file` when given
 // (a private CA, or a self-signed receiver's certificate). A post that gets no answer within
-// `timeout` fails; Cancel makes one in progress give up within a fraction of a second.
+// `timeout` fails; Cancel makes one in progress give up at libcurl's next progress call (about
+// a second at most while waiting; name resolution runs on libcurl's resolver thread where the
+// build has one, as Debian's does, and then obeys the timeouts too). libcurl's standard proxy
+// variables (https_proxy, no_proxy) apply, as for any libcurl client.
 //
 // Thread-safety: Post from one thread at a time; Cancel from any.
 #pragma once

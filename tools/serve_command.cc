@@ -127,6 +127,9 @@ core::Status WebhookOptionsFrom(const Flags& flags, NodeOptions& out) {
       if (flags.Get(flag))
         return core::InvalidArgument(std::string("--") + flag + " needs --webhook");
     }
+    if (*flags.Get("webhook-format") != "ndjson") {
+      return core::InvalidArgument("--webhook-format needs --webhook");
+    }
     return core::OkStatus();
   }
   storage::CurlPosterOptions poster;
@@ -142,9 +145,11 @@ core::Status WebhookOptionsFrom(const Flags& flags, NodeOptions& out) {
     return core::InvalidArgument("--webhook-secret-file: cannot read " + *secret_file);
   }
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  if (secret.size() < 16 || secret.find_first_of("\r\n") != std::string::npos) {
+  if (secret.size() < 16 || std::any_of(secret.begin(), secret.end(), [](char ch) {
+        return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;  // would cut a header
+      })) {
     return core::InvalidArgument("--webhook-secret-file: " + *secret_file +
-                                 " must hold one line of at least 16 characters");
+                                 " must hold one line of at least 16 printable characters");
   }
   out.webhook_url = poster.url;
   out.webhook_ca_file = poster.ca_file;
@@ -153,6 +158,11 @@ core::Status WebhookOptionsFrom(const Flags& flags, NodeOptions& out) {
                            ? projections::WebhookFormat::kSplunkHec
                            : projections::WebhookFormat::kNdjson;
   if (poster.url.rfind("http://", 0) == 0) {
+    if (out.webhook.format == projections::WebhookFormat::kSplunkHec) {
+      return core::InvalidArgument(
+          "--webhook-format splunk-hec needs an https:// URL: the HEC token is sent in every "
+          "request");
+    }
     core::log::Warn("the webhook is plain http: the events cross the network unencrypted");
   }
   return core::OkStatus();

@@ -143,6 +143,7 @@ class Writers:
     def __init__(self, server, token):
         self.stop_flag = threading.Event()
         self.written = 0
+        self.errors = []
         self.threads = [threading.Thread(target=self.run, args=(server, token, t))
                         for t in TENANTS]
         for t in self.threads:
@@ -157,7 +158,9 @@ class Writers:
             r = http.post(server.url("/v1/tenants/%s/audit/events:batch" % tenant),
                           json={"events": [{"type": "workflow.executed", "data": {"n": n, "k": k}}
                                            for k in range(10)]}, timeout=30)
-            check(r.status_code == 201, r.text)
+            if r.status_code != 201:
+                self.errors.append(r.text)
+                return
             self.written += 10
             time.sleep(0.02)  # paces the writers (about 1,500 events/s): not a wait
 
@@ -165,6 +168,7 @@ class Writers:
         self.stop_flag.set()
         for t in self.threads:
             t.join()
+        check(not self.errors, "a write failed: %s" % self.errors[:1])
 
 
 def check_exactly_once(receiver, binary, data_dir):
@@ -233,6 +237,7 @@ def delivery_through_failures(binary, tmp, cert, key):
         print("webhook: %d events accepted exactly once; %d posts refused or dropped and sent "
               "again" % (total, receiver.refused))
         check(receiver.refused >= 5, "the failures happened")
+        check(SECRET.encode() not in server.stderr_seen, "the secret is in the server's log")
     finally:
         if writers:
             writers.stop()
@@ -241,6 +246,27 @@ def delivery_through_failures(binary, tmp, cert, key):
     # The secret never reaches the log or the store in clear.
     found = subprocess.run(["grep", "-rl", SECRET, data_dir], capture_output=True, text=True)
     check(found.stdout == "", "the webhook secret is in " + found.stdout)
+
+
+def certificate_checked(binary, tmp, cert, key):
+    """Without the receiver's certificate trusted (no --webhook-ca-file), nothing is
+    delivered: the TLS check is not skipped."""
+    port = free_port()
+    receiver = Receiver(port, cert, key)
+    secret_file = os.path.join(tmp, "webhook.secret")
+    data_dir = os.path.join(tmp, "untrusted")
+    server = Server(binary, data_dir=data_dir, args=[
+        "--listen", "127.0.0.1:0", "--data-dir", data_dir, "--kafka", "off",
+        "--webhook", "https://localhost:%d/hook" % port, "--webhook-secret-file", secret_file])
+    try:
+        root = server.root()
+        root.expect(201, "POST", "/v1/tenants", {"id": "wh-a", "name": "a"})
+        wait_for(lambda: metric(server, "custos_webhook_failures_total") >= 2, "refused posts")
+        check(metric(server, "custos_webhook_failing") == 1, "failing")
+        check(not receiver.accepted, "a batch went to an untrusted certificate")
+    finally:
+        server.stop()
+        receiver.stop()
 
 
 def splunk_hec(binary, tmp, cert, key):
@@ -271,6 +297,12 @@ def refused_configurations(binary, tmp, cert):
     secret_file = os.path.join(tmp, "short.secret")
     with open(secret_file, "w") as f:
         f.write("short\n")
+    good_secret = os.path.join(tmp, "good.secret")
+    with open(good_secret, "w") as f:
+        f.write(SECRET + "\n")
+    control = os.path.join(tmp, "control.secret")
+    with open(control, "w") as f:
+        f.write(SECRET + "\0tail\n")
     data_dir = os.path.join(tmp, "refused")
     for extra, message in [
             (["--webhook", "ftp://x.example/h", "--webhook-secret-file", secret_file],
@@ -278,9 +310,15 @@ def refused_configurations(binary, tmp, cert):
             (["--webhook", "https://u:p@x.example/h"], "no user or password in the URL"),
             (["--webhook", "https://x.example/h"], "--webhook-secret-file"),
             (["--webhook", "https://x.example/h", "--webhook-secret-file", secret_file],
-             "at least 16 characters"),
+             "at least 16 printable characters"),
             (["--webhook-secret-file", secret_file], "--webhook-secret-file needs --webhook"),
-            (["--webhook", "https://x.example/h", "--webhook-format", "xml"], "webhook-format")]:
+            (["--webhook", "https://x.example/h", "--webhook-secret-file", control],
+             "printable characters"),
+            (["--webhook", "https://x.example/h", "--webhook-format", "xml"], "webhook-format"),
+            (["--webhook-format", "splunk-hec"], "--webhook-format needs --webhook"),
+            (["--webhook", "http://x.example/h", "--webhook-format", "splunk-hec",
+              "--webhook-secret-file", good_secret],
+             "splunk-hec needs an https:// URL")]:
         r = subprocess.run([binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir]
                            + extra, capture_output=True, text=True, timeout=60)
         check(r.returncode == 2 and message in r.stderr, "%s: %d %s" % (extra, r.returncode,
@@ -297,6 +335,7 @@ def main():
         cert, key = self_signed(tmp, "receiver", "webhook-receiver")
         refused_configurations(binary, tmp, cert)
         delivery_through_failures(binary, tmp, cert, key)
+        certificate_checked(binary, tmp, cert, key)
         splunk_hec(binary, tmp, cert, key)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -299,6 +299,7 @@ TEST_F(WebhookSinkTest, SplunkHecEventsCarryTheLineAndTheToken) {
               "sha256=" + core::DigestHex(core::HmacSha256(kSecret, r.body)));
   }
   for (const std::string& hec : AcceptedLines(receiver.received())) {
+    ASSERT_LT(events.size(), lines.size()) << "more accepted than stored";
     core::Result<core::JsonValue> v = core::ParseJson(hec);
     ASSERT_TRUE(v.ok()) << hec;
     const core::LineFields f = *core::ParseLineFields(lines[events.size()]);
