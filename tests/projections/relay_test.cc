@@ -58,20 +58,7 @@ class RelayTest : public ::testing::Test {
     publisher_.reset();
   }
 
-  // Appends `n` events round-robin over `tenants` tenants (t0, t1, …).
-  void Append(int n, int tenants) {
-    for (int i = 0; i < n; ++i) {
-      core::EventDraft d;
-      d.type = i % 3 == 0 ? "workflow.executed" : "connector.changed";
-      d.actor = core::Actor{"user", "usr_" + std::to_string(i % 7), "", "", ""};
-      d.data = "{\"i\":" + std::to_string(i) + "}";
-      core::AppendRequest r;
-      r.tenant = core::TenantId("t" + std::to_string(i % tenants));
-      r.events.push_back(core::RenderDraft(d).value());
-      auto appended = store_->Append(std::move(r));
-      ASSERT_TRUE(appended.ok()) << appended.error().message;
-    }
-  }
+  void Append(int n, int tenants) { testing::AppendRoundRobin(*store_, n, tenants); }
 
   // The log's lines by tenant, in tenant_seq order.
   std::map<std::string, std::vector<std::string>> LogByTenant() {

@@ -178,19 +178,7 @@ class WebhookSinkTest : public ::testing::Test {
     poster_.reset();
   }
 
-  void Append(int n, int tenants) {
-    for (int i = 0; i < n; ++i) {
-      core::EventDraft d;
-      d.type = i % 2 == 0 ? "workflow.executed" : "connector.changed";
-      d.actor = core::Actor{"user", "usr_" + std::to_string(i % 5), "", "", ""};
-      d.data = "{\"i\":" + std::to_string(i) + "}";
-      core::AppendRequest r;
-      r.tenant = core::TenantId("t" + std::to_string(i % tenants));
-      r.events.push_back(core::RenderDraft(d).value());
-      auto appended = store_->Append(std::move(r));
-      ASSERT_TRUE(appended.ok()) << appended.error().message;
-    }
-  }
+  void Append(int n, int tenants) { testing::AppendRoundRobin(*store_, n, tenants); }
   std::vector<std::string> LogLines() {
     std::vector<std::string> out;
     core::Result<std::vector<core::StoredEvent>> events = store_->Read(core::Seq(1), 1000000);
