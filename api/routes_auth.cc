@@ -210,6 +210,8 @@ std::optional<Principal> ProtectedCaller(
       call->Reply(OAuthError(401, "invalid_client", v.error().message));
       return std::nullopt;
     }
+    // A resource server introspecting from here: its next calls wait in the login pool's front.
+    call->services().known_sources.Mark(SourceKey(call->req.remote_ip));
     return v->principal;
   }
   core::Result<Principal> p = AuthenticateBearer(call->services(), call->req);

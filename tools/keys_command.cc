@@ -4,6 +4,7 @@
 // JWKS for a day, in the audit-key set for good. Prints {"kind","kid","retired_kid","time"}.
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "api/jwt.h"
 #include "core/checkpoint.h"
@@ -45,7 +46,17 @@ int RunKeys(const Args& args) {
   }
   core::Result<std::string> data_dir = flags.Require("data-dir");
   if (!data_dir.ok()) return ReportError("keys", data_dir.error());
-  core::SystemClock clock;
+  // A drill's data dir (DIR/clock-offset, `serve --clock-offset`) runs on a shifted clock: the
+  // retirement is dated on it too, or the server's tokens would all be "after" it.
+  std::chrono::seconds offset{0};
+  if (std::ifstream mark(*data_dir + "/clock-offset"); mark.is_open()) {
+    long long seconds = -1;
+    if (!(mark >> seconds) || seconds < 0) {
+      return ReportError("keys", core::InvalidArgument(*data_dir + "/clock-offset is not seconds"));
+    }
+    offset = std::chrono::seconds(seconds);
+  }
+  core::SystemClock clock{offset};
   // Held, not used: the store's lock says no server is running on the dir.
   auto store = OpenDataDirStore(*data_dir, &clock);
   if (!store.ok()) return ReportError("keys", store.error());

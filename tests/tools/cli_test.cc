@@ -288,6 +288,26 @@ TEST_F(CliTest, KeysRotateRetiresAStoppedServersKey) {
   }
 }
 
+// A drill's data dir runs on its shifted clock: the retirement is dated on it, so the
+// server's tokens (issued on that clock) are not "after" it.
+TEST_F(CliTest, KeysRotateDatesTheRetirementOnADrillsClock) {
+  const std::string jwt_path = dir_.File("keys/jwt-ed25519.pem");
+  {
+    auto tokens = api::TokenSigner::LoadOrCreate(jwt_path, "https://id.example");
+    ASSERT_TRUE(tokens.ok()) << tokens.error().ToString();
+  }
+  WriteFile(dir_.File("clock-offset"), "7862400\n");  // 91 days
+  CommandResult r = RunCommand({kCustos, "keys", "rotate", "--data-dir", dir_.path(), "--jwt"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const core::Time at =
+      core::ParseTime(core::ParseJson(r.out).value().Find("time")->text()).value();
+  EXPECT_GT(at, core::SystemClock().Now() + std::chrono::hours(24 * 90));
+  WriteFile(dir_.File("clock-offset"), "soon\n");
+  CommandResult bad = RunCommand({kCustos, "keys", "rotate", "--data-dir", dir_.path(), "--jwt"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("clock-offset is not seconds"), std::string::npos) << bad.err;
+}
+
 TEST(ServeDataDirTest, ADrillsDataDirIsServedOnlyWithTheFlagGiven) {
   TempDir tmp;
   const std::string dir = tmp.File("drill");
