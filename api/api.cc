@@ -294,10 +294,11 @@ core::Result<Principal> AuthenticateBearer(Services& services, const HttpRequest
   const core::Time now = services.clock().Now();
   std::shared_ptr<const TokenClaims> claims = services.token_cache.Find(token, now);
   if (claims == nullptr) {
+    const uint64_t generation = services.token_cache.generation();
     core::Result<TokenClaims> verified = services.deps.tokens.Verify(token, now);
     if (!verified.ok()) return verified.error();
     claims = std::make_shared<const TokenClaims>(std::move(verified).value());
-    services.token_cache.Put(token, claims);
+    services.token_cache.Put(token, claims, generation);
   }
   Principal p;
   p.id = claims->sub;
@@ -469,16 +470,18 @@ struct Api::Impl {
     // once its failures are spent or its jobs in flight are as many as it may have.
     std::string source = internal::SourceKey(call->req.remote_ip);
     internal::Lane lane = internal::Lane::kBack;
+    bool gated = false;  // holds a FrontLogins count, given back when the job ends
     if (!services.failing_sources.Spent(source)) {
       if (services.known_sources.Known(source)) {
-        if (services.front_logins.TryEnter(source, internal::FrontLogins::kKnownInFlight)) {
-          lane = internal::Lane::kFront;
-        }
+        // Past its few in front, a known source (an office's NAT, an introspecting resource
+        // server) waits with the new ones, ahead of the spent.
+        gated = services.front_logins.TryEnter(source, internal::FrontLogins::kKnownInFlight);
+        lane = gated ? internal::Lane::kFront : internal::Lane::kNew;
       } else if (services.front_logins.TryEnter(source)) {
+        gated = true;
         lane = internal::Lane::kNew;
       }
     }
-    const bool gated = lane != internal::Lane::kBack;
     std::function<void()> job = [call, &handler] { handler(call); };
     if (gated) {
       job = [call, &handler, gate = &services.front_logins, source] {

@@ -201,6 +201,8 @@ core::Result<TokenSigner::Rotated> TokenSigner::Rotate(core::Time now, bool revo
   }
   Rotated out{next->current->kid, old.kid};
   if (revoke) {
+    // Whichever key leaked (the current one, or one retired in haste), none verifies now.
+    next->retired.clear();
     std::lock_guard lock(mu_);
     state_ = std::move(next);
     return out;

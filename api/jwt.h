@@ -91,8 +91,9 @@ class TokenSigner {
   static constexpr std::chrono::hours kRetiredKeyLife{25};
   // Retires the current key at `now` and signs with a new one, on disk first
   // (core/ed25519_key.h RotateKey). The kids, new and retired. `revoke` (a leaked key): the old
-  // key is dropped at once, from the JWKS and from verification, so that every token it signed
-  // is refused (its holders sign in again) and whoever holds a copy of it can sign nothing.
+  // key, and every retired one, is dropped at once, from the JWKS and from verification, so
+  // that every token they signed is refused (everyone signs in again) and whoever holds a copy
+  // of one can sign nothing.
   struct Rotated {
     std::string kid;
     std::string retired_kid;

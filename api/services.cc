@@ -298,14 +298,19 @@ std::shared_ptr<const TokenClaims> TokenCache::Find(const std::string& token, co
   return it->second;
 }
 
-void TokenCache::Put(const std::string& token, std::shared_ptr<const TokenClaims> claims) {
+void TokenCache::Put(const std::string& token, std::shared_ptr<const TokenClaims> claims,
+                     uint64_t generation) {
   Shard& shard = shards_[std::hash<std::string>{}(token) % kShards];
   std::lock_guard lock(shard.mu);
+  // Checked under the shard's lock: a Clear that began after the check empties this shard
+  // after the insert.
+  if (generation != generation_.load()) return;
   if (shard.tokens.size() >= kMaxPerShard) shard.tokens.clear();
   shard.tokens[token] = std::move(claims);
 }
 
 void TokenCache::Clear() {
+  generation_.fetch_add(1);
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard.mu);
     shard.tokens.clear();

@@ -134,12 +134,20 @@ Result<Pkey> RotateKey(const std::string& key_path, std::string_view what, KeyTy
     return OkStatus();
   };
   for (const RetiredKey& r : retired) {
+    if (revoke) break;                                  // none stays
     if (r.kid == kid) continue;                         // a rotation cut short: listed anew
     if (keep && now - r.retired_at >= *keep) continue;  // nothing it signed is still in use
     CUSTOS_RETURN_IF_ERROR(entry(r.kid, r.retired_at, r.key.get()));
   }
   if (!revoke) CUSTOS_RETURN_IF_ERROR(entry(kid, now, current));
   w.EndArray().EndObject();
+  if (revoke) {
+    // The leaked key stops being current first; a crash before the second write leaves the
+    // earlier retired keys listed (a revocation run again drops them).
+    CUSTOS_RETURN_IF_ERROR(WriteKey(key_path, fresh.get(), name));
+    CUSTOS_RETURN_IF_ERROR(WritePrivateFile(RetiredKeysPath(key_path), w.str() + "\n"));
+    return fresh;
+  }
   CUSTOS_RETURN_IF_ERROR(WritePrivateFile(RetiredKeysPath(key_path), w.str() + "\n"));
   CUSTOS_RETURN_IF_ERROR(WriteKey(key_path, fresh.get(), name));
   return fresh;

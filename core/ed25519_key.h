@@ -54,8 +54,10 @@ struct RetiredKey {
 // Retires `current` (whose kid is `kid`) at `now` and writes a new key in its place, crash-safe:
 // the retired entry is written first (so a crash after it leaves the old key current and also
 // listed as retired, which readers skip), then the new key file replaces the old one. Retired
-// entries older than `keep` are dropped (none when `keep` is absent). `revoke`: `current` is
-// not listed at all (a leaked key: nothing it signed verifies any more). Returns the new key.
+// entries older than `keep` are dropped (none when `keep` is absent). `revoke` (a leaked key):
+// neither `current` nor any retired key is listed — whichever of them leaked, nothing they
+// signed verifies any more — and the new key is written first, so that a crash between the
+// two writes never leaves the old key current. Returns the new key.
 [[nodiscard]] Result<Pkey> RotateKey(const std::string& key_path, std::string_view what,
                                      KeyType type, const std::string& kid, EVP_PKEY* current,
                                      Time now, std::optional<std::chrono::milliseconds> keep,

@@ -22,6 +22,8 @@ int RunKeys(const Args& args) {
             "/v1/keys/rotate)"},
            {"jwt", false, "", "rotate the key that signs access tokens"},
            {"audit", false, "", "rotate the key that signs audit checkpoints and export receipts"},
+           {"clock-offset", true, "",
+            "a drill's data dir only: the --clock-offset it is served with (seconds)"},
            {"revoke", false, "",
             "with --jwt, for a leaked key: drop the old key instead of keeping it published, so "
             "that every token it signed is refused"},
@@ -46,17 +48,22 @@ int RunKeys(const Args& args) {
   }
   core::Result<std::string> data_dir = flags.Require("data-dir");
   if (!data_dir.ok()) return ReportError("keys", data_dir.error());
-  // A drill's data dir (DIR/clock-offset, `serve --clock-offset`) runs on a shifted clock: the
-  // retirement is dated on it too, or the server's tokens would all be "after" it.
-  std::chrono::seconds offset{0};
-  if (std::ifstream mark(*data_dir + "/clock-offset"); mark.is_open()) {
-    long long seconds = -1;
-    if (!(mark >> seconds) || seconds < 0) {
-      return ReportError("keys", core::InvalidArgument(*data_dir + "/clock-offset is not seconds"));
-    }
-    offset = std::chrono::seconds(seconds);
+  // A drill's data dir (DIR/clock-offset, `serve --clock-offset`) is handled only with the
+  // clock it is served with said again, as `serve` asks: the retirement is dated on it, or
+  // the server's tokens would all be "after" it (or a real clock's key kept 91 days).
+  const bool drill = std::filesystem::exists(*data_dir + "/clock-offset");
+  if (drill != flags.Get("clock-offset").has_value()) {
+    return ReportError(
+        "keys", core::InvalidArgument(
+                    drill ? "this data dir was served with --clock-offset (" + *data_dir +
+                                "/clock-offset): give the offset it is served with now "
+                                "(0 for the real clock)"
+                          : "--clock-offset is for a drill's data dir (one served with it)"));
   }
-  core::SystemClock clock{offset};
+  core::Result<uint64_t> offset = drill ? flags.GetUInt("clock-offset", 0, uint64_t{3650} * 86400)
+                                        : core::Result<uint64_t>(uint64_t{0});
+  if (!offset.ok()) return ReportError("keys", offset.error());
+  core::SystemClock clock{std::chrono::seconds(*offset)};
   // Held, not used: the store's lock says no server is running on the dir.
   auto store = OpenDataDirStore(*data_dir, &clock);
   if (!store.ok()) return ReportError("keys", store.error());

@@ -269,11 +269,13 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
             api::KeyRotated out;
             out.time = core::FormatTime(now);
             if (kind == "jwt") {
-              // A revoked key is dropped now, not at `now` + margin: its tokens stop at once.
-              CUSTOS_ASSIGN_OR_RETURN(api::TokenSigner::Rotated r, signer->Rotate(now, revoke));
+              // A revoked key is dropped at once: no margin, its tokens stop now.
+              CUSTOS_ASSIGN_OR_RETURN(api::TokenSigner::Rotated r,
+                                      signer->Rotate(revoke ? started : now, revoke));
               out.kid = r.kid;
               out.retired_kid = r.retired_kid;
               out.revoked = revoke;
+              if (revoke) out.time = core::FormatTime(started);
             } else {
               CUSTOS_ASSIGN_OR_RETURN(core::CheckpointSigner::Rotated r, audit_key->Rotate(now));
               out.kid = r.kid;
@@ -283,7 +285,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                 "the " + kind + " key " + out.retired_kid +
                 (out.revoked ? " was revoked (nothing it signed verifies); " : " was retired; ") +
                 out.kid + " signs from now on");
-            if (clock.Now() > now) {
+            if (!out.revoked && clock.Now() > now) {
               core::log::Error("the " + kind + " key rotation took longer than its margin: what " +
                                out.retired_kid + " signed during it may not verify");
             }

@@ -94,7 +94,11 @@ class WorkPool {
 class TokenCache {
  public:
   [[nodiscard]] std::shared_ptr<const TokenClaims> Find(const std::string& token, core::Time now);
-  void Put(const std::string& token, std::shared_ptr<const TokenClaims> claims);
+  // What Put needs: read it before verifying, so that a verification that raced a Clear (a
+  // revoked key) is not cached after it.
+  [[nodiscard]] uint64_t generation() const { return generation_.load(); }
+  void Put(const std::string& token, std::shared_ptr<const TokenClaims> claims,
+           uint64_t generation);
   // Forgets every token (their keys changed: each is verified again on its next use).
   void Clear();
 
@@ -106,6 +110,7 @@ class TokenCache {
     std::unordered_map<std::string, std::shared_ptr<const TokenClaims>> tokens;
   };
   Shard shards_[kShards];
+  std::atomic<uint64_t> generation_{0};
 };
 
 // Token buckets per source address (429 when empty).
@@ -181,8 +186,8 @@ class FailedLoginTally {
 // of parallel hashes, and a guesser is sent back after exactly its budget of failures. A known
 // address (an office behind one NAT) has up to kKnownInFlight in front: an account holder
 // guessing others' passwords from it cannot fill the front lane before its failures count.
-// Jobs past the limit wait in kBack. Bounded by the jobs the pool holds (every count is one
-// admitted job).
+// An unknown source's jobs past its one wait in kBack; a known source's in kNew. Bounded by the
+// jobs the pool holds (every count is one admitted job).
 class FrontLogins {
  public:
   static constexpr int kKnownInFlight = 4;

@@ -288,24 +288,36 @@ TEST_F(CliTest, KeysRotateRetiresAStoppedServersKey) {
   }
 }
 
-// A drill's data dir runs on its shifted clock: the retirement is dated on it, so the
-// server's tokens (issued on that clock) are not "after" it.
+// A drill's data dir is rotated on the clock it is served with, said again (as serve asks):
+// the retirement is dated on it, so the server's tokens (issued on that clock) are not
+// "after" it.
 TEST_F(CliTest, KeysRotateDatesTheRetirementOnADrillsClock) {
   const std::string jwt_path = dir_.File("keys/jwt-ed25519.pem");
   {
     auto tokens = api::TokenSigner::LoadOrCreate(jwt_path, "https://id.example");
     ASSERT_TRUE(tokens.ok()) << tokens.error().ToString();
   }
-  WriteFile(dir_.File("clock-offset"), "7862400\n");  // 91 days
-  CommandResult r = RunCommand({kCustos, "keys", "rotate", "--data-dir", dir_.path(), "--jwt"});
+  CommandResult plain = RunCommand(
+      {kCustos, "keys", "rotate", "--data-dir", dir_.path(), "--jwt", "--clock-offset", "60"});
+  EXPECT_EQ(plain.exit_code, 2) << "not a drill's dir: " << plain.err;
+  WriteFile(dir_.File("clock-offset"), "7862400\n");  // served 91 days ahead
+  CommandResult unsaid =
+      RunCommand({kCustos, "keys", "rotate", "--data-dir", dir_.path(), "--jwt"});
+  EXPECT_EQ(unsaid.exit_code, 2) << unsaid.err;
+  EXPECT_NE(unsaid.err.find("give the offset it is served with now"), std::string::npos)
+      << unsaid.err;
+  CommandResult r = RunCommand(
+      {kCustos, "keys", "rotate", "--data-dir", dir_.path(), "--jwt", "--clock-offset", "7862400"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const core::Time at =
-      core::ParseTime(core::ParseJson(r.out).value().Find("time")->text()).value();
-  EXPECT_GT(at, core::SystemClock().Now() + std::chrono::hours(24 * 90));
-  WriteFile(dir_.File("clock-offset"), "soon\n");
-  CommandResult bad = RunCommand({kCustos, "keys", "rotate", "--data-dir", dir_.path(), "--jwt"});
-  EXPECT_EQ(bad.exit_code, 2) << bad.err;
-  EXPECT_NE(bad.err.find("clock-offset is not seconds"), std::string::npos) << bad.err;
+  auto time_of = [](const CommandResult& c) {
+    return core::ParseTime(core::ParseJson(c.out).value().Find("time")->text()).value();
+  };
+  EXPECT_GT(time_of(r), core::SystemClock().Now() + std::chrono::hours(24 * 90));
+  // Served on the real clock since (--clock-offset 0): the retirement is dated now.
+  r = RunCommand(
+      {kCustos, "keys", "rotate", "--data-dir", dir_.path(), "--jwt", "--clock-offset", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(time_of(r), core::SystemClock().Now() + std::chrono::hours(1));
 }
 
 TEST(ServeDataDirTest, ADrillsDataDirIsServedOnlyWithTheFlagGiven) {
