@@ -285,6 +285,24 @@ TEST(FrontLoginsTest, AKnownSourceHasAFewJobsInFlightAndNoMore) {
   EXPECT_TRUE(gate.TryEnter("10.0.0.1")) << "all left: the count is gone";
 }
 
+// A revocation empties the cache; a verification that began before it (with the old keys) is
+// not cached after it.
+TEST(TokenCacheTest, AVerificationThatRacedAClearIsNotCached) {
+  api::internal::TokenCache cache;
+  auto claims = std::make_shared<api::TokenClaims>();
+  const core::Time now = core::SystemClock().Now();
+  claims->exp = now + std::chrono::hours(1);
+  cache.Put("a", claims, cache.generation());
+  EXPECT_NE(cache.Find("a", now), nullptr);
+  const uint64_t before = cache.generation();  // read, then verified with the old keys …
+  cache.Clear();                               // … while a key was revoked
+  EXPECT_EQ(cache.Find("a", now), nullptr);
+  cache.Put("b", claims, before);
+  EXPECT_EQ(cache.Find("b", now), nullptr);
+  cache.Put("b", claims, cache.generation());
+  EXPECT_NE(cache.Find("b", now), nullptr);
+}
+
 TEST(KnownSourcesTest, ASourceIsKnownOnceItSucceededAndTheKnownStayKnownWhenFull) {
   api::internal::KnownSources known(std::chrono::hours(1), /*capacity=*/2);
   EXPECT_FALSE(known.Known("10.0.0.1"));
