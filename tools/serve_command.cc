@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "api/server.h"
@@ -74,6 +75,19 @@ core::Result<std::optional<std::string>> CheckIssuer(std::optional<std::string> 
   return issuer;
 }
 
+// A secret kept in a file (a password, a token), without its trailing line ends; nullopt when
+// the file cannot be read.
+std::optional<std::string> ReadSecretFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string content;
+  if (in.is_open()) content.assign(std::istreambuf_iterator<char>(in), {});
+  if (!in.is_open() || in.bad()) return std::nullopt;
+  while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) {
+    content.pop_back();
+  }
+  return content;
+}
+
 // The librdkafka properties of --kafka-property NAME=VALUE and --kafka-property-file
 // NAME=FILE, each checked by librdkafka now, before anything is opened. A value read from a
 // file is a secret: no message quotes it.
@@ -91,16 +105,11 @@ core::Result<std::vector<std::pair<std::string, std::string>>> KafkaProperties(
       const std::string name = item.substr(0, eq);
       std::string value = item.substr(eq + 1);
       if (from_file) {
-        std::ifstream in(value, std::ios::binary);
-        std::string content;
-        if (in.is_open()) content.assign(std::istreambuf_iterator<char>(in), {});
-        if (!in.is_open() || in.bad()) {
+        std::optional<std::string> content = ReadSecretFile(value);
+        if (!content) {
           return core::InvalidArgument("--kafka-property-file " + name + ": cannot read " + value);
         }
-        while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) {
-          content.pop_back();
-        }
-        value = std::move(content);
+        value = std::move(*content);
       }
       if (core::Status s = storage::CheckKafkaProperty(name, value); !s.ok()) {
         // librdkafka's reason may quote the value (truncated, so no search for it would be
@@ -138,13 +147,9 @@ core::Status WebhookOptionsFrom(const Flags& flags, NodeOptions& out) {
   CUSTOS_RETURN_IF_ERROR(storage::CurlPoster::CheckOptions(poster));
   core::Result<std::string> secret_file = flags.Require("webhook-secret-file");
   if (!secret_file.ok()) return secret_file.error();
-  std::ifstream in(*secret_file, std::ios::binary);
-  std::string secret;
-  if (in.is_open()) secret.assign(std::istreambuf_iterator<char>(in), {});
-  if (!in.is_open() || in.bad()) {
-    return core::InvalidArgument("--webhook-secret-file: cannot read " + *secret_file);
-  }
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  std::optional<std::string> read = ReadSecretFile(*secret_file);
+  if (!read) return core::InvalidArgument("--webhook-secret-file: cannot read " + *secret_file);
+  std::string secret = std::move(*read);
   if (secret.size() < 16 || std::any_of(secret.begin(), secret.end(), [](char ch) {
         return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;  // would cut a header
       })) {
