@@ -70,6 +70,8 @@ class Receiver {
   [[nodiscard]] std::string url() const {
     return "http://127.0.0.1:" + std::to_string(port_) + "/hook";
   }
+  std::string answer_body = "ok";  // set before the first post
+
   std::vector<Received> received() {
     std::lock_guard lock(mu_);
     return received_;
@@ -137,7 +139,8 @@ class Receiver {
         received_[index].answered = status;
       }
       const std::string answer = "HTTP/1.1 " + std::to_string(status) +
-                                 " X\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok";
+                                 " X\r\nContent-Length: " + std::to_string(answer_body.size()) +
+                                 "\r\nContent-Type: text/plain\r\n\r\n" + answer_body;
       if (::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL) < 0) return;
     }
   }
@@ -310,6 +313,26 @@ TEST_F(WebhookSinkTest, StopCancelsAPostThatGetsNoAnswer) {
   StopSink(500ms);
   EXPECT_LT(std::chrono::steady_clock::now() - before, 5s);  // not the 20 s post timeout
   EXPECT_FALSE(store_->GetCheckpoint(kWebhookCheckpoint)->has_value());
+}
+
+// A hostile endpoint's answer reaches the log: cut short, with no line break or escape to
+// forge a line with.
+TEST(CurlPosterTest, AnAnswerIsKeptShortAndWithoutControlBytes) {
+  Receiver receiver([](const Received&, size_t) { return 500; });
+  receiver.answer_body =
+      "bad\n2026-12-02T00:00:00.000Z info the webhook endpoint accepts batches again\x1b[2J" +
+      std::string(4000, 'x');
+  storage::CurlPosterOptions o;
+  o.url = receiver.url();
+  auto poster = storage::CurlPoster::Create(o);
+  ASSERT_TRUE(poster.ok()) << poster.error().message;
+  const core::MessageHeader headers[] = {{"Content-Type", "application/x-ndjson"}};
+  core::Result<core::HttpAnswer> answer = (*poster)->Post("{}\n", headers);
+  ASSERT_TRUE(answer.ok()) << answer.error().message;
+  EXPECT_EQ(answer->status, 500);
+  EXPECT_EQ(answer->body_head.size(), 512u);
+  EXPECT_EQ(answer->body_head.rfind("bad?2026-12-02", 0), 0u) << answer->body_head;
+  EXPECT_EQ(answer->body_head.find_first_of("\n\r\x1b"), std::string::npos);
 }
 
 TEST(CurlPosterTest, OnlyHttpUrlsWithAHostAndNoCredentials) {
