@@ -294,7 +294,10 @@ void RevokeRoute(const CallPtr& call) {
   }
   if (claims->typ == "root") {
     if (!call->IsRoot()) return call->Json(200, "{}");
-    if (core::Status w = s.credentials().RevokeRoot(claims->jti, claims->exp); !w.ok()) {
+    if (core::Status w = s.credentials().RevokeRoot(
+            s.deps.log,
+            {claims->jti, claims->exp, false, call->Actor(), call->req.request_id, call->trace_id});
+        !w.ok()) {
       return call->Fail(w.error());
     }
     return call->Json(200, "{}");
@@ -553,7 +556,9 @@ void ChangeOwnPasswordRoute(const CallPtr& call) {
 void LogoutRoute(const CallPtr& call) {
   Services& s = call->services();
   if (call->IsRoot()) {
-    if (core::Status w = s.credentials().RevokeRoot(call->principal->jti, call->principal->exp);
+    if (core::Status w = s.credentials().RevokeRoot(
+            s.deps.log, {call->principal->jti, call->principal->exp, true, call->Actor(),
+                         call->req.request_id, call->trace_id});
         !w.ok()) {
       return call->Fail(w.error());
     }

@@ -61,6 +61,9 @@ void CreateTenantRoute(const CallPtr& call) {
   if (!id.ok()) {
     return call->Fail(core::InvalidField("id", "must match ^[a-z0-9][a-z0-9-]{1,62}$"));
   }
+  if (body.id == core::kSystemChain) {
+    return call->Fail(core::InvalidField("id", "is reserved for the node's own events"));
+  }
   iam::CreateTenant c;
   c.id = body.id;
   c.name = body.name;
@@ -184,6 +187,28 @@ void RemovePropertyRoute(const CallPtr& call) {
           [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
 }
 
+// The tenant's state and audit index as of one tenant_seq, as digests that are equal on every
+// node — leader and followers — at the same tenant_seq (../shared/spec/REPLICATION.md).
+void DigestRoute(const CallPtr& call) {
+  const ApiDeps& deps = call->services().deps;
+  const core::TenantId tenant = call->Tenant();
+  // No purge moves the tenant's first event while the index is read.
+  std::shared_ptr<projections::Retention::Lease> lease = deps.trail.Hold(tenant);
+  core::Result<projections::IdentityService::TenantDigest> state =
+      deps.identity.DigestOf(tenant, std::chrono::seconds(2));
+  if (!state.ok()) return call->Fail(state.error());
+  core::Result<std::optional<core::TenantSeq>> first = deps.log.FirstTenantSeq(tenant);
+  if (!first.ok()) return call->Fail(first.error());
+  const uint64_t from = first->has_value() ? (*first)->value() : 1;
+  core::Result<std::string> index =
+      deps.audit.Digest(tenant, from, state->tenant_seq, std::chrono::seconds(5));
+  if (!index.ok()) return call->Fail(index.error());
+  core::JsonWriter w;
+  w.BeginObject().Key("tenant_seq").UInt(state->tenant_seq);
+  w.Key("state_digest").String(state->digest).Key("index_digest").String(*index).EndObject();
+  call->Json(200, w.Take());
+}
+
 }  // namespace
 
 void AddTenantRoutes(RouteTable& t, Services&) {
@@ -195,6 +220,9 @@ void AddTenantRoutes(RouteTable& t, Services&) {
   t.Add({"PATCH", "/v1/tenants/{tenant}", Access::kIam, "iam.settings", "administer"},
         PatchTenantRoute);
   t.Add({"POST", "/v1/tenants/{tenant}/legal-hold", Access::kRoot, "", ""}, SetLegalHoldRoute);
+  // Waits for the tenant's writes to settle and reads its whole audit index: the heavy pool.
+  t.Add(RouteSpec{"GET", "/v1/tenants/{tenant}/digest", Access::kRoot, "", "", Work::kHeavy},
+        DigestRoute);
   t.Add({"POST", "/v1/tenants/{tenant}/property-definitions", Access::kIam, "iam.settings",
          "administer"},
         DefinePropertyRoute);

@@ -21,6 +21,11 @@ using Seq = Counter<struct SeqTag>;
 using TenantSeq = Counter<struct TenantSeqTag>;
 
 [[nodiscard]] bool IsValidTenantId(std::string_view id);
+// The node's own chain: events that belong to no tenant (a root token's revocation) are appended
+// to it, so that they reach the audit topic and the followers built from it like any other.
+// No tenant may take this id (tenant creation refuses it); it has no tenant state, and
+// retention does not purge it.
+inline constexpr std::string_view kSystemChain = "custos-system";
 // The tenant id, or kInvalidArgument naming the rule it breaks.
 [[nodiscard]] Result<TenantId> ParseTenantId(std::string_view id);
 

@@ -6,6 +6,7 @@
 
 #include "core/event.h"
 #include "core/ids.h"
+#include "core/sha256.h"
 #include "projections/internal/audit_postings.h"
 
 namespace custos::projections {
@@ -394,6 +395,72 @@ uint64_t AuditIndex::IndexedTenantSeq(const core::TenantId& tenant) const {
 
 core::Status AuditIndex::CatchUp(std::chrono::milliseconds timeout) const {
   return WaitFor(log_.LastSeq(), timeout);
+}
+
+core::Result<std::string> AuditIndex::Digest(const core::TenantId& tenant, uint64_t from,
+                                             uint64_t to, std::chrono::milliseconds timeout) const {
+  if (IndexedTenantSeq(tenant) < to) {
+    CUSTOS_RETURN_IF_ERROR(CatchUp(timeout));
+    if (IndexedTenantSeq(tenant) < to) {
+      return core::Unavailable("the audit index of " + tenant.value() + " is behind " +
+                               std::to_string(to));
+    }
+  }
+  core::Sha256 hasher;
+  std::string buffer;  // hashed in pieces
+  std::string run;     // the run whose name was hashed last
+  std::vector<uint64_t> seqs;
+  std::vector<std::pair<uint64_t, uint64_t>> times;
+  // A run's name is hashed before its first entry in range: a block below the purge floor that
+  // one node's compaction dropped and another's kept changes nothing.
+  auto entry = [&](std::string_view name, uint64_t tenant_seq, std::optional<uint64_t> time_ms) {
+    if (tenant_seq < from || tenant_seq > to) return;
+    if (name != run) {
+      run.assign(name);
+      buffer.append("\n").append(name).push_back('\0');
+    }
+    PutBE64(buffer, tenant_seq);
+    if (time_ms) PutBE64(buffer, *time_ms);
+    if (buffer.size() >= 65536) {
+      hasher.Update(buffer);
+      buffer.clear();
+    }
+  };
+  const std::string prefix = tenant.value() + std::string(1, '\0');
+  core::Status bad;
+  CUSTOS_RETURN_IF_ERROR(
+      kv_.Scan(core::Space::kAudit, prefix, [&](std::string_view key, std::string_view value) {
+        const std::string_view rest = key.substr(prefix.size());
+        const size_t tail = !rest.empty() && rest[0] == kTimeKind ? 16 : 8;
+        if (rest.empty() || rest.size() < tail + 1) {
+          bad = core::Corruption("an audit index key of " + tenant.value() + " is cut short");
+          return false;
+        }
+        const std::string_view name = key.substr(0, key.size() - tail);
+        switch (rest[0]) {
+          case kEventKind:
+            entry(name, GetBE64(key.substr(key.size() - 8)), std::nullopt);
+            return true;
+          case kTimeKind:
+            if (bad = internal::DecodeTimeBlock(value, times); !bad.ok()) return false;
+            for (const auto& [time_ms, tenant_seq] : times) entry(name, tenant_seq, time_ms);
+            return true;
+          case kActorKind:
+          case kTypeKind:
+          case kPrefixKind:
+          case kTargetKind:
+            if (bad = internal::DecodeBlock(value, seqs); !bad.ok()) return false;
+            for (uint64_t tenant_seq : seqs) entry(name, tenant_seq, std::nullopt);
+            return true;
+          default:
+            bad = core::Corruption("an audit index key of " + tenant.value() +
+                                   " is of no known kind");
+            return false;
+        }
+      }));
+  CUSTOS_RETURN_IF_ERROR(bad);
+  hasher.Update(buffer);
+  return core::DigestHex(hasher.Finish());
 }
 
 core::Result<std::optional<uint64_t>> AuditIndex::FirstSeqAtOrAfter(const core::TenantId& tenant,

@@ -139,6 +139,15 @@ class AuditIndex {
   [[nodiscard]] core::Result<std::optional<uint64_t>> FirstSeqAtOrAfter(
       const core::TenantId& tenant, core::Time t) const;
 
+  // SHA-256 over the tenant's postings with tenant_seq in [from, to] — each run's name and its
+  // entries, in key order — once the tenant is indexed up to `to` (kUnavailable past the
+  // timeout). How indexing batches cut runs into blocks does not change it, so it is the same on
+  // every node that indexed the same events (GET …/digest). Reads the whole of the tenant's
+  // index: an operator's check, not a request path.
+  [[nodiscard]] core::Result<std::string> Digest(const core::TenantId& tenant, uint64_t from,
+                                                 uint64_t to,
+                                                 std::chrono::milliseconds timeout) const;
+
   // Drops the index and indexes the whole log again, synchronously; the indexing thread
   // pauses meanwhile. Returns the number of events indexed.
   [[nodiscard]] core::Result<uint64_t> Rebuild();

@@ -116,12 +116,31 @@ bool Credentials::RootRevoked(std::string_view jti, core::Time now) {
   return true;
 }
 
-core::Status Credentials::RevokeRoot(const std::string& jti, core::Time exp) {
-  core::KvBatch batch;
-  batch.Put(core::Space::kCredentials, RootRevokedKey(jti), core::FormatTime(exp));
-  CUSTOS_RETURN_IF_ERROR(kv_.Write(batch, core::Durability::kSync));
+core::Status Credentials::RevokeRoot(core::EventLog& log, const RootRevocation& r) {
+  if (r.jti.empty() || r.jti.size() > 128) return core::InvalidField("jti", "is not a token id");
+  core::EventDraft d;
+  d.type = r.logout ? "auth.logout" : "auth.token_revoked";
+  d.actor = r.actor;
+  d.target = core::Target{"api_client", root_client_id_, "root"};
+  // The same data as a tenant's token revocation (core/iam/events.h TokenData).
+  core::JsonWriter w;
+  w.BeginObject().Key("subject").BeginObject().Key("type").String("api_client");
+  w.Key("id").String(root_client_id_).EndObject();
+  w.Key("jti").String(r.jti).Key("expires_at").String(core::FormatTime(r.expires_at)).EndObject();
+  d.data = w.Take();
+  d.request_id = r.request_id;
+  d.trace_id = r.trace_id;
+  core::Result<core::RenderedDraft> rendered = core::RenderDraft(d);
+  if (!rendered.ok()) return rendered.error();
+  core::AppendRequest request;
+  request.tenant = core::TenantId(std::string(core::kSystemChain));
+  request.events.push_back(std::move(rendered).value());
+  request.side_writes.Put(core::Space::kCredentials, RootRevokedKey(r.jti),
+                          core::FormatTime(r.expires_at));
+  core::AppendResult appended = log.Append(std::move(request));
+  if (!appended.ok()) return appended.error();
   std::lock_guard lock(revoked_mu_);
-  revoked_[jti] = exp;
+  revoked_[r.jti] = r.expires_at;
   return core::OkStatus();
 }
 

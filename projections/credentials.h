@@ -22,6 +22,8 @@
 #include <string_view>
 
 #include "core/clock.h"
+#include "core/event.h"
+#include "core/event_log.h"
 #include "core/iam/credentials.h"
 #include "core/kv_store.h"
 #include "core/random.h"
@@ -33,6 +35,16 @@ namespace custos::projections {
 struct RootClient {
   std::string client_id;
   std::string client_secret;  // only when just made
+};
+
+// A root token's revocation (POST /oauth/revoke by root, or root's own logout).
+struct RootRevocation {
+  std::string jti;
+  core::Time expires_at;
+  bool logout = false;  // auth.logout (the token's holder ends it) rather than auth.token_revoked
+  core::Actor actor;    // who revoked it
+  std::string request_id;
+  std::string trace_id;
 };
 
 // A write's answer as kept for a replay of the same Idempotency-Key.
@@ -66,8 +78,11 @@ class Credentials {
   [[nodiscard]] bool IsRootSecret(std::string_view secret) const;
   // Whether a root token was revoked (and has not expired yet).
   [[nodiscard]] bool RootRevoked(std::string_view jti, core::Time now);
-  // Records the revocation (synced) before it takes effect.
-  [[nodiscard]] core::Status RevokeRoot(const std::string& jti, core::Time exp);
+  // Records the revocation as an event of the node's own chain (core::kSystemChain:
+  // auth.token_revoked or auth.logout, with the token's jti, never the token) with its entry in
+  // the credential store in the same synced batch, before it takes effect — so that it reaches
+  // the audit topic and every follower built from it.
+  [[nodiscard]] core::Status RevokeRoot(core::EventLog& log, const RootRevocation& revocation);
 
   // A user's password credential (none for a user that has none yet).
   [[nodiscard]] core::Result<std::optional<core::iam::PasswordCredential>> Password(

@@ -192,6 +192,9 @@ IdentityService::~IdentityService() {
 void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done) {
   Result<core::TenantId> tenant = core::ParseTenantId(request.tenant.value());
   if (!tenant.ok()) return done(tenant.error());
+  // The node's own chain holds no tenant and takes no command.
+  if (tenant->value() == core::kSystemChain)
+    return done(core::NotFound("no tenant " + tenant->value()));
   auto slot = std::static_pointer_cast<StateSlot>(writer_.FindOrAdd(
       *tenant, [this](const core::TenantId& t) { return std::make_shared<StateSlot>(t, kv_); }));
   if (Status loaded = Ensure(*slot); !loaded.ok()) return done(std::move(loaded).error());
@@ -228,9 +231,8 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
   append.events.reserve(decision->events.size());
   for (size_t i = 0; i < decision->events.size(); ++i) {
     const core::iam::DomainEvent& e = decision->events[i];
-    core::Result<core::RenderedDraft> rendered = core::RenderDraft(
-        core::EventDraft{e.type, request.actor, e.target, e.data, e.changes, request.request_id,
-                         request.trace_id});
+    core::Result<core::RenderedDraft> rendered = core::RenderDraft(core::EventDraft{
+        e.type, request.actor, e.target, e.data, e.changes, request.request_id, request.trace_id});
     if (!rendered.ok()) {
       locked.Unlock();
       return done(core::AtItem(std::move(rendered).error(), "events", i));
@@ -390,6 +392,33 @@ Result<std::string> IdentityService::Digest() const {
   return core::DigestHex(hasher.Finish());
 }
 
+Result<IdentityService::TenantDigest> IdentityService::DigestOf(
+    const core::TenantId& tenant, std::chrono::milliseconds timeout) const {
+  std::shared_ptr<StateSlot> slot = FindSlot(tenant);
+  if (slot == nullptr) return core::NotFound("no tenant " + tenant.value());
+  CUSTOS_RETURN_IF_ERROR(Ensure(*slot));
+  // Held shared, the lock lets no append start; those in flight come back without it, within an
+  // fsync.
+  std::shared_lock lock(slot->mutex());
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!slot->settled()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return core::Unavailable("the tenant's writes did not settle in time");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  if (slot->poisoned()) return slot->Recovering();
+  if (!slot->state.exists()) return core::NotFound("no tenant " + tenant.value());
+  core::Sha256 hasher;
+  slot->state.ForEachRecord([&](const std::string& key, const std::string& value) {
+    hasher.Update(StateKey(tenant.value(), key));
+    hasher.Update("\n");
+    hasher.Update(value);
+    hasher.Update("\n");
+  });
+  return TenantDigest{slot->decided_tenant_seq(), core::DigestHex(hasher.Finish())};
+}
+
 Result<std::string> IdentityService::StoredDigest(const core::KvStore& kv) {
   core::Sha256 hasher;
   CUSTOS_RETURN_IF_ERROR(
@@ -435,7 +464,9 @@ Status IdentityService::RebuildState(const core::EventLog& log, core::KvStore& k
   // that change no state are passed over on their type alone.
   const core::Seq last = log.LastSeq();
   std::vector<std::string> tenants;
-  for (const core::TenantId& t : log.Tenants()) tenants.push_back(t.value());
+  for (const core::TenantId& t : log.Tenants()) {
+    if (t.value() != core::kSystemChain) tenants.push_back(t.value());  // no tenant state
+  }
   for (const auto& entry : snapshot_at) {
     if (!std::binary_search(tenants.begin(), tenants.end(), entry.first)) {
       tenants.insert(std::lower_bound(tenants.begin(), tenants.end(), entry.first), entry.first);

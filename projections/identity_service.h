@@ -123,6 +123,16 @@ class IdentityService {
   // SHA-256 over every tenant's records in key order; equal to StoredDigest of the store.
   // Loads every tenant first; a tenant whose records do not load is an error.
   [[nodiscard]] core::Result<std::string> Digest() const;
+  // One tenant's state as of a tenant_seq: SHA-256 over its records as Digest hashes them. Waits
+  // (at most `timeout`, then kUnavailable) until every append of the tenant decided so far is
+  // durable, so the digest is of the state the log holds at `tenant_seq` — the same on every
+  // node that applied the same events (GET …/digest, ../shared/spec/REPLICATION.md).
+  struct TenantDigest {
+    uint64_t tenant_seq = 0;
+    std::string digest;
+  };
+  [[nodiscard]] core::Result<TenantDigest> DigestOf(const core::TenantId& tenant,
+                                                    std::chrono::milliseconds timeout) const;
   // Tenants whose stored state is not in memory yet (0 once the warmer is done).
   [[nodiscard]] size_t UnloadedTenants() const { return unloaded_.load(); }
   // Of those, the ones whose last load failed (their records do not read: a rebuild's work).

@@ -57,6 +57,11 @@ class TenantWriter {
     [[nodiscard]] bool poisoned() const { return poisoned_.load(); }
     // The answer while poisoned.
     [[nodiscard]] core::Error Recovering() const;
+    // Under the lock (shared is enough): the tenant_seq of the last append decided, and whether
+    // every append decided is back from the log. While the lock is held shared no append starts,
+    // so a holder that waits for settled() sees the model exactly as the log holds it.
+    [[nodiscard]] uint64_t decided_tenant_seq() const { return next_tenant_seq_; }
+    [[nodiscard]] bool settled() const { return in_flight_.load() == 0; }
 
     // Reads the model as stored into a copy the slot keeps aside. Called without the lock:
     // while poisoned with nothing in flight, the store holds still for the tenant.

@@ -5,8 +5,10 @@
 
 #include "api/internal/call.h"
 #include "core/base64.h"
+#include "core/chain_verifier.h"
 #include "projections/expiry.h"
 #include "tests/api/api_fixture.h"
+#include "tests/support/test_store.h"
 
 namespace custos::testing {
 namespace {
@@ -413,6 +415,70 @@ TEST_F(ApiTest, RevocationByOwnershipAndClientAuthentication) {
             401);
   EXPECT_EQ(revoke(alice_token, alice_token).status, 200);
   EXPECT_FALSE(active(alice_token));
+}
+
+TEST_F(ApiTest, RootTokenRevocationsAreEventsOfTheNodesOwnChain) {
+  CreateTenant("acme");
+  const std::string form = "application/x-www-form-urlencoded";
+  const std::string first = RootToken();
+  const std::string second = RootToken();
+  HttpReply seen = client_->Send("POST", "/oauth/introspect",
+                                 {{"Content-Type", form}, {"Authorization", "Bearer " + second}},
+                                 "token=" + first);
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  const std::string first_jti = J(seen.body).S("jti");
+  ASSERT_FALSE(first_jti.empty());
+  // Root revokes one of its tokens, then logs out with the other: both refused from then on.
+  ASSERT_EQ(
+      client_
+          ->Send("POST", "/oauth/revoke",
+                 {{"Content-Type", form}, {"Authorization", "Bearer " + second}}, "token=" + first)
+          .status,
+      200);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants", first).status, 401);
+  ASSERT_EQ(client_->Json("POST", "/v1/tenants/acme/auth/logout", second).status, 200);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants", second).status, 401);
+
+  // Both are events of the node's own chain, with the jti and never the token, chained like a
+  // tenant's.
+  const core::TenantId system(std::string(core::kSystemChain));
+  core::Result<std::vector<core::StoredEvent>> events =
+      store_->ReadTenant(system, core::TenantSeq(1), 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  const std::string& revoked = (*events)[0].line;
+  const std::string& logout = (*events)[1].line;
+  EXPECT_NE(revoked.find("\"type\":\"auth.token_revoked\""), std::string::npos) << revoked;
+  EXPECT_NE(revoked.find("\"jti\":\"" + first_jti + "\""), std::string::npos) << revoked;
+  EXPECT_NE(revoked.find("\"actor\":{\"type\":\"root\""), std::string::npos) << revoked;
+  EXPECT_NE(logout.find("\"type\":\"auth.logout\""), std::string::npos) << logout;
+  for (const std::string& line : {revoked, logout}) {
+    EXPECT_EQ(line.find(first), std::string::npos);
+    EXPECT_EQ(line.find(second), std::string::npos);
+  }
+  core::ChainVerifier chain;
+  EXPECT_TRUE(chain.Feed(revoked).ok());
+  EXPECT_TRUE(chain.Feed(logout).ok());
+
+  // No tenant takes the chain's id; it has no state, and a rebuild leaves it out.
+  HttpReply taken = client_->Json("POST", "/v1/tenants", RootToken(),
+                                  "{\"id\":\"custos-system\",\"name\":\"x\",\"plan\":\"free\"}");
+  EXPECT_EQ(taken.status, 422) << taken.body;
+  EXPECT_NE(taken.body.find("reserved"), std::string::npos) << taken.body;
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/custos-system/users", RootToken()).status, 404);
+  const std::string digest = identity_->Digest().value();
+  Stop();
+  {
+    std::unique_ptr<storage::RocksStore> store;
+    ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store));
+    ASSERT_TRUE(projections::IdentityService::RebuildState(*store, *store).ok());
+    EXPECT_EQ(*projections::IdentityService::StoredDigest(*store), digest);
+  }
+  // After a restart, still refused.
+  Start();
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants", first).status, 401);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants", second).status, 401);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants", RootToken()).status, 200);
 }
 
 TEST_F(ApiTest, CredentialsOfHigherPrincipalsNeedANotificationChannel) {

@@ -10,6 +10,7 @@
 #include "projections/retention.h"
 #include "projections/webhook_sink.h"
 #include "tests/api/api_fixture.h"
+#include "tests/support/test_store.h"
 
 namespace custos::testing {
 namespace {
@@ -127,6 +128,49 @@ TEST_F(RetentionTest, APurgeRemovesWhatIsPastTheWindowAndTheChainGoesOnFromItsAn
   // Nothing more to purge; a second run purges 0 and records nothing.
   HttpReply again = Run(In(kDay * 11));
   EXPECT_EQ(J(again.body).S("purged"), "0") << again.body;
+}
+
+TEST_F(RetentionTest, TheDigestIsRootsAndTheSameAfterARebuildOfStateAndIndex) {
+  IngestN(Reporter(), 10, "engine.restarted");
+  clock_.Advance(kDay * 20);
+  const std::string reporter = Reporter();
+  IngestN(reporter, 5, "engine.stopped");
+  root_token_ = RootToken();
+  auto digest = [&] {
+    HttpReply r = client_->Json("GET", "/v1/tenants/acme/digest", root_token_);
+    EXPECT_EQ(r.status, 200) << r.body;
+    J d(r.body);
+    EXPECT_EQ(d.S("state_digest").size(), 64u) << r.body;
+    EXPECT_EQ(d.S("index_digest").size(), 64u) << r.body;
+    return std::make_tuple(d.S("tenant_seq"), d.S("state_digest"), d.S("index_digest"));
+  };
+  const auto before = digest();
+  EXPECT_EQ(std::get<0>(before), std::to_string(HeadSeq()));
+  EXPECT_EQ(digest(), before);
+  // Root's alone; an unknown tenant is 404.
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/digest", reporter).status, 403);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/acme/digest", "").status, 401);
+  EXPECT_EQ(client_->Json("GET", "/v1/tenants/nobody/digest", root_token_).status, 404);
+
+  // A purge moves the head (its record) and the index's floor; the state stays.
+  ASSERT_EQ(Run(In(kDay * 11)).status, 200);
+  const auto purged = digest();
+  EXPECT_EQ(std::get<0>(purged), std::to_string(HeadSeq()));
+  EXPECT_EQ(std::get<1>(purged), std::get<1>(before));
+  EXPECT_NE(std::get<2>(purged), std::get<2>(before));
+
+  // What another node holds after applying the same events: state and index built again from
+  // the log, the index in blocks cut differently. The same digests.
+  ASSERT_TRUE(audit_->Rebuild().ok());
+  Stop();
+  {
+    std::unique_ptr<storage::RocksStore> store;
+    ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store));
+    ASSERT_TRUE(projections::IdentityService::RebuildState(*store, *store).ok());
+  }
+  Start();
+  root_token_ = RootToken();
+  EXPECT_EQ(digest(), purged);
 }
 
 TEST_F(RetentionTest, EventsRemovedWithoutAPurgeFailVerificationAndSigning) {

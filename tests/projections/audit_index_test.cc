@@ -596,6 +596,66 @@ TEST_F(AuditIndexTest, ResumesFromItsCheckpointAndRebuildsToTheSameAnswers) {
   EXPECT_EQ(index_->Query(q)->lines, want);
 }
 
+TEST_F(AuditIndexTest, ADigestDependsOnTheEventsNotOnHowBatchesCutTheBlocks) {
+  // Indexed as the thread follows appends: blocks of a few events each.
+  AppendRandom("acme", 400);
+  AppendRandom("zeta", 50);
+  AppendRandom("acme", 100);
+  ASSERT_TRUE(index_->CatchUp(std::chrono::seconds(10)).ok());
+  const TenantId acme("acme");
+  auto digest = [&](uint64_t from, uint64_t to) {
+    core::Result<std::string> d = index_->Digest(acme, from, to, std::chrono::seconds(10));
+    EXPECT_TRUE(d.ok()) << d.error().message;
+    return d.ok() ? *d : std::string();
+  };
+  const std::string whole = digest(1, 500);
+  const std::string tail = digest(123, 500);
+  const std::string head = digest(1, 300);
+  EXPECT_EQ(whole.size(), 64u);
+  EXPECT_NE(whole, tail);
+  EXPECT_NE(whole, head);
+  // Built again in bulk, in blocks of at most 5 cut elsewhere: the same digests.
+  AuditIndexOptions small;
+  small.bulk_events = 37;
+  small.max_block_entries = 5;
+  OpenStore(small);
+  ASSERT_TRUE(index_->Rebuild().ok());
+  EXPECT_EQ(digest(1, 500), whole);
+  EXPECT_EQ(digest(123, 500), tail);
+  EXPECT_EQ(digest(1, 300), head);
+  // Events past the bound change nothing; another tenant's events neither.
+  AppendRandom("acme", 20);
+  AppendRandom("zeta", 20);
+  EXPECT_EQ(digest(1, 500), whole);
+  EXPECT_NE(digest(1, 520), whole);
+  // One posting lost: the digest says so.
+  core::KvBatch lose;
+  int seen = 0;
+  ASSERT_TRUE(store_
+                  ->Scan(core::Space::kAudit, std::string("acme\0e", 6),
+                         [&](std::string_view key, std::string_view) {
+                           if (++seen == 7) lose.Delete(core::Space::kAudit, key);
+                           return seen < 7;
+                         })
+                  .ok());
+  ASSERT_FALSE(lose.empty());
+  ASSERT_TRUE(store_->Write(lose, core::Durability::kSync).ok());
+  EXPECT_NE(digest(1, 500), whole);
+}
+
+TEST_F(AuditIndexTest, ADigestWaitsForTheIndexAndSaysWhenItIsBehind) {
+  AppendRandom("acme", 30);
+  AuditIndexOptions still;
+  still.follow = false;
+  OpenStore(still);
+  AppendRandom("acme", 5);
+  core::Result<std::string> behind =
+      index_->Digest(TenantId("acme"), 1, 35, std::chrono::milliseconds(20));
+  ASSERT_FALSE(behind.ok());
+  EXPECT_EQ(behind.error().code, core::Errc::kUnavailable);
+  EXPECT_TRUE(index_->Digest(TenantId("acme"), 1, 30, std::chrono::milliseconds(20)).ok());
+}
+
 TEST_F(AuditIndexTest, BlocksWithoutTheirCheckpointAreDroppedNotOverlaid) {
   // Indexed a few events at a time, as the indexing thread follows appends: many small blocks.
   AppendRandom("acme", 600);

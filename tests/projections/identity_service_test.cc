@@ -155,6 +155,47 @@ TEST_F(IdentityServiceTest, RestartLoadsTheStateAndRebuildGivesTheSameDigest) {
   EXPECT_EQ(service_->Digest().value(), after);
 }
 
+TEST_F(IdentityServiceTest, ATenantsDigestIsOfItsOwnStateAtItsHeadAndSurvivesRestartAndRebuild) {
+  CreateTenant("acme");
+  CreateTenant("globex");
+  const core::TenantId acme("acme");
+  auto digest_of = [&](const core::TenantId& tenant) {
+    core::Result<IdentityService::TenantDigest> d =
+        service_->DigestOf(tenant, std::chrono::seconds(5));
+    EXPECT_TRUE(d.ok()) << d.error().ToString();
+    return d.ok() ? *d : IdentityService::TenantDigest{};
+  };
+  const IdentityService::TenantDigest first = digest_of(acme);
+  EXPECT_EQ(first.tenant_seq, store_->Head(acme)->tenant_seq.value());
+  EXPECT_EQ(first.digest.size(), 64u);
+  EXPECT_NE(first.digest, digest_of(core::TenantId("globex")).digest);
+  // Another tenant's command changes nothing of it; its own does.
+  Must("globex", iam::CreateRole{"R", "", {}, {}});
+  EXPECT_EQ(digest_of(acme).digest, first.digest);
+  Must("acme", iam::CreateRole{"R", "", {}, {}});
+  const IdentityService::TenantDigest second = digest_of(acme);
+  EXPECT_EQ(second.tenant_seq, first.tenant_seq + 1);
+  EXPECT_NE(second.digest, first.digest);
+  // An application event moves the head and not the state.
+  ASSERT_TRUE(AppendOne("acme").ok());
+  EXPECT_EQ(digest_of(acme).tenant_seq, second.tenant_seq + 1);
+  EXPECT_EQ(digest_of(acme).digest, second.digest);
+  const IdentityService::TenantDigest now = digest_of(acme);
+  // Loaded again from the store, and rebuilt from the log: the same.
+  Close();
+  Open();
+  EXPECT_EQ(digest_of(acme).digest, now.digest);
+  EXPECT_EQ(digest_of(acme).tenant_seq, now.tenant_seq);
+  Close();
+  ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_));
+  ASSERT_TRUE(IdentityService::RebuildState(*store_, *store_).ok());
+  store_.reset();
+  Open();
+  EXPECT_EQ(digest_of(acme).digest, now.digest);
+  EXPECT_EQ(service_->DigestOf(core::TenantId("nobody"), std::chrono::seconds(1)).error().code,
+            core::Errc::kNotFound);
+}
+
 // A clock that moves 1 ms each time it is read, as a real one moves between a command's
 // decision and its commit. (The fixture's FakeClock stands still, which once hid that the
 // state took its times from the decision and the events from the commit.)
