@@ -79,6 +79,17 @@ struct TenantHead {
   Time time;
 };
 
+// A follower's write (EventLog::AppendReplicated): lines another node's log made.
+struct ReplicatedChain {
+  TenantId tenant;
+  std::vector<std::string> lines;  // the tenant's next lines, in tenant_seq order
+};
+struct ReplicatedWrite {
+  std::vector<ReplicatedChain> chains;  // at most one per tenant
+  // Written in the same batch: what the lines change (state records), the feed's offsets.
+  KvBatch side_writes;
+};
+
 using AppendResult = Result<std::vector<AppendedEvent>>;
 using AppendCallback = std::function<void(AppendResult)>;
 
@@ -88,6 +99,14 @@ class EventLog {
 
   [[nodiscard]] virtual AppendResult Append(AppendRequest request) = 0;
   [[nodiscard]] virtual Status AppendAsync(AppendRequest request, AppendCallback done) = 0;
+  // A follower's append: stores lines another node's log made — their ids, seqs, times and
+  // hashes as they are — as each tenant's next, with the side writes, in one synced batch;
+  // each line also takes this log's own next seq, which orders this node's readers (the line's
+  // `seq` stays the leader's). Every line must verify (core::VerifyLine), name its chain's
+  // tenant and follow the tenant's head (tenant_seq one more, prev_hash the head's hash):
+  // otherwise kCorruption naming the tenant and the tenant_seq, and nothing is written. A write
+  // with no lines writes its side writes alone.
+  [[nodiscard]] virtual Status AppendReplicated(ReplicatedWrite write) = 0;
 
   // Up to `limit` events with seq >= from, in seq order (purged events are skipped).
   [[nodiscard]] virtual Result<std::vector<StoredEvent>> Read(Seq from, size_t limit) const = 0;

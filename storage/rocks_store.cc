@@ -72,10 +72,12 @@ size_t CfOf(core::Space space) {
 // A group may hold this many events; a single request is never split.
 constexpr size_t kMaxGroupEvents = 16384;
 
-// A request waiting for the commit thread (its events rendered, so valid).
+// A request waiting for the commit thread (its events rendered, so valid), or a follower's
+// write (committed in a group of its own; its answer goes to done with no events).
 struct Pending {
   core::AppendRequest request;
   core::AppendCallback done;
+  std::shared_ptr<core::ReplicatedWrite> replicated;
 };
 
 // LZ4 where the library has it (a fraction of Snappy's cost to compress and decompress),
@@ -356,8 +358,10 @@ struct RocksStore::Impl {
         if (queue.empty()) return;  // stopping, and nothing left to commit
         size_t events = 0;
         size_t take = 0;
+        // A follower's write is a group of its own.
         while (take < queue.size() &&
-               (take == 0 || events + queue[take].request.events.size() <= kMaxGroupEvents)) {
+               (take == 0 || (queue[0].replicated == nullptr && queue[take].replicated == nullptr &&
+                              events + queue[take].request.events.size() <= kMaxGroupEvents))) {
           events += queue[take].request.events.size();
           ++take;
         }
@@ -402,6 +406,10 @@ struct RocksStore::Impl {
       needs_resume = false;
     }
     const Status room = CheckRoom();
+    if (group.size() == 1 && group[0].replicated != nullptr) {
+      results[0] = CommitReplicated(*group[0].replicated, room);
+      return;
+    }
 
     rocksdb::WriteBatch batch;
     std::unordered_map<std::string_view, core::TenantHead> pending;
@@ -451,9 +459,21 @@ struct RocksStore::Impl {
       any = true;
     }
     if (!any) return;
+    if (Status written = WriteGroup(batch, group_record, first_seq, seq, pending); !written.ok()) {
+      for (core::AppendResult& r : results) {
+        if (r.ok()) r = written.error();
+      }
+    }
+  }
 
-    batch.Put(cf(kGroupsCf), internal::SeqKey(first_seq + 1), group_record);
-
+  // Writes a group's batch with its group record (seqs first_seq + 1 … last), synced, and
+  // publishes the new heads and the last seq.
+  Status WriteGroup(rocksdb::WriteBatch& batch, const std::string& group_record, uint64_t first_seq,
+                    uint64_t last,
+                    std::unordered_map<std::string_view, core::TenantHead>& pending) {
+    if (last > first_seq) {
+      batch.Put(cf(kGroupsCf), internal::SeqKey(first_seq + 1), group_record);
+    }
     rocksdb::WriteOptions options;
     options.sync = true;
     const auto write_began = std::chrono::steady_clock::now();
@@ -462,24 +482,64 @@ struct RocksStore::Impl {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - write_began).count());
     if (!s.ok()) {
       needs_resume = true;
-      const Error error = FromRocks(s, "appending to the event log");
-      for (core::AppendResult& r : results) {
-        if (r.ok()) r = error;
-      }
-      return;
+      return FromRocks(s, "appending to the event log");
     }
     {
       core::WriterLock lock(heads_mu);
       for (auto& [tenant, head] : pending) heads[std::string(tenant)] = std::move(head);
     }
     groups_committed.fetch_add(1, std::memory_order_relaxed);
-    events_committed.fetch_add(seq - first_seq, std::memory_order_relaxed);
-    batch_events.Observe(static_cast<double>(seq - first_seq));
+    events_committed.fetch_add(last - first_seq, std::memory_order_relaxed);
+    batch_events.Observe(static_cast<double>(last - first_seq));
     {
       core::MutexLock lock(seq_mu);
-      last_seq.store(seq);
+      last_seq.store(last);
     }
     seq_cv.notify_all();
+    return core::OkStatus();
+  }
+
+  // A follower's write: every line checked against its tenant's head before anything is
+  // written.
+  core::AppendResult CommitReplicated(const core::ReplicatedWrite& write, const Status& room) {
+    size_t lines = 0;
+    for (const core::ReplicatedChain& c : write.chains) lines += c.lines.size();
+    if (!room.ok() && lines > 0) return room.error();
+    rocksdb::WriteBatch batch;
+    std::unordered_map<std::string_view, core::TenantHead> pending;
+    std::string group_record;
+    const uint64_t first_seq = last_seq.load();
+    uint64_t seq = first_seq;
+    for (const core::ReplicatedChain& c : write.chains) {
+      const std::string& tenant = c.tenant.value();
+      if (pending.contains(tenant)) {
+        return core::InvalidArgument("tenant " + tenant + " has two chains in one write");
+      }
+      core::TenantHead head = CommittedHead(tenant);
+      for (const std::string& line : c.lines) {
+        Result<core::LineFields> f = core::VerifyLine(line);
+        auto refuse = [&](const std::string& why) {
+          return core::Corruption("tenant " + tenant + " at tenant_seq " +
+                                  std::to_string(head.tenant_seq.value() + 1) + ": " + why);
+        };
+        if (!f.ok()) return refuse(f.error().message);
+        if (f->tenant != tenant) return refuse("the line is of tenant " + std::string(f->tenant));
+        if (f->tenant_seq != head.tenant_seq.value() + 1) {
+          return refuse("the line's tenant_seq is " + std::to_string(f->tenant_seq));
+        }
+        if (f->prev_hash != head.hash) {
+          return refuse("its prev_hash is not the hash of the event before it");
+        }
+        ++seq;
+        batch.Put(cf(kEventsCf), internal::EventKey(tenant, f->tenant_seq), line);
+        internal::AppendGroupEntry(group_record, tenant, f->tenant_seq);
+        head = core::TenantHead{core::TenantSeq(f->tenant_seq), std::string(f->hash), f->time};
+      }
+      pending[tenant] = head;
+    }
+    AddKvWrites(batch, write.side_writes);
+    CUSTOS_RETURN_IF_ERROR(WriteGroup(batch, group_record, first_seq, seq, pending));
+    return std::vector<core::AppendedEvent>{};
   }
 };
 
@@ -687,6 +747,41 @@ core::Status RocksStore::AppendAsync(core::AppendRequest request, core::AppendCa
   }
   if (closing) return core::Unavailable("the store is closing");
   if (wake) impl_->queue_cv.notify_one();
+  return core::OkStatus();
+}
+
+core::Status RocksStore::AppendReplicated(core::ReplicatedWrite write) {
+  if (impl_->read_only) return core::Unavailable("the store is open read-only");
+  for (const core::ReplicatedChain& c : write.chains) {
+    if (!core::IsValidTenantId(c.tenant.value())) {
+      return core::InvalidField(
+          "tenant", "'" + c.tenant.value().substr(0, 80) + "' is not a valid tenant id");
+    }
+  }
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<core::AppendResult> result;
+  };
+  auto waiter = std::make_shared<Waiter>();
+  Pending pending;
+  pending.replicated = std::make_shared<core::ReplicatedWrite>(std::move(write));
+  pending.done = [waiter](core::AppendResult r) {
+    std::lock_guard lock(waiter->mu);
+    waiter->result = std::move(r);
+    waiter->cv.notify_one();
+  };
+  bool wake = false;
+  {
+    core::MutexLock lock(impl_->queue_mu);
+    if (impl_->stopping) return core::Unavailable("the store is closing");
+    impl_->queue.push_back(std::move(pending));
+    wake = impl_->committer_idle;
+  }
+  if (wake) impl_->queue_cv.notify_one();
+  std::unique_lock lock(waiter->mu);
+  waiter->cv.wait(lock, [&] { return waiter->result.has_value(); });
+  if (!waiter->result->ok()) return waiter->result->error();
   return core::OkStatus();
 }
 

@@ -412,6 +412,87 @@ TEST_F(EventLogTest, ConcurrentAppendersGetContiguousPositionsAndIntactChains) {
 
 // The reserve: with less free than it, appends are refused (kUnavailable, nothing written) —
 // except those allowed to use it (a retention purge's record, which frees space).
+// A follower's store takes a leader's lines as they are, chain by chain, and nothing that does
+// not follow a tenant's head.
+TEST_F(EventLogTest, ReplicatedLinesAreStoredAsTheyAreAndOnlyWhereTheyFollowTheHead) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store_->Append(Request("acme", {Draft(), Draft()})).ok());
+    ASSERT_TRUE(store_->Append(Request("globex", {Draft()})).ok());
+  }
+  auto lines_of = [](RocksStore& store, const std::string& tenant) {
+    std::vector<std::string> out;
+    core::Result<std::vector<core::StoredEvent>> events =
+        store.ReadTenant(TenantId(tenant), TenantSeq(1), 1000);
+    EXPECT_TRUE(events.ok());
+    for (const core::StoredEvent& e : *events) out.push_back(e.line);
+    return out;
+  };
+  const std::vector<std::string> acme = lines_of(*store_, "acme");
+  const std::vector<std::string> globex = lines_of(*store_, "globex");
+  ASSERT_EQ(acme.size(), 10u);
+
+  testing::TempDir follower_dir;
+  std::unique_ptr<RocksStore> follower;
+  ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(follower_dir, clock_, follower));
+  auto write = [&](std::vector<core::ReplicatedChain> chains, std::string marker) {
+    core::ReplicatedWrite w;
+    w.chains = std::move(chains);
+    w.side_writes.Put(core::Space::kIndex, "marker", marker);
+    return follower->AppendReplicated(std::move(w));
+  };
+  auto slice = [](const std::vector<std::string>& v, size_t from, size_t to) {
+    return std::vector<std::string>(v.begin() + static_cast<ptrdiff_t>(from),
+                                    v.begin() + static_cast<ptrdiff_t>(to));
+  };
+  core::Status first =
+      write({{TenantId("acme"), slice(acme, 0, 4)}, {TenantId("globex"), globex}}, "1");
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  EXPECT_EQ(follower->Head(TenantId("acme"))->tenant_seq, TenantSeq(4));
+  EXPECT_EQ(follower->LastSeq(), Seq(9));
+
+  // Refused, and nothing of the write lands (its side write neither): a line again, a gap, a
+  // line of another tenant, a forged line whose hash was made over a wrong prev_hash.
+  std::string forged = acme[4];
+  const size_t at = forged.find("\"prev_hash\":\"") + 13;
+  forged.replace(at, 64, std::string(64, 'a'));
+  const size_t body_end = forged.rfind(",\"hash\":\"");
+  const std::string body = forged.substr(0, body_end) + "}";
+  forged = forged.substr(0, body_end) + ",\"hash\":\"" +
+           core::ChainHash(std::string(64, 'a'), body) + "\"}";
+  ASSERT_TRUE(core::VerifyLine(forged).ok()) << "a forgery whose own hash is right";
+  const std::vector<std::vector<std::string>> refused = {
+      slice(acme, 3, 5), slice(acme, 5, 6), {globex[0]}, {forged}};
+  for (const std::vector<std::string>& lines : refused) {
+    core::Status s = write({{TenantId("acme"), lines}}, "bad");
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, core::Errc::kCorruption) << s.error().message;
+    EXPECT_NE(s.error().message.find("tenant acme at tenant_seq 5"), std::string::npos)
+        << s.error().message;
+  }
+  EXPECT_EQ(**follower->Get(core::Space::kIndex, "marker"), "1");
+  EXPECT_EQ(follower->Head(TenantId("acme"))->tenant_seq, TenantSeq(4));
+  EXPECT_EQ(follower->LastSeq(), Seq(9));
+
+  // The rest; then the follower holds the leader's lines byte for byte, after a restart too,
+  // with its own seqs in the order it stored them.
+  ASSERT_TRUE(write({{TenantId("acme"), slice(acme, 4, 10)}}, "2").ok());
+  ASSERT_TRUE(write({}, "3").ok());  // side writes alone
+  EXPECT_EQ(**follower->Get(core::Space::kIndex, "marker"), "3");
+  follower.reset();
+  ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(follower_dir, clock_, follower));
+  EXPECT_EQ(lines_of(*follower, "acme"), acme);
+  EXPECT_EQ(lines_of(*follower, "globex"), globex);
+  EXPECT_EQ(follower->Head(TenantId("acme"))->hash, store_->Head(TenantId("acme"))->hash);
+  EXPECT_EQ(follower->LastSeq(), Seq(15));
+  auto all = follower->Read(Seq(1), 100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 15u);
+  EXPECT_EQ((*all)[0].line, acme[0]);
+  EXPECT_EQ((*all)[4].line, globex[0]);
+  EXPECT_EQ((*all)[14].line, acme[9]);
+  EXPECT_EQ((*all)[14].seq, Seq(15));
+}
+
 TEST(EventLogReserveTest, AppendsStopAtTheReserveButAPurgeRecordMayUseIt) {
   testing::TempDir dir;
   core::FakeClock clock{kStart};

@@ -22,6 +22,9 @@ class FailingLog final : public core::EventLog {
   std::function<void()> before_failing;
 
   core::AppendResult Append(core::AppendRequest r) override { return inner_.Append(std::move(r)); }
+  core::Status AppendReplicated(core::ReplicatedWrite w) override {
+    return inner_.AppendReplicated(std::move(w));
+  }
   core::Status AppendAsync(core::AppendRequest r, core::AppendCallback done) override {
     if (fail_next.exchange(0) != 0) {
       // As a full disk would: the write fails, and the rest of the queue is decided later.
