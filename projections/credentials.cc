@@ -116,6 +116,32 @@ bool Credentials::RootRevoked(std::string_view jti, core::Time now) {
   return true;
 }
 
+std::optional<Credentials::RevokedRoot> Credentials::RootRevocationIn(std::string_view line) {
+  core::Result<std::string_view> type = core::ParseLineType(line);
+  if (!type.ok() || (*type != "auth.token_revoked" && *type != "auth.logout")) return std::nullopt;
+  core::Result<core::JsonValue> v = core::ParseJson(line);
+  if (!v.ok()) return std::nullopt;
+  const core::JsonValue* data = v->Find("data");
+  const core::JsonValue* jti = data != nullptr ? data->Find("jti") : nullptr;
+  const core::JsonValue* exp = data != nullptr ? data->Find("expires_at") : nullptr;
+  if (jti == nullptr || exp == nullptr || !jti->is_string() || !exp->is_string()) {
+    return std::nullopt;
+  }
+  core::Result<core::Time> t = core::ParseTime(exp->text());
+  if (!t.ok() || jti->text().empty()) return std::nullopt;
+  return RevokedRoot{jti->text(), *t};
+}
+
+void Credentials::AddRootRevocation(core::KvBatch& batch, const RevokedRoot& revoked) {
+  batch.Put(core::Space::kCredentials, RootRevokedKey(revoked.jti),
+            core::FormatTime(revoked.expires_at));
+}
+
+void Credentials::RememberRootRevocation(const RevokedRoot& revoked) {
+  std::lock_guard lock(revoked_mu_);
+  revoked_[revoked.jti] = revoked.expires_at;
+}
+
 core::Status Credentials::RevokeRoot(core::EventLog& log, const RootRevocation& r) {
   if (r.jti.empty() || r.jti.size() > 128) return core::InvalidField("jti", "is not a token id");
   core::EventDraft d;

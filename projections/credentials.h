@@ -84,6 +84,17 @@ class Credentials {
   // the audit topic and every follower built from it.
   [[nodiscard]] core::Status RevokeRoot(core::EventLog& log, const RootRevocation& revocation);
 
+  // A follower's side of RevokeRoot: the revocation an event of the node's own chain records
+  // (nullopt for any other event), its entry added to a batch, and remembered once the batch
+  // is durable.
+  struct RevokedRoot {
+    std::string jti;
+    core::Time expires_at;
+  };
+  [[nodiscard]] static std::optional<RevokedRoot> RootRevocationIn(std::string_view line);
+  static void AddRootRevocation(core::KvBatch& batch, const RevokedRoot& revoked);
+  void RememberRootRevocation(const RevokedRoot& revoked);
+
   // A user's password credential (none for a user that has none yet).
   [[nodiscard]] core::Result<std::optional<core::iam::PasswordCredential>> Password(
       std::string_view tenant, std::string_view user_id) const;

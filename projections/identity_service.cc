@@ -274,6 +274,52 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
   });
 }
 
+Status IdentityService::ApplyReplicated(core::ReplicatedWrite write) {
+  std::sort(write.chains.begin(), write.chains.end(),
+            [](const core::ReplicatedChain& a, const core::ReplicatedChain& b) {
+              return a.tenant.value() < b.tenant.value();
+            });
+  // Locked in tenant order; the only writer of a follower's states.
+  std::vector<std::shared_ptr<StateSlot>> slots;
+  std::vector<std::unique_lock<std::shared_mutex>> locks;
+  auto reload = [&](Status failed) {
+    for (const std::shared_ptr<StateSlot>& slot : slots) {
+      Status loaded = slot->LoadStored();
+      if (loaded.ok()) {
+        slot->InstallLoaded();
+        (void)slot->state.TakeDirty();
+      } else {
+        core::log::Error("a follower's tenant state did not load back after a failed apply",
+                         {{"tenant", slot->tenant().value()}, {"reason", loaded.error().message}});
+      }
+    }
+    return failed;
+  };
+  for (const core::ReplicatedChain& chain : write.chains) {
+    if (chain.tenant.value() == core::kSystemChain || chain.lines.empty()) continue;
+    auto slot = std::static_pointer_cast<StateSlot>(writer_.FindOrAdd(
+        chain.tenant,
+        [this](const core::TenantId& t) { return std::make_shared<StateSlot>(t, kv_); }));
+    if (Status loaded = Ensure(*slot); !loaded.ok()) return reload(loaded);
+    locks.emplace_back(slot->mutex());
+    slots.push_back(slot);
+    for (const std::string& line : chain.lines) {
+      if (Status applied = ApplyStored(slot->state, line); !applied.ok()) return reload(applied);
+      Result<std::string_view> type = core::ParseLineType(line);
+      if (type.ok() && *type == "audit.retention_purged") {
+        // The leader's snapshot with its purge record: what a rebuild starts from.
+        Result<core::LineFields> f = core::ParseLineFields(line);
+        if (!f.ok()) return reload(f.error());
+        AddSnapshot(write.side_writes, slot->state, f->tenant_seq);
+      }
+    }
+    AddRecords(write.side_writes, chain.tenant.value(), slot->state.TakeDirty());
+  }
+  if (Status stored = log_.AppendReplicated(std::move(write)); !stored.ok()) return reload(stored);
+  for (const std::shared_ptr<StateSlot>& slot : slots) writer_.Resync(*slot);
+  return core::OkStatus();
+}
+
 Result<ExecuteResult> IdentityService::Execute(ExecuteRequest request) {
   std::mutex mu;
   std::condition_variable cv;

@@ -110,6 +110,15 @@ class IdentityService {
                            core::AppendCallback done, Origin origin = Origin::kApplication,
                            const Precondition& precondition = nullptr);
 
+  // A follower's apply (projections/follower.h): the write's lines — each tenant's next, from
+  // the leader's log — are applied to their tenants' states (a tenant's made by its
+  // tenant.created), the records they change and the snapshot each retention record takes are
+  // added to the write's side writes, and the whole is stored by EventLog::AppendReplicated.
+  // Every tenant's lock is held throughout, so no read sees a state the log does not hold. On
+  // any failure nothing is stored and the states are read back from the store. A chain of
+  // core::kSystemChain changes no state.
+  [[nodiscard]] core::Status ApplyReplicated(core::ReplicatedWrite write);
+
   // Runs fn(const TenantState&) under the tenant's read lock; kNotFound if no such tenant.
   template <class Fn>
   auto Read(const core::TenantId& tenant, Fn&& fn) const

@@ -139,6 +139,9 @@ class TenantWriter {
   [[nodiscard]] std::vector<std::shared_ptr<Slot>> Slots() const;
 
   [[nodiscard]] Locked Lock(std::shared_ptr<Slot> slot) { return Locked(*this, std::move(slot)); }
+  // A follower's: after lines were stored for the slot's tenant (EventLog::AppendReplicated),
+  // under the slot's exclusive lock, takes its sequence and time from the log's head.
+  void Resync(Slot& slot) const { SyncWithHead(slot); }
 
  private:
   // The recovery thread's queue; append callbacks hold it, not the writer.

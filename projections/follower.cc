@@ -1,0 +1,322 @@
+#include "projections/follower.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "core/event.h"
+#include "core/ids.h"
+#include "core/json_value.h"
+#include "core/log.h"
+
+namespace custos::projections {
+namespace {
+
+// Checkpoints "follow/<partition>": the offset of the partition's next record to apply.
+constexpr std::string_view kOffsetPrefix = "follow/";
+// Space kIndex: "follow-halted\0" tenant → why the tenant stopped.
+const std::string kHaltedPrefix("follow-halted\0", 14);
+
+std::string OffsetKey(int32_t partition) {
+  return std::string(kOffsetPrefix) + std::to_string(partition);
+}
+
+}  // namespace
+
+// One poll's worth, checked: what is stored in one write.
+struct Follower::Batch {
+  core::ReplicatedWrite write;
+  std::map<std::string, size_t> chain_of;         // tenant → index in write.chains
+  std::map<std::string, core::TenantHead> heads;  // as this batch leaves them
+  std::map<std::string, std::string> halted;      // halted in this batch
+  std::map<std::string, uint64_t> seqs;           // tenant → highest leader seq in it
+  std::vector<Credentials::RevokedRoot> root_revocations;
+  std::vector<std::pair<std::string, std::string>> purges;  // tenant, retention record
+  uint64_t applied = 0;
+  uint64_t duplicates = 0;
+  uint64_t max_seq = 0;
+  core::Time last_time{};
+};
+
+Follower::Follower(IdentityService& identity, core::EventLog& log, core::KvStore& kv,
+                   Credentials& credentials, core::LineFeed& feed, const core::Clock& clock,
+                   FollowerOptions options)
+    : identity_(identity),
+      log_(log),
+      kv_(kv),
+      credentials_(credentials),
+      feed_(feed),
+      clock_(clock),
+      options_(options) {}
+
+Follower::~Follower() { Stop(); }
+
+core::Result<std::map<int32_t, int64_t>> Follower::StoredOffsets(const core::KvStore& kv) {
+  std::map<int32_t, int64_t> out;
+  core::Status bad;
+  CUSTOS_RETURN_IF_ERROR(kv.Scan(
+      core::Space::kCheckpoint, kOffsetPrefix, [&](std::string_view key, std::string_view value) {
+        const std::string p(key.substr(kOffsetPrefix.size()));
+        std::optional<core::Seq> next = core::DecodeCheckpoint(value);
+        if (p.empty() || p.size() > 9 || !next ||
+            p.find_first_not_of("0123456789") != std::string::npos) {
+          bad = core::Corruption("bad follower offset " + std::string(key));
+          return false;
+        }
+        out[std::stoi(p)] = static_cast<int64_t>(next->value());
+        return true;
+      }));
+  CUSTOS_RETURN_IF_ERROR(bad);
+  return out;
+}
+
+core::Status Follower::Start() {
+  std::map<std::string, std::string> halted;
+  CUSTOS_RETURN_IF_ERROR(
+      kv_.Scan(core::Space::kIndex, kHaltedPrefix, [&](std::string_view key, std::string_view v) {
+        halted.emplace(std::string(key.substr(kHaltedPrefix.size())), std::string(v));
+        return true;
+      }));
+  // Where each tenant stands, in the leader's seqs (what Custos-Min-Seq names).
+  std::map<std::string, uint64_t> seqs;
+  uint64_t applied_seq = 0;
+  for (const core::TenantId& tenant : log_.Tenants()) {
+    std::optional<core::TenantHead> head = log_.Head(tenant);
+    if (!head) continue;
+    CUSTOS_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> last,
+                            log_.GetTenantEvents(tenant, {head->tenant_seq}));
+    if (!last[0]) continue;
+    core::Result<core::LineFields> f = core::ParseLineFields(*last[0]);
+    if (!f.ok()) return f.error();
+    seqs[tenant.value()] = f->seq;
+    applied_seq = std::max(applied_seq, f->seq);
+  }
+  using Offsets = std::map<int32_t, int64_t>;
+  CUSTOS_ASSIGN_OR_RETURN(Offsets offsets, StoredOffsets(kv_));
+  {
+    std::lock_guard lock(mu_);
+    halted_ = std::move(halted);
+    tenant_seq_ = std::move(seqs);
+    applied_seq_ = applied_seq;
+  }
+  for (const auto& [tenant, why] : halted_) {
+    core::log::Error("follower: tenant halted", {{"tenant", tenant}, {"reason", why}});
+  }
+  stop_.store(false);
+  thread_ = std::thread([this, offsets = std::move(offsets)] {
+    // The topic may not exist yet (a leader that has published nothing): try until it does.
+    while (!stop_.load()) {
+      core::Status started = feed_.Start(offsets);
+      if (started.ok()) break;
+      core::log::Warn("follower: the feed did not start", {{"reason", started.error().message}});
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, options_.retry, [&] { return stop_.load(); });
+    }
+    Run();
+  });
+  return core::OkStatus();
+}
+
+void Follower::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_.store(true);
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Follower::Run() {
+  while (!stop_.load()) {
+    core::Result<bool> stepped = Step();
+    if (stepped.ok()) continue;
+    core::log::Error("follower: a batch was not stored; reading it again",
+                     {{"reason", stepped.error().message}});
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, options_.retry, [&] { return stop_.load(); });
+    }
+    // Back to what is stored: the batch is read again.
+    core::Result<std::map<int32_t, int64_t>> offsets = StoredOffsets(kv_);
+    if (offsets.ok()) {
+      if (core::Status s = feed_.Start(*offsets); !s.ok()) {
+        core::log::Warn("follower: the feed did not restart", {{"reason", s.error().message}});
+      }
+    }
+  }
+}
+
+void Follower::Halt(Batch& batch, const std::string& tenant, const std::string& why) {
+  if (batch.halted.contains(tenant)) return;
+  batch.halted.emplace(tenant, why);
+  batch.write.side_writes.Put(core::Space::kIndex, kHaltedPrefix + tenant, why);
+}
+
+core::Result<bool> Follower::Step() {
+  CUSTOS_ASSIGN_OR_RETURN(std::vector<core::FeedRecord> records,
+                          feed_.Poll(options_.max_batch, options_.poll));
+  if (records.empty()) {
+    {
+      std::lock_guard lock(mu_);
+      ++batches_;
+    }
+    cv_.notify_all();
+    return false;
+  }
+  std::map<std::string, std::string> halted;
+  {
+    std::lock_guard lock(mu_);
+    halted = halted_;
+  }
+  Batch b;
+  std::map<int32_t, int64_t> next_offsets;
+  for (const core::FeedRecord& r : records) {
+    next_offsets[r.partition] = r.offset + 1;
+    core::Result<core::LineFields> framing = core::ParseLineFields(r.value);
+    std::string tenant = framing.ok() ? std::string(framing->tenant) : r.key;
+    if (!core::IsValidTenantId(tenant)) {
+      core::log::Error(
+          "follower: a record names no tenant; skipped",
+          {{"partition", std::to_string(r.partition)}, {"offset", std::to_string(r.offset)}});
+      continue;
+    }
+    if (halted.contains(tenant) || b.halted.contains(tenant)) continue;
+    auto at = b.heads.find(tenant);
+    if (at == b.heads.end()) {
+      std::optional<core::TenantHead> head = log_.Head(core::TenantId(tenant));
+      at =
+          b.heads
+              .emplace(tenant, head.value_or(core::TenantHead{
+                                   core::TenantSeq(0), std::string(core::kZeroHash), core::Time{}}))
+              .first;
+    }
+    core::TenantHead& head = at->second;
+    const std::string where =
+        "partition " + std::to_string(r.partition) + " offset " + std::to_string(r.offset) + ": ";
+    core::Result<core::LineFields> f = core::VerifyLine(r.value);
+    if (!f.ok()) {
+      Halt(b, tenant, where + f.error().message);
+      continue;
+    }
+    if (f->tenant_seq <= head.tenant_seq.value()) {
+      ++b.duplicates;
+      continue;
+    }
+    if (f->tenant_seq != head.tenant_seq.value() + 1) {
+      Halt(b, tenant,
+           where + "tenant_seq " + std::to_string(f->tenant_seq) + " follows " +
+               std::to_string(head.tenant_seq.value()) + ": events are missing");
+      continue;
+    }
+    if (f->prev_hash != head.hash) {
+      Halt(b, tenant,
+           where + "tenant_seq " + std::to_string(f->tenant_seq) +
+               ": prev_hash is not the hash of the event before it");
+      continue;
+    }
+    head = core::TenantHead{core::TenantSeq(f->tenant_seq), std::string(f->hash), f->time};
+    auto [chain, added] = b.chain_of.emplace(tenant, b.write.chains.size());
+    if (added) b.write.chains.push_back(core::ReplicatedChain{core::TenantId(tenant), {}});
+    b.write.chains[chain->second].lines.push_back(r.value);
+    if (tenant == core::kSystemChain) {
+      if (auto revoked = Credentials::RootRevocationIn(r.value)) {
+        Credentials::AddRootRevocation(b.write.side_writes, *revoked);
+        b.root_revocations.push_back(std::move(*revoked));
+      }
+    } else if (f->type == "audit.retention_purged") {
+      b.purges.emplace_back(tenant, r.value);
+    }
+    b.seqs[tenant] = std::max(b.seqs[tenant], f->seq);
+    b.max_seq = std::max(b.max_seq, f->seq);
+    b.last_time = std::max(b.last_time, f->time);
+    ++b.applied;
+  }
+  for (const auto& [partition, next] : next_offsets) {
+    b.write.side_writes.SetCheckpoint(OffsetKey(partition), core::Seq(static_cast<uint64_t>(next)));
+  }
+  // The states, the lines and the offsets in one write; then what follows from them.
+  CUSTOS_RETURN_IF_ERROR(identity_.ApplyReplicated(std::move(b.write)));
+  for (const Credentials::RevokedRoot& r : b.root_revocations) {
+    credentials_.RememberRootRevocation(r);
+  }
+  for (const auto& [tenant, line] : b.purges) PurgeAfter(tenant, line);
+  for (const auto& [tenant, why] : b.halted) {
+    core::log::Error("follower: tenant halted: nothing more of it is applied",
+                     {{"tenant", tenant}, {"reason", why}});
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [tenant, why] : b.halted) halted_.emplace(tenant, std::move(why));
+    for (const auto& [tenant, seq] : b.seqs) {
+      uint64_t& at = tenant_seq_[tenant];
+      at = std::max(at, seq);
+    }
+    applied_seq_ = std::max(applied_seq_, b.max_seq);
+    applied_ += b.applied;
+    duplicates_ += b.duplicates;
+    last_time_ = std::max(last_time_, b.last_time);
+    ++batches_;
+  }
+  cv_.notify_all();
+  return true;
+}
+
+void Follower::PurgeAfter(const std::string& tenant, std::string_view line) {
+  core::Result<core::JsonValue> v = core::ParseJson(line);
+  const core::JsonValue* data = v.ok() ? v->Find("data") : nullptr;
+  const core::JsonValue* last = data != nullptr ? data->Find("last_tenant_seq") : nullptr;
+  const core::JsonValue* days = data != nullptr ? data->Find("retention_days") : nullptr;
+  uint64_t below = 0;
+  if (last != nullptr && last->is_number()) below = std::stoull(last->text()) + 1;
+  if (below <= 1) {
+    core::log::Error("follower: a retention record without its range", {{"tenant", tenant}});
+    return;
+  }
+  const int window = days != nullptr && days->is_number() ? std::stoi(days->text()) : 0;
+  const core::TenantId id(tenant);
+  core::Result<core::Status> purged =
+      identity_.Read(id, [&](const core::iam::TenantState& st) -> core::Status {
+        // As the leader: a hold or a longer window keeps every event.
+        if (st.tenant().legal_hold || st.tenant().retention_days > window) {
+          return core::OkStatus();
+        }
+        std::optional<core::TenantHead> head = log_.Head(id);
+        if (!head || below > head->tenant_seq.value()) return core::OkStatus();
+        return log_.PurgeTenant(id, core::TenantSeq(below));
+      });
+  core::Status s = purged.ok() ? *purged : core::Status(purged.error());
+  if (!s.ok()) {
+    core::log::Error("follower: a purge the leader made was not made here",
+                     {{"tenant", tenant}, {"reason", s.error().message}});
+  }
+}
+
+FollowerStats Follower::stats() const {
+  FollowerStats s;
+  s.lag_events = feed_.Lag();
+  s.reachable = feed_.Reachable();
+  std::lock_guard lock(mu_);
+  s.applied_seq = applied_seq_;
+  s.applied = applied_;
+  s.duplicates = duplicates_;
+  s.halted = halted_;
+  if (s.lag_events.value_or(1) > 0 && last_time_ != core::Time{}) {
+    s.lag_seconds = std::max(0.0, std::chrono::duration<double>(clock_.Now() - last_time_).count());
+  }
+  return s;
+}
+
+core::Status Follower::WaitApplied(const core::TenantId& tenant, uint64_t seq,
+                                   std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  const uint64_t batches_at_start = batches_;
+  const bool done = cv_.wait_for(lock, timeout, [&] {
+    auto it = tenant_seq_.find(tenant.value());
+    if (it != tenant_seq_.end() && it->second >= seq) return true;
+    // Nothing of the tenant that recent: the whole topic as it was, read and applied.
+    return batches_ > batches_at_start + 1 && feed_.Lag() == std::optional<uint64_t>(0);
+  });
+  if (done) return core::OkStatus();
+  return core::Unavailable("this follower has not applied seq " + std::to_string(seq) + " yet");
+}
+
+}  // namespace custos::projections

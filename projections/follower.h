@@ -1,0 +1,117 @@
+// Follower: a read replica's writer (../shared/spec/REPLICATION.md). It reads the leader's audit
+// topic through a core::LineFeed, checks each tenant's chain as it goes, and stores what follows
+// — the lines byte for byte, the identity state they make (IdentityService::ApplyReplicated, the
+// same projection as the leader's), the feed's offsets — in one synced batch per poll. The audit
+// index follows the local log as it does on a leader.
+//
+// Per tenant, a record is:
+// - a duplicate (the relay delivers at least once) when its tenant_seq is at or below the
+//   tenant's head: skipped;
+// - the tenant's next when it verifies (core::VerifyLine), has tenant_seq one more than the head
+//   and prev_hash the head's hash: applied;
+// - anything else halts the tenant: nothing more of it is applied, the reason is stored (so a
+//   restart keeps it halted), logged, and reported by stats(); the other tenants go on.
+// A record whose key or line names no tenant is logged and skipped.
+//
+// After a batch is durable: root token revocations on the node's own chain take effect
+// (Credentials), and a retention record deletes what it says the leader purged, unless the
+// tenant's state at that point holds it (legal hold, a longer window), as the leader's does.
+//
+// A failed write (the disk) stores nothing: the feed goes back to the stored offsets and the
+// batch is read again after a pause.
+//
+// Thread-safety: Start and Stop from one thread; the rest from any.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/event_log.h"
+#include "core/kv_store.h"
+#include "core/line_feed.h"
+#include "core/result.h"
+#include "projections/credentials.h"
+#include "projections/identity_service.h"
+
+namespace custos::projections {
+
+struct FollowerOptions {
+  size_t max_batch = 8192;                // records per poll and per write
+  std::chrono::milliseconds poll{100};    // the longest wait for a record
+  std::chrono::milliseconds retry{1000};  // the pause after a failed write or start
+};
+
+struct FollowerStats {
+  uint64_t applied_seq = 0;            // the highest leader seq applied
+  uint64_t applied = 0;                // records applied since start
+  uint64_t duplicates = 0;             // records skipped as already applied, since start
+  std::optional<uint64_t> lag_events;  // records in the topic not read yet (unknown: nullopt)
+  double lag_seconds = 0;              // now minus the last applied event's time, while lagging
+  bool reachable = false;              // a broker answers
+  std::map<std::string, std::string> halted;  // tenant → why
+};
+
+class Follower {
+ public:
+  Follower(IdentityService& identity, core::EventLog& log, core::KvStore& kv,
+           Credentials& credentials, core::LineFeed& feed, const core::Clock& clock,
+           FollowerOptions options = {});
+  ~Follower();
+  Follower(const Follower&) = delete;
+  Follower& operator=(const Follower&) = delete;
+
+  // Reads the stored offsets and halted tenants, and starts following on a thread of its own.
+  [[nodiscard]] core::Status Start();
+  void Stop();
+
+  [[nodiscard]] FollowerStats stats() const;
+  // Waits until the tenant's chain has applied an event of leader seq `seq` or later — or, for
+  // a tenant with nothing that recent, until the follower has read the whole topic as it was
+  // when the wait began and applied it (kUnavailable when `timeout` passes first).
+  [[nodiscard]] core::Status WaitApplied(const core::TenantId& tenant, uint64_t seq,
+                                         std::chrono::milliseconds timeout) const;
+
+  // The stored positions: partition → the offset of the next record to apply.
+  [[nodiscard]] static core::Result<std::map<int32_t, int64_t>> StoredOffsets(
+      const core::KvStore& kv);
+
+ private:
+  struct Batch;
+  void Run();
+  // Reads, checks, and stores one poll's worth; false when nothing was read.
+  core::Result<bool> Step();
+  void Halt(Batch& batch, const std::string& tenant, const std::string& why);
+  void PurgeAfter(const std::string& tenant, std::string_view line);
+
+  IdentityService& identity_;
+  core::EventLog& log_;
+  core::KvStore& kv_;
+  Credentials& credentials_;
+  core::LineFeed& feed_;
+  const core::Clock& clock_;
+  const FollowerOptions options_;
+
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;  // stop_, and each applied batch
+  // Under mu_.
+  std::map<std::string, std::string> halted_;
+  std::map<std::string, uint64_t> tenant_seq_;  // tenant → the highest leader seq applied
+  uint64_t applied_seq_ = 0;
+  uint64_t applied_ = 0;
+  uint64_t duplicates_ = 0;
+  uint64_t batches_ = 0;    // batches stored (and polls that found nothing), since start
+  core::Time last_time_{};  // the last applied event's time
+};
+
+}  // namespace custos::projections
