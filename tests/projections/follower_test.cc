@@ -13,6 +13,7 @@
 #include "core/iam/commands.h"
 #include "projections/audit_index.h"
 #include "projections/relay.h"
+#include "projections/retention.h"
 #include "storage/kafka_dev_cluster.h"
 #include "storage/kafka_feed.h"
 #include "storage/kafka_producer.h"
@@ -228,6 +229,47 @@ TEST_F(FollowerTest, AFollowerHoldsTheLeadersLinesStateAndIndexAndResumesAfterAR
   const FollowerStats stats = follower_task_->stats();
   EXPECT_TRUE(stats.halted.empty());
   EXPECT_TRUE(testing::WaitUntil([&] { return follower_task_->stats().lag_events == 0u; }, 10s));
+}
+
+TEST_F(FollowerTest, ALeadersPurgeIsMadeOnTheFollowerWithItsSnapshot) {
+  ASSERT_NO_FATAL_FAILURE(Must("acme", iam::CreateTenant{"acme", "Acme", {}, {}, {"Production"}}));
+  ASSERT_NO_FATAL_FAILURE(
+      Must("globex", iam::CreateTenant{"globex", "Globex", {}, {}, {"Production"}}));
+  ASSERT_NO_FATAL_FAILURE(Workload(0));
+  clock_.Advance(std::chrono::hours(24 * 40));  // past the free plan's 30 days
+  ASSERT_NO_FATAL_FAILURE(Workload(1));
+  Retention retention(*leader_.identity, *leader_.store, *leader_.store, *leader_.index, clock_);
+  core::Result<PurgeOutcome> purged = retention.Purge(TenantId("acme"), clock_.Now());
+  ASSERT_TRUE(purged.ok()) << purged.error().ToString();
+  ASSERT_GT(purged->purged, 0u);
+  ASSERT_NO_FATAL_FAILURE(Workload(2));
+
+  ASSERT_TRUE(CaughtUp("acme"));
+  const TenantId acme("acme");
+  const auto first = leader_.store->FirstTenantSeq(acme);
+  ASSERT_TRUE(first.ok() && first->has_value());
+  EXPECT_EQ(*follower_.store->FirstTenantSeq(acme), *first);
+  EXPECT_EQ(follower_.store->PurgeAnchorOf(acme)->value_or(core::EventLog::PurgeAnchor{}).hash,
+            purged->anchor);
+  auto leader = leader_.identity->DigestOf(acme, 5s);
+  auto follower = follower_.identity->DigestOf(acme, 5s);
+  ASSERT_TRUE(leader.ok() && follower.ok());
+  EXPECT_EQ(follower->digest, leader->digest);
+  const uint64_t from = (*first)->value();
+  EXPECT_EQ(*follower_.index->Digest(acme, from, leader->tenant_seq, 10s),
+            *leader_.index->Digest(acme, from, leader->tenant_seq, 10s));
+  // What is left of the follower's log, from the snapshot its purge record took, rebuilds the
+  // same state.
+  StopFollower();
+  follower_.index.reset();
+  follower_.identity.reset();
+  ASSERT_TRUE(IdentityService::RebuildState(*follower_.store, *follower_.store).ok());
+  auto stored = IdentityService::StoredDigest(*follower_.store);
+  ASSERT_TRUE(stored.ok());
+  follower_.store.reset();
+  ASSERT_NO_FATAL_FAILURE(Open(follower_));
+  EXPECT_EQ(follower_.identity->DigestOf(acme, 5s)->digest, leader->digest);
+  EXPECT_EQ(*stored, *IdentityService::StoredDigest(*leader_.store));
 }
 
 TEST_F(FollowerTest, AForgedLineHaltsItsTenantAloneAndTheHaltOutlivesARestart) {
