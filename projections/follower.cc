@@ -31,6 +31,7 @@ struct Follower::Batch {
   std::map<std::string, uint64_t> seqs;           // tenant → highest leader seq in it
   std::vector<Credentials::RevokedRoot> root_revocations;
   std::vector<std::pair<std::string, std::string>> purges;  // tenant, retention record
+  std::vector<core::Time> times;                            // of the applied events
   uint64_t applied = 0;
   uint64_t duplicates = 0;
   uint64_t max_seq = 0;
@@ -46,7 +47,12 @@ Follower::Follower(IdentityService& identity, core::EventLog& log, core::KvStore
       credentials_(credentials),
       feed_(feed),
       clock_(clock),
-      options_(options) {}
+      options_(options),
+      lag_ms_([] {
+        std::vector<double> bounds(10000);
+        for (size_t i = 0; i < bounds.size(); ++i) bounds[i] = static_cast<double>(i + 1);
+        return bounds;
+      }()) {}
 
 Follower::~Follower() { Stop(); }
 
@@ -228,6 +234,7 @@ core::Result<bool> Follower::Step() {
     b.seqs[tenant] = std::max(b.seqs[tenant], f->seq);
     b.max_seq = std::max(b.max_seq, f->seq);
     b.last_time = std::max(b.last_time, f->time);
+    b.times.push_back(f->time);
     ++b.applied;
   }
   for (const auto& [partition, next] : next_offsets) {
@@ -235,6 +242,10 @@ core::Result<bool> Follower::Step() {
   }
   // The states, the lines and the offsets in one write; then what follows from them.
   CUSTOS_RETURN_IF_ERROR(identity_.ApplyReplicated(std::move(b.write)));
+  const core::Time durable = clock_.Now();
+  for (core::Time t : b.times) {
+    lag_ms_.Observe(std::max(0.0, std::chrono::duration<double, std::milli>(durable - t).count()));
+  }
   for (const Credentials::RevokedRoot& r : b.root_revocations) {
     credentials_.RememberRootRevocation(r);
   }

@@ -36,6 +36,7 @@
 
 #include "core/clock.h"
 #include "core/event_log.h"
+#include "core/histogram.h"
 #include "core/kv_store.h"
 #include "core/line_feed.h"
 #include "core/result.h"
@@ -80,6 +81,10 @@ class Follower {
   [[nodiscard]] core::Status WaitApplied(const core::TenantId& tenant, uint64_t seq,
                                          std::chrono::milliseconds timeout) const;
 
+  // Replication lag of each applied event, in milliseconds: when its batch was durable here
+  // minus the event's time on the leader (1 ms buckets up to 10 s).
+  [[nodiscard]] const core::Histogram& lag_ms() const { return lag_ms_; }
+
   // The stored positions: partition → the offset of the next record to apply.
   [[nodiscard]] static core::Result<std::map<int32_t, int64_t>> StoredOffsets(
       const core::KvStore& kv);
@@ -112,6 +117,7 @@ class Follower {
   uint64_t duplicates_ = 0;
   uint64_t batches_ = 0;    // batches stored (and polls that found nothing), since start
   core::Time last_time_{};  // the last applied event's time
+  core::Histogram lag_ms_;
 };
 
 }  // namespace custos::projections

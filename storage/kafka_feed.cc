@@ -60,10 +60,15 @@ core::Result<std::unique_ptr<KafkaFeed>> KafkaFeed::Create(KafkaFeedOptions opti
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char errstr[512];
   std::vector<std::pair<std::string, std::string>> settings = {
-      {"bootstrap.servers", options.brokers}, {"group.id", options.group},
-      {"enable.auto.commit", "false"},        {"enable.auto.offset.store", "false"},
-      {"enable.partition.eof", "true"},       {"auto.offset.reset", "earliest"},
+      {"bootstrap.servers", options.brokers},
+      {"group.id", options.group},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "true"},
+      {"auto.offset.reset", "earliest"},
       {"client.id", "custos-follower"},
+      // Replication lag: a fetch the broker holds for more data waits at most this long.
+      {"fetch.wait.max.ms", "10"},
   };
   for (const auto& p : options.properties) settings.push_back(p);
   for (const auto& [name, value] : settings) {

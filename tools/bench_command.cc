@@ -31,6 +31,7 @@ constexpr Workload kWorkloads[] = {
     {"export", &bench::RunExportWorkload},
     {"purge", &bench::RunPurgeWorkload},
     {"kafka", &bench::RunKafkaWorkload},
+    {"follow", &bench::RunFollowWorkload},
     {"rebuild", &bench::RunRebuildWorkload},
     {"memory", &bench::RunMemoryWorkload},
 };

@@ -20,8 +20,13 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "projections/audit_index.h"
+#include "projections/credentials.h"
+#include "projections/follower.h"
+#include "projections/identity_service.h"
 #include "projections/relay.h"
 #include "storage/kafka_dev_cluster.h"
+#include "storage/kafka_feed.h"
 #include "storage/kafka_producer.h"
 #include "storage/rocks_store.h"
 
@@ -127,7 +132,134 @@ core::Result<double> RunKcatPeer(const std::string& dir, const std::string& brok
   return static_cast<double>(messages) / seconds;
 }
 
+// The p-th percentile (0 < p ≤ 1) of what a 1 ms-bucket histogram gained between two reads.
+double PercentileBetween(const core::Histogram::Snapshot& before,
+                         const core::Histogram::Snapshot& after, double p) {
+  const uint64_t count = after.count - before.count;
+  if (count == 0) return 0;
+  const auto want = static_cast<uint64_t>(p * static_cast<double>(count));
+  for (size_t i = 0; i < after.bounds.size(); ++i) {
+    if (after.cumulative[i] - before.cumulative[i] >= want) return after.bounds[i];
+  }
+  return after.bounds.back() + 1;  // beyond the last bucket
+}
+
 }  // namespace
+
+core::Result<BenchResult> RunFollowWorkload(const BenchOptions& options) {
+  const uint64_t backlog = options.quick ? 100'000 : 1'000'000;
+  const double rate = 20'000;
+  const auto lag_phase = options.quick ? 3s : 10s;
+
+  core::SystemClock clock;
+  CUSTOS_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Create(options.dir, "follow"));
+  // The mock cluster keeps about 5 MiB per partition, some 50k of these events: a backlog of 1M
+  // needs 32 partitions to be held whole (past that, the follower rightly halts every tenant
+  // whose start the topic lost).
+  storage::KafkaDevClusterOptions cluster_options;
+  cluster_options.partitions = 32;
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::KafkaDevCluster> cluster,
+                          storage::KafkaDevCluster::Start(cluster_options));
+  auto open_store = [&](const std::string& name) {
+    storage::StoreOptions store_options;
+    store_options.path = dir.path() + "/" + name;
+    store_options.clock = &clock;
+    return storage::RocksStore::Open(store_options);
+  };
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::RocksStore> leader, open_store("leader"));
+  std::fprintf(stderr, "follow: appending a backlog of %llu events on the leader\n",
+               static_cast<unsigned long long>(backlog));
+  CUSTOS_RETURN_IF_ERROR(AppendBacklog(*leader, backlog));
+  storage::KafkaOptions kafka;
+  kafka.brokers = cluster->bootstrap_servers();
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::KafkaPublisher> publisher,
+                          storage::KafkaPublisher::Create(kafka));
+  projections::RelayOptions relay_options;
+  relay_options.product_version = "bench";
+  projections::Relay relay(*leader, *leader, *publisher, clock, relay_options);
+  CUSTOS_RETURN_IF_ERROR(relay.Start());
+  CUSTOS_RETURN_IF_ERROR(relay.WaitDelivered(leader->LastSeq(), 600s));
+
+  // 1. Catch-up: a follower from nothing, until its log and its audit index hold the backlog.
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::RocksStore> store, open_store("follower"));
+  core::CryptoRandom random;
+  CUSTOS_ASSIGN_OR_RETURN(
+      std::unique_ptr<projections::IdentityService> identity,
+      projections::IdentityService::Open(*store, *store, clock, random, nullptr));
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<projections::AuditIndex> index,
+                          projections::AuditIndex::Open(*store, *store));
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<projections::Credentials> credentials,
+                          projections::Credentials::Open(*store, clock));
+  storage::KafkaFeedOptions feed_options;
+  feed_options.brokers = cluster->bootstrap_servers();
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::KafkaFeed> feed,
+                          storage::KafkaFeed::Create(feed_options));
+  projections::Follower follower(*identity, *store, *store, *credentials, *feed, clock);
+  const auto start = Clock::now();
+  CUSTOS_RETURN_IF_ERROR(follower.Start());
+  while (store->LastSeq().value() < backlog) {
+    if (!follower.stats().halted.empty()) return core::Internal("the follower halted a tenant");
+    if (Clock::now() - start > 600s) return core::Unavailable("the follower did not catch up");
+    std::this_thread::sleep_for(10ms);  // the polling interval of the condition
+  }
+  const double applied_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  CUSTOS_RETURN_IF_ERROR(index->CatchUp(600s));
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::fprintf(stderr,
+               "follow: caught up with %llu events in %.2f s (%.2f s applied, then the index): "
+               "%.0f events/s\n",
+               static_cast<unsigned long long>(backlog), seconds, applied_seconds,
+               static_cast<double>(backlog) / seconds);
+
+  // 2. Replication lag at 20k events/s on the leader.
+  const core::Histogram::Snapshot before = follower.lag_ms().Read();
+  {
+    PacedLoad load(*leader, rate);
+    std::this_thread::sleep_for(lag_phase);  // the phase's length, not a wait on a condition
+    load.Stop();
+    if (load.failed()) return core::Unavailable("an append of the paced load failed");
+  }
+  CUSTOS_RETURN_IF_ERROR(relay.WaitDelivered(leader->LastSeq(), 60s));
+  while (store->LastSeq() < leader->LastSeq()) {
+    if (Clock::now() - start > 900s) return core::Unavailable("the follower did not catch up");
+    std::this_thread::sleep_for(10ms);  // the polling interval of the condition
+  }
+  const core::Histogram::Snapshot after = follower.lag_ms().Read();
+  const double lag_p50 = PercentileBetween(before, after, 0.50);
+  const double lag_p99 = PercentileBetween(before, after, 0.99);
+  std::fprintf(stderr, "follow: lag at %.0f events/s: p50 %.0f ms, p99 %.0f ms (%llu events)\n",
+               rate, lag_p50, lag_p99, static_cast<unsigned long long>(after.count - before.count));
+  follower.Stop();
+  relay.Stop();
+
+  BenchResult result;
+  result.workload = "follow";
+  result.ops = backlog;
+  result.seconds = seconds;
+  result.p50_us = lag_p50 * 1000;
+  result.p99_us = lag_p99 * 1000;
+  if (!options.no_peer) {
+    // The peer: the leader rebuilding its own state and audit index from the same log.
+    std::fprintf(stderr, "follow: the leader's rebuild of the same events\n");
+    index.reset();
+    const auto t0 = Clock::now();
+    CUSTOS_RETURN_IF_ERROR(projections::IdentityService::RebuildState(*leader, *leader));
+    CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<projections::AuditIndex> leader_index,
+                            projections::AuditIndex::Open(*leader, *leader));
+    CUSTOS_ASSIGN_OR_RETURN(uint64_t rebuilt, leader_index->Rebuild());
+    result.peer_ops_per_s =
+        static_cast<double>(rebuilt) / std::chrono::duration<double>(Clock::now() - t0).count();
+    result.peer = "the leader's rebuild (state + audit index)";
+  }
+  result.params_json =
+      fmt::format("{{\"backlog_events\":{},\"event_bytes\":{},\"lag_rate_per_s\":{}}}", backlog,
+                  LineBytes(), static_cast<uint64_t>(rate));
+  result.extra_json = fmt::format(
+      "\"applied_seconds\":{:.3f},\"lag_p99_ms\":{:.0f},\"latency_is\":\"replication lag\","
+      "\"ops_are\":\"events caught up (log, state and audit index)\"",
+      applied_seconds, lag_p99);
+  return result;
+}
 
 core::Result<BenchResult> RunKafkaWorkload(const BenchOptions& options) {
   const uint64_t backlog = options.quick ? 100'000 : 500'000;

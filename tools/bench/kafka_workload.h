@@ -8,5 +8,9 @@
 namespace custos::tools::bench {
 
 [[nodiscard]] core::Result<BenchResult> RunKafkaWorkload(const BenchOptions& options);
+// The `follow` workload: a follower catching up from a backlog through the mock cluster, and
+// its replication lag at 20k events/s on the leader; the peer is the leader's own rebuild of
+// the same events (state and audit index).
+[[nodiscard]] core::Result<BenchResult> RunFollowWorkload(const BenchOptions& options);
 
 }  // namespace custos::tools::bench
