@@ -132,6 +132,25 @@ core::Result<double> RunKcatPeer(const std::string& dir, const std::string& brok
   return static_cast<double>(messages) / seconds;
 }
 
+// A relay from `store` into the cluster, as a leader runs it (not started yet).
+struct BenchRelay {
+  std::unique_ptr<storage::KafkaPublisher> publisher;
+  std::unique_ptr<projections::Relay> relay;
+};
+
+core::Result<BenchRelay> MakeRelay(storage::RocksStore& store, const std::string& brokers,
+                                   const core::Clock& clock) {
+  storage::KafkaOptions kafka;
+  kafka.brokers = brokers;
+  BenchRelay out;
+  CUSTOS_ASSIGN_OR_RETURN(out.publisher, storage::KafkaPublisher::Create(kafka));
+  projections::RelayOptions relay_options;
+  relay_options.product_version = "bench";
+  out.relay =
+      std::make_unique<projections::Relay>(store, store, *out.publisher, clock, relay_options);
+  return out;
+}
+
 // The p-th percentile (0 < p ≤ 1) of what a 1 ms-bucket histogram gained between two reads.
 double PercentileBetween(const core::Histogram::Snapshot& before,
                          const core::Histogram::Snapshot& after, double p) {
@@ -170,13 +189,9 @@ core::Result<BenchResult> RunFollowWorkload(const BenchOptions& options) {
   std::fprintf(stderr, "follow: appending a backlog of %llu events on the leader\n",
                static_cast<unsigned long long>(backlog));
   CUSTOS_RETURN_IF_ERROR(AppendBacklog(*leader, backlog));
-  storage::KafkaOptions kafka;
-  kafka.brokers = cluster->bootstrap_servers();
-  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::KafkaPublisher> publisher,
-                          storage::KafkaPublisher::Create(kafka));
-  projections::RelayOptions relay_options;
-  relay_options.product_version = "bench";
-  projections::Relay relay(*leader, *leader, *publisher, clock, relay_options);
+  CUSTOS_ASSIGN_OR_RETURN(BenchRelay relayed,
+                          MakeRelay(*leader, cluster->bootstrap_servers(), clock));
+  projections::Relay& relay = *relayed.relay;
   CUSTOS_RETURN_IF_ERROR(relay.Start());
   CUSTOS_RETURN_IF_ERROR(relay.WaitDelivered(leader->LastSeq(), 600s));
 
@@ -284,13 +299,9 @@ core::Result<BenchResult> RunKafkaWorkload(const BenchOptions& options) {
   CUSTOS_RETURN_IF_ERROR(AppendBacklog(*store, backlog));
 
   // 1. Throughput: the backlog relayed from an empty cursor.
-  storage::KafkaOptions kafka;
-  kafka.brokers = cluster->bootstrap_servers();
-  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::KafkaPublisher> publisher,
-                          storage::KafkaPublisher::Create(kafka));
-  projections::RelayOptions relay_options;
-  relay_options.product_version = "bench";
-  projections::Relay relay(*store, *store, *publisher, clock, relay_options);
+  CUSTOS_ASSIGN_OR_RETURN(BenchRelay relayed,
+                          MakeRelay(*store, cluster->bootstrap_servers(), clock));
+  projections::Relay& relay = *relayed.relay;
   const auto start = Clock::now();
   CUSTOS_RETURN_IF_ERROR(relay.Start());
   CUSTOS_RETURN_IF_ERROR(relay.WaitDelivered(store->LastSeq(), 600s));
