@@ -152,6 +152,14 @@ class EventLog {
   [[nodiscard]] virtual std::vector<TenantId> Tenants() const = 0;
   // The tenant's chain head, or nullopt for a tenant with no events.
   [[nodiscard]] virtual std::optional<TenantHead> Head(const TenantId& tenant) const = 0;
+  // Every tenant's head and the last seq as of one commit: an event is at or below its tenant's
+  // head here exactly when its seq (this log's, which on a follower is not the line's) is at or
+  // below `last`.
+  struct HeadsAt {
+    Seq last;
+    std::vector<std::pair<TenantId, TenantHead>> heads;  // in tenant order
+  };
+  [[nodiscard]] virtual HeadsAt Heads() const = 0;
   // The highest seq appended so far (0 when empty).
   [[nodiscard]] virtual Seq LastSeq() const = 0;
   // Waits until LastSeq() > after or `timeout` passes; returns LastSeq().

@@ -284,12 +284,12 @@ core::Result<uint64_t> AuditIndex::IndexAllInBulk() {
   // Everything up to `last` is indexed at the end: each tenant's stream read in order (one
   // sequential scan of the tenant's keys, not the log's interleaving of tenants) up to its
   // last event at or below `last`; what comes after is the indexing thread's.
-  const uint64_t last = log_.LastSeq().value();
-  std::vector<core::TenantId> tenants = log_.Tenants();
+  // The heads and `last` as of one commit: a tenant's events up to its head are exactly its
+  // events up to `last` (on a follower the lines' seqs are the leader's, not this log's).
+  const core::EventLog::HeadsAt at = log_.Heads();
+  const uint64_t last = at.last.value();
   // In key order (a tenant's keys all start with it and \0), so that the files written for
   // successive tenants do not overlap.
-  std::sort(tenants.begin(), tenants.end(),
-            [](const core::TenantId& a, const core::TenantId& b) { return a.value() < b.value(); });
 
   BlockBuilder blocks(options_.max_block_entries);
   std::vector<SortedBlocks> file;  // for the next ingest, in order
@@ -334,31 +334,29 @@ core::Result<uint64_t> AuditIndex::IndexAllInBulk() {
     file_items += file.back().size();
     gathered = 0;
   };
-  for (const core::TenantId& tenant : tenants) {
+  for (const auto& [tenant, tenant_head] : at.heads) {
     core::Status failed;
     uint64_t head = 0;
-    CUSTOS_ASSIGN_OR_RETURN(
-        uint64_t scanned, log_.ScanTenant(tenant, core::TenantSeq(1),
-                                          core::TenantSeq(std::numeric_limits<uint64_t>::max() - 1),
-                                          [&](uint64_t tenant_seq, std::string_view line) {
-                                            core::Result<core::LineFields> f =
-                                                core::ParseLineFields(line);
-                                            if (!f.ok()) {
-                                              failed = f.error();
-                                              return false;
-                                            }
-                                            if (f->seq > last) return false;
-                                            failed = IndexLine(*f, line, blocks);
-                                            if (!failed.ok()) return false;
-                                            head = tenant_seq;
-                                            ++total;
-                                            if (++gathered >= options_.bulk_events) {
-                                              take_blocks();
-                                              failed = ingest();
+    CUSTOS_ASSIGN_OR_RETURN(uint64_t scanned,
+                            log_.ScanTenant(tenant, core::TenantSeq(1), tenant_head.tenant_seq,
+                                            [&](uint64_t tenant_seq, std::string_view line) {
+                                              core::Result<core::LineFields> f =
+                                                  core::ParseLineFields(line);
+                                              if (!f.ok()) {
+                                                failed = f.error();
+                                                return false;
+                                              }
+                                              failed = IndexLine(*f, line, blocks);
                                               if (!failed.ok()) return false;
-                                            }
-                                            return true;
-                                          }));
+                                              head = tenant_seq;
+                                              ++total;
+                                              if (++gathered >= options_.bulk_events) {
+                                                take_blocks();
+                                                failed = ingest();
+                                                if (!failed.ok()) return false;
+                                              }
+                                              return true;
+                                            }));
     (void)scanned;
     CUSTOS_RETURN_IF_ERROR(failed);
     if (head != 0) heads[tenant.value()] = head;

@@ -485,16 +485,15 @@ struct RocksStore::Impl {
       return FromRocks(s, "appending to the event log");
     }
     {
+      // The heads and the last seq change together (Heads reads both under heads_mu).
       core::WriterLock lock(heads_mu);
       for (auto& [tenant, head] : pending) heads[std::string(tenant)] = std::move(head);
+      core::MutexLock seq_lock(seq_mu);
+      last_seq.store(last);
     }
     groups_committed.fetch_add(1, std::memory_order_relaxed);
     events_committed.fetch_add(last - first_seq, std::memory_order_relaxed);
     batch_events.Observe(static_cast<double>(last - first_seq));
-    {
-      core::MutexLock lock(seq_mu);
-      last_seq.store(last);
-    }
     seq_cv.notify_all();
     return core::OkStatus();
   }
@@ -1001,6 +1000,18 @@ RocksStore::Stats RocksStore::stats() const {
 }
 
 core::Seq RocksStore::LastSeq() const { return core::Seq(impl_->last_seq.load()); }
+
+core::EventLog::HeadsAt RocksStore::Heads() const {
+  HeadsAt out;
+  core::ReaderLock lock(impl_->heads_mu);
+  out.last = core::Seq(impl_->last_seq.load());
+  out.heads.reserve(impl_->heads.size());
+  for (const auto& [tenant, head] : impl_->heads)
+    out.heads.emplace_back(core::TenantId(tenant), head);
+  std::sort(out.heads.begin(), out.heads.end(),
+            [](const auto& a, const auto& b) { return a.first.value() < b.first.value(); });
+  return out;
+}
 
 core::Seq RocksStore::WaitForAppend(core::Seq after, std::chrono::milliseconds timeout) const {
   core::MutexLock lock(impl_->seq_mu);

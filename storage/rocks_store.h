@@ -55,6 +55,7 @@ class RocksStore final : public core::EventLog, public core::KvStore {
   [[nodiscard]] core::Status AppendAsync(core::AppendRequest request,
                                          core::AppendCallback done) override;
   [[nodiscard]] core::Status AppendReplicated(core::ReplicatedWrite write) override;
+  [[nodiscard]] HeadsAt Heads() const override;
   core::Result<std::vector<core::StoredEvent>> Read(core::Seq from, size_t limit) const override;
   core::Result<std::vector<core::StoredEvent>> ReadTenant(const core::TenantId& tenant,
                                                           core::TenantSeq from,

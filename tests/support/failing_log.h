@@ -22,6 +22,7 @@ class FailingLog final : public core::EventLog {
   std::function<void()> before_failing;
 
   core::AppendResult Append(core::AppendRequest r) override { return inner_.Append(std::move(r)); }
+  HeadsAt Heads() const override { return inner_.Heads(); }
   core::Status AppendReplicated(core::ReplicatedWrite w) override {
     return inner_.AppendReplicated(std::move(w));
   }
