@@ -47,6 +47,10 @@ class KvBatch {
   // Deletes every key in [begin, end).
   void DeleteRange(Space space, std::string_view begin, std::string_view end);
   void SetCheckpoint(std::string_view consumer, Seq seq);
+  // Adds `other`'s writes after this batch's own, in their order.
+  void Append(const KvBatch& other) {
+    writes_.insert(writes_.end(), other.writes_.begin(), other.writes_.end());
+  }
 
   [[nodiscard]] const std::vector<KvWrite>& writes() const { return writes_; }
   [[nodiscard]] bool empty() const { return writes_.empty(); }

@@ -139,7 +139,15 @@ void Credentials::AddRootRevocation(core::KvBatch& batch, const RevokedRoot& rev
 
 void Credentials::RememberRootRevocation(const RevokedRoot& revoked) {
   std::lock_guard lock(revoked_mu_);
-  revoked_[revoked.jti] = revoked.expires_at;
+  core::Time& until = revoked_[revoked.jti];
+  until = std::max(until, revoked.expires_at);  // a revocation is never shortened
+}
+
+std::optional<core::Time> Credentials::RootRevokedUntil(std::string_view jti) {
+  std::lock_guard lock(revoked_mu_);
+  auto it = revoked_.find(jti);
+  if (it == revoked_.end()) return std::nullopt;
+  return it->second;
 }
 
 core::Status Credentials::RevokeRoot(core::EventLog& log, const RootRevocation& r) {
@@ -163,6 +171,8 @@ core::Status Credentials::RevokeRoot(core::EventLog& log, const RootRevocation& 
   request.events.push_back(std::move(rendered).value());
   request.side_writes.Put(core::Space::kCredentials, RootRevokedKey(r.jti),
                           core::FormatTime(r.expires_at));
+  // Revoking a leaked root token frees nothing, but must work on a disk in its reserve.
+  request.use_reserve = true;
   core::AppendResult appended = log.Append(std::move(request));
   if (!appended.ok()) return appended.error();
   std::lock_guard lock(revoked_mu_);

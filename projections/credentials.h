@@ -93,7 +93,10 @@ class Credentials {
   };
   [[nodiscard]] static std::optional<RevokedRoot> RootRevocationIn(std::string_view line);
   static void AddRootRevocation(core::KvBatch& batch, const RevokedRoot& revoked);
+  // Never shortens one already remembered.
   void RememberRootRevocation(const RevokedRoot& revoked);
+  // Until when a root token is known revoked (nullopt: it is not, or that has expired).
+  [[nodiscard]] std::optional<core::Time> RootRevokedUntil(std::string_view jti);
 
   // A user's password credential (none for a user that has none yet).
   [[nodiscard]] core::Result<std::optional<core::iam::PasswordCredential>> Password(

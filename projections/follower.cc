@@ -1,6 +1,7 @@
 #include "projections/follower.h"
 
 #include <algorithm>
+#include <charconv>
 #include <utility>
 
 #include "core/event.h"
@@ -141,14 +142,31 @@ void Follower::Run() {
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, options_.retry, [&] { return stop_.load(); });
     }
-    // Back to what is stored: the batch is read again.
-    core::Result<std::map<int32_t, int64_t>> offsets = StoredOffsets(kv_);
-    if (offsets.ok()) {
-      if (core::Status s = feed_.Start(*offsets); !s.ok()) {
-        core::log::Warn("follower: the feed did not restart", {{"reason", s.error().message}});
-      }
+    // Back to what is stored, before anything more is polled: the batch is read again.
+    while (!stop_.load()) {
+      core::Result<std::map<int32_t, int64_t>> offsets = StoredOffsets(kv_);
+      core::Status s = offsets.ok() ? feed_.Start(*offsets) : core::Status(offsets.error());
+      if (s.ok()) break;
+      core::log::Warn("follower: the feed did not go back to the stored offsets",
+                      {{"reason", s.error().message}});
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, options_.retry, [&] { return stop_.load(); });
     }
   }
+}
+
+core::Result<bool> Follower::SameAsApplied(const std::string& tenant, const core::TenantHead& head,
+                                           const core::LineFields& f) const {
+  if (f.tenant_seq == head.tenant_seq.value()) return f.hash == head.hash;
+  CUSTOS_ASSIGN_OR_RETURN(
+      std::vector<std::optional<std::string>> stored,
+      log_.GetTenantEvents(core::TenantId(tenant), {core::TenantSeq(f.tenant_seq)}));
+  // In this batch, not stored yet (it was applied a few records ago), or purged: the chain
+  // check of what follows still holds.
+  if (!stored[0]) return true;
+  core::Result<core::LineFields> applied = core::ParseLineFields(*stored[0]);
+  if (!applied.ok()) return applied.error();
+  return applied->hash == f.hash;
 }
 
 void Follower::Halt(Batch& batch, const std::string& tenant, const std::string& why) {
@@ -203,7 +221,21 @@ core::Result<bool> Follower::Step() {
       Halt(b, tenant, where + f.error().message);
       continue;
     }
+    if (r.key != tenant) {
+      Halt(b, tenant, where + "the record's key names another tenant than its line");
+      continue;
+    }
     if (f->tenant_seq <= head.tenant_seq.value()) {
+      // A copy (at-least-once) has the hash of the line applied at its place; anything else
+      // is a fork of the chain.
+      core::Result<bool> same = SameAsApplied(tenant, head, *f);
+      if (!same.ok()) return same.error();
+      if (!*same) {
+        Halt(b, tenant,
+             where + "tenant_seq " + std::to_string(f->tenant_seq) +
+                 " again, with another hash than the line applied: the topic holds a fork");
+        continue;
+      }
       ++b.duplicates;
       continue;
     }
@@ -225,8 +257,12 @@ core::Result<bool> Follower::Step() {
     b.write.chains[chain->second].lines.push_back(r.value);
     if (tenant == core::kSystemChain) {
       if (auto revoked = Credentials::RootRevocationIn(r.value)) {
-        Credentials::AddRootRevocation(b.write.side_writes, *revoked);
-        b.root_revocations.push_back(std::move(*revoked));
+        // Never shortened: a later record cannot give a revoked token back its life.
+        const std::optional<core::Time> until = credentials_.RootRevokedUntil(revoked->jti);
+        if (!until || *until < revoked->expires_at) {
+          Credentials::AddRootRevocation(b.write.side_writes, *revoked);
+          b.root_revocations.push_back(std::move(*revoked));
+        }
       }
     } else if (f->type == "audit.retention_purged") {
       b.purges.emplace_back(tenant, r.value);
@@ -241,7 +277,16 @@ core::Result<bool> Follower::Step() {
     b.write.side_writes.SetCheckpoint(OffsetKey(partition), core::Seq(static_cast<uint64_t>(next)));
   }
   // The states, the lines and the offsets in one write; then what follows from them.
-  CUSTOS_RETURN_IF_ERROR(identity_.ApplyReplicated(std::move(b.write)));
+  CUSTOS_RETURN_IF_ERROR(identity_.ApplyReplicated(
+      std::move(b.write),
+      [&](const core::TenantId& tenant, const std::string& why, core::KvBatch& side_writes) {
+        // Lines that verify and follow the chain but do not apply to the tenant's state.
+        const std::string reason = "its lines do not apply to its state: " + why;
+        b.halted.emplace(tenant.value(), reason);
+        side_writes.Put(core::Space::kIndex, kHaltedPrefix + tenant.value(), reason);
+        b.seqs.erase(tenant.value());
+        std::erase_if(b.purges, [&](const auto& p) { return p.first == tenant.value(); });
+      }));
   const core::Time durable = clock_.Now();
   for (core::Time t : b.times) {
     lag_ms_.Observe(std::max(0.0, std::chrono::duration<double, std::milli>(durable - t).count()));
@@ -272,33 +317,58 @@ core::Result<bool> Follower::Step() {
 }
 
 void Follower::PurgeAfter(const std::string& tenant, std::string_view line) {
-  core::Result<core::JsonValue> v = core::ParseJson(line);
-  const core::JsonValue* data = v.ok() ? v->Find("data") : nullptr;
-  const core::JsonValue* last = data != nullptr ? data->Find("last_tenant_seq") : nullptr;
-  const core::JsonValue* days = data != nullptr ? data->Find("retention_days") : nullptr;
-  uint64_t below = 0;
-  if (last != nullptr && last->is_number()) below = std::stoull(last->text()) + 1;
-  if (below <= 1) {
-    core::log::Error("follower: a retention record without its range", {{"tenant", tenant}});
-    return;
-  }
-  const int window = days != nullptr && days->is_number() ? std::stoi(days->text()) : 0;
-  const core::TenantId id(tenant);
-  core::Result<core::Status> purged =
-      identity_.Read(id, [&](const core::iam::TenantState& st) -> core::Status {
-        // As the leader: a hold or a longer window keeps every event.
-        if (st.tenant().legal_hold || st.tenant().retention_days > window) {
-          return core::OkStatus();
-        }
-        std::optional<core::TenantHead> head = log_.Head(id);
-        if (!head || below > head->tenant_seq.value()) return core::OkStatus();
-        return log_.PurgeTenant(id, core::TenantSeq(below));
-      });
-  core::Status s = purged.ok() ? *purged : core::Status(purged.error());
+  core::Status s = Purge(tenant, line);
   if (!s.ok()) {
-    core::log::Error("follower: a purge the leader made was not made here",
+    core::log::Error("follower: a purge the leader recorded was not made here",
                      {{"tenant", tenant}, {"reason", s.error().message}});
   }
+}
+
+core::Status Follower::Purge(const std::string& tenant, std::string_view line) {
+  CUSTOS_ASSIGN_OR_RETURN(core::LineFields record, core::ParseLineFields(line));
+  CUSTOS_ASSIGN_OR_RETURN(core::JsonValue v, core::ParseJson(line));
+  const core::JsonValue* data = v.Find("data");
+  auto member = [&](std::string_view name) -> const core::JsonValue* {
+    const core::JsonValue* m = data != nullptr ? data->Find(std::string(name)) : nullptr;
+    return m != nullptr && (m->is_number() || m->is_string()) ? m : nullptr;
+  };
+  const core::JsonValue* last_member = member("last_tenant_seq");
+  const core::JsonValue* anchor = member("anchor");
+  const core::JsonValue* cutoff_member = member("cutoff");
+  const core::JsonValue* days_member = member("retention_days");
+  uint64_t last = 0;
+  int days = 0;
+  if (last_member == nullptr || anchor == nullptr || cutoff_member == nullptr ||
+      !last_member->is_number() ||
+      std::from_chars(last_member->text().data(),
+                      last_member->text().data() + last_member->text().size(), last)
+              .ec != std::errc() ||
+      last == 0 || last >= record.tenant_seq || days_member == nullptr ||
+      std::from_chars(days_member->text().data(),
+                      days_member->text().data() + days_member->text().size(), days)
+              .ec != std::errc()) {
+    return core::Corruption("the retention record does not say what it purged");
+  }
+  CUSTOS_ASSIGN_OR_RETURN(core::Time cutoff, core::ParseTime(cutoff_member->text()));
+  const core::TenantId id(tenant);
+  // What the record names must be what this follower holds, and as old as the leader's own
+  // rules let it purge: a record that says otherwise deletes nothing.
+  CUSTOS_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> at,
+                          log_.GetTenantEvents(id, {core::TenantSeq(last)}));
+  if (!at[0]) return core::OkStatus();  // purged already
+  CUSTOS_ASSIGN_OR_RETURN(core::LineFields purged_last, core::ParseLineFields(*at[0]));
+  if (purged_last.hash != anchor->text() || purged_last.time >= cutoff) {
+    return core::Corruption("the retention record's anchor or cutoff is not this chain's");
+  }
+  CUSTOS_ASSIGN_OR_RETURN(core::Status deleted,
+                          identity_.Read(id, [&](const core::iam::TenantState& st) -> core::Status {
+                            // As the leader: a legal hold, or a window longer than the purge's,
+                            // keeps every event.
+                            if (st.tenant().legal_hold || st.tenant().retention_days > days)
+                              return core::OkStatus();
+                            return log_.PurgeTenant(id, core::TenantSeq(last + 1));
+                          }));
+  return deleted;
 }
 
 FollowerStats Follower::stats() const {
@@ -320,12 +390,17 @@ core::Status Follower::WaitApplied(const core::TenantId& tenant, uint64_t seq,
                                    std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mu_);
   const uint64_t batches_at_start = batches_;
+  bool halted = false;
   const bool done = cv_.wait_for(lock, timeout, [&] {
+    if (halted_.contains(tenant.value())) return halted = true;
     auto it = tenant_seq_.find(tenant.value());
     if (it != tenant_seq_.end() && it->second >= seq) return true;
-    // Nothing of the tenant that recent: the whole topic as it was, read and applied.
-    return batches_ > batches_at_start + 1 && feed_.Lag() == std::optional<uint64_t>(0);
+    // Nothing of the tenant that recent, though the follower has applied that far elsewhere
+    // and read the whole topic since the wait began.
+    return applied_seq_ >= seq && batches_ > batches_at_start + 1 &&
+           feed_.Lag() == std::optional<uint64_t>(0);
   });
+  if (halted) return core::Unavailable("tenant " + tenant.value() + " is halted on this follower");
   if (done) return core::OkStatus();
   return core::Unavailable("this follower has not applied seq " + std::to_string(seq) + " yet");
 }

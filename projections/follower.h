@@ -95,7 +95,15 @@ class Follower {
   // Reads, checks, and stores one poll's worth; false when nothing was read.
   core::Result<bool> Step();
   void Halt(Batch& batch, const std::string& tenant, const std::string& why);
+  // Whether a record at or below the tenant's head is a copy of the line applied there.
+  [[nodiscard]] core::Result<bool> SameAsApplied(const std::string& tenant,
+                                                 const core::TenantHead& head,
+                                                 const core::LineFields& f) const;
+  // A retention record's purge, once the record is stored: the events it names must be this
+  // chain's (the anchor is the hash of the last) and older than its cutoff, or nothing is
+  // deleted.
   void PurgeAfter(const std::string& tenant, std::string_view line);
+  [[nodiscard]] core::Status Purge(const std::string& tenant, std::string_view line);
 
   IdentityService& identity_;
   core::EventLog& log_;

@@ -249,15 +249,7 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
     }
   }
   AddRecords(append.side_writes, tenant->value(), slot->state.TakeDirty());
-  for (const core::KvWrite& w : decision->credentials.writes()) {
-    if (w.op == core::KvWrite::Op::kPut) {
-      append.side_writes.Put(w.space, w.key, w.value);
-    } else if (w.op == core::KvWrite::Op::kDelete) {
-      append.side_writes.Delete(w.space, w.key);
-    } else {
-      append.side_writes.DeleteRange(w.space, w.key, w.value);
-    }
-  }
+  append.side_writes.Append(decision->credentials);
   std::move(locked).Append(std::move(append), [decision, notifier = notifier_,
                                                done = std::move(done)](core::AppendResult r) {
     if (!r.ok()) {
@@ -274,7 +266,7 @@ void IdentityService::ExecuteAsync(ExecuteRequest request, ExecuteCallback done)
   });
 }
 
-Status IdentityService::ApplyReplicated(core::ReplicatedWrite write) {
+Status IdentityService::ApplyReplicated(core::ReplicatedWrite write, const Refuse& refuse) {
   std::sort(write.chains.begin(), write.chains.end(),
             [](const core::ReplicatedChain& a, const core::ReplicatedChain& b) {
               return a.tenant.value() < b.tenant.value();
@@ -282,37 +274,59 @@ Status IdentityService::ApplyReplicated(core::ReplicatedWrite write) {
   // Locked in tenant order; the only writer of a follower's states.
   std::vector<std::shared_ptr<StateSlot>> slots;
   std::vector<std::unique_lock<std::shared_mutex>> locks;
-  auto reload = [&](Status failed) {
-    for (const std::shared_ptr<StateSlot>& slot : slots) {
-      Status loaded = slot->LoadStored();
-      if (loaded.ok()) {
-        slot->InstallLoaded();
-        (void)slot->state.TakeDirty();
-      } else {
-        core::log::Error("a follower's tenant state did not load back after a failed apply",
-                         {{"tenant", slot->tenant().value()}, {"reason", loaded.error().message}});
-      }
+  // The state as stored, in place of what was applied (under the slot's exclusive lock).
+  auto read_back = [](StateSlot& slot) {
+    if (Status loaded = slot.LoadStored(); loaded.ok()) {
+      slot.InstallLoaded();
+      (void)slot.state.TakeDirty();
+    } else {
+      core::log::Error("a follower's tenant state did not load back after a failed apply",
+                       {{"tenant", slot.tenant().value()}, {"reason", loaded.error().message}});
     }
+  };
+  auto reload = [&](Status failed) {
+    for (const std::shared_ptr<StateSlot>& slot : slots) read_back(*slot);
     return failed;
   };
-  for (const core::ReplicatedChain& chain : write.chains) {
+  // A tenant whose lines do not apply is left out of the write: its lines dropped, its state
+  // read back, the caller told.
+  auto leave_out = [&](core::ReplicatedChain& chain, StateSlot* slot, const Status& why) {
+    if (slot != nullptr) read_back(*slot);
+    chain.lines.clear();
+    if (refuse) refuse(chain.tenant, why.error().message, write.side_writes);
+  };
+  for (core::ReplicatedChain& chain : write.chains) {
     if (chain.tenant.value() == core::kSystemChain || chain.lines.empty()) continue;
     auto slot = std::static_pointer_cast<StateSlot>(writer_.FindOrAdd(
         chain.tenant,
         [this](const core::TenantId& t) { return std::make_shared<StateSlot>(t, kv_); }));
-    if (Status loaded = Ensure(*slot); !loaded.ok()) return reload(loaded);
+    if (Status loaded = Ensure(*slot); !loaded.ok()) {
+      leave_out(chain, nullptr, loaded);
+      continue;
+    }
     locks.emplace_back(slot->mutex());
     slots.push_back(slot);
+    core::KvBatch snapshots;
+    Status applied;
     for (const std::string& line : chain.lines) {
-      if (Status applied = ApplyStored(slot->state, line); !applied.ok()) return reload(applied);
+      applied = ApplyStored(slot->state, line);
+      if (!applied.ok()) break;
       Result<std::string_view> type = core::ParseLineType(line);
       if (type.ok() && *type == "audit.retention_purged") {
         // The leader's snapshot with its purge record: what a rebuild starts from.
         Result<core::LineFields> f = core::ParseLineFields(line);
-        if (!f.ok()) return reload(f.error());
-        AddSnapshot(write.side_writes, slot->state, f->tenant_seq);
+        if (!f.ok()) {
+          applied = f.error();
+          break;
+        }
+        AddSnapshot(snapshots, slot->state, f->tenant_seq);
       }
     }
+    if (!applied.ok()) {
+      leave_out(chain, slot.get(), applied);
+      continue;
+    }
+    write.side_writes.Append(snapshots);
     AddRecords(write.side_writes, chain.tenant.value(), slot->state.TakeDirty());
   }
   if (Status stored = log_.AppendReplicated(std::move(write)); !stored.ok()) return reload(stored);

@@ -115,9 +115,13 @@ class IdentityService {
   // tenant.created), the records they change and the snapshot each retention record takes are
   // added to the write's side writes, and the whole is stored by EventLog::AppendReplicated.
   // Every tenant's lock is held throughout, so no read sees a state the log does not hold. On
-  // any failure nothing is stored and the states are read back from the store. A chain of
-  // core::kSystemChain changes no state.
-  [[nodiscard]] core::Status ApplyReplicated(core::ReplicatedWrite write);
+  // any failure to store nothing is stored and the states are read back from the store. A
+  // tenant whose lines do not apply to its state (or whose state does not load) is left out
+  // of the write — its state read back — and `refuse` is called with why, to add what it
+  // will (a halt) to the write's side writes. A chain of core::kSystemChain changes no state.
+  using Refuse = std::function<void(const core::TenantId& tenant, const std::string& why,
+                                    core::KvBatch& side_writes)>;
+  [[nodiscard]] core::Status ApplyReplicated(core::ReplicatedWrite write, const Refuse& refuse);
 
   // Runs fn(const TenantState&) under the tenant's read lock; kNotFound if no such tenant.
   template <class Fn>

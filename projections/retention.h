@@ -67,8 +67,7 @@ class Retention {
   // cursors; with a sink on and no cursor yet, nothing is purged. The cursor of a sink that is
   // off holds nothing: retention is an obligation, and a sink switched off delivers no more.
   Retention(IdentityService& identity, core::EventLog& log, const core::KvStore& kv,
-            const AuditIndex& audit, const core::Clock& clock,
-            std::vector<std::string> sinks = {})
+            const AuditIndex& audit, const core::Clock& clock, std::vector<std::string> sinks = {})
       : identity_(identity),
         log_(log),
         kv_(kv),

@@ -35,6 +35,9 @@ int RunAppend(const Args& args) {
   if (!tenant_text.ok()) return ReportError("append", tenant_text.error());
   core::Result<core::TenantId> tenant = core::ParseTenantId(*tenant_text);
   if (!tenant.ok()) return ReportError("append", tenant.error());
+  if (tenant->value() == core::kSystemChain) {
+    return ReportError("append", core::InvalidField("tenant", "is the node's own chain"));
+  }
   core::Result<std::string> type = flags.Require("type");
   if (!type.ok()) return ReportError("append", type.error());
   core::Result<std::string> data = core::CanonicalizeJson(*flags.Get("data"));

@@ -369,6 +369,7 @@ Result<Decision> Decider::operator()(const CreateTenant& c) {
   if (c.id != s_.tenant_id()) return Internal("command for another tenant's state");
   FieldChecks checks;
   if (Result<TenantId> id = ParseTenantId(c.id); !id.ok()) checks.Add(std::move(id).error());
+  if (c.id == kSystemChain) checks.Add(InvalidField("id", "is reserved for the node's own events"));
   checks.Add(RequireName(c.name, "name", 200));
   checks.Add(CheckRetention(c.plan, c.retention_days));
   std::set<std::string> env_names;

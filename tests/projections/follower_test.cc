@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "core/event.h"
@@ -188,6 +189,46 @@ class FollowerTest : public ::testing::Test {
     EXPECT_EQ(*fi, *li) << tenant;
   }
 
+  // `line` made into another one at `tenant_seq` after `prev_hash`, its own hash right for it,
+  // with `from` replaced by `to` in it: what a producer with write access to the topic can make.
+  static std::string Forge(std::string line, uint64_t tenant_seq, const std::string& prev_hash,
+                           const std::string& from = "", const std::string& to = "") {
+    auto f = core::ParseLineFields(line);
+    EXPECT_TRUE(f.ok());
+    const std::string seq_member = "\"tenant_seq\":" + std::to_string(f->tenant_seq);
+    line.replace(line.find(seq_member), seq_member.size(),
+                 "\"tenant_seq\":" + std::to_string(tenant_seq));
+    line.replace(line.find("\"prev_hash\":\"") + 13, 64, prev_hash);
+    if (!from.empty()) line.replace(line.find(from), from.size(), to);
+    const size_t body_end = line.rfind(",\"hash\":\"");
+    line = line.substr(0, body_end) + ",\"hash\":\"" +
+           core::ChainHash(prev_hash, line.substr(0, body_end) + "}") + "\"}";
+    EXPECT_TRUE(core::VerifyLine(line).ok());
+    return line;
+  }
+
+  static std::string HashOf(const std::string& line) {
+    auto f = core::ParseLineFields(line);
+    EXPECT_TRUE(f.ok());
+    return f.ok() ? std::string(f->hash) : "";
+  }
+
+  // Produces `value` under `key` to the audit topic, as an intruder with write access would.
+  void Intrude(const std::string& key, const std::string& value) {
+    storage::KafkaOptions kafka;
+    kafka.brokers = cluster_->bootstrap_servers();
+    auto intruder = storage::KafkaPublisher::Create(kafka);
+    ASSERT_TRUE(intruder.ok());
+    ASSERT_TRUE((*intruder)->Send({"custos.audit.v1", key, value, {}}, 1).ok());
+    bool delivered = false;
+    ASSERT_TRUE(testing::WaitUntil(
+        [&] {
+          (*intruder)->Poll(50ms, [&](uint64_t, const core::Status& st) { delivered = st.ok(); });
+          return delivered;
+        },
+        10s));
+  }
+
   std::unique_ptr<storage::KafkaDevCluster> cluster_;
   core::FakeClock clock_{core::FromUnixMillis(1795521600000)};
   testing::SeededRandom random_;
@@ -283,31 +324,8 @@ TEST_F(FollowerTest, AForgedLineHaltsItsTenantAloneAndTheHaltOutlivesARestart) {
   // A producer of its own writes acme's next line with a prev_hash of its choosing (and a hash
   // that is right for it), before the leader's.
   const std::vector<std::string> acme = Lines(*leader_.store, "acme");
-  const std::string& last = acme.back();
-  auto f = core::ParseLineFields(last);
-  ASSERT_TRUE(f.ok());
-  std::string forged = last;
-  forged.replace(forged.find("\"tenant_seq\":" + std::to_string(f->tenant_seq)),
-                 13 + std::to_string(f->tenant_seq).size(),
-                 "\"tenant_seq\":" + std::to_string(f->tenant_seq + 1));
-  const size_t at = forged.find("\"prev_hash\":\"") + 13;
-  forged.replace(at, 64, std::string(64, 'b'));
-  const size_t body_end = forged.rfind(",\"hash\":\"");
-  forged = forged.substr(0, body_end) + ",\"hash\":\"" +
-           core::ChainHash(std::string(64, 'b'), forged.substr(0, body_end) + "}") + "\"}";
-  ASSERT_TRUE(core::VerifyLine(forged).ok());
-  storage::KafkaOptions kafka;
-  kafka.brokers = cluster_->bootstrap_servers();
-  auto intruder = storage::KafkaPublisher::Create(kafka);
-  ASSERT_TRUE(intruder.ok());
-  ASSERT_TRUE((*intruder)->Send({"custos.audit.v1", "acme", forged, {}}, 1).ok());
-  bool delivered = false;
-  ASSERT_TRUE(testing::WaitUntil(
-      [&] {
-        (*intruder)->Poll(50ms, [&](uint64_t, const core::Status& s) { delivered = s.ok(); });
-        return delivered;
-      },
-      10s));
+  const uint64_t head = acme.size();
+  ASSERT_NO_FATAL_FAILURE(Intrude("acme", Forge(acme.back(), head + 1, std::string(64, 'b'))));
 
   // The leader goes on; the follower stops acme at the forgery and follows globex.
   ASSERT_NO_FATAL_FAILURE(Workload(1));
@@ -329,6 +347,68 @@ TEST_F(FollowerTest, AForgedLineHaltsItsTenantAloneAndTheHaltOutlivesARestart) {
   // the lines' (acme's later events are not in it) — holds globex whole.
   ASSERT_TRUE(follower_.index->Rebuild().ok());
   ASSERT_NO_FATAL_FAILURE(ExpectSameTenant("globex"));
+}
+
+TEST_F(FollowerTest, AForgedLineThatFollowsTheChainIsCaughtWhenTheLeadersComesAndRevokesStay) {
+  ASSERT_NO_FATAL_FAILURE(Must("acme", iam::CreateTenant{"acme", "Acme", {}, {}, {"Production"}}));
+  ASSERT_NO_FATAL_FAILURE(Ingest("acme", 1));  // acme's head: an application event
+  ASSERT_TRUE(
+      leader_.credentials
+          ->RevokeRoot(*leader_.store, {"jti-root-1", clock_.Now() + 1h, false, kRoot, "req-x", ""})
+          .ok());
+  ASSERT_NO_FATAL_FAILURE(ExpectSameTenant("acme"));
+  ASSERT_NO_FATAL_FAILURE(ExpectSameTenant("custos-system"));
+  ASSERT_TRUE(relay_->WaitDelivered(leader_.store->LastSeq(), 10s).ok());
+  ASSERT_TRUE(follower_.credentials->RootRevokedUntil("jti-root-1").has_value());
+
+  // Records are not signed: a line that follows the chain is taken. The root revocation again,
+  // with an expiry in the past, must not give the token back its life.
+  const std::vector<std::string> system = Lines(*leader_.store, "custos-system");
+  const std::string past = core::FormatTime(clock_.Now() - 1h);
+  const std::string future = core::FormatTime(clock_.Now() + 1h);
+  ASSERT_NO_FATAL_FAILURE(
+      Intrude("custos-system", Forge(system.back(), 2, HashOf(system.back()),
+                                     "\"expires_at\":\"" + future, "\"expires_at\":\"" + past)));
+  // An acme line that follows its head; then the leader's own line at that place.
+  const std::vector<std::string> acme = Lines(*leader_.store, "acme");
+  ASSERT_NO_FATAL_FAILURE(
+      Intrude("acme", Forge(acme.back(), acme.size() + 1, HashOf(acme.back()))));
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return follower_.store->Head(TenantId("custos-system"))->tenant_seq.value() == 2; },
+      20s));
+  EXPECT_TRUE(follower_.credentials->RootRevoked("jti-root-1", clock_.Now()));
+  ASSERT_NO_FATAL_FAILURE(Ingest("acme", 1));
+  ASSERT_TRUE(
+      testing::WaitUntil([&] { return follower_task_->stats().halted.contains("acme"); }, 20s));
+  EXPECT_NE(follower_task_->stats().halted.at("acme").find("fork"), std::string::npos)
+      << follower_task_->stats().halted.at("acme");
+  EXPECT_EQ(follower_task_->WaitApplied(TenantId("acme"), 1, 1s).error().code,
+            core::Errc::kUnavailable);
+}
+
+TEST_F(FollowerTest, LinesThatFollowTheChainButDoNotApplyHaltTheirTenantAlone) {
+  ASSERT_NO_FATAL_FAILURE(Must("acme", iam::CreateTenant{"acme", "Acme", {}, {}, {"Production"}}));
+  ASSERT_NO_FATAL_FAILURE(
+      Must("globex", iam::CreateTenant{"globex", "Globex", {}, {}, {"Production"}}));
+  ASSERT_NO_FATAL_FAILURE(Workload(0));
+  ASSERT_NO_FATAL_FAILURE(ExpectSameTenant("acme"));
+  ASSERT_TRUE(relay_->WaitDelivered(leader_.store->LastSeq(), 10s).ok());
+  // A group created a second time, as acme's next line.
+  const std::vector<std::string> acme = Lines(*leader_.store, "acme");
+  const auto group = std::find_if(acme.begin(), acme.end(), [](const std::string& line) {
+    return line.find("\"type\":\"group.created\"") != std::string::npos;
+  });
+  ASSERT_NE(group, acme.end());
+  ASSERT_NO_FATAL_FAILURE(Intrude("acme", Forge(*group, acme.size() + 1, HashOf(acme.back()))));
+  ASSERT_NO_FATAL_FAILURE(Workload(1));
+  ASSERT_TRUE(
+      testing::WaitUntil([&] { return follower_task_->stats().halted.contains("acme"); }, 20s));
+  EXPECT_NE(follower_task_->stats().halted.at("acme").find("do not apply"), std::string::npos)
+      << follower_task_->stats().halted.at("acme");
+  ASSERT_NO_FATAL_FAILURE(ExpectSameTenant("globex"));
+  EXPECT_EQ(Lines(*follower_.store, "acme"), acme);
+  // Acme's state is what was stored before the forgery.
+  EXPECT_EQ(follower_.identity->DigestOf(TenantId("acme"), 5s)->tenant_seq, acme.size());
 }
 
 }  // namespace
