@@ -114,7 +114,7 @@ HttpReply HttpClient::Send(const std::string& method, const std::string& target,
     req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   }
   req += "\r\n" + body;
-  return Parse(Raw(req));
+  return Parse(Raw(req, timeout_));
 }
 
 HttpReply HttpClient::Json(const std::string& method, const std::string& target,

@@ -22,6 +22,8 @@ struct HttpReply {
 class HttpClient {
  public:
   explicit HttpClient(uint16_t port) : port_(port) {}
+  // How long Send and Json wait for an answer (10 s unless set).
+  void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
 
   HttpReply Send(const std::string& method, const std::string& target,
                  const std::vector<std::pair<std::string, std::string>>& headers = {},
@@ -39,6 +41,7 @@ class HttpClient {
 
  private:
   uint16_t port_;
+  std::chrono::milliseconds timeout_ = std::chrono::seconds(10);
 };
 
 }  // namespace custos::testing
