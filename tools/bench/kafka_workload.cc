@@ -210,13 +210,19 @@ core::Result<BenchResult> RunFollowWorkload(const BenchOptions& options) {
   CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::KafkaFeed> feed,
                           storage::KafkaFeed::Create(feed_options));
   projections::Follower follower(*identity, *store, *store, *credentials, *feed, clock);
+  // Until the follower's log holds `events` (its own count), or it halts a tenant.
+  auto applied = [&](uint64_t events, std::chrono::seconds within) -> core::Status {
+    const auto deadline = Clock::now() + within;
+    while (store->LastSeq().value() < events) {
+      if (!follower.stats().halted.empty()) return core::Internal("the follower halted a tenant");
+      if (Clock::now() > deadline) return core::Unavailable("the follower did not catch up");
+      (void)store->WaitForAppend(store->LastSeq(), 100ms);
+    }
+    return core::OkStatus();
+  };
   const auto start = Clock::now();
   CUSTOS_RETURN_IF_ERROR(follower.Start());
-  while (store->LastSeq().value() < backlog) {
-    if (!follower.stats().halted.empty()) return core::Internal("the follower halted a tenant");
-    if (Clock::now() - start > 600s) return core::Unavailable("the follower did not catch up");
-    std::this_thread::sleep_for(10ms);  // the polling interval of the condition
-  }
+  CUSTOS_RETURN_IF_ERROR(applied(backlog, 600s));
   const double applied_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   CUSTOS_RETURN_IF_ERROR(index->CatchUp(600s));
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -235,10 +241,7 @@ core::Result<BenchResult> RunFollowWorkload(const BenchOptions& options) {
     if (load.failed()) return core::Unavailable("an append of the paced load failed");
   }
   CUSTOS_RETURN_IF_ERROR(relay.WaitDelivered(leader->LastSeq(), 60s));
-  while (store->LastSeq() < leader->LastSeq()) {
-    if (Clock::now() - start > 900s) return core::Unavailable("the follower did not catch up");
-    std::this_thread::sleep_for(10ms);  // the polling interval of the condition
-  }
+  CUSTOS_RETURN_IF_ERROR(applied(leader->LastSeq().value(), 300s));
   const core::Histogram::Snapshot after = follower.lag_ms().Read();
   const double lag_p50 = PercentileBetween(before, after, 0.50);
   const double lag_p99 = PercentileBetween(before, after, 0.99);
