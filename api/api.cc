@@ -106,6 +106,9 @@ void LogAccess(const HttpRequest& req, const std::string& route, int status, dou
 
 void Call::Reply(HttpResponse response) {
   if (answered_.exchange(true)) return;
+  if (const uint64_t seq = wrote_seq_.load(); seq != 0) {
+    response.Header("Custos-Seq", std::to_string(seq));
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   services_.deps.metrics.ObserveRequest(metrics_id, response.status, seconds);
@@ -308,7 +311,7 @@ core::Result<Principal> AuthenticateBearer(Services& services, const HttpRequest
   p.session_epoch = claims->session_epoch;
   const core::Error revoked{core::Errc::kUnauthenticated, "the token was revoked", {}};
   if (claims->typ == "root") {
-    if (claims->sub != services.credentials().root_client_id()) {
+    if (!services.options.follower && claims->sub != services.credentials().root_client_id()) {
       return core::Error{core::Errc::kUnauthenticated, "unknown root client", {}};
     }
     p.kind = Principal::Kind::kRoot;

@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/event_log.h"
 #include "core/iam/password.h"
+#include "core/json_writer.h"
 #include "core/kv_store.h"
 #include "core/random.h"
 #include "projections/audit_checkpoints.h"
@@ -66,6 +67,9 @@ struct ApiOptions {
   // How long one export may run: a slower reader is cut off (before the last chunk), and the
   // retention lease it held goes with it.
   std::chrono::seconds export_max_duration{3600};
+  // A follower's Api (custos serve --follow): root tokens are the leader's, whose root client
+  // this node does not hold; any root token the leader's key signed is its root client's.
+  bool follower = false;
 };
 
 struct BackupMade {
@@ -104,6 +108,9 @@ struct ApiDeps {
   // POST /v1/keys/rotate: retires the token-signing ("jwt") or checkpoint-signing ("audit")
   // key and makes a new one; null where the node has none to rotate.
   std::function<core::Result<KeyRotated>(const std::string& kind, bool revoke)> rotate_key;
+  // /readyz's replication members: `"role":"leader"` by default; a follower's writes its own
+  // ("role":"follower","applied_seq","lag_events","lag_seconds","halted_tenants").
+  std::function<void(core::JsonWriter&)> replication;
 };
 
 using RootClient = projections::RootClient;

@@ -131,6 +131,7 @@ void ExecuteFor(const CallPtr& call, const core::TenantId& tenant, core::iam::Co
               [call, tenant, render, idem,
                r = std::make_shared<core::Result<projections::ExecuteResult>>(std::move(r))] {
                 if (!r->ok()) return call->Fail(r->error());
+                call->Wrote((*r)->events);
                 Services& s = call->services();
                 core::Result<HttpResponse> response = s.identity().Read(
                     tenant,

@@ -4,6 +4,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -35,8 +36,12 @@ struct TokenSigner::Key {
 };
 
 struct TokenSigner::State {
-  std::shared_ptr<const Key> current;
+  std::shared_ptr<const Key> current;               // null on a follower (ForLeader)
   std::vector<std::shared_ptr<const Key>> retired;  // oldest first
+  // ForLeader: every key of the leader's JWKS, and the JWKS as fetched.
+  std::vector<std::shared_ptr<const Key>> leader;
+  std::string jwks;
+  JwtAlg alg = JwtAlg::kEdDSA;
 };
 
 namespace {
@@ -180,14 +185,116 @@ core::Result<std::shared_ptr<TokenSigner::Key>> TokenSigner::Describe(
   return key;
 }
 
+namespace {
+
+// A JWK's public key: OKP Ed25519 (x) or EC P-256 (x, y), each coordinate 32 bytes.
+core::Result<core::Pkey> PublicKeyOfJwk(const core::JsonValue& jwk, JwtAlg alg) {
+  auto member = [&](const char* name) -> std::optional<std::string> {
+    const core::JsonValue* v = jwk.Find(name);
+    if (v == nullptr || !v->is_string()) return std::nullopt;
+    return v->text();
+  };
+  const std::optional<std::string> x = core::Base64UrlDecode(member("x").value_or(""));
+  if (!x || x->size() != 32) return core::InvalidArgument("a key's x is not 32 bytes");
+  if (alg == JwtAlg::kEdDSA) {
+    if (member("kty") != "OKP" || member("crv") != "Ed25519") {
+      return core::InvalidArgument("an EdDSA key must be kty OKP, crv Ed25519");
+    }
+    EVP_PKEY* key = EVP_PKEY_new_raw_public_key(
+        EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(x->data()), x->size());
+    if (key == nullptr) return core::InvalidArgument("not an Ed25519 public key");
+    return core::Pkey(key);
+  }
+  const std::optional<std::string> y = core::Base64UrlDecode(member("y").value_or(""));
+  if (member("kty") != "EC" || member("crv") != "P-256" || !y || y->size() != 32) {
+    return core::InvalidArgument("an ES256 key must be kty EC, crv P-256, with 32-byte x and y");
+  }
+  const std::string point = std::string(1, '\x04') + *x + *y;
+  OSSL_PARAM_BLD* build = OSSL_PARAM_BLD_new();
+  OSSL_PARAM* params = nullptr;
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+  EVP_PKEY* key = nullptr;
+  const bool ok =
+      build != nullptr && ctx != nullptr &&
+      OSSL_PARAM_BLD_push_utf8_string(build, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
+      OSSL_PARAM_BLD_push_octet_string(build, OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                       point.size()) == 1 &&
+      (params = OSSL_PARAM_BLD_to_param(build)) != nullptr && EVP_PKEY_fromdata_init(ctx) == 1 &&
+      EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) == 1;
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(build);
+  EVP_PKEY_CTX_free(ctx);
+  if (!ok || key == nullptr) {
+    EVP_PKEY_free(key);
+    return core::InvalidArgument("not a P-256 public key");
+  }
+  return core::Pkey(key);
+}
+
+}  // namespace
+
+core::Result<std::shared_ptr<const TokenSigner::State>> TokenSigner::ParseJwks(
+    std::string_view jwks, std::optional<JwtAlg> alg) {
+  if (jwks.size() > (size_t{64} << 10)) return core::InvalidArgument("the JWKS is over 64 KiB");
+  core::Result<core::JsonValue> doc = core::ParseJson(jwks);
+  const core::JsonValue* keys = doc.ok() && doc->is_object() ? doc->Find("keys") : nullptr;
+  if (keys == nullptr || !keys->is_array() || keys->items().empty()) {
+    return core::InvalidArgument("not a JWKS with keys");
+  }
+  auto state = std::make_shared<State>();
+  state->jwks = std::string(jwks);
+  for (const core::JsonValue& jwk : keys->items()) {
+    const core::JsonValue* name = jwk.is_object() ? jwk.Find("alg") : nullptr;
+    if (name == nullptr || !name->is_string() ||
+        (name->text() != "EdDSA" && name->text() != "ES256")) {
+      return core::InvalidArgument("a key's alg is neither EdDSA nor ES256");
+    }
+    const JwtAlg key_alg = name->text() == "ES256" ? JwtAlg::kES256 : JwtAlg::kEdDSA;
+    if (!alg) alg = key_alg;
+    if (key_alg != *alg) return core::InvalidArgument("the keys are not all of one alg");
+    CUSTOS_ASSIGN_OR_RETURN(core::Pkey pkey, PublicKeyOfJwk(jwk, key_alg));
+    CUSTOS_ASSIGN_OR_RETURN(std::shared_ptr<Key> key,
+                            Describe(std::move(pkey), key_alg, std::nullopt));
+    const core::JsonValue* kid = jwk.Find("kid");
+    if (kid == nullptr || !kid->is_string() || kid->text() != key->kid) {
+      return core::InvalidArgument("a key's kid is not the one of its coordinates");
+    }
+    state->leader.push_back(std::move(key));
+  }
+  state->alg = *alg;
+  return std::shared_ptr<const State>(std::move(state));
+}
+
+core::Result<std::unique_ptr<TokenSigner>> TokenSigner::ForLeader(
+    std::string issuer, std::string_view jwks, std::vector<std::string> audiences) {
+  CUSTOS_ASSIGN_OR_RETURN(std::shared_ptr<const State> state, ParseJwks(jwks, std::nullopt));
+  std::erase(audiences, issuer);
+  const JwtAlg alg = state->alg;
+  return std::unique_ptr<TokenSigner>(
+      new TokenSigner("", std::move(state), std::move(issuer), alg, std::move(audiences)));
+}
+
+core::Status TokenSigner::TakeJwks(std::string_view jwks) {
+  if (!verifies_only()) return core::Conflict("this node signs its own tokens");
+  CUSTOS_ASSIGN_OR_RETURN(std::shared_ptr<const State> next, ParseJwks(jwks, alg_));
+  std::lock_guard lock(mu_);
+  state_ = std::move(next);
+  return core::OkStatus();
+}
+
 std::shared_ptr<const TokenSigner::State> TokenSigner::state() const {
   std::lock_guard lock(mu_);
   return state_;
 }
 
-std::string TokenSigner::kid() const { return state()->current->kid; }
+std::string TokenSigner::kid() const {
+  const std::shared_ptr<const State> keys = state();
+  if (keys->current) return keys->current->kid;
+  return keys->leader.empty() ? "" : keys->leader.front()->kid;
+}
 
 core::Result<TokenSigner::Rotated> TokenSigner::Rotate(core::Time now, bool revoke) {
+  if (verifies_only()) return core::Conflict("a follower's keys are the leader's");
   std::lock_guard rotating(rotate_mu_);
   const std::shared_ptr<const State> was = state();
   const Key& old = *was->current;
@@ -229,6 +336,7 @@ bool TokenSigner::KnownAudience(std::string_view aud) const {
 
 std::string TokenSigner::Sign(const TokenClaims& c) const {
   const std::shared_ptr<const State> keys = state();
+  if (!keys->current) return "";
   const Key& key = *keys->current;
   core::JsonWriter header;
   header.BeginObject().Key("alg").String(alg_name()).Key("typ").String("at+jwt");
@@ -308,13 +416,20 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
   const core::JsonValue* kid = h->Find("kid");
   if (kid == nullptr || !kid->is_string()) return Refused("unknown kid");
   const std::shared_ptr<const State> keys = state();
-  const Key* key = keys->current->kid == kid->text() ? keys->current.get() : nullptr;
+  const Key* key =
+      keys->current && keys->current->kid == kid->text() ? keys->current.get() : nullptr;
   for (const std::shared_ptr<const Key>& r : keys->retired) {
     if (key == nullptr && r->kid == kid->text() && now - *r->retired_at < kRetiredKeyLife) {
       key = r.get();
     }
   }
-  if (key == nullptr) return Refused("unknown kid");
+  for (const std::shared_ptr<const Key>& l : keys->leader) {
+    if (key == nullptr && l->kid == kid->text()) key = l.get();
+  }
+  if (key == nullptr) {
+    if (unknown_kid_) unknown_kid_();
+    return Refused("unknown kid");
+  }
   if (h->Find("crit") != nullptr) return Refused("unsupported critical header");
   if (sig->size() != 64) return Refused("bad signature");
   const std::optional<std::string> der =
@@ -381,6 +496,7 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
 
 std::string TokenSigner::JwksJson(core::Time now) const {
   const std::shared_ptr<const State> keys = state();
+  if (!keys->current) return keys->jwks;
   core::JsonWriter w;
   w.BeginObject().Key("keys").BeginArray();
   auto jwk = [&](const Key& k) {

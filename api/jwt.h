@@ -13,10 +13,17 @@
 // public half stays in the JWKS, verifying the tokens it signed before it was retired, for
 // kRetiredKeyLife — longer than any token lives (a tenant's token_ttl is at most a day).
 //
-// Thread-safety: every method may be called from any thread.
+// On a follower (../shared/spec/REPLICATION.md) the signer holds no key of its own: ForLeader
+// makes one that verifies with the public keys of the leader's JWKS (every key it lists), signs
+// nothing, and publishes the leader's JWKS as it was fetched. TakeJwks replaces those keys (a
+// refresh); a token whose kid it does not know calls the unknown-kid hook, so that the keys are
+// fetched again.
+//
+// Thread-safety: every method may be called from any thread; set_unknown_kid_hook before use.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -62,10 +69,21 @@ class TokenSigner {
   [[nodiscard]] static core::Result<std::unique_ptr<TokenSigner>> LoadOrCreate(
       const std::string& path, std::string issuer, JwtAlg alg = JwtAlg::kEdDSA,
       std::vector<std::string> audiences = {});
+  // A verifier of the tokens of the leader whose issuer and JWKS these are: the keys' `alg`
+  // (all the same: EdDSA or ES256) is the one accepted, each `kid` must be its key's.
+  [[nodiscard]] static core::Result<std::unique_ptr<TokenSigner>> ForLeader(
+      std::string issuer, std::string_view jwks, std::vector<std::string> audiences = {});
+  // ForLeader's keys, replaced by those of a newer JWKS of the same algorithm.
+  [[nodiscard]] core::Status TakeJwks(std::string_view jwks);
+  [[nodiscard]] bool verifies_only() const { return path_.empty(); }
+  // Called (on the verifying thread: it must not block) when a token names a kid not known.
+  void set_unknown_kid_hook(std::function<void()> hook) { unknown_kid_ = std::move(hook); }
   ~TokenSigner();
   TokenSigner(const TokenSigner&) = delete;
   TokenSigner& operator=(const TokenSigner&) = delete;
 
+  // A signer made by ForLeader signs nothing: "" (its node sends every signing route to the
+  // leader).
   [[nodiscard]] std::string Sign(const TokenClaims& claims) const;
   // The claims of a valid token: signature, alg, kid, iss, and exp after `now`.
   // kUnauthenticated with the reason otherwise.
@@ -107,6 +125,9 @@ class TokenSigner {
               std::vector<std::string> audiences);
   [[nodiscard]] std::shared_ptr<const State> state() const;
   // A key with its JWK coordinates and kid (the first 16 hex digits of their SHA-256).
+  // The keys of a leader's JWKS, all of one algorithm (`alg` when given).
+  [[nodiscard]] static core::Result<std::shared_ptr<const State>> ParseJwks(
+      std::string_view jwks, std::optional<JwtAlg> alg);
   [[nodiscard]] static core::Result<std::shared_ptr<Key>> Describe(core::Pkey pkey, JwtAlg alg,
                                                                    std::optional<core::Time> at);
 
@@ -114,6 +135,7 @@ class TokenSigner {
   std::string issuer_;
   JwtAlg alg_;
   std::vector<std::string> audiences_;
+  std::function<void()> unknown_kid_;
   std::mutex rotate_mu_;  // one rotation at a time
   mutable std::mutex mu_;
   std::shared_ptr<const State> state_;

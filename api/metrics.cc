@@ -134,6 +134,20 @@ std::string Metrics::Render(const Gauges& g) const {
         g.kafka_resends);
   gauge("custos_kafka_reachable", "1 while a Kafka broker answers (0 with Kafka off).", "gauge",
         g.kafka_reachable);
+  gauge("custos_follower", "1 on a follower (custos serve --follow), 0 on a leader.", "gauge",
+        g.follower);
+  gauge("custos_follower_applied_seq", "The highest leader seq this follower applied.", "gauge",
+        g.follower_applied_seq);
+  gauge("custos_follower_lag_events", "Records of the audit topic this follower has not read yet.",
+        "gauge", g.follower_lag_events);
+  gauge("custos_follower_lag_seconds",
+        "While the follower lags: now minus the time of the last event it applied.", "gauge",
+        g.follower_lag_seconds);
+  gauge("custos_follower_halted_tenants",
+        "Tenants this follower stopped applying (a line that did not follow their chain).", "gauge",
+        g.follower_halted_tenants);
+  gauge("custos_follower_reachable", "1 while a broker of the followed topic answers.", "gauge",
+        g.follower_reachable);
   gauge("custos_webhook_lag_events", "Events appended and not yet accepted by the webhook.",
         "gauge", g.webhook_lag_events);
   gauge("custos_webhook_delivered_total", "Events the webhook accepted since start.", "counter",

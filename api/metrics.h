@@ -53,6 +53,14 @@ class Metrics {
     // The log's synced writes: events in each, and the time each took (fsync included).
     core::Histogram::Snapshot append_batch_events;
     core::Histogram::Snapshot append_sync_seconds;
+    // A follower (0 on a leader): the leader's seq applied, records of the topic not read yet,
+    // the age of the last applied event while lagging, tenants halted, brokers answering.
+    double follower = 0;
+    double follower_applied_seq = 0;
+    double follower_lag_events = 0;
+    double follower_lag_seconds = 0;
+    double follower_halted_tenants = 0;
+    double follower_reachable = 0;
     // Retention since start.
     double retention_purges = 0;
     double retention_purged_events = 0;

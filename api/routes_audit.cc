@@ -295,6 +295,7 @@ void Ingest(const CallPtr& call, std::vector<core::RenderedDraft> events, bool b
                      [call, batch, idem, r = std::make_shared<core::AppendResult>(std::move(r))] {
                        if (!r->ok()) return call->Fail(r->error());
                        const std::vector<core::AppendedEvent>& events = **r;
+                       call->Wrote(events);
                        core::JsonWriter w;
                        std::string location;
                        if (batch) {
@@ -463,6 +464,7 @@ void ExportRoute(const CallPtr& call) {
       [call, body, format, content_type](core::AppendResult r) {
         // Durable before the first byte: an export nobody recorded never starts.
         if (!r.ok()) return call->Fail(r.error());
+        call->Wrote(*r);
         AfterWrite(call, Idempotency{}, [call, body, format, content_type] {
           HttpResponse response;
           response.content_type = content_type;

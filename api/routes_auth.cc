@@ -318,6 +318,7 @@ void RevokeRoute(const CallPtr& call) {
               r->error().code != core::Errc::kNotFound) {
             return call->Fail(r->error());
           }
+          if (r->ok()) call->Wrote((*r)->events);
           call->Json(200, "{}");
         });
   });

@@ -80,6 +80,11 @@ void AddServiceRoutes(RouteTable& t, Services& s) {
     core::JsonWriter w;
     w.BeginObject().Key("status").String(reason.empty() ? "ready" : "unavailable");
     if (!reason.empty()) w.Key("reason").String(reason);
+    if (s.deps.replication) {
+      s.deps.replication(w);
+    } else {
+      w.Key("role").String("leader");
+    }
     w.Key("kafka").Raw(s.deps.kafka ? s.deps.kafka() : "{\"state\":\"off\"}");
     w.EndObject();
     call->Json(reason.empty() ? 200 : 503, w.Take());

@@ -386,6 +386,13 @@ FollowerStats Follower::stats() const {
   return s;
 }
 
+std::optional<std::string> Follower::HaltedWhy(const core::TenantId& tenant) const {
+  std::lock_guard lock(mu_);
+  auto it = halted_.find(tenant.value());
+  if (it == halted_.end()) return std::nullopt;
+  return it->second;
+}
+
 core::Status Follower::WaitApplied(const core::TenantId& tenant, uint64_t seq,
                                    std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mu_);

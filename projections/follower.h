@@ -75,6 +75,8 @@ class Follower {
   void Stop();
 
   [[nodiscard]] FollowerStats stats() const;
+  // Why the tenant is halted; nullopt when it is not.
+  [[nodiscard]] std::optional<std::string> HaltedWhy(const core::TenantId& tenant) const;
   // Waits until the tenant's chain has applied an event of leader seq `seq` or later — or, for
   // a tenant with nothing that recent, until the follower has read the whole topic as it was
   // when the wait began and applied it (kUnavailable when `timeout` passes first).

@@ -53,7 +53,70 @@ int Progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return static_cast<std::atomic<bool>*>(user)->load() ? 1 : 0;  // non-zero aborts
 }
 
+struct Body {
+  std::string text;
+  size_t max = 0;
+  bool over = false;
+};
+
+size_t KeepBody(char* data, size_t size, size_t count, void* user) {
+  auto* body = static_cast<Body*>(user);
+  const size_t n = size * count;
+  if (body->text.size() + n > body->max) {
+    body->over = true;
+    return 0;  // aborts the transfer
+  }
+  body->text.append(data, n);
+  return n;
+}
+
 }  // namespace
+
+core::Result<Fetched> FetchUrl(const std::string& url, const FetchOptions& options) {
+  std::call_once(curl_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  const std::optional<UrlParts> parts = ParseUrl(url);
+  if (!parts || parts->host.empty() || (parts->scheme != "http" && parts->scheme != "https")) {
+    return core::InvalidArgument("not an http:// or https:// URL with a host: '" + url + "'");
+  }
+  CURL* c = curl_easy_init();
+  if (c == nullptr) return core::Internal("libcurl could not make a handle");
+  Body body;
+  body.max = options.max_bytes;
+  char error[CURL_ERROR_SIZE] = "";
+  const long timeout = static_cast<long>(options.timeout.count());
+  bool ok = curl_easy_setopt(c, CURLOPT_URL, url.c_str()) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+  if (!options.ca_file.empty()) {
+    ok = ok && curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str()) == CURLE_OK;
+  }
+  ok = ok && curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, KeepBody) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_WRITEDATA, &body) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error) == CURLE_OK;
+  if (!ok) {
+    curl_easy_cleanup(c);
+    return core::Internal("this libcurl lacks an option a fetch needs (7.85 or later)");
+  }
+  const CURLcode rc = curl_easy_perform(c);
+  Fetched out;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
+  curl_easy_cleanup(c);
+  if (body.over) {
+    return core::InvalidArgument(url + " answered more than " + std::to_string(options.max_bytes) +
+                                 " bytes");
+  }
+  if (rc != CURLE_OK) {
+    return core::Unavailable(url + ": " +
+                             std::string(error[0] != '\0' ? error : curl_easy_strerror(rc)));
+  }
+  out.body = std::move(body.text);
+  return out;
+}
 
 struct CurlPoster::Impl {
   CurlPosterOptions options;

@@ -29,6 +29,20 @@ struct CurlPosterOptions {
   std::chrono::milliseconds timeout{30'000};  // one post, connection included
 };
 
+// A GET of an http(s) URL through libcurl (a follower's fetch of its leader's keys): redirects
+// are not followed, HTTPS peers are verified as the poster's are. kUnavailable when no answer
+// came, with why; kInvalidArgument for a URL that is not http(s) or a body over `max_bytes`.
+struct FetchOptions {
+  std::string ca_file;  // empty: the system's CAs
+  std::chrono::milliseconds timeout{10'000};
+  size_t max_bytes = size_t{256} << 10;
+};
+struct Fetched {
+  long status = 0;
+  std::string body;
+};
+[[nodiscard]] core::Result<Fetched> FetchUrl(const std::string& url, const FetchOptions& options);
+
 class CurlPoster final : public core::HttpPoster {
  public:
   // The URL must be http(s)://HOST[:PORT][/PATH] with no user or password in it; a CA file

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "api/follower_gate.h"
 #include "api/server.h"
 
 #include "core/json_writer.h"
@@ -14,8 +15,10 @@
 #include "core/random.h"
 #include "storage/curl_poster.h"
 #include "storage/data_dir.h"
+#include "storage/kafka_feed.h"
 #include "storage/kafka_producer.h"
 #include "storage/sodium_password_hasher.h"
+#include "tools/leader_keys.h"
 
 namespace custos::tools {
 
@@ -44,8 +47,13 @@ struct Node::Parts {
   std::unique_ptr<projections::AuditTrail> trail;
   storage::SodiumPasswordHasher hasher;
   api::Metrics metrics;
-  std::unique_ptr<api::TokenSigner> signer;
+  std::unique_ptr<api::TokenSigner> signer;  // a leader's
+  std::unique_ptr<LeaderKeys> leader_keys;   // a follower's
+  api::TokenSigner* tokens = nullptr;        // whichever of the two
+  std::unique_ptr<storage::KafkaFeed> feed;  // a follower's
+  std::unique_ptr<projections::Follower> follower;
   std::unique_ptr<api::Api> api;
+  std::unique_ptr<api::FollowerGate> gate;  // a follower's
   std::unique_ptr<api::HttpServer> server;
 };
 
@@ -58,6 +66,13 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   CUSTOS_RETURN_IF_ERROR(core::EnsurePrivateDir(options.data_dir));
   CUSTOS_RETURN_IF_ERROR(core::EnsurePrivateDir(options.data_dir + "/keys"));
   CUSTOS_RETURN_IF_ERROR(storage::CheckDataDirFormat(options.data_dir, /*writable=*/true));
+  const bool following = !options.follow.empty();
+  if (following && (options.kafka != "off" || options.webhook_url || options.smtp_url ||
+                    options.leader.empty())) {
+    return core::InvalidArgument(
+        "a follower needs its leader's URL, and has no Kafka relay, webhook or mail of its own "
+        "(the leader's do that work)");
+  }
   auto p = std::make_unique<Parts>();
   const core::Clock& clock = *options.clock;
   p->clock = &clock;
@@ -157,28 +172,53 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
     projections::IdentityService* identity = p->identity.get();
     p->checkpoints->Start(*options.checkpoint_interval, [identity] { return identity->Tenants(); });
   }
-  if (options.retention_interval) p->retention->Start(*options.retention_interval);
+  // A follower purges and expires what the leader's events say, nothing of its own accord.
+  if (options.retention_interval && !following) p->retention->Start(*options.retention_interval);
   p->expiry = std::make_unique<projections::Expiry>(*p->identity, clock);
-  if (options.expiry_interval) p->expiry->Start(*options.expiry_interval);
+  if (options.expiry_interval && !following) p->expiry->Start(*options.expiry_interval);
   // First start: the credentials file is written before the root client's record, so that
   // a crash between the two never leaves a root secret nobody has.
   const std::string root_file = options.data_dir + "/root-client.json";
-  CUSTOS_ASSIGN_OR_RETURN(p->root,
-                          projections::Credentials::EnsureRootClient(
-                              *p->store, p->random, clock, [&](const api::RootClient& made) {
-                                core::JsonWriter w;
-                                w.BeginObject().Key("client_id").String(made.client_id);
-                                w.Key("client_secret").String(made.client_secret).EndObject();
-                                return core::WritePrivateFile(root_file, w.str() + "\n");
-                              }));
+  if (!following) {
+    CUSTOS_ASSIGN_OR_RETURN(p->root,
+                            projections::Credentials::EnsureRootClient(
+                                *p->store, p->random, clock, [&](const api::RootClient& made) {
+                                  core::JsonWriter w;
+                                  w.BeginObject().Key("client_id").String(made.client_id);
+                                  w.Key("client_secret").String(made.client_secret).EndObject();
+                                  return core::WritePrivateFile(root_file, w.str() + "\n");
+                                }));
+  }
   CUSTOS_ASSIGN_OR_RETURN(p->credentials, projections::Credentials::Open(*p->store, clock));
   p->trail = std::make_unique<projections::AuditTrail>(*p->store, *p->audit, *p->checkpoints,
                                                        *p->retention, clock, CUSTOS_VERSION);
-  CUSTOS_ASSIGN_OR_RETURN(p->signer, api::TokenSigner::LoadOrCreate(
-                                         options.data_dir + (options.jwt_alg == api::JwtAlg::kES256
-                                                                 ? "/keys/jwt-es256.pem"
-                                                                 : "/keys/jwt-ed25519.pem"),
-                                         issuer, options.jwt_alg, options.token_audiences));
+  if (following) {
+    LeaderKeysOptions keys;
+    keys.leader = options.leader;
+    keys.cache_file = options.data_dir + "/keys/leader-keys.json";
+    keys.ca_file = options.leader_ca_file;
+    keys.audiences = options.token_audiences;
+    CUSTOS_ASSIGN_OR_RETURN(p->leader_keys, LeaderKeys::Open(std::move(keys)));
+    p->tokens = &p->leader_keys->verifier();
+    p->leader_keys->Start();
+    storage::KafkaFeedOptions feed;
+    feed.brokers = options.follow;
+    feed.topic = options.audit_topic;
+    feed.group = options.follow_group;
+    feed.properties = options.kafka_properties;
+    CUSTOS_ASSIGN_OR_RETURN(p->feed, storage::KafkaFeed::Create(std::move(feed)));
+    p->follower = std::make_unique<projections::Follower>(*p->identity, *p->store, *p->store,
+                                                          *p->credentials, *p->feed, clock);
+    CUSTOS_RETURN_IF_ERROR(p->follower->Start());
+  } else {
+    CUSTOS_ASSIGN_OR_RETURN(
+        p->signer,
+        api::TokenSigner::LoadOrCreate(
+            options.data_dir + (options.jwt_alg == api::JwtAlg::kES256 ? "/keys/jwt-es256.pem"
+                                                                       : "/keys/jwt-ed25519.pem"),
+            issuer, options.jwt_alg, options.token_audiences));
+    p->tokens = p->signer.get();
+  }
   const core::iam::PasswordHasher& hasher =
       options.password_hasher != nullptr ? *options.password_hasher : p->hasher;
   storage::RocksStore* store = p->store.get();
@@ -187,12 +227,16 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   storage::KafkaNotifier* kafka_notifier = p->notifier.get();
   const storage::SmtpMailer* mailer = p->mailer.get();
   const projections::Retention* retention = p->retention.get();
-  auto keys_mu = std::make_shared<std::mutex>();  // backups and key rotations, one at a time
+  const projections::Follower* follower = p->follower.get();
+  auto keys_mu = std::make_shared<std::mutex>();
+  api::ApiOptions api_options = options.api;
+  api_options.follower = following;  // backups and key rotations, one at a time
   p->api = std::make_unique<api::Api>(
       api::ApiDeps{
           *p->identity, *p->credentials, *p->trail, *p->store, *p->audit, *p->checkpoints,
-          *p->retention, clock, p->random, hasher, *p->signer, p->metrics,
-          [store, relay, webhook, kafka_notifier, mailer, retention, identity = p->identity.get()] {
+          *p->retention, clock, p->random, hasher, *p->tokens, p->metrics,
+          [store, relay, webhook, kafka_notifier, mailer, retention, follower,
+           identity = p->identity.get()] {
             api::Metrics::Gauges g;
             const storage::RocksStore::Stats stats = store->stats();
             g.events_appended = static_cast<double>(stats.events);
@@ -206,6 +250,15 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
             g.ready = 1;
             g.state_tenants_unloaded = static_cast<double>(identity->UnloadedTenants());
             g.state_tenants_failed = static_cast<double>(identity->FailedTenants());
+            if (follower != nullptr) {
+              const projections::FollowerStats f = follower->stats();
+              g.follower = 1;
+              g.follower_applied_seq = static_cast<double>(f.applied_seq);
+              g.follower_lag_events = static_cast<double>(f.lag_events.value_or(0));
+              g.follower_lag_seconds = f.lag_seconds;
+              g.follower_halted_tenants = static_cast<double>(f.halted.size());
+              g.follower_reachable = f.reachable ? 1 : 0;
+            }
             if (relay != nullptr) {
               const projections::RelayStats r = relay->stats();
               g.kafka_lag_events = static_cast<double>(r.lag_events);
@@ -256,7 +309,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
             core::log::Info("backup taken to " + b.path + " at seq " + std::to_string(b.seq));
             return api::BackupMade{b.seq, b.path, b.time};
           },
-          [signer = p->signer.get(), audit_key = p->audit_key.get(), &clock, keys_mu](
+          [signer = p->tokens, audit_key = p->audit_key.get(), &clock, keys_mu](
               const std::string& kind, bool revoke) -> core::Result<api::KeyRotated> {
             std::lock_guard keys(*keys_mu);
             // The retirement is dated a little after the old key stops signing: a checkpoint,
@@ -290,16 +343,49 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                                out.retired_kid + " signed during it may not verify");
             }
             return out;
-          }},
-      options.api);
+          },
+          follower == nullptr ? std::function<void(core::JsonWriter&)>()
+                              : [follower](core::JsonWriter& w) {
+                                  const projections::FollowerStats f = follower->stats();
+                                  w.Key("role").String("follower");
+                                  w.Key("applied_seq").UInt(f.applied_seq);
+                                  if (f.lag_events) {
+                                    w.Key("lag_events").UInt(*f.lag_events);
+                                  } else {
+                                    w.Key("lag_events").Null();
+                                  }
+                                  char seconds[32];
+                                  std::snprintf(seconds, sizeof seconds, "%.3f", f.lag_seconds);
+                                  w.Key("lag_seconds").Raw(seconds);
+                                  w.Key("brokers").String(f.reachable ? "up" : "away");
+                                  w.Key("halted_tenants").BeginArray();
+                                  for (const auto& [tenant, why] : f.halted) {
+                                    w.BeginObject().Key("tenant").String(tenant);
+                                    w.Key("reason").String(why).EndObject();
+                                  }
+                                  w.EndArray();
+                                }},
+      api_options);
   // Admission (body limits, credentials before the body) comes from the routes, so it is set
   // once the Api exists.
   api::Api* api = p->api.get();
-  p->server->SetAdmission([api](api::HttpRequest& head) { return api->Admit(head); });
+  if (following) {
+    p->gate = std::make_unique<api::FollowerGate>(*api, *p->follower,
+                                                  api::FollowerGateOptions{options.leader});
+    api::FollowerGate* gate = p->gate.get();
+    p->server->SetAdmission([gate](api::HttpRequest& head) { return gate->Admit(head); });
+  } else {
+    p->server->SetAdmission([api](api::HttpRequest& head) { return api->Admit(head); });
+  }
   return std::unique_ptr<Node>(new Node(std::move(p)));
 }
 
 core::Status Node::Serve() {
+  if (api::FollowerGate* gate = parts_->gate.get()) {
+    return parts_->server->Serve([gate](api::HttpRequest request, api::Responder respond) {
+      gate->Handle(std::move(request), std::move(respond));
+    });
+  }
   api::Api* api = parts_->api.get();
   return parts_->server->Serve([api](api::HttpRequest request, api::Responder respond) {
     api->Handle(std::move(request), std::move(respond));
@@ -312,6 +398,8 @@ void Node::Stop() {
   parts_->retention->Stop();
   parts_->expiry->Stop();
   if (parts_->relay) parts_->relay->Stop();
+  if (parts_->follower) parts_->follower->Stop();
+  if (parts_->leader_keys) parts_->leader_keys->Stop();
   if (parts_->webhook) parts_->webhook->Stop();
   // Last, once nothing more can be decided: what is still queued gets its one last try.
   if (parts_->mailer) parts_->mailer->Stop();
@@ -319,7 +407,7 @@ void Node::Stop() {
 
 uint16_t Node::port() const { return parts_->server->port(); }
 const api::RootClient& Node::root() const { return parts_->root; }
-const api::TokenSigner& Node::tokens() const { return *parts_->signer; }
+const api::TokenSigner& Node::tokens() const { return *parts_->tokens; }
 api::Api& Node::api() { return *parts_->api; }
 api::HttpServer& Node::server() { return *parts_->server; }
 
@@ -334,5 +422,6 @@ projections::WebhookSink* Node::webhook() { return parts_->webhook.get(); }
 storage::KafkaDevCluster* Node::kafka_cluster() { return parts_->cluster.get(); }
 std::string Node::kafka_brokers() const { return parts_->brokers; }
 storage::SmtpMailer* Node::mailer() { return parts_->mailer.get(); }
+projections::Follower* Node::follower() { return parts_->follower.get(); }
 
 }  // namespace custos::tools

@@ -27,6 +27,7 @@
 #include "projections/audit_checkpoints.h"
 #include "projections/audit_index.h"
 #include "projections/expiry.h"
+#include "projections/follower.h"
 #include "projections/identity_service.h"
 #include "projections/relay.h"
 #include "projections/retention.h"
@@ -85,6 +86,15 @@ struct NodeOptions {
   // Mail sent by the node itself (docs/mail.md): smtp://HOST:PORT or smtps://…; none if unset.
   std::optional<std::string> smtp_url;
   std::string mail_from;  // ADDRESS or NAME <ADDRESS>; required with smtp_url
+  // A follower (../shared/spec/REPLICATION.md) when set: the brokers of the leader's audit
+  // topic (audit_topic). It applies the topic, verifies the leader's tokens with the leader's
+  // JWKS, and sends writes to `leader` (api/follower_gate.h). A follower runs no relay, webhook,
+  // mailer, retention or expiry job (the leader's events bring their effects); kafka must be
+  // "off", and it has no root client of its own.
+  std::string follow;
+  std::string leader;            // the leader's base URL, http(s)://HOST:PORT
+  std::string leader_ca_file;    // the leader's CA when it serves HTTPS; empty: the system's
+  std::string follow_group = "custos-follower";  // the consumer's group.id
 };
 
 class Node {
@@ -115,6 +125,7 @@ class Node {
   [[nodiscard]] projections::WebhookSink* webhook();
   [[nodiscard]] storage::KafkaDevCluster* kafka_cluster();  // with `embedded` only
   [[nodiscard]] storage::SmtpMailer* mailer();              // with smtp_url only
+  [[nodiscard]] projections::Follower* follower();          // a follower's only
   [[nodiscard]] std::string kafka_brokers() const;
 
  private:

@@ -123,8 +123,9 @@ core::Result<std::vector<std::pair<std::string, std::string>>> KafkaProperties(
       properties.emplace_back(name, std::move(value));
     }
   }
-  if (!properties.empty() && kafka == "off") {
-    return core::InvalidArgument("--kafka-property needs --kafka (brokers, or embedded)");
+  if (!properties.empty() && kafka == "off" && !flags.Get("follow")) {
+    return core::InvalidArgument(
+        "--kafka-property needs --kafka (brokers, or embedded) or --follow");
   }
   return properties;
 }
@@ -173,18 +174,66 @@ core::Status WebhookOptionsFrom(const Flags& flags, NodeOptions& out) {
   return core::OkStatus();
 }
 
+// --follow and its companions into `out`.
+core::Status FollowOptionsFrom(const Flags& flags, NodeOptions& out) {
+  if (!flags.Get("follow")) {
+    for (const char* flag : {"leader", "leader-ca-file"}) {
+      if (flags.Get(flag))
+        return core::InvalidArgument(std::string("--") + flag + " needs --follow");
+    }
+    return core::OkStatus();
+  }
+  out.follow = *flags.Get("follow");
+  if (out.follow.empty() || out.follow.find_first_of(" \t\r\n") != std::string::npos) {
+    return core::InvalidArgument("--follow must be the brokers, HOST:PORT,…");
+  }
+  CUSTOS_ASSIGN_OR_RETURN(out.leader, flags.Require("leader"));
+  while (!out.leader.empty() && out.leader.back() == '/') out.leader.pop_back();
+  const bool http = out.leader.rfind("http://", 0) == 0 || out.leader.rfind("https://", 0) == 0;
+  if (!http || out.leader.find_first_of(" \t\r\n?#@") != std::string::npos ||
+      out.leader.find('/', out.leader.find("//") + 2) != std::string::npos) {
+    return core::InvalidArgument(
+        "--leader must be the leader's base URL, http(s)://HOST:PORT, got '" + out.leader + "'");
+  }
+  out.leader_ca_file = flags.Get("leader-ca-file").value_or("");
+  out.follow_group = *flags.Get("follow-group");
+  if (out.kafka != "off") {
+    return core::InvalidArgument(
+        "--follow and --kafka: a follower relays nothing (the leader does)");
+  }
+  if (out.webhook_url || out.smtp_url) {
+    return core::InvalidArgument("--follow with --webhook or --smtp: the leader delivers those");
+  }
+  // Nothing is appended here: no retention, expiry or login tally of a follower's own.
+  out.retention_interval.reset();
+  out.expiry_interval.reset();
+  return core::OkStatus();
+}
+
 }  // namespace
 
 int RunServe(const Args& args) {
   Flags flags;
   if (auto exit = ParseCommandFlags(
           "serve",
-          "[--config FILE] [--listen HOST:PORT] --data-dir DIR [--kafka off|embedded|HOST:PORT,…]",
+          "[--config FILE] [--listen HOST:PORT] --data-dir DIR [--kafka off|embedded|HOST:PORT,…] "
+          "[--follow HOST:PORT,… --leader URL]",
           args,
           {{"listen", true, "127.0.0.1:8080", "address to listen on (port 0: any free port)"},
            {"data-dir", true, "", "where the store, keys and root credentials live"},
            {"kafka", true, "off", "off, embedded (a dev cluster in-process), or brokers"},
            {"kafka-audit-topic", true, "custos.audit.v1", "topic of the stored events"},
+           {"follow", true, "",
+            "run as a follower (docs/replication.md): build the store from the leader's audit "
+            "topic on these brokers, serve the reads, send writes to --leader"},
+           {"leader", true, "",
+            "with --follow: the leader's base URL, http(s)://HOST:PORT (its keys, and where "
+            "writes, /oauth and logins are redirected)"},
+           {"leader-ca-file", true, "",
+            "with --follow: PEM file of the CA the leader's HTTPS is checked against (default: "
+            "the system's CAs)"},
+           {"follow-group", true, "custos-follower",
+            "with --follow: the consumer's group.id (nothing is committed to it)"},
            {"kafka-ocsf-topic", true, "custos.audit.ocsf.v1", "topic of the OCSF records"},
            {"kafka-notifications-topic", true, "custos.notifications.v1",
             "topic of the mailer's messages (invitation links, temporary passwords)"},
@@ -426,6 +475,7 @@ int RunServe(const Args& args) {
   } else if (flags.Get("mail-from")) {
     return Fail(core::InvalidArgument("--mail-from needs --smtp"));
   }
+  if (core::Status s = FollowOptionsFrom(flags, node_options); !s.ok()) return Fail(s.error());
   // A shifted clock leaves its mark on everything it touches: events stamped ahead (later
   // ones too, as times never go back), tokens that expire ahead, retention purged as of then.
   // The data dir remembers it, and is served again only by someone who says so.
@@ -466,6 +516,10 @@ int RunServe(const Args& args) {
   }
   if (node_options.smtp_url) {
     core::log::Info("sending notification mails through SMTP as " + node_options.mail_from);
+  }
+  if (!node_options.follow.empty()) {
+    core::log::Info("following the leader " + node_options.leader + " through " +
+                    node_options.follow + " (topic " + node_options.audit_topic + ")");
   }
   if (!brokers.empty()) {
     core::log::Info("relaying the log to Kafka at " + brokers + " (topics " +

@@ -300,6 +300,11 @@ class Call {
   // If-Match as a version; an error for a malformed header.
   [[nodiscard]] core::Result<std::optional<int64_t>> IfMatch() const;
 
+  // What the request appended: its answer says the last seq in Custos-Seq (a follower asked
+  // with Custos-Min-Seq waits for it).
+  void Wrote(const std::vector<core::AppendedEvent>& events) {
+    if (!events.empty()) wrote_seq_.store(events.back().seq.value());
+  }
   void Reply(HttpResponse response);
   // The error's problem answer; a 5xx is logged with its detail and the request id.
   void Fail(const core::Error& error);
@@ -314,6 +319,7 @@ class Call {
   Services& services_;
   Responder respond_;
   std::atomic<bool> answered_{false};
+  std::atomic<uint64_t> wrote_seq_{0};
 };
 
 using CallPtr = std::shared_ptr<Call>;

@@ -259,6 +259,64 @@ TEST_P(JwtTest, ARotationCutShortLeavesTheOldKeyCurrentAndListedOnce) {
   EXPECT_TRUE(again->Verify(token, kNow).ok());
 }
 
+TEST_P(JwtTest, AFollowerVerifiesTheLeadersTokensWithItsJwksAndSignsNothing) {
+  auto leader = Signer("leader.pem", {"https://api.example"});
+  auto follower =
+      TokenSigner::ForLeader("https://id.example", leader->JwksJson(kNow), {"https://api.example"});
+  ASSERT_TRUE(follower.ok()) << follower.error().message;
+  TokenSigner& f = **follower;
+  EXPECT_TRUE(f.verifies_only());
+  EXPECT_EQ(f.alg(), GetParam());
+  EXPECT_EQ(f.JwksJson(kNow), leader->JwksJson(kNow));
+  const std::string token = leader->Sign(Claims("user"));
+  core::Result<TokenClaims> back = f.Verify(token, kNow);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->sub, "cli_1");
+  EXPECT_EQ(f.Sign(Claims("user")), "");
+  EXPECT_FALSE(f.Rotate(kNow).ok());
+  // Another issuer's tokens, or an expired one, are refused as on the leader.
+  auto other = Signer("other.pem");
+  EXPECT_FALSE(f.Verify(other->Sign(Claims("user")), kNow).ok());
+  EXPECT_FALSE(f.Verify(token, kNow + std::chrono::hours(1)).ok());
+
+  // A rotation on the leader: the new kid is unknown (the hook asks for the keys) until the
+  // follower takes the new JWKS; a revoked key then verifies nothing.
+  int asked = 0;
+  f.set_unknown_kid_hook([&] { ++asked; });
+  ASSERT_TRUE(leader->Rotate(kNow, /*revoke=*/true).ok());
+  const std::string fresh = leader->Sign(Claims("user"));
+  EXPECT_FALSE(f.Verify(fresh, kNow).ok());
+  EXPECT_EQ(asked, 1);
+  ASSERT_TRUE(f.TakeJwks(leader->JwksJson(kNow)).ok());
+  EXPECT_TRUE(f.Verify(fresh, kNow).ok());
+  EXPECT_FALSE(f.Verify(token, kNow).ok());
+}
+
+TEST_P(JwtTest, AJwksWhoseKeysAreNotWhatTheySayIsRefused) {
+  auto leader = Signer("leader.pem");
+  const std::string jwks = leader->JwksJson(kNow);
+  const std::string kid = leader->kid();
+  std::string wrong_kid = jwks;
+  wrong_kid.replace(wrong_kid.find(kid), kid.size(), std::string(kid.size(), '0'));
+  for (const std::string& bad :
+       {wrong_kid, std::string("{\"keys\":[]}"), std::string("[]"), std::string("not json"),
+        std::string(R"({"keys":[{"kty":"oct","k":"c2VjcmV0","alg":"HS256","kid":"x"}]})")}) {
+    EXPECT_FALSE(TokenSigner::ForLeader("https://id.example", bad).ok()) << bad;
+  }
+  auto f = TokenSigner::ForLeader("https://id.example", jwks);
+  ASSERT_TRUE(f.ok());
+  // Keys of the other algorithm do not replace these.
+  testing::TempDir dir;
+  auto other =
+      TokenSigner::LoadOrCreate(dir.File("k.pem"), "https://id.example",
+                                GetParam() == JwtAlg::kEdDSA ? JwtAlg::kES256 : JwtAlg::kEdDSA);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE((*f)->TakeJwks((*other)->JwksJson(kNow)).ok());
+  EXPECT_TRUE((*f)->Verify(leader->Sign(Claims("user")), kNow).ok());
+  // A leader signer is no follower's.
+  EXPECT_FALSE(leader->TakeJwks(jwks).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Algorithms, JwtTest, ::testing::Values(JwtAlg::kEdDSA, JwtAlg::kES256),
                          [](const ::testing::TestParamInfo<JwtAlg>& info) {
                            return info.param == JwtAlg::kEdDSA ? "EdDSA" : "ES256";

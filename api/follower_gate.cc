@@ -1,0 +1,124 @@
+#include "api/follower_gate.h"
+
+#include <charconv>
+
+#include "api/internal/call.h"
+#include "api/problem.h"
+
+namespace custos::api {
+namespace {
+
+constexpr std::string_view kTenants = "/v1/tenants/";
+
+// The tenant a path names (/v1/tenants/{tenant}/…), or "".
+std::string_view TenantOf(std::string_view path) {
+  if (path.substr(0, kTenants.size()) != kTenants) return {};
+  path.remove_prefix(kTenants.size());
+  return path.substr(0, path.find('/'));
+}
+
+// What follows /v1/tenants/{tenant} ("" for the tenant itself).
+std::string_view UnderTenant(std::string_view path) {
+  if (path.substr(0, kTenants.size()) != kTenants) return {};
+  path.remove_prefix(kTenants.size());
+  const size_t slash = path.find('/');
+  return slash == std::string_view::npos ? std::string_view() : path.substr(slash);
+}
+
+bool EndsWith(std::string_view s, std::string_view tail) {
+  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
+}
+
+}  // namespace
+
+bool FollowerGate::GoesToLeader(const HttpRequest& request) {
+  const std::string_view path = request.path;
+  if (path.rfind("/oauth/", 0) == 0) return true;
+  const std::string_view rest = UnderTenant(path);
+  if (rest.rfind("/auth/", 0) == 0) return true;
+  if (request.method == "GET" || request.method == "HEAD") {
+    // Reads that write: an export is recorded before its first byte.
+    return rest == "/audit/export" || rest == "/users:export";
+  }
+  // POSTs that only read.
+  return !(request.method == "POST" && (rest == "/access/check" || rest == "/access/check:batch"));
+}
+
+struct FollowerGate::Impl {
+  Api& api;
+  const projections::Follower& follower;
+  FollowerGateOptions options;
+  internal::WorkPool waits;
+
+  Impl(Api& a, const projections::Follower& f, FollowerGateOptions o)
+      : api(a),
+        follower(f),
+        options(std::move(o)),
+        waits("min-seq", options.wait_threads, options.wait_queue, 16) {}
+
+  [[nodiscard]] HttpResponse Redirect(const HttpRequest& request) const {
+    HttpResponse r;
+    r.status = 307;
+    const std::string location = options.leader + request.target;
+    r.Header("Location", location);
+    r.body = "{\"leader\":\"" + options.leader + "\"}";
+    return r;
+  }
+};
+
+FollowerGate::FollowerGate(Api& api, const projections::Follower& follower,
+                           FollowerGateOptions options)
+    : impl_(std::make_unique<Impl>(api, follower, std::move(options))) {
+  while (!impl_->options.leader.empty() && impl_->options.leader.back() == '/') {
+    impl_->options.leader.pop_back();
+  }
+}
+
+FollowerGate::~FollowerGate() = default;
+
+Admission FollowerGate::Admit(HttpRequest& head) {
+  if (GoesToLeader(head)) return Admission{0, impl_->Redirect(head)};
+  return impl_->api.Admit(head);
+}
+
+void FollowerGate::Handle(HttpRequest request, Responder respond) {
+  Impl& g = *impl_;
+  if (GoesToLeader(request)) return respond(g.Redirect(request));
+  const core::TenantId tenant{std::string(TenantOf(request.path))};
+  if (!tenant.value().empty()) {
+    if (std::optional<std::string> why = g.follower.HaltedWhy(tenant)) {
+      HttpResponse r = Problem(503, "this follower stopped applying tenant " + tenant.value() +
+                                        " (" + *why + "); the leader serves it");
+      return respond(std::move(r));
+    }
+  }
+  const std::optional<std::string_view> min_seq = request.Header("custos-min-seq");
+  if (!min_seq) return g.api.Handle(std::move(request), std::move(respond));
+  uint64_t seq = 0;
+  const auto [end, ec] = std::from_chars(min_seq->data(), min_seq->data() + min_seq->size(), seq);
+  if (ec != std::errc() || end != min_seq->data() + min_seq->size() || min_seq->empty()) {
+    return respond(
+        Problem(core::InvalidArgument("Custos-Min-Seq must be a seq (digits), such as 42")));
+  }
+  if (g.follower.WaitApplied(tenant, seq, std::chrono::milliseconds(0)).ok()) {
+    return g.api.Handle(std::move(request), std::move(respond));
+  }
+  const std::string owner = "ip:" + request.remote_ip;
+  auto shared =
+      std::make_shared<std::pair<HttpRequest, Responder>>(std::move(request), std::move(respond));
+  const bool queued = g.waits.TrySubmit(
+      [&g, tenant, seq, shared] {
+        if (core::Status s = g.follower.WaitApplied(tenant, seq, g.options.min_seq_wait); !s.ok()) {
+          return shared->second(Problem(core::Unavailable(
+              s.error().message + " (Custos-Min-Seq); retry, or read from the leader")));
+        }
+        g.api.Handle(std::move(shared->first), std::move(shared->second));
+      },
+      owner);
+  if (!queued) {
+    shared->second(Problem(core::Unavailable(
+        "too many requests wait for Custos-Min-Seq on this follower; retry shortly")));
+  }
+}
+
+}  // namespace custos::api
