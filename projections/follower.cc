@@ -135,6 +135,10 @@ void Follower::Stop() {
 void Follower::Run() {
   while (!stop_.load()) {
     core::Result<bool> stepped = Step();
+    if (feed_.Lag() == std::optional<uint64_t>(0) && feed_.Reachable()) {
+      std::lock_guard lock(mu_);
+      last_current_ = clock_.Now();
+    }
     if (stepped.ok()) continue;
     core::log::Error("follower: a batch was not stored; reading it again",
                      {{"reason", stepped.error().message}});
@@ -382,6 +386,11 @@ FollowerStats Follower::stats() const {
   s.halted = halted_;
   if (s.lag_events.value_or(1) > 0 && last_time_ != core::Time{}) {
     s.lag_seconds = std::max(0.0, std::chrono::duration<double>(clock_.Now() - last_time_).count());
+  }
+  // With the brokers away, what is missing is unknown: it is stale since it last had it all.
+  if (!s.reachable && last_current_ != core::Time{}) {
+    s.lag_seconds = std::max(s.lag_seconds,
+                             std::chrono::duration<double>(clock_.Now() - last_current_).count());
   }
   return s;
 }

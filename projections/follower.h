@@ -56,8 +56,10 @@ struct FollowerStats {
   uint64_t applied = 0;                // records applied since start
   uint64_t duplicates = 0;             // records skipped as already applied, since start
   std::optional<uint64_t> lag_events;  // records in the topic not read yet (unknown: nullopt)
-  double lag_seconds = 0;              // now minus the last applied event's time, while lagging
-  bool reachable = false;              // a broker answers
+  // While lagging: now minus the last applied event's time; with the brokers away, at least
+  // now minus when the follower last had the whole topic.
+  double lag_seconds = 0;
+  bool reachable = false;                     // a broker answered within the last few seconds
   std::map<std::string, std::string> halted;  // tenant → why
 };
 
@@ -125,8 +127,9 @@ class Follower {
   uint64_t applied_seq_ = 0;
   uint64_t applied_ = 0;
   uint64_t duplicates_ = 0;
-  uint64_t batches_ = 0;    // batches stored (and polls that found nothing), since start
-  core::Time last_time_{};  // the last applied event's time
+  uint64_t batches_ = 0;       // batches stored (and polls that found nothing), since start
+  core::Time last_time_{};     // the last applied event's time
+  core::Time last_current_{};  // when it last had the whole topic, brokers answering
   core::Histogram lag_ms_;
 };
 

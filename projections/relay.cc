@@ -104,7 +104,7 @@ Relay::~Relay() { Stop(std::chrono::milliseconds(0)); }
 
 core::Status Relay::Start() {
   CUSTOS_ASSIGN_OR_RETURN(std::optional<core::Seq> cursor, kv_.GetCheckpoint(kCheckpoint));
-  cursor_ = cursor ? cursor->value() : 0;
+  cursor_ = cursor && !options_.from_start ? cursor->value() : 0;
   stop_ = false;
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "custos-relay");

@@ -39,6 +39,9 @@ struct RelayOptions {
   std::string ocsf_topic = "custos.audit.ocsf.v1";
   size_t max_in_flight = 20000;  // events sent and not yet acknowledged
   std::string product_version;   // metadata.product.version of the OCSF records
+  // Deliver the whole log from its start, whatever the stored cursor: the embedded dev cluster
+  // (`--kafka embedded`) holds nothing at a start, and a follower needs every event.
+  bool from_start = false;
 };
 
 struct RelayStats {

@@ -4,6 +4,7 @@
 
 #include <mutex>
 
+#include "core/json_value.h"
 #include "core/log.h"
 #include "storage/internal/kafka_log.h"
 
@@ -19,6 +20,8 @@ struct KafkaFeed::Impl {
   std::map<int32_t, int64_t> next;
   std::map<int32_t, int64_t> ends;
   std::chrono::steady_clock::time_point last_warning{};
+  // When a broker last sent anything (statistics' rxidle), steady clock nanoseconds; 0: never.
+  std::atomic<int64_t> heard{0};
 
   ~Impl() {
     if (rk != nullptr) {
@@ -32,6 +35,25 @@ struct KafkaFeed::Impl {
     if (now - last_warning < std::chrono::seconds(10)) return;
     last_warning = now;
     core::log::Warn("kafka follower feed error", {{"reason", what}});
+  }
+
+  // The statistics' brokers: the least rxidle (microseconds since the last bytes received) of
+  // the brokers proper (not the bootstrap entries) is when the consumer last heard from one.
+  void HeardFrom(std::string_view stats) {
+    core::Result<core::JsonValue> doc = core::ParseJson(stats);
+    const core::JsonValue* brokers = doc.ok() && doc->is_object() ? doc->Find("brokers") : nullptr;
+    if (brokers == nullptr || !brokers->is_object()) return;
+    std::optional<int64_t> idle;
+    for (const auto& [name, b] : brokers->members()) {
+      const core::JsonValue* node = b.Find("nodeid");
+      const core::JsonValue* rx = b.Find("rxidle");
+      if (node == nullptr || rx == nullptr || node->AsInt().value_or(-1) < 0) continue;
+      const int64_t us = rx->AsInt().value_or(-1);
+      if (us >= 0 && (!idle || us < *idle)) idle = us;
+    }
+    if (!idle) return;
+    const auto at = std::chrono::steady_clock::now() - std::chrono::microseconds(*idle);
+    heard.store(at.time_since_epoch().count());
   }
 
   // The ends of the partitions as the consumer last saw them (no broker round trip).
@@ -69,6 +91,9 @@ core::Result<std::unique_ptr<KafkaFeed>> KafkaFeed::Create(KafkaFeedOptions opti
       {"client.id", "custos-follower"},
       // Replication lag: a fetch the broker holds for more data waits at most this long.
       {"fetch.wait.max.ms", "10"},
+      // Brokers that stop answering without closing their connections (a stopped process, a
+      // partition of the network) show in the statistics' rxidle long before a socket timeout.
+      {"statistics.interval.ms", "1000"},
   };
   for (const auto& p : options.properties) settings.push_back(p);
   for (const auto& [name, value] : settings) {
@@ -88,6 +113,10 @@ core::Result<std::unique_ptr<KafkaFeed>> KafkaFeed::Create(KafkaFeedOptions opti
       if (self->reachable != nullptr) self->reachable->store(false);
     }
     if (err != RD_KAFKA_RESP_ERR__TRANSPORT) self->Warn(reason);
+  });
+  rd_kafka_conf_set_stats_cb(conf, [](rd_kafka_t*, char* json, size_t len, void* opaque) {
+    static_cast<Impl*>(opaque)->HeardFrom(std::string_view(json, len));
+    return 0;  // librdkafka frees the text
   });
   impl->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
   if (impl->rk == nullptr) return core::InvalidArgument(std::string("kafka consumer: ") + errstr);
@@ -188,6 +217,15 @@ core::Result<std::vector<core::FeedRecord>> KafkaFeed::Poll(size_t max,
   std::lock_guard lock(m.mu);
   m.RefreshEnds();
   return out;
+}
+
+bool KafkaFeed::Reachable() const {
+  if (!reachable_.load()) return false;
+  const int64_t heard = impl_->heard.load();
+  if (heard == 0) return true;  // no statistics yet
+  const auto since = std::chrono::steady_clock::now().time_since_epoch() -
+                     std::chrono::steady_clock::duration(heard);
+  return since < std::chrono::seconds(3);
 }
 
 std::optional<uint64_t> KafkaFeed::Lag() const {

@@ -36,7 +36,9 @@ class KafkaFeed final : public core::LineFeed {
   [[nodiscard]] core::Result<std::vector<core::FeedRecord>> Poll(
       size_t max, std::chrono::milliseconds timeout) override;
   [[nodiscard]] std::optional<uint64_t> Lag() const override;
-  [[nodiscard]] bool Reachable() const override { return reachable_.load(); }
+  // False after a transport error, or when no broker has sent anything for 3 s (they are
+  // fetched from every 10 ms).
+  [[nodiscard]] bool Reachable() const override;
 
  private:
   struct Impl;

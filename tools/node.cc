@@ -139,6 +139,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
     relay_options.audit_topic = options.audit_topic;
     relay_options.ocsf_topic = options.ocsf_topic;
     relay_options.product_version = CUSTOS_VERSION;
+    relay_options.from_start = p->cluster != nullptr;
     p->relay = std::make_unique<projections::Relay>(*p->store, *p->store, *p->publisher, clock,
                                                     relay_options);
     CUSTOS_RETURN_IF_ERROR(p->relay->Start());

@@ -441,7 +441,7 @@ TEST_F(ApiTest, RootTokenRevocationsAreEventsOfTheNodesOwnChain) {
 
   // Both are events of the node's own chain, with the jti and never the token, chained like a
   // tenant's.
-  const core::TenantId system(std::string(core::kSystemChain));
+  const core::TenantId system{std::string(core::kSystemChain)};
   core::Result<std::vector<core::StoredEvent>> events =
       store_->ReadTenant(system, core::TenantSeq(1), 10);
   ASSERT_TRUE(events.ok());

@@ -21,9 +21,10 @@ import requests
 
 
 class Server:
-    def __init__(self, binary, extra_args=(), data_dir=None, args=None, env=None, scheme="http"):
+    def __init__(self, binary, extra_args=(), data_dir=None, args=None, env=None, scheme="http",
+                 follower=False):
         """`args` replaces the default flags (listen on 127.0.0.1:0, `data_dir`, Kafka off);
-        `data_dir` must then name the dir they select."""
+        `data_dir` must then name the dir they select. A follower has no root client."""
         # A data dir given by the caller outlives the server (restarts); ours is removed.
         self.own_dir = data_dir is None
         self.dir = data_dir or tempfile.mkdtemp(prefix="custos-e2e-")
@@ -59,6 +60,8 @@ class Server:
         self.stderr_seen = buffered
         self.log_thread = threading.Thread(target=self._drain_log, daemon=True)
         self.log_thread.start()
+        if follower:
+            return
         root = json.load(open(os.path.join(self.dir, "root-client.json")))
         self.root_id, self.root_secret = root["client_id"], root["client_secret"]
         mode = os.stat(os.path.join(self.dir, "root-client.json")).st_mode & 0o777

@@ -398,7 +398,7 @@ TEST_F(IdentityServiceTest, ApplicationEventsShareTheTenantsOrder) {
   EXPECT_EQ(failures.load(), 0);
   // One contiguous, valid chain holding both kinds.
   auto events = store_->ReadTenant(core::TenantId("acme"), core::TenantSeq(1), 100000);
-  core::ChainVerifier verifier(std::string(core::kZeroHash));
+  core::ChainVerifier verifier{std::string(core::kZeroHash)};
   for (const core::StoredEvent& e : *events) ASSERT_TRUE(verifier.Feed(e.line).ok());
   EXPECT_EQ(verifier.summary().checked, store_->Head(core::TenantId("acme"))->tenant_seq.value());
   EXPECT_EQ(service_->Digest().value(), *IdentityService::StoredDigest(*store_));

@@ -39,7 +39,7 @@ class RelayTest : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore(dir_, clock_, store_));
   }
 
-  void StartRelay(size_t max_in_flight = RelayOptions{}.max_in_flight) {
+  void StartRelay(size_t max_in_flight = RelayOptions{}.max_in_flight, bool from_start = false) {
     storage::KafkaOptions kafka;
     kafka.brokers = cluster_->bootstrap_servers();
     auto publisher = storage::KafkaPublisher::Create(kafka);
@@ -48,6 +48,7 @@ class RelayTest : public ::testing::Test {
     RelayOptions options;
     options.product_version = "test";
     options.max_in_flight = max_in_flight;
+    options.from_start = from_start;
     relay_ = std::make_unique<Relay>(*store_, *store_, *publisher_, clock_, options);
     ASSERT_TRUE(relay_->Start().ok());
   }
@@ -236,6 +237,20 @@ TEST_F(RelayTest, ARestartResumesFromTheStoredCursor) {
   std::vector<KafkaRecord> audit =
       ReadTopic(cluster_->bootstrap_servers(), "custos.audit.v1", 600, 60s);
   EXPECT_EQ(audit.size(), 600u);
+  EXPECT_EQ(FirstCopiesByKey(audit), LogByTenant());
+}
+
+TEST_F(RelayTest, FromTheStartDeliversTheWholeLogAgainWhateverTheCursor) {
+  Append(200, 3);
+  StartRelay();
+  ASSERT_TRUE(relay_->WaitDelivered(core::Seq(200), 60s).ok());
+  StopRelay();
+  StartRelay(RelayOptions{}.max_in_flight, /*from_start=*/true);
+  ASSERT_TRUE(relay_->WaitDelivered(core::Seq(200), 60s).ok());
+  EXPECT_EQ(relay_->stats().delivered, 200u);
+  std::vector<KafkaRecord> audit =
+      ReadTopic(cluster_->bootstrap_servers(), "custos.audit.v1", 400, 60s);
+  EXPECT_EQ(audit.size(), 400u);
   EXPECT_EQ(FirstCopiesByKey(audit), LogByTenant());
 }
 

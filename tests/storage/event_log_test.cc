@@ -58,7 +58,7 @@ class EventLogTest : public ::testing::Test {
   core::ChainSummary VerifyTenant(const std::string& tenant) {
     auto events = store_->ReadTenant(TenantId(tenant), TenantSeq(1), 1'000'000);
     EXPECT_TRUE(events.ok());
-    core::ChainVerifier verifier(std::string(core::kZeroHash));
+    core::ChainVerifier verifier{std::string(core::kZeroHash)};
     for (const core::StoredEvent& e : *events) {
       core::Status s = verifier.Feed(e.line);
       EXPECT_TRUE(s.ok()) << s.error().message;
