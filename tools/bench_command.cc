@@ -32,6 +32,7 @@ constexpr Workload kWorkloads[] = {
     {"purge", &bench::RunPurgeWorkload},
     {"kafka", &bench::RunKafkaWorkload},
     {"follow", &bench::RunFollowWorkload},
+    {"read-scale", &bench::RunReadScaleWorkload},
     {"rebuild", &bench::RunRebuildWorkload},
     {"memory", &bench::RunMemoryWorkload},
 };

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -12,6 +13,7 @@
 #include "core/json_writer.h"
 #include "tools/bench/http_load.h"
 #include "tools/bench/node.h"
+#include "tools/node.h"
 
 namespace custos::tools::bench {
 namespace {
@@ -72,8 +74,8 @@ core::Result<Tree> BuildTree(Run&& run, Environment&& environment) {
   path.push_back(project);
   std::string parent = project;
   for (int depth = 0; depth < 3; ++depth) {
-    CUSTOS_ASSIGN_OR_RETURN(parent, run(iam::CreateNode{"folder", fmt::format("F{}", depth),
-                                                        parent, "", "", depth != 1}));
+    CUSTOS_ASSIGN_OR_RETURN(parent, run(iam::CreateNode{"folder", fmt::format("F{}", depth), parent,
+                                                        "", "", depth != 1}));
     path.push_back(parent);
   }
   const char* kTypes[] = {"workflow", "connection", "dashboard", "table"};
@@ -151,7 +153,8 @@ core::Result<double> RunOverHttp(const BenchOptions& options, uint64_t requests)
                     tree.user_id, kActions[n % 4], tree.leaves[n % tree.leaves.size()]));
   };
   CUSTOS_ASSIGN_OR_RETURN(HttpLoadResult load, RunHttpLoad(lo));
-  if (load.failed > 0) return core::Internal("access checks over HTTP failed: " + load.first_failure);
+  if (load.failed > 0)
+    return core::Internal("access checks over HTTP failed: " + load.first_failure);
   std::fprintf(stderr, "access-check: over HTTP %.0f checks/s, p50 %.0f us, p99 %.0f us\n",
                static_cast<double>(load.ok) / load.seconds, load.latencies.Percentile(50),
                load.latencies.Percentile(99));
@@ -262,8 +265,139 @@ core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options) {
   result.extra_json = extra;
   const uint64_t http_checks = options.quick ? 20'000 : 200'000;
   CUSTOS_ASSIGN_OR_RETURN(double http, RunOverHttp(options, http_checks));
-  result.extra_json += fmt::format(",\"http_ops_per_s\":{:.0f},\"http_checks\":{}", http,
-                                   http_checks);
+  result.extra_json +=
+      fmt::format(",\"http_ops_per_s\":{:.0f},\"http_checks\":{}", http, http_checks);
+  return result;
+}
+
+}  // namespace custos::tools::bench
+
+namespace custos::tools::bench {
+namespace {
+
+// One load of `requests` over 64 connections spread over `ports`: answers per second.
+core::Result<HttpLoadResult> LoadOver(const std::vector<uint16_t>& ports, int connections,
+                                      uint64_t requests,
+                                      std::function<std::string(int, uint64_t)> make) {
+  HttpLoadOptions lo;
+  lo.ports = ports;
+  lo.connections = connections;
+  lo.requests = requests;
+  lo.make_request = std::move(make);
+  CUSTOS_ASSIGN_OR_RETURN(HttpLoadResult load, RunHttpLoad(lo));
+  if (load.failed > 0) return core::Internal("read-scale load failed: " + load.first_failure);
+  return load;
+}
+
+}  // namespace
+
+core::Result<BenchResult> RunReadScaleWorkload(const BenchOptions& options) {
+  const uint64_t requests = options.quick ? 20'000 : 200'000;
+  core::SystemClock clock;
+  CUSTOS_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Create(options.dir, "read-scale"));
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<BenchNode> leader,
+                          BenchNode::Start(dir.path() + "/leader", clock, size_t{128} << 20,
+                                           [](NodeOptions& o) { o.kafka = "embedded"; }));
+  uint64_t last_seq = 0;
+  auto run = [&](iam::Command command) -> core::Result<std::string> {
+    CUSTOS_ASSIGN_OR_RETURN(projections::ExecuteResult r, leader->Run("bench", std::move(command)));
+    if (!r.events.empty()) last_seq = r.events.back().seq.value();
+    return r.decision.id;
+  };
+  auto environment = [&] {
+    return *leader->identity().Read(core::TenantId("bench"), [](const iam::TenantState& s) {
+      std::string env;
+      for (const auto& [id, n] : s.nodes()) {
+        if (id != "root") env = id;
+      }
+      return env;
+    });
+  };
+  CUSTOS_ASSIGN_OR_RETURN(Tree tree, BuildTree(run, environment));
+  const std::string brokers = leader->node().kafka_brokers();
+  const std::string leader_url = "http://127.0.0.1:" + std::to_string(leader->port());
+  std::vector<std::unique_ptr<BenchNode>> followers;
+  for (int i = 0; i < 2; ++i) {
+    CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<BenchNode> f,
+                            BenchNode::Start(dir.path() + "/follower-" + std::to_string(i), clock,
+                                             size_t{128} << 20, [&](NodeOptions& o) {
+                                               o.follow = brokers;
+                                               o.leader = leader_url;
+                                             }));
+    CUSTOS_RETURN_IF_ERROR(f->node().follower()->WaitApplied(core::TenantId("bench"), last_seq,
+                                                             std::chrono::seconds(120)));
+    followers.push_back(std::move(f));
+  }
+  // Sixteen callers (API clients holding Tenant Admin): the server's pools queue a few jobs
+  // per caller, and a real read load comes from many.
+  CUSTOS_ASSIGN_OR_RETURN(
+      std::string admin,
+      leader->identity().Read(core::TenantId("bench"), [](const iam::TenantState& s) {
+        return s.FindRoleByName("Tenant Admin")->id;
+      }));
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 16; ++i) {
+    CUSTOS_ASSIGN_OR_RETURN(
+        std::string client,
+        run(iam::CreateClient{
+            fmt::format("reader-{}", i), "", "", {iam::Grant{admin}}, std::string()}));
+    api::TokenClaims c;
+    c.sub = client;
+    c.tenant = "bench";
+    c.typ = "api_client";
+    c.jti = fmt::format("read-scale-{}", i);
+    c.iat = clock.Now();
+    c.exp = c.iat + std::chrono::hours(1);
+    tokens.push_back(leader->SignToken(c));
+  }
+  for (int i = 0; i < 2; ++i) {
+    CUSTOS_RETURN_IF_ERROR(followers[i]->node().follower()->WaitApplied(
+        core::TenantId("bench"), last_seq, std::chrono::seconds(120)));
+  }
+  const char* kActions[] = {"read", "execute", "update", "delete"};
+  auto check = [&](int conn, uint64_t n) {
+    return HttpRequestText(
+        "POST", "/v1/tenants/bench/access/check", tokens[conn % tokens.size()],
+        fmt::format(R"({{"subject":{{"type":"user","id":"{}"}},"action":"{}","resource_id":"{}"}})",
+                    tree.user_id, kActions[n % 4], tree.leaves[n % tree.leaves.size()]));
+  };
+  const char* kQueries[] = {"/v1/tenants/bench/audit/events?limit=20",
+                            "/v1/tenants/bench/audit/events?action=node.created&limit=20",
+                            "/v1/tenants/bench/audit/events?action=binding.created&limit=20"};
+  auto query = [&](int conn, uint64_t n) {
+    return HttpRequestText("GET", kQueries[n % 3], tokens[conn % tokens.size()], "");
+  };
+  const std::vector<uint16_t> one = {leader->port()};
+  const std::vector<uint16_t> three = {leader->port(), followers[0]->port(), followers[1]->port()};
+  std::fprintf(stderr,
+               "read-scale: %llu requests each, 64 connections; one node, then the leader "
+               "and two followers (round robin)\n",
+               static_cast<unsigned long long>(requests));
+  CUSTOS_ASSIGN_OR_RETURN(HttpLoadResult check_one, LoadOver(one, 64, requests, check));
+  CUSTOS_ASSIGN_OR_RETURN(HttpLoadResult check_three, LoadOver(three, 64, requests, check));
+  CUSTOS_ASSIGN_OR_RETURN(HttpLoadResult query_one, LoadOver(one, 32, requests / 4, query));
+  CUSTOS_ASSIGN_OR_RETURN(HttpLoadResult query_three, LoadOver(three, 32, requests / 4, query));
+  auto rate = [](const HttpLoadResult& r) { return static_cast<double>(r.ok) / r.seconds; };
+  std::fprintf(stderr,
+               "read-scale: access-check %.0f/s on one node, %.0f/s on three; query %.0f/s on "
+               "one, %.0f/s on three\n",
+               rate(check_one), rate(check_three), rate(query_one), rate(query_three));
+  BenchResult result;
+  result.workload = "read-scale";
+  result.ops = check_three.ok;
+  result.seconds = check_three.seconds;
+  result.p50_us = check_three.latencies.Percentile(50);
+  result.p99_us = check_three.latencies.Percentile(99);
+  result.peer = "the same access checks against the leader alone";
+  result.peer_ops_per_s = rate(check_one);
+  result.params_json = fmt::format(
+      R"({{"callers":16,"check_connections":64,"followers":2,"query_connections":32,"requests":{}}})",
+      requests);
+  result.extra_json = fmt::format(
+      "\"query_ops_per_s\":{:.0f},\"query_one_node_ops_per_s\":{:.0f},\"query_p99_us\":{:.0f},"
+      "\"one_node_p99_us\":{:.0f},\"cores\":{}",
+      rate(query_three), rate(query_one), query_three.latencies.Percentile(99),
+      check_one.latencies.Percentile(99), std::thread::hardware_concurrency());
   return result;
 }
 

@@ -9,4 +9,9 @@ namespace custos::tools::bench {
 
 [[nodiscard]] core::Result<BenchResult> RunAccessCheckWorkload(const BenchOptions& options);
 
+// The `read-scale` workload (../shared/spec/REPLICATION.md): the access-check tree on a leader
+// (embedded Kafka) and two followers in this process; access checks and audit queries over
+// HTTP against the leader alone, then round robin over all three.
+[[nodiscard]] core::Result<BenchResult> RunReadScaleWorkload(const BenchOptions& options);
+
 }  // namespace custos::tools::bench

@@ -55,7 +55,7 @@ core::Result<HttpLoadResult> RunHttpLoad(const HttpLoadOptions& o) {
     c.fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
-    addr.sin_port = htons(o.port);
+    addr.sin_port = htons(o.ports.empty() ? o.port : o.ports[i % o.ports.size()]);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       return core::Unavailable("load generator cannot connect: " + std::string(strerror(errno)));

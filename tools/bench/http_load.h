@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 #include "tools/bench/bench_util.h"
@@ -16,6 +17,8 @@ namespace custos::tools::bench {
 
 struct HttpLoadOptions {
   uint16_t port = 0;
+  // When set, connection i goes to ports[i % size] instead (several nodes behind no balancer).
+  std::vector<uint16_t> ports;
   int connections = 64;
   uint64_t requests = 10'000;  // in all
   // When set, no request is started after this long (the ones under way are answered).

@@ -21,9 +21,9 @@ BenchNode::BenchNode(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 BenchNode::~BenchNode() = default;
 
-core::Result<std::unique_ptr<BenchNode>> BenchNode::Start(const std::string& dir,
-                                                          const core::Clock& clock,
-                                                          size_t block_cache_bytes) {
+core::Result<std::unique_ptr<BenchNode>> BenchNode::Start(
+    const std::string& dir, const core::Clock& clock, size_t block_cache_bytes,
+    const std::function<void(NodeOptions&)>& configure) {
   auto p = std::make_unique<Parts>();
   p->clock = &clock;
   NodeOptions options;
@@ -32,12 +32,14 @@ core::Result<std::unique_ptr<BenchNode>> BenchNode::Start(const std::string& dir
   // The log's commit thread has the other core.
   options.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() - 1));
   options.block_cache_bytes = block_cache_bytes;
+  if (configure) configure(options);
   CUSTOS_ASSIGN_OR_RETURN(p->node, Node::Open(options));
   CUSTOS_RETURN_IF_ERROR(p->node->Serve());
   return std::unique_ptr<BenchNode>(new BenchNode(std::move(p)));
 }
 
 uint16_t BenchNode::port() const { return parts_->node->port(); }
+Node& BenchNode::node() { return *parts_->node; }
 
 std::string BenchNode::RootToken() const {
   const core::Time now = parts_->clock->Now();

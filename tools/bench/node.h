@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,13 +21,19 @@
 #include "storage/rocks_store.h"
 #include "tools/bench/audit_data.h"
 
+namespace custos::tools {
+struct NodeOptions;
+class Node;
+}  // namespace custos::tools
+
 namespace custos::tools::bench {
 
 class BenchNode {
  public:
   // Opens a node over `dir` (created if needed) with `clock` as its time, and serves.
   [[nodiscard]] static core::Result<std::unique_ptr<BenchNode>> Start(
-      const std::string& dir, const core::Clock& clock, size_t block_cache_bytes = 128 << 20);
+      const std::string& dir, const core::Clock& clock, size_t block_cache_bytes = 128 << 20,
+      const std::function<void(NodeOptions&)>& configure = {});
   ~BenchNode();
   BenchNode(const BenchNode&) = delete;
   BenchNode& operator=(const BenchNode&) = delete;
@@ -49,6 +56,7 @@ class BenchNode {
   // What the server's checkpoint interval does: verifies and signs every moved head.
   [[nodiscard]] core::Status SignHeads();
 
+  [[nodiscard]] Node& node();
   [[nodiscard]] storage::RocksStore& store();
   [[nodiscard]] projections::IdentityService& identity();
   [[nodiscard]] projections::AuditIndex& audit();
