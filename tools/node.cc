@@ -360,11 +360,12 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                                   w.Key("lag_seconds").Raw(seconds);
                                   w.Key("brokers").String(f.reachable ? "up" : "away");
                                   w.Key("halted_tenants").BeginArray();
+                                  for (const auto& [tenant, why] : f.halted) w.String(tenant);
+                                  w.EndArray().Key("halted").BeginObject();
                                   for (const auto& [tenant, why] : f.halted) {
-                                    w.BeginObject().Key("tenant").String(tenant);
-                                    w.Key("reason").String(why).EndObject();
+                                    w.Key(tenant).String(why);
                                   }
-                                  w.EndArray();
+                                  w.EndObject();
                                 }},
       api_options);
   // Admission (body limits, credentials before the body) comes from the routes, so it is set

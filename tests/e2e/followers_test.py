@@ -15,6 +15,7 @@ one leader (`custos serve --kafka BROKERS`) and two followers (`custos serve --f
 - a forged line (a producer writing a wrong prev_hash) halts that tenant on the followers,
   who say so on /readyz, and the other tenants are served.
 """
+import hashlib
 import json
 import shutil
 import signal
@@ -238,19 +239,25 @@ def main(binary):
         # A forged line on t3: a record that does not follow the chain.
         records = [r for r in read_topic(brokers, "custos.audit.v1", 1) if r[2] == "t3"]
         partition, _, _, value, headers = max(records, key=lambda r: json.loads(r[3])["tenant_seq"])
-        line = json.loads(value)
+        line = json.loads(value)  # keeps the stored member order
+        del line["hash"]
+        line["id"] = line["id"][:-1] + ("0" if line["id"][-1] != "0" else "1")
+        line["seq"] += 1000000
         line["tenant_seq"] += 1
-        line["prev_hash"] = "0" * 64
-        line["id"] = "evt_forged"
+        line["prev_hash"] = "f" * 64  # not the hash of the line before it
+        body = json.dumps(line, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha256((line["prev_hash"] + "\n" + body).encode()).hexdigest()
+        forged = body[:-1] + ',"hash":"%s"}' % digest  # a line whose own hash is right
         from confluent_kafka import Producer
         p = Producer({"bootstrap.servers": brokers})
-        p.produce("custos.audit.v1", key="t3", value=json.dumps(line), partition=partition,
+        p.produce("custos.audit.v1", key="t3", value=forged, partition=partition,
                   headers=list(headers.items()))
         check(p.flush(30) == 0, "the forged record was not produced")
         for f in followers:
-            wait(lambda: [h["tenant"] for h in
-                          requests.get(f.url("/readyz")).json()["halted_tenants"]] == ["t3"],
+            wait(lambda: requests.get(f.url("/readyz")).json()["halted_tenants"] == ["t3"],
                  "t3 halted")
+            why = requests.get(f.url("/readyz")).json()["halted"]["t3"]
+            check("prev_hash is not the hash of the event before it" in why, why)
             r = get(f, token, "/v1/tenants/t3/users")
             check(r.status_code == 503 and "t3" in r.json()["detail"], r.text)
             check(get(f, token, "/v1/tenants/t0/users").status_code == 200, "t0 still served")
