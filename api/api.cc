@@ -530,6 +530,8 @@ void Api::RunChores() {
   }
 }
 
+void Api::ForgetVerifiedTokens() { impl_->services.token_cache.Clear(); }
+
 const std::vector<RouteSpec>& Api::routes() const { return impl_->table.router.routes(); }
 
 namespace {

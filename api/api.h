@@ -123,6 +123,9 @@ class Api {
   Api& operator=(const Api&) = delete;
 
   void Handle(HttpRequest request, Responder respond);
+  // Forgets every token verified so far (they are verified again on their next use): after the
+  // keys they were checked with changed.
+  void ForgetVerifiedTokens();
   // The housekeeping a background thread does every few seconds, now and in full: every
   // failed-login tally recorded (they are, a minute after their first failure, and at
   // destruction), idempotency records past their 24 h deleted. For tests.

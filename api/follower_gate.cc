@@ -76,24 +76,43 @@ FollowerGate::FollowerGate(Api& api, const projections::Follower& follower,
 
 FollowerGate::~FollowerGate() = default;
 
+namespace {
+
+// A target the leader's URL can be put before: one path from its root ("@evil/x" or "//evil/x"
+// would make Location name another host).
+bool RedirectableTarget(std::string_view target) {
+  return !target.empty() && target[0] == '/' && (target.size() == 1 || target[1] != '/');
+}
+
+}  // namespace
+
 Admission FollowerGate::Admit(HttpRequest& head) {
+  if (!RedirectableTarget(head.target)) {
+    return Admission{0, Problem(400, "the request target must be a path")};
+  }
   if (GoesToLeader(head)) return Admission{0, impl_->Redirect(head)};
   return impl_->api.Admit(head);
 }
 
 void FollowerGate::Handle(HttpRequest request, Responder respond) {
   Impl& g = *impl_;
+  if (!RedirectableTarget(request.target)) {
+    return respond(Problem(400, "the request target must be a path"));
+  }
   if (GoesToLeader(request)) return respond(g.Redirect(request));
   const core::TenantId tenant{std::string(TenantOf(request.path))};
-  if (!tenant.value().empty()) {
-    if (std::optional<std::string> why = g.follower.HaltedWhy(tenant)) {
-      HttpResponse r = Problem(503, "this follower stopped applying tenant " + tenant.value() +
-                                        " (" + *why + "); the leader serves it");
-      return respond(std::move(r));
-    }
-  }
+  std::optional<std::string> halted;
+  if (!tenant.value().empty()) halted = g.follower.HaltedWhy(tenant);
   const std::optional<std::string_view> min_seq = request.Header("custos-min-seq");
-  if (!min_seq) return g.api.Handle(std::move(request), std::move(respond));
+  if (!halted && !min_seq) return g.api.Handle(std::move(request), std::move(respond));
+  // Only a caller the route would take learns of a halt, or waits: the Api's admission checks
+  // the route and the credentials on the headers (no route, or a bad token, is its answer).
+  Admission admitted = g.api.Admit(request);
+  if (admitted.answer) return respond(std::move(*admitted.answer));
+  if (halted) {
+    return respond(Problem(503, "this follower stopped applying tenant " + tenant.value() + " (" +
+                                    *halted + "); the leader serves it"));
+  }
   uint64_t seq = 0;
   const auto [end, ec] = std::from_chars(min_seq->data(), min_seq->data() + min_seq->size(), seq);
   if (ec != std::errc() || end != min_seq->data() + min_seq->size() || min_seq->empty()) {
@@ -103,7 +122,12 @@ void FollowerGate::Handle(HttpRequest request, Responder respond) {
   if (g.follower.WaitApplied(tenant, seq, std::chrono::milliseconds(0)).ok()) {
     return g.api.Handle(std::move(request), std::move(respond));
   }
-  const std::string owner = "ip:" + request.remote_ip;
+  // Fair shares by credential (the pool takes its callers in turn); the public routes' by
+  // address.
+  const std::optional<std::string_view> credential = request.Header("authorization");
+  const std::string owner =
+      credential ? "auth:" + std::to_string(std::hash<std::string_view>{}(*credential))
+                 : "ip:" + request.remote_ip;
   auto shared =
       std::make_shared<std::pair<HttpRequest, Responder>>(std::move(request), std::move(respond));
   const bool queued = g.waits.TrySubmit(

@@ -427,7 +427,11 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
     if (key == nullptr && l->kid == kid->text()) key = l.get();
   }
   if (key == nullptr) {
-    if (unknown_kid_) unknown_kid_();
+    if (unknown_kid_ && unknown_kid_()) {
+      return core::Unavailable(
+          "the token's signing key is not known here yet; this follower is "
+          "fetching the leader's keys: retry in a second");
+    }
     return Refused("unknown kid");
   }
   if (h->Find("crit") != nullptr) return Refused("unsupported critical header");
@@ -477,8 +481,10 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
   if (c.iss != issuer_) return Refused("wrong issuer");
   // Every audience must be one this signer issues for, and Custos's own API needs itself.
   if (c.aud.empty()) return Refused("no audience");
+  // A follower does not know the leader's other audiences, and needs not: the leader signs only
+  // those it issues for. What it serves is the issuer's, checked below.
   for (const std::string& a : c.aud) {
-    if (!KnownAudience(a)) return Refused("wrong audience");
+    if (!verifies_only() && !KnownAudience(a)) return Refused("wrong audience");
   }
   if (audience == Audience::kCustos &&
       std::find(c.aud.begin(), c.aud.end(), issuer_) == c.aud.end()) {

@@ -76,8 +76,10 @@ class TokenSigner {
   // ForLeader's keys, replaced by those of a newer JWKS of the same algorithm.
   [[nodiscard]] core::Status TakeJwks(std::string_view jwks);
   [[nodiscard]] bool verifies_only() const { return path_.empty(); }
-  // Called (on the verifying thread: it must not block) when a token names a kid not known.
-  void set_unknown_kid_hook(std::function<void()> hook) { unknown_kid_ = std::move(hook); }
+  // Called (on the verifying thread: it must not block) when a token names a kid not known;
+  // true when the keys are about to be fetched again, and the token is then refused as
+  // kUnavailable (retry) instead of kUnauthenticated.
+  void set_unknown_kid_hook(std::function<bool()> hook) { unknown_kid_ = std::move(hook); }
   ~TokenSigner();
   TokenSigner(const TokenSigner&) = delete;
   TokenSigner& operator=(const TokenSigner&) = delete;
@@ -135,7 +137,7 @@ class TokenSigner {
   std::string issuer_;
   JwtAlg alg_;
   std::vector<std::string> audiences_;
-  std::function<void()> unknown_kid_;
+  std::function<bool()> unknown_kid_;
   std::mutex rotate_mu_;  // one rotation at a time
   mutable std::mutex mu_;
   std::shared_ptr<const State> state_;

@@ -567,6 +567,7 @@ void RunRetentionRoute(const CallPtr& call) {
   core::Result<projections::PurgeOutcome> o =
       call->services().deps.retention.Purge(call->Tenant(), as_of);
   if (!o.ok()) return call->Fail(o.error());
+  if (o->seq != 0) call->Wrote(o->seq);
   core::JsonWriter w;
   w.BeginObject().Key("purged").UInt(o->purged);
   if (o->legal_hold) w.Key("legal_hold").Bool(true);

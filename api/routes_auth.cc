@@ -294,12 +294,11 @@ void RevokeRoute(const CallPtr& call) {
   }
   if (claims->typ == "root") {
     if (!call->IsRoot()) return call->Json(200, "{}");
-    if (core::Status w = s.credentials().RevokeRoot(
-            s.deps.log,
-            {claims->jti, claims->exp, false, call->Actor(), call->req.request_id, call->trace_id});
-        !w.ok()) {
-      return call->Fail(w.error());
-    }
+    core::Result<core::AppendedEvent> w = s.credentials().RevokeRoot(
+        s.deps.log,
+        {claims->jti, claims->exp, false, call->Actor(), call->req.request_id, call->trace_id});
+    if (!w.ok()) return call->Fail(w.error());
+    call->Wrote(w->seq.value());
     return call->Json(200, "{}");
   }
   const iam::Subject subject{
@@ -557,12 +556,11 @@ void ChangeOwnPasswordRoute(const CallPtr& call) {
 void LogoutRoute(const CallPtr& call) {
   Services& s = call->services();
   if (call->IsRoot()) {
-    if (core::Status w = s.credentials().RevokeRoot(
-            s.deps.log, {call->principal->jti, call->principal->exp, true, call->Actor(),
-                         call->req.request_id, call->trace_id});
-        !w.ok()) {
-      return call->Fail(w.error());
-    }
+    core::Result<core::AppendedEvent> w = s.credentials().RevokeRoot(
+        s.deps.log, {call->principal->jti, call->principal->exp, true, call->Actor(),
+                     call->req.request_id, call->trace_id});
+    if (!w.ok()) return call->Fail(w.error());
+    call->Wrote(w->seq.value());
     return call->Json(200, "{\"revoked\":true}");
   }
   Execute(call,

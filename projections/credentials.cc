@@ -150,7 +150,8 @@ std::optional<core::Time> Credentials::RootRevokedUntil(std::string_view jti) {
   return it->second;
 }
 
-core::Status Credentials::RevokeRoot(core::EventLog& log, const RootRevocation& r) {
+core::Result<core::AppendedEvent> Credentials::RevokeRoot(core::EventLog& log,
+                                                          const RootRevocation& r) {
   if (r.jti.empty() || r.jti.size() > 128) return core::InvalidField("jti", "is not a token id");
   core::EventDraft d;
   d.type = r.logout ? "auth.logout" : "auth.token_revoked";
@@ -177,7 +178,7 @@ core::Status Credentials::RevokeRoot(core::EventLog& log, const RootRevocation& 
   if (!appended.ok()) return appended.error();
   std::lock_guard lock(revoked_mu_);
   revoked_[r.jti] = r.expires_at;
-  return core::OkStatus();
+  return std::move(appended->front());
 }
 
 core::Result<std::optional<core::iam::PasswordCredential>> Credentials::Password(

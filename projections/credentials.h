@@ -82,7 +82,8 @@ class Credentials {
   // auth.token_revoked or auth.logout, with the token's jti, never the token) with its entry in
   // the credential store in the same synced batch, before it takes effect — so that it reaches
   // the audit topic and every follower built from it.
-  [[nodiscard]] core::Status RevokeRoot(core::EventLog& log, const RootRevocation& revocation);
+  [[nodiscard]] core::Result<core::AppendedEvent> RevokeRoot(core::EventLog& log,
+                                                             const RootRevocation& revocation);
 
   // A follower's side of RevokeRoot: the revocation an event of the node's own chain records
   // (nullopt for any other event), its entry added to a batch, and remembered once the batch

@@ -164,6 +164,7 @@ core::Result<PurgeOutcome> Retention::PurgeOnce(const core::TenantId& tenant, co
       });
   core::AppendResult result = appended.get_future().get();
   if (!result.ok()) return result.error();
+  if (!result->empty()) out.seq = result->back().seq.value();
   if (after_record_) after_record_();
   // The deletion runs holding the tenant's state (no command of it is decided meanwhile), and
   // looks at the hold once more: a legal hold decided since the record — even one not yet

@@ -58,6 +58,7 @@ struct PurgeOutcome {
   uint64_t first_tenant_seq = 0;  // of the purged range, when purged > 0
   uint64_t last_tenant_seq = 0;
   std::string anchor;  // hash of the last purged event
+  uint64_t seq = 0;    // the seq of the audit.retention_purged record, when one was appended
 };
 
 class Retention {

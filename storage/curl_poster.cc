@@ -98,14 +98,19 @@ core::Result<Fetched> FetchUrl(const std::string& url, const FetchOptions& optio
   ok = ok && curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, KeepBody) == CURLE_OK;
   ok = ok && curl_easy_setopt(c, CURLOPT_WRITEDATA, &body) == CURLE_OK;
   ok = ok && curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error) == CURLE_OK;
+  // Keys must be the origin's current ones: no cached copy from a proxy on the way.
+  curl_slist* headers = curl_slist_append(nullptr, "Cache-Control: no-cache");
+  ok = ok && curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
   if (!ok) {
     curl_easy_cleanup(c);
+    curl_slist_free_all(headers);
     return core::Internal("this libcurl lacks an option a fetch needs (7.85 or later)");
   }
   const CURLcode rc = curl_easy_perform(c);
   Fetched out;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
   curl_easy_cleanup(c);
+  curl_slist_free_all(headers);
   if (body.over) {
     return core::InvalidArgument(url + " answered more than " + std::to_string(options.max_bytes) +
                                  " bytes");

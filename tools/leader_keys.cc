@@ -78,13 +78,14 @@ core::Result<std::unique_ptr<LeaderKeys>> LeaderKeys::Open(LeaderKeysOptions opt
   CUSTOS_ASSIGN_OR_RETURN(keys->verifier_,
                           api::TokenSigner::ForLeader(use.issuer, use.jwks, o.audiences));
   keys->issuer_ = use.issuer;
+  keys->jwks_ = use.jwks;
   if (fetched.ok()) {
     core::JsonWriter w;
     w.BeginObject().Key("issuer").String(use.issuer).Key("jwks").String(use.jwks).EndObject();
     CUSTOS_RETURN_IF_ERROR(core::WritePrivateFile(o.cache_file, w.str() + "\n"));
   }
   LeaderKeys* self = keys.get();
-  keys->verifier_->set_unknown_kid_hook([self] { self->Poke(); });
+  keys->verifier_->set_unknown_kid_hook([self] { return self->Poke(); });
   return keys;
 }
 
@@ -94,13 +95,18 @@ core::Status LeaderKeys::Refresh() {
     return core::Conflict("the leader's issuer is now " + fetched.issuer + ", not " + issuer_ +
                           ": restart the follower to follow it");
   }
+  if (fetched.jwks == jwks_) return core::OkStatus();
   CUSTOS_RETURN_IF_ERROR(verifier_->TakeJwks(fetched.jwks));
+  jwks_ = fetched.jwks;
+  core::log::Info("the leader's keys changed; taken");
+  if (changed_) changed_();
   core::JsonWriter w;
   w.BeginObject().Key("issuer").String(fetched.issuer).Key("jwks").String(fetched.jwks).EndObject();
   return core::WritePrivateFile(options_.cache_file, w.str() + "\n");
 }
 
-void LeaderKeys::Start() {
+void LeaderKeys::Start(std::function<void()> changed) {
+  changed_ = std::move(changed);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "custos-leaderkeys");
     Run();
@@ -116,12 +122,15 @@ void LeaderKeys::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void LeaderKeys::Poke() {
+bool LeaderKeys::Poke() {
+  bool now = false;
   {
     std::lock_guard lock(mu_);
     poked_ = true;
+    now = std::chrono::steady_clock::now() - last_fetch_ >= options_.min_gap;
   }
   cv_.notify_all();
+  return now;
 }
 
 void LeaderKeys::Run() {
@@ -130,6 +139,7 @@ void LeaderKeys::Run() {
     cv_.wait_for(lock, options_.refresh, [this] { return stop_ || poked_; });
     if (stop_) break;
     poked_ = false;
+    last_fetch_ = std::chrono::steady_clock::now();
     lock.unlock();
     if (core::Status s = Refresh(); !s.ok()) {
       core::log::Warn("the leader's keys were not refreshed: " + s.error().message);

@@ -43,10 +43,13 @@ class LeaderKeys {
   LeaderKeys(const LeaderKeys&) = delete;
   LeaderKeys& operator=(const LeaderKeys&) = delete;
 
-  void Start();
+  // `changed`: called after a refresh that changed the keys (the Api forgets the tokens it
+  // verified, so that a key the leader revoked stops at once). Before Start.
+  void Start(std::function<void()> changed = {});
   void Stop();
-  // Asks for a fetch soon (an unknown kid); never blocks.
-  void Poke();
+  // Asks for a fetch (an unknown kid); never blocks. True when one starts now, false when the
+  // last was less than min_gap ago (it comes after the gap).
+  bool Poke();
   [[nodiscard]] api::TokenSigner& verifier() { return *verifier_; }
   // Fetches now; the keys are replaced when the leader answered well.
   [[nodiscard]] core::Status Refresh();
@@ -61,13 +64,17 @@ class LeaderKeys {
   void Run();
 
   LeaderKeysOptions options_;
-  std::unique_ptr<api::TokenSigner> verifier_;
   std::string issuer_;
+  std::string jwks_;  // the last taken; by the refresh thread
+  std::function<void()> changed_;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;   // under mu_
-  bool poked_ = false;  // under mu_
+  bool stop_ = false;                                   // under mu_
+  bool poked_ = false;                                  // under mu_
+  std::chrono::steady_clock::time_point last_fetch_{};  // under mu_
+  // Last: its hook calls Poke, so it goes first.
+  std::unique_ptr<api::TokenSigner> verifier_;
 };
 
 }  // namespace custos::tools

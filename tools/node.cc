@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <mutex>
 
 #include "api/follower_gate.h"
@@ -72,6 +73,18 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
     return core::InvalidArgument(
         "a follower needs its leader's URL, and has no Kafka relay, webhook or mail of its own "
         "(the leader's do that work)");
+  }
+  // A follower's data dir says so: served without --follow it would become a second writer of
+  // the leader's chains (with Kafka, forks that halt every follower).
+  const std::string follower_mark = options.data_dir + "/follower-of";
+  if (following) {
+    CUSTOS_RETURN_IF_ERROR(core::WritePrivateFile(follower_mark, options.leader + "\n"));
+  } else if (std::filesystem::exists(follower_mark)) {
+    return core::Error{core::Errc::kConflict,
+                       "this data dir is a follower's (" + follower_mark +
+                           "): serve it with --follow, or, to make it a writer of its own (a "
+                           "promotion, once its leader is gone for good), remove that file",
+                       {}};
   }
   auto p = std::make_unique<Parts>();
   const core::Clock& clock = *options.clock;
@@ -199,9 +212,9 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
     keys.cache_file = options.data_dir + "/keys/leader-keys.json";
     keys.ca_file = options.leader_ca_file;
     keys.audiences = options.token_audiences;
+    keys.refresh = options.leader_keys_refresh;
     CUSTOS_ASSIGN_OR_RETURN(p->leader_keys, LeaderKeys::Open(std::move(keys)));
     p->tokens = &p->leader_keys->verifier();
-    p->leader_keys->Start();
     storage::KafkaFeedOptions feed;
     feed.brokers = options.follow;
     feed.topic = options.audit_topic;
@@ -372,6 +385,8 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   // once the Api exists.
   api::Api* api = p->api.get();
   if (following) {
+    // A key the leader dropped ends the tokens it verified here at once, as on the leader.
+    p->leader_keys->Start([api] { api->ForgetVerifiedTokens(); });
     p->gate = std::make_unique<api::FollowerGate>(*api, *p->follower,
                                                   api::FollowerGateOptions{options.leader});
     api::FollowerGate* gate = p->gate.get();

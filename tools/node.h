@@ -92,9 +92,10 @@ struct NodeOptions {
   // mailer, retention or expiry job (the leader's events bring their effects); kafka must be
   // "off", and it has no root client of its own.
   std::string follow;
-  std::string leader;            // the leader's base URL, http(s)://HOST:PORT
-  std::string leader_ca_file;    // the leader's CA when it serves HTTPS; empty: the system's
+  std::string leader;          // the leader's base URL, http(s)://HOST:PORT
+  std::string leader_ca_file;  // the leader's CA when it serves HTTPS; empty: the system's
   std::string follow_group = "custos-follower";  // the consumer's group.id
+  std::chrono::seconds leader_keys_refresh{60};  // how often the leader's keys are fetched
 };
 
 class Node {

@@ -195,6 +195,17 @@ core::Status FollowOptionsFrom(const Flags& flags, NodeOptions& out) {
     return core::InvalidArgument(
         "--leader must be the leader's base URL, http(s)://HOST:PORT, got '" + out.leader + "'");
   }
+  // The follower trusts the keys it fetches there: over plain http only on this machine.
+  if (out.leader.rfind("http://", 0) == 0) {
+    const std::string host = out.leader.substr(7, out.leader.find_first_of(":/", 7) - 7);
+    const bool loopback = host == "localhost" || host.rfind("127.", 0) == 0 ||
+                          out.leader.rfind("http://[::1]", 0) == 0;
+    if (!loopback) {
+      return core::InvalidArgument(
+          "--leader must be https:// (the follower verifies tokens with the keys it fetches "
+          "there); plain http only to a loopback address");
+    }
+  }
   out.leader_ca_file = flags.Get("leader-ca-file").value_or("");
   out.follow_group = *flags.Get("follow-group");
   if (out.kafka != "off") {

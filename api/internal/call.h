@@ -302,8 +302,9 @@ class Call {
 
   // What the request appended: its answer says the last seq in Custos-Seq (a follower asked
   // with Custos-Min-Seq waits for it).
+  void Wrote(uint64_t seq) { wrote_seq_.store(seq); }
   void Wrote(const std::vector<core::AppendedEvent>& events) {
-    if (!events.empty()) wrote_seq_.store(events.back().seq.value());
+    if (!events.empty()) Wrote(events.back().seq.value());
   }
   void Reply(HttpResponse response);
   // The error's problem answer; a 5xx is logged with its detail and the request id.

@@ -31,6 +31,7 @@ class FollowerNodeTest : public ::testing::Test {
 
   void StartFollower() {
     tools::NodeOptions follower;
+    follower.leader_keys_refresh = std::chrono::seconds(1);
     follower.data_dir = follower_dir_.path();
     follower.clock = &clock_;
     follower.password_hasher = &hasher_;
@@ -152,10 +153,44 @@ TEST_F(FollowerNodeTest, AFollowerRestartedWhileItsLeaderIsAwayKeepsVerifyingIts
   StartFollower();
   HttpReply read = FollowerGet("/v1/tenants/acme", root, seq);
   EXPECT_EQ(read.status, 200) << read.body;
+  // The data dir is a follower's: served as a leader it is refused (it would fork the chains).
+  tools::NodeOptions as_leader;
+  as_leader.data_dir = follower_dir_.path();
+  as_leader.clock = &clock_;
+  as_leader.password_hasher = &hasher_;
+  follower_.reset();
+  auto refused = tools::Node::Open(as_leader);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, core::Errc::kConflict);
+  StartFollower();
   // An altered token is refused.
   std::string forged = root;
   forged[forged.size() / 2] = forged[forged.size() / 2] == 'A' ? 'B' : 'A';
   EXPECT_EQ(to_follower_->Json("GET", "/v1/tenants/acme", forged).status, 401);
+}
+
+TEST_F(FollowerNodeTest, AKeyTheLeaderRevokesStopsVerifyingOnTheFollowerAndItsNewKeyStarts) {
+  const std::string old_token = RootToken();
+  HttpReply made =
+      to_leader_->Json("POST", "/v1/tenants", old_token, R"({"id":"acme","name":"Acme"})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  const uint64_t seq = std::stoull(made.Header("custos-seq"));
+  ASSERT_EQ(FollowerGet("/v1/tenants/acme", old_token, seq).status, 200);  // verified, cached
+  HttpReply rotated =
+      to_leader_->Json("POST", "/v1/keys/rotate", old_token, R"({"kind":"jwt","revoke":true})");
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  const std::string new_token = RootToken();
+  EXPECT_TRUE(WaitUntil(
+      [&] { return to_follower_->Json("GET", "/v1/tenants/acme", old_token).status == 401; },
+      std::chrono::seconds(20)));
+  EXPECT_TRUE(WaitUntil(
+      [&] { return to_follower_->Json("GET", "/v1/tenants/acme", new_token).status == 200; },
+      std::chrono::seconds(20)));
+  // A target that is not a path is refused, never put after the leader's URL.
+  const std::string raw =
+      to_follower_->Raw("POST @evil.example/x HTTP/1.1\r\nHost: f\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(raw.find("evil.example"), std::string::npos) << raw;
+  EXPECT_NE(raw.rfind("HTTP/1.1 400", 0), std::string::npos) << raw;
 }
 
 TEST(FollowerGateTest, WritesTokensLoginsAndExportsGoToTheLeaderAndReadsStay) {

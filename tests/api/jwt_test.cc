@@ -282,11 +282,17 @@ TEST_P(JwtTest, AFollowerVerifiesTheLeadersTokensWithItsJwksAndSignsNothing) {
   // A rotation on the leader: the new kid is unknown (the hook asks for the keys) until the
   // follower takes the new JWKS; a revoked key then verifies nothing.
   int asked = 0;
-  f.set_unknown_kid_hook([&] { ++asked; });
+  f.set_unknown_kid_hook([&] {
+    ++asked;
+    return false;
+  });
   ASSERT_TRUE(leader->Rotate(kNow, /*revoke=*/true).ok());
   const std::string fresh = leader->Sign(Claims("user"));
   EXPECT_FALSE(f.Verify(fresh, kNow).ok());
   EXPECT_EQ(asked, 1);
+  // While a fetch is coming, the unknown kid is a retry, not a refusal.
+  f.set_unknown_kid_hook([] { return true; });
+  EXPECT_EQ(f.Verify(fresh, kNow).error().code, core::Errc::kUnavailable);
   ASSERT_TRUE(f.TakeJwks(leader->JwksJson(kNow)).ok());
   EXPECT_TRUE(f.Verify(fresh, kNow).ok());
   EXPECT_FALSE(f.Verify(token, kNow).ok());

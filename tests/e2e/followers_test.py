@@ -260,6 +260,9 @@ def main(binary):
             check("prev_hash is not the hash of the event before it" in why, why)
             r = get(f, token, "/v1/tenants/t3/users")
             check(r.status_code == 503 and "t3" in r.json()["detail"], r.text)
+            # Only a caller the route takes learns why.
+            r = requests.get(f.url("/v1/tenants/t3/users"))
+            check(r.status_code == 401, r.text)
             check(get(f, token, "/v1/tenants/t0/users").status_code == 200, "t0 still served")
         check(get(leader, token, "/v1/tenants/t3/users").status_code == 200, "the leader serves t3")
         metrics = requests.get(followers[0].url("/metrics")).text

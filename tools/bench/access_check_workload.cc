@@ -120,6 +120,17 @@ core::Result<Tree> BuildTree(Run&& run, Environment&& environment) {
   return tree;
 }
 
+// The environment of tenant `bench` on a served node (the one node under the root).
+std::string EnvironmentOf(BenchNode& node) {
+  return *node.identity().Read(core::TenantId("bench"), [](const iam::TenantState& s) {
+    std::string env;
+    for (const auto& [id, n] : s.nodes()) {
+      if (id != "root") env = id;
+    }
+    return env;
+  });
+}
+
 // The same checks over HTTP: a served node with the same tree, POST …/access/check over 64
 // keep-alive connections. Checks per second.
 core::Result<double> RunOverHttp(const BenchOptions& options, uint64_t requests) {
@@ -130,15 +141,7 @@ core::Result<double> RunOverHttp(const BenchOptions& options, uint64_t requests)
     CUSTOS_ASSIGN_OR_RETURN(projections::ExecuteResult r, node->Run("bench", std::move(command)));
     return r.decision.id;
   };
-  auto environment = [&] {
-    return *node->identity().Read(core::TenantId("bench"), [](const iam::TenantState& s) {
-      std::string env;
-      for (const auto& [id, n] : s.nodes()) {
-        if (id != "root") env = id;
-      }
-      return env;
-    });
-  };
+  auto environment = [&] { return EnvironmentOf(*node); };
   CUSTOS_ASSIGN_OR_RETURN(Tree tree, BuildTree(run, environment));
   const std::string token = node->RootToken();
   const char* kActions[] = {"read", "execute", "update", "delete"};
@@ -304,15 +307,7 @@ core::Result<BenchResult> RunReadScaleWorkload(const BenchOptions& options) {
     if (!r.events.empty()) last_seq = r.events.back().seq.value();
     return r.decision.id;
   };
-  auto environment = [&] {
-    return *leader->identity().Read(core::TenantId("bench"), [](const iam::TenantState& s) {
-      std::string env;
-      for (const auto& [id, n] : s.nodes()) {
-        if (id != "root") env = id;
-      }
-      return env;
-    });
-  };
+  auto environment = [&] { return EnvironmentOf(*leader); };
   CUSTOS_ASSIGN_OR_RETURN(Tree tree, BuildTree(run, environment));
   const std::string brokers = leader->node().kafka_brokers();
   const std::string leader_url = "http://127.0.0.1:" + std::to_string(leader->port());
