@@ -25,10 +25,6 @@ std::string_view UnderTenant(std::string_view path) {
   return slash == std::string_view::npos ? std::string_view() : path.substr(slash);
 }
 
-bool EndsWith(std::string_view s, std::string_view tail) {
-  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
-}
-
 }  // namespace
 
 bool FollowerGate::GoesToLeader(const HttpRequest& request) {
