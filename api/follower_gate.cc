@@ -10,19 +10,18 @@ namespace {
 
 constexpr std::string_view kTenants = "/v1/tenants/";
 
-// The tenant a path names (/v1/tenants/{tenant}/…), or "".
-std::string_view TenantOf(std::string_view path) {
-  if (path.substr(0, kTenants.size()) != kTenants) return {};
-  path.remove_prefix(kTenants.size());
-  return path.substr(0, path.find('/'));
-}
-
-// What follows /v1/tenants/{tenant} ("" for the tenant itself).
-std::string_view UnderTenant(std::string_view path) {
+// A path under /v1/tenants/{tenant}: the tenant, and what follows it ("" for the tenant
+// itself); both empty for any other path.
+struct TenantPath {
+  std::string_view tenant;
+  std::string_view rest;
+};
+TenantPath SplitTenantPath(std::string_view path) {
   if (path.substr(0, kTenants.size()) != kTenants) return {};
   path.remove_prefix(kTenants.size());
   const size_t slash = path.find('/');
-  return slash == std::string_view::npos ? std::string_view() : path.substr(slash);
+  if (slash == std::string_view::npos) return {path, {}};
+  return {path.substr(0, slash), path.substr(slash)};
 }
 
 }  // namespace
@@ -30,7 +29,7 @@ std::string_view UnderTenant(std::string_view path) {
 bool FollowerGate::GoesToLeader(const HttpRequest& request) {
   const std::string_view path = request.path;
   if (path.rfind("/oauth/", 0) == 0) return true;
-  const std::string_view rest = UnderTenant(path);
+  const std::string_view rest = SplitTenantPath(path).rest;
   if (rest.rfind("/auth/", 0) == 0) return true;
   if (request.method == "GET" || request.method == "HEAD") {
     // Reads that write: an export is recorded before its first byte.
@@ -96,7 +95,7 @@ void FollowerGate::Handle(HttpRequest request, Responder respond) {
     return respond(Problem(400, "the request target must be a path"));
   }
   if (GoesToLeader(request)) return respond(g.Redirect(request));
-  const core::TenantId tenant{std::string(TenantOf(request.path))};
+  const core::TenantId tenant{std::string(SplitTenantPath(request.path).tenant)};
   std::optional<std::string> halted;
   if (!tenant.value().empty()) halted = g.follower.HaltedWhy(tenant);
   const std::optional<std::string_view> min_seq = request.Header("custos-min-seq");

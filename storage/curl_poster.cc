@@ -70,6 +70,26 @@ size_t KeepBody(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+// What every request of ours sets: the URL, http(s) only, no redirects followed, no signals,
+// the peer's certificate and name checked, TLS 1.2 at least, the CA file when given, timeouts.
+bool SetTransport(CURL* c, const std::string& url, const std::string& ca_file,
+                  std::chrono::milliseconds connect_timeout, std::chrono::milliseconds timeout) {
+  bool ok = curl_easy_setopt(c, CURLOPT_URL, url.c_str()) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)) ==
+                 CURLE_OK;
+  if (!ca_file.empty()) ok = ok && curl_easy_setopt(c, CURLOPT_CAINFO, ca_file.c_str()) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                              static_cast<long>(connect_timeout.count())) == CURLE_OK;
+  ok =
+      ok && curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count())) == CURLE_OK;
+  return ok;
+}
+
 }  // namespace
 
 core::Result<Fetched> FetchUrl(const std::string& url, const FetchOptions& options) {
@@ -83,18 +103,7 @@ core::Result<Fetched> FetchUrl(const std::string& url, const FetchOptions& optio
   Body body;
   body.max = options.max_bytes;
   char error[CURL_ERROR_SIZE] = "";
-  const long timeout = static_cast<long>(options.timeout.count());
-  bool ok = curl_easy_setopt(c, CURLOPT_URL, url.c_str()) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
-  if (!options.ca_file.empty()) {
-    ok = ok && curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str()) == CURLE_OK;
-  }
-  ok = ok && curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout) == CURLE_OK;
+  bool ok = SetTransport(c, url, options.ca_file, options.timeout, options.timeout);
   ok = ok && curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, KeepBody) == CURLE_OK;
   ok = ok && curl_easy_setopt(c, CURLOPT_WRITEDATA, &body) == CURLE_OK;
   ok = ok && curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error) == CURLE_OK;
@@ -167,23 +176,10 @@ core::Result<std::unique_ptr<CurlPoster>> CurlPoster::Create(CurlPosterOptions o
   if (impl->curl == nullptr) return core::Internal("libcurl could not make a handle");
   CURL* c = impl->curl;
   bool ok = true;
-  ok = ok && curl_easy_setopt(c, CURLOPT_URL, impl->options.url.c_str()) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+  ok = ok && SetTransport(c, impl->options.url, impl->options.ca_file,
+                          impl->options.connect_timeout, impl->options.timeout);
   ok = ok && curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
   ok = ok && curl_easy_setopt(c, CURLOPT_USERAGENT, impl->options.user_agent.c_str()) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)) ==
-                 CURLE_OK;
-  if (!impl->options.ca_file.empty()) {
-    ok = ok && curl_easy_setopt(c, CURLOPT_CAINFO, impl->options.ca_file.c_str()) == CURLE_OK;
-  }
-  ok = ok && curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                              static_cast<long>(impl->options.connect_timeout.count())) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-                              static_cast<long>(impl->options.timeout.count())) == CURLE_OK;
   ok = ok && curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
   ok = ok && curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, Progress) == CURLE_OK;
   ok = ok && curl_easy_setopt(c, CURLOPT_XFERINFODATA, &impl->cancelled) == CURLE_OK;

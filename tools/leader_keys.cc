@@ -13,6 +13,13 @@
 namespace custos::tools {
 namespace {
 
+// The fetch kept for a start while the leader is away.
+core::Status Keep(const std::string& file, const std::string& issuer, const std::string& jwks) {
+  core::JsonWriter w;
+  w.BeginObject().Key("issuer").String(issuer).Key("jwks").String(jwks).EndObject();
+  return core::WritePrivateFile(file, w.str() + "\n");
+}
+
 core::Result<std::string> Get(const LeaderKeysOptions& options, const std::string& path) {
   const std::string url = options.leader + path;
   CUSTOS_ASSIGN_OR_RETURN(storage::Fetched got, options.fetch(url));
@@ -79,11 +86,7 @@ core::Result<std::unique_ptr<LeaderKeys>> LeaderKeys::Open(LeaderKeysOptions opt
                           api::TokenSigner::ForLeader(use.issuer, use.jwks, o.audiences));
   keys->issuer_ = use.issuer;
   keys->jwks_ = use.jwks;
-  if (fetched.ok()) {
-    core::JsonWriter w;
-    w.BeginObject().Key("issuer").String(use.issuer).Key("jwks").String(use.jwks).EndObject();
-    CUSTOS_RETURN_IF_ERROR(core::WritePrivateFile(o.cache_file, w.str() + "\n"));
-  }
+  if (fetched.ok()) CUSTOS_RETURN_IF_ERROR(Keep(o.cache_file, use.issuer, use.jwks));
   LeaderKeys* self = keys.get();
   keys->verifier_->set_unknown_kid_hook([self] { return self->Poke(); });
   return keys;
@@ -100,9 +103,7 @@ core::Status LeaderKeys::Refresh() {
   jwks_ = fetched.jwks;
   core::log::Info("the leader's keys changed; taken");
   if (changed_) changed_();
-  core::JsonWriter w;
-  w.BeginObject().Key("issuer").String(fetched.issuer).Key("jwks").String(fetched.jwks).EndObject();
-  return core::WritePrivateFile(options_.cache_file, w.str() + "\n");
+  return Keep(options_.cache_file, fetched.issuer, fetched.jwks);
 }
 
 void LeaderKeys::Start(std::function<void()> changed) {
