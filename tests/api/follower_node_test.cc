@@ -117,6 +117,11 @@ TEST_F(FollowerNodeTest, AFollowerAnswersTheLeadersReadsAndSendsEverythingElseTo
 
   // Custos-Min-Seq: not a seq, or one the follower does not reach in time.
   EXPECT_EQ(to_follower_->Json("GET", user_path, root, "", {{"Custos-Min-Seq", "x1"}}).status, 400);
+  // A caller without a token never waits (nor holds a waiting thread): 401 at once.
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_EQ(to_follower_->Json("GET", user_path, "", "", {{"Custos-Min-Seq", "999999999"}}).status,
+            401);
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::milliseconds(1500));
   HttpReply later = FollowerGet(user_path, root, seq + 1000);
   EXPECT_EQ(later.status, 503) << later.body;
   EXPECT_EQ(later.Header("retry-after"), "1");
@@ -187,8 +192,8 @@ TEST_F(FollowerNodeTest, AKeyTheLeaderRevokesStopsVerifyingOnTheFollowerAndItsNe
       [&] { return to_follower_->Json("GET", "/v1/tenants/acme", new_token).status == 200; },
       std::chrono::seconds(20)));
   // A target that is not a path is refused, never put after the leader's URL.
-  const std::string raw =
-      to_follower_->Raw("POST @evil.example/x HTTP/1.1\r\nHost: f\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  const std::string raw = to_follower_->Raw(
+      "POST @evil.example/x HTTP/1.1\r\nHost: f\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(raw.find("evil.example"), std::string::npos) << raw;
   EXPECT_NE(raw.rfind("HTTP/1.1 400", 0), std::string::npos) << raw;
 }

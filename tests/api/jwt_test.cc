@@ -309,6 +309,9 @@ TEST_P(JwtTest, AJwksWhoseKeysAreNotWhatTheySayIsRefused) {
         std::string(R"({"keys":[{"kty":"oct","k":"c2VjcmV0","alg":"HS256","kid":"x"}]})")}) {
     EXPECT_FALSE(TokenSigner::ForLeader("https://id.example", bad).ok()) << bad;
   }
+  // A hostile leader's endless key set is refused before it is parsed.
+  std::string huge = R"({"keys":[)" + std::string(70 << 10, ' ') + "]}";
+  EXPECT_FALSE(TokenSigner::ForLeader("https://id.example", huge).ok());
   auto f = TokenSigner::ForLeader("https://id.example", jwks);
   ASSERT_TRUE(f.ok());
   // Keys of the other algorithm do not replace these.
