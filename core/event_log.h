@@ -102,10 +102,12 @@ class EventLog {
   // A follower's append: stores lines another node's log made — their ids, seqs, times and
   // hashes as they are — as each tenant's next, with the side writes, in one synced batch;
   // each line also takes this log's own next seq, which orders this node's readers (the line's
-  // `seq` stays the leader's). Every line must verify (core::VerifyLine), name its chain's
-  // tenant and follow the tenant's head (tenant_seq one more, prev_hash the head's hash):
-  // otherwise kCorruption naming the tenant and the tenant_seq, and nothing is written. A write
-  // with no lines writes its side writes alone.
+  // `seq` stays the leader's). The caller has verified each line (core::VerifyLine: the
+  // canonical form of its whole text is not checked again here); each must still have its own
+  // hash (core::VerifyLineHash), name its chain's tenant and follow the tenant's head
+  // (tenant_seq one more, prev_hash the head's hash): otherwise kCorruption naming the tenant
+  // and the tenant_seq, and nothing is written. A write with no lines writes its side writes
+  // alone.
   [[nodiscard]] virtual Status AppendReplicated(ReplicatedWrite write) = 0;
 
   // Up to `limit` events with seq >= from, in seq order (purged events are skipped).

@@ -1,5 +1,7 @@
 #include "core/json_writer.h"
 
+#include "core/internal/json_scan.h"
+
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -69,6 +71,14 @@ std::string_view TruncateUtf8(std::string_view s, size_t max_bytes) {
 
 bool IsValidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
+    // ASCII eight bytes at a time.
+    while (i + 8 <= s.size()) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if ((w & 0x8080808080808080ULL) != 0) break;
+      i += 8;
+    }
+    if (i == s.size()) break;
     const size_t n = Utf8SequenceLength(s, i);
     if (n == 0) return false;
     i += n;
@@ -76,34 +86,13 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-namespace {
-
-// Whether any of the eight bytes of `w` needs more than a copy: a control character, '"',
-// '\\', or a byte of a multi-byte sequence (>= 0x80). (w - n * ones) & ~w & highs is non-zero
-// exactly when some byte is below n (n <= 0x80): the lowest such byte always sets its lane,
-// and a lane is set otherwise only above one (a borrow starts only at a byte below n).
-bool AnyByteToLookAt(uint64_t w) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHighs = 0x8080808080808080ULL;
-  auto any_below = [](uint64_t v, uint64_t n) { return (v - kOnes * n) & ~v & kHighs; };
-  return ((w & kHighs) | any_below(w, 0x20) | any_below(w ^ (kOnes * '"'), 1) |
-          any_below(w ^ (kOnes * '\\'), 1)) != 0;
-}
-
-}  // namespace
-
 void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
   size_t run_start = 0;
   size_t i = 0;
   while (i < s.size()) {
     // Plain ASCII eight bytes at a time (most of what is written: ids, names, times).
-    while (i + 8 <= s.size()) {
-      uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      if (AnyByteToLookAt(w)) break;
-      i += 8;
-    }
+    i = internal::SkipPlainJsonBytes(s, i);
     if (i == s.size()) break;
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {

@@ -199,8 +199,14 @@ core::Result<bool> Follower::Step() {
   std::map<int32_t, int64_t> next_offsets;
   for (const core::FeedRecord& r : records) {
     next_offsets[r.partition] = r.offset + 1;
-    core::Result<core::LineFields> framing = core::ParseLineFields(r.value);
-    std::string tenant = framing.ok() ? std::string(framing->tenant) : r.key;
+    core::Result<core::LineFields> f = core::VerifyLine(r.value);
+    std::string tenant;
+    if (f.ok()) {
+      tenant = f->tenant;
+    } else {
+      core::Result<core::LineFields> framing = core::ParseLineFields(r.value);
+      tenant = framing.ok() ? std::string(framing->tenant) : r.key;
+    }
     if (!core::IsValidTenantId(tenant)) {
       core::log::Error(
           "follower: a record names no tenant; skipped",
@@ -220,7 +226,6 @@ core::Result<bool> Follower::Step() {
     core::TenantHead& head = at->second;
     const std::string where =
         "partition " + std::to_string(r.partition) + " offset " + std::to_string(r.offset) + ": ";
-    core::Result<core::LineFields> f = core::VerifyLine(r.value);
     if (!f.ok()) {
       Halt(b, tenant, where + f.error().message);
       continue;

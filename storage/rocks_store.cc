@@ -498,8 +498,8 @@ struct RocksStore::Impl {
     return core::OkStatus();
   }
 
-  // A follower's write: every line checked against its tenant's head before anything is
-  // written.
+  // A follower's write: every line's framing and hash checked against its tenant's head
+  // before anything is written (the canonical form of the whole text is the caller's check).
   core::AppendResult CommitReplicated(const core::ReplicatedWrite& write, const Status& room) {
     size_t lines = 0;
     for (const core::ReplicatedChain& c : write.chains) lines += c.lines.size();
@@ -516,7 +516,7 @@ struct RocksStore::Impl {
       }
       core::TenantHead head = CommittedHead(tenant);
       for (const std::string& line : c.lines) {
-        Result<core::LineFields> f = core::VerifyLine(line);
+        Result<core::LineFields> f = core::VerifyLineHash(line);
         auto refuse = [&](const std::string& why) {
           return core::Corruption("tenant " + tenant + " at tenant_seq " +
                                   std::to_string(head.tenant_seq.value() + 1) + ": " + why);

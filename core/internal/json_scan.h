@@ -1,8 +1,11 @@
-// Scanning text already known to be valid JSON (stored lines) without parsing it: skipping a
-// string finds where it ends, which is all the line readers need. Private to core/.
+// Scanning JSON text without parsing it: skipping a string of text already known to be valid
+// (stored lines) finds where it ends, which is all the line readers need; the writer and the
+// canonical-form check pass over plain string bytes eight at a time. Private to core/.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace custos::core::internal {
@@ -20,6 +23,32 @@ inline bool SkipJsonString(std::string_view s, size_t& pos) {
     }
   }
   return false;
+}
+
+// Whether any of the eight bytes of `w` needs more than a copy inside a JSON string: a control
+// character, '"', '\\', or a byte of a multi-byte sequence (>= 0x80). (w - n * ones) & ~w &
+// highs is non-zero exactly when some byte is below n (n <= 0x80): the lowest such byte always
+// sets its lane, and a lane is set otherwise only above one (a borrow starts only at a byte
+// below n).
+inline bool AnyByteToLookAt(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  auto any_below = [](uint64_t v, uint64_t n) { return (v - kOnes * n) & ~v & kHighs; };
+  return ((w & kHighs) | any_below(w, 0x20) | any_below(w ^ (kOnes * '"'), 1) |
+          any_below(w ^ (kOnes * '\\'), 1)) != 0;
+}
+
+// The first position at or after i, in steps of eight, whose eight bytes are not all plain
+// printable ASCII other than '"' and '\\' (what a JSON string holds as is); the bytes before
+// it are all plain.
+inline size_t SkipPlainJsonBytes(std::string_view s, size_t i) {
+  while (i + 8 <= s.size()) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (AnyByteToLookAt(w)) break;
+    i += 8;
+  }
+  return i;
 }
 
 }  // namespace custos::core::internal

@@ -180,6 +180,77 @@ TEST(JsonCanonicalTest, CanonicalTextIsItsOwnCanonicalForm) {
   EXPECT_FALSE(IsCanonicalJsonObject("[1]"));
 }
 
+// IsCanonicalJson checks in one pass what CanonicalizeJson would change: the two must agree
+// on every text, canonical or not, valid or not.
+TEST(JsonCanonicalTest, TheOnePassCheckAgreesWithCanonicalizingOnRandomAndMutatedTexts) {
+  auto by_definition = [](std::string_view text) {
+    Result<std::string> c = CanonicalizeJson(text);
+    return c.ok() && *c == text;
+  };
+  const std::vector<std::string> seeds = {
+      R"({"a":1,"b":[true,false,null],"c":{"d":"e\n\u0001\"\\"}})",
+      R"({"tenant":"acme","seq":12,"data":{"name":"Zoë 😀","x":-0.5e+3},"changes":[]})",
+      R"(["\u001f","\u007f","\t\b\f\r",0,-1,1.25E-2,{},[]])",
+      "\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"",
+      R"({"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,)"
+      R"("k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":{"k0":[1]}})",
+  };
+  // Bytes that matter to JSON, to escapes, to UTF-8 and to whitespace.
+  const std::string alphabet =
+      "{}[]\":,\\/ubfnrt0189aeEF+-. \t\n\r\x01\x1f\x7f\x80\xA0\xBF\xC0\xC3\xED\xEF\xF0\xF4\xF5";
+  std::mt19937 rng(20261202);
+  int canonical = 0;
+  int checked = 0;
+  for (int round = 0; round < 100'000; ++round) {
+    std::string text = seeds[rng() % seeds.size()];
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      const size_t at = rng() % text.size();
+      switch (rng() % 4) {
+        case 0:
+          text.insert(text.begin() + static_cast<std::ptrdiff_t>(at),
+                      alphabet[rng() % alphabet.size()]);
+          break;
+        case 1:
+          text.erase(at, 1);
+          break;
+        case 2:
+          text[at] = alphabet[rng() % alphabet.size()];
+          break;
+        default: {  // a copy of a stretch of itself: duplicate keys, deeper nesting
+          const size_t len = std::min<size_t>(1 + rng() % 12, text.size() - at);
+          text.insert(rng() % text.size(), text.substr(at, len));
+        }
+      }
+    }
+    // Half the time its canonical form, when it has one: canonical texts of every shape.
+    if (rng() % 2 == 0) {
+      if (Result<std::string> c = CanonicalizeJson(text); c.ok()) text = *c;
+    }
+    const bool expected = by_definition(text);
+    ASSERT_EQ(IsCanonicalJson(text), expected) << text;
+    canonical += expected ? 1 : 0;
+    ++checked;
+  }
+  // Both answers were well represented.
+  EXPECT_GT(canonical, checked / 20);
+  EXPECT_LT(canonical, checked * 4 / 5);
+  // The limits: depth, members, duplicates among many keys.
+  std::string deep(kMaxJsonDepth, '[');
+  deep += std::string(kMaxJsonDepth, ']');
+  EXPECT_TRUE(IsCanonicalJson(deep));
+  EXPECT_FALSE(IsCanonicalJson("[" + deep + "]"));
+  std::string many = "{";
+  for (int i = 0; i < 10'000; ++i) many += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  EXPECT_TRUE(IsCanonicalJson(many + "}"));
+  EXPECT_FALSE(IsCanonicalJson(many + ",\"k10000\":1}"));  // 10,001 members
+  EXPECT_FALSE(IsCanonicalJson(many + ",\"k17\":1}"));     // a duplicate among many
+  EXPECT_FALSE(IsCanonicalJson("{\"a\":{\"a\":1},\"a\":2}"));
+  EXPECT_TRUE(IsCanonicalJson("{\"a\":{\"a\":1},\"b\":{\"a\":2}}"));
+  EXPECT_FALSE(IsCanonicalJson(""));
+  EXPECT_FALSE(IsCanonicalJson("1 "));
+}
+
 }  // namespace
 }  // namespace custos::core
 

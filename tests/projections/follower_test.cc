@@ -275,7 +275,9 @@ TEST_F(FollowerTest, AFollowerHoldsTheLeadersLinesStateAndIndexAndResumesAfterAR
   ASSERT_NO_FATAL_FAILURE(RestartFollower());
   for (int round = 3; round < 6; ++round) {
     ASSERT_NO_FATAL_FAILURE(Workload(round));
-    if (round == 4) ASSERT_NO_FATAL_FAILURE(RestartFollower());
+    if (round == 4) {
+      ASSERT_NO_FATAL_FAILURE(RestartFollower());
+    }
   }
   for (const char* tenant : {"acme", "globex"}) ASSERT_NO_FATAL_FAILURE(ExpectSameTenant(tenant));
   EXPECT_TRUE(follower_.credentials->RootRevoked("jti-root-1", clock_.Now()))
