@@ -148,6 +148,9 @@ std::string Metrics::Render(const Gauges& g) const {
         g.follower_halted_tenants);
   gauge("custos_follower_reachable", "1 while a broker of the followed topic answers.", "gauge",
         g.follower_reachable);
+  gauge("custos_follower_unauthenticated_records_total",
+        "Records this follower skipped for want of the replication key's custos-mac, since start.",
+        "counter", g.follower_unauthenticated);
   gauge("custos_webhook_lag_events", "Events appended and not yet accepted by the webhook.",
         "gauge", g.webhook_lag_events);
   gauge("custos_webhook_delivered_total", "Events the webhook accepted since start.", "counter",

@@ -61,6 +61,7 @@ class Metrics {
     double follower_lag_seconds = 0;
     double follower_halted_tenants = 0;
     double follower_reachable = 0;
+    double follower_unauthenticated = 0;
     // Retention since start.
     double retention_purges = 0;
     double retention_purged_events = 0;

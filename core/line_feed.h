@@ -5,6 +5,12 @@
 // Positions are per partition: the offset of the next record to read. Records of one partition
 // come in offset order.
 //
+// Authenticated records: the chain proves a line follows the one before it, not who wrote it
+// (anyone can hash). With a replication key shared by the leader and its followers, the leader's
+// relay adds to each audit record a header `custos-mac`, the hex HMAC-SHA256 of the line under
+// that key (RecordMac), and a follower holding the key refuses a record without the right one:
+// only a holder of the key can add to a chain on the topic.
+//
 // Thread-safety: one thread drives a LineFeed (Start, Poll); Lag and Reachable from any.
 #pragma once
 
@@ -13,17 +19,27 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
+#include "core/sha256.h"
 
 namespace custos::core {
+
+inline constexpr std::string_view kRecordMacHeader = "custos-mac";
+
+// The `custos-mac` of a line under the replication key: 64 lowercase hex digits.
+[[nodiscard]] inline std::string RecordMac(std::string_view key, std::string_view line) {
+  return DigestHex(HmacSha256(key, line));
+}
 
 struct FeedRecord {
   int32_t partition = 0;
   int64_t offset = 0;
   std::string key;
   std::string value;
+  std::string mac;  // the record's custos-mac header (empty: none)
 };
 
 class LineFeed {

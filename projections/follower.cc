@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/event.h"
+#include "core/iam/password.h"
 #include "core/ids.h"
 #include "core/json_value.h"
 #include "core/log.h"
@@ -35,6 +36,7 @@ struct Follower::Batch {
   std::vector<core::Time> times;                            // of the applied events
   uint64_t applied = 0;
   uint64_t duplicates = 0;
+  uint64_t unauthenticated = 0;
   uint64_t max_seq = 0;
   core::Time last_time{};
 };
@@ -214,6 +216,19 @@ core::Result<bool> Follower::Step() {
       continue;
     }
     if (halted.contains(tenant) || b.halted.contains(tenant)) continue;
+    if (!options_.replication_key.empty() &&
+        !core::iam::ConstantTimeEquals(r.mac, core::RecordMac(options_.replication_key, r.value))) {
+      // Not the leader's: whoever else can write to the topic adds nothing, and halts nothing.
+      if (b.unauthenticated++ == 0) {
+        core::log::Error(
+            "follower: a record without the replication key's custos-mac; skipped",
+            {{"tenant", tenant},
+             {"partition", std::to_string(r.partition)},
+             {"offset", std::to_string(r.offset)},
+             {"reason", r.mac.empty() ? "no custos-mac header" : "a custos-mac of another key"}});
+      }
+      continue;
+    }
     auto at = b.heads.find(tenant);
     if (at == b.heads.end()) {
       std::optional<core::TenantHead> head = log_.Head(core::TenantId(tenant));
@@ -318,6 +333,7 @@ core::Result<bool> Follower::Step() {
     applied_seq_ = std::max(applied_seq_, b.max_seq);
     applied_ += b.applied;
     duplicates_ += b.duplicates;
+    unauthenticated_ += b.unauthenticated;
     last_time_ = std::max(last_time_, b.last_time);
     ++batches_;
   }
@@ -388,6 +404,7 @@ FollowerStats Follower::stats() const {
   s.applied_seq = applied_seq_;
   s.applied = applied_;
   s.duplicates = duplicates_;
+  s.unauthenticated = unauthenticated_;
   s.halted = halted_;
   if (s.lag_events.value_or(1) > 0 && last_time_ != core::Time{}) {
     s.lag_seconds = std::max(0.0, std::chrono::duration<double>(clock_.Now() - last_time_).count());

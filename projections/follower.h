@@ -11,7 +11,8 @@
 //   and prev_hash the head's hash: applied;
 // - anything else halts the tenant: nothing more of it is applied, the reason is stored (so a
 //   restart keeps it halted), logged, and reported by stats(); the other tenants go on.
-// A record whose key or line names no tenant is logged and skipped.
+// A record whose key or line names no tenant is logged and skipped; with a replication key, so
+// is a record without the right custos-mac (core/line_feed.h), and it is counted.
 //
 // After a batch is durable: root token revocations on the node's own chain take effect
 // (Credentials), and a retention record deletes what it says the leader purged, unless the
@@ -49,12 +50,17 @@ struct FollowerOptions {
   size_t max_batch = 8192;                // records per poll and per write
   std::chrono::milliseconds poll{100};    // the longest wait for a record
   std::chrono::milliseconds retry{1000};  // the pause after a failed write or start
+  // With a key: a record without its custos-mac under it (core::RecordMac) is not the leader's
+  // and is skipped: only the leader's relay, holding the same key, adds to a chain, and a
+  // record of anyone else halts nothing either.
+  std::string replication_key;
 };
 
 struct FollowerStats {
   uint64_t applied_seq = 0;            // the highest leader seq applied
   uint64_t applied = 0;                // records applied since start
   uint64_t duplicates = 0;             // records skipped as already applied, since start
+  uint64_t unauthenticated = 0;        // records skipped for want of the custos-mac, since start
   std::optional<uint64_t> lag_events;  // records in the topic not read yet (unknown: nullopt)
   // While lagging: now minus the last applied event's time; with the brokers away, at least
   // now minus when the follower last had the whole topic.
@@ -127,6 +133,7 @@ class Follower {
   uint64_t applied_seq_ = 0;
   uint64_t applied_ = 0;
   uint64_t duplicates_ = 0;
+  uint64_t unauthenticated_ = 0;
   uint64_t batches_ = 0;       // batches stored (and polls that found nothing), since start
   core::Time last_time_{};     // the last applied event's time
   core::Time last_current_{};  // when it last had the whole topic, brokers answering

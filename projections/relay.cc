@@ -14,6 +14,7 @@
 
 #include "core/audit_formats.h"
 #include "core/event.h"
+#include "core/line_feed.h"
 #include "core/log.h"
 
 namespace custos::projections {
@@ -290,11 +291,16 @@ void Relay::Run() {
         const uint64_t slot = base_slot + window.size();
         window.push_back(Pending{e.seq.value(), r.time_ms, 2});
         if (window.size() == 1) oldest_pending_ms_ = window.front().time_ms;
-        const core::MessageHeader audit_headers[] = {
-            {"type", r.type}, {"tenant", e.tenant.value()}, {"schema", kAuditSchema}};
+        const core::MessageHeader audit_headers[] = {{"type", r.type},
+                                                     {"tenant", e.tenant.value()},
+                                                     {"schema", kAuditSchema},
+                                                     {core::kRecordMacHeader, r.mac}};
+        const size_t audit_header_count = r.mac.empty() ? 3 : 4;
         const core::MessageHeader ocsf_headers[] = {
             {"type", r.type}, {"tenant", e.tenant.value()}, {"schema", kOcsfSchema}};
-        if (!send({options_.audit_topic, e.tenant.value(), e.line, audit_headers}, slot) ||
+        if (!send({options_.audit_topic, e.tenant.value(), e.line,
+                   std::span(audit_headers, audit_header_count)},
+                  slot) ||
             !send({options_.ocsf_topic, e.tenant.value(), r.ocsf, ocsf_headers}, slot)) {
           break;
         }
@@ -400,6 +406,7 @@ void Relay::RenderFrom(Page& page, size_t& i) const {
     r.type = f->type;
     r.time_ms = core::ToUnixMillis(f->time);
     r.ocsf = std::move(record).value();
+    if (!options_.replication_key.empty()) r.mac = core::RecordMac(options_.replication_key, line);
   }
 }
 

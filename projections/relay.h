@@ -42,6 +42,9 @@ struct RelayOptions {
   // Deliver the whole log from its start, whatever the stored cursor: the embedded dev cluster
   // (`--kafka embedded`) holds nothing at a start, and a follower needs every event.
   bool from_start = false;
+  // With a key: each audit record carries its custos-mac under it (core::RecordMac), so that
+  // followers holding the key take lines from this relay only.
+  std::string replication_key;
 };
 
 struct RelayStats {
@@ -87,6 +90,7 @@ class Relay {
     std::string_view type;  // into the line
     int64_t time_ms = 0;
     std::string ocsf;
+    std::string mac;    // custos-mac, with a replication key
     std::string error;  // why the line could not be read, if it could not
   };
   // A page of the log and its renderings (filled by Render, possibly on another thread).

@@ -193,6 +193,15 @@ core::Result<std::vector<core::FeedRecord>> KafkaFeed::Poll(size_t max,
       if (msg->payload != nullptr) {
         r.value.assign(static_cast<const char*>(msg->payload), msg->len);
       }
+      rd_kafka_headers_t* headers = nullptr;
+      const void* mac = nullptr;
+      size_t mac_size = 0;
+      if (rd_kafka_message_headers(msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          rd_kafka_header_get_last(headers, std::string(core::kRecordMacHeader).c_str(), &mac,
+                                   &mac_size) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          mac != nullptr) {
+        r.mac.assign(static_cast<const char*>(mac), std::min<size_t>(mac_size, 128));
+      }
       {
         std::lock_guard lock(m.mu);
         m.next[r.partition] = r.offset + 1;

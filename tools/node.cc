@@ -153,6 +153,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
     relay_options.ocsf_topic = options.ocsf_topic;
     relay_options.product_version = CUSTOS_VERSION;
     relay_options.from_start = p->cluster != nullptr;
+    relay_options.replication_key = options.replication_key;
     p->relay = std::make_unique<projections::Relay>(*p->store, *p->store, *p->publisher, clock,
                                                     relay_options);
     CUSTOS_RETURN_IF_ERROR(p->relay->Start());
@@ -221,8 +222,15 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
     feed.group = options.follow_group;
     feed.properties = options.kafka_properties;
     CUSTOS_ASSIGN_OR_RETURN(p->feed, storage::KafkaFeed::Create(std::move(feed)));
-    p->follower = std::make_unique<projections::Follower>(*p->identity, *p->store, *p->store,
-                                                          *p->credentials, *p->feed, clock);
+    projections::FollowerOptions follower_options;
+    follower_options.replication_key = options.replication_key;
+    if (options.replication_key.empty()) {
+      core::log::Warn(
+          "follower: no replication key: a record that follows a chain is taken from whoever "
+          "can write to the topic (docs/replication.md, --replication-key-file)");
+    }
+    p->follower = std::make_unique<projections::Follower>(
+        *p->identity, *p->store, *p->store, *p->credentials, *p->feed, clock, follower_options);
     CUSTOS_RETURN_IF_ERROR(p->follower->Start());
   } else {
     CUSTOS_ASSIGN_OR_RETURN(
@@ -272,6 +280,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
               g.follower_lag_seconds = f.lag_seconds;
               g.follower_halted_tenants = static_cast<double>(f.halted.size());
               g.follower_reachable = f.reachable ? 1 : 0;
+              g.follower_unauthenticated = static_cast<double>(f.unauthenticated);
             }
             if (relay != nullptr) {
               const projections::RelayStats r = relay->stats();
@@ -372,6 +381,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                                   std::snprintf(seconds, sizeof seconds, "%.3f", f.lag_seconds);
                                   w.Key("lag_seconds").Raw(seconds);
                                   w.Key("brokers").String(f.reachable ? "up" : "away");
+                                  w.Key("unauthenticated_records").UInt(f.unauthenticated);
                                   w.Key("halted_tenants").BeginArray();
                                   for (const auto& [tenant, why] : f.halted) w.String(tenant);
                                   w.EndArray().Key("halted").BeginObject();

@@ -96,6 +96,9 @@ struct NodeOptions {
   std::string leader_ca_file;  // the leader's CA when it serves HTTPS; empty: the system's
   std::string follow_group = "custos-follower";  // the consumer's group.id
   std::chrono::seconds leader_keys_refresh{60};  // how often the leader's keys are fetched
+  // Shared by a leader and its followers (core/line_feed.h): the relay authenticates each audit
+  // record with it, a follower takes only what it authenticates. Empty: none.
+  std::string replication_key;
 };
 
 class Node {

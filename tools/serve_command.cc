@@ -221,6 +221,24 @@ core::Status FollowOptionsFrom(const Flags& flags, NodeOptions& out) {
   return core::OkStatus();
 }
 
+// --replication-key-file into `out`: the key a leader's relay authenticates the audit records
+// with, and a follower takes them by (core/line_feed.h).
+core::Status ReplicationKeyFrom(const Flags& flags, NodeOptions& out) {
+  const std::optional<std::string> file = flags.Get("replication-key-file");
+  if (!file) return core::OkStatus();
+  if (out.kafka == "off" && out.follow.empty()) {
+    return core::InvalidArgument("--replication-key-file needs --kafka (a leader) or --follow");
+  }
+  std::optional<std::string> key = ReadSecretFile(*file);
+  if (!key) return core::InvalidArgument("--replication-key-file: cannot read " + *file);
+  if (key->size() < 32) {
+    return core::InvalidArgument("--replication-key-file: " + *file +
+                                 " must hold at least 32 bytes (openssl rand -hex 32)");
+  }
+  out.replication_key = std::move(*key);
+  return core::OkStatus();
+}
+
 }  // namespace
 
 int RunServe(const Args& args) {
@@ -245,6 +263,10 @@ int RunServe(const Args& args) {
             "the system's CAs)"},
            {"follow-group", true, "custos-follower",
             "with --follow: the consumer's group.id (nothing is committed to it)"},
+           {"replication-key-file", true, "",
+            "FILE holding the replication key, the same on the leader and its followers (at "
+            "least 32 bytes: openssl rand -hex 32): the leader's relay authenticates each "
+            "audit record with it, and a follower skips any record it does not authenticate"},
            {"kafka-ocsf-topic", true, "custos.audit.ocsf.v1", "topic of the OCSF records"},
            {"kafka-notifications-topic", true, "custos.notifications.v1",
             "topic of the mailer's messages (invitation links, temporary passwords)"},
@@ -487,6 +509,7 @@ int RunServe(const Args& args) {
     return Fail(core::InvalidArgument("--mail-from needs --smtp"));
   }
   if (core::Status s = FollowOptionsFrom(flags, node_options); !s.ok()) return Fail(s.error());
+  if (core::Status s = ReplicationKeyFrom(flags, node_options); !s.ok()) return Fail(s.error());
   // A shifted clock leaves its mark on everything it touches: events stamped ahead (later
   // ones too, as times never go back), tokens that expire ahead, retention purged as of then.
   // The data dir remembers it, and is served again only by someone who says so.

@@ -16,7 +16,9 @@ one leader (`custos serve --kafka BROKERS`) and two followers (`custos serve --f
   who say so on /readyz, and the other tenants are served.
 """
 import hashlib
+import hmac
 import json
+import os
 import shutil
 import signal
 import sys
@@ -52,9 +54,15 @@ def wait(condition, what, timeout=60):
     raise AssertionError("timed out waiting for " + what)
 
 
+# The replication key the leader authenticates its records with and the followers check.
+KEY_DIR = tempfile.mkdtemp(prefix="custos-follower-e2e-key-")
+KEY_FILE = os.path.join(KEY_DIR, "replication.key")
+KEY = os.urandom(24).hex()
+
+
 def follower_args(data_dir, brokers, leader):
     return ["--listen", "127.0.0.1:0", "--data-dir", data_dir, "--follow", brokers,
-            "--leader", leader.base, "--access-log", "off"]
+            "--leader", leader.base, "--access-log", "off", "--replication-key-file", KEY_FILE]
 
 
 def get(server, token, path, min_seq=None):
@@ -106,7 +114,10 @@ def main(binary):
     followers = []
     leader = None
     try:
-        leader = Server(binary, ["--kafka", brokers, "--access-log", "off"])
+        with open(KEY_FILE, "w") as out:
+            out.write(KEY + "\n")
+        leader = Server(binary, ["--kafka", brokers, "--access-log", "off",
+                                 "--replication-key-file", KEY_FILE])
         root = leader.root()
         token = root.token
         followers = [Server(binary, args=follower_args(d, brokers, leader), data_dir=d,
@@ -250,8 +261,23 @@ def main(binary):
         forged = body[:-1] + ',"hash":"%s"}' % digest  # a line whose own hash is right
         from confluent_kafka import Producer
         p = Producer({"bootstrap.servers": brokers})
+        # Without the replication key, the record's headers copied from the real one: its
+        # custos-mac is not the forged line's, and the followers skip it, halting nothing.
+        check(headers.get("custos-mac") == hmac.new(KEY.encode(), value.encode(), "sha256").hexdigest(),
+              "the leader's records carry their custos-mac")
         p.produce("custos.audit.v1", key="t3", value=forged, partition=partition,
                   headers=list(headers.items()))
+        check(p.flush(30) == 0, "the forged record was not produced")
+        for f in followers:
+            wait(lambda: requests.get(f.url("/readyz")).json()["unauthenticated_records"] == 1,
+                 "the unauthenticated record skipped")
+            check(requests.get(f.url("/readyz")).json()["halted_tenants"] == [], "nothing halted")
+            check(get(f, token, "/v1/tenants/t3/users").status_code == 200, "t3 still served")
+        # With the key (a holder of it, as a leader): the chain check halts t3.
+        mac = hmac.new(KEY.encode(), forged.encode(), "sha256").hexdigest()
+        p.produce("custos.audit.v1", key="t3", value=forged, partition=partition,
+                  headers=[(k, v) for k, v in headers.items() if k != "custos-mac"] +
+                  [("custos-mac", mac)])
         check(p.flush(30) == 0, "the forged record was not produced")
         for f in followers:
             wait(lambda: requests.get(f.url("/readyz")).json()["halted_tenants"] == ["t3"],
@@ -280,7 +306,7 @@ def main(binary):
         cluster.send_signal(signal.SIGCONT)
         cluster.terminate()
         cluster.wait(timeout=30)
-        for d in dirs:
+        for d in dirs + [KEY_DIR]:
             shutil.rmtree(d, ignore_errors=True)
     print("ok")
 

@@ -12,6 +12,7 @@
 
 #include "core/event.h"
 #include "core/iam/commands.h"
+#include "core/line_feed.h"
 #include "projections/audit_index.h"
 #include "projections/relay.h"
 #include "projections/retention.h"
@@ -60,6 +61,7 @@ class FollowerTest : public ::testing::Test {
     publisher_ = std::move(publisher).value();
     RelayOptions relay;
     relay.product_version = "test";
+    relay.replication_key = replication_key_;
     relay_ = std::make_unique<Relay>(*leader_.store, *leader_.store, *publisher_, clock_, relay);
     ASSERT_TRUE(relay_->Start().ok());
     ASSERT_NO_FATAL_FAILURE(Open(follower_));
@@ -93,6 +95,7 @@ class FollowerTest : public ::testing::Test {
     FollowerOptions fo;
     fo.max_batch = 37;  // many batches, cut anywhere
     fo.retry = 50ms;
+    fo.replication_key = replication_key_;
     follower_task_ =
         std::make_unique<Follower>(*follower_.identity, *follower_.store, *follower_.store,
                                    *follower_.credentials, *feed_, clock_, fo);
@@ -228,13 +231,18 @@ class FollowerTest : public ::testing::Test {
     return f.ok() ? std::string(f->hash) : "";
   }
 
-  // Produces `value` under `key` to the audit topic, as an intruder with write access would.
-  void Intrude(const std::string& key, const std::string& value) {
+  // Produces `value` under `key` to the audit topic, as an intruder with write access would
+  // (with a custos-mac header when `mac` is not empty).
+  void Intrude(const std::string& key, const std::string& value, const std::string& mac = "") {
     storage::KafkaOptions kafka;
     kafka.brokers = cluster_->bootstrap_servers();
     auto intruder = storage::KafkaPublisher::Create(kafka);
     ASSERT_TRUE(intruder.ok());
-    ASSERT_TRUE((*intruder)->Send({"custos.audit.v1", key, value, {}}, 1).ok());
+    const core::MessageHeader headers[] = {{core::kRecordMacHeader, mac}};
+    ASSERT_TRUE(
+        (*intruder)
+            ->Send({"custos.audit.v1", key, value, std::span(headers, mac.empty() ? 0 : 1)}, 1)
+            .ok());
     bool delivered = false;
     ASSERT_TRUE(testing::WaitUntil(
         [&] {
@@ -244,6 +252,7 @@ class FollowerTest : public ::testing::Test {
         10s));
   }
 
+  std::string replication_key_;  // set before SetUp: the leader's and the follower's
   std::unique_ptr<storage::KafkaDevCluster> cluster_;
   core::FakeClock clock_{core::FromUnixMillis(1795521600000)};
   testing::SeededRandom random_;
@@ -392,6 +401,44 @@ TEST_F(FollowerTest, AForgedLineThatFollowsTheChainIsCaughtWhenTheLeadersComesAn
       << follower_task_->stats().halted.at("acme");
   EXPECT_EQ(follower_task_->WaitApplied(TenantId("acme"), 1, 1s).error().code,
             core::Errc::kUnavailable);
+}
+
+// The leader and the follower share a replication key.
+class AuthenticatedFollowerTest : public FollowerTest {
+ protected:
+  void SetUp() override {
+    replication_key_ = std::string(32, 'k') + "-replication";
+    FollowerTest::SetUp();
+  }
+};
+
+TEST_F(AuthenticatedFollowerTest, OnlyRecordsAuthenticatedByTheKeyAreTakenAndOthersHaltNothing) {
+  ASSERT_NO_FATAL_FAILURE(TwoTenantsFollowed());  // the leader's records authenticate
+  EXPECT_EQ(follower_task_->stats().unauthenticated, 0u);
+
+  // What the unkeyed follower took (a line that follows acme's chain) is skipped here without
+  // its custos-mac, or with one under another key, and halts nothing: the leader's own line at
+  // that place is applied after it.
+  const std::vector<std::string> acme = Lines(*leader_.store, "acme");
+  const std::string forged = Forge(acme.back(), acme.size() + 1, HashOf(acme.back()));
+  ASSERT_NO_FATAL_FAILURE(Intrude("acme", forged));
+  ASSERT_NO_FATAL_FAILURE(
+      Intrude("acme", forged, core::RecordMac(std::string(32, 'x') + "-another", forged)));
+  ASSERT_TRUE(
+      testing::WaitUntil([&] { return follower_task_->stats().unauthenticated == 2; }, 20s));
+  ASSERT_NO_FATAL_FAILURE(Workload(1));
+  ASSERT_NO_FATAL_FAILURE(ExpectSameTenant("acme"));
+  ASSERT_NO_FATAL_FAILURE(ExpectSameTenant("globex"));
+  EXPECT_TRUE(follower_task_->stats().halted.empty());
+
+  // Whoever holds the key can add to a chain: the check is the key's, nothing else.
+  const std::vector<std::string> now = Lines(*leader_.store, "acme");
+  const std::string keyed = Forge(now.back(), now.size() + 1, HashOf(now.back()));
+  ASSERT_NO_FATAL_FAILURE(Intrude("acme", keyed, core::RecordMac(replication_key_, keyed)));
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return follower_.store->Head(TenantId("acme"))->tenant_seq.value() == now.size() + 1; },
+      20s));
+  EXPECT_EQ(follower_task_->stats().unauthenticated, 2u);
 }
 
 TEST_F(FollowerTest, LinesThatFollowTheChainButDoNotApplyHaltTheirTenantAlone) {

@@ -185,6 +185,14 @@ TEST_F(CliTest, UsageErrorsExitWithTwoAndAMessage) {
             "--trusted-proxy: '10.0.0.1/8' has bits set past its prefix"},
            {{"serve", "--data-dir", "never-made", "--forwarded-header", "x-real-ip"},
             "--forwarded-header must be x-forwarded-for or forwarded, got 'x-real-ip'"},
+           {{"serve", "--data-dir", "never-made", "--replication-key-file", "/dev/null"},
+            "--replication-key-file needs --kafka (a leader) or --follow"},
+           {{"serve", "--data-dir", "never-made", "--kafka", "embedded", "--replication-key-file",
+             "never-made.key"},
+            "--replication-key-file: cannot read never-made.key"},
+           {{"serve", "--data-dir", "never-made", "--kafka", "embedded", "--replication-key-file",
+             "/dev/null"},
+            "--replication-key-file: /dev/null must hold at least 32 bytes"},
            // No abbreviations: a prefix of a flag is not that flag.
            {{"dump", "--data", "never-made", "--tenant", "acme"}, "unknown flag --data"},
        }) {
