@@ -1,8 +1,8 @@
 #include "core/sha256.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/hex.h"
@@ -53,19 +53,29 @@ std::string DigestHex(const Sha256Digest& digest) {
 
 std::string Sha256Hex(std::string_view bytes) { return DigestHex(Sha256Of(bytes)); }
 
+// RFC 2104 over this thread's hasher: H((K0 ^ opad) || H((K0 ^ ipad) || message)), K0 the key
+// (hashed first when longer than SHA-256's 64-byte block) padded with zeros to the block. Not
+// libcrypto's HMAC(), whose set-up per call costs several times the hashing of a short message.
 Sha256Digest HmacSha256(std::string_view key, std::string_view message) {
-  Sha256Digest out{};
-  unsigned int len = 0;
-  // A null key pointer with length 0 is what OpenSSL refuses; an empty key is still a key.
-  static const unsigned char kNone = 0;
-  const void* k = key.empty() ? static_cast<const void*>(&kNone) : key.data();
-  if (HMAC(Sha256Md(), k, static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(),
-           &len) == nullptr ||
-      len != out.size()) {
-    std::abort();  // libcrypto without HMAC-SHA256 is not a usable build
+  constexpr size_t kBlock = 64;
+  thread_local Sha256 hasher;
+  std::array<unsigned char, kBlock> k0{};
+  if (key.size() > kBlock) {
+    hasher.Update(key);
+    const Sha256Digest hashed = hasher.Finish();
+    std::copy(hashed.begin(), hashed.end(), k0.begin());
+  } else {
+    std::copy(key.begin(), key.end(), k0.begin());
   }
-  return out;
+  std::array<char, kBlock> pad{};
+  for (size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<char>(k0[i] ^ 0x36);
+  hasher.Update(std::string_view(pad.data(), pad.size()));
+  hasher.Update(message);
+  const Sha256Digest inner = hasher.Finish();
+  for (size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<char>(k0[i] ^ 0x5c);
+  hasher.Update(std::string_view(pad.data(), pad.size()));
+  hasher.Update(std::string_view(reinterpret_cast<const char*>(inner.data()), inner.size()));
+  return hasher.Finish();
 }
 
 }  // namespace custos::core

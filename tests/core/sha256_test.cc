@@ -1,6 +1,8 @@
 #include "core/sha256.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "core/hex.h"
 
@@ -30,6 +32,26 @@ TEST(HmacSha256Test, Rfc4231Vectors) {
   EXPECT_EQ(DigestHex(HmacSha256(std::string(131, '\xaa'),
                                  "Test Using Larger Than Block-Size Key - Hash Key First")),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+TEST(HmacSha256Test, AgreesWithLibcryptosHmacAtEveryKeyLengthAroundTheBlock) {
+  for (size_t key_size = 0; key_size <= 130; ++key_size) {
+    for (size_t message_size : {0, 1, 55, 56, 64, 119, 415}) {
+      std::string key(key_size, '\0');
+      for (size_t i = 0; i < key_size; ++i) key[i] = static_cast<char>(i * 7 + key_size);
+      const std::string message(message_size, static_cast<char>('a' + key_size % 26));
+      Sha256Digest want{};
+      unsigned int len = 0;
+      static const unsigned char kNone = 0;
+      ASSERT_NE(
+          HMAC(EVP_sha256(),
+               key.empty() ? &kNone : reinterpret_cast<const unsigned char*>(key.data()),
+               static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+               message.size(), want.data(), &len),
+          nullptr);
+      EXPECT_EQ(HmacSha256(key, message), want) << key_size << " " << message_size;
+    }
+  }
 }
 
 TEST(HexTest, RoundTrip) {

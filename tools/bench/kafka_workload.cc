@@ -139,13 +139,14 @@ struct BenchRelay {
 };
 
 core::Result<BenchRelay> MakeRelay(storage::RocksStore& store, const std::string& brokers,
-                                   const core::Clock& clock) {
+                                   const core::Clock& clock, std::string replication_key = "") {
   storage::KafkaOptions kafka;
   kafka.brokers = brokers;
   BenchRelay out;
   CUSTOS_ASSIGN_OR_RETURN(out.publisher, storage::KafkaPublisher::Create(kafka));
   projections::RelayOptions relay_options;
   relay_options.product_version = "bench";
+  relay_options.replication_key = std::move(replication_key);
   out.relay =
       std::make_unique<projections::Relay>(store, store, *out.publisher, clock, relay_options);
   return out;
@@ -169,6 +170,9 @@ core::Result<BenchResult> RunFollowWorkload(const BenchOptions& options) {
   const uint64_t backlog = options.quick ? 100'000 : 1'000'000;
   const double rate = 20'000;
   const auto lag_phase = options.quick ? 3s : 10s;
+  // Records authenticated as in production (--replication-key-file): the relay's MAC and the
+  // follower's check are part of what is measured.
+  const std::string kKey(64, 'k');
 
   core::SystemClock clock;
   CUSTOS_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Create(options.dir, "follow"));
@@ -190,7 +194,7 @@ core::Result<BenchResult> RunFollowWorkload(const BenchOptions& options) {
                static_cast<unsigned long long>(backlog));
   CUSTOS_RETURN_IF_ERROR(AppendBacklog(*leader, backlog));
   CUSTOS_ASSIGN_OR_RETURN(BenchRelay relayed,
-                          MakeRelay(*leader, cluster->bootstrap_servers(), clock));
+                          MakeRelay(*leader, cluster->bootstrap_servers(), clock, kKey));
   projections::Relay& relay = *relayed.relay;
   CUSTOS_RETURN_IF_ERROR(relay.Start());
   CUSTOS_RETURN_IF_ERROR(relay.WaitDelivered(leader->LastSeq(), 600s));
@@ -209,7 +213,10 @@ core::Result<BenchResult> RunFollowWorkload(const BenchOptions& options) {
   feed_options.brokers = cluster->bootstrap_servers();
   CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::KafkaFeed> feed,
                           storage::KafkaFeed::Create(feed_options));
-  projections::Follower follower(*identity, *store, *store, *credentials, *feed, clock);
+  projections::FollowerOptions follower_options;
+  follower_options.replication_key = kKey;
+  projections::Follower follower(*identity, *store, *store, *credentials, *feed, clock,
+                                 follower_options);
   // Until the follower's log holds `events` (its own count), or it halts a tenant.
   auto applied = [&](uint64_t events, std::chrono::seconds within) -> core::Status {
     const auto deadline = Clock::now() + within;
