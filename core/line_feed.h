@@ -7,9 +7,10 @@
 //
 // Authenticated records: the chain proves a line follows the one before it, not who wrote it
 // (anyone can hash). With a replication key shared by the leader and its followers, the leader's
-// relay adds to each audit record a header `custos-mac`, the hex HMAC-SHA256 of the line under
-// that key (RecordMac), and a follower holding the key refuses a record without the right one:
-// only a holder of the key can add to a chain on the topic.
+// relay adds to each audit record a header `custos-mac`, the hex HMAC-SHA256 under that key of
+// the record's key (the tenant) and its line (RecordMac), and a follower holding the key skips a
+// record without the right one: only a holder of the key can add to a chain on the topic, or
+// move a line to another tenant's key.
 //
 // Thread-safety: one thread drives a LineFeed (Start, Poll); Lag and Reachable from any.
 #pragma once
@@ -29,9 +30,16 @@ namespace custos::core {
 
 inline constexpr std::string_view kRecordMacHeader = "custos-mac";
 
-// The `custos-mac` of a line under the replication key: 64 lowercase hex digits.
-[[nodiscard]] inline std::string RecordMac(std::string_view key, std::string_view line) {
-  return DigestHex(HmacSha256(key, line));
+// The `custos-mac` of a record (its Kafka key, the tenant, and its line) under the replication
+// key: 64 lowercase hex digits, HMAC-SHA256 of "custos-record-v1\0" TENANT "\0" LINE.
+[[nodiscard]] inline std::string RecordMac(std::string_view replication_key,
+                                           std::string_view tenant, std::string_view line) {
+  std::string message = "custos-record-v1";
+  message += '\0';
+  message += tenant;
+  message += '\0';
+  message += line;
+  return DigestHex(HmacSha256(replication_key, message));
 }
 
 struct FeedRecord {

@@ -1,5 +1,6 @@
 #include "core/sha256.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -75,6 +76,8 @@ Sha256Digest HmacSha256(std::string_view key, std::string_view message) {
   for (size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<char>(k0[i] ^ 0x5c);
   hasher.Update(std::string_view(pad.data(), pad.size()));
   hasher.Update(std::string_view(reinterpret_cast<const char*>(inner.data()), inner.size()));
+  OPENSSL_cleanse(k0.data(), k0.size());  // no copy of the key left on the stack
+  OPENSSL_cleanse(pad.data(), pad.size());
   return hasher.Finish();
 }
 

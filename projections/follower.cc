@@ -8,6 +8,7 @@
 #include "core/iam/password.h"
 #include "core/ids.h"
 #include "core/json_value.h"
+#include "core/json_writer.h"
 #include "core/log.h"
 
 namespace custos::projections {
@@ -17,6 +18,10 @@ namespace {
 constexpr std::string_view kOffsetPrefix = "follow/";
 // Space kIndex: "follow-halted\0" tenant → why the tenant stopped.
 const std::string kHaltedPrefix("follow-halted\0", 14);
+// Space kIndex: "follow-purge\0" tenant → the tenant's last retention record applied and not
+// purged yet: stored with it, removed once its purge is made, so a crash between the two
+// leaves the purge to the next start, not undone.
+const std::string kPurgePrefix("follow-purge\0", 13);
 
 std::string OffsetKey(int32_t partition) {
   return std::string(kOffsetPrefix) + std::to_string(partition);
@@ -110,6 +115,14 @@ core::Status Follower::Start() {
   for (const auto& [tenant, why] : halted_) {
     core::log::Error("follower: tenant halted", {{"tenant", tenant}, {"reason", why}});
   }
+  // Purges stored and not made before a stop or a crash.
+  std::vector<std::pair<std::string, std::string>> purges;
+  CUSTOS_RETURN_IF_ERROR(
+      kv_.Scan(core::Space::kIndex, kPurgePrefix, [&](std::string_view key, std::string_view v) {
+        purges.emplace_back(std::string(key.substr(kPurgePrefix.size())), std::string(v));
+        return true;
+      }));
+  for (const auto& [tenant, line] : purges) PurgeAfter(tenant, line);
   stop_.store(false);
   thread_ = std::thread([this, offsets = std::move(offsets)] {
     // The topic may not exist yet (a leader that has published nothing): try until it does.
@@ -201,6 +214,21 @@ core::Result<bool> Follower::Step() {
   std::map<int32_t, int64_t> next_offsets;
   for (const core::FeedRecord& r : records) {
     next_offsets[r.partition] = r.offset + 1;
+    // First, before anything of the line is parsed: a record not the leader's costs no more.
+    if (!options_.replication_key.empty() &&
+        !core::iam::ConstantTimeEquals(r.mac,
+                                       core::RecordMac(options_.replication_key, r.key, r.value))) {
+      // Whoever else can write to the topic adds nothing.
+      if (b.unauthenticated++ == 0) {
+        core::log::Error(
+            "follower: a record without the replication key's custos-mac; skipped",
+            {{"key", std::string(core::TruncateUtf8(r.key, 64))},
+             {"partition", std::to_string(r.partition)},
+             {"offset", std::to_string(r.offset)},
+             {"reason", r.mac.empty() ? "no custos-mac header" : "a custos-mac of another key"}});
+      }
+      continue;
+    }
     core::Result<core::LineFields> f = core::VerifyLine(r.value);
     std::string tenant;
     if (f.ok()) {
@@ -216,19 +244,6 @@ core::Result<bool> Follower::Step() {
       continue;
     }
     if (halted.contains(tenant) || b.halted.contains(tenant)) continue;
-    if (!options_.replication_key.empty() &&
-        !core::iam::ConstantTimeEquals(r.mac, core::RecordMac(options_.replication_key, r.value))) {
-      // Not the leader's: whoever else can write to the topic adds nothing, and halts nothing.
-      if (b.unauthenticated++ == 0) {
-        core::log::Error(
-            "follower: a record without the replication key's custos-mac; skipped",
-            {{"tenant", tenant},
-             {"partition", std::to_string(r.partition)},
-             {"offset", std::to_string(r.offset)},
-             {"reason", r.mac.empty() ? "no custos-mac header" : "a custos-mac of another key"}});
-      }
-      continue;
-    }
     auto at = b.heads.find(tenant);
     if (at == b.heads.end()) {
       std::optional<core::TenantHead> head = log_.Head(core::TenantId(tenant));
@@ -290,6 +305,7 @@ core::Result<bool> Follower::Step() {
       }
     } else if (f->type == "audit.retention_purged") {
       b.purges.emplace_back(tenant, r.value);
+      b.write.side_writes.Put(core::Space::kIndex, kPurgePrefix + tenant, r.value);
     }
     b.seqs[tenant] = std::max(b.seqs[tenant], f->seq);
     b.max_seq = std::max(b.max_seq, f->seq);
@@ -308,6 +324,7 @@ core::Result<bool> Follower::Step() {
         const std::string reason = "its lines do not apply to its state: " + why;
         b.halted.emplace(tenant.value(), reason);
         side_writes.Put(core::Space::kIndex, kHaltedPrefix + tenant.value(), reason);
+        side_writes.Delete(core::Space::kIndex, kPurgePrefix + tenant.value());  // not stored
         b.seqs.erase(tenant.value());
         std::erase_if(b.purges, [&](const auto& p) { return p.first == tenant.value(); });
       }));
@@ -346,6 +363,15 @@ void Follower::PurgeAfter(const std::string& tenant, std::string_view line) {
   if (!s.ok()) {
     core::log::Error("follower: a purge the leader recorded was not made here",
                      {{"tenant", tenant}, {"reason", s.error().message}});
+    // A record that does not say what it purged never will: only a failure of the store is
+    // tried again, at the next start.
+    if (s.error().code != core::Errc::kCorruption) return;
+  }
+  core::KvBatch done;
+  done.Delete(core::Space::kIndex, kPurgePrefix + tenant);
+  if (core::Status forgotten = kv_.Write(done, core::Durability::kNoSync); !forgotten.ok()) {
+    core::log::Warn("follower: a purge made here stays marked to be made again",
+                    {{"tenant", tenant}, {"reason", forgotten.error().message}});
   }
 }
 

@@ -17,6 +17,8 @@
 // After a batch is durable: root token revocations on the node's own chain take effect
 // (Credentials), and a retention record deletes what it says the leader purged, unless the
 // tenant's state at that point holds it (legal hold, a longer window), as the leader's does.
+// The record is marked in the batch that stores it and unmarked once its purge is made, so a
+// purge a stop, a crash or a failed write left undone is made at the next Start.
 //
 // A failed write (the disk) stores nothing: the feed goes back to the stored offsets and the
 // batch is read again after a pause.
@@ -51,8 +53,8 @@ struct FollowerOptions {
   std::chrono::milliseconds poll{100};    // the longest wait for a record
   std::chrono::milliseconds retry{1000};  // the pause after a failed write or start
   // With a key: a record without its custos-mac under it (core::RecordMac) is not the leader's
-  // and is skipped: only the leader's relay, holding the same key, adds to a chain, and a
-  // record of anyone else halts nothing either.
+  // and is skipped, before its line is read: only a holder of the key (the leader's relay)
+  // adds to a chain.
   std::string replication_key;
 };
 

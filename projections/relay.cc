@@ -406,7 +406,9 @@ void Relay::RenderFrom(Page& page, size_t& i) const {
     r.type = f->type;
     r.time_ms = core::ToUnixMillis(f->time);
     r.ocsf = std::move(record).value();
-    if (!options_.replication_key.empty()) r.mac = core::RecordMac(options_.replication_key, line);
+    if (!options_.replication_key.empty()) {
+      r.mac = core::RecordMac(options_.replication_key, page.events[i].tenant.value(), line);
+    }
   }
 }
 

@@ -54,6 +54,12 @@ def wait(condition, what, timeout=60):
     raise AssertionError("timed out waiting for " + what)
 
 
+# A record's custos-mac under the replication key (core::RecordMac).
+def record_mac(key, tenant, line):
+    message = b"custos-record-v1\0" + tenant.encode() + b"\0" + line.encode()
+    return hmac.new(key.encode(), message, "sha256").hexdigest()
+
+
 # The replication key the leader authenticates its records with and the followers check.
 KEY_DIR = tempfile.mkdtemp(prefix="custos-follower-e2e-key-")
 KEY_FILE = os.path.join(KEY_DIR, "replication.key")
@@ -263,7 +269,7 @@ def main(binary):
         p = Producer({"bootstrap.servers": brokers})
         # Without the replication key, the record's headers copied from the real one: its
         # custos-mac is not the forged line's, and the followers skip it, halting nothing.
-        check(headers.get("custos-mac") == hmac.new(KEY.encode(), value.encode(), "sha256").hexdigest(),
+        check(headers.get("custos-mac") == record_mac(KEY, "t3", value),
               "the leader's records carry their custos-mac")
         p.produce("custos.audit.v1", key="t3", value=forged, partition=partition,
                   headers=list(headers.items()))
@@ -274,7 +280,7 @@ def main(binary):
             check(requests.get(f.url("/readyz")).json()["halted_tenants"] == [], "nothing halted")
             check(get(f, token, "/v1/tenants/t3/users").status_code == 200, "t3 still served")
         # With the key (a holder of it, as a leader): the chain check halts t3.
-        mac = hmac.new(KEY.encode(), forged.encode(), "sha256").hexdigest()
+        mac = record_mac(KEY, "t3", forged)
         p.produce("custos.audit.v1", key="t3", value=forged, partition=partition,
                   headers=[(k, v) for k, v in headers.items() if k != "custos-mac"] +
                   [("custos-mac", mac)])

@@ -17,7 +17,8 @@ namespace custos::testing {
 class FailingLog final : public core::EventLog {
  public:
   explicit FailingLog(core::EventLog& inner) : inner_(inner) {}
-  std::atomic<int> fail_next{0};  // the next AppendAsync fails when set
+  std::atomic<int> fail_next{0};         // the next AppendAsync fails when set
+  std::atomic<bool> fail_purges{false};  // every PurgeTenant fails while set
   // Runs on the commit thread before the failure is reported (a test holds it there).
   std::function<void()> before_failing;
 
@@ -69,6 +70,7 @@ class FailingLog final : public core::EventLog {
     return inner_.PurgeAnchorOf(t);
   }
   core::Status PurgeTenant(const core::TenantId& t, core::TenantSeq below) override {
+    if (fail_purges.load()) return core::Unavailable("injected: the purge failed");
     return inner_.PurgeTenant(t, below);
   }
   std::optional<core::TenantHead> Head(const core::TenantId& t) const override {
