@@ -213,8 +213,10 @@ core::Result<bool> Follower::Step() {
   Batch b;
   std::map<int32_t, int64_t> next_offsets;
   for (const core::FeedRecord& r : records) {
-    next_offsets[r.partition] = r.offset + 1;
     // First, before anything of the line is parsed: a record not the leader's costs no more.
+    // Nor does it move its partition's stored offset (the leader's next record does): a
+    // follower given the wrong key, or following a leader without one, has skipped nothing
+    // for good once it is restarted with the right one.
     if (!options_.replication_key.empty() &&
         !core::iam::ConstantTimeEquals(r.mac,
                                        core::RecordMac(options_.replication_key, r.key, r.value))) {
@@ -229,6 +231,7 @@ core::Result<bool> Follower::Step() {
       }
       continue;
     }
+    next_offsets[r.partition] = r.offset + 1;
     core::Result<core::LineFields> f = core::VerifyLine(r.value);
     std::string tenant;
     if (f.ok()) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "core/event.h"
 #include "core/iam/commands.h"
@@ -96,7 +97,7 @@ class FollowerTest : public ::testing::Test {
     FollowerOptions fo;
     fo.max_batch = 37;  // many batches, cut anywhere
     fo.retry = 50ms;
-    fo.replication_key = replication_key_;
+    fo.replication_key = follower_key_.value_or(replication_key_);
     if (fail_follower_purges_) {
       failing_log_ = std::make_unique<testing::FailingLog>(*follower_.store);
       failing_log_->fail_purges = true;
@@ -259,8 +260,9 @@ class FollowerTest : public ::testing::Test {
         10s));
   }
 
-  std::string replication_key_;        // set before SetUp: the leader's and the follower's
-  bool fail_follower_purges_ = false;  // the follower's purges fail (from its next start)
+  std::string replication_key_;              // set before SetUp: the leader's and the follower's
+  std::optional<std::string> follower_key_;  // the follower's, when not replication_key_
+  bool fail_follower_purges_ = false;        // the follower's purges fail (from its next start)
   std::unique_ptr<testing::FailingLog> failing_log_;  // over the follower's store, when so
   std::unique_ptr<storage::KafkaDevCluster> cluster_;
   core::FakeClock clock_{core::FromUnixMillis(1795521600000)};
@@ -483,6 +485,30 @@ TEST_F(AuthenticatedFollowerTest, OnlyRecordsAuthenticatedByTheKeyAreTakenAndOth
       [&] { return follower_.store->Head(TenantId("acme"))->tenant_seq.value() == now.size() + 1; },
       20s));
   EXPECT_EQ(follower_task_->stats().unauthenticated, 3u);
+}
+
+TEST_F(AuthenticatedFollowerTest,
+       AFollowerWithAnotherKeyStoresNoOffsetAndCatchesUpWithTheRightOne) {
+  follower_key_ = std::string(32, 'w') + "-wrong";
+  ASSERT_NO_FATAL_FAILURE(RestartFollower());
+  ASSERT_NO_FATAL_FAILURE(CreateTwoTenants());
+  ASSERT_NO_FATAL_FAILURE(Workload(0));
+  ASSERT_TRUE(relay_->WaitDelivered(leader_.store->LastSeq(), 10s).ok());
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        const FollowerStats st = follower_task_->stats();
+        return st.lag_events == 0u && st.unauthenticated > 0;
+      },
+      20s));
+  EXPECT_FALSE(follower_.store->Head(TenantId("acme")).has_value());
+  EXPECT_EQ(follower_task_->stats().unauthenticated, leader_.store->LastSeq().value());
+  EXPECT_TRUE(Follower::StoredOffsets(*follower_.store)->empty()) << "nothing skipped for good";
+
+  follower_key_.reset();
+  ASSERT_NO_FATAL_FAILURE(RestartFollower());
+  ASSERT_NO_FATAL_FAILURE(ExpectSameTenant("acme"));
+  ASSERT_NO_FATAL_FAILURE(ExpectSameTenant("globex"));
+  EXPECT_EQ(follower_task_->stats().unauthenticated, 0u);
 }
 
 TEST_F(FollowerTest, LinesThatFollowTheChainButDoNotApplyHaltTheirTenantAlone) {
