@@ -109,28 +109,7 @@ class CanonicalChecker {
     return true;
   }
 
-  bool Number() {
-    auto digit = [&] { return pos_ < in_.size() && in_[pos_] >= '0' && in_[pos_] <= '9'; };
-    if (At('-')) ++pos_;
-    if (!digit()) return false;
-    if (in_[pos_] == '0') {
-      ++pos_;
-    } else {
-      while (digit()) ++pos_;
-    }
-    if (At('.')) {
-      ++pos_;
-      if (!digit()) return false;
-      while (digit()) ++pos_;
-    }
-    if (At('e') || At('E')) {
-      ++pos_;
-      if (At('+') || At('-')) ++pos_;
-      if (!digit()) return false;
-      while (digit()) ++pos_;
-    }
-    return true;
-  }
+  bool Number() { return internal::SkipJsonNumber(in_, pos_) == nullptr; }
 
   // A string literal spelled as AppendJsonString spells its value: valid UTF-8 as is, and
   // escapes only for '"', '\\' and control characters (\b \f \n \r \t, else \u00xx).

@@ -319,6 +319,12 @@ core::Result<bool> Follower::Step() {
   for (const auto& [partition, next] : next_offsets) {
     b.write.side_writes.SetCheckpoint(OffsetKey(partition), core::Seq(static_cast<uint64_t>(next)));
   }
+  // Root revocations take effect before their lines are visible (a reader that sees the line
+  // finds the token revoked); should the write fail, a revocation a little early is on the
+  // safe side, and the line comes again.
+  for (const Credentials::RevokedRoot& r : b.root_revocations) {
+    credentials_.RememberRootRevocation(r);
+  }
   // The states, the lines and the offsets in one write; then what follows from them.
   CUSTOS_RETURN_IF_ERROR(identity_.ApplyReplicated(
       std::move(b.write),
@@ -334,9 +340,6 @@ core::Result<bool> Follower::Step() {
   const core::Time durable = clock_.Now();
   for (core::Time t : b.times) {
     lag_ms_.Observe(std::max(0.0, std::chrono::duration<double, std::milli>(durable - t).count()));
-  }
-  for (const Credentials::RevokedRoot& r : b.root_revocations) {
-    credentials_.RememberRootRevocation(r);
   }
   for (const auto& [tenant, line] : b.purges) PurgeAfter(tenant, line);
   for (const auto& [tenant, why] : b.halted) {

@@ -14,8 +14,8 @@
 // A record whose key or line names no tenant is logged and skipped; with a replication key, so
 // is a record without the right custos-mac (core/line_feed.h), and it is counted.
 //
-// After a batch is durable: root token revocations on the node's own chain take effect
-// (Credentials), and a retention record deletes what it says the leader purged, unless the
+// Root token revocations on the node's own chain take effect (Credentials) before their batch
+// is written; after it is durable, a retention record deletes what it says the leader purged, unless the
 // tenant's state at that point holds it (legal hold, a longer window), as the leader's does.
 // The record is marked in the batch that stores it and unmarked once its purge is made, so a
 // purge a stop, a crash or a failed write left undone is made at the next Start.

@@ -16,6 +16,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/internal/json_scan.h"
 #include "core/json_canonical.h"
 #include "core/json_writer.h"
 #include "core/result.h"
@@ -93,25 +94,7 @@ class JsonParser {
 
   bool Number() {
     const size_t start = pos_;
-    auto digit = [&] { return pos_ < in_.size() && in_[pos_] >= '0' && in_[pos_] <= '9'; };
-    if (pos_ < in_.size() && in_[pos_] == '-') ++pos_;
-    if (!digit()) return SetError("expected a value");
-    if (in_[pos_] == '0') {
-      ++pos_;
-    } else {
-      while (digit()) ++pos_;
-    }
-    if (pos_ < in_.size() && in_[pos_] == '.') {
-      ++pos_;
-      if (!digit()) return SetError("expected a digit after '.'");
-      while (digit()) ++pos_;
-    }
-    if (pos_ < in_.size() && (in_[pos_] == 'e' || in_[pos_] == 'E')) {
-      ++pos_;
-      if (pos_ < in_.size() && (in_[pos_] == '+' || in_[pos_] == '-')) ++pos_;
-      if (!digit()) return SetError("expected a digit in the exponent");
-      while (digit()) ++pos_;
-    }
+    if (const char* wrong = SkipJsonNumber(in_, pos_)) return SetError(wrong);
     h_.Number(in_.substr(start, pos_ - start));
     return true;
   }

@@ -25,6 +25,31 @@ inline bool SkipJsonString(std::string_view s, size_t& pos) {
   return false;
 }
 
+// Skips the JSON number (RFC 8259 grammar) at pos, leaving pos after it. nullptr when there is
+// one; else what is wrong, pos at the byte that is.
+inline const char* SkipJsonNumber(std::string_view s, size_t& pos) {
+  auto digit = [&] { return pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; };
+  if (pos < s.size() && s[pos] == '-') ++pos;
+  if (!digit()) return "expected a value";
+  if (s[pos] == '0') {
+    ++pos;
+  } else {
+    while (digit()) ++pos;
+  }
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    if (!digit()) return "expected a digit after '.'";
+    while (digit()) ++pos;
+  }
+  if (pos < s.size() && (s[pos] == 'e' || s[pos] == 'E')) {
+    ++pos;
+    if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) ++pos;
+    if (!digit()) return "expected a digit in the exponent";
+    while (digit()) ++pos;
+  }
+  return nullptr;
+}
+
 // Whether any of the eight bytes of `w` needs more than a copy inside a JSON string: a control
 // character, '"', '\\', or a byte of a multi-byte sequence (>= 0x80). (w - n * ones) & ~w &
 // highs is non-zero exactly when some byte is below n (n <= 0x80): the lowest such byte always

@@ -176,11 +176,11 @@ core::Result<BenchResult> RunFollowWorkload(const BenchOptions& options) {
 
   core::SystemClock clock;
   CUSTOS_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Create(options.dir, "follow"));
-  // The mock cluster keeps about 5 MiB per partition, some 50k of these events: a backlog of 1M
-  // needs 32 partitions to be held whole (past that, the follower rightly halts every tenant
-  // whose start the topic lost).
+  // The mock cluster keeps about 5 MiB per partition: some 20k of these records with their
+  // headers (the custos-mac among them). A backlog of 1M needs 64 partitions to be held whole;
+  // past that, the follower rightly halts every tenant whose start the topic lost.
   storage::KafkaDevClusterOptions cluster_options;
-  cluster_options.partitions = 32;
+  cluster_options.partitions = 64;
   CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<storage::KafkaDevCluster> cluster,
                           storage::KafkaDevCluster::Start(cluster_options));
   auto open_store = [&](const std::string& name) {
