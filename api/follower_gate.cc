@@ -1,5 +1,6 @@
 #include "api/follower_gate.h"
 
+#include <atomic>
 #include <charconv>
 
 #include "api/internal/call.h"
@@ -44,6 +45,11 @@ struct FollowerGate::Impl {
   const projections::Follower& follower;
   FollowerGateOptions options;
   internal::WorkPool waits;
+  std::atomic<uint64_t> redirects{0};
+  std::atomic<uint64_t> halted{0};
+  std::atomic<uint64_t> min_seq_waits{0};
+  std::atomic<uint64_t> min_seq_timeouts{0};
+  std::atomic<uint64_t> min_seq_refused{0};
 
   Impl(Api& a, const projections::Follower& f, FollowerGateOptions o)
       : api(a),
@@ -51,7 +57,8 @@ struct FollowerGate::Impl {
         options(std::move(o)),
         waits("min-seq", options.wait_threads, options.wait_queue, 16) {}
 
-  [[nodiscard]] HttpResponse Redirect(const HttpRequest& request) const {
+  [[nodiscard]] HttpResponse Redirect(const HttpRequest& request) {
+    redirects.fetch_add(1, std::memory_order_relaxed);
     HttpResponse r;
     r.status = 307;
     const std::string location = options.leader + request.target;
@@ -105,6 +112,7 @@ void FollowerGate::Handle(HttpRequest request, Responder respond) {
   Admission admitted = g.api.Admit(request);
   if (admitted.answer) return respond(std::move(*admitted.answer));
   if (halted) {
+    g.halted.fetch_add(1, std::memory_order_relaxed);
     return respond(Problem(503, "this follower stopped applying tenant " + tenant.value() + " (" +
                                     *halted + "); the leader serves it"));
   }
@@ -128,16 +136,31 @@ void FollowerGate::Handle(HttpRequest request, Responder respond) {
   const bool queued = g.waits.TrySubmit(
       [&g, tenant, seq, shared] {
         if (core::Status s = g.follower.WaitApplied(tenant, seq, g.options.min_seq_wait); !s.ok()) {
+          g.min_seq_timeouts.fetch_add(1, std::memory_order_relaxed);
           return shared->second(Problem(core::Unavailable(
               s.error().message + " (Custos-Min-Seq); retry, or read from the leader")));
         }
         g.api.Handle(std::move(shared->first), std::move(shared->second));
       },
       owner);
-  if (!queued) {
+  if (queued) {
+    g.min_seq_waits.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    g.min_seq_refused.fetch_add(1, std::memory_order_relaxed);
     shared->second(Problem(core::Unavailable(
         "too many requests wait for Custos-Min-Seq on this follower; retry shortly")));
   }
+}
+
+FollowerGateStats FollowerGate::stats() const {
+  const Impl& g = *impl_;
+  FollowerGateStats s;
+  s.redirects = g.redirects.load(std::memory_order_relaxed);
+  s.halted = g.halted.load(std::memory_order_relaxed);
+  s.min_seq_waits = g.min_seq_waits.load(std::memory_order_relaxed);
+  s.min_seq_timeouts = g.min_seq_timeouts.load(std::memory_order_relaxed);
+  s.min_seq_refused = g.min_seq_refused.load(std::memory_order_relaxed);
+  return s;
 }
 
 }  // namespace custos::api

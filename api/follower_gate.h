@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,15 @@ struct FollowerGateOptions {
   size_t wait_queue = 512;
 };
 
+// What the gate answered itself, since start.
+struct FollowerGateStats {
+  uint64_t redirects = 0;         // 307s to the leader
+  uint64_t halted = 0;            // 503s for a halted tenant
+  uint64_t min_seq_waits = 0;     // requests that waited for Custos-Min-Seq
+  uint64_t min_seq_timeouts = 0;  // of those, 503s after the wait
+  uint64_t min_seq_refused = 0;   // 503s for want of a place to wait
+};
+
 class FollowerGate {
  public:
   FollowerGate(Api& api, const projections::Follower& follower, FollowerGateOptions options);
@@ -39,6 +49,8 @@ class FollowerGate {
 
   void Handle(HttpRequest request, Responder respond);
   [[nodiscard]] Admission Admit(HttpRequest& head);
+
+  [[nodiscard]] FollowerGateStats stats() const;
 
   // Whether a request goes to the leader (exposed for tests).
   [[nodiscard]] static bool GoesToLeader(const HttpRequest& request);

@@ -151,6 +151,21 @@ std::string Metrics::Render(const Gauges& g) const {
   gauge("custos_follower_unauthenticated_records_total",
         "Records this follower skipped for want of the replication key's custos-mac, since start.",
         "counter", g.follower_unauthenticated);
+  gauge("custos_follower_redirects_total",
+        "Requests this follower sent to the leader with a 307 (writes, /oauth, logins, exports).",
+        "counter", g.follower_redirects);
+  gauge("custos_follower_halted_answers_total",
+        "Requests for a halted tenant this follower answered 503.", "counter",
+        g.follower_halted_answers);
+  gauge("custos_follower_min_seq_waits_total",
+        "Requests that waited for their Custos-Min-Seq on this follower.", "counter",
+        g.follower_min_seq_waits);
+  gauge("custos_follower_min_seq_timeouts_total",
+        "Of those, the ones answered 503 when the wait ran out.", "counter",
+        g.follower_min_seq_timeouts);
+  gauge("custos_follower_min_seq_refused_total",
+        "Requests with Custos-Min-Seq answered 503 at once: no place left to wait.", "counter",
+        g.follower_min_seq_refused);
   gauge("custos_webhook_lag_events", "Events appended and not yet accepted by the webhook.",
         "gauge", g.webhook_lag_events);
   gauge("custos_webhook_delivered_total", "Events the webhook accepted since start.", "counter",

@@ -62,6 +62,11 @@ class Metrics {
     double follower_halted_tenants = 0;
     double follower_reachable = 0;
     double follower_unauthenticated = 0;
+    double follower_redirects = 0;
+    double follower_halted_answers = 0;
+    double follower_min_seq_waits = 0;
+    double follower_min_seq_timeouts = 0;
+    double follower_min_seq_refused = 0;
     // Retention since start.
     double retention_purges = 0;
     double retention_purged_events = 0;

@@ -258,7 +258,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
           *p->identity, *p->credentials, *p->trail, *p->store, *p->audit, *p->checkpoints,
           *p->retention, clock, p->random, hasher, *p->tokens, p->metrics,
           [store, relay, webhook, kafka_notifier, mailer, retention, follower,
-           identity = p->identity.get()] {
+           identity = p->identity.get(), gate = &p->gate] {
             api::Metrics::Gauges g;
             const storage::RocksStore::Stats stats = store->stats();
             g.events_appended = static_cast<double>(stats.events);
@@ -281,6 +281,14 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
               g.follower_halted_tenants = static_cast<double>(f.halted.size());
               g.follower_reachable = f.reachable ? 1 : 0;
               g.follower_unauthenticated = static_cast<double>(f.unauthenticated);
+              if (*gate != nullptr) {  // made once the Api is, before serving
+                const api::FollowerGateStats answered = (*gate)->stats();
+                g.follower_redirects = static_cast<double>(answered.redirects);
+                g.follower_halted_answers = static_cast<double>(answered.halted);
+                g.follower_min_seq_waits = static_cast<double>(answered.min_seq_waits);
+                g.follower_min_seq_timeouts = static_cast<double>(answered.min_seq_timeouts);
+                g.follower_min_seq_refused = static_cast<double>(answered.min_seq_refused);
+              }
             }
             if (relay != nullptr) {
               const projections::RelayStats r = relay->stats();

@@ -132,8 +132,12 @@ TEST_F(FollowerNodeTest, AFollowerAnswersTheLeadersReadsAndSendsEverythingElseTo
   EXPECT_GE(std::stoull(J(ready.body).S("applied_seq")), seq);
   EXPECT_EQ(J(ready.body).Size("halted_tenants"), 0u);
   EXPECT_EQ(J(to_leader_->Send("GET", "/readyz").body).S("role"), "leader");
-  EXPECT_NE(to_follower_->Send("GET", "/metrics").body.find("custos_follower 1\n"),
-            std::string::npos);
+  const std::string metrics = to_follower_->Send("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("custos_follower 1\n"), std::string::npos);
+  // What the gate answered itself: the six redirects above, the one wait that ran out.
+  EXPECT_NE(metrics.find("custos_follower_redirects_total 6\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("custos_follower_min_seq_timeouts_total 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("custos_follower_min_seq_refused_total 0\n"), std::string::npos);
 
   // A token revoked on the leader is refused here once the revocation is applied.
   HttpReply revoked = to_leader_->Send(
