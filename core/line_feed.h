@@ -34,12 +34,8 @@ inline constexpr std::string_view kRecordMacHeader = "custos-mac";
 // key: 64 lowercase hex digits, HMAC-SHA256 of "custos-record-v1\0" TENANT "\0" LINE.
 [[nodiscard]] inline std::string RecordMac(std::string_view replication_key,
                                            std::string_view tenant, std::string_view line) {
-  std::string message = "custos-record-v1";
-  message += '\0';
-  message += tenant;
-  message += '\0';
-  message += line;
-  return DigestHex(HmacSha256(replication_key, message));
+  constexpr std::string_view kNul("\0", 1);
+  return DigestHex(HmacSha256(replication_key, {"custos-record-v1", kNul, tenant, kNul, line}));
 }
 
 struct FeedRecord {

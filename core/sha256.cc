@@ -58,6 +58,10 @@ std::string Sha256Hex(std::string_view bytes) { return DigestHex(Sha256Of(bytes)
 // (hashed first when longer than SHA-256's 64-byte block) padded with zeros to the block. Not
 // libcrypto's HMAC(), whose set-up per call costs several times the hashing of a short message.
 Sha256Digest HmacSha256(std::string_view key, std::string_view message) {
+  return HmacSha256(key, {message});
+}
+
+Sha256Digest HmacSha256(std::string_view key, std::initializer_list<std::string_view> message) {
   constexpr size_t kBlock = 64;
   thread_local Sha256 hasher;
   std::array<unsigned char, kBlock> k0{};
@@ -71,7 +75,7 @@ Sha256Digest HmacSha256(std::string_view key, std::string_view message) {
   std::array<char, kBlock> pad{};
   for (size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<char>(k0[i] ^ 0x36);
   hasher.Update(std::string_view(pad.data(), pad.size()));
-  hasher.Update(message);
+  for (std::string_view part : message) hasher.Update(part);
   const Sha256Digest inner = hasher.Finish();
   for (size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<char>(k0[i] ^ 0x5c);
   hasher.Update(std::string_view(pad.data(), pad.size()));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -35,5 +36,8 @@ class Sha256 {
 [[nodiscard]] std::string DigestHex(const Sha256Digest& digest);
 // HMAC-SHA256 (RFC 2104) of `message` under `key`.
 [[nodiscard]] Sha256Digest HmacSha256(std::string_view key, std::string_view message);
+// The same of the parts' concatenation, without making it.
+[[nodiscard]] Sha256Digest HmacSha256(std::string_view key,
+                                      std::initializer_list<std::string_view> message);
 
 }  // namespace custos::core
