@@ -9,11 +9,11 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev \
       libboost-program-options1.81-dev librocksdb-dev libjemalloc-dev librdkafka-dev \
       libsimdjson-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev \
-      libssl-dev libsodium-dev libutf8proc-dev libcurl4-openssl-dev \
+      libssl-dev libsodium-dev libutf8proc-dev libcurl4-openssl-dev nodejs npm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cmake --preset release -DCUSTOS_BUILD_TESTS=OFF && cmake --build build --target custos
+RUN cmake --preset release -DCUSTOS_BUILD_TESTS=OFF && cmake --build build --target custos console
 
 FROM debian:12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
@@ -23,6 +23,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
     && useradd --system --home /var/lib/custos --shell /usr/sbin/nologin custos \
     && install -d -o custos -g custos -m 0700 /var/lib/custos /var/lib/custos/data
 COPY --from=build /src/build/custos /usr/local/bin/custos
+# The console, found at ../share/custos/console beside the executable.
+COPY --from=build /src/build/console /usr/local/share/custos/console
 USER custos
 EXPOSE 8443
 VOLUME ["/var/lib/custos"]

@@ -33,6 +33,8 @@
 
 namespace custos::api {
 
+class ConsoleFiles;
+
 struct ApiOptions {
   size_t body_limit = size_t{1} << 20;
   // One info line per answered request through the logger (method, route, status, duration,
@@ -111,6 +113,8 @@ struct ApiDeps {
   // /readyz's replication members: `"role":"leader"` by default; a follower's writes its own
   // ("role":"follower","applied_seq","lag_events","lag_seconds","halted_tenants").
   std::function<void(core::JsonWriter&)> replication;
+  // The console's built files, served at /console/ (console_files.h); null: not served.
+  std::shared_ptr<const ConsoleFiles> console;
 };
 
 using RootClient = projections::RootClient;

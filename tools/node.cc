@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "api/console_files.h"
 #include "api/follower_gate.h"
 #include "api/server.h"
 
@@ -251,6 +252,12 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   const projections::Retention* retention = p->retention.get();
   const projections::Follower* follower = p->follower.get();
   auto keys_mu = std::make_shared<std::mutex>();
+  std::shared_ptr<const api::ConsoleFiles> console;
+  if (!options.console_dir.empty()) {
+    CUSTOS_ASSIGN_OR_RETURN(console, api::ConsoleFiles::Load(options.console_dir));
+    core::log::Info("the console is served at /console/ from " + options.console_dir + " (" +
+                    std::to_string(console->size()) + " files)");
+  }
   api::ApiOptions api_options = options.api;
   api_options.follower = following;  // backups and key rotations, one at a time
   p->api = std::make_unique<api::Api>(
@@ -397,7 +404,8 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                                     w.Key(tenant).String(why);
                                   }
                                   w.EndObject();
-                                }},
+                                },
+          std::move(console)},
       api_options);
   // Admission (body limits, credentials before the body) comes from the routes, so it is set
   // once the Api exists.

@@ -70,6 +70,8 @@ struct NodeOptions {
   std::optional<std::chrono::seconds> retention_interval;
   std::optional<std::chrono::seconds> expiry_interval;
   // "off", "embedded" (a dev cluster in this process) or the brokers, HOST:PORT,….
+  // The console's built files (api/console_files.h), served at /console/; empty: no console.
+  std::string console_dir;
   std::string kafka = "off";
   std::string audit_topic = "custos.audit.v1";
   std::string ocsf_topic = "custos.audit.ocsf.v1";

@@ -15,6 +15,7 @@
 #include <optional>
 #include <thread>
 
+#include "api/console_files.h"
 #include "api/server.h"
 #include "core/log.h"
 #include "core/private_file.h"
@@ -352,6 +353,9 @@ int RunServe(const Args& args) {
             "serve HTTPS (TLS 1.2 and 1.3): PEM file of the certificate chain, leaf first; "
             "read again on SIGHUP"},
            {"tls-key", true, "", "PEM file of the certificate's private key (with --tls-cert)"},
+           {"console-dir", true, "",
+            "the console's built files, served at /console/ (default: console/ beside this "
+            "executable, i.e. build/console, or ../share/custos/console; `off`: no console)"},
            {"block-cache-mb", true, "128", "RocksDB block cache, MiB"},
            {"retention-interval", true, "3600",
             "seconds between background retention purges of every tenant"},
@@ -465,6 +469,16 @@ int RunServe(const Args& args) {
   }
   node_options.api.body_limit = *body_limit;
   node_options.api.access_log = *flags.Get("access-log") == "on";
+  if (const std::optional<std::string> console = flags.Get("console-dir"); !console) {
+    node_options.console_dir = api::ConsoleFiles::DefaultDir();
+    if (node_options.console_dir.empty()) {
+      core::log::Info(
+          "no console is served: none is built beside this executable "
+          "(cmake --build build --target console, or --console-dir)");
+    }
+  } else if (*console != "off") {
+    node_options.console_dir = *console;
+  }
   node_options.max_connections = static_cast<size_t>(*max_connections);
   node_options.max_connections_per_address = static_cast<size_t>(*per_address);
   core::Result<api::TrustedProxies> proxies = api::TrustedProxies::Parse(

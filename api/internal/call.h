@@ -490,5 +490,6 @@ void AddClientRoutes(RouteTable& t, Services& s);
 void AddInvitationRoutes(RouteTable& t, Services& s);
 void AddTreeRoutes(RouteTable& t, Services& s);
 void AddAuditRoutes(RouteTable& t, Services& s);
+void AddConsoleRoutes(RouteTable& t, Services& s);
 
 }  // namespace custos::api::internal

@@ -14,6 +14,7 @@ CUSTOS_PACKAGES=(
   python3 python3-requests python3-jwt python3-cryptography python3-confluent-kafka
   python3-aiosmtpd curl systemd
   prometheus
+  chromium
 )
 
 custos_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -26,9 +27,13 @@ custos_missing_packages() {
 }
 
 # custos_ensure_packages [extra packages…]
+# Node.js and npm build the console (api/console): Debian's nodejs and npm, unless a node with
+# its own npm is installed already (nodesource's nodejs package carries npm and conflicts with
+# Debian's).
 custos_ensure_packages() {
-  local missing
-  missing=$(custos_missing_packages "${CUSTOS_PACKAGES[@]}" "$@")
+  local missing extra=()
+  command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || extra=(nodejs npm)
+  missing=$(custos_missing_packages "${CUSTOS_PACKAGES[@]}" "${extra[@]}" "$@")
   [ -z "$missing" ] && return 0
   local sudo=""
   if [ "$(id -u)" -ne 0 ]; then

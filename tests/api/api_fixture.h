@@ -74,6 +74,7 @@ class ApiTest : public ::testing::Test {
     options.password_hasher = &hasher_;
     options.warming = warming_;
     options.issuer = fixed_issuer_;
+    options.console_dir = console_dir_;
     auto node = tools::Node::Open(options);
     ASSERT_TRUE(node.ok()) << node.error().message;
     node_ = std::move(node).value();
@@ -173,6 +174,8 @@ class ApiTest : public ::testing::Test {
   // The issuer of the tokens (default: the address, which changes with each Start): a test
   // whose tokens must outlive a restart sets it.
   std::optional<std::string> fixed_issuer_;
+  // The console's files (NodeOptions::console_dir); empty: none. Set before Start().
+  std::string console_dir_;
   // When a restart reads the tenants' state; a test may change it, then Stop() and Start().
   projections::IdentityService::Warming warming_ =
       projections::IdentityService::Warming::kInBackground;
