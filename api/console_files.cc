@@ -5,7 +5,6 @@
 #include <array>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <system_error>
 
 #include "core/sha256.h"
@@ -73,22 +72,27 @@ core::Result<std::shared_ptr<const ConsoleFiles>> ConsoleFiles::Load(const std::
       continue;
     }
     if (fs::is_directory(status)) {
-      if (it.depth() + 1 >= kMaxDepth) it.disable_recursion_pending();
+      if (it.depth() + 1 >= kMaxDepth) {
+        return core::InvalidArgument("console dir " + dir +
+                                     " nests deeper than 4 levels: " + entry.path().string());
+      }
       continue;
     }
     if (!fs::is_regular_file(status)) continue;
     if (files->files_.size() >= kMaxFiles) {
       return core::InvalidArgument("console dir " + dir + " holds more than 2000 files");
     }
+    const uintmax_t size = entry.file_size(ec);
+    if (ec || total + size > kMaxBytes) {
+      return core::InvalidArgument("console dir " + dir + " holds more than 64 MiB");
+    }
+    std::string body(static_cast<size_t>(size), '\0');
     std::ifstream in(entry.path(), std::ios::binary);
-    std::string body{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    if (!in.good() && !in.eof()) {
+    in.read(body.data(), static_cast<std::streamsize>(body.size()));
+    if (!in || in.gcount() != static_cast<std::streamsize>(body.size())) {
       return core::InvalidArgument("console dir: cannot read " + entry.path().string());
     }
     total += body.size();
-    if (total > kMaxBytes) {
-      return core::InvalidArgument("console dir " + dir + " holds more than 64 MiB");
-    }
     std::string relative = entry.path().lexically_relative(root).generic_string();
     File f;
     f.content_type = ContentTypeOf(relative);

@@ -25,8 +25,8 @@ class ConsoleFiles {
   };
 
   // Reads every regular file under `dir` (symbolic links and names starting with '.' are
-  // skipped; at most 4 levels, 2,000 files and 64 MiB in all). An error when `dir` holds no
-  // index.html or passes the bounds.
+  // skipped). An error when `dir` holds no index.html, or passes the bounds: 4 levels, 2,000
+  // files, 64 MiB in all (sizes are checked before anything is read).
   static core::Result<std::shared_ptr<const ConsoleFiles>> Load(const std::string& dir);
 
   // The file at a '/'-separated path below the directory ("index.html",

@@ -13,9 +13,26 @@ namespace {
 // posts elsewhere: the app is script and style files from /console/assets and fetches to
 // this origin.
 constexpr const char* kCsp =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'";
+
+// RFC 9110 §13.1.2: "*", or a list of entity tags compared weakly (W/ ignored).
+bool NoneMatch(std::optional<std::string_view> header, std::string_view etag) {
+  if (!header) return false;
+  std::string_view h = *header;
+  while (!h.empty()) {
+    const size_t comma = h.find(',');
+    std::string_view tag = h.substr(0, comma);
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag == "*" || tag == etag) return true;
+    if (comma == std::string_view::npos) break;
+    h.remove_prefix(comma + 1);
+  }
+  return false;
+}
 
 HttpResponse FileResponse(const HttpRequest& req, const ConsoleFiles::File& f) {
   HttpResponse r;
@@ -28,7 +45,7 @@ HttpResponse FileResponse(const HttpRequest& req, const ConsoleFiles::File& f) {
   // Hashed assets never change under their name; everything else (index.html) is checked
   // every time, so a new build is picked up at the next load.
   r.Header("Cache-Control", f.immutable ? "public, max-age=31536000, immutable" : "no-cache");
-  if (req.Header("if-none-match") == std::optional<std::string_view>(f.etag)) {
+  if (NoneMatch(req.Header("if-none-match"), f.etag)) {
     r.status = 304;
     r.content_type.clear();
     return r;
@@ -56,7 +73,8 @@ void AddConsoleRoutes(RouteTable& t, Services& s) {
     r.Header("Location", "/console/");
     call->Reply(std::move(r));
   });
-  t.Add({"GET", "/console/", Access::kPublic, "", ""},
+  // The app reads `subject` (Access: the subject to check) from its own address.
+  t.Add(RouteSpec{"GET", "/console/", Access::kPublic, "", ""}.Query("subject"),
         [files, serve](const CallPtr& call) { serve(call, files ? &files->index() : nullptr); });
   t.Add({"GET", "/console/assets/{file}", Access::kPublic, "", ""},
         [files, serve](const CallPtr& call) {
@@ -64,12 +82,13 @@ void AddConsoleRoutes(RouteTable& t, Services& s) {
         });
   // A page's own address (/console/users, /console/users/usr_…) loads the app, which shows
   // that page once signed in; a top-level file (favicon.svg) is served as itself.
-  t.Add({"GET", "/console/{page}", Access::kPublic, "", ""}, [files, serve](const CallPtr& call) {
-    if (files == nullptr) return serve(call, nullptr);
-    const ConsoleFiles::File* f = files->Find(call->Param("page"));
-    serve(call, f != nullptr ? f : &files->index());
-  });
-  t.Add({"GET", "/console/{page}/{id}", Access::kPublic, "", ""},
+  t.Add(RouteSpec{"GET", "/console/{page}", Access::kPublic, "", ""}.Query("subject"),
+        [files, serve](const CallPtr& call) {
+          if (files == nullptr) return serve(call, nullptr);
+          const ConsoleFiles::File* f = files->Find(call->Param("page"));
+          serve(call, f != nullptr ? f : &files->index());
+        });
+  t.Add(RouteSpec{"GET", "/console/{page}/{id}", Access::kPublic, "", ""}.Query("subject"),
         [files, serve](const CallPtr& call) { serve(call, files ? &files->index() : nullptr); });
 }
 

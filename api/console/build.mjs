@@ -5,7 +5,7 @@
 // The packages live in the build tree, not here, so the source tree stays as committed.
 import {spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
-import {mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync} from 'node:fs';
+import {copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs';
 import {dirname, join, resolve, relative} from 'node:path';
 import {fileURLToPath, pathToFileURL} from 'node:url';
 
@@ -77,6 +77,11 @@ const page = readFileSync(join(here, 'src', 'index.html'), 'utf8')
 writeFileSync(join(staging, 'index.html'), page);
 copyFileSync(join(here, 'src', 'favicon.svg'), join(staging, 'favicon.svg'));
 const digest = createHash('sha256').update(page).digest('hex').slice(0, 12);
-rmSync(out, {recursive: true, force: true});
+// The old output moves aside before the new one takes its place, so `out` is never a half
+// of either; CMake's stamp (and index.html, an output too) is written only after this.
+const old = `${out}.old`;
+rmSync(old, {recursive: true, force: true});
+if (existsSync(out)) renameSync(out, old);
 renameSync(staging, out);
+rmSync(old, {recursive: true, force: true});
 console.log(`console built into ${out} (${script}, ${style}, index ${digest})`);

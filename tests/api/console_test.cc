@@ -59,6 +59,12 @@ TEST_F(ConsoleTest, ServesTheAppWithItsHeaders) {
       client_->Send("GET", "/console/", {{"If-None-Match", index.Header("etag")}}, "");
   EXPECT_EQ(again.status, 304);
   EXPECT_TRUE(again.body.empty());
+  // A list, a weak tag or "*" (RFC 9110) revalidate as well; another tag does not.
+  for (const std::string& tags :
+       {"\"x\", " + index.Header("etag"), "W/" + index.Header("etag"), std::string("*")}) {
+    EXPECT_EQ(client_->Send("GET", "/console/", {{"If-None-Match", tags}}, "").status, 304) << tags;
+  }
+  EXPECT_EQ(client_->Send("GET", "/console/", {{"If-None-Match", "\"x\""}}, "").status, 200);
 }
 
 TEST_F(ConsoleTest, APagesAddressLoadsTheAppAndATopLevelFileIsItself) {
@@ -68,6 +74,9 @@ TEST_F(ConsoleTest, APagesAddressLoadsTheAppAndATopLevelFileIsItself) {
   HttpReply icon = client_->Send("GET", "/console/favicon.svg");
   EXPECT_EQ(icon.body, "<svg/>");
   EXPECT_EQ(icon.Header("content-type"), "image/svg+xml");
+  // The app's own parameter is taken; any other is refused like everywhere else.
+  EXPECT_EQ(client_->Send("GET", "/console/access?subject=user:usr_1").status, 200);
+  EXPECT_EQ(client_->Send("GET", "/console/access?x=1").status, 400);
   HttpReply bare = client_->Send("GET", "/console");
   EXPECT_EQ(bare.status, 308);
   EXPECT_EQ(bare.Header("location"), "/console/");
@@ -82,6 +91,15 @@ TEST_F(ConsoleTest, NothingOutsideTheBuiltFiles) {
   EXPECT_EQ(client_->Send("GET", "/console/.hidden").body, "<!doctype html><title>Custos</title>");
   EXPECT_EQ(client_->Send("POST", "/console/", {{"Content-Type", "application/json"}}, "{}").status,
             405);
+}
+
+TEST(ConsoleFilesTest, TooDeepIsRefused) {
+  TempDir dir;
+  Write(dir.File("index.html"), "x");
+  Write(dir.File("a/b/c/d/e.js"), "x");
+  auto loaded = api::ConsoleFiles::Load(dir.path());
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.error().message.find("deeper"), std::string::npos);
 }
 
 TEST(ConsoleFilesTest, ADirectoryWithoutAnIndexIsRefused) {

@@ -32,6 +32,11 @@ const server = spawn(custos, ['serve', '--listen', '127.0.0.1:0', '--data-dir', 
                               '--kafka', 'off', '--console-dir', consoleDir, '--access-log', 'off'],
                      {stdio: ['ignore', 'pipe', 'pipe']});
 let serverLog = '';
+// Whatever happens (a failed setup included), the server and its data dir go with the test.
+process.on('exit', () => {
+  if (server.exitCode === null) server.kill('SIGKILL');
+  rmSync(dataDir, {recursive: true, force: true});
+});
 const base = await new Promise((ok, fail) => {
   const timer = setTimeout(() => fail(new Error(`custos serve did not listen within 30 s:\n${serverLog}`)), 30_000);
   const onData = (chunk) => {
@@ -458,12 +463,15 @@ await step('a user without view on iam.audit sees no Audit trail link and gets 4
 
 await step('sign in with an API client (the root client)', async () => {
   const {context, page: p} = await newPage();
-  await p.goto(`${base}/console/settings`);
+  // A link to a page with its subject (as the user page makes) opens there after sign-in.
+  await p.goto(`${base}/console/access?subject=user:${bob.id}`);
   await p.getByRole('button', {name: 'Sign in with an API client'}).click();
   await p.getByLabel('Tenant').fill('acme');
   await p.getByLabel('Client ID').fill(root.client_id);
   await p.getByLabel('Client secret').fill(root.client_secret);
   await p.getByRole('button', {name: 'Sign in', exact: true}).click();
+  assert.equal(await p.getByLabel('Subject', {exact: true}).inputValue(), bob.id);
+  await nav(p).getByRole('link', {name: 'Settings'}).click();
   await p.getByLabel('Retention days').waitFor();  // root may change plan and retention
   await context.close();
 });

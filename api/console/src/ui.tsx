@@ -152,7 +152,7 @@ export function DataTable<T>(props: {
         </thead>
         <tbody>
           {rows.map((r) => (
-            <tr key={props.rowKey(r)} class={onRow ? 'clickable' : undefined} onClick={onRow ? () => onRow(r) : undefined}>
+            <tr key={props.rowKey(r)} class={onRow ? 'clickable' : undefined} onClick={onRow ? (e) => !(e.target as HTMLElement).closest('a, button') && onRow(r) : undefined}>
               {columns.map((c) => (
                 <td key={c.key} data-label={c.label}>
                   {c.render(r)}

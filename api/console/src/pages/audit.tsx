@@ -85,7 +85,9 @@ function AuditList() {
       {can(me, 'iam.audit', 'manage') && <ExportAudit query={query} />}
       <ErrorBox error={events.error} />
       {events.loading && !events.data && <Loading what="events" />}
-      {events.data && events.data.items.length === 0 && <Empty>No event matches these filters in the retention window.</Empty>}
+      {events.data && events.data.items.length === 0 && (events.data.next_cursor
+        ? <Empty>No matching event in this stretch of the trail; Next searches further.</Empty>
+        : <Empty>No event matches these filters in the retention window.</Empty>)}
       {events.data && events.data.items.length > 0 && (
         <AuditTable events={events.data.items} onOpen={(e) => navigate(`/console/audit/${e.id}`)} />
       )}
@@ -141,8 +143,8 @@ interface Verification {
 
 const VERIFY_CHUNK = 20000;
 
-// Verifies the chain in ranges that overlap by one event (so every link is checked), showing
-// how far it got; the server recomputes every hash of each range.
+// Verifies the chain range by range (the server checks each range's first event against the
+// one before it, so consecutive ranges leave no link unchecked), showing how far it got.
 function VerifyChain() {
   const {api} = useSession();
   const [progress, setProgress] = useState<{done: number; total: number} | null>(null);
@@ -154,29 +156,36 @@ function VerifyChain() {
       const newest = await api.get<Page<AuditEvent>>('/audit/events', {limit: 1});
       const oldest = await api.get<Page<AuditEvent>>('/audit/events', {limit: 1, order: 'asc'});
       const head = newest.items[0]?.tenant_seq;
-      const low = oldest.items[0]?.tenant_seq;
+      const low = oldest.items[0]?.tenant_seq ?? head;
       if (head === undefined || low === undefined) {
+        // Nothing in the retention window: one check of whatever is stored.
         setResult(await api.get<Verification>('/audit/verify'));
         return;
       }
-      let total: Verification | null = null;
-      let from: number | null = null;
+      const sum = {ok: true, checked: 0, first: 0, last: 0, head: '', error: undefined as string | undefined};
+      let from = 1;  // the server starts at the first event it still stores
       setProgress({done: 0, total: head - low + 1});
       try {
-        for (;;) {
-          const to: number = Math.min(head, (from ?? low) + VERIFY_CHUNK);
-          const part: Verification = await api.get<Verification>('/audit/verify', {from_tenant_seq: from, to_tenant_seq: to});
-          total = total
-            ? {...part, checked: total.checked + Math.max(0, part.checked - 1), first_tenant_seq: total.first_tenant_seq}
-            : part;
-          if (!part.ok || to >= head || part.last_tenant_seq === null) break;
-          from = to;
-          setProgress({done: to - low + 1, total: head - low + 1});
+        while (from <= head) {
+          const to = Math.min(head, Math.max(from, low) + VERIFY_CHUNK - 1);
+          const part = await api.get<Verification>('/audit/verify', {from_tenant_seq: from, to_tenant_seq: to});
+          sum.checked += part.checked;
+          if (!sum.first && part.first_tenant_seq) sum.first = part.first_tenant_seq;
+          if (part.last_tenant_seq) sum.last = part.last_tenant_seq;
+          if (part.head_hash) sum.head = part.head_hash;
+          if (!part.ok) {
+            sum.ok = false;
+            sum.error = part.error;
+            break;
+          }
+          from = to + 1;
+          setProgress({done: Math.max(0, to - low + 1), total: head - low + 1});
         }
       } finally {
         setProgress(null);
       }
-      setResult(total);
+      setResult({ok: sum.ok, checked: sum.checked, first_tenant_seq: sum.first || null,
+                 last_tenant_seq: sum.last || null, head_hash: sum.head || null, error: sum.error});
     });
   return (
     <div class="verify">
@@ -219,7 +228,7 @@ function show(v: unknown): string {
 
 function AuditEventView({id}: {id: string}) {
   const {api} = useSession();
-  const event = useLoad(() => api.get<AuditEvent>(`/audit/events/${id}`), [id]);
+  const event = useLoad(() => api.get<AuditEvent>(`/audit/events/${encodeURIComponent(id)}`), [id]);
   if (event.error) return (<section><PageHeader title="Audit event" /><ErrorBox error={event.error} /></section>);
   if (!event.data) return <Loading what="the event" />;
   const e = event.data;

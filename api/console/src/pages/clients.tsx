@@ -88,7 +88,8 @@ function NewClient({onClose}: {onClose: () => void}) {
   );
 }
 
-function ClientDetail({id}: {id: string}) {
+function ClientDetail({id: raw}: {id: string}) {
+  const id = encodeURIComponent(raw);
   const {api, me} = useSession();
   const client = useLoad(() => api.get<ApiClient>(`/api-clients/${id}`), [id]);
   const roles = useLoad(() => api.all<Role>('/roles'), []);

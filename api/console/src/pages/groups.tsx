@@ -80,7 +80,8 @@ function NewGroup({onClose}: {onClose: () => void}) {
   );
 }
 
-function GroupDetail({id}: {id: string}) {
+function GroupDetail({id: raw}: {id: string}) {
+  const id = encodeURIComponent(raw);
   const {api, me} = useSession();
   const group = useLoad(() => api.get<Group>(`/groups/${id}`), [id]);
   const members = useLoad(() => api.get<{members: Subject[]}>(`/groups/${id}/members`), [id]);

@@ -76,7 +76,8 @@ function NewRole({onClose}: {onClose: () => void}) {
   );
 }
 
-function RoleDetail({id}: {id: string}) {
+function RoleDetail({id: raw}: {id: string}) {
+  const id = encodeURIComponent(raw);
   const {api, me} = useSession();
   const role = useLoad(() => api.get<Role>(`/roles/${id}`), [id]);
   const all = useLoad(() => api.all<Role>('/roles'), []);
@@ -114,7 +115,7 @@ function RoleDetail({id}: {id: string}) {
     <section>
       <PageHeader title={r.name}>
         <a class="button" href="/console/roles">All roles</a>
-        {can(me, 'iam.role', 'edit') && (r.status === 'active'
+        {can(me, 'iam.role', 'edit') && !r.built_in && (r.status === 'active'
           ? <button type="button" onClick={() => setStatus('deactivate')} disabled={action.busy}>Deactivate</button>
           : <button type="button" onClick={() => setStatus('activate')} disabled={action.busy}>Activate</button>)}
         {can(me, 'iam.role', 'manage') && !r.built_in && (

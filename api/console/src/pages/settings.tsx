@@ -1,6 +1,7 @@
 // Settings: the tenant's settings, plan and retention; editable where the caller may change
 // them (settings: admin on iam.settings; plan and retention: the root client alone).
 import {useState} from 'preact/hooks';
+import {ApiError} from '../api';
 import {can, type Tenant} from '../model';
 import {useSession} from '../session';
 import {ErrorBox, Loading, Notice, PageHeader, SelectField, TextField, useAction, useLoad} from '../ui';
@@ -42,11 +43,21 @@ export function SettingsPage() {
     e.preventDefault();
     action.run(async () => {
       const settings: Record<string, number> = {};
-      for (const s of SETTINGS) settings[s.key] = Number(value(s.key));
-      const body: Record<string, unknown> = {settings};
+      for (const [k, v] of Object.entries(draft)) {
+        if (v.trim() === '' || !Number.isInteger(Number(v))) {
+          throw new ApiError(0, 'Not a whole number', `${SETTINGS.find((x) => x.key === k)?.label ?? k}: "${v}"`);
+        }
+        if (Number(v) !== t.settings[k]) settings[k] = Number(v);
+      }
+      const body: Record<string, unknown> = {};
+      if (Object.keys(settings).length) body.settings = settings;
       if (isRoot && plan) {
         body.plan = plan.plan;
         if (plan.days) body.retention_days = Number(plan.days);
+      }
+      if (Object.keys(body).length === 0) {
+        setSaved('Nothing changed.');
+        return;
       }
       await api.call('PATCH', api.base, body);
       setDraft({});

@@ -1,7 +1,7 @@
 // Sign-in (a user's email and password, or an API client's id and secret) and the forced
 // password change after a temporary password.
 import {useState} from 'preact/hooks';
-import {Api, ApiError, loginClient, loginUser} from '../api';
+import {Api, ApiError, loginClient, loginUser, tokenClaims} from '../api';
 import type {Me} from '../model';
 import {ErrorBox, TextField, useAction} from '../ui';
 
@@ -19,6 +19,11 @@ export function SignIn({onSignedIn}: {onSignedIn: (api: Api, me: Me, mustChange:
     run(async () => {
       const t = tenant.trim();
       const answer = mode === 'user' ? await loginUser(t, email.trim(), password) : await loginClient(clientId.trim(), secret);
+      // An API client's token names its tenant (the root client's names none).
+      const claimed = mode === 'client' ? tokenClaims(answer.access_token).tenant : undefined;
+      if (typeof claimed === 'string' && claimed !== t) {
+        throw new ApiError(0, 'Another tenant', `this API client belongs to the tenant ${claimed}`);
+      }
       const api = new Api(t, answer.access_token);
       const me = await api.get<Me>('/me');
       setPassword('');
@@ -97,7 +102,8 @@ export function ChangePassword(props: {api: Api; onChanged: (api: Api, me: Me) =
         <button type="submit" class="primary" disabled={busy}>
           {busy ? 'Changing…' : 'Change password'}
         </button>
-        <button type="button" class="link" onClick={props.onCancel}>
+        <button type="button" class="link"
+                onClick={() => { props.api.post('/auth/logout').catch(() => undefined); props.onCancel(); }}>
           Cancel and sign out
         </button>
       </form>

@@ -270,7 +270,7 @@ const DONE: Record<string, string> = {
 
 function UserDetail({id}: {id: string}) {
   const {api, me} = useSession();
-  const user = useLoad(() => api.get<User>(`/users/${id}`), [id]);
+  const user = useLoad(() => api.get<User>(`/users/${encodeURIComponent(id)}`), [id]);
   const roles = useLoad(() => api.all<Role>('/roles'), []);
   const [editing, setEditing] = useState(false);
   const [secret, setSecret] = useState<User | null>(null);
@@ -285,7 +285,7 @@ function UserDetail({id}: {id: string}) {
 
   const act = (path: string, label: string) =>
     action.run(async () => {
-      const answer = await api.post<User>(`/users/${id}/${path}`);
+      const answer = await api.post<User>(`/users/${encodeURIComponent(id)}/${path}`);
       setDone(DONE[path] ?? `${label}: done.`);
       if (path === 'reset-password') setSecret(answer);
       user.reload();
@@ -463,12 +463,17 @@ function EditProfile({user, onClose, onSaved}: {user: User; onClose: () => void;
 function UserEvents({id, version}: {id: string; version: number}) {
   const {api} = useSession();
   const events = useLoad(async () => {
-    const [about, by] = await Promise.all([
-      api.get<Page<AuditEvent>>('/audit/events', {target: id, limit: 20}),
-      api.get<Page<AuditEvent>>('/audit/events', {actor: id, limit: 20}),
-    ]);
+    // A page may come back empty with a cursor (the query's work budget): follow a few.
+    const recent = async (q: Record<string, string>) => {
+      let page = await api.get<Page<AuditEvent>>('/audit/events', {...q, limit: 20});
+      for (let i = 0; i < 5 && page.items.length === 0 && page.next_cursor; ++i) {
+        page = await api.get<Page<AuditEvent>>('/audit/events', {...q, limit: 20, cursor: page.next_cursor});
+      }
+      return page.items;
+    };
+    const [about, by] = await Promise.all([recent({target: id}), recent({actor: id})]);
     const seen = new Map<string, AuditEvent>();
-    for (const e of [...about.items, ...by.items]) seen.set(e.id, e);
+    for (const e of [...about, ...by]) seen.set(e.id, e);
     return [...seen.values()].sort((a, b) => b.seq - a.seq).slice(0, 20);
   }, [id, version]);
   return (
