@@ -10,6 +10,7 @@
 #include "core/fields.h"
 #include "core/hex.h"
 #include "core/iam/credentials.h"
+#include "core/iam/mfa.h"
 #include "core/log.h"
 #include "core/sha256.h"
 
@@ -445,6 +446,12 @@ struct Api::Impl {
                                      "change the temporary password first (POST …/auth/password)",
                                      {}};
                 }
+                if (u != nullptr && core::iam::MustEnrollMfa(state, *u, services.clock().Now())) {
+                  return core::Error{
+                      core::Errc::kPermissionDenied,
+                      "this tenant requires a second factor: enrol one first (POST …/me/mfa/totp)",
+                      {}};
+                }
               }
               if (spec.access != Access::kIam) return core::OkStatus();
               return internal::Authorize(call, state, action,
@@ -517,6 +524,7 @@ Api::Api(ApiDeps deps, ApiOptions options)
   internal::AddTreeRoutes(impl_->table, s);
   internal::AddAuditRoutes(impl_->table, s);
   internal::AddConsoleRoutes(impl_->table, s);
+  internal::AddMfaRoutes(impl_->table, s);
   for (const RouteSpec& r : impl_->table.router.routes()) {
     impl_->metric_ids.push_back(s.deps.metrics.RegisterRoute(r.pattern, r.method));
   }

@@ -115,6 +115,9 @@ struct ApiDeps {
   std::function<void(core::JsonWriter&)> replication;
   // The console's built files, served at /console/ (console_files.h); null: not served.
   std::shared_ptr<const ConsoleFiles> console;
+  // The 32-byte key that seals TOTP secrets in the credential store (core/sealed.h), kept in
+  // DATA_DIR/keys/mfa.key; empty: MFA enrolment is refused (503).
+  std::string mfa_key;
 };
 
 using RootClient = projections::RootClient;

@@ -9,6 +9,7 @@
 #include "core/base64.h"
 #include "core/hex.h"
 #include "core/iam/credentials.h"
+#include "core/iam/mfa.h"
 #include "core/iam/password.h"
 #include "core/json_writer.h"
 #include "core/sha256.h"
@@ -25,26 +26,6 @@ HttpResponse OAuthError(int status, std::string_view error, std::string_view des
   HttpResponse r = JsonResponse(status, w.Take());
   r.Header("Cache-Control", "no-store");
   if (status == 401) r.Header("WWW-Authenticate", "Basic realm=\"custos\"");
-  return r;
-}
-
-std::string NewJti(core::Random& random) {
-  unsigned char raw[16];
-  random.Fill(raw, sizeof raw);
-  std::string jti;
-  core::AppendHex(jti, raw, sizeof raw);
-  return jti;
-}
-
-HttpResponse TokenResponse(const std::string& token, int64_t expires_in,
-                           std::optional<bool> must_change) {
-  core::JsonWriter w;
-  w.BeginObject().Key("access_token").String(token).Key("token_type").String("Bearer");
-  w.Key("expires_in").Int(expires_in);
-  if (must_change) w.Key("must_change_password").Bool(*must_change);
-  w.EndObject();
-  HttpResponse r = JsonResponse(200, w.Take());
-  r.Header("Cache-Control", "no-store").Header("Pragma", "no-cache");
   return r;
 }
 
@@ -100,6 +81,8 @@ struct LoginView {
   std::optional<core::Time> temp_expires;
   int token_ttl = 900;
   int64_t session_epoch = 0;
+  bool mfa = false;              // has a second factor: the login needs POST …/auth/mfa
+  bool must_enroll_mfa = false;  // the tenant requires one it has not enrolled
 };
 
 // A hash to check against when the email is unknown, so that both cost the same.
@@ -421,6 +404,8 @@ void LoginRoute(const CallPtr& call) {
       v.must_change_password = u->must_change_password;
       v.temp_expires = u->temp_password_expires_at;
       v.session_epoch = u->session_epoch;
+      v.mfa = u->mfa.has_value();
+      v.must_enroll_mfa = iam::MustEnrollMfa(st, *u, now);
     }
     return v;
   });
@@ -469,22 +454,26 @@ void LoginRoute(const CallPtr& call) {
                                   : "the email or password is wrong, or the account is not active");
         });
   }
-  TokenClaims c{"",
-                *view->user_id,
-                tenant,
-                "user",
-                NewJti(s.deps.random),
-                "",
-                view->must_change_password,
-                now,
-                now + std::chrono::seconds(view->token_ttl),
-                view->session_epoch};
-  const std::string token = s.deps.tokens.Sign(c);
+  // A second factor: the password was right, the login is not complete yet (the events of
+  // POST …/auth/mfa record how it ends).
+  if (view->mfa) {
+    return call->Reply(MfaChallenge(s, tenant, *view->user_id, view->session_epoch, now));
+  }
+  const std::string token = SignUserToken(s, tenant, *view->user_id, view->must_change_password,
+                                          view->token_ttl, view->session_epoch, now);
   const int64_t ttl = view->token_ttl;
   const bool must_change = view->must_change_password;
+  const bool must_enroll = view->must_enroll_mfa;
   Execute(call, record,
-          [token, ttl, must_change](const iam::TenantState&, const projections::ExecuteResult&) {
-            return TokenResponse(token, ttl, must_change);
+          [token, ttl, must_change, must_enroll](const iam::TenantState&,
+                                                 const projections::ExecuteResult&) {
+            HttpResponse r = TokenResponse(token, ttl, must_change);
+            if (must_enroll) {
+              // The tenant requires a second factor this user has not enrolled: until it does,
+              // only the login-only routes (POST …/me/mfa/totp) answer.
+              r.body.insert(r.body.size() - 1, ",\"mfa_enrollment_required\":true");
+            }
+            return r;
           });
 }
 
@@ -572,6 +561,42 @@ void LogoutRoute(const CallPtr& call) {
 }
 
 }  // namespace
+
+std::string NewJti(core::Random& random) {
+  unsigned char raw[16];
+  random.Fill(raw, sizeof raw);
+  std::string jti;
+  core::AppendHex(jti, raw, sizeof raw);
+  return jti;
+}
+
+HttpResponse TokenResponse(const std::string& token, int64_t expires_in,
+                           std::optional<bool> must_change) {
+  core::JsonWriter w;
+  w.BeginObject().Key("access_token").String(token).Key("token_type").String("Bearer");
+  w.Key("expires_in").Int(expires_in);
+  if (must_change) w.Key("must_change_password").Bool(*must_change);
+  w.EndObject();
+  HttpResponse r = JsonResponse(200, w.Take());
+  r.Header("Cache-Control", "no-store").Header("Pragma", "no-cache");
+  return r;
+}
+
+std::string SignUserToken(Services& s, const std::string& tenant, const std::string& user_id,
+                          bool must_change_password, int ttl_seconds, int64_t session_epoch,
+                          core::Time now) {
+  TokenClaims c{"",
+                user_id,
+                tenant,
+                "user",
+                NewJti(s.deps.random),
+                "",
+                must_change_password,
+                now,
+                now + std::chrono::seconds(ttl_seconds),
+                session_epoch};
+  return s.deps.tokens.Sign(c);
+}
 
 void AddAuthRoutes(RouteTable& t, Services&) {
   t.Add(RouteSpec{"POST", "/oauth/token", Access::kPublic, "", "", Work::kLogin, false, true}.Media(

@@ -119,8 +119,10 @@ void PatchTenantRoute(const CallPtr& call) {
     } else {
       for (const auto& [key, value] : settings->members()) {
         static constexpr std::string_view kKnown[] = {
-            "lockout_threshold",       "lockout_minutes", "password_min_length",
-            "temp_password_ttl_hours", "invite_ttl_days", "token_ttl_seconds"};
+            "lockout_threshold",   "lockout_minutes",
+            "password_min_length", "temp_password_ttl_hours",
+            "invite_ttl_days",     "token_ttl_seconds",
+            "mfa_required"};
         if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
           s = core::InvalidField("settings." + key, "is not a known setting");
           break;
@@ -141,6 +143,11 @@ void PatchTenantRoute(const CallPtr& call) {
       read("temp_password_ttl_hours", p.temp_password_ttl_hours);
       read("invite_ttl_days", p.invite_ttl_days);
       read("token_ttl_seconds", p.token_ttl_seconds);
+      if (const core::JsonValue* v = settings->Find("mfa_required"); v != nullptr && s.ok()) {
+        std::string value;
+        s = core::ReadValue(*v, value, "settings.mfa_required");
+        p.mfa_required = value;
+      }
       u.settings = p;
     }
   }

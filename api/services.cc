@@ -369,4 +369,41 @@ size_t RateLimiter::size() const {
   return buckets_.size();
 }
 
+void OneTimeValues::Put(const std::string& key, std::string value, core::Time now,
+                        core::Time expires) {
+  std::lock_guard lock(mu_);
+  if (values_.size() >= capacity_ && !values_.contains(key)) {
+    std::erase_if(values_, [&](const auto& kv) { return kv.second.second <= now; });
+    if (values_.size() >= capacity_) {
+      auto soonest = std::min_element(
+          values_.begin(), values_.end(),
+          [](const auto& a, const auto& b) { return a.second.second < b.second.second; });
+      values_.erase(soonest);
+    }
+  }
+  values_[key] = {std::move(value), expires};
+}
+
+std::optional<std::string> OneTimeValues::Take(const std::string& key, core::Time now) {
+  std::lock_guard lock(mu_);
+  auto it = values_.find(key);
+  if (it == values_.end()) return std::nullopt;
+  std::optional<std::string> out;
+  if (it->second.second > now) out = std::move(it->second.first);
+  values_.erase(it);
+  return out;
+}
+
+std::optional<std::string> OneTimeValues::Find(const std::string& key, core::Time now) const {
+  std::lock_guard lock(mu_);
+  auto it = values_.find(key);
+  if (it == values_.end() || it->second.second <= now) return std::nullopt;
+  return it->second.first;
+}
+
+void OneTimeValues::Erase(const std::string& key) {
+  std::lock_guard lock(mu_);
+  values_.erase(key);
+}
+
 }  // namespace custos::api::internal

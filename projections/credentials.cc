@@ -181,6 +181,18 @@ core::Result<core::AppendedEvent> Credentials::RevokeRoot(core::EventLog& log,
   return std::move(appended->front());
 }
 
+core::Result<std::optional<core::iam::MfaCredential>> Credentials::Mfa(
+    std::string_view tenant, std::string_view user_id) const {
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                          kv_.Get(core::Space::kCredentials, core::iam::MfaKey(tenant, user_id)));
+  if (!stored) return std::optional<core::iam::MfaCredential>();
+  core::iam::MfaCredential credential;
+  if (core::Status s = core::FromJson(*stored, credential); !s.ok()) {
+    return core::Corruption("the second factor of " + std::string(user_id) + " is unreadable");
+  }
+  return std::optional<core::iam::MfaCredential>(std::move(credential));
+}
+
 core::Result<std::optional<core::iam::PasswordCredential>> Credentials::Password(
     std::string_view tenant, std::string_view user_id) const {
   CUSTOS_ASSIGN_OR_RETURN(

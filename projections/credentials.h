@@ -100,6 +100,9 @@ class Credentials {
   [[nodiscard]] std::optional<core::Time> RootRevokedUntil(std::string_view jti);
 
   // A user's password credential (none for a user that has none yet).
+  // A user's second factor (its TOTP key sealed), none when it has none.
+  [[nodiscard]] core::Result<std::optional<core::iam::MfaCredential>> Mfa(
+      std::string_view tenant, std::string_view user_id) const;
   [[nodiscard]] core::Result<std::optional<core::iam::PasswordCredential>> Password(
       std::string_view tenant, std::string_view user_id) const;
   // The key id of the client's secret whose hash is `secret_hash` ("" if none matches); every

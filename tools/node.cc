@@ -11,10 +11,12 @@
 #include "api/follower_gate.h"
 #include "api/server.h"
 
+#include "core/base64.h"
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "core/private_file.h"
 #include "core/random.h"
+#include "core/sealed.h"
 #include "storage/curl_poster.h"
 #include "storage/data_dir.h"
 #include "storage/kafka_feed.h"
@@ -62,6 +64,30 @@ struct Node::Parts {
 Node::Node(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 Node::~Node() { Stop(); }
+
+namespace {
+
+// The key that seals TOTP secrets (core/sealed.h): 32 random bytes, base64url, in a private
+// file made at first start. A file that is not such a key stops the node rather than being
+// replaced (the secrets sealed under it would no longer open).
+core::Result<std::string> LoadOrCreateSealKey(const std::string& path, core::Random& random) {
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> stored, core::ReadPrivateFile(path));
+  if (stored) {
+    std::string text = *stored;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    std::optional<std::string> key = core::Base64UrlDecode(text);
+    if (!key || key->size() != core::kSealKeyBytes) {
+      return core::Corruption(path + " is not a 32-byte key (base64url)");
+    }
+    return *key;
+  }
+  std::string key(core::kSealKeyBytes, '\0');
+  random.Fill(reinterpret_cast<unsigned char*>(key.data()), key.size());
+  CUSTOS_RETURN_IF_ERROR(core::WritePrivateFile(path, core::Base64UrlEncode(key) + "\n"));
+  return key;
+}
+
+}  // namespace
 
 core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   // The data directory and its keys are this user's alone, or the server does not start.
@@ -252,6 +278,8 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   const projections::Retention* retention = p->retention.get();
   const projections::Follower* follower = p->follower.get();
   auto keys_mu = std::make_shared<std::mutex>();
+  CUSTOS_ASSIGN_OR_RETURN(std::string mfa_key,
+                          LoadOrCreateSealKey(options.data_dir + "/keys/mfa.key", p->random));
   std::shared_ptr<const api::ConsoleFiles> console;
   if (!options.console_dir.empty()) {
     CUSTOS_ASSIGN_OR_RETURN(console, api::ConsoleFiles::Load(options.console_dir));
@@ -405,7 +433,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                                   }
                                   w.EndObject();
                                 },
-          std::move(console)},
+          std::move(console), std::move(mfa_key)},
       api_options);
   // Admission (body limits, credentials before the body) comes from the routes, so it is set
   // once the Api exists.

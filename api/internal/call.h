@@ -219,6 +219,25 @@ class KnownSources {
   std::chrono::steady_clock::time_point last_sweep_{};
 };
 
+// Values handed out for a few minutes and then forgotten: MFA tokens awaiting a login's second
+// step (by their SHA-256), enrolments awaiting their confirming code (by tenant and user). In
+// memory only — after a restart the step is asked for again — and bounded: when full, the
+// expired go first, then the entry that expires soonest.
+class OneTimeValues {
+ public:
+  explicit OneTimeValues(size_t capacity = 100'000) : capacity_(capacity) {}
+  void Put(const std::string& key, std::string value, core::Time now, core::Time expires);
+  // The value, removed (so used once); nullopt when unknown or expired.
+  [[nodiscard]] std::optional<std::string> Take(const std::string& key, core::Time now);
+  [[nodiscard]] std::optional<std::string> Find(const std::string& key, core::Time now) const;
+  void Erase(const std::string& key);
+
+ private:
+  size_t capacity_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::pair<std::string, core::Time>> values_;
+};
+
 // What every route shares: the dependencies, the pools, limiters and caches.
 // Thread-safety: shared by every I/O and pool thread; each member is safe to use from any
 // thread (the pools, limiters, caches and tally lock inside; deps say their own rules).
@@ -244,6 +263,8 @@ struct Services {
   FrontLogins front_logins;
   KnownSources known_sources{std::chrono::hours(24 * 7)};
   FailedLoginTally failed_logins;
+  OneTimeValues mfa_tokens;      // SHA-256 of an MFA token → tenant \0 user \0 session epoch
+  OneTimeValues mfa_enrolments;  // tenant \0 user → the TOTP key awaiting its first code
 
   Services(ApiDeps d, ApiOptions o)
       : deps(std::move(d)),
@@ -491,5 +512,20 @@ void AddInvitationRoutes(RouteTable& t, Services& s);
 void AddTreeRoutes(RouteTable& t, Services& s);
 void AddAuditRoutes(RouteTable& t, Services& s);
 void AddConsoleRoutes(RouteTable& t, Services& s);
+void AddMfaRoutes(RouteTable& t, Services& s);
+
+// Shared by the login routes (routes_auth.cc, routes_mfa.cc).
+[[nodiscard]] std::string NewJti(core::Random& random);
+[[nodiscard]] HttpResponse TokenResponse(const std::string& token, int64_t expires_in,
+                                         std::optional<bool> must_change);
+// A user's access token, as a login completes.
+[[nodiscard]] std::string SignUserToken(Services& s, const std::string& tenant,
+                                        const std::string& user_id, bool must_change_password,
+                                        int ttl_seconds, int64_t session_epoch, core::Time now);
+// A login whose password was right for a user with a second factor: no token yet, an MFA
+// token (single use, 5 minutes) for POST …/auth/mfa instead.
+[[nodiscard]] HttpResponse MfaChallenge(Services& s, const std::string& tenant,
+                                        const std::string& user_id, int64_t session_epoch,
+                                        core::Time now);
 
 }  // namespace custos::api::internal

@@ -31,8 +31,11 @@ void WriteTenant(core::JsonWriter& w, const Tenant& t, size_t seats_used) {
   w.Key("seat_limit");
   core::WriteValue(w, t.seat_limit);
   w.Key("seats_used").UInt(seats_used);
+  // Every setting, its default included (mfa_required is stored only once set).
+  TenantSettings settings = t.settings;
+  if (!settings.mfa_required) settings.mfa_required = "none";
   w.Key("settings");
-  core::WriteValue(w, t.settings);
+  core::WriteValue(w, settings);
   w.Key("legal_hold").Bool(t.legal_hold).Key("legal_hold_reason").String(t.legal_hold_reason);
   Times(w, t.created_at, t.updated_at, t.version);
   w.EndObject();
@@ -56,6 +59,17 @@ void WriteUser(core::JsonWriter& w, const TenantState& s, const User& u, bool de
   w.Key("support").Bool(p.support.value_or(false));
   w.Key("status").String(ToString(u.status));
   w.Key("must_change_password").Bool(u.must_change_password);
+  // The second factor, never its secret: how many recovery codes are left to use.
+  w.Key("mfa");
+  if (u.mfa) {
+    w.BeginObject().Key("method").String(u.mfa->method);
+    w.Key("enrolled_at").String(core::FormatTime(u.mfa->enrolled_at));
+    w.Key("recovery_codes_left")
+        .Int(u.mfa->recovery_codes - static_cast<int>(u.mfa->recovery_used.size()));
+    w.EndObject();
+  } else {
+    w.Null();
+  }
   w.Key("last_active_at");
   core::WriteValue(w, u.last_active_at);
   const std::set<std::string>& bindings = s.BindingsOf(subject);

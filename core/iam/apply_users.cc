@@ -1,4 +1,6 @@
 // The Applier for users, their properties and their logins (decide_users.cc makes these).
+#include <algorithm>
+
 #include "core/iam/internal/applier.h"
 #include "core/iam/internal/state_parts.h"
 #include "core/iam/names.h"
@@ -159,6 +161,39 @@ Status Applier::Login(const LoginData& d, bool succeeded) {
 
 Status Applier::operator()(const LoginSucceeded& e) { return Login(e.data, true); }
 Status Applier::operator()(const LoginFailed& e) { return Login(e.data, false); }
+
+Status Applier::operator()(const UserMfaEnrolled& e) {
+  const UserMfaData& d = e.data;
+  return ChangeUser(d.user_id, [&](User& u) {
+    u.mfa = UserMfa{d.method, time_, d.step.value_or(-1), {}, d.recovery_codes.value_or(0)};
+  });
+}
+
+Status Applier::operator()(const UserMfaRemoved& e) {
+  return ChangeUser(e.data.user_id, [](User& u) { u.mfa.reset(); });
+}
+
+// A second step that succeeded completes a login (like auth.login_succeeded) and uses up its
+// code; one that failed counts towards the lockout like a wrong password.
+Status Applier::operator()(const MfaSucceeded& e) {
+  const MfaAuthData& d = e.data;
+  return ChangeUser(d.user_id, [&](User& u) {
+    u.failed_logins = 0;
+    u.last_active_at = time_;
+    if (!u.mfa) return;
+    if (d.step) u.mfa->last_step = std::max(u.mfa->last_step, *d.step);
+    if (d.recovery_code_index) {
+      auto& used = u.mfa->recovery_used;
+      auto at = std::lower_bound(used.begin(), used.end(), *d.recovery_code_index);
+      if (at == used.end() || *at != *d.recovery_code_index)
+        used.insert(at, *d.recovery_code_index);
+    }
+  });
+}
+
+Status Applier::operator()(const MfaFailed& e) {
+  return ChangeUser(e.data.user_id, [](User& u) { ++u.failed_logins; });
+}
 
 }  // namespace internal
 }  // namespace custos::core::iam

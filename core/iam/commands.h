@@ -35,6 +35,7 @@ struct TenantSettingsPatch {
   std::optional<int> temp_password_ttl_hours;
   std::optional<int> invite_ttl_days;
   std::optional<int> token_ttl_seconds;
+  std::optional<std::string> mfa_required;  // "none", "admins" or "all"
 };
 struct UpdateTenant {
   std::optional<std::string> name;
@@ -115,6 +116,29 @@ struct RecordLogin {
   std::optional<Time> since;
   // A client that failed to authenticate (tallied like unknown emails; root only).
   std::optional<std::string> client_id;
+};
+// A second factor (TOTP) confirmed by the user itself: the secret sealed and the recovery
+// codes hashed by the caller (the API, which also checked the confirming code, of `step`).
+struct EnrollMfa {
+  std::string user_id;
+  std::string sealed_secret;
+  std::vector<std::string> recovery_hashes;
+  int64_t step = -1;
+};
+// Removes a user's second factor: the user itself (the API checked a current code first) or
+// a caller that may act on the user (ACCESS.md rule 5: an admin's reset).
+struct RemoveMfa {
+  std::string user_id;
+};
+// The second step of a login, recorded as the user itself (like RecordLogin). A success names
+// what it used up: a TOTP step later than the last one accepted, or an unused recovery code.
+struct RecordMfa {
+  std::string user_id;
+  bool succeeded = false;
+  std::string method;  // "totp" or "recovery_code"
+  std::optional<int64_t> step;
+  std::optional<int> recovery_code_index;
+  std::string reason;  // on failure
 };
 // Many users at once (CSV import). All or nothing: any invalid row fails the whole import;
 // best effort: the valid rows are created and the others reported by row.
@@ -282,13 +306,13 @@ struct DeleteNode {
 
 using Command =
     std::variant<CreateTenant, UpdateTenant, SetLegalHold, CreateUser, UpdateUser, ChangeUserStatus,
-                 ResetPassword, SetUserTag, RemoveUserTag, ChangePassword, RecordLogin, ImportUsers,
-                 RecordUserExport, DefineProperty, RemoveProperty, CreateRole, UpdateRole,
-                 ChangeRoleStatus, DeleteRole, CreateGroup, UpdateGroup, DeleteGroup,
-                 AddGroupMembers, RemoveGroupMember, CreateBinding, DeleteBinding, CreateClient,
-                 UpdateClient, ChangeClientStatus, DeleteClient, CreateClientSecret,
-                 RevokeClientSecret, RecordTokenIssued, RevokeToken, CreateInvitation,
-                 ResendInvitation, RevokeInvitation, AcceptInvitation, ExpireDue, CreateNode,
-                 UpdateNode, DeleteNode>;
+                 ResetPassword, SetUserTag, RemoveUserTag, ChangePassword, RecordLogin, EnrollMfa,
+                 RemoveMfa, RecordMfa, ImportUsers, RecordUserExport, DefineProperty,
+                 RemoveProperty, CreateRole, UpdateRole, ChangeRoleStatus, DeleteRole, CreateGroup,
+                 UpdateGroup, DeleteGroup, AddGroupMembers, RemoveGroupMember, CreateBinding,
+                 DeleteBinding, CreateClient, UpdateClient, ChangeClientStatus, DeleteClient,
+                 CreateClientSecret, RevokeClientSecret, RecordTokenIssued, RevokeToken,
+                 CreateInvitation, ResendInvitation, RevokeInvitation, AcceptInvitation, ExpireDue,
+                 CreateNode, UpdateNode, DeleteNode>;
 
 }  // namespace custos::core::iam

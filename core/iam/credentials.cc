@@ -20,6 +20,10 @@ std::string PasswordKey(std::string_view tenant, std::string_view user_id) {
   return Join({tenant, "pw", user_id});
 }
 
+std::string MfaKey(std::string_view tenant, std::string_view user_id) {
+  return Join({tenant, "mfa", user_id});
+}
+
 std::string ClientSecretKey(std::string_view tenant, std::string_view client_id,
                             std::string_view key_id) {
   return Join({tenant, "cs", client_id, key_id});

@@ -6,10 +6,14 @@
 //   <tenant> \0 cs \0 <client_id> \0 <key_id>    → SHA-256 hex of the client secret
 //   <tenant> \0 inv \0 <invitation_id>           → SHA-256 hex of the invitation token
 //   tok \0 <SHA-256 hex of an invitation token>  → <tenant> \0 <invitation_id>
+//   <tenant> \0 mfa \0 <user_id>                 → MfaCredential (JSON): the TOTP secret sealed
+//                                                  (AES-256-GCM, a key in the data dir), the
+//                                                  recovery codes' SHA-256 hex
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/time.h"
 
@@ -28,10 +32,29 @@ struct PasswordCredential {
   }
 };
 
+// A user's second factor. `sealed_secret` is the TOTP key encrypted under the node's MFA key
+// (core/sealed.h, bound to tenant and user); the recovery codes are server-made and kept as
+// SHA-256 hex, in the order their indexes name.
+struct MfaCredential {
+  std::string method;  // "totp"
+  std::string sealed_secret;
+  std::vector<std::string> recovery_hashes;
+  Time set_at;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("method", s.method);
+    v("sealed_secret", s.sealed_secret);
+    v("recovery_hashes", s.recovery_hashes);
+    v("set_at", s.set_at);
+  }
+};
+
 inline constexpr std::string_view kTemporaryPassword = "temporary";
 inline constexpr std::string_view kArgon2id = "argon2id";
 
 [[nodiscard]] std::string PasswordKey(std::string_view tenant, std::string_view user_id);
+[[nodiscard]] std::string MfaKey(std::string_view tenant, std::string_view user_id);
 [[nodiscard]] std::string ClientSecretKey(std::string_view tenant, std::string_view client_id,
                                           std::string_view key_id);
 // Every secret of one client: the keys with this prefix.

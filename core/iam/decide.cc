@@ -7,6 +7,7 @@
 #include "core/hex.h"
 #include "core/iam/credentials.h"
 #include "core/iam/internal/decider.h"
+#include "core/iam/mfa.h"
 #include "core/iam/names.h"
 #include "core/sha256.h"
 
@@ -464,7 +465,14 @@ Result<Decision> Decider::operator()(const UpdateTenant& c) {
           CheckRange(p.temp_password_ttl_hours, "temp_password_ttl_hours", 1, 8760));
       CUSTOS_RETURN_IF_ERROR(CheckRange(p.invite_ttl_days, "invite_ttl_days", 1, 365));
       CUSTOS_RETURN_IF_ERROR(CheckRange(p.token_ttl_seconds, "token_ttl_seconds", 60, 86400));
+      if (p.mfa_required && !IsMfaRequirement(*p.mfa_required)) {
+        return InvalidField("settings.mfa_required", "must be none, admins or all");
+      }
       TenantSettings& s = u.settings;
+      if (p.mfa_required) {
+        // "none" is the default: kept as absent, as before the setting existed.
+        s.mfa_required = *p.mfa_required == "none" ? std::nullopt : p.mfa_required;
+      }
       s.lockout_threshold = p.lockout_threshold.value_or(s.lockout_threshold);
       s.lockout_minutes = p.lockout_minutes.value_or(s.lockout_minutes);
       s.password_min_length = p.password_min_length.value_or(s.password_min_length);

@@ -409,20 +409,25 @@ Result<Decision> Decider::operator()(const RecordLogin& c) {
     return Done();
   }
   Emit(et::kAuthLoginFailed, LoginData{u->id, u->profile.email, c.reason}, target);
-  const TenantSettings& settings = s_.tenant().settings;
-  if (EffectiveStatus(*u, ctx_.now) == UserStatus::kActive &&
-      u->failed_logins + 1 >= settings.lockout_threshold) {
-    std::optional<Time> until;
-    if (settings.lockout_minutes > 0)
-      until = ctx_.now + std::chrono::minutes(settings.lockout_minutes);
-    ChangeSet changes;
-    changes.Add("status", u->status, UserStatus::kLocked);
-    Emit(et::kUserLocked,
-         UserLockedData{u->id, until,
-                        std::to_string(u->failed_logins + 1) + " consecutive failed logins"},
-         target, changes.Take());
-  }
+  LockIfDue(*u, target);
   return Done();
+}
+
+void Decider::LockIfDue(const User& u, const Target& target) {
+  const TenantSettings& settings = s_.tenant().settings;
+  if (EffectiveStatus(u, ctx_.now) != UserStatus::kActive ||
+      u.failed_logins + 1 < settings.lockout_threshold) {
+    return;
+  }
+  std::optional<Time> until;
+  if (settings.lockout_minutes > 0)
+    until = ctx_.now + std::chrono::minutes(settings.lockout_minutes);
+  ChangeSet changes;
+  changes.Add("status", u.status, UserStatus::kLocked);
+  Emit(et::kUserLocked,
+       UserLockedData{u.id, until,
+                      std::to_string(u.failed_logins + 1) + " consecutive failed logins"},
+       target, changes.Take());
 }
 
 Result<Decision> Decider::operator()(const ImportUsers& c) {

@@ -378,6 +378,46 @@ struct NodeRefData {
   }
 };
 
+// user.mfa_enrolled and user.mfa_removed: never a secret, a code or a recovery code.
+struct UserMfaData {
+  std::string user_id;
+  std::string method;                 // "totp"
+  std::optional<int> recovery_codes;  // enrolled: how many recovery codes were made
+  std::optional<int64_t> step;        // enrolled: the TOTP step of the confirming code
+  std::string reason;                 // removed: "removed by the user", "reset by an admin"
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("user_id", s.user_id);
+    v("method", s.method);
+    v("recovery_codes", s.recovery_codes);
+    v("step", s.step);
+    v("reason", s.reason);
+  }
+};
+
+// auth.mfa_succeeded and auth.mfa_failed (the second step of a login): which kind of code, and
+// which one was used up — a TOTP step (each accepted once) or a recovery code's index (each
+// used once) — never the code itself.
+struct MfaAuthData {
+  std::string user_id;
+  std::string email;
+  std::string method;  // "totp" or "recovery_code"
+  std::optional<int64_t> step;
+  std::optional<int> recovery_code_index;
+  std::optional<int> recovery_codes_left;
+  std::string reason;  // on failure: "bad_code", "replayed_code", "used_recovery_code", …
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("user_id", s.user_id);
+    v("email", s.email);
+    v("method", s.method);
+    v("step", s.step);
+    v("recovery_code_index", s.recovery_code_index);
+    v("recovery_codes_left", s.recovery_codes_left);
+    v("reason", s.reason);
+  }
+};
+
 struct LoginData {
   std::optional<std::string> user_id;
   std::string email;
@@ -433,6 +473,8 @@ inline constexpr std::string_view kUserPasswordChanged = "user.password_changed"
 inline constexpr std::string_view kUserTagSet = "user.tag_set";
 inline constexpr std::string_view kUserTagRemoved = "user.tag_removed";
 inline constexpr std::string_view kUserExported = "user.exported";
+inline constexpr std::string_view kUserMfaEnrolled = "user.mfa_enrolled";
+inline constexpr std::string_view kUserMfaRemoved = "user.mfa_removed";
 inline constexpr std::string_view kPropertyDefined = "property.defined";
 inline constexpr std::string_view kPropertyRemoved = "property.removed";
 inline constexpr std::string_view kRoleCreated = "role.created";
@@ -462,6 +504,8 @@ inline constexpr std::string_view kInvitationExpired = "invitation.expired";
 inline constexpr std::string_view kAuthLoginSucceeded = "auth.login_succeeded";
 inline constexpr std::string_view kAuthLoginFailed = "auth.login_failed";
 inline constexpr std::string_view kAuthLogout = "auth.logout";
+inline constexpr std::string_view kAuthMfaSucceeded = "auth.mfa_succeeded";
+inline constexpr std::string_view kAuthMfaFailed = "auth.mfa_failed";
 inline constexpr std::string_view kAuthTokenIssued = "auth.token_issued";
 inline constexpr std::string_view kAuthTokenRevoked = "auth.token_revoked";
 }  // namespace event_type

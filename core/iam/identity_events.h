@@ -69,6 +69,10 @@ using InvitationExpired = TypedEvent<et::kInvitationExpired, InvitationRefData>;
 using LoginSucceeded = TypedEvent<et::kAuthLoginSucceeded, LoginData>;
 using LoginFailed = TypedEvent<et::kAuthLoginFailed, LoginData>;
 using LoggedOut = TypedEvent<et::kAuthLogout, TokenData>;
+using UserMfaEnrolled = TypedEvent<et::kUserMfaEnrolled, UserMfaData>;
+using UserMfaRemoved = TypedEvent<et::kUserMfaRemoved, UserMfaData>;
+using MfaSucceeded = TypedEvent<et::kAuthMfaSucceeded, MfaAuthData>;
+using MfaFailed = TypedEvent<et::kAuthMfaFailed, MfaAuthData>;
 using TokenIssued = TypedEvent<et::kAuthTokenIssued, TokenData>;
 using TokenRevoked = TypedEvent<et::kAuthTokenRevoked, TokenData>;
 
@@ -84,18 +88,17 @@ struct NodeDeleted {
   NodeRefData data;
 };
 
-using IdentityEvent =
-    std::variant<TenantCreated, TenantUpdated, TenantPlanChanged, TenantLegalHoldChanged,
-                 UserCreated, UserUpdated, UserActivated, UserDeactivated, UserSuspended,
-                 UserLocked, UserUnlocked, UserDeleted, UserPasswordReset, UserPasswordChanged,
-                 UserTagSet, UserTagRemoved, UserExported, PropertyDefined, PropertyRemoved,
-                 RoleCreated, RoleUpdated, RoleActivated, RoleDeactivated, RoleDeleted,
-                 GroupCreated, GroupUpdated, GroupDeleted, GroupMemberAdded, GroupMemberRemoved,
-                 BindingCreated, BindingDeleted, ApiClientCreated, ApiClientUpdated,
-                 ApiClientActivated, ApiClientDeactivated, ApiClientDeleted, ApiClientSecretCreated,
-                 ApiClientSecretRevoked, InvitationCreated, InvitationResent, InvitationRevoked,
-                 InvitationAccepted, InvitationExpired, LoginSucceeded, LoginFailed, LoggedOut,
-                 TokenIssued, TokenRevoked, NodeCreated, NodeUpdated, NodeDeleted>;
+using IdentityEvent = std::variant<
+    TenantCreated, TenantUpdated, TenantPlanChanged, TenantLegalHoldChanged, UserCreated,
+    UserUpdated, UserActivated, UserDeactivated, UserSuspended, UserLocked, UserUnlocked,
+    UserDeleted, UserPasswordReset, UserPasswordChanged, UserTagSet, UserTagRemoved, UserExported,
+    PropertyDefined, PropertyRemoved, RoleCreated, RoleUpdated, RoleActivated, RoleDeactivated,
+    RoleDeleted, GroupCreated, GroupUpdated, GroupDeleted, GroupMemberAdded, GroupMemberRemoved,
+    BindingCreated, BindingDeleted, ApiClientCreated, ApiClientUpdated, ApiClientActivated,
+    ApiClientDeactivated, ApiClientDeleted, ApiClientSecretCreated, ApiClientSecretRevoked,
+    InvitationCreated, InvitationResent, InvitationRevoked, InvitationAccepted, InvitationExpired,
+    LoginSucceeded, LoginFailed, LoggedOut, TokenIssued, TokenRevoked, UserMfaEnrolled,
+    UserMfaRemoved, MfaSucceeded, MfaFailed, NodeCreated, NodeUpdated, NodeDeleted>;
 
 // True for the types that change identity state: the catalog's, less audit.* (application
 // events and the trail's own records change none).

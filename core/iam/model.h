@@ -55,9 +55,14 @@ struct TenantSettings {
   int temp_password_ttl_hours = 72;
   int invite_ttl_days = 7;
   int token_ttl_seconds = 900;
+  // Who must use a second factor (TOTP) at login: "none" (absent), "admins" (admin-kind users
+  // and holders of admin on any iam.* type) or "all". Optional, so that events written before
+  // it existed read as before.
+  std::optional<std::string> mfa_required;
 
   template <class S, class V>
   static void Fields(S& s, V& v) {
+    v("mfa_required", s.mfa_required);
     v("lockout_threshold", s.lockout_threshold);
     v("lockout_minutes", s.lockout_minutes);
     v("password_min_length", s.password_min_length);
@@ -177,6 +182,25 @@ struct UserProfile {
   friend bool operator==(const UserProfile&, const UserProfile&) = default;
 };
 
+// A user's second factor (TOTP, RFC 6238), as events record it; the secret and the recovery
+// codes' hashes are in the credential store (credentials.h MfaCredential), never here.
+struct UserMfa {
+  std::string method = "totp";
+  Time enrolled_at;
+  int64_t last_step = -1;          // the last TOTP step accepted: a code is accepted once
+  std::vector<int> recovery_used;  // the recovery codes used (their indexes), sorted
+  int recovery_codes = 0;          // how many were made
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("method", s.method);
+    v("enrolled_at", s.enrolled_at);
+    v("last_step", s.last_step);
+    v("recovery_used", s.recovery_used);
+    v("recovery_codes", s.recovery_codes);
+  }
+  friend bool operator==(const UserMfa&, const UserMfa&) = default;
+};
+
 struct User {
   std::string id;
   UserProfile profile;
@@ -195,6 +219,7 @@ struct User {
   // the token of the invitation it accepted): they may not give it delegated grants (rule 4).
   // Cleared by a reset delivered by notification alone. Sorted.
   std::vector<Subject> credential_known_by;
+  std::optional<UserMfa> mfa;  // enrolled in a second factor
   Time created_at;
   Time updated_at;
   int64_t version = 1;
@@ -214,6 +239,7 @@ struct User {
     v("locked_until", s.locked_until);
     v("session_epoch", s.session_epoch);
     v("credential_known_by", s.credential_known_by);
+    v("mfa", s.mfa);
     v("created_at", s.created_at);
     v("updated_at", s.updated_at);
     v("version", s.version);

@@ -12,7 +12,7 @@ CUSTOS_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libsodium-dev libutf8proc-dev libcurl4-openssl-dev
   python3 python3-requests python3-jwt python3-cryptography python3-confluent-kafka
-  python3-aiosmtpd curl systemd
+  python3-aiosmtpd python3-pyotp curl systemd
   prometheus
   chromium
 )

@@ -6,6 +6,7 @@
 //   node console_test.mjs --custos build/custos --console build/console \
 //        --modules build/console-npm/node_modules --shots build/console-shots
 import {spawn} from 'node:child_process';
+import {createHmac} from 'node:crypto';
 import {mkdtempSync, mkdirSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
@@ -104,6 +105,20 @@ const OLIVIA_PASSWORD = 'olivia-reads-users-1';
   const login = await must('POST', `${T}/auth/login`, {body: {email: 'olivia@acme.test', password: olivia.temporary_password}}, 200);
   await must('POST', `${T}/auth/password`, {token: login.access_token,
     body: {current_password: olivia.temporary_password, new_password: OLIVIA_PASSWORD}}, 200);
+}
+
+// RFC 6238 (SHA-1, 6 digits, 30 s) as an authenticator app computes it.
+function totp(base32, unixSeconds = Date.now() / 1000) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/[\s=]/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 15;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(value).padStart(6, '0');
 }
 
 // ---- the browser --------------------------------------------------------------------------
@@ -261,8 +276,8 @@ await step('create a user with tags, find it by search and filter, suspend it', 
   await page.getByRole('dialog', {name: 'Edit profile'}).getByRole('button', {name: 'Save'}).click();
   await page.getByText('Research').waitFor();
 
-  await page.getByRole('button', {name: 'Suspend'}).click();
-  await page.getByRole('group', {name: 'Status actions'}).getByRole('button', {name: 'Activate'}).waitFor();
+  await page.getByRole('button', {name: 'Suspend', exact: true}).click();
+  await page.getByRole('group', {name: 'Status actions'}).getByRole('button', {name: 'Activate', exact: true}).waitFor();
   await page.locator('.badge-suspended').first().waitFor();
   await page.getByRole('heading', {name: 'Recent audit events'}).waitFor();
   await page.getByRole('table', {name: 'Audit events'}).getByText('user.suspended').waitFor();
@@ -354,7 +369,7 @@ await step('create an API client and rotate its secret', async () => {
 await step('invite someone', async () => {
   await nav(page).getByRole('link', {name: 'Invitations'}).click();
   await page.getByText('No pending invitations.').waitFor();
-  await page.getByRole('button', {name: 'Invite'}).click();
+  await page.getByRole('button', {name: 'Invite', exact: true}).click();
   const dialog = page.getByRole('dialog', {name: 'Invite someone'});
   await dialog.getByLabel('Email').fill('new.hire@acme.test');
   await dialog.getByLabel('Group').selectOption({label: 'Finance'});
@@ -442,6 +457,31 @@ await step('a narrow screen folds the navigation behind Menu', async () => {
   await main(page).getByRole('heading', {name: 'Groups'}).waitFor();
   await shot(page, '18-narrow-groups');
   await page.setViewportSize({width: 1280, height: 800});
+});
+
+await step('set up two-factor authentication in Security and sign in with a code', async () => {
+  await page.getByRole('link', {name: 'Security'}).click();
+  await main(page).getByRole('heading', {name: 'Security'}).waitFor();
+  await page.getByRole('button', {name: 'Set up two-factor authentication'}).click();
+  const secret = (await page.locator('[data-totp-secret]').textContent()).replace(/\s/g, '');
+  const t0 = Date.now() / 1000;
+  await page.getByLabel('Code from the app').fill(totp(secret, t0));
+  await page.getByRole('button', {name: 'Turn on'}).click();
+  const codes = page.getByRole('group', {name: 'Recovery codes'});
+  await codes.waitFor();
+  assert.equal(await codes.getByRole('listitem').count(), 10);
+  await page.getByText('Two-factor authentication is on.').waitFor();
+  await shot(page, '20-security');
+  await page.getByRole('button', {name: 'Sign out'}).click();
+  await signIn(page, 'ada@acme.test', ADA_PASSWORD);
+  await page.getByRole('heading', {name: 'Two-factor authentication'}).waitFor();
+  await shot(page, '21-second-step');
+  await page.getByLabel('Authentication code').fill(totp(secret, t0 + 30));  // the next step's code
+  await page.getByRole('button', {name: 'Verify'}).click();
+  await nav(page).getByRole('link', {name: 'Users'}).waitFor();
+  // An admin sees it on the user's page and may reset it (here: Ada's own, as the root would).
+  const me = await http('GET', `${T}/users/${ada.id}`, {token: rootToken});
+  assert.equal(me.json.mfa.method, 'totp');
 });
 
 await step('a user without view on iam.audit sees no Audit trail link and gets 403 at its URL', async () => {

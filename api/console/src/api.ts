@@ -176,9 +176,13 @@ export class Api {
 
 // Sign-in: a user's email and password, or an API client's id and secret.
 export interface LoginAnswer {
-  access_token: string;
+  access_token?: string;
   expires_in: number;
   must_change_password?: boolean;
+  mfa_enrollment_required?: boolean;
+  // A second factor: no token yet; POST …/auth/mfa with this token and a code.
+  mfa_required?: boolean;
+  mfa_token?: string;
 }
 
 export async function loginUser(tenant: string, email: string, password: string): Promise<LoginAnswer> {
@@ -188,6 +192,24 @@ export async function loginUser(tenant: string, email: string, password: string)
       method: 'POST',
       headers: {'Content-Type': 'application/json', Accept: 'application/json'},
       body: JSON.stringify({email, password}),
+      credentials: 'omit',
+    });
+  } catch (e) {
+    throw new ApiError(0, 'The server cannot be reached', String(e));
+  }
+  if (!res.ok) throw await problemOf(res);
+  return (await res.json()) as LoginAnswer;
+}
+
+// The second step of a login: a code from the authenticator, or a recovery code.
+export async function completeMfa(tenant: string, mfaToken: string,
+                                  code: {code?: string; recovery_code?: string}): Promise<LoginAnswer> {
+  let res: Response;
+  try {
+    res = await fetch(`/v1/tenants/${encodeURIComponent(tenant)}/auth/mfa`, {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json', Accept: 'application/json'},
+      body: JSON.stringify({mfa_token: mfaToken, ...code}),
       credentials: 'omit',
     });
   } catch (e) {

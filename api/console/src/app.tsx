@@ -15,6 +15,7 @@ import {InvitationsPage} from './pages/invitations';
 import {AccessPage} from './pages/access';
 import {AuditPage} from './pages/audit';
 import {SettingsPage} from './pages/settings';
+import {SecurityPage} from './pages/security';
 import {ApiError} from './api';
 
 interface NavItem {
@@ -24,6 +25,9 @@ interface NavItem {
   needs: IamType;
   render: (id: string | null) => ComponentChildren;
 }
+
+// The signed-in user's own page (top bar, not the main navigation): its second factor.
+const SECURITY: NavItem = {page: 'security', label: 'Security', needs: 'iam.user', render: () => <SecurityPage />};
 
 export const NAV: NavItem[] = [
   {page: 'users', label: 'Users', needs: 'iam.user', render: (id) => <UsersPage id={id} />},
@@ -40,6 +44,8 @@ interface Signed {
   api: Api;
   me: Me;
   mustChange: boolean;
+  // The tenant requires a second factor this user has not enrolled: only Security answers.
+  mustEnrollMfa: boolean;
 }
 
 export function App() {
@@ -47,7 +53,7 @@ export function App() {
   const route = useRoute();
 
   if (!signed) {
-    return <SignIn onSignedIn={(api, me, mustChange) => setSigned({api, me, mustChange})} />;
+    return <SignIn onSignedIn={(api, me, f) => setSigned({api, me, ...f})} />;
   }
   const signOut = () => {
     signed.api.post('/auth/logout').catch(() => undefined);
@@ -57,7 +63,7 @@ export function App() {
     return (
       <ChangePassword
         api={signed.api}
-        onChanged={(api, me) => setSigned({api, me, mustChange: false})}
+        onChanged={(api, me) => setSigned({...signed, api, me, mustChange: false})}
         onCancel={() => setSigned(null)}
       />
     );
@@ -68,14 +74,19 @@ export function App() {
     signOut,
     refresh: async () => {
       const me = await signed.api.get<Me>('/me');
-      setSigned({...signed, me});
+      setSigned({...signed, me, mustEnrollMfa: signed.mustEnrollMfa && !me.principal.mfa});
     },
   };
-  const offered = NAV.filter((n) => can(signed.me, n.needs, 'view'));
-  const current = NAV.find((n) => n.page === route.page);
+  const offered = signed.mustEnrollMfa ? [] : NAV.filter((n) => can(signed.me, n.needs, 'view'));
+  const current = signed.mustEnrollMfa || route.page === 'security' ? SECURITY : NAV.find((n) => n.page === route.page);
   return (
     <SessionContext.Provider value={session}>
       <Shell offered={offered} current={route.page} me={signed.me} tenant={signed.api.tenant} onSignOut={signOut}>
+        {signed.mustEnrollMfa && (
+          <div class="problem" role="alert">
+            Your organization requires two-factor authentication: set it up to continue.
+          </div>
+        )}
         {current ? (
           <Page key={`${route.page}/${route.id ?? ''}`} item={current} id={route.id} />
         ) : (
@@ -122,6 +133,11 @@ function Shell(props: {
           {props.tenant}
         </span>
         <span class="who">{who}</span>
+        {props.me.type === 'user' && (
+          <a class="top-link" href="/console/security" aria-current={props.current === 'security' ? 'page' : undefined}>
+            Security
+          </a>
+        )}
         <button type="button" class="link" onClick={props.onSignOut}>
           Sign out
         </button>

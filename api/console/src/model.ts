@@ -23,7 +23,8 @@ export interface Grant {
 export interface Me {
   type: 'root' | 'user' | 'api_client';
   id: string;
-  principal: {kind?: string; email?: string; first_name?: string; last_name?: string; name?: string};
+  principal: {kind?: string; email?: string; first_name?: string; last_name?: string; name?: string;
+              mfa?: {method: string; enrolled_at: string; recovery_codes_left: number} | null};
   grants: Grant[];
 }
 
@@ -52,6 +53,7 @@ export interface User {
   status: string;
   tags?: Record<string, string>;
   must_change_password?: boolean;
+  mfa?: {method: string; enrolled_at: string; recovery_codes_left: number} | null;
   last_active_at: string | null;
   roles_count?: number;
   groups_count?: number;
@@ -146,7 +148,7 @@ export interface Tenant {
   retention_days: number;
   seat_limit?: number | null;
   seats_used?: number;
-  settings: Record<string, number>;
+  settings: Record<string, number> & {mfa_required?: string};
   legal_hold?: boolean;
   legal_hold_reason?: string;
   version: number;

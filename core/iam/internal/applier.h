@@ -42,6 +42,10 @@ class Applier {
   Status operator()(const PropertyRemoved& e);
   Status operator()(const LoginSucceeded& e);
   Status operator()(const LoginFailed& e);
+  Status operator()(const UserMfaEnrolled& e);
+  Status operator()(const UserMfaRemoved& e);
+  Status operator()(const MfaSucceeded& e);
+  Status operator()(const MfaFailed& e);
 
   Status operator()(const RoleCreated& e);
   Status operator()(const RoleUpdated& e);

@@ -28,6 +28,9 @@ class Decider {
   Result<Decision> operator()(const RemoveUserTag& c);
   Result<Decision> operator()(const ChangePassword& c);
   Result<Decision> operator()(const RecordLogin& c);
+  Result<Decision> operator()(const EnrollMfa& c);
+  Result<Decision> operator()(const RemoveMfa& c);
+  Result<Decision> operator()(const RecordMfa& c);
   Result<Decision> operator()(const ImportUsers& c);
   Result<Decision> operator()(const RecordUserExport& c);
   Result<Decision> operator()(const DefineProperty& c);
@@ -102,6 +105,10 @@ class Decider {
   [[nodiscard]] Status CheckGroupNameFree(const std::string& name, std::string_view except_id,
                                           const std::string& field);
 
+  // One more consecutive failed login (a password or a second factor) of `u`: user.locked
+  // when it reaches the tenant's threshold.
+  void LockIfDue(const User& u, const Target& target);
+
   void EmitBinding(const Subject& subject, const std::string& role_id, const std::string& scope,
                    bool system);
   void EmitBindingDeleted(const Binding& b);
@@ -140,7 +147,7 @@ class Decider {
   Authority auth_;
   Decision d_;
   bool import_row_ = false;  // a row of ImportUsers: its password goes by notification only
-  size_t seats_taken_ = 0;  // users this decision adds against the seat limit
+  size_t seats_taken_ = 0;   // users this decision adds against the seat limit
   std::set<std::string> new_group_names_;            // NameKey form, made in this decision
   std::map<std::string, std::string> new_builtins_;  // role name → id, made in this decision
 };

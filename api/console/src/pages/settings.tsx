@@ -42,8 +42,12 @@ export function SettingsPage() {
   const save = (e: Event) => {
     e.preventDefault();
     action.run(async () => {
-      const settings: Record<string, number> = {};
+      const settings: Record<string, number | string> = {};
       for (const [k, v] of Object.entries(draft)) {
+        if (k === 'mfa_required') {
+          if (v !== (t.settings.mfa_required ?? 'none')) settings[k] = v;
+          continue;
+        }
         if (v.trim() === '' || !Number.isInteger(Number(v))) {
           throw new ApiError(0, 'Not a whole number', `${SETTINGS.find((x) => x.key === k)?.label ?? k}: "${v}"`);
         }
@@ -106,6 +110,10 @@ export function SettingsPage() {
           </div>
           <div class="card">
             <h2>Security settings</h2>
+            <SelectField label="Two-factor authentication required for" value={draft.mfa_required ?? String(t.settings.mfa_required ?? 'none')}
+                         onValue={(v) => mayEdit && setDraft({...draft, mfa_required: v})}
+                         options={[{value: 'none', label: 'Nobody (optional)'}, {value: 'admins', label: 'Admins'},
+                                   {value: 'all', label: 'Everyone'}]} />
             {SETTINGS.map((s) => (
               <TextField key={s.key} label={s.label} type="number" value={value(s.key)} hint={s.hint}
                          readOnly={!mayEdit} onValue={(v) => setDraft({...draft, [s.key]: v})} />

@@ -1,34 +1,56 @@
 // Sign-in (a user's email and password, or an API client's id and secret) and the forced
 // password change after a temporary password.
 import {useState} from 'preact/hooks';
-import {Api, ApiError, loginClient, loginUser, tokenClaims} from '../api';
+import {Api, ApiError, completeMfa, loginClient, loginUser, tokenClaims, type LoginAnswer} from '../api';
 import type {Me} from '../model';
 import {ErrorBox, TextField, useAction} from '../ui';
 
-export function SignIn({onSignedIn}: {onSignedIn: (api: Api, me: Me, mustChange: boolean) => void}) {
+export interface SignedIn {
+  mustChange: boolean;
+  mustEnrollMfa: boolean;
+}
+
+export function SignIn({onSignedIn}: {onSignedIn: (api: Api, me: Me, flags: SignedIn) => void}) {
   const [mode, setMode] = useState<'user' | 'client'>('user');
   const [tenant, setTenant] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [clientId, setClientId] = useState('');
   const [secret, setSecret] = useState('');
+  const [mfaToken, setMfaToken] = useState<string | null>(null);
   const {busy, error, run} = useAction();
+
+  const finish = async (t: string, answer: LoginAnswer) => {
+    if (!answer.access_token) throw new ApiError(0, 'No token', 'the server answered no access token');
+    const api = new Api(t, answer.access_token);
+    const me = await api.get<Me>('/me');
+    setPassword('');
+    setSecret('');
+    onSignedIn(api, me, {mustChange: Boolean(answer.must_change_password),
+                         mustEnrollMfa: Boolean(answer.mfa_enrollment_required)});
+  };
+
+  if (mfaToken) {
+    return <SecondStep tenant={tenant.trim()} mfaToken={mfaToken}
+                       onDone={(answer) => finish(tenant.trim(), answer)} onCancel={() => setMfaToken(null)} />;
+  }
 
   const submit = (e: Event) => {
     e.preventDefault();
     run(async () => {
       const t = tenant.trim();
       const answer = mode === 'user' ? await loginUser(t, email.trim(), password) : await loginClient(clientId.trim(), secret);
+      if (answer.mfa_required && answer.mfa_token) {
+        setPassword('');
+        setMfaToken(answer.mfa_token);
+        return;
+      }
       // An API client's token names its tenant (the root client's names none).
-      const claimed = mode === 'client' ? tokenClaims(answer.access_token).tenant : undefined;
+      const claimed = mode === 'client' ? tokenClaims(answer.access_token ?? '').tenant : undefined;
       if (typeof claimed === 'string' && claimed !== t) {
         throw new ApiError(0, 'Another tenant', `this API client belongs to the tenant ${claimed}`);
       }
-      const api = new Api(t, answer.access_token);
-      const me = await api.get<Me>('/me');
-      setPassword('');
-      setSecret('');
-      onSignedIn(api, me, Boolean(answer.must_change_password));
+      await finish(t, answer);
     });
   };
 
@@ -81,6 +103,11 @@ export function ChangePassword(props: {api: Api; onChanged: (api: Api, me: Me) =
       await props.api.post('/auth/password', {current_password: current, new_password: next});
       // A password change ends every session of the user, this one included: sign in again.
       const answer = await loginUser(props.api.tenant, me.principal.email ?? '', next);
+      if (!answer.access_token) {
+        // A second factor: the new password works; sign in again with it and a code.
+        props.onCancel();
+        return;
+      }
       const api = new Api(props.api.tenant, answer.access_token);
       props.onChanged(api, await api.get<Me>('/me'));
     });
@@ -106,6 +133,43 @@ export function ChangePassword(props: {api: Api; onChanged: (api: Api, me: Me) =
                 onClick={() => { props.api.post('/auth/logout').catch(() => undefined); props.onCancel(); }}>
           Cancel and sign out
         </button>
+      </form>
+    </div>
+  );
+}
+
+// The second step of a login: a 6-digit code from the authenticator, or a recovery code. The
+// MFA token is used up by any attempt: a wrong code means signing in again.
+function SecondStep(props: {tenant: string; mfaToken: string; onDone: (a: LoginAnswer) => Promise<void>;
+                            onCancel: () => void}) {
+  const [useRecovery, setUseRecovery] = useState(false);
+  const [code, setCode] = useState('');
+  const {busy, error, run} = useAction();
+  return (
+    <div class="signin">
+      <form class="card" aria-labelledby="mfa-title" onSubmit={(e) => {
+        e.preventDefault();
+        run(async () => {
+          const answer = await completeMfa(props.tenant, props.mfaToken,
+                                           useRecovery ? {recovery_code: code.trim()} : {code: code.trim()});
+          await props.onDone(answer);
+        });
+      }}>
+        <div class="brand-large">Custos</div>
+        <h1 id="mfa-title">Two-factor authentication</h1>
+        {useRecovery ? (
+          <TextField label="Recovery code" value={code} onValue={setCode} required autoComplete="off" />
+        ) : (
+          <TextField label="Authentication code" value={code} onValue={setCode} required inputMode="numeric"
+                     pattern="[0-9]{6}" autoComplete="one-time-code" hint="The 6-digit code your authenticator app shows" />
+        )}
+        <ErrorBox error={error} />
+        {error && <p class="muted">Each attempt uses up this sign-in: start again to retry.</p>}
+        <button type="submit" class="primary" disabled={busy || Boolean(error)}>Verify</button>
+        <button type="button" class="link" onClick={() => { setCode(''); setUseRecovery(!useRecovery); }}>
+          {useRecovery ? 'Use the authenticator app' : 'Use a recovery code'}
+        </button>
+        <button type="button" class="link" onClick={props.onCancel}>Start again</button>
       </form>
     </div>
   );

@@ -314,6 +314,7 @@ function UserDetail({id}: {id: string}) {
             <dt>Phone</dt><dd>{u.phone || '—'}</dd>
             <dt>Kind</dt><dd>{u.kind}</dd>
             <dt>Status</dt><dd><Status status={u.status} />{u.must_change_password && <span class="muted"> (must change password)</span>}</dd>
+            <dt>Two-factor</dt><dd>{u.mfa ? `on (${u.mfa.recovery_codes_left} recovery codes left)` : 'off'}</dd>
             <dt>Last active</dt><dd>{shortTime(u.last_active_at)}</dd>
             <dt>Created</dt><dd>{shortTime(u.created_at)}</dd>
             <dt>ID</dt><dd><code>{u.id}</code></dd>
@@ -325,6 +326,16 @@ function UserDetail({id}: {id: string}) {
                   {a.label}
                 </button>
               ))}
+              {u.mfa && (
+                <button type="button" disabled={action.busy}
+                        onClick={() => action.run(async () => {
+                          await api.del(`/users/${encodeURIComponent(id)}/mfa`);
+                          setDone('Two-factor authentication reset: the user signs in with its password and sets it up again.');
+                          user.reload();
+                        })}>
+                  Reset two-factor
+                </button>
+              )}
             </div>
           )}
           {done && !action.error && <Notice>{done}</Notice>}
