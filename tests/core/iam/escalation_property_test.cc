@@ -74,6 +74,7 @@ struct World {
     UserStatus status = UserStatus::kActive;
     std::optional<Time> locked_until;
     std::string email;
+    bool mfa = false;  // has a second factor
   };
   struct ClientR {
     bool active = true;
@@ -112,7 +113,8 @@ World Snapshot(const TenantState& s, Time now) {
     w.nodes[id] = {n.parent_id, n.inherit, n.type, n.app, n.name};
   }
   for (const auto& [id, u] : s.users()) {
-    w.users[id] = {u.profile.kind == UserKind::kAdmin, u.status, u.locked_until, u.profile.email};
+    w.users[id] = {u.profile.kind == UserKind::kAdmin, u.status, u.locked_until, u.profile.email,
+                   u.mfa.has_value()};
   }
   for (const auto& [id, c] : s.clients()) {
     w.clients[id] = {c.status == ActiveStatus::kActive, c.secrets.size()};
@@ -500,6 +502,14 @@ class Scenario {
     for (int i = 0; i < 3; ++i) {
       (void)f_.Run(CreateClient{"C" + std::to_string(i), "", "", {powers[Below(powers.size())]}});
     }
+    // Most users enrol a second factor (each its own), so that resets have something to act on.
+    std::vector<std::string> ids;
+    for (const auto& [id, u] : S().users()) ids.push_back(id);
+    for (const std::string& id : ids) {
+      if (Chance(0.7)) {
+        (void)f_.Run(EnrollMfa{id, "v1.sealed", {"h"}, 1}, f_.As(Subject{SubjectType::kUser, id}));
+      }
+    }
     for (int i = 0; i < 6; ++i) {
       (void)f_.Run(CreateBinding{AnyBindingSubject(), AnyRole(), AnyNode()});
     }
@@ -666,8 +676,13 @@ class Scenario {
         break;
       }
       case 28:
-        c = DeleteNode{AnyNode()};
-        os << "DeleteNode";
+        if (Chance(0.5)) {
+          c = DeleteNode{AnyNode()};
+          os << "DeleteNode";
+        } else {
+          c = RemoveMfa{AnyUser()};
+          os << "RemoveMfa";
+        }
         break;
       default: {
         if (Chance(0.5)) {
@@ -844,6 +859,9 @@ class Scenario {
       }
       if (Lowered(now.email) != Lowered(u.email) && !OutranksNow(before, caller, p)) {
         return "user " + id + "'s email changed by a caller that does not outrank it";
+      }
+      if (u.mfa && !now.mfa && p != a && !OutranksNow(before, caller, p, true)) {
+        return "user " + id + "'s second factor reset by a caller that does not outrank it";
       }
     }
     for (const auto& [id, cl] : before.clients) {
