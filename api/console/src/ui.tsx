@@ -273,6 +273,32 @@ export function Dialog(props: {title: string; onClose: () => void; children: Com
   );
 }
 
+// A dialog holding one form: its fields, the problem of the last try, Cancel and the submit
+// button (which says it is busy while the request runs).
+export function FormDialog(props: {
+  title: string;
+  submitLabel: string;
+  busy: boolean;
+  error: ApiError | null;
+  onClose: () => void;
+  onSubmit: () => void;
+  wide?: boolean;
+  children: ComponentChildren;
+}) {
+  return (
+    <Dialog title={props.title} onClose={props.onClose} wide={props.wide}>
+      <form onSubmit={(e) => { e.preventDefault(); props.onSubmit(); }}>
+        {props.children}
+        <ErrorBox error={props.error} />
+        <div class="form-actions">
+          <button type="button" onClick={props.onClose}>Cancel</button>
+          <button type="submit" class="primary" disabled={props.busy}>{props.submitLabel}</button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
 // A secret the API shows once (temporary password, client secret, invitation token).
 export function SecretOnce({label, value}: {label: string; value: string}) {
   const [copied, setCopied] = useState(false);

@@ -5,7 +5,7 @@ import {can, shortTime, type ApiClient, type Binding, type Role} from '../model'
 import {navigate} from '../router';
 import {useSession} from '../session';
 import {
-  DataTable, Dialog, Empty, ErrorBox, Loading, Notice, PageHeader, Pager, SecretOnce, SelectField,
+  DataTable, Dialog, Empty, FormDialog, ErrorBox, Loading, Notice, PageHeader, Pager, SecretOnce, SelectField,
   Status, TextField, useAction, useLoad, usePager,
 } from '../ui';
 import {BindRole} from './groups';
@@ -71,20 +71,11 @@ function NewClient({onClose}: {onClose: () => void}) {
     );
   }
   return (
-    <Dialog title="New API client" onClose={onClose}>
-      <form onSubmit={(e) => {
-        e.preventDefault();
-        run(async () => setMade(await api.post<ApiClient>('/api-clients', {name, description})));
-      }}>
-        <TextField label="Name" value={name} onValue={setName} required />
-        <TextField label="Description" value={description} onValue={setDescription} />
-        <ErrorBox error={error} />
-        <div class="form-actions">
-          <button type="button" onClick={onClose}>Cancel</button>
-          <button type="submit" class="primary" disabled={busy}>Create API client</button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog title="New API client" submitLabel="Create API client" busy={busy} error={error} onClose={onClose}
+                onSubmit={() => run(async () => setMade(await api.post<ApiClient>('/api-clients', {name, description})))}>
+      <TextField label="Name" value={name} onValue={setName} required />
+      <TextField label="Description" value={description} onValue={setDescription} />
+    </FormDialog>
   );
 }
 

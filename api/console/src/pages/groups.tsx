@@ -5,7 +5,7 @@ import {can, fullName, type ApiClient, type Binding, type Group, type Role, type
 import {navigate} from '../router';
 import {useSession} from '../session';
 import {
-  DataTable, Dialog, Empty, ErrorBox, Loading, Notice, PageHeader, SelectField, TextField,
+  DataTable, Empty, FormDialog, ErrorBox, Loading, Notice, PageHeader, SelectField, TextField,
   useAction, useLoad,
 } from '../ui';
 
@@ -59,24 +59,15 @@ function NewGroup({onClose}: {onClose: () => void}) {
   const [description, setDescription] = useState('');
   const {busy, error, run} = useAction();
   return (
-    <Dialog title="New group" onClose={onClose}>
-      <form onSubmit={(e) => {
-        e.preventDefault();
-        run(async () => {
-          const g = await api.post<Group>('/groups', {name, description});
-          onClose();
-          navigate(`/console/groups/${g.id}`);
-        });
-      }}>
-        <TextField label="Name" value={name} onValue={setName} required />
-        <TextField label="Description" value={description} onValue={setDescription} />
-        <ErrorBox error={error} />
-        <div class="form-actions">
-          <button type="button" onClick={onClose}>Cancel</button>
-          <button type="submit" class="primary" disabled={busy}>Create group</button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog title="New group" submitLabel="Create group" busy={busy} error={error} onClose={onClose}
+                onSubmit={() => run(async () => {
+                  const g = await api.post<Group>('/groups', {name, description});
+                  onClose();
+                  navigate(`/console/groups/${g.id}`);
+                })}>
+      <TextField label="Name" value={name} onValue={setName} required />
+      <TextField label="Description" value={description} onValue={setDescription} />
+    </FormDialog>
   );
 }
 

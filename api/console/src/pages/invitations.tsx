@@ -4,7 +4,7 @@ import type {Page} from '../api';
 import {can, shortTime, type Group, type Invitation, type Role} from '../model';
 import {useSession} from '../session';
 import {
-  DataTable, Dialog, Empty, ErrorBox, Loading, Notice, PageHeader, Pager, SecretOnce, SelectField,
+  DataTable, Empty, FormDialog, ErrorBox, Loading, Notice, PageHeader, Pager, SecretOnce, SelectField,
   Status, TextField, useAction, useLoad, usePager,
 } from '../ui';
 
@@ -80,30 +80,21 @@ function Invite({onClose, onInvited}: {onClose: () => void; onInvited: (i: Invit
   const [days, setDays] = useState('');
   const {busy, error, run} = useAction();
   return (
-    <Dialog title="Invite someone" onClose={onClose}>
-      <form onSubmit={(e) => {
-        e.preventDefault();
-        run(async () => {
-          const body: Record<string, unknown> = {email};
-          if (role) body.bindings = [{role_id: role}];
-          if (group) body.group_ids = [group];
-          if (days) body.expires_in_days = Number(days);
-          onInvited(await api.post<Invitation>('/invitations', body));
-          onClose();
-        });
-      }}>
+    <FormDialog title="Invite someone" submitLabel="Send invitation" busy={busy} error={error} onClose={onClose}
+                onSubmit={() => run(async () => {
+                  const body: Record<string, unknown> = {email};
+                  if (role) body.bindings = [{role_id: role}];
+                  if (group) body.group_ids = [group];
+                  if (days) body.expires_in_days = Number(days);
+                  onInvited(await api.post<Invitation>('/invitations', body));
+                  onClose();
+                })}>
         <TextField label="Email" type="email" value={email} onValue={setEmail} required />
         <SelectField label="Role" value={role} onValue={setRole}
                      options={[{value: '', label: 'No role'}, ...(roles.data ?? []).filter((r) => r.status === 'active').map((r) => ({value: r.id, label: r.name}))]} />
         <SelectField label="Group" value={group} onValue={setGroup}
                      options={[{value: '', label: 'No group'}, ...(groups.data ?? []).map((g) => ({value: g.id, label: g.name}))]} />
         <TextField label="Expires in days" type="number" min={1} max={365} value={days} onValue={setDays} hint="Default: the tenant's setting" />
-        <ErrorBox error={error} />
-        <div class="form-actions">
-          <button type="button" onClick={onClose}>Cancel</button>
-          <button type="submit" class="primary" disabled={busy}>Send invitation</button>
-        </div>
-      </form>
-    </Dialog>
+    </FormDialog>
   );
 }

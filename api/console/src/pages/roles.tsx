@@ -5,7 +5,7 @@ import {can, LEVELS, type Level, type Permission, type Role} from '../model';
 import {navigate} from '../router';
 import {useSession} from '../session';
 import {
-  DataTable, Dialog, Empty, ErrorBox, Loading, Notice, PageHeader, Status, TextField, useAction,
+  DataTable, Empty, FormDialog, ErrorBox, Loading, Notice, PageHeader, Status, TextField, useAction,
   useLoad,
 } from '../ui';
 
@@ -54,25 +54,16 @@ function NewRole({onClose}: {onClose: () => void}) {
   const [description, setDescription] = useState('');
   const {busy, error, run} = useAction();
   return (
-    <Dialog title="New role" onClose={onClose}>
-      <form onSubmit={(e) => {
-        e.preventDefault();
-        run(async () => {
-          const r = await api.post<Role>('/roles', {name, description, permissions: []});
-          onClose();
-          navigate(`/console/roles/${r.id}`);
-        });
-      }}>
-        <TextField label="Name" value={name} onValue={setName} required />
-        <TextField label="Description" value={description} onValue={setDescription} />
-        <p class="muted">Add its permissions on the role's page.</p>
-        <ErrorBox error={error} />
-        <div class="form-actions">
-          <button type="button" onClick={onClose}>Cancel</button>
-          <button type="submit" class="primary" disabled={busy}>Create role</button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog title="New role" submitLabel="Create role" busy={busy} error={error} onClose={onClose}
+                onSubmit={() => run(async () => {
+                  const r = await api.post<Role>('/roles', {name, description, permissions: []});
+                  onClose();
+                  navigate(`/console/roles/${r.id}`);
+                })}>
+      <TextField label="Name" value={name} onValue={setName} required />
+      <TextField label="Description" value={description} onValue={setDescription} />
+      <p class="muted">Add its permissions on the role's page.</p>
+    </FormDialog>
   );
 }
 

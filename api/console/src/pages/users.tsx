@@ -6,7 +6,7 @@ import {can, fullName, shortTime, type AuditEvent, type Binding, type Role, type
 import {navigate} from '../router';
 import {useSession} from '../session';
 import {
-  DataTable, Dialog, Empty, ErrorBox, Loading, Notice, PageHeader, Pager, Progress, SecretOnce,
+  DataTable, Dialog, Empty, ErrorBox, FormDialog, Loading, Notice, PageHeader, Pager, Progress, SecretOnce,
   SelectField, Status, TextField, formatBytes, saveBlob, useAction, useLoad, usePager,
 } from '../ui';
 import {AuditTable} from './audit';
@@ -101,8 +101,7 @@ function NewUser({onClose, onCreated}: {onClose: () => void; onCreated: () => vo
   const [made, setMade] = useState<User | null>(null);
   const {busy, error, run} = useAction();
 
-  const submit = (e: Event) => {
-    e.preventDefault();
+  const submit = () => {
     run(async () => {
       const body: Record<string, unknown> = {first_name: first, last_name: last, email, kind};
       if (department) body.department = department;
@@ -131,8 +130,8 @@ function NewUser({onClose, onCreated}: {onClose: () => void; onCreated: () => vo
     );
   }
   return (
-    <Dialog title="New user" onClose={onClose}>
-      <form onSubmit={submit}>
+    <FormDialog title="New user" submitLabel={busy ? 'Creating…' : 'Create user'} busy={busy} error={error}
+                onClose={onClose} onSubmit={submit}>
         <div class="grid2">
           <TextField label="First name" value={first} onValue={setFirst} required />
           <TextField label="Last name" value={last} onValue={setLast} required />
@@ -151,13 +150,7 @@ function NewUser({onClose, onCreated}: {onClose: () => void; onCreated: () => vo
           ))}
           <button type="button" onClick={() => setTags([...tags, {key: '', value: ''}])}>Add tag</button>
         </fieldset>
-        <ErrorBox error={error} />
-        <div class="form-actions">
-          <button type="button" onClick={onClose}>Cancel</button>
-          <button type="submit" class="primary" disabled={busy}>{busy ? 'Creating…' : 'Create user'}</button>
-        </div>
-      </form>
-    </Dialog>
+    </FormDialog>
   );
 }
 
@@ -443,30 +436,21 @@ function EditProfile({user, onClose, onSaved}: {user: User; onClose: () => void;
   const [department, setDepartment] = useState(user.department ?? '');
   const [phone, setPhone] = useState(user.phone ?? '');
   const {busy, error, run} = useAction();
-  const submit = (e: Event) => {
-    e.preventDefault();
+  const submit = () =>
     run(async () => {
       await api.patch(`/users/${user.id}`, {first_name: first, last_name: last, department, phone});
       onSaved();
       onClose();
     });
-  };
   return (
-    <Dialog title="Edit profile" onClose={onClose}>
-      <form onSubmit={submit}>
-        <div class="grid2">
-          <TextField label="First name" value={first} onValue={setFirst} required />
-          <TextField label="Last name" value={last} onValue={setLast} required />
-        </div>
-        <TextField label="Department" value={department} onValue={setDepartment} />
-        <TextField label="Phone" value={phone} onValue={setPhone} />
-        <ErrorBox error={error} />
-        <div class="form-actions">
-          <button type="button" onClick={onClose}>Cancel</button>
-          <button type="submit" class="primary" disabled={busy}>Save</button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog title="Edit profile" submitLabel="Save" busy={busy} error={error} onClose={onClose} onSubmit={submit}>
+      <div class="grid2">
+        <TextField label="First name" value={first} onValue={setFirst} required />
+        <TextField label="Last name" value={last} onValue={setLast} required />
+      </div>
+      <TextField label="Department" value={department} onValue={setDepartment} />
+      <TextField label="Phone" value={phone} onValue={setPhone} />
+    </FormDialog>
   );
 }
 
