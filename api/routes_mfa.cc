@@ -149,6 +149,13 @@ void StartTotpRoute(const CallPtr& call) {
         const iam::User* u = st.FindUser(user_id);
         if (u == nullptr) return core::NotFound("no user " + user_id);
         if (u->mfa) return core::Conflict("a second factor is enrolled already; remove it first");
+        // Whoever saw a temporary password must not be able to enrol a factor the user never
+        // sees: the user chooses its password first.
+        if (u->must_change_password) {
+          return core::Error{core::Errc::kPermissionDenied,
+                             "change the temporary password first (POST …/auth/password)",
+                             {}};
+        }
         return u->profile.email;
       });
   if (!email.ok()) return call->Fail(email.error());
@@ -276,11 +283,17 @@ void RemoveOwnTotpRoute(const CallPtr& call) {
   core::Result<OpenedMfa> mfa = OpenMfa(s, tenant, user_id);
   if (!mfa.ok()) return call->Fail(mfa.error());
   const CodeCheck check = CheckCode(*mfa, *state, body.code, body.recovery_code, s.clock().Now());
+  const std::string method = body.code ? "totp" : "recovery_code";
   if (!check.reason.empty()) {
-    return call->Fail(core::InvalidField(body.code ? "code" : "recovery_code",
-                                         "is not a current code of your second factor"));
+    // A wrong code here is a guess like one at login: recorded, and towards the lockout.
+    const std::string field = body.code ? "code" : "recovery_code";
+    return Execute(
+        call, iam::RecordMfa{user_id, false, method, std::nullopt, std::nullopt, check.reason},
+        [field](const iam::TenantState&, const projections::ExecuteResult&) {
+          return Problem(core::InvalidField(field, "is not a current code of your second factor"));
+        });
   }
-  Execute(call, iam::RemoveMfa{user_id},
+  Execute(call, iam::RemoveMfa{user_id, false},
           [user_id](const iam::TenantState& st, const projections::ExecuteResult&) {
             const iam::User* u = st.FindUser(user_id);
             return JsonResponse(
@@ -291,7 +304,7 @@ void RemoveOwnTotpRoute(const CallPtr& call) {
 // DELETE …/users/{id}/mfa: an admin's reset of someone else's second factor (the user then
 // logs in with its password alone, and enrols again where the tenant requires it).
 void ResetMfaRoute(const CallPtr& call) {
-  Execute(call, iam::RemoveMfa{call->Param("id")},
+  Execute(call, iam::RemoveMfa{call->Param("id"), true},
           [](const iam::TenantState&, const projections::ExecuteResult&) {
             HttpResponse r;
             r.status = 204;
@@ -361,8 +374,16 @@ void MfaLoginRoute(const CallPtr& call) {
   const std::string token = SignUserToken(s, tenant, user_id, v.must_change, v.ttl, epoch, now);
   const int64_t ttl = v.ttl;
   const bool must_change = v.must_change;
-  Execute(call, iam::RecordMfa{user_id, true, method, check.step, check.recovery_index, ""},
-          [token, ttl, must_change](const iam::TenantState&, const projections::ExecuteResult&) {
+  Execute(call,
+          iam::RecordMfa{user_id, true, method, check.step, check.recovery_index, "", epoch,
+                         v.mfa.enrolled_at},
+          [token, ttl, must_change](const iam::TenantState&, const projections::ExecuteResult& r) {
+            // The loser of two requests with one code was recorded as a replay: no token.
+            for (const core::iam::DomainEvent& e : r.decision.events) {
+              if (e.type == core::iam::event_type::kAuthMfaFailed) {
+                return Unauthorized("the code is wrong, or was used already");
+              }
+            }
             return TokenResponse(token, ttl, must_change);
           });
 }
@@ -374,7 +395,7 @@ HttpResponse MfaChallenge(Services& s, const std::string& tenant, const std::str
   const std::string token = core::RandomToken(s.deps.random, 32);
   s.mfa_tokens.Put(core::Sha256Hex(token),
                    tenant + '\0' + user_id + '\0' + std::to_string(session_epoch), now,
-                   now + kMfaTokenTtl);
+                   now + kMfaTokenTtl, UserKey(tenant, user_id));
   core::JsonWriter w;
   w.BeginObject().Key("mfa_required").Bool(true).Key("mfa_token").String(token);
   w.Key("expires_in").Int(std::chrono::seconds(kMfaTokenTtl).count()).EndObject();

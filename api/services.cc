@@ -369,19 +369,44 @@ size_t RateLimiter::size() const {
   return buckets_.size();
 }
 
+void OneTimeValues::EraseLocked(std::map<std::string, Entry>::iterator it) {
+  if (!it->second.owner.empty()) {
+    auto o = owners_.find(it->second.owner);
+    if (o != owners_.end()) {
+      std::erase(o->second, it->first);
+      if (o->second.empty()) owners_.erase(o);
+    }
+  }
+  values_.erase(it);
+}
+
 void OneTimeValues::Put(const std::string& key, std::string value, core::Time now,
-                        core::Time expires) {
+                        core::Time expires, const std::string& owner) {
   std::lock_guard lock(mu_);
-  if (values_.size() >= capacity_ && !values_.contains(key)) {
-    std::erase_if(values_, [&](const auto& kv) { return kv.second.second <= now; });
+  if (auto old = values_.find(key); old != values_.end()) EraseLocked(old);
+  if (!owner.empty()) {
+    // The owner's oldest go first (expired ones with them).
+    while (true) {
+      auto o = owners_.find(owner);
+      if (o == owners_.end() || o->second.size() < per_owner_) break;
+      EraseLocked(values_.find(o->second.front()));
+    }
+  }
+  if (values_.size() >= capacity_) {
+    for (auto it = values_.begin(); it != values_.end();) {
+      auto next = std::next(it);
+      if (it->second.expires <= now) EraseLocked(it);
+      it = next;
+    }
     if (values_.size() >= capacity_) {
       auto soonest = std::min_element(
           values_.begin(), values_.end(),
-          [](const auto& a, const auto& b) { return a.second.second < b.second.second; });
-      values_.erase(soonest);
+          [](const auto& a, const auto& b) { return a.second.expires < b.second.expires; });
+      EraseLocked(soonest);
     }
   }
-  values_[key] = {std::move(value), expires};
+  values_[key] = Entry{std::move(value), expires, owner};
+  if (!owner.empty()) owners_[owner].push_back(key);
 }
 
 std::optional<std::string> OneTimeValues::Take(const std::string& key, core::Time now) {
@@ -389,21 +414,21 @@ std::optional<std::string> OneTimeValues::Take(const std::string& key, core::Tim
   auto it = values_.find(key);
   if (it == values_.end()) return std::nullopt;
   std::optional<std::string> out;
-  if (it->second.second > now) out = std::move(it->second.first);
-  values_.erase(it);
+  if (it->second.expires > now) out = std::move(it->second.value);
+  EraseLocked(it);
   return out;
 }
 
 std::optional<std::string> OneTimeValues::Find(const std::string& key, core::Time now) const {
   std::lock_guard lock(mu_);
   auto it = values_.find(key);
-  if (it == values_.end() || it->second.second <= now) return std::nullopt;
-  return it->second.first;
+  if (it == values_.end() || it->second.expires <= now) return std::nullopt;
+  return it->second.value;
 }
 
 void OneTimeValues::Erase(const std::string& key) {
   std::lock_guard lock(mu_);
-  values_.erase(key);
+  if (auto it = values_.find(key); it != values_.end()) EraseLocked(it);
 }
 
 }  // namespace custos::api::internal

@@ -225,8 +225,12 @@ class KnownSources {
 // expired go first, then the entry that expires soonest.
 class OneTimeValues {
  public:
-  explicit OneTimeValues(size_t capacity = 100'000) : capacity_(capacity) {}
-  void Put(const std::string& key, std::string value, core::Time now, core::Time expires);
+  explicit OneTimeValues(size_t capacity = 100'000, size_t per_owner = 5)
+      : capacity_(capacity), per_owner_(per_owner) {}
+  // `owner` (a tenant and user) holds at most `per_owner` values: its oldest goes first, so
+  // nobody's logins push out anyone else's until the whole store is full.
+  void Put(const std::string& key, std::string value, core::Time now, core::Time expires,
+           const std::string& owner = "");
   // The value, removed (so used once); nullopt when unknown or expired.
   [[nodiscard]] std::optional<std::string> Take(const std::string& key, core::Time now);
   [[nodiscard]] std::optional<std::string> Find(const std::string& key, core::Time now) const;
@@ -234,8 +238,16 @@ class OneTimeValues {
 
  private:
   size_t capacity_;
+  size_t per_owner_;
   mutable std::mutex mu_;
-  std::map<std::string, std::pair<std::string, core::Time>> values_;
+  struct Entry {
+    std::string value;
+    core::Time expires;
+    std::string owner;
+  };
+  void EraseLocked(std::map<std::string, Entry>::iterator it);
+  std::map<std::string, Entry> values_;
+  std::map<std::string, std::deque<std::string>> owners_;  // owner → its keys, oldest first
 };
 
 // What every route shares: the dependencies, the pools, limiters and caches.

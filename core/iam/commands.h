@@ -125,10 +125,12 @@ struct EnrollMfa {
   std::vector<std::string> recovery_hashes;
   int64_t step = -1;
 };
-// Removes a user's second factor: the user itself (the API checked a current code first) or
-// a caller that may act on the user (ACCESS.md rule 5: an admin's reset).
+// Removes a user's second factor: the user itself (the API checked a current code first), or
+// — `reset` — a caller other than the user that may act on it (ACCESS.md rule 5: an admin's
+// reset; nobody resets its own this way, without a code).
 struct RemoveMfa {
   std::string user_id;
+  bool reset = false;
 };
 // The second step of a login, recorded as the user itself (like RecordLogin). A success names
 // what it used up: a TOTP step later than the last one accepted, or an unused recovery code.
@@ -139,6 +141,10 @@ struct RecordMfa {
   std::optional<int64_t> step;
   std::optional<int> recovery_code_index;
   std::string reason;  // on failure
+  // What the code was checked against, outside the tenant's lock: a success is refused if the
+  // user's sessions ended or its second factor was replaced since.
+  std::optional<int64_t> session_epoch;
+  std::optional<Time> enrolled_at;
 };
 // Many users at once (CSV import). All or nothing: any invalid row fails the whole import;
 // best effort: the valid rows are created and the others reported by row.

@@ -38,9 +38,19 @@ Result<Decision> Decider::operator()(const RemoveMfa& c) {
   const User* u = s_.FindUser(c.user_id);
   if (u == nullptr || u->status == UserStatus::kDeleted) return NotFound("no user " + c.user_id);
   const bool self = IsCaller(ctx_.caller, c.user_id);
-  // Someone else's second factor is reset only by a caller that may act on the user
-  // (ACCESS.md rule 5): nobody below admin kind resets an admin's.
-  if (!self) CUSTOS_RETURN_IF_ERROR(auth_.CheckActOn(Subject{SubjectType::kUser, u->id}, "reset"));
+  if (c.reset) {
+    // Someone else's second factor is reset only by a caller that may act on the user
+    // (ACCESS.md rule 5): nobody below admin kind resets an admin's. One's own is removed
+    // with a current code, never reset without one.
+    if (self) {
+      return Error{Errc::kPermissionDenied,
+                   "remove your own second factor with a current code (…/me/mfa/totp:remove)",
+                   {}};
+    }
+    CUSTOS_RETURN_IF_ERROR(auth_.CheckActOn(Subject{SubjectType::kUser, u->id}, "reset"));
+  } else if (!self) {
+    return Error{Errc::kPermissionDenied, "a user removes its own second factor only", {}};
+  }
   if (!u->mfa) return Conflict("user " + u->id + " has no second factor");
   Emit(et::kUserMfaRemoved,
        UserMfaData{u->id, u->mfa->method, std::nullopt, std::nullopt,
@@ -61,31 +71,41 @@ Result<Decision> Decider::operator()(const RecordMfa& c) {
   const Target target = UserTarget(*u);
   d_.id = u->id;
   MfaAuthData data{u->id, u->profile.email, c.method, std::nullopt, std::nullopt, std::nullopt, ""};
-  if (!c.succeeded) {
-    data.reason = std::string(TruncateUtf8(c.reason, 64));
+  auto failed = [&](std::string_view reason) {
+    data.step.reset();
+    data.recovery_code_index.reset();
+    data.recovery_codes_left.reset();
+    data.reason = std::string(TruncateUtf8(reason, 64));
     Emit(et::kAuthMfaFailed, data, target);
     LockIfDue(*u, target);
     return Done();
+  };
+  if (!c.succeeded) return failed(c.reason);
+  // Decided under the tenant's lock, whatever the API saw before: an account locked, a
+  // session ended or a second factor replaced meanwhile refuse the success; of two requests
+  // with the same code or recovery code, one succeeds and the other is recorded as a replay.
+  if (EffectiveStatus(*u, ctx_.now) != UserStatus::kActive) {
+    return Error{Errc::kUnauthenticated, "the account is not active", {}};
   }
-  // Decided under the tenant's lock: of two requests with the same code, one succeeds.
+  if ((c.session_epoch && *c.session_epoch != u->session_epoch) ||
+      (c.enrolled_at && *c.enrolled_at != u->mfa->enrolled_at)) {
+    return Error{Errc::kUnauthenticated, "the login was ended meanwhile; log in again", {}};
+  }
   if (c.step) {
-    if (*c.step <= u->mfa->last_step) {
-      return Error{Errc::kUnauthenticated, "the code was used already", {}};
-    }
+    if (*c.step <= u->mfa->last_step) return failed("replayed_code");
     data.step = c.step;
   } else if (c.recovery_code_index) {
     const int i = *c.recovery_code_index;
     const auto& used = u->mfa->recovery_used;
-    if (i < 0 || i >= u->mfa->recovery_codes ||
-        std::find(used.begin(), used.end(), i) != used.end()) {
-      return Error{Errc::kUnauthenticated, "the recovery code was used already", {}};
-    }
+    if (i < 0 || i >= u->mfa->recovery_codes)
+      return Internal("no recovery code " + std::to_string(i));
+    if (std::find(used.begin(), used.end(), i) != used.end()) return failed("used_recovery_code");
     data.recovery_code_index = i;
     data.recovery_codes_left = u->mfa->recovery_codes - static_cast<int>(used.size()) - 1;
   } else {
     return Internal("RecordMfa success without a step or a recovery code");
   }
-  if (u->status == UserStatus::kLocked) {
+  if (u->status == UserStatus::kLocked) {  // effectively active: the lock ran out
     Emit(et::kUserUnlocked, UserRefData{u->id, "lock expired"}, target);
   }
   Emit(et::kAuthMfaSucceeded, data, target);

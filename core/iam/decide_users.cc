@@ -278,6 +278,7 @@ Result<Decision> Decider::operator()(const ChangeUserStatus& c) {
       EmitSubjectRemoval(Subject{SubjectType::kUser, u->id});
       Emit(et::kUserDeleted, ref, target, status_change(UserStatus::kDeleted));
       d_.credentials.Delete(Space::kCredentials, PasswordKey(s_.tenant_id(), u->id));
+      d_.credentials.Delete(Space::kCredentials, MfaKey(s_.tenant_id(), u->id));
       return Done();
   }
   return Internal("unknown user action");

@@ -103,8 +103,9 @@ TEST_F(MfaTest, EnrolThenLogInWithACodeOnceAndRecoveryCodesOnce) {
   ASSERT_EQ(ok.status, 200) << ok.body;
   EXPECT_NE(J(ok.body).S("access_token"), "");
   EXPECT_EQ(client_->Json("GET", T + "/me", J(ok.body).S("access_token")).status, 200);
-  // The MFA token is single use; the code is accepted once.
-  EXPECT_EQ(SecondStep(mfa_token, "code", code).status, 401);
+  // The MFA token is single use (even with a code that would be good: the next step's); the
+  // code is accepted once.
+  EXPECT_EQ(SecondStep(mfa_token, "code", Code(secret, 1)).status, 401);
   EXPECT_EQ(SecondStep(Challenge("ada@acme.test"), "code", code).status, 401);
 
   // A recovery code once, in any case and with or without its dashes; twice refused.
@@ -143,8 +144,12 @@ TEST_F(MfaTest, RemovingNeedsACurrentCodeAndAnAdminResetsUnderTheOutrankRule) {
   const std::string ada = User("ada@acme.test", ",\"kind\":\"admin\"");
   const std::string token = LoginToken("ada@acme.test", kPassword);
   auto [secret, recovery] = Enrol(token);
+  // Nobody removes its own without a code, not even through the admins' route.
+  EXPECT_EQ(client_->Json("DELETE", T + "/users/" + ada + "/mfa", token).status, 403);
+  // A wrong code is refused, recorded, and counts like a wrong password.
   EXPECT_EQ(client_->Json("POST", T + "/me/mfa/totp:remove", token, R"({"code":"123456"})").status,
             422);
+  EXPECT_NE(Trail().find("bad_code"), std::string::npos);
   clock_.Advance(std::chrono::seconds(30));
   HttpReply removed = client_->Json("POST", T + "/me/mfa/totp:remove", token,
                                     R"({"code":")" + Code(secret) + "\"}");
@@ -189,9 +194,19 @@ TEST_F(MfaTest, ATenantThatRequiresMfaForAdminsHoldsAnAdminToEnrolment) {
   EXPECT_EQ(client_->Json("GET", T + "/me", token).status, 200);
   Enrol(token);
   EXPECT_EQ(client_->Json("GET", T + "/users", token).status, 200);
-  // A plain user is not covered by "admins".
+  // A plain user is not covered by "admins"; "all" covers it.
   HttpReply plain = Login("plain@acme.test");
   EXPECT_FALSE(J(plain.body).B("mfa_enrollment_required"));
+  ASSERT_EQ(client_->Json("PATCH", T, RootToken(), R"({"settings":{"mfa_required":"all"}})").status,
+            200);
+  EXPECT_TRUE(J(Login("plain@acme.test").body).B("mfa_enrollment_required"));
+}
+
+TEST_F(MfaTest, NoEnrolmentWithATemporaryPassword) {
+  HttpReply made = NewUser("acme", "new@acme.test");
+  const std::string token = LoginToken("new@acme.test", J(made.body).S("temporary_password"));
+  // Whoever saw the temporary password could otherwise enrol a factor the user never sees.
+  EXPECT_EQ(client_->Json("POST", T + "/me/mfa/totp", token, "{}").status, 403);
 }
 
 }  // namespace

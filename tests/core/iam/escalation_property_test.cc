@@ -528,7 +528,7 @@ class Scenario {
   // A random command: what it is, and in words.
   Command AnyCommand(std::string& words) {
     std::ostringstream os;
-    const size_t kind = Below(30);
+    const size_t kind = Below(31);
     Command c;
     switch (kind) {
       case 0:
@@ -676,13 +676,12 @@ class Scenario {
         break;
       }
       case 28:
-        if (Chance(0.5)) {
-          c = DeleteNode{AnyNode()};
-          os << "DeleteNode";
-        } else {
-          c = RemoveMfa{AnyUser()};
-          os << "RemoveMfa";
-        }
+        c = DeleteNode{AnyNode()};
+        os << "DeleteNode";
+        break;
+      case 29:
+        c = RemoveMfa{AnyUser(), Chance(0.8)};
+        os << "RemoveMfa";
         break;
       default: {
         if (Chance(0.5)) {
