@@ -17,6 +17,7 @@
 #include "core/private_file.h"
 #include "core/random.h"
 #include "core/sealed.h"
+#include "core/sha256.h"
 #include "storage/curl_poster.h"
 #include "storage/data_dir.h"
 #include "storage/kafka_feed.h"
@@ -68,22 +69,46 @@ Node::~Node() { Stop(); }
 namespace {
 
 // The key that seals TOTP secrets (core/sealed.h): 32 random bytes, base64url, in a private
-// file made at first start. A file that is not such a key stops the node rather than being
-// replaced (the secrets sealed under it would no longer open).
-core::Result<std::string> LoadOrCreateSealKey(const std::string& path, core::Random& random) {
+// file made at first start. The store keeps a check value of it (an HMAC, in the credential
+// space, under a key no tenant's can be), so that a file lost or replaced — after a partial
+// restore — stops the node instead of leaving every second factor unopenable; a file that is
+// not such a key stops it too.
+core::Result<std::string> LoadOrCreateSealKey(const std::string& path, core::Random& random,
+                                              core::KvStore& kv) {
+  static const std::string kCheckKey("\0seal-key-check", 15);
+  auto check_of = [](const std::string& key) {
+    return core::DigestHex(core::HmacSha256(key, "custos seal key check v1"));
+  };
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> check,
+                          kv.Get(core::Space::kCredentials, kCheckKey));
   CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> stored, core::ReadPrivateFile(path));
+  std::string key;
   if (stored) {
     std::string text = *stored;
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    std::optional<std::string> key = core::Base64UrlDecode(text);
-    if (!key || key->size() != core::kSealKeyBytes) {
+    std::optional<std::string> decoded = core::Base64UrlDecode(text);
+    if (!decoded || decoded->size() != core::kSealKeyBytes) {
       return core::Corruption(path + " is not a 32-byte key (base64url)");
     }
-    return *key;
+    key = std::move(*decoded);
+    if (check && *check != check_of(key)) {
+      return core::Corruption(path + " is not the key this store's second factors were sealed " +
+                              "under: put back the one from the same backup as the store");
+    }
+  } else {
+    if (check) {
+      return core::Corruption(path + " is missing, but this store holds second factors sealed " +
+                              "under it: restore keys/ from the same backup as the store");
+    }
+    key.assign(core::kSealKeyBytes, '\0');
+    random.Fill(reinterpret_cast<unsigned char*>(key.data()), key.size());
+    CUSTOS_RETURN_IF_ERROR(core::WritePrivateFile(path, core::Base64UrlEncode(key) + "\n"));
   }
-  std::string key(core::kSealKeyBytes, '\0');
-  random.Fill(reinterpret_cast<unsigned char*>(key.data()), key.size());
-  CUSTOS_RETURN_IF_ERROR(core::WritePrivateFile(path, core::Base64UrlEncode(key) + "\n"));
+  if (!check) {
+    core::KvBatch batch;
+    batch.Put(core::Space::kCredentials, kCheckKey, check_of(key));
+    CUSTOS_RETURN_IF_ERROR(kv.Write(batch, core::Durability::kSync));
+  }
   return key;
 }
 
@@ -278,8 +303,9 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   const projections::Retention* retention = p->retention.get();
   const projections::Follower* follower = p->follower.get();
   auto keys_mu = std::make_shared<std::mutex>();
-  CUSTOS_ASSIGN_OR_RETURN(std::string mfa_key,
-                          LoadOrCreateSealKey(options.data_dir + "/keys/mfa.key", p->random));
+  CUSTOS_ASSIGN_OR_RETURN(
+      std::string mfa_key,
+      LoadOrCreateSealKey(options.data_dir + "/keys/mfa.key", p->random, *p->store));
   std::shared_ptr<const api::ConsoleFiles> console;
   if (!options.console_dir.empty()) {
     CUSTOS_ASSIGN_OR_RETURN(console, api::ConsoleFiles::Load(options.console_dir));

@@ -2,7 +2,11 @@
 // once, the login's second step (a code accepted once, a recovery code used once, failures
 // counting towards the lockout), the tenant's mfa_required, an admin's reset under the
 // outrank rule, and no secret or code in any event.
+#include <filesystem>
+#include <fstream>
+
 #include "core/base64.h"
+#include "core/private_file.h"
 #include "core/totp.h"
 #include "tests/api/api_fixture.h"
 
@@ -207,6 +211,32 @@ TEST_F(MfaTest, NoEnrolmentWithATemporaryPassword) {
   const std::string token = LoginToken("new@acme.test", J(made.body).S("temporary_password"));
   // Whoever saw the temporary password could otherwise enrol a factor the user never sees.
   EXPECT_EQ(client_->Json("POST", T + "/me/mfa/totp", token, "{}").status, 403);
+}
+
+TEST_F(MfaTest, ALostOrReplacedSealKeyStopsTheNodeInsteadOfOrphaningEverySecondFactor) {
+  const std::string path = dir_.File("keys/mfa.key");
+  const std::string original = [&] {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  Stop();
+  tools::NodeOptions options;
+  options.data_dir = dir_.path();
+  options.clock = &clock_;
+  options.password_hasher = &hasher_;
+  std::filesystem::remove(path);
+  auto missing = tools::Node::Open(options);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("is missing"), std::string::npos)
+      << missing.error().message;
+  ASSERT_TRUE(
+      core::WritePrivateFile(path, core::Base64UrlEncode(std::string(32, 'x')) + "\n").ok());
+  auto replaced = tools::Node::Open(options);
+  ASSERT_FALSE(replaced.ok());
+  EXPECT_NE(replaced.error().message.find("is not the key"), std::string::npos);
+  ASSERT_TRUE(core::WritePrivateFile(path, original).ok());
+  Start();  // the right key: served again
+  EXPECT_EQ(client_->Send("GET", "/healthz").status, 200);
 }
 
 }  // namespace
