@@ -467,13 +467,7 @@ void LoginRoute(const CallPtr& call) {
   Execute(call, record,
           [token, ttl, must_change, must_enroll](const iam::TenantState&,
                                                  const projections::ExecuteResult&) {
-            HttpResponse r = TokenResponse(token, ttl, must_change);
-            if (must_enroll) {
-              // The tenant requires a second factor this user has not enrolled: until it does,
-              // only the login-only routes (POST …/me/mfa/totp) answer.
-              r.body.insert(r.body.size() - 1, ",\"mfa_enrollment_required\":true");
-            }
-            return r;
+            return TokenResponse(token, ttl, must_change, must_enroll);
           });
 }
 
@@ -571,13 +565,17 @@ std::string NewJti(core::Random& random) {
 }
 
 HttpResponse TokenResponse(const std::string& token, int64_t expires_in,
-                           std::optional<bool> must_change) {
+                           std::optional<bool> must_change, bool must_enroll_mfa) {
   core::JsonWriter w;
   w.BeginObject().Key("access_token").String(token).Key("token_type").String("Bearer");
   w.Key("expires_in").Int(expires_in);
   if (must_change) w.Key("must_change_password").Bool(*must_change);
+  if (must_enroll_mfa) w.Key("mfa_enrollment_required").Bool(true);
   w.EndObject();
-  HttpResponse r = JsonResponse(200, w.Take());
+  return NoStore(JsonResponse(200, w.Take()));
+}
+
+HttpResponse NoStore(HttpResponse r) {
   r.Header("Cache-Control", "no-store").Header("Pragma", "no-cache");
   return r;
 }

@@ -129,11 +129,6 @@ core::Result<OpenedMfa> OpenMfa(Services& s, const std::string& tenant,
   return OpenedMfa{std::move(key), std::move(stored->recovery_hashes)};
 }
 
-HttpResponse NoStore(HttpResponse r) {
-  r.Header("Cache-Control", "no-store").Header("Pragma", "no-cache");
-  return r;
-}
-
 // POST …/me/mfa/totp: a new key for the caller, held (in memory, 10 minutes) until a first
 // code confirms it.
 void StartTotpRoute(const CallPtr& call) {

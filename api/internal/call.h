@@ -528,8 +528,13 @@ void AddMfaRoutes(RouteTable& t, Services& s);
 
 // Shared by the login routes (routes_auth.cc, routes_mfa.cc).
 [[nodiscard]] std::string NewJti(core::Random& random);
+// An access token's answer. `must_enroll_mfa`: the tenant requires a second factor the user
+// has not enrolled; until it does, only the login-only routes answer (core/iam/mfa.h).
 [[nodiscard]] HttpResponse TokenResponse(const std::string& token, int64_t expires_in,
-                                         std::optional<bool> must_change);
+                                         std::optional<bool> must_change,
+                                         bool must_enroll_mfa = false);
+// Marks an answer that carries a credential as never to be cached (RFC 6749 §5.1).
+[[nodiscard]] HttpResponse NoStore(HttpResponse r);
 // A user's access token, as a login completes.
 [[nodiscard]] std::string SignUserToken(Services& s, const std::string& tenant,
                                         const std::string& user_id, bool must_change_password,

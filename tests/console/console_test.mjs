@@ -165,7 +165,7 @@ async function rowsAre(table, names, deadlineMs = 15_000) {
   while (Date.now() < until) {
     seen = (await table.locator('tbody tr td:first-child a').allTextContents()).sort();
     if (JSON.stringify(seen) === JSON.stringify([...names].sort())) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50));  // the polling interval, under the deadline
   }
   throw new Error(`rows are ${JSON.stringify(seen)}, expected ${JSON.stringify(names)}`);
 }
