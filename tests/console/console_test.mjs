@@ -95,6 +95,10 @@ const production = envs.items.find((e) => e.name === 'Production');
 const project = await asRoot('POST', `${T}/projects`, {name: 'Payroll', environment_id: production.id}, 201);
 const workflow = await asRoot('POST', `${T}/resources`, {type: 'workflow', name: 'Nightly sync', parent_id: project.id}, 201);
 await asRoot('POST', `${T}/groups`, {name: 'Finance', description: 'Finance team'}, 201);
+// An API client that calls itself "root", and acts (its token is recorded).
+const impostor = await asRoot('POST', `${T}/api-clients`, {name: 'root'}, 201);
+await must('POST', '/oauth/token', {form: {grant_type: 'client_credentials', client_id: impostor.client_id,
+                                           client_secret: impostor.client_secret}}, 200);
 // A reader of users only: no view on iam.audit.
 const readers = await asRoot('POST', `${T}/roles`, {name: 'User Reader',
   permissions: [{resource_type: 'iam.user', level: 'view'}]}, 201);
@@ -417,6 +421,19 @@ await step('filter the audit trail, open changes, export CSV, verify the chain',
   await page.getByRole('button', {name: 'Verify chain'}).click();
   await page.getByText('Chain verified').waitFor();
   await shot(page, '15-audit-verified');
+});
+
+await step('an API client named root cannot pass for the root client in the Audit trail', async () => {
+  await nav(page).getByRole('link', {name: 'Audit trail'}).click();
+  const events = page.getByRole('table', {name: 'Audit events'});
+  await page.getByLabel('Action').fill('');
+  for (const [id, shown] of [[impostor.client_id, 'root · API client'], [root.client_id, 'root · root client']]) {
+    await page.getByLabel('Actor').fill(id);
+    await page.getByRole('button', {name: 'Apply filters'}).click();
+    await events.getByRole('cell', {name: shown, exact: true}).first().waitFor();
+    const actors = await events.locator('tbody td:nth-child(2)').allTextContents();
+    assert.ok(actors.every((a) => a === shown), `${id}: ${actors}`);
+  }
 });
 
 await step('settings: plan and retention read-only for a tenant admin', async () => {

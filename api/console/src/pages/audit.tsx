@@ -9,9 +9,15 @@ import {
   TextField, formatBytes, saveBlob, useAction, useLoad, usePager,
 } from '../ui';
 
+// Who acted, or on whom: the name with the kind of principal when it is not a user, so that
+// an API client named "root" can never pass for the root client.
+const KINDS: Record<string, string> = {root: 'root client', api_client: 'API client', system: 'system'};
+
 function party(p: AuditParty | undefined): string {
   if (!p) return '—';
-  return p.name ? `${p.name}` : `${p.type} ${p.id}`;
+  const name = p.name || p.id;
+  if (p.type === 'user') return name;
+  return `${name} · ${KINDS[p.type] ?? p.type.replace(/_/g, ' ')}`;
 }
 
 export function AuditTable({events, onOpen}: {events: AuditEvent[]; onOpen: (e: AuditEvent) => void}) {
