@@ -525,6 +525,7 @@ Api::Api(ApiDeps deps, ApiOptions options)
   internal::AddAuditRoutes(impl_->table, s);
   internal::AddConsoleRoutes(impl_->table, s);
   internal::AddMfaRoutes(impl_->table, s);
+  internal::AddSsoRoutes(impl_->table, s);
   for (const RouteSpec& r : impl_->table.router.routes()) {
     impl_->metric_ids.push_back(s.deps.metrics.RegisterRoute(r.pattern, r.method));
   }

@@ -17,6 +17,7 @@
 #include "api/http.h"
 #include "api/jwt.h"
 #include "api/metrics.h"
+#include "api/oidc.h"
 #include "api/router.h"
 #include "core/clock.h"
 #include "core/event_log.h"
@@ -118,6 +119,9 @@ struct ApiDeps {
   // The 32-byte key that seals TOTP secrets in the credential store (core/sealed.h), kept in
   // DATA_DIR/keys/mfa.key; empty: MFA enrolment is refused (503).
   std::string mfa_key;
+  // The node's outbound HTTP, for single sign-on's identity providers (oidc.h); null: SSO
+  // logins are refused (503).
+  OutboundHttp sso_http;
 };
 
 using RootClient = projections::RootClient;

@@ -1,5 +1,7 @@
 #include "api/jwt.h"
 
+#include "api/jose.h"
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -67,67 +69,6 @@ bool PublicCoordinates(EVP_PKEY* pkey, JwtAlg alg, std::string& x, std::string& 
   x.assign(reinterpret_cast<char*>(bytes), 32);
   y.assign(reinterpret_cast<char*>(bytes + 32), 32);
   return true;
-}
-
-// The order n of P-256's group. Both (r, s) and (r, n - s) verify; only the low one (s <= n/2)
-// is made and accepted, so that a token has one signature.
-constexpr const char* kP256Order =
-    "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551";
-
-struct BnDeleter {
-  void operator()(BIGNUM* b) const { BN_free(b); }
-};
-using Bn = std::unique_ptr<BIGNUM, BnDeleter>;
-
-Bn Order() {
-  BIGNUM* n = nullptr;
-  BN_hex2bn(&n, kP256Order);
-  return Bn(n);
-}
-
-bool IsHighS(const BIGNUM* s) {
-  Bn half = Order();
-  BN_rshift1(half.get(), half.get());
-  return BN_cmp(s, half.get()) > 0;
-}
-
-// ECDSA signatures are DER in OpenSSL and r||s (32 bytes each) in JWS (RFC 7518 3.4).
-std::optional<std::string> DerToJose(const unsigned char* der, size_t len) {
-  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &der, static_cast<long>(len));
-  if (sig == nullptr) return std::nullopt;
-  Bn s(BN_dup(ECDSA_SIG_get0_s(sig)));
-  if (s != nullptr && IsHighS(s.get())) {
-    Bn n = Order();
-    BN_sub(s.get(), n.get(), s.get());
-  }
-  unsigned char out[64];
-  const bool ok = s != nullptr && BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, 32) == 32 &&
-                  BN_bn2binpad(s.get(), out + 32, 32) == 32;
-  ECDSA_SIG_free(sig);
-  if (!ok) return std::nullopt;
-  return std::string(reinterpret_cast<char*>(out), 64);
-}
-
-std::optional<std::string> JoseToDer(const std::string& jose) {
-  if (jose.size() != 64) return std::nullopt;
-  const auto* raw = reinterpret_cast<const unsigned char*>(jose.data());
-  ECDSA_SIG* sig = ECDSA_SIG_new();
-  BIGNUM* r = BN_bin2bn(raw, 32, nullptr);
-  BIGNUM* s = BN_bin2bn(raw + 32, 32, nullptr);
-  if (sig == nullptr || r == nullptr || s == nullptr || IsHighS(s) ||
-      ECDSA_SIG_set0(sig, r, s) != 1) {
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(sig);
-    return std::nullopt;
-  }
-  unsigned char* der = nullptr;
-  const int len = i2d_ECDSA_SIG(sig, &der);
-  ECDSA_SIG_free(sig);
-  if (len <= 0) return std::nullopt;
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  return out;
 }
 
 }  // namespace
@@ -209,26 +150,7 @@ core::Result<core::Pkey> PublicKeyOfJwk(const core::JsonValue& jwk, JwtAlg alg) 
   if (member("kty") != "EC" || member("crv") != "P-256" || !y || y->size() != 32) {
     return core::InvalidArgument("an ES256 key must be kty EC, crv P-256, with 32-byte x and y");
   }
-  const std::string point = std::string(1, '\x04') + *x + *y;
-  OSSL_PARAM_BLD* build = OSSL_PARAM_BLD_new();
-  OSSL_PARAM* params = nullptr;
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
-  EVP_PKEY* key = nullptr;
-  const bool ok =
-      build != nullptr && ctx != nullptr &&
-      OSSL_PARAM_BLD_push_utf8_string(build, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
-      OSSL_PARAM_BLD_push_octet_string(build, OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                       point.size()) == 1 &&
-      (params = OSSL_PARAM_BLD_to_param(build)) != nullptr && EVP_PKEY_fromdata_init(ctx) == 1 &&
-      EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) == 1;
-  OSSL_PARAM_free(params);
-  OSSL_PARAM_BLD_free(build);
-  EVP_PKEY_CTX_free(ctx);
-  if (!ok || key == nullptr) {
-    EVP_PKEY_free(key);
-    return core::InvalidArgument("not a P-256 public key");
-  }
-  return core::Pkey(key);
+  return EcP256PublicKey(*x, *y);
 }
 
 }  // namespace
@@ -436,16 +358,8 @@ core::Result<TokenClaims> TokenSigner::Verify(std::string_view token, core::Time
   }
   if (h->Find("crit") != nullptr) return Refused("unsupported critical header");
   if (sig->size() != 64) return Refused("bad signature");
-  const std::optional<std::string> der =
-      alg_ == JwtAlg::kES256 ? JoseToDer(*sig) : std::optional<std::string>(*sig);
-  if (!der) return Refused("bad signature");
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool valid =
-      EVP_DigestVerifyInit(ctx, nullptr, alg_ == JwtAlg::kES256 ? EVP_sha256() : nullptr, nullptr,
-                           key->pkey.get()) == 1 &&
-      EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(der->data()), der->size(),
-                       reinterpret_cast<const unsigned char*>(token.data()), dot2) == 1;
-  EVP_MD_CTX_free(ctx);
+  const bool valid = VerifyJwsSignature(alg_ == JwtAlg::kES256 ? JwsAlg::kES256 : JwsAlg::kEdDSA,
+                                        key->pkey.get(), token.substr(0, dot2), *sig);
   if (!valid) return Refused("bad signature");
   core::Result<core::JsonValue> p = core::ParseJson(*payload);
   if (!p.ok() || !p->is_object()) return Refused("bad payload");

@@ -11,6 +11,7 @@
 #include "core/iam/credentials.h"
 #include "core/iam/mfa.h"
 #include "core/iam/password.h"
+#include "core/iam/sso.h"
 #include "core/json_writer.h"
 #include "core/sha256.h"
 
@@ -83,6 +84,7 @@ struct LoginView {
   int64_t session_epoch = 0;
   bool mfa = false;              // has a second factor: the login needs POST …/auth/mfa
   bool must_enroll_mfa = false;  // the tenant requires one it has not enrolled
+  bool sso_required = false;     // the email's domain signs in with single sign-on only
 };
 
 // A hash to check against when the email is unknown, so that both cost the same.
@@ -398,6 +400,7 @@ void LoginRoute(const CallPtr& call) {
   core::Result<LoginView> view = s.identity().Read(call->Tenant(), [&](const iam::TenantState& st) {
     LoginView v;
     v.token_ttl = st.tenant().settings.token_ttl_seconds;
+    v.sso_required = iam::SsoRequiredFor(st, body.email);
     if (const iam::User* u = st.FindUserByEmail(body.email)) {
       v.user_id = u->id;
       v.status = iam::EffectiveStatus(*u, now);
@@ -411,6 +414,14 @@ void LoginRoute(const CallPtr& call) {
   });
   const bool tenant_known = view.ok();
   if (!tenant_known && view.error().code != core::Errc::kNotFound) return call->Fail(view.error());
+  // A domain the tenant signs in through its identity provider: no password is tried (the
+  // rule is the tenant's, by domain; it says nothing of whether the user exists).
+  if (tenant_known && view->sso_required) {
+    return call->Reply(
+        Problem(403,
+                "this email's domain signs in with single sign-on (…/sso/oidc/start), not a "
+                "password"));
+  }
   std::optional<iam::PasswordCredential> credential;
   if (tenant_known && view->user_id) {
     core::Result<std::optional<iam::PasswordCredential>> stored =

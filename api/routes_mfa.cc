@@ -25,7 +25,6 @@ namespace iam = core::iam;
 namespace {
 
 constexpr auto kEnrolmentTtl = std::chrono::minutes(10);
-constexpr auto kMfaTokenTtl = std::chrono::minutes(5);
 constexpr size_t kTotpKeyBytes = 20;  // RFC 4226 §4: 160 bits, HMAC-SHA-1's own size
 constexpr int kRecoveryCodes = 10;
 
@@ -385,15 +384,21 @@ void MfaLoginRoute(const CallPtr& call) {
 
 }  // namespace
 
-HttpResponse MfaChallenge(Services& s, const std::string& tenant, const std::string& user_id,
-                          int64_t session_epoch, core::Time now) {
-  const std::string token = core::RandomToken(s.deps.random, 32);
+std::string NewMfaToken(Services& s, const std::string& tenant, const std::string& user_id,
+                        int64_t session_epoch, core::Time now) {
+  std::string token = core::RandomToken(s.deps.random, 32);
   s.mfa_tokens.Put(core::Sha256Hex(token),
                    tenant + '\0' + user_id + '\0' + std::to_string(session_epoch), now,
                    now + kMfaTokenTtl, UserKey(tenant, user_id));
+  return token;
+}
+
+HttpResponse MfaChallenge(Services& s, const std::string& tenant, const std::string& user_id,
+                          int64_t session_epoch, core::Time now) {
+  const std::string token = NewMfaToken(s, tenant, user_id, session_epoch, now);
   core::JsonWriter w;
   w.BeginObject().Key("mfa_required").Bool(true).Key("mfa_token").String(token);
-  w.Key("expires_in").Int(std::chrono::seconds(kMfaTokenTtl).count()).EndObject();
+  w.Key("expires_in").Int(kMfaTokenTtl.count()).EndObject();
   return NoStore(JsonResponse(200, w.Take()));
 }
 

@@ -204,12 +204,15 @@ constexpr std::array kCatalog = {
     CatalogEntry{"user.tag_removed", {kAccountChange, kOther, "Update"}},
     CatalogEntry{"user.mfa_enrolled", {kAccountChange, 10, "MFA Factor Enable"}},
     CatalogEntry{"user.mfa_removed", {kAccountChange, 11, "MFA Factor Disable"}},
+    CatalogEntry{"user.provisioned", {kAccountChange, 1, "Create"}},
     // Authentication (3002): 1 Logon, 2 Logoff. A client-credentials token is the API
     // client's logon; revoking a token ends the session it carried.
     CatalogEntry{"auth.login_succeeded", {kAuthentication, 1, "Logon"}},
     CatalogEntry{"auth.login_failed", {kAuthentication, 1, "Logon"}},
     CatalogEntry{"auth.mfa_succeeded", {kAuthentication, 1, "Logon"}},
     CatalogEntry{"auth.mfa_failed", {kAuthentication, 1, "Logon"}},
+    CatalogEntry{"auth.sso_login_succeeded", {kAuthentication, 1, "Logon"}},
+    CatalogEntry{"auth.sso_login_failed", {kAuthentication, 1, "Logon"}},
     CatalogEntry{"auth.token_issued", {kAuthentication, 1, "Logon"}},
     CatalogEntry{"auth.logout", {kAuthentication, 2, "Logoff"}},
     CatalogEntry{"auth.token_revoked", {kAuthentication, 2, "Logoff"}},
@@ -233,6 +236,8 @@ constexpr std::array kCatalog = {
     CatalogEntry{"tenant.updated", {kApiActivity, 3, "Update"}},
     CatalogEntry{"tenant.plan_changed", {kApiActivity, 3, "Update"}},
     CatalogEntry{"tenant.legal_hold_changed", {kApiActivity, 3, "Update"}},
+    CatalogEntry{"tenant.sso_configured", {kApiActivity, 3, "Update"}},
+    CatalogEntry{"tenant.sso_removed", {kApiActivity, 3, "Update"}},
     CatalogEntry{"property.defined", {kApiActivity, 1, "Create"}},
     CatalogEntry{"property.removed", {kApiActivity, 4, "Delete"}},
     CatalogEntry{"user.exported", {kApiActivity, 2, "Read"}},
@@ -300,7 +305,11 @@ std::string_view CategoryName(int category_uid) {
 // threshold, worth a look (Medium). Everything else is Informational.
 int SeverityId(std::string_view type) {
   if (type == "user.locked") return 3;
-  if (type == "auth.login_failed" || type == "auth.mfa_failed") return 2;
+  if (type == "auth.login_failed" || type == "auth.mfa_failed" || type == "auth.sso_login_failed") {
+    return 2;
+  }
+  // Who may sign in, and with which groups, changed.
+  if (type == "tenant.sso_configured" || type == "tenant.sso_removed") return 3;
   // A second factor turned off weakens an account: worth a look.
   if (type == "user.mfa_removed") return 3;
   return 1;
@@ -536,7 +545,8 @@ Result<std::string> AuditOcsfRecord(std::string_view line, const LineFields& fie
   const JsonValue* who = reporter != nullptr ? reporter : e.actor;
   const int category_uid = a.class_uid / 1000;
   const int severity_id = SeverityId(e.fields.type);
-  const bool failed = e.fields.type == "auth.login_failed" || e.fields.type == "auth.mfa_failed";
+  const bool failed = e.fields.type == "auth.login_failed" || e.fields.type == "auth.mfa_failed" ||
+                      e.fields.type == "auth.sso_login_failed";
 
   JsonWriter w(512 + line.size());
   w.BeginObject();
@@ -552,6 +562,10 @@ Result<std::string> AuditOcsfRecord(std::string_view line, const LineFields& fie
   w.Key("status_id").Int(failed ? 2 : 1).Key("status").String(failed ? "Failure" : "Success");
   // OCSF Authentication's is_mfa: the second step of a login.
   if (e.fields.type.starts_with("auth.mfa_")) w.Key("is_mfa").Bool(true);
+  // A single sign-on login: OCSF's auth_protocol_id 4, OpenID.
+  if (e.fields.type.starts_with("auth.sso_")) {
+    w.Key("auth_protocol_id").Int(4).Key("auth_protocol").String("OpenID");
+  }
   w.Key("time").Int(ToUnixMillis(e.fields.time));
   w.Key("message").String(e.fields.type);
   WriteMetadata(w, e, product_version);

@@ -193,6 +193,19 @@ core::Result<std::optional<core::iam::MfaCredential>> Credentials::Mfa(
   return std::optional<core::iam::MfaCredential>(std::move(credential));
 }
 
+core::Result<std::optional<core::iam::SsoCredential>> Credentials::SsoSecret(
+    std::string_view tenant) const {
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                          kv_.Get(core::Space::kCredentials, core::iam::SsoSecretKey(tenant)));
+  if (!stored) return std::optional<core::iam::SsoCredential>();
+  core::iam::SsoCredential credential;
+  if (core::Status s = core::FromJson(*stored, credential); !s.ok()) {
+    return core::Corruption("the single sign-on client secret of " + std::string(tenant) +
+                            " is unreadable");
+  }
+  return std::optional<core::iam::SsoCredential>(std::move(credential));
+}
+
 core::Result<std::optional<core::iam::PasswordCredential>> Credentials::Password(
     std::string_view tenant, std::string_view user_id) const {
   CUSTOS_ASSIGN_OR_RETURN(

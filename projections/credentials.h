@@ -103,6 +103,9 @@ class Credentials {
   // A user's second factor (its TOTP key sealed), none when it has none.
   [[nodiscard]] core::Result<std::optional<core::iam::MfaCredential>> Mfa(
       std::string_view tenant, std::string_view user_id) const;
+  // The tenant's identity-provider client secret (sealed), none when SSO is not configured.
+  [[nodiscard]] core::Result<std::optional<core::iam::SsoCredential>> SsoSecret(
+      std::string_view tenant) const;
   [[nodiscard]] core::Result<std::optional<core::iam::PasswordCredential>> Password(
       std::string_view tenant, std::string_view user_id) const;
   // The key id of the client's secret whose hash is `secret_hash` ("" if none matches); every

@@ -109,6 +109,17 @@ core::Result<Fetched> FetchUrl(const std::string& url, const FetchOptions& optio
   ok = ok && curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error) == CURLE_OK;
   // Keys must be the origin's current ones: no cached copy from a proxy on the way.
   curl_slist* headers = curl_slist_append(nullptr, "Cache-Control: no-cache");
+  headers = curl_slist_append(headers, "Accept: application/json");
+  if (!options.authorization.empty()) {
+    headers = curl_slist_append(headers, ("Authorization: " + options.authorization).c_str());
+  }
+  if (options.form_body) {
+    headers = curl_slist_append(headers, "Content-Type: application/x-www-form-urlencoded");
+    ok = ok &&
+         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(options.form_body->size())) ==
+             CURLE_OK &&
+         curl_easy_setopt(c, CURLOPT_POSTFIELDS, options.form_body->c_str()) == CURLE_OK;
+  }
   ok = ok && curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
   if (!ok) {
     curl_easy_cleanup(c);

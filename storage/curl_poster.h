@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/http_poster.h"
@@ -29,11 +30,15 @@ struct CurlPosterOptions {
   std::chrono::milliseconds timeout{30'000};  // one post, connection included
 };
 
-// A GET of an http(s) URL through libcurl (a follower's fetch of its leader's keys): redirects
+// A GET of an http(s) URL through libcurl (a follower's fetch of its leader's keys, an identity
+// provider's discovery and keys), or a POST of a form (the provider's token endpoint): redirects
 // are not followed, HTTPS peers are verified as the poster's are. kUnavailable when no answer
 // came, with why; kInvalidArgument for a URL that is not http(s) or a body over `max_bytes`.
 struct FetchOptions {
   std::string ca_file;  // empty: the system's CAs
+  // A POST of this form body (application/x-www-form-urlencoded) instead of a GET.
+  std::optional<std::string> form_body;
+  std::string authorization;  // an Authorization header's value, when not empty
   std::chrono::milliseconds timeout{10'000};
   size_t max_bytes = size_t{256} << 10;
 };

@@ -68,6 +68,21 @@ Node::~Node() { Stop(); }
 
 namespace {
 
+// Single sign-on's outbound HTTP (an identity provider's discovery, keys and token
+// endpoint): libcurl, no redirects followed, TLS verified against the system's CAs, 5 s and
+// 256 KiB at most per request.
+api::OutboundHttp SsoOutboundHttp() {
+  return [](const api::OutboundRequest& req) -> core::Result<api::OutboundAnswer> {
+    storage::FetchOptions options;
+    options.timeout = std::chrono::seconds(5);
+    options.max_bytes = size_t{256} << 10;
+    if (!req.form_body.empty()) options.form_body = req.form_body;
+    options.authorization = req.authorization;
+    CUSTOS_ASSIGN_OR_RETURN(storage::Fetched fetched, storage::FetchUrl(req.url, options));
+    return api::OutboundAnswer{fetched.status, std::move(fetched.body)};
+  };
+}
+
 // The key that seals TOTP secrets (core/sealed.h): 32 random bytes, base64url, in a private
 // file made at first start. The store keeps a check value of it (an HMAC, in the credential
 // space, under a key no tenant's can be), so that a file lost or replaced — after a partial
@@ -459,7 +474,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                                   }
                                   w.EndObject();
                                 },
-          std::move(console), std::move(mfa_key)},
+          std::move(console), std::move(mfa_key), SsoOutboundHttp()},
       api_options);
   // Admission (body limits, credentials before the body) comes from the routes, so it is set
   // once the Api exists.

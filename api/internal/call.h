@@ -277,6 +277,10 @@ struct Services {
   FailedLoginTally failed_logins;
   OneTimeValues mfa_tokens;      // SHA-256 of an MFA token → tenant \0 user \0 session epoch
   OneTimeValues mfa_enrolments;  // tenant \0 user → the TOTP key awaiting its first code
+  // SHA-256 of a single sign-on `state` → the login's nonce, PKCE verifier, redirect and
+  // browser binding (routes_sso.cc); at most 100 pending per source address.
+  OneTimeValues sso_states{100'000, 100};
+  OidcClient oidc{deps.sso_http};
 
   Services(ApiDeps d, ApiOptions o)
       : deps(std::move(d)),
@@ -525,6 +529,7 @@ void AddTreeRoutes(RouteTable& t, Services& s);
 void AddAuditRoutes(RouteTable& t, Services& s);
 void AddConsoleRoutes(RouteTable& t, Services& s);
 void AddMfaRoutes(RouteTable& t, Services& s);
+void AddSsoRoutes(RouteTable& t, Services& s);
 
 // Shared by the login routes (routes_auth.cc, routes_mfa.cc).
 [[nodiscard]] std::string NewJti(core::Random& random);
@@ -544,5 +549,11 @@ void AddMfaRoutes(RouteTable& t, Services& s);
 [[nodiscard]] HttpResponse MfaChallenge(Services& s, const std::string& tenant,
                                         const std::string& user_id, int64_t session_epoch,
                                         core::Time now);
+// The MFA token itself (MfaChallenge's, and a single sign-on's for a user with a second
+// factor), and how long it lives.
+[[nodiscard]] std::string NewMfaToken(Services& s, const std::string& tenant,
+                                      const std::string& user_id, int64_t session_epoch,
+                                      core::Time now);
+inline constexpr std::chrono::seconds kMfaTokenTtl{300};
 
 }  // namespace custos::api::internal

@@ -70,6 +70,14 @@ void WriteUser(core::JsonWriter& w, const TenantState& s, const User& u, bool de
   } else {
     w.Null();
   }
+  // The identity provider's account it signs in with (single sign-on), when linked.
+  w.Key("sso");
+  if (u.sso) {
+    w.BeginObject().Key("issuer").String(u.sso->issuer).Key("subject").String(u.sso->subject);
+    w.Key("linked_at").String(core::FormatTime(u.sso->linked_at)).EndObject();
+  } else {
+    w.Null();
+  }
   w.Key("last_active_at");
   core::WriteValue(w, u.last_active_at);
   const std::set<std::string>& bindings = s.BindingsOf(subject);

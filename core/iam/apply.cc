@@ -44,8 +44,9 @@ namespace internal {
 Status Applier::operator()(const TenantCreated& e) {
   if (s_.exists_) return Corruption("second tenant.created for " + s_.tenant_id_);
   const TenantCreatedData& d = e.data;
-  s_.tenant_ = Tenant{d.id,  d.name, d.plan, d.retention_days, d.settings, false, "", std::nullopt,
-                      time_, time_,  1};
+  s_.tenant_ = Tenant{d.id,         d.name, d.plan, d.retention_days,
+                      d.settings,   false,  "",     std::nullopt,
+                      std::nullopt, time_,  time_,  1};
   s_.exists_ = true;
   s_.Touch("t");
   return OkStatus();
@@ -64,6 +65,14 @@ Status Applier::operator()(const TenantUpdated& e) {
     t.name = e.data.name;
     t.settings = e.data.settings;
   });
+}
+
+Status Applier::operator()(const SsoConfigured& e) {
+  return ChangeTenant([&](Tenant& t) { t.oidc = e.data.config; });
+}
+
+Status Applier::operator()(const SsoRemoved&) {
+  return ChangeTenant([](Tenant& t) { t.oidc.reset(); });
 }
 
 Status Applier::operator()(const TenantPlanChanged& e) {

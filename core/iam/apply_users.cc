@@ -195,5 +195,35 @@ Status Applier::operator()(const MfaFailed& e) {
   return ChangeUser(e.data.user_id, [](User& u) { ++u.failed_logins; });
 }
 
+// A user made by its first single sign-on login: as user.created with no password to change,
+// linked to its identity provider's account.
+Status Applier::operator()(const UserProvisioned& e) {
+  const UserProvisionedData& d = e.data;
+  UserCreatedData created;
+  created.user_id = d.user_id;
+  created.profile = d.profile;
+  created.must_change_password = false;
+  CUSTOS_RETURN_IF_ERROR((*this)(UserCreated{created}));
+  return ChangeUser(d.user_id, [&](User& u) { u.sso = UserSso{d.issuer, d.subject, time_}; });
+}
+
+// A single sign-on login completes like a password login, and links the user to the
+// provider's account the first time.
+Status Applier::operator()(const SsoLoginSucceeded& e) {
+  const SsoLoginData& d = e.data;
+  s_.PruneRevokedTokens(time_);
+  if (!d.user_id) return Corruption("auth.sso_login_succeeded without a user");
+  return ChangeUser(*d.user_id, [&](User& u) {
+    u.failed_logins = 0;
+    u.last_active_at = time_;
+    if (!u.sso || u.sso->issuer != d.issuer) u.sso = UserSso{d.issuer, d.subject, time_};
+    if (d.configured_by) MergeKnown(u.credential_known_by, {*d.configured_by});
+  });
+}
+
+// A refused single sign-on is the provider's or the configuration's failure, not a guess at
+// a password: it counts towards no lockout.
+Status Applier::operator()(const SsoLoginFailed&) { return OkStatus(); }
+
 }  // namespace internal
 }  // namespace custos::core::iam

@@ -49,6 +49,36 @@ struct SetLegalHold {
   std::string reason;
 };
 
+// ---- single sign-on (OpenID Connect) ----
+// Configures the tenant's identity provider (admin on iam.settings, checked by the route). The
+// client secret arrives sealed (core/sealed.h) by the caller; absent, the stored one stays.
+// Each mapped group must be one the caller could add a new user to (ACCESS.md rules 1-2).
+struct ConfigureOidc {
+  std::string issuer;
+  std::string client_id;
+  std::optional<std::string> sealed_client_secret;
+  std::vector<std::string> allowed_domains;
+  std::vector<std::string> required_domains;
+  std::string group_claim;
+  std::map<std::string, std::string> group_mapping;
+  std::vector<std::string> redirect_uris;
+};
+struct RemoveOidc {};
+// A single sign-on login as the API saw it (root only: the callback records it, no caller
+// sends it). A success names the ID token's verified claims; Decide links the user by email
+// or provisions it, applies the group mapping as its configurer, and refuses what the state
+// refuses (an inactive user, an account of another subject, a domain not allowed).
+struct RecordSsoLogin {
+  bool succeeded = false;
+  std::string reason;  // on failure: "bad_nonce", "bad_audience", "expired", …
+  std::string issuer;
+  std::string subject;
+  std::string email;
+  std::string given_name;
+  std::string family_name;
+  std::vector<std::string> groups;  // the group claim's values
+};
+
 // ---- users ----
 struct CreateUser {
   std::string email;
@@ -319,6 +349,6 @@ using Command =
                  DeleteBinding, CreateClient, UpdateClient, ChangeClientStatus, DeleteClient,
                  CreateClientSecret, RevokeClientSecret, RecordTokenIssued, RevokeToken,
                  CreateInvitation, ResendInvitation, RevokeInvitation, AcceptInvitation, ExpireDue,
-                 CreateNode, UpdateNode, DeleteNode>;
+                 CreateNode, UpdateNode, DeleteNode, ConfigureOidc, RemoveOidc, RecordSsoLogin>;
 
 }  // namespace custos::core::iam

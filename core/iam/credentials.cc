@@ -24,6 +24,8 @@ std::string MfaKey(std::string_view tenant, std::string_view user_id) {
   return Join({tenant, "mfa", user_id});
 }
 
+std::string SsoSecretKey(std::string_view tenant) { return Join({tenant, "sso", "oidc"}); }
+
 std::string ClientSecretKey(std::string_view tenant, std::string_view client_id,
                             std::string_view key_id) {
   return Join({tenant, "cs", client_id, key_id});

@@ -9,6 +9,8 @@
 //   <tenant> \0 mfa \0 <user_id>                 → MfaCredential (JSON): the TOTP secret sealed
 //                                                  (AES-256-GCM, a key in the data dir), the
 //                                                  recovery codes' SHA-256 hex
+//   <tenant> \0 sso \0 oidc                      → SsoCredential (JSON): the identity provider's
+//                                                  client secret, sealed
 #pragma once
 
 #include <string>
@@ -50,11 +52,24 @@ struct MfaCredential {
   }
 };
 
+// The client secret Custos authenticates with at a tenant's identity provider: it must be sent
+// there, so it is sealed (core/sealed.h, bound to the tenant), not hashed.
+struct SsoCredential {
+  std::string sealed_secret;
+  Time set_at;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("sealed_secret", s.sealed_secret);
+    v("set_at", s.set_at);
+  }
+};
+
 inline constexpr std::string_view kTemporaryPassword = "temporary";
 inline constexpr std::string_view kArgon2id = "argon2id";
 
 [[nodiscard]] std::string PasswordKey(std::string_view tenant, std::string_view user_id);
 [[nodiscard]] std::string MfaKey(std::string_view tenant, std::string_view user_id);
+[[nodiscard]] std::string SsoSecretKey(std::string_view tenant);
 [[nodiscard]] std::string ClientSecretKey(std::string_view tenant, std::string_view client_id,
                                           std::string_view key_id);
 // Every secret of one client: the keys with this prefix.

@@ -418,6 +418,77 @@ struct MfaAuthData {
   }
 };
 
+// tenant.sso_configured: the identity provider as configured (never its client secret), and
+// whether the secret was replaced. tenant.sso_removed: which protocol was removed.
+struct SsoConfiguredData {
+  std::string protocol;  // "oidc"
+  OidcConfig config;
+  bool client_secret_changed = false;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("protocol", s.protocol);
+    v("config", s.config);
+    v("client_secret_changed", s.client_secret_changed);
+  }
+};
+struct SsoRemovedData {
+  std::string protocol;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("protocol", s.protocol);
+  }
+};
+
+// user.provisioned: a user made just in time by its first single sign-on login, linked to the
+// identity provider's account; it has no password.
+struct UserProvisionedData {
+  std::string user_id;
+  UserProfile profile;
+  std::string issuer;
+  std::string subject;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("user_id", s.user_id);
+    v("profile", s.profile);
+    v("issuer", s.issuer);
+    v("subject", s.subject);
+  }
+};
+
+// auth.sso_login_succeeded and auth.sso_login_failed: the identity provider's account and
+// what the group mapping did; never a code, a token or a secret.
+struct SsoLoginData {
+  std::optional<std::string> user_id;
+  std::string email;
+  std::string issuer;
+  std::string subject;
+  std::string reason;        // on failure
+  bool linked = false;       // succeeded: this login linked an existing user
+  bool provisioned = false;  // succeeded: this login made the user
+  std::vector<std::string> groups_added;
+  std::vector<std::string> groups_removed;
+  // Mapped groups whose change its configurer may not make now (rule 1 to add, rule 5 to
+  // remove): left as they were.
+  std::vector<std::string> groups_refused;
+  // Succeeded: the provider's configurer (absent: root), who from now on counts as knowing
+  // the user's credential (ACCESS.md rule 2 never delegates to it from them).
+  std::optional<Subject> configured_by;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("user_id", s.user_id);
+    v("email", s.email);
+    v("issuer", s.issuer);
+    v("subject", s.subject);
+    v("reason", s.reason);
+    v("linked", s.linked);
+    v("provisioned", s.provisioned);
+    v("groups_added", s.groups_added);
+    v("groups_removed", s.groups_removed);
+    v("groups_refused", s.groups_refused);
+    v("configured_by", s.configured_by);
+  }
+};
+
 struct LoginData {
   std::optional<std::string> user_id;
   std::string email;
@@ -460,6 +531,8 @@ inline constexpr std::string_view kTenantCreated = "tenant.created";
 inline constexpr std::string_view kTenantUpdated = "tenant.updated";
 inline constexpr std::string_view kTenantPlanChanged = "tenant.plan_changed";
 inline constexpr std::string_view kTenantLegalHoldChanged = "tenant.legal_hold_changed";
+inline constexpr std::string_view kTenantSsoConfigured = "tenant.sso_configured";
+inline constexpr std::string_view kTenantSsoRemoved = "tenant.sso_removed";
 inline constexpr std::string_view kUserCreated = "user.created";
 inline constexpr std::string_view kUserUpdated = "user.updated";
 inline constexpr std::string_view kUserActivated = "user.activated";
@@ -475,6 +548,7 @@ inline constexpr std::string_view kUserTagRemoved = "user.tag_removed";
 inline constexpr std::string_view kUserExported = "user.exported";
 inline constexpr std::string_view kUserMfaEnrolled = "user.mfa_enrolled";
 inline constexpr std::string_view kUserMfaRemoved = "user.mfa_removed";
+inline constexpr std::string_view kUserProvisioned = "user.provisioned";
 inline constexpr std::string_view kPropertyDefined = "property.defined";
 inline constexpr std::string_view kPropertyRemoved = "property.removed";
 inline constexpr std::string_view kRoleCreated = "role.created";
@@ -506,6 +580,8 @@ inline constexpr std::string_view kAuthLoginFailed = "auth.login_failed";
 inline constexpr std::string_view kAuthLogout = "auth.logout";
 inline constexpr std::string_view kAuthMfaSucceeded = "auth.mfa_succeeded";
 inline constexpr std::string_view kAuthMfaFailed = "auth.mfa_failed";
+inline constexpr std::string_view kAuthSsoLoginSucceeded = "auth.sso_login_succeeded";
+inline constexpr std::string_view kAuthSsoLoginFailed = "auth.sso_login_failed";
 inline constexpr std::string_view kAuthTokenIssued = "auth.token_issued";
 inline constexpr std::string_view kAuthTokenRevoked = "auth.token_revoked";
 }  // namespace event_type

@@ -73,6 +73,11 @@ using UserMfaEnrolled = TypedEvent<et::kUserMfaEnrolled, UserMfaData>;
 using UserMfaRemoved = TypedEvent<et::kUserMfaRemoved, UserMfaData>;
 using MfaSucceeded = TypedEvent<et::kAuthMfaSucceeded, MfaAuthData>;
 using MfaFailed = TypedEvent<et::kAuthMfaFailed, MfaAuthData>;
+using SsoConfigured = TypedEvent<et::kTenantSsoConfigured, SsoConfiguredData>;
+using SsoRemoved = TypedEvent<et::kTenantSsoRemoved, SsoRemovedData>;
+using UserProvisioned = TypedEvent<et::kUserProvisioned, UserProvisionedData>;
+using SsoLoginSucceeded = TypedEvent<et::kAuthSsoLoginSucceeded, SsoLoginData>;
+using SsoLoginFailed = TypedEvent<et::kAuthSsoLoginFailed, SsoLoginData>;
 using TokenIssued = TypedEvent<et::kAuthTokenIssued, TokenData>;
 using TokenRevoked = TypedEvent<et::kAuthTokenRevoked, TokenData>;
 
@@ -98,7 +103,8 @@ using IdentityEvent = std::variant<
     ApiClientDeactivated, ApiClientDeleted, ApiClientSecretCreated, ApiClientSecretRevoked,
     InvitationCreated, InvitationResent, InvitationRevoked, InvitationAccepted, InvitationExpired,
     LoginSucceeded, LoginFailed, LoggedOut, TokenIssued, TokenRevoked, UserMfaEnrolled,
-    UserMfaRemoved, MfaSucceeded, MfaFailed, NodeCreated, NodeUpdated, NodeDeleted>;
+    UserMfaRemoved, MfaSucceeded, MfaFailed, SsoConfigured, SsoRemoved, UserProvisioned,
+    SsoLoginSucceeded, SsoLoginFailed, NodeCreated, NodeUpdated, NodeDeleted>;
 
 // True for the types that change identity state: the catalog's, less audit.* (application
 // events and the trail's own records change none).

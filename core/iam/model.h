@@ -73,36 +73,6 @@ struct TenantSettings {
   friend bool operator==(const TenantSettings&, const TenantSettings&) = default;
 };
 
-struct Tenant {
-  std::string id;
-  std::string name;
-  Plan plan = Plan::kFree;
-  int retention_days = 30;
-  TenantSettings settings;
-  bool legal_hold = false;
-  std::string legal_hold_reason;
-  // Users it may have that count (not deactivated or deleted, not support); none: no limit.
-  std::optional<int64_t> seat_limit;
-  Time created_at;
-  Time updated_at;
-  int64_t version = 1;
-
-  template <class S, class V>
-  static void Fields(S& s, V& v) {
-    v("id", s.id);
-    v("name", s.name);
-    v("plan", s.plan);
-    v("retention_days", s.retention_days);
-    v("seat_limit", s.seat_limit);
-    v("settings", s.settings);
-    v("legal_hold", s.legal_hold);
-    v("legal_hold_reason", s.legal_hold_reason);
-    v("created_at", s.created_at);
-    v("updated_at", s.updated_at);
-    v("version", s.version);
-  }
-};
-
 struct Permission {
   std::string app = "*";
   std::string resource_type;
@@ -136,6 +106,69 @@ struct Subject {
     v("id", s.id);
   }
   friend auto operator<=>(const Subject&, const Subject&) = default;
+};
+
+// A tenant's OpenID Connect identity provider (docs/sso.md): where its users sign in with
+// single sign-on. The client secret is sealed in the credential store (credentials.h), never
+// here. A group mapping gives the mapped groups to whoever signs in with the claim value, on the
+// authority of `configured_by` (ACCESS.md rules 1 and 2, checked when it is configured and
+// again at every login).
+struct OidcConfig {
+  std::string issuer;
+  std::string client_id;
+  std::vector<std::string> allowed_domains;   // lower case: the emails that may sign in
+  std::vector<std::string> required_domains;  // lower case: their password logins are refused
+  std::string group_claim;                    // "" for none
+  std::map<std::string, std::string> group_mapping;  // claim value → group id
+  std::vector<std::string> redirect_uris;            // where a login may end, exactly
+  std::optional<Subject> configured_by;              // absent: root
+  Time configured_at;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("issuer", s.issuer);
+    v("client_id", s.client_id);
+    v("allowed_domains", s.allowed_domains);
+    v("required_domains", s.required_domains);
+    v("group_claim", s.group_claim);
+    v("group_mapping", s.group_mapping);
+    v("redirect_uris", s.redirect_uris);
+    v("configured_by", s.configured_by);
+    v("configured_at", s.configured_at);
+  }
+  friend bool operator==(const OidcConfig&, const OidcConfig&) = default;
+};
+
+struct Tenant {
+  std::string id;
+  std::string name;
+  Plan plan = Plan::kFree;
+  int retention_days = 30;
+  TenantSettings settings;
+  bool legal_hold = false;
+  std::string legal_hold_reason;
+  // Users it may have that count (not deactivated or deleted, not support); none: no limit.
+  std::optional<int64_t> seat_limit;
+  std::optional<OidcConfig> oidc;  // single sign-on, when configured
+  Time created_at;
+  Time updated_at;
+  int64_t version = 1;
+
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("id", s.id);
+    v("name", s.name);
+    v("plan", s.plan);
+    v("retention_days", s.retention_days);
+    v("seat_limit", s.seat_limit);
+    v("settings", s.settings);
+    v("legal_hold", s.legal_hold);
+    v("legal_hold_reason", s.legal_hold_reason);
+    v("oidc", s.oidc);
+    v("created_at", s.created_at);
+    v("updated_at", s.updated_at);
+    v("version", s.version);
+  }
 };
 
 // A role at a scope, as requested when creating users, clients and invitations.
@@ -201,6 +234,21 @@ struct UserMfa {
   friend bool operator==(const UserMfa&, const UserMfa&) = default;
 };
 
+// The identity-provider account a user signs in with (single sign-on): linked at its first SSO
+// login, by email; a later login from another account of the same issuer is refused.
+struct UserSso {
+  std::string issuer;
+  std::string subject;  // the ID token's sub
+  Time linked_at;
+  template <class S, class V>
+  static void Fields(S& s, V& v) {
+    v("issuer", s.issuer);
+    v("subject", s.subject);
+    v("linked_at", s.linked_at);
+  }
+  friend bool operator==(const UserSso&, const UserSso&) = default;
+};
+
 struct User {
   std::string id;
   UserProfile profile;
@@ -220,6 +268,7 @@ struct User {
   // Cleared by a reset delivered by notification alone. Sorted.
   std::vector<Subject> credential_known_by;
   std::optional<UserMfa> mfa;  // enrolled in a second factor
+  std::optional<UserSso> sso;  // linked to an identity provider's account
   Time created_at;
   Time updated_at;
   int64_t version = 1;
@@ -240,6 +289,7 @@ struct User {
     v("session_epoch", s.session_epoch);
     v("credential_known_by", s.credential_known_by);
     v("mfa", s.mfa);
+    v("sso", s.sso);
     v("created_at", s.created_at);
     v("updated_at", s.updated_at);
     v("version", s.version);

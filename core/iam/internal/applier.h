@@ -46,6 +46,11 @@ class Applier {
   Status operator()(const UserMfaRemoved& e);
   Status operator()(const MfaSucceeded& e);
   Status operator()(const MfaFailed& e);
+  Status operator()(const SsoConfigured& e);
+  Status operator()(const SsoRemoved& e);
+  Status operator()(const UserProvisioned& e);
+  Status operator()(const SsoLoginSucceeded& e);
+  Status operator()(const SsoLoginFailed& e);
 
   Status operator()(const RoleCreated& e);
   Status operator()(const RoleUpdated& e);

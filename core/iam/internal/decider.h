@@ -62,6 +62,9 @@ class Decider {
   Result<Decision> operator()(const CreateNode& c);
   Result<Decision> operator()(const UpdateNode& c);
   Result<Decision> operator()(const DeleteNode& c);
+  Result<Decision> operator()(const ConfigureOidc& c);
+  Result<Decision> operator()(const RemoveOidc& c);
+  Result<Decision> operator()(const RecordSsoLogin& c);
 
  private:
   template <Reflected P>

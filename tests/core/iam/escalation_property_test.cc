@@ -75,6 +75,7 @@ struct World {
     std::optional<Time> locked_until;
     std::string email;
     bool mfa = false;  // has a second factor
+    bool sso = false;  // linked to an identity provider's account
   };
   struct ClientR {
     bool active = true;
@@ -113,8 +114,12 @@ World Snapshot(const TenantState& s, Time now) {
     w.nodes[id] = {n.parent_id, n.inherit, n.type, n.app, n.name};
   }
   for (const auto& [id, u] : s.users()) {
-    w.users[id] = {u.profile.kind == UserKind::kAdmin, u.status, u.locked_until, u.profile.email,
-                   u.mfa.has_value()};
+    w.users[id] = {u.profile.kind == UserKind::kAdmin,
+                   u.status,
+                   u.locked_until,
+                   u.profile.email,
+                   u.mfa.has_value(),
+                   u.sso.has_value()};
   }
   for (const auto& [id, c] : s.clients()) {
     w.clients[id] = {c.status == ActiveStatus::kActive, c.secrets.size()};
@@ -324,6 +329,8 @@ std::string Name(const Subject& s) { return std::string(ToString(s.type)) + ":" 
 std::string Describe(const Permission& p) {
   return std::string(ToString(p.level)) + "/" + p.app + "/" + p.resource_type + "/" + p.resource;
 }
+constexpr const char* kIssuer = "https://idp.example.com";
+
 std::string Lowered(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -528,7 +535,7 @@ class Scenario {
   // A random command: what it is, and in words.
   Command AnyCommand(std::string& words) {
     std::ostringstream os;
-    const size_t kind = Below(31);
+    const size_t kind = Below(33);
     Command c;
     switch (kind) {
       case 0:
@@ -683,6 +690,39 @@ class Scenario {
         c = RemoveMfa{AnyUser(), Chance(0.8)};
         os << "RemoveMfa";
         break;
+      case 30: {
+        // Single sign-on configured by a random caller, its claims mapped to random groups.
+        ConfigureOidc o;
+        o.issuer = kIssuer;
+        o.client_id = "custos";
+        o.sealed_client_secret = "v1.sealed";
+        o.allowed_domains = {"example.com"};
+        o.group_claim = "groups";
+        for (size_t i = 0, n = 1 + Below(3); i < n; ++i) {
+          o.group_mapping["g" + std::to_string(i)] = AnyGroup();
+        }
+        o.redirect_uris = {"https://app.example.com/cb"};
+        c = o;
+        os << "ConfigureOidc";
+        break;
+      }
+      case 31: {
+        // A login through it: an existing user's email (linked) or a new one (provisioned),
+        // with random claim values.
+        RecordSsoLogin r;
+        r.succeeded = true;
+        r.issuer = kIssuer;
+        const User* u = S().FindUser(AnyUser());
+        r.email = u != nullptr && Chance(0.7) ? u->profile.email
+                                              : "sso" + std::to_string(next_++) + "@example.com";
+        r.subject = "sub-" + Lowered(r.email);
+        for (int i = 0; i < 3; ++i) {
+          if (Chance(0.5)) r.groups.push_back("g" + std::to_string(i));
+        }
+        c = r;
+        os << "RecordSsoLogin";
+        break;
+      }
       default: {
         if (Chance(0.5)) {
           c = RevokeToken{AnyPrincipal(), "jti" + std::to_string(next_++),
@@ -711,6 +751,13 @@ class Scenario {
     if (!Chance(0.05)) caller = AnyPrincipal();
     const bool accept = std::holds_alternative<AcceptInvitation>(command);
     if (accept) caller.reset();  // the invitee, unauthenticated
+    // An SSO login is recorded by the server, on the authority of the provider's configurer.
+    const bool sso = std::holds_alternative<RecordSsoLogin>(command);
+    Caller configurer;
+    if (sso) {
+      caller.reset();
+      if (S().tenant().oidc) configurer = S().tenant().oidc->configured_by;
+    }
     CommandContext ctx = caller ? f_.As(*caller) : f_.Root();
     ctx.notifications = !Chance(0.1);
     const World before = Snapshot(S(), ctx.now);
@@ -729,7 +776,10 @@ class Scenario {
       const auto& inv = before.invitations.at(std::get<AcceptInvitation>(command).invitation_id);
       authority = inv.invited_by;
     }
+    if (sso) authority = configurer;
     Track(command, *d, caller, before, after);
+    // Whoever configured the provider controls every SSO login from then on.
+    if (sso && configurer && !d->id.empty()) known_users_[d->id].insert(*configurer);
     if (!authority) return "";
     std::string v = Check(before, after, *authority, command, *d);
     if (v.empty()) return "";
@@ -861,6 +911,12 @@ class Scenario {
       }
       if (u.mfa && !now.mfa && p != a && !OutranksNow(before, caller, p, true)) {
         return "user " + id + "'s second factor reset by a caller that does not outrank it";
+      }
+      // Rule 4: an SSO login takes over an existing user only for a configurer that outranks
+      // it (the provider it configured holds the login).
+      if (!u.sso && now.sso && p != a && !OutranksNow(before, caller, p, true)) {
+        return "user " + id + " linked to a provider configured by a caller that does not " +
+               "outrank it";
       }
     }
     for (const auto& [id, cl] : before.clients) {
