@@ -9,8 +9,8 @@ import {spawn} from 'node:child_process';
 import {createHmac} from 'node:crypto';
 import {mkdtempSync, mkdirSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {join, resolve} from 'node:path';
-import {pathToFileURL} from 'node:url';
+import {dirname, join, resolve} from 'node:path';
+import {fileURLToPath, pathToFileURL} from 'node:url';
 import assert from 'node:assert/strict';
 
 const args = process.argv.slice(2);
@@ -525,6 +525,46 @@ await step('a user without view on iam.audit sees no Audit trail link and gets 4
   await p.getByRole('alert').getByText(/^403/).waitFor();
   await shot(p, '19-audit-forbidden');
   await context.close();
+});
+
+await step('sign in with single sign-on through the identity provider', async () => {
+  // The tests' identity provider (tests/e2e/oidc_idp.py), approving one user at once.
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'e2e', 'oidc_idp.py');
+  const user = {sub: 'idp-sam', email: 'sam.sso@acme.test', email_verified: true,
+                given_name: 'Sam', family_name: 'Single', groups: ['staff']};
+  const idp = spawn('/usr/bin/python3', [script, 'custos-console', 'console-secret', JSON.stringify(user)],
+                    {stdio: ['pipe', 'pipe', 'inherit']});
+  try {
+    const issuer = await new Promise((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error('the identity provider did not start')), 15_000);
+      idp.stdout.once('data', (chunk) => { clearTimeout(timer); ok(String(chunk).trim()); });
+      idp.on('exit', (code) => fail(new Error(`the identity provider exited (${code})`)));
+    });
+    // The provider's "staff" group gives the Tenant Admin system group (admin on iam.*).
+    const groups = await asRoot('GET', `${T}/groups?limit=200`);
+    const tenantUser = groups.items.find((g) => g.name === 'Tenant Admin');
+    await asRoot('PUT', `${T}/sso/oidc`, {issuer, client_id: 'custos-console', client_secret: 'console-secret',
+                                          allowed_domains: ['acme.test'], redirect_uris: [`${base}/console/`],
+                                          group_claim: 'groups', group_mapping: {staff: tenantUser.id}});
+    const {context, page: p} = await newPage();
+    await p.goto(`${base}/console/`);
+    await p.getByLabel('Tenant').fill('acme');
+    await p.getByRole('button', {name: 'Sign in with single sign-on'}).waitFor();
+    await shot(p, '21-signin-with-sso');
+    await p.getByRole('button', {name: 'Sign in with single sign-on'}).click();
+    // Custos → the provider → Custos's callback → the console, signed in as the new user.
+    await p.locator('header .who').getByText('Sam Single').waitFor();
+    await nav(p).getByRole('link', {name: 'Users'}).waitFor();  // the mapped group's access
+    assert.ok(!p.url().includes('access_token'), 'the token left the address bar');
+    await shot(p, '22-signed-in-with-sso');
+    const users = await asRoot('GET', `${T}/users?limit=200`);
+    assert.ok(users.items.some((u) => u.email === 'sam.sso@acme.test' && u.sso?.subject === 'idp-sam'));
+    await context.close();
+    await asRoot('DELETE', `${T}/sso/oidc`, undefined, 204);
+  } finally {
+    idp.stdin.end();
+    idp.kill();
+  }
 });
 
 await step('sign in with an API client (the root client)', async () => {

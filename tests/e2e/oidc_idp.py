@@ -148,3 +148,14 @@ class IdentityProvider:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+if __name__ == "__main__":
+    # A provider for another test's process (the console's browser test): oidc_idp.py
+    # CLIENT_ID CLIENT_SECRET USER_JSON. Prints its issuer, then serves until stdin closes.
+    import sys
+    provider = IdentityProvider(sys.argv[1], sys.argv[2])
+    provider.user = json.loads(sys.argv[3])
+    print(provider.issuer, flush=True)
+    sys.stdin.read()
+    provider.stop()

@@ -201,6 +201,45 @@ export async function loginUser(tenant: string, email: string, password: string)
   return (await res.json()) as LoginAnswer;
 }
 
+// The tenant's single sign-on providers (public; none for an unknown tenant).
+export interface SsoProvider {
+  protocol: string;
+  issuer: string;
+  start_url: string;
+}
+export async function ssoProviders(tenant: string): Promise<SsoProvider[]> {
+  try {
+    const res = await fetch(`/v1/tenants/${encodeURIComponent(tenant)}/sso/providers`,
+                            {headers: {Accept: 'application/json'}, credentials: 'omit'});
+    if (!res.ok) return [];
+    return ((await res.json()) as {providers: SsoProvider[]}).providers;
+  } catch {
+    return [];
+  }
+}
+
+// What a single sign-on sent back in the address's fragment (and removes it from the address):
+// a token, an MFA token, or an error; null when the address carries none.
+export interface SsoReturn {
+  answer?: LoginAnswer;
+  error?: string;
+}
+export function takeSsoReturn(): SsoReturn | null {
+  if (!location.hash || location.hash.length < 2) return null;
+  const f = new URLSearchParams(location.hash.slice(1));
+  if (!f.has('access_token') && !f.has('mfa_token') && !f.has('error')) return null;
+  history.replaceState(null, '', location.pathname + location.search);
+  if (f.has('error')) return {error: f.get('error_description') ?? f.get('error') ?? 'refused'};
+  return {answer: {
+    access_token: f.get('access_token') ?? undefined,
+    expires_in: Number(f.get('expires_in') ?? 0),
+    mfa_required: f.get('mfa_required') === 'true',
+    mfa_token: f.get('mfa_token') ?? undefined,
+    must_change_password: f.get('must_change_password') === 'true',
+    mfa_enrollment_required: f.get('mfa_enrollment_required') === 'true',
+  }};
+}
+
 // The second step of a login: a code from the authenticator, or a recovery code.
 export async function completeMfa(tenant: string, mfaToken: string,
                                   code: {code?: string; recovery_code?: string}): Promise<LoginAnswer> {

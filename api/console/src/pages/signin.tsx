@@ -1,9 +1,12 @@
-// Sign-in (a user's email and password, or an API client's id and secret) and the forced
-// password change after a temporary password.
-import {useState} from 'preact/hooks';
-import {Api, ApiError, completeMfa, loginClient, loginUser, tokenClaims, type LoginAnswer} from '../api';
+// Sign-in (a user's email and password, an API client's id and secret, or the tenant's single
+// sign-on) and the forced password change after a temporary password.
+import {useEffect, useState} from 'preact/hooks';
+import {Api, ApiError, completeMfa, loginClient, loginUser, ssoProviders, takeSsoReturn, tokenClaims,
+        type LoginAnswer, type SsoProvider} from '../api';
 import type {Me} from '../model';
 import {ErrorBox, TextField, useAction} from '../ui';
+
+const kSsoTenant = 'custos.sso.tenant';
 
 export interface SignedIn {
   mustChange: boolean;
@@ -18,7 +21,44 @@ export function SignIn({onSignedIn}: {onSignedIn: (api: Api, me: Me, flags: Sign
   const [clientId, setClientId] = useState('');
   const [secret, setSecret] = useState('');
   const [mfaToken, setMfaToken] = useState<string | null>(null);
+  const [sso, setSso] = useState<SsoProvider | null>(null);
   const {busy, error, run} = useAction();
+
+  // Back from the identity provider: the outcome is in the address's fragment; the tenant was
+  // kept for this tab when the sign-in left.
+  useEffect(() => {
+    const back = takeSsoReturn();
+    if (!back) return;
+    const t = sessionStorage.getItem(kSsoTenant) ?? '';
+    sessionStorage.removeItem(kSsoTenant);
+    setTenant(t);
+    run(async () => {
+      if (back.error || !back.answer) throw new ApiError(0, 'Single sign-on failed', back.error ?? 'refused');
+      if (back.answer.mfa_required && back.answer.mfa_token) {
+        setMfaToken(back.answer.mfa_token);
+        return;
+      }
+      await finish(t, back.answer);
+    });
+  }, []);
+
+  // Whether the tenant typed offers single sign-on.
+  useEffect(() => {
+    const t = tenant.trim();
+    setSso(null);
+    if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(t)) return;
+    let live = true;
+    const timer = setTimeout(() => {
+      ssoProviders(t).then((list) => { if (live) setSso(list[0] ?? null); });
+    }, 300);
+    return () => { live = false; clearTimeout(timer); };
+  }, [tenant]);
+
+  const startSso = () => {
+    if (!sso) return;
+    sessionStorage.setItem(kSsoTenant, tenant.trim());
+    location.assign(`${sso.start_url}?redirect_uri=${encodeURIComponent(location.origin + '/console/')}`);
+  };
 
   const finish = async (t: string, answer: LoginAnswer) => {
     if (!answer.access_token) throw new ApiError(0, 'No token', 'the server answered no access token');
@@ -78,6 +118,11 @@ export function SignIn({onSignedIn}: {onSignedIn: (api: Api, me: Me, flags: Sign
         <button type="submit" class="primary" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
+        {mode === 'user' && sso && (
+          <button type="button" class="sso" onClick={startSso} title={sso.issuer}>
+            Sign in with single sign-on
+          </button>
+        )}
         <button type="button" class="link" onClick={() => setMode(mode === 'user' ? 'client' : 'user')}>
           {mode === 'user' ? 'Sign in with an API client' : 'Sign in with email and password'}
         </button>
