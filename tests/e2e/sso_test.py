@@ -13,6 +13,7 @@ import os
 import time
 import urllib.parse
 
+import pyotp
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -213,6 +214,30 @@ def run_with(s, idp):
     check(fragment_of(finish(browser, callback)).get("error") == "access_denied", "idp refused")
     check(last_event(root, "auth.sso_login_failed")["data"]["reason"] ==
           "provider_error_access_denied", "audited")
+
+    # A user with a second factor finishes an SSO login with it, as after a password.
+    idp.user, idp.tamper = ada, {}
+    ada_token = login(s, idp, ada)["access_token"]
+    me = Session(s, ada_token)
+    started = me.expect(200, "POST", T + "/me/mfa/totp", {})
+    totp = pyotp.TOTP(started["secret"])
+    t0 = time.time()
+    me.expect(200, "POST", T + "/me/mfa/totp:confirm", {"code": totp.at(t0)})
+    got = login(s, idp, ada)
+    check(got.get("mfa_required") == "true" and got.get("mfa_token") and "access_token" not in got,
+          got)
+    done = requests.post(s.url(T + "/auth/mfa"),
+                         json={"mfa_token": got["mfa_token"], "code": totp.at(t0 + 30)})
+    check(done.status_code == 200 and done.json()["access_token"], done.text)
+
+    # A settings admin below admin kind may configure a provider, but its logins cannot take
+    # over an admin-kind user (ACCESS.md rule 4: the provider holds every login it signs).
+    root.expect(201, "POST", T + "/users", {"email": "boss@acme.test", "first_name": "Boss",
+                                            "last_name": "Admin", "kind": "admin"})
+    tess_s.expect(200, "PUT", T + "/sso/oidc", dict(config, group_mapping={}))
+    refused(s, root, idp, "configurer_does_not_outrank",
+            {"sub": "idp-boss", "email": "boss@acme.test", "email_verified": True})
+    root.expect(200, "PUT", T + "/sso/oidc", config)
 
     # The client secret is in no event, no log line and no clear byte of the data dir.
     events = root.expect(200, "GET", T + "/audit/events?limit=500")["items"]
