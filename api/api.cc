@@ -357,7 +357,15 @@ struct Api::Impl {
          services.failed_logins.TakeDue(services.clock().Now(), all)) {
       projections::ExecuteRequest er;
       er.tenant = core::TenantId(w.tenant);
-      if (w.client_id.empty()) {
+      if (!w.sso_issuer.empty()) {
+        if (w.count == 0) continue;  // the window's first was recorded when it came
+        core::iam::RecordSsoLogin r;
+        r.reason = w.reason;
+        r.issuer = w.sso_issuer;
+        r.count = w.count;
+        r.since = w.since;
+        er.command = std::move(r);
+      } else if (w.client_id.empty()) {
         er.command = core::iam::RecordLogin{std::nullopt, w.email, false, "unknown_email",
                                             w.count,      w.since, {}};
       } else {

@@ -63,6 +63,8 @@ struct ApiOptions {
   size_t index_queue = 64;
   int store_threads = 2;
   size_t store_queue = 256;
+  int outbound_threads = 4;
+  size_t outbound_queue = 32;
   // How many jobs one caller (a principal, or an unauthenticated source address) may have
   // waiting in the login and heavy pools (twice that in the index pool, eight times in the
   // store pool); the threads take the callers' jobs in turn.

@@ -24,14 +24,16 @@ enum class Access {
 // anything that hashes a password, scans or waits for the store, or reads it in bulk runs on a
 // bounded pool of its own, and a full pool is answered 503 with Retry-After.
 enum class Work : uint8_t {
-  kInline,  // on the connection's strand
-  kLogin,   // credential checks and argon2id: logins, tokens, introspection, revocation,
-            // password changes, invitation acceptance (kept apart from the rest)
-  kHeavy,   // long work: chain verification, exports, imports and user exports, purges
-  kIndex,   // audit queries and reads that wait for the index (short; apart from kHeavy, so
-            // that a flood of verifications never holds a query)
-  kStore,   // short blocking store operations: idempotent POSTs (their record is read and
-            // written synchronously)
+  kInline,    // on the connection's strand
+  kLogin,     // credential checks and argon2id: logins, tokens, introspection, revocation,
+              // password changes, invitation acceptance (kept apart from the rest)
+  kHeavy,     // long work: chain verification, exports, imports and user exports, purges
+  kIndex,     // audit queries and reads that wait for the index (short; apart from kHeavy, so
+              // that a flood of verifications never holds a query)
+  kStore,     // short blocking store operations: idempotent POSTs (their record is read and
+              // written synchronously)
+  kOutbound,  // calls to other servers (single sign-on's identity providers): waiting on
+              // someone else's network, never in the way of logins and tokens
 };
 
 struct RouteSpec {

@@ -400,7 +400,7 @@ void LoginRoute(const CallPtr& call) {
   core::Result<LoginView> view = s.identity().Read(call->Tenant(), [&](const iam::TenantState& st) {
     LoginView v;
     v.token_ttl = st.tenant().settings.token_ttl_seconds;
-    v.sso_required = iam::SsoRequiredFor(st, body.email);
+    v.sso_required = iam::SsoRequiredFor(st, body.email, now);
     if (const iam::User* u = st.FindUserByEmail(body.email)) {
       v.user_id = u->id;
       v.status = iam::EffectiveStatus(*u, now);
@@ -524,7 +524,10 @@ void ChangeOwnPasswordRoute(const CallPtr& call) {
   core::Result<std::optional<iam::PasswordCredential>> stored =
       s.credentials().Password(call->Param("tenant"), call->principal->id);
   if (!stored.ok()) return call->Fail(stored.error());
-  if (!*stored) return call->Fail(core::Internal("no password credential"));
+  if (!*stored) {
+    return call->Fail(core::Conflict(
+        "this user has no password: it signs in with single sign-on (or an admin resets one)"));
+  }
   const iam::PasswordCredential& credential = **stored;
   if (body.new_password.size() > 1024) {
     return call->Fail(core::InvalidField("new_password", "is longer than 1024 bytes"));

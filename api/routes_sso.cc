@@ -13,7 +13,8 @@
 //                               the fragment, or the error.
 //
 // Every refusal after the provider is known is an auth.sso_login_failed event with its reason.
-// The outbound calls (discovery, keys, the token endpoint) run on the login pool, bounded in
+// The outbound calls (discovery, keys, the token endpoint) run on the outbound pool, apart from
+// logins and tokens, at most two callbacks or starts per tenant at a time, each call bounded in
 // time and size by the node's outbound HTTP.
 #include "api/internal/call.h"
 #include "api/internal/views.h"
@@ -59,15 +60,32 @@ struct OidcBody {
   }
 };
 
-// What the sealed client secret is bound to: it opens for this tenant's provider alone.
-std::string SecretBinding(std::string_view tenant) {
-  return std::string(tenant) + '\0' + "sso-oidc-client-secret";
+// What the sealed client secret is bound to: it opens for this tenant's provider and client
+// alone (a secret kept across a change of issuer would go to the new one).
+std::string SecretBinding(std::string_view tenant, std::string_view issuer,
+                          std::string_view client_id) {
+  std::string b(tenant);
+  b += '\0';
+  b += "sso-oidc-client-secret";
+  b += '\0';
+  b += issuer;
+  b += '\0';
+  b += client_id;
+  return b;
 }
 
 // Where the provider sends the browser back: this node's own callback of the tenant.
 std::string CallbackUrl(Services& s, std::string_view tenant) {
   return s.deps.tokens.issuer() + "/v1/tenants/" + UrlEncodeComponent(tenant) +
          "/sso/oidc/callback";
+}
+
+// The callback's path (with any path --issuer has: a node behind a prefix), the cookie's Path.
+std::string CallbackPath(Services& s, std::string_view tenant) {
+  const std::string url = CallbackUrl(s, tenant);
+  const size_t scheme = url.find("://");
+  const size_t path = scheme == std::string::npos ? 0 : url.find('/', scheme + 3);
+  return path == std::string::npos ? "/" : url.substr(path);
 }
 
 void WriteOidc(core::JsonWriter& w, Services& s, std::string_view tenant,
@@ -123,7 +141,8 @@ void PutOidcRoute(const CallPtr& call) {
       return call->Fail(core::Unavailable("this node has no key to seal secrets with"));
     }
     core::Result<std::string> sealed = core::Seal(
-        s.deps.mfa_key, *body.client_secret, SecretBinding(call->Param("tenant")), s.deps.random);
+        s.deps.mfa_key, *body.client_secret,
+        SecretBinding(call->Param("tenant"), body.issuer, body.client_id), s.deps.random);
     if (!sealed.ok()) return call->Fail(sealed.error());
     c.sealed_client_secret = std::move(*sealed);
   }
@@ -190,14 +209,23 @@ struct PendingLogin {
   }
 };
 
-// A refused login, recorded (auth.sso_login_failed), then answered by `answer`.
-void RecordRefusal(const CallPtr& call, std::string issuer, std::string email, std::string reason,
-                   HttpResponse answer) {
+// A refused login, recorded (auth.sso_login_failed), then answered by `answer`. Refusals that
+// anyone can cause without the provider (`tallied`: a made-up state, an unlisted redirect, a
+// callback without its browser's cookie) are recorded once per (address, reason) and minute,
+// the rest of the minute's in one tallied event; they count as the source's failures.
+void RecordRefusal(const CallPtr& call, std::string issuer, std::string reason, HttpResponse answer,
+                   bool tallied = false) {
+  Services& s = call->services();
+  (void)s.failing_sources.Take(SourceKey(call->req.remote_ip));  // the back lane
+  if (tallied &&
+      !s.failed_logins.CountSso(call->Param("tenant"), call->req.remote_ip, issuer, reason,
+                                call->req.request_id, call->Actor().user_agent, s.clock().Now())) {
+    return call->Reply(std::move(answer));
+  }
   iam::RecordSsoLogin record;
   record.succeeded = false;
   record.reason = std::move(reason);
   record.issuer = std::move(issuer);
-  record.email = std::move(email);
   auto shared = std::make_shared<HttpResponse>(std::move(answer));
   Execute(call, std::move(record),
           [shared](const iam::TenantState&, const projections::ExecuteResult&) { return *shared; });
@@ -218,6 +246,23 @@ HttpResponse RedirectError(const std::string& redirect_uri, std::string_view err
                            std::string_view description) {
   return RedirectWith(redirect_uri, "error=" + UrlEncodeComponent(error) +
                                         "&error_description=" + UrlEncodeComponent(description));
+}
+
+// Holds one of the tenant's few outbound slots for the rest of the call (given back when
+// `held` goes); false (answered 503) when they are all in use.
+bool TakeOutboundSlot(const CallPtr& call, std::shared_ptr<void>& held) {
+  Services& s = call->services();
+  const std::string tenant = call->Param("tenant");
+  if (!s.sso_in_flight.TryEnter(tenant, Services::kSsoPerTenant)) {
+    HttpResponse r = Problem(503,
+                             "too many single sign-on logins in progress for this tenant; "
+                             "retry in a moment");
+    r.Header("Retry-After", "1");
+    call->Reply(std::move(r));
+    return false;
+  }
+  held = std::shared_ptr<void>(nullptr, [&s, tenant](void*) { s.sso_in_flight.Leave(tenant); });
+  return true;
 }
 
 void StartRoute(const CallPtr& call) {
@@ -241,12 +286,15 @@ void StartRoute(const CallPtr& call) {
   }
   const iam::OidcConfig& oidc = **config;
   const core::Time now = s.clock().Now();
+  std::shared_ptr<void> slot;
+  if (!TakeOutboundSlot(call, slot)) return;
   if (std::find(oidc.redirect_uris.begin(), oidc.redirect_uris.end(), redirect_uri) ==
       oidc.redirect_uris.end()) {
     // Never a redirect to an address not on the list: the answer is an error here.
     return RecordRefusal(
-        call, oidc.issuer, "", "redirect_uri_not_allowed",
-        Problem(core::InvalidField("redirect_uri", "is not one of the tenant's redirect URIs")));
+        call, oidc.issuer, "redirect_uri_not_allowed",
+        Problem(core::InvalidField("redirect_uri", "is not one of the tenant's redirect URIs")),
+        true);
   }
   core::Result<std::shared_ptr<const OidcProvider>> provider = s.oidc.Provider(oidc.issuer, now);
   if (!provider.ok()) {
@@ -285,8 +333,8 @@ void StartRoute(const CallPtr& call) {
   // The browser that started the login is the one that may finish it: a callback URL carried
   // to another browser (login CSRF) lacks the cookie.
   std::string set_cookie = std::string(kCookiePrefix) + state_hash.substr(0, 16) + "=" + cookie +
-                           "; Path=/v1/tenants/" + UrlEncodeComponent(tenant) +
-                           "/sso/oidc/; Max-Age=600; HttpOnly; SameSite=Lax";
+                           "; Path=" + CallbackPath(s, tenant) +
+                           "; Max-Age=600; HttpOnly; SameSite=Lax";
   if (s.deps.tokens.issuer().starts_with("https://")) set_cookie += "; Secure";
   r.Header("Set-Cookie", set_cookie);
   call->Reply(NoStore(std::move(r)));
@@ -328,6 +376,7 @@ void CompleteLogin(const CallPtr& call, const PendingLogin& pending, const IdTok
   iam::RecordSsoLogin record;
   record.succeeded = true;
   record.issuer = pending.issuer;
+  record.client_id = pending.client_id;
   record.subject = claims.sub;
   record.email = claims.email;
   record.given_name = claims.given_name;
@@ -347,6 +396,7 @@ void CompleteLogin(const CallPtr& call, const PendingLogin& pending, const IdTok
             }
             const iam::User* u = state.FindUser(r.decision.id);
             const core::Time now = s.clock().Now();
+            s.known_sources.Mark(SourceKey(call->req.remote_ip));
             if (u == nullptr || iam::EffectiveStatus(*u, now) != iam::UserStatus::kActive) {
               return RedirectError(redirect_uri, "access_denied", "the account is not active");
             }
@@ -371,6 +421,9 @@ void CallbackRoute(const CallPtr& call) {
   Services& s = call->services();
   const std::string tenant = call->Param("tenant");
   const core::Time now = s.clock().Now();
+  // Before the state is taken: a callback turned away here can come again.
+  std::shared_ptr<void> slot;
+  if (!TakeOutboundSlot(call, slot)) return;
   const std::string state(call->req.Query("state").value_or(""));
   std::optional<std::string> stored;
   if (!state.empty() && state.size() <= 256) {
@@ -389,21 +442,24 @@ void CallbackRoute(const CallPtr& call) {
                 "this single sign-on login is unknown, expired or was used already; "
                 "start again");
     if (!issuer.ok() || !*issuer) return call->Reply(std::move(answer));
-    return RecordRefusal(call, **issuer, "", "unknown_state", std::move(answer));
+    return RecordRefusal(call, **issuer, "unknown_state", std::move(answer), true);
   }
   const std::string& back = pending.redirect_uri;
-  auto refuse = [&](std::string reason, std::string_view error = "access_denied") {
-    RecordRefusal(call, pending.issuer, "", reason,
-                  RedirectError(back, error, "single sign-on failed: " + reason));
+  auto refuse = [&](std::string reason, std::string_view error = "access_denied",
+                    bool tallied = false) {
+    RecordRefusal(call, pending.issuer, reason,
+                  RedirectError(back, error, "single sign-on failed: " + reason), tallied);
   };
   const std::optional<std::string> cookie =
       CookieValue(call->req, std::string(kCookiePrefix) + core::Sha256Hex(state).substr(0, 16));
-  if (!cookie || core::Sha256Hex(*cookie) != pending.binding) return refuse("state_not_bound");
+  if (!cookie || core::Sha256Hex(*cookie) != pending.binding) {
+    return refuse("state_not_bound", "access_denied", true);
+  }
   if (std::optional<std::string_view> error = call->req.Query("error")) {
-    return refuse("provider_error_" + CleanCode(*error));
+    return refuse("provider_error_" + CleanCode(*error), "access_denied", true);
   }
   const std::string code(call->req.Query("code").value_or(""));
-  if (code.empty() || code.size() > 4096) return refuse("no_code", "invalid_request");
+  if (code.empty() || code.size() > 4096) return refuse("no_code", "invalid_request", true);
   // The configuration the login started with must still be the tenant's.
   core::Result<std::optional<iam::OidcConfig>> config = s.identity().Read(
       call->Tenant(), [](const iam::TenantState& st) { return st.tenant().oidc; });
@@ -411,19 +467,28 @@ void CallbackRoute(const CallPtr& call) {
       (*config)->client_id != pending.client_id) {
     return refuse("not_configured");
   }
+  // A redirect removed from the list since the login started gets no token.
+  const std::vector<std::string>& uris = (*config)->redirect_uris;
+  if (std::find(uris.begin(), uris.end(), back) == uris.end()) {
+    return RecordRefusal(call, pending.issuer, "redirect_uri_not_allowed",
+                         Problem(403, "the login's redirect URI is no longer allowed"));
+  }
   core::Result<std::optional<iam::SsoCredential>> credential = s.credentials().SsoSecret(tenant);
   if (!credential.ok() || !*credential) return refuse("no_client_secret", "server_error");
   core::Result<std::string> secret =
-      core::Unseal(s.deps.mfa_key, (*credential)->sealed_secret, SecretBinding(tenant));
+      core::Unseal(s.deps.mfa_key, (*credential)->sealed_secret,
+                   SecretBinding(tenant, pending.issuer, pending.client_id));
   if (!secret.ok()) return refuse("client_secret_unreadable", "server_error");
   core::Result<std::shared_ptr<const OidcProvider>> provider = s.oidc.Provider(pending.issuer, now);
   if (!provider.ok()) return refuse("provider_unavailable", "temporarily_unavailable");
   core::Result<std::string> id_token = s.oidc.ExchangeCode(
       **provider, pending.client_id, *secret, code, CallbackUrl(s, tenant), pending.verifier);
   if (!id_token.ok()) {
-    return refuse(id_token.error().message, id_token.error().code == core::Errc::kUnavailable
-                                                ? "temporarily_unavailable"
-                                                : "access_denied");
+    // One reason whatever went wrong: what the token endpoint did (refused, unreachable, odd)
+    // is the operator's to read in the log, not a probe's answer about that address.
+    core::log::Warn("single sign-on: the code exchange failed",
+                    {{"tenant", tenant}, {"reason", id_token.error().message}});
+    return refuse("token_exchange_failed", "temporarily_unavailable");
   }
   core::Result<IdTokenClaims> claims = s.oidc.Verify(
       **provider, *id_token,
@@ -448,12 +513,12 @@ void AddSsoRoutes(RouteTable& t, Services&) {
         DeleteOidcRoute);
   t.Add({"GET", "/v1/tenants/{tenant}/sso/providers", Access::kPublic, "", ""}, ProvidersRoute);
   t.Add(RouteSpec{"GET", "/v1/tenants/{tenant}/sso/oidc/start", Access::kPublic, "", "",
-                  Work::kLogin, false, true}
+                  Work::kOutbound, false, true}
             .Query("redirect_uri login_hint"),
         StartRoute);
   // Providers add parameters of their own to the callback (iss, session_state, scope, …).
   t.Add(RouteSpec{"GET", "/v1/tenants/{tenant}/sso/oidc/callback", Access::kPublic, "", "",
-                  Work::kLogin, false, true}
+                  Work::kOutbound, false, true}
             .Query("code state error error_description error_uri iss session_state scope "
                    "authuser prompt hd"),
         CallbackRoute);

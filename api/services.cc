@@ -193,6 +193,25 @@ void FailedLoginTally::CountClient(const std::string& tenant, const std::string&
   ++w.count;
 }
 
+bool FailedLoginTally::CountSso(const std::string& tenant, const std::string& ip,
+                                const std::string& issuer, std::string_view reason,
+                                const std::string& request_id, const std::string& user_agent,
+                                core::Time now) {
+  std::lock_guard lock(mu_);
+  bool opened = false;
+  // Keyed apart from clients' windows: a client id never starts with a NUL.
+  Window& w = Open(tenant, ip, std::string("\0sso:", 5) + std::string(reason), now, &opened);
+  if (opened) {
+    w.reason = std::string(reason);
+    w.sso_issuer = issuer;
+    w.request_id = request_id;
+    w.user_agent = user_agent;
+    return true;  // recorded by the caller; the window counts the ones after it
+  }
+  ++w.count;
+  return false;
+}
+
 std::vector<FailedLoginTally::Window> FailedLoginTally::TakeDue(core::Time now, bool all) {
   std::vector<Window> due;
   std::lock_guard lock(mu_);
@@ -217,6 +236,8 @@ WorkPool* Services::PoolFor(Work work) {
       return &index_pool;
     case Work::kStore:
       return &store_pool;
+    case Work::kOutbound:
+      return &outbound_pool;
     case Work::kInline:
       break;
   }

@@ -1,8 +1,12 @@
 #include "storage/curl_poster.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -90,6 +94,39 @@ bool SetTransport(CURL* c, const std::string& url, const std::string& ca_file,
   return ok;
 }
 
+// Whether a resolved address is one a tenant's URL may reach (public_addresses_only).
+bool PublicAddress(const sockaddr* a) {
+  if (a->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(a);
+    const uint32_t v = ntohl(in->sin_addr.s_addr);
+    const uint8_t b0 = v >> 24;
+    const uint8_t b1 = (v >> 16) & 0xff;
+    return !(b0 == 0 || b0 == 10 || b0 == 127 || (b0 == 169 && b1 == 254) ||
+             (b0 == 172 && (b1 & 0xf0) == 16) || (b0 == 192 && b1 == 168) ||
+             (b0 == 100 && (b1 & 0xc0) == 64) || b0 >= 224);
+  }
+  if (a->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a);
+    const unsigned char* b = in6->sin6_addr.s6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) || IN6_IS_ADDR_V4COMPAT(&in6->sin6_addr)) {
+      sockaddr_in v4{};
+      v4.sin_family = AF_INET;
+      std::memcpy(&v4.sin_addr.s_addr, b + 12, 4);
+      return PublicAddress(reinterpret_cast<const sockaddr*>(&v4));
+    }
+    return !(IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr) || IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
+             IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr) || IN6_IS_ADDR_MULTICAST(&in6->sin6_addr) ||
+             (b[0] & 0xfe) == 0xfc);
+  }
+  return false;
+}
+
+// libcurl's socket opener with the address check: CURL_SOCKET_BAD refuses the connection.
+curl_socket_t OpenPublicSocket(void*, curlsocktype purpose, curl_sockaddr* address) {
+  if (purpose != CURLSOCKTYPE_IPCXN || !PublicAddress(&address->addr)) return CURL_SOCKET_BAD;
+  return socket(address->family, address->socktype, address->protocol);
+}
+
 }  // namespace
 
 core::Result<Fetched> FetchUrl(const std::string& url, const FetchOptions& options) {
@@ -108,6 +145,9 @@ core::Result<Fetched> FetchUrl(const std::string& url, const FetchOptions& optio
   ok = ok && curl_easy_setopt(c, CURLOPT_WRITEDATA, &body) == CURLE_OK;
   ok = ok && curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error) == CURLE_OK;
   // Keys must be the origin's current ones: no cached copy from a proxy on the way.
+  if (options.public_addresses_only) {
+    ok = ok && curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, OpenPublicSocket) == CURLE_OK;
+  }
   curl_slist* headers = curl_slist_append(nullptr, "Cache-Control: no-cache");
   headers = curl_slist_append(headers, "Accept: application/json");
   if (!options.authorization.empty()) {

@@ -39,6 +39,10 @@ struct FetchOptions {
   // A POST of this form body (application/x-www-form-urlencoded) instead of a GET.
   std::optional<std::string> form_body;
   std::string authorization;  // an Authorization header's value, when not empty
+  // Connect to public addresses only: loopback, private (RFC 1918, fc00::/7), link-local,
+  // carrier-grade NAT and unspecified addresses are refused after name resolution, so that a
+  // URL a tenant chose cannot reach the node's own network (SSRF).
+  bool public_addresses_only = false;
   std::chrono::milliseconds timeout{10'000};
   size_t max_bytes = size_t{256} << 10;
 };

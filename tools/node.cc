@@ -70,10 +70,11 @@ namespace {
 
 // Single sign-on's outbound HTTP (an identity provider's discovery, keys and token
 // endpoint): libcurl, no redirects followed, TLS verified against the system's CAs, 5 s and
-// 256 KiB at most per request.
-api::OutboundHttp SsoOutboundHttp() {
-  return [](const api::OutboundRequest& req) -> core::Result<api::OutboundAnswer> {
+// 256 KiB at most per request; public addresses only unless --sso-private-networks.
+api::OutboundHttp SsoOutboundHttp(bool private_networks) {
+  return [private_networks](const api::OutboundRequest& req) -> core::Result<api::OutboundAnswer> {
     storage::FetchOptions options;
+    options.public_addresses_only = !private_networks;
     options.timeout = std::chrono::seconds(5);
     options.max_bytes = size_t{256} << 10;
     if (!req.form_body.empty()) options.form_body = req.form_body;
@@ -474,7 +475,7 @@ core::Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
                                   }
                                   w.EndObject();
                                 },
-          std::move(console), std::move(mfa_key), SsoOutboundHttp()},
+          std::move(console), std::move(mfa_key), SsoOutboundHttp(options.sso_private_networks)},
       api_options);
   // Admission (body limits, credentials before the body) comes from the routes, so it is set
   // once the Api exists.

@@ -72,6 +72,9 @@ struct NodeOptions {
   // "off", "embedded" (a dev cluster in this process) or the brokers, HOST:PORT,….
   // The console's built files (api/console_files.h), served at /console/; empty: no console.
   std::string console_dir;
+  // Single sign-on's identity providers may be on loopback or private addresses (an on-premises
+  // provider, the tests); off, a tenant's issuer reaches public addresses only.
+  bool sso_private_networks = false;
   std::string kafka = "off";
   std::string audit_topic = "custos.audit.v1";
   std::string ocsf_topic = "custos.audit.ocsf.v1";

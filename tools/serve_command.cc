@@ -356,6 +356,9 @@ int RunServe(const Args& args) {
            {"console-dir", true, "",
             "the console's built files, served at /console/ (default: console/ beside this "
             "executable, i.e. build/console, or ../share/custos/console; `off`: no console)"},
+           {"sso-private-networks", false, "",
+            "let single sign-on reach identity providers on loopback and private addresses (an "
+            "on-premises provider); without it a tenant's issuer reaches public addresses only"},
            {"block-cache-mb", true, "128", "RocksDB block cache, MiB"},
            {"retention-interval", true, "3600",
             "seconds between background retention purges of every tenant"},
@@ -469,6 +472,7 @@ int RunServe(const Args& args) {
   }
   node_options.api.body_limit = *body_limit;
   node_options.api.access_log = *flags.Get("access-log") == "on";
+  node_options.sso_private_networks = flags.IsSet("sso-private-networks");
   if (const std::optional<std::string> console = flags.Get("console-dir"); !console) {
     node_options.console_dir = api::ConsoleFiles::DefaultDir();
     if (node_options.console_dir.empty()) {

@@ -157,9 +157,10 @@ class FailedLoginTally {
   struct Window {
     std::string tenant;
     std::string ip;
-    std::string email;      // the first one tried, capped ("" for a client)
-    std::string client_id;  // the client that failed to authenticate ("" for a login)
-    std::string reason;     // a client's: bad_secret or inactive_client
+    std::string email;       // the first one tried, capped ("" for a client)
+    std::string client_id;   // the client that failed to authenticate ("" for a login)
+    std::string reason;      // a client's: bad_secret or inactive_client; an SSO refusal's
+    std::string sso_issuer;  // a refused single sign-on's provider ("" otherwise)
     std::string request_id;
     std::string user_agent;
     uint64_t count = 0;
@@ -170,6 +171,13 @@ class FailedLoginTally {
   void CountClient(const std::string& tenant, const std::string& ip, const std::string& client_id,
                    std::string_view reason, const std::string& request_id,
                    const std::string& user_agent, core::Time now);
+  // A single sign-on refused before any ID token (a made-up state, an unlisted redirect): true
+  // when this opens the (tenant, address, reason) window, and the caller records this one at
+  // once; the window's later ones are tallied into one event when it closes.
+  [[nodiscard]] bool CountSso(const std::string& tenant, const std::string& ip,
+                              const std::string& issuer, std::string_view reason,
+                              const std::string& request_id, const std::string& user_agent,
+                              core::Time now);
   // The windows opened at least kWindow before `now` (all with `all`), taken out.
   [[nodiscard]] std::vector<Window> TakeDue(core::Time now, bool all);
 
@@ -265,6 +273,7 @@ struct Services {
   WorkPool heavy_pool;
   WorkPool index_pool;
   WorkPool store_pool;
+  WorkPool outbound_pool;
   TokenCache token_cache;
   RateLimiter auth_limiter;   // /oauth/token, logins, acceptance: per source address
   RateLimiter login_limiter;  // logins per (tenant, email)
@@ -281,6 +290,10 @@ struct Services {
   // browser binding (routes_sso.cc); at most 100 pending per source address.
   OneTimeValues sso_states{100'000, 100};
   OidcClient oidc{deps.sso_http};
+  // Single sign-on callbacks in flight per tenant (their outbound calls): a provider that
+  // answers slowly holds at most kSsoPerTenant of the outbound pool's threads.
+  FrontLogins sso_in_flight;
+  static constexpr int kSsoPerTenant = 2;
 
   Services(ApiDeps d, ApiOptions o)
       : deps(std::move(d)),
@@ -289,6 +302,7 @@ struct Services {
         heavy_pool("heavy", o.heavy_threads, o.heavy_queue, o.per_caller_queue),
         index_pool("index", o.index_threads, o.index_queue, o.per_caller_queue * 2),
         store_pool("store", o.store_threads, o.store_queue, o.per_caller_queue * 8),
+        outbound_pool("outbound", o.outbound_threads, o.outbound_queue, o.per_caller_queue),
         auth_limiter(o.auth_rate_per_second, o.auth_burst),
         login_limiter(o.login_rate_per_second, o.login_burst),
         failing_sources(o.failing_source_rate_per_second, o.failing_source_burst) {}

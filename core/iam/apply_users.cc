@@ -207,15 +207,17 @@ Status Applier::operator()(const UserProvisioned& e) {
   return ChangeUser(d.user_id, [&](User& u) { u.sso = UserSso{d.issuer, d.subject, time_}; });
 }
 
-// A single sign-on login completes like a password login, and links the user to the
-// provider's account the first time.
+// A single sign-on login completes like a password login (unless a second factor is still to
+// come), and links the user to the provider's account the first time.
 Status Applier::operator()(const SsoLoginSucceeded& e) {
   const SsoLoginData& d = e.data;
   s_.PruneRevokedTokens(time_);
   if (!d.user_id) return Corruption("auth.sso_login_succeeded without a user");
   return ChangeUser(*d.user_id, [&](User& u) {
-    u.failed_logins = 0;
-    u.last_active_at = time_;
+    if (!d.mfa_pending) {
+      u.failed_logins = 0;
+      u.last_active_at = time_;
+    }
     if (!u.sso || u.sso->issuer != d.issuer) u.sso = UserSso{d.issuer, d.subject, time_};
     if (d.configured_by) MergeKnown(u.credential_known_by, {*d.configured_by});
   });

@@ -94,6 +94,8 @@ class Authority {
   Authority(const TenantState& state, Time now, std::optional<Subject> caller);
 
   [[nodiscard]] bool IsRoot() const { return !caller_.has_value(); }
+  // Root, or a caller that is active (a user active now, an active API client).
+  [[nodiscard]] bool IsActive() const { return IsRoot() || caller_active_; }
   [[nodiscard]] const std::optional<Subject>& caller() const { return caller_; }
   // Root, or an active admin-kind user (rule 3).
   [[nodiscard]] bool IsAdminKind() const;

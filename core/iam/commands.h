@@ -72,11 +72,16 @@ struct RecordSsoLogin {
   bool succeeded = false;
   std::string reason;  // on failure: "bad_nonce", "bad_audience", "expired", …
   std::string issuer;
+  std::string client_id;
   std::string subject;
   std::string email;
   std::string given_name;
   std::string family_name;
   std::vector<std::string> groups;  // the group claim's values
+  // Failures before any ID token (made-up states, unlisted redirects) from one source address,
+  // tallied over a minute; absent for a single one.
+  std::optional<uint64_t> count;
+  std::optional<Time> since;
 };
 
 // ---- users ----

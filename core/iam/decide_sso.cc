@@ -45,21 +45,51 @@ std::vector<std::string> Domains(const std::vector<std::string>& in, const std::
   return {out.begin(), out.end()};
 }
 
+// Replacing or removing a provider takes over its configurer's hold on every SSO login: the
+// caller must be the configurer, or outrank it (rule 4); root's only root or admin kind.
+Status CheckMayReplace(const TenantState& s, const Authority& auth) {
+  const std::optional<OidcConfig>& oidc = s.tenant().oidc;
+  if (!oidc || auth.IsRoot() || !GuardOn(Guard::kCredentialRank)) return OkStatus();
+  if (!oidc->configured_by) {
+    if (auth.IsAdminKind()) return OkStatus();
+    return Error{Errc::kPermissionDenied,
+                 "single sign-on was configured by root: only root or an admin-kind user changes "
+                 "it",
+                 {}};
+  }
+  if (auth.caller() == oidc->configured_by || auth.Outranks(*oidc->configured_by)) {
+    return OkStatus();
+  }
+  return Error{Errc::kPermissionDenied,
+               "single sign-on was configured by a principal you do not outrank; it holds "
+               "every SSO login, so only it or one that outranks it changes it",
+               {}};
+}
+
 }  // namespace
 
 Result<Decision> Decider::operator()(const ConfigureOidc& c) {
   // Who signs in as whom is the tenant's most powerful setting: admin on iam.settings (the
   // route asks the same; Decide holds it for every path).
   CUSTOS_RETURN_IF_ERROR(auth_.Require("administer", AccessTarget::ForIam("iam.settings")));
+  CUSTOS_RETURN_IF_ERROR(CheckMayReplace(s_, auth_));
+  // A mapping adds and removes members, as the members route does.
+  if (!c.group_mapping.empty()) {
+    CUSTOS_RETURN_IF_ERROR(auth_.Require("update", AccessTarget::ForIam("iam.group")));
+  }
   FieldChecks checks;
   if (std::optional<std::string> p = SsoUrlProblem(c.issuer))
     checks.Add(InvalidField("issuer", *p));
   if (c.client_id.empty() || c.client_id.size() > 256) {
     checks.Add(InvalidField("client_id", "must be 1 to 256 bytes"));
   }
-  const bool had = s_.tenant().oidc.has_value();
+  const std::optional<OidcConfig>& had = s_.tenant().oidc;
   if (!c.sealed_client_secret && !had) {
     checks.Add(InvalidField("client_secret", "is required when single sign-on is first set up"));
+  } else if (!c.sealed_client_secret &&
+             (had->issuer != c.issuer || had->client_id != c.client_id)) {
+    // The stored secret is sent only where it was meant to go.
+    checks.Add(InvalidField("client_secret", "is required when the issuer or client_id changes"));
   }
   OidcConfig config;
   config.issuer = c.issuer;
@@ -133,6 +163,7 @@ Result<Decision> Decider::operator()(const ConfigureOidc& c) {
 
 Result<Decision> Decider::operator()(const RemoveOidc&) {
   CUSTOS_RETURN_IF_ERROR(auth_.Require("administer", AccessTarget::ForIam("iam.settings")));
+  CUSTOS_RETURN_IF_ERROR(CheckMayReplace(s_, auth_));
   if (!s_.tenant().oidc) return NotFound("single sign-on is not configured");
   Emit(et::kTenantSsoRemoved, SsoRemovedData{"oidc"},
        Target{"tenant", s_.tenant_id(), s_.tenant().name});
@@ -160,11 +191,20 @@ Result<Decision> Decider::operator()(const RecordSsoLogin& c) {
     Emit(et::kAuthSsoLoginFailed, data, target);
     return Done();
   };
-  if (!c.succeeded) return failed(c.reason);
+  if (!c.succeeded) {
+    data.count = c.count;
+    data.since = c.since;
+    return failed(c.reason);
+  }
   const std::optional<OidcConfig>& oidc = s_.tenant().oidc;
   // Checked again under the tenant's lock: the configuration may have changed since the login
   // started.
-  if (!oidc || oidc->issuer != c.issuer) return failed("not_configured");
+  if (!oidc || oidc->issuer != c.issuer || oidc->client_id != c.client_id) {
+    return failed("not_configured");
+  }
+  // A configurer no longer active holds nothing: no login through its provider.
+  const Authority configurer(s_, ctx_.now, oidc->configured_by);
+  if (!configurer.IsActive()) return failed("configurer_inactive");
   if (!IsValidEmail(c.email) || !DomainListed(oidc->allowed_domains, c.email)) {
     return failed("domain_not_allowed");
   }
@@ -172,7 +212,6 @@ Result<Decision> Decider::operator()(const RecordSsoLogin& c) {
   std::string user_id;
   std::vector<Subject> known_by;
   if (oidc->configured_by) known_by.push_back(*oidc->configured_by);
-  const Authority configurer(s_, ctx_.now, oidc->configured_by);
   std::set<std::string> member_of;
   if (u != nullptr) {
     if (EffectiveStatus(*u, ctx_.now) != UserStatus::kActive) {
@@ -194,6 +233,7 @@ Result<Decision> Decider::operator()(const RecordSsoLogin& c) {
     known_by.insert(known_by.end(), u->credential_known_by.begin(), u->credential_known_by.end());
     member_of = s_.GroupsOf(Subject{SubjectType::kUser, u->id});
     data.linked = !(u->sso && u->sso->issuer == c.issuer);
+    data.mfa_pending = u->mfa.has_value();
     if (u->status == UserStatus::kLocked) {  // effectively active: the lock ran out
       Emit(et::kUserUnlocked, UserRefData{u->id, "lock expired"}, UserTarget(*u));
     }
@@ -222,21 +262,27 @@ Result<Decision> Decider::operator()(const RecordSsoLogin& c) {
       wanted.insert(group_id);
     }
   }
+  // The members route's own permission, as the configurer holds it now.
+  const bool may_change_groups =
+      !GuardOn(Guard::kMemberGrant) ||
+      configurer.Require("update", AccessTarget::ForIam("iam.group")).ok();
   for (const std::string& group_id : mapped) {
     const Group* g = s_.FindGroup(group_id);
     if (g == nullptr) continue;
     const bool member = member_of.count(group_id) != 0;
     if (wanted.count(group_id) != 0 && !member) {
-      if (GuardOn(Guard::kMemberGrant) &&
-          !configurer.CheckAddMember(*g, subject, known_by, "group_mapping").ok()) {
+      if (!may_change_groups ||
+          (GuardOn(Guard::kMemberGrant) &&
+           !configurer.CheckAddMember(*g, subject, known_by, "group_mapping").ok())) {
         data.groups_refused.push_back(group_id);
         continue;
       }
       Emit(et::kGroupMemberAdded, GroupMemberData{g->id, subject}, GroupTarget(*g));
       data.groups_added.push_back(group_id);
     } else if (wanted.count(group_id) == 0 && member) {
-      if (GuardOn(Guard::kActOnRank) &&
-          !configurer.CheckActOn(subject, "remove a group membership of").ok()) {
+      if (!may_change_groups ||
+          (GuardOn(Guard::kActOnRank) &&
+           !configurer.CheckActOn(subject, "remove a group membership of").ok())) {
         data.groups_refused.push_back(group_id);
         continue;
       }

@@ -465,6 +465,9 @@ struct SsoLoginData {
   std::string reason;        // on failure
   bool linked = false;       // succeeded: this login linked an existing user
   bool provisioned = false;  // succeeded: this login made the user
+  // Succeeded: the user has a second factor, so the login completes only with
+  // auth.mfa_succeeded (this resets no failure count and is no logon yet).
+  bool mfa_pending = false;
   std::vector<std::string> groups_added;
   std::vector<std::string> groups_removed;
   // Mapped groups whose change its configurer may not make now (rule 1 to add, rule 5 to
@@ -473,6 +476,9 @@ struct SsoLoginData {
   // Succeeded: the provider's configurer (absent: root), who from now on counts as knowing
   // the user's credential (ACCESS.md rule 2 never delegates to it from them).
   std::optional<Subject> configured_by;
+  // Failures tallied from one source address over a minute (absent for a single one).
+  std::optional<uint64_t> count;
+  std::optional<Time> since;
   template <class S, class V>
   static void Fields(S& s, V& v) {
     v("user_id", s.user_id);
@@ -486,6 +492,9 @@ struct SsoLoginData {
     v("groups_removed", s.groups_removed);
     v("groups_refused", s.groups_refused);
     v("configured_by", s.configured_by);
+    v("mfa_pending", s.mfa_pending);
+    v("count", s.count);
+    v("since", s.since);
   }
 };
 

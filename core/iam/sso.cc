@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/iam/authority.h"
 #include "core/iam/names.h"
 
 namespace custos::core::iam {
@@ -17,9 +18,15 @@ bool DomainListed(const std::vector<std::string>& domains, std::string_view emai
   return !domain.empty() && std::find(domains.begin(), domains.end(), domain) != domains.end();
 }
 
-bool SsoRequiredFor(const TenantState& state, std::string_view email) {
+bool SsoRequiredFor(const TenantState& state, std::string_view email, Time now) {
   const std::optional<OidcConfig>& oidc = state.tenant().oidc;
-  return oidc && DomainListed(oidc->required_domains, email);
+  if (!oidc || !DomainListed(oidc->required_domains, email)) return false;
+  const Authority configurer(state, now, oidc->configured_by);
+  if (oidc->configured_by && !configurer.IsActive()) return false;
+  const User* u = state.FindUserByEmail(email);
+  if (u == nullptr || u->status == UserStatus::kDeleted) return true;
+  const Subject user{SubjectType::kUser, u->id};
+  return oidc->configured_by == user || configurer.Outranks(user);
 }
 
 bool IsDomainName(std::string_view domain) {

@@ -19,7 +19,10 @@ namespace custos::core::iam {
 // Whether the email's domain is one of `domains` (lower case).
 [[nodiscard]] bool DomainListed(const std::vector<std::string>& domains, std::string_view email);
 // Whether the tenant requires single sign-on for this email: its password login is refused.
-[[nodiscard]] bool SsoRequiredFor(const TenantState& state, std::string_view email);
+// Only where an SSO login could succeed: for a user its provider's configurer may sign in
+// (outranks or is; ACCESS.md rule 4), so that a configurer below an admin's rank cannot lock
+// the admin out by requiring SSO for its domain.
+[[nodiscard]] bool SsoRequiredFor(const TenantState& state, std::string_view email, Time now);
 // What is wrong with a URL an identity provider's configuration names (the issuer, a redirect
 // URI): https, or http on a loopback host (a local tool, a test); a host; no user
 // information and no fragment. nullopt when it is fine.

@@ -30,7 +30,8 @@ const {chromium} = await import(pathToFileURL(join(modules, 'playwright-core', '
 // ---- the server -------------------------------------------------------------------------
 const dataDir = mkdtempSync(join(tmpdir(), 'custos-console-'));
 const server = spawn(custos, ['serve', '--listen', '127.0.0.1:0', '--data-dir', join(dataDir, 'data'),
-                              '--kafka', 'off', '--console-dir', consoleDir, '--access-log', 'off'],
+                              '--kafka', 'off', '--console-dir', consoleDir, '--access-log', 'off',
+                              '--sso-private-networks'],
                      {stdio: ['ignore', 'pipe', 'pipe']});
 let serverLog = '';
 // Whatever happens (a failed setup included), the server and its data dir go with the test.

@@ -42,7 +42,7 @@ class IdentityProvider:
         self.tamper = {}          # claims changed in the next ID tokens
         self.codes = {}
         self.lock = threading.Lock()
-        self.seen = {"authorize": [], "token": [], "jwks": 0, "pkce_refused": 0}
+        self.seen = {"discovery": 0, "authorize": [], "token": [], "jwks": 0, "pkce_refused": 0}
         idp = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,6 +64,8 @@ class IdentityProvider:
                 url = urllib.parse.urlsplit(self.path)
                 q = dict(urllib.parse.parse_qsl(url.query))
                 if url.path == "/.well-known/openid-configuration":
+                    with idp.lock:
+                        idp.seen["discovery"] += 1
                     return self.send(200, {
                         "issuer": idp.issuer,
                         "authorization_endpoint": idp.issuer + "/authorize",

@@ -17,7 +17,7 @@ import pyotp
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from custos_e2e import Session, check, run
+from custos_e2e import Server, Session, check, run
 from oidc_idp import IdentityProvider
 
 APP = "https://app.example.com/after-login"
@@ -79,8 +79,28 @@ def scenario(s):
     idp = IdentityProvider("custos-acme", CLIENT_SECRET)
     try:
         run_with(s, idp)
+        without_private_networks(s, idp)
     finally:
         idp.stop()
+
+
+def without_private_networks(s, idp):
+    """Without --sso-private-networks a tenant's issuer reaches public addresses only: this
+    loopback provider is refused after name resolution (no SSRF into the node's network)."""
+    other = Server(s.proc.args[0])
+    try:
+        root = other.root()
+        root.expect(201, "POST", "/v1/tenants", {"id": "acme", "name": "Acme"})
+        root.expect(200, "PUT", T + "/sso/oidc", {
+            "issuer": idp.issuer, "client_id": "custos-acme", "client_secret": CLIENT_SECRET,
+            "allowed_domains": ["acme.test"], "redirect_uris": [APP]})
+        discovery_before = idp.seen["discovery"]
+        r = requests.get(other.url(T + "/sso/oidc/start"), params={"redirect_uri": APP},
+                         allow_redirects=False)
+        check(r.status_code == 503, "a loopback provider is refused: %d %s" % (r.status_code, r.text))
+        check(idp.seen["discovery"] == discovery_before, "nothing reached the provider")
+    finally:
+        other.stop()
 
 
 def run_with(s, idp):
@@ -99,7 +119,9 @@ def run_with(s, idp):
     # mapping would hand them to whoever signs in (ACCESS.md rules 1 and 2).
     settings_admin = root.expect(201, "POST", T + "/roles", {"name": "Settings admins",
                                  "permissions": [{"resource_type": "iam.settings",
-                                                  "level": "admin"}]})["id"]
+                                                  "level": "admin"},
+                                                 {"resource_type": "iam.group",
+                                                  "level": "edit"}]})["id"]
     tess = root.expect(201, "POST", T + "/api-clients", {
         "name": "tess", "bindings": [{"role_id": settings_admin}]})
     tess_s = Session(s, s.token(tess["client_id"],
@@ -202,6 +224,18 @@ def run_with(s, idp):
     check(last_event(root, "auth.sso_login_failed")["data"]["reason"] == "unknown_state",
           "replay audited")
 
+    # Made-up states cost no write each: the first of a minute from an address is recorded at
+    # once, the rest in one tallied event when the minute is over.
+    def unknown_states():
+        items = root.expect(200, "GET", T + "/audit/events?limit=500&action=auth.sso_login_failed")
+        return sum(1 for e in items["items"] if e["data"]["reason"] == "unknown_state")
+    before = unknown_states()
+    for i in range(6):
+        r = requests.get(s.url(T + "/sso/oidc/callback"), params={"state": "made-up-%d" % i,
+                                                                  "code": "x"})
+        check(r.status_code == 400, r.text)
+    check(unknown_states() == before, "no event per made-up state")
+
     # A callback carried to another browser (login CSRF) lacks the starting browser's cookie.
     browser, callback = begin(s)
     got = fragment_of(finish(requests.Session(), callback))
@@ -232,11 +266,20 @@ def run_with(s, idp):
 
     # A settings admin below admin kind may configure a provider, but its logins cannot take
     # over an admin-kind user (ACCESS.md rule 4: the provider holds every login it signs).
-    root.expect(201, "POST", T + "/users", {"email": "boss@acme.test", "first_name": "Boss",
-                                            "last_name": "Admin", "kind": "admin"})
+    boss = root.expect(201, "POST", T + "/users", {"email": "boss@acme.test", "first_name": "Boss",
+                                                   "last_name": "Admin", "kind": "admin"})
+    # Root's provider is changed by root or an admin-kind user only (it holds every login).
+    r = tess_s.call("PUT", T + "/sso/oidc", dict(config, group_mapping={}))
+    check(r.status_code == 403, r.text)
+    root.expect(204, "DELETE", T + "/sso/oidc")
     tess_s.expect(200, "PUT", T + "/sso/oidc", dict(config, group_mapping={}))
     refused(s, root, idp, "configurer_does_not_outrank",
             {"sub": "idp-boss", "email": "boss@acme.test", "email_verified": True})
+    # Nor can its required_domains lock the admin out: the password still works for Boss,
+    # and not for Bob, whom Tess outranks.
+    check(s.login("acme", "boss@acme.test", boss["temporary_password"]).status_code == 200,
+          "the admin's password is not refused by a lower configurer's required domain")
+    check(s.login("acme", "bob@acme.test", bob["temporary_password"]).status_code == 403, "bob")
     root.expect(200, "PUT", T + "/sso/oidc", config)
 
     # The client secret is in no event, no log line and no clear byte of the data dir.
@@ -258,4 +301,4 @@ def run_with(s, idp):
           "password login again")
 
 
-run(scenario)
+run(scenario, ["--sso-private-networks"])

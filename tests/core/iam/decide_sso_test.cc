@@ -32,6 +32,7 @@ RecordSsoLogin Login(std::string email, std::string subject, std::vector<std::st
   RecordSsoLogin r;
   r.succeeded = true;
   r.issuer = kIssuer;
+  r.client_id = "custos";
   r.email = std::move(email);
   r.subject = std::move(subject);
   r.given_name = "Sam";
@@ -57,8 +58,13 @@ class DecideSsoTest : public ::testing::Test {
     editors = f.Must(CreateRole{"Editors", "", {{"*", "iam.user", "*", Level::kEdit}}, {}}).id;
     eng = f.Must(CreateGroup{"Engineering", "", GroupType::kConfigured}).id;
     f.Must(CreateBinding{{SubjectType::kGroup, eng}, editors, "root"});
-    settings =
-        f.Must(CreateRole{"Settings", "", {{"*", "iam.settings", "*", Level::kAdmin}}, {}}).id;
+    // Settings admins who may also change group members (the members route's permission).
+    settings = f.Must(CreateRole{"Settings",
+                                 "",
+                                 {{"*", "iam.settings", "*", Level::kAdmin},
+                                  {"*", "iam.group", "*", Level::kEdit}},
+                                 {}})
+                   .id;
   }
   IamFixture f;
   std::string editors;
@@ -211,6 +217,70 @@ TEST_F(DecideSsoTest, AMappingGivesOnlyWhatItsConfigurerMayGiveAtLoginTime) {
   ASSERT_NE(refused, nullptr);
   ASSERT_EQ(refused->items().size(), 1u);
   EXPECT_EQ(refused->items()[0].text(), eng);
+}
+
+TEST_F(DecideSsoTest, AUserWithASecondFactorIsNotLoggedInByTheProviderAlone) {
+  f.Must(Config());
+  const std::string bob = f.NewUser("bob");
+  f.Must(EnrollMfa{bob, "v1.sealed", {"h"}, 1}, f.As({SubjectType::kUser, bob}));
+  f.Must(RecordMfa{bob, false, "totp", std::nullopt, std::nullopt, "bad_code"},
+         f.As({SubjectType::kUser, bob}));
+  ASSERT_EQ(f.state().FindUser(bob)->failed_logins, 1);
+  Decision d = f.Must(Login("bob@example.com", "idp-bob"));
+  EXPECT_EQ(DataOf(d).Find("mfa_pending")->bool_value(), true);
+  // The provider's success resets no failure count: the second factor is still to come.
+  EXPECT_EQ(f.state().FindUser(bob)->failed_logins, 1);
+  EXPECT_TRUE(f.state().FindUser(bob)->sso.has_value());
+}
+
+TEST_F(DecideSsoTest, ChangingOrRemovingTheProviderNeedsItsConfigurersRank) {
+  f.Must(Config());
+  // Root's provider: only root or an admin-kind user changes it.
+  const std::string tess = f.NewUser("tess", {{settings, "root"}});
+  Result<Decision> r = f.Run(Config(), f.As({SubjectType::kUser, tess}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::kPermissionDenied);
+  EXPECT_FALSE(f.Run(RemoveOidc{}, f.As({SubjectType::kUser, tess})).ok());
+  f.Must(RemoveOidc{});
+  f.Must(Config(), f.As({SubjectType::kUser, tess}));
+  // A settings admin that does not outrank Tess (it lacks her group rights) cannot take her
+  // provider over; she may change it.
+  const std::string only_settings =
+      f.Must(CreateRole{"Settings only", "", {{"*", "iam.settings", "*", Level::kAdmin}}, {}}).id;
+  const std::string tom = f.NewUser("tom", {{only_settings, "root"}});
+  EXPECT_FALSE(f.Run(Config(), f.As({SubjectType::kUser, tom})).ok());
+  EXPECT_TRUE(f.Run(Config(), f.As({SubjectType::kUser, tess})).ok());
+  // The stored secret goes only where it was meant to: a new issuer needs a new secret.
+  ConfigureOidc moved = Config();
+  moved.issuer = "https://elsewhere.example.com";
+  moved.sealed_client_secret.reset();
+  EXPECT_EQ(FieldOf(f.Run(moved, f.As({SubjectType::kUser, tess}))), "client_secret");
+}
+
+TEST_F(DecideSsoTest, AnInactiveConfigurerSignsNobodyIn) {
+  const std::string tess = f.NewUser("tess", {{settings, "root"}});
+  f.Must(Config(), f.As({SubjectType::kUser, tess}));
+  f.Must(ChangeUserStatus{tess, UserAction::kSuspend, ""});
+  EXPECT_EQ(Reason(f.Must(Login("new@example.com", "idp-new"))), "configurer_inactive");
+}
+
+TEST_F(DecideSsoTest, RequiredDomainsRefusePasswordsOnlyWhereSsoCouldSignIn) {
+  const std::string tess = f.NewUser("tess", {{settings, "root"}});
+  CreateUser admin;
+  admin.email = "ada@example.com";
+  admin.first_name = "Ada";
+  admin.last_name = "Admin";
+  admin.kind = UserKind::kAdmin;
+  f.Must(admin);
+  f.NewUser("bob");
+  ConfigureOidc c = Config();
+  c.required_domains = {"example.com"};
+  f.Must(c, f.As({SubjectType::kUser, tess}));
+  const Time now = f.clock().Now();
+  EXPECT_FALSE(SsoRequiredFor(f.state(), "ada@example.com", now));  // beyond Tess's rank
+  EXPECT_TRUE(SsoRequiredFor(f.state(), "bob@example.com", now));
+  EXPECT_TRUE(SsoRequiredFor(f.state(), "newcomer@example.com", now));
+  EXPECT_FALSE(SsoRequiredFor(f.state(), "bob@elsewhere.com", now));
 }
 
 TEST(SsoRulesTest, UrlsAndDomains) {

@@ -712,6 +712,7 @@ class Scenario {
         RecordSsoLogin r;
         r.succeeded = true;
         r.issuer = kIssuer;
+        r.client_id = "custos";
         const User* u = S().FindUser(AnyUser());
         r.email = u != nullptr && Chance(0.7) ? u->profile.email
                                               : "sso" + std::to_string(next_++) + "@example.com";
