@@ -6,6 +6,7 @@
 #include "api/http.h"
 #include "api/jose.h"
 #include "core/base64.h"
+#include "core/hex.h"
 #include "core/iam/sso.h"
 #include "core/json_value.h"
 
@@ -277,26 +278,6 @@ core::Result<IdTokenClaims> OidcClient::Verify(const OidcProvider& provider, std
   return claims;
 }
 
-namespace {
-
-// RFC 3986 unreserved characters stay; everything else is %XX (a form's value).
-std::string FormEncode(std::string_view in) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : in) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 core::Result<std::string> OidcClient::ExchangeCode(
     const OidcProvider& provider, const std::string& client_id, const std::string& client_secret,
@@ -304,16 +285,16 @@ core::Result<std::string> OidcClient::ExchangeCode(
   if (!http_) return core::Unavailable("this node makes no outbound HTTP requests");
   OutboundRequest req;
   req.url = provider.token_endpoint;
-  req.form_body = "grant_type=authorization_code&code=" + FormEncode(code) +
-                  "&redirect_uri=" + FormEncode(redirect_uri) +
-                  "&code_verifier=" + FormEncode(verifier);
+  req.form_body = "grant_type=authorization_code&code=" + core::PercentEncode(code) +
+                  "&redirect_uri=" + core::PercentEncode(redirect_uri) +
+                  "&code_verifier=" + core::PercentEncode(verifier);
   if (provider.client_secret_post) {
     req.form_body +=
-        "&client_id=" + FormEncode(client_id) + "&client_secret=" + FormEncode(client_secret);
+        "&client_id=" + core::PercentEncode(client_id) + "&client_secret=" + core::PercentEncode(client_secret);
   } else {
     // RFC 6749 §2.3.1: both form-encoded, then Basic.
     req.authorization =
-        "Basic " + core::Base64Encode(FormEncode(client_id) + ":" + FormEncode(client_secret));
+        "Basic " + core::Base64Encode(core::PercentEncode(client_id) + ":" + core::PercentEncode(client_secret));
   }
   core::Result<OutboundAnswer> answer = http_(req);
   if (!answer.ok()) {
@@ -332,6 +313,5 @@ void OidcClient::Forget(const std::string& issuer) {
   entries_.erase(issuer);
 }
 
-std::string UrlEncodeComponent(std::string_view in) { return FormEncode(in); }
 
 }  // namespace custos::api

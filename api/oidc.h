@@ -86,9 +86,6 @@ struct IdTokenClaims {
                                                         const OidcKeys& keys,
                                                         const IdTokenExpect& expect);
 
-// A URL query or form value: RFC 3986's unreserved characters as they are, the rest %XX.
-[[nodiscard]] std::string UrlEncodeComponent(std::string_view in);
-
 class OidcClient {
  public:
   explicit OidcClient(OutboundHttp http) : http_(std::move(http)) {}

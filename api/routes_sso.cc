@@ -21,6 +21,7 @@
 #include "api/json_body.h"
 #include "api/oidc.h"
 #include "core/base64.h"
+#include "core/hex.h"
 #include "core/iam/credentials.h"
 #include "core/iam/mfa.h"
 #include "core/iam/sso.h"
@@ -76,7 +77,7 @@ std::string SecretBinding(std::string_view tenant, std::string_view issuer,
 
 // Where the provider sends the browser back: this node's own callback of the tenant.
 std::string CallbackUrl(Services& s, std::string_view tenant) {
-  return s.deps.tokens.issuer() + "/v1/tenants/" + UrlEncodeComponent(tenant) +
+  return s.deps.tokens.issuer() + "/v1/tenants/" + core::PercentEncode(tenant) +
          "/sso/oidc/callback";
 }
 
@@ -181,7 +182,7 @@ void ProvidersRoute(const CallPtr& call) {
   if (issuer.ok() && *issuer) {
     w.BeginObject().Key("protocol").String("oidc").Key("issuer").String(**issuer);
     w.Key("start_url")
-        .String("/v1/tenants/" + UrlEncodeComponent(call->Param("tenant")) + "/sso/oidc/start");
+        .String("/v1/tenants/" + core::PercentEncode(call->Param("tenant")) + "/sso/oidc/start");
     w.EndObject();
   }
   w.EndArray().EndObject();
@@ -244,8 +245,8 @@ HttpResponse RedirectWith(const std::string& redirect_uri, const std::string& fr
 
 HttpResponse RedirectError(const std::string& redirect_uri, std::string_view error,
                            std::string_view description) {
-  return RedirectWith(redirect_uri, "error=" + UrlEncodeComponent(error) +
-                                        "&error_description=" + UrlEncodeComponent(description));
+  return RedirectWith(redirect_uri, "error=" + core::PercentEncode(error) +
+                                        "&error_description=" + core::PercentEncode(description));
 }
 
 // Holds one of the tenant's few outbound slots for the rest of the call (given back when
@@ -320,11 +321,11 @@ void StartRoute(const CallPtr& call) {
   const std::string& endpoint = (*provider)->authorization_endpoint;
   std::string location = endpoint + (endpoint.find('?') == std::string::npos ? "?" : "&");
   location += "response_type=code&scope=openid%20email%20profile";
-  location += "&client_id=" + UrlEncodeComponent(oidc.client_id);
-  location += "&redirect_uri=" + UrlEncodeComponent(CallbackUrl(s, tenant));
+  location += "&client_id=" + core::PercentEncode(oidc.client_id);
+  location += "&redirect_uri=" + core::PercentEncode(CallbackUrl(s, tenant));
   location += "&state=" + state + "&nonce=" + pending.nonce;
   location += "&code_challenge=" + challenge + "&code_challenge_method=S256";
-  if (!login_hint.empty()) location += "&login_hint=" + UrlEncodeComponent(login_hint);
+  if (!login_hint.empty()) location += "&login_hint=" + core::PercentEncode(login_hint);
   HttpResponse r;
   r.status = 302;
   r.content_type = "";

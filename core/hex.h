@@ -1,4 +1,4 @@
-// Lowercase hexadecimal encoding.
+// Lowercase hexadecimal encoding, and the percent-encoding of URIs (RFC 3986).
 #pragma once
 
 #include <string>
@@ -11,5 +11,8 @@ void AppendHex(std::string& out, const unsigned char* bytes, size_t n);
 [[nodiscard]] bool IsLowerHex(std::string_view s);
 // Decodes lowercase or uppercase hex; false on an odd length or a non-hex character.
 [[nodiscard]] bool FromHex(std::string_view hex, std::string& out);
+// A URI component or form value: RFC 3986's unreserved characters as they are, every other
+// byte %XX (upper-case hex).
+[[nodiscard]] std::string PercentEncode(std::string_view in);
 
 }  // namespace custos::core

@@ -6,27 +6,12 @@
 
 #include <array>
 
+#include "core/hex.h"
+
 namespace custos::core {
 namespace {
 
 constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-// Percent-encoding of a URI component (RFC 3986 unreserved characters kept).
-std::string UriComponent(std::string_view in) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : in) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -106,8 +91,8 @@ std::optional<int64_t> MatchTotp(std::string_view key, std::string_view code, in
 
 std::string OtpauthUri(std::string_view issuer, std::string_view account,
                        std::string_view secret_base32) {
-  return "otpauth://totp/" + UriComponent(issuer) + ":" + UriComponent(account) +
-         "?secret=" + std::string(secret_base32) + "&issuer=" + UriComponent(issuer) +
+  return "otpauth://totp/" + PercentEncode(issuer) + ":" + PercentEncode(account) +
+         "?secret=" + std::string(secret_base32) + "&issuer=" + PercentEncode(issuer) +
          "&algorithm=SHA1&digits=6&period=30";
 }
 
