@@ -63,7 +63,7 @@ struct ApiOptions {
   size_t index_queue = 64;
   int store_threads = 2;
   size_t store_queue = 256;
-  int outbound_threads = 4;
+  int outbound_threads = 8;  // waiting on other servers, not on the CPU
   size_t outbound_queue = 32;
   // How many jobs one caller (a principal, or an unauthenticated source address) may have
   // waiting in the login and heavy pools (twice that in the index pool, eight times in the

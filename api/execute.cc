@@ -112,7 +112,12 @@ bool OnPool(const CallPtr& call) {
 
 void ExecuteFor(const CallPtr& call, const core::TenantId& tenant, core::iam::Command command,
                 Render render) {
-  core::Result<std::optional<int64_t>> if_match = call->IfMatch();
+  // Public routes record what an unauthenticated caller did (a failed login, a refused SSO):
+  // no header of theirs may stop that record, so If-Match is read only where it means
+  // something, on authenticated writes.
+  const bool is_public = call->route != nullptr && call->route->access == Access::kPublic;
+  core::Result<std::optional<int64_t>> if_match =
+      is_public ? core::Result<std::optional<int64_t>>(std::nullopt) : call->IfMatch();
   if (!if_match.ok()) return call->Fail(if_match.error());
   auto execute = [call, tenant, command = std::move(command), render = std::move(render),
                   if_match = *if_match](const Idempotency& idem) {

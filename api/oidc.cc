@@ -278,7 +278,6 @@ core::Result<IdTokenClaims> OidcClient::Verify(const OidcProvider& provider, std
   return claims;
 }
 
-
 core::Result<std::string> OidcClient::ExchangeCode(
     const OidcProvider& provider, const std::string& client_id, const std::string& client_secret,
     const std::string& code, const std::string& redirect_uri, const std::string& verifier) {
@@ -289,22 +288,29 @@ core::Result<std::string> OidcClient::ExchangeCode(
                   "&redirect_uri=" + core::PercentEncode(redirect_uri) +
                   "&code_verifier=" + core::PercentEncode(verifier);
   if (provider.client_secret_post) {
-    req.form_body +=
-        "&client_id=" + core::PercentEncode(client_id) + "&client_secret=" + core::PercentEncode(client_secret);
+    req.form_body += "&client_id=" + core::PercentEncode(client_id) +
+                     "&client_secret=" + core::PercentEncode(client_secret);
   } else {
     // RFC 6749 §2.3.1: both form-encoded, then Basic.
-    req.authorization =
-        "Basic " + core::Base64Encode(core::PercentEncode(client_id) + ":" + core::PercentEncode(client_secret));
+    req.authorization = "Basic " + core::Base64Encode(core::PercentEncode(client_id) + ":" +
+                                                      core::PercentEncode(client_secret));
   }
+  // What went wrong is said in full here (the operator's log); the event says less.
   core::Result<OutboundAnswer> answer = http_(req);
   if (!answer.ok()) {
-    return core::Error{core::Errc::kUnavailable, "token_endpoint_unreachable", {}};
+    return core::Unavailable("the token endpoint did not answer: " + answer.error().message);
   }
-  if (answer->status != 200) return Refused("code_refused");
+  if (answer->status != 200) {
+    std::string head = answer->body.substr(0, 200);
+    for (char& ch : head) {
+      if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e) ch = '?';
+    }
+    return Refused("the token endpoint answered " + std::to_string(answer->status) + ": " + head);
+  }
   core::Result<core::JsonValue> doc = core::ParseJson(answer->body);
-  if (!doc.ok() || !doc->is_object()) return Refused("bad_token_response");
+  if (!doc.ok() || !doc->is_object()) return Refused("the token endpoint's answer is not JSON");
   std::string id_token = Text(*doc, "id_token");
-  if (id_token.empty()) return Refused("no_id_token");
+  if (id_token.empty()) return Refused("the token endpoint answered no id_token");
   return id_token;
 }
 
@@ -312,6 +318,5 @@ void OidcClient::Forget(const std::string& issuer) {
   std::lock_guard lock(mu_);
   entries_.erase(issuer);
 }
-
 
 }  // namespace custos::api

@@ -414,14 +414,6 @@ void LoginRoute(const CallPtr& call) {
   });
   const bool tenant_known = view.ok();
   if (!tenant_known && view.error().code != core::Errc::kNotFound) return call->Fail(view.error());
-  // A domain the tenant signs in through its identity provider: no password is tried (the
-  // rule is the tenant's, by domain; it says nothing of whether the user exists).
-  if (tenant_known && view->sso_required) {
-    return call->Reply(
-        Problem(403,
-                "this email's domain signs in with single sign-on (…/sso/oidc/start), not a "
-                "password"));
-  }
   std::optional<iam::PasswordCredential> credential;
   if (tenant_known && view->user_id) {
     core::Result<std::optional<iam::PasswordCredential>> stored =
@@ -431,6 +423,15 @@ void LoginRoute(const CallPtr& call) {
   }
   const bool matched =
       iam::CheckLoginPassword(credential, body.password, s.deps.hasher, DummyHash(s.deps.hasher));
+  // A domain the tenant signs in through its identity provider: even the right password does
+  // not sign in. Said only after the password matched, so that the answer's kind and time tell
+  // nothing of which addresses exist or which accounts the rule spares.
+  if (matched && tenant_known && view->user_id && view->sso_required) {
+    return call->Reply(
+        Problem(403,
+                "this email's domain signs in with single sign-on (…/sso/oidc/start), not a "
+                "password"));
+  }
   const HttpResponse refused =
       Unauthorized("the email or password is wrong, or the account is not active");
   const bool failed =

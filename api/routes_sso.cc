@@ -249,8 +249,8 @@ HttpResponse RedirectError(const std::string& redirect_uri, std::string_view err
                                         "&error_description=" + core::PercentEncode(description));
 }
 
-// Holds one of the tenant's few outbound slots for the rest of the call (given back when
-// `held` goes); false (answered 503) when they are all in use.
+// Holds one of the tenant's few outbound slots while `held` lives (the handler's run, which
+// makes every outbound call); false (answered 503) when they are all in use.
 bool TakeOutboundSlot(const CallPtr& call, std::shared_ptr<void>& held) {
   Services& s = call->services();
   const std::string tenant = call->Param("tenant");
@@ -397,10 +397,17 @@ void CompleteLogin(const CallPtr& call, const PendingLogin& pending, const IdTok
             }
             const iam::User* u = state.FindUser(r.decision.id);
             const core::Time now = s.clock().Now();
-            s.known_sources.Mark(SourceKey(call->req.remote_ip));
             if (u == nullptr || iam::EffectiveStatus(*u, now) != iam::UserStatus::kActive) {
               return RedirectError(redirect_uri, "access_denied", "the account is not active");
             }
+            // The redirect list may have changed during the provider's round trip.
+            const std::optional<iam::OidcConfig>& now_config = state.tenant().oidc;
+            if (!now_config ||
+                std::find(now_config->redirect_uris.begin(), now_config->redirect_uris.end(),
+                          redirect_uri) == now_config->redirect_uris.end()) {
+              return Problem(403, "the login's redirect URI is no longer allowed");
+            }
+            s.known_sources.Mark(SourceKey(call->req.remote_ip));
             if (u->mfa) {
               const std::string token = NewMfaToken(s, tenant, u->id, u->session_epoch, now);
               return RedirectWith(redirect_uri,

@@ -94,15 +94,18 @@ bool SetTransport(CURL* c, const std::string& url, const std::string& ca_file,
   return ok;
 }
 
-// Whether a resolved address is one a tenant's URL may reach (public_addresses_only).
+}  // namespace
+
 bool PublicAddress(const sockaddr* a) {
   if (a->sa_family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(a);
     const uint32_t v = ntohl(in->sin_addr.s_addr);
     const uint8_t b0 = v >> 24;
     const uint8_t b1 = (v >> 16) & 0xff;
+    const uint8_t b2 = (v >> 8) & 0xff;
     return !(b0 == 0 || b0 == 10 || b0 == 127 || (b0 == 169 && b1 == 254) ||
              (b0 == 172 && (b1 & 0xf0) == 16) || (b0 == 192 && b1 == 168) ||
+             (b0 == 192 && b1 == 0 && b2 == 0) || (b0 == 198 && (b1 & 0xfe) == 18) ||
              (b0 == 100 && (b1 & 0xc0) == 64) || b0 >= 224);
   }
   if (a->sa_family == AF_INET6) {
@@ -114,12 +117,25 @@ bool PublicAddress(const sockaddr* a) {
       std::memcpy(&v4.sin_addr.s_addr, b + 12, 4);
       return PublicAddress(reinterpret_cast<const sockaddr*>(&v4));
     }
+    // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address: it decides.
+    const bool nat64 = b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b &&
+                       std::all_of(b + 4, b + 12, [](unsigned char x) { return x == 0; });
+    if (nat64 || (b[0] == 0x20 && b[1] == 0x02)) {
+      sockaddr_in v4{};
+      v4.sin_family = AF_INET;
+      std::memcpy(&v4.sin_addr.s_addr, nat64 ? b + 12 : b + 2, 4);
+      return PublicAddress(reinterpret_cast<const sockaddr*>(&v4));
+    }
+    const bool local_nat64 = b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b &&
+                             b[4] == 0x00 && b[5] == 0x01;  // 64:ff9b:1::/48
     return !(IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr) || IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
-             IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr) || IN6_IS_ADDR_MULTICAST(&in6->sin6_addr) ||
-             (b[0] & 0xfe) == 0xfc);
+             IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr) || IN6_IS_ADDR_SITELOCAL(&in6->sin6_addr) ||
+             IN6_IS_ADDR_MULTICAST(&in6->sin6_addr) || (b[0] & 0xfe) == 0xfc || local_nat64);
   }
   return false;
 }
+
+namespace {
 
 // libcurl's socket opener with the address check: CURL_SOCKET_BAD refuses the connection.
 curl_socket_t OpenPublicSocket(void*, curlsocktype purpose, curl_sockaddr* address) {
@@ -144,10 +160,13 @@ core::Result<Fetched> FetchUrl(const std::string& url, const FetchOptions& optio
   ok = ok && curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, KeepBody) == CURLE_OK;
   ok = ok && curl_easy_setopt(c, CURLOPT_WRITEDATA, &body) == CURLE_OK;
   ok = ok && curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error) == CURLE_OK;
-  // Keys must be the origin's current ones: no cached copy from a proxy on the way.
   if (options.public_addresses_only) {
-    ok = ok && curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, OpenPublicSocket) == CURLE_OK;
+    // The check is on the address connected to: through a proxy that would be the proxy's,
+    // so no proxy here (https_proxy and the like are not honoured).
+    ok = ok && curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, OpenPublicSocket) == CURLE_OK &&
+         curl_easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK;
   }
+  // Keys must be the origin's current ones: no cached copy from a proxy on the way.
   curl_slist* headers = curl_slist_append(nullptr, "Cache-Control: no-cache");
   headers = curl_slist_append(headers, "Accept: application/json");
   if (!options.authorization.empty()) {

@@ -18,6 +18,8 @@
 #include <optional>
 #include <string>
 
+struct sockaddr;
+
 #include "core/http_poster.h"
 
 namespace custos::storage {
@@ -50,6 +52,11 @@ struct Fetched {
   long status = 0;
   std::string body;
 };
+// Whether a resolved address is one a tenant's URL may reach (public_addresses_only): not
+// loopback, private, link-local, site-local, carrier-grade NAT, benchmarking, multicast or
+// unspecified; an IPv4 address inside IPv6 (mapped, compatible, NAT64, 6to4) is judged as IPv4.
+[[nodiscard]] bool PublicAddress(const sockaddr* address);
+
 [[nodiscard]] core::Result<Fetched> FetchUrl(const std::string& url, const FetchOptions& options);
 
 class CurlPoster final : public core::HttpPoster {

@@ -268,12 +268,6 @@ void LogAccess(const HttpRequest& req, const std::string& route, int status, dou
 struct Services {
   ApiDeps deps;
   ApiOptions options;
-  // The pools of Work (router.h): logins apart from the rest.
-  WorkPool login_pool;
-  WorkPool heavy_pool;
-  WorkPool index_pool;
-  WorkPool store_pool;
-  WorkPool outbound_pool;
   TokenCache token_cache;
   RateLimiter auth_limiter;   // /oauth/token, logins, acceptance: per source address
   RateLimiter login_limiter;  // logins per (tenant, email)
@@ -290,22 +284,30 @@ struct Services {
   // browser binding (routes_sso.cc); at most 100 pending per source address.
   OneTimeValues sso_states{100'000, 100};
   OidcClient oidc{deps.sso_http};
-  // Single sign-on callbacks in flight per tenant (their outbound calls): a provider that
-  // answers slowly holds at most kSsoPerTenant of the outbound pool's threads.
+  // Single sign-on starts and callbacks in flight per tenant (their outbound calls, all made
+  // within the handler): a provider that answers slowly holds at most kSsoPerTenant of the
+  // outbound pool's threads.
   FrontLogins sso_in_flight;
   static constexpr int kSsoPerTenant = 2;
+  // The pools of Work (router.h): logins apart from the rest. Last, so that they stop (and run
+  // what they still hold) before anything their jobs use goes.
+  WorkPool login_pool;
+  WorkPool heavy_pool;
+  WorkPool index_pool;
+  WorkPool store_pool;
+  WorkPool outbound_pool;
 
   Services(ApiDeps d, ApiOptions o)
       : deps(std::move(d)),
         options(o),
+        auth_limiter(o.auth_rate_per_second, o.auth_burst),
+        login_limiter(o.login_rate_per_second, o.login_burst),
+        failing_sources(o.failing_source_rate_per_second, o.failing_source_burst),
         login_pool("login", o.login_threads, o.login_queue, o.per_caller_queue),
         heavy_pool("heavy", o.heavy_threads, o.heavy_queue, o.per_caller_queue),
         index_pool("index", o.index_threads, o.index_queue, o.per_caller_queue * 2),
         store_pool("store", o.store_threads, o.store_queue, o.per_caller_queue * 8),
-        outbound_pool("outbound", o.outbound_threads, o.outbound_queue, o.per_caller_queue),
-        auth_limiter(o.auth_rate_per_second, o.auth_burst),
-        login_limiter(o.login_rate_per_second, o.login_burst),
-        failing_sources(o.failing_source_rate_per_second, o.failing_source_burst) {}
+        outbound_pool("outbound", o.outbound_threads, o.outbound_queue, o.per_caller_queue) {}
   projections::Credentials& credentials() { return deps.credentials; }
   projections::IdentityService& identity() { return deps.identity; }
   const core::Clock& clock() { return deps.clock; }

@@ -234,7 +234,9 @@ Result<Decision> Decider::operator()(const RecordSsoLogin& c) {
     member_of = s_.GroupsOf(Subject{SubjectType::kUser, u->id});
     data.linked = !(u->sso && u->sso->issuer == c.issuer);
     data.mfa_pending = u->mfa.has_value();
-    if (u->status == UserStatus::kLocked) {  // effectively active: the lock ran out
+    // Effectively active: the lock ran out. With a second factor still to come, only its
+    // success unlocks (as after a password), so a lock is never a fresh set of code guesses.
+    if (u->status == UserStatus::kLocked && !u->mfa) {
       Emit(et::kUserUnlocked, UserRefData{u->id, "lock expired"}, UserTarget(*u));
     }
   } else {

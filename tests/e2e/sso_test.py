@@ -176,6 +176,12 @@ def run_with(s, idp):
                                                   "last_name": "Local"})
     r = s.login("acme", "bob@acme.test", bob["temporary_password"])
     check(r.status_code == 403 and "single sign-on" in r.text, r.text)
+    # Said only for the right password: a wrong one is the usual 401 (nothing to enumerate).
+    check(s.login("acme", "bob@acme.test", "wrong").status_code == 401, "a wrong password")
+    # No header of an unauthenticated caller stops the record of its failure.
+    r = requests.post(s.url(T + "/auth/login"), json={"email": "bob@acme.test", "password": "x"},
+                      headers={"If-Match": "not a version"})
+    check(r.status_code == 401, "If-Match is not read on a login: %s" % r.text)
     got = login(s, idp, {"sub": "idp-bob", "email": "BOB@acme.test", "email_verified": True})
     me = Session(s, got["access_token"]).expect(200, "GET", T + "/me")
     check(me["principal"]["id"] == bob["id"], me["principal"])

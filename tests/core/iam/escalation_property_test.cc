@@ -77,6 +77,9 @@ struct World {
     bool mfa = false;  // has a second factor
     bool sso = false;  // linked to an identity provider's account
   };
+  // The tenant's identity provider: configured, and by whom (absent: root).
+  bool sso_configured = false;
+  std::optional<Subject> sso_by;
   struct ClientR {
     bool active = true;
     size_t secrets = 0;
@@ -126,6 +129,10 @@ World Snapshot(const TenantState& s, Time now) {
   }
   for (const auto& [id, i] : s.invitations()) {
     w.invitations[id] = {i.bindings, i.group_ids, i.status, i.invited_by};
+  }
+  if (s.tenant().oidc) {
+    w.sso_configured = true;
+    w.sso_by = s.tenant().oidc->configured_by;
   }
   return w;
 }
@@ -535,7 +542,7 @@ class Scenario {
   // A random command: what it is, and in words.
   Command AnyCommand(std::string& words) {
     std::ostringstream os;
-    const size_t kind = Below(33);
+    const size_t kind = Below(34);
     Command c;
     switch (kind) {
       case 0:
@@ -706,6 +713,10 @@ class Scenario {
         os << "ConfigureOidc";
         break;
       }
+      case 32:
+        c = RemoveOidc{};
+        os << "RemoveOidc";
+        break;
       case 31: {
         // A login through it: an existing user's email (linked) or a new one (provisioned),
         // with random claim values.
@@ -778,6 +789,13 @@ class Scenario {
       authority = inv.invited_by;
     }
     if (sso) authority = configurer;
+    if (sso) {
+      // How many logins got through, and gave groups (the property must see some).
+      for (const DomainEvent& e : d->events) {
+        if (e.type == "auth.sso_login_succeeded") ++Stats()["(sso logins)"].second;
+        if (e.type == "group.member_added") ++Stats()["(sso memberships)"].second;
+      }
+    }
     Track(command, *d, caller, before, after);
     // Whoever configured the provider controls every SSO login from then on.
     if (sso && configurer && !d->id.empty()) known_users_[d->id].insert(*configurer);
@@ -1008,6 +1026,15 @@ class Scenario {
                std::to_string(depth) + " levels of includes";
       }
     }
+    // Single sign-on: a provider holds every SSO login, so it changes hands (or goes) only by
+    // its configurer, one that outranks it, or — root's — root or admin kind (rule 4).
+    if ((std::holds_alternative<ConfigureOidc>(c) || std::holds_alternative<RemoveOidc>(c)) &&
+        before.sso_configured) {
+      const bool may = !before.sso_by ? AdminKind(before, a)
+                                      : *before.sso_by == a ||
+                                            OutranksNow(before, caller, *before.sso_by, false);
+      if (!may) return "took over the identity provider of a principal it does not outrank";
+    }
     // Revocation: rule 8.
     if (const auto* r = std::get_if<RevokeToken>(&c)) {
       if (r->subject != a && !OutranksNow(before, caller, r->subject)) {
@@ -1079,6 +1106,10 @@ TEST(EscalationPropertyTest, NoCommandOfANonRootCallerEscalates) {
   const std::string violation = RunProperty(seed, commands, &ran);
   EXPECT_EQ(violation, "") << "reproduce with CUSTOS_PROPERTY_SEED=<the seed above>";
   EXPECT_GE(ran, commands);
+  if (commands >= 10'000) {
+    EXPECT_GT(Stats()["(sso logins)"].second, 0) << "no SSO login got through";
+    EXPECT_GT(Stats()["(sso memberships)"].second, 0) << "no SSO mapping gave a group";
+  }
   std::printf("escalation property: %d commands from seed %llu (refused/accepted by kind:", ran,
               static_cast<unsigned long long>(seed));
   for (const auto& [kind, counts] : Stats()) {
