@@ -168,19 +168,27 @@ void DeleteOidcRoute(const CallPtr& call) {
           [](const iam::TenantState&, const projections::ExecuteResult&) { return NoContent(); });
 }
 
+// The tenant's identity provider as configured now; nullopt for none (or no such tenant).
+std::optional<iam::OidcConfig> TenantOidc(const CallPtr& call) {
+  core::Result<std::optional<iam::OidcConfig>> config = call->services().identity().Read(
+      call->Tenant(), [](const iam::TenantState& state) { return state.tenant().oidc; });
+  return config.ok() ? std::move(*config) : std::nullopt;
+}
+
+// Whether a login may end at `uri`: exactly one of the provider's redirect URIs.
+bool AllowsRedirect(const std::optional<iam::OidcConfig>& oidc, const std::string& uri) {
+  return oidc && std::find(oidc->redirect_uris.begin(), oidc->redirect_uris.end(), uri) !=
+                     oidc->redirect_uris.end();
+}
+
 // Public: the sign-in choices of a tenant. An unknown tenant has none (as a login with an
 // unknown tenant answers like a wrong password, this tells nothing of which tenants exist).
 void ProvidersRoute(const CallPtr& call) {
-  Services& s = call->services();
-  core::Result<std::optional<std::string>> issuer =
-      s.identity().Read(call->Tenant(), [](const iam::TenantState& state) {
-        return state.tenant().oidc ? std::optional<std::string>(state.tenant().oidc->issuer)
-                                   : std::nullopt;
-      });
+  const std::optional<iam::OidcConfig> oidc = TenantOidc(call);
   core::JsonWriter w;
   w.BeginObject().Key("providers").BeginArray();
-  if (issuer.ok() && *issuer) {
-    w.BeginObject().Key("protocol").String("oidc").Key("issuer").String(**issuer);
+  if (oidc) {
+    w.BeginObject().Key("protocol").String("oidc").Key("issuer").String(oidc->issuer);
     w.Key("start_url")
         .String("/v1/tenants/" + core::PercentEncode(call->Param("tenant")) + "/sso/oidc/start");
     w.EndObject();
@@ -234,13 +242,18 @@ void RecordRefusal(const CallPtr& call, std::string issuer, std::string reason, 
 
 // The end of a login at the application: the redirect URI with `fragment` (never the query,
 // so that the token reaches no server log or Referer).
-HttpResponse RedirectWith(const std::string& redirect_uri, const std::string& fragment) {
+// A 302 to `location` that no cache keeps and that sends no Referer on.
+HttpResponse Found(std::string location) {
   HttpResponse r;
   r.status = 302;
   r.content_type = "";
-  r.Header("Location", redirect_uri + "#" + fragment);
+  r.Header("Location", std::move(location));
   r.Header("Referrer-Policy", "no-referrer");
   return NoStore(std::move(r));
+}
+
+HttpResponse RedirectWith(const std::string& redirect_uri, const std::string& fragment) {
+  return Found(redirect_uri + "#" + fragment);
 }
 
 HttpResponse RedirectError(const std::string& redirect_uri, std::string_view error,
@@ -280,17 +293,15 @@ void StartRoute(const CallPtr& call) {
   if (login_hint.size() > 254) {
     return call->Fail(core::InvalidField("login_hint", "is longer than 254 bytes"));
   }
-  core::Result<std::optional<iam::OidcConfig>> config = s.identity().Read(
-      call->Tenant(), [](const iam::TenantState& state) { return state.tenant().oidc; });
-  if (!config.ok() || !*config) {
+  const std::optional<iam::OidcConfig> config = TenantOidc(call);
+  if (!config) {
     return call->Fail(core::NotFound("single sign-on is not configured for this tenant"));
   }
-  const iam::OidcConfig& oidc = **config;
+  const iam::OidcConfig& oidc = *config;
   const core::Time now = s.clock().Now();
   std::shared_ptr<void> slot;
   if (!TakeOutboundSlot(call, slot)) return;
-  if (std::find(oidc.redirect_uris.begin(), oidc.redirect_uris.end(), redirect_uri) ==
-      oidc.redirect_uris.end()) {
+  if (!AllowsRedirect(config, redirect_uri)) {
     // Never a redirect to an address not on the list: the answer is an error here.
     return RecordRefusal(
         call, oidc.issuer, "redirect_uri_not_allowed",
@@ -326,11 +337,7 @@ void StartRoute(const CallPtr& call) {
   location += "&state=" + state + "&nonce=" + pending.nonce;
   location += "&code_challenge=" + challenge + "&code_challenge_method=S256";
   if (!login_hint.empty()) location += "&login_hint=" + core::PercentEncode(login_hint);
-  HttpResponse r;
-  r.status = 302;
-  r.content_type = "";
-  r.Header("Location", location);
-  r.Header("Referrer-Policy", "no-referrer");
+  HttpResponse r = Found(std::move(location));
   // The browser that started the login is the one that may finish it: a callback URL carried
   // to another browser (login CSRF) lacks the cookie.
   std::string set_cookie = std::string(kCookiePrefix) + state_hash.substr(0, 16) + "=" + cookie +
@@ -338,7 +345,7 @@ void StartRoute(const CallPtr& call) {
                            "; Max-Age=600; HttpOnly; SameSite=Lax";
   if (s.deps.tokens.issuer().starts_with("https://")) set_cookie += "; Secure";
   r.Header("Set-Cookie", set_cookie);
-  call->Reply(NoStore(std::move(r)));
+  call->Reply(std::move(r));
 }
 
 // The value of the cookie `name` in the request's Cookie headers, if any.
@@ -401,10 +408,7 @@ void CompleteLogin(const CallPtr& call, const PendingLogin& pending, const IdTok
               return RedirectError(redirect_uri, "access_denied", "the account is not active");
             }
             // The redirect list may have changed during the provider's round trip.
-            const std::optional<iam::OidcConfig>& now_config = state.tenant().oidc;
-            if (!now_config ||
-                std::find(now_config->redirect_uris.begin(), now_config->redirect_uris.end(),
-                          redirect_uri) == now_config->redirect_uris.end()) {
+            if (!AllowsRedirect(state.tenant().oidc, redirect_uri)) {
               return Problem(403, "the login's redirect URI is no longer allowed");
             }
             s.known_sources.Mark(SourceKey(call->req.remote_ip));
@@ -440,17 +444,13 @@ void CallbackRoute(const CallPtr& call) {
   PendingLogin pending;
   if (!stored || !core::FromJson(*stored, pending).ok() || pending.tenant != tenant) {
     // Unknown, used or expired: nothing says where to send the browser back.
-    core::Result<std::optional<std::string>> issuer =
-        s.identity().Read(call->Tenant(), [](const iam::TenantState& st) {
-          return st.tenant().oidc ? std::optional<std::string>(st.tenant().oidc->issuer)
-                                  : std::nullopt;
-        });
+    const std::optional<iam::OidcConfig> oidc = TenantOidc(call);
     HttpResponse answer =
         Problem(400,
                 "this single sign-on login is unknown, expired or was used already; "
                 "start again");
-    if (!issuer.ok() || !*issuer) return call->Reply(std::move(answer));
-    return RecordRefusal(call, **issuer, "unknown_state", std::move(answer), true);
+    if (!oidc) return call->Reply(std::move(answer));
+    return RecordRefusal(call, oidc->issuer, "unknown_state", std::move(answer), true);
   }
   const std::string& back = pending.redirect_uri;
   auto refuse = [&](std::string reason, std::string_view error = "access_denied",
@@ -469,15 +469,12 @@ void CallbackRoute(const CallPtr& call) {
   const std::string code(call->req.Query("code").value_or(""));
   if (code.empty() || code.size() > 4096) return refuse("no_code", "invalid_request", true);
   // The configuration the login started with must still be the tenant's.
-  core::Result<std::optional<iam::OidcConfig>> config = s.identity().Read(
-      call->Tenant(), [](const iam::TenantState& st) { return st.tenant().oidc; });
-  if (!config.ok() || !*config || (*config)->issuer != pending.issuer ||
-      (*config)->client_id != pending.client_id) {
+  const std::optional<iam::OidcConfig> config = TenantOidc(call);
+  if (!config || config->issuer != pending.issuer || config->client_id != pending.client_id) {
     return refuse("not_configured");
   }
   // A redirect removed from the list since the login started gets no token.
-  const std::vector<std::string>& uris = (*config)->redirect_uris;
-  if (std::find(uris.begin(), uris.end(), back) == uris.end()) {
+  if (!AllowsRedirect(config, back)) {
     return RecordRefusal(call, pending.issuer, "redirect_uri_not_allowed",
                          Problem(403, "the login's redirect URI is no longer allowed"));
   }
@@ -500,7 +497,7 @@ void CallbackRoute(const CallPtr& call) {
   }
   core::Result<IdTokenClaims> claims = s.oidc.Verify(
       **provider, *id_token,
-      IdTokenExpect{pending.issuer, pending.client_id, pending.nonce, (*config)->group_claim, now});
+      IdTokenExpect{pending.issuer, pending.client_id, pending.nonce, config->group_claim, now});
   if (!claims.ok()) {
     return refuse(claims.error().code == core::Errc::kUnauthenticated ? claims.error().message
                                                                       : "provider_unavailable",

@@ -224,9 +224,7 @@ Result<Decision> Decider::operator()(const RecordSsoLogin& c) {
     }
     // Rule 4: the provider's configurer holds every SSO login; it may hold this one only if
     // it outranks the user (or is it).
-    const Subject self{SubjectType::kUser, u->id};
-    if (GuardOn(Guard::kCredentialRank) && oidc->configured_by != self &&
-        !configurer.Outranks(self)) {
+    if (GuardOn(Guard::kCredentialRank) && !ConfigurerMaySignIn(*oidc, configurer, *u)) {
       return failed("configurer_does_not_outrank");
     }
     user_id = u->id;

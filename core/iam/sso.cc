@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "core/iam/authority.h"
 #include "core/iam/names.h"
 
 namespace custos::core::iam {
@@ -22,11 +21,15 @@ bool SsoRequiredFor(const TenantState& state, std::string_view email, Time now) 
   const std::optional<OidcConfig>& oidc = state.tenant().oidc;
   if (!oidc || !DomainListed(oidc->required_domains, email)) return false;
   const Authority configurer(state, now, oidc->configured_by);
-  if (oidc->configured_by && !configurer.IsActive()) return false;
+  if (!configurer.IsActive()) return false;
   const User* u = state.FindUserByEmail(email);
-  if (u == nullptr || u->status == UserStatus::kDeleted) return true;
-  const Subject user{SubjectType::kUser, u->id};
-  return oidc->configured_by == user || configurer.Outranks(user);
+  return u == nullptr || u->status == UserStatus::kDeleted ||
+         ConfigurerMaySignIn(*oidc, configurer, *u);
+}
+
+bool ConfigurerMaySignIn(const OidcConfig& oidc, const Authority& configurer, const User& user) {
+  const Subject self{SubjectType::kUser, user.id};
+  return configurer.IsActive() && (oidc.configured_by == self || configurer.Outranks(self));
 }
 
 bool IsDomainName(std::string_view domain) {

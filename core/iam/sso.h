@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/iam/authority.h"
 #include "core/iam/state.h"
 
 namespace custos::core::iam {
@@ -18,6 +19,11 @@ namespace custos::core::iam {
 [[nodiscard]] std::string EmailDomain(std::string_view email);
 // Whether the email's domain is one of `domains` (lower case).
 [[nodiscard]] bool DomainListed(const std::vector<std::string>& domains, std::string_view email);
+// Rule 4 for single sign-on: the provider's configurer (`configurer`, an Authority of
+// `oidc.configured_by`) holds every SSO login, so it may sign in an existing user only if it is
+// active and outranks the user, or is it.
+[[nodiscard]] bool ConfigurerMaySignIn(const OidcConfig& oidc, const Authority& configurer,
+                                       const User& user);
 // Whether the tenant requires single sign-on for this email: its password login is refused.
 // Only where an SSO login could succeed: for a user its provider's configurer may sign in
 // (outranks or is; ACCESS.md rule 4), so that a configurer below an admin's rank cannot lock
