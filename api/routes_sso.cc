@@ -516,7 +516,11 @@ void AddSsoRoutes(RouteTable& t, Services&) {
         GetOidcRoute);
   t.Add({"DELETE", "/v1/tenants/{tenant}/sso/oidc", Access::kIam, "iam.settings", "administer"},
         DeleteOidcRoute);
-  t.Add({"GET", "/v1/tenants/{tenant}/sso/providers", Access::kPublic, "", ""}, ProvidersRoute);
+  // Public and unauthenticated: limited per source address, and off the connection's thread
+  // (reading a tenant not in memory yet loads it from the store).
+  t.Add({"GET", "/v1/tenants/{tenant}/sso/providers", Access::kPublic, "", "", Work::kIndex, true,
+         true},
+        ProvidersRoute);
   t.Add(RouteSpec{"GET", "/v1/tenants/{tenant}/sso/oidc/start", Access::kPublic, "", "",
                   Work::kOutbound, false, true}
             .Query("redirect_uri login_hint"),

@@ -306,5 +306,10 @@ def run_with(s, idp):
     check(s.login("acme", "bob@acme.test", bob["temporary_password"]).status_code == 200,
           "password login again")
 
+    # The public list of providers is limited per source address like the logins (a flood of
+    # it costs the flooder, not everyone).
+    statuses = [requests.get(s.url(T + "/sso/providers")).status_code for _ in range(80)]
+    check(429 in statuses and statuses[0] == 200, statuses)
+
 
 run(scenario, ["--sso-private-networks"])
